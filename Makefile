@@ -1,0 +1,120 @@
+# castiron — build, test, check, bench, install, demo.
+#
+# One binary (build/castiron) from every subsystem folder, a static
+# host-side writer (build/castiron-writer), cmocka unit tests linked against
+# only the objects they test, and shell integration tests that drive the
+# real binary.  `make test` and `make demo` install missing Debian packages
+# first (as root; otherwise they print the apt-get line and stop).
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS     := libcurl libssh2 sqlite3 jansson libzstd zlib libcrypto libsystemd
+CPPFLAGS += -D_GNU_SOURCE -DCASTIRON_VERSION='"$(VERSION)"' -I. -I/usr/include/iniparser
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers
+ifdef CI
+CFLAGS   += -Werror
+endif
+LDLIBS   += -liniparser $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+# Every subsystem folder contributes its .c files; cli/ holds main().
+SUBSYS   := lib inventory images provision bgp
+LIB_SRC  := $(foreach d,$(SUBSYS),$(wildcard $(d)/*.c))
+CLI_SRC  := $(wildcard cli/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# The Debian packages the project builds, tests, benchmarks and demos with.
+DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
+	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
+	libssl-dev libsystemd-dev libcmocka-dev
+DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
+	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
+	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps
+DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
+
+.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz
+
+all: $(BUILD)/castiron
+
+$(BUILD)/castiron: $(CLI_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(DEPS)
+# images/writer.mk adds build/castiron-writer to `all`.
+-include images/writer.mk
+
+# Unit tests: each test_X.c links the subsystem objects (never cli/).
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps-build:
+	@tests/lab/need-debs $(DEBS_BUILD)
+deps-test:
+	@tests/lab/need-debs $(DEBS_TEST)
+deps-bench:
+	@tests/lab/need-debs $(DEBS_BENCH)
+
+unit: $(UNIT_BIN)
+test: deps-test
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@BUILD=$(BUILD) tests/run
+
+# The whole suite again under AddressSanitizer and UBSan, then cppcheck and a
+# short run of every fuzzer.
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+check: deps-test
+	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
+	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" \
+		$(UNIT_SRC:tests/unit/%.c=build-san/tests/%)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -I. --suppress=missingIncludeSystem \
+		$(SUBSYS) cli
+	@$(MAKE) --no-print-directory fuzz
+	@ASAN_OPTIONS=detect_leaks=1 BUILD=build-san tests/run
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	@set -e; for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); mkdir -p $(BUILD)/fuzz; \
+		clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f \
+			$$(cat tests/fuzz/$$n.srcs) $(LDLIBS); \
+		mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -max_len=4096 \
+			$(BUILD)/fuzz/$$n.corpus $$( [ -d tests/fuzz/$$n.seeds ] && echo tests/fuzz/$$n.seeds) \
+			2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+		echo "fuzz $$n: $$(grep -c . $(BUILD)/fuzz/$$n.log) log lines, no crash"; \
+	done
+
+bench: deps-bench all
+	@BUILD=$(BUILD) bench/run
+
+demo: deps-test all
+	@BUILD=$(BUILD) tests/lab/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/castiron $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/doc/castiron/examples
+	install -m 0755 $(BUILD)/castiron $(DESTDIR)$(PREFIX)/bin/castiron
+	[ ! -f $(BUILD)/castiron-writer ] || install -m 0755 $(BUILD)/castiron-writer \
+		$(DESTDIR)$(PREFIX)/share/castiron/castiron-writer
+	install -m 0644 docs/castiron.8 $(DESTDIR)$(PREFIX)/share/man/man8/castiron.8
+	install -m 0644 etc/castiron.ini $(DESTDIR)$(PREFIX)/share/doc/castiron/examples/castiron.ini
+	install -m 0644 etc/bird-castiron.conf $(DESTDIR)$(PREFIX)/share/doc/castiron/examples/
+	install -m 0644 etc/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,75 @@
+/*
+ * The command table.  Each area (inventory, image, bgp, ...) lives in its
+ * own cli/cmd_AREA.c and exports one const struct area listing its verbs;
+ * main.c parses the global options and every verb's options from these
+ * tables, so no command parses argv by hand (house style rule 3).
+ */
+#ifndef CASTIRON_CLI_H
+#define CASTIRON_CLI_H
+
+#include "lib/config.h"
+#include "lib/output.h"
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1	/* the operation failed */
+#define EXIT_USAGE	2	/* bad usage, configuration or input */
+
+#define CMD_MAXOPTS	24
+
+struct cmd_opt {
+	const char	*name;		/* long name, without "--" */
+	const char	*arg;		/* metavariable, NULL for a flag */
+	const char	*help;
+};
+
+struct ctx {
+	const char	*config_path;
+	struct config	*cfg;		/* loaded on first use */
+	enum out_format	 format;
+	int		 format_set;	/* --format given */
+	int		 verbose;	/* -1 quiet, 0, 1+ */
+};
+
+struct args {
+	int		 argc;		/* positional arguments */
+	char		**argv;
+	const char	*val[CMD_MAXOPTS];	/* option values, by index */
+	int		 set[CMD_MAXOPTS];
+	const struct cmd *cmd;
+};
+
+struct cmd {
+	const char		*name;		/* NULL: the area's own command */
+	const char		*usage;		/* positionals, for --help */
+	const char		*summary;
+	const struct cmd_opt	*opts;		/* NULL-name terminated */
+	int			 min_args, max_args;	/* max -1: unlimited */
+	int			(*fn)(struct ctx *, struct args *);
+};
+
+struct area {
+	const char		*name;
+	const char		*summary;
+	const struct cmd	*cmds;		/* NULL-fn terminated */
+};
+
+/* Option lookups by long name; unknown names are a programming error. */
+const char	*args_get(const struct args *, const char *name);
+int		 args_has(const struct args *, const char *name);
+
+/* The configuration, loaded once; on error prints every problem and
+ * returns NULL (the caller exits EXIT_USAGE). */
+struct config	*ctx_config(struct ctx *);
+
+/* Prints "castiron AREA VERB: message" style usage errors; returns 2. */
+int		 cmd_usage_error(const struct args *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+extern const struct area area_config;
+extern const struct area area_inventory;
+extern const struct area area_image;
+extern const struct area area_provision;
+extern const struct area area_bmc;
+extern const struct area area_bgp;
+
+#endif

@@ -1,0 +1,885 @@
+/*
+ * The configuration schema and its loader.  iniparser reads the file; a
+ * small scan of our own remembers on which line each section and key
+ * stands, so that every error can name its place, and catches what
+ * iniparser silently merges (a section or key given twice).  Each key is
+ * described once in the tables below: its type, range and default.  A
+ * value is parsed into a fresh struct config; cross-key rules run after
+ * every key was read, so one pass reports every error at once.
+ */
+#include <sys/stat.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <iniparser.h>
+
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+enum key_type {
+	KT_STR,		/* any printable text */
+	KT_NAME,	/* [A-Za-z0-9._-] */
+	KT_PATH,	/* absolute path; need not exist */
+	KT_FILE,	/* absolute path of a readable file */
+	KT_SECRET,	/* KT_FILE, and not readable by group or others */
+	KT_URL,		/* http, https or file */
+	KT_UINT,
+	KT_DURATION,	/* stored in ms */
+	KT_SIZE,	/* stored in bytes */
+	KT_BOOL,
+	KT_ENUM,	/* stored as the index in choices */
+	KT_PREFIXES,	/* comma-separated; stored as array and count */
+	KT_SHA256,	/* stored in a char[65] */
+	KT_HOSTPORT,
+};
+
+struct key {
+	const char		*name;
+	enum key_type		 type;
+	size_t			 off;	/* into struct config, or the element */
+	size_t			 off_n;	/* KT_PREFIXES: the count */
+	uint64_t		 min, max;
+	const char		*def;	/* applied when the key is absent */
+	const char *const	*choices;
+	int			 required;
+};
+
+struct section {
+	const char		*name;
+	int			 named;		/* "image NAME", "service NAME" */
+	const struct key	*keys;
+};
+
+static const char *const reboot_modes[] = { "ssh", "bmc", "none", NULL };
+static const char *const check_kinds[] = { "http", "tcp", "exec", NULL };
+static const char *const bmc_drivers[] = { "redfish", NULL };
+
+#define C(f)	offsetof(struct config, f)
+#define I(f)	offsetof(struct cfg_image, f)
+#define S(f)	offsetof(struct cfg_service, f)
+#define DAY	(24ULL * 3600 * 1000)
+
+static const struct key keys_castiron[] = {
+	{ "site", KT_NAME, C(castiron.site) },
+	{ "state_dir", KT_PATH, C(castiron.state_dir), .def = "/var/lib/castiron" },
+	{ NULL }
+};
+static const struct key keys_inventory[] = {
+	{ "database", KT_PATH, C(inventory.database) },
+	{ NULL }
+};
+static const struct key keys_images[] = {
+	{ "cache_dir", KT_PATH, C(images.cache_dir), .def = "/var/cache/castiron/images" },
+	{ "ca_bundle", KT_FILE, C(images.ca_bundle) },
+	{ "cache_max", KT_SIZE, C(images.cache_max), 0, 0, 1ULL << 50, "0" },
+	{ "connect_timeout", KT_DURATION, C(images.connect_timeout_ms), 0, 100, DAY, "10s" },
+	{ "low_speed_time", KT_DURATION, C(images.low_speed_time_ms), 0, 1000, DAY, "30s" },
+	{ "retries", KT_UINT, C(images.retries), 0, 0, 100, "5" },
+	{ NULL }
+};
+static const struct key keys_image[] = {
+	{ "url", KT_URL, I(url), .required = 1 },
+	{ "sha256", KT_SHA256, I(sha256), .required = 1 },
+	{ "bmap", KT_URL, I(bmap) },
+	{ "min_disk", KT_SIZE, I(min_disk), 0, 0, 1ULL << 50, "0" },
+	{ NULL }
+};
+static const struct key keys_provision[] = {
+	{ "ssh_user", KT_NAME, C(provision.ssh_user), .def = "root" },
+	{ "ssh_key", KT_SECRET, C(provision.ssh_key) },
+	{ "ssh_port", KT_UINT, C(provision.ssh_port), 0, 1, 65535, "22" },
+	{ "parallel", KT_UINT, C(provision.parallel), 0, 1, 1024, "16" },
+	{ "image", KT_NAME, C(provision.image) },
+	{ "disk", KT_STR, C(provision.disk), .def = "auto" },
+	{ "reboot", KT_ENUM, C(provision.reboot), .def = "ssh", .choices = reboot_modes },
+	{ "authorized_keys", KT_FILE, C(provision.authorized_keys) },
+	{ "deploy_host_key", KT_FILE, C(provision.deploy_host_key) },
+	{ "connect_timeout", KT_DURATION, C(provision.connect_timeout_ms), 0, 100, DAY, "10s" },
+	{ "io_timeout", KT_DURATION, C(provision.io_timeout_ms), 0, 100, DAY, "60s" },
+	{ "reboot_timeout", KT_DURATION, C(provision.reboot_timeout_ms), 0, 1000, DAY, "10m" },
+	{ NULL }
+};
+static const struct key keys_bmc[] = {
+	{ "driver", KT_ENUM, C(bmc.driver), .def = "redfish", .choices = bmc_drivers },
+	{ "username", KT_STR, C(bmc.username) },
+	{ "password_file", KT_SECRET, C(bmc.password_file) },
+	{ "ca_bundle", KT_FILE, C(bmc.ca_bundle) },
+	{ NULL }
+};
+static const struct key keys_bgp[] = {
+	{ "bird_socket", KT_PATH, C(bgp.bird_socket), .def = "/run/bird/bird.ctl" },
+	{ "include_dir", KT_PATH, C(bgp.include_dir), .def = "/run/castiron/bird" },
+	{ "allowed_prefixes", KT_PREFIXES, C(bgp.allowed_prefixes), C(bgp.nallowed_prefixes) },
+	{ "drain_file", KT_PATH, C(bgp.drain_file), .def = "/var/lib/castiron/drain" },
+	{ "metrics_file", KT_PATH, C(bgp.metrics_file) },
+	{ "control_socket", KT_PATH, C(bgp.control_socket), .def = "/run/castiron/bgp.sock" },
+	{ "withdraw_on_exit", KT_BOOL, C(bgp.withdraw_on_exit), .def = "yes" },
+	{ "reconcile_interval", KT_DURATION, C(bgp.reconcile_ms), 0, 100, 5000, "5s" },
+	{ "bird_timeout", KT_DURATION, C(bgp.bird_timeout_ms), 0, 10, 60000, "2s" },
+	{ NULL }
+};
+static const struct key keys_service[] = {
+	{ "check", KT_ENUM, S(check), .choices = check_kinds, .required = 1 },
+	{ "url", KT_URL, S(url) },
+	{ "expect", KT_UINT, S(expect), 0, 100, 599, "200" },
+	{ "body", KT_STR, S(body) },
+	{ "address", KT_HOSTPORT, S(address) },
+	{ "command", KT_STR, S(command) },
+	{ "shell", KT_BOOL, S(shell), .def = "no" },
+	{ "user", KT_NAME, S(user) },
+	{ "interval", KT_DURATION, S(interval_ms), 0, 10, 3600000, "1s" },
+	{ "fast_interval", KT_DURATION, S(fast_interval_ms), 0, 10, 3600000 },
+	{ "timeout", KT_DURATION, S(timeout_ms), 0, 1, 3600000 },
+	{ "rise", KT_UINT, S(rise), 0, 1, 100, "3" },
+	{ "fall", KT_UINT, S(fall), 0, 1, 100, "2" },
+	{ "prefixes", KT_PREFIXES, S(prefixes), S(nprefixes), .required = 1 },
+	{ NULL }
+};
+
+static const struct section sections[] = {
+	{ "castiron", 0, keys_castiron },
+	{ "inventory", 0, keys_inventory },
+	{ "images", 0, keys_images },
+	{ "image", 1, keys_image },
+	{ "provision", 0, keys_provision },
+	{ "bmc", 0, keys_bmc },
+	{ "bgp", 0, keys_bgp },
+	{ "service", 1, keys_service },
+	{ NULL }
+};
+
+/* Where each section and key stands in the file. */
+struct place {
+	char	*section;
+	char	*key;		/* NULL for the section header */
+	int	 line;
+};
+
+struct loader {
+	const char	*path;
+	FILE		*clean;		/* the file less its malformed lines */
+	struct config	*cfg;
+	struct cfg_errors *errs;
+	struct place	*places;
+	size_t		 nplaces;
+	int		 failed;
+};
+
+static void __attribute__((format(printf, 5, 6)))
+cerr(struct loader *l, int line, const char *sec, const char *key,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg, *full;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatalx("out of memory");
+	va_end(ap);
+	if (line > 0 && sec && key)
+		xasprintf(&full, "%s:%d: [%s] %s: %s", l->path, line, sec, key, msg);
+	else if (line > 0 && sec)
+		xasprintf(&full, "%s:%d: [%s]: %s", l->path, line, sec, msg);
+	else if (sec && key)
+		xasprintf(&full, "%s: [%s] %s: %s", l->path, sec, key, msg);
+	else if (sec)
+		xasprintf(&full, "%s: [%s]: %s", l->path, sec, msg);
+	else if (line > 0)
+		xasprintf(&full, "%s:%d: %s", l->path, line, msg);
+	else
+		xasprintf(&full, "%s: %s", l->path, msg);
+	free(msg);
+	l->errs->msg = xreallocarray(l->errs->msg, l->errs->n + 1, sizeof(char *));
+	l->errs->msg[l->errs->n++] = full;
+	l->failed = 1;
+}
+
+static int
+place_line(struct loader *l, const char *sec, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nplaces; i++)
+		if (strcmp(l->places[i].section, sec) == 0 &&
+		    ((key == NULL && l->places[i].key == NULL) ||
+		    (key && l->places[i].key && strcmp(l->places[i].key, key) == 0)))
+			return l->places[i].line;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* A line iniparser can take: blank, comment, [section] or key = value. */
+static int
+line_ok(const char *line)
+{
+	const char	*s = line, *rb;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return 1;
+	if (*s == '[') {
+		if ((rb = strchr(s, ']')) == NULL)
+			return 0;
+		for (rb++; isspace((unsigned char)*rb); rb++)
+			;
+		return *rb == '\0' || *rb == ';' || *rb == '#';
+	}
+	return strchr(s, '=') != NULL && *s != '=';
+}
+
+/*
+ * The line scan: records places, and reports what iniparser would accept
+ * quietly or garble: lines that are neither section, key nor comment,
+ * sections and keys given twice, keys before any section.
+ */
+static int
+scan_places(struct loader *l)
+{
+	FILE	*f;
+	char	*line = NULL, *sec = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	int	 lineno = 0;
+
+	if ((f = fopen(l->path, "r")) == NULL) {
+		cerr(l, 0, NULL, NULL, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
+		char	*s, *eq, *key;
+		int	 prev;
+
+		lineno++;
+		if ((size_t)n != strlen(line)) {
+			cerr(l, lineno, NULL, NULL, "NUL byte in line");
+			fputc('\n', l->clean);
+			continue;
+		}
+		/* iniparser refuses a whole file for one bad line; it reads a
+		 * copy whose bad lines are blank, so every error is found. */
+		if (line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if (line_ok(line) && (sec != NULL || !strchr(line, '=')))
+			fputs(line, l->clean);
+		fputc('\n', l->clean);
+		s = trim(line);
+		if (*s == '\0' || *s == ';' || *s == '#')
+			continue;
+		if (*s == '[') {
+			char *rb = strchr(s, ']');
+			if (rb == NULL || (*trim(rb + 1) != '\0' &&
+			    *trim(rb + 1) != ';' && *trim(rb + 1) != '#')) {
+				cerr(l, lineno, NULL, NULL,
+				    "malformed section header: %.60s", s);
+				continue;
+			}
+			*rb = '\0';
+			free(sec);
+			sec = xstrdup(trim(s + 1));
+			lower(sec);
+			if ((prev = place_line(l, sec, NULL)) != 0)
+				cerr(l, lineno, sec, NULL,
+				    "section given twice (first on line %d)", prev);
+			key = NULL;
+		} else {
+			if ((eq = strchr(s, '=')) == NULL) {
+				cerr(l, lineno, NULL, NULL,
+				    "expected 'key = value': %.60s", s);
+				continue;
+			}
+			if (sec == NULL) {
+				cerr(l, lineno, NULL, NULL,
+				    "key outside any [section]: %.60s", s);
+				continue;
+			}
+			*eq = '\0';
+			key = xstrdup(trim(s));
+			lower(key);
+			if (*key == '\0') {
+				cerr(l, lineno, sec, NULL, "empty key name");
+				free(key);
+				continue;
+			}
+			if ((prev = place_line(l, sec, key)) != 0)
+				cerr(l, lineno, sec, key,
+				    "key given twice (first on line %d)", prev);
+		}
+		l->places = xreallocarray(l->places, l->nplaces + 1,
+		    sizeof(*l->places));
+		l->places[l->nplaces].section = xstrdup(sec);
+		l->places[l->nplaces].key = key;
+		l->places[l->nplaces].line = lineno;
+		l->nplaces++;
+	}
+	if (ferror(f))
+		cerr(l, 0, NULL, NULL, "read error: %s", strerror(errno));
+	free(line);
+	free(sec);
+	fclose(f);
+	return 0;
+}
+
+static int
+check_path(const char *v, char *err, size_t errlen)
+{
+	const char	*p;
+
+	if (*v != '/') {
+		snprintf(err, errlen, "'%s' is not an absolute path", v);
+		return -1;
+	}
+	for (p = v; *p; p++)
+		if (iscntrl((unsigned char)*p)) {
+			snprintf(err, errlen, "path has a control character");
+			return -1;
+		}
+	return 0;
+}
+
+int
+config_check_secret(const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s holds a secret but is readable by "
+		    "group or others (mode %03o; chmod 600 it)", path,
+		    (unsigned)st.st_mode & 0777);
+		return -1;
+	}
+	if (access(path, R_OK) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_prefix_list(const char *v, struct prefix **out, size_t *nout,
+    char *err, size_t errlen)
+{
+	char		*copy, *tok, *save = NULL;
+	struct prefix	*list = NULL;
+	size_t		 n = 0, i;
+	char		 e[PARSE_ERRLEN];
+
+	copy = xstrdup(v);
+	for (tok = strtok_r(copy, ", \t", &save); tok;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		struct prefix p;
+		if (parse_prefix(tok, &p, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "%s", e);
+			goto fail;
+		}
+		for (i = 0; i < n; i++)
+			if (prefix_equal(&list[i], &p)) {
+				snprintf(err, errlen, "%s is listed twice", tok);
+				goto fail;
+			}
+		list = xreallocarray(list, n + 1, sizeof(*list));
+		list[n++] = p;
+	}
+	free(copy);
+	if (n == 0) {
+		snprintf(err, errlen, "no prefixes given");
+		return -1;
+	}
+	*out = list;
+	*nout = n;
+	return 0;
+fail:
+	free(copy);
+	free(list);
+	return -1;
+}
+
+/* Parses one value into base + k->off; 0 or -1 with err filled. */
+static int
+parse_value(const struct key *k, const char *v, void *base, char *err,
+    size_t errlen)
+{
+	char		*field = (char *)base + k->off;
+	uint64_t	 u;
+	int		 b, i;
+	const char	*p;
+
+	if (*v == '\0') {
+		snprintf(err, errlen, "empty value");
+		return -1;
+	}
+	for (p = v; *p; p++)
+		if (iscntrl((unsigned char)*p) && *p != '\t') {
+			snprintf(err, errlen, "value has a control character");
+			return -1;
+		}
+	switch (k->type) {
+	case KT_STR:
+		break;
+	case KT_NAME:
+		if (valid_name(v, err, errlen) == -1)
+			return -1;
+		break;
+	case KT_PATH:
+		if (check_path(v, err, errlen) == -1)
+			return -1;
+		break;
+	case KT_FILE:
+		if (check_path(v, err, errlen) == -1)
+			return -1;
+		if (access(v, R_OK) == -1) {
+			snprintf(err, errlen, "%s: %s", v, strerror(errno));
+			return -1;
+		}
+		break;
+	case KT_SECRET:
+		if (check_path(v, err, errlen) == -1 ||
+		    config_check_secret(v, err, errlen) == -1)
+			return -1;
+		break;
+	case KT_URL:
+		if (strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0 &&
+		    strncmp(v, "file:///", 8) != 0) {
+			snprintf(err, errlen, "'%s' is not an http://, https:// "
+			    "or file:/// URL", v);
+			return -1;
+		}
+		if (strpbrk(v, " \t") != NULL || strlen(v) < 9) {
+			snprintf(err, errlen, "'%s' is not a valid URL", v);
+			return -1;
+		}
+		break;
+	case KT_UINT:
+		if (parse_uint(v, k->min, k->max, &u, err, errlen) == -1)
+			return -1;
+		*(uint64_t *)field = u;
+		return 0;
+	case KT_DURATION:
+		if (parse_duration_ms(v, &u, err, errlen) == -1)
+			return -1;
+		if (u < k->min || u > k->max) {
+			char a[32], c[32];
+			snprintf(err, errlen, "%s is out of range (%s to %s)", v,
+			    fmt_duration_ms(k->min, a, sizeof(a)),
+			    fmt_duration_ms(k->max, c, sizeof(c)));
+			return -1;
+		}
+		*(uint64_t *)field = u;
+		return 0;
+	case KT_SIZE:
+		if (parse_size(v, &u, err, errlen) == -1)
+			return -1;
+		if (u < k->min || u > k->max) {
+			snprintf(err, errlen, "%s is out of range", v);
+			return -1;
+		}
+		*(uint64_t *)field = u;
+		return 0;
+	case KT_BOOL:
+		if (parse_bool(v, &b, err, errlen) == -1)
+			return -1;
+		*(int *)field = b;
+		return 0;
+	case KT_ENUM:
+		for (i = 0; k->choices[i]; i++)
+			if (strcmp(v, k->choices[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		{
+			char	 list[128] = "";
+			for (i = 0; k->choices[i]; i++) {
+				if (i)
+					strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+				strncat(list, k->choices[i], sizeof(list) - strlen(list) - 1);
+			}
+			snprintf(err, errlen, "'%s' is not one of: %s", v, list);
+		}
+		return -1;
+	case KT_PREFIXES:
+		return parse_prefix_list(v, (struct prefix **)(void *)field,
+		    (size_t *)(void *)((char *)base + k->off_n), err, errlen);
+	case KT_SHA256:
+		return parse_sha256_hex(v, field, err, errlen);
+	case KT_HOSTPORT: {
+		char	 host[256];
+		uint16_t port;
+		if (parse_hostport(v, host, sizeof(host), &port, err, errlen) == -1)
+			return -1;
+		break;
+	}
+	}
+	*(char **)field = xstrdup(v);
+	return 0;
+}
+
+static const struct section *
+find_section(const char *name, const char **label)
+{
+	const struct section	*s;
+	size_t			 n;
+
+	*label = NULL;
+	for (s = sections; s->name; s++) {
+		n = strlen(s->name);
+		if (!s->named && strcmp(name, s->name) == 0)
+			return s;
+		if (s->named && strncmp(name, s->name, n) == 0 &&
+		    name[n] == ' ') {
+			*label = name + n + 1;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static void
+load_section(struct loader *l, dictionary *ini, const char *secname,
+    const struct section *s, void *base)
+{
+	const struct key	*k;
+	const char		**keys;
+	int			 nkeys, i;
+	char			 full[512], err[PARSE_ERRLEN + 128];
+
+	/* Unknown keys first. */
+	nkeys = iniparser_getsecnkeys(ini, secname);
+	if (nkeys > 0) {
+		keys = xcalloc((size_t)nkeys, sizeof(char *));
+		iniparser_getseckeys(ini, secname, keys);
+		for (i = 0; i < nkeys; i++) {
+			const char *kn = keys[i] + strlen(secname) + 1;
+			for (k = s->keys; k->name; k++)
+				if (strcmp(k->name, kn) == 0)
+					break;
+			if (k->name == NULL)
+				cerr(l, place_line(l, secname, kn), secname, kn,
+				    "unknown key");
+		}
+		free(keys);
+	}
+	for (k = s->keys; k->name; k++) {
+		const char *v;
+
+		snprintf(full, sizeof(full), "%s:%s", secname, k->name);
+		v = iniparser_getstring(ini, full, NULL);
+		if (v == NULL) {
+			if (k->required)
+				cerr(l, place_line(l, secname, NULL), secname,
+				    k->name, "required key is missing");
+			else if (k->def && parse_value(k, k->def, base, err,
+			    sizeof(err)) == -1)
+				fatalx("default of %s is invalid: %s", k->name, err);
+			continue;
+		}
+		if (parse_value(k, v, base, err, sizeof(err)) == -1)
+			cerr(l, place_line(l, secname, k->name), secname,
+			    k->name, "%s", err);
+	}
+}
+
+static int
+service_has(const struct loader *l, const char *sec, const char *key)
+{
+	return place_line((struct loader *)l, sec, key) != 0;
+}
+
+/* Rules across keys and sections, once every key was read. */
+static void
+validate(struct loader *l)
+{
+	struct config	*c = l->cfg;
+	size_t		 i, j, a;
+	char		 sec[128], pb[64];
+
+	if (c->inventory.database == NULL)
+		xasprintf(&c->inventory.database, "%s/inventory.db",
+		    c->castiron.state_dir);
+	if (c->provision.image && c->nimage > 0 &&
+	    config_image(c, c->provision.image) == NULL)
+		cerr(l, place_line(l, "provision", "image"), "provision",
+		    "image", "no [image %s] section", c->provision.image);
+	if (c->provision.disk && strcmp(c->provision.disk, "auto") != 0 &&
+	    strncmp(c->provision.disk, "/dev/", 5) != 0)
+		cerr(l, place_line(l, "provision", "disk"), "provision", "disk",
+		    "'%s' is neither 'auto' nor a /dev/ path", c->provision.disk);
+
+	for (i = 0; i < c->nservice; i++) {
+		struct cfg_service	*s = &c->service[i];
+		static const char *const per_kind[][5] = {
+			[CHECK_HTTP] = { "url", "expect", "body", NULL },
+			[CHECK_TCP] = { "address", NULL },
+			[CHECK_EXEC] = { "command", "shell", "user", NULL },
+		};
+		static const char *const needs[] = {
+			[CHECK_HTTP] = "url", [CHECK_TCP] = "address",
+			[CHECK_EXEC] = "command",
+		};
+		static const char *const kind_keys[] = {
+			"url", "expect", "body", "address", "command", "shell",
+			"user", NULL
+		};
+
+		snprintf(sec, sizeof(sec), "service %s", s->name);
+		if (s->check < 0 || s->check > CHECK_EXEC)
+			continue;	/* already reported */
+		if (!service_has(l, sec, needs[s->check]))
+			cerr(l, s->line, sec, needs[s->check],
+			    "check = %s needs this key", check_kinds[s->check]);
+		for (j = 0; kind_keys[j]; j++) {
+			int ok = 0;
+			for (a = 0; per_kind[s->check][a]; a++)
+				if (strcmp(per_kind[s->check][a], kind_keys[j]) == 0)
+					ok = 1;
+			if (!ok && service_has(l, sec, kind_keys[j]))
+				cerr(l, place_line(l, sec, kind_keys[j]), sec,
+				    kind_keys[j], "does not apply to check = %s",
+				    check_kinds[s->check]);
+		}
+		if (s->check == CHECK_HTTP && s->url &&
+		    strncmp(s->url, "file:", 5) == 0)
+			cerr(l, place_line(l, sec, "url"), sec, "url",
+			    "an http check needs an http:// or https:// URL");
+		if (s->timeout_ms == 0)
+			s->timeout_ms = s->interval_ms / 2 ? s->interval_ms / 2 : 1;
+		else if (s->timeout_ms >= s->interval_ms)
+			cerr(l, place_line(l, sec, "timeout"), sec, "timeout",
+			    "%llums is not shorter than interval %llums",
+			    (unsigned long long)s->timeout_ms,
+			    (unsigned long long)s->interval_ms);
+		if (s->fast_interval_ms == 0)
+			s->fast_interval_ms = s->interval_ms;
+		else if (s->fast_interval_ms > s->interval_ms ||
+		    s->fast_interval_ms <= s->timeout_ms)
+			cerr(l, place_line(l, sec, "fast_interval"), sec,
+			    "fast_interval", "must be longer than timeout and "
+			    "no longer than interval");
+		for (j = 0; j < s->nprefixes; j++) {
+			for (a = 0; a < c->bgp.nallowed_prefixes; a++)
+				if (prefix_contains(&c->bgp.allowed_prefixes[a],
+				    &s->prefixes[j]))
+					break;
+			if (a == c->bgp.nallowed_prefixes)
+				cerr(l, place_line(l, sec, "prefixes"), sec,
+				    "prefixes", "%s is outside allowed_prefixes "
+				    "in [bgp]%s",
+				    prefix_str(&s->prefixes[j], pb, sizeof(pb)),
+				    c->bgp.nallowed_prefixes ? "" : " (none set)");
+		}
+	}
+}
+
+static int
+ini_quiet(const char *fmt, ...)
+{
+	(void)fmt;
+	return 0;
+}
+
+struct config *
+config_load(const char *path, struct cfg_errors *errs)
+{
+	struct loader		 l = { .path = path, .errs = errs };
+	struct config		*c;
+	dictionary		*ini;
+	const struct section	*s;
+	int			 nsec, i;
+	size_t			 j;
+	char			 cleanpath[64];
+
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	l.cfg = c;
+	if ((l.clean = tmpfile()) == NULL)
+		fatal("tmpfile");
+	if (scan_places(&l) == -1) {
+		fclose(l.clean);
+		config_free(c);
+		return NULL;
+	}
+	iniparser_set_error_callback(ini_quiet);
+	fflush(l.clean);
+	snprintf(cleanpath, sizeof(cleanpath), "/proc/self/fd/%d",
+	    fileno(l.clean));
+	ini = iniparser_load(cleanpath);
+	fclose(l.clean);
+	if (ini == NULL) {
+		if (!l.failed)
+			cerr(&l, 0, NULL, NULL, "cannot parse");
+		goto out;
+	}
+
+	nsec = iniparser_getnsec(ini);
+	for (i = 0; i < nsec; i++) {
+		const char	*name = iniparser_getsecname(ini, i), *label;
+		char		 err[PARSE_ERRLEN];
+
+		s = find_section(name, &label);
+		if (s == NULL) {
+			cerr(&l, place_line(&l, name, NULL), name, NULL,
+			    "unknown section");
+			continue;
+		}
+		if (s->named && valid_name(label, err, sizeof(err)) == -1) {
+			cerr(&l, place_line(&l, name, NULL), name, NULL, "%s", err);
+			continue;
+		}
+		if (strcmp(s->name, "image") == 0) {
+			struct cfg_image *im;
+			c->image = xreallocarray(c->image, c->nimage + 1,
+			    sizeof(*c->image));
+			im = &c->image[c->nimage++];
+			memset(im, 0, sizeof(*im));
+			im->name = xstrdup(label);
+			im->line = place_line(&l, name, NULL);
+			load_section(&l, ini, name, s, im);
+		} else if (strcmp(s->name, "service") == 0) {
+			struct cfg_service *sv;
+			c->service = xreallocarray(c->service, c->nservice + 1,
+			    sizeof(*c->service));
+			sv = &c->service[c->nservice++];
+			memset(sv, 0, sizeof(*sv));
+			sv->name = xstrdup(label);
+			sv->check = -1;
+			sv->line = place_line(&l, name, NULL);
+			load_section(&l, ini, name, s, sv);
+		}
+	}
+	/* Single sections, present or not, so that defaults apply. */
+	for (s = sections; s->name; s++)
+		if (!s->named)
+			load_section(&l, ini, s->name, s, c);
+	iniparser_freedict(ini);
+	validate(&l);
+out:
+	for (j = 0; j < l.nplaces; j++) {
+		free(l.places[j].section);
+		free(l.places[j].key);
+	}
+	free(l.places);
+	if (l.failed) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+free_keys(const struct key *keys, void *base)
+{
+	const struct key *k;
+
+	for (k = keys; k->name; k++) {
+		char *field = (char *)base + k->off;
+		switch (k->type) {
+		case KT_STR: case KT_NAME: case KT_PATH: case KT_FILE:
+		case KT_SECRET: case KT_URL: case KT_HOSTPORT:
+		case KT_PREFIXES:
+			free(*(void **)field);
+			*(void **)field = NULL;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void
+config_free(struct config *c)
+{
+	const struct section	*s;
+	size_t			 i;
+
+	if (c == NULL)
+		return;
+	for (s = sections; s->name; s++)
+		if (!s->named)
+			free_keys(s->keys, c);
+	for (i = 0; i < c->nimage; i++) {
+		free_keys(keys_image, &c->image[i]);
+		free(c->image[i].name);
+	}
+	for (i = 0; i < c->nservice; i++) {
+		free_keys(keys_service, &c->service[i]);
+		free(c->service[i].name);
+	}
+	free(c->image);
+	free(c->service);
+	free(c->path);
+	free(c);
+}
+
+void
+cfg_errors_clear(struct cfg_errors *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	free(e->msg);
+	e->msg = NULL;
+	e->n = 0;
+}
+
+const struct cfg_image *
+config_image(const struct config *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nimage; i++)
+		if (strcmp(c->image[i].name, name) == 0)
+			return &c->image[i];
+	return NULL;
+}
+
+const struct cfg_service *
+config_service(const struct config *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nservice; i++)
+		if (strcmp(c->service[i].name, name) == 0)
+			return &c->service[i];
+	return NULL;
+}
+
+const char *
+check_kind_name(int k)
+{
+	return k >= CHECK_HTTP && k <= CHECK_EXEC ? check_kinds[k] : "?";
+}

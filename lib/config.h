@@ -1,0 +1,133 @@
+/*
+ * castiron.ini: parsed with iniparser into a fresh struct config, validated
+ * as a whole against the schema in config.c (every key typed and ranged,
+ * unknown sections and keys rejected), every error kept with its file, line,
+ * section and key.  A caller swaps a new config in only when it loaded
+ * without error (house style rule 12).
+ */
+#ifndef CASTIRON_CONFIG_H
+#define CASTIRON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/parse.h"
+
+#define CONFIG_DEFAULT_PATH	"/etc/castiron/castiron.ini"
+
+enum check_kind { CHECK_HTTP, CHECK_TCP, CHECK_EXEC };
+enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE };
+
+struct cfg_image {
+	char		*name;
+	char		*url;
+	char		 sha256[65];
+	char		*bmap;		/* NULL when none */
+	uint64_t	 min_disk;	/* bytes; 0 when not set */
+	int		 line;		/* of the section header */
+};
+
+struct cfg_service {
+	char		*name;
+	int		 line;
+	int		 check;		/* enum check_kind */
+	char		*url;		/* http */
+	uint64_t	 expect;	/* http status */
+	char		*body;		/* http: substring, NULL if none */
+	char		*address;	/* tcp: HOST:PORT */
+	char		*command;	/* exec */
+	int		 shell;		/* exec: run through /bin/sh -c */
+	char		*user;		/* exec: run as this user */
+	uint64_t	 interval_ms;
+	uint64_t	 fast_interval_ms;	/* 0: same as interval */
+	uint64_t	 timeout_ms;
+	uint64_t	 rise;
+	uint64_t	 fall;
+	struct prefix	*prefixes;
+	size_t		 nprefixes;
+};
+
+struct config {
+	char		*path;
+
+	struct {
+		char	*site;
+		char	*state_dir;
+	} castiron;
+
+	struct {
+		char	*database;
+	} inventory;
+
+	struct {
+		char		*cache_dir;
+		char		*ca_bundle;
+		uint64_t	 cache_max;	/* bytes; 0: unlimited */
+		uint64_t	 connect_timeout_ms;
+		uint64_t	 low_speed_time_ms;
+		uint64_t	 retries;
+	} images;
+	struct cfg_image	*image;
+	size_t			 nimage;
+
+	struct {
+		char		*ssh_user;
+		char		*ssh_key;
+		uint64_t	 ssh_port;
+		uint64_t	 parallel;
+		char		*image;
+		char		*disk;		/* "auto" or a device path */
+		int		 reboot;	/* enum reboot_mode */
+		char		*authorized_keys;
+		char		*deploy_host_key;
+		uint64_t	 connect_timeout_ms;
+		uint64_t	 io_timeout_ms;
+		uint64_t	 reboot_timeout_ms;
+	} provision;
+
+	struct {
+		int	 driver;		/* 0: redfish, the only one */
+		char	*username;
+		char	*password_file;
+		char	*ca_bundle;
+	} bmc;
+
+	struct {
+		char		*bird_socket;
+		char		*include_dir;
+		struct prefix	*allowed_prefixes;
+		size_t		 nallowed_prefixes;
+		char		*drain_file;
+		char		*metrics_file;
+		char		*control_socket;
+		int		 withdraw_on_exit;
+		uint64_t	 reconcile_ms;
+		uint64_t	 bird_timeout_ms;
+	} bgp;
+	struct cfg_service	*service;
+	size_t			 nservice;
+};
+
+/* Errors found while loading; each is one full line ready to print. */
+struct cfg_errors {
+	char	**msg;
+	size_t	  n;
+};
+
+/*
+ * Loads and validates path.  Returns the new config, or NULL when there was
+ * any error; errors are appended to errs either way (warnings never).
+ * The caller owns the result (config_free) and the errors (cfg_errors_clear).
+ */
+struct config	*config_load(const char *path, struct cfg_errors *errs);
+void		 config_free(struct config *);
+void		 cfg_errors_clear(struct cfg_errors *);
+
+const struct cfg_image	 *config_image(const struct config *, const char *name);
+const struct cfg_service *config_service(const struct config *, const char *name);
+const char		 *check_kind_name(int);
+
+/* 0 when path is a regular file readable by its owner only (a secret). */
+int	config_check_secret(const char *path, char *err, size_t errlen);
+
+#endif
