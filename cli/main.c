@@ -208,68 +208,15 @@ parse_cmd_args(const struct cmd *c, int argc, char **argv, struct args *a)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* Finds the area and verb in rest[] and runs it. */
+static int
+dispatch(struct ctx *ctx, int nrest, char **rest, int help)
 {
-	struct ctx		 ctx = { 0 };
-	struct args		 args;
 	const struct area *const *ap;
 	const struct area	*a = NULL;
 	const struct cmd	*c = NULL;
-	char			**rest;
-	int			 nrest = 0, i, help = 0, dashdash = 0, rc;
-
-	log_init("castiron", 0, 0);
-	ctx.config_path = getenv("CASTIRON_CONFIG");
-	if (ctx.config_path == NULL || *ctx.config_path == '\0')
-		ctx.config_path = CONFIG_DEFAULT_PATH;
-
-	/* Global options may stand anywhere before "--". */
-	rest = xcalloc((size_t)argc + 1, sizeof(char *));
-	for (i = 1; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (dashdash) {
-			rest[nrest++] = argv[i];
-			continue;
-		}
-		if (strcmp(s, "--") == 0) {
-			dashdash = 1;
-			rest[nrest++] = argv[i];
-		} else if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) {
-			if (++i >= argc) {
-				fprintf(stderr, "castiron: %s needs a file\n", s);
-				return EXIT_USAGE;
-			}
-			ctx.config_path = argv[i];
-		} else if (strncmp(s, "--config=", 9) == 0)
-			ctx.config_path = s + 9;
-		else if (strcmp(s, "--format") == 0 ||
-		    strncmp(s, "--format=", 9) == 0) {
-			const char *v = s[8] == '=' ? s + 9 :
-			    (i + 1 < argc ? argv[++i] : NULL);
-			if (v == NULL || output_parse_format(v, &ctx.format) == -1) {
-				fprintf(stderr, "castiron: --format must be "
-				    "table, json or csv\n");
-				return EXIT_USAGE;
-			}
-			ctx.format_set = 1;
-		} else if (strcmp(s, "-v") == 0 || strcmp(s, "--verbose") == 0)
-			ctx.verbose = ctx.verbose < 0 ? 1 : ctx.verbose + 1;
-		else if (strcmp(s, "-vv") == 0)
-			ctx.verbose = 2;
-		else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0)
-			ctx.verbose = -1;
-		else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)
-			help = 1;
-		else if (strcmp(s, "--version") == 0) {
-			printf("castiron %s\n", CASTIRON_VERSION);
-			return EXIT_OK;
-		} else
-			rest[nrest++] = argv[i];
-	}
-	log_setverbose(ctx.verbose);
-	progress_set_quiet(ctx.verbose < 0);
+	struct args		 args;
+	int			 i, rc;
 
 	if (nrest == 0) {
 		usage_main(help ? stdout : stderr);
@@ -305,13 +252,76 @@ main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	i = c->name ? 2 : 1;
-	if ((rc = parse_cmd_args(c, nrest - i, rest + i, &args)) != 0) {
-		free(args.argv);
-		free(rest);
-		return rc;
-	}
-	rc = c->fn(&ctx, &args);
+	rc = parse_cmd_args(c, nrest - i, rest + i, &args);
+	if (rc == 0)
+		rc = c->fn(ctx, &args);
 	free(args.argv);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx		 ctx = { 0 };
+	char			**rest;
+	int			 nrest = 0, i, help = 0, dashdash = 0, rc;
+
+	log_init("castiron", 0, 0);
+	ctx.config_path = getenv("CASTIRON_CONFIG");
+	if (ctx.config_path == NULL || *ctx.config_path == '\0')
+		ctx.config_path = CONFIG_DEFAULT_PATH;
+
+	/* Global options may stand anywhere before "--". */
+	rest = xcalloc((size_t)argc + 1, sizeof(char *));
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (dashdash) {
+			rest[nrest++] = argv[i];
+			continue;
+		}
+		if (strcmp(s, "--") == 0) {
+			dashdash = 1;
+			rest[nrest++] = argv[i];
+		} else if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) {
+			if (++i >= argc) {
+				fprintf(stderr, "castiron: %s needs a file\n", s);
+				free(rest);
+				return EXIT_USAGE;
+			}
+			ctx.config_path = argv[i];
+		} else if (strncmp(s, "--config=", 9) == 0)
+			ctx.config_path = s + 9;
+		else if (strcmp(s, "--format") == 0 ||
+		    strncmp(s, "--format=", 9) == 0) {
+			const char *v = s[8] == '=' ? s + 9 :
+			    (i + 1 < argc ? argv[++i] : NULL);
+			if (v == NULL || output_parse_format(v, &ctx.format) == -1) {
+				fprintf(stderr, "castiron: --format must be "
+				    "table, json or csv\n");
+				free(rest);
+				return EXIT_USAGE;
+			}
+			ctx.format_set = 1;
+		} else if (strcmp(s, "-v") == 0 || strcmp(s, "--verbose") == 0)
+			ctx.verbose = ctx.verbose < 0 ? 1 : ctx.verbose + 1;
+		else if (strcmp(s, "-vv") == 0)
+			ctx.verbose = 2;
+		else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0)
+			ctx.verbose = -1;
+		else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)
+			help = 1;
+		else if (strcmp(s, "--version") == 0) {
+			printf("castiron %s\n", CASTIRON_VERSION);
+			free(rest);
+			return EXIT_OK;
+		} else
+			rest[nrest++] = argv[i];
+	}
+	log_setverbose(ctx.verbose);
+	progress_set_quiet(ctx.verbose < 0);
+
+	rc = dispatch(&ctx, nrest, rest, help);
 	free(rest);
 	config_free(ctx.cfg);
 	return rc;

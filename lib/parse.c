@@ -58,7 +58,7 @@ int
 parse_duration_ms(const char *s, uint64_t *ms, char *err, size_t errlen)
 {
 	const char	*end;
-	uint64_t	 v, mult;
+	uint64_t	 v, mult = 1;
 
 	if (s == NULL || *s == '\0')
 		ERR("empty duration");
