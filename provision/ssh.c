@@ -273,6 +273,22 @@ ssh_hostkey(struct ssh_conn *c, char fp[SSH_FP_LEN], char *type,
 	return 0;
 }
 
+char *
+ssh_hostkey_b64(struct ssh_conn *c)
+{
+	const char	*blob;
+	size_t		 len = 0;
+	int		 t = 0;
+	char		*out;
+
+	if ((blob = libssh2_session_hostkey(c->s, &len, &t)) == NULL)
+		return NULL;
+	out = xmalloc(len * 4 / 3 + 8);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)blob,
+	    (int)len);
+	return out;
+}
+
 int
 ssh_auth(struct ssh_conn *c, char *err, size_t errlen)
 {
@@ -418,109 +434,214 @@ emit_lines(struct ssh_result *r, size_t *done, ssh_line_fn online, void *arg)
 #define STREAM_CHUNK	(256 * 1024)
 #define STREAM_MAXOUT	(1024 * 1024)
 
-static int
-run_core(struct ssh_conn *c, const char *cmd, ssh_source_fn src, void *srcarg,
-    ssh_line_fn online, void *linearg, size_t maxout, struct ssh_result *r,
-    uint64_t *sent, char *err, size_t errlen)
+struct ssh_stream {
+	struct ssh_conn		*c;
+	LIBSSH2_CHANNEL		*ch;
+	ssh_line_fn		 online;
+	void			*linearg;
+	size_t			 maxout, linedone;
+	struct ssh_result	 r;
+	uint64_t		 sent;
+	int			 out_done, err_done;
+};
+
+struct ssh_stream *
+ssh_stream_open(struct ssh_conn *c, const char *cmd, ssh_line_fn online,
+    void *linearg, char *err, size_t errlen)
 {
-	LIBSSH2_CHANNEL	*ch;
-	char		*inbuf, rbuf[32768];
-	size_t		 inpos = 0, inlen = 0, linedone = 0;
-	int		 in_eof = (src == NULL), eof_sent = 0;
+	struct ssh_stream	*st;
+	LIBSSH2_CHANNEL		*ch;
+
+	if ((ch = channel_exec(c, cmd, err, errlen)) == NULL)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	st->c = c;
+	st->ch = ch;
+	st->online = online;
+	st->linearg = linearg;
+	st->maxout = STREAM_MAXOUT;
+	st->r.out = xstrdup("");
+	st->r.errout = xstrdup("");
+	return st;
+}
+
+/* Reads what stdout and stderr have; *progress set when something came. */
+static int
+stream_drain(struct ssh_stream *st, int *progress, char *err, size_t errlen)
+{
+	char	 rbuf[32768];
+	ssize_t	 n;
+
+	n = libssh2_channel_read(st->ch, rbuf, sizeof(rbuf));
+	if (n > 0) {
+		capture(&st->r.out, &st->r.outlen, st->maxout, rbuf, (size_t)n,
+		    &st->r.truncated);
+		if (st->online)
+			emit_lines(&st->r, &st->linedone, st->online,
+			    st->linearg);
+		*progress = 1;
+	} else if (n == 0)
+		st->out_done = libssh2_channel_eof(st->ch);
+	else if (n != LIBSSH2_ERROR_EAGAIN) {
+		snprintf(err, errlen, "%s: read: %s", st->c->host,
+		    ssh_errmsg(st->c));
+		return -1;
+	}
+	n = libssh2_channel_read_stderr(st->ch, rbuf, sizeof(rbuf));
+	if (n > 0) {
+		capture(&st->r.errout, &st->r.errlen, st->maxout, rbuf,
+		    (size_t)n, &st->r.truncated);
+		*progress = 1;
+	} else if (n == 0)
+		st->err_done = libssh2_channel_eof(st->ch);
+	else if (n != LIBSSH2_ERROR_EAGAIN) {
+		snprintf(err, errlen, "%s: read: %s", st->c->host,
+		    ssh_errmsg(st->c));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
+    char *err, size_t errlen)
+{
+	const char	*p = buf;
+	size_t		 pos = 0;
 	uint64_t	 last = now_ms();
 	ssize_t		 n;
 
-	memset(r, 0, sizeof(*r));
-	r->out = xstrdup("");
-	r->errout = xstrdup("");
-	if (sent)
-		*sent = 0;
-	if ((ch = channel_exec(c, cmd, err, errlen)) == NULL)
-		return -1;
-	inbuf = xmalloc(STREAM_CHUNK);
-	for (;;) {
-		int	 progress = 0, out_done = 0, err_done = 0;
+	while (pos < len) {
+		int progress = 0;
 
-		if (!eof_sent && !libssh2_channel_eof(ch)) {
-			if (inpos == inlen && !in_eof) {
-				size_t got = 0;
-				if (src(srcarg, inbuf, STREAM_CHUNK, &got, err,
-				    errlen) == -1)
-					goto fail;
-				inpos = 0;
-				inlen = got;
-				if (got == 0)
-					in_eof = 1;
-			}
-			if (inpos < inlen) {
-				n = libssh2_channel_write(ch, inbuf + inpos,
-				    inlen - inpos);
-				if (n > 0) {
-					inpos += (size_t)n;
-					if (sent)
-						*sent += (uint64_t)n;
-					progress = 1;
-				} else if (n != LIBSSH2_ERROR_EAGAIN) {
-					snprintf(err, errlen, "%s: write: %s",
-					    c->host, ssh_errmsg(c));
+		if (libssh2_channel_eof(st->ch)) {
+			snprintf(err, errlen, "%s: the remote command stopped "
+			    "reading its input", st->c->host);
+			return -1;
+		}
+		n = libssh2_channel_write(st->ch, p + pos, len - pos);
+		if (n > 0) {
+			pos += (size_t)n;
+			st->sent += (uint64_t)n;
+			progress = 1;
+		} else if (n != LIBSSH2_ERROR_EAGAIN) {
+			snprintf(err, errlen, "%s: write: %s", st->c->host,
+			    ssh_errmsg(st->c));
+			return -1;
+		}
+		if (stream_drain(st, &progress, err, errlen) == -1)
+			return -1;
+		if (progress) {
+			last = now_ms();
+			continue;
+		}
+		if (wait_io(st->c, last, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+uint64_t
+ssh_stream_sent(const struct ssh_stream *st)
+{
+	return st->sent;
+}
+
+int
+ssh_stream_finish(struct ssh_stream *st, struct ssh_result *r, char *err,
+    size_t errlen)
+{
+	uint64_t	 last = now_ms();
+	int		 rc, eof_sent = 0;
+
+	for (;;) {
+		int progress = 0;
+
+		if (!eof_sent) {
+			rc = libssh2_channel_send_eof(st->ch);
+			if (rc == 0)
+				eof_sent = progress = 1;
+			else if (rc != LIBSSH2_ERROR_EAGAIN) {
+				/* The command may have closed its side. */
+				if (!libssh2_channel_eof(st->ch)) {
+					snprintf(err, errlen, "%s: send eof: "
+					    "%s", st->c->host,
+					    ssh_errmsg(st->c));
 					goto fail;
 				}
-			} else if (in_eof) {
-				int rc = libssh2_channel_send_eof(ch);
-				if (rc == 0) {
-					eof_sent = 1;
-					progress = 1;
-				} else if (rc != LIBSSH2_ERROR_EAGAIN) {
-					snprintf(err, errlen, "%s: send eof: %s",
-					    c->host, ssh_errmsg(c));
-					goto fail;
-				}
+				eof_sent = 1;
 			}
 		}
-		n = libssh2_channel_read(ch, rbuf, sizeof(rbuf));
-		if (n > 0) {
-			capture(&r->out, &r->outlen, maxout, rbuf, (size_t)n,
-			    &r->truncated);
-			if (online)
-				emit_lines(r, &linedone, online, linearg);
-			progress = 1;
-		} else if (n == 0)
-			out_done = 1;
-		else if (n != LIBSSH2_ERROR_EAGAIN) {
-			snprintf(err, errlen, "%s: read: %s", c->host,
-			    ssh_errmsg(c));
+		if (stream_drain(st, &progress, err, errlen) == -1)
 			goto fail;
-		}
-		n = libssh2_channel_read_stderr(ch, rbuf, sizeof(rbuf));
-		if (n > 0) {
-			capture(&r->errout, &r->errlen, maxout, rbuf,
-			    (size_t)n, &r->truncated);
-			progress = 1;
-		} else if (n == 0)
-			err_done = 1;
-		else if (n != LIBSSH2_ERROR_EAGAIN) {
-			snprintf(err, errlen, "%s: read: %s", c->host,
-			    ssh_errmsg(c));
-			goto fail;
-		}
-		if (out_done && err_done && libssh2_channel_eof(ch))
+		if (st->out_done && st->err_done)
 			break;
 		if (progress) {
 			last = now_ms();
 			continue;
 		}
-		if (wait_io(c, last, err, errlen) == -1)
+		if (wait_io(st->c, last, err, errlen) == -1)
 			goto fail;
 	}
-	free(inbuf);
-	if (online && linedone < r->outlen) {
-		/* A last line without a newline. */
-		online(linearg, r->out + linedone);
-	}
-	return channel_finish(c, ch, r, err, errlen);
+	if (st->online && st->linedone < st->r.outlen)
+		st->online(st->linearg, st->r.out + st->linedone);
+	rc = channel_finish(st->c, st->ch, &st->r, err, errlen);
+	st->ch = NULL;
+	*r = st->r;
+	free(st);
+	return rc;
 fail:
-	free(inbuf);
-	libssh2_channel_free(ch);
+	ssh_stream_abort(st);
+	memset(r, 0, sizeof(*r));
+	return -1;
+}
+
+void
+ssh_stream_abort(struct ssh_stream *st)
+{
+	if (st == NULL)
+		return;
+	if (st->ch)
+		libssh2_channel_free(st->ch);
+	ssh_result_clear(&st->r);
+	free(st);
+}
+
+static int
+run_core(struct ssh_conn *c, const char *cmd, ssh_source_fn src, void *srcarg,
+    ssh_line_fn online, void *linearg, size_t maxout, struct ssh_result *r,
+    uint64_t *sent, char *err, size_t errlen)
+{
+	struct ssh_stream	*st;
+	char			*buf = NULL;
+	size_t			 got;
+
+	memset(r, 0, sizeof(*r));
+	if (sent)
+		*sent = 0;
+	if ((st = ssh_stream_open(c, cmd, online, linearg, err, errlen)) ==
+	    NULL)
+		return -1;
+	st->maxout = maxout;
+	if (src) {
+		buf = xmalloc(STREAM_CHUNK);
+		for (;;) {
+			if (src(srcarg, buf, STREAM_CHUNK, &got, err,
+			    errlen) == -1)
+				goto fail;
+			if (got == 0)
+				break;
+			if (ssh_stream_write(st, buf, got, err, errlen) == -1)
+				goto fail;
+		}
+		free(buf);
+	}
+	if (sent)
+		*sent = st->sent;
+	return ssh_stream_finish(st, r, err, errlen);
+fail:
+	free(buf);
+	ssh_stream_abort(st);
 	return -1;
 }
 

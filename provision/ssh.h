@@ -54,6 +54,8 @@ struct ssh_conn	*ssh_connect(const struct ssh_opts *, char *err, size_t errlen);
 /* The server's host key as "SHA256:<base64>" and its type name. */
 int		 ssh_hostkey(struct ssh_conn *, char fp[SSH_FP_LEN],
 		    char *type, size_t typelen);
+/* The host key blob in base64 (as in known_hosts), caller frees. */
+char		*ssh_hostkey_b64(struct ssh_conn *);
 /* Public key authentication with opts->key_path. */
 int		 ssh_auth(struct ssh_conn *, char *err, size_t errlen);
 void		 ssh_close(struct ssh_conn *);
@@ -70,6 +72,23 @@ int	ssh_run_stream(struct ssh_conn *, const char *cmd, ssh_source_fn src,
 	    void *srcarg, ssh_line_fn online, void *linearg,
 	    struct ssh_result *, uint64_t *sent, char *err, size_t errlen);
 void	ssh_result_clear(struct ssh_result *);
+
+/*
+ * A command fed by pushes (for senders that produce their own data):
+ * open, write as much as needed (stdout lines go to online meanwhile),
+ * then finish (sends EOF, waits for the exit status; the stream is freed
+ * either way) or abort.
+ */
+struct ssh_stream;
+struct ssh_stream *ssh_stream_open(struct ssh_conn *, const char *cmd,
+		    ssh_line_fn online, void *linearg, char *err,
+		    size_t errlen);
+int		 ssh_stream_write(struct ssh_stream *, const void *, size_t,
+		    char *err, size_t errlen);
+uint64_t	 ssh_stream_sent(const struct ssh_stream *);
+int		 ssh_stream_finish(struct ssh_stream *, struct ssh_result *,
+		    char *err, size_t errlen);
+void		 ssh_stream_abort(struct ssh_stream *);
 
 /* Uploads local file to remote path (SCP) with the given mode. */
 int	ssh_upload(struct ssh_conn *, const char *local, const char *remote,
