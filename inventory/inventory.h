@@ -2,7 +2,7 @@
  * The inventory: castiron's record of every host, in one SQLite file.
  *
  * This header is the whole interface; all SQL lives behind it, in
- * inventory/*.c.  The database is an opaque handle (struct inv).  Two
+ * the inventory/ sources.  The database is an opaque handle (struct inv).  Two
  * groups of calls:
  *
  *  - the provisioning API (find a host, begin a run, record steps, fail,
