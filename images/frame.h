@@ -14,7 +14,7 @@
  *   range*   u32 'RNGE' u32 reserved(0) u64 offset u64 length (24 bytes)
  *            then length bytes of data, then 32 bytes sha256(data)
  *   end      u32 'END!' u32 reserved(0) u64 nranges u64 total_bytes
- *            then 32 bytes sha256 of all range data in stream order
+ *            then 32 bytes: sha256 over the ranges' digests, in order
  *
  * Ranges are sorted, do not overlap, are not empty and end at or before
  * image_size; at most FRAME_MAX_RANGES of them, each at most
@@ -169,7 +169,7 @@ struct frame_send_result {
 	uint64_t	image_bytes;
 	uint64_t	mapped_bytes;
 	uint64_t	ranges;
-	char		sha256[65];	/* of the range data, as "done" reports */
+	char		sha256[65];	/* over the range digests, as "done" */
 };
 
 int	frame_send_image(const struct frame_send_opts *,
