@@ -95,7 +95,7 @@ pick_root(const char *listing, char *part, size_t partlen, char *err,
 		    (sp = strchr(line, ' ')) == NULL)
 			continue;
 		*sp = '\0';
-		snprintf(dev, sizeof(dev), "%s", line + 5);
+		snprintf(dev, sizeof(dev), "%.*s", (int)sizeof(dev) - 1, line + 5);
 		*sp = ' ';
 		size = 0;
 		if (strncmp(sp + 1, "size=", 5) == 0) {
@@ -147,7 +147,7 @@ put_file(struct prov_host *h, const char *root, const char *rel, int mode,
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';
 	if (sh_valid_path(tmp, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: %s", h->h.hostname, e);
+		prov_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
 	qp = sh_quote(path);
@@ -176,7 +176,7 @@ gen_hostkey(struct prov_host *h, char **priv, char **pub)
 
 	*priv = *pub = NULL;
 	if (mkdtemp(dir) == NULL) {
-		snprintf(h->err, sizeof(h->err), "mkdtemp: %s", strerror(errno));
+		prov_err(h, "mkdtemp: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/key", dir);
@@ -188,13 +188,13 @@ gen_hostkey(struct prov_host *h, char **priv, char **pub)
 	argv[10] = NULL;
 	if ((errno = posix_spawnp(&pid, "ssh-keygen", NULL, NULL, argv,
 	    environ)) != 0) {
-		snprintf(h->err, sizeof(h->err), "ssh-keygen: %s",
+		prov_err(h, "ssh-keygen: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0) {
-		snprintf(h->err, sizeof(h->err), "ssh-keygen failed");
+		prov_err(h, "ssh-keygen failed");
 		goto out;
 	}
 	*priv = xcalloc(1, 8192);
@@ -216,7 +216,7 @@ out:
 	rmdir(dir);
 	if (rc == -1) {
 		if (h->err[0] == '\0')
-			snprintf(h->err, sizeof(h->err), "could not read the "
+			prov_err(h, "could not read the "
 			    "generated host key");
 		free(*priv);
 		free(*pub);
@@ -269,7 +269,7 @@ prov_step_configure(struct prov_host *h)
 		    h->ctx->cfg->provision.disk;
 		if (inspect_pick_disk(h->insp, want, 0, h->disk,
 		    sizeof(h->disk), e, sizeof(e)) == -1) {
-			snprintf(h->err, sizeof(h->err), "%s: %s", hn, e);
+			prov_err(h, "%s: %s", hn, e);
 			return -1;
 		}
 	}
@@ -283,7 +283,7 @@ prov_step_configure(struct prov_host *h)
 	rc = pick_root(r.out, part, sizeof(part), e, sizeof(e));
 	ssh_result_clear(&r);
 	if (rc == -1 || sh_valid_device(part, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: %s: %s", hn, h->disk, e);
+		prov_err(h, "%s: %s: %s", hn, h->disk, e);
 		return -1;
 	}
 	q = sh_quote(part);
@@ -297,7 +297,7 @@ prov_step_configure(struct prov_host *h)
 	snprintf(root, sizeof(root), "%.*s", (int)strcspn(r.out, "\n"), r.out);
 	ssh_result_clear(&r);
 	if (sh_valid_path(root, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: mount point: %s", hn, e);
+		prov_err(h, "%s: mount point: %s", hn, e);
 		return -1;
 	}
 	mounted = 1;
@@ -365,7 +365,7 @@ out:
 		snprintf(b64, sizeof(b64), "%.*s", (int)bl, b);
 		if (inv_hostkey_set(h->inv, hn, h->ctx->o.actor, type, b64, ie,
 		    sizeof(ie)) != INV_OK) {
-			snprintf(h->err, sizeof(h->err), "inventory: %s", ie);
+			prov_err(h, "inventory: %s", ie);
 			rc = -1;
 		} else if (ssh_fp_of_publine(pub, h->presented, e,
 		    sizeof(e)) == 0)

@@ -110,14 +110,14 @@ ensure_writer(struct prov_host *h, char *remote, size_t len)
 		return 0;
 	}
 	ssh_result_clear(&r);
-	snprintf(tmp, sizeof(tmp), "%s.%s.tmp", remote, h->h.hostname);
+	snprintf(tmp, sizeof(tmp), "%.100s.%.180s.tmp", remote, h->h.hostname);
 	if (sh_valid_path(tmp, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "writer path: %s", e);
+		prov_err(h, "writer path: %s", e);
 		free(qr);
 		return -1;
 	}
 	if (ssh_upload(h->ssh, c->writer_path, tmp, 0755, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "upload castiron-writer: %s", e);
+		prov_err(h, "upload castiron-writer: %s", e);
 		free(qr);
 		return -1;
 	}
@@ -131,7 +131,7 @@ ensure_writer(struct prov_host *h, char *remote, size_t len)
 	if (rc == -1)
 		return -1;
 	if (r.outlen < 64 || strncmp(r.out, c->writer_sha, 64) != 0) {
-		snprintf(h->err, sizeof(h->err), "%s: castiron-writer uploaded "
+		prov_err(h, "%s: castiron-writer uploaded "
 		    "but its digest on the host is wrong", h->h.hostname);
 		ssh_result_clear(&r);
 		return -1;
@@ -201,11 +201,11 @@ prov_step_image(struct prov_host *h)
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
 	if (inspect_pick_disk(h->insp, want, need, h->disk, sizeof(h->disk),
 	    e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: %s", h->h.hostname, e);
+		prov_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
 	if (sh_valid_device(h->disk, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: %s", h->h.hostname, e);
+		prov_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
 	if (ensure_writer(h, writer, sizeof(writer)) == -1)
@@ -222,7 +222,7 @@ prov_step_image(struct prov_host *h)
 	s->st = ssh_stream_open(h->ssh, cmd, on_line, s, e, sizeof(e));
 	free(cmd);
 	if (s->st == NULL) {
-		snprintf(h->err, sizeof(h->err), "%s", e);
+		prov_err(h, "%s", e);
 		free(s);
 		return -1;
 	}
@@ -243,10 +243,10 @@ prov_step_image(struct prov_host *h)
 		    sizeof(scratch)) == 0)
 			ssh_result_clear(&r);
 		if (s->have_error)
-			snprintf(h->err, sizeof(h->err), "%s: writer: %s",
+			prov_err(h, "%s: writer: %s",
 			    h->h.hostname, s->error.msg);
 		else
-			snprintf(h->err, sizeof(h->err), "%s: image stream: %s",
+			prov_err(h, "%s: image stream: %s",
 			    h->h.hostname, s->err[0] ? s->err : e);
 		free(s);
 		return -1;
@@ -254,17 +254,17 @@ prov_step_image(struct prov_host *h)
 	h->step_bytes = sr.mapped_bytes;
 	rc = ssh_stream_finish(s->st, &r, e, sizeof(e));
 	if (rc == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: image stream: %s",
+		prov_err(h, "%s: image stream: %s",
 		    h->h.hostname, e);
 		free(s);
 		return -1;
 	}
 	if (r.status != 0 || !s->have_done) {
 		if (s->have_error)
-			snprintf(h->err, sizeof(h->err), "%s: writer: %s",
+			prov_err(h, "%s: writer: %s",
 			    h->h.hostname, s->error.msg);
 		else
-			snprintf(h->err, sizeof(h->err), "%s: writer exited %d "
+			prov_err(h, "%s: writer exited %d "
 			    "without a report: %.200s", h->h.hostname, r.status,
 			    r.errout);
 		ssh_result_clear(&r);
@@ -274,7 +274,7 @@ prov_step_image(struct prov_host *h)
 	ssh_result_clear(&r);
 	if (strcmp(s->done.sha256, sr.sha256) != 0 ||
 	    s->done.bytes != sr.mapped_bytes) {
-		snprintf(h->err, sizeof(h->err), "%s: the writer reports %llu "
+		prov_err(h, "%s: the writer reports %llu "
 		    "bytes with sha256 %s, castiron sent %llu with %s",
 		    h->h.hostname, (unsigned long long)s->done.bytes,
 		    s->done.sha256, (unsigned long long)sr.mapped_bytes,

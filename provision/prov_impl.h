@@ -58,6 +58,8 @@ int	prov_step_image(struct prov_host *);
 int	prov_step_configure(struct prov_host *);
 
 /* Helpers from run.c. */
+void	prov_err(struct prov_host *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	prov_status(struct prov_host *, uint64_t done, const char *status);
 int	prov_note(struct prov_host *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -274,6 +274,16 @@ prov_ctx_free(struct prov_ctx *c)
 /* Helpers for the steps */
 
 void
+prov_err(struct prov_host *h, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->err, sizeof(h->err), fmt, ap);
+	va_end(ap);
+}
+
+void
 prov_status(struct prov_host *h, uint64_t done, const char *status)
 {
 	pthread_mutex_lock(&h->ctx->lock);
@@ -293,7 +303,7 @@ prov_note(struct prov_host *h, const char *fmt, ...)
 	va_end(ap);
 	if (inv_step_record(h->inv, h->h.hostname, h->ctx->o.actor, h->step,
 	    INV_STEP_NOTE, 0, 0, msg, e, sizeof(e)) != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "inventory: %s", e);
+		prov_err(h, "inventory: %s", e);
 		return -1;
 	}
 	return 0;
@@ -310,7 +320,7 @@ prov_remote(struct prov_host *h, const char *what, const char *cmd,
 		r = &tmp;
 	if (ssh_run(h->ssh, cmd, in, inlen, INSPECT_MAXDUMP, r, e,
 	    sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: %s", what, e);
+		prov_err(h, "%s: %s", what, e);
 		return -1;
 	}
 	if (r->status != 0) {
@@ -320,7 +330,7 @@ prov_remote(struct prov_host *h, const char *what, const char *cmd,
 			m[--r->errlen] = '\0';
 		if ((nl = strrchr(m, '\n')) != NULL)
 			m = nl + 1;
-		snprintf(h->err, sizeof(h->err), "%s: %s: exit %d%s%s", h->h.hostname,
+		prov_err(h, "%s: %s: exit %d%s%s", h->h.hostname,
 		    what, r->status, *m ? ": " : "", m);
 		ssh_result_clear(r);
 		return -1;
@@ -364,7 +374,7 @@ pin_presented(struct prov_host *h, const char *why)
 
 	if (ssh_hostkey(h->ssh, h->presented, type, sizeof(type)) == -1 ||
 	    (b64 = ssh_hostkey_b64(h->ssh)) == NULL) {
-		snprintf(h->err, sizeof(h->err), "%s: no host key",
+		prov_err(h, "%s: no host key",
 		    h->h.hostname);
 		return -1;
 	}
@@ -372,7 +382,7 @@ pin_presented(struct prov_host *h, const char *why)
 	    e, sizeof(e));
 	free(b64);
 	if (rc != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "inventory: %s", e);
+		prov_err(h, "inventory: %s", e);
 		return -1;
 	}
 	return prov_note(h, "host key %s pinned (%s)", h->presented, why);
@@ -395,7 +405,7 @@ prov_connect(struct prov_host *h)
 		return 0;
 	ssh_opts_of(h, &so, h->ctx->cfg->provision.connect_timeout_ms);
 	if ((h->ssh = ssh_connect(&so, e, sizeof(e))) == NULL) {
-		snprintf(h->err, sizeof(h->err), "%s: unreachable: %s",
+		prov_err(h, "%s: unreachable: %s",
 		    h->h.hostname, e);
 		return -1;
 	}
@@ -404,7 +414,7 @@ prov_connect(struct prov_host *h)
 	if (rc == INV_OK)
 		pinned = k.fingerprint;
 	else if (rc != INV_ENOENT) {
-		snprintf(h->err, sizeof(h->err), "inventory: %s", e);
+		prov_err(h, "inventory: %s", e);
 		return -1;
 	}
 	rc = hostkey_decide(h->h.hostname, h->presented, pinned,
@@ -412,7 +422,7 @@ prov_connect(struct prov_host *h)
 	if (rc == -1)
 		return -1;
 	if (ssh_auth(h->ssh, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s", e);
+		prov_err(h, "%s", e);
 		return -1;
 	}
 	if (rc == HOSTKEY_ACCEPT) {
@@ -448,7 +458,7 @@ inspect_host(struct prov_host *h)
 	if (h->insp == NULL)
 		h->insp = xcalloc(1, sizeof(*h->insp));
 	if (inspect_parse(r.out, r.outlen, h->insp, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "%s: %s", h->h.hostname, e);
+		prov_err(h, "%s: %s", h->h.hostname, e);
 		ssh_result_clear(&r);
 		return -1;
 	}
@@ -474,7 +484,7 @@ step_inspect(struct prov_host *h)
 	free(f.disks);
 	free(f.nics);
 	if (rc != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "inventory: %s", e);
+		prov_err(h, "inventory: %s", e);
 		return -1;
 	}
 	return 0;
@@ -498,7 +508,7 @@ pinned_fp(struct prov_host *h, char fp[SSH_FP_LEN])
 	char			 e[INV_ERRLEN];
 
 	if (inv_hostkey_get(h->inv, h->h.hostname, &k, e, sizeof(e)) != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "%s: no pinned host key: %s",
+		prov_err(h, "%s: no pinned host key: %s",
 		    h->h.hostname, e);
 		return -1;
 	}
@@ -528,7 +538,7 @@ step_reboot(struct prov_host *h)
 		/* A resumed run: is it already up as the installed system? */
 		ssh_opts_of(h, &so, cfg->provision.connect_timeout_ms);
 		if ((h->ssh = ssh_connect(&so, e, sizeof(e))) == NULL) {
-			snprintf(h->err, sizeof(h->err), "%s: unreachable: %s",
+			prov_err(h, "%s: unreachable: %s",
 			    h->h.hostname, e);
 			return -1;
 		}
@@ -539,7 +549,7 @@ step_reboot(struct prov_host *h)
 			    "system (host key %s)", fp);
 		}
 		if (strcmp(fp, h->ctx->deploy_fp) != 0 && !h->ctx->o.accept_new) {
-			snprintf(h->err, sizeof(h->err), "%s: host key mismatch: "
+			prov_err(h, "%s: host key mismatch: "
 			    "the host presents %s; the installed system's key "
 			    "is %s and it is not the deploy key either",
 			    h->h.hostname, fp, want);
@@ -547,7 +557,7 @@ step_reboot(struct prov_host *h)
 		}
 		snprintf(h->deploy_fp, sizeof(h->deploy_fp), "%s", fp);
 		if (ssh_auth(h->ssh, e, sizeof(e)) == -1) {
-			snprintf(h->err, sizeof(h->err), "%s", e);
+			prov_err(h, "%s", e);
 			return -1;
 		}
 	}
@@ -563,7 +573,7 @@ step_reboot(struct prov_host *h)
 	start = prov_now_ms();
 	for (;;) {
 		if (prov_now_ms() - start > cfg->provision.reboot_timeout_ms) {
-			snprintf(h->err, sizeof(h->err), "%s: did not come back "
+			prov_err(h, "%s: did not come back "
 			    "with the installed system's key %s within %llu ms "
 			    "(%llu attempts)", h->h.hostname, want,
 			    (unsigned long long)cfg->provision.reboot_timeout_ms,
@@ -581,13 +591,13 @@ step_reboot(struct prov_host *h)
 		prov_disconnect(h);
 		if (h->deploy_fp[0] && strcmp(fp, h->deploy_fp) == 0)
 			continue;	/* not down yet */
-		snprintf(h->err, sizeof(h->err), "%s: host key mismatch after "
+		prov_err(h, "%s: host key mismatch after "
 		    "reboot: the host presents %s but castiron installed and "
 		    "pinned %s", h->h.hostname, fp, want);
 		return -1;
 	}
 	if (ssh_auth(h->ssh, e, sizeof(e)) == -1) {
-		snprintf(h->err, sizeof(h->err), "after reboot: %s", e);
+		prov_err(h, "after reboot: %s", e);
 		return -1;
 	}
 	return 0;
@@ -606,19 +616,19 @@ step_verify(struct prov_host *h)
 			return -1;
 		ssh_opts_of(h, &so, h->ctx->cfg->provision.connect_timeout_ms);
 		if ((h->ssh = ssh_connect(&so, e, sizeof(e))) == NULL) {
-			snprintf(h->err, sizeof(h->err), "%s: unreachable: %s",
+			prov_err(h, "%s: unreachable: %s",
 			    h->h.hostname, e);
 			return -1;
 		}
 		ssh_hostkey(h->ssh, fp, NULL, 0);
 		if (strcmp(fp, want) != 0) {
-			snprintf(h->err, sizeof(h->err), "%s: host key mismatch: "
+			prov_err(h, "%s: host key mismatch: "
 			    "the host presents %s but the inventory pins %s",
 			    h->h.hostname, fp, want);
 			return -1;
 		}
 		if (ssh_auth(h->ssh, e, sizeof(e)) == -1) {
-			snprintf(h->err, sizeof(h->err), "%s", e);
+			prov_err(h, "%s", e);
 			return -1;
 		}
 	}
@@ -627,7 +637,7 @@ step_verify(struct prov_host *h)
 	snprintf(line, sizeof(line), "host=%s\n", h->h.hostname);
 	if (strstr(r.out, line) == NULL || (h->prov_id[0] &&
 	    strstr(r.out, h->prov_id) == NULL)) {
-		snprintf(h->err, sizeof(h->err), "%s: verify: the running "
+		prov_err(h, "%s: verify: the running "
 		    "system's %s is not this run's (%.80s)", h->h.hostname,
 		    PROV_MARKER, r.out);
 		ssh_result_clear(&r);
@@ -648,7 +658,7 @@ record(struct prov_host *h, int step, enum inv_step_event ev, uint64_t bytes,
 
 	if (inv_step_record(h->inv, h->h.hostname, h->ctx->o.actor, step, ev,
 	    bytes, ms, reason, e, sizeof(e)) != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "inventory: %s", e);
+		prov_err(h, "inventory: %s", e);
 		return -1;
 	}
 	return 0;
@@ -681,18 +691,18 @@ run_host(struct prov_host *h)
 	h->res->step = STEP_NONE;
 	if (inv_open(c->cfg->inventory.database, 0, &h->inv, e,
 	    sizeof(e)) != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "inventory: %s", e);
+		prov_err(h, "inventory: %s", e);
 		goto out;
 	}
 	if ((rc = inv_host_find(h->inv, h->res->hostname, &h->h, e,
 	    sizeof(e))) != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "%s", e);
+		prov_err(h, "%s", e);
 		h->res->usage = rc != INV_FAIL;
 		goto out;
 	}
 	if ((rc = inv_run_begin(h->inv, h->h.hostname, c->o.actor, c->o.force,
 	    NULL, &from, e, sizeof(e))) != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "%s", e);
+		prov_err(h, "%s", e);
 		h->res->usage = rc != INV_FAIL;
 		goto out;
 	}
@@ -772,7 +782,7 @@ run_host(struct prov_host *h)
 	    c->cfg->provision.reboot == REBOOT_NONE ? "configured; reboot = "
 	    "none, so the installed system has not been booted yet" :
 	    "provisioned and verified", e, sizeof(e)) != INV_OK) {
-		snprintf(h->err, sizeof(h->err), "inventory: %s", e);
+		prov_err(h, "inventory: %s", e);
 		goto fail;
 	}
 	h->res->ok = 1;
@@ -877,7 +887,7 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		snprintf(p->hostname, sizeof(p->hostname), "%s", hosts[i]);
 		snprintf(p->image, sizeof(p->image), "%s", c->image);
 		if (inv_host_find(inv, hosts[i], &h, e, sizeof(e)) != INV_OK) {
-			snprintf(p->note, sizeof(p->note), "%s", e);
+			snprintf(p->note, sizeof(p->note), "%.*s", (int)sizeof(p->note) - 1, e);
 			continue;
 		}
 		snprintf(p->state, sizeof(p->state), "%s",
