@@ -33,10 +33,12 @@ extern char **environ;
 
 static const char FIND_PARTS[] =
 "n=${d##*/}\n"
-"blockdev --rereadpt \"$d\" 2>/dev/null || partx -u \"$d\" 2>/dev/null || true\n"
+"blockdev --rereadpt \"$d\" 2>/dev/null || true\n"
 "i=0\n"
-"while [ $i -lt 50 ]; do\n"
+"while [ $i -lt 30 ]; do\n"
 "  for p in /sys/class/block/$n/$n*; do [ -r \"$p/partition\" ] && break 2; done\n"
+/* A kernel without the table's parser: add them one by one (BLKPG). */
+"  [ $i = 5 ] && { partx -a \"$d\" 2>/dev/null || true; }\n"
 "  sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))\n"
 "done\n"
 "for p in /sys/class/block/$n/$n*; do\n"

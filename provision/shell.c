@@ -90,17 +90,19 @@ int
 hostkey_decide(const char *host, const char *presented, const char *pinned,
     const char *deploy, int accept_new, char *err, size_t errlen)
 {
+	if (pinned && *pinned && strcmp(pinned, presented) == 0)
+		return HOSTKEY_MATCH;
+	/* The deploy image's key is known beforehand: a host booted into
+	 * the deploy environment again (re-imaging) presents it. */
+	if (deploy && *deploy && strcmp(deploy, presented) == 0)
+		return HOSTKEY_ACCEPT;
 	if (pinned && *pinned) {
-		if (strcmp(pinned, presented) == 0)
-			return HOSTKEY_MATCH;
 		snprintf(err, errlen, "%s: host key mismatch: the host presents "
 		    "%s but the inventory pins %s (if the host was really "
 		    "reinstalled: castiron inventory forget-key %s)", host,
 		    presented, pinned, host);
 		return -1;
 	}
-	if (deploy && *deploy && strcmp(deploy, presented) == 0)
-		return HOSTKEY_ACCEPT;
 	if (accept_new)
 		return HOSTKEY_ACCEPT;
 	if (deploy && *deploy)

@@ -750,7 +750,17 @@ ssh_upload(struct ssh_conn *c, const char *local, const char *remote,
 	}
 	free(buf);
 	close(fd);
+	/* The scp protocol ends a file with a NUL byte ("ok"); without it
+	 * OpenSSH's scp -t exits 1. */
 	last = now_ms();
+	while ((n = libssh2_channel_write(ch, "", 1)) == LIBSSH2_ERROR_EAGAIN)
+		if (wait_io(c, last, err, errlen) == -1)
+			goto fail2;
+	if (n != 1) {
+		snprintf(err, errlen, "%s: scp to %s: %s", c->host, remote,
+		    ssh_errmsg(c));
+		goto fail2;
+	}
 	while ((rc = libssh2_channel_send_eof(ch)) == LIBSSH2_ERROR_EAGAIN)
 		if (wait_io(c, last, err, errlen) == -1)
 			goto fail2;
@@ -759,10 +769,18 @@ ssh_upload(struct ssh_conn *c, const char *local, const char *remote,
 			goto fail2;
 	{
 		struct ssh_result r = { 0 };
+		char	 msg[256] = "";
+		ssize_t	 m;
+		m = libssh2_channel_read_stderr(ch, msg, sizeof(msg) - 1);
+		if (m > 0) {
+			msg[m] = '\0';
+			msg[strcspn(msg, "\r\n")] = '\0';
+		} else
+			msg[0] = '\0';
 		rc = channel_finish(c, ch, &r, err, errlen);
 		if (rc == 0 && r.status != 0) {
-			snprintf(err, errlen, "%s: scp to %s: remote exit %d",
-			    c->host, remote, r.status);
+			snprintf(err, errlen, "%s: scp to %s: remote exit %d%s%s",
+			    c->host, remote, r.status, *msg ? ": " : "", msg);
 			rc = -1;
 		}
 		return rc;

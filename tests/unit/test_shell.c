@@ -88,12 +88,17 @@ t_hostkey(void **st)
 	(void)st;
 	assert_int_equal(hostkey_decide("h", "SHA256:a", "SHA256:a", NULL, 0,
 	    err, sizeof(err)), HOSTKEY_MATCH);
-	/* A pinned key wins over --accept-new-hostkey and the deploy key. */
+	/* --accept-new-hostkey does not override a pinned key... */
 	assert_int_equal(hostkey_decide("h", "SHA256:b", "SHA256:a",
-	    "SHA256:b", 1, err, sizeof(err)), -1);
+	    NULL, 1, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "SHA256:a"));
 	assert_non_null(strstr(err, "SHA256:b"));
 	assert_non_null(strstr(err, "forget-key h"));
+	/* ...but the deploy image's key is known beforehand. */
+	assert_int_equal(hostkey_decide("h", "SHA256:d", "SHA256:a",
+	    "SHA256:d", 0, err, sizeof(err)), HOSTKEY_ACCEPT);
+	assert_int_equal(hostkey_decide("h", "SHA256:e", "SHA256:a",
+	    "SHA256:d", 0, err, sizeof(err)), -1);
 	assert_int_equal(hostkey_decide("h", "SHA256:b", NULL, NULL, 0,
 	    err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "--accept-new-hostkey"));
