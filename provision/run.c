@@ -738,6 +738,11 @@ run_host(struct prov_host *h)
 			if (rc == 0)
 				rc = prov_step_image(h);
 			h->res->bytes = h->step_bytes;
+			if (rc == 0 && inv_image_set(h->inv, h->h.hostname,
+			    c->image, c->o.actor, e, sizeof(e)) != INV_OK) {
+				prov_err(h, "inventory: %s", e);
+				rc = -1;
+			}
 			if (rc == 0)
 				snprintf(why, sizeof(why), "%s written to %s",
 				    c->image, h->disk);
