@@ -9,7 +9,10 @@
 #
 #   lab_init                    client keys in $T/lab, authorized_keys
 #   lab_host N [openssh|dropbear] [SIZE_MB]
-#                               sets LAB_ADDR LAB_NS LAB_DISK LAB_DIR LAB_MAC
+#                               sets LAB_ADDR LAB_NS LAB_DISK LAB_DIR LAB_MAC;
+#                               LAB_HOSTKEY=FILE: use that host key (a
+#                               deploy image's key shared by many hosts)
+#   lab_slow N RATE | lab_fast N  limit the link to the host (tc tbf)
 #   lab_sshd_stop N             kills every process in the namespace
 #   lab_sshd_start N            starts its sshd again (same key)
 #   lab_hostkey_fp N            SHA256 fingerprint of its current host key
@@ -66,7 +69,13 @@ lab_host() {
 	truncate -s "${size}M" "$d/disk.img"
 	losetup -f --show -P "$d/disk.img" >"$d/loop" || return 1
 	case $kind in
-	openssh) ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host_ed25519_key" ;;
+	openssh)
+		if [ -n "${LAB_HOSTKEY:-}" ]; then	# a shared deploy image key
+			cp "$LAB_HOSTKEY" "$d/ssh_host_ed25519_key"
+			cp "$LAB_HOSTKEY.pub" "$d/ssh_host_ed25519_key.pub"
+		else
+			ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host_ed25519_key"
+		fi ;;
 	dropbear)
 		dropbearkey -t ed25519 -f "$d/dropbear_ed25519" >/dev/null 2>&1
 		dropbearkey -y -f "$d/dropbear_ed25519" 2>/dev/null |
@@ -129,6 +138,13 @@ lab_sshd_stop() {
 	done
 	wait_for 10 "namespace ci-prov-$$-$1 empty" \
 	    sh -c "[ -z \"\$(ip netns pids ci-prov-$$-$1)\" ]"
+}
+
+lab_slow() {
+	tc qdisc replace dev "cp$$h$1" root tbf rate "$2" burst 64k latency 400ms
+}
+lab_fast() {
+	tc qdisc del dev "cp$$h$1" root 2>/dev/null || true
 }
 
 lab_hostkey_fp() {
