@@ -53,7 +53,7 @@ fails_with 2 "a bad file exits 2" "$CASTIRON" -c "$T/bad.ini" config check
 for want in \
     "bad.ini:2: \[castiron\] site: name 'ams 1'" \
     "bad.ini:3: \[castiron\] colour: unknown key" \
-    "bad.ini:10: \[service web\] timeout: 2000ms is not shorter than interval" \
+    "bad.ini:10: \[service web\] timeout: 2s is not shorter than interval 1s" \
     "bad.ini:11: \[service web\] rise: 0 is out of range" \
     "bad.ini:12: \[service web\] prefixes: 10.0.0.0/8 is outside allowed_prefixes" \
     "bad.ini:15: \[service dns\] address: '127.0.0.1' is not HOST:PORT" \
