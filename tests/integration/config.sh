@@ -21,6 +21,7 @@ interval = 1s
 timeout  = 500ms
 prefixes = 192.0.2.10/32, 2001:db8::10/128
 EOF2
+ok "the example etc/castiron.ini passes" "$CASTIRON" -c etc/castiron.ini config check
 ok "a good file passes" "$CASTIRON" -c "$T/good.ini" config check
 ok "options after the verb" "$CASTIRON" config check -c "$T/good.ini"
 CASTIRON_CONFIG="$T/good.ini" ok "CASTIRON_CONFIG is read" "$CASTIRON" config check
