@@ -20,38 +20,46 @@
 
 const char INSPECT_SCRIPT[] =
 "LC_ALL=C; export LC_ALL\n"
+/* r KEY FILE: "KEY=first line of FILE" without a fork (read is built in) */
+"r() { v=; { read -r v <\"$2\"; } 2>/dev/null; echo \"$1=$v\"; }\n"
 "echo 'castiron-inspect 1'\n"
 "sed -n '/^model name/{s/^[^:]*:[ \t]*/cpu_model=/p;q;}' /proc/cpuinfo\n"
 "echo \"cpu_cores=$(grep -c '^processor' /proc/cpuinfo)\"\n"
 "sed -n 's/^MemTotal:[ \t]*\\([0-9]*\\) kB$/mem_kb=\\1/p' /proc/meminfo\n"
 "for f in sys_vendor product_name product_serial; do\n"
-"  [ -r /sys/class/dmi/id/$f ] && echo \"dmi_$f=$(cat /sys/class/dmi/id/$f 2>/dev/null)\"\n"
+"  [ -r /sys/class/dmi/id/$f ] && r dmi_$f /sys/class/dmi/id/$f\n"
 "done\n"
 "for d in /sys/block/*; do\n"
 "  [ -r \"$d/dev\" ] || continue\n"
+"  { read -r s <\"$d/size\"; } 2>/dev/null || s=0\n"
+/* unused loop, ram and nbd devices: nothing to see, and there may be
+ * thousands of them */
+"  [ \"$s\" = 0 ] && continue\n"
 "  n=${d##*/}\n"
 "  echo \"disk=$n\"\n"
-"  echo \"dev=$(cat $d/dev)\"\n"
-"  echo \"size=$(cat $d/size)\"\n"
-"  echo \"removable=$(cat $d/removable 2>/dev/null)\"\n"
-"  echo \"rotational=$(cat $d/queue/rotational 2>/dev/null)\"\n"
-"  echo \"ro=$(cat $d/ro 2>/dev/null)\"\n"
-"  echo \"model=$(cat $d/device/model 2>/dev/null)\"\n"
-"  echo \"serial=$(cat $d/device/serial 2>/dev/null || cat $d/serial 2>/dev/null)\"\n"
+"  r dev $d/dev\n"
+"  echo \"size=$s\"\n"
+"  r removable $d/removable\n"
+"  r rotational $d/queue/rotational\n"
+"  r ro $d/ro\n"
+"  r model $d/device/model\n"
+"  if [ -r $d/device/serial ]; then r serial $d/device/serial; else r serial $d/serial; fi\n"
 "  for h in $d/holders/*; do [ -e \"$h\" ] && echo \"holder=${h##*/}\"; done\n"
 "  for p in $d/$n*; do\n"
 "    [ -r \"$p/partition\" ] || continue\n"
-"    echo \"part=${p##*/} $(cat $p/dev)\"\n"
+"    { read -r mm <\"$p/dev\"; } 2>/dev/null\n"
+"    echo \"part=${p##*/} $mm\"\n"
 "    for h in $p/holders/*; do [ -e \"$h\" ] && echo \"holder=${h##*/}\"; done\n"
 "  done\n"
 "done\n"
 "for i in /sys/class/net/*; do\n"
 "  n=${i##*/}\n"
 "  [ \"$n\" = lo ] && continue\n"
-"  [ \"$(cat $i/type 2>/dev/null)\" = 1 ] || continue\n"
+"  { read -r t <\"$i/type\"; } 2>/dev/null || t=\n"
+"  [ \"$t\" = 1 ] || continue\n"
 "  echo \"nic=$n\"\n"
-"  echo \"mac=$(cat $i/address)\"\n"
-"  echo \"speed=$(cat $i/speed 2>/dev/null)\"\n"
+"  r mac $i/address\n"
+"  r speed $i/speed\n"
 "done\n"
 "while read -r a b c d e r; do echo \"mount=$c $e\"; done </proc/self/mountinfo\n"
 "sed -n '2,$s/^\\([^ \t]*\\).*/swap=\\1/p' /proc/swaps 2>/dev/null\n"
@@ -197,10 +205,22 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 		else if (strcmp(key, "disk") == 0) {
 			nic = NULL;
 			disk = NULL;
-			if (in->ndisks == INSPECT_MAXDISKS || *val == '\0' ||
-			    strchr(val, '/') != NULL)
+			if (*val == '\0' || strchr(val, '/') != NULL)
 				continue;
-			disk = &in->disks[in->ndisks++];
+			if (in->ndisks == INSPECT_MAXDISKS) {
+				/* Full: a real disk still takes the place
+				 * of a loop or ram device. */
+				if (is_virtual(val))
+					continue;
+				for (i = in->ndisks; i > 0; i--)
+					if (in->disks[i - 1].virtual_)
+						break;
+				if (i == 0)
+					continue;
+				disk = &in->disks[i - 1];
+				memset(disk, 0, sizeof(*disk));
+			} else
+				disk = &in->disks[in->ndisks++];
 			setv(disk->d.name, sizeof(disk->d.name), val);
 			disk->virtual_ = is_virtual(val);
 		} else if (strcmp(key, "nic") == 0) {

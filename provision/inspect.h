@@ -14,7 +14,7 @@
 
 #include "inventory/inventory.h"
 
-#define INSPECT_MAXDISKS	64
+#define INSPECT_MAXDISKS	256
 #define INSPECT_MAXPARTS	32
 #define INSPECT_MAXMOUNTS	256
 #define INSPECT_MAXNICS		32

@@ -39,67 +39,77 @@ lab_init() {
 }
 
 lab_cleanup() {
-	for n in $LAB_HOSTS; do
-		ns=ci-prov-$$-$n
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p"; done
-		d=$T/lab/h$n
-		[ -f "$d/chroot.mnt" ] && umount "$(cat "$d/chroot.mnt")" 2>/dev/null
-		[ -f "$d/loop" ] && losetup -d "$(cat "$d/loop")" 2>/dev/null
-		ip link del "cp$$h$n" 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
+	# Every namespace this run made, not only the ones it remembers.
+	for _lns in $(ip netns list 2>/dev/null | awk -v p="ci-prov-$$-" \
+	    'index($1, p) == 1 {print $1}'); do
+		for _lp in $(ip netns pids "$_lns" 2>/dev/null); do
+			kill -9 "$_lp" 2>/dev/null
+		done
 	done
+	for _ld in "$T"/lab/h*; do
+		[ -d "$_ld" ] || continue
+		_ln=${_ld##*/h}
+		[ -f "$_ld/chroot.mnt" ] && umount "$(cat "$_ld/chroot.mnt")" 2>/dev/null
+		for _lp in $(losetup -j "$_ld/disk.img" 2>/dev/null | cut -d: -f1); do
+			# the namespace's last process may take a moment to go
+			wait_for 5 "$_lp released" losetup -d "$_lp" >/dev/null
+		done
+		ip link del "cp$$h$_ln" 2>/dev/null
+		ip netns del "ci-prov-$$-$_ln" 2>/dev/null
+	done
+	return 0
 }
 
 # lab_host N [openssh|dropbear] [SIZE_MB]
 lab_host() {
-	n=$1; kind=${2:-openssh}; size=${3:-128}
-	ns=ci-prov-$$-$n
-	d=$T/lab/h$n
-	mkdir -p "$d"
-	LAB_HOSTS="$LAB_HOSTS $n"
-	ip netns add "$ns" || return 1
-	ip link add "cp$$h$n" type veth peer name eth0 netns "$ns" || return 1
-	ip addr add "$LAB_NET.$((n * 4 + 1))/30" dev "cp$$h$n"
-	ip link set "cp$$h$n" up
-	ip -n "$ns" addr add "$LAB_NET.$((n * 4 + 2))/30" dev eth0
-	ip -n "$ns" link set eth0 up
-	ip -n "$ns" link set lo up
-	echo "$kind" >"$d/kind"
-	echo "$LAB_NET.$((n * 4 + 2))" >"$d/addr"
-	truncate -s "${size}M" "$d/disk.img"
-	losetup -f --show -P "$d/disk.img" >"$d/loop" || return 1
-	case $kind in
+	_ln=$1; _lk=${2:-openssh}; _lsz=${3:-128}
+	_lns=ci-prov-$$-$_ln
+	_ld=$T/lab/h$_ln
+	mkdir -p "$_ld"
+	LAB_HOSTS="$LAB_HOSTS $_ln"
+	ip netns add "$_lns" || return 1
+	ip link add "cp$$h$_ln" type veth peer name eth0 netns "$_lns" || return 1
+	ip addr add "$LAB_NET.$((_ln * 4 + 1))/30" dev "cp$$h$_ln"
+	ip link set "cp$$h$_ln" up
+	ip -n "$_lns" addr add "$LAB_NET.$((_ln * 4 + 2))/30" dev eth0
+	ip -n "$_lns" link set eth0 up
+	ip -n "$_lns" link set lo up
+	echo "$_lk" >"$_ld/kind"
+	echo "$LAB_NET.$((_ln * 4 + 2))" >"$_ld/addr"
+	truncate -s "${_lsz}M" "$_ld/disk.img"
+	losetup -f --show -P "$_ld/disk.img" >"$_ld/loop" || return 1
+	case $_lk in
 	openssh)
 		if [ -n "${LAB_HOSTKEY:-}" ]; then	# a shared deploy image key
-			cp "$LAB_HOSTKEY" "$d/ssh_host_ed25519_key"
-			cp "$LAB_HOSTKEY.pub" "$d/ssh_host_ed25519_key.pub"
+			cp "$LAB_HOSTKEY" "$_ld/ssh_host_ed25519_key"
+			cp "$LAB_HOSTKEY.pub" "$_ld/ssh_host_ed25519_key.pub"
 		else
-			ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host_ed25519_key"
+			ssh-keygen -q -t ed25519 -N '' -f "$_ld/ssh_host_ed25519_key"
 		fi ;;
 	dropbear)
-		dropbearkey -t ed25519 -f "$d/dropbear_ed25519" >/dev/null 2>&1
-		dropbearkey -y -f "$d/dropbear_ed25519" 2>/dev/null |
-		    grep '^ssh-' >"$d/ssh_host_ed25519_key.pub"
-		mkdir -p "$d/home/.ssh"
-		chmod 700 "$d/home" "$d/home/.ssh"
-		cp "$T/lab/authorized_keys" "$d/home/.ssh/authorized_keys" ;;
+		dropbearkey -t ed25519 -f "$_ld/dropbear_ed25519" >/dev/null 2>&1
+		dropbearkey -y -f "$_ld/dropbear_ed25519" 2>/dev/null |
+		    grep '^ssh-' >"$_ld/ssh_host_ed25519_key.pub"
+		mkdir -p "$_ld/home/.ssh"
+		chmod 700 "$_ld/home" "$_ld/home/.ssh"
+		cp "$T/lab/authorized_keys" "$_ld/home/.ssh/authorized_keys" ;;
 	esac
-	lab_sshd_start "$n" || return 1
-	LAB_NS=$ns
-	LAB_DIR=$d
-	LAB_ADDR=$(cat "$d/addr")
-	LAB_DISK=$(cat "$d/loop")
-	LAB_MAC=$(ip -n "$ns" link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	lab_sshd_start "$_ln" || return 1
+	LAB_NS=$_lns
+	LAB_DIR=$_ld
+	LAB_ADDR=$(cat "$_ld/addr")
+	LAB_DISK=$(cat "$_ld/loop")
+	LAB_MAC=$(ip -n "$_lns" link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 }
 
 # Writes the sshd_config; $2: chroot directory (for the "rebooted" host).
 lab_sshd_config() {
-	d=$T/lab/h$1
-	cat >"$d/sshd_config" <<EOF
-ListenAddress $(cat "$d/addr"):22
-HostKey ${3:-$d/ssh_host_ed25519_key}
+	_ld=$T/lab/h$1
+	cat >"$_ld/sshd_config" <<EOF
+ListenAddress $(cat "$_ld/addr"):22
+HostKey ${3:-$_ld/ssh_host_ed25519_key}
 AuthorizedKeysFile $T/lab/authorized_keys
-PidFile $d/sshd.pid
+PidFile $_ld/sshd.pid
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -108,33 +118,33 @@ StrictModes no
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 EOF
-	[ -n "${2:-}" ] && echo "ChrootDirectory $2" >>"$d/sshd_config"
+	[ -n "${2:-}" ] && echo "ChrootDirectory $2" >>"$_ld/sshd_config"
 	return 0
 }
 
 lab_sshd_start() {
-	n=$1; d=$T/lab/h$n; ns=ci-prov-$$-$n
-	addr=$(cat "$d/addr")
-	case $(cat "$d/kind") in
+	_ln=$1; _ld=$T/lab/h$_ln; _lns=ci-prov-$$-$_ln
+	_la=$(cat "$_ld/addr")
+	case $(cat "$_ld/kind") in
 	openssh)
-		[ -f "$d/sshd_config" ] || lab_sshd_config "$n"
-		ip netns exec "$ns" /usr/sbin/sshd -f "$d/sshd_config" \
-		    -E "$d/sshd.log" || return 1 ;;
+		[ -f "$_ld/sshd_config" ] || lab_sshd_config "$_ln"
+		ip netns exec "$_lns" /usr/sbin/sshd -f "$_ld/sshd_config" \
+		    -E "$_ld/sshd.log" || return 1 ;;
 	dropbear)
 		# dropbear reads root's ~/.ssh: give it ours in a private
 		# mount namespace instead of touching this machine's /root.
-		unshare -m --propagation private sh -c "mount --bind '$d/home' \
-		    /root && exec ip netns exec '$ns' dropbear -r \
-		    '$d/dropbear_ed25519' -p '$addr:22' -P '$d/sshd.pid' -s \
-		    -E 2>>'$d/sshd.log'" || return 1 ;;
+		unshare -m --propagation private sh -c "mount --bind '$_ld/home' \
+		    /root && exec ip netns exec '$_lns' dropbear -r \
+		    '$_ld/dropbear_ed25519' -p '$_la:22' -P '$_ld/sshd.pid' -s \
+		    -E 2>>'$_ld/sshd.log'" || return 1 ;;
 	esac
-	wait_for 10 "sshd on $addr" sh -c \
-	    "ip netns exec '$ns' ss -ltn | grep -q '$addr:22 '"
+	wait_for 10 "sshd on $_la" sh -c \
+	    "ip netns exec '$_lns' ss -ltn | grep -q '$_la:22 '"
 }
 
 lab_sshd_stop() {
-	for p in $(ip netns pids "ci-prov-$$-$1" 2>/dev/null); do
-		kill -9 "$p"
+	for _lp in $(ip netns pids "ci-prov-$$-$1" 2>/dev/null); do
+		kill -9 "$_lp"
 	done
 	wait_for 10 "namespace ci-prov-$$-$1 empty" \
 	    sh -c "[ -z \"\$(ip netns pids ci-prov-$$-$1)\" ]"
@@ -153,11 +163,11 @@ lab_hostkey_fp() {
 }
 
 lab_newkey() {
-	n=$1; d=$T/lab/h$n
-	lab_sshd_stop "$n"
-	rm -f "$d/ssh_host_ed25519_key" "$d/ssh_host_ed25519_key.pub"
-	ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host_ed25519_key"
-	lab_sshd_start "$n"
+	_ln=$1; _ld=$T/lab/h$_ln
+	lab_sshd_stop "$_ln"
+	rm -f "$_ld/ssh_host_ed25519_key" "$_ld/ssh_host_ed25519_key.pub"
+	ssh-keygen -q -t ed25519 -N '' -f "$_ld/ssh_host_ed25519_key"
+	lab_sshd_start "$_ln"
 }
 
 # The reboot_command for castiron.ini.

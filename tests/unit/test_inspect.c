@@ -119,13 +119,16 @@ t_parse_hostile(void **st)
 	assert_int_equal(in.disks[0].nparts, 0);
 	assert_string_equal(in.rootdev, "");
 	/* More disks than the limit: bounded, not overflowing. */
-	big = malloc(200 * 64 + 64);
+	big = malloc(302 * 64 + 64);
 	n += (size_t)snprintf(big, 64, "castiron-inspect 1\n");
-	for (i = 0; i < 200; i++)
-		n += (size_t)snprintf(big + n, 64, "disk=sd%zu\nsize=8\n", i);
+	for (i = 0; i < 300; i++)
+		n += (size_t)snprintf(big + n, 64, "disk=loop%zu\nsize=8\n", i);
+	n += (size_t)snprintf(big + n, 64, "disk=sda\nsize=8\n");
 	n += (size_t)snprintf(big + n, 64, "end\n");
 	assert_int_equal(inspect_parse(big, n, &in, err, sizeof(err)), 0);
 	assert_int_equal(in.ndisks, INSPECT_MAXDISKS);
+	/* the real disk is kept although the table was full of loops */
+	assert_string_equal(in.disks[INSPECT_MAXDISKS - 1].d.name, "sda");
 	free(big);
 }
 
