@@ -30,6 +30,10 @@ url    = file://$T/os.img
 sha256 = $IMGSHA
 bmap   = file://$T/os.img.bmap
 
+[image damaged]
+url    = file://$T/damaged.img
+sha256 = $IMGSHA
+
 [provision]
 ssh_key         = $T/lab/id_ed25519
 image           = testos
@@ -75,6 +79,15 @@ check "plan lists both hosts of r1" "$(jq length "$T/plan.json")" = 2
 check "plan names image and disk" "$(jq -r '.[0].image + " " + .[0].disk' "$T/plan.json")" = "testos $D1"
 check "plan lists the steps" "$(jq -r '.[0].steps' "$T/plan.json")" = "power,boot,inspect,image,configure,reboot,verify"
 check "dry run changed nothing" "$(jget host1 .state)" = enrolled
+
+# -- an image that does not verify stops the run before any host ------
+cp "$T/os.img" "$T/damaged.img"
+printf 'X' | dd of="$T/damaged.img" bs=1 seek=5000000 conv=notrunc 2>/dev/null
+fails_with 1 "an image that fails verification" "$C" provision host1 --image damaged
+check "  ...one clear line naming it" \
+    "$(grep -c 'image damaged: .*does not verify' "$T/.out")" = 1
+check "  ...host untouched" "$(jget host1 .state)/$(jget host1 '.events | length')" = enrolled/1
+fails_with 2 "an image not in the configuration" "$C" provision host1 --image nosuch
 
 # -- an unknown host key is refused without --accept-new-hostkey ---------
 fails_with 1 "unknown host key refused" "$C" provision host1
