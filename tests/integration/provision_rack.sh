@@ -129,6 +129,8 @@ OLDID=$(jget node1 '[.events[] | select(.step == "configure" and .reason != null
 lab_sshd_stop 1		# "boot" node1 into the deploy environment again
 lab_sshd_start 1
 fails_with 2 "active host needs --force" "$C" provision node1
+wait_for 10 "node1's deploy sshd" sh -c "ip netns exec ci-prov-$$-1 ss -ltn | grep -q ':22 '" ||
+    tail -n 4 "$T/lab/h1/sshd.log" | sed 's/^/# sshd: /' 
 ok "--force re-images it" "$C" provision node1 --force
 check "  ...active again" "$(jget node1 .state)" = active
 NEWID=$(jget node1 '[.events[] | select(.step == "configure" and .reason != null and (.reason | startswith("done: provision id")))] | last | .reason')

@@ -122,11 +122,12 @@ EOF
 	return 0
 }
 
-lab_sshd_start() {
+_lab_sshd_launch() {
 	_ln=$1; _ld=$T/lab/h$_ln; _lns=ci-prov-$$-$_ln
 	_la=$(cat "$_ld/addr")
 	case $(cat "$_ld/kind") in
 	openssh)
+		mkdir -p /run/sshd	# its privilege separation directory
 		[ -f "$_ld/sshd_config" ] || lab_sshd_config "$_ln"
 		ip netns exec "$_lns" /usr/sbin/sshd -f "$_ld/sshd_config" \
 		    -E "$_ld/sshd.log" || return 1 ;;
@@ -140,6 +141,16 @@ lab_sshd_start() {
 	esac
 	wait_for 10 "sshd on $_la" sh -c \
 	    "ip netns exec '$_lns' ss -ltn | grep -q '$_la:22 '"
+}
+
+# Starts the host's sshd and waits until it listens; one retry (a port
+# that a just-killed sshd left behind), then the log tail on failure.
+lab_sshd_start() {
+	_lab_sshd_launch "$1" && return 0
+	sleep 1
+	_lab_sshd_launch "$1" && return 0
+	tail -n 5 "$T/lab/h$1/sshd.log" | sed 's/^/# sshd: /'
+	return 1
 }
 
 lab_sshd_stop() {
