@@ -116,11 +116,14 @@ check "birdc configure x3: the router saw no withdrawal" "$(rt_withdraws)" -eq "
 check "birdc configure x3: the route never left the router" ! -e "$T/gaps"
 
 # Fall: the web service dies; its prefixes go, the others stay.
+w0=$(rt_withdraws)
 web_stop
 ok "web killed: IPv4 prefix withdrawn at the router" wait_for 10 "web v4 gone" rt_no_route 192.0.2.10/32
 ok "web killed: IPv6 prefix withdrawn at the router" wait_for 10 "web v6 gone" rt_no_route 2001:db8::10/128
 ok "web killed: the prefix it shares with dns is withdrawn" wait_for 10 "shared gone" rt_no_route 192.0.2.99/32
 ok "web killed: the dns prefix stays" rt_route 192.0.2.53/32
+check "the router counted the withdrawals (the counter the no-flap tests read)" \
+    "$(rt_withdraws)" -ge $((w0 + 3))
 ok "the fall is logged with the error" logs_have "service web: down (.*Couldn't connect\|service web: down (.*onnect"
 fails_with 1 "bgp check exits 1 while a service is down" ci bgp check
 web_start
