@@ -47,7 +47,7 @@ EOC
 } >"$T/bad2.ini"
 out=$("$CASTIRON" -c "$T/bad2.ini" bgp run 2>&1)
 check "timeout not shorter than interval is named" \
-    -n "$(echo "$out" | grep '\[service web\] timeout: 1000ms is not shorter than interval')"
+    -n "$(echo "$out" | grep '\[service web\] timeout: 1s is not shorter than interval')"
 check "a service without prefixes is named" \
     -n "$(echo "$out" | grep '\[service lonely\] prefixes: required key is missing')"
 
