@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bgp/announce.h"
+#include "bgp/ev.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -153,18 +154,24 @@ announce_flush(struct announcer *a, struct ctl *c)
 	size_t	 i;
 	int	 rc = 0;
 
+	uint64_t w0 = mono_us();
+
 	if (announce_write(a, c, err, sizeof(err)) == -1) {
 		log_warnx("bird: cannot write the include file: %s", err);
 		rc = -1;
 	}
+	log_debug("include file written in %lluus",
+	    (unsigned long long)(mono_us() - w0));
 	if (!bird_connected(a->bird))
 		return -1;
 	for (i = 0; i < c->nprefix; i++) {
 		struct ctl_prefix *p = &c->prefix[i];
 		int r, prev = p->applied;
+		uint64_t t0;
 
 		if (p->applied == p->want)
 			continue;
+		t0 = mono_us();
 		r = p->want ? bird_enable(a->bird, p->proto, err, sizeof(err)) :
 		    bird_disable(a->bird, p->proto, err, sizeof(err));
 		if (r == -1) {
@@ -182,6 +189,14 @@ announce_flush(struct announcer *a, struct ctl *c)
 			continue;
 		}
 		p->applied = p->want;
+		if (log_getverbose() >= LOG_LVL_DEBUG) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			log_debug("bird: %s %s took %lluus (acknowledged at "
+			    "%lld.%06ld)", p->want ? "enable" : "disable",
+			    p->proto, (unsigned long long)(mono_us() - t0),
+			    (long long)ts.tv_sec, ts.tv_nsec / 1000);
+		}
 		if (prev == -1 && !p->want)
 			log_debug("prefix %s withdrawn", p->str);
 		else

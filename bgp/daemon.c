@@ -240,9 +240,12 @@ loop(struct bgpd *d, sigset_t *waitmask)
 			sd_notify(0, "READY=1");
 		}
 		if (d->dirty) {
+			uint64_t t0 = mono_us();
 			d->dirty = 0;
 			if (ctl_update(d->ctl, time(NULL)) > 0) {
 				announce_flush(d->ann, d->ctl);
+				log_debug("applied in %lluus",
+				    (unsigned long long)(mono_us() - t0));
 				d->next_metrics = now;
 			}
 		}

@@ -19,8 +19,10 @@ lab_up() {
 	H6=fd00:ca57:$_x::1; R6=fd00:ca57:$_x::2
 	HSOCK=$T/host-bird.ctl
 	RSOCK=$T/router-bird.ctl
-	INC=$T/inc
-	mkdir -p "$INC"
+	# The include dir on tmpfs, as /run/castiron/bird is in production
+	# (ext4 forces data out on rename-over, which costs ~0.5 ms).
+	INC=$(mktemp -d /dev/shm/castiron-inc.XXXXXX) || return 1
+	at_exit "rm -rf $INC"
 	ip netns add "$NS_H" || return 1
 	at_exit "ip netns del $NS_H"
 	ip netns add "$NS_R" || return 1
