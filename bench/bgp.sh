@@ -143,7 +143,7 @@ EOPY
 kill -TERM $CPID; wait $CPID 2>/dev/null
 
 # ---- castiron: cost of $NSVC HTTP services at 1 s ----
-ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py $P &
+ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py $P 2>"$T/httpd.err" &
 HTTPD=$!
 at_exit "kill $HTTPD"
 wait_for 10 "httpd" ip netns exec "$NS_H" python3 -c "import socket; socket.create_connection(('127.0.0.1', $P))"
@@ -163,6 +163,7 @@ wait_for 10 "httpd" ip netns exec "$NS_H" python3 -c "import socket; socket.crea
 ip netns exec "$NS_H" "$CASTIRON" -c "$T/cost.ini" -q bgp run >"$T/cost.log" 2>&1 &
 CPID=$!
 sleep 5
+kill -0 $CPID 2>/dev/null || { wait $CPID; echo "castiron cost run died (exit $?):"; tail -5 "$T/cost.log"; exit 1; }
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 t0=$(cpu $CPID); s0=$(date +%s.%N)
 sleep "$SECS"

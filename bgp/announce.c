@@ -55,21 +55,25 @@ announcer_free(struct announcer *a)
 char *
 announce_render(const struct ctl *c)
 {
-	char	*out, *next;
-	size_t	 i;
+	char	*out = NULL;
+	size_t	 len = 0, i;
+	FILE	*f;
 
-	out = xstrdup("# Written by castiron bgp; do not edit.  Each protocol's "
-	    "'disabled' line\n# is what castiron wants, so that a reconfiguration "
-	    "keeps it.\n");
+	if ((f = open_memstream(&out, &len)) == NULL)
+		fatal("open_memstream");
+	fputs("# Written by castiron bgp; do not edit.  Each protocol's "
+	    "'disabled' line\n# is what castiron wants, so that a "
+	    "reconfiguration keeps it.\n", f);
 	for (i = 0; i < c->nprefix; i++) {
 		const struct ctl_prefix *p = &c->prefix[i];
-		int v6 = p->p.family == AF_INET6;
-		xasprintf(&next, "%s\nprotocol static %s {\n\tdisabled %s;\n"
-		    "\t%s;\n\troute %s blackhole;\n}\n", out, p->proto,
-		    p->want ? "no" : "yes", v6 ? "ipv6" : "ipv4", p->str);
-		free(out);
-		out = next;
+
+		fprintf(f, "\nprotocol static %s {\n\tdisabled %s;\n\t%s;\n"
+		    "\troute %s blackhole;\n}\n", p->proto,
+		    p->want ? "no" : "yes",
+		    p->p.family == AF_INET6 ? "ipv6" : "ipv4", p->str);
 	}
+	if (fclose(f) != 0 || out == NULL)
+		fatal("open_memstream");
 	return out;
 }
 

@@ -19,6 +19,7 @@ checker_new(int epfd)
 	struct checker	*ck = xcalloc(1, sizeof(*ck));
 
 	ck->epfd = epfd;
+	ck->next_deadline = UINT64_MAX;
 	return ck;
 }
 
@@ -102,6 +103,8 @@ check_start(struct check *c)
 		return;
 	c->running = 1;
 	c->deadline = mono_ms() + c->timeout_ms;
+	if (c->deadline < c->ck->next_deadline)
+		c->ck->next_deadline = c->deadline;
 	c->ops->start(c);
 }
 
@@ -129,12 +132,8 @@ check_finish(struct check *c, int ok, const char *fmt, ...)
 uint64_t
 checker_next_timer(const struct checker *ck)
 {
-	uint64_t	 t = UINT64_MAX;
-	size_t		 i;
+	uint64_t	 t = ck->next_deadline;
 
-	for (i = 0; i < ck->n; i++)
-		if (ck->all[i]->running && ck->all[i]->deadline < t)
-			t = ck->all[i]->deadline;
 	if (ck->http) {
 		uint64_t h = http_engine_next_timer(ck->http);
 		if (h < t)
@@ -146,16 +145,27 @@ checker_next_timer(const struct checker *ck)
 void
 checker_run_timers(struct checker *ck, uint64_t now)
 {
-	size_t	 i;
+	size_t		 i;
+	uint64_t	 next = UINT64_MAX;
 
 	if (ck->http)
 		http_engine_run_timers(ck->http, now);
+	/* The cached deadline may be early (that run ended); only then,
+	 * at most once per timeout, is the whole list scanned. */
+	if (ck->next_deadline > now)
+		return;
 	for (i = 0; i < ck->n; i++) {
 		struct check *c = ck->all[i];
-		if (!c->running || c->deadline > now)
+		if (!c->running)
 			continue;
+		if (c->deadline > now) {
+			if (c->deadline < next)
+				next = c->deadline;
+			continue;
+		}
 		c->ops->abort(c);
 		check_finish(c, 0, "timed out after %llums",
 		    (unsigned long long)c->timeout_ms);
 	}
+	ck->next_deadline = next;
 }

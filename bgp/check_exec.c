@@ -245,8 +245,8 @@ exec_pid_event(struct evh *h, uint32_t events)
 	char			 line[EXEC_TAIL + 1];
 
 	(void)events;
-	if (waitpid(x->pid, &status, WNOHANG) <= 0)
-		return;
+	if (x->pid <= 0 || waitpid(x->pid, &status, WNOHANG) <= 0)
+		return;		/* stale event, or not exited yet */
 	exec_read_out(x);
 	exec_close_out(x);
 	epoll_ctl(x->c->ck->epfd, EPOLL_CTL_DEL, x->pidfd, NULL);

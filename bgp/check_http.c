@@ -3,9 +3,12 @@
  * the expected status (and, when body is set, a body holding that text)
  * within the timeout.  All HTTP checks share one libcurl multi handle
  * driven by the daemon's epoll loop through curl's socket and timer
- * callbacks, so a thousand checks cost one thread and no polling.  Each
- * run uses a fresh connection: a service that stops accepting new
- * connections must not look healthy through an old one.
+ * callbacks, so a thousand checks cost one thread and no polling.  Runs
+ * reuse a kept-alive connection for at most HTTP_CONN_LIFE_S seconds
+ * (a fresh TCP connection costs more than the check), so a service
+ * that stops accepting new
+ * connections is noticed within HTTP_CONN_LIFE_S, when its kept-alive
+ * connection is retired.
  */
 #include <sys/epoll.h>
 #include <stdio.h>
@@ -19,19 +22,27 @@
 #include "lib/xmalloc.h"
 
 #define HTTP_MAXBODY	65536
+#define HTTP_CONN_LIFE_S	10
+
+struct http_sock;
 
 struct http_engine {
 	int		 epfd;
 	CURLM		*multi;
 	uint64_t	 timer;		/* monotonic ms; UINT64_MAX: none */
+	struct http_sock *dead;		/* removed, freed after the batch */
 };
 
-/* One socket curl asked us to watch. */
+/* One socket curl asked us to watch.  A socket curl removes may still
+ * have an event waiting in the batch epoll returned, so it is only
+ * marked dead and freed by http_engine_run_timers, after the batch. */
 struct http_sock {
 	struct evh		 evh;
 	struct http_engine	*he;
 	curl_socket_t		 fd;
 	int			 added;
+	int			 dead;
+	struct http_sock	*next;
 };
 
 struct http_check {
@@ -55,6 +66,8 @@ sock_event(struct evh *h, uint32_t events)
 	struct http_engine	*he = s->he;
 	int			 running, flags = 0;
 
+	if (s->dead)
+		return;
 	if (events & EPOLLIN)
 		flags |= CURL_CSELECT_IN;
 	if (events & EPOLLOUT)
@@ -78,7 +91,9 @@ socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 			if (s->added)
 				epoll_ctl(he->epfd, EPOLL_CTL_DEL, fd, NULL);
 			curl_multi_assign(he->multi, fd, NULL);
-			free(s);
+			s->dead = 1;
+			s->next = he->dead;
+			he->dead = s;
 		}
 		return 0;
 	}
@@ -128,12 +143,25 @@ http_engine_new(int epfd)
 	return he;
 }
 
+static void
+free_dead(struct http_engine *he)
+{
+	struct http_sock	*s, *next;
+
+	for (s = he->dead; s; s = next) {
+		next = s->next;
+		free(s);
+	}
+	he->dead = NULL;
+}
+
 void
 http_engine_free(struct http_engine *he)
 {
 	if (he == NULL)
 		return;
 	curl_multi_cleanup(he->multi);
+	free_dead(he);
 	free(he);
 	curl_global_cleanup();
 }
@@ -149,6 +177,7 @@ http_engine_run_timers(struct http_engine *he, uint64_t now)
 {
 	int	 running;
 
+	free_dead(he);		/* the batch that could name them is over */
 	if (he->timer > now)
 		return;
 	he->timer = UINT64_MAX;
@@ -237,8 +266,12 @@ http_init(struct check *c, const struct cfg_service *s, char *err,
 	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->easy, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(h->easy, CURLOPT_FORBID_REUSE, 1L);
+	/* Keep-alive, but a connection lives at most HTTP_CONN_LIFE_S: a
+	 * new TCP connection per check costs more than the check itself,
+	 * while a service that stops accepting connections is still seen
+	 * within that time (its old connections close when it dies). */
+	curl_easy_setopt(h->easy, CURLOPT_MAXLIFETIME_CONN, (long)HTTP_CONN_LIFE_S);
+	curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h->easy, CURLOPT_USERAGENT, "castiron-bgp/" CASTIRON_VERSION);

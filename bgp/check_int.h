@@ -41,6 +41,7 @@ struct checker {
 	struct check		**all;
 	size_t			 n;
 	struct orphan		*orphans;	/* killed children not reaped */
+	uint64_t		 next_deadline;	/* no run ends before; may be early */
 };
 
 extern const struct check_ops check_http_ops;

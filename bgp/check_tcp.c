@@ -44,6 +44,8 @@ tcp_event(struct evh *h, uint32_t events)
 	socklen_t		 len = sizeof(soerr);
 
 	(void)events;
+	if (t->fd == -1)
+		return;		/* closed earlier in this batch */
 	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		soerr = errno;
 	tcp_close(t);

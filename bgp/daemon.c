@@ -61,6 +61,7 @@ check_done(void *arg, int ok, const char *reason)
 	} else if (!ok && !s->healthy && s->fail_streak == s->cfg.fall)
 		log_warnx("service %s: still down (%s)", s->name, reason);
 	s->next_run = s->run_started_us / 1000 + ctl_interval_ms(s);
+	D->rescan = 1;
 }
 
 /* Creates a check for every service of ctl; -1 (all undone) on failure. */
@@ -175,6 +176,7 @@ reload(struct bgpd *d)
 	config_free(d->cfg);
 	d->cfg = ncfg;
 	d->ctl = nctl;
+	d->rescan = 1;
 	control_read_drain(d);
 	ctl_update(d->ctl, time(NULL));
 	if (bird_connected(d->bird))
@@ -204,17 +206,26 @@ loop(struct bgpd *d, sigset_t *waitmask)
 	while (!sig_term) {
 		now = mono_ms();
 		next = min64(d->next_reconcile, d->next_metrics);
-		for (k = 0; k < d->ctl->nservice; k++) {
-			struct ctl_service *s = &d->ctl->service[k];
-			if (check_running(s->check))
-				continue;
-			if (s->next_run <= now) {
-				s->run_started_us = mono_us();
-				s->next_run = now + ctl_interval_ms(s);
-				check_start(s->check);
+		/* Start what is due; the list is walked only when something
+		 * is due or a run ended, not on every event. */
+		if (d->rescan || now >= d->next_due) {
+			d->rescan = 0;
+			d->next_due = UINT64_MAX;
+			for (k = 0; k < d->ctl->nservice; k++) {
+				struct ctl_service *s = &d->ctl->service[k];
+				if (check_running(s->check))
+					continue;
+				if (s->next_run <= now) {
+					s->run_started_us = mono_us();
+					s->next_run = now + ctl_interval_ms(s);
+					check_start(s->check);
+				}
+				if (!check_running(s->check))
+					d->next_due = min64(d->next_due,
+					    s->next_run);
 			}
-			next = min64(next, s->next_run);
 		}
+		next = min64(next, d->next_due);
 		if (d->dirty)
 			next = now;
 		next = min64(next, checker_next_timer(d->ck));
@@ -301,6 +312,7 @@ bgpd_run(const char *config_path)
 	}
 	D = &d;
 	d.started = time(NULL);
+	d.rescan = 1;
 	d.lfd = -1;
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);

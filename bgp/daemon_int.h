@@ -37,6 +37,8 @@ struct bgpd {
 	uint64_t		 next_watchdog;
 	uint64_t		 watchdog_ms;	/* 0: no watchdog */
 	int			 dirty;		/* a prefix's want may change */
+	int			 rescan;	/* a service's next_run changed */
+	uint64_t		 next_due;	/* earliest next_run of idle services */
 	int			 bird_was_up;
 	char			 drain_reason[256];
 	time_t			 started;

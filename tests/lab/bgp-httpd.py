@@ -11,6 +11,7 @@ status_file = sys.argv[2] if len(sys.argv) > 2 else None
 
 
 class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"    # keep-alive, like production servers
     def do_GET(self):
         code = 200
         if status_file:
