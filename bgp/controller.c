@@ -61,16 +61,22 @@ ctl_new(const struct config *cfg, time_t now)
 			s->prefixes[s->nprefixes++] = add_prefix(c,
 			    &cfg->service[i].prefixes[j]);
 	}
+	/* Each prefix's services: count, then fill (linear, not P x S). */
+	for (i = 0; i < c->nservice; i++)
+		for (j = 0; j < c->service[i].nprefixes; j++)
+			c->prefix[c->service[i].prefixes[j]].nservices++;
 	for (k = 0; k < c->nprefix; k++) {
-		struct ctl_prefix *p = &c->prefix[k];
-
-		p->since = now;
-		p->services = xcalloc(c->nservice + 1, sizeof(size_t));
-		for (i = 0; i < c->nservice; i++)
-			for (j = 0; j < c->service[i].nprefixes; j++)
-				if (c->service[i].prefixes[j] == k)
-					p->services[p->nservices++] = i;
+		c->prefix[k].since = now;
+		c->prefix[k].services = xcalloc(c->prefix[k].nservices + 1,
+		    sizeof(size_t));
+		c->prefix[k].nservices = 0;
 	}
+	for (i = 0; i < c->nservice; i++)
+		for (j = 0; j < c->service[i].nprefixes; j++) {
+			struct ctl_prefix *p =
+			    &c->prefix[c->service[i].prefixes[j]];
+			p->services[p->nservices++] = i;
+		}
 	return c;
 }
 

@@ -61,7 +61,8 @@ check_done(void *arg, int ok, const char *reason)
 	} else if (!ok && !s->healthy && s->fail_streak == s->cfg.fall)
 		log_warnx("service %s: still down (%s)", s->name, reason);
 	s->next_run = s->run_started_us / 1000 + ctl_interval_ms(s);
-	D->rescan = 1;
+	if (s->next_run < D->next_due)
+		D->next_due = s->next_run;
 }
 
 /* Creates a check for every service of ctl; -1 (all undone) on failure. */
