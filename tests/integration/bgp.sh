@@ -216,4 +216,12 @@ ci bgp undrain >/dev/null
 ok "undrain after restart: prefixes return" wait_for 10 "back" rt_route 192.0.2.10/32
 kill -TERM $CPID; wait $CPID
 
+# withdraw_on_exit = no: a clean stop leaves BIRD announcing (upgrades).
+sed -i 's/^reconcile_interval = 1s$/&\nwithdraw_on_exit = no/' "$CFG"
+ci_start
+wait_for 10 "announced" rt_route 192.0.2.10/32
+kill -TERM $CPID; wait $CPID
+ok "withdraw_on_exit = no: SIGTERM leaves the routes at the router" rt_route 192.0.2.10/32
+ok "...and says so in the log" logs_have "withdraw_on_exit = no"
+
 done_testing

@@ -1,0 +1,77 @@
+# castiron bgp run without a network namespace: many real HTTP checks in
+# one loop, the daemon's talk with systemd (sd_notify: READY, WATCHDOG,
+# RELOADING, STOPPING) over a real notify socket, life without BIRD, and
+# the systemd unit as systemd itself reads it.
+. tests/lib.sh
+
+PORT=$((30000 + $$ % 20000))
+N=200
+python3 tests/lab/bgp-httpd.py $PORT 2>/dev/null &
+at_exit "kill $!"
+wait_for 10 "httpd" python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT))"
+{
+	cat <<EOC
+[bgp]
+bird_socket = $T/no-bird.ctl
+include_dir = $T/inc
+allowed_prefixes = 198.18.0.0/15
+drain_file = $T/drain
+control_socket = $T/bgp.sock
+metrics_file = $T/metrics.prom
+EOC
+	i=0
+	while [ $i -lt $N ]; do
+		printf '[service web%d]\ncheck = http\nurl = http://127.0.0.1:%d/healthz\n' $i $PORT
+		printf 'interval = 200ms\ntimeout = 150ms\nrise = 2\nprefixes = 198.18.%d.%d/32\n' \
+		    $((i / 200)) $((i % 200 + 1))
+		i=$((i + 1))
+	done
+} >"$T/many.ini"
+
+# A notify socket, as systemd gives a Type=notify service.
+python3 - "$T/notify.sock" "$T/notify.log" <<'EOPY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+EOPY
+at_exit "kill $!"
+wait_for 5 "notify socket" test -S "$T/notify.sock"
+
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 "$CASTIRON" -c "$T/many.ini" bgp run \
+    >"$T/daemon.log" 2>&1 &
+CPID=$!
+at_exit 'kill -9 $CPID 2>/dev/null'
+ok "sd_notify: READY=1 is sent" wait_for 10 "READY" grep -q "READY=1" "$T/notify.log"
+healthy() {
+	"$CASTIRON" -c "$T/many.ini" --format json bgp status |
+	    python3 -c "import json,sys; s=json.load(sys.stdin); sys.exit(0 if sum(x['healthy'] for x in s['services']) == $N else 1)"
+}
+ok "$N HTTP services in one loop: every one healthy" wait_for 30 "all healthy" healthy
+ok "the daemon is still running" kill -0 $CPID
+ok "sd_notify: the watchdog is fed" wait_for 5 "WATCHDOG" sh -c "[ \$(grep -c WATCHDOG=1 '$T/notify.log') -ge 3 ]"
+ok "no BIRD: status says so" sh -c "'$CASTIRON' -c '$T/many.ini' --format json bgp status | grep -q '\"connected\": *false'"
+ok "no BIRD: the include file still says what is wanted" wait_for 5 "file" \
+    grep -q "disabled no" "$T/inc/castiron.conf"
+ok "no BIRD: the log says it keeps retrying" grep -q "bird: cannot connect.*retrying" "$T/daemon.log"
+ok "metrics: every service healthy" wait_for 10 "metrics" sh -c \
+    "[ \$(grep -c 'castiron_bgp_service_healthy{service=\"web[0-9]*\"} 1' '$T/metrics.prom') -eq $N ]"
+ok "metrics: BIRD not connected" grep -q "castiron_bgp_bird_connected 0" "$T/metrics.prom"
+kill -HUP $CPID
+ok "sd_notify: RELOADING=1 on SIGHUP" wait_for 5 "RELOADING" grep -q "RELOADING=1" "$T/notify.log"
+ok "reload with unchanged services keeps them healthy" healthy
+kill -TERM $CPID
+wait $CPID
+check "SIGTERM without BIRD: exits 0" $? -eq 0
+ok "sd_notify: STOPPING=1" grep -q "STOPPING=1" "$T/notify.log"
+check "the control socket is removed" ! -e "$T/bgp.sock"
+
+# The unit file as systemd reads it: no unknown or invalid settings.
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify etc/castiron-bgp.service >"$T/verify" 2>&1
+	check "systemd-analyze finds no unknown or invalid setting in the unit" \
+	    -z "$(grep -iE 'unknown|invalid|failed to parse' "$T/verify" | grep -v 'man castiron')"
+fi
+done_testing
