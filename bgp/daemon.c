@@ -137,6 +137,7 @@ reload(struct bgpd *d)
 	int			 newbird = 0;
 
 	log_info("reloading %s", d->config_path);
+	d->rescan = 1;
 	ncfg = config_load(d->config_path, &errs);
 	for (i = 0; i < errs.n; i++)
 		log_warnx("%s", errs.msg[i]);

@@ -34,6 +34,7 @@ print_status(struct ctx *ctx, json_t *st)
 	};
 	static const struct out_col pfx_cols[] = {
 		{ "prefix", "PREFIX" }, { "announced", "ANNOUNCED" },
+		{ "wanted", "WANTED" },
 		{ "services", "SERVICES" }, { "since", "SINCE" }, { NULL }
 	};
 	json_t	*bird = json_object_get(st, "bird");

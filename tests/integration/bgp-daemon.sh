@@ -22,7 +22,7 @@ EOC
 	i=0
 	while [ $i -lt $N ]; do
 		printf '[service web%d]\ncheck = http\nurl = http://127.0.0.1:%d/healthz\n' $i $PORT
-		printf 'interval = 200ms\ntimeout = 150ms\nrise = 2\nprefixes = 198.18.%d.%d/32\n' \
+		printf 'interval = 500ms\ntimeout = 400ms\nrise = 2\nfall = 3\nprefixes = 198.18.%d.%d/32\n' \
 		    $((i / 200)) $((i % 200 + 1))
 		i=$((i + 1))
 	done
