@@ -223,8 +223,10 @@ announce_withdraw_all(struct announcer *a, struct ctl *c)
 	c->drained = 1;
 	ctl_update(c, time(NULL));
 	c->drained = saved;
+	/* Say it again, whatever BIRD has (what was announced is logged). */
 	for (i = 0; i < c->nprefix; i++)
-		c->prefix[i].applied = -1;	/* say it again, whatever BIRD has */
+		if (c->prefix[i].applied != 1)
+			c->prefix[i].applied = -1;
 	return announce_flush(a, c);
 }
 
