@@ -136,7 +136,8 @@ cmd_import(struct ctx *ctx, struct args *a)
 	inv_close(inv);
 	print_errors(&errs);
 	if (rc != INV_OK) {
-		if (rc == INV_EINVAL)
+		/* One problem is one line; several get a tally. */
+		if (rc == INV_EINVAL && errs.n > 1)
 			fprintf(stderr, "castiron: %s: %zu problem%s; nothing "
 			    "was imported\n", path, errs.n, errs.n == 1 ? "" :
 			    "s");

@@ -563,7 +563,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 			    "header hostname,site,rack,unit,serial,bmc,macs,"
 			    "address,role");
 		else
-			bad(&b, 0, "%s", err);
+			bad(&b, c.errline, "%s", err);
 		rc = INV_EINVAL;
 		goto out;
 	}
@@ -595,8 +595,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		const char		**slot[C_COUNT];
 
 		if (r < 0) {
-			/* err is "line N: ..." already */
-			bad(&b, 0, "%s", err);
+			bad(&b, c.errline, "%s", err);
 			continue;
 		}
 		if (c.nfields != ncols) {
