@@ -137,10 +137,9 @@ cmd_import(struct ctx *ctx, struct args *a)
 	print_errors(&errs);
 	if (rc != INV_OK) {
 		/* One problem is one line; several get a tally. */
-		if (rc == INV_EINVAL && errs.n > 1)
-			fprintf(stderr, "castiron: %s: %zu problem%s; nothing "
-			    "was imported\n", path, errs.n, errs.n == 1 ? "" :
-			    "s");
+		if (rc == INV_EINVAL && errs.total > 1)
+			fprintf(stderr, "castiron: %s: %zu problems; nothing "
+			    "was imported\n", path, errs.total);
 		inv_errors_clear(&errs);
 		return exit_code(rc);
 	}

@@ -46,7 +46,9 @@ bad(struct batch *b, int line, const char *fmt, ...)
 	va_list	 ap;
 	char	*msg, *full;
 
-	if (b->errs->n >= MAX_ERRORS) {
+	if (line >= 0)
+		b->errs->total++;
+	if (b->errs->n >= MAX_ERRORS && line >= 0) {
 		b->dropped++;
 		return;
 	}
@@ -54,7 +56,9 @@ bad(struct batch *b, int line, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) == -1)
 		msg = NULL;
 	va_end(ap);
-	if (line > 0)
+	if (line < 0)
+		full = xstrdup(msg ? msg : "?");
+	else if (line > 0)
 		full = xsprintf("%s:%d: %s", b->where, line, msg ? msg : "?");
 	else
 		full = xsprintf("%s: %s", b->where, msg ? msg : "?");
@@ -158,7 +162,7 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 
 struct seen {
 	char	**key;
-	int	 *line;
+	int64_t	 *line;		/* a line, or an id */
 	size_t	  cap, n;
 };
 
@@ -172,9 +176,10 @@ hash(const char *s)
 	return h;
 }
 
-/* Returns the line that already had key, or 0 after adding it. */
-static int
-seen_add(struct seen *t, char *key, int line)
+/* Returns the line that already had key, or 0 after adding it (key is
+ * taken either way). */
+static int64_t
+seen_add(struct seen *t, char *key, int64_t line)
 {
 	size_t	 i;
 
@@ -184,7 +189,7 @@ seen_add(struct seen *t, char *key, int line)
 
 		nt.cap = t->cap ? t->cap * 2 : 1024;
 		nt.key = xcalloc(nt.cap, sizeof(char *));
-		nt.line = xcalloc(nt.cap, sizeof(int));
+		nt.line = xcalloc(nt.cap, sizeof(int64_t));
 		for (j = 0; j < t->cap; j++)
 			if (t->key[j])
 				seen_add(&nt, t->key[j], t->line[j]);
@@ -214,17 +219,43 @@ seen_free(struct seen *t)
 	free(t->line);
 }
 
+/* Ids of sites ("site\t") and racks ("site\track"); 0 when unknown. */
+static int64_t
+seen_get(struct seen *t, const char *site, const char *rack)
+{
+	char	*key;
+	size_t	 i;
+
+	if (t->cap == 0)
+		return 0;
+	key = xsprintf("%s\t%s", site, rack);
+	for (i = hash(key) & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
+		if (strcmp(t->key[i], key) == 0) {
+			free(key);
+			return t->line[i];
+		}
+	free(key);
+	return 0;
+}
+
+static void
+seen_put(struct seen *t, const char *site, const char *rack, int64_t id)
+{
+	seen_add(t, xsprintf("%s\t%s", site, rack), id);
+}
+
 static void
 dup_check(struct batch *b, struct seen *t, const struct row *r,
     const char *what, const char *val)
 {
-	int	 l;
+	int64_t	 l;
 
 	if (val == NULL || *val == '\0')
 		return;
 	if ((l = seen_add(t, xsprintf("%s\t%s", what, val), r->line)) != 0) {
 		if (l > 0 && r->line > 0)
-			bad(b, r->line, "%s %s is also on line %d", what, val, l);
+			bad(b, r->line, "%s %s is also on line %d", what, val,
+			    (int)l);
 		else
 			bad(b, r->line, "%s %s is given twice", what, val);
 	}
@@ -266,9 +297,9 @@ static const char *const conflict_sql[Q_COUNT] = {
 	"SELECT hostname FROM hosts WHERE address = ?",
 	"SELECT h.hostname FROM nics n JOIN hosts h ON h.id = n.host_id "
 	    "WHERE n.mac = ?",
-	"SELECT h.hostname FROM hosts h JOIN sites s ON s.id = h.site_id "
-	    "JOIN racks r ON r.id = h.rack_id WHERE s.name = ? AND r.name = ? "
-	    "AND h.unit = ?",
+	"SELECT hostname FROM hosts WHERE rack_id = (SELECT r.id FROM racks r "
+	    "JOIN sites s ON s.id = r.site_id WHERE s.name = ? AND r.name = ?) "
+	    "AND unit = ?",
 };
 
 /* The host holding val, or NULL; copies into out. */
@@ -349,7 +380,8 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 {
 	sqlite3_stmt	*host = NULL, *nic = NULL;
 	struct db_event	 ev = { 0 };
-	char		 now[32], *reason, lastsite[65] = "", lastrack[65] = "";
+	struct seen	 ids = { 0 };	/* site and site/rack -> id */
+	char		 now[32], *reason;
 	int64_t		 site_id = 0, rack_id = 0, id;
 	size_t		 i, m;
 	int		 rc = INV_FAIL;
@@ -365,18 +397,18 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
-		if (strcmp(lastsite, r->site) != 0) {
+		if ((site_id = seen_get(&ids, r->site, "")) == 0) {
 			if (db_site_id(inv, r->site, &site_id, err, errlen) !=
 			    INV_OK)
 				goto out;
-			snprintf(lastsite, sizeof(lastsite), "%s", r->site);
-			lastrack[0] = '\0';
+			seen_put(&ids, r->site, "", site_id);
 		}
-		if (r->rack && strcmp(lastrack, r->rack) != 0) {
+		if (r->rack && (rack_id = seen_get(&ids, r->site, r->rack)) ==
+		    0) {
 			if (db_rack_id(inv, site_id, r->rack, &rack_id, err,
 			    errlen) != INV_OK)
 				goto out;
-			snprintf(lastrack, sizeof(lastrack), "%s", r->rack);
+			seen_put(&ids, r->site, r->rack, rack_id);
 		}
 		sqlite3_reset(host);
 		sqlite3_clear_bindings(host);
@@ -426,6 +458,7 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 	}
 	rc = INV_OK;
 out:
+	seen_free(&ids);
 	sqlite3_finalize(host);
 	sqlite3_finalize(nic);
 	return rc;
@@ -454,7 +487,7 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 	if (errs->n > 0) {
 		rc = INV_EINVAL;
 		if (b.dropped)
-			bad(&b, 0, "... and %zu more problems", b.dropped);
+			bad(&b, -1, "... and %zu more problems", b.dropped);
 		goto fail_quiet;
 	}
 	if ((rc = rows_write(inv, rows, n, where, actor, err,
@@ -467,6 +500,7 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 fail:
 	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(char *));
 	errs->msg[errs->n++] = xstrdup(err);
+	errs->total++;
 fail_quiet:
 	db_rollback(inv);
 	free(rows);

@@ -240,6 +240,7 @@ int	inv_hostkey_fingerprint(const char *key_b64, char *out, size_t outlen,
 struct inv_errors {
 	char	**msg;
 	size_t	  n;
+	size_t	  total;	/* problems found; n <= total (capped list) */
 };
 void	inv_errors_clear(struct inv_errors *);
 
