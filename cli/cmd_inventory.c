@@ -186,9 +186,18 @@ cmd_list(struct ctx *ctx, struct args *a)
 		    args_get(a, "state"));
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
-	os = output_stream_new(stdout, ctx->format, list_cols);
-	rc = inv_hosts_each(inv, &f, list_row, os, err, sizeof(err));
-	output_stream_end(os);
+	if (ctx->format == OUT_JSON && !isatty(STDOUT_FILENO)) {
+		/* The fast path, for scripts: compact JSON written directly. */
+		static char	 buf[1 << 16];
+
+		setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+		rc = inv_hosts_write_json(inv, &f, stdout, err, sizeof(err));
+		fflush(stdout);
+	} else {
+		os = output_stream_new(stdout, ctx->format, list_cols);
+		rc = inv_hosts_each(inv, &f, list_row, os, err, sizeof(err));
+		output_stream_end(os);
+	}
 	inv_close(inv);
 	if (rc != INV_OK)
 		return fail(rc, err);

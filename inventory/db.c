@@ -56,16 +56,17 @@ static const char *const migrations[INV_SCHEMA_VERSION] = {
 	"  UNIQUE (rack_id, unit));"
 	"CREATE INDEX hosts_site ON hosts(site_id, rack_id, unit);"
 	"CREATE INDEX hosts_state ON hosts(state);"
+	/* NICs and disks are stored in host order (WITHOUT ROWID), so that
+	 * listing every host reads them sequentially. */
 	"CREATE TABLE nics ("
-	"  id INTEGER PRIMARY KEY,"
 	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
 	"  mac TEXT NOT NULL UNIQUE,"
 	"  name TEXT,"
 	"  speed_mbps INTEGER,"
-	"  enrolled INTEGER NOT NULL DEFAULT 1);"
-	"CREATE INDEX nics_host ON nics(host_id);"
+	"  enrolled INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (host_id, seq)) WITHOUT ROWID;"
 	"CREATE TABLE disks ("
-	"  id INTEGER PRIMARY KEY,"
 	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL,"
 	"  size_bytes INTEGER NOT NULL,"
@@ -73,7 +74,7 @@ static const char *const migrations[INV_SCHEMA_VERSION] = {
 	"  serial TEXT,"
 	"  rotational INTEGER NOT NULL DEFAULT 0,"
 	"  removable INTEGER NOT NULL DEFAULT 0,"
-	"  UNIQUE (host_id, name));"
+	"  PRIMARY KEY (host_id, name)) WITHOUT ROWID;"
 	"CREATE TABLE facts ("
 	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
 	"  cpu_model TEXT,"
@@ -205,10 +206,16 @@ void
 db_column_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
 {
 	const unsigned char	*s = sqlite3_column_text(st, i);
+	size_t			 n;
 
 	if (len == 0)
 		return;
-	snprintf(buf, len, "%s", s ? (const char *)s : "");
+	n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	if (n >= len)
+		n = len - 1;
+	if (n)
+		memcpy(buf, s, n);
+	buf[n] = '\0';
 }
 
 void
@@ -482,11 +489,10 @@ inv_open(const char *path, int flags, struct inv **invp, char *err,
 		rc = INV_EINVAL;
 		goto fail;
 	}
-	/* 32 MiB of page cache: a large import's index pages stay in memory
-	 * instead of spilling to the WAL and being read back; statement
-	 * journals (one per multi-index INSERT) in memory, not temp files. */
+	/* Statement journals (one per multi-index INSERT) in memory, not
+	 * in temporary files; an 8 MiB page cache (enroll raises it). */
 	if ((rc = db_exec(inv, "PRAGMA foreign_keys = ON; "
-	    "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY", err,
+	    "PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY", err,
 	    errlen)) != INV_OK)
 		goto fail;
 	if (!inv->readonly) {

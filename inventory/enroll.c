@@ -391,7 +391,7 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 	    "unit, serial, bmc, address, role, disk, created_at, updated_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &host, err,
 	    errlen) != INV_OK ||
-	    db_prepare(inv, "INSERT INTO nics (host_id, mac) VALUES (?, ?)",
+	    db_prepare(inv, "INSERT INTO nics (host_id, seq, mac) VALUES (?, ?, ?)",
 	    &nic, err, errlen) != INV_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -435,7 +435,8 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 		for (m = 0; m < r->nmacs; m++) {
 			sqlite3_reset(nic);
 			sqlite3_bind_int64(nic, 1, id);
-			sqlite3_bind_text(nic, 2, r->macs[m], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(nic, 2, (sqlite3_int64)m + 1);
+			sqlite3_bind_text(nic, 3, r->macs[m], -1, SQLITE_STATIC);
 			if (sqlite3_step(nic) != SQLITE_DONE) {
 				snprintf(err, errlen, "%s: %s: %s", inv->path,
 				    r->hostname, sqlite3_errmsg(inv->db));
@@ -476,6 +477,10 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 	size_t		 i;
 	int		 rc;
 
+	/* 32 MiB of page cache while enrolling: a large import's index pages
+	 * stay in memory instead of spilling to the WAL and being read back. */
+	if (n > 1000)
+		db_exec(inv, "PRAGMA cache_size = -32768", err, sizeof(err));
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	for (i = 0; i < n; i++)
 		row_check(&b, &in[i], &rows[i]);
