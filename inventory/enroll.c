@@ -131,7 +131,7 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 	    strpbrk(r->disk, " \t\n'\"`$;&|<>\\") != NULL))
 		bad(b, in->line, "disk: '%s' is not a device path", r->disk),
 		    nbad++;
-	for (p = given(in->macs); p && *p; ) {
+	for (p = in->macs ? in->macs : ""; *p != '\0'; ) {
 		size_t	 n = strcspn(p, ";,");
 
 		while (n > 0 && p[n - 1] == ' ')
