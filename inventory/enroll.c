@@ -161,9 +161,10 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 /* ---- duplicates within the batch: a small string -> line hash ---- */
 
 struct seen {
-	char	**key;
-	int64_t	 *line;		/* a line, or an id */
-	size_t	  cap, n;
+	char	 **key;
+	uint64_t  *hash;
+	int64_t	  *line;	/* a line, or an id */
+	size_t	   cap, n;
 };
 
 static uint64_t
@@ -181,7 +182,8 @@ hash(const char *s)
 static int64_t
 seen_add(struct seen *t, char *key, int64_t line)
 {
-	size_t	 i;
+	uint64_t	 h = hash(key);
+	size_t		 i;
 
 	if (t->n * 2 >= t->cap) {
 		struct seen	 nt = { 0 };
@@ -189,20 +191,31 @@ seen_add(struct seen *t, char *key, int64_t line)
 
 		nt.cap = t->cap ? t->cap * 2 : 1024;
 		nt.key = xcalloc(nt.cap, sizeof(char *));
+		nt.hash = xcalloc(nt.cap, sizeof(uint64_t));
 		nt.line = xcalloc(nt.cap, sizeof(int64_t));
-		for (j = 0; j < t->cap; j++)
-			if (t->key[j])
-				seen_add(&nt, t->key[j], t->line[j]);
+		for (j = 0; j < t->cap; j++) {
+			if (t->key[j] == NULL)
+				continue;
+			for (i = t->hash[j] & (nt.cap - 1); nt.key[i];
+			    i = (i + 1) & (nt.cap - 1))
+				;
+			nt.key[i] = t->key[j];
+			nt.hash[i] = t->hash[j];
+			nt.line[i] = t->line[j];
+		}
+		nt.n = t->n;
 		free(t->key);
+		free(t->hash);
 		free(t->line);
 		*t = nt;
 	}
-	for (i = hash(key) & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
-		if (strcmp(t->key[i], key) == 0) {
+	for (i = h & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
+		if (t->hash[i] == h && strcmp(t->key[i], key) == 0) {
 			free(key);
 			return t->line[i] ? t->line[i] : -1;
 		}
 	t->key[i] = key;
+	t->hash[i] = h;
 	t->line[i] = line;
 	t->n++;
 	return 0;
@@ -216,6 +229,7 @@ seen_free(struct seen *t)
 	for (i = 0; i < t->cap; i++)
 		free(t->key[i]);
 	free(t->key);
+	free(t->hash);
 	free(t->line);
 }
 
@@ -223,14 +237,16 @@ seen_free(struct seen *t)
 static int64_t
 seen_get(struct seen *t, const char *site, const char *rack)
 {
-	char	*key;
-	size_t	 i;
+	uint64_t	 h;
+	char		*key;
+	size_t		 i;
 
 	if (t->cap == 0)
 		return 0;
 	key = xsprintf("%s\t%s", site, rack);
-	for (i = hash(key) & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
-		if (strcmp(t->key[i], key) == 0) {
+	h = hash(key);
+	for (i = h & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
+		if (t->hash[i] == h && strcmp(t->key[i], key) == 0) {
 			free(key);
 			return t->line[i];
 		}
