@@ -27,6 +27,9 @@ EOC
 		    $((i / 200)) $((i % 200 + 1))
 		i=$((i + 1))
 	done
+	# A check that hangs: it must time out without delaying the others.
+	printf '[service hang]\ncheck = exec\ncommand = sleep 33.%d\n' $$
+	printf 'interval = 1s\ntimeout = 300ms\nprefixes = 198.18.9.9/32\n'
 } >"$T/many.ini"
 
 # A notify socket, as systemd gives a Type=notify service.
@@ -52,6 +55,15 @@ healthy() {
 }
 ok "$N HTTP services in one loop: every one healthy" wait_for 30 "all healthy" healthy
 ok "the daemon is still running" kill -0 $CPID
+ok "a hung exec check times out (and is the only one down)" sh -c \
+    "'$CASTIRON' -c '$T/many.ini' --format json bgp status | python3 -c \"
+import json, sys
+s = json.load(sys.stdin)
+h = [x for x in s['services'] if x['name'] == 'hang'][0]
+assert h['state'] == 'down' and h['last_error'] == 'timed out after 300ms', h
+\""
+ok "timed-out children are killed, process group and all" wait_for 5 "no sleep left" \
+    sh -c "[ \$(pgrep -fc '[s]leep 33.$$') -eq 0 ]"
 ok "sd_notify: the watchdog is fed" wait_for 5 "WATCHDOG" sh -c "[ \$(grep -c WATCHDOG=1 '$T/notify.log') -ge 3 ]"
 ok "no BIRD: status says so" sh -c "'$CASTIRON' -c '$T/many.ini' --format json bgp status | grep -q '\"connected\": *false'"
 ok "no BIRD: the include file still says what is wanted" wait_for 5 "file" \
@@ -68,6 +80,7 @@ wait $CPID
 check "SIGTERM without BIRD: exits 0" $? -eq 0
 ok "sd_notify: STOPPING=1" grep -q "STOPPING=1" "$T/notify.log"
 check "the control socket is removed" ! -e "$T/bgp.sock"
+ok "no check child outlives the daemon" wait_for 5 "no sleep left" sh -c "! pgrep -f '[s]leep 33.$$'"
 
 # The unit file as systemd reads it: no unknown or invalid settings.
 if command -v systemd-analyze >/dev/null; then
