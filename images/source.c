@@ -233,6 +233,8 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 	ZSTD_inBuffer	 in;
 	size_t		 before;
 
+	size_t		 r;
+
 	while (out.pos < out.size) {
 		if (s->in_pos == s->in_len && !s->in_eof &&
 		    src_refill(s, err, errlen) == -1)
@@ -241,12 +243,15 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 		in.size = s->in_len;
 		in.pos = s->in_pos;
 		before = out.pos;
-		s->zret = ZSTD_decompressStream(s->zd, &out, &in);
-		if (ZSTD_isError(s->zret)) {
+		r = ZSTD_decompressStream(s->zd, &out, &in);
+		if (ZSTD_isError(r)) {
 			snprintf(err, errlen, "%s: corrupt zstd stream: %s",
-			    s->path, ZSTD_getErrorName(s->zret));
+			    s->path, ZSTD_getErrorName(r));
 			return -1;
 		}
+		/* Only a call that moved tells where the frame stands. */
+		if (in.pos != s->in_pos || out.pos != before)
+			s->zret = r;
 		s->in_pos = in.pos;
 		if (s->in_pos == s->in_len && s->in_eof && out.pos == before) {
 			if (s->zret != 0) {

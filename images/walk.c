@@ -176,6 +176,13 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 	}
 	if ((t = img_target_open(o->target, size, err, errlen)) == NULL)
 		goto out;
+	if (img_target_is_blk(t) && img_target_size(t) < o->min_target) {
+		snprintf(err, errlen, "%s is smaller than the image's min_disk "
+		    "(%llu < %llu bytes)", o->target,
+		    (unsigned long long)img_target_size(t),
+		    (unsigned long long)o->min_target);
+		goto out;
+	}
 	res->refused = 0;
 	w = img_wr_new(t, o->readback);
 	if (o->progress)
