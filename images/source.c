@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "images/source.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define SRC_INBUF	(1u << 20)
@@ -423,8 +424,11 @@ img_pipe_new(struct img_src *src)
 
 	p = xcalloc(1, sizeof(*p));
 	p->src = src;
+	/* Page-aligned, so that ranges can be written with O_DIRECT. */
 	for (i = 0; i < IMG_PIPE_BUFS; i++)
-		p->buf[i] = xmalloc(IMG_PIPE_BUFSZ);
+		if (posix_memalign((void **)&p->buf[i], 4096,
+		    IMG_PIPE_BUFSZ) != 0)
+			fatalx("out of memory");
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv_fill, NULL);
 	pthread_cond_init(&p->cv_free, NULL);

@@ -10,6 +10,7 @@
 
 struct img_target {
 	int		 fd;
+	int		 dfd;		/* O_DIRECT, -1 when unsupported */
 	char		*path;
 	uint64_t	 size;
 	int		 blk;
