@@ -245,7 +245,9 @@ download(const struct config *cfg, const char *url, struct dl *d,
 	curl_easy_setopt(d->c, CURLOPT_XFERINFODATA, d);
 	curl_easy_setopt(d->c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(d->c, CURLOPT_ERRORBUFFER, ebuf);
+	err[0] = '\0';
 	for (a = 0; a < tries; a++) {
+		err[0] = '\0';
 		if (a > 0) {
 			sleep_ms(delay);
 			delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
@@ -272,6 +274,17 @@ download(const struct config *cfg, const char *url, struct dl *d,
 			rc = CURLE_OK;
 			break;
 		}
+		if (rc == CURLE_RANGE_ERROR && d->have > 0) {
+			/* The server cannot resume: start over from byte 0. */
+			if (ftruncate(d->fd, 0) == -1) {
+				snprintf(err, errlen, "%s: %s", d->path,
+				    strerror(errno));
+				break;
+			}
+			img_sha_reset(d->sha);
+			d->have = 0;
+			d->resumed = 0;
+		}
 		if (rc == CURLE_HTTP_RETURNED_ERROR)
 			snprintf(err, errlen, "%s: HTTP %ld", url, status);
 		else
@@ -282,7 +295,7 @@ download(const struct config *cfg, const char *url, struct dl *d,
 	}
 	curl_easy_cleanup(d->c);
 	d->c = NULL;
-	if (d->werr || rc != CURLE_OK) {
+	if (d->werr || rc != CURLE_OK || err[0] != '\0') {
 		if (a >= tries && tries > 1) {
 			size_t l = strlen(err);
 			snprintf(err + l, errlen - l, " (after %u attempts)",
