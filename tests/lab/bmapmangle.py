@@ -40,8 +40,8 @@ def main():
         t = t.replace(rs[0], rs[0] + '<Range chksum="%s"> %d-%d </Range>\n' %
                       ("b" * 64, first, first + 1), 1)
     elif mut == "unsorted":
-        t = t.replace(rs[0] + rs[1] if len(rs) > 1 else rs[0],
-                      rs[1] + rs[0] if len(rs) > 1 else rs[0])
+        t = t.replace(rs[0], "@@FIRST@@", 1).replace(rs[1], rs[0], 1)
+        t = t.replace("@@FIRST@@", rs[1], 1)
     elif mut == "absurdcount":
         t = re.sub(r"<MappedBlocksCount>\s*\d+\s*</MappedBlocksCount>",
                    "<MappedBlocksCount> 18446744073709551615 </MappedBlocksCount>", t)
