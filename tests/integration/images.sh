@@ -81,7 +81,10 @@ xz -c </dev/null >"$T/x.xz" 2>/dev/null && \
     fails_with 1 "xz is refused by content" C -q image verify "$T/x.xz"
 
 # castiron-writer fed the framed stream.
-check "castiron-writer is static" -z "$(ldd "$WRITER" 2>/dev/null | grep -v 'not a dynamic')"
+# (The sanitizer build of the writer cannot be static.)
+if ! ldd "$WRITER" 2>/dev/null | grep -q libasan; then
+	check "castiron-writer is static" -z "$(ldd "$WRITER" 2>/dev/null | grep -v 'not a dynamic')"
+fi
 C -q image send "$T/d.zst" --bmap "$T/tool.bmap" >"$T/stream"
 ok "castiron-writer writes a stream" sh -c "'$WRITER' '$T/w1' <'$T/stream' >'$T/rep1'"
 ok "the writer's file is the image" cmp "$T/d.raw" "$T/w1"
