@@ -113,8 +113,10 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/castiron/castiron-writer
 	install -m 0644 docs/castiron.8 $(DESTDIR)$(PREFIX)/share/man/man8/castiron.8
 	install -m 0644 etc/castiron.ini $(DESTDIR)$(PREFIX)/share/doc/castiron/examples/castiron.ini
-	install -m 0644 etc/bird-castiron.conf $(DESTDIR)$(PREFIX)/share/doc/castiron/examples/
-	install -m 0644 etc/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	for f in etc/*.conf; do [ ! -f "$$f" ] || install -m 0644 "$$f" \
+		$(DESTDIR)$(PREFIX)/share/doc/castiron/examples/; done
+	for f in etc/*.service etc/*.timer; do [ ! -f "$$f" ] || install -m 0644 "$$f" \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/; done
 
 clean:
 	rm -rf build build-san

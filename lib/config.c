@@ -197,7 +197,9 @@ cerr(struct loader *l, int line, const char *sec, const char *key,
 		xasprintf(&full, "%s: %s", l->path, msg);
 	free(msg);
 	l->errs->msg = xreallocarray(l->errs->msg, l->errs->n + 1, sizeof(char *));
-	l->errs->msg[l->errs->n++] = full;
+	l->errs->line = xreallocarray(l->errs->line, l->errs->n + 1, sizeof(int));
+	l->errs->msg[l->errs->n] = full;
+	l->errs->line[l->errs->n++] = line;
 	l->failed = 1;
 }
 
@@ -625,7 +627,7 @@ validate(struct loader *l)
 {
 	struct config	*c = l->cfg;
 	size_t		 i, j, a;
-	char		 sec[128], pb[64];
+	char		 sec[128], pb[64], d1[32], d2[32];
 
 	if (c->inventory.database == NULL)
 		xasprintf(&c->inventory.database, "%s/inventory.db",
@@ -675,13 +677,17 @@ validate(struct loader *l)
 		    strncmp(s->url, "file:", 5) == 0)
 			cerr(l, place_line(l, sec, "url"), sec, "url",
 			    "an http check needs an http:// or https:// URL");
-		if (s->timeout_ms == 0)
-			s->timeout_ms = s->interval_ms / 2 ? s->interval_ms / 2 : 1;
-		else if (s->timeout_ms >= s->interval_ms)
+		/* Default timeout: half the shortest interval in use. */
+		if (s->timeout_ms == 0) {
+			uint64_t shortest = s->interval_ms;
+			if (s->fast_interval_ms && s->fast_interval_ms < shortest)
+				shortest = s->fast_interval_ms;
+			s->timeout_ms = shortest / 2 ? shortest / 2 : 1;
+		} else if (s->timeout_ms >= s->interval_ms)
 			cerr(l, place_line(l, sec, "timeout"), sec, "timeout",
-			    "%llums is not shorter than interval %llums",
-			    (unsigned long long)s->timeout_ms,
-			    (unsigned long long)s->interval_ms);
+			    "%s is not shorter than interval %s",
+			    fmt_duration_ms(s->timeout_ms, d1, sizeof(d1)),
+			    fmt_duration_ms(s->interval_ms, d2, sizeof(d2)));
 		if (s->fast_interval_ms == 0)
 			s->fast_interval_ms = s->interval_ms;
 		else if (s->fast_interval_ms > s->interval_ms ||
@@ -702,6 +708,23 @@ validate(struct loader *l)
 				    c->bgp.nallowed_prefixes ? "" : " (none set)");
 		}
 	}
+}
+
+/* Errors in file order (insertion sort: a handful, and stable). */
+static void
+sort_errors(struct cfg_errors *e)
+{
+	size_t	 i, j;
+
+	for (i = 1; i < e->n; i++)
+		for (j = i; j > 0 && e->line[j - 1] > e->line[j]; j--) {
+			char	*m = e->msg[j];
+			int	 n = e->line[j];
+			e->msg[j] = e->msg[j - 1];
+			e->line[j] = e->line[j - 1];
+			e->msg[j - 1] = m;
+			e->line[j - 1] = n;
+		}
 }
 
 static int
@@ -792,6 +815,7 @@ out:
 		free(l.places[j].key);
 	}
 	free(l.places);
+	sort_errors(errs);
 	if (l.failed) {
 		config_free(c);
 		return NULL;
@@ -852,7 +876,9 @@ cfg_errors_clear(struct cfg_errors *e)
 	for (i = 0; i < e->n; i++)
 		free(e->msg[i]);
 	free(e->msg);
+	free(e->line);
 	e->msg = NULL;
+	e->line = NULL;
 	e->n = 0;
 }
 

@@ -111,6 +111,7 @@ struct config {
 /* Errors found while loading; each is one full line ready to print. */
 struct cfg_errors {
 	char	**msg;
+	int	 *line;		/* sorts the messages by place */
 	size_t	  n;
 };
 

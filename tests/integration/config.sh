@@ -21,6 +21,7 @@ interval = 1s
 timeout  = 500ms
 prefixes = 192.0.2.10/32, 2001:db8::10/128
 EOF2
+ok "the example etc/castiron.ini passes" "$CASTIRON" -c etc/castiron.ini config check
 ok "a good file passes" "$CASTIRON" -c "$T/good.ini" config check
 ok "options after the verb" "$CASTIRON" config check -c "$T/good.ini"
 CASTIRON_CONFIG="$T/good.ini" ok "CASTIRON_CONFIG is read" "$CASTIRON" config check
@@ -53,7 +54,7 @@ fails_with 2 "a bad file exits 2" "$CASTIRON" -c "$T/bad.ini" config check
 for want in \
     "bad.ini:2: \[castiron\] site: name 'ams 1'" \
     "bad.ini:3: \[castiron\] colour: unknown key" \
-    "bad.ini:10: \[service web\] timeout: 2000ms is not shorter than interval" \
+    "bad.ini:10: \[service web\] timeout: 2s is not shorter than interval 1s" \
     "bad.ini:11: \[service web\] rise: 0 is out of range" \
     "bad.ini:12: \[service web\] prefixes: 10.0.0.0/8 is outside allowed_prefixes" \
     "bad.ini:15: \[service dns\] address: '127.0.0.1' is not HOST:PORT" \
