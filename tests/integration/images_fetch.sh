@@ -29,7 +29,7 @@ SB=$(sha "$T/srv/b.raw")
 SC=$(sha "$T/srv/c.raw")
 WRONG=0000000000000000000000000000000000000000000000000000000000000000
 
-conf() {	# cache_max retries
+conf() {	# cache_max retries [ca_bundle]
 	cat >"$T/ci.ini" <<EOF2
 [castiron]
 site = lab1
@@ -37,6 +37,7 @@ state_dir = $T/state
 
 [images]
 cache_dir = $T/cache
+${3:+ca_bundle = $3}
 cache_max = $1
 retries = $2
 connect_timeout = 2s
@@ -69,6 +70,14 @@ sha256 = 2222222222222222222222222222222222222222222222222222222222222222
 
 [image local]
 url = file://$T/srv/b.raw
+sha256 = $SB
+
+[image tls]
+url = https://127.0.0.1:${TPORT:-1}/b.raw
+sha256 = $SB
+
+[image tlsname]
+url = https://localhost:${TPORT2:-1}/b.raw
 sha256 = $SB
 EOF2
 }
@@ -186,6 +195,43 @@ touch -d '1 hour ago' "$T/cache/$SB.img"
 C -q image fetch c
 check "past cache_max the least recently used (b) is evicted" ! -e "$T/cache/$SB.img"
 check "the one just fetched stays" -f "$T/cache/$SC.img"
+
+# HTTPS: the server's certificate is verified against ca_bundle, name
+# included.  One server for 127.0.0.1, one whose certificate names
+# another host.
+cert() {	# NAME SAN
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$2" \
+	    -addext "subjectAltName=$2" -keyout "$T/$1.key" -out "$T/$1.pem" \
+	    >/dev/null 2>&1
+}
+cert ok IP:127.0.0.1
+cert other DNS:images.example.net
+tls_server() {	# NAME PORTFILE
+	python3 "$LAB/imgserver.py" --dir "$T/srv" --ctl "$T/ctl" \
+	    --log "$T/log" --port-file "$T/$2" --tls-cert "$T/$1.pem" \
+	    --tls-key "$T/$1.key" >>"$T/server.err" 2>&1 &
+	at_exit "kill $!"
+	wait_for 10 "the TLS server" test -s "$T/$2"
+}
+tls_server ok tport
+tls_server other tport2
+TPORT=$(cat "$T/tport")
+TPORT2=$(cat "$T/tport2")
+rm -rf "$T/cache"; mkdir "$T/cache"
+conf 0 1 "$T/ok.pem"
+ok "https with the server's CA in ca_bundle" C -q image fetch tls
+ok "verified" C image verify tls
+rm -rf "$T/cache"; mkdir "$T/cache"
+conf 0 1 "$T/other.pem"
+fails_with 1 "https with a certificate ca_bundle does not trust exits 1" \
+    C -q image fetch tls
+check "the TLS failure is named" -n "$(C -q image fetch tls 2>&1 | grep -i 'certificate')"
+cat "$T/ok.pem" "$T/other.pem" >"$T/both.pem"
+conf 0 1 "$T/both.pem"
+fails_with 1 "a trusted certificate for another name exits 1" \
+    C -q image fetch tlsname
+check "nothing was cached over bad TLS" ! -e "$T/cache/$SB.img"
+conf 0 3
 
 # Bad usage and configuration.
 fails_with 2 "an unknown image name exits 2" C image fetch nosuch

@@ -15,7 +15,7 @@ lines "PATH MODE [ARG]":
   norange    ignore Range headers (always 200 with the whole file)
   cutnorange N  cut the first request at N bytes, then ignore Range
 
-Every request is logged to --log as "PATH RANGE STATUS BYTES" so tests
+With --tls-cert and --tls-key it speaks HTTPS.  Every request is logged to --log as "PATH RANGE STATUS BYTES" so tests
 can assert what was asked and sent.  The chosen port is written to
 --port-file.
 """
@@ -143,9 +143,16 @@ def main():
     p.add_argument("--ctl", required=True)
     p.add_argument("--log", required=True)
     p.add_argument("--port-file", required=True)
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate")
+    p.add_argument("--tls-key")
     ARGS = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if ARGS.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
