@@ -220,9 +220,9 @@ img_target_path(const struct img_target *t)
 	return t->path;
 }
 
-/* The number of partition nodes the kernel shows for the disk. */
+/* How many partitions of the table the kernel does not show (-1: unknown). */
 static int
-count_parts(const struct img_target *t)
+parts_missing(const struct img_target *t, const struct part_entry *p, int n)
 {
 	struct stat	 st;
 	char		 dir[96];
@@ -231,14 +231,14 @@ count_parts(const struct img_target *t)
 		return -1;
 	snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u", major(st.st_rdev),
 	    minor(st.st_rdev));
-	return sysfs_count_partitions(dir);
+	return sysfs_parts_missing(dir, p, n);
 }
 
 int
 img_target_reread(struct img_target *t, char *err, size_t errlen)
 {
 	struct part_entry	 parts[PART_MAX];
-	int			 n, i, have, rrpart;
+	int			 n, i, missing, rrpart;
 	char			 e[160];
 
 	if (!t->blk)
@@ -249,10 +249,7 @@ img_target_reread(struct img_target *t, char *err, size_t errlen)
 		return -1;
 	}
 	rrpart = ioctl(t->fd, BLKRRPART) == 0;
-	have = count_parts(t);
-	if (rrpart && have >= n)
-		return 0;
-	if (n == 0)
+	if (n == 0 || parts_missing(t, parts, n) == 0)
 		return 0;
 	/* As partx -a: add each partition the kernel does not show. */
 	for (i = 0; i < n; i++) {
@@ -263,6 +260,15 @@ img_target_reread(struct img_target *t, char *err, size_t errlen)
 			    strerror(errno), rrpart ? "done" : "failed");
 			return -1;
 		}
+	}
+	missing = parts_missing(t, parts, n);
+	if (missing > 0) {
+		snprintf(err, errlen, "%s: the image was written, but the "
+		    "kernel does not show %d of its %d partitions as the new "
+		    "table has them (a partition of the old table in use?); "
+		    "free it and run partprobe, or reboot", t->path, missing,
+		    n);
+		return -1;
 	}
 	return 0;
 }

@@ -140,11 +140,11 @@ check "still untouched" "$(sha "$L32")" = "$before"
 
 # A mounted device, and a disk with a mounted partition.
 LM=$(loop 48)
-mkfs.ext4 -q -F "$LM" >/dev/null 2>&1
+mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$LM" >/dev/null 2>&1
 mkdir "$T/mnt"
 if mount "$LM" "$T/mnt" 2>/dev/null; then
 	at_exit "umount '$T/mnt'"
-	echo hello >"$T/mnt/file"; sync
+	echo hello >"$T/mnt/file"; sync; sleep 1; sync
 	before=$(sha "$LM")
 	fails_with 2 "a mounted device is refused" C -q image write "$T/d.zst" --to "$LM"
 	check "the refusal names the mount point" -n "$(C -q image write "$T/d.zst" --to "$LM" 2>&1 | grep "mounted on $T/mnt")"
@@ -161,6 +161,33 @@ if mount "$LM" "$T/mnt" 2>/dev/null; then
 		umount "$T/mnt"
 	fi
 fi
+# The old table's partition 1 held open: the kernel cannot re-read the
+# table, and the new partition 2 is added with BLKPG as partx -a would.
+if [ -b "${L64}p1" ]; then
+	truncate -s 40M "$T/p2.raw"
+	printf 'label: dos\nstart=2048, size=30720, type=83\nstart=32768, size=20480, type=83\n' |
+	    sfdisk -q "$T/p2.raw" >/dev/null 2>&1
+	sleep 30 <"${L64}p1" &
+	HOLD=$!
+	at_exit "kill $HOLD"
+	ok "write a two-partition image while partition 1 is held open" \
+	    C -q image write "$T/p2.raw" --to "$L64"
+	wait_for 5 "partition node ${L64}p2" test -b "${L64}p2"
+	check "the second partition appears (BLKPG)" -b "${L64}p2"
+	check "with the new table's size" "$(blockdev --getsize64 "${L64}p2" 2>/dev/null)" = 10485760
+	kill $HOLD
+	truncate -s 40M "$T/p3.raw"
+	printf 'label: dos\nstart=2048, size=10240, type=83\nstart=12288, size=10240, type=83\n' |
+	    sfdisk -q "$T/p3.raw" >/dev/null 2>&1
+	sleep 30 <"${L64}p1" &
+	HOLD=$!
+	at_exit "kill $HOLD"
+	fails_with 1 "a new table overlapping a partition in use is an error" \
+	    C -q image write "$T/p3.raw" --to "$L64"
+	check "which says so" -n "$(C -q image write "$T/p3.raw" --to "$L64" 2>&1 | grep 'partition')"
+	kill $HOLD
+fi
+
 # Unmapped blocks keep what was there (as with bmaptool): start from zeros.
 dd if=/dev/zero of="$L64" bs=1M count=64 conv=fsync status=none
 ok "the writer writes onto a loop device" sh -c "'$WRITER' --verify-readback '$L64' <'$T/stream' >'$T/rep7'"
