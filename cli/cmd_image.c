@@ -89,16 +89,19 @@ cmd_image_list(struct ctx *ctx, struct args *args)
 	rows = json_array();
 	for (i = 0; i < cfg->nimage; i++) {
 		const struct cfg_image *im = &cfg->image[i];
+		char ub[512], bb[512];
 		img_info_get(cfg, im, &info);
 		o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I}",
-		    "name", im->name, "url", im->url, "sha256", im->sha256,
+		    "name", im->name, "url", img_url_safe(im->url, ub,
+		    sizeof(ub)), "sha256", im->sha256,
 		    "format", info.format, "cached", info.cached,
 		    "stored_bytes", (json_int_t)info.stored_bytes,
 		    "image_bytes", (json_int_t)info.image_bytes,
 		    "mapped_bytes", (json_int_t)info.mapped_bytes,
 		    "min_disk_bytes", (json_int_t)im->min_disk);
 		json_object_set_new(o, "bmap", im->bmap ?
-		    json_string(im->bmap) : json_null());
+		    json_string(img_url_safe(im->bmap, bb, sizeof(bb))) :
+		    json_null());
 		json_array_append_new(rows, o);
 	}
 	output_rows(stdout, ctx->format, rows, cols);

@@ -39,7 +39,9 @@ struct dl {
 	int		 checked;
 	int		 werr;
 	int		 resumed;
-	struct progress	*pb;
+	struct progress	*pb;		/* made when the size is known */
+	FILE		*pbfile;
+	const char	*label;
 	char		 err[256];
 };
 
@@ -116,6 +118,22 @@ img_file_sha256(const char *path, char out[65], uint64_t *size, char *err,
 	return 0;
 }
 
+const char *
+img_url_safe(const char *url, char *buf, size_t len)
+{
+	const char	*s = strstr(url, "://"), *at, *slash;
+
+	if (s == NULL)
+		return url;
+	s += 3;
+	slash = strchr(s, '/');
+	at = memchr(s, '@', slash ? (size_t)(slash - s) : strlen(s));
+	if (at == NULL)
+		return url;
+	snprintf(buf, len, "%.*s%s", (int)(s - url), url, at + 1);
+	return buf;
+}
+
 static size_t
 dl_write(char *p, size_t sz, size_t nmemb, void *arg)
 {
@@ -165,10 +183,13 @@ dl_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult,
 	struct dl	*d = arg;
 
 	(void)ult; (void)ulnow;
-	if (d->pb != NULL)
-		progress_update(d->pb, d->base + (uint64_t)dlnow,
-		    dltotal > 0 ? "fetch" : NULL);
-	(void)dltotal;
+	if (d->pbfile == NULL || (dltotal <= 0 && dlnow <= 0))
+		return 0;
+	if (d->pb == NULL)
+		d->pb = progress_new(d->pbfile, d->label, dltotal > 0 ?
+		    d->base + (uint64_t)dltotal : 0);
+	progress_update(d->pb, d->base + (uint64_t)dlnow,
+	    d->base > 0 ? "resume" : "fetch");
 	return 0;
 }
 
@@ -215,7 +236,8 @@ download(const struct config *cfg, const char *url, struct dl *d,
 	long		 status = 0;
 	unsigned	 a, tries = (unsigned)cfg->images.retries + 1;
 	uint64_t	 delay = BACKOFF_FIRST_MS;
-	char		 ebuf[CURL_ERROR_SIZE];
+	char		 ebuf[CURL_ERROR_SIZE], ubuf[512];
+	const char	*shown = img_url_safe(url, ubuf, sizeof(ubuf));
 
 	d->c = curl_easy_init();
 	if (d->c == NULL) {
@@ -286,9 +308,9 @@ download(const struct config *cfg, const char *url, struct dl *d,
 			d->resumed = 0;
 		}
 		if (rc == CURLE_HTTP_RETURNED_ERROR)
-			snprintf(err, errlen, "%s: HTTP %ld", url, status);
+			snprintf(err, errlen, "%s: HTTP %ld", shown, status);
 		else
-			snprintf(err, errlen, "%s: %s", url, ebuf[0] ? ebuf :
+			snprintf(err, errlen, "%s: %s", shown, ebuf[0] ? ebuf :
 			    curl_easy_strerror(rc));
 		if (!retryable(rc, status))
 			break;
@@ -424,8 +446,8 @@ img_fetch(const struct config *cfg, const struct cfg_image *im,
 		}
 		d.path = part;
 		d.sha = img_sha_new();
-		if (o->progress != NULL)
-			d.pb = progress_new(o->progress, im->name, 0);
+		d.pbfile = o->progress;
+		d.label = im->name;
 		if (download(cfg, im->url, &d, &res->attempts, err,
 		    errlen) == -1)
 			goto out;
@@ -434,9 +456,10 @@ img_fetch(const struct config *cfg, const struct cfg_image *im,
 		res->bytes = d.have;
 		res->resumed = d.resumed;
 		if (strcmp(got, im->sha256) != 0) {
+			char ubuf[512];
 			snprintf(err, errlen, "%s: sha256 mismatch: expected "
 			    "%s, got %s (%llu bytes); nothing was cached",
-			    im->url, im->sha256, got,
+			    img_url_safe(im->url, ubuf, sizeof(ubuf)), im->sha256, got,
 			    (unsigned long long)d.have);
 			goto out;
 		}

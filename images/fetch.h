@@ -51,6 +51,10 @@ int	img_fetch(const struct config *, const struct cfg_image *,
 	    const struct img_fetch_opts *, struct img_fetch_result *,
 	    enum img_err *kind, char *err, size_t errlen);
 
+/* url for messages and listings: any user:password@ left out (buf is
+ * used when something had to be). */
+const char *img_url_safe(const char *url, char *buf, size_t len);
+
 /* Hashes a file (sha256 of its bytes as stored). */
 int	img_file_sha256(const char *path, char out[65], uint64_t *size,
 	    char *err, size_t errlen);

@@ -72,6 +72,10 @@ sha256 = 2222222222222222222222222222222222222222222222222222222222222222
 url = file://$T/srv/b.raw
 sha256 = $SB
 
+[image cred]
+url = http://user:s3cret@127.0.0.1:$PORT/nothing-here.raw
+sha256 = 3333333333333333333333333333333333333333333333333333333333333333
+
 [image tls]
 url = https://127.0.0.1:${TPORT:-1}/b.raw
 sha256 = $SB
@@ -157,6 +161,13 @@ check "500 was retried (retries = 3: 4 requests)" "$(grep -c '^/broken.raw' "$T/
 check "the 500 is named" -n "$(C image fetch broken 2>&1 | grep 'HTTP 500')"
 : >"$T/ctl"
 ok "nothing kept after HTTP errors" noparts
+
+# Credentials in a URL never show.
+C --format json image list >"$T/list.json" 2>&1
+C image fetch cred >"$T/cred.out" 2>&1
+check "a URL's password is not listed" -z "$(grep s3cret "$T/list.json")"
+check "nor printed in an error" -z "$(grep s3cret "$T/cred.out")"
+check "the error is still there" -n "$(grep 'HTTP 404' "$T/cred.out")"
 
 # file:// URLs.
 rm -f "$T/cache/$SB.img"
