@@ -38,7 +38,7 @@ run() {
 	for i in 1 2 3; do
 		rm -f "$D/out.img"
 		sync
-		/usr/bin/time -f "%e %M" -o "$D/$name.$i" "$@" >/dev/null \
+		/usr/bin/time -f "%e %M %U %S" -o "$D/$name.$i" "$@" >/dev/null \
 		    2>"$D/$name.err" ||
 		    { echo "$name failed:"; tail -3 "$D/$name.err"; exit 1; }
 	done
@@ -63,6 +63,7 @@ while True:
 os.fdatasync(fo)
 PY
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 run castiron "$CASTIRON" -q image write "$D/img.zst" --bmap "$D/img.bmap" --to "$D/out.img"
 run bmaptool bmaptool copy --bmap "$D/img.bmap" "$D/img.zst" "$D/out.img"
 run zstd_dd sh -c "zstd -dc '$D/img.zst' | dd of='$D/out.img' bs=1M conv=sparse,fsync status=none"
@@ -70,14 +71,19 @@ run limit python3 "$D/limit.py" "$D/mapped.bin" "$D/out.img"
 
 t() { cut -d' ' -f1 "$D/$1.t"; }
 m() { echo $(( $(cut -d' ' -f2 "$D/$1.t") / 1024 )); }
+cpu() { awk '{ printf "%.2f", $3 + $4 }' "$D/$1.t"; }
 echo "image: ${SIZE_MB} MiB raw, 25% mapped in 1 MiB runs, zstd $(( $(stat -c %s "$D/img.zst") >> 20 )) MiB"
-printf '%-34s %8s %10s\n' "writer" "seconds" "peak MiB"
-printf '%-34s %8s %10s\n' "castiron image write (bmap)" "$(t castiron)" "$(m castiron)"
-printf '%-34s %8s %10s\n' "bmaptool copy" "$(t bmaptool)" "$(m bmaptool)"
-printf '%-34s %8s %10s\n' "zstd -dc | dd conv=sparse" "$(t zstd_dd)" "$(m zstd_dd)"
-printf '%-34s %8s %10s\n' "limit: sha256 + write mapped bytes" "$(t limit)" "$(m limit)"
+echo "load average before: $LOAD (2 CPUs shared; wall times suffer under load, CPU seconds less)"
+printf '%-34s %8s %8s %10s\n' "writer" "seconds" "cpu s" "peak MiB"
+for n in castiron:"castiron image write (bmap)" bmaptool:"bmaptool copy" \
+    zstd_dd:"zstd -dc | dd conv=sparse" limit:"limit: sha256 + write mapped bytes"; do
+	printf '%-34s %8s %8s %10s\n' "${n#*:}" "$(t ${n%%:*})" "$(cpu ${n%%:*})" "$(m ${n%%:*})"
+done
 awk -v c="$(t castiron)" -v b="$(t bmaptool)" -v z="$(t zstd_dd)" -v l="$(t limit)" 'BEGIN {
 	printf "castiron / bmaptool copy: %.2f (goal <= 0.50)\n", c / b
 	printf "castiron / zstd|dd:       %.2f\n", c / z
 	printf "castiron / limit:         %.2f (goal <= 1.50)\n", c / l
+}'
+awk -v c="$(cpu castiron)" -v b="$(cpu bmaptool)" 'BEGIN {
+	printf "cpu: castiron / bmaptool: %.2f\n", c / b
 }'

@@ -129,6 +129,20 @@ ok "write onto a loop device" C -q image write "$T/d.zst" --bmap "$T/tool.bmap" 
 ok "the device holds the image" cmp -n 41943040 "$T/d.raw" "$L64"
 wait_for 5 "partition node ${L64}p1" test -b "${L64}p1"
 check "the kernel shows the new partition" -b "${L64}p1"
+cat >"$T/ci.ini" <<EOF2
+[images]
+cache_dir = $T/cache
+
+[image big]
+url = file://$T/d.zst
+sha256 = $(sha "$T/d.zst")
+min_disk = 100M
+EOF2
+before=$(sha "$L64")
+fails_with 2 "a catalog image's min_disk larger than the device is refused" \
+    C -c "$T/ci.ini" -q image write big --to "$L64"
+check "naming min_disk" -n "$(C -c "$T/ci.ini" -q image write big --to "$L64" 2>&1 | grep min_disk)"
+check "the device is untouched" "$(sha "$L64")" = "$before"
 L32=$(loop 32)
 before=$(sha "$L32")
 fails_with 2 "a device smaller than the image is refused" \
