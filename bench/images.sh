@@ -5,11 +5,11 @@
 # generated image: 2 GiB raw, 25 % of its blocks mapped in 1 MiB runs of
 # random data, zstd-compressed, with its bmap.  Each is run three times
 # and the median is kept.  Prints times, ratios and peak RSS; asserts
-# nothing.
+# nothing.  BENCH_DIR (default /var/tmp) says where the files go.
 set -eu
 CASTIRON=${CASTIRON:-$PWD/build/castiron}
 SIZE_MB=${BENCH_IMAGE_MB:-2048}
-D=$(mktemp -d /var/tmp/castiron-bench-img.XXXXXX)
+D=$(mktemp -d "${BENCH_DIR:-/var/tmp}/castiron-bench-img.XXXXXX")
 trap 'rm -rf "$D"' EXIT INT TERM
 
 python3 - "$D" "$SIZE_MB" <<'PY'
