@@ -101,7 +101,8 @@ img_cache_evict(const char *dir, uint64_t max, const char *keep)
 					removed++;
 				}
 				unlink(bm);
-				unlink(lock);
+				/* The lock file stays: removing it could let
+				 * two fetches lock different files. */
 			}
 			if (lfd != -1)
 				close(lfd);
