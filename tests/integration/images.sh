@@ -96,6 +96,16 @@ C -q image send "$T/d.raw" --verify-readback >"$T/stream.rb"
 ok "a whole image (no bmap) with read back" sh -c "'$WRITER' '$T/w2' <'$T/stream.rb' >'$T/rep2'"
 ok "the file is the image" cmp "$T/d.raw" "$T/w2"
 check "readback=yes reported" -n "$(grep '^done .*readback=yes' "$T/rep2")"
+# As in a deploy environment: a chroot holding busybox and the writer only.
+if [ -x /bin/busybox ] && ! ldd "$WRITER" 2>/dev/null | grep -q libasan; then
+	mkdir -p "$T/root/bin" "$T/root/proc"
+	cp /bin/busybox "$T/root/bin/busybox"
+	cp "$WRITER" "$T/root/castiron-writer"
+	cp "$T/stream" "$T/root/stream"
+	ok "the writer runs under busybox with no libraries" chroot "$T/root" \
+	    /bin/busybox sh -c '/castiron-writer /disk.img </stream >/report'
+	ok "and writes the image there" cmp "$T/d.raw" "$T/root/disk.img"
+fi
 head -c 1500000 "$T/stream" >"$T/stream.cut"
 fails_with 1 "a stream that ends early exits 1" "$WRITER" "$T/w3" <"$T/stream.cut"
 "$WRITER" "$T/w3" <"$T/stream.cut" >"$T/rep3" 2>/dev/null
