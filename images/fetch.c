@@ -42,6 +42,7 @@ struct dl {
 	struct progress	*pb;		/* made when the size is known */
 	FILE		*pbfile;
 	const char	*label;
+	uint64_t	 max;		/* cache_max, 0: no limit */
 	char		 err[256];
 };
 
@@ -158,6 +159,13 @@ dl_write(char *p, size_t sz, size_t nmemb, void *arg)
 			d->resumed = 0;
 		} else if (d->have > 0)
 			d->resumed = 1;
+	}
+	if (d->max > 0 && d->have + len > d->max) {
+		snprintf(d->err, sizeof(d->err), "%s: the download is larger "
+		    "than cache_max (%llu bytes)", d->path,
+		    (unsigned long long)d->max);
+		d->werr = 1;
+		return 0;
 	}
 	while (off < len) {
 		n = pwrite(d->fd, p + off, len - off, (off_t)d->have);
@@ -448,6 +456,7 @@ img_fetch(const struct config *cfg, const struct cfg_image *im,
 		d.sha = img_sha_new();
 		d.pbfile = o->progress;
 		d.label = im->name;
+		d.max = cfg->images.cache_max;
 		if (download(cfg, im->url, &d, &res->attempts, err,
 		    errlen) == -1)
 			goto out;

@@ -169,6 +169,19 @@ check "a URL's password is not listed" -z "$(grep s3cret "$T/list.json")"
 check "nor printed in an error" -z "$(grep s3cret "$T/cred.out")"
 check "the error is still there" -n "$(grep 'HTTP 404' "$T/cred.out")"
 
+# A server that stalls mid-transfer: low_speed_time (1s) gives up on it,
+# the retry stalls too, and the fetch fails naming the timeout.
+sed -i 's/^low_speed_time = .*/low_speed_time = 1s/; s/^retries = .*/retries = 1/' "$T/ci.ini"
+rm -f "$T/cache/$SC.img"
+echo "/c.raw stall 1000000" >"$T/ctl"
+: >"$T/log"
+fails_with 1 "a stalled transfer times out and fails" C -q image fetch c
+check "it was retried" "$(grep -c '^/c.raw' "$T/log")" -eq 2
+check "nothing of it is kept" ! -e "$T/cache/$SC.img"
+ok "no partial file left" noparts
+: >"$T/ctl"
+conf 0 3
+
 # file:// URLs.
 rm -f "$T/cache/$SB.img"
 ok "fetch from a file:// URL" C -q image fetch local
@@ -242,6 +255,15 @@ conf 0 1 "$T/both.pem"
 fails_with 1 "a trusted certificate for another name exits 1" \
     C -q image fetch tlsname
 check "nothing was cached over bad TLS" ! -e "$T/cache/$SB.img"
+conf 0 3
+
+# A download that grows past cache_max is stopped (a server that never
+# ends cannot fill the disk).
+rm -rf "$T/cache"; mkdir "$T/cache"
+conf 1M 0
+fails_with 1 "a download larger than cache_max is stopped" C -q image fetch b
+check "saying so" -n "$(C -q image fetch b 2>&1 | grep 'larger than cache_max')"
+ok "nothing kept" noparts
 conf 0 3
 
 # Bad usage and configuration.

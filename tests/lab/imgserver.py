@@ -11,6 +11,7 @@ lines "PATH MODE [ARG]":
   lie N      claim N more bytes in Content-Length than are sent, close
   short N    send N bytes fewer and claim exactly that (a wrong length
              nobody can detect but the digest)
+  stall N    send N bytes, then nothing (the connection stays open)
   status N   answer with HTTP status N
   norange    ignore Range headers (always 200 with the whole file)
   cutnorange N  cut the first request at N bytes, then ignore Range
@@ -116,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         elif ctl and ctl[0] == "short":
             send = data[: max(0, len(data) - int(ctl[1]))]
             claim = len(send)
+        stall = bool(ctl and ctl[0] == "stall")
+        if stall:
+            send = data[: int(ctl[1])]
         code = 206 if start > 0 else 200
         self.send_response(code)
         if code == 206:
@@ -132,6 +136,11 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
         log(path, rng, code, len(send))
+        if stall:
+            import time
+            time.sleep(30)
+            self.close_connection = True
+            return
         if close:
             self.close_connection = True
 
