@@ -16,6 +16,7 @@
 
 static const struct area *const areas[] = {
 	&area_config,
+	&area_inventory,
 	&area_image,
 	NULL
 };

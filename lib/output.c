@@ -4,6 +4,7 @@
  * cell only when it must; JSON is indented on a terminal and compact when
  * piped, and always ends with a newline.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -203,4 +204,81 @@ output_object(FILE *f, enum out_format fmt, json_t *obj)
 		output_rows(f, fmt, v, cols);
 		free(cols);
 	}
+}
+
+struct out_stream {
+	FILE			*f;
+	enum out_format		 fmt;
+	const struct out_col	*cols;
+	size_t			 ncols, nrows;
+	json_t			*held;		/* table: rows of cell strings */
+};
+
+struct out_stream *
+output_stream_new(FILE *f, enum out_format fmt, const struct out_col *cols)
+{
+	struct out_stream	*s = xcalloc(1, sizeof(*s));
+	size_t			 c;
+
+	s->f = f;
+	s->fmt = fmt;
+	s->cols = cols;
+	for (s->ncols = 0; cols[s->ncols].key; s->ncols++)
+		;
+	if (fmt == OUT_TABLE)
+		s->held = json_array();
+	else if (fmt == OUT_CSV) {
+		for (c = 0; c < s->ncols; c++) {
+			if (c)
+				fputc(',', f);
+			csv_cell(f, cols[c].key);
+		}
+		fputc('\n', f);
+	} else
+		fputc('[', f);
+	return s;
+}
+
+void
+output_stream_row(struct out_stream *s, json_t *row)
+{
+	size_t	 c;
+
+	if (s->fmt == OUT_JSON) {
+		if (s->nrows)
+			fputc(',', s->f);
+		json_dumpf(row, s->f, JSON_COMPACT);
+	} else if (s->fmt == OUT_CSV) {
+		for (c = 0; c < s->ncols; c++) {
+			char *v = output_cell(json_object_get(row,
+			    s->cols[c].key));
+			if (c)
+				fputc(',', s->f);
+			csv_cell(s->f, v);
+			free(v);
+		}
+		fputc('\n', s->f);
+	} else {
+		/* Keep only the shown columns, as strings. */
+		json_t *r = json_object();
+		for (c = 0; c < s->ncols; c++) {
+			char *v = output_cell(json_object_get(row,
+			    s->cols[c].key));
+			json_object_set_new(r, s->cols[c].key, json_string(v));
+			free(v);
+		}
+		json_array_append_new(s->held, r);
+	}
+	s->nrows++;
+}
+
+void
+output_stream_end(struct out_stream *s)
+{
+	if (s->fmt == OUT_JSON)
+		fputs("]\n", s->f);
+	else if (s->fmt == OUT_TABLE)
+		output_rows(s->f, s->fmt, s->held, s->cols);
+	json_decref(s->held);
+	free(s);
 }

@@ -1,0 +1,510 @@
+/*
+ * One host at a time: what provision reads and records during a run
+ * (find, begin, step events, fail, active, image), and the operator's
+ * transitions (set-state, remove).  Each call that writes is one
+ * BEGIN IMMEDIATE transaction that re-reads the host's state inside it,
+ * so two castiron processes never act on a stale state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory/inv_impl.h"
+#include "lib/xmalloc.h"
+
+#define HOST_COLS \
+	"h.id, h.hostname, s.name, r.name, h.unit, h.serial, h.bmc, " \
+	"h.address, h.role, h.image, h.disk, h.state, h.step, h.step_done, " \
+	"h.created_at, h.updated_at"
+#define HOST_FROM \
+	" FROM hosts h JOIN sites s ON s.id = h.site_id" \
+	" LEFT JOIN racks r ON r.id = h.rack_id"
+
+static void
+host_fill(sqlite3_stmt *st, struct inv_host *h)
+{
+	int	 s;
+
+	memset(h, 0, sizeof(*h));
+	h->id = sqlite3_column_int64(st, 0);
+	db_column_copy(st, 1, h->hostname, sizeof(h->hostname));
+	db_column_copy(st, 2, h->site, sizeof(h->site));
+	db_column_copy(st, 3, h->rack, sizeof(h->rack));
+	h->unit = (unsigned)sqlite3_column_int(st, 4);
+	db_column_copy(st, 5, h->serial, sizeof(h->serial));
+	db_column_copy(st, 6, h->bmc, sizeof(h->bmc));
+	db_column_copy(st, 7, h->address, sizeof(h->address));
+	db_column_copy(st, 8, h->role, sizeof(h->role));
+	db_column_copy(st, 9, h->image, sizeof(h->image));
+	db_column_copy(st, 10, h->disk, sizeof(h->disk));
+	h->state = host_state_parse((const char *)sqlite3_column_text(st, 11));
+	s = prov_step_parse((const char *)sqlite3_column_text(st, 12));
+	h->step = s < 0 ? STEP_NONE : s;
+	s = prov_step_parse((const char *)sqlite3_column_text(st, 13));
+	h->step_done = s < 0 ? STEP_NONE : s;
+	db_column_copy(st, 14, h->created_at, sizeof(h->created_at));
+	db_column_copy(st, 15, h->updated_at, sizeof(h->updated_at));
+}
+
+static int
+host_macs(struct inv *inv, struct inv_host *h, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (db_prepare(inv, "SELECT mac FROM nics WHERE host_id = ? AND "
+	    "enrolled = 1 ORDER BY seq", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	sqlite3_bind_int64(st, 1, h->id);
+	h->nmacs = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && h->nmacs < INV_MAXMACS)
+		db_column_copy(st, 0, h->macs[h->nmacs++], 18);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(inv, "nics", err, errlen);
+	return INV_OK;
+}
+
+int
+inv_host_find(struct inv *inv, const char *hostname, struct inv_host *h,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (db_prepare(inv, "SELECT " HOST_COLS HOST_FROM
+	    " WHERE h.hostname = ?", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	sqlite3_bind_text(st, 1, hostname, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		host_fill(st, h);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "%s: no such host in the inventory",
+		    hostname);
+		return INV_ENOENT;
+	}
+	if (rc != SQLITE_ROW)
+		return db_fail(inv, "host", err, errlen);
+	return host_macs(inv, h, err, errlen);
+}
+
+static int
+hosts_where(struct inv *inv, const char *where, const char *a,
+    const char *b, struct inv_host **hosts, size_t *n, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*st;
+	char		*sql;
+	size_t		 cap = 0, i;
+	int		 rc;
+
+	*hosts = NULL;
+	*n = 0;
+	sql = xsprintf("SELECT " HOST_COLS HOST_FROM " WHERE %s ORDER BY "
+	    "r.name, h.unit, h.hostname", where);
+	rc = db_prepare(inv, sql, &st, err, errlen);
+	free(sql);
+	if (rc != INV_OK)
+		return rc;
+	if (a)
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, a ? 2 : 1, b, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*hosts = xreallocarray(*hosts, cap, sizeof(**hosts));
+		}
+		host_fill(st, &(*hosts)[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*hosts);
+		*hosts = NULL;
+		*n = 0;
+		return db_fail(inv, "hosts", err, errlen);
+	}
+	for (i = 0; i < *n; i++)
+		if ((rc = host_macs(inv, &(*hosts)[i], err, errlen)) != INV_OK) {
+			free(*hosts);
+			*hosts = NULL;
+			*n = 0;
+			return rc;
+		}
+	return INV_OK;
+}
+
+int
+inv_hosts_by_rack(struct inv *inv, const char *site, const char *rack,
+    struct inv_host **hosts, size_t *n, char *err, size_t errlen)
+{
+	if (site && *site)
+		return hosts_where(inv, "s.name = ? AND r.name = ?", site, rack,
+		    hosts, n, err, errlen);
+	return hosts_where(inv, "r.name = ?", rack, NULL, hosts, n, err,
+	    errlen);
+}
+
+int
+inv_hosts_by_site(struct inv *inv, const char *site, struct inv_host **hosts,
+    size_t *n, char *err, size_t errlen)
+{
+	return hosts_where(inv, "s.name = ?", site, NULL, hosts, n, err,
+	    errlen);
+}
+
+/* Runs an UPDATE of one host with up to three text values bound first and
+ * the id last. */
+static int
+host_update(struct inv *inv, int64_t id, const char *set, const char *v1,
+    const char *v2, const char *v3, char *err, size_t errlen)
+{
+	const char	*v[3] = { v1, v2, v3 }, *p;
+	sqlite3_stmt	*st;
+	char		*sql, now[32];
+	int		 rc, i = 1, nq = 0;
+
+	sql = xsprintf("UPDATE hosts SET %s, updated_at = ? WHERE id = ?", set);
+	rc = db_prepare(inv, sql, &st, err, errlen);
+	free(sql);
+	if (rc != INV_OK)
+		return rc;
+	for (p = set; *p; p++)
+		if (*p == '?' && nq < 3)
+			db_bind_text(st, i++, v[nq++]);
+	db_now(now);
+	sqlite3_bind_text(st, i++, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(inv, "update", err, errlen);
+	return INV_OK;
+}
+
+static int
+state_refused(enum hs_actor by, const char *hostname, int from, int to,
+    int force, char *err, size_t errlen)
+{
+	char	 legal[128];
+
+	host_state_legal(by, from, force, legal, sizeof(legal));
+	snprintf(err, errlen, "%s: cannot go from %s to %s%s; legal: %s",
+	    hostname, host_state_name(from), host_state_name(to),
+	    by == HS_BY_PROVISION ? " by provision" : "", legal);
+	return INV_ESTATE;
+}
+
+int
+inv_run_begin(struct inv *inv, const char *hostname, const char *actor,
+    int force, const char *reason, int *resume_from, char *err,
+    size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	struct inv_host	 h;
+	int		 rc, from;
+
+	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = inv_host_find(inv, hostname, &h, err, errlen)) != INV_OK)
+		goto fail;
+	from = h.state;
+	if (!host_state_allowed(HS_BY_PROVISION, from, HS_PROVISIONING,
+	    force)) {
+		rc = state_refused(HS_BY_PROVISION, hostname, from,
+		    HS_PROVISIONING, force, err, errlen);
+		if (from == HS_ACTIVE)
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    " (an active host needs --force)");
+		goto fail;
+	}
+	if (from == HS_FAILED && h.step_done != STEP_NONE)
+		*resume_from = h.step_done + 1 < STEP_COUNT ?
+		    h.step_done + 1 : STEP_VERIFY;
+	else {
+		*resume_from = STEP_POWER;
+		h.step_done = STEP_NONE;
+	}
+	if ((rc = host_update(inv, h.id, "state = 'provisioning', step = ?, "
+	    "step_done = ?", prov_step_name(*resume_from),
+	    prov_step_name(h.step_done), NULL, err, errlen)) != INV_OK)
+		goto fail;
+	ev.host_id = h.id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.from_state = host_state_name(from);
+	ev.to_state = "provisioning";
+	ev.step = prov_step_name(*resume_from);
+	ev.reason = reason ? reason : (from == HS_FAILED &&
+	    *resume_from != STEP_POWER ? "resumed" : "run started");
+	ev.bytes = ev.duration_ms = -1;
+	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+/* Begins a transaction and finds a host that must be provisioning. */
+static int
+begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
+    char *err, size_t errlen)
+{
+	int	 rc, state;
+
+	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = db_host_id(inv, hostname, id, &state, err, errlen)) !=
+	    INV_OK) {
+		db_rollback(inv);
+		return rc;
+	}
+	if (state != HS_PROVISIONING) {
+		snprintf(err, errlen, "%s: is %s, not provisioning", hostname,
+		    host_state_name(state));
+		db_rollback(inv);
+		return INV_ESTATE;
+	}
+	return INV_OK;
+}
+
+int
+inv_step_record(struct inv *inv, const char *hostname, const char *actor,
+    int step, enum inv_step_event kind, uint64_t bytes, uint64_t duration_ms,
+    const char *reason, char *err, size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	char		*text = NULL;
+	int64_t		 id;
+	int		 rc;
+
+	if (prov_step_name(step) == NULL) {
+		snprintf(err, errlen, "%s: no such step %d", hostname, step);
+		return INV_EINVAL;
+	}
+	if ((rc = begin_provisioning(inv, hostname, &id, err, errlen)) !=
+	    INV_OK)
+		return rc;
+	if (kind == INV_STEP_START)
+		rc = host_update(inv, id, "step = ?", prov_step_name(step),
+		    NULL, NULL, err, errlen);
+	else if (kind == INV_STEP_DONE)
+		rc = host_update(inv, id, "step_done = ?", prov_step_name(step),
+		    NULL, NULL, err, errlen);
+	if (rc != INV_OK)
+		goto fail;
+	if (kind == INV_STEP_NOTE)
+		text = xstrdup(reason ? reason : "");
+	else
+		text = xsprintf("%s%s%s", kind == INV_STEP_START ? "started" :
+		    "done", reason ? ": " : "", reason ? reason : "");
+	ev.host_id = id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.step = prov_step_name(step);
+	ev.reason = text;
+	ev.bytes = (bytes || duration_ms) ? (int64_t)bytes : -1;
+	ev.duration_ms = (bytes || duration_ms) ? (int64_t)duration_ms : -1;
+	rc = db_event_add(inv, &ev, err, errlen);
+	free(text);
+	if (rc != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+static int
+run_end(struct inv *inv, const char *hostname, const char *actor, int to,
+    int step, const char *reason, char *err, size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	int64_t		 id;
+	int		 rc;
+
+	if ((rc = begin_provisioning(inv, hostname, &id, err, errlen)) !=
+	    INV_OK)
+		return rc;
+	if (to == HS_FAILED)
+		rc = host_update(inv, id, "state = 'failed', step = ?",
+		    prov_step_name(step), NULL, NULL, err, errlen);
+	else
+		rc = host_update(inv, id, "state = 'active', step = NULL",
+		    NULL, NULL, NULL, err, errlen);
+	if (rc != INV_OK)
+		goto fail;
+	ev.host_id = id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.from_state = "provisioning";
+	ev.to_state = host_state_name(to);
+	ev.step = prov_step_name(step);
+	ev.reason = reason;
+	ev.bytes = ev.duration_ms = -1;
+	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+int
+inv_run_fail(struct inv *inv, const char *hostname, const char *actor,
+    int step, const char *reason, char *err, size_t errlen)
+{
+	return run_end(inv, hostname, actor, HS_FAILED, step, reason, err,
+	    errlen);
+}
+
+int
+inv_run_active(struct inv *inv, const char *hostname, const char *actor,
+    const char *reason, char *err, size_t errlen)
+{
+	return run_end(inv, hostname, actor, HS_ACTIVE, STEP_NONE, reason, err,
+	    errlen);
+}
+
+int
+inv_step_last_done(struct inv *inv, const char *hostname, int *step,
+    char *err, size_t errlen)
+{
+	struct inv_host	 h;
+	int		 rc;
+
+	if ((rc = inv_host_find(inv, hostname, &h, err, errlen)) != INV_OK)
+		return rc;
+	*step = h.step_done;
+	return INV_OK;
+}
+
+int
+inv_image_set(struct inv *inv, const char *hostname, const char *image,
+    const char *actor, char *err, size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	char		*text;
+	int64_t		 id;
+	int		 rc;
+
+	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
+		goto fail;
+	if ((rc = host_update(inv, id, "image = ?", image, NULL, NULL, err,
+	    errlen)) != INV_OK)
+		goto fail;
+	text = xsprintf("image set to %s", image && *image ? image : "none");
+	ev.host_id = id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.reason = text;
+	ev.bytes = ev.duration_ms = -1;
+	rc = db_event_add(inv, &ev, err, errlen);
+	free(text);
+	if (rc != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+int
+inv_host_set_state(struct inv *inv, const char *hostname, int to,
+    const char *actor, const char *reason, char *err, size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	int64_t		 id;
+	int		 rc, from;
+
+	if (host_state_name(to) == NULL) {
+		snprintf(err, errlen, "%s: no such state", hostname);
+		return INV_EINVAL;
+	}
+	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = db_host_id(inv, hostname, &id, &from, err, errlen)) != INV_OK)
+		goto fail;
+	if (!host_state_allowed(HS_BY_OPERATOR, from, to, 0)) {
+		rc = state_refused(HS_BY_OPERATOR, hostname, from, to, 0, err,
+		    errlen);
+		goto fail;
+	}
+	/* Back to enrolled starts over: completed steps are forgotten.  A
+	 * failed host keeps the step it failed in. */
+	if (to == HS_ENROLLED)
+		rc = host_update(inv, id, "state = ?, step = NULL, "
+		    "step_done = NULL", host_state_name(to), NULL, NULL, err,
+		    errlen);
+	else if (to == HS_FAILED)
+		rc = host_update(inv, id, "state = ?", host_state_name(to),
+		    NULL, NULL, err, errlen);
+	else
+		rc = host_update(inv, id, "state = ?, step = NULL",
+		    host_state_name(to), NULL, NULL, err, errlen);
+	if (rc != INV_OK)
+		goto fail;
+	ev.host_id = id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.from_state = host_state_name(from);
+	ev.to_state = host_state_name(to);
+	ev.reason = reason;
+	ev.bytes = ev.duration_ms = -1;
+	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+int
+inv_host_remove(struct inv *inv, const char *hostname, const char *actor,
+    char *err, size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	sqlite3_stmt	*st;
+	int64_t		 id;
+	int		 rc, state;
+
+	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = db_host_id(inv, hostname, &id, &state, err, errlen)) !=
+	    INV_OK)
+		goto fail;
+	if (state == HS_PROVISIONING) {
+		snprintf(err, errlen, "%s: is provisioning; set it to failed "
+		    "first (inventory set-state %s failed --reason ...)",
+		    hostname, hostname);
+		rc = INV_ESTATE;
+		goto fail;
+	}
+	if ((rc = db_prepare(inv, "DELETE FROM hosts WHERE id = ?", &st, err,
+	    errlen)) != INV_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(inv, "remove", err, errlen);
+		goto fail;
+	}
+	ev.host_id = id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.from_state = host_state_name(state);
+	ev.reason = "removed from the inventory";
+	ev.bytes = ev.duration_ms = -1;
+	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}

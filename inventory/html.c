@@ -1,0 +1,298 @@
+/*
+ * `inventory report --html FILE`: one self-contained page (inline CSS, no
+ * scripts, no external assets) that an operator can mail or open from a
+ * share: the summary tables by site, state and role, and an elevation of
+ * every rack, top unit first, each unit drawn with its host name and
+ * coloured by state.  Written to a temporary file next to FILE and renamed
+ * over it, so a reader never sees half a page.
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inventory/inv_impl.h"
+#include "lib/parse.h"
+#include "lib/xmalloc.h"
+
+#define RACK_UNITS	42	/* drawn at least this tall */
+#define MAX_UNITS	100
+
+static const char *const state_colour[HS_COUNT] = {
+	[HS_ENROLLED] = "#9ecae1",
+	[HS_PROVISIONING] = "#ffd54f",
+	[HS_ACTIVE] = "#81c784",
+	[HS_FAILED] = "#e57373",
+	[HS_MAINTENANCE] = "#ffb74d",
+	[HS_RETIRED] = "#bdbdbd",
+};
+
+static void
+esc(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static const char *
+colour(const char *state)
+{
+	int	 s = host_state_parse(state);
+
+	return s >= 0 ? state_colour[s] : "#ffffff";
+}
+
+static void
+summary(FILE *f, json_t *rep)
+{
+	json_t		*groups = json_object_get(rep, "groups"), *g;
+	size_t		 i;
+	int		 s;
+	char		 sz[32];
+
+	fprintf(f, "<h2>By %s</h2>\n<table class=sum><tr><th>%s</th>"
+	    "<th>hosts</th><th>CPU cores</th><th>memory</th><th>disk</th>",
+	    json_string_value(json_object_get(rep, "by")),
+	    json_string_value(json_object_get(rep, "by")));
+	for (s = 0; s < HS_COUNT; s++)
+		fprintf(f, "<th style=\"background:%s\">%s</th>",
+		    state_colour[s], host_state_name(s));
+	fputs("</tr>\n", f);
+	json_array_foreach(groups, i, g) {
+		json_t *st = json_object_get(g, "states");
+
+		fputs("<tr><td>", f);
+		esc(f, json_string_value(json_object_get(g, "key")));
+		fprintf(f, "</td><td class=n>%lld</td><td class=n>%lld</td>",
+		    (long long)json_integer_value(json_object_get(g, "hosts")),
+		    (long long)json_integer_value(json_object_get(g,
+		    "cpu_cores")));
+		fprintf(f, "<td class=n>%s</td>", fmt_size((uint64_t)
+		    json_integer_value(json_object_get(g, "memory_mb")) << 20,
+		    sz, sizeof(sz)));
+		fprintf(f, "<td class=n>%s</td>", fmt_size((uint64_t)
+		    json_integer_value(json_object_get(g, "disk_bytes")), sz,
+		    sizeof(sz)));
+		for (s = 0; s < HS_COUNT; s++) {
+			json_int_t n = json_integer_value(json_object_get(st,
+			    host_state_name(s)));
+			if (n)
+				fprintf(f, "<td class=n>%lld</td>", (long long)n);
+			else
+				fputs("<td></td>", f);
+		}
+		fputs("</tr>\n", f);
+	}
+	fprintf(f, "<tr class=tot><td>total</td><td class=n>%lld</td>"
+	    "<td colspan=%d></td></tr>\n</table>\n",
+	    (long long)json_integer_value(json_object_get(rep, "total")),
+	    3 + HS_COUNT);
+}
+
+struct unitcell {
+	char	*host;
+	char	*state;
+};
+
+static void
+rack_flush(FILE *f, const char *site, const char *rack,
+    struct unitcell *units, unsigned top, char **loose, size_t nloose)
+{
+	unsigned	 u;
+	size_t		 i;
+
+	fputs("<div class=rack><div class=rtitle>", f);
+	esc(f, site);
+	fputs(" / ", f);
+	esc(f, rack);
+	fputs("</div><table class=el>\n", f);
+	for (u = top; u >= 1; u--) {
+		fprintf(f, "<tr><td class=u>%u</td>", u);
+		if (units[u].host) {
+			fprintf(f, "<td class=h style=\"background:%s\" "
+			    "title=\"", colour(units[u].state));
+			esc(f, units[u].state);
+			fputs("\">", f);
+			esc(f, units[u].host);
+			fputs("</td></tr>\n", f);
+		} else
+			fputs("<td class=e></td></tr>\n", f);
+	}
+	fputs("</table>", f);
+	if (nloose) {
+		fputs("<div class=loose>no unit: ", f);
+		for (i = 0; i < nloose; i++) {
+			if (i)
+				fputs(", ", f);
+			esc(f, loose[i]);
+		}
+		fputs("</div>", f);
+	}
+	fputs("</div>\n", f);
+}
+
+static int
+elevations(struct inv *inv, FILE *f, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	struct unitcell	 units[MAX_UNITS + 1];
+	char		 site[65] = "", rack[65] = "", **loose = NULL;
+	char		 cursite[65] = "";
+	unsigned	 top = RACK_UNITS, u;
+	size_t		 nloose = 0, i;
+	int		 rc, have = 0;
+
+	memset(units, 0, sizeof(units));
+	if (db_prepare(inv, "SELECT s.name, r.name, h.unit, h.hostname, "
+	    "h.state FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks "
+	    "r ON r.id = h.rack_id ORDER BY s.name, r.name, h.unit",
+	    &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	for (;;) {
+		const char	*s, *r;
+
+		rc = sqlite3_step(st);
+		s = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
+		    "";
+		r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 1) :
+		    "";
+		if (have && (rc != SQLITE_ROW || strcmp(s, site) != 0 ||
+		    strcmp(r, rack) != 0)) {
+			rack_flush(f, site, rack, units, top, loose, nloose);
+			for (u = 0; u <= MAX_UNITS; u++) {
+				free(units[u].host);
+				free(units[u].state);
+			}
+			memset(units, 0, sizeof(units));
+			for (i = 0; i < nloose; i++)
+				free(loose[i]);
+			nloose = 0;
+			top = RACK_UNITS;
+			have = 0;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		if (strcmp(s, cursite) != 0) {
+			if (cursite[0])
+				fputs("</div>\n", f);
+			fputs("<h2>Racks in ", f);
+			esc(f, s);
+			fputs("</h2>\n<div class=racks>\n", f);
+			snprintf(cursite, sizeof(cursite), "%s", s);
+		}
+		snprintf(site, sizeof(site), "%s", s);
+		snprintf(rack, sizeof(rack), "%s", r);
+		have = 1;
+		u = (unsigned)sqlite3_column_int(st, 2);
+		if (u >= 1 && u <= MAX_UNITS) {
+			units[u].host = xstrdup((const char *)
+			    sqlite3_column_text(st, 3));
+			units[u].state = xstrdup((const char *)
+			    sqlite3_column_text(st, 4));
+			if (u > top)
+				top = u;
+		} else {
+			loose = xreallocarray(loose, nloose + 1, sizeof(char *));
+			loose[nloose++] = xstrdup((const char *)
+			    sqlite3_column_text(st, 3));
+		}
+	}
+	if (cursite[0])
+		fputs("</div>\n", f);
+	sqlite3_finalize(st);
+	free(loose);
+	if (rc != SQLITE_DONE)
+		return db_fail(inv, "racks", err, errlen);
+	return INV_OK;
+}
+
+static const char css[] =
+	"body{font:13px/1.35 sans-serif;margin:20px;color:#222}"
+	"h1{font-size:20px}h2{font-size:16px;margin-top:24px}"
+	"table.sum{border-collapse:collapse}"
+	"table.sum td,table.sum th{border:1px solid #ccc;padding:3px 8px}"
+	"table.sum th{background:#eee}td.n{text-align:right}"
+	"tr.tot td{font-weight:bold;background:#f6f6f6}"
+	".racks{display:flex;flex-wrap:wrap;gap:14px}"
+	".rack{border:2px solid #555;padding:4px;background:#fafafa}"
+	".rtitle{font-weight:bold;text-align:center;margin-bottom:3px}"
+	"table.el{border-collapse:collapse;width:170px}"
+	"table.el td{border:1px solid #bbb;height:14px;padding:0 4px;"
+	"font-size:11px;white-space:nowrap;overflow:hidden}"
+	"td.u{width:18px;color:#777;text-align:right;background:#eee}"
+	"td.e{background:#fff}"
+	".loose{font-size:11px;max-width:170px;margin-top:3px}"
+	".legend span{display:inline-block;padding:2px 8px;margin-right:6px;"
+	"border:1px solid #999}";
+
+int
+inv_report_html(struct inv *inv, const char *path, char *err, size_t errlen)
+{
+	static const char *const bys[] = { "site", "state", "role", "model" };
+	json_t		*rep;
+	FILE		*f;
+	char		*tmp, now[32];
+	size_t		 i;
+	int		 fd, rc, s;
+
+	tmp = xsprintf("%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(tmp);
+		return INV_FAIL;
+	}
+	fchmod(fd, 0644);
+	db_now(now);
+	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
+	    "<title>castiron inventory</title><style>", f);
+	fputs(css, f);
+	fputs("</style></head><body>\n<h1>castiron inventory</h1>\n<p>", f);
+	esc(f, inv->path);
+	fprintf(f, " &mdash; generated %s</p>\n<p class=legend>", now);
+	for (s = 0; s < HS_COUNT; s++)
+		fprintf(f, "<span style=\"background:%s\">%s</span>",
+		    state_colour[s], host_state_name(s));
+	fputs("</p>\n", f);
+	rc = INV_OK;
+	for (i = 0; rc == INV_OK && i < sizeof(bys) / sizeof(bys[0]); i++) {
+		if ((rc = inv_report_json(inv, bys[i], &rep, err, errlen)) !=
+		    INV_OK)
+			break;
+		summary(f, rep);
+		json_decref(rep);
+	}
+	if (rc == INV_OK)
+		rc = elevations(inv, f, err, errlen);
+	fputs("</body></html>\n", f);
+	if (rc == INV_OK && (fflush(f) == EOF || fsync(fileno(f)) == -1 ||
+	    ferror(f))) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		rc = INV_FAIL;
+	}
+	if (fclose(f) == EOF && rc == INV_OK) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		rc = INV_FAIL;
+	}
+	if (rc == INV_OK && rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = INV_FAIL;
+	}
+	if (rc != INV_OK)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}

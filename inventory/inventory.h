@@ -1,0 +1,317 @@
+/*
+ * The inventory: castiron's record of every host, in one SQLite file.
+ *
+ * This header is the whole interface; all SQL lives behind it, in
+ * the inventory/ sources.  The database is an opaque handle (struct inv).  Two
+ * groups of calls:
+ *
+ *  - the provisioning API (find a host, begin a run, record steps, fail,
+ *    finish, hardware facts, pinned SSH host keys, image), used by
+ *    provision/;
+ *  - the operator's commands (enroll, import, set-state, remove, list,
+ *    show, report), used by cli/cmd_inventory.c.
+ *
+ * Conventions (house style rule 7):
+ *  - every call returns INV_OK (0) or a negative enum inv_rc, and on error
+ *    writes one line into the caller's err buffer (INV_ERRLEN bytes is
+ *    enough); nothing here prints, logs or exits;
+ *  - INV_FAIL (-1) means the operation failed (I/O, SQLite): exit 1;
+ *    INV_EINVAL, INV_ENOENT, INV_ESTATE mean bad input, nothing changed:
+ *    exit 2;
+ *  - every call that writes is one transaction (BEGIN IMMEDIATE, so that
+ *    concurrent castiron processes queue on the busy timeout instead of
+ *    failing with "database is locked"); it either happens whole or not;
+ *  - every transition and every step is an event (append-only), with the
+ *    time (RFC 3339 UTC), the actor, the states, the step and the reason;
+ *  - strings passed in are copied; structs filled for the caller are the
+ *    caller's (fixed-size members, or freed with the matching _free).
+ *
+ * The handle is not thread-safe: use one per thread (or per process).
+ */
+#ifndef CASTIRON_INVENTORY_H
+#define CASTIRON_INVENTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "inventory/hoststate.h"
+
+#define INV_ERRLEN		512
+#define INV_SCHEMA_VERSION	1	/* PRAGMA user_version this build writes */
+
+enum inv_rc {
+	INV_OK = 0,
+	INV_FAIL = -1,		/* operation failed (SQLite, I/O): exit 1 */
+	INV_EINVAL = -2,	/* bad input or unusable database: exit 2 */
+	INV_ENOENT = -3,	/* no such host (or no key pinned): exit 2 */
+	INV_ESTATE = -4,	/* transition not allowed from this state: exit 2 */
+};
+
+struct inv;	/* opaque */
+
+/* ---------------------------------------------------------------------
+ * Opening
+ */
+
+#define INV_OPEN_CREATE		0x1	/* create the file when missing */
+#define INV_OPEN_READONLY	0x2	/* never write (no migration either) */
+
+/*
+ * Opens the inventory at path: WAL mode, foreign keys on, a busy timeout
+ * of 60 s.  The schema is created in a new file and migrated forward in
+ * an older one.  Refused with INV_EINVAL, the file untouched: a file that
+ * is not an SQLite database, a database whose schema (PRAGMA
+ * user_version) is newer than INV_SCHEMA_VERSION, a missing file without
+ * INV_OPEN_CREATE.  On success *invp is the caller's (inv_close).
+ */
+int	inv_open(const char *path, int flags, struct inv **invp, char *err,
+	    size_t errlen);
+void	inv_close(struct inv *);	/* NULL is fine */
+const char *inv_path(const struct inv *);
+
+/* ---------------------------------------------------------------------
+ * Hosts, as provision sees them
+ */
+
+#define INV_MAXMACS	16
+
+struct inv_host {
+	int64_t		 id;
+	char		 hostname[254];
+	char		 site[65];
+	char		 rack[65];	/* "" when not racked */
+	unsigned	 unit;		/* 0 when unknown */
+	char		 serial[65];	/* "" when unknown */
+	char		 bmc[254];	/* BMC address (IP or name), "" when none */
+	char		 address[64];	/* the host's address, "" when none */
+	char		 role[65];
+	char		 image[65];	/* image written (or to write), "" */
+	char		 disk[256];	/* the host's own target disk, "" */
+	char		 macs[INV_MAXMACS][18];	/* enrolled MACs, lower case */
+	size_t		 nmacs;
+	int		 state;		/* enum host_state */
+	int		 step;		/* enum prov_step: current or failed */
+	int		 step_done;	/* last step completed and verified */
+	char		 created_at[32];	/* RFC 3339 UTC */
+	char		 updated_at[32];
+};
+
+/* Fills *h.  INV_ENOENT when there is no such host. */
+int	inv_host_find(struct inv *, const char *hostname, struct inv_host *h,
+	    char *err, size_t errlen);
+
+/* Hosts of a rack (site may be NULL when rack names are unique), or of a
+ * site (rack NULL), ordered by rack and unit then hostname.  *hosts is
+ * the caller's (free()); *n may be 0. */
+int	inv_hosts_by_rack(struct inv *, const char *site, const char *rack,
+	    struct inv_host **hosts, size_t *n, char *err, size_t errlen);
+int	inv_hosts_by_site(struct inv *, const char *site,
+	    struct inv_host **hosts, size_t *n, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------
+ * A provisioning run.  actor names who acts ("provision:alice"); reason
+ * is free text (NULL allowed).  All are transactions and events.
+ */
+
+/*
+ * Moves the host to `provisioning` when provision may (enrolled,
+ * maintenance, failed; active only with force), and returns in
+ * *resume_from the first step to run: the step after the last completed
+ * one for a failed host (a resumed run), STEP_POWER otherwise (a fresh
+ * run forgets earlier completed steps).  INV_ESTATE when the state does
+ * not allow it (err lists what would).
+ */
+int	inv_run_begin(struct inv *, const char *hostname, const char *actor,
+	    int force, const char *reason, int *resume_from, char *err,
+	    size_t errlen);
+
+enum inv_step_event {
+	INV_STEP_START,		/* the step began: host.step = step */
+	INV_STEP_DONE,		/* the step completed and verified:
+				   host.step_done = step */
+	INV_STEP_NOTE,		/* progress or detail inside a step */
+};
+
+/* Records a step event with its byte count and duration (0 when not
+ * meaningful).  The host must be provisioning (INV_ESTATE otherwise). */
+int	inv_step_record(struct inv *, const char *hostname, const char *actor,
+	    int step, enum inv_step_event, uint64_t bytes,
+	    uint64_t duration_ms, const char *reason, char *err, size_t errlen);
+
+/* provisioning -> failed, keeping the step and the reason. */
+int	inv_run_fail(struct inv *, const char *hostname, const char *actor,
+	    int step, const char *reason, char *err, size_t errlen);
+
+/* provisioning -> active. */
+int	inv_run_active(struct inv *, const char *hostname, const char *actor,
+	    const char *reason, char *err, size_t errlen);
+
+/* The last step completed and verified (STEP_NONE when none): a resumed
+ * run starts after it. */
+int	inv_step_last_done(struct inv *, const char *hostname, int *step,
+	    char *err, size_t errlen);
+
+/* The image written to (or chosen for) the host. */
+int	inv_image_set(struct inv *, const char *hostname, const char *image,
+	    const char *actor, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------
+ * Hardware facts (found by inspection).
+ */
+
+struct inv_disk {
+	char		name[64];	/* "sda", "nvme0n1" */
+	uint64_t	size_bytes;
+	char		model[128];
+	char		serial[128];
+	int		rotational;
+	int		removable;
+};
+
+struct inv_nic {
+	char		name[64];	/* "eno1" */
+	char		mac[18];	/* aa:bb:cc:dd:ee:ff */
+	uint64_t	speed_mbps;	/* 0 when unknown */
+};
+
+struct inv_facts {
+	char		 cpu_model[128];
+	unsigned	 cpu_cores;
+	uint64_t	 memory_mb;
+	char		 sys_vendor[128];
+	char		 sys_product[128];
+	char		 sys_serial[128];
+	struct inv_disk	*disks;		/* owned by the struct */
+	size_t		 ndisks;
+	struct inv_nic	*nics;
+	size_t		 nnics;
+};
+
+/*
+ * Replaces the host's facts and disks with f, and records its NICs: a NIC
+ * whose MAC was enrolled gets its name and speed; a new MAC is added
+ * (unless another host has it: INV_EINVAL).  Enrolled MACs that were not
+ * found stay (provision decides whether that stops the host).  An event
+ * records the inspection.  f is not taken.
+ */
+int	inv_facts_set(struct inv *, const char *hostname, const char *actor,
+	    const struct inv_facts *f, char *err, size_t errlen);
+/* Fills *f (zeroed first; INV_ENOENT for no host); free with
+ * inv_facts_free.  A host never inspected gives empty facts. */
+int	inv_facts_get(struct inv *, const char *hostname, struct inv_facts *f,
+	    char *err, size_t errlen);
+void	inv_facts_free(struct inv_facts *);	/* frees members, not f */
+
+/* ---------------------------------------------------------------------
+ * Pinned SSH host keys: one per host.
+ */
+
+struct inv_hostkey {
+	char	type[32];		/* "ssh-ed25519" */
+	char	key[4096];		/* base64 blob, as in known_hosts */
+	char	fingerprint[64];	/* "SHA256:..." as ssh-keygen -l */
+	char	pinned_at[32];
+};
+
+/* INV_ENOENT when the host has no pinned key (or does not exist; err
+ * says which). */
+int	inv_hostkey_get(struct inv *, const char *hostname,
+	    struct inv_hostkey *k, char *err, size_t errlen);
+/* Pins (or replaces) the key; the fingerprint is computed here; INV_EINVAL
+ * for a type or base64 blob that is not an SSH public key.  An event. */
+int	inv_hostkey_set(struct inv *, const char *hostname, const char *actor,
+	    const char *type, const char *key_b64, char *err, size_t errlen);
+/* Drops the pinned key (INV_ENOENT when none).  An event. */
+int	inv_hostkey_forget(struct inv *, const char *hostname,
+	    const char *actor, const char *reason, char *err, size_t errlen);
+/* The OpenSSH SHA256 fingerprint ("SHA256:" + unpadded base64 of the
+ * digest of the decoded blob) of a base64 key blob. */
+int	inv_hostkey_fingerprint(const char *key_b64, char *out, size_t outlen,
+	    char *err, size_t errlen);
+
+/* ---------------------------------------------------------------------
+ * The operator's commands (cli/cmd_inventory.c)
+ */
+
+/* Errors of a validation: every bad row, one line each. */
+struct inv_errors {
+	char	**msg;
+	size_t	  n;
+	size_t	  total;	/* problems found; n <= total (capped list) */
+};
+void	inv_errors_clear(struct inv_errors *);
+
+/* A host to enroll, from `inventory add` or one CSV row.  Empty strings
+ * (or NULL) mean "not given"; macs is ';' or ','-separated. */
+struct inv_enroll {
+	const char	*hostname, *site, *rack, *unit, *serial, *bmc, *macs,
+			*address, *role, *disk;
+	int		 line;		/* CSV line, 0 for `add` */
+};
+
+/*
+ * Validates every row (syntax, duplicates within rows[] and against the
+ * database) and, when all are good, enrolls them all in one transaction,
+ * each as an `enrolled` event; otherwise writes nothing and returns
+ * INV_EINVAL with every problem in errs, each prefixed by "where" and the
+ * row's line ("hosts.csv:7: ...").
+ */
+int	inv_enroll(struct inv *, const struct inv_enroll *rows, size_t n,
+	    const char *where, const char *actor, struct inv_errors *errs);
+
+/*
+ * Reads a CSV file (header hostname,site,rack,unit,serial,bmc,macs,
+ * address,role, in any order; RFC 4180 quoting) and enrolls every row, or
+ * none.  INV_EINVAL with every bad row in errs.
+ */
+int	inv_import_csv(struct inv *, const char *path, const char *actor,
+	    size_t *imported, struct inv_errors *errs);
+
+/* An operator's transition; INV_ESTATE lists the legal states in err. */
+int	inv_host_set_state(struct inv *, const char *hostname, int state,
+	    const char *actor, const char *reason, char *err, size_t errlen);
+/* Removes the host with its NICs, disks, facts and key; its events stay.
+ * Refused (INV_ESTATE) while it is provisioning. */
+int	inv_host_remove(struct inv *, const char *hostname, const char *actor,
+	    char *err, size_t errlen);
+
+struct inv_filter {
+	const char	*site, *rack, *role;
+	int		 state;		/* -1: any */
+};
+
+/*
+ * Calls fn for every host matching f, in enrollment order (the order
+ * `import` read them), with a host object (DESIGN.md's fields) that fn borrows.
+ * Streams: memory does not grow with the number of hosts.  fn returns 0
+ * to go on, -1 to stop (inv_hosts_each then returns INV_FAIL).
+ */
+int	inv_hosts_each(struct inv *, const struct inv_filter *f,
+	    int (*fn)(json_t *host, void *arg), void *arg, char *err,
+	    size_t errlen);
+
+/* The same host objects written to out as one compact JSON array (and a
+ * newline), without building them in memory: `list --format json` over
+ * 100,000 hosts. */
+int	inv_hosts_write_json(struct inv *, const struct inv_filter *f,
+	    FILE *out, char *err, size_t errlen);
+
+/* One host object with its NICs, disks, facts, key and events (the
+ * caller's, json_decref).  INV_ENOENT for no such host. */
+int	inv_host_json(struct inv *, const char *hostname, json_t **out,
+	    char *err, size_t errlen);
+
+/* report --by: "site", "rack", "state", "role", "model", "image". */
+int	inv_report_valid_by(const char *by);
+/* {"by":..., "total": N, "groups": [{"key", "hosts", "cpu_cores",
+ * "memory_mb", "disk_bytes", "states": {state: N}}]}, the caller's. */
+int	inv_report_json(struct inv *, const char *by, json_t **out, char *err,
+	    size_t errlen);
+/* Writes the self-contained HTML report to path (temp file + rename). */
+int	inv_report_html(struct inv *, const char *path, char *err,
+	    size_t errlen);
+
+#endif
