@@ -121,16 +121,15 @@ fails_with 1 "send refuses an image that does not match its bmap" \
     sh -c "'$CASTIRON' -q image send '$T/e.raw' --bmap '$T/tool.bmap' >'$T/stream.e'"
 fails_with 1 "and the writer fed that stream does not finish" "$WRITER" "$T/w6" <"$T/stream.e"
 
-# Block devices: loop devices made here, detached on exit.
-LOOPS=""
-loop() {	# SIZE_MB [-P]
-	truncate -s "$1"M "$T/loop$1.img"
-	dev=$(losetup -f --show ${2:-} "$T/loop$1.img") || return 1
-	LOOPS="$LOOPS $dev"
-	at_exit "losetup -d $dev"
-	echo "$dev"
+# Block devices: loop devices made here, detached on exit.  (loop sets a
+# variable rather than printing: at_exit must run in this shell.)
+loop() {	# VAR SIZE_MB [-P]
+	truncate -s "$2"M "$T/loop$2.img"
+	_dev=$(losetup -f --show ${3:-} "$T/loop$2.img") || return 1
+	at_exit "losetup -d $_dev"
+	eval "$1=\$_dev"
 }
-if ! L64=$(loop 64 -P); then
+if ! loop L64 64 -P; then
 	echo "# no loop devices here: skipping block-device tests"
 	done_testing
 	exit $?
@@ -153,7 +152,7 @@ fails_with 2 "a catalog image's min_disk larger than the device is refused" \
     C -c "$T/ci.ini" -q image write big --to "$L64"
 check "naming min_disk" -n "$(C -c "$T/ci.ini" -q image write big --to "$L64" 2>&1 | grep min_disk)"
 check "the device is untouched" "$(sha "$L64")" = "$before"
-L32=$(loop 32)
+loop L32 32
 before=$(sha "$L32")
 fails_with 2 "a device smaller than the image is refused" \
     C -q image write "$T/d.zst" --bmap "$T/tool.bmap" --to "$L32"
@@ -163,7 +162,7 @@ fails_with 2 "the writer refuses it too" "$WRITER" "$L32" <"$T/stream"
 check "still untouched" "$(sha "$L32")" = "$before"
 
 # A mounted device, and a disk with a mounted partition.
-LM=$(loop 48)
+loop LM 48
 mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$LM" >/dev/null 2>&1
 mkdir "$T/mnt"
 if mount "$LM" "$T/mnt" 2>/dev/null; then
