@@ -17,6 +17,7 @@
 static const struct area *const areas[] = {
 	&area_config,
 	&area_inventory,
+	&area_image,
 	&area_bgp,
 	NULL
 };

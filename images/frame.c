@@ -1,0 +1,509 @@
+/*
+ * The castiron-writer stream codec and its report lines (images/frame.h
+ * holds the format).  The decoder is a small state machine fed arbitrary
+ * slices of input, so the writer can hand it whatever read() returned and
+ * the fuzzer can hand it anything at all: every field is checked before it
+ * is believed, and range data is passed through without being copied.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "images/frame.h"
+#include "lib/xmalloc.h"
+
+enum dec_state {
+	ST_HDR,		/* collecting the stream header */
+	ST_REC,		/* collecting a record header */
+	ST_DATA,	/* passing range data through */
+	ST_DIGEST,	/* collecting a range's digest */
+	ST_END_DIGEST,	/* collecting the stream digest */
+	ST_DONE,
+	ST_FAILED,
+};
+
+struct frame_dec {
+	enum dec_state	 st;
+	uint8_t		 buf[FRAME_HDR_LEN];	/* partial header or record */
+	size_t		 have;
+	struct frame_hdr hdr;
+	uint64_t	 pos;			/* bytes consumed */
+	uint64_t	 nranges;		/* ranges seen so far */
+	uint64_t	 bytes;			/* range data seen so far */
+	uint64_t	 next_min;		/* the next range starts here or later */
+	uint64_t	 off, len, left;	/* current range */
+	uint64_t	 end_nranges, end_bytes;
+	uint8_t		 digest[FRAME_DIGEST_LEN];
+	char		 err[160];
+};
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+void
+frame_encode_hdr(uint8_t out[FRAME_HDR_LEN], const struct frame_hdr *h)
+{
+	memcpy(out, FRAME_MAGIC, 8);
+	put64(out + 8, h->image_size);
+	put32(out + 16, h->flags);
+	put32(out + 20, 0);
+	put64(out + 24, h->mapped_bytes);
+}
+
+void
+frame_encode_range(uint8_t out[FRAME_REC_LEN], uint64_t off, uint64_t len)
+{
+	put32(out, FRAME_TYPE_RANGE);
+	put32(out + 4, 0);
+	put64(out + 8, off);
+	put64(out + 16, len);
+}
+
+void
+frame_encode_end(uint8_t out[FRAME_REC_LEN], uint64_t nranges, uint64_t total)
+{
+	put32(out, FRAME_TYPE_END);
+	put32(out + 4, 0);
+	put64(out + 8, nranges);
+	put64(out + 16, total);
+}
+
+struct frame_dec *
+frame_dec_new(void)
+{
+	return xcalloc(1, sizeof(struct frame_dec));
+}
+
+void
+frame_dec_free(struct frame_dec *d)
+{
+	free(d);
+}
+
+static enum frame_ev
+dec_fail(struct frame_dec *d, const char *what)
+{
+	snprintf(d->err, sizeof(d->err), "stream byte %llu: %s",
+	    (unsigned long long)d->pos, what);
+	d->st = ST_FAILED;
+	return FRAME_EV_ERROR;
+}
+
+static enum frame_ev
+dec_header(struct frame_dec *d)
+{
+	const uint8_t	*b = d->buf;
+
+	if (memcmp(b, FRAME_MAGIC, 8) != 0)
+		return dec_fail(d, "not a castiron-writer stream (bad magic)");
+	d->hdr.image_size = get64(b + 8);
+	d->hdr.flags = get32(b + 16);
+	d->hdr.mapped_bytes = get64(b + 24);
+	if (get32(b + 20) != 0)
+		return dec_fail(d, "reserved header field is not zero");
+	if (d->hdr.flags & ~FRAME_F_KNOWN)
+		return dec_fail(d, "unknown header flags");
+	if (d->hdr.image_size == 0 || d->hdr.image_size > FRAME_MAX_IMAGE)
+		return dec_fail(d, "image size out of range");
+	if (d->hdr.mapped_bytes > d->hdr.image_size)
+		return dec_fail(d, "mapped bytes exceed the image size");
+	d->st = ST_REC;
+	return FRAME_EV_HDR;
+}
+
+static enum frame_ev
+dec_record(struct frame_dec *d)
+{
+	const uint8_t	*b = d->buf;
+	uint32_t	 type = get32(b);
+	uint64_t	 a = get64(b + 8), l = get64(b + 16);
+
+	if (get32(b + 4) != 0)
+		return dec_fail(d, "reserved record field is not zero");
+	if (type == FRAME_TYPE_END) {
+		if (a != d->nranges || l != d->bytes)
+			return dec_fail(d, "end record disagrees with the "
+			    "ranges sent");
+		if (l != d->hdr.mapped_bytes)
+			return dec_fail(d, "ranges do not add up to the "
+			    "header's mapped bytes");
+		d->end_nranges = a;
+		d->end_bytes = l;
+		d->st = ST_END_DIGEST;
+		return FRAME_EV_NEED;
+	}
+	if (type != FRAME_TYPE_RANGE)
+		return dec_fail(d, "unknown record type");
+	if (d->nranges >= FRAME_MAX_RANGES)
+		return dec_fail(d, "too many ranges");
+	if (l == 0 || l > FRAME_MAX_RANGE_LEN)
+		return dec_fail(d, "range length out of bounds");
+	if (a < d->next_min)
+		return dec_fail(d, "range overlaps or precedes the previous "
+		    "one");
+	if (a > d->hdr.image_size || l > d->hdr.image_size - a)
+		return dec_fail(d, "range ends past the image size");
+	if (l > d->hdr.mapped_bytes - d->bytes)
+		return dec_fail(d, "ranges exceed the header's mapped bytes");
+	d->off = a;
+	d->len = d->left = l;
+	d->next_min = a + l;
+	d->st = ST_DATA;
+	return FRAME_EV_RANGE;
+}
+
+enum frame_ev
+frame_dec_feed(struct frame_dec *d, const uint8_t *buf, size_t len,
+    size_t *used, const uint8_t **data, size_t *datalen)
+{
+	size_t	 want, n;
+
+	*used = 0;
+	*data = NULL;
+	*datalen = 0;
+	for (;;) {
+		switch (d->st) {
+		case ST_FAILED:
+			return FRAME_EV_ERROR;
+		case ST_DONE:
+			if (len > *used)
+				return dec_fail(d, "bytes after the end "
+				    "record");
+			return FRAME_EV_END;
+		case ST_DATA:
+			if (d->left == 0) {
+				d->st = ST_DIGEST;
+				d->have = 0;
+				continue;
+			}
+			if (*used == len)
+				return FRAME_EV_NEED;
+			n = len - *used;
+			if (n > d->left)
+				n = (size_t)d->left;
+			*data = buf + *used;
+			*datalen = n;
+			*used += n;
+			d->left -= n;
+			d->pos += n;
+			d->bytes += n;
+			return FRAME_EV_DATA;
+		default:
+			break;
+		}
+		want = d->st == ST_HDR ? FRAME_HDR_LEN :
+		    d->st == ST_REC ? FRAME_REC_LEN : FRAME_DIGEST_LEN;
+		if (*used == len)
+			return FRAME_EV_NEED;
+		n = want - d->have;
+		if (n > len - *used)
+			n = len - *used;
+		if (d->st == ST_DIGEST || d->st == ST_END_DIGEST)
+			memcpy(d->digest + d->have, buf + *used, n);
+		else
+			memcpy(d->buf + d->have, buf + *used, n);
+		d->have += n;
+		*used += n;
+		d->pos += n;
+		if (d->have < want)
+			return FRAME_EV_NEED;
+		d->have = 0;
+		switch (d->st) {
+		case ST_HDR:
+			return dec_header(d);
+		case ST_REC: {
+			enum frame_ev ev = dec_record(d);
+			if (ev == FRAME_EV_NEED)
+				continue;	/* end record: its digest */
+			return ev;
+		}
+		case ST_DIGEST:
+			d->nranges++;
+			d->st = ST_REC;
+			return FRAME_EV_RANGE_END;
+		case ST_END_DIGEST:
+			d->st = ST_DONE;
+			if (len > *used)
+				return dec_fail(d, "bytes after the end "
+				    "record");
+			return FRAME_EV_END;
+		default:
+			return dec_fail(d, "decoder state");
+		}
+	}
+}
+
+const struct frame_hdr *
+frame_dec_hdr(const struct frame_dec *d)
+{
+	return &d->hdr;
+}
+
+void
+frame_dec_range(const struct frame_dec *d, uint64_t *idx, uint64_t *off,
+    uint64_t *len)
+{
+	*idx = d->nranges;
+	*off = d->off;
+	*len = d->len;
+}
+
+const uint8_t *
+frame_dec_digest(const struct frame_dec *d)
+{
+	return d->digest;
+}
+
+void
+frame_dec_totals(const struct frame_dec *d, uint64_t *nranges,
+    uint64_t *bytes)
+{
+	*nranges = d->end_nranges;
+	*bytes = d->end_bytes;
+}
+
+const char *
+frame_dec_error(const struct frame_dec *d)
+{
+	return d->err[0] ? d->err : "no error";
+}
+
+uint64_t
+frame_dec_pos(const struct frame_dec *d)
+{
+	return d->pos;
+}
+
+/* Report lines. */
+
+static const char *const rep_names[] = {
+	[FRAME_REP_READY] = "ready",
+	[FRAME_REP_PROGRESS] = "progress",
+	[FRAME_REP_READBACK] = "readback",
+	[FRAME_REP_DONE] = "done",
+	[FRAME_REP_ERROR] = "error",
+};
+
+size_t
+frame_report_format(char *buf, size_t len, const struct frame_report *r)
+{
+	int	 n = -1;
+	char	 msg[FRAME_LINE_MAX];
+	size_t	 i;
+
+	switch (r->kind) {
+	case FRAME_REP_READY:
+		n = snprintf(buf, len, "ready target=%s target_bytes=%llu "
+		    "image_bytes=%llu mapped_bytes=%llu\n", r->target,
+		    (unsigned long long)r->target_bytes,
+		    (unsigned long long)r->image_bytes,
+		    (unsigned long long)r->mapped_bytes);
+		break;
+	case FRAME_REP_PROGRESS:
+	case FRAME_REP_READBACK:
+		n = snprintf(buf, len, "%s done=%llu total=%llu\n",
+		    rep_names[r->kind], (unsigned long long)r->done,
+		    (unsigned long long)r->total);
+		break;
+	case FRAME_REP_DONE:
+		n = snprintf(buf, len, "done ranges=%llu bytes=%llu sha256=%s "
+		    "readback=%s elapsed_ms=%llu\n",
+		    (unsigned long long)r->ranges,
+		    (unsigned long long)r->bytes, r->sha256,
+		    r->readback ? "yes" : "no",
+		    (unsigned long long)r->elapsed_ms);
+		break;
+	case FRAME_REP_ERROR:
+		/* One line, whatever the message held. */
+		for (i = 0; i < sizeof(msg) - 1 && r->msg[i] != '\0'; i++)
+			msg[i] = (r->msg[i] == '\n' || r->msg[i] == '\r') ?
+			    ' ' : r->msg[i];
+		msg[i] = '\0';
+		n = snprintf(buf, len, "error exit=%d msg=%s\n", r->exit_code,
+		    msg);
+		break;
+	}
+	if (n < 0)
+		n = 0;
+	if (len > 0 && (size_t)n >= len) {
+		/* Truncated: keep it one terminated line. */
+		if (len >= 2) {
+			buf[len - 2] = '\n';
+			buf[len - 1] = '\0';
+		}
+		return len - 1;
+	}
+	return (size_t)n;
+}
+
+static int
+rep_uint(const char *v, size_t vlen, uint64_t *out)
+{
+	uint64_t	 x = 0;
+	size_t		 i;
+
+	if (vlen == 0 || vlen > 20)
+		return -1;
+	for (i = 0; i < vlen; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		if (x > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+static int
+rep_copy(char *dst, size_t dstlen, const char *v, size_t vlen)
+{
+	if (vlen >= dstlen)
+		return -1;
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+	return 0;
+}
+
+int
+frame_report_parse(const char *line, struct frame_report *r, char *err,
+    size_t errlen)
+{
+	const char	*p, *word, *eq, *key;
+	size_t		 len, klen, vlen, i;
+	uint64_t	 u;
+	int		 kind = -1;
+
+	memset(r, 0, sizeof(*r));
+	len = strnlen(line, FRAME_LINE_MAX + 1);
+	if (len > FRAME_LINE_MAX) {
+		snprintf(err, errlen, "report line longer than %d bytes",
+		    FRAME_LINE_MAX);
+		return -1;
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	for (i = 0; i < sizeof(rep_names) / sizeof(rep_names[0]); i++) {
+		size_t n = strlen(rep_names[i]);
+		if (len >= n && memcmp(line, rep_names[i], n) == 0 &&
+		    (len == n || line[n] == ' ')) {
+			kind = (int)i;
+			p = line + n;
+			break;
+		}
+	}
+	if (kind < 0) {
+		snprintf(err, errlen, "not a writer report line: \"%.40s\"",
+		    line);
+		return -1;
+	}
+	r->kind = (enum frame_rep)kind;
+	r->exit_code = 1;
+	while (p < line + len) {
+		while (p < line + len && *p == ' ')
+			p++;
+		if (p == line + len)
+			break;
+		word = p;
+		eq = memchr(word, '=', (size_t)(line + len - word));
+		if (eq == NULL) {
+			snprintf(err, errlen, "report word without '=': "
+			    "\"%.40s\"", word);
+			return -1;
+		}
+		key = word;
+		klen = (size_t)(eq - word);
+		if (r->kind == FRAME_REP_ERROR && klen == 3 &&
+		    memcmp(key, "msg", 3) == 0) {
+			/* The message runs to the end of the line. */
+			if (rep_copy(r->msg, sizeof(r->msg), eq + 1,
+			    (size_t)(line + len - eq - 1)) == -1)
+				goto bad;
+			return 0;
+		}
+		p = eq + 1;
+		while (p < line + len && *p != ' ')
+			p++;
+		vlen = (size_t)(p - eq - 1);
+#define KEY(s)	(klen == sizeof(s) - 1 && memcmp(key, s, klen) == 0)
+#define UINT(f)	do { if (rep_uint(eq + 1, vlen, &u) == -1) goto bad; \
+		    r->f = u; } while (0)
+		if (KEY("done"))
+			UINT(done);
+		else if (KEY("total"))
+			UINT(total);
+		else if (KEY("target_bytes"))
+			UINT(target_bytes);
+		else if (KEY("image_bytes"))
+			UINT(image_bytes);
+		else if (KEY("mapped_bytes"))
+			UINT(mapped_bytes);
+		else if (KEY("ranges"))
+			UINT(ranges);
+		else if (KEY("bytes"))
+			UINT(bytes);
+		else if (KEY("elapsed_ms"))
+			UINT(elapsed_ms);
+		else if (KEY("exit")) {
+			if (rep_uint(eq + 1, vlen, &u) == -1 || u > 255)
+				goto bad;
+			r->exit_code = (int)u;
+		} else if (KEY("target")) {
+			if (rep_copy(r->target, sizeof(r->target), eq + 1,
+			    vlen) == -1)
+				goto bad;
+		} else if (KEY("sha256")) {
+			if (vlen != 64)
+				goto bad;
+			for (i = 0; i < 64; i++)
+				if (!((eq[1 + i] >= '0' && eq[1 + i] <= '9') ||
+				    (eq[1 + i] >= 'a' && eq[1 + i] <= 'f')))
+					goto bad;
+			memcpy(r->sha256, eq + 1, 64);
+			r->sha256[64] = '\0';
+		} else if (KEY("readback")) {
+			if (vlen == 3 && memcmp(eq + 1, "yes", 3) == 0)
+				r->readback = 1;
+			else if (vlen == 2 && memcmp(eq + 1, "no", 2) == 0)
+				r->readback = 0;
+			else
+				goto bad;
+		}
+		/* Unknown keys are skipped: later writers may add some. */
+#undef KEY
+#undef UINT
+	}
+	if (r->kind == FRAME_REP_DONE && r->sha256[0] == '\0') {
+		snprintf(err, errlen, "done line without sha256");
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad value for \"%.*s\" in a %s line",
+	    (int)(klen > 32 ? 32 : klen), key, rep_names[r->kind]);
+	return -1;
+}

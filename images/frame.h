@@ -1,0 +1,178 @@
+/*
+ * The castiron-writer protocol: the framed stream castiron sends to the
+ * host-side writer (build/castiron-writer) on its standard input, and the
+ * report lines the writer prints on its standard output.  provision uses
+ * the sender (frame_send_image) to push an image over an SSH channel and
+ * the report parser (frame_report_parse) to follow the writer; the writer
+ * uses the decoder.  docs/writer-protocol.md describes the same thing for
+ * people.  This header is a contract: keep it stable.
+ *
+ * Stream (all integers big-endian):
+ *
+ *   header   "CIWRITE1" u64 image_size u32 flags u32 reserved(0)
+ *            u64 mapped_bytes                              (32 bytes)
+ *   range*   u32 'RNGE' u32 reserved(0) u64 offset u64 length (24 bytes)
+ *            then length bytes of data, then 32 bytes sha256(data)
+ *   end      u32 'END!' u32 reserved(0) u64 nranges u64 total_bytes
+ *            then 32 bytes: sha256 over the ranges' digests, in order
+ *
+ * Ranges are sorted, do not overlap, are not empty and end at or before
+ * image_size; at most FRAME_MAX_RANGES of them, each at most
+ * FRAME_MAX_RANGE_LEN bytes.  mapped_bytes is the sum of their lengths
+ * (the writer refuses an end record that disagrees).  A stream that ends
+ * before the end record is an error: the writer exits 1 and never writes
+ * at or past image_size.
+ *
+ * Report lines (one per line, '\n' terminated, at most FRAME_LINE_MAX
+ * bytes, a keyword then key=value words; unknown keys are ignored so that
+ * later versions may add some):
+ *
+ *   ready target=PATH target_bytes=N image_bytes=N mapped_bytes=N
+ *   progress done=N total=N             written and verified bytes
+ *   readback done=N total=N             with FRAME_F_READBACK
+ *   done ranges=N bytes=N sha256=HEX readback=yes|no elapsed_ms=N
+ *   error exit=N msg=TEXT               TEXT runs to the end of the line
+ *
+ * Exit status: 0 after "done"; 2 when nothing was written (usage, a bad
+ * header, a target too small or in use); 1 when writing failed (a short
+ * stream, a digest mismatch, an I/O error).  Every failure prints one
+ * "error" line first.
+ */
+#ifndef CASTIRON_FRAME_H
+#define CASTIRON_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_MAGIC		"CIWRITE1"
+#define FRAME_HDR_LEN		32
+#define FRAME_REC_LEN		24
+#define FRAME_DIGEST_LEN	32
+#define FRAME_TYPE_RANGE	0x524e4745u	/* "RNGE" */
+#define FRAME_TYPE_END		0x454e4421u	/* "END!" */
+#define FRAME_MAX_RANGES	(1u << 20)
+#define FRAME_MAX_RANGE_LEN	(1ULL << 40)
+#define FRAME_MAX_IMAGE		(1ULL << 50)	/* 1 PiB */
+#define FRAME_LINE_MAX		512
+
+/* Header flags. */
+#define FRAME_F_READBACK	0x1u	/* read every range back after fsync */
+#define FRAME_F_KNOWN		FRAME_F_READBACK
+
+struct frame_hdr {
+	uint64_t	image_size;
+	uint32_t	flags;
+	uint64_t	mapped_bytes;
+};
+
+/* Encoders: fill exactly FRAME_HDR_LEN / FRAME_REC_LEN bytes. */
+void	frame_encode_hdr(uint8_t out[FRAME_HDR_LEN], const struct frame_hdr *);
+void	frame_encode_range(uint8_t out[FRAME_REC_LEN], uint64_t off,
+	    uint64_t len);
+void	frame_encode_end(uint8_t out[FRAME_REC_LEN], uint64_t nranges,
+	    uint64_t total);
+
+/*
+ * Incremental decoder: feed it bytes as they arrive, in any slicing.  It
+ * validates the header and every record (ordering, bounds, counts) and
+ * hands range data through in place, without copying.
+ */
+enum frame_ev {
+	FRAME_EV_NEED,		/* consumed everything given; feed more */
+	FRAME_EV_HDR,		/* header complete: frame_dec_hdr() */
+	FRAME_EV_RANGE,		/* a range record: frame_dec_range() */
+	FRAME_EV_DATA,		/* *data, *len: the next bytes of the range */
+	FRAME_EV_RANGE_END,	/* range data and its digest complete */
+	FRAME_EV_END,		/* end record and stream digest complete */
+	FRAME_EV_ERROR,		/* frame_dec_error() says why */
+};
+
+struct frame_dec;
+
+struct frame_dec *frame_dec_new(void);
+void		 frame_dec_free(struct frame_dec *);
+/*
+ * Consumes up to len bytes of buf (*used says how many) and returns the
+ * next event.  FRAME_EV_DATA points into buf.  After FRAME_EV_END any
+ * further byte is an error; after FRAME_EV_ERROR the decoder stays failed.
+ */
+enum frame_ev	 frame_dec_feed(struct frame_dec *, const uint8_t *buf,
+		    size_t len, size_t *used, const uint8_t **data,
+		    size_t *datalen);
+const struct frame_hdr *frame_dec_hdr(const struct frame_dec *);
+/* The current range: its index (from 0), offset and length. */
+void		 frame_dec_range(const struct frame_dec *, uint64_t *idx,
+		    uint64_t *off, uint64_t *len);
+/* After FRAME_EV_RANGE_END or FRAME_EV_END: the digest the sender sent. */
+const uint8_t	*frame_dec_digest(const struct frame_dec *);
+/* After FRAME_EV_END: ranges and bytes the end record announced. */
+void		 frame_dec_totals(const struct frame_dec *, uint64_t *nranges,
+		    uint64_t *bytes);
+const char	*frame_dec_error(const struct frame_dec *);
+/* Bytes consumed so far (for error messages). */
+uint64_t	 frame_dec_pos(const struct frame_dec *);
+
+/* Report lines, as printed by the writer and parsed by provision. */
+enum frame_rep {
+	FRAME_REP_READY,
+	FRAME_REP_PROGRESS,
+	FRAME_REP_READBACK,
+	FRAME_REP_DONE,
+	FRAME_REP_ERROR,
+};
+
+struct frame_report {
+	enum frame_rep	kind;
+	uint64_t	done, total;		/* progress, readback */
+	uint64_t	target_bytes, image_bytes, mapped_bytes;  /* ready */
+	uint64_t	ranges, bytes, elapsed_ms;	/* done */
+	char		sha256[65];			/* done: hex */
+	int		readback;			/* done */
+	int		exit_code;			/* error */
+	char		target[256];			/* ready */
+	char		msg[FRAME_LINE_MAX];		/* error */
+};
+
+/*
+ * Parses one line (with or without its '\n').  Returns 0, or -1 with a
+ * reason in err for a line that is not a report line.
+ */
+int	frame_report_parse(const char *line, struct frame_report *,
+	    char *err, size_t errlen);
+/* Formats a report line with its '\n' into buf; returns its length. */
+size_t	frame_report_format(char *buf, size_t len,
+	    const struct frame_report *);
+
+/*
+ * The sender.  Reads the image at path (raw, zstd or gzip, detected from
+ * its content), with the bmap at bmap_path (NULL: every byte of the
+ * image, sent in FRAME_SEND_CHUNK ranges), checks each range against the
+ * bmap's digest while reading, and emits the whole framed stream through
+ * out().  out() returns 0, or -1 to stop (the sender then fails).  A
+ * range that does not match its bmap digest stops the stream before its
+ * digest is sent, so the writer never sees an end record.  progress(),
+ * when not NULL, is called with the bytes sent so far.
+ */
+#define FRAME_SEND_CHUNK	(64ULL << 20)
+
+struct frame_send_opts {
+	const char	*image_path;
+	const char	*bmap_path;	/* NULL: no bmap */
+	uint32_t	 flags;		/* FRAME_F_* */
+	int		(*out)(void *arg, const void *buf, size_t len);
+	void		 *out_arg;
+	void		(*progress)(void *arg, uint64_t done, uint64_t total);
+	void		 *progress_arg;
+};
+
+struct frame_send_result {
+	uint64_t	image_bytes;
+	uint64_t	mapped_bytes;
+	uint64_t	ranges;
+	char		sha256[65];	/* over the range digests, as "done" */
+};
+
+int	frame_send_image(const struct frame_send_opts *,
+	    struct frame_send_result *, char *err, size_t errlen);
+
+#endif

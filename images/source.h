@@ -1,0 +1,58 @@
+/*
+ * Image sources: an image file read as its decompressed bytes, whatever
+ * it is stored as (raw, zstd, gzip; told apart by content, never by
+ * name), and a reader thread that decompresses ahead into a small ring of
+ * large buffers so that hashing and writing overlap with decompression.
+ */
+#ifndef CASTIRON_IMAGES_SOURCE_H
+#define CASTIRON_IMAGES_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum img_format { IMG_RAW, IMG_ZSTD, IMG_GZIP };
+
+const char	*img_format_name(enum img_format);
+/* Reads the first bytes of fd (pread, offset 0); refuses xz, bzip2. */
+int		 img_format_detect(int fd, enum img_format *, char *err,
+		    size_t errlen);
+
+struct img_src;
+
+/* Opens path for reading as a stream of image bytes. */
+struct img_src	*img_src_open(const char *path, char *err, size_t errlen);
+void		 img_src_close(struct img_src *);
+enum img_format	 img_src_format(const struct img_src *);
+/* Size of the file as stored (compressed). */
+uint64_t	 img_src_stored_size(const struct img_src *);
+/* The image size when it is known without reading (raw), else 0. */
+uint64_t	 img_src_known_size(const struct img_src *);
+/*
+ * Reads up to len image bytes; returns the count, 0 at the end of the
+ * image, -1 on error (a corrupt or truncated stream, an I/O error).
+ */
+ssize_t		 img_src_read(struct img_src *, void *buf, size_t len,
+		    char *err, size_t errlen);
+/* Counts the image bytes by reading the whole source once (then rewinds). */
+int		 img_src_measure(struct img_src *, uint64_t *size, char *err,
+		    size_t errlen);
+
+/*
+ * The read-ahead ring.  img_pipe_next() returns the next filled buffer
+ * (len 0 at the end of the image) and gives back the previous one; -1
+ * when the reader failed (err says why).  The pipe owns its buffers; the
+ * source stays the caller's.
+ */
+#define IMG_PIPE_BUFS	6
+#define IMG_PIPE_BUFSZ	(4u << 20)
+
+struct img_pipe;
+
+struct img_pipe	*img_pipe_new(struct img_src *);
+int		 img_pipe_next(struct img_pipe *, const uint8_t **buf,
+		    size_t *len, char *err, size_t errlen);
+/* Stops the reader (if still running) and frees the ring. */
+void		 img_pipe_free(struct img_pipe *);
+
+#endif

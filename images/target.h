@@ -1,0 +1,65 @@
+/*
+ * Write targets and the writing engine shared by `castiron image write`
+ * and the static castiron-writer.  A target is opened only after it was
+ * checked (big enough, nothing on it mounted, not busy: block devices are
+ * opened O_EXCL); the engine then takes ranges of image bytes, hashes and
+ * writes them with large pwrites, checks each range's sha256, and at the
+ * end fsyncs, optionally reads everything back, and tells the kernel about
+ * a new partition table.
+ */
+#ifndef CASTIRON_IMAGES_TARGET_H
+#define CASTIRON_IMAGES_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "images/digest.h"
+
+struct img_target;
+
+/*
+ * Opens path for an image of image_size bytes.  A regular file is created
+ * if missing and truncated to image_size (so unmapped blocks read as
+ * zeros); a block device must be at least image_size bytes and have
+ * nothing mounted.  Returns NULL with err set; nothing was written then.
+ */
+struct img_target *img_target_open(const char *path, uint64_t image_size,
+		    char *err, size_t errlen);
+void		 img_target_close(struct img_target *);
+uint64_t	 img_target_size(const struct img_target *);
+int		 img_target_is_blk(const struct img_target *);
+const char	*img_target_path(const struct img_target *);
+/* 0 when nothing on the block device dev (or a partition of it) is
+ * mounted; -1 naming the mount point otherwise. */
+int		 img_dev_check_unmounted(unsigned maj, unsigned min,
+		    const char *path, char *err, size_t errlen);
+/* Re-reads the partition table (BLKRRPART, then BLKPG as partx -a does). */
+int		 img_target_reread(struct img_target *, char *err,
+		    size_t errlen);
+
+struct img_wr;
+
+struct img_wr	*img_wr_new(struct img_target *, int readback);
+void		 img_wr_free(struct img_wr *);
+/* A range of the image starts; it must follow the previous one. */
+int		 img_wr_begin(struct img_wr *, uint64_t off, uint64_t len,
+		    char *err, size_t errlen);
+int		 img_wr_data(struct img_wr *, const void *, size_t,
+		    char *err, size_t errlen);
+/* The range is complete: its digest must equal expect (NULL: no check). */
+int		 img_wr_end(struct img_wr *, const uint8_t *expect,
+		    char *err, size_t errlen);
+/* fsync, read back (when asked), re-read the partition table. */
+int		 img_wr_finish(struct img_wr *, char *err, size_t errlen);
+uint64_t	 img_wr_done(const struct img_wr *);	/* bytes written */
+uint64_t	 img_wr_ranges(const struct img_wr *);
+/* sha256 of all range data, in order (after img_wr_finish). */
+void		 img_wr_digest(const struct img_wr *, uint8_t out[SHA256_LEN]);
+void		 img_wr_set_progress(struct img_wr *,
+		    void (*)(void *, int phase, uint64_t done, uint64_t total),
+		    void *arg, uint64_t total);
+
+#define IMG_PHASE_WRITE		0
+#define IMG_PHASE_READBACK	1
+
+#endif

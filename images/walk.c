@@ -1,0 +1,287 @@
+/*
+ * The image walk (images/walk.h) and the two local users of it: writing
+ * an image onto a target (`castiron image write`) and checking an image
+ * against its bmap (`castiron image verify`).  The walk reads ahead on a
+ * thread (img_pipe), so decompression overlaps with hashing and writing;
+ * gaps between ranges are decompressed and dropped, and the image is read
+ * to its end so that a truncated or corrupt tail is an error too.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "images/target.h"
+#include "images/walk.h"
+#include "lib/xmalloc.h"
+
+struct walk_range {
+	uint64_t	off, len;
+	const uint8_t	*expect;
+};
+
+static int
+walk_next(const struct bmap *bm, uint64_t size, uint64_t idx,
+    struct walk_range *r)
+{
+	if (bm != NULL) {
+		if (idx >= bm->n)
+			return 0;
+		bmap_range_bytes(bm, (size_t)idx, &r->off, &r->len);
+		r->expect = bm->r[idx].sha256;
+		return 1;
+	}
+	if (idx * IMG_WALK_CHUNK >= size)
+		return 0;
+	r->off = idx * IMG_WALK_CHUNK;
+	r->len = size - r->off < IMG_WALK_CHUNK ? size - r->off :
+	    IMG_WALK_CHUNK;
+	r->expect = NULL;
+	return 1;
+}
+
+int
+img_walk_size(struct img_src *src, const struct bmap *bm, uint64_t *size,
+    char *err, size_t errlen)
+{
+	if (bm != NULL) {
+		*size = bm->image_size;
+		return 0;
+	}
+	return img_src_measure(src, size, err, errlen);
+}
+
+int
+img_walk(struct img_src *src, const struct bmap *bm, uint64_t size,
+    const struct img_walk_cb *cb, void *arg, char *err, size_t errlen)
+{
+	struct img_pipe		*pipe;
+	struct walk_range	 r;
+	const uint8_t		*buf;
+	size_t			 len, n;
+	uint64_t		 pos = 0, idx = 0;
+	int			 have, inside = 0, rc = -1;
+
+	if (bm != NULL)
+		size = bm->image_size;
+	pipe = img_pipe_new(src);
+	have = walk_next(bm, size, idx, &r);
+	for (;;) {
+		if (img_pipe_next(pipe, &buf, &len, err, errlen) == -1)
+			goto out;
+		if (len == 0)
+			break;
+		if (pos + len > size) {
+			snprintf(err, errlen, "the image is larger than %llu "
+			    "bytes%s", (unsigned long long)size,
+			    bm ? " (the bmap's ImageSize): wrong bmap?" : "");
+			goto out;
+		}
+		while (len > 0) {
+			if (!have) {
+				pos += len;
+				break;
+			}
+			if (pos < r.off) {
+				n = r.off - pos < len ? (size_t)(r.off - pos) :
+				    len;
+				pos += n;
+				buf += n;
+				len -= n;
+				continue;
+			}
+			if (!inside) {
+				if (cb->begin(arg, idx, r.off, r.len, err,
+				    errlen) == -1)
+					goto out;
+				inside = 1;
+			}
+			n = r.off + r.len - pos < len ?
+			    (size_t)(r.off + r.len - pos) : len;
+			if (cb->data(arg, buf, n, err, errlen) == -1)
+				goto out;
+			pos += n;
+			buf += n;
+			len -= n;
+			if (pos == r.off + r.len) {
+				if (cb->end(arg, idx, r.expect, err,
+				    errlen) == -1)
+					goto out;
+				inside = 0;
+				have = walk_next(bm, size, ++idx, &r);
+			}
+		}
+	}
+	if (pos != size) {
+		snprintf(err, errlen, "the image ends after %llu bytes, "
+		    "expected %llu%s", (unsigned long long)pos,
+		    (unsigned long long)size, bm ? " (the bmap's ImageSize)" :
+		    "");
+		goto out;
+	}
+	rc = 0;
+out:
+	img_pipe_free(pipe);
+	return rc;
+}
+
+/* Writing onto a target. */
+
+static int
+wr_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
+    size_t errlen)
+{
+	(void)idx;
+	return img_wr_begin(arg, off, len, err, errlen);
+}
+
+static int
+wr_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return img_wr_data(arg, buf, len, err, errlen);
+}
+
+static int
+wr_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
+    size_t errlen)
+{
+	(void)idx;
+	return img_wr_end(arg, expect, err, errlen);
+}
+
+int
+img_write_image(const struct img_write_opts *o, struct img_write_result *res,
+    char *err, size_t errlen)
+{
+	static const struct img_walk_cb cb = { wr_begin, wr_data, wr_end };
+	struct img_src		*src = NULL;
+	struct bmap		*bm = NULL;
+	struct img_target	*t = NULL;
+	struct img_wr		*w = NULL;
+	uint64_t		 size;
+	uint8_t			 d[SHA256_LEN];
+	int			 rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (o->bmap != NULL && (bm = bmap_load(o->bmap, err, errlen)) == NULL)
+		goto out;
+	if ((src = img_src_open(o->image, err, errlen)) == NULL)
+		goto out;
+	if (img_walk_size(src, bm, &size, err, errlen) == -1)
+		goto out;
+	res->image_bytes = size;
+	if (size == 0) {
+		snprintf(err, errlen, "%s: the image is empty", o->image);
+		goto out;
+	}
+	if ((t = img_target_open(o->target, size, err, errlen)) == NULL) {
+		res->refused = 1;
+		goto out;
+	}
+	if (img_target_is_blk(t) && img_target_size(t) < o->min_target) {
+		res->refused = 1;
+		snprintf(err, errlen, "%s is smaller than the image's min_disk "
+		    "(%llu < %llu bytes)", o->target,
+		    (unsigned long long)img_target_size(t),
+		    (unsigned long long)o->min_target);
+		goto out;
+	}
+	w = img_wr_new(t, o->readback);
+	if (o->progress)
+		img_wr_set_progress(w, o->progress, o->parg,
+		    bm ? bmap_mapped_bytes(bm) : size);
+	if (img_walk(src, bm, size, &cb, w, err, errlen) == -1)
+		goto out;
+	if (img_wr_finish(w, err, errlen) == -1)
+		goto out;
+	res->written = img_wr_done(w);
+	res->ranges = img_wr_ranges(w);
+	img_wr_digest(w, d);
+	img_hex(d, res->sha256);
+	rc = 0;
+out:
+	img_wr_free(w);
+	img_target_close(t);
+	img_src_close(src);
+	bmap_free(bm);
+	return rc;
+}
+
+/* Verifying against a bmap. */
+
+struct verify_ctx {
+	struct img_sha	*sha;
+	uint64_t	 off, ranges;
+};
+
+static int
+vf_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
+    size_t errlen)
+{
+	struct verify_ctx *v = arg;
+
+	(void)idx; (void)len; (void)err; (void)errlen;
+	v->off = off;
+	return 0;
+}
+
+static int
+vf_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct verify_ctx *v = arg;
+
+	(void)err; (void)errlen;
+	img_sha_update(v->sha, buf, len);
+	return 0;
+}
+
+static int
+vf_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
+    size_t errlen)
+{
+	struct verify_ctx	*v = arg;
+	uint8_t			 got[SHA256_LEN];
+	char			 hg[65], he[65];
+
+	img_sha_final(v->sha, got);
+	v->ranges++;
+	if (expect != NULL && memcmp(got, expect, SHA256_LEN) != 0) {
+		img_hex(got, hg);
+		img_hex(expect, he);
+		snprintf(err, errlen, "range %llu at offset %llu: sha256 "
+		    "mismatch: expected %s, got %s", (unsigned long long)idx,
+		    (unsigned long long)v->off, he, hg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+img_verify_ranges(const char *image, const char *bmap_path,
+    uint64_t *image_bytes, uint64_t *ranges, char *err, size_t errlen)
+{
+	static const struct img_walk_cb	 cb = { vf_begin, vf_data, vf_end };
+	struct verify_ctx		 v = { 0 };
+	struct img_src			*src = NULL;
+	struct bmap			*bm = NULL;
+	uint64_t			 size = 0;
+	int				 rc = -1;
+
+	if (bmap_path && (bm = bmap_load(bmap_path, err, errlen)) == NULL)
+		return -1;
+	if ((src = img_src_open(image, err, errlen)) == NULL)
+		goto out;
+	/* Without a bmap, reading it through (to count it) is the check. */
+	if (img_walk_size(src, bm, &size, err, errlen) == -1)
+		goto out;
+	v.sha = img_sha_new();
+	if (bm != NULL && img_walk(src, bm, size, &cb, &v, err, errlen) == -1)
+		goto out;
+	*image_bytes = size;
+	*ranges = v.ranges;
+	rc = 0;
+out:
+	img_sha_free(v.sha);
+	img_src_close(src);
+	bmap_free(bm);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/*
+ * Walking an image range by range: the decompressed bytes of an image
+ * (read ahead on a thread) cut into the ranges of its bmap, or, without
+ * one, into consecutive chunks covering all of it.  The local writer, the
+ * verifier and the sender are each one set of callbacks over this walk.
+ */
+#ifndef CASTIRON_IMAGES_WALK_H
+#define CASTIRON_IMAGES_WALK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "images/bmap.h"
+#include "images/source.h"
+
+#define IMG_WALK_CHUNK	(64ULL << 20)
+
+struct img_walk_cb {
+	int	(*begin)(void *, uint64_t idx, uint64_t off, uint64_t len,
+		    char *err, size_t errlen);
+	int	(*data)(void *, const uint8_t *, size_t, char *err,
+		    size_t errlen);
+	/* expect: the bmap's digest for the range, NULL without a bmap. */
+	int	(*end)(void *, uint64_t idx, const uint8_t *expect, char *err,
+		    size_t errlen);
+};
+
+/*
+ * Walks src.  With a bmap, the image must be exactly bm->image_size
+ * bytes; without, image_size says how large it is (img_src_measure).
+ * Returns 0, or -1 with err set (a callback's error is passed through).
+ */
+int	img_walk(struct img_src *, const struct bmap *, uint64_t image_size,
+	    const struct img_walk_cb *, void *arg, char *err, size_t errlen);
+
+/* The size of the image the walk will cover: the bmap's, else measured. */
+int	img_walk_size(struct img_src *, const struct bmap *, uint64_t *size,
+	    char *err, size_t errlen);
+
+struct img_write_opts {
+	const char	*image;		/* path */
+	const char	*bmap;		/* path or NULL */
+	const char	*target;
+	int		 readback;
+	uint64_t	 min_target;	/* a block device must be this big */
+	void		(*progress)(void *, int phase, uint64_t done,
+			    uint64_t total);
+	void		*parg;
+};
+
+struct img_write_result {
+	uint64_t	image_bytes, written, ranges;
+	char		sha256[65];	/* over the range digests */
+	int		refused;	/* the target was refused: nothing
+					   was written */
+};
+
+int	img_write_image(const struct img_write_opts *,
+	    struct img_write_result *, char *err, size_t errlen);
+
+/*
+ * Checks every range of the image against the bmap (bmap may be NULL:
+ * then only that the image decompresses cleanly).  Returns the image size.
+ */
+int	img_verify_ranges(const char *image, const char *bmap,
+	    uint64_t *image_bytes, uint64_t *ranges, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,401 @@
+/*
+ * The writing engine shared by `castiron image write` and castiron-writer:
+ * ranges of image bytes arrive in order; each is hashed as it is written
+ * with pwrite straight from the caller's (large) buffer, its digest is
+ * checked when it is complete, and the engine refuses anything outside
+ * the image or out of order.  At the end: fdatasync, an optional read
+ * back of every range from the disk (the page cache dropped first), and
+ * the kernel told about the partition table when the image wrote one.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include "images/target.h"
+#include "images/target_int.h"
+#include "lib/xmalloc.h"
+
+#define WR_READBUF	(4u << 20)
+#define WR_PTABLE_END	(1u << 20)	/* MBR, GPT header and entries */
+#define WR_ALIGN	4096u
+#define WR_ASYNC_MIN	(256u << 10)	/* smaller writes: inline */
+#define WR_KICK		(16u << 20)	/* start writeback every 16 MiB */
+
+struct wr_rec {
+	uint64_t	off, len;
+	uint8_t		sha[SHA256_LEN];
+};
+
+struct img_wr {
+	struct img_target *t;
+	int		 readback;
+	struct img_sha	*sha, *stream;
+	uint64_t	 off, len, pos;		/* the current range */
+	int		 in_range;
+	uint64_t	 next_min;
+	uint64_t	 done, nranges;
+	struct wr_rec	*recs;
+	size_t		 nrecs, cap;
+	uint8_t		 digest[SHA256_LEN];
+	int		 ptable;
+	void		(*progress)(void *, int, uint64_t, uint64_t);
+	void		*parg;
+	uint64_t	 total;
+	uint64_t	 kick_from;	/* written since the last writeback kick */
+	uint64_t	 kick_bytes;
+	/* The I/O thread and its one job. */
+	pthread_t	 thr;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 thr_running, thr_failed;
+	enum { JOB_NONE, JOB_WRITE, JOB_QUIT } job;
+	const uint8_t	*jp;
+	size_t		 jlen;
+	uint64_t	 jat;
+	int		 jdone, jrc;
+	char		 jerr[256];
+};
+
+/*
+ * Starts writeback of what was written since the last kick, without
+ * waiting: the disk works while the next ranges are decompressed and
+ * hashed, and the final fdatasync has little left to do.
+ */
+static void
+wr_kick(struct img_wr *w, int force)
+{
+	uint64_t	 end = w->off + w->pos;
+
+	if (w->kick_bytes == 0 || (!force && w->kick_bytes < WR_KICK))
+		return;
+	if (end > w->kick_from)
+		(void)sync_file_range(w->t->fd, (off64_t)w->kick_from,
+		    (off64_t)(end - w->kick_from), SYNC_FILE_RANGE_WRITE);
+	w->kick_from = end;
+	w->kick_bytes = 0;
+}
+
+struct img_wr *
+img_wr_new(struct img_target *t, int readback)
+{
+	struct img_wr	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->t = t;
+	w->readback = readback;
+	w->sha = img_sha_new();
+	w->stream = img_sha_new();
+	return w;
+}
+
+void
+img_wr_free(struct img_wr *w)
+{
+	if (w == NULL)
+		return;
+	if (w->thr_running) {
+		pthread_mutex_lock(&w->mu);
+		w->job = JOB_QUIT;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thr, NULL);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+	}
+	img_sha_free(w->sha);
+	img_sha_free(w->stream);
+	free(w->recs);
+	free(w);
+}
+
+void
+img_wr_set_progress(struct img_wr *w,
+    void (*fn)(void *, int, uint64_t, uint64_t), void *arg, uint64_t total)
+{
+	w->progress = fn;
+	w->parg = arg;
+	w->total = total;
+}
+
+int
+img_wr_begin(struct img_wr *w, uint64_t off, uint64_t len, char *err,
+    size_t errlen)
+{
+	if (w->in_range) {
+		snprintf(err, errlen, "range at %llu begun inside another",
+		    (unsigned long long)off);
+		return -1;
+	}
+	if (len == 0 || off < w->next_min || off > w->t->size ||
+	    len > w->t->size - off) {
+		snprintf(err, errlen, "range %llu+%llu is out of order or "
+		    "past the end of %s", (unsigned long long)off,
+		    (unsigned long long)len, w->t->path);
+		return -1;
+	}
+	w->off = off;
+	w->len = len;
+	w->pos = 0;
+	w->in_range = 1;
+	if (off < WR_PTABLE_END)
+		w->ptable = 1;
+	return 0;
+}
+
+/*
+ * Writes len bytes at offset at: aligned parts with O_DIRECT (no copy
+ * into the page cache), the rest buffered.  Runs on the I/O thread.
+ */
+static int
+wr_write(struct img_target *t, const uint8_t *p, size_t left, uint64_t at,
+    char *err, size_t errlen)
+{
+	ssize_t		 n;
+	size_t		 chunk;
+	int		 fd;
+
+	while (left > 0) {
+		fd = t->fd;
+		chunk = left;
+		if (t->dfd != -1 && ((uintptr_t)p & (WR_ALIGN - 1)) == 0 &&
+		    (at & (WR_ALIGN - 1)) == 0 && left >= WR_ALIGN) {
+			fd = t->dfd;
+			chunk = left & ~(size_t)(WR_ALIGN - 1);
+		}
+		n = pwrite(fd, p, chunk, (off_t)at);
+		if (n == -1 && errno == EINVAL && fd == t->dfd) {
+			/* O_DIRECT refused after all: buffered from now on. */
+			close(t->dfd);
+			t->dfd = -1;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: write at %llu: %s", t->path,
+			    (unsigned long long)at, n < 0 ? strerror(errno) :
+			    "no progress");
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+		at += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* The I/O thread: one job at a time, posted by img_wr_data. */
+static void *
+wr_thread(void *arg)
+{
+	struct img_wr	*w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->job == JOB_NONE)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->job == JOB_QUIT)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		w->jrc = wr_write(w->t, w->jp, w->jlen, w->jat, w->jerr,
+		    sizeof(w->jerr));
+		pthread_mutex_lock(&w->mu);
+		w->job = JOB_NONE;
+		w->jdone = 1;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int
+img_wr_data(struct img_wr *w, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	uint64_t	 at = w->off + w->pos;
+
+	if (!w->in_range || len > w->len - w->pos) {
+		snprintf(err, errlen, "data outside a range");
+		return -1;
+	}
+	if (len >= WR_ASYNC_MIN && !w->thr_failed && !w->thr_running) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->thr, NULL, wr_thread, w) == 0)
+			w->thr_running = 1;
+		else {
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->cv);
+			w->thr_failed = 1;
+		}
+	}
+	if (len >= WR_ASYNC_MIN && w->thr_running) {
+		/* The device writes while this thread hashes the same bytes. */
+		pthread_mutex_lock(&w->mu);
+		w->jp = buf;
+		w->jlen = len;
+		w->jat = at;
+		w->jdone = 0;
+		w->job = JOB_WRITE;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		img_sha_update(w->sha, buf, len);
+		pthread_mutex_lock(&w->mu);
+		while (!w->jdone)
+			pthread_cond_wait(&w->cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+		if (w->jrc == -1) {
+			snprintf(err, errlen, "%s", w->jerr);
+			return -1;
+		}
+	} else {
+		img_sha_update(w->sha, buf, len);
+		if (wr_write(w->t, buf, len, at, err, errlen) == -1)
+			return -1;
+	}
+	w->pos += len;
+	w->done += len;
+	w->kick_bytes += len;
+	wr_kick(w, 0);
+	if (w->progress)
+		w->progress(w->parg, IMG_PHASE_WRITE, w->done, w->total);
+	return 0;
+}
+
+int
+img_wr_end(struct img_wr *w, const uint8_t *expect, char *err, size_t errlen)
+{
+	uint8_t		 got[SHA256_LEN];
+	char		 hg[2 * SHA256_LEN + 1], he[2 * SHA256_LEN + 1];
+
+	if (!w->in_range || w->pos != w->len) {
+		snprintf(err, errlen, "range at %llu ended after %llu of %llu "
+		    "bytes", (unsigned long long)w->off,
+		    (unsigned long long)w->pos, (unsigned long long)w->len);
+		return -1;
+	}
+	img_sha_final(w->sha, got);
+	if (expect != NULL && memcmp(expect, got, SHA256_LEN) != 0) {
+		img_hex(got, hg);
+		img_hex(expect, he);
+		snprintf(err, errlen, "range %llu at offset %llu (%llu bytes): "
+		    "sha256 mismatch: expected %s, got %s",
+		    (unsigned long long)w->nranges, (unsigned long long)w->off,
+		    (unsigned long long)w->len, he, hg);
+		return -1;
+	}
+	img_sha_update(w->stream, got, SHA256_LEN);
+	if (w->readback) {
+		if (w->nrecs == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 256;
+			w->recs = xreallocarray(w->recs, w->cap,
+			    sizeof(*w->recs));
+		}
+		w->recs[w->nrecs].off = w->off;
+		w->recs[w->nrecs].len = w->len;
+		memcpy(w->recs[w->nrecs].sha, got, SHA256_LEN);
+		w->nrecs++;
+	}
+	w->nranges++;
+	w->next_min = w->off + w->len;
+	w->in_range = 0;
+	return 0;
+}
+
+static int
+wr_readback(struct img_wr *w, char *err, size_t errlen)
+{
+	uint8_t		*buf, got[SHA256_LEN];
+	uint64_t	 off, left, done = 0;
+	size_t		 i, want;
+	ssize_t		 n;
+	int		 rc = 0;
+
+	/* Read the disk, not the page cache. */
+	posix_fadvise(w->t->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (w->t->blk)
+		(void)ioctl(w->t->fd, BLKFLSBUF, 0);
+	buf = xmalloc(WR_READBUF);
+	for (i = 0; i < w->nrecs && rc == 0; i++) {
+		off = w->recs[i].off;
+		left = w->recs[i].len;
+		while (left > 0) {
+			want = left < WR_READBUF ? (size_t)left : WR_READBUF;
+			n = pread(w->t->fd, buf, want, (off_t)off);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				snprintf(err, errlen, "%s: read back at %llu: "
+				    "%s", w->t->path, (unsigned long long)off,
+				    n < 0 ? strerror(errno) : "short read");
+				rc = -1;
+				break;
+			}
+			img_sha_update(w->sha, buf, (size_t)n);
+			off += (uint64_t)n;
+			left -= (uint64_t)n;
+			done += (uint64_t)n;
+			if (w->progress)
+				w->progress(w->parg, IMG_PHASE_READBACK, done,
+				    w->done);
+		}
+		if (rc == -1)
+			break;
+		img_sha_final(w->sha, got);
+		if (memcmp(got, w->recs[i].sha, SHA256_LEN) != 0) {
+			snprintf(err, errlen, "%s: read back of range %zu at "
+			    "offset %llu differs from what was written",
+			    w->t->path, i, (unsigned long long)w->recs[i].off);
+			rc = -1;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+int
+img_wr_finish(struct img_wr *w, char *err, size_t errlen)
+{
+	if (w->in_range) {
+		snprintf(err, errlen, "the last range is incomplete");
+		return -1;
+	}
+	wr_kick(w, 1);
+	if (fdatasync(w->t->fd) == -1) {
+		snprintf(err, errlen, "%s: fsync: %s", w->t->path,
+		    strerror(errno));
+		return -1;
+	}
+	if (w->readback && wr_readback(w, err, errlen) == -1)
+		return -1;
+	img_sha_final(w->stream, w->digest);
+	if (w->t->blk && w->ptable && img_target_reread(w->t, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+uint64_t
+img_wr_done(const struct img_wr *w)
+{
+	return w->done;
+}
+
+uint64_t
+img_wr_ranges(const struct img_wr *w)
+{
+	return w->nranges;
+}
+
+void
+img_wr_digest(const struct img_wr *w, uint8_t out[SHA256_LEN])
+{
+	memcpy(out, w->digest, SHA256_LEN);
+}
