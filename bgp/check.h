@@ -43,4 +43,11 @@ void		 check_free(struct check *);
 void		 check_start(struct check *);
 int		 check_running(const struct check *);
 
+/* An exec check's command split into words as the check runs it: single
+ * quotes, double quotes (\" and \\ inside), backslash; no expansion.
+ * *argv is NULL-terminated and xmalloc'd (free each word, then it);
+ * -1 with err on an unbalanced quote, an empty command or over 64 words. */
+int		 exec_split_words(const char *, char ***argv, char *err,
+		    size_t errlen);
+
 #endif

@@ -56,9 +56,8 @@ struct orphan {
 #define EXEC_FROM(h, m)	((struct exec_check *)(void *)((char *)(h) - \
 	offsetof(struct exec_check, m)))
 
-/* Splits a command line into words; -1 on unbalanced quotes. */
-static int
-split_words(const char *s, char ***out, char *err, size_t errlen)
+int
+exec_split_words(const char *s, char ***out, char *err, size_t errlen)
 {
 	char	**argv = xcalloc(EXEC_MAXARGS + 1, sizeof(char *));
 	char	*word = xmalloc(strlen(s) + 1);
@@ -141,7 +140,7 @@ exec_init(struct check *c, const struct cfg_service *s, char *err,
 		x->argv[0] = xstrdup("/bin/sh");
 		x->argv[1] = xstrdup("-c");
 		x->argv[2] = xstrdup(s->command);
-	} else if (split_words(s->command, &x->argv, err, errlen) == -1) {
+	} else if (exec_split_words(s->command, &x->argv, err, errlen) == -1) {
 		free(x);
 		return -1;
 	}

@@ -16,6 +16,7 @@
 
 #include "bgp/announce.h"
 #include "bgp/bird.h"
+#include "bgp/check.h"
 #include "bgp/controller.h"
 #include "lib/xmalloc.h"
 
@@ -329,6 +330,44 @@ t_names_and_render(void **st)
 	cfg_two_free(cfg);
 }
 
+static void
+free_words(char **w)
+{
+	for (size_t i = 0; w[i]; i++)
+		free(w[i]);
+	free(w);
+}
+
+static void
+t_exec_words(void **st)
+{
+	char **w;
+
+	(void)st;
+	assert_int_equal(exec_split_words("/bin/echo ok && exit 1", &w, err,
+	    sizeof(err)), 0);
+	assert_string_equal(w[0], "/bin/echo");
+	assert_string_equal(w[2], "&&");	/* no shell: just a word */
+	assert_string_equal(w[4], "1");
+	assert_null(w[5]);
+	free_words(w);
+	assert_int_equal(exec_split_words("  check 'a b'  \"c \\\" d\" e\\ f ",
+	    &w, err, sizeof(err)), 0);
+	assert_string_equal(w[0], "check");
+	assert_string_equal(w[1], "a b");
+	assert_string_equal(w[2], "c \" d");
+	assert_string_equal(w[3], "e f");
+	assert_null(w[4]);
+	free_words(w);
+	assert_int_equal(exec_split_words("x 'open", &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unbalanced"));
+	assert_int_equal(exec_split_words("   ", &w, err, sizeof(err)), -1);
+	assert_int_equal(exec_split_words("a b c d e f g h i j k l m n o p q r s t "
+	    "u v w x y z a b c d e f g h i j k l m n o p q r s t u v w x y z "
+	    "a b c d e f g h i j k l m n", &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than"));
+}
+
 int
 main(void)
 {
@@ -344,6 +383,7 @@ main(void)
 		cmocka_unit_test(t_prefix_rule),
 		cmocka_unit_test(t_carry_and_adopt),
 		cmocka_unit_test(t_names_and_render),
+		cmocka_unit_test(t_exec_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
