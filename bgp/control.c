@@ -26,6 +26,7 @@
 #define CTL_MAXREQ	256
 #define CTL_MAXREPLY	(16 << 20)
 #define CTL_IO_MS	2000
+#define CTL_IDLE_MS	5000
 
 struct client {
 	struct evh	 evh;
@@ -33,6 +34,8 @@ struct client {
 	int		 fd;
 	char		 buf[CTL_MAXREQ];
 	size_t		 len;
+	uint64_t	 since;		/* monotonic ms */
+	struct client	*next;
 };
 
 void
@@ -193,9 +196,28 @@ control_status(struct bgpd *d)
 static void
 client_close(struct client *c)
 {
+	struct client	**pp;
+
+	for (pp = &c->d->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
 	epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c);
+}
+
+void
+control_expire(struct bgpd *d, uint64_t now)
+{
+	struct client	*c, *next;
+
+	for (c = d->clients; c; c = next) {
+		next = c->next;
+		if (now - c->since >= CTL_IDLE_MS)
+			client_close(c);
+	}
 }
 
 static void
@@ -282,11 +304,15 @@ listen_event(struct evh *h, uint32_t events)
 		c->evh.fn = client_event;
 		c->d = d;
 		c->fd = fd;
+		c->since = mono_ms();
 		ev.data.ptr = &c->evh;
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 			close(fd);
 			free(c);
+			continue;
 		}
+		c->next = d->clients;
+		d->clients = c;
 	}
 }
 
@@ -364,6 +390,8 @@ control_listen(struct bgpd *d, char *err, size_t errlen)
 void
 control_close(struct bgpd *d)
 {
+	while (d->clients)
+		client_close(d->clients);
 	if (d->lfd >= 0) {
 		close(d->lfd);
 		unlink(d->lpath);

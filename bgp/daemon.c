@@ -265,6 +265,7 @@ loop(struct bgpd *d, sigset_t *waitmask)
 		if (!bird_connected(d->bird) && now >= d->bird_retry_at)
 			bird_try(d, now, 0);
 		if (now >= d->next_reconcile) {
+			control_expire(d, now);
 			if (bird_connected(d->bird))
 				announce_reconcile(d->ann, d->ctl, 0);
 			d->next_reconcile = now + d->cfg->bgp.reconcile_ms;

@@ -29,6 +29,7 @@ struct bgpd {
 	struct evh		 listen_evh;
 	int			 lfd;
 	char			*lpath;
+	struct client		*clients;	/* connected, not yet answered */
 	/* timers, monotonic ms */
 	uint64_t		 next_reconcile;
 	uint64_t		 bird_retry_at;
@@ -45,7 +46,11 @@ struct bgpd {
 };
 
 /* control.c */
+struct client;
+
 int	 control_listen(struct bgpd *, char *err, size_t errlen);
+/* Drops clients that sent no full line within CTL_IDLE_MS. */
+void	 control_expire(struct bgpd *, uint64_t now);
 void	 control_close(struct bgpd *);
 json_t	*control_status(struct bgpd *);
 /* Re-reads the drain file; 1 when the drained state changed. */

@@ -72,6 +72,21 @@ ok "no BIRD: the log says it keeps retrying" grep -q "bird: cannot connect.*retr
 ok "metrics: every service healthy" wait_for 10 "metrics" sh -c \
     "[ \$(grep -c 'castiron_bgp_service_healthy{service=\"web[0-9]*\"} 1' '$T/metrics.prom') -eq $N ]"
 ok "metrics: BIRD not connected" grep -q "castiron_bgp_bird_connected 0" "$T/metrics.prom"
+# A client that connects and says nothing neither blocks others nor
+# stays forever.
+python3 - "$T/bgp.sock" >"$T/idle.out" 2>&1 <<'EOPY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(15)
+print("closed" if s.recv(10) == b"" else "data")
+EOPY
+IDLE=$!
+at_exit "kill $IDLE"
+sleep 0.3
+ok "an idle control client does not block bgp status" "$CASTIRON" -c "$T/many.ini" bgp status
+wait $IDLE
+ok "an idle control client is disconnected" grep -q closed "$T/idle.out"
 kill -HUP $CPID
 ok "sd_notify: RELOADING=1 on SIGHUP" wait_for 5 "RELOADING" grep -q "RELOADING=1" "$T/notify.log"
 ok "reload with unchanged services keeps them healthy" healthy
