@@ -9,6 +9,8 @@
 # CPU as % of one core and RSS of the daemon.
 . tests/lib.sh
 . tests/lab/bgp-lab.sh
+# Output piped into head must still clean up namespaces and daemons.
+trap 'exit 141' PIPE
 
 TRIALS=${BGP_TRIALS:-50}
 XTRIALS=${BGP_EXABGP_TRIALS:-20}
