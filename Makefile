@@ -37,7 +37,8 @@ DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libssl-dev libsystemd-dev libcmocka-dev
 DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
-	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps
+	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
+	openssl
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz

@@ -136,10 +136,10 @@ cmd_import(struct ctx *ctx, struct args *a)
 	inv_close(inv);
 	print_errors(&errs);
 	if (rc != INV_OK) {
-		if (rc == INV_EINVAL)
-			fprintf(stderr, "castiron: %s: %zu problem%s; nothing "
-			    "was imported\n", path, errs.n, errs.n == 1 ? "" :
-			    "s");
+		/* One problem is one line; several get a tally. */
+		if (rc == INV_EINVAL && errs.total > 1)
+			fprintf(stderr, "castiron: %s: %zu problems; nothing "
+			    "was imported\n", path, errs.total);
 		inv_errors_clear(&errs);
 		return exit_code(rc);
 	}
@@ -186,9 +186,18 @@ cmd_list(struct ctx *ctx, struct args *a)
 		    args_get(a, "state"));
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
-	os = output_stream_new(stdout, ctx->format, list_cols);
-	rc = inv_hosts_each(inv, &f, list_row, os, err, sizeof(err));
-	output_stream_end(os);
+	if (ctx->format == OUT_JSON && !isatty(STDOUT_FILENO)) {
+		/* The fast path, for scripts: compact JSON written directly. */
+		static char	 buf[1 << 16];
+
+		setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+		rc = inv_hosts_write_json(inv, &f, stdout, err, sizeof(err));
+		fflush(stdout);
+	} else {
+		os = output_stream_new(stdout, ctx->format, list_cols);
+		rc = inv_hosts_each(inv, &f, list_row, os, err, sizeof(err));
+		output_stream_end(os);
+	}
 	inv_close(inv);
 	if (rc != INV_OK)
 		return fail(rc, err);
@@ -305,37 +314,63 @@ static const struct out_col report_csv_cols[] = {
 	{ "maintenance", "maintenance" }, { "retired", "retired" }, { NULL }
 };
 
-/* Flattens the report's groups into rows with one column per state. */
+/* One table row from a report group (or the totals): sizes made readable
+ * and one column per state. */
+static json_t *
+report_row(const char *key, json_int_t hosts, json_int_t cores,
+    json_int_t mem_mb, json_int_t disk, const json_int_t *states)
+{
+	json_t	*r;
+	char	 sz[32];
+	int	 s;
+
+	r = json_pack("{s:s,s:I,s:I,s:I,s:I}", "key", key, "hosts", hosts,
+	    "cpu_cores", cores, "memory_mb", mem_mb, "disk_bytes", disk);
+	json_object_set_new(r, "memory", json_string(fmt_size(
+	    (uint64_t)mem_mb << 20, sz, sizeof(sz))));
+	json_object_set_new(r, "disk", json_string(fmt_size((uint64_t)disk,
+	    sz, sizeof(sz))));
+	for (s = 0; s < HS_COUNT; s++)
+		json_object_set_new(r, host_state_name(s),
+		    json_integer(states[s]));
+	return r;
+}
+
+static json_int_t
+jint(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* Flattens the report's groups into rows with one column per state; a
+ * table ends with the totals. */
 static void
 report_print(struct ctx *ctx, json_t *rep)
 {
-	json_t	*rows = json_array(), *g, *r;
-	size_t	 i;
-	int	 s;
-	char	 sz[32];
+	json_t		*rows = json_array(), *g;
+	size_t		 i;
+	int		 s;
+	json_int_t	 st[HS_COUNT], tst[HS_COUNT] = { 0 };
+	json_int_t	 th = 0, tc = 0, tm = 0, td = 0;
 
 	json_array_foreach(json_object_get(rep, "groups"), i, g) {
-		r = json_deep_copy(g);
-		json_object_del(r, "states");
-		json_object_set_new(r, "memory", json_string(fmt_size(
-		    (uint64_t)json_integer_value(json_object_get(g,
-		    "memory_mb")) << 20, sz, sizeof(sz))));
-		json_object_set_new(r, "disk", json_string(fmt_size(
-		    (uint64_t)json_integer_value(json_object_get(g,
-		    "disk_bytes")), sz, sizeof(sz))));
 		for (s = 0; s < HS_COUNT; s++) {
-			json_t *n = json_object_get(json_object_get(g,
-			    "states"), host_state_name(s));
-			json_object_set_new(r, host_state_name(s),
-			    json_integer(n ? json_integer_value(n) : 0));
+			st[s] = jint(json_object_get(g, "states"),
+			    host_state_name(s));
+			tst[s] += st[s];
 		}
-		json_array_append_new(rows, r);
+		th += jint(g, "hosts");
+		tc += jint(g, "cpu_cores");
+		tm += jint(g, "memory_mb");
+		td += jint(g, "disk_bytes");
+		json_array_append_new(rows, report_row(json_string_value(
+		    json_object_get(g, "key")), jint(g, "hosts"),
+		    jint(g, "cpu_cores"), jint(g, "memory_mb"),
+		    jint(g, "disk_bytes"), st));
 	}
-	if (ctx->format == OUT_TABLE) {
-		r = json_pack("{s:s,s:O}", "key", "total", "hosts",
-		    json_object_get(rep, "total"));
-		json_array_append_new(rows, r);
-	}
+	if (ctx->format == OUT_TABLE)
+		json_array_append_new(rows, report_row("total", th, tc, tm, td,
+		    tst));
 	output_rows(stdout, ctx->format, rows, ctx->format == OUT_CSV ?
 	    report_csv_cols : report_table_cols);
 	json_decref(rows);

@@ -17,7 +17,9 @@
 static const struct area *const areas[] = {
 	&area_config,
 	&area_inventory,
+	&area_image,
 	&area_provision,
+	&area_bgp,
 	NULL
 };
 

@@ -339,7 +339,7 @@ frame_report_format(char *buf, size_t len, const struct frame_report *r)
 		break;
 	case FRAME_REP_ERROR:
 		/* One line, whatever the message held. */
-		for (i = 0; r->msg[i] != '\0' && i < sizeof(msg) - 1; i++)
+		for (i = 0; i < sizeof(msg) - 1 && r->msg[i] != '\0'; i++)
 			msg[i] = (r->msg[i] == '\n' || r->msg[i] == '\r') ?
 			    ' ' : r->msg[i];
 		msg[i] = '\0';

@@ -161,24 +161,62 @@ part_blkpg_add(int fd, const struct part_entry *e)
 	return ioctl(fd, BLKPG, &a);
 }
 
+static int
+read_u64(const char *path, uint64_t *v)
+{
+	FILE		*f;
+	char		 buf[32], *end;
+	unsigned long long x;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	errno = 0;
+	x = strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end != '\n' && *end != '\0'))
+		return -1;
+	*v = x;
+	return 0;
+}
+
 int
-sysfs_count_partitions(const char *sysdir)
+sysfs_parts_missing(const char *sysdir, const struct part_entry *p, int n)
 {
 	DIR		*d;
 	struct dirent	*de;
 	char		 path[512];
-	int		 n = 0;
+	uint64_t	 num, start, size;
+	int		 i, missing = n, *seen;
 
 	if ((d = opendir(sysdir)) == NULL)
 		return -1;
+	seen = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*seen));
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/partition", sysdir,
 		    de->d_name);
-		if (access(path, F_OK) == 0)
-			n++;
+		if (read_u64(path, &num) == -1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/start", sysdir, de->d_name);
+		if (read_u64(path, &start) == -1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/size", sysdir, de->d_name);
+		if (read_u64(path, &size) == -1)
+			continue;
+		/* sysfs counts 512-byte sectors whatever the disk's. */
+		for (i = 0; i < n; i++)
+			if (!seen[i] && (uint64_t)p[i].num == num &&
+			    p[i].start == start * 512 && p[i].len == size * 512) {
+				seen[i] = 1;
+				missing--;
+			}
 	}
 	closedir(d);
-	return n;
+	free(seen);
+	return missing;
 }

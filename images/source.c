@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "images/source.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define SRC_INBUF	(1u << 20)
@@ -233,6 +234,8 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 	ZSTD_inBuffer	 in;
 	size_t		 before;
 
+	size_t		 r;
+
 	while (out.pos < out.size) {
 		if (s->in_pos == s->in_len && !s->in_eof &&
 		    src_refill(s, err, errlen) == -1)
@@ -241,12 +244,15 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 		in.size = s->in_len;
 		in.pos = s->in_pos;
 		before = out.pos;
-		s->zret = ZSTD_decompressStream(s->zd, &out, &in);
-		if (ZSTD_isError(s->zret)) {
+		r = ZSTD_decompressStream(s->zd, &out, &in);
+		if (ZSTD_isError(r)) {
 			snprintf(err, errlen, "%s: corrupt zstd stream: %s",
-			    s->path, ZSTD_getErrorName(s->zret));
+			    s->path, ZSTD_getErrorName(r));
 			return -1;
 		}
+		/* Only a call that moved tells where the frame stands. */
+		if (in.pos != s->in_pos || out.pos != before)
+			s->zret = r;
 		s->in_pos = in.pos;
 		if (s->in_pos == s->in_len && s->in_eof && out.pos == before) {
 			if (s->zret != 0) {
@@ -418,8 +424,11 @@ img_pipe_new(struct img_src *src)
 
 	p = xcalloc(1, sizeof(*p));
 	p->src = src;
+	/* Page-aligned, so that ranges can be written with O_DIRECT. */
 	for (i = 0; i < IMG_PIPE_BUFS; i++)
-		p->buf[i] = xmalloc(IMG_PIPE_BUFSZ);
+		if (posix_memalign((void **)&p->buf[i], 4096,
+		    IMG_PIPE_BUFSZ) != 0)
+			fatalx("out of memory");
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv_fill, NULL);
 	pthread_cond_init(&p->cv_free, NULL);

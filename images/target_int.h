@@ -10,6 +10,7 @@
 
 struct img_target {
 	int		 fd;
+	int		 dfd;		/* O_DIRECT, -1 when unsupported */
 	char		*path;
 	uint64_t	 size;
 	int		 blk;
@@ -27,6 +28,8 @@ struct part_entry {
 int	part_table_read(int fd, uint64_t disk_size, struct part_entry *,
 	    int max, char *err, size_t errlen);
 int	part_blkpg_add(int fd, const struct part_entry *);
-int	sysfs_count_partitions(const char *sysdir);
+/* How many of the n partitions the kernel does not show as they are. */
+int	sysfs_parts_missing(const char *sysdir, const struct part_entry *,
+	    int n);
 
 #endif

@@ -162,7 +162,6 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 	int			 rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	res->refused = 1;
 	if (o->bmap != NULL && (bm = bmap_load(o->bmap, err, errlen)) == NULL)
 		goto out;
 	if ((src = img_src_open(o->image, err, errlen)) == NULL)
@@ -174,9 +173,18 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 		snprintf(err, errlen, "%s: the image is empty", o->image);
 		goto out;
 	}
-	if ((t = img_target_open(o->target, size, err, errlen)) == NULL)
+	if ((t = img_target_open(o->target, size, err, errlen)) == NULL) {
+		res->refused = 1;
 		goto out;
-	res->refused = 0;
+	}
+	if (img_target_is_blk(t) && img_target_size(t) < o->min_target) {
+		res->refused = 1;
+		snprintf(err, errlen, "%s is smaller than the image's min_disk "
+		    "(%llu < %llu bytes)", o->target,
+		    (unsigned long long)img_target_size(t),
+		    (unsigned long long)o->min_target);
+		goto out;
+	}
 	w = img_wr_new(t, o->readback);
 	if (o->progress)
 		img_wr_set_progress(w, o->progress, o->parg,
@@ -262,10 +270,11 @@ img_verify_ranges(const char *image, const char *bmap_path,
 		return -1;
 	if ((src = img_src_open(image, err, errlen)) == NULL)
 		goto out;
+	/* Without a bmap, reading it through (to count it) is the check. */
 	if (img_walk_size(src, bm, &size, err, errlen) == -1)
 		goto out;
 	v.sha = img_sha_new();
-	if (img_walk(src, bm, size, &cb, &v, err, errlen) == -1)
+	if (bm != NULL && img_walk(src, bm, size, &cb, &v, err, errlen) == -1)
 		goto out;
 	*image_bytes = size;
 	*ranges = v.ranges;

@@ -42,6 +42,7 @@ struct img_write_opts {
 	const char	*bmap;		/* path or NULL */
 	const char	*target;
 	int		 readback;
+	uint64_t	 min_target;	/* a block device must be this big */
 	void		(*progress)(void *, int phase, uint64_t done,
 			    uint64_t total);
 	void		*parg;

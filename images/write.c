@@ -8,7 +8,9 @@
  * the kernel told about the partition table when the image wrote one.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,9 @@
 
 #define WR_READBUF	(4u << 20)
 #define WR_PTABLE_END	(1u << 20)	/* MBR, GPT header and entries */
+#define WR_ALIGN	4096u
+#define WR_ASYNC_MIN	(256u << 10)	/* smaller writes: inline */
+#define WR_KICK		(16u << 20)	/* start writeback every 16 MiB */
 
 struct wr_rec {
 	uint64_t	off, len;
@@ -43,7 +48,39 @@ struct img_wr {
 	void		(*progress)(void *, int, uint64_t, uint64_t);
 	void		*parg;
 	uint64_t	 total;
+	uint64_t	 kick_from;	/* written since the last writeback kick */
+	uint64_t	 kick_bytes;
+	/* The I/O thread and its one job. */
+	pthread_t	 thr;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 thr_running, thr_failed;
+	enum { JOB_NONE, JOB_WRITE, JOB_QUIT } job;
+	const uint8_t	*jp;
+	size_t		 jlen;
+	uint64_t	 jat;
+	int		 jdone, jrc;
+	char		 jerr[256];
 };
+
+/*
+ * Starts writeback of what was written since the last kick, without
+ * waiting: the disk works while the next ranges are decompressed and
+ * hashed, and the final fdatasync has little left to do.
+ */
+static void
+wr_kick(struct img_wr *w, int force)
+{
+	uint64_t	 end = w->off + w->pos;
+
+	if (w->kick_bytes == 0 || (!force && w->kick_bytes < WR_KICK))
+		return;
+	if (end > w->kick_from)
+		(void)sync_file_range(w->t->fd, (off64_t)w->kick_from,
+		    (off64_t)(end - w->kick_from), SYNC_FILE_RANGE_WRITE);
+	w->kick_from = end;
+	w->kick_bytes = 0;
+}
 
 struct img_wr *
 img_wr_new(struct img_target *t, int readback)
@@ -63,6 +100,15 @@ img_wr_free(struct img_wr *w)
 {
 	if (w == NULL)
 		return;
+	if (w->thr_running) {
+		pthread_mutex_lock(&w->mu);
+		w->job = JOB_QUIT;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thr, NULL);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+	}
 	img_sha_free(w->sha);
 	img_sha_free(w->stream);
 	free(w->recs);
@@ -103,34 +149,121 @@ img_wr_begin(struct img_wr *w, uint64_t off, uint64_t len, char *err,
 	return 0;
 }
 
+/*
+ * Writes len bytes at offset at: aligned parts with O_DIRECT (no copy
+ * into the page cache), the rest buffered.  Runs on the I/O thread.
+ */
+static int
+wr_write(struct img_target *t, const uint8_t *p, size_t left, uint64_t at,
+    char *err, size_t errlen)
+{
+	ssize_t		 n;
+	size_t		 chunk;
+	int		 fd;
+
+	while (left > 0) {
+		fd = t->fd;
+		chunk = left;
+		if (t->dfd != -1 && ((uintptr_t)p & (WR_ALIGN - 1)) == 0 &&
+		    (at & (WR_ALIGN - 1)) == 0 && left >= WR_ALIGN) {
+			fd = t->dfd;
+			chunk = left & ~(size_t)(WR_ALIGN - 1);
+		}
+		n = pwrite(fd, p, chunk, (off_t)at);
+		if (n == -1 && errno == EINVAL && fd == t->dfd) {
+			/* O_DIRECT refused after all: buffered from now on. */
+			close(t->dfd);
+			t->dfd = -1;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: write at %llu: %s", t->path,
+			    (unsigned long long)at, n < 0 ? strerror(errno) :
+			    "no progress");
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+		at += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* The I/O thread: one job at a time, posted by img_wr_data. */
+static void *
+wr_thread(void *arg)
+{
+	struct img_wr	*w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->job == JOB_NONE)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->job == JOB_QUIT)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		w->jrc = wr_write(w->t, w->jp, w->jlen, w->jat, w->jerr,
+		    sizeof(w->jerr));
+		pthread_mutex_lock(&w->mu);
+		w->job = JOB_NONE;
+		w->jdone = 1;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 int
 img_wr_data(struct img_wr *w, const void *buf, size_t len, char *err,
     size_t errlen)
 {
-	const uint8_t	*p = buf;
-	size_t		 left = len;
-	ssize_t		 n;
+	uint64_t	 at = w->off + w->pos;
 
 	if (!w->in_range || len > w->len - w->pos) {
 		snprintf(err, errlen, "data outside a range");
 		return -1;
 	}
-	img_sha_update(w->sha, buf, len);
-	while (left > 0) {
-		n = pwrite(w->t->fd, p, left, (off_t)(w->off + w->pos));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: write at %llu: %s",
-			    w->t->path, (unsigned long long)(w->off + w->pos),
-			    n < 0 ? strerror(errno) : "no progress");
+	if (len >= WR_ASYNC_MIN && !w->thr_failed && !w->thr_running) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->thr, NULL, wr_thread, w) == 0)
+			w->thr_running = 1;
+		else {
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->cv);
+			w->thr_failed = 1;
+		}
+	}
+	if (len >= WR_ASYNC_MIN && w->thr_running) {
+		/* The device writes while this thread hashes the same bytes. */
+		pthread_mutex_lock(&w->mu);
+		w->jp = buf;
+		w->jlen = len;
+		w->jat = at;
+		w->jdone = 0;
+		w->job = JOB_WRITE;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		img_sha_update(w->sha, buf, len);
+		pthread_mutex_lock(&w->mu);
+		while (!w->jdone)
+			pthread_cond_wait(&w->cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+		if (w->jrc == -1) {
+			snprintf(err, errlen, "%s", w->jerr);
 			return -1;
 		}
-		p += n;
-		left -= (size_t)n;
-		w->pos += (uint64_t)n;
+	} else {
+		img_sha_update(w->sha, buf, len);
+		if (wr_write(w->t, buf, len, at, err, errlen) == -1)
+			return -1;
 	}
+	w->pos += len;
 	w->done += len;
+	w->kick_bytes += len;
+	wr_kick(w, 0);
 	if (w->progress)
 		w->progress(w->parg, IMG_PHASE_WRITE, w->done, w->total);
 	return 0;
@@ -234,6 +367,7 @@ img_wr_finish(struct img_wr *w, char *err, size_t errlen)
 		snprintf(err, errlen, "the last range is incomplete");
 		return -1;
 	}
+	wr_kick(w, 1);
 	if (fdatasync(w->t->fd) == -1) {
 		snprintf(err, errlen, "%s: fsync: %s", w->t->path,
 		    strerror(errno));

@@ -5,12 +5,25 @@
  * refuses, with the line, what is ambiguous (a quote inside an unquoted
  * field, text after a closing quote, an unterminated quote).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "inventory/csv.h"
 #include "lib/xmalloc.h"
+
+/* Records a malformed record's line and reason. */
+static void __attribute__((format(printf, 5, 6)))
+bad(struct csv *c, int line, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	c->errline = line;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
 
 void
 csv_init(struct csv *c, const char *data, size_t len)
@@ -72,8 +85,8 @@ csv_next(struct csv *c, char *err, size_t errlen)
 	c->nfields = 0;
 	for (;;) {
 		if (c->nfields >= CSV_MAXFIELDS) {
-			snprintf(err, errlen, "line %d: more than %d fields",
-			    c->recline, CSV_MAXFIELDS);
+			bad(c, c->recline, err, errlen, "more than %d fields",
+			    CSV_MAXFIELDS);
 			skip_line(c);
 			return -1;
 		}
@@ -88,9 +101,9 @@ csv_next(struct csv *c, char *err, size_t errlen)
 
 			if (c->p >= c->end) {
 				if (quoted) {
-					snprintf(err, errlen, "line %d: quoted "
+					bad(c, c->recline, err, errlen, "quoted "
 					    "field not closed before the end of "
-					    "the file", c->recline);
+					    "the file");
 					return -1;
 				}
 				break;
@@ -116,31 +129,31 @@ csv_next(struct csv *c, char *err, size_t errlen)
 				    c->p + 1 < c->end && c->p[1] == '\n'))
 					break;
 				if (ch == '"') {
-					snprintf(err, errlen, "line %d: field %zu "
+					bad(c, c->line, err, errlen, "field %zu "
 					    "has a quote but is not quoted (write "
 					    "\"...\" with doubled quotes inside)",
-					    c->line, c->nfields + 1);
+					    c->nfields + 1);
 					skip_line(c);
 					return -1;
 				}
 				if (ch == '\r') {
-					snprintf(err, errlen, "line %d: stray "
-					    "carriage return", c->line);
+					bad(c, c->line, err, errlen, "stray "
+					    "carriage return");
 					skip_line(c);
 					return -1;
 				}
 				c->p++;
 			}
 			if (ch == '\0') {
-				snprintf(err, errlen, "line %d: NUL byte in "
-				    "field %zu", c->line, c->nfields + 1);
+				bad(c, c->line, err, errlen, "NUL byte in "
+				    "field %zu", c->nfields + 1);
 				skip_line(c);
 				return -1;
 			}
 			if (off - fstart >= CSV_MAXFIELD) {
-				snprintf(err, errlen, "line %d: field %zu is "
-				    "longer than %d bytes", c->recline,
-				    c->nfields + 1, CSV_MAXFIELD);
+				bad(c, c->recline, err, errlen, "field %zu is "
+				    "longer than %d bytes", c->nfields + 1,
+				    CSV_MAXFIELD);
 				skip_line(c);
 				return -1;
 			}
@@ -165,8 +178,8 @@ csv_next(struct csv *c, char *err, size_t errlen)
 			break;
 		}
 		/* Only after a closing quote: text follows it. */
-		snprintf(err, errlen, "line %d: text after the closing quote "
-		    "of field %zu", c->line, c->nfields);
+		bad(c, c->line, err, errlen, "text after the closing quote "
+		    "of field %zu", c->nfields);
 		skip_line(c);
 		return -1;
 	}

@@ -21,6 +21,7 @@ struct csv {
 	char		*field[CSV_MAXFIELDS];
 	size_t		 nfields;
 	int		 recline;	/* line of the current record */
+	int		 errline;	/* line of the last error */
 };
 
 /* Reads from [data, data + len); data must outlive the reader. */
@@ -30,8 +31,8 @@ void	csv_release(struct csv *);	/* frees buffers, not the struct */
 /*
  * Reads the next record into c->field[0..nfields) (valid until the next
  * call) and c->recline.  Returns 1 for a record, 0 at the end, -1 for a
- * malformed record (err names the line; reading may go on with the next
- * line).  Blank lines are skipped.
+ * malformed record (err says why, c->errline where; reading may go on
+ * with the next line).  Blank lines are skipped.
  */
 int	csv_next(struct csv *, char *err, size_t errlen);
 

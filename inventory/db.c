@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "inventory/inv_impl.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define BUSY_TIMEOUT_MS	60000
@@ -55,16 +56,17 @@ static const char *const migrations[INV_SCHEMA_VERSION] = {
 	"  UNIQUE (rack_id, unit));"
 	"CREATE INDEX hosts_site ON hosts(site_id, rack_id, unit);"
 	"CREATE INDEX hosts_state ON hosts(state);"
+	/* NICs and disks are stored in host order (WITHOUT ROWID), so that
+	 * listing every host reads them sequentially. */
 	"CREATE TABLE nics ("
-	"  id INTEGER PRIMARY KEY,"
 	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
 	"  mac TEXT NOT NULL UNIQUE,"
 	"  name TEXT,"
 	"  speed_mbps INTEGER,"
-	"  enrolled INTEGER NOT NULL DEFAULT 1);"
-	"CREATE INDEX nics_host ON nics(host_id);"
+	"  enrolled INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (host_id, seq)) WITHOUT ROWID;"
 	"CREATE TABLE disks ("
-	"  id INTEGER PRIMARY KEY,"
 	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL,"
 	"  size_bytes INTEGER NOT NULL,"
@@ -72,7 +74,7 @@ static const char *const migrations[INV_SCHEMA_VERSION] = {
 	"  serial TEXT,"
 	"  rotational INTEGER NOT NULL DEFAULT 0,"
 	"  removable INTEGER NOT NULL DEFAULT 0,"
-	"  UNIQUE (host_id, name));"
+	"  PRIMARY KEY (host_id, name)) WITHOUT ROWID;"
 	"CREATE TABLE facts ("
 	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
 	"  cpu_model TEXT,"
@@ -136,6 +138,32 @@ db_prepare(struct inv *inv, const char *sql, sqlite3_stmt **st, char *err,
 }
 
 int
+db_stmt(struct inv *inv, const char *sql, sqlite3_stmt **st, char *err,
+    size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < INV_STMT_CACHE && inv->cache[i].sql; i++)
+		if (inv->cache[i].sql == sql) {
+			*st = inv->cache[i].st;
+			sqlite3_reset(*st);
+			sqlite3_clear_bindings(*st);
+			return INV_OK;
+		}
+	if (sqlite3_prepare_v3(inv->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL) != SQLITE_OK) {
+		*st = NULL;
+		return db_fail(inv, "prepare", err, errlen);
+	}
+	if (i < INV_STMT_CACHE) {
+		inv->cache[i].sql = sql;
+		inv->cache[i].st = *st;
+	} else
+		fatalx("inventory: statement cache full");
+	return INV_OK;
+}
+
+int
 db_begin(struct inv *inv, char *err, size_t errlen)
 {
 	if (inv->readonly) {
@@ -178,10 +206,16 @@ void
 db_column_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
 {
 	const unsigned char	*s = sqlite3_column_text(st, i);
+	size_t			 n;
 
 	if (len == 0)
 		return;
-	snprintf(buf, len, "%s", s ? (const char *)s : "");
+	n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	if (n >= len)
+		n = len - 1;
+	if (n)
+		memcpy(buf, s, n);
+	buf[n] = '\0';
 }
 
 void
@@ -201,7 +235,7 @@ db_host_id(struct inv *inv, const char *hostname, int64_t *id, int *state,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (db_prepare(inv, "SELECT id, state FROM hosts WHERE hostname = ?",
+	if (db_stmt(inv, "SELECT id, state FROM hosts WHERE hostname = ?",
 	    &st, err, errlen) != INV_OK)
 		return INV_FAIL;
 	sqlite3_bind_text(st, 1, hostname, -1, SQLITE_STATIC);
@@ -211,10 +245,10 @@ db_host_id(struct inv *inv, const char *hostname, int64_t *id, int *state,
 		if (state)
 			*state = host_state_parse(
 			    (const char *)sqlite3_column_text(st, 1));
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		return INV_OK;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(inv, "host lookup", err, errlen);
 	snprintf(err, errlen, "%s: no such host in the inventory", hostname);
@@ -229,7 +263,7 @@ db_event_add(struct inv *inv, const struct db_event *e, char *err,
 	char		 now[32];
 	int		 rc;
 
-	if (db_prepare(inv, "INSERT INTO events (host_id, hostname, time, "
+	if (db_stmt(inv, "INSERT INTO events (host_id, hostname, time, "
 	    "actor, from_state, to_state, step, reason, bytes, duration_ms) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err, errlen) != INV_OK)
 		return INV_FAIL;
@@ -249,7 +283,7 @@ db_event_add(struct inv *inv, const struct db_event *e, char *err,
 	if (e->duration_ms >= 0)
 		sqlite3_bind_int64(st, 10, e->duration_ms);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(inv, "event", err, errlen);
 	return INV_OK;
@@ -262,7 +296,7 @@ db_site_id(struct inv *inv, const char *site, int64_t *id, char *err,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (db_prepare(inv, "INSERT INTO sites (name) VALUES (?) ON CONFLICT "
+	if (db_stmt(inv, "INSERT INTO sites (name) VALUES (?) ON CONFLICT "
 	    "(name) DO UPDATE SET name = excluded.name RETURNING id", &st, err,
 	    errlen) != INV_OK)
 		return INV_FAIL;
@@ -270,7 +304,7 @@ db_site_id(struct inv *inv, const char *site, int64_t *id, char *err,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(inv, "site", err, errlen);
 	return INV_OK;
@@ -283,7 +317,7 @@ db_rack_id(struct inv *inv, int64_t site_id, const char *rack, int64_t *id,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (db_prepare(inv, "INSERT INTO racks (site_id, name) VALUES (?, ?) "
+	if (db_stmt(inv, "INSERT INTO racks (site_id, name) VALUES (?, ?) "
 	    "ON CONFLICT (site_id, name) DO UPDATE SET name = excluded.name "
 	    "RETURNING id", &st, err, errlen) != INV_OK)
 		return INV_FAIL;
@@ -292,7 +326,7 @@ db_rack_id(struct inv *inv, int64_t site_id, const char *rack, int64_t *id,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(inv, "rack", err, errlen);
 	return INV_OK;
@@ -455,8 +489,11 @@ inv_open(const char *path, int flags, struct inv **invp, char *err,
 		rc = INV_EINVAL;
 		goto fail;
 	}
-	if ((rc = db_exec(inv, "PRAGMA foreign_keys = ON", err, errlen)) !=
-	    INV_OK)
+	/* Statement journals (one per multi-index INSERT) in memory, not
+	 * in temporary files; an 8 MiB page cache (enroll raises it). */
+	if ((rc = db_exec(inv, "PRAGMA foreign_keys = ON; "
+	    "PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY", err,
+	    errlen)) != INV_OK)
 		goto fail;
 	if (!inv->readonly) {
 		if ((rc = set_wal(inv, err, errlen)) != INV_OK)
@@ -476,8 +513,12 @@ fail:
 void
 inv_close(struct inv *inv)
 {
+	size_t	 i;
+
 	if (inv == NULL)
 		return;
+	for (i = 0; i < INV_STMT_CACHE; i++)
+		sqlite3_finalize(inv->cache[i].st);
 	sqlite3_close_v2(inv->db);
 	free(inv->path);
 	free(inv);
@@ -498,5 +539,5 @@ inv_errors_clear(struct inv_errors *e)
 		free(e->msg[i]);
 	free(e->msg);
 	e->msg = NULL;
-	e->n = 0;
+	e->n = e->total = 0;
 }

@@ -46,7 +46,9 @@ bad(struct batch *b, int line, const char *fmt, ...)
 	va_list	 ap;
 	char	*msg, *full;
 
-	if (b->errs->n >= MAX_ERRORS) {
+	if (line >= 0)
+		b->errs->total++;
+	if (b->errs->n >= MAX_ERRORS && line >= 0) {
 		b->dropped++;
 		return;
 	}
@@ -54,7 +56,9 @@ bad(struct batch *b, int line, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) == -1)
 		msg = NULL;
 	va_end(ap);
-	if (line > 0)
+	if (line < 0)
+		full = xstrdup(msg ? msg : "?");
+	else if (line > 0)
 		full = xsprintf("%s:%d: %s", b->where, line, msg ? msg : "?");
 	else
 		full = xsprintf("%s: %s", b->where, msg ? msg : "?");
@@ -127,7 +131,7 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 	    strpbrk(r->disk, " \t\n'\"`$;&|<>\\") != NULL))
 		bad(b, in->line, "disk: '%s' is not a device path", r->disk),
 		    nbad++;
-	for (p = given(in->macs); p && *p; ) {
+	for (p = in->macs ? in->macs : ""; *p != '\0'; ) {
 		size_t	 n = strcspn(p, ";,");
 
 		while (n > 0 && p[n - 1] == ' ')
@@ -157,9 +161,10 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 /* ---- duplicates within the batch: a small string -> line hash ---- */
 
 struct seen {
-	char	**key;
-	int	 *line;
-	size_t	  cap, n;
+	char	 **key;
+	uint64_t  *hash;
+	int64_t	  *line;	/* a line, or an id */
+	size_t	   cap, n;
 };
 
 static uint64_t
@@ -172,11 +177,13 @@ hash(const char *s)
 	return h;
 }
 
-/* Returns the line that already had key, or 0 after adding it. */
-static int
-seen_add(struct seen *t, char *key, int line)
+/* Returns the line that already had key, or 0 after adding it (key is
+ * taken either way). */
+static int64_t
+seen_add(struct seen *t, char *key, int64_t line)
 {
-	size_t	 i;
+	uint64_t	 h = hash(key);
+	size_t		 i;
 
 	if (t->n * 2 >= t->cap) {
 		struct seen	 nt = { 0 };
@@ -184,20 +191,31 @@ seen_add(struct seen *t, char *key, int line)
 
 		nt.cap = t->cap ? t->cap * 2 : 1024;
 		nt.key = xcalloc(nt.cap, sizeof(char *));
-		nt.line = xcalloc(nt.cap, sizeof(int));
-		for (j = 0; j < t->cap; j++)
-			if (t->key[j])
-				seen_add(&nt, t->key[j], t->line[j]);
+		nt.hash = xcalloc(nt.cap, sizeof(uint64_t));
+		nt.line = xcalloc(nt.cap, sizeof(int64_t));
+		for (j = 0; j < t->cap; j++) {
+			if (t->key[j] == NULL)
+				continue;
+			for (i = t->hash[j] & (nt.cap - 1); nt.key[i];
+			    i = (i + 1) & (nt.cap - 1))
+				;
+			nt.key[i] = t->key[j];
+			nt.hash[i] = t->hash[j];
+			nt.line[i] = t->line[j];
+		}
+		nt.n = t->n;
 		free(t->key);
+		free(t->hash);
 		free(t->line);
 		*t = nt;
 	}
-	for (i = hash(key) & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
-		if (strcmp(t->key[i], key) == 0) {
+	for (i = h & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
+		if (t->hash[i] == h && strcmp(t->key[i], key) == 0) {
 			free(key);
 			return t->line[i] ? t->line[i] : -1;
 		}
 	t->key[i] = key;
+	t->hash[i] = h;
 	t->line[i] = line;
 	t->n++;
 	return 0;
@@ -211,20 +229,49 @@ seen_free(struct seen *t)
 	for (i = 0; i < t->cap; i++)
 		free(t->key[i]);
 	free(t->key);
+	free(t->hash);
 	free(t->line);
+}
+
+/* Ids of sites ("site\t") and racks ("site\track"); 0 when unknown. */
+static int64_t
+seen_get(struct seen *t, const char *site, const char *rack)
+{
+	uint64_t	 h;
+	char		*key;
+	size_t		 i;
+
+	if (t->cap == 0)
+		return 0;
+	key = xsprintf("%s\t%s", site, rack);
+	h = hash(key);
+	for (i = h & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
+		if (t->hash[i] == h && strcmp(t->key[i], key) == 0) {
+			free(key);
+			return t->line[i];
+		}
+	free(key);
+	return 0;
+}
+
+static void
+seen_put(struct seen *t, const char *site, const char *rack, int64_t id)
+{
+	seen_add(t, xsprintf("%s\t%s", site, rack), id);
 }
 
 static void
 dup_check(struct batch *b, struct seen *t, const struct row *r,
     const char *what, const char *val)
 {
-	int	 l;
+	int64_t	 l;
 
 	if (val == NULL || *val == '\0')
 		return;
 	if ((l = seen_add(t, xsprintf("%s\t%s", what, val), r->line)) != 0) {
 		if (l > 0 && r->line > 0)
-			bad(b, r->line, "%s %s is also on line %d", what, val, l);
+			bad(b, r->line, "%s %s is also on line %d", what, val,
+			    (int)l);
 		else
 			bad(b, r->line, "%s %s is given twice", what, val);
 	}
@@ -266,9 +313,9 @@ static const char *const conflict_sql[Q_COUNT] = {
 	"SELECT hostname FROM hosts WHERE address = ?",
 	"SELECT h.hostname FROM nics n JOIN hosts h ON h.id = n.host_id "
 	    "WHERE n.mac = ?",
-	"SELECT h.hostname FROM hosts h JOIN sites s ON s.id = h.site_id "
-	    "JOIN racks r ON r.id = h.rack_id WHERE s.name = ? AND r.name = ? "
-	    "AND h.unit = ?",
+	"SELECT hostname FROM hosts WHERE rack_id = (SELECT r.id FROM racks r "
+	    "JOIN sites s ON s.id = r.site_id WHERE s.name = ? AND r.name = ?) "
+	    "AND unit = ?",
 };
 
 /* The host holding val, or NULL; copies into out. */
@@ -349,7 +396,8 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 {
 	sqlite3_stmt	*host = NULL, *nic = NULL;
 	struct db_event	 ev = { 0 };
-	char		 now[32], *reason, lastsite[65] = "", lastrack[65] = "";
+	struct seen	 ids = { 0 };	/* site and site/rack -> id */
+	char		 now[32], *reason;
 	int64_t		 site_id = 0, rack_id = 0, id;
 	size_t		 i, m;
 	int		 rc = INV_FAIL;
@@ -359,24 +407,24 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 	    "unit, serial, bmc, address, role, disk, created_at, updated_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &host, err,
 	    errlen) != INV_OK ||
-	    db_prepare(inv, "INSERT INTO nics (host_id, mac) VALUES (?, ?)",
+	    db_prepare(inv, "INSERT INTO nics (host_id, seq, mac) VALUES (?, ?, ?)",
 	    &nic, err, errlen) != INV_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
-		if (strcmp(lastsite, r->site) != 0) {
+		if ((site_id = seen_get(&ids, r->site, "")) == 0) {
 			if (db_site_id(inv, r->site, &site_id, err, errlen) !=
 			    INV_OK)
 				goto out;
-			snprintf(lastsite, sizeof(lastsite), "%s", r->site);
-			lastrack[0] = '\0';
+			seen_put(&ids, r->site, "", site_id);
 		}
-		if (r->rack && strcmp(lastrack, r->rack) != 0) {
+		if (r->rack && (rack_id = seen_get(&ids, r->site, r->rack)) ==
+		    0) {
 			if (db_rack_id(inv, site_id, r->rack, &rack_id, err,
 			    errlen) != INV_OK)
 				goto out;
-			snprintf(lastrack, sizeof(lastrack), "%s", r->rack);
+			seen_put(&ids, r->site, r->rack, rack_id);
 		}
 		sqlite3_reset(host);
 		sqlite3_clear_bindings(host);
@@ -403,7 +451,8 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 		for (m = 0; m < r->nmacs; m++) {
 			sqlite3_reset(nic);
 			sqlite3_bind_int64(nic, 1, id);
-			sqlite3_bind_text(nic, 2, r->macs[m], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(nic, 2, (sqlite3_int64)m + 1);
+			sqlite3_bind_text(nic, 3, r->macs[m], -1, SQLITE_STATIC);
 			if (sqlite3_step(nic) != SQLITE_DONE) {
 				snprintf(err, errlen, "%s: %s: %s", inv->path,
 				    r->hostname, sqlite3_errmsg(inv->db));
@@ -426,6 +475,7 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 	}
 	rc = INV_OK;
 out:
+	seen_free(&ids);
 	sqlite3_finalize(host);
 	sqlite3_finalize(nic);
 	return rc;
@@ -443,6 +493,10 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 	size_t		 i;
 	int		 rc;
 
+	/* 32 MiB of page cache while enrolling: a large import's index pages
+	 * stay in memory instead of spilling to the WAL and being read back. */
+	if (n > 1000)
+		db_exec(inv, "PRAGMA cache_size = -32768", err, sizeof(err));
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	for (i = 0; i < n; i++)
 		row_check(&b, &in[i], &rows[i]);
@@ -454,7 +508,7 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 	if (errs->n > 0) {
 		rc = INV_EINVAL;
 		if (b.dropped)
-			bad(&b, 0, "... and %zu more problems", b.dropped);
+			bad(&b, -1, "... and %zu more problems", b.dropped);
 		goto fail_quiet;
 	}
 	if ((rc = rows_write(inv, rows, n, where, actor, err,
@@ -467,6 +521,7 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 fail:
 	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(char *));
 	errs->msg[errs->n++] = xstrdup(err);
+	errs->total++;
 fail_quiet:
 	db_rollback(inv);
 	free(rows);
@@ -563,7 +618,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 			    "header hostname,site,rack,unit,serial,bmc,macs,"
 			    "address,role");
 		else
-			bad(&b, 0, "%s", err);
+			bad(&b, c.errline, "%s", err);
 		rc = INV_EINVAL;
 		goto out;
 	}
@@ -595,8 +650,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		const char		**slot[C_COUNT];
 
 		if (r < 0) {
-			/* err is "line N: ..." already */
-			bad(&b, 0, "%s", err);
+			bad(&b, c.errline, "%s", err);
 			continue;
 		}
 		if (c.nfields != ncols) {

@@ -91,8 +91,10 @@ nics_merge(struct inv *inv, int64_t id, const char *hostname,
 	    errlen) != INV_OK ||
 	    db_prepare(inv, "UPDATE nics SET name = ?, speed_mbps = ? WHERE "
 	    "mac = ?", &upd, err, errlen) != INV_OK ||
-	    db_prepare(inv, "INSERT INTO nics (host_id, mac, name, speed_mbps, "
-	    "enrolled) VALUES (?, ?, ?, ?, 0)", &ins, err, errlen) != INV_OK)
+	    db_prepare(inv, "INSERT INTO nics (host_id, seq, mac, name, "
+	    "speed_mbps, enrolled) VALUES (?1, (SELECT coalesce(max(seq), 0) + "
+	    "1 FROM nics WHERE host_id = ?1), ?2, ?3, ?4, 0)", &ins, err,
+	    errlen) != INV_OK)
 		goto out;
 	for (i = 0; i < f->nnics; i++) {
 		const struct inv_nic *n = &f->nics[i];
@@ -240,7 +242,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 
 	cap = 0;
 	if (db_prepare(inv, "SELECT name, mac, speed_mbps FROM nics WHERE "
-	    "host_id = ? ORDER BY id", &st, err, errlen) != INV_OK)
+	    "host_id = ? ORDER BY seq", &st, err, errlen) != INV_OK)
 		goto fail;
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -53,7 +53,7 @@ host_macs(struct inv *inv, struct inv_host *h, char *err, size_t errlen)
 	int		 rc;
 
 	if (db_prepare(inv, "SELECT mac FROM nics WHERE host_id = ? AND "
-	    "enrolled = 1 ORDER BY id", &st, err, errlen) != INV_OK)
+	    "enrolled = 1 ORDER BY seq", &st, err, errlen) != INV_OK)
 		return INV_FAIL;
 	sqlite3_bind_int64(st, 1, h->id);
 	h->nmacs = 0;

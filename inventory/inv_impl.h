@@ -12,8 +12,14 @@
 
 #include "inventory/inventory.h"
 
+#define INV_STMT_CACHE	16
+
 struct inv {
 	sqlite3		*db;
+	struct {
+		const char	*sql;	/* a string literal: compared by address */
+		sqlite3_stmt	*st;
+	}		 cache[INV_STMT_CACHE];
 	char		*path;
 	int		 readonly;
 };
@@ -22,6 +28,11 @@ struct inv {
 int	db_fail(struct inv *, const char *what, char *err, size_t errlen);
 int	db_exec(struct inv *, const char *sql, char *err, size_t errlen);
 int	db_prepare(struct inv *, const char *sql, sqlite3_stmt **, char *err,
+	    size_t errlen);
+/* A prepared statement kept for the life of the handle, for the queries
+ * run once per row; sql must be a string literal.  Reset and unbound on
+ * return; the caller resets it when done and never finalizes it. */
+int	db_stmt(struct inv *, const char *sql, sqlite3_stmt **, char *err,
 	    size_t errlen);
 /* BEGIN IMMEDIATE (waits on the busy timeout), COMMIT, ROLLBACK. */
 int	db_begin(struct inv *, char *err, size_t errlen);

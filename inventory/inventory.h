@@ -240,6 +240,7 @@ int	inv_hostkey_fingerprint(const char *key_b64, char *out, size_t outlen,
 struct inv_errors {
 	char	**msg;
 	size_t	  n;
+	size_t	  total;	/* problems found; n <= total (capped list) */
 };
 void	inv_errors_clear(struct inv_errors *);
 
@@ -283,14 +284,20 @@ struct inv_filter {
 };
 
 /*
- * Calls fn for every host matching f, ordered by site, rack, unit,
- * hostname, with a host object (DESIGN.md's fields) that fn borrows.
+ * Calls fn for every host matching f, in enrollment order (the order
+ * `import` read them), with a host object (DESIGN.md's fields) that fn borrows.
  * Streams: memory does not grow with the number of hosts.  fn returns 0
  * to go on, -1 to stop (inv_hosts_each then returns INV_FAIL).
  */
 int	inv_hosts_each(struct inv *, const struct inv_filter *f,
 	    int (*fn)(json_t *host, void *arg), void *arg, char *err,
 	    size_t errlen);
+
+/* The same host objects written to out as one compact JSON array (and a
+ * newline), without building them in memory: `list --format json` over
+ * 100,000 hosts. */
+int	inv_hosts_write_json(struct inv *, const struct inv_filter *f,
+	    FILE *out, char *err, size_t errlen);
 
 /* One host object with its NICs, disks, facts, key and events (the
  * caller's, json_decref).  INV_ENOENT for no such host. */

@@ -643,6 +643,14 @@ validate(struct loader *l)
 		cerr(l, place_line(l, "provision", "disk"), "provision", "disk",
 		    "'%s' is neither 'auto' nor a /dev/ path", c->provision.disk);
 
+	/* Unix socket paths must fit in sun_path (108 bytes with the NUL). */
+	if (c->bgp.bird_socket && strlen(c->bgp.bird_socket) > 107)
+		cerr(l, place_line(l, "bgp", "bird_socket"), "bgp",
+		    "bird_socket", "longer than 107 bytes (a unix socket path)");
+	if (c->bgp.control_socket && strlen(c->bgp.control_socket) > 107)
+		cerr(l, place_line(l, "bgp", "control_socket"), "bgp",
+		    "control_socket", "longer than 107 bytes (a unix socket path)");
+
 	for (i = 0; i < c->nservice; i++) {
 		struct cfg_service	*s = &c->service[i];
 		static const char *const per_kind[][5] = {

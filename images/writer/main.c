@@ -20,8 +20,11 @@
 #include "lib/log.h"
 
 #define IN_BUF	(4u << 20)
+#define STAGE	(4u << 20)	/* range data is gathered into aligned writes */
 
 static struct {
+	uint8_t		*stage;
+	size_t		 staged;
 	int		 quiet;
 	uint64_t	 last_ms;
 	uint64_t	 start_ms;
@@ -85,6 +88,38 @@ on_progress(void *arg, int phase, uint64_t done, uint64_t total)
 	report(&r);
 }
 
+/* Writes what is staged (a whole number of blocks unless last). */
+static int
+flush_stage(struct img_wr *w, char *err, size_t errlen)
+{
+	int	 rc = 0;
+
+	if (W.staged > 0)
+		rc = img_wr_data(w, W.stage, W.staged, err, errlen);
+	W.staged = 0;
+	return rc;
+}
+
+/* Gathers range data so that the engine gets large aligned writes
+ * whatever slices the network delivered. */
+static int
+stage_data(struct img_wr *w, const uint8_t *p, size_t len, char *err,
+    size_t errlen)
+{
+	size_t	 n;
+
+	while (len > 0) {
+		n = STAGE - W.staged < len ? STAGE - W.staged : len;
+		memcpy(W.stage + W.staged, p, n);
+		W.staged += n;
+		p += n;
+		len -= n;
+		if (W.staged == STAGE && flush_stage(w, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 usage(void)
 {
@@ -125,6 +160,10 @@ main(int argc, char **argv)
 	if (target == NULL)
 		return usage();
 	W.start_ms = now_ms();
+	if (posix_memalign((void **)&W.stage, 4096, STAGE) != 0) {
+		fprintf(stderr, "castiron-writer: out of memory\n");
+		return 1;
+	}
 	d = frame_dec_new();
 	while (!finished) {
 		do
@@ -184,13 +223,17 @@ main(int argc, char **argv)
 				}
 				break;
 			case FRAME_EV_DATA:
-				if (img_wr_data(w, data, dlen, err,
+				if (stage_data(w, data, dlen, err,
 				    sizeof(err)) == -1) {
 					code = fail(1, "%s", err);
 					goto out;
 				}
 				break;
 			case FRAME_EV_RANGE_END:
+				if (flush_stage(w, err, sizeof(err)) == -1) {
+					code = fail(1, "%s", err);
+					goto out;
+				}
 				if (img_wr_end(w, frame_dec_digest(d), err,
 				    sizeof(err)) == -1) {
 					code = fail(1, "%s", err);
@@ -226,5 +269,6 @@ out:
 	img_wr_free(w);
 	img_target_close(t);
 	frame_dec_free(d);
+	free(W.stage);
 	return code;
 }

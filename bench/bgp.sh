@@ -1,0 +1,240 @@
+# bench/bgp: how fast castiron reacts, what it costs, side by side with
+# ExaBGP's healthcheck (the tool an operator would use instead).
+#
+# Reaction: an exec check whose every run logs when it ends; the service
+# is "killed" (its probe starts failing) and the time until the route is
+# gone AT THE PEER (the router BIRD's route trace, microsecond stamps) is
+# measured, as is the part castiron adds after the deciding check ended.
+# Cost: 1,000 HTTP services at 1 s interval against a real HTTP server;
+# CPU as % of one core and RSS of the daemon.
+. tests/lib.sh
+. tests/lab/bgp-lab.sh
+# Output piped into head must still clean up namespaces and daemons.
+trap 'exit 141' PIPE
+
+TRIALS=${BGP_TRIALS:-50}
+XTRIALS=${BGP_EXABGP_TRIALS:-20}
+SECS=${BGP_COST_SECONDS:-20}
+NSVC=${BGP_SERVICES:-1000}
+lab_up bench || { echo "bench bgp: lab setup failed"; exit 1; }
+P=20000
+
+# The probe: up while $T/up exists; it logs the moment its verdict is
+# final and exits at once (a tiny C program, so that no shell or
+# interpreter teardown sits between the log line and the exit).
+cat >"$T/probe.c" <<'EOP'
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	struct timespec ts;
+	int r = access(argv[1], F_OK) == 0 ? 0 : 1;
+	FILE *f = fopen(argv[2], "a");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(f, "%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+	fclose(f);
+	_exit(r);
+}
+EOP
+cc -O2 -o "$T/probe" "$T/probe.c" || exit 1
+printf '#!/bin/sh\nexec %s %s %s\n' "$T/probe" "$T/up" "$T/ends" >"$T/probe.sh"
+chmod +x "$T/probe.sh"
+
+cat >"$T/react.ini" <<EOC
+[bgp]
+bird_socket = $HSOCK
+include_dir = $INC
+allowed_prefixes = 192.0.2.0/24, 198.18.0.0/15
+drain_file = $T/drain
+control_socket = $T/bgp.sock
+[service probe]
+check = exec
+command = $T/probe $T/up $T/ends
+interval = 100ms
+timeout = 90ms
+rise = 1
+fall = 1
+prefixes = 192.0.2.10/32
+EOC
+
+rt_present() { rt_route 192.0.2.10/32; }
+rt_absent() { ! rt_route 192.0.2.10/32; }
+
+# trials N NAME: kill/revive the probe N times; kill times to $T/kills.NAME
+trials() {
+	: >"$T/kills.$2"
+	i=0
+	while [ $i -lt "$1" ]; do
+		touch "$T/up"
+		wait_for 20 "announce" rt_present || return 1
+		sleep "0.$(( (i * 37) % 100 + 100 ))"	# vary the phase
+		date +%s.%N >>"$T/kills.$2"
+		rm -f "$T/up"
+		wait_for 20 "withdraw" rt_absent || return 1
+		i=$((i + 1))
+	done
+}
+
+# analyse NAME INTERVAL_MS: prints reaction and added-time percentiles.
+analyse() {
+	python3 - "$T/router-bird.log" "$T/ends" "$T/kills.$1" "$2" "$1" <<'EOPY'
+import sys, datetime
+log, ends_f, kills_f, interval, name = sys.argv[1:]
+def ts(line):
+    d = datetime.datetime.strptime(line[:26], "%Y-%m-%d %H:%M:%S.%f")
+    return d.timestamp()
+kills = [float(x) for x in open(kills_f)]
+ends = sorted(float(x) for x in open(ends_f))
+gone = []
+for l in open(log):
+    if "192.0.2.10/32" in l and ("removed" in l or "withdraw" in l.lower()) and l[:2] == "20":
+        gone.append(ts(l))
+gone.sort()
+react, added = [], []
+for k in kills:
+    g = [x for x in gone if x > k]
+    if not g:
+        continue
+    w = g[0]
+    e = [x for x in ends if x <= w]
+    react.append((w - k) * 1000)
+    if e:
+        added.append((w - e[-1]) * 1000)
+def pct(a, p):
+    a = sorted(a); return a[min(len(a) - 1, int(round(p / 100 * (len(a) - 1))))]
+if not react:
+    print(name, "no withdrawals seen in the router log"); sys.exit(1)
+print("%-9s trials %d  kill->gone p50 %.1f ms p99 %.1f ms (window: interval %s ms x fall 1)"
+      % (name, len(react), pct(react, 50), pct(react, 99), interval))
+print("%-9s added after the deciding check: p50 %.3f ms p99 %.3f ms"
+      % (name, pct(added, 50), pct(added, 99)))
+open(kills_f + ".added", "w").write("%f %f\n" % (pct(added, 50), pct(added, 99)))
+EOPY
+}
+
+# ---- castiron: reaction ----
+: >"$T/ends"
+touch "$T/up"
+ip netns exec "$NS_H" "$CASTIRON" -c "$T/react.ini" -v -v bgp run >"$T/castiron.log" 2>&1 &
+CPID=$!
+at_exit 'kill $CPID 2>/dev/null'
+trials "$TRIALS" castiron || { echo "castiron trials failed"; tail "$T/castiron.log"; exit 1; }
+analyse castiron 100 || exit 1
+# Where the time goes: deciding check's end -> BIRD acknowledged the
+# disable (castiron's own part) -> route removed at the peer (BIRD, BGP).
+python3 - "$T/castiron.log" "$T/ends" "$T/router-bird.log" <<'EOPY'
+import sys, re, datetime
+acks = [float(m.group(1)) for m in (re.search(r"disable castiron_p_192_0_2_10_32 took \d+us \(acknowledged at ([0-9.]+)\)", l) for l in open(sys.argv[1])) if m]
+ends = sorted(float(x) for x in open(sys.argv[2]))
+gone = sorted(datetime.datetime.strptime(l[:26], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+              for l in open(sys.argv[3]) if "192.0.2.10/32" in l and "removed" in l)
+own, bird = [], []
+for a in acks:
+    e = [x for x in ends if x <= a]
+    g = [x for x in gone if x >= a]
+    if not g or g[0] - a > 0.05:
+        continue        # a disable with nothing announced (at start)
+    if e: own.append((a - e[-1]) * 1000)
+    bird.append((g[0] - a) * 1000)
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
+print("castiron    of which castiron (check end -> BIRD acknowledged): p50 %.3f ms p99 %.3f ms" % (pct(own, 50), pct(own, 99)))
+print("castiron    of which BIRD+BGP+peer (acknowledged -> gone at peer): p50 %.3f ms p99 %.3f ms" % (pct(bird, 50), pct(bird, 99)))
+EOPY
+[ -n "${BGP_DEBUG:-}" ] && grep -E "written in|applied in|took" "$T/castiron.log" | tail -12
+kill -TERM $CPID; wait $CPID 2>/dev/null
+
+# ---- castiron: cost of $NSVC HTTP services at 1 s ----
+# One HTTP server process (asyncio) listening on one port per service,
+# as separate services would: 1,000 endpoints, 1,000 checks a second.
+ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py "$P-$((P + NSVC - 1))" 2>>"$T/httpd.err" &
+at_exit "kill $!"
+wait_for 20 "httpd" ip netns exec "$NS_H" python3 -c "import socket; socket.create_connection(('127.0.0.1', $((P + NSVC - 1))))"
+{
+	sed -n '1,/^\[service/p' "$T/react.ini" | sed '$d'
+	i=0
+	while [ $i -lt "$NSVC" ]; do
+		echo "[service web$i]"
+		echo "check = http"
+		echo "url = http://127.0.0.1:$((P + i))/healthz"
+		echo "interval = 1s"
+		echo "timeout = 500ms"
+		echo "prefixes = 198.18.$((i / 250)).$((i % 250 + 1))/32"
+		i=$((i + 1))
+	done
+} >"$T/cost.ini"
+ip netns exec "$NS_H" "$CASTIRON" -c "$T/cost.ini" -q bgp run >"$T/cost.log" 2>&1 &
+CPID=$!
+sleep 5
+kill -0 $CPID 2>/dev/null || { wait $CPID; echo "castiron cost run died (exit $?):"; tail -5 "$T/cost.log"; exit 1; }
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+t0=$(cpu $CPID); s0=$(date +%s.%N)
+sleep "$SECS"
+t1=$(cpu $CPID); s1=$(date +%s.%N)
+rss=$(awk '/VmHWM/ { print $2 }' "/proc/$CPID/status")
+checks=$(ip netns exec "$NS_H" "$CASTIRON" -c "$T/cost.ini" --format json bgp status |
+    python3 -c "import json,sys; s=json.load(sys.stdin); print(sum(x['checks_ok']+x['checks_failed'] for x in s['services']), sum(x['healthy'] for x in s['services']))")
+[ -n "${BGP_DEBUG:-}" ] && grep -E "written in|applied in|took" "$T/castiron.log" | tail -12
+kill -TERM $CPID; wait $CPID 2>/dev/null
+tck=$(getconf CLK_TCK)
+ci_cpu=$(python3 -c "print('%.2f' % (100.0 * ($t1 - $t0) / $tck / ($s1 - $s0)))")
+echo "castiron  $NSVC HTTP services at 1s: CPU $ci_cpu % of one core (goal <= 5 %), peak RSS $((rss / 1024)) MiB (goal <= 32 MiB)"
+echo "castiron  checks run so far / services healthy: $checks"
+ci_per=$(python3 -c "print('%.1f' % (1e6 * ($t1 - $t0) / $tck / ($s1 - $s0) / $NSVC))")
+echo "castiron  CPU per HTTP check: $ci_per us"
+
+# ---- ExaBGP healthcheck, peered with the same router ----
+if ! command -v exabgp >/dev/null; then
+	echo "exabgp not installed: no comparison"; exit 0
+fi
+kill "$(cat "$T/host-bird.pid")"
+wait_for 10 "session down" sh -c "! birdc -s $RSOCK show protocols | grep -q 'h4 .*Established'"
+cat >"$T/exabgp.conf" <<EOX
+process hc {
+	run /usr/bin/python3 -m exabgp healthcheck --no-syslog --no-ip-setup --withdraw-on-down --cmd "$T/probe.sh" --interval 0.1 --fast-interval 0.1 --rise 1 --fall 1 --timeout 1 --ip 192.0.2.10/32;
+	encoder text;
+}
+neighbor $R4 {
+	router-id $H4;
+	local-address $H4;
+	local-as 65001;
+	peer-as 65000;
+	api { processes [ hc ]; }
+}
+EOX
+: >"$T/ends"
+env exabgp_daemon_user=root exabgp_log_destination="$T/exabgp.log" \
+    ip netns exec "$NS_H" exabgp "$T/exabgp.conf" >"$T/exabgp.out" 2>&1 &
+XPID=$!
+at_exit "kill $XPID"
+if trials "$XTRIALS" exabgp && analyse exabgp 100; then
+	python3 - "$T/kills.castiron.added" "$T/kills.exabgp.added" <<'EOPY'
+import sys
+c = [float(x) for x in open(sys.argv[1]).read().split()]
+x = [float(x) for x in open(sys.argv[2]).read().split()]
+print("ratio     exabgp/castiron time added after the deciding check: p50 %.1fx p99 %.1fx"
+      % (x[0] / c[0], x[1] / c[1]))
+EOPY
+else
+	echo "exabgp reaction trials did not complete:"; tail -5 "$T/exabgp.out"
+fi
+kill $XPID; wait $XPID 2>/dev/null
+
+# ExaBGP healthcheck's CPU per HTTP check (one healthcheck, curl as the
+# check, 1 s interval), against castiron's per-check cost above.
+hc_cpu() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+ip netns exec "$NS_H" /usr/bin/python3 -m exabgp healthcheck --no-syslog --no-ack --no-ip-setup \
+    --cmd "curl -sf -o /dev/null http://127.0.0.1:$P/healthz" --interval 1 --ip 192.0.2.10/32 \
+    >/dev/null 2>&1 </dev/null &
+HC=$!
+sleep 3
+h0=$(hc_cpu $HC); s0=$(date +%s.%N)
+sleep "$SECS"
+h1=$(hc_cpu $HC); s1=$(date +%s.%N)
+kill $HC; wait $HC 2>/dev/null
+python3 - <<EOPY
+secs = $s1 - $s0
+per = 1e6 * ($h1 - $h0) / $tck / secs      # one check per second
+print("exabgp    CPU per HTTP check (healthcheck + curl): %.0f us" % per)
+print("ratio     exabgp/castiron CPU per check: %.0fx" % (per / max($ci_per, 0.001)))
+EOPY

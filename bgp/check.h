@@ -1,0 +1,53 @@
+/*
+ * Health checks: one generic check per service, with one small file per
+ * kind (check_http.c through libcurl's multi interface, check_tcp.c a
+ * non-blocking connect, check_exec.c a child process).  Every kind runs
+ * inside the daemon's one epoll loop: a check registers its descriptors
+ * there and never blocks, so a hung check cannot delay another; the
+ * checker enforces each run's timeout on the monotonic clock.
+ *
+ * A run ends exactly once, through the done callback, with ok and a short
+ * reason an operator can act on ("HTTP 503", "connect: Connection
+ * refused", "exit 3: disk full", "timed out after 500ms").
+ */
+#ifndef CASTIRON_CHECK_H
+#define CASTIRON_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/config.h"
+
+#define CHECK_REASON_LEN	200
+
+struct checker;
+struct check;
+
+typedef void (*check_done_fn)(void *arg, int ok, const char *reason);
+
+/* The engine: owns the curl multi handle and the exec children. */
+struct checker	*checker_new(int epfd);
+void		 checker_free(struct checker *);
+/* Earliest monotonic ms at which checker_run_timers must run;
+ * UINT64_MAX when nothing waits. */
+uint64_t	 checker_next_timer(const struct checker *);
+void		 checker_run_timers(struct checker *, uint64_t now);
+
+/* A check for one service (the config is copied, not kept). */
+struct check	*check_new(struct checker *, const struct cfg_service *,
+		    check_done_fn, void *arg, char *err, size_t errlen);
+/* Stops a running check without calling done, and frees it. */
+void		 check_free(struct check *);
+/* Starts one run; done is called later, or at once when the run cannot
+ * even start.  A check that is still running is left alone. */
+void		 check_start(struct check *);
+int		 check_running(const struct check *);
+
+/* An exec check's command split into words as the check runs it: single
+ * quotes, double quotes (\" and \\ inside), backslash; no expansion.
+ * *argv is NULL-terminated and xmalloc'd (free each word, then it);
+ * -1 with err on an unbalanced quote, an empty command or over 64 words. */
+int		 exec_split_words(const char *, char ***argv, char *err,
+		    size_t errlen);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * HTTP check: the service is healthy when a GET of its URL answers with
+ * the expected status (and, when body is set, a body holding that text)
+ * within the timeout.  All HTTP checks share one libcurl multi handle
+ * driven by the daemon's epoll loop through curl's socket and timer
+ * callbacks, so a thousand checks cost one thread and no polling.  Runs
+ * reuse a kept-alive connection for at most HTTP_CONN_LIFE_S seconds
+ * (a fresh TCP connection costs more than the check), so a service
+ * that stops accepting new
+ * connections is noticed within HTTP_CONN_LIFE_S, when its kept-alive
+ * connection is retired.
+ */
+#include <sys/epoll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "bgp/check_int.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+#define HTTP_MAXBODY	65536
+#define HTTP_CONN_LIFE_S	10
+
+struct http_sock;
+
+struct http_engine {
+	int		 epfd;
+	CURLM		*multi;
+	uint64_t	 timer;		/* monotonic ms; UINT64_MAX: none */
+	struct http_sock *dead;		/* removed, freed after the batch */
+};
+
+/* One socket curl asked us to watch.  A socket curl removes may still
+ * have an event waiting in the batch epoll returned, so it is only
+ * marked dead and freed by http_engine_run_timers, after the batch. */
+struct http_sock {
+	struct evh		 evh;
+	struct http_engine	*he;
+	curl_socket_t		 fd;
+	int			 added;
+	int			 dead;
+	struct http_sock	*next;
+};
+
+struct http_check {
+	struct check	*c;
+	CURL		*easy;
+	char		*url;
+	long		 expect;
+	char		*body_want;
+	char		*body;
+	size_t		 bodylen;
+	int		 active;	/* easy is in the multi */
+	char		 errbuf[CURL_ERROR_SIZE];
+};
+
+static void http_drain(struct http_engine *);
+
+static void
+sock_event(struct evh *h, uint32_t events)
+{
+	struct http_sock	*s = (struct http_sock *)h;
+	struct http_engine	*he = s->he;
+	int			 running, flags = 0;
+
+	if (s->dead)
+		return;
+	if (events & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(he->multi, s->fd, flags, &running);
+	http_drain(he);
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct http_engine	*he = userp;
+	struct http_sock	*s = socketp;
+	struct epoll_event	 ev = { 0 };
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			if (s->added)
+				epoll_ctl(he->epfd, EPOLL_CTL_DEL, fd, NULL);
+			curl_multi_assign(he->multi, fd, NULL);
+			s->dead = 1;
+			s->next = he->dead;
+			he->dead = s;
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		s->evh.fn = sock_event;
+		s->he = he;
+		s->fd = fd;
+		curl_multi_assign(he->multi, fd, s);
+	}
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev.events |= EPOLLIN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev.events |= EPOLLOUT;
+	ev.data.ptr = &s->evh;
+	if (epoll_ctl(he->epfd, s->added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+	    &ev) == 0)
+		s->added = 1;
+	return 0;
+}
+
+static int
+timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http_engine	*he = userp;
+
+	(void)multi;
+	he->timer = timeout_ms < 0 ? UINT64_MAX :
+	    mono_ms() + (uint64_t)timeout_ms;
+	return 0;
+}
+
+struct http_engine *
+http_engine_new(int epfd)
+{
+	struct http_engine	*he = xcalloc(1, sizeof(*he));
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	he->epfd = epfd;
+	he->timer = UINT64_MAX;
+	if ((he->multi = curl_multi_init()) == NULL)
+		fatalx("curl_multi_init failed");
+	curl_multi_setopt(he->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(he->multi, CURLMOPT_SOCKETDATA, he);
+	curl_multi_setopt(he->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(he->multi, CURLMOPT_TIMERDATA, he);
+	return he;
+}
+
+static void
+free_dead(struct http_engine *he)
+{
+	struct http_sock	*s, *next;
+
+	for (s = he->dead; s; s = next) {
+		next = s->next;
+		free(s);
+	}
+	he->dead = NULL;
+}
+
+void
+http_engine_free(struct http_engine *he)
+{
+	if (he == NULL)
+		return;
+	curl_multi_cleanup(he->multi);
+	free_dead(he);
+	free(he);
+	curl_global_cleanup();
+}
+
+uint64_t
+http_engine_next_timer(const struct http_engine *he)
+{
+	return he->timer;
+}
+
+void
+http_engine_run_timers(struct http_engine *he, uint64_t now)
+{
+	int	 running;
+
+	free_dead(he);		/* the batch that could name them is over */
+	if (he->timer > now)
+		return;
+	he->timer = UINT64_MAX;
+	curl_multi_socket_action(he->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_drain(he);
+}
+
+/* Collects finished transfers and ends their runs. */
+static void
+http_drain(struct http_engine *he)
+{
+	CURLMsg			*m;
+	int			 left;
+
+	while ((m = curl_multi_info_read(he->multi, &left)) != NULL) {
+		struct http_check	*h = NULL;
+		CURLcode		 rc = m->data.result;
+		long			 status = 0;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		curl_multi_remove_handle(he->multi, m->easy_handle);
+		h->active = 0;
+		if (rc != CURLE_OK)
+			check_finish(h->c, 0, "%s", h->errbuf[0] ? h->errbuf :
+			    curl_easy_strerror(rc));
+		else if (status != h->expect)
+			check_finish(h->c, 0, "HTTP %ld, expected %ld", status,
+			    h->expect);
+		else if (h->body_want && (h->body == NULL ||
+		    memmem(h->body, h->bodylen, h->body_want,
+		    strlen(h->body_want)) == NULL))
+			check_finish(h->c, 0, "HTTP %ld but the body lacks "
+			    "'%.40s'", status, h->body_want);
+		else
+			check_finish(h->c, 1, "HTTP %ld", status);
+	}
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_check	*h = userp;
+	size_t			 n = size * nmemb, room;
+
+	if (h->body_want == NULL)
+		return n;
+	room = HTTP_MAXBODY - h->bodylen;
+	if (n < room)
+		room = n;
+	if (room > 0) {
+		h->body = xreallocarray(h->body, 1, h->bodylen + room + 1);
+		memcpy(h->body + h->bodylen, data, room);
+		h->bodylen += room;
+	}
+	return n;
+}
+
+static int
+http_init(struct check *c, const struct cfg_service *s, char *err,
+    size_t errlen)
+{
+	struct http_check	*h;
+
+	if (s->url == NULL) {
+		snprintf(err, errlen, "no url");
+		return -1;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->c = c;
+	h->url = xstrdup(s->url);
+	h->expect = (long)s->expect;
+	h->body_want = s->body ? xstrdup(s->body) : NULL;
+	if ((h->easy = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		free(h->url);
+		free(h->body_want);
+		free(h);
+		return -1;
+	}
+	curl_easy_setopt(h->easy, CURLOPT_URL, h->url);
+	curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h);
+	curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
+	/* Keep-alive, but a connection lives at most HTTP_CONN_LIFE_S: a
+	 * new TCP connection per check costs more than the check itself,
+	 * while a service that stops accepting connections is still seen
+	 * within that time (its old connections close when it dies). */
+	curl_easy_setopt(h->easy, CURLOPT_MAXLIFETIME_CONN, (long)HTTP_CONN_LIFE_S);
+	curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, 4096L);
+	curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h->easy, CURLOPT_USERAGENT, "castiron-bgp/" CASTIRON_VERSION);
+	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	c->priv = h;
+	return 0;
+}
+
+static void
+http_start(struct check *c)
+{
+	struct http_check	*h = c->priv;
+	struct http_engine	*he = c->ck->http;
+	CURLMcode		 mc;
+
+	h->errbuf[0] = '\0';
+	free(h->body);
+	h->body = NULL;
+	h->bodylen = 0;
+	if ((mc = curl_multi_add_handle(he->multi, h->easy)) != CURLM_OK) {
+		check_finish(c, 0, "curl: %s", curl_multi_strerror(mc));
+		return;
+	}
+	h->active = 1;
+}
+
+static void
+http_abort(struct check *c)
+{
+	struct http_check	*h = c->priv;
+
+	if (h->active) {
+		curl_multi_remove_handle(c->ck->http->multi, h->easy);
+		h->active = 0;
+	}
+}
+
+static void
+http_free(struct check *c)
+{
+	struct http_check	*h = c->priv;
+
+	http_abort(c);
+	curl_easy_cleanup(h->easy);
+	free(h->url);
+	free(h->body_want);
+	free(h->body);
+	free(h);
+}
+
+const struct check_ops check_http_ops = {
+	http_init, http_start, http_abort, http_free
+};

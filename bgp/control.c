@@ -1,0 +1,478 @@
+/*
+ * The daemon's control socket and the drain file.  A client connects to
+ * control_socket, writes one line ("status", "drain" or "undrain") and
+ * reads one JSON document; "drain" and "undrain" make the daemon re-read
+ * the drain file, which `bgp drain` writes (and `bgp undrain` removes)
+ * before poking, so that a drain survives restarts of castiron and of the
+ * host.  The status document is the one DESIGN.md fixes for
+ * `bgp status --format json`.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bgp/daemon_int.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+#define CTL_MAXREQ	256
+#define CTL_MAXREPLY	(16 << 20)
+#define CTL_IO_MS	2000
+#define CTL_IDLE_MS	5000
+
+struct client {
+	struct evh	 evh;
+	struct bgpd	*d;
+	int		 fd;
+	char		 buf[CTL_MAXREQ];
+	size_t		 len;
+	uint64_t	 since;		/* monotonic ms */
+	struct client	*next;
+};
+
+void
+bgpd_fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- the drain file ---- */
+
+int
+bgpd_drain_read(const char *path, char *reason, size_t len)
+{
+	FILE	*f;
+	char	 line[256] = "";
+
+	reason[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (fgets(line, sizeof(line), f) != NULL)
+		line[strcspn(line, "\r\n")] = '\0';
+	fclose(f);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	snprintf(reason, len, "%s", line);
+	return 1;
+}
+
+int
+bgpd_drain_write(const char *path, const char *reason, char *err,
+    size_t errlen)
+{
+	char	*tmp;
+	FILE	*f;
+	int	 fd;
+
+	xasprintf(&tmp, "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(tmp);
+		return -1;
+	}
+	fprintf(f, "%s\n", reason && *reason ? reason : "drained by operator");
+	if (fflush(f) == EOF || fsync(fileno(f)) == -1 || fclose(f) == EOF) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+int
+bgpd_drain_remove(const char *path, char *err, size_t errlen)
+{
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+control_read_drain(struct bgpd *d)
+{
+	char	 reason[256];
+	int	 r, was = d->ctl->drained;
+
+	r = bgpd_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason));
+	if (r == -1) {
+		/* Unreadable: keep what we had rather than guess. */
+		log_warn("drain file %s", d->cfg->bgp.drain_file);
+		return 0;
+	}
+	d->ctl->drained = r;
+	snprintf(d->drain_reason, sizeof(d->drain_reason), "%s", reason);
+	if (was != r) {
+		if (r)
+			log_warnx("drained: %s (withdrawing every prefix)", reason);
+		else
+			log_info("undrained: announcing what is healthy");
+		d->dirty = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- status ---- */
+
+json_t *
+control_status(struct bgpd *d)
+{
+	json_t	*o = json_object(), *svcs = json_array(), *pfx = json_array();
+	char	 ts[32];
+	size_t	 i, j;
+
+	json_object_set_new(o, "drained", json_boolean(d->ctl->drained));
+	json_object_set_new(o, "drain_reason", d->ctl->drained ?
+	    json_string(d->drain_reason) : json_null());
+	json_object_set_new(o, "bird", json_pack("{s:b,s:s,s:s}",
+	    "connected", bird_connected(d->bird),
+	    "version", bird_version(d->bird),
+	    "socket", d->cfg->bgp.bird_socket));
+	for (i = 0; i < d->ctl->nservice; i++) {
+		struct ctl_service *s = &d->ctl->service[i];
+		bgpd_fmt_time(s->since, ts, sizeof(ts));
+		json_array_append_new(svcs, json_pack("{s:s,s:s,s:b,s:s,s:s,"
+		    "s:o,s:o,s:I,s:I}",
+		    "name", s->name,
+		    "check", check_kind_name(s->cfg.check),
+		    "healthy", s->healthy,
+		    "state", ctl_state(s),
+		    "since", ts,
+		    "last_error", s->last_error[0] ?
+		    json_string(s->last_error) : json_null(),
+		    "last_result", s->last_reason[0] ?
+		    json_string(s->last_reason) : json_null(),
+		    "checks_ok", (json_int_t)s->checks_ok,
+		    "checks_failed", (json_int_t)s->checks_failed));
+	}
+	for (i = 0; i < d->ctl->nprefix; i++) {
+		struct ctl_prefix	*p = &d->ctl->prefix[i];
+		json_t			*names = json_array();
+
+		for (j = 0; j < p->nservices; j++)
+			json_array_append_new(names, json_string(
+			    d->ctl->service[p->services[j]].name));
+		bgpd_fmt_time(p->since, ts, sizeof(ts));
+		json_array_append_new(pfx, json_pack("{s:s,s:b,s:b,s:o,s:s,s:s}",
+		    "prefix", p->str,
+		    "announced", p->applied == 1,
+		    "wanted", p->want,
+		    "services", names,
+		    "protocol", p->proto,
+		    "since", ts));
+	}
+	json_object_set_new(o, "services", svcs);
+	json_object_set_new(o, "prefixes", pfx);
+	return o;
+}
+
+/* ---- the server side ---- */
+
+static void
+client_close(struct client *c)
+{
+	struct client	**pp;
+
+	for (pp = &c->d->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+}
+
+void
+control_expire(struct bgpd *d, uint64_t now)
+{
+	struct client	*c, *next;
+
+	for (c = d->clients; c; c = next) {
+		next = c->next;
+		if (now - c->since >= CTL_IDLE_MS)
+			client_close(c);
+	}
+}
+
+static void
+client_reply(struct client *c, json_t *reply)
+{
+	char		*text = json_dumps(reply, JSON_COMPACT);
+	size_t		 len, off = 0;
+	ssize_t		 w;
+	struct pollfd	 pfd = { .fd = c->fd, .events = POLLOUT };
+
+	json_decref(reply);
+	if (text == NULL)
+		return;
+	len = strlen(text);
+	text = xreallocarray(text, 1, len + 2);
+	text[len++] = '\n';
+	/* Bounded: a client that does not read loses its reply. */
+	while (off < len) {
+		w = write(c->fd, text + off, len - off);
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN && poll(&pfd, 1, CTL_IO_MS) > 0)
+			continue;
+		break;
+	}
+	free(text);
+}
+
+static void
+client_event(struct evh *h, uint32_t events)
+{
+	struct client	*c = (struct client *)h;
+	ssize_t		 n;
+	char		*nl;
+	json_t		*reply;
+
+	(void)events;
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (n <= 0) {
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		client_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	if ((nl = strchr(c->buf, '\n')) == NULL) {
+		if (c->len >= sizeof(c->buf) - 1)
+			client_close(c);
+		return;
+	}
+	*nl = '\0';
+	if (strcmp(c->buf, "status") == 0)
+		reply = control_status(c->d);
+	else if (strcmp(c->buf, "drain") == 0 || strcmp(c->buf, "undrain") == 0) {
+		control_read_drain(c->d);
+		/* Act now, not at the next loop turn: the operator waits. */
+		if (ctl_update(c->d->ctl, time(NULL)) > 0)
+			announce_flush(c->d->ann, c->d->ctl);
+		reply = control_status(c->d);
+	} else
+		reply = json_pack("{s:s}", "error", "unknown command");
+	client_reply(c, reply);
+	client_close(c);
+}
+
+static void
+listen_event(struct evh *h, uint32_t events)
+{
+	struct bgpd		*d = (struct bgpd *)(void *)((char *)h -
+	    offsetof(struct bgpd, listen_evh));
+	struct epoll_event	 ev = { .events = EPOLLIN };
+	struct client		*c;
+	int			 fd;
+
+	(void)events;
+	while ((fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) != -1) {
+		c = xcalloc(1, sizeof(*c));
+		c->evh.fn = client_event;
+		c->d = d;
+		c->fd = fd;
+		c->since = mono_ms();
+		ev.data.ptr = &c->evh;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = d->clients;
+		d->clients = c;
+	}
+}
+
+static int
+sun_fill(struct sockaddr_un *sun, const char *path, char *err, size_t errlen)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return -1;
+	}
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+int
+control_listen(struct bgpd *d, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct epoll_event	 ev = { .events = EPOLLIN };
+	const char		*path = d->cfg->bgp.control_socket;
+	char			*dir, *slash;
+	mode_t			 old;
+	int			 fd;
+
+	if (sun_fill(&sun, path, err, errlen) == -1)
+		return -1;
+	/* A live daemon answers; a stale socket file does not. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			snprintf(err, errlen, "another castiron bgp daemon "
+			    "answers on %s", path);
+			return -1;
+		}
+		close(fd);
+	}
+	unlink(path);
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	if ((d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0117);
+	if (bind(d->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(d->lfd, 16) == -1) {
+		umask(old);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(d->lfd);
+		d->lfd = -1;
+		return -1;
+	}
+	umask(old);
+	d->lpath = xstrdup(path);
+	d->listen_evh.fn = listen_event;
+	ev.data.ptr = &d->listen_evh;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev) == -1) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+control_close(struct bgpd *d)
+{
+	while (d->clients)
+		client_close(d->clients);
+	if (d->lfd >= 0) {
+		close(d->lfd);
+		unlink(d->lpath);
+	}
+	d->lfd = -1;
+	free(d->lpath);
+	d->lpath = NULL;
+}
+
+/* ---- the client side (bgp status, drain, undrain) ---- */
+
+json_t *
+bgpd_control(const char *path, const char *cmd, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	json_error_t		 jerr;
+	json_t			*j;
+	char			*buf = NULL;
+	size_t			 len = 0, cap = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	if (sun_fill(&sun, path, err, errlen) == -1)
+		return NULL;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "no castiron bgp daemon answers on %s "
+		    "(%s); is `castiron bgp run` running?", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (dprintf(fd, "%s\n", cmd) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, 5000) <= 0) {
+			snprintf(err, errlen, "%s: the daemon did not answer "
+			    "within 5s", path);
+			goto fail;
+		}
+		if (cap - len < 4096) {
+			if (cap >= CTL_MAXREPLY) {
+				snprintf(err, errlen, "%s: reply too long", path);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 65536;
+			buf = xreallocarray(buf, 1, cap);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL) {
+		snprintf(err, errlen, "%s: empty reply", path);
+		return NULL;
+	}
+	buf[len] = '\0';
+	j = json_loads(buf, 0, &jerr);
+	free(buf);
+	if (j == NULL)
+		snprintf(err, errlen, "%s: bad reply: %s", path, jerr.text);
+	return j;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}

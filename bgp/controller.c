@@ -1,0 +1,265 @@
+/*
+ * The controller (see controller.h): rise and fall counting per service,
+ * and the prefix rule.  Pure: no clock reads, no I/O, no logging, so the
+ * unit tests drive it result by result.
+ */
+#include <sys/types.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bgp/controller.h"
+#include "lib/xmalloc.h"
+
+void
+ctl_proto_name(const struct prefix *p, char *buf, size_t len)
+{
+	char	 s[64], *c;
+
+	prefix_str(p, s, sizeof(s));
+	for (c = s; *c; c++)
+		if (*c == '.' || *c == ':' || *c == '/')
+			*c = '_';
+	snprintf(buf, len, "castiron_p_%s", s);
+}
+
+static size_t
+add_prefix(struct ctl *c, const struct prefix *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nprefix; i++)
+		if (prefix_equal(&c->prefix[i].p, p))
+			return i;
+	c->prefix = xreallocarray(c->prefix, c->nprefix + 1, sizeof(*c->prefix));
+	memset(&c->prefix[c->nprefix], 0, sizeof(*c->prefix));
+	c->prefix[c->nprefix].p = *p;
+	c->prefix[c->nprefix].applied = -1;
+	prefix_str(p, c->prefix[c->nprefix].str, sizeof(c->prefix[0].str));
+	ctl_proto_name(p, c->prefix[c->nprefix].proto, CTL_PROTO_LEN);
+	return c->nprefix++;
+}
+
+struct ctl *
+ctl_new(const struct config *cfg, time_t now)
+{
+	struct ctl	*c = xcalloc(1, sizeof(*c));
+	size_t		 i, j, k;
+
+	c->service = xcalloc(cfg->nservice ? cfg->nservice : 1,
+	    sizeof(*c->service));
+	c->nservice = cfg->nservice;
+	for (i = 0; i < cfg->nservice; i++) {
+		struct ctl_service *s = &c->service[i];
+
+		s->name = xstrdup(cfg->service[i].name);
+		s->cfg = cfg->service[i];
+		s->since = now;
+		s->prefixes = xcalloc(cfg->service[i].nprefixes + 1,
+		    sizeof(size_t));
+		for (j = 0; j < cfg->service[i].nprefixes; j++)
+			s->prefixes[s->nprefixes++] = add_prefix(c,
+			    &cfg->service[i].prefixes[j]);
+	}
+	/* Each prefix's services: count, then fill (linear, not P x S). */
+	for (i = 0; i < c->nservice; i++)
+		for (j = 0; j < c->service[i].nprefixes; j++)
+			c->prefix[c->service[i].prefixes[j]].nservices++;
+	for (k = 0; k < c->nprefix; k++) {
+		c->prefix[k].since = now;
+		c->prefix[k].services = xcalloc(c->prefix[k].nservices + 1,
+		    sizeof(size_t));
+		c->prefix[k].nservices = 0;
+	}
+	for (i = 0; i < c->nservice; i++)
+		for (j = 0; j < c->service[i].nprefixes; j++) {
+			struct ctl_prefix *p =
+			    &c->prefix[c->service[i].prefixes[j]];
+			p->services[p->nservices++] = i;
+		}
+	return c;
+}
+
+void
+ctl_free(struct ctl *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nservice; i++) {
+		free(c->service[i].name);
+		free(c->service[i].prefixes);
+	}
+	for (i = 0; i < c->nprefix; i++)
+		free(c->prefix[i].services);
+	free(c->service);
+	free(c->prefix);
+	free(c);
+}
+
+enum ctl_change
+ctl_result(struct ctl *c, size_t i, int ok, const char *reason, time_t now)
+{
+	struct ctl_service	*s = &c->service[i];
+
+	snprintf(s->last_reason, sizeof(s->last_reason), "%s", reason);
+	if (ok) {
+		s->checks_ok++;
+		s->ok_streak++;
+		s->fail_streak = 0;
+		if (!s->healthy && s->ok_streak >= s->cfg.rise) {
+			s->healthy = 1;
+			s->decided = 1;
+			s->since = now;
+			s->transitions++;
+			return CTL_BECAME_HEALTHY;
+		}
+		return CTL_SAME;
+	}
+	s->checks_failed++;
+	s->fail_streak++;
+	s->ok_streak = 0;
+	snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
+	if (s->healthy && s->fail_streak >= s->cfg.fall) {
+		s->healthy = 0;
+		s->decided = 1;
+		s->since = now;
+		s->transitions++;
+		return CTL_BECAME_UNHEALTHY;
+	}
+	if (!s->healthy && !s->decided && s->fail_streak >= s->cfg.fall)
+		s->decided = 1;		/* known down since start */
+	return CTL_SAME;
+}
+
+void
+ctl_adopt(struct ctl *c, size_t i, time_t now)
+{
+	struct ctl_service	*s = &c->service[i];
+
+	if (s->healthy)
+		return;
+	s->healthy = 1;
+	s->decided = 1;
+	s->since = now;
+	s->ok_streak = 0;
+	snprintf(s->last_reason, sizeof(s->last_reason),
+	    "announced in BIRD when castiron started");
+}
+
+size_t
+ctl_update(struct ctl *c, time_t now)
+{
+	size_t	 k, j, changed = 0;
+
+	for (k = 0; k < c->nprefix; k++) {
+		struct ctl_prefix	*p = &c->prefix[k];
+		int			 want = !c->drained && p->nservices > 0;
+
+		for (j = 0; j < p->nservices; j++)
+			if (!c->service[p->services[j]].healthy)
+				want = 0;
+		if (want != p->want) {
+			p->want = want;
+			p->since = now;
+			changed++;
+		}
+	}
+	return changed;
+}
+
+const char *
+ctl_state(const struct ctl_service *s)
+{
+	if (s->healthy)
+		return s->fail_streak > 0 ? "falling" : "up";
+	if (s->ok_streak > 0)
+		return "rising";
+	return s->decided || s->fail_streak > 0 ? "down" : "unknown";
+}
+
+uint64_t
+ctl_interval_ms(const struct ctl_service *s)
+{
+	if ((s->healthy && s->fail_streak > 0) ||
+	    (!s->healthy && s->ok_streak > 0))
+		return s->cfg.fast_interval_ms;
+	return s->cfg.interval_ms;
+}
+
+static int
+str_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static int
+service_same(const struct cfg_service *a, const struct cfg_service *b)
+{
+	size_t	 i;
+
+	if (a->check != b->check || a->expect != b->expect ||
+	    a->shell != b->shell || a->interval_ms != b->interval_ms ||
+	    a->fast_interval_ms != b->fast_interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->rise != b->rise ||
+	    a->fall != b->fall || a->nprefixes != b->nprefixes ||
+	    !str_same(a->url, b->url) || !str_same(a->body, b->body) ||
+	    !str_same(a->address, b->address) ||
+	    !str_same(a->command, b->command) || !str_same(a->user, b->user))
+		return 0;
+	for (i = 0; i < a->nprefixes; i++)
+		if (!prefix_equal(&a->prefixes[i], &b->prefixes[i]))
+			return 0;
+	return 1;
+}
+
+void
+ctl_carry(struct ctl *n, const struct ctl *o)
+{
+	size_t	 i, j;
+
+	n->drained = o->drained;
+	for (i = 0; i < n->nservice; i++) {
+		struct ctl_service *ns = &n->service[i];
+		for (j = 0; j < o->nservice; j++) {
+			const struct ctl_service *os = &o->service[j];
+			if (strcmp(ns->name, os->name) != 0 ||
+			    !service_same(&ns->cfg, &os->cfg))
+				continue;
+			ns->healthy = os->healthy;
+			ns->decided = os->decided;
+			ns->ok_streak = os->ok_streak;
+			ns->fail_streak = os->fail_streak;
+			ns->since = os->since;
+			ns->checks_ok = os->checks_ok;
+			ns->checks_failed = os->checks_failed;
+			ns->transitions = os->transitions;
+			memcpy(ns->last_reason, os->last_reason,
+			    sizeof(ns->last_reason));
+			memcpy(ns->last_error, os->last_error,
+			    sizeof(ns->last_error));
+			ns->next_run = os->next_run;
+		}
+	}
+	for (i = 0; i < n->nprefix; i++)
+		for (j = 0; j < o->nprefix; j++)
+			if (prefix_equal(&n->prefix[i].p, &o->prefix[j].p)) {
+				n->prefix[i].want = o->prefix[j].want;
+				n->prefix[i].applied = o->prefix[j].applied;
+				n->prefix[i].since = o->prefix[j].since;
+			}
+}
+
+ssize_t
+ctl_find_prefix(const struct ctl *c, const char *proto)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nprefix; i++)
+		if (strcmp(c->prefix[i].proto, proto) == 0)
+			return (ssize_t)i;
+	return -1;
+}

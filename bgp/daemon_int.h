@@ -1,0 +1,62 @@
+/*
+ * The daemon's state, shared by daemon.c (the loop), control.c (the
+ * control socket, status and the drain file) and metrics.c.
+ */
+#ifndef CASTIRON_BGPD_INT_H
+#define CASTIRON_BGPD_INT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bgp/announce.h"
+#include "bgp/bird.h"
+#include "bgp/check.h"
+#include "bgp/controller.h"
+#include "bgp/daemon.h"
+#include "bgp/ev.h"
+
+struct bgpd {
+	char			*config_path;
+	struct config		*cfg;
+	int			 epfd;
+	struct checker		*ck;
+	struct ctl		*ctl;
+	struct bird		*bird;
+	struct announcer	*ann;
+	/* control socket */
+	struct evh		 listen_evh;
+	int			 lfd;
+	char			*lpath;
+	struct client		*clients;	/* connected, not yet answered */
+	/* timers, monotonic ms */
+	uint64_t		 next_reconcile;
+	uint64_t		 bird_retry_at;
+	uint64_t		 bird_backoff;
+	uint64_t		 next_metrics;
+	uint64_t		 next_watchdog;
+	uint64_t		 watchdog_ms;	/* 0: no watchdog */
+	int			 dirty;		/* a prefix's want may change */
+	int			 rescan;	/* a service's next_run changed */
+	uint64_t		 next_due;	/* earliest next_run of idle services */
+	int			 bird_was_up;
+	char			 drain_reason[256];
+	time_t			 started;
+};
+
+/* control.c */
+struct client;
+
+int	 control_listen(struct bgpd *, char *err, size_t errlen);
+/* Drops clients that sent no full line within CTL_IDLE_MS. */
+void	 control_expire(struct bgpd *, uint64_t now);
+void	 control_close(struct bgpd *);
+json_t	*control_status(struct bgpd *);
+/* Re-reads the drain file; 1 when the drained state changed. */
+int	 control_read_drain(struct bgpd *);
+
+/* metrics.c */
+int	 metrics_write(struct bgpd *, char *err, size_t errlen);
+
+#endif

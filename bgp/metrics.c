@@ -1,0 +1,99 @@
+/*
+ * Prometheus metrics for node-exporter's textfile collector: written to a
+ * temporary file beside metrics_file and renamed over it, so a scrape
+ * never sees half a file.  Written on every prefix change and every few
+ * seconds (check counters), never on each check result.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bgp/daemon_int.h"
+#include "lib/xmalloc.h"
+
+/* Label values: backslash, quote and newline escaped. */
+static void
+label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*s, f);
+	}
+}
+
+int
+metrics_write(struct bgpd *d, char *err, size_t errlen)
+{
+	const char	*path = d->cfg->bgp.metrics_file;
+	char		*tmp;
+	FILE		*f;
+	size_t		 i;
+
+	xasprintf(&tmp, "%s.%d.tmp", path, (int)getpid());
+	if ((f = fopen(tmp, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	fprintf(f, "# HELP castiron_bgp_drained 1 while the host is drained.\n"
+	    "# TYPE castiron_bgp_drained gauge\ncastiron_bgp_drained %d\n",
+	    d->ctl->drained);
+	fprintf(f, "# HELP castiron_bgp_bird_connected 1 while BIRD's control "
+	    "socket answers.\n# TYPE castiron_bgp_bird_connected gauge\n"
+	    "castiron_bgp_bird_connected %d\n", bird_connected(d->bird));
+	fprintf(f, "# HELP castiron_bgp_service_healthy 1 while the service "
+	    "is healthy.\n# TYPE castiron_bgp_service_healthy gauge\n");
+	for (i = 0; i < d->ctl->nservice; i++) {
+		fputs("castiron_bgp_service_healthy{service=\"", f);
+		label(f, d->ctl->service[i].name);
+		fprintf(f, "\"} %d\n", d->ctl->service[i].healthy);
+	}
+	fprintf(f, "# HELP castiron_bgp_checks_total Check runs by result.\n"
+	    "# TYPE castiron_bgp_checks_total counter\n");
+	for (i = 0; i < d->ctl->nservice; i++) {
+		fputs("castiron_bgp_checks_total{service=\"", f);
+		label(f, d->ctl->service[i].name);
+		fprintf(f, "\",result=\"ok\"} %llu\n",
+		    (unsigned long long)d->ctl->service[i].checks_ok);
+		fputs("castiron_bgp_checks_total{service=\"", f);
+		label(f, d->ctl->service[i].name);
+		fprintf(f, "\",result=\"failed\"} %llu\n",
+		    (unsigned long long)d->ctl->service[i].checks_failed);
+	}
+	fprintf(f, "# HELP castiron_bgp_transitions_total Health changes.\n"
+	    "# TYPE castiron_bgp_transitions_total counter\n");
+	for (i = 0; i < d->ctl->nservice; i++) {
+		fputs("castiron_bgp_transitions_total{service=\"", f);
+		label(f, d->ctl->service[i].name);
+		fprintf(f, "\"} %llu\n",
+		    (unsigned long long)d->ctl->service[i].transitions);
+	}
+	fprintf(f, "# HELP castiron_bgp_prefix_announced 1 while BIRD "
+	    "announces the prefix.\n# TYPE castiron_bgp_prefix_announced gauge\n");
+	for (i = 0; i < d->ctl->nprefix; i++)
+		fprintf(f, "castiron_bgp_prefix_announced{prefix=\"%s\"} %d\n",
+		    d->ctl->prefix[i].str, d->ctl->prefix[i].applied == 1);
+	if (fflush(f) == EOF || ferror(f)) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	fclose(f);
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}

@@ -1,0 +1,234 @@
+/*
+ * castiron bgp: run the health-gated announcer, ask it for its state,
+ * run every check once, and drain or undrain the host.  The daemon and
+ * its parts live in bgp/; this file only turns command lines into calls
+ * and results into the one output formatter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bgp/announce.h"
+#include "bgp/bird.h"
+#include "bgp/checkonce.h"
+#include "bgp/controller.h"
+#include "bgp/daemon.h"
+#include "cli/cli.h"
+#include "lib/log.h"
+
+static int
+cmd_bgp_run(struct ctx *ctx, struct args *args)
+{
+	(void)args;
+	return bgpd_run(ctx->config_path);
+}
+
+static void
+print_status(struct ctx *ctx, json_t *st)
+{
+	static const struct out_col svc_cols[] = {
+		{ "name", "SERVICE" }, { "check", "CHECK" },
+		{ "state", "STATE" }, { "since", "SINCE" },
+		{ "last_error", "LAST ERROR" }, { NULL }
+	};
+	static const struct out_col pfx_cols[] = {
+		{ "prefix", "PREFIX" }, { "announced", "ANNOUNCED" },
+		{ "wanted", "WANTED" },
+		{ "services", "SERVICES" }, { "since", "SINCE" }, { NULL }
+	};
+	json_t	*bird = json_object_get(st, "bird");
+
+	if (ctx->format == OUT_JSON) {
+		output_object(stdout, OUT_JSON, st);
+		return;
+	}
+	if (ctx->format == OUT_TABLE) {
+		printf("drained: %s%s%s\n",
+		    json_is_true(json_object_get(st, "drained")) ? "yes" : "no",
+		    json_is_string(json_object_get(st, "drain_reason")) ? " — " : "",
+		    json_is_string(json_object_get(st, "drain_reason")) ?
+		    json_string_value(json_object_get(st, "drain_reason")) : "");
+		printf("bird: %s%s%s\n\n",
+		    json_is_true(json_object_get(bird, "connected")) ?
+		    "connected, version " : "not connected",
+		    json_is_true(json_object_get(bird, "connected")) ?
+		    json_string_value(json_object_get(bird, "version")) : "",
+		    "");
+	}
+	output_rows(stdout, ctx->format, json_object_get(st, "services"),
+	    svc_cols);
+	if (ctx->format == OUT_TABLE)
+		putchar('\n');
+	output_rows(stdout, ctx->format, json_object_get(st, "prefixes"),
+	    pfx_cols);
+}
+
+static int
+cmd_bgp_status(struct ctx *ctx, struct args *args)
+{
+	struct config	*cfg;
+	json_t		*st;
+	char		 err[512];
+
+	(void)args;
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	if ((st = bgpd_control(cfg->bgp.control_socket, "status", err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "castiron: %s\n", err);
+		return EXIT_FAIL;
+	}
+	print_status(ctx, st);
+	json_decref(st);
+	return EXIT_OK;
+}
+
+static int
+cmd_bgp_check(struct ctx *ctx, struct args *args)
+{
+	static const struct out_col cols[] = {
+		{ "service", "SERVICE" }, { "check", "CHECK" },
+		{ "result", "RESULT" }, { "ms", "MS", 1 },
+		{ "detail", "DETAIL" }, { NULL }
+	};
+	struct config	*cfg;
+	json_t		*rows;
+	int		 ndown;
+
+	(void)args;
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	if (cfg->nservice == 0) {
+		fprintf(stderr, "castiron: %s: no [service NAME] section\n",
+		    cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((rows = bgp_check_once(cfg, &ndown)) == NULL) {
+		fprintf(stderr, "castiron: cannot run the checks\n");
+		return EXIT_FAIL;
+	}
+	output_rows(stdout, ctx->format, rows, cols);
+	json_decref(rows);
+	return ndown ? EXIT_FAIL : EXIT_OK;
+}
+
+/*
+ * No daemon answers: withdraw through BIRD directly (the include file
+ * rewritten with every protocol disabled, then each one disabled), so an
+ * emergency drain works even when castiron is down.
+ */
+static int
+drain_without_daemon(struct config *cfg)
+{
+	struct bird		*b = bird_new(cfg->bgp.bird_socket,
+	    cfg->bgp.bird_timeout_ms);
+	struct announcer	*a = announcer_new(cfg->bgp.include_dir, b);
+	struct ctl		*c = ctl_new(cfg, time(NULL));
+	char			 err[256];
+	int			 rc = EXIT_OK;
+
+	if (bird_connect(b, err, sizeof(err)) == -1) {
+		fprintf(stderr, "castiron: cannot reach BIRD either: %s\n", err);
+		rc = EXIT_FAIL;
+	}
+	if (announce_withdraw_all(a, c) == -1 && rc == EXIT_OK) {
+		fprintf(stderr, "castiron: withdrawing through BIRD failed\n");
+		rc = EXIT_FAIL;
+	}
+	ctl_free(c);
+	announcer_free(a);
+	bird_free(b);
+	return rc;
+}
+
+static int
+cmd_bgp_drain(struct ctx *ctx, struct args *args)
+{
+	struct config	*cfg;
+	json_t		*st, *p;
+	const char	*reason = args_get(args, "reason");
+	char		 err[512];
+	size_t		 i, still = 0;
+
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	if (reason && (strlen(reason) > 200 || strpbrk(reason, "\r\n")))
+		return cmd_usage_error(args, "--reason must be one line of at "
+		    "most 200 characters");
+	if (bgpd_drain_write(cfg->bgp.drain_file, reason, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "castiron: cannot write the drain file: %s\n",
+		    err);
+		return EXIT_FAIL;
+	}
+	if ((st = bgpd_control(cfg->bgp.control_socket, "drain", err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "castiron: %s\ncastiron: drain file written; "
+		    "withdrawing through BIRD directly\n", err);
+		return drain_without_daemon(cfg);
+	}
+	json_array_foreach(json_object_get(st, "prefixes"), i, p)
+		if (json_is_true(json_object_get(p, "announced")))
+			still++;
+	json_decref(st);
+	if (still) {
+		fprintf(stderr, "castiron: drained, but %zu prefix%s still "
+		    "announced (BIRD unreachable?); see castiron bgp status\n",
+		    still, still == 1 ? " is" : "es are");
+		return EXIT_FAIL;
+	}
+	if (ctx->verbose >= 0)
+		printf("drained: every prefix withdrawn\n");
+	return EXIT_OK;
+}
+
+static int
+cmd_bgp_undrain(struct ctx *ctx, struct args *args)
+{
+	struct config	*cfg;
+	json_t		*st;
+	char		 err[512];
+
+	(void)args;
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	if (bgpd_drain_remove(cfg->bgp.drain_file, err, sizeof(err)) == -1) {
+		fprintf(stderr, "castiron: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if ((st = bgpd_control(cfg->bgp.control_socket, "undrain", err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "castiron: %s\ncastiron: drain file removed; "
+		    "prefixes are announced once the daemon runs and its "
+		    "services pass their checks\n", err);
+		return EXIT_OK;
+	}
+	json_decref(st);
+	if (ctx->verbose >= 0)
+		printf("undrained: healthy services' prefixes announced\n");
+	return EXIT_OK;
+}
+
+static const struct cmd_opt drain_opts[] = {
+	{ "reason", "TEXT", "why (shown by bgp status and in the log)" },
+	{ NULL }
+};
+
+static const struct cmd bgp_cmds[] = {
+	{ "run", "", "the announcer daemon, in the foreground",
+	    NULL, 0, 0, cmd_bgp_run },
+	{ "status", "", "live state of services and prefixes",
+	    NULL, 0, 0, cmd_bgp_status },
+	{ "check", "", "run every check once; change nothing",
+	    NULL, 0, 0, cmd_bgp_check },
+	{ "drain", "", "withdraw every prefix (survives restarts)",
+	    drain_opts, 0, 0, cmd_bgp_drain },
+	{ "undrain", "", "announce again what is healthy",
+	    NULL, 0, 0, cmd_bgp_undrain },
+	{ NULL }
+};
+
+const struct area area_bgp = {
+	"bgp", "health-gated anycast announcements through BIRD", bgp_cmds
+};

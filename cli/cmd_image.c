@@ -1,0 +1,466 @@
+/*
+ * castiron image: the catalog ([image NAME] sections), verified fetches
+ * into the cache, verification, bmap creation, and writing an image onto
+ * a disk or a file.  The work is in images/; this file resolves names to
+ * cache paths, draws progress, fills result rows and picks exit codes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "images/bmap.h"
+#include "images/catalog.h"
+#include "images/fetch.h"
+#include "images/frame.h"
+#include "images/target.h"
+#include "images/walk.h"
+#include "lib/progress.h"
+#include "lib/xmalloc.h"
+
+#define ERRLEN	1024
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* NAME|FILE: a path when it looks like one or exists, else a name. */
+static int
+is_path(const char *s)
+{
+	return strchr(s, '/') != NULL || access(s, F_OK) == 0;
+}
+
+static const struct cfg_image *
+find_image(struct ctx *ctx, const char *name, int *rc)
+{
+	struct config		*cfg;
+	const struct cfg_image	*im;
+
+	if ((cfg = ctx_config(ctx)) == NULL) {
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	if ((im = config_image(cfg, name)) == NULL) {
+		fprintf(stderr, "castiron: image %s: no [image %s] in %s and "
+		    "no such file\n", name, name, cfg->path);
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	return im;
+}
+
+static FILE *
+progress_file(struct ctx *ctx)
+{
+	return ctx->verbose < 0 ? NULL : stderr;
+}
+
+static int
+cmd_image_list(struct ctx *ctx, struct args *args)
+{
+	static const struct out_col cols[] = {
+		{ "name", "NAME", 0 },
+		{ "format", "FORMAT", 0 },
+		{ "stored_bytes", "STORED", 1 },
+		{ "image_bytes", "IMAGE", 1 },
+		{ "mapped_bytes", "MAPPED", 1 },
+		{ "cached", "CACHED", 0 },
+		{ "url", "URL", 0 },
+		{ NULL, NULL, 0 }
+	};
+	struct config	*cfg;
+	struct img_info	 info;
+	json_t		*rows, *o;
+	size_t		 i;
+
+	(void)args;
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	rows = json_array();
+	for (i = 0; i < cfg->nimage; i++) {
+		const struct cfg_image *im = &cfg->image[i];
+		char ub[512], bb[512];
+		img_info_get(cfg, im, &info);
+		o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I}",
+		    "name", im->name, "url", img_url_safe(im->url, ub,
+		    sizeof(ub)), "sha256", im->sha256,
+		    "format", info.format, "cached", info.cached,
+		    "stored_bytes", (json_int_t)info.stored_bytes,
+		    "image_bytes", (json_int_t)info.image_bytes,
+		    "mapped_bytes", (json_int_t)info.mapped_bytes,
+		    "min_disk_bytes", (json_int_t)im->min_disk);
+		json_object_set_new(o, "bmap", im->bmap ?
+		    json_string(img_url_safe(im->bmap, bb, sizeof(bb))) :
+		    json_null());
+		json_array_append_new(rows, o);
+	}
+	output_rows(stdout, ctx->format, rows, cols);
+	json_decref(rows);
+	return EXIT_OK;
+}
+
+static int
+do_fetch(struct ctx *ctx, const struct cfg_image *im, int force,
+    struct img_fetch_result *res)
+{
+	struct img_fetch_opts	 o = { progress_file(ctx), force };
+	enum img_err		 kind;
+	char			 err[ERRLEN];
+
+	if (img_fetch(ctx->cfg, im, &o, res, &kind, err, sizeof(err)) == -1) {
+		fprintf(stderr, "castiron: image %s: %s\n", im->name, err);
+		return kind == IMG_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_image_fetch(struct ctx *ctx, struct args *args)
+{
+	const struct cfg_image	*im;
+	struct img_fetch_result	 res;
+	json_t			*o;
+	char			*path;
+	int			 rc;
+
+	if ((im = find_image(ctx, args->argv[0], &rc)) == NULL)
+		return rc;
+	if ((rc = do_fetch(ctx, im, args_has(args, "force"), &res)) != 0)
+		return rc;
+	path = img_cache_path(ctx->cfg, im, ".img");
+	o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:i, s:i}",
+	    "name", im->name, "path", path, "sha256", res.sha256,
+	    "stored_bytes", (json_int_t)res.bytes, "already_cached",
+	    res.already, "resumed", res.resumed, "attempts", res.attempts,
+	    "evicted", res.evicted);
+	if (ctx->verbose >= 0 || ctx->format == OUT_JSON)
+		output_object(stdout, ctx->format, o);
+	json_decref(o);
+	free(path);
+	return EXIT_OK;
+}
+
+static int
+cmd_image_verify(struct ctx *ctx, struct args *args)
+{
+	const char		*arg = args->argv[0], *bmap = args_get(args, "bmap");
+	const struct cfg_image	*im = NULL;
+	char			*path = NULL, *bpath = NULL, sha[65];
+	char			 err[ERRLEN];
+	uint64_t		 stored = 0, size = 0, ranges = 0;
+	json_t			*o;
+	int			 rc = EXIT_FAIL;
+
+	if (is_path(arg))
+		path = xstrdup(arg);
+	else {
+		if ((im = find_image(ctx, arg, &rc)) == NULL)
+			return rc;
+		if (!img_cached(ctx->cfg, im)) {
+			fprintf(stderr, "castiron: image %s is not in the "
+			    "cache (castiron image fetch %s)\n", arg, arg);
+			return EXIT_FAIL;
+		}
+		path = img_cache_path(ctx->cfg, im, ".img");
+		if (bmap == NULL && im->bmap != NULL)
+			bmap = bpath = img_cache_path(ctx->cfg, im, ".bmap");
+	}
+	if (img_file_sha256(path, sha, &stored, err, sizeof(err)) == -1) {
+		fprintf(stderr, "castiron: %s\n", err);
+		goto out;
+	}
+	if (im != NULL && strcmp(sha, im->sha256) != 0) {
+		fprintf(stderr, "castiron: image %s: %s: sha256 mismatch: "
+		    "expected %s, got %s\n", im->name, path, im->sha256, sha);
+		goto out;
+	}
+	if (img_verify_ranges(path, bmap, &size, &ranges, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "castiron: %s\n", err);
+		goto out;
+	}
+	if (im != NULL)
+		img_cache_touch(ctx->cfg, im);
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "path", path,
+	    "sha256", sha, "stored_bytes", (json_int_t)stored,
+	    "image_bytes", (json_int_t)size, "ranges_verified",
+	    (json_int_t)(bmap ? ranges : 0), "bmap", bmap != NULL);
+	if (ctx->verbose >= 0 || ctx->format == OUT_JSON)
+		output_object(stdout, ctx->format, o);
+	json_decref(o);
+	rc = EXIT_OK;
+out:
+	free(path);
+	free(bpath);
+	return rc;
+}
+
+static int
+cmd_image_bmap(struct ctx *ctx, struct args *args)
+{
+	const char	*file = args->argv[0], *outp = args_get(args, "output");
+	struct bmap	*b;
+	char		 err[ERRLEN], *xml;
+	size_t		 len;
+	int		 fd;
+	FILE		*f;
+
+	(void)ctx;
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "castiron: %s: %s\n", file, strerror(errno));
+		return EXIT_USAGE;
+	}
+	b = bmap_create(fd, err, sizeof(err));
+	close(fd);
+	if (b == NULL) {
+		fprintf(stderr, "castiron: %s: %s\n", file, err);
+		return EXIT_FAIL;
+	}
+	xml = bmap_format(b, &len);
+	bmap_free(b);
+	f = outp ? fopen(outp, "we") : stdout;
+	if (f == NULL) {
+		fprintf(stderr, "castiron: %s: %s\n", outp, strerror(errno));
+		free(xml);
+		return EXIT_FAIL;
+	}
+	if (fwrite(xml, 1, len, f) != len || fflush(f) != 0 ||
+	    (outp && fclose(f) != 0)) {
+		fprintf(stderr, "castiron: %s: write failed\n",
+		    outp ? outp : "stdout");
+		free(xml);
+		return EXIT_FAIL;
+	}
+	free(xml);
+	return EXIT_OK;
+}
+
+struct bar {
+	struct progress	*pb;
+	const char	*label;
+	FILE		*f;
+};
+
+/* The bar is made on the first report, when the total is known. */
+static void
+write_progress(void *arg, int phase, uint64_t done, uint64_t total)
+{
+	struct bar	*b = arg;
+
+	if (b->pb == NULL)
+		b->pb = progress_new(b->f, b->label, total);
+	progress_update(b->pb, done, phase == IMG_PHASE_READBACK ?
+	    "readback" : "write");
+}
+
+static void
+bar_finish(struct bar *b, const char *result)
+{
+	if (b->pb != NULL)
+		progress_finish(b->pb, result);
+	b->pb = NULL;
+}
+
+static int
+send_out(void *arg, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 n;
+
+	(void)arg;
+	while (len > 0) {
+		n = write(STDOUT_FILENO, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+send_progress(void *arg, uint64_t done, uint64_t total)
+{
+	write_progress(arg, IMG_PHASE_WRITE, done, total);
+}
+
+/* Resolves NAME|FILE to an image path and its bmap (the caller frees). */
+static int
+resolve(struct ctx *ctx, const char *arg, char **path, char **bpath,
+    const struct cfg_image **imp)
+{
+	const struct cfg_image	*im;
+	struct img_fetch_result	 fr;
+	int			 rc;
+
+	*path = *bpath = NULL;
+	*imp = NULL;
+	if (is_path(arg)) {
+		*path = xstrdup(arg);
+		return EXIT_OK;
+	}
+	if ((im = find_image(ctx, arg, &rc)) == NULL)
+		return rc;
+	if (!img_cached(ctx->cfg, im) && (rc = do_fetch(ctx, im, 0, &fr)) != 0)
+		return rc;
+	*path = img_cache_path(ctx->cfg, im, ".img");
+	if (im->bmap != NULL)
+		*bpath = img_cache_path(ctx->cfg, im, ".bmap");
+	img_cache_touch(ctx->cfg, im);
+	*imp = im;
+	return EXIT_OK;
+}
+
+static int
+cmd_image_send(struct ctx *ctx, struct args *args)
+{
+	struct frame_send_opts	 o = { 0 };
+	struct frame_send_result res;
+	const struct cfg_image	*im;
+	struct bar		 bar = { NULL, "send", stderr };
+	char			*path, *bpath, err[ERRLEN];
+	int			 rc;
+
+	if (isatty(STDOUT_FILENO))
+		return cmd_usage_error(args, "stdout is a terminal; pipe it "
+		    "to castiron-writer");
+	if ((rc = resolve(ctx, args->argv[0], &path, &bpath, &im)) != 0)
+		return rc;
+	o.image_path = path;
+	o.bmap_path = args_get(args, "bmap") ? args_get(args, "bmap") : bpath;
+	o.flags = args_has(args, "verify-readback") ? FRAME_F_READBACK : 0;
+	o.out = send_out;
+	if (progress_file(ctx) != NULL) {
+		o.progress = send_progress;
+		o.progress_arg = &bar;
+	}
+	rc = EXIT_OK;
+	if (frame_send_image(&o, &res, err, sizeof(err)) == -1) {
+		bar_finish(&bar, "failed");
+		fprintf(stderr, "castiron: image send %s: %s\n",
+		    args->argv[0], err);
+		rc = EXIT_FAIL;
+	} else {
+		bar_finish(&bar, "done");
+		if (ctx->verbose > 0)
+			fprintf(stderr, "castiron: sent %llu ranges, %llu "
+			    "bytes, stream sha256 %s\n",
+			    (unsigned long long)res.ranges,
+			    (unsigned long long)res.mapped_bytes, res.sha256);
+	}
+	free(path);
+	free(bpath);
+	return rc;
+}
+
+static int
+cmd_image_write(struct ctx *ctx, struct args *args)
+{
+	const char		*arg = args->argv[0];
+	const struct cfg_image	*im;
+	struct img_write_opts	 o = { 0 };
+	struct img_write_result	 res;
+	struct bar		 bar = { NULL, NULL, stderr };
+	char			*path, *bpath, err[ERRLEN];
+	uint64_t		 t0 = mono_ms(), ms;
+	json_t			*j;
+	int			 rc;
+
+	o.target = args_get(args, "to");
+	o.readback = args_has(args, "verify-readback");
+	if (o.target == NULL)
+		return cmd_usage_error(args, "--to TARGET is required");
+	if ((rc = resolve(ctx, arg, &path, &bpath, &im)) != 0)
+		return rc;
+	o.image = path;
+	o.bmap = args_get(args, "bmap") ? args_get(args, "bmap") : bpath;
+	o.min_target = im ? im->min_disk : 0;
+	if (progress_file(ctx) != NULL) {
+		bar.label = o.target;
+		o.progress = write_progress;
+		o.parg = &bar;
+	}
+	if (img_write_image(&o, &res, err, sizeof(err)) == -1) {
+		bar_finish(&bar, "failed");
+		fprintf(stderr, "castiron: image write %s: %s\n", arg, err);
+		rc = res.refused ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	ms = mono_ms() - t0;
+	bar_finish(&bar, "done");
+	j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:b, s:b, s:I}",
+	    "image", path, "target", o.target,
+	    "image_bytes", (json_int_t)res.image_bytes,
+	    "written_bytes", (json_int_t)res.written,
+	    "ranges", (json_int_t)res.ranges, "sha256", res.sha256,
+	    "bmap", o.bmap != NULL, "readback", o.readback,
+	    "elapsed_ms", (json_int_t)ms);
+	if (ctx->verbose >= 0 || ctx->format == OUT_JSON)
+		output_object(stdout, ctx->format, j);
+	json_decref(j);
+	rc = EXIT_OK;
+out:
+	free(path);
+	free(bpath);
+	return rc;
+}
+
+static const struct cmd_opt fetch_opts[] = {
+	{ "force", NULL, "download again even when cached" },
+	{ NULL }
+};
+
+static const struct cmd_opt verify_opts[] = {
+	{ "bmap", "FILE", "check every range against this bmap" },
+	{ NULL }
+};
+
+static const struct cmd_opt bmap_opts[] = {
+	{ "output", "FILE", "write the bmap here instead of stdout" },
+	{ NULL }
+};
+
+static const struct cmd_opt write_opts[] = {
+	{ "to", "TARGET", "block device or file to write" },
+	{ "bmap", "FILE", "write only the ranges this bmap maps" },
+	{ "verify-readback", NULL, "read every written range back" },
+	{ NULL }
+};
+
+static const struct cmd_opt send_opts[] = {
+	{ "bmap", "FILE", "send only the ranges this bmap maps" },
+	{ "verify-readback", NULL, "ask the writer to read every range back" },
+	{ NULL }
+};
+
+static const struct cmd image_cmds[] = {
+	{ "list", "", "the catalog and what is cached", NULL, 0, 0,
+	    cmd_image_list },
+	{ "fetch", "NAME", "download into the cache, verified", fetch_opts,
+	    1, 1, cmd_image_fetch },
+	{ "verify", "NAME|FILE", "check an image against its sha256 and bmap",
+	    verify_opts, 1, 1, cmd_image_verify },
+	{ "bmap", "FILE", "print a bmap (bmaptool's format) for a sparse file",
+	    bmap_opts, 1, 1, cmd_image_bmap },
+	{ "write", "NAME|FILE", "write an image onto a disk or a file",
+	    write_opts, 1, 1, cmd_image_write },
+	{ "send", "NAME|FILE", "print the castiron-writer stream on stdout",
+	    send_opts, 1, 1, cmd_image_send },
+	{ NULL }
+};
+
+const struct area area_image = {
+	"image", "OS images: catalog, cache, bmap, write", image_cmds
+};

@@ -1,0 +1,84 @@
+/*
+ * libFuzzer target for the castiron-writer stream decoder and the report
+ * line parser (images/frame.c).  The first input byte picks a slice size,
+ * so the decoder is also fed in odd pieces; whatever it accepts must keep
+ * its promises (data only inside announced ranges, never past the image
+ * size, END only once and last).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "images/frame.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct frame_dec	*d;
+	struct frame_report	 r;
+	const uint8_t		*p;
+	size_t			 step, pos, n, used, dlen;
+	uint64_t		 idx, off, rlen, inrange = 0, size = 0;
+	enum frame_ev		 ev;
+	char			 line[FRAME_LINE_MAX + 2], err[128];
+	int			 ended = 0;
+
+	if (len == 0)
+		return 0;
+	step = (size_t)data[0] + 1;
+	data++;
+	len--;
+
+	/* Report lines: the input as a line, then formatted and re-parsed. */
+	n = len < FRAME_LINE_MAX ? len : FRAME_LINE_MAX;
+	memcpy(line, data, n);
+	line[n] = '\0';
+	if (frame_report_parse(line, &r, err, sizeof(err)) == 0) {
+		frame_report_format(line, sizeof(line), &r);
+		if (strchr(line, '\n') == NULL)
+			abort();
+	}
+
+	d = frame_dec_new();
+	for (pos = 0; pos < len && !ended;) {
+		n = len - pos < step ? len - pos : step;
+		do {
+			ev = frame_dec_feed(d, data + pos, n, &used, &p, &dlen);
+			if (used > n)
+				abort();
+			pos += used;
+			n -= used;
+			switch (ev) {
+			case FRAME_EV_HDR:
+				size = frame_dec_hdr(d)->image_size;
+				break;
+			case FRAME_EV_RANGE:
+				frame_dec_range(d, &idx, &off, &rlen);
+				if (off + rlen > size || rlen == 0)
+					abort();
+				inrange = rlen;
+				break;
+			case FRAME_EV_DATA:
+				if (dlen > inrange || p < data || p + dlen >
+				    data + len)
+					abort();
+				inrange -= dlen;
+				break;
+			case FRAME_EV_RANGE_END:
+				if (inrange != 0)
+					abort();
+				break;
+			case FRAME_EV_END:
+			case FRAME_EV_ERROR:
+				ended = 1;
+				break;
+			case FRAME_EV_NEED:
+				break;
+			}
+		} while (n > 0 && !ended);
+	}
+	frame_dec_free(d);
+	return 0;
+}

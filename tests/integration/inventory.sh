@@ -1,0 +1,269 @@
+# castiron inventory against a real SQLite file: import, list, show,
+# report and set-state round trips in table, JSON and CSV; every bad input
+# of issue 2 (bad config, bad CSV, bad host names, a file that is not a
+# database, a database from a newer castiron): one line on stderr naming
+# the culprit, exit 2, and the database byte for byte unchanged.
+. tests/lib.sh
+
+DB="$T/inv.db"
+cat >"$T/c.ini" <<EOF2
+[castiron]
+site = ams1
+[inventory]
+database = $DB
+EOF2
+ci() { "$CASTIRON" -c "$T/c.ini" "$@"; }
+sum() { sha256sum "$1" | cut -d' ' -f1; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$T/out.json"; }
+
+# The database does not exist yet: reading commands say so and create nothing.
+fails_with 2 "list before any import names the missing database" ci inventory list
+check "nothing was created by list" ! -e "$DB"
+
+cat >"$T/hosts.csv" <<'EOF2'
+hostname,site,rack,unit,serial,bmc,macs,address,role
+web1,ams1,r1,1,SN-1,10.1.0.1,aa:bb:cc:00:00:01;aa:bb:cc:00:00:02,192.0.2.11,web
+"web2",ams1,r1,2,SN-2,10.1.0.2,"AA:BB:CC:00:00:03",192.0.2.12,"web"
+dns1,ams1,r2,1,SN-3,bmc-dns1.example.net,aa:bb:cc:00:00:04,2001:db8::53,dns
+
+db1,fra1,r7,40,SN-4,,aa:bb:cc:00:00:05,,db
+spare1,fra1,,,,,,,
+EOF2
+ok "import a good CSV" ci inventory import "$T/hosts.csv"
+check "five hosts in the database" "$(sqlite3 "$DB" 'select count(*) from hosts')" = 5
+check "journal mode is WAL" "$(sqlite3 "$DB" 'pragma journal_mode')" = wal
+check "schema version 1" "$(sqlite3 "$DB" 'pragma user_version')" = 1
+check "MACs stored lower case" "$(sqlite3 "$DB" "select count(*) from nics where mac='aa:bb:cc:00:00:03'")" = 1
+check "an enrolled event per host" "$(sqlite3 "$DB" "select count(*) from events where to_state='enrolled'")" = 5
+
+# list: JSON
+ci inventory list --format json >"$T/out.json"
+ok "list --format json is a JSON array of 5" json 'assert len(d) == 5, d'
+ok "host objects carry DESIGN.md's fields" json '
+need = "hostname site rack unit serial bmc macs address role state step image cpu_model cpu_cores memory_mb disks nics ssh_host_key created_at updated_at".split()
+for h in d:
+    missing = [k for k in need if k not in h]
+    assert not missing, (h["hostname"], missing)'
+ok "list JSON values round-trip" json '
+h = {x["hostname"]: x for x in d}
+assert h["web1"]["macs"] == ["aa:bb:cc:00:00:01", "aa:bb:cc:00:00:02"], h["web1"]
+assert h["web1"]["unit"] == 1 and h["web1"]["rack"] == "r1"
+assert h["web2"]["role"] == "web" and h["web2"]["state"] == "enrolled"
+assert h["dns1"]["address"] == "2001:db8::53"
+assert h["dns1"]["bmc"] == "bmc-dns1.example.net"
+assert h["spare1"]["rack"] is None and h["spare1"]["unit"] is None
+assert h["db1"]["created_at"].endswith("Z") and "T" in h["db1"]["created_at"]'
+# list: CSV, parsed by Python's csv module, agrees with the JSON
+ci inventory list --format csv >"$T/out.csv"
+ok "list --format csv parses and matches the JSON" python3 -c '
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+js = {h["hostname"]: h for h in json.load(open(sys.argv[2]))}
+assert len(rows) == 5, rows
+for r in rows:
+    j = js[r["hostname"]]
+    assert r["site"] == j["site"] and r["state"] == j["state"], r
+    assert r["macs"] == ",".join(j["macs"]), r
+' "$T/out.csv" "$T/out.json"
+ci inventory list >"$T/out.txt"
+ok "list table has a header and every host" sh -c "head -1 '$T/out.txt' | grep -q '^HOST ' && [ \$(grep -c -E '^(web1|web2|dns1|db1|spare1) ' '$T/out.txt') -eq 5 ]"
+ci inventory list --site fra1 --format json >"$T/out.json"
+ok "list --site filters" json 'assert sorted(h["hostname"] for h in d) == ["db1", "spare1"], d'
+ci inventory list --rack r1 --role web --format json >"$T/out.json"
+ok "list --rack --role filter" json 'assert sorted(h["hostname"] for h in d) == ["web1", "web2"], d'
+fails_with 2 "list --state with an unknown state" ci inventory list --state broken
+
+# set-state: legal, illegal, reason required
+ok "set-state enrolled -> maintenance" ci inventory set-state web1 maintenance --reason "PSU swap"
+ok "set-state maintenance -> active" ci inventory set-state web1 active --reason "back in service"
+fails_with 2 "set-state needs --reason" ci inventory set-state web2 retired
+ci inventory set-state web1 enrolled --reason x 2>"$T/err"; rc=$?
+check "illegal set-state exits 2" "$rc" = 2
+check "illegal set-state lists the legal states" "$(cat "$T/err")" = "castiron: web1: cannot go from active to enrolled; legal: maintenance, retired"
+fails_with 2 "set-state to provisioning is provision's job" ci inventory set-state web2 provisioning --reason x
+fails_with 2 "set-state of an unknown host" ci inventory set-state nosuch retired --reason x
+check "web1 is active" "$(sqlite3 "$DB" "select state from hosts where hostname='web1'")" = active
+
+# show: JSON with nics, disks and events
+ci inventory show web1 --format json >"$T/out.json"
+ok "show --format json: one host with nics, disks, events" json '
+assert d["hostname"] == "web1" and d["state"] == "active"
+assert [n["mac"] for n in d["nics"]] == d["macs"]
+assert d["disks"] == []
+ev = d["events"]
+assert [(e["from_state"], e["to_state"]) for e in ev] == [(None, "enrolled"), ("enrolled", "maintenance"), ("maintenance", "active")], ev
+assert ev[1]["reason"] == "PSU swap" and ev[1]["actor"]
+assert ev[1]["time"].endswith("Z")'
+# list's direct JSON writer and show's JSON tree must agree on every host
+ci inventory list --format json >"$T/all.json"
+for h in web1 web2 dns1 db1 spare1; do ci inventory show $h --format json >"$T/show-$h.json"; done
+ok "list JSON (direct writer) equals show JSON (jansson) for every host" python3 -c '
+import json, sys
+t = sys.argv[1]
+for h in json.load(open(t + "/all.json")):
+    s = json.load(open("%s/show-%s.json" % (t, h["hostname"])))
+    del s["events"]
+    assert s == h, (s, h)
+    assert list(s) == list(h), "field order differs"
+' "$T"
+ok "show as a table" sh -c "ci() { \"$CASTIRON\" -c '$T/c.ini' \"\$@\"; }; ci inventory show web1 | grep -q '^state  *active'"
+ok "show as CSV" sh -c "\"$CASTIRON\" -c '$T/c.ini' inventory show web1 --format csv | grep -q '^state,active'"
+fails_with 2 "show an unknown host" ci inventory show nosuch
+
+# report
+ci inventory report --by site --format json >"$T/out.json"
+ok "report --by site --format json" json '
+assert d["total"] == 5
+g = {x["key"]: x for x in d["groups"]}
+assert g["ams1"]["hosts"] == 3 and g["fra1"]["hosts"] == 2
+assert g["ams1"]["states"] == {"active": 1, "enrolled": 2}, g
+for x in d["groups"]:
+    for k in ("key", "hosts", "cpu_cores", "memory_mb", "disk_bytes", "states"):
+        assert k in x, (k, x)'
+for by in site rack state role model image; do
+	ok "report --by $by as a table" ci inventory report --by $by
+done
+ci inventory report --by rack --format csv >"$T/out.csv"
+ok "report --by rack as CSV" python3 -c '
+import csv, sys
+r = {x["key"]: x for x in csv.DictReader(open(sys.argv[1]))}
+assert r["ams1/r1"]["hosts"] == "2" and r["ams1/r1"]["active"] == "1", r
+assert r["fra1/(none)"]["hosts"] == "1" if "fra1/(none)" in r else r["(none)"]["hosts"] == "1", r
+' "$T/out.csv"
+fails_with 2 "report --by nonsense" ci inventory report --by colour
+
+# add, duplicates against the database, remove
+ok "add one host" ci inventory add web3 --site ams1 --rack r1 --unit 3 --mac aa:bb:cc:00:00:06,aa:bb:cc:00:00:07 --address 192.0.2.13 --role web
+ci inventory add web4 --site ams1 --rack r1 --unit 3 2>"$T/err"; rc=$?
+check "add onto a taken position exits 2" "$rc" = 2
+check "and names the host in the way" "$(cat "$T/err")" = "castiron: web4: position ams1/r1/U3 is taken by web3"
+fails_with 2 "add with a MAC of another host" ci inventory add web4 --site ams1 --mac aa:bb:cc:00:00:01
+fails_with 2 "add without --site" ci inventory add web4
+fails_with 2 "add a host name with a space" ci inventory add "web 4" --site ams1
+ok "remove a host" ci inventory remove web3
+check "web3 is gone" "$(sqlite3 "$DB" "select count(*) from hosts where hostname='web3'")" = 0
+check "its NICs are gone" "$(sqlite3 "$DB" "select count(*) from nics where mac='aa:bb:cc:00:00:06'")" = 0
+check "its history stays" "$(sqlite3 "$DB" "select count(*) from events where hostname='web3'")" = 2
+fails_with 2 "remove an unknown host" ci inventory remove web3
+check "events are append-only" "$(sqlite3 "$DB" "delete from events" 2>&1 | grep -c append-only)" = 1
+
+# forget-key: a key pinned as provision pins it, then dropped with an event
+fails_with 2 "forget-key without a pinned key" ci inventory forget-key web1
+sqlite3 "$DB" "insert into host_keys values ((select id from hosts where hostname='web1'), 'ssh-ed25519', 'AAAAC3NzaC1lZDI1NTE5AAAAIJJ5hHOLWhzMiKwid4IR5j62xCFEuc4vRdgD6QXCqvzE', 'SHA256:yp+3fql2nzim0Q1i7bozpy4Whq6liVegKQD0s6iVChw', '2026-01-01T00:00:00Z')"
+ci inventory show web1 --format json >"$T/out.json"
+ok "show carries the pinned key" json 'assert d["ssh_host_key"]["fingerprint"] == "SHA256:yp+3fql2nzim0Q1i7bozpy4Whq6liVegKQD0s6iVChw", d["ssh_host_key"]'
+ok "forget-key" ci inventory forget-key web1 --reason "motherboard replaced"
+check "the key is gone" "$(sqlite3 "$DB" 'select count(*) from host_keys')" = 0
+check "forgetting is an event" "$(sqlite3 "$DB" "select count(*) from events where hostname='web1' and reason like 'host key forgotten (was ssh-ed25519 SHA256:yp+3%motherboard replaced'")" = 1
+
+# ---- bad input: one clear line, exit 2, the database unchanged ----
+ci inventory list >/dev/null	# settle the WAL into the file
+before=$(sum "$DB")
+rows_before=$(sqlite3 "$DB" 'select count(*) from hosts')
+
+bad() {	# name pattern command...: exit 2, exactly one stderr line matching pattern
+	_bn=$1; _bp=$2; shift 2
+	"$@" >/dev/null 2>"$T/err"; _brc=$?
+	if [ "$_brc" -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$_bp" "$T/err"; then
+		_result 0 "$_bn"
+	else
+		_result 1 "$_bn (exit $_brc)"; sed 's/^/# /' "$T/err" | head -5
+	fi
+}
+
+bad "missing config file" "nonexistent.ini: cannot read" \
+	"$CASTIRON" -c "$T/nonexistent.ini" inventory import "$T/hosts.csv"
+bad "config that is a directory" "$T: read error" \
+	"$CASTIRON" -c "$T" inventory list
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	cp "$T/c.ini" /tmp/castiron-unreadable-$$.ini
+	chmod 600 /tmp/castiron-unreadable-$$.ini
+	at_exit "rm -f /tmp/castiron-unreadable-$$.ini"
+	bad "config not readable by the user" "castiron-unreadable-$$.ini: cannot read" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$CASTIRON" -c /tmp/castiron-unreadable-$$.ini inventory list
+fi
+printf '[inventory]\ndatabase = %s\ncolour = blue\n' "$DB" >"$T/unknown.ini"
+bad "unknown config key" "unknown.ini:3: \[inventory\] colour: unknown key" \
+	"$CASTIRON" -c "$T/unknown.ini" inventory import "$T/hosts.csv"
+printf '[inventory]\ndatabase = relative.db\n' >"$T/malformed.ini"
+bad "malformed config value" "malformed.ini:2: \[inventory\] database: 'relative.db' is not an absolute path" \
+	"$CASTIRON" -c "$T/malformed.ini" inventory list
+
+csv() { printf 'hostname,site,rack,unit,serial,bmc,macs,address,role\n' >"$T/bad.csv"; printf "$@" >>"$T/bad.csv"; }
+csv 'ok1,ams1,r3,1,,,,,\n"broken,ams1,r3,2,,,,,\n'
+bad "CSV with an unclosed quote" "bad.csv:3: .*quoted field not closed" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,,,\n'
+bad "CSV row with too few fields" "bad.csv:2: 7 fields, but the header has 9" ci inventory import "$T/bad.csv"
+printf 'hostname,site,colour\nx,ams1,blue\n' >"$T/bad.csv"
+bad "CSV header with an unknown column" "bad.csv:1: header: unknown column 'colour'" ci inventory import "$T/bad.csv"
+: >"$T/bad.csv"
+bad "empty CSV" "bad.csv: empty file" ci inventory import "$T/bad.csv"
+bad "missing CSV" "nope.csv: No such file" ci inventory import "$T/nope.csv"
+csv 'ok1,ams1,r3,1,,,,,\nweb;reboot,ams1,r3,2,,,,,\n'
+bad "host name with a shell metacharacter" "bad.csv:3: hostname: host name 'web;reboot' has a forbidden character ';'" ci inventory import "$T/bad.csv"
+csv 'web 9,ams1,r3,2,,,,,\n'
+bad "host name with a space" "bad.csv:2: hostname: host name 'web 9' has a forbidden character ' '" ci inventory import "$T/bad.csv"
+csv '$(reboot),ams1,r3,2,,,,,\n'
+bad "host name with a command substitution" "bad.csv:2: hostname: .*forbidden character '\$'" ci inventory import "$T/bad.csv"
+csv 'ok1,,r3,1,,,,,\n'
+bad "missing site" "bad.csv:2: site: missing" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,,,aa:bb:cc:dd:ee,,\n'
+bad "malformed MAC" "bad.csv:2: macs: 'aa:bb:cc:dd:ee' is not a MAC address" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,,,,192.0.2.300,\n'
+bad "malformed address" "bad.csv:2: address: '192.0.2.300' is not an IPv4 address" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,,,,,\nok1,ams1,r3,2,,,,,\n'
+bad "duplicate host name within the file" "bad.csv:3: hostname ok1 is also on line 2" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,,,aa:bb:cc:00:00:99,,\nok2,ams1,r3,2,,,AA:BB:CC:00:00:99,,\n'
+bad "duplicate MAC within the file (any case)" "bad.csv:3: MAC aa:bb:cc:00:00:99 is also on line 2" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,SN-X,,,,\nok2,ams1,r3,2,SN-X,,,,\n'
+bad "duplicate serial within the file" "bad.csv:3: serial SN-X is also on line 2" ci inventory import "$T/bad.csv"
+csv 'web1,ams1,r3,1,,,,,\n'
+bad "host name already in the database" "bad.csv:2: hostname web1 is already in the inventory" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,,,aa:bb:cc:00:00:04,,\n'
+bad "MAC already in the database" "bad.csv:2: MAC aa:bb:cc:00:00:04 already belongs to dns1" ci inventory import "$T/bad.csv"
+csv 'ok1,ams1,r3,1,SN-2,,,,\n'
+bad "serial already in the database" "bad.csv:2: serial SN-2 already belongs to web2" ci inventory import "$T/bad.csv"
+
+# several bad rows: every one named by its line, then a tally
+csv 'good1,ams1,r3,1,,,,,\nbad 1,ams1,r3,2,,,,,\ngood2,ams1,r3,3,,,,,\nbad2,,r3,4,,,,,\nbad3,ams1,r3,5,,,zz,,\n'
+ci inventory import "$T/bad.csv" 2>"$T/err"; rc=$?
+check "several bad rows: exit 2" "$rc" = 2
+check "every bad row is named by its line" "$(grep -c -E 'bad.csv:(3|5|6):' "$T/err")" = 3
+check "good rows are not named" "$(grep -c -E 'bad.csv:(2|4):' "$T/err")" = 0
+check "a tally closes the list" "$(tail -1 "$T/err")" = "castiron: $T/bad.csv: 3 problems; nothing was imported"
+
+check "bad input left the database byte for byte unchanged" "$(sum "$DB")" = "$before"
+check "and wrote no host" "$(sqlite3 "$DB" 'select count(*) from hosts')" = "$rows_before"
+
+# a file that is not SQLite: refused, never modified
+cp "$T/hosts.csv" "$T/notdb.db"
+printf '[inventory]\ndatabase = %s\n' "$T/notdb.db" >"$T/notdb.ini"
+nb=$(sum "$T/notdb.db")
+bad "a database file that is not SQLite (list)" "notdb.db: not an SQLite database" \
+	"$CASTIRON" -c "$T/notdb.ini" inventory list
+bad "a database file that is not SQLite (import)" "notdb.db: not an SQLite database" \
+	"$CASTIRON" -c "$T/notdb.ini" inventory import "$T/hosts.csv"
+check "the non-SQLite file is unchanged" "$(sum "$T/notdb.db")" = "$nb"
+check "and no WAL was made beside it" ! -e "$T/notdb.db-wal"
+
+# a database from a newer castiron: refused, never modified
+cp "$DB" "$T/newer.db"
+sqlite3 "$T/newer.db" 'pragma journal_mode=delete; pragma user_version=7' >/dev/null
+printf '[inventory]\ndatabase = %s\n' "$T/newer.db" >"$T/newer.ini"
+nb=$(sum "$T/newer.db")
+bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (1)" \
+	"$CASTIRON" -c "$T/newer.ini" inventory list
+bad "a database with a newer schema (import)" "schema version 7 is newer" \
+	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
+bad "a database with a newer schema (set-state)" "schema version 7 is newer" \
+	"$CASTIRON" -c "$T/newer.ini" inventory set-state web1 retired --reason x
+check "the newer database is unchanged" "$(sum "$T/newer.db")" = "$nb"
+check "still version 7, still not WAL" "$(sqlite3 "$T/newer.db" 'pragma user_version')" = 7
+
+# an older (version 0, empty) database is migrated forward on open
+sqlite3 "$T/old.db" 'create table operator_notes (x); pragma user_version=0'
+printf '[inventory]\ndatabase = %s\n' "$T/old.db" >"$T/old.ini"
+ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
+check "it is now version 1 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "1 5 "
+
+done_testing

@@ -1,0 +1,389 @@
+/*
+ * Unit tests for bgp/: the BIRD reply parser (every line form birdc
+ * knows, partial input, limits), `show protocols` rows, what counts as a
+ * successful configure, the rise/fall state machine, the prefix rule
+ * (shared prefixes, drain), state carried across a reload, and the
+ * include file's text.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "bgp/announce.h"
+#include "bgp/bird.h"
+#include "bgp/check.h"
+#include "bgp/controller.h"
+#include "lib/xmalloc.h"
+
+static char	err[256];
+
+static ssize_t
+parse(const char *s, struct bird_reply *r)
+{
+	return bird_reply_parse(s, strlen(s), r, err, sizeof(err));
+}
+
+static void
+t_reply_simple(void **st)
+{
+	struct bird_reply r = { 0 };
+	const char *s = "0001 BIRD 2.0.12 ready.\n";
+
+	(void)st;
+	assert_int_equal(parse(s, &r), (ssize_t)strlen(s));
+	assert_int_equal(r.code, 1);
+	assert_int_equal(r.nlines, 1);
+	assert_string_equal(r.lines[0].text, "BIRD 2.0.12 ready.");
+	bird_reply_clear(&r);
+}
+
+static void
+t_reply_continuations(void **st)
+{
+	struct bird_reply r = { 0 };
+	const char *s = "1000-BIRD 2.0.12\n1011-Router ID is 10.250.0.1\n"
+	    " Hostname is vm\n Last reboot on 2026-11-26 12:53:33.248\n"
+	    "0013 Daemon is up and running\nEXTRA";
+
+	(void)st;
+	/* Stops after the final line; the rest belongs to the next reply. */
+	assert_int_equal(parse(s, &r), (ssize_t)(strlen(s) - 5));
+	assert_int_equal(r.code, 13);
+	assert_int_equal(r.nlines, 5);
+	assert_int_equal(r.lines[2].code, 1011);	/* inherits */
+	assert_string_equal(r.lines[3].text,
+	    "Last reboot on 2026-11-26 12:53:33.248");
+	bird_reply_clear(&r);
+}
+
+static void
+t_reply_partial(void **st)
+{
+	struct bird_reply r = { 0 };
+	const char *s = "0002-Reading configuration from bird.conf\n0003 Reconf";
+
+	(void)st;
+	assert_int_equal(parse(s, &r), 0);
+	assert_int_equal(r.nlines, 0);
+	assert_int_equal(parse("2002-Name Proto\n", &r), 0);
+	assert_int_equal(parse("", &r), 0);
+}
+
+static void
+t_reply_unsolicited_and_errors(void **st)
+{
+	struct bird_reply r = { 0 };
+
+	(void)st;
+	assert_true(parse("+0000 some async message\n0000 \n", &r) > 0);
+	assert_int_equal(r.nunsolicited, 1);
+	assert_int_equal(r.code, 0);
+	assert_false(bird_code_is_error(r.code));
+	assert_true(parse("9001 syntax error, unexpected CF_SYM_UNDEFINED\n",
+	    &r) > 0);
+	assert_true(bird_code_is_error(r.code));
+	bird_reply_error(&r, err, sizeof(err));
+	assert_non_null(strstr(err, "9001 syntax error"));
+	assert_true(parse("0016 Access restricted\n", &r) > 0);
+	assert_true(bird_code_is_error(r.code));
+	assert_true(parse("8007 Access denied\n", &r) > 0);
+	bird_reply_error(&r, err, sizeof(err));
+	assert_non_null(strstr(err, "restricted"));
+	/* A line birdc would print as "???" is kept, not fatal. */
+	assert_true(parse("garbage\n0000 \n", &r) > 0);
+	assert_int_equal(r.nlines, 2);
+	bird_reply_clear(&r);
+}
+
+static void
+t_reply_limits(void **st)
+{
+	struct bird_reply r = { 0 };
+	size_t n = BIRD_MAX_LINE + 10;
+	char *big = xmalloc(n + 1);
+
+	(void)st;
+	memset(big, 'a', n);
+	big[n] = '\0';
+	assert_int_equal(bird_reply_parse(big, n, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer"));
+	assert_int_equal(bird_reply_parse("00\0001 x\n", 8, &r, err,
+	    sizeof(err)), -1);
+	free(big);
+}
+
+static void
+t_configure_ok(void **st)
+{
+	struct bird_reply r = { 0 };
+
+	(void)st;
+	assert_true(parse("0002-Reading configuration from bird.conf\n"
+	    "0003 Reconfigured\n", &r) > 0);
+	assert_true(bird_configure_ok(&r));
+	/* BIRD 3 (and BIRD 2 when protocols change) answers 0004. */
+	assert_true(parse("0002-Reading configuration from bird.conf\n"
+	    "0004 Reconfiguration in progress\n", &r) > 0);
+	assert_true(bird_configure_ok(&r));
+	assert_true(parse("0002-Reading configuration from bird.conf\n"
+	    "8002 bird.conf:4:10 Unable to match pattern\n", &r) > 0);
+	assert_false(bird_configure_ok(&r));
+	bird_reply_clear(&r);
+}
+
+static void
+t_protocols(void **st)
+{
+	struct bird_reply r = { 0 };
+	struct bird_proto *p;
+	size_t n;
+
+	(void)st;
+	assert_true(parse("2002-Name       Proto      Table      State  Since  Info\n"
+	    "1002-device1    Device     ---        up     12:53:33.248  \n"
+	    " castiron_p_192_0_2_10_32 Static     master4    up     12:53:37.102  \n"
+	    " castiron_p_2001_db8__10_128 Static master6 down 12:53:37.102\n"
+	    "0000 \n", &r) > 0);
+	assert_int_equal(bird_parse_protocols(&r, &p, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(p[1].name, "castiron_p_192_0_2_10_32");
+	assert_string_equal(p[1].state, "up");
+	assert_string_equal(p[2].state, "down");
+	assert_string_equal(p[2].proto, "Static");
+	free(p);
+	bird_reply_clear(&r);
+}
+
+/* ---- controller ---- */
+
+static struct config *
+cfg_two(void)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+	char e[PARSE_ERRLEN];
+
+	c->nservice = 2;
+	c->service = xcalloc(2, sizeof(*c->service));
+	c->service[0].name = "web";
+	c->service[1].name = "dns";
+	for (int i = 0; i < 2; i++) {
+		c->service[i].rise = 3;
+		c->service[i].fall = 2;
+		c->service[i].interval_ms = 1000;
+		c->service[i].fast_interval_ms = 200;
+		c->service[i].nprefixes = 2;
+		c->service[i].prefixes = xcalloc(2, sizeof(struct prefix));
+	}
+	parse_prefix("192.0.2.10/32", &c->service[0].prefixes[0], e, sizeof(e));
+	parse_prefix("192.0.2.99/32", &c->service[0].prefixes[1], e, sizeof(e));
+	parse_prefix("2001:db8::53/128", &c->service[1].prefixes[0], e, sizeof(e));
+	parse_prefix("192.0.2.99/32", &c->service[1].prefixes[1], e, sizeof(e));
+	return c;
+}
+
+static void
+cfg_two_free(struct config *c)
+{
+	free(c->service[0].prefixes);
+	free(c->service[1].prefixes);
+	free(c->service);
+	free(c);
+}
+
+static void
+t_rise_fall(void **st)
+{
+	struct config *cfg = cfg_two();
+	struct ctl *c = ctl_new(cfg, 0);
+
+	(void)st;
+	assert_int_equal(c->nprefix, 3);	/* .99 is shared, listed once */
+	assert_string_equal(ctl_state(&c->service[0]), "unknown");
+	assert_int_equal(ctl_result(c, 0, 1, "HTTP 200", 1), CTL_SAME);
+	assert_string_equal(ctl_state(&c->service[0]), "rising");
+	assert_int_equal(ctl_interval_ms(&c->service[0]), 200);
+	assert_int_equal(ctl_result(c, 0, 1, "HTTP 200", 2), CTL_SAME);
+	/* A failure resets the rise count. */
+	assert_int_equal(ctl_result(c, 0, 0, "HTTP 503", 3), CTL_SAME);
+	assert_string_equal(c->service[0].last_error, "HTTP 503");
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(ctl_result(c, 0, 1, "ok", 4), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 1, "ok", 5), CTL_BECAME_HEALTHY);
+	assert_string_equal(ctl_state(&c->service[0]), "up");
+	assert_int_equal(ctl_interval_ms(&c->service[0]), 1000);
+	assert_int_equal(c->service[0].since, 5);
+	assert_int_equal(ctl_result(c, 0, 0, "timeout", 6), CTL_SAME);
+	assert_string_equal(ctl_state(&c->service[0]), "falling");
+	assert_int_equal(ctl_result(c, 0, 1, "ok", 7), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, "timeout", 8), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, "timeout", 9), CTL_BECAME_UNHEALTHY);
+	assert_string_equal(ctl_state(&c->service[0]), "down");
+	assert_int_equal(c->service[0].transitions, 2);
+	ctl_free(c);
+	cfg_two_free(cfg);
+}
+
+static int
+want(struct ctl *c, const char *pfx)
+{
+	for (size_t i = 0; i < c->nprefix; i++)
+		if (strcmp(c->prefix[i].str, pfx) == 0)
+			return c->prefix[i].want;
+	return -1;
+}
+
+static void
+t_prefix_rule(void **st)
+{
+	struct config *cfg = cfg_two();
+	struct ctl *c = ctl_new(cfg, 0);
+
+	(void)st;
+	assert_int_equal(ctl_update(c, 0), 0);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	for (int i = 0; i < 3; i++)
+		ctl_result(c, 0, 1, "ok", 1);
+	assert_int_equal(ctl_update(c, 1), 1);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	assert_int_equal(want(c, "192.0.2.99/32"), 0);	/* dns not yet */
+	for (int i = 0; i < 3; i++)
+		ctl_result(c, 1, 1, "ok", 1);
+	assert_int_equal(ctl_update(c, 1), 2);
+	assert_int_equal(want(c, "192.0.2.99/32"), 1);
+	assert_int_equal(want(c, "2001:db8::53/128"), 1);
+	/* Either service of a shared prefix failing withdraws it. */
+	ctl_result(c, 1, 0, "refused", 2);
+	ctl_result(c, 1, 0, "refused", 2);
+	assert_int_equal(ctl_update(c, 2), 2);
+	assert_int_equal(want(c, "192.0.2.99/32"), 0);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* Drain withdraws everything; undrain brings back what is healthy. */
+	c->drained = 1;
+	assert_int_equal(ctl_update(c, 3), 1);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	c->drained = 0;
+	assert_int_equal(ctl_update(c, 4), 1);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	ctl_free(c);
+	cfg_two_free(cfg);
+}
+
+static void
+t_carry_and_adopt(void **st)
+{
+	struct config *cfg = cfg_two(), *cfg2 = cfg_two();
+	struct ctl *a = ctl_new(cfg, 0), *b;
+
+	(void)st;
+	for (int i = 0; i < 3; i++) {
+		ctl_result(a, 0, 1, "ok", 1);
+		ctl_result(a, 1, 1, "ok", 1);
+	}
+	ctl_update(a, 1);
+	cfg2->service[1].rise = 5;		/* dns changed, web did not */
+	b = ctl_new(cfg2, 2);
+	ctl_carry(b, a);
+	assert_true(b->service[0].healthy);
+	assert_false(b->service[1].healthy);
+	ctl_free(b);
+	/* Adoption: a service BIRD announces at start is taken as up. */
+	b = ctl_new(cfg, 3);
+	ctl_adopt(b, 1, 3);
+	assert_true(b->service[1].healthy);
+	assert_string_equal(ctl_state(&b->service[1]), "up");
+	ctl_free(b);
+	ctl_free(a);
+	cfg_two_free(cfg);
+	cfg_two_free(cfg2);
+}
+
+static void
+t_names_and_render(void **st)
+{
+	struct config *cfg = cfg_two();
+	struct ctl *c = ctl_new(cfg, 0);
+	char buf[CTL_PROTO_LEN], *text;
+	struct prefix p;
+
+	(void)st;
+	parse_prefix("2001:db8:1234:5678:9abc:def0:1234:5678/128", &p, err,
+	    sizeof(err));
+	ctl_proto_name(&p, buf, sizeof(buf));
+	assert_string_equal(buf,
+	    "castiron_p_2001_db8_1234_5678_9abc_def0_1234_5678_128");
+	assert_true(strlen(buf) < 64);		/* BIRD's symbol limit */
+	for (int i = 0; i < 3; i++)
+		ctl_result(c, 0, 1, "ok", 1);
+	ctl_update(c, 1);
+	text = announce_render(c);
+	assert_non_null(strstr(text, "protocol static castiron_p_192_0_2_10_32 {\n"
+	    "\tdisabled no;\n\tipv4;\n\troute 192.0.2.10/32 blackhole;\n}"));
+	assert_non_null(strstr(text, "protocol static castiron_p_2001_db8__53_128 {\n"
+	    "\tdisabled yes;\n\tipv6;\n"));
+	free(text);
+	ctl_free(c);
+	cfg_two_free(cfg);
+}
+
+static void
+free_words(char **w)
+{
+	for (size_t i = 0; w[i]; i++)
+		free(w[i]);
+	free(w);
+}
+
+static void
+t_exec_words(void **st)
+{
+	char **w;
+
+	(void)st;
+	assert_int_equal(exec_split_words("/bin/echo ok && exit 1", &w, err,
+	    sizeof(err)), 0);
+	assert_string_equal(w[0], "/bin/echo");
+	assert_string_equal(w[2], "&&");	/* no shell: just a word */
+	assert_string_equal(w[4], "1");
+	assert_null(w[5]);
+	free_words(w);
+	assert_int_equal(exec_split_words("  check 'a b'  \"c \\\" d\" e\\ f ",
+	    &w, err, sizeof(err)), 0);
+	assert_string_equal(w[0], "check");
+	assert_string_equal(w[1], "a b");
+	assert_string_equal(w[2], "c \" d");
+	assert_string_equal(w[3], "e f");
+	assert_null(w[4]);
+	free_words(w);
+	assert_int_equal(exec_split_words("x 'open", &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unbalanced"));
+	assert_int_equal(exec_split_words("   ", &w, err, sizeof(err)), -1);
+	assert_int_equal(exec_split_words("a b c d e f g h i j k l m n o p q r s t "
+	    "u v w x y z a b c d e f g h i j k l m n o p q r s t u v w x y z "
+	    "a b c d e f g h i j k l m n", &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_reply_simple),
+		cmocka_unit_test(t_reply_continuations),
+		cmocka_unit_test(t_reply_partial),
+		cmocka_unit_test(t_reply_unsolicited_and_errors),
+		cmocka_unit_test(t_reply_limits),
+		cmocka_unit_test(t_configure_ok),
+		cmocka_unit_test(t_protocols),
+		cmocka_unit_test(t_rise_fall),
+		cmocka_unit_test(t_prefix_rule),
+		cmocka_unit_test(t_carry_and_adopt),
+		cmocka_unit_test(t_names_and_render),
+		cmocka_unit_test(t_exec_words),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

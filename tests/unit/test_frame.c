@@ -1,0 +1,269 @@
+/*
+ * Unit tests for images/frame.c: the castiron-writer stream decoded in
+ * any slicing (one byte at a time, all at once), every truncation left
+ * waiting for more rather than finished, streams breaking the rules
+ * (overlap, past the end, wrong totals, trailing bytes), and the report
+ * lines formatted and parsed back.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "images/digest.h"
+#include "images/frame.h"
+
+struct stream {
+	uint8_t	 buf[8192];
+	size_t	 len;
+};
+
+static void
+put(struct stream *s, const void *p, size_t n)
+{
+	assert_true(s->len + n <= sizeof(s->buf));
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
+/* A stream of an image of size bytes with ranges (off, len) filled with
+ * bytes 'a', 'b', ...; mapped is what the header claims. */
+static void
+build(struct stream *s, uint64_t size, const uint64_t *r, size_t n,
+    int64_t mapped_adjust)
+{
+	uint8_t		 rec[FRAME_HDR_LEN], d[SHA256_LEN], data[1024];
+	struct frame_hdr h = { size, 0, 0 };
+	struct img_sha	*st = img_sha_new();
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		h.mapped_bytes += r[2 * i + 1];
+	h.mapped_bytes += (uint64_t)mapped_adjust;
+	s->len = 0;
+	frame_encode_hdr(rec, &h);
+	put(s, rec, FRAME_HDR_LEN);
+	for (i = 0; i < n; i++) {
+		memset(data, 'a' + (int)i, sizeof(data));
+		frame_encode_range(rec, r[2 * i], r[2 * i + 1]);
+		put(s, rec, FRAME_REC_LEN);
+		put(s, data, r[2 * i + 1]);
+		img_sha256(data, r[2 * i + 1], d);
+		put(s, d, SHA256_LEN);
+		img_sha_update(st, d, SHA256_LEN);
+	}
+	frame_encode_end(rec, n, h.mapped_bytes - (uint64_t)mapped_adjust);
+	put(s, rec, FRAME_REC_LEN);
+	img_sha_final(st, d);
+	put(s, d, SHA256_LEN);
+	img_sha_free(st);
+}
+
+struct tally {
+	int	 hdr, ranges, range_ends, end, error;
+	uint64_t data;
+	int	 digest_ok;
+};
+
+/* Feeds s in slices of step bytes (0: all at once), up to len bytes. */
+static void
+run(const struct stream *s, size_t len, size_t step, struct tally *t)
+{
+	struct frame_dec	*d = frame_dec_new();
+	const uint8_t		*data;
+	size_t			 pos = 0, n, used, dlen, i;
+	enum frame_ev		 ev;
+	uint8_t			 expect;
+
+	memset(t, 0, sizeof(*t));
+	t->digest_ok = 1;
+	while (pos < len && !t->error && !t->end) {
+		n = step ? step : len - pos;
+		if (n > len - pos)
+			n = len - pos;
+		do {
+			ev = frame_dec_feed(d, s->buf + pos, n, &used, &data,
+			    &dlen);
+			pos += used;
+			n -= used;
+			switch (ev) {
+			case FRAME_EV_HDR: t->hdr++; break;
+			case FRAME_EV_RANGE: t->ranges++; break;
+			case FRAME_EV_DATA:
+				expect = (uint8_t)('a' + t->ranges - 1);
+				for (i = 0; i < dlen; i++)
+					assert_int_equal(data[i], expect);
+				t->data += dlen;
+				break;
+			case FRAME_EV_RANGE_END: t->range_ends++; break;
+			case FRAME_EV_END: t->end++; break;
+			case FRAME_EV_ERROR: t->error++; break;
+			case FRAME_EV_NEED: break;
+			}
+		} while (n > 0 && !t->error && !t->end);
+	}
+	frame_dec_free(d);
+}
+
+static const uint64_t good[] = { 0, 512, 4096, 1000, 9000, 100 };
+
+static void
+t_slicings(void **st)
+{
+	struct stream	 s;
+	struct tally	 t;
+	size_t		 steps[] = { 0, 1, 7, 24, 33, 4096 }, i;
+
+	(void)st;
+	build(&s, 10000, good, 3, 0);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		run(&s, s.len, steps[i], &t);
+		assert_int_equal(t.error, 0);
+		assert_int_equal(t.hdr, 1);
+		assert_int_equal(t.ranges, 3);
+		assert_int_equal(t.range_ends, 3);
+		assert_int_equal(t.data, 1612);
+		assert_int_equal(t.end, 1);
+	}
+}
+
+static void
+t_truncations_never_end(void **st)
+{
+	struct stream	 s;
+	struct tally	 t;
+	size_t		 n;
+
+	(void)st;
+	build(&s, 10000, good, 3, 0);
+	for (n = 0; n < s.len; n++) {
+		run(&s, n, 0, &t);
+		assert_int_equal(t.end, 0);
+		assert_int_equal(t.error, 0);
+	}
+}
+
+static void
+expect_error(struct stream *s, const char *what)
+{
+	struct frame_dec	*d = frame_dec_new();
+	const uint8_t		*data;
+	size_t			 pos = 0, used, dlen;
+	enum frame_ev		 ev;
+
+	do {
+		ev = frame_dec_feed(d, s->buf + pos, s->len - pos, &used,
+		    &data, &dlen);
+		pos += used;
+	} while (ev != FRAME_EV_ERROR && ev != FRAME_EV_END &&
+	    pos < s->len);
+	assert_int_equal(ev, FRAME_EV_ERROR);
+	assert_non_null(strstr(frame_dec_error(d), what));
+	frame_dec_free(d);
+}
+
+static void
+t_rules(void **st)
+{
+	static const uint64_t overlap[] = { 0, 512, 500, 100 };
+	static const uint64_t past[] = { 9990, 20 };
+	static const uint64_t empty[] = { 0, 0 };
+	struct stream	 s;
+
+	(void)st;
+	build(&s, 10000, overlap, 2, 0);
+	expect_error(&s, "overlaps");
+	build(&s, 10000, past, 1, 0);
+	expect_error(&s, "past the image");
+	build(&s, 10000, empty, 1, 0);
+	expect_error(&s, "length");
+	build(&s, 10000, good, 3, 1);
+	expect_error(&s, "mapped bytes");
+	build(&s, 10000, good, 3, -1);
+	expect_error(&s, "mapped bytes");
+	build(&s, 10000, good, 3, 0);
+	s.buf[0] = 'X';
+	expect_error(&s, "magic");
+	build(&s, 10000, good, 3, 0);
+	s.buf[s.len++] = 0;
+	expect_error(&s, "after the end");
+	build(&s, 10000, good, 3, 0);
+	s.buf[19] |= 0x80;		/* unknown flag */
+	expect_error(&s, "flags");
+	build(&s, 0, NULL, 0, 0);
+	expect_error(&s, "image size");
+}
+
+static void
+t_reports(void **st)
+{
+	struct frame_report	 r, p;
+	char			 line[FRAME_LINE_MAX + 2];
+
+	(void)st;
+	memset(&r, 0, sizeof(r));
+	r.kind = FRAME_REP_DONE;
+	r.ranges = 3;
+	r.bytes = 1612;
+	r.readback = 1;
+	r.elapsed_ms = 42;
+	memset(r.sha256, 'e', 64);
+	frame_report_format(line, sizeof(line), &r);
+	assert_int_equal(frame_report_parse(line, &p, line, 0), 0);
+	assert_int_equal(p.kind, FRAME_REP_DONE);
+	assert_int_equal(p.ranges, 3);
+	assert_int_equal(p.bytes, 1612);
+	assert_int_equal(p.readback, 1);
+	assert_string_equal(p.sha256, r.sha256);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = FRAME_REP_ERROR;
+	r.exit_code = 2;
+	snprintf(r.msg, sizeof(r.msg), "two\nlines = here");
+	frame_report_format(line, sizeof(line), &r);
+	assert_non_null(strchr(line, '\n'));
+	assert_int_equal(strchr(line, '\n')[1], '\0');
+	assert_int_equal(frame_report_parse(line, &p, NULL, 0), 0);
+	assert_int_equal(p.exit_code, 2);
+	assert_string_equal(p.msg, "two lines = here");
+
+	assert_int_equal(frame_report_parse("progress done=5 total=10 new=x\n",
+	    &p, NULL, 0), 0);
+	assert_int_equal(p.done, 5);
+	assert_int_equal(p.total, 10);
+	assert_int_equal(frame_report_parse("ready target=/dev/sda "
+	    "target_bytes=1 image_bytes=1 mapped_bytes=1", &p, NULL, 0), 0);
+	assert_string_equal(p.target, "/dev/sda");
+
+	{
+		char e[128];
+		assert_int_equal(frame_report_parse("hello", &p, e,
+		    sizeof(e)), -1);
+		assert_int_equal(frame_report_parse("progress done=-1", &p, e,
+		    sizeof(e)), -1);
+		assert_int_equal(frame_report_parse("progress done=1x", &p, e,
+		    sizeof(e)), -1);
+		assert_int_equal(frame_report_parse("progress "
+		    "done=99999999999999999999999", &p, e, sizeof(e)), -1);
+		assert_int_equal(frame_report_parse("done ranges=1", &p, e,
+		    sizeof(e)), -1);
+		assert_int_equal(frame_report_parse("progress done", &p, e,
+		    sizeof(e)), -1);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_slicings),
+		cmocka_unit_test(t_truncations_never_end),
+		cmocka_unit_test(t_rules),
+		cmocka_unit_test(t_reports),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
