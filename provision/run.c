@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "images/fetch.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "provision/prov_impl.h"
@@ -79,15 +80,6 @@ prov_file_sha256(const char *path, char hex[65], uint64_t *size, char *err,
 /* ------------------------------------------------------------------ */
 /* Preparation */
 
-/* The local file of an image: a file:// URL as is, else the cache entry
- * named by its digest (what `castiron image fetch` leaves there). */
-static char *
-image_local(const struct config *cfg, const char *url, const char *sha)
-{
-	if (strncmp(url, "file://", 7) == 0)
-		return xstrdup(url + 7);
-	return xsprintf("%s/%s", cfg->images.cache_dir, sha);
-}
 
 static char *
 find_writer(const struct config *cfg)
@@ -185,13 +177,19 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	c->cfg = cfg;
 	pthread_mutex_init(&c->lock, NULL);
 	snprintf(c->image, sizeof(c->image), "%s", name);
-	c->image_path = image_local(cfg, img->url, img->sha256);
-	if (img->bmap) {
-		if (strncmp(img->bmap, "file://", 7) == 0)
-			c->bmap_path = xstrdup(img->bmap + 7);
-		else
-			c->bmap_path = xsprintf("%s/%s.bmap",
-			    cfg->images.cache_dir, img->sha256);
+	/* The verified cache (castiron image fetch) first; a file:// image
+	 * that was never fetched is used in place (and verified below). */
+	if (img_cached(cfg, img) || strncmp(img->url, "file://", 7) != 0) {
+		c->image_path = img_cache_path(cfg, img, ".img");
+		if (img->bmap)
+			c->bmap_path = img_cache_path(cfg, img, ".bmap");
+		img_cache_touch(cfg, img);
+	} else {
+		c->image_path = xstrdup(img->url + 7);
+		if (img->bmap)
+			c->bmap_path = strncmp(img->bmap, "file://", 7) == 0 ?
+			    xstrdup(img->bmap + 7) :
+			    img_cache_path(cfg, img, ".bmap");
 	}
 	c->writer_path = find_writer(cfg);
 	if (prov_file_sha256(c->writer_path, c->writer_sha, NULL, e,
