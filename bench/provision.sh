@@ -61,6 +61,14 @@ set -- $(image_event b1)
 CI_BYTES=$1; CI_S=$(echo "scale=3; $2 / 1000" | bc)
 CI_ALL=$(secs "$t0" "$t1")
 
+# The same sender and writer without SSH (castiron image write to a
+# local file): where the image pipeline itself stands.
+t0=$(now)
+"$CASTIRON" image write bench --to "$T/local.raw" >/dev/null 2>&1
+t1=$(now)
+LOCAL_S=$(secs "$t0" "$t1")
+rm -f "$T/local.raw"
+
 t0=$(now)
 $SSH "cat > $D" <"$T/big.img"
 t1=$(now)
@@ -91,6 +99,8 @@ printf 'one host, 1 GiB image, %s MiB mapped (%s%%)\n' "$((MAPPED / 1048576))" "
 printf '  %-44s %8.2fs  %7s MiB/s on the bytes sent\n' \
     "castiron image step (writer verifies ranges)" "$CI_S" "$(mbs "$CI_BYTES" "$CI_S")"
 printf '  %-44s %8.2fs\n' "castiron provision, whole run" "$CI_ALL"
+printf '  %-44s %8.2fs  %7s MiB/s (no SSH: sender + writer)\n' \
+    "castiron image write to a local file" "$LOCAL_S" "$(mbs "$CI_BYTES" "$LOCAL_S")"
 printf '  %-44s %8.2fs  %7s MiB/s\n' "OpenSSH cat > disk, whole image" "$SSH_ALL" "$(mbs "$IMG_BYTES" "$SSH_ALL")"
 printf '  %-44s %8.2fs  %7s MiB/s\n' "OpenSSH cat > disk, mapped data only" "$SSH_MAP" "$(mbs "$MAPPED" "$SSH_MAP")"
 printf '  throughput castiron / OpenSSH (mapped):   %s  (goal >= 0.9)\n' \
