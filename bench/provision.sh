@@ -64,7 +64,8 @@ CI_ALL=$(secs "$t0" "$t1")
 # The same sender and writer without SSH (castiron image write to a
 # local file): where the image pipeline itself stands.
 t0=$(now)
-"$CASTIRON" image write bench --to "$T/local.raw" >/dev/null 2>&1
+"$CASTIRON" image write "$T/big.img" --bmap "$T/big.img.bmap" \
+    --to "$T/local.raw" >/dev/null 2>"$T/err" || { tail -2 "$T/err"; exit 1; }
 t1=$(now)
 LOCAL_S=$(secs "$t0" "$t1")
 rm -f "$T/local.raw"
