@@ -8,7 +8,7 @@
 set -u
 CASTIRON=${CASTIRON:-$PWD/build/castiron}
 export CASTIRON
-exec python3 - runbooks/*.md <<'PY'
+exec python3 - runbooks/*.md README.md <<'PY'
 import os, shlex, subprocess, sys
 
 files = [f for f in sys.argv[1:] if os.path.isfile(f)]
