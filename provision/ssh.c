@@ -450,6 +450,7 @@ emit_lines(struct ssh_result *r, size_t *done, ssh_line_fn online, void *arg)
 
 #define STREAM_CHUNK	(256 * 1024)
 #define STREAM_MAXOUT	(1024 * 1024)
+#define STREAM_DRAIN	(1024 * 1024)
 
 struct ssh_stream {
 	struct ssh_conn		*c;
@@ -458,7 +459,7 @@ struct ssh_stream {
 	void			*linearg;
 	size_t			 maxout, linedone;
 	struct ssh_result	 r;
-	uint64_t		 sent;
+	uint64_t		 sent, undrained;
 	int			 out_done, err_done;
 };
 
@@ -541,6 +542,17 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 			pos += (size_t)n;
 			st->sent += (uint64_t)n;
 			progress = 1;
+			/*
+			 * libssh2_channel_write already read what came in
+			 * (window adjusts); the command's own output is
+			 * drained every STREAM_DRAIN bytes, or when the
+			 * write stalls, not after every 32 KiB packet (two
+			 * recv() calls that found nothing, each time).
+			 */
+			st->undrained += (uint64_t)n;
+			if (st->undrained < STREAM_DRAIN && pos < len)
+				continue;
+			st->undrained = 0;
 		} else if (n != LIBSSH2_ERROR_EAGAIN) {
 			snprintf(err, errlen, "%s: write: %s", st->c->host,
 			    ssh_errmsg(st->c));
