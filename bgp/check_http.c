@@ -31,6 +31,7 @@ struct http_engine {
 	CURLM		*multi;
 	uint64_t	 timer;		/* monotonic ms; UINT64_MAX: none */
 	struct http_sock *dead;		/* removed, freed after the batch */
+	long		 nchecks;	/* HTTP checks that exist */
 };
 
 /* One socket curl asked us to watch.  A socket curl removes may still
@@ -238,6 +239,21 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/*
+ * Keeps one cached connection per check.  curl's default cache holds
+ * four per easy handle *in the multi*, and a check's handle is in the
+ * multi only while it runs: with a thousand checks and a handful running
+ * at once, the cache was pruned constantly and about 30 % of the checks
+ * paid for a new TCP connection (300 connects a second instead of 100).
+ */
+static void
+http_engine_count(struct http_engine *he, long delta)
+{
+	he->nchecks += delta;
+	curl_multi_setopt(he->multi, CURLMOPT_MAXCONNECTS,
+	    he->nchecks > 0 ? he->nchecks : 1L);
+}
+
 static int
 http_init(struct check *c, const struct cfg_service *s, char *err,
     size_t errlen)
@@ -277,6 +293,7 @@ http_init(struct check *c, const struct cfg_service *s, char *err,
 	curl_easy_setopt(h->easy, CURLOPT_USERAGENT, "castiron-bgp/" CASTIRON_VERSION);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
 	c->priv = h;
+	http_engine_count(c->ck->http, 1);
 	return 0;
 }
 
@@ -316,6 +333,7 @@ http_free(struct check *c)
 
 	http_abort(c);
 	curl_easy_cleanup(h->easy);
+	http_engine_count(c->ck->http, -1);
 	free(h->url);
 	free(h->body_want);
 	free(h->body);
