@@ -50,6 +50,7 @@ struct http_check {
 	struct check	*c;
 	CURL		*easy;
 	char		*url;
+	CURLU		*cu;		/* url, parsed once */
 	long		 expect;
 	char		*body_want;
 	char		*body;
@@ -276,7 +277,18 @@ http_init(struct check *c, const struct cfg_service *s, char *err,
 		free(h);
 		return -1;
 	}
-	curl_easy_setopt(h->easy, CURLOPT_URL, h->url);
+	/* Parsed once here, not on every run (curl would parse the text
+	 * each time); a URL curl's parser refuses is left to CURLOPT_URL,
+	 * so that each run fails with curl's own message as before. */
+	if ((h->cu = curl_url()) != NULL &&
+	    curl_url_set(h->cu, CURLUPART_URL, h->url, 0) != CURLUE_OK) {
+		curl_url_cleanup(h->cu);
+		h->cu = NULL;
+	}
+	if (h->cu)
+		curl_easy_setopt(h->easy, CURLOPT_CURLU, h->cu);
+	else
+		curl_easy_setopt(h->easy, CURLOPT_URL, h->url);
 	curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h);
 	curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
@@ -333,6 +345,7 @@ http_free(struct check *c)
 
 	http_abort(c);
 	curl_easy_cleanup(h->easy);
+	curl_url_cleanup(h->cu);
 	http_engine_count(c->ck->http, -1);
 	free(h->url);
 	free(h->body_want);
