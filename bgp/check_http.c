@@ -5,10 +5,12 @@
  * driven by the daemon's epoll loop through curl's socket and timer
  * callbacks, so a thousand checks cost one thread and no polling.  Runs
  * reuse a kept-alive connection for at most HTTP_CONN_LIFE_S seconds
- * (a fresh TCP connection costs more than the check), so a service
- * that stops accepting new
- * connections is noticed within HTTP_CONN_LIFE_S, when its kept-alive
- * connection is retired.
+ * (a fresh TCP connection costs more than the check).  A service that
+ * dies or restarts closes that connection: curl sees it dead before
+ * reuse (or, in a race, retries once on a fresh one), so the next run
+ * tests the new process.  Only a service that stops accepting new
+ * connections while it keeps serving old ones is noticed late: within
+ * HTTP_CONN_LIFE_S, when its kept-alive connection is retired.
  */
 #include <sys/epoll.h>
 #include <errno.h>
@@ -23,7 +25,7 @@
 #include "lib/xmalloc.h"
 
 #define HTTP_MAXBODY	65536
-#define HTTP_CONN_LIFE_S	10
+#define HTTP_CONN_LIFE_S	60
 
 struct http_sock;
 
@@ -280,10 +282,8 @@ http_setopts(struct http_check *h)
 	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
-	/* Keep-alive, but a connection lives at most HTTP_CONN_LIFE_S: a
-	 * new TCP connection per check costs more than the check itself,
-	 * while a service that stops accepting connections is still seen
-	 * within that time (its old connections close when it dies). */
+	/* Keep-alive, but a connection lives at most HTTP_CONN_LIFE_S (see
+	 * the top of this file for what that trades). */
 	curl_easy_setopt(h->easy, CURLOPT_MAXLIFETIME_CONN, (long)HTTP_CONN_LIFE_S);
 	curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
