@@ -18,6 +18,7 @@ static const struct area *const areas[] = {
 	&area_config,
 	&area_inventory,
 	&area_image,
+	&area_provision,
 	&area_bgp,
 	NULL
 };

@@ -49,49 +49,13 @@ sb_printf(struct strbuf *b, const char *fmt, ...)
 	}
 }
 
-/* bmaptool's human_size(): "9.5 MiB". */
-static void
-human(uint64_t v, char *buf, size_t len)
-{
-	static const char *const u[] = { "bytes", "KiB", "MiB", "GiB", "TiB",
-	    "PiB" };
-	double	 d = (double)v;
-	int	 i = 0;
-
-	if (v < 1024) {
-		snprintf(buf, len, "%llu bytes", (unsigned long long)v);
-		return;
-	}
-	while (d >= 1024 && i < 5) {
-		d /= 1024;
-		i++;
-	}
-	snprintf(buf, len, "%.1f %s", d, u[i]);
-}
-
+/* Our own words above the map: what the file is and who wrote it. */
 static const char header[] =
 "<?xml version=\"1.0\" ?>\n"
-"<!-- This file contains the block map for an image file, which is basically\n"
-"     a list of useful (mapped) block numbers in the image file. In other words,\n"
-"     it lists only those blocks which contain data (boot sector, partition\n"
-"     table, file-system metadata, files, directories, extents, etc). These\n"
-"     blocks have to be copied to the target device. The other blocks do not\n"
-"     contain any useful data and do not have to be copied to the target\n"
-"     device.\n"
-"\n"
-"     The block map an optimization which allows to copy or flash the image to\n"
-"     the image quicker than copying of flashing the entire image. This is\n"
-"     because with bmap less data is copied: <MappedBlocksCount> blocks instead\n"
-"     of <BlocksCount> blocks.\n"
-"\n"
-"     Besides the machine-readable data, this file contains useful commentaries\n"
-"     which contain human-readable information like image size, percentage of\n"
-"     mapped data, etc.\n"
-"\n"
-"     The 'version' attribute is the block map file format version in the\n"
-"     'major.minor' format. The version major number is increased whenever an\n"
-"     incompatible block map format change is made. The minor number changes\n"
-"     in case of minor backward-compatible changes. -->\n"
+"<!-- Block map written by castiron: the byte ranges of the image that hold\n"
+"     data, each with its sha256.  Only these ranges need to be written to a\n"
+"     disk; the rest of the image is zeros.  Readable by bmaptool (format\n"
+"     2.0) and by castiron. -->\n"
 "\n";
 
 char *
@@ -104,7 +68,7 @@ bmap_format(const struct bmap *b, size_t *lenp)
 	double		 pct;
 
 	sb_printf(&sb, "%s", header);
-	human(b->image_size, h, sizeof(h));
+	fmt_size(b->image_size, h, sizeof(h));
 	sb_printf(&sb, "<bmap version=\"2.0\">\n"
 	    "    <!-- Image size in bytes: %s -->\n"
 	    "    <ImageSize> %llu </ImageSize>\n\n"
@@ -114,7 +78,7 @@ bmap_format(const struct bmap *b, size_t *lenp)
 	    "    <BlocksCount> %llu </BlocksCount>\n\n", h,
 	    (unsigned long long)b->image_size,
 	    (unsigned long long)b->block_size, (unsigned long long)b->blocks);
-	human(b->mapped * b->block_size, h, sizeof(h));
+	fmt_size(b->mapped * b->block_size, h, sizeof(h));
 	pct = b->blocks ? b->mapped * 100.0 / b->blocks : 0;
 	sb_printf(&sb, "    <!-- Count of mapped blocks: %s or %.1f%% -->\n"
 	    "    <MappedBlocksCount> %llu </MappedBlocksCount>\n\n"

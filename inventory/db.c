@@ -290,6 +290,19 @@ db_event_add(struct inv *inv, const struct db_event *e, char *err,
 }
 
 int
+db_event_commit(struct inv *inv, const struct db_event *e, char *err,
+    size_t errlen)
+{
+	int	 rc;
+
+	if ((rc = db_event_add(inv, e, err, errlen)) != INV_OK) {
+		db_rollback(inv);
+		return rc;
+	}
+	return db_commit(inv, err, errlen);
+}
+
+int
 db_site_id(struct inv *inv, const char *site, int64_t *id, char *err,
     size_t errlen)
 {

@@ -176,11 +176,9 @@ inv_facts_set(struct inv *inv, const char *hostname, const char *actor,
 	ev.step = "inspect";
 	ev.reason = text;
 	ev.bytes = ev.duration_ms = -1;
-	rc = db_event_add(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err, errlen);
 	free(text);
-	if (rc != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return rc;
 fail:
 	db_rollback(inv);
 	return rc;
@@ -435,11 +433,9 @@ inv_hostkey_set(struct inv *inv, const char *hostname, const char *actor,
 	ev.actor = actor;
 	ev.reason = text;
 	ev.bytes = ev.duration_ms = -1;
-	rc = db_event_add(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err, errlen);
 	free(text);
-	if (rc != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return rc;
 fail:
 	db_rollback(inv);
 	return rc;
@@ -478,11 +474,9 @@ inv_hostkey_forget(struct inv *inv, const char *hostname, const char *actor,
 	ev.actor = actor;
 	ev.reason = text;
 	ev.bytes = ev.duration_ms = -1;
-	rc = db_event_add(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err, errlen);
 	free(text);
-	if (rc != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return rc;
 fail:
 	db_rollback(inv);
 	return rc;

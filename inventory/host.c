@@ -240,9 +240,7 @@ inv_run_begin(struct inv *inv, const char *hostname, const char *actor,
 	ev.reason = reason ? reason : (from == HS_FAILED &&
 	    *resume_from != STEP_POWER ? "resumed" : "run started");
 	ev.bytes = ev.duration_ms = -1;
-	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_event_commit(inv, &ev, err, errlen);
 fail:
 	db_rollback(inv);
 	return rc;
@@ -308,11 +306,9 @@ inv_step_record(struct inv *inv, const char *hostname, const char *actor,
 	ev.reason = text;
 	ev.bytes = (bytes || duration_ms) ? (int64_t)bytes : -1;
 	ev.duration_ms = (bytes || duration_ms) ? (int64_t)duration_ms : -1;
-	rc = db_event_add(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err, errlen);
 	free(text);
-	if (rc != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return rc;
 fail:
 	db_rollback(inv);
 	return rc;
@@ -345,9 +341,7 @@ run_end(struct inv *inv, const char *hostname, const char *actor, int to,
 	ev.step = prov_step_name(step);
 	ev.reason = reason;
 	ev.bytes = ev.duration_ms = -1;
-	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_event_commit(inv, &ev, err, errlen);
 fail:
 	db_rollback(inv);
 	return rc;
@@ -404,11 +398,9 @@ inv_image_set(struct inv *inv, const char *hostname, const char *image,
 	ev.actor = actor;
 	ev.reason = text;
 	ev.bytes = ev.duration_ms = -1;
-	rc = db_event_add(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err, errlen);
 	free(text);
-	if (rc != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return rc;
 fail:
 	db_rollback(inv);
 	return rc;
@@ -456,9 +448,7 @@ inv_host_set_state(struct inv *inv, const char *hostname, int to,
 	ev.to_state = host_state_name(to);
 	ev.reason = reason;
 	ev.bytes = ev.duration_ms = -1;
-	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_event_commit(inv, &ev, err, errlen);
 fail:
 	db_rollback(inv);
 	return rc;
@@ -501,9 +491,7 @@ inv_host_remove(struct inv *inv, const char *hostname, const char *actor,
 	ev.from_state = host_state_name(state);
 	ev.reason = "removed from the inventory";
 	ev.bytes = ev.duration_ms = -1;
-	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_event_commit(inv, &ev, err, errlen);
 fail:
 	db_rollback(inv);
 	return rc;

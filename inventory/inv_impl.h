@@ -64,6 +64,10 @@ struct db_event {
 /* Appends an event (inside the caller's transaction). */
 int	db_event_add(struct inv *, const struct db_event *, char *err,
 	    size_t errlen);
+/* Appends an event and commits the caller's transaction; rolls it back
+ * when either fails. */
+int	db_event_commit(struct inv *, const struct db_event *, char *err,
+	    size_t errlen);
 
 /* Upserts a site / a rack and returns its id (inside a transaction). */
 int	db_site_id(struct inv *, const char *site, int64_t *id, char *err,

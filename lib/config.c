@@ -104,6 +104,8 @@ static const struct key keys_provision[] = {
 	{ "connect_timeout", KT_DURATION, C(provision.connect_timeout_ms), 0, 100, DAY, "10s" },
 	{ "io_timeout", KT_DURATION, C(provision.io_timeout_ms), 0, 100, DAY, "60s" },
 	{ "reboot_timeout", KT_DURATION, C(provision.reboot_timeout_ms), 0, 1000, DAY, "10m" },
+	{ "reboot_command", KT_STR, C(provision.reboot_command), .def = "reboot" },
+	{ "writer", KT_PATH, C(provision.writer) },
 	{ NULL }
 };
 static const struct key keys_bmc[] = {

@@ -83,6 +83,8 @@ struct config {
 		uint64_t	 connect_timeout_ms;
 		uint64_t	 io_timeout_ms;
 		uint64_t	 reboot_timeout_ms;
+		char		*reboot_command;	/* run on the host */
+		char		*writer;	/* local castiron-writer */
 	} provision;
 
 	struct {

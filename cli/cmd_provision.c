@@ -1,0 +1,231 @@
+/*
+ * castiron provision HOST... | --rack R | --site S: choose the hosts from
+ * the inventory, check everything that applies to all of them before
+ * touching any (configuration, image digest, writer, every host known),
+ * run them --parallel at a time (provision/run.c) and print a summary
+ * table.  One line on stderr per failed host.  Exit 0 when every host is
+ * active, 1 when any failed, 2 for bad usage (nothing changed).
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "inventory/inventory.h"
+#include "lib/parse.h"
+#include "lib/xmalloc.h"
+#include "provision/provision.h"
+
+static char *
+actor_name(void)
+{
+	const char	*u = getenv("SUDO_USER");
+	struct passwd	*pw;
+
+	if (u == NULL || *u == '\0')
+		u = getenv("USER");
+	if ((u == NULL || *u == '\0') && (pw = getpwuid(getuid())) != NULL)
+		u = pw->pw_name;
+	return xsprintf("provision:%s", u && *u ? u : "unknown");
+}
+
+/* Fills *names from the arguments or --rack/--site; 0, or an exit code. */
+static int
+select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
+{
+	const char	*rack = args_get(args, "rack"), *site = args_get(args, "site");
+	struct inv	*inv;
+	struct inv_host	*hosts = NULL, one;
+	char		 e[INV_ERRLEN];
+	size_t		 i, k = 0;
+	int		 rc;
+
+	if ((args->argc > 0) + (rack != NULL) + (site != NULL && rack == NULL)
+	    != 1)
+		return cmd_usage_error(args, "give HOST..., or --rack R, or "
+		    "--site S");
+	if (inv_open(cfg->inventory.database, INV_OPEN_READONLY, &inv, e,
+	    sizeof(e)) != INV_OK) {
+		fprintf(stderr, "castiron provision: %s\n", e);
+		return EXIT_USAGE;
+	}
+	*names = NULL;
+	*n = 0;
+	if (args->argc > 0) {
+		*names = xcalloc((size_t)args->argc, sizeof(char *));
+		for (i = 0; i < (size_t)args->argc; i++) {
+			if ((rc = inv_host_find(inv, args->argv[i], &one, e,
+			    sizeof(e))) != INV_OK) {
+				fprintf(stderr, "castiron provision: %s\n", e);
+				inv_close(inv);
+				for (k = 0; k < i; k++)
+					free((*names)[k]);
+				free(*names);
+				*names = NULL;
+				return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
+			}
+			(*names)[(*n)++] = xstrdup(one.hostname);
+		}
+		inv_close(inv);
+		return 0;
+	}
+	if (rack)
+		rc = inv_hosts_by_rack(inv, site, rack, &hosts, &k, e, sizeof(e));
+	else
+		rc = inv_hosts_by_site(inv, site, &hosts, &k, e, sizeof(e));
+	inv_close(inv);
+	if (rc != INV_OK) {
+		fprintf(stderr, "castiron provision: %s\n", e);
+		return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
+	}
+	if (k == 0) {
+		free(hosts);
+		fprintf(stderr, "castiron provision: no hosts in %s %s\n",
+		    rack ? "rack" : "site", rack ? rack : site);
+		return EXIT_USAGE;
+	}
+	*names = xcalloc(k, sizeof(char *));
+	for (i = 0; i < k; i++)
+		(*names)[i] = xstrdup(hosts[i].hostname);
+	*n = k;
+	free(hosts);
+	return 0;
+}
+
+static const struct out_col plan_cols[] = {
+	{ "hostname", "HOST", 0 }, { "state", "STATE", 0 },
+	{ "image", "IMAGE", 0 }, { "disk", "DISK", 0 },
+	{ "steps", "STEPS", 0 }, { "note", "NOTE", 0 }, { NULL }
+};
+static const struct out_col sum_cols[] = {
+	{ "hostname", "HOST", 0 }, { "result", "RESULT", 0 },
+	{ "duration", "DURATION", 1 }, { "bytes", "IMAGE BYTES", 1 },
+	{ "failed_step", "FAILED STEP", 0 }, { "reason", "REASON", 0 },
+	{ NULL }
+};
+
+static int
+cmd_provision(struct ctx *ctx, struct args *args)
+{
+	struct config		*cfg;
+	struct prov_opts	 o;
+	struct prov_ctx		*pc;
+	char			**names = NULL, *actor, err[1024], d[32];
+	const char		*par = args_get(args, "parallel");
+	size_t			 n = 0, i, failed;
+	uint64_t		 parallel;
+	json_t			*rows;
+	int			 rc, usage;
+
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	parallel = cfg->provision.parallel;
+	if (par && parse_uint(par, 1, 1024, &parallel, err, sizeof(err)) == -1)
+		return cmd_usage_error(args, "--parallel: %s", err);
+	if (cfg->inventory.database == NULL) {
+		fprintf(stderr, "castiron provision: %s: [inventory] database "
+		    "is not set\n", cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((rc = select_hosts(cfg, args, &names, &n)) != 0)
+		return rc;
+	actor = actor_name();
+	memset(&o, 0, sizeof(o));
+	o.cfg = cfg;
+	o.image = args_get(args, "image");
+	o.accept_new = args_has(args, "accept-new-hostkey");
+	o.force = args_has(args, "force");
+	o.parallel = (unsigned)parallel;
+	o.actor = actor;
+	o.progress = stderr;
+	rc = EXIT_OK;
+	if ((pc = prov_prepare(&o, &usage, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "castiron provision: %s\n", err);
+		rc = usage ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	rows = json_array();
+	if (args_has(args, "dry-run")) {
+		struct prov_plan *plans = xcalloc(n, sizeof(*plans));
+		if (prov_plan(pc, (const char *const *)names, n, plans, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "castiron provision: %s\n", err);
+			rc = EXIT_FAIL;
+		} else
+			for (i = 0; i < n; i++)
+				json_array_append_new(rows, json_pack(
+				    "{s:s,s:s,s:s,s:s,s:s,s:s}",
+				    "hostname", plans[i].hostname,
+				    "state", plans[i].state,
+				    "image", plans[i].image,
+				    "disk", plans[i].disk,
+				    "steps", plans[i].steps,
+				    "note", plans[i].note));
+		output_rows(stdout, ctx->format, rows, plan_cols);
+		free(plans);
+	} else {
+		struct prov_result *res = xcalloc(n, sizeof(*res));
+		failed = prov_run(pc, (const char *const *)names, n, res);
+		for (i = 0; i < n; i++) {
+			const char *step = res[i].ok ? "" :
+			    prov_step_name(res[i].step);
+			json_array_append_new(rows, json_pack(
+			    "{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s}",
+			    "hostname", res[i].hostname,
+			    "result", res[i].ok ? "active" : "failed",
+			    "duration", fmt_duration_ms(res[i].duration_ms, d,
+			    sizeof(d)),
+			    "duration_ms", (json_int_t)res[i].duration_ms,
+			    "bytes", (json_int_t)res[i].bytes,
+			    "failed_step", step ? step : "",
+			    "reason", res[i].ok ? "" : res[i].reason,
+			    "disk", res[i].disk));
+			if (!res[i].ok)
+				fprintf(stderr, "castiron provision: %s: failed%s"
+				    "%s: %s\n", res[i].hostname, step && *step ?
+				    " at " : "", step ? step : "",
+				    res[i].reason);
+		}
+		output_rows(stdout, ctx->format, rows, sum_cols);
+		if (failed > 0) {
+			rc = EXIT_FAIL;
+			for (i = 0; i < n; i++)
+				if (!res[i].ok && res[i].usage && n == 1)
+					rc = EXIT_USAGE;
+		}
+		free(res);
+	}
+	json_decref(rows);
+	prov_ctx_free(pc);
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(actor);
+	return rc;
+}
+
+static const struct cmd_opt provision_opts[] = {
+	{ "rack", "R", "every host of rack R (with --site when rack names "
+	    "repeat across sites)" },
+	{ "site", "S", "every host of site S" },
+	{ "image", "NAME", "the image to write (default [provision] image)" },
+	{ "parallel", "N", "hosts at once (default [provision] parallel)" },
+	{ "accept-new-hostkey", NULL, "trust a host key seen for the first "
+	    "time and pin it" },
+	{ "force", NULL, "re-provision active hosts" },
+	{ "dry-run", NULL, "print each host's plan; change nothing" },
+	{ NULL }
+};
+
+static const struct cmd provision_cmds[] = {
+	{ NULL, "[HOST...]", "inspect, image, configure, reboot and verify "
+	    "hosts", provision_opts, 0, -1, cmd_provision },
+	{ NULL }
+};
+
+const struct area area_provision = {
+	"provision", "turn enrolled hosts into running ones", provision_cmds
+};

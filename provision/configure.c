@@ -1,0 +1,383 @@
+/*
+ * The configure step: on the host, find the installed system's root
+ * partition on the target disk (by file system label, else the largest
+ * Linux file system; partition nodes made when the kernel did not), mount
+ * it, write the host's identity into it, unmount it, and pin the SSH host
+ * key castiron generated for it.  Files written (docs/provision.md):
+ *
+ *   /etc/hostname, /etc/hosts
+ *   /root/.ssh/authorized_keys        [provision] authorized_keys + ours
+ *   /etc/ssh/ssh_host_ed25519_key{,.pub}  generated here (ssh-keygen)
+ *   /var/lib/cloud/seed/nocloud/{meta-data,user-data,network-config}
+ *   /etc/castiron/provision-id        the marker verify looks for
+ *
+ * Each file is sent on the standard input of `cat`, never in a command
+ * line; every path is validated and quoted (provision/shell.h).  The key
+ * is pinned last, after the root is unmounted, so that a configure step
+ * that fails halfway leaves the deploy key pinned and can be resumed.
+ */
+#include <sys/wait.h>
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/parse.h"
+#include "lib/xmalloc.h"
+#include "provision/prov_impl.h"
+#include "provision/shell.h"
+
+extern char **environ;
+
+static const char FIND_PARTS[] =
+"n=${d##*/}\n"
+"blockdev --rereadpt \"$d\" 2>/dev/null || true\n"
+"i=0\n"
+"while [ $i -lt 30 ]; do\n"
+"  for p in /sys/class/block/$n/$n*; do [ -r \"$p/partition\" ] && break 2; done\n"
+/* A kernel without the table's parser: add them one by one (BLKPG). */
+"  [ $i = 5 ] && { partx -a \"$d\" 2>/dev/null || true; }\n"
+"  sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))\n"
+"done\n"
+"for p in /sys/class/block/$n/$n*; do\n"
+"  [ -r \"$p/partition\" ] || continue\n"
+"  pn=${p##*/}\n"
+"  if [ ! -b /dev/$pn ]; then mm=$(cat $p/dev); mknod /dev/$pn b ${mm%%:*} ${mm##*:}; fi\n"
+"  echo \"part=/dev/$pn size=$(cat $p/size) $(blkid /dev/$pn 2>/dev/null | cut -d: -f2-)\"\n"
+"done\n";
+
+static const char *const root_labels[] = { "root", "ROOT", "rootfs",
+    "cloudimg-rootfs", NULL };
+static const char *const linux_fs[] = { "ext4", "ext3", "ext2", "xfs",
+    "btrfs", NULL };
+
+/* Value of KEY="..." in a blkid line (KEY preceded by a blank). */
+static void
+blkid_val(const char *line, const char *key, char *out, size_t len)
+{
+	char		 pat[32];
+	const char	*p, *q;
+	size_t		 n;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), " %s=\"", key);
+	if ((p = strstr(line, pat)) == NULL)
+		return;
+	p += strlen(pat);
+	if ((q = strchr(p, '"')) == NULL)
+		return;
+	n = (size_t)(q - p) < len - 1 ? (size_t)(q - p) : len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Picks the root partition from the FIND_PARTS listing. */
+static int
+pick_root(const char *listing, char *part, size_t partlen, char *err,
+    size_t errlen)
+{
+	const char	*p = listing, *nl;
+	char		 line[1024], dev[128], label[128], type[32], best[128] = "";
+	uint64_t	 size, bestsize = 0;
+	int		 i;
+
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		size_t n;
+		char *sp, e[PARSE_ERRLEN];
+
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		n = (size_t)(nl - p) < sizeof(line) - 1 ? (size_t)(nl - p) :
+		    sizeof(line) - 1;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (strncmp(line, "part=", 5) != 0 ||
+		    (sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp = '\0';
+		snprintf(dev, sizeof(dev), "%.*s", (int)sizeof(dev) - 1, line + 5);
+		*sp = ' ';
+		size = 0;
+		if (strncmp(sp + 1, "size=", 5) == 0) {
+			char num[24], *end = strchr(sp + 6, ' ');
+			size_t nl2 = end ? (size_t)(end - (sp + 6)) :
+			    strlen(sp + 6);
+			if (nl2 < sizeof(num)) {
+				memcpy(num, sp + 6, nl2);
+				num[nl2] = '\0';
+				if (parse_uint(num, 0, UINT64_MAX / 512, &size,
+				    e, sizeof(e)) == -1)
+					size = 0;
+			}
+		}
+		blkid_val(line, "LABEL", label, sizeof(label));
+		blkid_val(line, "TYPE", type, sizeof(type));
+		for (i = 0; root_labels[i]; i++)
+			if (strcmp(label, root_labels[i]) == 0) {
+				snprintf(part, partlen, "%s", dev);
+				return 0;
+			}
+		for (i = 0; linux_fs[i]; i++)
+			if (strcmp(type, linux_fs[i]) == 0 && size > bestsize) {
+				bestsize = size;
+				snprintf(best, sizeof(best), "%s", dev);
+			}
+	}
+	if (best[0] == '\0') {
+		snprintf(err, errlen, "no root partition on the disk (no file "
+		    "system labelled root, no Linux file system)");
+		return -1;
+	}
+	snprintf(part, partlen, "%s", best);
+	return 0;
+}
+
+/* Writes content to root/rel with mode, through cat on stdin. */
+static int
+put_file(struct prov_host *h, const char *root, const char *rel, int mode,
+    const char *content)
+{
+	char	 path[512], tmp[540], dir[512], e[PROV_ERRLEN], *slash, *cmd;
+	char	*qp, *qt, *qd;
+	int	 rc;
+
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	snprintf(tmp, sizeof(tmp), "%s.castiron-tmp", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (sh_valid_path(tmp, e, sizeof(e)) == -1) {
+		prov_err(h, "%s: %s", h->h.hostname, e);
+		return -1;
+	}
+	qp = sh_quote(path);
+	qt = sh_quote(tmp);
+	qd = sh_quote(dir);
+	cmd = xsprintf("umask 077 && mkdir -p %s && cat >%s && chmod %o %s && "
+	    "mv -f %s %s", qd, qt, mode, qt, qt, qp);
+	free(qp);
+	free(qt);
+	free(qd);
+	rc = prov_remote(h, rel, cmd, content, strlen(content), NULL);
+	free(cmd);
+	return rc;
+}
+
+/* Runs ssh-keygen locally (no shell) for a new ed25519 host key. */
+static int
+gen_hostkey(struct prov_host *h, char **priv, char **pub)
+{
+	char	 dir[] = "/tmp/castiron-key.XXXXXX", path[64], pubpath[72];
+	char	 comment[300], *argv[12];
+	pid_t	 pid;
+	int	 st, rc = -1;
+	FILE	*f;
+	size_t	 n;
+
+	*priv = *pub = NULL;
+	if (mkdtemp(dir) == NULL) {
+		prov_err(h, "mkdtemp: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/key", dir);
+	snprintf(pubpath, sizeof(pubpath), "%s/key.pub", dir);
+	snprintf(comment, sizeof(comment), "root@%s", h->h.hostname);
+	argv[0] = "ssh-keygen"; argv[1] = "-q"; argv[2] = "-t";
+	argv[3] = "ed25519"; argv[4] = "-N"; argv[5] = "";
+	argv[6] = "-C"; argv[7] = comment; argv[8] = "-f"; argv[9] = path;
+	argv[10] = NULL;
+	if ((errno = posix_spawnp(&pid, "ssh-keygen", NULL, NULL, argv,
+	    environ)) != 0) {
+		prov_err(h, "ssh-keygen: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		prov_err(h, "ssh-keygen failed");
+		goto out;
+	}
+	*priv = xcalloc(1, 8192);
+	*pub = xcalloc(1, 1024);
+	if ((f = fopen(path, "re")) == NULL)
+		goto out;
+	n = fread(*priv, 1, 8191, f);
+	fclose(f);
+	(*priv)[n] = '\0';
+	if ((f = fopen(pubpath, "re")) == NULL)
+		goto out;
+	n = fread(*pub, 1, 1023, f);
+	fclose(f);
+	(*pub)[n] = '\0';
+	rc = 0;
+out:
+	unlink(path);
+	unlink(pubpath);
+	rmdir(dir);
+	if (rc == -1) {
+		if (h->err[0] == '\0')
+			prov_err(h, "could not read the "
+			    "generated host key");
+		free(*priv);
+		free(*pub);
+		*priv = *pub = NULL;
+	}
+	return rc;
+}
+
+static char *
+network_config(const struct inv_host *hh)
+{
+	char	*s, *t;
+	size_t	 i;
+
+	s = xstrdup("version: 2\nethernets:\n");
+	for (i = 0; i < hh->nmacs; i++) {
+		t = xsprintf("%s  nic%zu:\n    match:\n      macaddress: "
+		    "\"%s\"\n", s, i, hh->macs[i]);
+		free(s);
+		s = t;
+		if (i == 0 && strchr(hh->address, '/') != NULL)
+			t = xsprintf("%s    addresses: [\"%s\"]\n", s,
+			    hh->address);
+		else
+			t = xsprintf("%s    dhcp4: true\n", s);
+		free(s);
+		s = t;
+	}
+	if (hh->nmacs == 0) {
+		t = xsprintf("%s  all:\n    match:\n      name: \"e*\"\n"
+		    "    dhcp4: true\n", s);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+int
+prov_step_configure(struct prov_host *h)
+{
+	struct ssh_result	 r;
+	const char		*hn = h->h.hostname;
+	char			 part[128], root[128], e[PROV_ERRLEN], *cmd, *q;
+	char			*priv = NULL, *pub = NULL, *txt, type[40], b64[1024];
+	int			 rc = -1, mounted = 0;
+
+	if (h->disk[0] == '\0') {
+		/* A resumed run: the same choice as the image step made. */
+		const char *want = h->h.disk[0] ? h->h.disk :
+		    h->ctx->cfg->provision.disk;
+		if (inspect_pick_disk(h->insp, want, 0, h->disk,
+		    sizeof(h->disk), e, sizeof(e)) == -1) {
+			prov_err(h, "%s: %s", hn, e);
+			return -1;
+		}
+	}
+	q = sh_quote(h->disk);
+	cmd = xsprintf("d=%s\n%s", q, FIND_PARTS);
+	free(q);
+	rc = prov_remote(h, "find partitions", cmd, NULL, 0, &r);
+	free(cmd);
+	if (rc == -1)
+		return -1;
+	rc = pick_root(r.out, part, sizeof(part), e, sizeof(e));
+	ssh_result_clear(&r);
+	if (rc == -1 || sh_valid_device(part, e, sizeof(e)) == -1) {
+		prov_err(h, "%s: %s: %s", hn, h->disk, e);
+		return -1;
+	}
+	q = sh_quote(part);
+	cmd = xsprintf("m=$(mktemp -d /tmp/castiron-root.XXXXXX) && "
+	    "{ mount %s \"$m\" || { rmdir \"$m\"; exit 1; }; } && echo \"$m\"", q);
+	free(q);
+	rc = prov_remote(h, "mount the installed root", cmd, NULL, 0, &r);
+	free(cmd);
+	if (rc == -1)
+		return -1;
+	snprintf(root, sizeof(root), "%.*s", (int)strcspn(r.out, "\n"), r.out);
+	ssh_result_clear(&r);
+	if (sh_valid_path(root, e, sizeof(e)) == -1) {
+		prov_err(h, "%s: mount point: %s", hn, e);
+		return -1;
+	}
+	mounted = 1;
+	rc = -1;
+	if (gen_hostkey(h, &priv, &pub) == -1)
+		goto out;
+	if (put_file(h, root, "/etc/hostname", 0644, txt = xsprintf("%s\n",
+	    hn)) == -1)
+		goto outf;
+	free(txt);
+	if (put_file(h, root, "/etc/hosts", 0644, txt = xsprintf(
+	    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	    "127.0.1.1\t%s\n", hn)) == -1)
+		goto outf;
+	free(txt);
+	if (put_file(h, root, "/root/.ssh/authorized_keys", 0600,
+	    h->ctx->authorized) == -1)
+		goto out;
+	if (put_file(h, root, "/etc/ssh/ssh_host_ed25519_key", 0600, priv) == -1 ||
+	    put_file(h, root, "/etc/ssh/ssh_host_ed25519_key.pub", 0644,
+	    pub) == -1)
+		goto out;
+	if (put_file(h, root, "/var/lib/cloud/seed/nocloud/meta-data", 0644,
+	    txt = xsprintf("instance-id: %s\nlocal-hostname: %s\n",
+	    h->prov_id, hn)) == -1)
+		goto outf;
+	free(txt);
+	/* cloud-init must keep the host key castiron pinned. */
+	if (put_file(h, root, "/var/lib/cloud/seed/nocloud/user-data", 0644,
+	    txt = xsprintf("#cloud-config\nhostname: %s\npreserve_hostname: "
+	    "false\nssh_deletekeys: false\nssh_genkeytypes: []\n"
+	    "disable_root: false\nssh_pwauth: false\n", hn)) == -1)
+		goto outf;
+	free(txt);
+	if (put_file(h, root, "/var/lib/cloud/seed/nocloud/network-config",
+	    0644, txt = network_config(&h->h)) == -1)
+		goto outf;
+	free(txt);
+	if (put_file(h, root, PROV_MARKER, 0644, txt = xsprintf(
+	    "id=%s\nhost=%s\nimage=%s\n", h->prov_id, hn,
+	    h->ctx->image)) == -1)
+		goto outf;
+	free(txt);
+	rc = 0;
+	goto out;
+outf:
+	free(txt);
+out:
+	if (mounted) {
+		q = sh_quote(root);
+		cmd = xsprintf("sync; umount %s && rmdir %s", q, q);
+		free(q);
+		if (prov_remote(h, "unmount the installed root", cmd, NULL, 0,
+		    NULL) == -1)
+			rc = -1;
+		free(cmd);
+	}
+	if (rc == 0) {
+		/* "ssh-ed25519 BASE64 comment": pin it. */
+		char	 ie[INV_ERRLEN];
+		size_t	 tl = strcspn(pub, " "), bl;
+		const char *b = pub + tl + (pub[tl] ? 1 : 0);
+		bl = strcspn(b, " \n");
+		snprintf(type, sizeof(type), "%.*s", (int)tl, pub);
+		snprintf(b64, sizeof(b64), "%.*s", (int)bl, b);
+		if (inv_hostkey_set(h->inv, hn, h->ctx->o.actor, type, b64, ie,
+		    sizeof(ie)) != INV_OK) {
+			prov_err(h, "inventory: %s", ie);
+			rc = -1;
+		} else if (ssh_fp_of_publine(pub, h->presented, e,
+		    sizeof(e)) == 0)
+			rc = prov_note(h, "installed host key %s pinned",
+			    h->presented);
+	}
+	if (priv) {
+		explicit_bzero(priv, strlen(priv));
+		free(priv);
+	}
+	free(pub);
+	return rc;
+}

@@ -1,0 +1,291 @@
+/*
+ * The image step: choose and check the target disk, make sure the host
+ * has castiron-writer with the right digest (uploaded over SCP under a
+ * name that carries its digest, renamed into place so that hosts sharing
+ * a /tmp never see half a binary), then stream the image through the
+ * writer over one SSH channel (images/frame.h: only mapped ranges when a
+ * bmap is known, every range checked by sha256 on the host) and compare
+ * the digest the writer reports with the one the sender computed.
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "images/frame.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "lib/xmalloc.h"
+#include "provision/prov_impl.h"
+#include "provision/shell.h"
+
+struct send_ctx {
+	struct prov_host	*h;
+	struct ssh_stream	*st;
+	char			 err[PROV_ERRLEN];
+	int			 have_ready, have_done, have_error;
+	struct frame_report	 ready, done, error;
+};
+
+/* The image's size on disk: the bmap's ImageSize, else a raw file's
+ * size; 0 when compressed without a bmap (the writer still checks). */
+static uint64_t
+image_size(const struct prov_ctx *c)
+{
+	unsigned char	 magic[4] = { 0 };
+	struct stat	 st;
+	uint64_t	 v;
+	char		 e[PARSE_ERRLEN];
+	int		 fd;
+
+	if (c->image_bytes)
+		return c->image_bytes;
+	if (c->bmap_path) {
+		char	*xml, *p, *q;
+		FILE	*f = fopen(c->bmap_path, "re");
+		size_t	 n;
+		if (f == NULL)
+			return 0;
+		xml = xcalloc(1, 65536);
+		n = fread(xml, 1, 65535, f);
+		fclose(f);
+		xml[n] = '\0';
+		v = 0;
+		if ((p = strstr(xml, "<ImageSize>")) != NULL &&
+		    (q = strstr(p, "</ImageSize>")) != NULL) {
+			p += strlen("<ImageSize>");
+			*q = '\0';
+			while (*p == ' ')
+				p++;
+			for (q--; q > p && q[-1] == ' '; q--)
+				q[-1] = '\0';
+			if (parse_uint(p, 1, FRAME_MAX_IMAGE, &v, e,
+			    sizeof(e)) == -1)
+				v = 0;
+		}
+		free(xml);
+		if (v)
+			return v;
+	}
+	if ((fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	if (read(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic) ||
+	    fstat(fd, &st) == -1) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	if ((magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+	    magic[3] == 0xfd) || (magic[0] == 0x1f && magic[1] == 0x8b))
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
+/* Uploads the writer unless the host has it with the right digest;
+ * remote gets its path. */
+static int
+ensure_writer(struct prov_host *h, char *remote, size_t len)
+{
+	struct prov_ctx		*c = h->ctx;
+	struct ssh_result	 r;
+	char			 e[PROV_ERRLEN], tmp[300], *cmd, *qt, *qr;
+	int			 rc;
+
+	snprintf(remote, len, PROV_WRITER_DIR "/castiron-writer-%.16s",
+	    c->writer_sha);
+	qr = sh_quote(remote);
+	cmd = xsprintf("sha256sum %s 2>/dev/null || true", qr);
+	rc = prov_remote(h, "writer digest", cmd, NULL, 0, &r);
+	free(cmd);
+	if (rc == -1) {
+		free(qr);
+		return -1;
+	}
+	if (r.outlen >= 64 && strncmp(r.out, c->writer_sha, 64) == 0) {
+		ssh_result_clear(&r);
+		free(qr);
+		return 0;
+	}
+	ssh_result_clear(&r);
+	snprintf(tmp, sizeof(tmp), "%.100s.%.180s.tmp", remote, h->h.hostname);
+	if (sh_valid_path(tmp, e, sizeof(e)) == -1) {
+		prov_err(h, "writer path: %s", e);
+		free(qr);
+		return -1;
+	}
+	if (ssh_upload(h->ssh, c->writer_path, tmp, 0755, e, sizeof(e)) == -1) {
+		prov_err(h, "upload castiron-writer: %s", e);
+		free(qr);
+		return -1;
+	}
+	qt = sh_quote(tmp);
+	cmd = xsprintf("chmod 0755 %s && mv -f %s %s && sha256sum %s", qt, qt,
+	    qr, qr);
+	rc = prov_remote(h, "install castiron-writer", cmd, NULL, 0, &r);
+	free(cmd);
+	free(qt);
+	free(qr);
+	if (rc == -1)
+		return -1;
+	if (r.outlen < 64 || strncmp(r.out, c->writer_sha, 64) != 0) {
+		prov_err(h, "%s: castiron-writer uploaded "
+		    "but its digest on the host is wrong", h->h.hostname);
+		ssh_result_clear(&r);
+		return -1;
+	}
+	ssh_result_clear(&r);
+	return prov_note(h, "castiron-writer uploaded to %s", remote);
+}
+
+static int
+out_cb(void *arg, const void *buf, size_t len)
+{
+	struct send_ctx	*s = arg;
+
+	return ssh_stream_write(s->st, buf, len, s->err, sizeof(s->err));
+}
+
+static void
+progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct send_ctx	*s = arg;
+
+	(void)total;
+	s->h->step_bytes = done;
+	prov_status(s->h, done, "image");
+}
+
+static void
+on_line(void *arg, const char *line)
+{
+	struct send_ctx		*s = arg;
+	struct frame_report	 r;
+	char			 e[128];
+
+	if (frame_report_parse(line, &r, e, sizeof(e)) == -1)
+		return;
+	switch (r.kind) {
+	case FRAME_REP_READY:
+		s->ready = r;
+		s->have_ready = 1;
+		break;
+	case FRAME_REP_DONE:
+		s->done = r;
+		s->have_done = 1;
+		break;
+	case FRAME_REP_ERROR:
+		s->error = r;
+		s->have_error = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+int
+prov_step_image(struct prov_host *h)
+{
+	struct prov_ctx			*c = h->ctx;
+	struct frame_send_opts		 so;
+	struct frame_send_result	 sr;
+	struct ssh_result		 r;
+	struct send_ctx			*s;
+	const char			*want;
+	char				 writer[128], e[PROV_ERRLEN], *cmd, *qw, *qd;
+	uint64_t			 need = image_size(c);
+	int				 rc;
+
+	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
+	if (inspect_pick_disk(h->insp, want, need, h->disk, sizeof(h->disk),
+	    e, sizeof(e)) == -1) {
+		prov_err(h, "%s: %s", h->h.hostname, e);
+		return -1;
+	}
+	if (sh_valid_device(h->disk, e, sizeof(e)) == -1) {
+		prov_err(h, "%s: %s", h->h.hostname, e);
+		return -1;
+	}
+	if (ensure_writer(h, writer, sizeof(writer)) == -1)
+		return -1;
+	if (prov_note(h, "writing %s to %s", c->image, h->disk) == -1)
+		return -1;
+	qw = sh_quote(writer);
+	qd = sh_quote(h->disk);
+	cmd = xsprintf("%s %s", qw, qd);
+	free(qw);
+	free(qd);
+	s = xcalloc(1, sizeof(*s));
+	s->h = h;
+	s->st = ssh_stream_open(h->ssh, cmd, on_line, s, e, sizeof(e));
+	free(cmd);
+	if (s->st == NULL) {
+		prov_err(h, "%s", e);
+		free(s);
+		return -1;
+	}
+	memset(&so, 0, sizeof(so));
+	so.image_path = c->image_path;
+	so.bmap_path = c->bmap_path;
+	so.out = out_cb;
+	so.out_arg = s;
+	so.progress = progress_cb;
+	so.progress_arg = s;
+	memset(&sr, 0, sizeof(sr));
+	if (frame_send_image(&so, &sr, e, sizeof(e)) == -1) {
+		/* The writer's own error line says more when it stopped. */
+		char	 scratch[PROV_ERRLEN];
+		if (s->err[0])
+			ssh_stream_abort(s->st);	/* the transport failed */
+		else if (ssh_stream_finish(s->st, &r, scratch,
+		    sizeof(scratch)) == 0)
+			ssh_result_clear(&r);
+		if (s->have_error)
+			prov_err(h, "%s: writer: %s",
+			    h->h.hostname, s->error.msg);
+		else
+			prov_err(h, "%s: image stream: %s",
+			    h->h.hostname, s->err[0] ? s->err : e);
+		free(s);
+		return -1;
+	}
+	h->step_bytes = sr.mapped_bytes;
+	rc = ssh_stream_finish(s->st, &r, e, sizeof(e));
+	if (rc == -1) {
+		prov_err(h, "%s: image stream: %s",
+		    h->h.hostname, e);
+		free(s);
+		return -1;
+	}
+	if (r.status != 0 || !s->have_done) {
+		if (s->have_error)
+			prov_err(h, "%s: writer: %s",
+			    h->h.hostname, s->error.msg);
+		else
+			prov_err(h, "%s: writer exited %d "
+			    "without a report: %.200s", h->h.hostname, r.status,
+			    r.errout);
+		ssh_result_clear(&r);
+		free(s);
+		return -1;
+	}
+	ssh_result_clear(&r);
+	if (strcmp(s->done.sha256, sr.sha256) != 0 ||
+	    s->done.bytes != sr.mapped_bytes) {
+		prov_err(h, "%s: the writer reports %llu "
+		    "bytes with sha256 %s, castiron sent %llu with %s",
+		    h->h.hostname, (unsigned long long)s->done.bytes,
+		    s->done.sha256, (unsigned long long)sr.mapped_bytes,
+		    sr.sha256);
+		free(s);
+		return -1;
+	}
+	free(s);
+	return prov_note(h, "image %s verified on %s: %llu of %llu bytes "
+	    "mapped, %llu ranges, sha256 %s", c->image, h->disk,
+	    (unsigned long long)sr.mapped_bytes,
+	    (unsigned long long)sr.image_bytes, (unsigned long long)sr.ranges,
+	    sr.sha256);
+}

@@ -1,0 +1,439 @@
+/*
+ * Inspection: the dump script, its parser, the enrollment check and the
+ * choice of the target disk.
+ *
+ * The dump is one "key=value" per line.  "castiron-inspect 1" opens it;
+ * "disk=NAME" and "nic=NAME" open a record that the following disk or NIC
+ * keys belong to; "mount=MAJ:MIN MOUNTPOINT" lines come from
+ * /proc/self/mountinfo, "swap=NAME" from /proc/swaps.  Values run to the
+ * end of the line; unknown keys are skipped so that the script may grow.
+ * Device numbers (MAJ:MIN) rather than names tie mounts to disks, so a
+ * mount through /dev/mapper or a by-uuid path is still seen.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/parse.h"
+#include "lib/xmalloc.h"
+#include "provision/inspect.h"
+
+const char INSPECT_SCRIPT[] =
+"LC_ALL=C; export LC_ALL\n"
+/* r KEY FILE: "KEY=first line of FILE" without a fork (read is built in) */
+"r() { v=; { read -r v <\"$2\"; } 2>/dev/null; echo \"$1=$v\"; }\n"
+"echo 'castiron-inspect 1'\n"
+"sed -n '/^model name/{s/^[^:]*:[ \t]*/cpu_model=/p;q;}' /proc/cpuinfo\n"
+"echo \"cpu_cores=$(grep -c '^processor' /proc/cpuinfo)\"\n"
+"sed -n 's/^MemTotal:[ \t]*\\([0-9]*\\) kB$/mem_kb=\\1/p' /proc/meminfo\n"
+"for f in sys_vendor product_name product_serial; do\n"
+"  [ -r /sys/class/dmi/id/$f ] && r dmi_$f /sys/class/dmi/id/$f\n"
+"done\n"
+"for d in /sys/block/*; do\n"
+"  [ -r \"$d/dev\" ] || continue\n"
+"  { read -r s <\"$d/size\"; } 2>/dev/null || s=0\n"
+/* unused loop, ram and nbd devices: nothing to see, and there may be
+ * thousands of them */
+"  [ \"$s\" = 0 ] && continue\n"
+"  n=${d##*/}\n"
+"  echo \"disk=$n\"\n"
+"  r dev $d/dev\n"
+"  echo \"size=$s\"\n"
+"  r removable $d/removable\n"
+"  r rotational $d/queue/rotational\n"
+"  r ro $d/ro\n"
+"  r model $d/device/model\n"
+"  if [ -r $d/device/serial ]; then r serial $d/device/serial; else r serial $d/serial; fi\n"
+"  for h in $d/holders/*; do [ -e \"$h\" ] && echo \"holder=${h##*/}\"; done\n"
+"  for p in $d/$n*; do\n"
+"    [ -r \"$p/partition\" ] || continue\n"
+"    { read -r mm <\"$p/dev\"; } 2>/dev/null\n"
+"    echo \"part=${p##*/} $mm\"\n"
+"    for h in $p/holders/*; do [ -e \"$h\" ] && echo \"holder=${h##*/}\"; done\n"
+"  done\n"
+"done\n"
+"for i in /sys/class/net/*; do\n"
+"  n=${i##*/}\n"
+"  [ \"$n\" = lo ] && continue\n"
+"  { read -r t <\"$i/type\"; } 2>/dev/null || t=\n"
+"  [ \"$t\" = 1 ] || continue\n"
+"  echo \"nic=$n\"\n"
+"  r mac $i/address\n"
+"  r speed $i/speed\n"
+"done\n"
+"while read -r a b c d e r; do echo \"mount=$c $e\"; done </proc/self/mountinfo\n"
+"sed -n '2,$s/^\\([^ \t]*\\).*/swap=\\1/p' /proc/swaps 2>/dev/null\n"
+"echo end\n";
+
+/* Copies a value: control characters become '?', trailing blanks go. */
+static void
+copy_val(char *dst, size_t len, const char *v, size_t vlen)
+{
+	size_t	 i, n = vlen < len - 1 ? vlen : len - 1;
+
+	for (i = 0; i < n; i++)
+		dst[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' :
+		    v[i];
+	while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\t'))
+		n--;
+	dst[n] = '\0';
+}
+
+static void
+setv(char *dst, size_t len, const char *v)
+{
+	copy_val(dst, len, v, strlen(v));
+}
+
+/* A MAJ:MIN device number; bounded and all digits. */
+static int
+valid_devno(const char *s)
+{
+	const char	*c = strchr(s, ':');
+	size_t		 i;
+
+	if (c == NULL || c == s || c[1] == '\0' || strlen(s) > 15)
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (s + i != c && (s[i] < '0' || s[i] > '9'))
+			return 0;
+	return 1;
+}
+
+static int
+num(const char *v, uint64_t max, uint64_t *out)
+{
+	char	 e[PARSE_ERRLEN];
+
+	if (*v == '\0') {
+		*out = 0;
+		return 0;
+	}
+	return parse_uint(v, 0, max, out, e, sizeof(e));
+}
+
+static int
+is_virtual(const char *name)
+{
+	static const char *const pfx[] = { "loop", "ram", "zram", "dm-", "md",
+	    "sr", "fd", "nbd", NULL };
+	int	 i;
+
+	for (i = 0; pfx[i]; i++)
+		if (strncmp(name, pfx[i], strlen(pfx[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static struct inspect_disk *
+disk_by_partname(struct inspect *in, const char *name)
+{
+	size_t	 i, n;
+
+	for (i = 0; i < in->ndisks; i++) {
+		n = strlen(in->disks[i].d.name);
+		if (strncmp(name, in->disks[i].d.name, n) == 0)
+			return &in->disks[i];
+	}
+	return NULL;
+}
+
+int
+inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
+    size_t errlen)
+{
+	const char		*p = dump, *end = dump + len, *nl;
+	char			 key[32], val[1024];
+	struct inspect_disk	*disk = NULL;
+	struct inv_nic		*nic = NULL;
+	uint64_t		 u;
+	unsigned		 lineno = 0;
+	int			 seen_hdr = 0, seen_end = 0;
+	size_t			 i, j;
+
+	memset(in, 0, sizeof(*in));
+	if (len > INSPECT_MAXDUMP) {
+		snprintf(err, errlen, "inspection output too large (%zu bytes)",
+		    len);
+		return -1;
+	}
+	for (; p < end; p = nl + 1) {
+		const char	*eq;
+		size_t		 ll, kl;
+
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		ll = (size_t)(nl - p);
+		if (!seen_hdr) {
+			if (ll == 18 && memcmp(p, "castiron-inspect 1", 18) == 0) {
+				seen_hdr = 1;
+				continue;
+			}
+			snprintf(err, errlen, "inspection output does not "
+			    "start with 'castiron-inspect 1'");
+			return -1;
+		}
+		if (ll == 3 && memcmp(p, "end", 3) == 0) {
+			seen_end = 1;
+			break;
+		}
+		if ((eq = memchr(p, '=', ll)) == NULL)
+			continue;	/* noise (a stray error message) */
+		kl = (size_t)(eq - p);
+		if (kl == 0 || kl >= sizeof(key))
+			continue;
+		memcpy(key, p, kl);
+		key[kl] = '\0';
+		copy_val(val, sizeof(val), eq + 1, ll - kl - 1);
+
+		if (strcmp(key, "cpu_model") == 0)
+			copy_val(in->cpu_model, sizeof(in->cpu_model), val,
+			    strlen(val));
+		else if (strcmp(key, "cpu_cores") == 0 &&
+		    num(val, 1 << 20, &u) == 0)
+			in->cpu_cores = (unsigned)u;
+		else if (strcmp(key, "mem_kb") == 0 &&
+		    num(val, UINT64_MAX / 2, &u) == 0)
+			in->memory_mb = u / 1024;
+		else if (strcmp(key, "dmi_sys_vendor") == 0)
+			setv(in->sys_vendor, sizeof(in->sys_vendor), val);
+		else if (strcmp(key, "dmi_product_name") == 0)
+			setv(in->sys_product, sizeof(in->sys_product), val);
+		else if (strcmp(key, "dmi_product_serial") == 0)
+			setv(in->sys_serial, sizeof(in->sys_serial), val);
+		else if (strcmp(key, "disk") == 0) {
+			nic = NULL;
+			disk = NULL;
+			if (*val == '\0' || strchr(val, '/') != NULL)
+				continue;
+			if (in->ndisks == INSPECT_MAXDISKS) {
+				/* Full: a real disk still takes the place
+				 * of a loop or ram device. */
+				if (is_virtual(val))
+					continue;
+				for (i = in->ndisks; i > 0; i--)
+					if (in->disks[i - 1].virtual_)
+						break;
+				if (i == 0)
+					continue;
+				disk = &in->disks[i - 1];
+				memset(disk, 0, sizeof(*disk));
+			} else
+				disk = &in->disks[in->ndisks++];
+			setv(disk->d.name, sizeof(disk->d.name), val);
+			disk->virtual_ = is_virtual(val);
+		} else if (strcmp(key, "nic") == 0) {
+			disk = NULL;
+			nic = NULL;
+			if (in->nnics == INSPECT_MAXNICS || *val == '\0')
+				continue;
+			nic = &in->nics[in->nnics++];
+			setv(nic->name, sizeof(nic->name), val);
+		} else if (strcmp(key, "mount") == 0) {
+			char	*sp = strchr(val, ' ');
+			disk = NULL;
+			nic = NULL;
+			if (sp == NULL)
+				continue;
+			*sp = '\0';
+			if (!valid_devno(val))
+				continue;
+			if (strcmp(sp + 1, "/") == 0)
+				setv(in->rootdev, sizeof(in->rootdev), val);
+			if (in->nmounts < INSPECT_MAXMOUNTS)
+				setv(in->mounts[in->nmounts++], 16, val);
+		} else if (strcmp(key, "swap") == 0) {
+			const char *b = strrchr(val, '/');
+			struct inspect_disk *sd;
+			b = b ? b + 1 : val;
+			if ((sd = disk_by_partname(in, b)) != NULL)
+				sd->in_use = 1;
+		} else if (disk != NULL) {
+			if (strcmp(key, "dev") == 0 && valid_devno(val))
+				setv(disk->dev, sizeof(disk->dev), val);
+			else if (strcmp(key, "size") == 0 &&
+			    num(val, UINT64_MAX / 512, &u) == 0)
+				disk->d.size_bytes = u * 512;
+			else if (strcmp(key, "removable") == 0)
+				disk->d.removable = strcmp(val, "1") == 0;
+			else if (strcmp(key, "rotational") == 0)
+				disk->d.rotational = strcmp(val, "1") == 0;
+			else if (strcmp(key, "ro") == 0)
+				disk->ro = strcmp(val, "1") == 0;
+			else if (strcmp(key, "model") == 0)
+				setv(disk->d.model, sizeof(disk->d.model), val);
+			else if (strcmp(key, "serial") == 0)
+				setv(disk->d.serial, sizeof(disk->d.serial), val);
+			else if (strcmp(key, "holder") == 0)
+				disk->in_use = 1;
+			else if (strcmp(key, "part") == 0) {
+				char *sp = strchr(val, ' ');
+				if (sp && valid_devno(sp + 1) &&
+				    disk->nparts < INSPECT_MAXPARTS)
+					setv(disk->parts[disk->nparts++],
+					    16, sp + 1);
+			}
+		} else if (nic != NULL) {
+			char	 mac[18], e[PARSE_ERRLEN];
+			if (strcmp(key, "mac") == 0 &&
+			    parse_mac(val, mac, e, sizeof(e)) == 0)
+				memcpy(nic->mac, mac, sizeof(nic->mac));
+			else if (strcmp(key, "speed") == 0 &&
+			    num(val, 1ULL << 32, &u) == 0)
+				nic->speed_mbps = u;
+		}
+	}
+	if (!seen_hdr || !seen_end) {
+		snprintf(err, errlen, "inspection output is truncated (%u "
+		    "lines, no end marker)", lineno);
+		return -1;
+	}
+	/* Tie mounts to disks by device number. */
+	for (i = 0; i < in->ndisks; i++) {
+		struct inspect_disk *d = &in->disks[i];
+		for (j = 0; j < in->nmounts; j++) {
+			size_t k;
+			int hit = strcmp(d->dev, in->mounts[j]) == 0;
+			for (k = 0; !hit && k < d->nparts; k++)
+				hit = strcmp(d->parts[k], in->mounts[j]) == 0;
+			if (!hit)
+				continue;
+			d->in_use = 1;
+			if (strcmp(in->mounts[j], in->rootdev) == 0)
+				d->is_root = 1;
+		}
+	}
+	/* A NIC without a MAC is no use to the inventory. */
+	for (i = 0, j = 0; i < in->nnics; i++)
+		if (in->nics[i].mac[0])
+			in->nics[j++] = in->nics[i];
+	in->nnics = j;
+	return 0;
+}
+
+void
+inspect_to_facts(const struct inspect *in, struct inv_facts *f)
+{
+	size_t	 i, n = 0;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->cpu_model, sizeof(f->cpu_model), "%s", in->cpu_model);
+	f->cpu_cores = in->cpu_cores;
+	f->memory_mb = in->memory_mb;
+	snprintf(f->sys_vendor, sizeof(f->sys_vendor), "%s", in->sys_vendor);
+	snprintf(f->sys_product, sizeof(f->sys_product), "%s", in->sys_product);
+	snprintf(f->sys_serial, sizeof(f->sys_serial), "%s", in->sys_serial);
+	/* Disks: the real ones; loop and ram devices are not hardware. */
+	f->disks = xcalloc(in->ndisks ? in->ndisks : 1, sizeof(*f->disks));
+	for (i = 0; i < in->ndisks; i++)
+		if (!in->disks[i].virtual_ && in->disks[i].d.size_bytes > 0)
+			f->disks[n++] = in->disks[i].d;
+	f->ndisks = n;
+	f->nics = xcalloc(in->nnics ? in->nnics : 1, sizeof(*f->nics));
+	memcpy(f->nics, in->nics, in->nnics * sizeof(*f->nics));
+	f->nnics = in->nnics;
+}
+
+int
+inspect_check_enrolled(const struct inspect *in, const struct inv_host *h,
+    char *err, size_t errlen)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < h->nmacs; i++) {
+		for (j = 0; j < in->nnics; j++)
+			if (strcasecmp(h->macs[i], in->nics[j].mac) == 0)
+				break;
+		if (j == in->nnics) {
+			char	 seen[256] = "";
+			for (j = 0; j < in->nnics; j++) {
+				if (j)
+					strncat(seen, ", ", sizeof(seen) -
+					    strlen(seen) - 1);
+				strncat(seen, in->nics[j].mac, sizeof(seen) -
+				    strlen(seen) - 1);
+			}
+			snprintf(err, errlen, "%s: enrolled MAC %s not found "
+			    "on the host (it has: %s)", h->hostname,
+			    h->macs[i], *seen ? seen : "no NICs");
+			return -1;
+		}
+	}
+	if (h->serial[0] && in->sys_serial[0] &&
+	    strcmp(h->serial, in->sys_serial) != 0) {
+		snprintf(err, errlen, "%s: system serial %s does not match the "
+		    "enrolled serial %s", h->hostname, in->sys_serial,
+		    h->serial);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+disk_usable(const struct inspect_disk *d, uint64_t min_bytes, char *err,
+    size_t errlen)
+{
+	char	 a[32], b[32];
+
+	if (d->in_use || d->is_root) {
+		snprintf(err, errlen, "target disk /dev/%s is in use (mounted, "
+		    "swap or held); refused before writing", d->d.name);
+		return -1;
+	}
+	if (d->ro) {
+		snprintf(err, errlen, "target disk /dev/%s is read-only",
+		    d->d.name);
+		return -1;
+	}
+	if (d->d.size_bytes < min_bytes) {
+		snprintf(err, errlen, "target disk /dev/%s is too small: %s, "
+		    "the image needs %s", d->d.name,
+		    fmt_size(d->d.size_bytes, a, sizeof(a)),
+		    fmt_size(min_bytes, b, sizeof(b)));
+		return -1;
+	}
+	return 0;
+}
+
+int
+inspect_pick_disk(const struct inspect *in, const char *want,
+    uint64_t min_bytes, char *out, size_t outlen, char *err, size_t errlen)
+{
+	const struct inspect_disk	*best = NULL;
+	size_t				 i;
+
+	if (want && *want && strcmp(want, "auto") != 0) {
+		const char *name = strncmp(want, "/dev/", 5) == 0 ? want + 5 :
+		    want;
+		for (i = 0; i < in->ndisks; i++)
+			if (strcmp(in->disks[i].d.name, name) == 0)
+				break;
+		if (i == in->ndisks) {
+			snprintf(err, errlen, "target disk %s not found on the "
+			    "host", want);
+			return -1;
+		}
+		if (disk_usable(&in->disks[i], min_bytes, err, errlen) == -1)
+			return -1;
+		snprintf(out, outlen, "/dev/%s", in->disks[i].d.name);
+		return 0;
+	}
+	for (i = 0; i < in->ndisks; i++) {
+		const struct inspect_disk *d = &in->disks[i];
+		if (d->virtual_ || d->d.removable || d->in_use || d->is_root ||
+		    d->ro || d->d.size_bytes == 0)
+			continue;
+		if (best == NULL || d->d.size_bytes > best->d.size_bytes)
+			best = d;
+	}
+	if (best == NULL) {
+		snprintf(err, errlen, "no target disk: every disk is removable, "
+		    "virtual, read-only or in use");
+		return -1;
+	}
+	if (disk_usable(best, min_bytes, err, errlen) == -1)
+		return -1;
+	snprintf(out, outlen, "/dev/%s", best->d.name);
+	return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * Hardware inspection of a host in its deploy environment.  One remote
+ * command (INSPECT_SCRIPT, plain POSIX sh reading /proc and /sys, so it
+ * runs under busybox) prints a line-oriented dump; inspect_parse() turns
+ * it into facts for the inventory plus what target-disk selection needs
+ * (device numbers, partitions, mounts, the root disk).  The parser and the
+ * checks are pure functions, unit-tested against captured dumps.
+ */
+#ifndef CASTIRON_PROVISION_INSPECT_H
+#define CASTIRON_PROVISION_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inventory/inventory.h"
+
+#define INSPECT_MAXDISKS	256
+#define INSPECT_MAXPARTS	32
+#define INSPECT_MAXMOUNTS	256
+#define INSPECT_MAXNICS		32
+#define INSPECT_MAXDUMP		(1024 * 1024)
+
+/* The dump script; its output format is described in inspect.c. */
+extern const char INSPECT_SCRIPT[];
+
+struct inspect_disk {
+	struct inv_disk	 d;
+	char		 dev[16];	/* "8:0" */
+	int		 ro;
+	char		 parts[INSPECT_MAXPARTS][16];	/* their MAJ:MIN */
+	size_t		 nparts;
+	int		 in_use;	/* it or a partition mounted, swap, held */
+	int		 is_root;	/* the deploy environment runs from it */
+	int		 virtual_;	/* loop, ram, zram, dm, md, sr, fd */
+};
+
+struct inspect {
+	char			 cpu_model[128];
+	unsigned		 cpu_cores;
+	uint64_t		 memory_mb;
+	char			 sys_vendor[128];
+	char			 sys_product[128];
+	char			 sys_serial[128];
+	struct inspect_disk	 disks[INSPECT_MAXDISKS];
+	size_t			 ndisks;
+	struct inv_nic		 nics[INSPECT_MAXNICS];
+	size_t			 nnics;
+	char			 mounts[INSPECT_MAXMOUNTS][16];	/* MAJ:MIN */
+	size_t			 nmounts;
+	char			 rootdev[16];	/* MAJ:MIN of / */
+};
+
+/* Parses a dump; -1 with a reason when it is not one. */
+int	inspect_parse(const char *dump, size_t len, struct inspect *,
+	    char *err, size_t errlen);
+/* Fills f from in (f's arrays are allocated; inv_facts_free). */
+void	inspect_to_facts(const struct inspect *, struct inv_facts *f);
+/* Checks against the enrollment: every enrolled MAC present, the serial
+ * equal when both are known.  -1 with the contradiction in err. */
+int	inspect_check_enrolled(const struct inspect *, const struct inv_host *,
+	    char *err, size_t errlen);
+/*
+ * The target disk.  want: a device path ("/dev/sdb"), or NULL/"auto" for
+ * the largest non-removable, non-virtual, writable disk that is not in
+ * use and not the root disk.  min_bytes: the image's size.  Writes
+ * "/dev/NAME" into out.  -1 when missing, in use, read-only or too small.
+ */
+int	inspect_pick_disk(const struct inspect *, const char *want,
+	    uint64_t min_bytes, char *out, size_t outlen, char *err,
+	    size_t errlen);
+
+#endif

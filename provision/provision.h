@@ -1,0 +1,69 @@
+/*
+ * castiron provision: the per-host state machine (DESIGN.md, "the life of
+ * a host") from the moment a host answers SSH in its deploy environment:
+ * inspect, image, configure, reboot, verify, active.  Hosts run in
+ * parallel, each on its own thread with its own SSH session and its own
+ * inventory handle; every step and transition is an inventory event.
+ * cli/cmd_provision.c chooses the hosts and prints the summary.
+ */
+#ifndef CASTIRON_PROVISION_H
+#define CASTIRON_PROVISION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lib/config.h"
+
+struct prov_opts {
+	const struct config	*cfg;
+	const char		*image;		/* --image, else [provision] */
+	int			 accept_new;	/* --accept-new-hostkey */
+	int			 force;		/* --force */
+	unsigned		 parallel;	/* hosts at once */
+	const char		*actor;		/* "provision:USER" */
+	FILE			*progress;	/* live lines (stderr) */
+};
+
+struct prov_result {
+	char		 hostname[254];
+	int		 ok;
+	int		 step;		/* the failed step (enum prov_step) */
+	char		 reason[768];
+	uint64_t	 duration_ms;
+	uint64_t	 bytes;		/* image bytes sent */
+	char		 disk[64];
+	int		 usage;		/* the failure was bad input (exit 2) */
+};
+
+/* What a run would do for one host (--dry-run). */
+struct prov_plan {
+	char		 hostname[254];
+	char		 state[24];
+	char		 image[65];
+	char		 disk[256];	/* "auto" when chosen at inspection */
+	char		 steps[128];	/* "inspect,image,configure,..." */
+	char		 note[256];	/* why it would be refused, or "" */
+};
+
+/*
+ * Checks what applies to every host before anything changes: the image
+ * exists in the configuration and its cached file verifies, the writer
+ * and keys are readable, reboot mode is supported.  -1 with err set:
+ * nothing was touched (exit 2, or 1 for an image that fails to verify:
+ * *usage says which).
+ */
+struct prov_ctx;
+struct prov_ctx	*prov_prepare(const struct prov_opts *, int *usage, char *err,
+		    size_t errlen);
+void		 prov_ctx_free(struct prov_ctx *);
+
+/* Fills plans[i] for each host; nothing changes. */
+int	prov_plan(struct prov_ctx *, const char *const *hosts, size_t n,
+	    struct prov_plan *plans, char *err, size_t errlen);
+/* Provisions the hosts, results[i] for hosts[i]; returns the number of
+ * hosts that failed. */
+size_t	prov_run(struct prov_ctx *, const char *const *hosts, size_t n,
+	    struct prov_result *results);
+
+#endif

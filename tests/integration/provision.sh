@@ -1,0 +1,189 @@
+# castiron provision against real sshd hosts (OpenSSH and dropbear) in
+# network namespaces, each with a loop device as its disk, enrolled in a
+# real inventory: the whole life (inspect, image, configure, reboot,
+# verify), and each bad input of the issue on its own host.  Asserts the
+# bytes on the disks, the files in the installed root, and the facts,
+# events and pinned keys in the inventory.
+. tests/lib.sh
+. tests/lab/provlab.sh
+
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
+lab_init
+
+# The OS image: 48 MiB, a GPT with an ext4 root and a 4 MiB payload.
+tests/lab/mkosimage "$T/os.img" 48 4
+IMGSHA=$(sha256sum "$T/os.img" | cut -d' ' -f1)
+
+cat >"$T/c.ini" <<EOF
+[castiron]
+site = ams1
+state_dir = $T/state
+
+[inventory]
+database = $T/inv.db
+
+[images]
+cache_dir = $T/cache
+
+[image testos]
+url    = file://$T/os.img
+sha256 = $IMGSHA
+bmap   = file://$T/os.img.bmap
+
+[image damaged]
+url    = file://$T/damaged.img
+sha256 = $IMGSHA
+
+[provision]
+ssh_key         = $T/lab/id_ed25519
+image           = testos
+parallel        = 4
+reboot          = ssh
+reboot_command  = $(lab_reboot_command)
+reboot_timeout  = 30s
+connect_timeout = 2s
+io_timeout      = 5s
+authorized_keys = $T/lab/authorized_keys
+EOF
+export CASTIRON_CONFIG="$T/c.ini"
+C=$CASTIRON
+js() { "$C" inventory show "$1" --format json; }
+jget() { js "$1" | jq -r "$2"; }
+
+# -- hosts ---------------------------------------------------------------
+lab_host 1 openssh 64;  A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC DIR1=$LAB_DIR
+FP1=$(lab_hostkey_fp 1)
+lab_host 2 dropbear 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC DIR2=$LAB_DIR
+lab_host 3 openssh 8;   A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC	# too small
+lab_host 4 openssh 64;  A4=$LAB_ADDR D4=$LAB_DISK M4=$LAB_MAC	# mounted
+lab_host 5 openssh 64;  A5=$LAB_ADDR D5=$LAB_DISK		# wrong MAC
+FP5=$(lab_hostkey_fp 5)
+lab_host 6 openssh 64;  A6=$LAB_ADDR D6=$LAB_DISK M6=$LAB_MAC	# no auth
+sed -i "s|^AuthorizedKeysFile .*|AuthorizedKeysFile /dev/null|" "$T/lab/h6/sshd_config"
+lab_sshd_stop 6; lab_sshd_start 6
+
+ok "enroll" "$C" inventory add host1 --site ams1 --rack r1 --unit 1 \
+    --mac "$M1" --address "$A1" --disk "$D1"
+"$C" inventory add host2 --site ams1 --rack r1 --unit 2 --mac "$M2" --address "$A2" --disk "$D2"
+"$C" inventory add host3 --site ams1 --rack r2 --unit 3 --mac "$M3" --address "$A3" --disk "$D3"
+"$C" inventory add host4 --site ams1 --rack r2 --unit 4 --mac "$M4" --address "$A4" --disk "$D4"
+"$C" inventory add host5 --site ams1 --rack r2 --unit 5 --mac 02:00:00:00:99:99 --address "$A5" --disk "$D5"
+"$C" inventory add host6 --site ams1 --rack r2 --unit 6 --mac "$M6" --address "$A6" --disk "$D6"
+"$C" inventory add host7 --site ams1 --rack r2 --unit 7 --address "$LAB_NET.250" --disk /dev/loop99
+
+# -- refusals before anything changes -----------------------------------
+fails_with 2 "unknown host is bad usage" "$C" provision nosuchhost
+fails_with 2 "hosts and --rack together" "$C" provision host1 --rack r1
+ok "dry run prints the plan" sh -c "'$C' provision --rack r1 --dry-run --format json >'$T/plan.json'"
+check "plan lists both hosts of r1" "$(jq length "$T/plan.json")" = 2
+check "plan names image and disk" "$(jq -r '.[0].image + " " + .[0].disk' "$T/plan.json")" = "testos $D1"
+check "plan lists the steps" "$(jq -r '.[0].steps' "$T/plan.json")" = "power,boot,inspect,image,configure,reboot,verify"
+check "dry run changed nothing" "$(jget host1 .state)" = enrolled
+
+# -- an image that does not verify stops the run before any host ------
+cp "$T/os.img" "$T/damaged.img"
+printf 'X' | dd of="$T/damaged.img" bs=1 seek=5000000 conv=notrunc 2>/dev/null
+fails_with 1 "an image that fails verification" "$C" provision host1 --image damaged
+check "  ...one clear line naming it" \
+    "$(grep -c 'image damaged: .*does not verify' "$T/.out")" = 1
+check "  ...host untouched" "$(jget host1 .state)/$(jget host1 '.events | length')" = enrolled/1
+fails_with 2 "an image not in the configuration" "$C" provision host1 --image nosuch
+
+# -- an unknown host key is refused without --accept-new-hostkey ---------
+fails_with 1 "unknown host key refused" "$C" provision host1
+check "  ...the message names the key" \
+    "$(grep -c "unknown host key $FP1" "$T/.out")" -ge 1
+check "  ...host1 failed at inspect" "$(jget host1 '.state + "/" + .step')" = failed/inspect
+check "  ...nothing pinned" "$(jget host1 .ssh_host_key)" = null
+DISK1_BEFORE=$(sha256sum "$D1" | cut -d' ' -f1)
+check "  ...disk untouched" "$(head -c 1048576 "$D1" | tr -d '\0' | wc -c)" -eq 0
+
+# -- the whole life, two hosts (OpenSSH and dropbear) at once ----------
+ok "provision rack r1" sh -c "'$C' provision --rack r1 --accept-new-hostkey >'$T/sum.txt' 2>'$T/err.txt'"
+cat "$T/sum.txt" | sed 's/^/# /'
+for h in 1 2; do
+	eval "D=\$D$h DIR=\$DIR$h M=\$M$h"
+	check "host$h active" "$(jget host$h .state)" = active
+	check "host$h: partition table as in the image" \
+	    "$(head -c 1048576 "$D" | sha256sum | cut -d' ' -f1)" = \
+	    "$(head -c 1048576 "$T/os.img" | sha256sum | cut -d' ' -f1)"
+	# The installed root, as this machine sees it (the lab's reboot
+	# mounted it inside the host's own mount namespace).
+	R=$T/root$h
+	mkdir -p "$R"
+	mount "${D}p1" "$R" && at_exit "umount '$R'"
+	check "host$h: payload bytes intact in the installed root" \
+	    "$(sha256sum "$R/var/lib/os/payload" | cut -d' ' -f1)" = "$(cat "$T/os.img.payload.sha256")"
+	check "host$h: /etc/hostname" "$(cat "$R/etc/hostname")" = "host$h"
+	check "host$h: /etc/hosts names it" "$(grep -c "host$h" "$R/etc/hosts")" -ge 1
+	check "host$h: authorized_keys installed" \
+	    "$(grep -c castiron-test "$R/root/.ssh/authorized_keys")" -ge 1
+	check "host$h: marker" "$(grep -c "^host=host$h\$" "$R/etc/castiron/provision-id")" = 1
+	PID=$(sed -n 's/^id=//p' "$R/etc/castiron/provision-id")
+	check "host$h: cloud-init meta-data instance-id" \
+	    "$(grep -c "instance-id: $PID" "$R/var/lib/cloud/seed/nocloud/meta-data")" = 1
+	check "host$h: network-config matches the MAC" \
+	    "$(grep -c "$M" "$R/var/lib/cloud/seed/nocloud/network-config")" = 1
+	check "host$h: user-data keeps host keys" \
+	    "$(grep -c 'ssh_deletekeys: false' "$R/var/lib/cloud/seed/nocloud/user-data")" = 1
+	KFP=$(ssh-keygen -l -E sha256 -f "$R/etc/ssh/ssh_host_ed25519_key.pub" | awk '{print $2}')
+	check "host$h: the installed host key is pinned" \
+	    "$(jget host$h .ssh_host_key.fingerprint)" = "$KFP"
+	check "host$h: private key mode 0600" "$(stat -c %a "$R/etc/ssh/ssh_host_ed25519_key")" = 600
+	check "host$h: facts: cores = nproc" "$(jget host$h .cpu_cores)" = "$(nproc)"
+	check "host$h: facts: memory" "$(jget host$h .memory_mb)" = \
+	    "$(( $(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024 ))"
+	check "host$h: facts: its NIC" "$(jget host$h "[.nics[] | select(.mac == \"$M\") | .name] | first")" = eth0
+	check "host$h: image recorded" "$(jget host$h .image)" = testos
+	check "host$h: every step done is an event" \
+	    "$(jget host$h '[.events[] | select(.reason != null and (.reason | test("written to|provision id|verified|pinned")))] | length')" -ge 3
+	check "host$h: image event carries bytes" \
+	    "$(jget host$h '[.events[] | select(.step == "image" and .bytes != null and .bytes > 0)] | length')" -ge 1
+done
+check "the summary names both hosts" "$(grep -c 'host[12] .*active' "$T/sum.txt")" = 2
+
+# -- a host key that changed ---------------------------------------------
+# host5's first run pins its key (and stops at the wrong MAC); then the
+# host presents another key.
+fails_with 1 "MAC mismatch stops the host" "$C" provision host5 --accept-new-hostkey
+check "  ...the message names the MAC" "$(grep -c '02:00:00:00:99:99 not found' "$T/.out")" -ge 1
+check "  ...failed at inspect" "$(jget host5 '.state + "/" + .step')" = failed/inspect
+check "  ...its key was pinned" "$(jget host5 .ssh_host_key.fingerprint)" = "$FP5"
+check "  ...disk untouched" "$(head -c 4194304 "$D5" | tr -d '\0' | wc -c)" -eq 0
+lab_newkey 5
+NFP5=$(lab_hostkey_fp 5)
+fails_with 1 "changed host key stops the host" "$C" provision host5 --accept-new-hostkey
+check "  ...naming both fingerprints" \
+    "$(grep -c "presents $NFP5 but the inventory pins $FP5" "$T/.out")" -ge 1
+ok "forget-key" "$C" inventory forget-key host5 --reason "host reinstalled"
+fails_with 1 "after forget-key the new key is accepted (MAC still wrong)" \
+    "$C" provision host5 --accept-new-hostkey
+check "  ...new key pinned" "$(jget host5 .ssh_host_key.fingerprint)" = "$NFP5"
+
+# -- disk too small, disk mounted, unreachable, refused auth ------------
+# host4's disk holds a file system mounted (read-only, so that the file
+# system itself does not write) on this machine.
+DISK4_FS=$(mktemp -d "$T/mnt.XXXXXX")
+mkdir -p "$T/fs4"; echo keep >"$T/fs4/data"
+mkfs.ext4 -q -F -d "$T/fs4" "$D4" && mount -o ro "$D4" "$DISK4_FS" &&
+    at_exit "umount '$DISK4_FS'"
+SUM4=$(sha256sum "$D4" | cut -d' ' -f1)
+"$C" provision host3 host4 host6 host7 --accept-new-hostkey >"$T/bad.txt" 2>"$T/bad.err"
+check "bad hosts: exit 1" $? -eq 1
+sed 's/^/# /' "$T/bad.err"
+check "too small: one clear line" "$(grep -c 'host3: failed at image: .*too small' "$T/bad.err")" = 1
+check "too small: disk untouched" "$(head -c 8388608 "$D3" | tr -d '\0' | wc -c)" -eq 0
+check "mounted: one clear line" "$(grep -c 'host4: failed at image: .*in use' "$T/bad.err")" = 1
+check "mounted: disk left as it was" "$(sha256sum "$D4" | cut -d' ' -f1)" = "$SUM4"
+check "mounted: its file still there" "$(cat "$DISK4_FS/data")" = keep
+check "refused auth: one clear line" "$(grep -c 'host6: failed at inspect: .*refused' "$T/bad.err")" = 1
+check "unreachable: one clear line" "$(grep -c 'host7: failed at inspect: .*unreachable' "$T/bad.err")" = 1
+for h in 3 4 6 7; do
+	check "host$h failed in the inventory" "$(jget host$h .state)" = failed
+done
+
+# -- an active host is re-imaged only with --force -----------------------
+fails_with 2 "active host refused without --force" "$C" provision host1
+check "  ...still active" "$(jget host1 .state)" = active
+
+done_testing

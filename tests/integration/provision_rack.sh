@@ -1,0 +1,147 @@
+# castiron provision at rack scale and across failures: eight hosts at
+# once that boot a deploy environment sharing one host key (trusted
+# through deploy_host_key, no --accept-new-hostkey), a host whose sshd is
+# killed in the middle of the image step and is then resumed, and an
+# active host re-imaged with --force after booting the deploy
+# environment again.
+. tests/lib.sh
+. tests/lab/provlab.sh
+
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
+lab_init
+tests/lab/mkosimage "$T/os.img" 48 4
+IMGSHA=$(sha256sum "$T/os.img" | cut -d' ' -f1)
+PT=$(head -c 1048576 "$T/os.img" | sha256sum | cut -d' ' -f1)
+PAYLOAD=$(cat "$T/os.img.payload.sha256")
+
+# The deploy environment's host key, the same on every host.
+ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
+DEPLOY_FP=$(ssh-keygen -l -E sha256 -f "$T/lab/deploy_key.pub" | awk '{print $2}')
+
+cat >"$T/c.ini" <<EOF
+[castiron]
+site = ams1
+state_dir = $T/state
+[inventory]
+database = $T/inv.db
+[images]
+cache_dir = $T/cache
+[image testos]
+url    = file://$T/os.img
+sha256 = $IMGSHA
+bmap   = file://$T/os.img.bmap
+[provision]
+ssh_key         = $T/lab/id_ed25519
+image           = testos
+parallel        = 8
+reboot          = ssh
+reboot_command  = $(lab_reboot_command)
+reboot_timeout  = 60s
+connect_timeout = 2s
+io_timeout      = 5s
+authorized_keys = $T/lab/authorized_keys
+deploy_host_key = $T/lab/deploy_key.pub
+EOF
+export CASTIRON_CONFIG="$T/c.ini"
+C=$CASTIRON
+jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+
+LAB_HOSTKEY=$T/lab/deploy_key
+export LAB_HOSTKEY
+for n in 1 2 3 4 5 6 7 8 9; do
+	lab_host "$n" openssh 64
+	rack=r9; [ "$n" = 9 ] && rack=r10
+	"$C" inventory add "node$n" --site ams1 --rack $rack --unit "$n" \
+	    --mac "$LAB_MAC" --address "$LAB_ADDR" --disk "$LAB_DISK" >/dev/null
+	eval "D$n=\$LAB_DISK"
+done
+
+# The image comes from castiron's verified cache: fetch it, then take
+# the original away.
+ok "image fetched into the cache" "$C" image fetch testos
+mv "$T/os.img" "$T/os.img.orig"
+mv "$T/os.img.bmap" "$T/os.img.bmap.orig"
+
+# -- eight hosts at once ---------------------------------------------------
+"$C" provision --rack r9 >"$T/sum.txt" 2>"$T/progress.txt"
+check "rack r9: exit 0" $? -eq 0
+sed 's/^/# /' "$T/sum.txt"
+check "piped progress is timestamped lines" \
+    "$(grep -cE '^20[0-9-]+T[0-9:]+Z node[1-8] ' "$T/progress.txt")" -ge 8
+check "summary: eight active" "$(grep -c 'node[1-8] *active' "$T/sum.txt")" = 8
+for n in 1 2 3 4 5 6 7 8; do
+	eval "D=\$D$n"
+	check "node$n active" "$(jget node$n .state)" = active
+	check "node$n: partition table written" \
+	    "$(head -c 1048576 "$D" | sha256sum | cut -d' ' -f1)" = "$PT"
+	R=$T/root$n; mkdir -p "$R"
+	if mount "${D}p1" "$R"; then
+		check "node$n: payload intact" \
+		    "$(sha256sum "$R/var/lib/os/payload" | cut -d' ' -f1)" = "$PAYLOAD"
+		check "node$n: hostname" "$(cat "$R/etc/hostname")" = "node$n"
+		KFP=$(ssh-keygen -l -E sha256 -f "$R/etc/ssh/ssh_host_ed25519_key.pub" | awk '{print $2}')
+		check "node$n: installed key pinned (not the deploy key)" \
+		    "$(jget node$n .ssh_host_key.fingerprint)" = "$KFP"
+		check "node$n: keys differ between hosts" \
+		    "$(cat "$T/keys" 2>/dev/null | grep -c "$KFP")" = 0
+		echo "$KFP" >>"$T/keys"
+		umount "$R"
+	else
+		check "node$n: root partition mounts" 1 = 0
+	fi
+done
+check "the deploy key was accepted as such" \
+    "$(jget node1 '[.events[] | select(.reason != null and (.reason | test("deploy_host_key")))] | length')" -ge 1
+
+# -- the connection dies in the middle of the image ------------------------
+lab_slow 9 24mbit
+"$C" provision node9 >"$T/n9.out" 2>"$T/n9.err" &
+CPID=$!
+at_exit "kill $CPID"
+writer_running() {
+	for p in $(ip netns pids "ci-prov-$$-9"); do
+		case $(cat "/proc/$p/comm" 2>/dev/null) in castiron-writ*) return 0 ;; esac
+	done
+	return 1
+}
+ok "the writer runs on node9" wait_for 30 "the writer on node9" writer_running
+lab_sshd_stop 9		# sshd and the writer die
+wait "$CPID"
+check "killed mid-image: exit 1" $? -eq 1
+sed 's/^/# /' "$T/n9.err" | tail -2
+check "  ...failed at image" "$(jget node9 '.state + "/" + .step')" = failed/image
+check "  ...one clear line" "$(grep -c '^castiron provision: node9: failed at image: ' "$T/n9.err")" = 1
+check "  ...not complete on disk" \
+    "$(head -c 1048576 "$D9" | sha256sum | cut -d' ' -f1) $(jget node9 .image)" != "$PT testos"
+lab_fast 9
+lab_sshd_start 9
+ok "resumed run completes" "$C" provision node9
+check "  ...node9 active" "$(jget node9 .state)" = active
+check "  ...resumed at the image step" \
+    "$(jget node9 '[.events[] | select(.step == "image" and .reason == "started: resumed")] | length')" = 1
+check "  ...inspection not repeated" \
+    "$(jget node9 '[.events[] | select(.step == "inspect" and .reason == "started")] | length')" = 1
+check "  ...image written twice, counted once as done" \
+    "$(jget node9 '[.events[] | select(.step == "image" and (.reason // "" | startswith("done")))] | length')" = 1
+check "  ...bytes on disk" "$(head -c 1048576 "$D9" | sha256sum | cut -d' ' -f1)" = "$PT"
+mkdir -p "$T/root9"
+if mount "${D9}p1" "$T/root9"; then
+	check "  ...payload intact" "$(sha256sum "$T/root9/var/lib/os/payload" | cut -d' ' -f1)" = "$PAYLOAD"
+	umount "$T/root9"
+fi
+
+# -- re-imaging an active host --------------------------------------------
+OLDID=$(jget node1 '[.events[] | select(.step == "configure" and .reason != null and (.reason | startswith("done: provision id")))] | last | .reason')
+lab_sshd_stop 1		# "boot" node1 into the deploy environment again
+lab_sshd_start 1
+fails_with 2 "active host needs --force" "$C" provision node1
+wait_for 10 "node1's deploy sshd" sh -c "ip netns exec ci-prov-$$-1 ss -ltn | grep -q ':22 '" ||
+    tail -n 4 "$T/lab/h1/sshd.log" | sed 's/^/# sshd: /' 
+ok "--force re-images it" "$C" provision node1 --force
+check "  ...active again" "$(jget node1 .state)" = active
+NEWID=$(jget node1 '[.events[] | select(.step == "configure" and .reason != null and (.reason | startswith("done: provision id")))] | last | .reason')
+check "  ...with a new provisioning id" "$NEWID" != "$OLDID"
+check "  ...active -> provisioning recorded" \
+    "$(jget node1 '[.events[] | select(.from_state == "active" and .to_state == "provisioning")] | length')" = 1
+
+done_testing

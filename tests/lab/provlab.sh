@@ -1,0 +1,187 @@
+# Test hosts for provisioning, sourced after tests/lib.sh.  Each host is a
+# network namespace ci-prov-$$-N with a veth to the root namespace
+# (10.251.X.(4N+1) here, .(4N+2) inside, X from $$), a real sshd (OpenSSH,
+# or dropbear) listening on the inside address with its own host key and
+# our client key authorised, and a loop device over a sparse file as its
+# disk.  The hosts share this machine's kernel and file system: inspection
+# reports this machine's CPUs and memory (the tests assert exactly that),
+# and the target disk is the host's loop device, enrolled with --disk.
+#
+#   lab_init                    client keys in $T/lab, authorized_keys
+#   lab_host N [openssh|dropbear] [SIZE_MB]
+#                               sets LAB_ADDR LAB_NS LAB_DISK LAB_DIR LAB_MAC;
+#                               LAB_HOSTKEY=FILE: use that host key (a
+#                               deploy image's key shared by many hosts)
+#   lab_slow N RATE | lab_fast N  limit the link to the host (tc tbf)
+#   lab_sshd_stop N             kills every process in the namespace
+#   lab_sshd_start N            starts its sshd again (same key)
+#   lab_hostkey_fp N            SHA256 fingerprint of its current host key
+#   lab_newkey N                gives the host a new host key (restarts sshd)
+#   lab_reboot_command          the reboot_command for reboot=ssh
+#
+# "Reboot" (docs/provision.md): the configured reboot_command runs
+# tests/lab/lab-reboot on the host, which stops the namespace's sshd,
+# mounts the installed root from the host's disk and starts sshd again in
+# a private mount namespace where /etc and /root are the installed
+# system's: it presents the host key castiron wrote, accepts the
+# authorized_keys castiron wrote, and verify reads the installed marker.
+
+LAB_NET=10.251.$(($$ % 250))
+LAB_HOSTS=""
+
+lab_init() {
+	mkdir -p "$T/lab" /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -C castiron-test -f "$T/lab/id_ed25519"
+	ssh-keygen -q -t rsa -b 2048 -N '' -C castiron-test-rsa -f "$T/lab/id_rsa"
+	cat "$T/lab/id_ed25519.pub" "$T/lab/id_rsa.pub" >"$T/lab/authorized_keys"
+	chmod 600 "$T/lab/authorized_keys"
+	at_exit "lab_cleanup"
+}
+
+lab_cleanup() {
+	# Every namespace this run made, not only the ones it remembers.
+	for _lns in $(ip netns list 2>/dev/null | awk -v p="ci-prov-$$-" \
+	    'index($1, p) == 1 {print $1}'); do
+		for _lp in $(ip netns pids "$_lns" 2>/dev/null); do
+			kill -9 "$_lp" 2>/dev/null
+		done
+	done
+	for _ld in "$T"/lab/h*; do
+		[ -d "$_ld" ] || continue
+		_ln=${_ld##*/h}
+		[ -f "$_ld/chroot.mnt" ] && umount "$(cat "$_ld/chroot.mnt")" 2>/dev/null
+		for _lp in $(losetup -j "$_ld/disk.img" 2>/dev/null | cut -d: -f1); do
+			# the namespace's last process may take a moment to go
+			wait_for 5 "$_lp released" losetup -d "$_lp" >/dev/null
+		done
+		ip link del "cp$$h$_ln" 2>/dev/null
+		ip netns del "ci-prov-$$-$_ln" 2>/dev/null
+	done
+	return 0
+}
+
+# lab_host N [openssh|dropbear] [SIZE_MB]
+lab_host() {
+	_ln=$1; _lk=${2:-openssh}; _lsz=${3:-128}
+	_lns=ci-prov-$$-$_ln
+	_ld=$T/lab/h$_ln
+	mkdir -p "$_ld"
+	LAB_HOSTS="$LAB_HOSTS $_ln"
+	ip netns add "$_lns" || return 1
+	ip link add "cp$$h$_ln" type veth peer name eth0 netns "$_lns" || return 1
+	ip addr add "$LAB_NET.$((_ln * 4 + 1))/30" dev "cp$$h$_ln"
+	ip link set "cp$$h$_ln" up
+	ip -n "$_lns" addr add "$LAB_NET.$((_ln * 4 + 2))/30" dev eth0
+	ip -n "$_lns" link set eth0 up
+	ip -n "$_lns" link set lo up
+	echo "$_lk" >"$_ld/kind"
+	echo "$LAB_NET.$((_ln * 4 + 2))" >"$_ld/addr"
+	truncate -s "${_lsz}M" "$_ld/disk.img"
+	losetup -f --show -P "$_ld/disk.img" >"$_ld/loop" || return 1
+	case $_lk in
+	openssh)
+		if [ -n "${LAB_HOSTKEY:-}" ]; then	# a shared deploy image key
+			cp "$LAB_HOSTKEY" "$_ld/ssh_host_ed25519_key"
+			cp "$LAB_HOSTKEY.pub" "$_ld/ssh_host_ed25519_key.pub"
+		else
+			ssh-keygen -q -t ed25519 -N '' -f "$_ld/ssh_host_ed25519_key"
+		fi ;;
+	dropbear)
+		dropbearkey -t ed25519 -f "$_ld/dropbear_ed25519" >/dev/null 2>&1
+		dropbearkey -y -f "$_ld/dropbear_ed25519" 2>/dev/null |
+		    grep '^ssh-' >"$_ld/ssh_host_ed25519_key.pub"
+		mkdir -p "$_ld/home/.ssh"
+		chmod 700 "$_ld/home" "$_ld/home/.ssh"
+		cp "$T/lab/authorized_keys" "$_ld/home/.ssh/authorized_keys" ;;
+	esac
+	lab_sshd_start "$_ln" || return 1
+	LAB_NS=$_lns
+	LAB_DIR=$_ld
+	LAB_ADDR=$(cat "$_ld/addr")
+	LAB_DISK=$(cat "$_ld/loop")
+	LAB_MAC=$(ip -n "$_lns" link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+}
+
+# Writes the sshd_config; $2: chroot directory (for the "rebooted" host).
+lab_sshd_config() {
+	_ld=$T/lab/h$1
+	cat >"$_ld/sshd_config" <<EOF
+ListenAddress $(cat "$_ld/addr"):22
+HostKey ${3:-$_ld/ssh_host_ed25519_key}
+AuthorizedKeysFile $T/lab/authorized_keys
+PidFile $_ld/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+LogLevel VERBOSE
+Subsystem sftp internal-sftp
+EOF
+	[ -n "${2:-}" ] && echo "ChrootDirectory $2" >>"$_ld/sshd_config"
+	return 0
+}
+
+_lab_sshd_launch() {
+	_ln=$1; _ld=$T/lab/h$_ln; _lns=ci-prov-$$-$_ln
+	_la=$(cat "$_ld/addr")
+	case $(cat "$_ld/kind") in
+	openssh)
+		mkdir -p /run/sshd	# its privilege separation directory
+		[ -f "$_ld/sshd_config" ] || lab_sshd_config "$_ln"
+		ip netns exec "$_lns" /usr/sbin/sshd -f "$_ld/sshd_config" \
+		    -E "$_ld/sshd.log" || return 1 ;;
+	dropbear)
+		# dropbear reads root's ~/.ssh: give it ours in a private
+		# mount namespace instead of touching this machine's /root.
+		unshare -m --propagation private sh -c "mount --bind '$_ld/home' \
+		    /root && exec ip netns exec '$_lns' dropbear -r \
+		    '$_ld/dropbear_ed25519' -p '$_la:22' -P '$_ld/sshd.pid' -s \
+		    -E 2>>'$_ld/sshd.log'" || return 1 ;;
+	esac
+	wait_for 10 "sshd on $_la" sh -c \
+	    "ip netns exec '$_lns' ss -ltn | grep -q '$_la:22 '"
+}
+
+# Starts the host's sshd and waits until it listens; one retry (a port
+# that a just-killed sshd left behind), then the log tail on failure.
+lab_sshd_start() {
+	_lab_sshd_launch "$1" && return 0
+	sleep 1
+	_lab_sshd_launch "$1" && return 0
+	tail -n 5 "$T/lab/h$1/sshd.log" | sed 's/^/# sshd: /'
+	return 1
+}
+
+lab_sshd_stop() {
+	for _lp in $(ip netns pids "ci-prov-$$-$1" 2>/dev/null); do
+		kill -9 "$_lp"
+	done
+	wait_for 10 "namespace ci-prov-$$-$1 empty" \
+	    sh -c "[ -z \"\$(ip netns pids ci-prov-$$-$1)\" ]"
+}
+
+lab_slow() {
+	tc qdisc replace dev "cp$$h$1" root tbf rate "$2" burst 64k latency 400ms
+}
+lab_fast() {
+	tc qdisc del dev "cp$$h$1" root 2>/dev/null || true
+}
+
+lab_hostkey_fp() {
+	ssh-keygen -l -E sha256 -f "$T/lab/h$1/ssh_host_ed25519_key.pub" |
+	    awk '{print $2}'
+}
+
+lab_newkey() {
+	_ln=$1; _ld=$T/lab/h$_ln
+	lab_sshd_stop "$_ln"
+	rm -f "$_ld/ssh_host_ed25519_key" "$_ld/ssh_host_ed25519_key.pub"
+	ssh-keygen -q -t ed25519 -N '' -f "$_ld/ssh_host_ed25519_key"
+	lab_sshd_start "$_ln"
+}
+
+# The reboot_command for castiron.ini.
+lab_reboot_command() {
+	echo "$PWD/tests/lab/lab-reboot $T/lab"
+}

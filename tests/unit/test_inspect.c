@@ -1,0 +1,207 @@
+/*
+ * Unit tests for provision/inspect.c: the dump parser on a captured
+ * server listing (SATA root disk, a bigger NVMe, a USB stick, loop and
+ * zram devices, a mounted data disk), truncated and hostile dumps, the
+ * enrollment check and every rule of target disk selection.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "provision/inspect.h"
+
+static char	err[512];
+
+/* Captured from a 1U server in its deploy environment (trimmed). */
+static const char DUMP[] =
+"castiron-inspect 1\n"
+"cpu_model=Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz\n"
+"cpu_cores=32\n"
+"mem_kb=131598596\n"
+"dmi_sys_vendor=Supermicro\n"
+"dmi_product_name=SYS-1029P-WTR  \n"
+"dmi_product_serial=S123456X9\n"
+"disk=loop0\ndev=7:0\nsize=1048576\nremovable=0\nrotational=0\nro=0\nmodel=\nserial=\n"
+"disk=sda\ndev=8:0\nsize=937703088\nremovable=0\nrotational=0\nro=0\n"
+"model=SAMSUNG MZ7LH480   \nserial=S45PNA0M123456\n"
+"part=sda1 8:1\npart=sda2 8:2\n"
+"disk=sdb\ndev=8:16\nsize=60437492\nremovable=1\nrotational=0\nro=0\n"
+"model=Cruzer Blade\nserial=\n"
+"disk=sdc\ndev=8:32\nsize=7814037168\nremovable=0\nrotational=1\nro=0\n"
+"model=ST4000NM000A\nserial=ZC1ABCDE\npart=sdc1 8:33\n"
+"disk=nvme0n1\ndev=259:0\nsize=3750748848\nremovable=0\nrotational=0\nro=0\n"
+"model=SAMSUNG MZQL21T9HCJR-00A07\nserial=S64GNE0R000001\n"
+"disk=zram0\ndev=252:0\nsize=8388608\nremovable=0\nrotational=0\nro=0\n"
+"nic=eno1\nmac=3C:EC:EF:00:11:22\nspeed=25000\n"
+"nic=eno2\nmac=3c:ec:ef:00:11:23\nspeed=-1\n"
+"nic=bond0\nmac=\nspeed=\n"
+"mount=0:21 /proc\n"
+"mount=8:2 /\n"
+"mount=8:33 /srv/data\n"
+"swap=/dev/zram0\n"
+"end\n";
+
+static void
+t_parse_facts(void **st)
+{
+	struct inspect		 in;
+	struct inv_facts	 f;
+	(void)st;
+	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, err,
+	    sizeof(err)), 0);
+	assert_string_equal(in.cpu_model,
+	    "Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz");
+	assert_int_equal(in.cpu_cores, 32);
+	assert_int_equal(in.memory_mb, 131598596 / 1024);
+	assert_string_equal(in.sys_product, "SYS-1029P-WTR");
+	assert_string_equal(in.sys_serial, "S123456X9");
+	assert_int_equal(in.ndisks, 6);
+	assert_string_equal(in.disks[1].d.model, "SAMSUNG MZ7LH480");
+	assert_int_equal(in.disks[1].d.size_bytes, 937703088ULL * 512);
+	assert_true(in.disks[1].is_root);
+	assert_true(in.disks[1].in_use);
+	assert_true(in.disks[3].in_use);	/* sdc1 mounted */
+	assert_false(in.disks[3].is_root);
+	assert_true(in.disks[2].d.removable);
+	assert_true(in.disks[5].in_use);	/* swap on zram0 */
+	assert_int_equal(in.nnics, 2);		/* bond0 has no MAC */
+	assert_string_equal(in.nics[0].mac, "3c:ec:ef:00:11:22");
+	assert_int_equal(in.nics[0].speed_mbps, 25000);
+	assert_int_equal(in.nics[1].speed_mbps, 0);
+	inspect_to_facts(&in, &f);
+	assert_int_equal(f.ndisks, 4);		/* no loop, no zram */
+	assert_int_equal(f.nnics, 2);
+	free(f.disks);
+	free(f.nics);
+}
+
+static void
+t_parse_bad(void **st)
+{
+	struct inspect	 in;
+	const char	*trunc = "castiron-inspect 1\ncpu_cores=4\ndisk=sda\n";
+	const char	*nohdr = "cpu_cores=4\nend\n";
+	(void)st;
+	assert_int_equal(inspect_parse(trunc, strlen(trunc), &in, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "truncated"));
+	assert_int_equal(inspect_parse(nohdr, strlen(nohdr), &in, err,
+	    sizeof(err)), -1);
+	assert_int_equal(inspect_parse("", 0, &in, err, sizeof(err)), -1);
+}
+
+static void
+t_parse_hostile(void **st)
+{
+	struct inspect	 in;
+	char		*big;
+	size_t		 i, n = 0;
+	const char	*evil = "castiron-inspect 1\n"
+	    "cpu_model=\x1b[2Jevil\x07\n"
+	    "cpu_cores=99999999999999999999\n"
+	    "disk=../../etc\nsize=1\n"
+	    "disk=sda\ndev=8:0x\nsize=-5\npart=sda1 a:b\n"
+	    "mount=not-a-devno /\n"
+	    "=novalue\nkeywithoutvalue\n"
+	    "end\n";
+	(void)st;
+	assert_int_equal(inspect_parse(evil, strlen(evil), &in, err,
+	    sizeof(err)), 0);
+	assert_string_equal(in.cpu_model, "?[2Jevil?");
+	assert_int_equal(in.cpu_cores, 0);
+	assert_int_equal(in.ndisks, 1);		/* the '/' name is dropped */
+	assert_string_equal(in.disks[0].dev, "");
+	assert_int_equal(in.disks[0].nparts, 0);
+	assert_string_equal(in.rootdev, "");
+	/* More disks than the limit: bounded, not overflowing. */
+	big = malloc(302 * 64 + 64);
+	n += (size_t)snprintf(big, 64, "castiron-inspect 1\n");
+	for (i = 0; i < 300; i++)
+		n += (size_t)snprintf(big + n, 64, "disk=loop%zu\nsize=8\n", i);
+	n += (size_t)snprintf(big + n, 64, "disk=sda\nsize=8\n");
+	n += (size_t)snprintf(big + n, 64, "end\n");
+	assert_int_equal(inspect_parse(big, n, &in, err, sizeof(err)), 0);
+	assert_int_equal(in.ndisks, INSPECT_MAXDISKS);
+	/* the real disk is kept although the table was full of loops */
+	assert_string_equal(in.disks[INSPECT_MAXDISKS - 1].d.name, "sda");
+	free(big);
+}
+
+static void
+t_enrolled(void **st)
+{
+	struct inspect	 in;
+	struct inv_host	 h;
+	(void)st;
+	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, err,
+	    sizeof(err)), 0);
+	memset(&h, 0, sizeof(h));
+	strcpy(h.hostname, "web1");
+	strcpy(h.macs[0], "3c:ec:ef:00:11:23");
+	h.nmacs = 1;
+	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), 0);
+	strcpy(h.macs[1], "3c:ec:ef:00:11:99");
+	h.nmacs = 2;
+	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "3c:ec:ef:00:11:99"));
+	assert_non_null(strstr(err, "3c:ec:ef:00:11:22"));
+	h.nmacs = 1;
+	strcpy(h.serial, "OTHER");
+	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "S123456X9"));
+	strcpy(h.serial, "S123456X9");
+	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), 0);
+}
+
+static void
+t_pick(void **st)
+{
+	struct inspect	 in;
+	char		 out[64];
+	(void)st;
+	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, err,
+	    sizeof(err)), 0);
+	/* auto: sdc is biggest but mounted; sda is root; sdb removable. */
+	assert_int_equal(inspect_pick_disk(&in, "auto", 1 << 30, out,
+	    sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "/dev/nvme0n1");
+	assert_int_equal(inspect_pick_disk(&in, NULL, 1 << 30, out,
+	    sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "/dev/nvme0n1");
+	/* auto, too small */
+	assert_int_equal(inspect_pick_disk(&in, "auto", 4ULL << 40, out,
+	    sizeof(out), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too small"));
+	/* explicit */
+	assert_int_equal(inspect_pick_disk(&in, "/dev/sdc", 1, out,
+	    sizeof(out), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "in use"));
+	assert_int_equal(inspect_pick_disk(&in, "/dev/sda", 1, out,
+	    sizeof(out), err, sizeof(err)), -1);
+	assert_int_equal(inspect_pick_disk(&in, "/dev/sdz", 1, out,
+	    sizeof(out), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not found"));
+	assert_int_equal(inspect_pick_disk(&in, "/dev/loop0", 1024, out,
+	    sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "/dev/loop0");
+	assert_int_equal(inspect_pick_disk(&in, "/dev/loop0", 1 << 30, out,
+	    sizeof(out), err, sizeof(err)), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_parse_facts),
+		cmocka_unit_test(t_parse_bad),
+		cmocka_unit_test(t_parse_hostile),
+		cmocka_unit_test(t_enrolled),
+		cmocka_unit_test(t_pick),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+/*
+ * Unit tests for provision/shell.c: quoting checked by handing the quoted
+ * text to a real /bin/sh and comparing what it prints with the input, the
+ * path validators, and every branch of the host key policy.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "provision/shell.h"
+
+static char	err[512];
+
+/* Runs printf %s QUOTED through sh and returns what it printed. */
+static char *
+through_sh(const char *s)
+{
+	char	*q = sh_quote(s), *cmd, *out = calloc(1, 4096);
+	FILE	*p;
+	size_t	 n;
+
+	cmd = malloc(strlen(q) + 32);
+	snprintf(cmd, strlen(q) + 32, "printf %%s %s", q);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, 4095, p);
+	out[n] = '\0';
+	pclose(p);
+	free(cmd);
+	free(q);
+	return out;
+}
+
+static void
+t_quote_roundtrip(void **st)
+{
+	const char *cases[] = { "plain", "with space", "it's", "'", "''",
+	    "$(touch /tmp/castiron-pwned)", "`id`", "a\"b", "semi;colon",
+	    "back\\slash", "new\nline", "*", "-n", "", "x'; rm -rf / #",
+	    NULL };
+	int i;
+	(void)st;
+	for (i = 0; cases[i]; i++) {
+		char *o = through_sh(cases[i]);
+		assert_string_equal(o, cases[i]);
+		free(o);
+	}
+}
+
+static void
+t_quote_append_bounds(void **st)
+{
+	char buf[8] = "x=";
+	(void)st;
+	assert_int_equal(sh_quote_append(buf, sizeof(buf), "abc"), 0);
+	assert_string_equal(buf, "x='abc'");
+	assert_int_equal(sh_quote_append(buf, sizeof(buf), "a"), -1);
+	assert_string_equal(buf, "x='abc'");	/* unchanged on failure */
+}
+
+static void
+t_paths(void **st)
+{
+	(void)st;
+	assert_int_equal(sh_valid_path("/tmp/castiron-writer", err, sizeof(err)), 0);
+	assert_int_equal(sh_valid_path("relative", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_path("/a b", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_path("/a;b", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_path("/a/../etc", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_path("/a/..", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_path("/a/..b", err, sizeof(err)), 0);
+	assert_int_equal(sh_valid_path("/$(id)", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_device("/dev/loop7", err, sizeof(err)), 0);
+	assert_int_equal(sh_valid_device("/dev/disk/by-id/nvme-X_1", err, sizeof(err)), 0);
+	assert_int_equal(sh_valid_device("/tmp/x", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_device("/dev/", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_device("/dev/sda`x`", err, sizeof(err)), -1);
+}
+
+static void
+t_hostkey(void **st)
+{
+	(void)st;
+	assert_int_equal(hostkey_decide("h", "SHA256:a", "SHA256:a", NULL, 0,
+	    err, sizeof(err)), HOSTKEY_MATCH);
+	/* --accept-new-hostkey does not override a pinned key... */
+	assert_int_equal(hostkey_decide("h", "SHA256:b", "SHA256:a",
+	    NULL, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "SHA256:a"));
+	assert_non_null(strstr(err, "SHA256:b"));
+	assert_non_null(strstr(err, "forget-key h"));
+	/* ...but the deploy image's key is known beforehand. */
+	assert_int_equal(hostkey_decide("h", "SHA256:d", "SHA256:a",
+	    "SHA256:d", 0, err, sizeof(err)), HOSTKEY_ACCEPT);
+	assert_int_equal(hostkey_decide("h", "SHA256:e", "SHA256:a",
+	    "SHA256:d", 0, err, sizeof(err)), -1);
+	assert_int_equal(hostkey_decide("h", "SHA256:b", NULL, NULL, 0,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--accept-new-hostkey"));
+	assert_int_equal(hostkey_decide("h", "SHA256:b", "", NULL, 1,
+	    err, sizeof(err)), HOSTKEY_ACCEPT);
+	assert_int_equal(hostkey_decide("h", "SHA256:d", NULL, "SHA256:d", 0,
+	    err, sizeof(err)), HOSTKEY_ACCEPT);
+	assert_int_equal(hostkey_decide("h", "SHA256:e", NULL, "SHA256:d", 0,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "SHA256:d"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_quote_roundtrip),
+		cmocka_unit_test(t_quote_append_bounds),
+		cmocka_unit_test(t_paths),
+		cmocka_unit_test(t_hostkey),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
