@@ -115,12 +115,17 @@ announce_write(struct announcer *a, const struct ctl *c, char *err,
 		free(text);
 		return 0;
 	}
-	if (mkdirs(a->dir, err, errlen) == -1) {
-		free(text);
-		return -1;
-	}
+	/* The directory is made only when it is missing: on the fast path
+	 * the write is open, write, close and rename, nothing more (no
+	 * fsync: the file lives on tmpfs, see docs/bgp.md). */
 	xasprintf(&tmp, "%s/.%s.tmp", a->dir, ANNOUNCE_FILE);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 && errno == ENOENT) {
+		if (mkdirs(a->dir, err, errlen) == -1)
+			goto fail;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	}
+	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
