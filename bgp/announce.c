@@ -16,6 +16,7 @@
 
 #include "bgp/announce.h"
 #include "bgp/ev.h"
+#include "lib/atomicfile.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -105,50 +106,26 @@ int
 announce_write(struct announcer *a, const struct ctl *c, char *err,
     size_t errlen)
 {
-	char	*text = announce_render(c), *tmp;
-	size_t	 len = strlen(text), off = 0;
-	ssize_t	 w;
-	int	 fd;
+	char	*text = announce_render(c);
+	size_t	 len = strlen(text);
 
 	if (a->written && strcmp(a->written, text) == 0 &&
 	    access(a->path, F_OK) == 0) {
 		free(text);
 		return 0;
 	}
-	if (mkdirs(a->dir, err, errlen) == -1) {
+	/* The directory is made only when it is missing: on the fast path
+	 * the write is open, write, close and rename, nothing more (no
+	 * fsync: the file lives on tmpfs, see docs/bgp.md). */
+	if (file_replace(a->path, text, len, 0644, 0, err, errlen) == -1 &&
+	    (errno != ENOENT || mkdirs(a->dir, err, errlen) == -1 ||
+	    file_replace(a->path, text, len, 0644, 0, err, errlen) == -1)) {
 		free(text);
 		return -1;
 	}
-	xasprintf(&tmp, "%s/.%s.tmp", a->dir, ANNOUNCE_FILE);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	while (off < len) {
-		if ((w = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "write %s: %s", tmp,
-			    strerror(errno));
-			close(fd);
-			unlink(tmp);
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) == -1 || rename(tmp, a->path) == -1) {
-		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
-		unlink(tmp);
-		goto fail;
-	}
-	free(tmp);
 	free(a->written);
 	a->written = text;
 	return 0;
-fail:
-	free(tmp);
-	free(text);
-	return -1;
 }
 
 int

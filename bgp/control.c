@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bgp/daemon_int.h"
+#include "lib/atomicfile.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -72,34 +73,14 @@ int
 bgpd_drain_write(const char *path, const char *reason, char *err,
     size_t errlen)
 {
-	char	*tmp;
-	FILE	*f;
-	int	 fd;
+	struct afile	*a;
+	FILE		*f;
 
-	xasprintf(&tmp, "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1 ||
-	    (f = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		free(tmp);
+	/* Durable: a drain must survive a power cut of the host. */
+	if ((a = afile_open(path, 0644, &f, err, errlen)) == NULL)
 		return -1;
-	}
 	fprintf(f, "%s\n", reason && *reason ? reason : "drained by operator");
-	if (fflush(f) == EOF || fsync(fileno(f)) == -1 || fclose(f) == EOF) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	return afile_commit(a, 1, err, errlen);
 }
 
 int

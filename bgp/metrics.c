@@ -4,14 +4,12 @@
  * never sees half a file.  Written on every prefix change and every few
  * seconds (check counters), never on each check result.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bgp/daemon_int.h"
-#include "lib/xmalloc.h"
+#include "lib/atomicfile.h"
 
 /* Label values: backslash, quote and newline escaped. */
 static void
@@ -31,17 +29,13 @@ label(FILE *f, const char *s)
 int
 metrics_write(struct bgpd *d, char *err, size_t errlen)
 {
-	const char	*path = d->cfg->bgp.metrics_file;
-	char		*tmp;
+	struct afile	*a;
 	FILE		*f;
 	size_t		 i;
 
-	xasprintf(&tmp, "%s.%d.tmp", path, (int)getpid());
-	if ((f = fopen(tmp, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		free(tmp);
+	if ((a = afile_open(d->cfg->bgp.metrics_file, 0644, &f, err,
+	    errlen)) == NULL)
 		return -1;
-	}
 	fprintf(f, "# HELP castiron_bgp_drained 1 while the host is drained.\n"
 	    "# TYPE castiron_bgp_drained gauge\ncastiron_bgp_drained %d\n",
 	    d->ctl->drained);
@@ -80,20 +74,5 @@ metrics_write(struct bgpd *d, char *err, size_t errlen)
 	for (i = 0; i < d->ctl->nprefix; i++)
 		fprintf(f, "castiron_bgp_prefix_announced{prefix=\"%s\"} %d\n",
 		    d->ctl->prefix[i].str, d->ctl->prefix[i].applied == 1);
-	if (fflush(f) == EOF || ferror(f)) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	fclose(f);
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	return afile_commit(a, 0, err, errlen);
 }

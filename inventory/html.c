@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "inventory/inv_impl.h"
+#include "lib/atomicfile.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 
@@ -240,22 +241,14 @@ inv_report_html(struct inv *inv, const char *path, char *err, size_t errlen)
 {
 	static const char *const bys[] = { "site", "state", "role", "model" };
 	json_t		*rep;
+	struct afile	*a;
 	FILE		*f;
-	char		*tmp, now[32];
+	char		 now[32];
 	size_t		 i;
-	int		 fd, rc, s;
+	int		 rc, s;
 
-	tmp = xsprintf("%s.tmp.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) == -1 || (f = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd != -1) {
-			close(fd);
-			unlink(tmp);
-		}
-		free(tmp);
+	if ((a = afile_open(path, 0644, &f, err, errlen)) == NULL)
 		return INV_FAIL;
-	}
-	fchmod(fd, 0644);
 	db_now(now);
 	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
 	    "<title>castiron inventory</title><style>", f);
@@ -278,21 +271,9 @@ inv_report_html(struct inv *inv, const char *path, char *err, size_t errlen)
 	if (rc == INV_OK)
 		rc = elevations(inv, f, err, errlen);
 	fputs("</body></html>\n", f);
-	if (rc == INV_OK && (fflush(f) == EOF || fsync(fileno(f)) == -1 ||
-	    ferror(f))) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		rc = INV_FAIL;
+	if (rc != INV_OK) {
+		afile_abort(a);
+		return rc;
 	}
-	if (fclose(f) == EOF && rc == INV_OK) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		rc = INV_FAIL;
-	}
-	if (rc == INV_OK && rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = INV_FAIL;
-	}
-	if (rc != INV_OK)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return afile_commit(a, 1, err, errlen) == 0 ? INV_OK : INV_FAIL;
 }

@@ -47,9 +47,22 @@ vlog(int prio, const char *fmt, va_list ap)
 	if (log_syslog)
 		vsyslog(prio, fmt, ap);
 	else {
-		fprintf(stderr, "%s: ", log_name);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		char	 line[1024];
+		va_list	 aq;
+		int	 n;
+
+		/* One write per line (stderr is unbuffered: three calls
+		 * would be three writes); a longer line goes piecewise. */
+		va_copy(aq, ap);
+		n = vsnprintf(line, sizeof(line), fmt, aq);
+		va_end(aq);
+		if (n >= 0 && (size_t)n < sizeof(line))
+			fprintf(stderr, "%s: %s\n", log_name, line);
+		else {
+			fprintf(stderr, "%s: ", log_name);
+			vfprintf(stderr, fmt, ap);
+			fputc('\n', stderr);
+		}
 		fflush(stderr);
 	}
 	errno = saved;

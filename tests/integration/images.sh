@@ -184,6 +184,10 @@ if mount "$LM" "$T/mnt" 2>/dev/null; then
 		umount "$T/mnt"
 	fi
 fi
+# The kernel drops a filesystem's claim on its device after umount
+# returns; wait (bounded) until the disk can be opened exclusively again.
+excl_free() { python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))' "$1"; }
+wait_for 10 "the release of $L64" excl_free "$L64"
 # The old table's partition 1 held open: the kernel cannot re-read the
 # table, and the new partition 2 is added with BLKPG as partx -a would.
 if [ -b "${L64}p1" ]; then

@@ -1,0 +1,32 @@
+/*
+ * Files replaced whole: written to a temporary file beside the target and
+ * renamed over it, so a reader (BIRD including castiron's protocols,
+ * node_exporter reading metrics, a browser opening a report) sees the old
+ * file or the new one, never a part of either.
+ */
+#ifndef CASTIRON_ATOMICFILE_H
+#define CASTIRON_ATOMICFILE_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct afile;
+
+/* Opens a temporary file beside path ("DIR/.NAME.XXXXXX", which no
+ * "*.conf"-style glob matches) with the given mode; write to the stream
+ * returned in *fp.  NULL with err filled on failure. */
+struct afile	*afile_open(const char *path, mode_t mode, FILE **fp,
+		    char *err, size_t errlen);
+/* Flushes, fsyncs when durable, closes and renames over the target; on
+ * any failure removes the temporary file.  Frees the handle either way. */
+int		 afile_commit(struct afile *, int durable, char *err,
+		    size_t errlen);
+/* Drops the temporary file and frees the handle. */
+void		 afile_abort(struct afile *);
+
+/* afile_open + fwrite + afile_commit in one call. */
+int		 file_replace(const char *path, const void *data, size_t len,
+		    mode_t mode, int durable, char *err, size_t errlen);
+
+#endif
