@@ -64,16 +64,12 @@ sd_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
 {
 	struct send_ctx	*s = arg;
 	uint8_t		 got[SHA256_LEN];
-	char		 hg[65], he[65];
+	char		 why[256];
 
 	img_sha_final(s->sha, got);
-	if (expect != NULL && memcmp(got, expect, SHA256_LEN) != 0) {
-		img_hex(got, hg);
-		img_hex(expect, he);
-		snprintf(err, errlen, "%s: range %llu at offset %llu does not "
-		    "match the bmap: expected %s, got %s", s->o->image_path,
-		    (unsigned long long)idx, (unsigned long long)s->off, he,
-		    hg);
+	if (img_range_check(got, expect, idx, s->off, 0, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", s->o->image_path, why);
 		return -1;
 	}
 	img_sha_update(s->stream, got, SHA256_LEN);

@@ -240,19 +240,10 @@ vf_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
 {
 	struct verify_ctx	*v = arg;
 	uint8_t			 got[SHA256_LEN];
-	char			 hg[65], he[65];
 
 	img_sha_final(v->sha, got);
 	v->ranges++;
-	if (expect != NULL && memcmp(got, expect, SHA256_LEN) != 0) {
-		img_hex(got, hg);
-		img_hex(expect, he);
-		snprintf(err, errlen, "range %llu at offset %llu: sha256 "
-		    "mismatch: expected %s, got %s", (unsigned long long)idx,
-		    (unsigned long long)v->off, he, hg);
-		return -1;
-	}
-	return 0;
+	return img_range_check(got, expect, idx, v->off, 0, err, errlen);
 }
 
 int

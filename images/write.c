@@ -273,7 +273,6 @@ int
 img_wr_end(struct img_wr *w, const uint8_t *expect, char *err, size_t errlen)
 {
 	uint8_t		 got[SHA256_LEN];
-	char		 hg[2 * SHA256_LEN + 1], he[2 * SHA256_LEN + 1];
 
 	if (!w->in_range || w->pos != w->len) {
 		snprintf(err, errlen, "range at %llu ended after %llu of %llu "
@@ -282,15 +281,9 @@ img_wr_end(struct img_wr *w, const uint8_t *expect, char *err, size_t errlen)
 		return -1;
 	}
 	img_sha_final(w->sha, got);
-	if (expect != NULL && memcmp(expect, got, SHA256_LEN) != 0) {
-		img_hex(got, hg);
-		img_hex(expect, he);
-		snprintf(err, errlen, "range %llu at offset %llu (%llu bytes): "
-		    "sha256 mismatch: expected %s, got %s",
-		    (unsigned long long)w->nranges, (unsigned long long)w->off,
-		    (unsigned long long)w->len, he, hg);
+	if (img_range_check(got, expect, w->nranges, w->off, w->len, err,
+	    errlen) == -1)
 		return -1;
-	}
 	img_sha_update(w->stream, got, SHA256_LEN);
 	if (w->readback) {
 		if (w->nrecs == w->cap) {
