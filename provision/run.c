@@ -402,7 +402,7 @@ prov_connect(struct prov_host *h)
 	if (h->ssh)
 		return 0;
 	ssh_opts_of(h, &so, h->ctx->cfg->provision.connect_timeout_ms);
-	if ((h->ssh = ssh_connect(&so, e, sizeof(e))) == NULL) {
+	if ((h->ssh = ssh_dial(&so, e, sizeof(e))) == NULL) {
 		prov_err(h, "%s: unreachable: %s",
 		    h->h.hostname, e);
 		return -1;
@@ -535,7 +535,7 @@ step_reboot(struct prov_host *h)
 	if (h->ssh == NULL) {
 		/* A resumed run: is it already up as the installed system? */
 		ssh_opts_of(h, &so, cfg->provision.connect_timeout_ms);
-		if ((h->ssh = ssh_connect(&so, e, sizeof(e))) == NULL) {
+		if ((h->ssh = ssh_dial(&so, e, sizeof(e))) == NULL) {
 			prov_err(h, "%s: unreachable: %s",
 			    h->h.hostname, e);
 			return -1;
@@ -581,7 +581,7 @@ step_reboot(struct prov_host *h)
 		sleep_ms(tries == 0 ? 1500 : 500);
 		tries++;
 		ssh_opts_of(h, &so, 2000);
-		if ((h->ssh = ssh_connect(&so, e, sizeof(e))) == NULL)
+		if ((h->ssh = ssh_dial(&so, e, sizeof(e))) == NULL)
 			continue;
 		ssh_hostkey(h->ssh, fp, NULL, 0);
 		if (strcmp(fp, want) == 0)
@@ -613,7 +613,7 @@ step_verify(struct prov_host *h)
 		if (pinned_fp(h, want) == -1)
 			return -1;
 		ssh_opts_of(h, &so, h->ctx->cfg->provision.connect_timeout_ms);
-		if ((h->ssh = ssh_connect(&so, e, sizeof(e))) == NULL) {
+		if ((h->ssh = ssh_dial(&so, e, sizeof(e))) == NULL) {
 			prov_err(h, "%s: unreachable: %s",
 			    h->h.hostname, e);
 			return -1;

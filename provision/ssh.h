@@ -1,5 +1,5 @@
 /*
- * The SSH transport for provisioning: one libssh2 session per host, key
+ * The SSH transport for provisioning: one libssh session per host, key
  * authentication only, host key checked by the caller between connect and
  * authentication (so that nothing is sent to an impostor), commands run
  * with their output captured, stdin streamed to a remote command, files
@@ -50,7 +50,7 @@ typedef int (*ssh_source_fn)(void *arg, void *buf, size_t len, size_t *got,
 typedef void (*ssh_line_fn)(void *arg, const char *line);
 
 /* TCP connect and SSH handshake (no authentication yet). */
-struct ssh_conn	*ssh_connect(const struct ssh_opts *, char *err, size_t errlen);
+struct ssh_conn	*ssh_dial(const struct ssh_opts *, char *err, size_t errlen);
 /* The server's host key as "SHA256:<base64>" and its type name. */
 int		 ssh_hostkey(struct ssh_conn *, char fp[SSH_FP_LEN],
 		    char *type, size_t typelen);
