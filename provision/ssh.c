@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@
 struct ssh_conn {
 	int		 fd;		/* owned by s once handed over */
 	ssh_session	 s;
+	ssh_event	 ev;		/* polls s; made by the first wait */
 	struct ssh_opts	 o;
 	char		*host;
 	char		*user;
@@ -60,17 +63,39 @@ ssh_errmsg(struct ssh_conn *c)
 }
 
 /*
- * Waits until the socket is ready for what libssh has pending (always
- * reading; writing too when output is queued).  since: when the caller
- * last made progress.  Returns -1 (err set) when the I/O timeout passed
- * without progress.
+ * Hands libssh's queued output to the socket without waiting: 0 when
+ * nothing is left queued, 1 when some is (the socket is full), -1 on
+ * error.  (ssh_get_poll_flags' SSH_WRITE_PENDING only says libssh wants
+ * to hear of POLLOUT, queued bytes or not.)
+ */
+static int
+out_flush(struct ssh_conn *c, char *err, size_t errlen)
+{
+	switch (ssh_blocking_flush(c->s, 0)) {
+	case SSH_OK:
+		return 0;
+	case SSH_AGAIN:
+		return 1;
+	default:
+		snprintf(err, errlen, "%s: write: %s", c->host, ssh_errmsg(c));
+		return -1;
+	}
+}
+
+/*
+ * Waits until something happens on the connection and lets libssh handle
+ * it (packets read and dispatched, queued output written) before it
+ * returns, so the caller re-checks its condition with nothing left
+ * unseen: polling the socket by hand could sleep on data libssh had
+ * already taken in.  since: when the caller last made progress.  Returns
+ * -1 (err set) when the I/O timeout passed without progress or the
+ * connection failed.
  */
 static int
 wait_io(struct ssh_conn *c, uint64_t since, char *err, size_t errlen)
 {
-	struct pollfd	 pfd;
-	int		 rc, ms;
 	uint64_t	 now = now_ms(), left;
+	int		 rc, ms;
 
 	if (now - since >= c->o.io_timeout_ms) {
 		snprintf(err, errlen, "%s: no progress for %llu ms", c->host,
@@ -85,13 +110,30 @@ wait_io(struct ssh_conn *c, uint64_t since, char *err, size_t errlen)
 		ssh_send_ignore(c->s, "");
 		c->last_keepalive = now;
 	}
-	pfd.fd = c->fd;
-	pfd.events = POLLIN;
-	if (ssh_get_poll_flags(c->s) & SSH_WRITE_PENDING)
-		pfd.events |= POLLOUT;
-	rc = poll(&pfd, 1, ms);
-	if (rc < 0 && errno != EINTR) {
-		snprintf(err, errlen, "%s: poll: %s", c->host, strerror(errno));
+	/* The session's poll handle exists once ssh_connect has begun. */
+	if (c->ev == NULL) {
+		ssh_event ev = ssh_event_new();
+
+		if (ev != NULL && ssh_event_add_session(ev, c->s) == SSH_OK)
+			c->ev = ev;
+		else if (ev != NULL)
+			ssh_event_free(ev);
+	}
+	if (c->ev == NULL) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN | POLLOUT };
+
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR) {
+			snprintf(err, errlen, "%s: poll: %s", c->host,
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	errno = 0;
+	rc = ssh_event_dopoll(c->ev, ms);
+	if (rc == SSH_ERROR && errno != EINTR) {
+		snprintf(err, errlen, "%s: connection lost: %s", c->host,
+		    ssh_errmsg(c));
 		return -1;
 	}
 	return 0;
@@ -153,6 +195,10 @@ tcp_connect(const struct ssh_opts *o, char *err, size_t errlen)
 			fd = -1;
 			continue;
 		}
+		/* Commands and their replies are small packets: Nagle's
+		 * algorithm would hold each behind a delayed ACK. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+		    sizeof(int));
 		break;
 	}
 	freeaddrinfo(res);
@@ -364,6 +410,10 @@ ssh_close(struct ssh_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->ev) {
+		ssh_event_remove_session(c->ev, c->s);
+		ssh_event_free(c->ev);
+	}
 	if (c->s) {
 		/* Sends what it can of the goodbye; closes the socket. */
 		if (c->fd != -1)
@@ -569,7 +619,7 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 	const char	*p = buf;
 	size_t		 pos = 0;
 	uint64_t	 last = now_ms();
-	int		 n;
+	int		 n, rc;
 
 	while (pos < len) {
 		int	 progress = 0;
@@ -579,6 +629,19 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 			snprintf(err, errlen, "%s: the remote command stopped "
 			    "reading its input", st->c->host);
 			return -1;
+		}
+		/*
+		 * Packets libssh could not hand to the socket yet go out
+		 * before more are made: the kernel's socket buffer, not
+		 * libssh's, is the queue, and the peer sees data (and
+		 * answers with window adjustments) as early as possible.
+		 */
+		if ((rc = out_flush(st->c, err, errlen)) == -1)
+			return -1;
+		if (rc == 1) {
+			if (wait_io(st->c, last, err, errlen) == -1)
+				return -1;
+			continue;
 		}
 		if (want > STREAM_CHUNK)
 			want = STREAM_CHUNK;
@@ -597,7 +660,7 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 		if (n > 0) {
 			pos += (size_t)n;
 			st->sent += (uint64_t)n;
-			progress = 1;
+			last = now_ms();
 			if ((size_t)n == want)
 				continue;
 		}
@@ -609,6 +672,9 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 			last = now_ms();
 			continue;
 		}
+		/* The drain may have taken in a window adjustment. */
+		if (ssh_channel_window_size(st->ch) > 0)
+			continue;
 		if (wait_io(st->c, last, err, errlen) == -1)
 			return -1;
 	}
