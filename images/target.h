@@ -46,6 +46,13 @@ int		 img_wr_begin(struct img_wr *, uint64_t off, uint64_t len,
 		    char *err, size_t errlen);
 int		 img_wr_data(struct img_wr *, const void *, size_t,
 		    char *err, size_t errlen);
+/*
+ * The same, but returns once the bytes are hashed while the device may
+ * still be writing them: buf must stay untouched until the next call on
+ * this writer (which waits first; a write error surfaces there).
+ */
+int		 img_wr_data_async(struct img_wr *, const void *, size_t,
+		    char *err, size_t errlen);
 /* The range is complete: its digest must equal expect (NULL: no check). */
 int		 img_wr_end(struct img_wr *, const uint8_t *expect,
 		    char *err, size_t errlen);

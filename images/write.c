@@ -60,6 +60,7 @@ struct img_wr {
 	size_t		 jlen;
 	uint64_t	 jat;
 	int		 jdone, jrc;
+	int		 pending;	/* a job posted by img_wr_data_async */
 	char		 jerr[256];
 };
 
@@ -102,6 +103,8 @@ img_wr_free(struct img_wr *w)
 		return;
 	if (w->thr_running) {
 		pthread_mutex_lock(&w->mu);
+		while (w->pending && !w->jdone)
+			pthread_cond_wait(&w->cv, &w->mu);
 		w->job = JOB_QUIT;
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
@@ -215,12 +218,32 @@ wr_thread(void *arg)
 	return NULL;
 }
 
-int
-img_wr_data(struct img_wr *w, const void *buf, size_t len, char *err,
+/* Waits for the job img_wr_data_async posted, and takes its result. */
+static int
+wr_wait(struct img_wr *w, char *err, size_t errlen)
+{
+	if (!w->pending)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (!w->jdone)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	w->pending = 0;
+	if (w->jrc == -1) {
+		snprintf(err, errlen, "%s", w->jerr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
     size_t errlen)
 {
 	uint64_t	 at = w->off + w->pos;
 
+	if (wr_wait(w, err, errlen) == -1)
+		return -1;
 	if (!w->in_range || len > w->len - w->pos) {
 		snprintf(err, errlen, "data outside a range");
 		return -1;
@@ -246,15 +269,10 @@ img_wr_data(struct img_wr *w, const void *buf, size_t len, char *err,
 		w->job = JOB_WRITE;
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
+		w->pending = 1;
 		img_sha_update(w->sha, buf, len);
-		pthread_mutex_lock(&w->mu);
-		while (!w->jdone)
-			pthread_cond_wait(&w->cv, &w->mu);
-		pthread_mutex_unlock(&w->mu);
-		if (w->jrc == -1) {
-			snprintf(err, errlen, "%s", w->jerr);
+		if (!async && wr_wait(w, err, errlen) == -1)
 			return -1;
-		}
 	} else {
 		img_sha_update(w->sha, buf, len);
 		if (wr_write(w->t, buf, len, at, err, errlen) == -1)
@@ -267,6 +285,20 @@ img_wr_data(struct img_wr *w, const void *buf, size_t len, char *err,
 	if (w->progress)
 		w->progress(w->parg, IMG_PHASE_WRITE, w->done, w->total);
 	return 0;
+}
+
+int
+img_wr_data(struct img_wr *w, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	return wr_data(w, buf, len, 0, err, errlen);
+}
+
+int
+img_wr_data_async(struct img_wr *w, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	return wr_data(w, buf, len, 1, err, errlen);
 }
 
 int
@@ -356,6 +388,8 @@ wr_readback(struct img_wr *w, char *err, size_t errlen)
 int
 img_wr_finish(struct img_wr *w, char *err, size_t errlen)
 {
+	if (wr_wait(w, err, errlen) == -1)
+		return -1;
 	if (w->in_range) {
 		snprintf(err, errlen, "the last range is incomplete");
 		return -1;

@@ -23,6 +23,7 @@
 #define STAGE	(4u << 20)	/* range data is gathered into aligned writes */
 
 static struct {
+	uint8_t		*stages[2];	/* one filling while the other is written */
 	uint8_t		*stage;
 	size_t		 staged;
 	int		 quiet;
@@ -88,14 +89,20 @@ on_progress(void *arg, int phase, uint64_t done, uint64_t total)
 	report(&r);
 }
 
-/* Writes what is staged (a whole number of blocks unless last). */
+/*
+ * Hands what is staged (a whole number of blocks unless last) to the
+ * engine, which writes it while the next stage fills from stdin: reading
+ * the network and writing the disk overlap.
+ */
 static int
 flush_stage(struct img_wr *w, char *err, size_t errlen)
 {
 	int	 rc = 0;
 
-	if (W.staged > 0)
-		rc = img_wr_data(w, W.stage, W.staged, err, errlen);
+	if (W.staged > 0) {
+		rc = img_wr_data_async(w, W.stage, W.staged, err, errlen);
+		W.stage = W.stage == W.stages[0] ? W.stages[1] : W.stages[0];
+	}
 	W.staged = 0;
 	return rc;
 }
@@ -160,10 +167,12 @@ main(int argc, char **argv)
 	if (target == NULL)
 		return usage();
 	W.start_ms = now_ms();
-	if (posix_memalign((void **)&W.stage, 4096, STAGE) != 0) {
+	if (posix_memalign((void **)&W.stages[0], 4096, STAGE) != 0 ||
+	    posix_memalign((void **)&W.stages[1], 4096, STAGE) != 0) {
 		fprintf(stderr, "castiron-writer: out of memory\n");
 		return 1;
 	}
+	W.stage = W.stages[0];
 	d = frame_dec_new();
 	while (!finished) {
 		do
@@ -269,6 +278,7 @@ out:
 	img_wr_free(w);
 	img_target_close(t);
 	frame_dec_free(d);
-	free(W.stage);
+	free(W.stages[0]);
+	free(W.stages[1]);
 	return code;
 }

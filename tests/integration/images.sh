@@ -215,6 +215,24 @@ if [ -b "${L64}p1" ]; then
 	kill $HOLD
 fi
 
+# A disk that fails in the middle of the image: a loop device over a file
+# on a 6 MiB tmpfs takes the first stages and then returns I/O errors.
+# The writer hands one stage to the device while it reads the next; the
+# failure of a stage already handed over must still stop it, naming the
+# offset, with no "done" report.
+head -c 33554432 /dev/urandom >"$T/r32.raw"
+C -q image send "$T/r32.raw" >"$T/stream.r32" 2>/dev/null
+mkdir "$T/tiny"
+if mount -t tmpfs -o size=6m tmpfs "$T/tiny" 2>/dev/null; then
+	at_exit "umount '$T/tiny'"
+	truncate -s 40M "$T/tiny/disk.img"
+	LF=$(losetup -f --show "$T/tiny/disk.img") && at_exit "losetup -d $LF"
+	fails_with 1 "a disk failing mid-image stops the writer" "$WRITER" "$LF" <"$T/stream.r32"
+	"$WRITER" "$LF" <"$T/stream.r32" >"$T/rep.fail" 2>/dev/null
+	check "its report names the failed write" -n "$(grep 'write at' "$T/rep.fail")"
+	check "and it never reports done" -z "$(grep "^done " "$T/rep.fail")"
+fi
+
 # Unmapped blocks keep what was there (as with bmaptool): start from zeros.
 dd if=/dev/zero of="$L64" bs=1M count=64 conv=fsync status=none
 ok "the writer writes onto a loop device" sh -c "'$WRITER' --verify-readback '$L64' <'$T/stream' >'$T/rep7'"

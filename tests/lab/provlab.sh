@@ -19,6 +19,11 @@
 #   lab_newkey N                gives the host a new host key (restarts sshd)
 #   lab_reboot_command          the reboot_command for reboot=ssh
 #
+# LAB_DISKDIR=DIR (the benchmark sets /dev/shm): each disk's backing file
+# lives there, fully allocated (fallocate), instead of a sparse file
+# under $T: no page allocation or flush to this machine's own disk in the
+# middle of a measurement.
+#
 # "Reboot" (docs/provision.md): the configured reboot_command runs
 # tests/lab/lab-reboot on the host, which stops the namespace's sshd,
 # mounts the installed root from the host's disk and starts sshd again in
@@ -56,6 +61,9 @@ lab_cleanup() {
 		done
 		ip link del "cp$$h$_ln" 2>/dev/null
 		ip netns del "ci-prov-$$-$_ln" 2>/dev/null
+		if [ -L "$_ld/disk.img" ]; then
+			rm -f "$(readlink "$_ld/disk.img")" "$_ld/disk.img"
+		fi
 	done
 	return 0
 }
@@ -76,7 +84,12 @@ lab_host() {
 	ip -n "$_lns" link set lo up
 	echo "$_lk" >"$_ld/kind"
 	echo "$LAB_NET.$((_ln * 4 + 2))" >"$_ld/addr"
-	truncate -s "${_lsz}M" "$_ld/disk.img"
+	if [ -n "${LAB_DISKDIR:-}" ]; then
+		ln -s "$LAB_DISKDIR/ci-prov-$$-$_ln.img" "$_ld/disk.img"
+		fallocate -l "${_lsz}M" "$_ld/disk.img" || return 1
+	else
+		truncate -s "${_lsz}M" "$_ld/disk.img"
+	fi
 	losetup -f --show -P "$_ld/disk.img" >"$_ld/loop" || return 1
 	case $_lk in
 	openssh)
