@@ -163,6 +163,15 @@ struct frame_send_opts {
 	void		 *out_arg;
 	void		(*progress)(void *arg, uint64_t done, uint64_t total);
 	void		 *progress_arg;
+	/*
+	 * The image was just verified against its sha256 (provision does,
+	 * once per run): with a bmap, each range's digest sent is the
+	 * bmap's, not hashed again here.  The writer still hashes every
+	 * range and compares, so an image that changed since fails on the
+	 * host.  Without this, a range that does not match its bmap digest
+	 * stops the stream here, before the writer could finish.
+	 */
+	int		  verified;
 };
 
 struct frame_send_result {

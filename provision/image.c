@@ -233,6 +233,7 @@ prov_step_image(struct prov_host *h)
 	so.out_arg = s;
 	so.progress = progress_cb;
 	so.progress_arg = s;
+	so.verified = 1;	/* prov_prepare checked its sha256 */
 	memset(&sr, 0, sizeof(sr));
 	if (frame_send_image(&so, &sr, e, sizeof(e)) == -1) {
 		/* The writer's own error line says more when it stopped. */

@@ -112,7 +112,10 @@ fails_with 1 "a stream that ends early exits 1" "$WRITER" "$T/w3" <"$T/stream.cu
 check "with an error line" -n "$(grep '^error exit=1 msg=the stream ended early' "$T/rep3")"
 check "nothing past the image size" "$(stat -c %s "$T/w3")" -eq "$(stat -c %s "$T/d.raw")"
 cp "$T/stream" "$T/stream.bad"
-printf 'Z' | dd of="$T/stream.bad" bs=1 seek=100000 conv=notrunc status=none
+# Flip a bit (writing a fixed byte would corrupt nothing when the random
+# data already holds it there).
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(100000); b = f.read(1)[0]; f.seek(100000); f.write(bytes([b ^ 1]))' "$T/stream.bad"
+check "the corrupted stream differs" -n "$(cmp "$T/stream" "$T/stream.bad" 2>&1)"
 fails_with 1 "a corrupted range fails its digest" "$WRITER" "$T/w4" <"$T/stream.bad"
 head -c 4096 /dev/urandom >"$T/junk"
 fails_with 2 "junk is refused before anything is written" "$WRITER" "$T/w5" <"$T/junk"
