@@ -61,6 +61,10 @@ const char INSPECT_SCRIPT[] =
 "  r mac $i/address\n"
 "  r speed $i/speed\n"
 "done\n"
+/* udev's stable names (../../NAME links), for --disk /dev/disk/by-id/... */
+"for l in /dev/disk/by-id/* /dev/disk/by-path/*; do\n"
+"  [ -L \"$l\" ] && t=$(readlink \"$l\") && echo \"alias=$l ${t##*/}\"\n"
+"done\n"
 "while read -r a b c d e r; do echo \"mount=$c $e\"; done </proc/self/mountinfo\n"
 "sed -n '2,$s/^\\([^ \t]*\\).*/swap=\\1/p' /proc/swaps 2>/dev/null\n"
 "echo end\n";
@@ -243,6 +247,23 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 				setv(in->rootdev, sizeof(in->rootdev), val);
 			if (in->nmounts < INSPECT_MAXMOUNTS)
 				setv(in->mounts[in->nmounts++], 16, val);
+		} else if (strcmp(key, "alias") == 0) {
+			char	*sp = strrchr(val, ' ');
+			disk = NULL;
+			nic = NULL;
+			if (sp == NULL || in->naliases == INSPECT_MAXALIASES)
+				continue;
+			*sp++ = '\0';
+			if (strncmp(val, "/dev/disk/", 10) != 0 || *sp == '\0' ||
+			    strchr(sp, '/') != NULL ||
+			    strlen(val) >= sizeof(in->aliases[0].path) ||
+			    strlen(sp) >= sizeof(in->aliases[0].name))
+				continue;
+			setv(in->aliases[in->naliases].path,
+			    sizeof(in->aliases[0].path), val);
+			setv(in->aliases[in->naliases].name,
+			    sizeof(in->aliases[0].name), sp);
+			in->naliases++;
 		} else if (strcmp(key, "swap") == 0) {
 			const char *b = strrchr(val, '/');
 			struct inspect_disk *sd;
@@ -406,6 +427,18 @@ inspect_pick_disk(const struct inspect *in, const char *want,
 	if (want && *want && strcmp(want, "auto") != 0) {
 		const char *name = strncmp(want, "/dev/", 5) == 0 ? want + 5 :
 		    want;
+
+		if (strncmp(want, "/dev/disk/", 10) == 0) {
+			for (i = 0; i < in->naliases; i++)
+				if (strcmp(in->aliases[i].path, want) == 0)
+					break;
+			if (i == in->naliases) {
+				snprintf(err, errlen, "target disk %s not "
+				    "found on the host (no such link)", want);
+				return -1;
+			}
+			name = in->aliases[i].name;
+		}
 		for (i = 0; i < in->ndisks; i++)
 			if (strcmp(in->disks[i].d.name, name) == 0)
 				break;

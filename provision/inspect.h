@@ -18,6 +18,7 @@
 #define INSPECT_MAXPARTS	32
 #define INSPECT_MAXMOUNTS	256
 #define INSPECT_MAXNICS		32
+#define INSPECT_MAXALIASES	512
 #define INSPECT_MAXDUMP		(1024 * 1024)
 
 /* The dump script; its output format is described in inspect.c. */
@@ -48,6 +49,12 @@ struct inspect {
 	char			 mounts[INSPECT_MAXMOUNTS][16];	/* MAJ:MIN */
 	size_t			 nmounts;
 	char			 rootdev[16];	/* MAJ:MIN of / */
+	/* /dev/disk/by-id and by-path links: the path, the kernel name */
+	struct {
+		char		 path[160];
+		char		 name[32];
+	}			 aliases[INSPECT_MAXALIASES];
+	size_t			 naliases;
 };
 
 /* Parses a dump; -1 with a reason when it is not one. */
@@ -60,7 +67,8 @@ void	inspect_to_facts(const struct inspect *, struct inv_facts *f);
 int	inspect_check_enrolled(const struct inspect *, const struct inv_host *,
 	    char *err, size_t errlen);
 /*
- * The target disk.  want: a device path ("/dev/sdb"), or NULL/"auto" for
+ * The target disk.  want: a device path ("/dev/sdb"), a udev link the host
+ * has ("/dev/disk/by-id/..." or by-path), or NULL/"auto" for
  * the largest non-removable, non-virtual, writable disk that is not in
  * use and not the root disk.  min_bytes: the image's size.  Writes
  * "/dev/NAME" into out.  -1 when missing, in use, read-only or too small.

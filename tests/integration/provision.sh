@@ -58,18 +58,36 @@ lab_host 3 openssh 8;   A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC	# too small
 lab_host 4 openssh 64;  A4=$LAB_ADDR D4=$LAB_DISK M4=$LAB_MAC	# mounted
 lab_host 5 openssh 64;  A5=$LAB_ADDR D5=$LAB_DISK		# wrong MAC
 FP5=$(lab_hostkey_fp 5)
+lab_dmi 1 "Lab Systems" "LX-1000" "LAB-SN-0001"
 lab_host 6 openssh 64;  A6=$LAB_ADDR D6=$LAB_DISK M6=$LAB_MAC	# no auth
 sed -i "s|^AuthorizedKeysFile .*|AuthorizedKeysFile /dev/null|" "$T/lab/h6/sshd_config"
 lab_sshd_stop 6; lab_sshd_start 6
+lab_host 8 openssh 64;  A8=$LAB_ADDR D8=$LAB_DISK M8=$LAB_MAC	# other serial
+lab_host 9 openssh 64;  A9=$LAB_ADDR D9=$LAB_DISK M9=$LAB_MAC	# configure fails
+# host9's sessions find a mount(8) that fails first in their PATH (sshd's
+# SetEnv), until the test removes it.
+mkdir -p "$T/lab/h9/failbin"
+printf '#!/bin/sh\necho "mount: injected failure" >&2\nexit 32\n' >"$T/lab/h9/failbin/mount"
+chmod +x "$T/lab/h9/failbin/mount"
+echo "SetEnv PATH=$T/lab/h9/failbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" >>"$T/lab/h9/sshd_config"
+lab_sshd_stop 9; lab_sshd_start 9
+lab_dmi 8 "Lab Systems" "LX-1000" "LAB-SN-0008"
 
 ok "enroll" "$C" inventory add host1 --site ams1 --rack r1 --unit 1 \
-    --mac "$M1" --address "$A1" --disk "$D1"
-"$C" inventory add host2 --site ams1 --rack r1 --unit 2 --mac "$M2" --address "$A2" --disk "$D2"
+    --mac "$M1" --address "$A1" --disk "$D1" --serial LAB-SN-0001
+# host2's disk is enrolled by a udev-style stable name, as operators do
+# (/dev/disk/by-id/...): a link made here for the test, removed at exit.
+BYID=/dev/disk/by-id/castiron-lab-$$-2
+[ -d /dev/disk/by-id ] || { mkdir -p /dev/disk/by-id && at_exit "rmdir /dev/disk/by-id /dev/disk 2>/dev/null"; }
+ln -s "../../${D2#/dev/}" "$BYID" && at_exit "rm -f '$BYID'"
+"$C" inventory add host2 --site ams1 --rack r1 --unit 2 --mac "$M2" --address "$A2" --disk "$BYID"
 "$C" inventory add host3 --site ams1 --rack r2 --unit 3 --mac "$M3" --address "$A3" --disk "$D3"
 "$C" inventory add host4 --site ams1 --rack r2 --unit 4 --mac "$M4" --address "$A4" --disk "$D4"
 "$C" inventory add host5 --site ams1 --rack r2 --unit 5 --mac 02:00:00:00:99:99 --address "$A5" --disk "$D5"
 "$C" inventory add host6 --site ams1 --rack r2 --unit 6 --mac "$M6" --address "$A6" --disk "$D6"
 "$C" inventory add host7 --site ams1 --rack r2 --unit 7 --address "$LAB_NET.250" --disk /dev/loop99
+"$C" inventory add host9 --site ams1 --rack r3 --unit 9 --mac "$M9" --address "$A9" --disk "$D9"
+"$C" inventory add host8 --site ams1 --rack r2 --unit 8 --mac "$M8" --address "$A8" --disk "$D8" --serial LAB-SN-9999
 
 # -- refusals before anything changes -----------------------------------
 fails_with 2 "unknown host is bad usage" "$C" provision nosuchhost
@@ -140,6 +158,12 @@ for h in 1 2; do
 	check "host$h: image event carries bytes" \
 	    "$(jget host$h '[.events[] | select(.step == "image" and .bytes != null and .bytes > 0)] | length')" -ge 1
 done
+check "host2: its by-id name resolved to $D2 on the host" \
+    "$(jget host2 "[.events[] | select((.reason // \"\") | test(\"writing .* to $D2\$\"))] | length")" -ge 1
+check "host1: facts: DMI vendor and product" \
+    "$(jget host1 '.system_vendor + "/" + .system_product')" = "Lab Systems/LX-1000"
+check "host1: facts: the system serial (matches the enrollment)" \
+    "$(jget host1 .system_serial)" = LAB-SN-0001
 check "the summary names both hosts" "$(grep -c 'host[12] .*active' "$T/sum.txt")" = 2
 
 # -- a host key that changed ---------------------------------------------
@@ -168,7 +192,7 @@ mkdir -p "$T/fs4"; echo keep >"$T/fs4/data"
 mkfs.ext4 -q -F -d "$T/fs4" "$D4" && mount -o ro "$D4" "$DISK4_FS" &&
     at_exit "umount '$DISK4_FS'"
 SUM4=$(sha256sum "$D4" | cut -d' ' -f1)
-"$C" provision host3 host4 host6 host7 --accept-new-hostkey >"$T/bad.txt" 2>"$T/bad.err"
+"$C" provision host3 host4 host6 host7 host8 --accept-new-hostkey >"$T/bad.txt" 2>"$T/bad.err"
 check "bad hosts: exit 1" $? -eq 1
 sed 's/^/# /' "$T/bad.err"
 check "too small: one clear line" "$(grep -c 'host3: failed at image: .*too small' "$T/bad.err")" = 1
@@ -178,12 +202,30 @@ check "mounted: disk left as it was" "$(sha256sum "$D4" | cut -d' ' -f1)" = "$SU
 check "mounted: its file still there" "$(cat "$DISK4_FS/data")" = keep
 check "refused auth: one clear line" "$(grep -c 'host6: failed at inspect: .*refused' "$T/bad.err")" = 1
 check "unreachable: one clear line" "$(grep -c 'host7: failed at inspect: .*unreachable' "$T/bad.err")" = 1
-for h in 3 4 6 7; do
+check "serial mismatch: one clear line naming both" \
+    "$(grep -c 'host8: failed at inspect: .*system serial LAB-SN-0008 does not match the enrolled serial LAB-SN-9999' "$T/bad.err")" = 1
+check "serial mismatch: disk untouched" "$(head -c 4194304 "$D8" | tr -d '\0' | wc -c)" -eq 0
+for h in 3 4 6 7 8; do
 	check "host$h failed in the inventory" "$(jget host$h .state)" = failed
 done
 
 # -- an active host is re-imaged only with --force -----------------------
 fails_with 2 "active host refused without --force" "$C" provision host1
 check "  ...still active" "$(jget host1 .state)" = active
+
+# -- resume at configure -------------------------------------------------
+images_done() { jget "$1" '[.events[] | select(.step == "image" and (.reason // "" | startswith("done")))] | length'; }
+fails_with 1 "a host whose configure fails" "$C" provision host9 --accept-new-hostkey
+check "  ...one line naming the step and the cause" \
+    "$(grep -c 'host9: failed at configure: .*injected failure' "$T/.out")" = 1
+check "  ...failed at configure" "$(jget host9 '.state + "/" + .step')" = failed/configure
+check "  ...its image written once" "$(images_done host9)" = 1
+rm "$T/lab/h9/failbin/mount"
+ok "the next run resumes and completes it" "$C" provision host9
+check "  ...active" "$(jget host9 .state)" = active
+check "  ...the image was not written again" "$(images_done host9)" = 1
+check "  ...the run says it resumed" \
+    "$(jget host9 '[.events[] | select((.reason // "") | test("resum"))] | length')" -ge 1
+check "  ...the disk holds the image" "$(head -c 1048576 "$D9" | sha256sum)" = "$(head -c 1048576 "$T/os.img" | sha256sum)"
 
 done_testing

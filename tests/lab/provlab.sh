@@ -18,6 +18,11 @@
 #   lab_hostkey_fp N            SHA256 fingerprint of its current host key
 #   lab_newkey N                gives the host a new host key (restarts sshd)
 #   lab_reboot_command          the reboot_command for reboot=ssh
+#   lab_dmi N VENDOR PRODUCT SERIAL
+#                               gives the host firmware identity (DMI, which
+#                               this VM lacks): its sshd (restarted) sees a
+#                               /sys/class with dmi/id holding these besides
+#                               the real classes
 #
 # LAB_DISKDIR=DIR (the benchmark sets /dev/shm): each disk's backing file
 # lives there, fully allocated (fallocate), instead of a sparse file
@@ -142,8 +147,22 @@ _lab_sshd_launch() {
 	openssh)
 		mkdir -p /run/sshd	# its privilege separation directory
 		[ -f "$_ld/sshd_config" ] || lab_sshd_config "$_ln"
-		ip netns exec "$_lns" /usr/sbin/sshd -f "$_ld/sshd_config" \
-		    -E "$_ld/sshd.log" || return 1 ;;
+		if [ -d "$_ld/dmi" ]; then
+			# In a private mount namespace: a tmpfs over /sys/class
+			# holding dmi/id and every real class bound in.
+			ip netns exec "$_lns" unshare -m --propagation private \
+			    sh -c 'c=$1/sysclass; mkdir -p "$c" &&
+			    mount -t tmpfs lab "$c" || exit 1
+			    for d in /sys/class/*; do mkdir "$c/${d##*/}" &&
+			    mount --bind "$d" "$c/${d##*/}" || exit 1; done
+			    mkdir -p "$c/dmi" && cp -r "$1/dmi" "$c/dmi/id" &&
+			    mount --move "$c" /sys/class &&
+			    exec /usr/sbin/sshd -f "$1/sshd_config" \
+			    -E "$1/sshd.log"' sh "$_ld" || return 1
+		else
+			ip netns exec "$_lns" /usr/sbin/sshd \
+			    -f "$_ld/sshd_config" -E "$_ld/sshd.log" || return 1
+		fi ;;
 	dropbear)
 		# dropbear reads root's ~/.ssh: give it ours in a private
 		# mount namespace instead of touching this machine's /root.
@@ -164,6 +183,15 @@ lab_sshd_start() {
 	_lab_sshd_launch "$1" && return 0
 	tail -n 5 "$T/lab/h$1/sshd.log" | sed 's/^/# sshd: /'
 	return 1
+}
+
+lab_dmi() {
+	_ld=$T/lab/h$1
+	mkdir -p "$_ld/dmi"
+	echo "$2" >"$_ld/dmi/sys_vendor"
+	echo "$3" >"$_ld/dmi/product_name"
+	echo "$4" >"$_ld/dmi/product_serial"
+	lab_sshd_stop "$1" && lab_sshd_start "$1"
 }
 
 lab_sshd_stop() {

@@ -44,6 +44,12 @@ static const char DUMP[] =
 "mount=8:2 /\n"
 "mount=8:33 /srv/data\n"
 "swap=/dev/zram0\n"
+"alias=/dev/disk/by-id/nvme-SAMSUNG_MZQL21T9HCJR-00A07_S64GNE0R000001 nvme0n1\n"
+"alias=/dev/disk/by-id/ata-SAMSUNG_MZ7LH480_S45PNA0M123456 sda\n"
+"alias=/dev/disk/by-id/ata-SAMSUNG_MZ7LH480_S45PNA0M123456-part2 sda2\n"
+"alias=/dev/disk/by-path/pci-0000:3b:00.0-ata-1 sda\n"
+"alias=/etc/passwd sda\n"
+"alias=/dev/disk/by-id/evil ../sda\n"
 "end\n";
 
 static void
@@ -191,6 +197,23 @@ t_pick(void **st)
 	assert_string_equal(out, "/dev/loop0");
 	assert_int_equal(inspect_pick_disk(&in, "/dev/loop0", 1 << 30, out,
 	    sizeof(out), err, sizeof(err)), -1);
+	/* udev links: resolved to the kernel name, then the same rules */
+	assert_int_equal(in.naliases, 4);	/* not /etc/passwd, not ../ */
+	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-id/nvme-SAMSUNG_"
+	    "MZQL21T9HCJR-00A07_S64GNE0R000001", 1 << 30, out, sizeof(out),
+	    err, sizeof(err)), 0);
+	assert_string_equal(out, "/dev/nvme0n1");
+	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-path/"
+	    "pci-0000:3b:00.0-ata-1", 1, out, sizeof(out), err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "/dev/sda is in use"));	/* the root disk */
+	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-id/ata-SAMSUNG_"
+	    "MZ7LH480_S45PNA0M123456-part2", 1, out, sizeof(out), err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "not found"));	/* a partition */
+	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-id/wwn-0x5000",
+	    1, out, sizeof(out), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no such link"));
 }
 
 int
