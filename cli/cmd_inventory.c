@@ -423,7 +423,8 @@ static const struct cmd_opt add_opts[] = {
 	{ "mac", "MAC[,MAC...]", "the MACs of its NICs" },
 	{ "address", "IP", "its address once provisioned" },
 	{ "role", "ROLE", "what it is for (web, dns, ...)" },
-	{ "disk", "PATH", "the disk to install on: /dev/sdX or /dev/disk/by-id/... (default: [provision] disk)" },
+	{ "disk", "PATH", "the disk to install on: /dev/sdX or "
+	    "/dev/disk/by-id/... (default: [provision] disk)" },
 	{ NULL }
 };
 static const struct cmd_opt list_opts[] = {
