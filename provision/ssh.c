@@ -42,6 +42,7 @@ struct ssh_conn {
 	char		*user;
 	char		*key;
 	uint64_t	 last_keepalive;
+	int		 ready;		/* handshake done: keepalives may go */
 };
 
 static uint64_t
@@ -104,7 +105,7 @@ wait_io(struct ssh_conn *c, uint64_t since, char *err, size_t errlen)
 	}
 	left = c->o.io_timeout_ms - (now - since);
 	ms = left > 1000 ? 1000 : (int)left;
-	if (c->o.keepalive_s > 0 &&
+	if (c->o.keepalive_s > 0 && c->ready &&
 	    now - c->last_keepalive >= c->o.keepalive_s * 1000ULL) {
 		/* SSH_MSG_IGNORE: traffic that keeps middleboxes' state. */
 		ssh_send_ignore(c->s, "");
@@ -120,9 +121,10 @@ wait_io(struct ssh_conn *c, uint64_t since, char *err, size_t errlen)
 			ssh_event_free(ev);
 	}
 	if (c->ev == NULL) {
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN | POLLOUT };
+		/* No event (out of memory): a short sleep on the socket. */
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 
-		if (poll(&pfd, 1, ms) == -1 && errno != EINTR) {
+		if (poll(&pfd, 1, ms > 10 ? 10 : ms) == -1 && errno != EINTR) {
 			snprintf(err, errlen, "%s: poll: %s", c->host,
 			    strerror(errno));
 			return -1;
@@ -145,7 +147,7 @@ tcp_connect(const struct ssh_opts *o, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 port[8];
-	int		 fd = -1, rc;
+	int		 fd = -1, rc, one = 1;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -197,8 +199,8 @@ tcp_connect(const struct ssh_opts *o, char *err, size_t errlen)
 		}
 		/* Commands and their replies are small packets: Nagle's
 		 * algorithm would hold each behind a delayed ACK. */
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
-		    sizeof(int));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 		break;
 	}
 	freeaddrinfo(res);
@@ -219,13 +221,13 @@ tcp_connect(const struct ssh_opts *o, char *err, size_t errlen)
 static int
 session_setup(struct ssh_conn *c, char *err, size_t errlen)
 {
-	int	 no = 0, verbosity = SSH_LOG_NOLOG;
+	int	 no = 0, verbosity = SSH_LOG_NOLOG, port = c->o.port;
 	long	 tmo = (long)((c->o.connect_timeout_ms + 999) / 1000);
 
 	if (ssh_options_set(c->s, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
 	    ssh_options_set(c->s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) < 0 ||
 	    ssh_options_set(c->s, SSH_OPTIONS_HOST, c->host) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_PORT, &(int){ c->o.port }) < 0 ||
+	    ssh_options_set(c->s, SSH_OPTIONS_PORT, &port) < 0 ||
 	    ssh_options_set(c->s, SSH_OPTIONS_USER, c->user) < 0 ||
 	    ssh_options_set(c->s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") < 0 ||
 	    ssh_options_set(c->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
@@ -303,6 +305,7 @@ ssh_dial(const struct ssh_opts *o, char *err, size_t errlen)
 		ssh_close(c);
 		return NULL;
 	}
+	c->ready = 1;
 	return c;
 }
 
