@@ -213,6 +213,18 @@ done
 fails_with 2 "active host refused without --force" "$C" provision host1
 check "  ...still active" "$(jget host1 .state)" = active
 
+# -- an RSA key ----------------------------------------------------------
+# OpenSSH 9 accepts RSA keys only with rsa-sha2 signatures (ssh-rsa/SHA-1
+# is off by default): logging in with id_rsa shows castiron signs with
+# rsa-sha2.  host5 authenticates, then stops at its wrong MAC as before.
+sed "s|^ssh_key .*|ssh_key = $T/lab/id_rsa|" "$T/c.ini" >"$T/rsa.ini"
+fails_with 1 "an RSA key logs in (host5 stops at its MAC again)" \
+    "$C" -c "$T/rsa.ini" provision host5
+check "  ...past authentication, to inspect's MAC check" \
+    "$(grep -c '02:00:00:00:99:99 not found' "$T/.out")" -ge 1
+check "  ...sshd accepted the RSA key" \
+    "$(grep -c 'Accepted publickey for root .* RSA SHA256' "$T/lab/h5/sshd.log")" -ge 1
+
 # -- resume at configure -------------------------------------------------
 images_done() { jget "$1" '[.events[] | select(.step == "image" and (.reason // "" | startswith("done")))] | length'; }
 fails_with 1 "a host whose configure fails" "$C" provision host9 --accept-new-hostkey
