@@ -66,8 +66,7 @@ ssh_errmsg(struct ssh_conn *c)
 /*
  * Hands libssh's queued output to the socket without waiting: 0 when
  * nothing is left queued, 1 when some is (the socket is full), -1 on
- * error.  (ssh_get_poll_flags' SSH_WRITE_PENDING only says libssh wants
- * to hear of POLLOUT, queued bytes or not.)
+ * error.
  */
 static int
 out_flush(struct ssh_conn *c, char *err, size_t errlen)
@@ -330,7 +329,7 @@ ssh_fp_of_blob(const unsigned char *blob, size_t len, char fp[SSH_FP_LEN])
 
 /* The server's key as an OpenSSH public key line: "TYPE BASE64". */
 static char *
-hostkey_line(struct ssh_conn *c, char **b64out)
+hostkey_line(struct ssh_conn *c)
 {
 	ssh_key		 key = NULL;
 	char		*b64 = NULL, *line;
@@ -344,8 +343,6 @@ hostkey_line(struct ssh_conn *c, char **b64out)
 	}
 	tn = ssh_key_type_to_char(ssh_key_type(key));
 	line = xsprintf("%s %s", tn ? tn : "unknown", b64);
-	if (b64out)
-		*b64out = xstrdup(b64);
 	ssh_string_free_char(b64);
 	ssh_key_free(key);
 	return line;
@@ -358,7 +355,7 @@ ssh_hostkey(struct ssh_conn *c, char fp[SSH_FP_LEN], char *type,
 	char	*line, e[64];
 	int	 rc;
 
-	if ((line = hostkey_line(c, NULL)) == NULL)
+	if ((line = hostkey_line(c)) == NULL)
 		return -1;
 	rc = ssh_fp_of_publine(line, fp, e, sizeof(e));
 	if (rc == 0 && type && typelen)
@@ -370,9 +367,11 @@ ssh_hostkey(struct ssh_conn *c, char fp[SSH_FP_LEN], char *type,
 char *
 ssh_hostkey_b64(struct ssh_conn *c)
 {
-	char	*line, *b64 = NULL;
+	char	*line, *b64;
 
-	line = hostkey_line(c, &b64);
+	if ((line = hostkey_line(c)) == NULL)
+		return NULL;
+	b64 = xstrdup(line + strcspn(line, " ") + 1);
 	free(line);
 	return b64;
 }
@@ -615,6 +614,29 @@ stream_drain(struct ssh_stream *st, int *progress, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The command stopped reading its input (it exited, or closed stdin):
+ * takes in what it said before it went, all of which arrived before the
+ * end of its channel, so that its own error line reaches the caller
+ * (online) rather than a bare "channel closed".  Returns -1.
+ */
+static int
+stream_stopped(struct ssh_stream *st, char *err, size_t errlen)
+{
+	char	 e[128];
+	int	 i, progress = 1;
+
+	for (i = 0; i < 256 && progress && !(st->out_done && st->err_done);
+	    i++) {
+		progress = 0;
+		if (stream_drain(st, &progress, e, sizeof(e)) == -1)
+			break;
+	}
+	snprintf(err, errlen, "%s: the remote command stopped reading its "
+	    "input", st->c->host);
+	return -1;
+}
+
 int
 ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
     char *err, size_t errlen)
@@ -628,11 +650,8 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 		int	 progress = 0;
 		size_t	 want = len - pos;
 
-		if (st->out_done || ssh_channel_is_closed(st->ch)) {
-			snprintf(err, errlen, "%s: the remote command stopped "
-			    "reading its input", st->c->host);
-			return -1;
-		}
+		if (st->out_done || ssh_channel_is_closed(st->ch))
+			return stream_stopped(st, err, errlen);
 		/*
 		 * Packets libssh could not hand to the socket yet go out
 		 * before more are made: the kernel's socket buffer, not
@@ -651,13 +670,12 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 		/* Queues as much as the peer's window allows (maybe 0). */
 		n = ssh_channel_write(st->ch, p + pos, (uint32_t)want);
 		if (n == SSH_ERROR) {
-			if (ssh_channel_is_eof(st->ch) ||
-			    ssh_channel_is_closed(st->ch))
-				snprintf(err, errlen, "%s: the remote command "
-				    "stopped reading its input", st->c->host);
-			else
-				snprintf(err, errlen, "%s: write: %s",
-				    st->c->host, ssh_errmsg(st->c));
+			/* libssh refuses writes once the peer closed the
+			 * channel, even while its last output is unread. */
+			if (ssh_is_connected(st->c->s))
+				return stream_stopped(st, err, errlen);
+			snprintf(err, errlen, "%s: write: %s", st->c->host,
+			    ssh_errmsg(st->c));
 			return -1;
 		}
 		if (n > 0) {

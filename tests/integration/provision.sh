@@ -213,6 +213,28 @@ done
 fails_with 2 "active host refused without --force" "$C" provision host1
 check "  ...still active" "$(jget host1 .state)" = active
 
+# -- a disk held exclusively on the host ---------------------------------
+# Not mounted and no holder, so inspection cannot tell; castiron-writer's
+# O_EXCL open refuses it right after the stream's header, while castiron
+# is still sending.  The writer's own reason must reach the operator.
+lab_host 10 openssh 64; A10=$LAB_ADDR D10=$LAB_DISK M10=$LAB_MAC
+python3 -c 'import os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL); time.sleep(120)' "$D10" &
+HOLD10=$!
+at_exit "kill $HOLD10"
+wait_for 5 "the exclusive hold on $D10" sh -c \
+    "! python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))' '$D10' 2>/dev/null"
+SUM10=$(sha256sum "$D10" | cut -d' ' -f1)
+"$C" inventory add host10 --site ams1 --rack r3 --unit 10 --mac "$M10" --address "$A10" --disk "$D10"
+# A slow link: castiron is still sending when the writer's channel closes.
+lab_slow 10 16mbit
+fails_with 1 "a disk held exclusively is refused by the writer" \
+    "$C" provision host10 --accept-new-hostkey
+check "  ...one line with the writer's reason" \
+    "$(grep -c 'host10: failed at image: .*writer: .*device is busy' "$T/.out")" = 1
+check "  ...disk untouched" "$(sha256sum "$D10" | cut -d' ' -f1)" = "$SUM10"
+kill $HOLD10
+lab_fast 10
+
 # -- an RSA key ----------------------------------------------------------
 # OpenSSH 9 accepts RSA keys only with rsa-sha2 signatures (ssh-rsa/SHA-1
 # is off by default): logging in with id_rsa shows castiron signs with
