@@ -218,11 +218,24 @@ check "  ...still active" "$(jget host1 .state)" = active
 # O_EXCL open refuses it right after the stream's header, while castiron
 # is still sending.  The writer's own reason must reach the operator.
 lab_host 10 openssh 64; A10=$LAB_ADDR D10=$LAB_DISK M10=$LAB_MAC
-python3 -c 'import os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL); time.sleep(120)' "$D10" &
+# The holder retries (the kernel's own partition scan of a new loop device
+# holds it for a moment) and says when it holds the disk.
+python3 - "$D10" "$T/held10" <<'EOP' &
+import os, sys, time
+for _ in range(100):
+    try:
+        fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)
+        break
+    except OSError:
+        time.sleep(0.05)
+else:
+    sys.exit("cannot hold " + sys.argv[1])
+open(sys.argv[2], "w").close()
+time.sleep(120)
+EOP
 HOLD10=$!
 at_exit "kill $HOLD10"
-wait_for 5 "the exclusive hold on $D10" sh -c \
-    "! python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL))' '$D10' 2>/dev/null"
+wait_for 10 "the exclusive hold on $D10" test -e "$T/held10"
 SUM10=$(sha256sum "$D10" | cut -d' ' -f1)
 "$C" inventory add host10 --site ams1 --rack r3 --unit 10 --mac "$M10" --address "$A10" --disk "$D10"
 # A slow link: castiron is still sending when the writer's channel closes.

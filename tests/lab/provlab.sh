@@ -200,6 +200,10 @@ lab_sshd_stop() {
 	done
 	wait_for 10 "namespace ci-prov-$$-$1 empty" \
 	    sh -c "[ -z \"\$(ip netns pids ci-prov-$$-$1)\" ]"
+	# ...and its listener gone, so that lab_sshd_start's wait sees the
+	# new sshd's, not the old one's.
+	wait_for 10 "port 22 free in ci-prov-$$-$1" sh -c \
+	    "! ip netns exec ci-prov-$$-$1 ss -ltn | grep -q ':22 '"
 }
 
 lab_slow() {
