@@ -149,11 +149,13 @@ _lab_sshd_launch() {
 		[ -f "$_ld/sshd_config" ] || lab_sshd_config "$_ln"
 		if [ -d "$_ld/dmi" ]; then
 			# In a private mount namespace: a tmpfs over /sys/class
-			# holding dmi/id and every real class bound in.
+			# holding dmi/id and every other real class bound in
+			# (a machine with DMI of its own keeps it hidden).
 			ip netns exec "$_lns" unshare -m --propagation private \
 			    sh -c 'c=$1/sysclass; mkdir -p "$c" &&
 			    mount -t tmpfs lab "$c" || exit 1
-			    for d in /sys/class/*; do mkdir "$c/${d##*/}" &&
+			    for d in /sys/class/*; do [ "${d##*/}" = dmi ] &&
+			    continue; mkdir "$c/${d##*/}" &&
 			    mount --bind "$d" "$c/${d##*/}" || exit 1; done
 			    mkdir -p "$c/dmi" && cp -r "$1/dmi" "$c/dmi/id" &&
 			    mount --move "$c" /sys/class &&
