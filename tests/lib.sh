@@ -1,11 +1,25 @@
 # Shell helpers for integration tests: TAP output, assertions, bounded
-# waits, and a scratch directory removed on exit.  Source it first.
+# waits, skips, and a scratch directory removed on exit.  Source it first.
 #
 #   . tests/lib.sh
 #   ok "name" command...        passes when the command exits 0
 #   fails_with 2 "name" cmd...  passes when the command exits exactly 2
-#   wait_for 10 "what" cmd...   polls cmd every 0.05s, at most 10s
+#   check "name" EXPR...        passes when the test(1) expression holds
+#   wait_for 10 "what" cmd...   polls cmd until it exits 0, for at most 10
+#                               seconds of wall clock (decimals allowed)
+#   within MS "name" cmd...     passes when cmd exits 0 within MS milliseconds
+#   skip "name" "reason"        a result that is neither pass nor fail; under
+#                               CI=true tests/run counts it as a failure
+#   skip_never_here "name" "reason"
+#                               a skip for a reason no machine of this
+#                               project's kind can meet (CI accepts it)
+#   now_ms                      the wall clock in milliseconds
 #   at_exit "cmd"               runs cmd on exit (last added runs first)
+#   done_testing                prints the plan; exit status 1 on a failure
+#
+# tests/run checks the plan: a file that prints fewer results than its
+# plan, or dies before it, fails with its name.  Each file runs under a time
+# limit (a "# time-limit: SECONDS" line near its top raises the default).
 
 set -u
 CASTIRON=${CASTIRON:-$PWD/build/castiron}
@@ -52,16 +66,47 @@ check() {
 		_result 1 "$_name"; echo "# failed: [ $* ]"; fi
 }
 
-wait_for() {	# seconds what cmd...
+skip() {	# name reason
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP $2"
+}
+
+skip_never_here() {	# name reason
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP never-here: $2"
+}
+
+now_ms() { date +%s%3N; }
+
+# wait_for SECONDS WHAT CMD...: bounded by the clock, not by a count of
+# tries, so a slow command does not stretch the bound.
+wait_for() {
 	_limit=$1; _what=$2; shift 2
-	_tries=$((_limit * 20))
-	while [ "$_tries" -gt 0 ]; do
+	_until=$(( $(now_ms) + $(awk -v s="$_limit" 'BEGIN { printf "%d", s * 1000 }') ))
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$(now_ms)" -lt "$_until" ] || break
 		sleep 0.05
-		_tries=$((_tries - 1))
 	done
 	echo "# timed out after ${_limit}s waiting for $_what"
 	return 1
+}
+
+# within MS NAME CMD...: CMD (typically a wait_for) must succeed, and in
+# no more than MS milliseconds of wall clock.
+within() {
+	_ms=$1; _name=$2; shift 2
+	_t0=$(now_ms)
+	if "$@" >"$T/.out" 2>&1; then
+		_took=$(( $(now_ms) - _t0 ))
+		if [ "$_took" -le "$_ms" ]; then
+			_result 0 "$_name (${_took} ms, bound ${_ms} ms)"
+		else
+			_result 1 "$_name (took ${_took} ms, bound ${_ms} ms)"
+		fi
+	else
+		_result 1 "$_name"; sed 's/^/# /' "$T/.out" | head -20
+	fi
 }
 
 # The last stderr line of a command (for "one clear line" assertions).
