@@ -38,10 +38,10 @@ DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh-dev \
 DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
-	openssl jq bc man-db coreutils
+	openssl jq bc man-db coreutils curl systemd
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
-.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz
+.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge
 
 all: $(BUILD)/castiron
 
@@ -89,17 +89,39 @@ check: deps-test
 	@$(MAKE) --no-print-directory fuzz
 	@ASAN_OPTIONS=detect_leaks=1 BUILD=build-san tests/run
 
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+# Each fuzzer starts from its seeds (tests/fuzz/NAME.seeds: one input of
+# every record type, each within FUZZ_MAXLEN, or it would be cut) and from
+# the corpus committed under tests/fuzz/NAME.corpus, so a run starts where
+# the last committed one left off; what a run finds goes to
+# $(BUILD)/fuzz/NAME.corpus.  `make fuzz-merge` minimises that into the
+# committed corpus, to commit.
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_MAXLEN ?= 8192
+FUZZ_BUILD   = mkdir -p $(BUILD)/fuzz/$$n.corpus tests/fuzz/$$n.corpus; \
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f \
+		$$(cat tests/fuzz/$$n.srcs) $(LDLIBS)
 fuzz:
 	@set -e; for f in $(FUZZ_SRC); do \
-		n=$$(basename $$f .c); mkdir -p $(BUILD)/fuzz; \
-		clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f \
-			$$(cat tests/fuzz/$$n.srcs) $(LDLIBS); \
-		mkdir -p $(BUILD)/fuzz/$$n.corpus; \
-		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -max_len=4096 \
-			$(BUILD)/fuzz/$$n.corpus $$( [ -d tests/fuzz/$$n.seeds ] && echo tests/fuzz/$$n.seeds) \
+		n=$$(basename $$f .c); $(FUZZ_BUILD); \
+		for s in tests/fuzz/$$n.seeds/*; do \
+			[ $$(wc -c <$$s) -le $(FUZZ_MAXLEN) ] || \
+				{ echo "$$s: longer than FUZZ_MAXLEN=$(FUZZ_MAXLEN), the fuzzer would cut it"; exit 1; }; \
+		done; \
+		$(BUILD)/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -max_len=$(FUZZ_MAXLEN) \
+			$(BUILD)/fuzz/$$n.corpus tests/fuzz/$$n.corpus tests/fuzz/$$n.seeds \
 			2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
-		echo "fuzz $$n: $$(grep -c . $(BUILD)/fuzz/$$n.log) log lines, no crash"; \
+		echo "fuzz $$n: $$(grep -o 'cov: [0-9]*' $(BUILD)/fuzz/$$n.log | tail -n 1)," \
+			"$$(ls tests/fuzz/$$n.corpus | wc -l) committed + $$(ls $(BUILD)/fuzz/$$n.corpus | wc -l) new inputs, no crash"; \
+	done
+fuzz-merge:
+	@set -e; for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); $(FUZZ_BUILD); \
+		mkdir -p $(BUILD)/fuzz/$$n.merged; rm -f $(BUILD)/fuzz/$$n.merged/*; \
+		$(BUILD)/fuzz/$$n -merge=1 -max_len=$(FUZZ_MAXLEN) $(BUILD)/fuzz/$$n.merged \
+			tests/fuzz/$$n.corpus $(BUILD)/fuzz/$$n.corpus tests/fuzz/$$n.seeds \
+			2>$(BUILD)/fuzz/$$n.merge.log; \
+		rm -f tests/fuzz/$$n.corpus/*; cp $(BUILD)/fuzz/$$n.merged/* tests/fuzz/$$n.corpus/; \
+		echo "fuzz $$n: $$(ls tests/fuzz/$$n.corpus | wc -l) inputs in tests/fuzz/$$n.corpus"; \
 	done
 
 bench: deps-bench all

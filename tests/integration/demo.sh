@@ -8,10 +8,25 @@ ok "420 hosts imported" grep -q "imported 420 hosts" "$T/demo.out"
 ok "the bad CSV is refused, line by line" grep -q "bad.csv: 4 problems; nothing was imported" "$T/demo.out"
 ok "the report by site" grep -q "^ams1  *140 " "$T/demo.out"
 ok "the HTML page is written" grep -q "^HTML report: " "$T/demo.out"
+# The router's own answers, step by step: the block of the demo's output
+# that a step prints.
+block() { awk -v s="$1" '/^== /{on = index($0, s) > 0} on' "$T/demo.out"; }
 if command -v bird >/dev/null && [ "$(id -u)" -eq 0 ]; then
-	ok "the route reaches the router after rise" grep -q "^192.0.2.10/32  *unicast" "$T/demo.out"
-	ok "and is withdrawn when the service dies" grep -q "service web: down" "$T/demo.out"
-	ok "drain withdraws" grep -q "drained: demo: kernel upgrade" "$T/demo.out"
+	block "The web service starts" >"$T/rise"
+	block "The web service dies" >"$T/fall"
+	block "It comes back" >"$T/back"
+	ok "the route reaches the router after rise" grep -q "^192.0.2.10/32  *unicast" "$T/rise"
+	ok "when the service dies the router says the route is not found" \
+	    grep -qx "Network not found" "$T/fall"
+	ok "...while its BGP session with the host is up" grep -q "^h4  *BGP .* Established" "$T/fall"
+	ok "...and castiron logged the fall" grep -q "service web: down" "$T/demo.out"
+	ok "drain: the route leaves the router, session up" sh -c "
+	    sed -n '/bgp drain/,/bgp undrain/p' '$T/back' >'$T/drain'
+	    grep -qx 'Network not found' '$T/drain' && grep -q '^h4  *BGP .* Established' '$T/drain'"
+	ok "undrain: the route is back at the router" sh -c \
+	    "sed -n '/bgp undrain/,\$p' '$T/back' | grep -q '^192.0.2.10/32  *unicast'"
+else
+	skip "the bgp part of the demo" "needs root and bird2"
 fi
 rm -rf "$(sed -n 's/^demo inventory: \(.*\)\/inventory.db$/\1/p' "$T/demo.out")"
 done_testing

@@ -2,6 +2,7 @@
 # killed halfway: no "database is locked", nothing lost, and a killed
 # import leaves the database exactly as it was (row counts, a full dump,
 # PRAGMA integrity_check).
+# time-limit: 240
 . tests/lib.sh
 
 DB="$T/inv.db"
