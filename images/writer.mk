@@ -6,10 +6,26 @@ WRITER_SRC := images/writer/main.c images/frame.c images/target.c \
 	images/write.c images/parttable.c images/digest.c \
 	lib/log.c lib/xmalloc.c
 WRITER_OBJ := $(WRITER_SRC:%.c=$(BUILD)/writer/%.o)
-# The sanitizer builds cannot link statically.
+# The sanitizer builds cannot link statically; they also build an
+# uninstrumented static copy, castiron-writer-static, for the tests that
+# run the writer as a deploy environment would (busybox, no libraries).
+# In a plain build that copy is the writer itself.
 WRITER_STATIC := $(if $(findstring sanitize,$(LDFLAGS)),,-static)
 
-all: $(BUILD)/castiron-writer
+all: $(BUILD)/castiron-writer $(BUILD)/castiron-writer-static
+
+ifeq ($(WRITER_STATIC),)
+WRITER_PLAIN_OBJ := $(WRITER_SRC:%.c=$(BUILD)/writer-static/%.o)
+$(BUILD)/castiron-writer-static: $(WRITER_PLAIN_OBJ)
+	$(CC) -O2 -g -static -o $@ $^ -lcrypto -lpthread
+$(BUILD)/writer-static/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O2 -g -std=c11 -MMD -MP -c -o $@ $<
+-include $(WRITER_PLAIN_OBJ:.o=.d)
+else
+$(BUILD)/castiron-writer-static: $(BUILD)/castiron-writer
+	ln -f $< $@
+endif
 
 $(BUILD)/castiron-writer: $(WRITER_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(WRITER_STATIC) -o $@ $^ -lcrypto -lpthread
