@@ -15,13 +15,17 @@
 #include <unistd.h>
 
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY	/* ZSTD_getFrameHeader */
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "images/source.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define SRC_INBUF	(1u << 20)
+#define SRC_ZSTD_WLOG	27	/* windows up to 128 MiB (zstd --long=27) */
+#define SRC_ZSTD_HINT	"recompress with --long=27 or less"
 
 struct img_src {
 	int		 fd;
@@ -81,6 +85,38 @@ img_format_detect(int fd, enum img_format *fmt, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Refuses, before anything is decompressed (or a target opened), a first
+ * frame whose window is above the limit: the decoder would only find it
+ * at the first read, and call it corrupt.
+ */
+static int
+src_zstd_check(struct img_src *s, char *err, size_t errlen)
+{
+	uint8_t			 h[ZSTD_FRAMEHEADERSIZE_MAX];
+	ZSTD_frameHeader	 fh;
+	uint64_t		 w;
+	ssize_t			 n;
+
+	do
+		n = pread(s->fd, h, sizeof(h), 0);
+	while (n == -1 && errno == EINTR);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: read: %s", s->path, strerror(errno));
+		return -1;
+	}
+	/* Not a whole frame header: the decoder will say what is wrong. */
+	w = ZSTD_getFrameHeader(&fh, h, (size_t)n) == 0 ? fh.windowSize : 0;
+	if (w > (1ull << SRC_ZSTD_WLOG)) {
+		snprintf(err, errlen, "%s: the zstd window is %llu MiB, above "
+		    "the %u MiB castiron decompresses with (%s)", s->path,
+		    (unsigned long long)(w >> 20), 1u << (SRC_ZSTD_WLOG - 20),
+		    SRC_ZSTD_HINT);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 src_reset(struct img_src *s, char *err, size_t errlen)
 {
@@ -134,7 +170,10 @@ img_src_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 		/* Windows up to 128 MiB (zstd --long=27); no more. */
-		ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax, 27);
+		ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax,
+		    SRC_ZSTD_WLOG);
+		if (src_zstd_check(s, err, errlen) == -1)
+			goto fail;
 	} else if (s->fmt == IMG_GZIP) {
 		if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
 			snprintf(err, errlen, "%s: zlib: cannot initialise",
@@ -245,6 +284,14 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 		in.pos = s->in_pos;
 		before = out.pos;
 		r = ZSTD_decompressStream(s->zd, &out, &in);
+		if (ZSTD_isError(r) && ZSTD_getErrorCode(r) ==
+		    ZSTD_error_frameParameter_windowTooLarge) {
+			/* A later frame than the one checked at open. */
+			snprintf(err, errlen, "%s: a zstd frame needs a window "
+			    "above the %u MiB castiron decompresses with (%s)",
+			    s->path, 1u << (SRC_ZSTD_WLOG - 20), SRC_ZSTD_HINT);
+			return -1;
+		}
 		if (ZSTD_isError(r)) {
 			snprintf(err, errlen, "%s: corrupt zstd stream: %s",
 			    s->path, ZSTD_getErrorName(r));
