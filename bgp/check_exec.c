@@ -56,6 +56,23 @@ struct orphan {
 #define EXEC_FROM(h, m)	((struct exec_check *)(void *)((char *)(h) - \
 	offsetof(struct exec_check, m)))
 
+/*
+ * Kills a check's child and everything it started.  The child by its pid
+ * first: its own process group exists only once it has run setsid(), and
+ * a timeout can fire before it gets that far (a short timeout, a busy
+ * machine); kill(-pid) alone then fails with ESRCH and the command runs
+ * to its end.  Once SIGKILL is pending the child can fork no more (the
+ * kernel refuses a fork with a fatal signal pending), so whatever it
+ * started before is already in its group, and the group goes next.  The
+ * pid cannot have been reused: it stays ours until we reap it.
+ */
+static void
+exec_kill(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	kill(-pid, SIGKILL);
+}
+
 int
 exec_split_words(const char *s, char ***out, char *err, size_t errlen)
 {
@@ -321,7 +338,7 @@ exec_start(struct check *c)
 	x->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
 	if (x->pidfd == -1) {
 		e = errno;
-		kill(-x->pid, SIGKILL);
+		exec_kill(x->pid);
 		waitpid(x->pid, NULL, 0);
 		exec_close_out(x);
 		check_finish(c, 0, "pidfd_open: %s", strerror(e));
@@ -342,7 +359,7 @@ exec_abort(struct check *c)
 
 	exec_close_out(x);
 	if (x->pid > 0) {
-		kill(-x->pid, SIGKILL);
+		exec_kill(x->pid);
 		epoll_ctl(c->ck->epfd, EPOLL_CTL_DEL, x->pidfd, NULL);
 		checker_adopt_orphan(c->ck, x->pid, x->pidfd);
 		x->pid = -1;
@@ -419,7 +436,7 @@ checker_free_orphans(struct checker *ck)
 
 	for (o = ck->orphans; o; o = next) {
 		next = o->next;
-		kill(-o->pid, SIGKILL);
+		exec_kill(o->pid);
 		waitpid(o->pid, NULL, 0);
 		epoll_ctl(ck->epfd, EPOLL_CTL_DEL, o->pidfd, NULL);
 		close(o->pidfd);

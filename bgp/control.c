@@ -259,9 +259,13 @@ client_event(struct evh *h, uint32_t events)
 		reply = control_status(c->d);
 	else if (strcmp(c->buf, "drain") == 0 || strcmp(c->buf, "undrain") == 0) {
 		control_read_drain(c->d);
-		/* Act now, not at the next loop turn: the operator waits. */
-		if (ctl_update(c->d->ctl, time(NULL)) > 0)
+		/* Act now, not at the next loop turn: the operator waits.
+		 * The loop then finds nothing changed, so the metrics of the
+		 * change are asked for here (written at once, not in 5 s). */
+		if (ctl_update(c->d->ctl, time(NULL)) > 0) {
 			announce_flush(c->d->ann, c->d->ctl);
+			c->d->next_metrics = 0;
+		}
 		reply = control_status(c->d);
 	} else
 		reply = json_pack("{s:s}", "error", "unknown command");

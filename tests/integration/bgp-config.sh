@@ -1,8 +1,9 @@
 # castiron bgp against bad configuration and with `bgp check`: exit 2
 # naming the file, line, service, key and value; checks run once against
-# real services on loopback; exec checks get no shell unless asked and
-# lose their whole process group on timeout.
+# real services on loopback; exec checks get no shell unless asked, run as
+# their `user`, and lose their whole process group on timeout.
 . tests/lib.sh
+. tests/lab/bgp-lab.sh	# procs_older only; no lab here
 
 # A port the kernel says is free (other tests run beside this one).
 PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
@@ -32,7 +33,9 @@ msg=$(stderr_of "$CASTIRON" -c "$T/outside.ini" bgp run)
 check "...naming the file and line, service, key and value" \
     -n "$(echo "$msg" | grep "outside.ini:[0-9]*: \[service web\] prefixes: 198.51.100.1/32 is outside allowed_prefixes")"
 fails_with 2 "bgp check: the same file exits 2" "$CASTIRON" -c "$T/outside.ini" bgp check
+check "...with the same line" "$(stderr_of "$CASTIRON" -c "$T/outside.ini" bgp check)" = "$msg"
 fails_with 2 "bgp status: the same file exits 2" "$CASTIRON" -c "$T/outside.ini" bgp status
+check "...with the same line" "$(stderr_of "$CASTIRON" -c "$T/outside.ini" bgp status)" = "$msg"
 
 { base; cat <<EOC
 [service web]
@@ -67,12 +70,16 @@ check "...naming the service and the user" \
 { base; echo "[service y]"; echo "check = tcp"; echo "address = 127.0.0.1:1"
   echo "prefixes = 192.0.2.1/32"; echo "[bgp2]"; } >"$T/sec.ini"
 fails_with 2 "an unknown section exits 2" "$CASTIRON" -c "$T/sec.ini" bgp check
+check "...naming the file, the line and the section" \
+    -n "$(stderr_of "$CASTIRON" -c "$T/sec.ini" bgp check | grep "sec.ini:$(grep -n '^\[bgp2\]' "$T/sec.ini" | cut -d: -f1): \[bgp2\]: unknown section")"
 
 long=$(printf '/tmp/%0120d' 0)
 { base | sed "s|^control_socket = .*|control_socket = $long|"; echo "[service y]"
   echo "check = tcp"; echo "address = 127.0.0.1:1"; echo "prefixes = 192.0.2.1/32"; } >"$T/long.ini"
 fails_with 2 "a control socket path too long for a unix socket exits 2" \
     "$CASTIRON" -c "$T/long.ini" bgp run
+check "...naming the file, line, key and the limit" \
+    -n "$(stderr_of "$CASTIRON" -c "$T/long.ini" bgp run | grep "long.ini:$(grep -n '^control_socket' "$T/long.ini" | cut -d: -f1): \[bgp\] control_socket: longer than 107 bytes")"
 
 # bgp check against real services.
 echo 200 >"$T/status"
@@ -97,12 +104,18 @@ prefixes = 192.0.2.12/32
 EOC
 } >"$T/check.ini"
 ok "bgp check: every service up exits 0" "$CASTIRON" -c "$T/check.ini" bgp check
+ok "...and reports each of them up" sh -c "'$CASTIRON' -c '$T/check.ini' --format json bgp check | python3 -c \"
+import json, sys
+r = {x['service']: x['result'] for x in json.load(sys.stdin)}
+assert r == {'web': 'up', 'port': 'up', 'noshell': 'up'}, r
+\""
 ok "bgp check: no shell unless shell = yes ('&& exit 1' are just words)" sh -c \
     "'$CASTIRON' -c '$T/check.ini' --format json bgp check | grep -q '\"service\": *\"noshell\", *\"check\": *\"exec\", *\"result\": *\"up\"'"
 echo 503 >"$T/status"
 fails_with 1 "bgp check: HTTP 503 exits 1" "$CASTIRON" -c "$T/check.ini" bgp check
 ok "...and says why" sh -c "'$CASTIRON' -c '$T/check.ini' bgp check | grep -q 'HTTP 503, expected 200'"
-check "bgp check changed nothing (no include file written)" ! -e "$T/inc/castiron.conf"
+check "bgp check changed nothing (no include file, control socket or drain file)" \
+    ! -e "$T/inc/castiron.conf" -a ! -e "$T/bgp.sock" -a ! -e "$T/drain"
 
 { base; cat <<EOC
 [service sh]
@@ -112,7 +125,7 @@ shell = yes
 prefixes = 192.0.2.12/32
 [service hang]
 check = exec
-command = sh -c "sleep 31.$$ & sleep 32.$$"
+command = sh -c "echo \$\$ >>$T/hang.pids && sleep 31.$$ & echo \$! >>$T/hang.pids && exec sleep 32.$$"
 interval = 1s
 timeout = 300ms
 prefixes = 192.0.2.13/32
@@ -121,6 +134,36 @@ EOC
 "$CASTIRON" -c "$T/exec.ini" bgp check >"$T/exec.out" 2>&1
 check "shell = yes: the shell runs it (exit 3)" -n "$(grep 'sh .*exit 3' "$T/exec.out")"
 check "a hung exec check times out" -n "$(grep 'hang .*timed out after 300ms' "$T/exec.out")"
-ok "...and its whole process group is gone" wait_for 5 "children killed" sh -c "! pgrep -f 'sleep 3[12].$$'"
+# The command noted its shell and its background child: both ran, and
+# when bgp check has exited, neither they nor their sleeps are left.
+pids=$(sort -u "$T/hang.pids" 2>/dev/null | tr '\n' ' ')
+check "...the hung command had started its shell and a child ($pids)" "$(echo $pids | wc -w)" -eq 2
+group_gone() {
+	for p in $pids; do kill -0 "$p" 2>/dev/null && return 1; done
+	[ "$(procs_older 0 sleep 31.$$)" -eq 0 ] && [ "$(procs_older 0 sleep 32.$$)" -eq 0 ]
+}
+ok "...and its whole process group is gone once bgp check exits" wait_for 2 "children killed" group_gone
+
+# user = : the command runs as that user, with that user's groups only.
+U=$(mktemp -d /tmp/castiron-user.XXXXXX)
+at_exit "rm -rf $U"
+chown nobody "$U"
+{ base; cat <<EOC
+[service asnobody]
+check = exec
+shell = yes
+user = nobody
+command = id -u >$U/id && id -G >>$U/id && test "\$(id -u)" = "$(id -u nobody)"
+prefixes = 192.0.2.14/32
+EOC
+} >"$T/user-ok.ini"
+# castiron itself runs with a supplementary group (adm) that the check
+# must not keep: "nobody's groups only" then means something even where
+# root has none.
+ok "an exec check with user = nobody passes only as nobody" \
+    setpriv --groups "$(getent group adm | cut -d: -f3)" "$CASTIRON" -c "$T/user-ok.ini" bgp check
+check "...the file it wrote is nobody's" "$(stat -c %U "$U/id" 2>/dev/null)" = nobody
+check "...and says uid $(id -u nobody) with nobody's groups only, not root's" \
+    "$(cat "$U/id" 2>/dev/null | tr '\n' ' ')" = "$(id -u nobody) $(id -G nobody) "
 
 done_testing

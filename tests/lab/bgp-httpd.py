@@ -3,7 +3,9 @@
 /healthz with 200 "ok" (or the status in the file named as the second
 argument, when that file exists), on 127.0.0.1:PORT, or on every port of
 a range FIRST-LAST (one listener each, as separate services would have).
-HTTP/1.1 with keep-alive, one asyncio loop.  Standard library only."""
+GET /requests answers how many /healthz requests it has served, so a
+benchmark counts the checks a tool really ran.  HTTP/1.1 with keep-alive,
+one asyncio loop.  Standard library only."""
 import asyncio
 import sys
 
@@ -23,15 +25,24 @@ def status():
         return 200
 
 
+served = 0
+
+
 async def serve(reader, writer):
+    global served
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             if len(head) > 16384:
                 break
             line = head.split(b"\r\n", 1)[0].split()
-            code = status() if len(line) >= 2 and line[1] == b"/healthz" else 404
-            body = b"ok\n" if code == 200 else b"not ok\n"
+            path = line[1] if len(line) >= 2 else b""
+            if path == b"/requests":
+                code, body = 200, b"%d\n" % served
+            else:
+                code = status() if path == b"/healthz" else 404
+                body = b"ok\n" if code == 200 else b"not ok\n"
+                served += path == b"/healthz"
             close = b"connection: close" in head.lower()
             writer.write(b"HTTP/1.1 %d %s\r\nContent-Length: %d\r\n%s\r\n%s" % (
                 code, REASONS.get(code, "Status").encode(), len(body),

@@ -7,8 +7,19 @@
 #   lab_up NAME          namespaces, addresses, both BIRDs; waits for BGP
 #   in_host CMD...       runs CMD in the host namespace
 #   rt_route PFX         0 when the router has a route for PFX
+#   rt_withdrawn PFX...  0 when the router, answering, with both sessions
+#                        Established throughout, says "Network not found"
+#                        for each
 #   rt_withdraws         the router's count of withdrawals received
+#   rt_removed_ms T0 PFX...
+#                        ms from T0 (epoch ms) until the router's log says
+#                        the last of PFX... was removed; empty if one was not
+#   lab_barrier          returns once everything the host's BIRD sent before
+#                        it has reached the router (see below)
 #   host_birdc ARGS...   birdc on the host's BIRD
+#   procs_older MS ARGV...
+#                        how many processes run exactly ARGV and are older
+#                        than MS milliseconds (needs no lab)
 
 lab_up() {
 	LAB=ci-$1-$$
@@ -41,19 +52,22 @@ router id $H4;
 log "$T/host-bird.log" all;
 protocol device {}
 include "$INC/*.conf";
+include "$T/host-marks.conf";
 protocol bgp up4 {
 	local $H4 as 65001;
 	neighbor $R4 as 65000;
 	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	ipv4 { import none; export where proto ~ "castiron_*"; };
+	ipv4 { import none; export where proto ~ "castiron_*" || proto ~ "lab_mark*"; };
 }
 protocol bgp up6 {
 	local $H6 as 65001;
 	neighbor $R6 as 65000;
 	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	ipv6 { import none; export where proto ~ "castiron_*"; };
+	ipv6 { import none; export where proto ~ "castiron_*" || proto ~ "lab_mark*"; };
 }
 EOC
+	: >"$T/host-marks.conf"
+	LAB_MARKS=0
 	cat >"$T/router-bird.conf" <<EOC
 router id $R4;
 log "$T/router-bird.log" all;
@@ -95,10 +109,101 @@ host_birdc() { birdc -s "$HSOCK" "$@"; }
 rt_route() {
 	birdc -s "$RSOCK" show route "$1" 2>/dev/null | grep -qF -- "$1"
 }
-rt_no_route() { ! rt_route "$1"; }
+
+# The router's sessions with the host ($RT_SESSIONS, by default both), one
+# line each: name, state, since, info.  All Established, or it fails.
+rt_sessions() {
+	_s=$(birdc -s "$RSOCK" show protocols 2>/dev/null |
+	    awk -v want="${RT_SESSIONS:-h4 h6}" 'BEGIN { split(want, w); for (i in w) ok[w[i]] = 1 } $1 in ok')
+	[ "$(echo "$_s" | grep -c Established)" -eq "$(echo ${RT_SESSIONS:-h4 h6} | wc -w)" ] && echo "$_s"
+}
+
+# Withdrawn means the router itself says so: "! rt_route" would also hold
+# with the router's BIRD down or the session to the host lost.  So: the
+# sessions Established, the same before and after (no flap in between),
+# and the router's own answer for the prefix is "Network not found".
+rt_withdrawn() {	# PFX...
+	_before=$(rt_sessions) || return 1
+	for _p; do
+		birdc -s "$RSOCK" show route "$_p" 2>/dev/null | grep -qx 'Network not found' || return 1
+	done
+	_after=$(rt_sessions) || return 1
+	[ "$_before" = "$_after" ]
+}
+rt_no_route() { rt_withdrawn "$@"; }	# the name tests/lab/demo-bgp uses
+
+# A barrier for "nothing happened" checks: one more static route (a
+# "mark", exported beside castiron's) is added to the host's BIRD, and
+# this waits until the router has it, on both sessions.  BGP is one
+# ordered stream per session, so whatever the host sent before -- a
+# withdrawal castiron should not have caused -- has reached the router
+# and is in its counters.  The marks are only ever added (never
+# withdrawn), so they do not move rt_withdraws.
+lab_barrier() {
+	LAB_MARKS=$((LAB_MARKS + 1))
+	[ "$LAB_MARKS" -le 250 ] || { echo "lab_barrier: out of marks"; return 1; }
+	cat >>"$T/host-marks.conf" <<EOC
+protocol static lab_mark4_$LAB_MARKS { ipv4; route 203.0.113.$LAB_MARKS/32 blackhole; }
+protocol static lab_mark6_$LAB_MARKS { ipv6; route 2001:db8:ffff::$LAB_MARKS/128 blackhole; }
+EOC
+	host_birdc configure >/dev/null || return 1
+	wait_for 10 "mark $LAB_MARKS at the router" sh -c \
+	    "birdc -s '$RSOCK' show route 203.0.113.$LAB_MARKS/32 | grep -qF 203.0.113.$LAB_MARKS/32 &&
+	     birdc -s '$RSOCK' show route 2001:db8:ffff::$LAB_MARKS/128 | grep -qF 2001:db8:ffff::$LAB_MARKS/128"
+}
+
+# When the router removed prefixes, by its own log's microsecond stamps
+# (the router logs routes: "debug { routes }"), so that a bound measures
+# castiron and BIRD, not how often a test can afford to ask the router.
+rt_removed_ms() {	# T0_MS PFX...
+	python3 - "$T/router-bird.log" "$@" <<'EOPY'
+import sys, datetime
+log, t0, pfx = sys.argv[1], int(sys.argv[2]) / 1000.0, sys.argv[3:]
+first = {}
+for l in open(log, errors="replace"):
+    # 2026-12-01 08:59:03.554311 <TRACE> h4.ipv4 > removed [sole] 192.0.2.10/32 ...
+    w = l.split()
+    if l[:2] != "20" or "removed" not in w[:6]:
+        continue
+    p = [x for x in w[w.index("removed"):] if "/" in x][:1]
+    t = datetime.datetime.strptime(l[:26], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    if p and t >= t0 and p[0] in pfx and p[0] not in first:
+        first[p[0]] = t
+if len(first) == len(pfx):
+    print(round((max(first.values()) - t0) * 1000))
+EOPY
+}
 
 # Withdrawals the router received over both sessions.
 rt_withdraws() {
 	birdc -s "$RSOCK" show protocols all 2>/dev/null |
 	    awk '/Import withdraws:/ { n += $3 } END { print n + 0 }'
+}
+
+# procs_older MS ARGV...: prints how many processes run exactly ARGV (their
+# whole command line) and started more than MS milliseconds ago, each
+# listed on stderr with its age.  Exact, so that another test's process
+# whose line merely contains ARGV is not counted.
+procs_older() {
+	python3 - "$@" <<'EOPY'
+import os, sys
+ms, want = int(sys.argv[1]), ("\0".join(sys.argv[2:]) + "\0").encode()
+hz = os.sysconf("SC_CLK_TCK")
+up = float(open("/proc/uptime").read().split()[0])
+n = 0
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        if open("/proc/%s/cmdline" % p, "rb").read() != want:
+            continue
+        st = open("/proc/%s/stat" % p).read()
+    except OSError:
+        continue
+    age = (up - int(st[st.rindex(")") + 2:].split()[19]) / hz) * 1000
+    if age > ms:
+        n += 1
+        print("pid %s: %s, %d ms old" % (p, " ".join(sys.argv[2:]), age), file=sys.stderr)
+print(n)
+EOPY
 }
