@@ -38,10 +38,10 @@ DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh-dev \
 DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
-	openssl jq bc man-db coreutils curl systemd
+	openssl jq bc man-db coreutils curl systemd stress-ng
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
-.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge
+.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load
 
 all: $(BUILD)/castiron
 
@@ -95,6 +95,10 @@ check: deps-test
 # the last committed one left off; what a run finds goes to
 # $(BUILD)/fuzz/NAME.corpus.  `make fuzz-merge` minimises that into the
 # committed corpus, to commit.
+# The whole of make check while stress-ng keeps every CPU busy.
+check-under-load: deps-test
+	@tests/under-load $(MAKE) --no-print-directory check
+
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_MAXLEN ?= 8192
 FUZZ_BUILD   = mkdir -p $(BUILD)/fuzz/$$n.corpus tests/fuzz/$$n.corpus; \
