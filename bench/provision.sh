@@ -2,16 +2,25 @@
 #
 # One lab host (a network namespace with a real sshd and a loop device,
 # tests/lab/provlab.sh), a 1 GiB image with about 25 % mapped (a GPT disk
-# with an ext4 root holding 256 MiB of random data), three rounds, each:
-#   - castiron provision (reboot = none): the image step's duration and
-#     bytes from the inventory events, and the whole run (the first round
-#     also uploads castiron-writer, inside the image step);
-#   - `ssh host 'cat > disk'` with OpenSSH sending the whole image;
-#   - OpenSSH sending only the mapped ranges (extracted from the bmap).
+# with an ext4 root holding 256 MiB of random data), three rounds.  Both
+# sides are timed alike, from outside: each process from its start to its
+# exit on the same clock, connect and authentication included.  Each
+# round, interleaved:
+#   - castiron provision (reboot = none): the whole run (connect, inspect,
+#     image, configure; the first round also uploads castiron-writer),
+#     and, from its events, the image step alone (the whole run also
+#     checks the image's sha256 before any host: that is timed alone too);
+#   - `ssh host 'cat > disk'` with OpenSSH, at the cipher castiron
+#     negotiated (-c), sending the whole image and only the mapped ranges;
+#   - the same at OpenSSH's defaults.
+# Which cipher each side used is read from one place for both: the lab
+# sshd's own log (LogLevel DEBUG1, "kex: client->server cipher: ...").
 # Medians are reported.  The lab disks are RAM-backed and fully allocated
 # (LAB_DISKDIR=/dev/shm): castiron-writer flushes the disk before it
 # reports and `cat > disk` does not, so on a file of this machine's own
 # disk the comparison would time this VM's disk flush on one side only.
+# The host has a /tmp of its own (lab_own_tmp), so the first round
+# uploads the writer without touching this machine's /tmp.
 # Then rack scale: aggregate image throughput with 16 hosts at once
 # against 4 (a 256 MiB image, 25 % mapped).  Figures only; nothing is
 # asserted.
@@ -24,6 +33,17 @@ now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
 mbs() { echo "scale=1; $1 / 1048576 / $2" | bc -l; }
 median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+# timed VAR CMD...: runs CMD (stdin passed on), adds its seconds from
+# start to exit to the list in VAR; the command's status is returned.
+timed() {
+	_tv=$1; shift
+	_t0=$(now)
+	"$@"
+	_trc=$?
+	_t1=$(now)
+	eval "$_tv=\"\$$_tv $(secs "$_t0" "$_t1")\""
+	return $_trc
+}
 
 lab_init
 tests/lab/mkosimage "$T/big.img" 1024 256
@@ -42,6 +62,7 @@ ssh_key  = $T/lab/id_ed25519
 image    = bench
 parallel = $2
 reboot   = none
+connect_timeout = 30s
 io_timeout = 60s
 EOF
 }
@@ -51,18 +72,28 @@ image_event() {
 	"$CASTIRON" inventory show "$1" --format json | jq -r \
 	    '[.events[] | select(.step == "image" and (.reason // "" | startswith("done")))] | last | "\(.bytes) \(.duration_ms)"'
 }
+# Seconds of a host's last inspect and configure steps, from their events.
+step_secs() {	# host step
+	"$CASTIRON" inventory show "$1" --format json | jq -r --arg s "$2" \
+	    '[.events[] | select(.step == $s and (.reason // "" | startswith("done")))] | last | .duration_ms / 1000'
+}
+ratio() { printf '%.2f' "$(echo "scale=4; $1" | bc -l)"; }
 
 # -- one host ------------------------------------------------------------
 lab_host 1 openssh 1100
-A=$LAB_ADDR; D=$LAB_DISK
+A=$LAB_ADDR; D=$LAB_DISK; LOG=$LAB_DIR/sshd.log
+sed -i 's/^LogLevel .*/LogLevel DEBUG1/' "$LAB_DIR/sshd_config"
+lab_own_tmp 1
 conf big 1
 "$CASTIRON" inventory add b1 --site bench --rack one --mac "$LAB_MAC" \
     --address "$A" --disk "$D" >/dev/null
-SSH="ssh -q -i $T/lab/id_ed25519 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes root@$A"
-$SSH true || { echo "bench provision: cannot reach the lab host"; exit 1; }
-# The writer is uploaded once per host: a copy left in this machine's
-# /tmp by an earlier run (the lab hosts share its file system) goes first.
-$SSH 'rm -f /tmp/castiron-writer-*'
+SSH="ssh -q -i $T/lab/id_ed25519 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
+$SSH "root@$A" true || { echo "bench provision: cannot reach the lab host"; exit 1; }
+# The cipher of the last session sshd logged.
+cipher() {
+	sed -n 's/.*kex: client->server cipher: \([^ ]*\) MAC: \([^ ]*\).*/\1 (MAC \2)/p' \
+	    "$LOG" | tail -n 1
+}
 
 # Only the mapped ranges, back to back, for OpenSSH.
 python3 - "$T/big.img" "$T/big.img.bmap" >"$T/mapped.bin" <<'EOF'
@@ -81,56 +112,77 @@ EOF
 MAPPED=$(stat -c %s "$T/mapped.bin")
 IMG_BYTES=$(stat -c %s "$T/big.img")
 
-CI_RATES=""; CI_SECS=""; CI_ALLS=""; SSH_ALLS=""; SSH_MAPS=""
+CI_RATES=""; CI_SECS=""; CI_ALLS=""; CI_INS=""; CI_CONF=""; VER_SECS=""
+SC_ALLS=""; SC_MAPS=""; SD_ALLS=""; SD_MAPS=""
 for round in 1 2 3; do
 	# reboot = none leaves the deploy environment's key in place while
 	# the inventory pins the installed system's: forget it each round.
 	"$CASTIRON" inventory forget-key b1 --reason bench >/dev/null 2>&1
-	t0=$(now)
-	"$CASTIRON" provision b1 --accept-new-hostkey --force >/dev/null \
-	    2>"$T/err" || { cat "$T/err"; exit 1; }
-	t1=$(now)
+	timed CI_ALLS "$CASTIRON" provision b1 --accept-new-hostkey --force \
+	    >/dev/null 2>"$T/err" || { cat "$T/err"; exit 1; }
+	CI_CIPHER=$(cipher)
+	CI_INS="$CI_INS $(step_secs b1 inspect)"
+	CI_CONF="$CI_CONF $(step_secs b1 configure)"
+	# Every run checks the image's sha256 before any host: that alone.
+	timed VER_SECS "$CASTIRON" image verify "$T/big.img" >/dev/null 2>&1
 	set -- $(image_event b1)
 	CI_BYTES=$1
 	CI_SECS="$CI_SECS $(echo "scale=3; $2 / 1000" | bc)"
 	CI_RATES="$CI_RATES $(mbs "$1" "$(echo "scale=3; $2 / 1000" | bc)")"
-	CI_ALLS="$CI_ALLS $(secs "$t0" "$t1")"
+	C_OPT="-c ${CI_CIPHER%% *}"
 
-	t0=$(now)
-	$SSH "cat > $D" <"$T/big.img"
-	t1=$(now)
-	SSH_ALLS="$SSH_ALLS $(secs "$t0" "$t1")"
-
-	t0=$(now)
-	$SSH "cat > $D" <"$T/mapped.bin"
-	t1=$(now)
-	SSH_MAPS="$SSH_MAPS $(secs "$t0" "$t1")"
+	timed SC_ALLS $SSH $C_OPT "root@$A" "cat > $D" <"$T/big.img"
+	SC_CIPHER=$(cipher)
+	timed SC_MAPS $SSH $C_OPT "root@$A" "cat > $D" <"$T/mapped.bin"
+	timed SD_ALLS $SSH "root@$A" "cat > $D" <"$T/big.img"
+	SD_CIPHER=$(cipher)
+	timed SD_MAPS $SSH "root@$A" "cat > $D" <"$T/mapped.bin"
 done
 CI_S=$(median $CI_SECS); CI_ALL=$(median $CI_ALLS)
-SSH_ALL=$(median $SSH_ALLS); SSH_MAP=$(median $SSH_MAPS)
+CI_IN=$(median $CI_INS); CI_CO=$(median $CI_CONF); VER=$(median $VER_SECS)
+SC_ALL=$(median $SC_ALLS); SC_MAP=$(median $SC_MAPS)
+SD_ALL=$(median $SD_ALLS); SD_MAP=$(median $SD_MAPS)
 
 # The same sender and writer without SSH (castiron image write to a
 # local file): where the image pipeline itself stands.
-t0=$(now)
-"$CASTIRON" image write "$T/big.img" --bmap "$T/big.img.bmap" \
+LOCAL_SS=""
+timed LOCAL_SS "$CASTIRON" image write "$T/big.img" --bmap "$T/big.img.bmap" \
     --to "$T/local.raw" >/dev/null 2>"$T/err" || { tail -2 "$T/err"; exit 1; }
-t1=$(now)
-LOCAL_S=$(secs "$t0" "$t1")
+LOCAL_S=$LOCAL_SS
 rm -f "$T/local.raw"
 
-printf 'one host, 1 GiB image, %s MiB mapped (%s%%), median of 3 rounds\n' "$((MAPPED / 1048576))" "$((MAPPED * 100 / IMG_BYTES))"
+row() {	# label seconds [bytes [note]]
+	printf '  %-60s %7.2fs' "$1" "$2"
+	[ -n "${3:-}" ] && printf ' %7s MiB/s' "$(mbs "$3" "$2")"
+	printf '%s\n' "${4:+  $4}"
+}
+printf 'one host, 1 GiB image, %s MiB mapped (%s%%), median of 3 rounds, %s CPUs\n' \
+    "$((MAPPED / 1048576))" "$((MAPPED * 100 / IMG_BYTES))" "$(nproc)"
+echo "  times from process start to exit (connect and authentication included),"
+echo "  except where marked (events): castiron's own account of one step"
+printf '  ciphers (sshd'"'"'s log): castiron %s; OpenSSH -c: %s; OpenSSH defaults: %s\n' \
+    "$CI_CIPHER" "$SC_CIPHER" "$SD_CIPHER"
 printf '  castiron image step, each round (MiB/s):  %s\n' "$CI_RATES"
-printf '  %-44s %8.2fs  %7s MiB/s on the bytes sent\n' \
-    "castiron image step (writer verifies ranges)" "$CI_S" "$(mbs "$CI_BYTES" "$CI_S")"
-printf '  %-44s %8.2fs\n' "castiron provision, whole run" "$CI_ALL"
-printf '  %-44s %8.2fs  %7s MiB/s (no SSH: sender + writer)\n' \
-    "castiron image write to a local file" "$LOCAL_S" "$(mbs "$CI_BYTES" "$LOCAL_S")"
-printf '  %-44s %8.2fs  %7s MiB/s\n' "OpenSSH cat > disk, whole image" "$SSH_ALL" "$(mbs "$IMG_BYTES" "$SSH_ALL")"
-printf '  %-44s %8.2fs  %7s MiB/s\n' "OpenSSH cat > disk, mapped data only" "$SSH_MAP" "$(mbs "$MAPPED" "$SSH_MAP")"
-printf '  throughput castiron / OpenSSH (mapped):   %s  (goal >= 0.9)\n' \
-    "$(echo "scale=2; ($CI_BYTES / $CI_S) / ($MAPPED / $SSH_MAP)" | bc -l)"
-printf '  time castiron image / OpenSSH whole:      %s  (goal <= 0.5)\n' \
-    "$(echo "scale=2; $CI_S / $SSH_ALL" | bc -l)"
+row "castiron provision, whole run (rate: mapped bytes)" "$CI_ALL" "$CI_BYTES"
+row "  of which: the image's sha256, checked first (timed alone)" "$VER"
+row "  of which: inspect (events)" "$CI_IN"
+row "  of which: image step (events)" "$CI_S" "$CI_BYTES"
+row "  of which: configure (events)" "$CI_CO"
+row "castiron image write to a local file (no SSH)" "$LOCAL_S" "$CI_BYTES"
+row "OpenSSH cat > disk, mapped data, -c ${CI_CIPHER%% *}" "$SC_MAP" "$MAPPED"
+row "OpenSSH cat > disk, whole image, -c ${CI_CIPHER%% *}" "$SC_ALL" "$IMG_BYTES"
+row "OpenSSH cat > disk, mapped data, defaults" "$SD_MAP" "$MAPPED"
+row "OpenSSH cat > disk, whole image, defaults" "$SD_ALL" "$IMG_BYTES"
+echo "  alike (both from outside, same cipher):"
+printf '    castiron whole run / OpenSSH mapped data, time:        %s\n' \
+    "$(ratio "$CI_ALL / $SC_MAP")"
+printf '    castiron whole run / OpenSSH whole image, time:        %s  (goal <= 0.5)\n' \
+    "$(ratio "$CI_ALL / $SC_ALL")"
+printf '    castiron whole run / OpenSSH whole image (defaults):   %s\n' \
+    "$(ratio "$CI_ALL / $SD_ALL")"
+echo "  not alike (castiron's step without its connect, against OpenSSH's with):"
+printf '    image step / OpenSSH mapped data, throughput:          %s  (goal >= 0.9)\n' \
+    "$(ratio "($CI_BYTES / $CI_S) / ($MAPPED / $SC_MAP)")"
 lab_cleanup
 LAB_HOSTS=""
 
@@ -168,4 +220,4 @@ echo "rack scale, 256 MiB image 25% mapped, reboot = none (whole runs)"
 printf '  %-44s %8.2fs  %7s MiB/s aggregate\n' "4 hosts at once" "$W4" "$R4"
 printf '  %-44s %8.2fs  %7s MiB/s aggregate\n' "16 hosts at once" "$W16" "$R16"
 printf '  aggregate 16 / 4:                         %s  (goal >= 0.8)\n' \
-    "$(echo "scale=2; $R16 / $R4" | bc -l)"
+    "$(ratio "$R16 / $R4")"

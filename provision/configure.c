@@ -33,19 +33,40 @@ extern char **environ;
 
 static const char FIND_PARTS[] =
 "n=${d##*/}\n"
-"blockdev --rereadpt \"$d\" 2>/dev/null || true\n"
+"has() { for p in /sys/class/block/$n/$n*; do [ -r \"$p/partition\" ] && return 0; done; return 1; }\n"
+/* The writer made the new table's partitions appear (BLKRRPART, else
+ * BLKPG): a re-read now would drop the ones it added on a kernel without
+ * the table's parser, and busybox has no partx to add them again. */
+"has || blockdev --rereadpt \"$d\" 2>/dev/null || true\n"
 "i=0\n"
-"while [ $i -lt 30 ]; do\n"
-"  for p in /sys/class/block/$n/$n*; do [ -r \"$p/partition\" ] && break 2; done\n"
+"while ! has && [ $i -lt 30 ]; do\n"
 /* A kernel without the table's parser: add them one by one (BLKPG). */
 "  [ $i = 5 ] && { partx -a \"$d\" 2>/dev/null || true; }\n"
 "  sleep 0.1 2>/dev/null || sleep 1; i=$((i+1))\n"
 "done\n"
+/* No blkid (a busybox deploy environment): LABEL and TYPE in blkid's
+ * form from the file system's own superblock (ext2/3/4, xfs, btrfs). */
+"at() { dd if=\"$1\" bs=1 skip=$2 count=$3 2>/dev/null; }\n"
+"lbl() { at \"$@\" | tr -cd 'A-Za-z0-9 ._+-'; }\n"
+"u8() { v=$(at \"$1\" $2 1 | od -An -tu1); echo $((${v:-0} + 0)); }\n"
+"sb() {\n"
+"  if [ \"$(at \"$1\" 1080 2 | od -An -tx1 | tr -d ' \\n')\" = 53ef ]; then\n"
+"    t=ext2; [ $(($(u8 \"$1\" 1116) & 4)) != 0 ] && t=ext3\n"
+"    [ $(($(u8 \"$1\" 1120) & 64)) != 0 ] && t=ext4\n"
+"    echo \" LABEL=\\\"$(lbl \"$1\" 1144 16)\\\" TYPE=\\\"$t\\\"\"\n"
+"  elif [ \"$(at \"$1\" 0 4)\" = XFSB ]; then\n"
+"    echo \" LABEL=\\\"$(lbl \"$1\" 108 12)\\\" TYPE=\\\"xfs\\\"\"\n"
+"  elif [ \"$(at \"$1\" 65600 8)\" = _BHRfS_M ]; then\n"
+"    echo \" LABEL=\\\"$(lbl \"$1\" 65835 256)\\\" TYPE=\\\"btrfs\\\"\"\n"
+"  fi\n"
+"}\n"
+"command -v blkid >/dev/null 2>&1 && bk=1 || bk=\n"
 "for p in /sys/class/block/$n/$n*; do\n"
 "  [ -r \"$p/partition\" ] || continue\n"
 "  pn=${p##*/}\n"
 "  if [ ! -b /dev/$pn ]; then mm=$(cat $p/dev); mknod /dev/$pn b ${mm%%:*} ${mm##*:}; fi\n"
-"  echo \"part=/dev/$pn size=$(cat $p/size) $(blkid /dev/$pn 2>/dev/null | cut -d: -f2-)\"\n"
+"  if [ -n \"$bk\" ]; then id=$(blkid /dev/$pn 2>/dev/null | cut -d: -f2-); else id=$(sb /dev/$pn); fi\n"
+"  echo \"part=/dev/$pn size=$(cat $p/size) $id\"\n"
 "done\n";
 
 static const char *const root_labels[] = { "root", "ROOT", "rootfs",

@@ -1,6 +1,6 @@
 /*
  * The image step: choose and check the target disk, make sure the host
- * has castiron-writer with the right digest (uploaded over SCP under a
+ * has castiron-writer with the right digest (uploaded through cat under a
  * name that carries its digest, renamed into place so that hosts sharing
  * a /tmp never see half a binary), then stream the image through the
  * writer over one SSH channel (images/frame.h: only mapped ranges when a

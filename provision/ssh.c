@@ -13,7 +13,6 @@
  * host key is checked by the caller against the inventory's pin.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -851,60 +850,32 @@ ssh_run_stream(struct ssh_conn *c, const char *cmd, ssh_source_fn src,
 }
 
 /*
- * Waits until the scp sink has answered n times in all and checks the
- * last answer: a NUL byte is "ok", 1 or 2 precede an error line.
+ * The file travels on the standard input of `cat` over an exec channel,
+ * not through the scp sink protocol: a deploy environment of busybox and
+ * dropbear has no scp.  The remote path is quoted; the caller checks the
+ * result (castiron-writer's digest).
  */
-static int
-scp_ack(struct ssh_stream *st, size_t n, const char *remote, char *err,
-    size_t errlen)
-{
-	uint64_t	 last = now_ms();
-	const char	*msg;
-
-	while (st->r.outlen < n && !st->out_done) {
-		int progress = 0;
-
-		if (stream_drain(st, &progress, err, errlen) == -1)
-			return -1;
-		if (progress)
-			last = now_ms();
-		else if (wait_io(st->c, last, err, errlen) == -1)
-			return -1;
-	}
-	if (st->r.outlen >= n && st->r.out[n - 1] == '\0')
-		return 0;
-	msg = st->r.outlen >= n ? st->r.out + n : st->r.errout;
-	snprintf(err, errlen, "%s: scp to %s: %.*s", st->c->host, remote,
-	    (int)strcspn(msg, "\r\n"), *msg ? msg : "the sink stopped");
-	return -1;
-}
-
 int
 ssh_upload(struct ssh_conn *c, const char *local, const char *remote,
     int mode, char *err, size_t errlen)
 {
 	struct ssh_stream	*st;
 	struct ssh_result	 r;
-	struct stat		 sb;
-	const char		*base;
-	char			*cmd, *q, *buf, hdr[320];
+	char			*cmd, *q, *buf;
 	int			 fd;
 	ssize_t			 n;
 
 	if (strchr(remote, '\n') != NULL) {
-		snprintf(err, errlen, "%s: scp: bad remote path", c->host);
+		snprintf(err, errlen, "%s: upload: bad remote path", c->host);
 		return -1;
 	}
-	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
+	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", local, strerror(errno));
-		if (fd != -1)
-			close(fd);
 		return -1;
 	}
-	base = strrchr(remote, '/') ? strrchr(remote, '/') + 1 : remote;
 	q = sh_quote(remote);
-	cmd = xsprintf("scp -t -- %s", q);
+	cmd = xsprintf("umask 077 && cat >%s && chmod %o %s", q,
+	    (unsigned)mode & 0777, q);
 	free(q);
 	st = ssh_stream_open(c, cmd, NULL, NULL, err, errlen);
 	free(cmd);
@@ -912,13 +883,7 @@ ssh_upload(struct ssh_conn *c, const char *local, const char *remote,
 		close(fd);
 		return -1;
 	}
-	snprintf(hdr, sizeof(hdr), "C%04o %lld %.255s\n", (unsigned)mode & 0777,
-	    (long long)sb.st_size, base);
 	buf = xmalloc(STREAM_CHUNK);
-	if (scp_ack(st, 1, remote, err, errlen) == -1 ||
-	    ssh_stream_write(st, hdr, strlen(hdr), err, errlen) == -1 ||
-	    scp_ack(st, 2, remote, err, errlen) == -1)
-		goto fail;
 	for (;;) {
 		do
 			n = read(fd, buf, STREAM_CHUNK);
@@ -932,16 +897,12 @@ ssh_upload(struct ssh_conn *c, const char *local, const char *remote,
 		if (ssh_stream_write(st, buf, (size_t)n, err, errlen) == -1)
 			goto fail;
 	}
-	/* The file ends with a NUL byte ("ok"), answered by the sink. */
-	if (ssh_stream_write(st, "", 1, err, errlen) == -1 ||
-	    scp_ack(st, 3, remote, err, errlen) == -1)
-		goto fail;
 	free(buf);
 	close(fd);
 	if (ssh_stream_finish(st, &r, err, errlen) == -1)
 		return -1;
 	if (r.status != 0) {
-		snprintf(err, errlen, "%s: scp to %s: remote exit %d%s%.*s",
+		snprintf(err, errlen, "%s: upload to %s: remote exit %d%s%.*s",
 		    c->host, remote, r.status, r.errlen ? ": " : "",
 		    (int)strcspn(r.errout, "\r\n"), r.errout);
 		ssh_result_clear(&r);

@@ -1,18 +1,30 @@
 # castiron provision against real sshd hosts (OpenSSH and dropbear) in
 # network namespaces, each with a loop device as its disk, enrolled in a
 # real inventory: the whole life (inspect, image, configure, reboot,
-# verify), and each bad input of the issue on its own host.  Asserts the
-# bytes on the disks, the files in the installed root, and the facts,
-# events and pinned keys in the inventory.
+# verify), a deploy environment of nothing but busybox, and each bad
+# input of the issue on its own host, among them a connection that
+# stalls and a host that never comes back from its reboot.  Asserts the
+# bytes on the disks and what the kernel counts as written to them, the
+# files in the installed root, and the facts, events and pinned keys in
+# the inventory.
+# time-limit: 300
 . tests/lib.sh
 . tests/lab/provlab.sh
 
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
+if [ "$(id -u)" != 0 ]; then
+	skip "provision against lab hosts" \
+	    "needs root (network namespaces, loop devices, mounts)"
+	done_testing
+	exit
+fi
 lab_init
 
 # The OS image: 48 MiB, a GPT with an ext4 root and a 4 MiB payload.
 tests/lab/mkosimage "$T/os.img" 48 4
 IMGSHA=$(sha256sum "$T/os.img" | cut -d' ' -f1)
+IMGSZ=$(stat -c %s "$T/os.img")
+MAPPED=$(lab_mapped "$T/os.img.bmap")
+MiB=1048576
 
 cat >"$T/c.ini" <<EOF
 [castiron]
@@ -40,15 +52,28 @@ image           = testos
 parallel        = 4
 reboot          = ssh
 reboot_command  = $(lab_reboot_command)
-reboot_timeout  = 30s
-connect_timeout = 2s
-io_timeout      = 5s
+reboot_timeout  = 60s
+connect_timeout = 30s
+io_timeout      = 60s
 authorized_keys = $T/lab/authorized_keys
 EOF
+# Timeouts with room for a loaded machine: what a host does, not how fast
+# this machine is, decides each result.  The two timeouts under test have
+# configurations of their own further down.
 export CASTIRON_CONFIG="$T/c.ini"
 C=$CASTIRON
 js() { "$C" inventory show "$1" --format json; }
 jget() { js "$1" | jq -r "$2"; }
+# What the kernel has written to host N's disk, and the sha256 of all of
+# it: an untouched disk shows the same before and after.
+disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)"; }
+# fill_tail DISK: random bytes on the disk beyond the image, which no
+# write of the image may touch.
+fill_tail() {
+	head -c $(( $(blockdev --getsize64 "$1") - IMGSZ )) /dev/urandom |
+	    dd of="$1" bs=1M seek="$IMGSZ" oflag=seek_bytes conv=notrunc,fsync \
+	    status=none
+}
 
 # -- hosts ---------------------------------------------------------------
 lab_host 1 openssh 64;  A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC DIR1=$LAB_DIR
@@ -62,6 +87,8 @@ lab_dmi 1 "Lab Systems" "LX-1000" "LAB-SN-0001"
 lab_host 6 openssh 64;  A6=$LAB_ADDR D6=$LAB_DISK M6=$LAB_MAC	# no auth
 sed -i "s|^AuthorizedKeysFile .*|AuthorizedKeysFile /dev/null|" "$T/lab/h6/sshd_config"
 lab_sshd_stop 6; lab_sshd_start 6
+lab_host 7 openssh 8;   A7=$LAB_ADDR			# unreachable
+lab_sshd_stop 7		# nothing listens: refused at once, no timeout
 lab_host 8 openssh 64;  A8=$LAB_ADDR D8=$LAB_DISK M8=$LAB_MAC	# other serial
 lab_host 9 openssh 64;  A9=$LAB_ADDR D9=$LAB_DISK M9=$LAB_MAC	# configure fails
 # host9's sessions find a mount(8) that fails first in their PATH (sshd's
@@ -72,6 +99,8 @@ chmod +x "$T/lab/h9/failbin/mount"
 echo "SetEnv PATH=$T/lab/h9/failbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" >>"$T/lab/h9/sshd_config"
 lab_sshd_stop 9; lab_sshd_start 9
 lab_dmi 8 "Lab Systems" "LX-1000" "LAB-SN-0008"
+for h in 1 2 9; do eval "fill_tail \$D$h; TAIL$h=\$(lab_sha \$D$h $IMGSZ)"; done
+for h in 1 3 5 6 8; do eval "BEFORE$h=\$(disk_state $h)"; done
 
 ok "enroll" "$C" inventory add host1 --site ams1 --rack r1 --unit 1 \
     --mac "$M1" --address "$A1" --disk "$D1" --serial LAB-SN-0001
@@ -85,7 +114,7 @@ ln -s "../../${D2#/dev/}" "$BYID" && at_exit "rm -f '$BYID'"
 "$C" inventory add host4 --site ams1 --rack r2 --unit 4 --mac "$M4" --address "$A4" --disk "$D4"
 "$C" inventory add host5 --site ams1 --rack r2 --unit 5 --mac 02:00:00:00:99:99 --address "$A5" --disk "$D5"
 "$C" inventory add host6 --site ams1 --rack r2 --unit 6 --mac "$M6" --address "$A6" --disk "$D6"
-"$C" inventory add host7 --site ams1 --rack r2 --unit 7 --address "$LAB_NET.250" --disk /dev/loop99
+"$C" inventory add host7 --site ams1 --rack r2 --unit 7 --address "$A7" --disk /dev/loop99
 "$C" inventory add host9 --site ams1 --rack r3 --unit 9 --mac "$M9" --address "$A9" --disk "$D9"
 "$C" inventory add host8 --site ams1 --rack r2 --unit 8 --mac "$M8" --address "$A8" --disk "$D8" --serial LAB-SN-9999
 
@@ -105,6 +134,7 @@ fails_with 1 "an image that fails verification" "$C" provision host1 --image dam
 check "  ...one clear line naming it" \
     "$(grep -c 'image damaged: .*does not verify' "$T/.out")" = 1
 check "  ...host untouched" "$(jget host1 .state)/$(jget host1 '.events | length')" = enrolled/1
+check "  ...its disk untouched" "$(disk_state 1)" = "$BEFORE1"
 fails_with 2 "an image not in the configuration" "$C" provision host1 --image nosuch
 
 # -- an unknown host key is refused without --accept-new-hostkey ---------
@@ -113,23 +143,38 @@ check "  ...the message names the key" \
     "$(grep -c "unknown host key $FP1" "$T/.out")" -ge 1
 check "  ...host1 failed at inspect" "$(jget host1 '.state + "/" + .step')" = failed/inspect
 check "  ...nothing pinned" "$(jget host1 .ssh_host_key)" = null
-DISK1_BEFORE=$(sha256sum "$D1" | cut -d' ' -f1)
-check "  ...disk untouched" "$(head -c 1048576 "$D1" | tr -d '\0' | wc -c)" -eq 0
+check "  ...disk untouched (nothing written, every byte as before)" \
+    "$(disk_state 1)" = "$BEFORE1"
 
 # -- the whole life, two hosts (OpenSSH and dropbear) at once ----------
 ok "provision rack r1" sh -c "'$C' provision --rack r1 --accept-new-hostkey >'$T/sum.txt' 2>'$T/err.txt'"
 cat "$T/sum.txt" | sed 's/^/# /'
+# The image's own root file system, to compare the installed ones with.
+IR=$T/imgroot
+mkdir -p "$IR"
+mount -o ro,loop,offset=$MiB "$T/os.img" "$IR" && at_exit "umount '$IR'"
+GPT_IMG="$(lab_sha "$T/os.img" 0 $MiB) $(lab_sha "$T/os.img" $((IMGSZ - MiB)) $MiB)"
 for h in 1 2; do
-	eval "D=\$D$h DIR=\$DIR$h M=\$M$h"
+	eval "D=\$D$h DIR=\$DIR$h M=\$M$h TAIL=\$TAIL$h"
 	check "host$h active" "$(jget host$h .state)" = active
-	check "host$h: partition table as in the image" \
-	    "$(head -c 1048576 "$D" | sha256sum | cut -d' ' -f1)" = \
-	    "$(head -c 1048576 "$T/os.img" | sha256sum | cut -d' ' -f1)"
+	# The root file system is castiron's to change (configure); the
+	# image's bytes around it, the two copies of the GPT, are not.
+	check "host$h: the image's bytes outside its root file system" \
+	    "$(lab_sha "$D" 0 $MiB) $(lab_sha "$D" $((IMGSZ - MiB)) $MiB)" = "$GPT_IMG"
+	check "host$h: the disk beyond the image as before" \
+	    "$(lab_sha "$D" "$IMGSZ")" = "$TAIL"
 	# The installed root, as this machine sees it (the lab's reboot
 	# mounted it inside the host's own mount namespace).
 	R=$T/root$h
 	mkdir -p "$R"
 	mount "${D}p1" "$R" && at_exit "umount '$R'"
+	diff -rq "$IR" "$R" >"$T/diff$h" 2>&1
+	check "host$h: every file and directory of the image in the installed root, unchanged" \
+	    "$(grep -vc "^Only in $R" "$T/diff$h")" = 0
+	check "host$h: castiron added its own files and nothing else" \
+	    "$(sed -n "s|^Only in $R||p" "$T/diff$h" | LC_ALL=C sort | tr '\n' ' ')" = \
+	    "/etc/ssh: ssh_host_ed25519_key /etc/ssh: ssh_host_ed25519_key.pub /etc: castiron /etc: hostname /etc: hosts /root: .ssh /var/lib: cloud "
+	sed 's/^/# /' "$T/diff$h" | grep -v "^# Only in $R" | head -5
 	check "host$h: payload bytes intact in the installed root" \
 	    "$(sha256sum "$R/var/lib/os/payload" | cut -d' ' -f1)" = "$(cat "$T/os.img.payload.sha256")"
 	check "host$h: /etc/hostname" "$(cat "$R/etc/hostname")" = "host$h"
@@ -173,7 +218,7 @@ fails_with 1 "MAC mismatch stops the host" "$C" provision host5 --accept-new-hos
 check "  ...the message names the MAC" "$(grep -c '02:00:00:00:99:99 not found' "$T/.out")" -ge 1
 check "  ...failed at inspect" "$(jget host5 '.state + "/" + .step')" = failed/inspect
 check "  ...its key was pinned" "$(jget host5 .ssh_host_key.fingerprint)" = "$FP5"
-check "  ...disk untouched" "$(head -c 4194304 "$D5" | tr -d '\0' | wc -c)" -eq 0
+check "  ...disk untouched" "$(disk_state 5)" = "$BEFORE5"
 lab_newkey 5
 NFP5=$(lab_hostkey_fp 5)
 fails_with 1 "changed host key stops the host" "$C" provision host5 --accept-new-hostkey
@@ -191,20 +236,21 @@ DISK4_FS=$(mktemp -d "$T/mnt.XXXXXX")
 mkdir -p "$T/fs4"; echo keep >"$T/fs4/data"
 mkfs.ext4 -q -F -d "$T/fs4" "$D4" && mount -o ro "$D4" "$DISK4_FS" &&
     at_exit "umount '$DISK4_FS'"
-SUM4=$(sha256sum "$D4" | cut -d' ' -f1)
+BEFORE4=$(disk_state 4)
 "$C" provision host3 host4 host6 host7 host8 --accept-new-hostkey >"$T/bad.txt" 2>"$T/bad.err"
 check "bad hosts: exit 1" $? -eq 1
 sed 's/^/# /' "$T/bad.err"
 check "too small: one clear line" "$(grep -c 'host3: failed at image: .*too small' "$T/bad.err")" = 1
-check "too small: disk untouched" "$(head -c 8388608 "$D3" | tr -d '\0' | wc -c)" -eq 0
+check "too small: disk untouched" "$(disk_state 3)" = "$BEFORE3"
 check "mounted: one clear line" "$(grep -c 'host4: failed at image: .*in use' "$T/bad.err")" = 1
-check "mounted: disk left as it was" "$(sha256sum "$D4" | cut -d' ' -f1)" = "$SUM4"
+check "mounted: disk left as it was" "$(disk_state 4)" = "$BEFORE4"
 check "mounted: its file still there" "$(cat "$DISK4_FS/data")" = keep
 check "refused auth: one clear line" "$(grep -c 'host6: failed at inspect: .*refused' "$T/bad.err")" = 1
+check "refused auth: disk untouched" "$(disk_state 6)" = "$BEFORE6"
 check "unreachable: one clear line" "$(grep -c 'host7: failed at inspect: .*unreachable' "$T/bad.err")" = 1
 check "serial mismatch: one clear line naming both" \
     "$(grep -c 'host8: failed at inspect: .*system serial LAB-SN-0008 does not match the enrolled serial LAB-SN-9999' "$T/bad.err")" = 1
-check "serial mismatch: disk untouched" "$(head -c 4194304 "$D8" | tr -d '\0' | wc -c)" -eq 0
+check "serial mismatch: disk untouched" "$(disk_state 8)" = "$BEFORE8"
 for h in 3 4 6 7 8; do
 	check "host$h failed in the inventory" "$(jget host$h .state)" = failed
 done
@@ -236,7 +282,7 @@ EOP
 HOLD10=$!
 at_exit "kill $HOLD10"
 wait_for 10 "the exclusive hold on $D10" test -e "$T/held10"
-SUM10=$(sha256sum "$D10" | cut -d' ' -f1)
+BEFORE10=$(disk_state 10)
 "$C" inventory add host10 --site ams1 --rack r3 --unit 10 --mac "$M10" --address "$A10" --disk "$D10"
 # A slow link: castiron is still sending when the writer's channel closes.
 lab_slow 10 16mbit
@@ -244,7 +290,7 @@ fails_with 1 "a disk held exclusively is refused by the writer" \
     "$C" provision host10 --accept-new-hostkey
 check "  ...one line with the writer's reason" \
     "$(grep -c 'host10: failed at image: .*writer: .*device is busy' "$T/.out")" = 1
-check "  ...disk untouched" "$(sha256sum "$D10" | cut -d' ' -f1)" = "$SUM10"
+check "  ...disk untouched" "$(disk_state 10)" = "$BEFORE10"
 kill $HOLD10
 lab_fast 10
 
@@ -267,12 +313,125 @@ check "  ...one line naming the step and the cause" \
     "$(grep -c 'host9: failed at configure: .*injected failure' "$T/.out")" = 1
 check "  ...failed at configure" "$(jget host9 '.state + "/" + .step')" = failed/configure
 check "  ...its image written once" "$(images_done host9)" = 1
+# Nothing has touched the disk since the image step: it holds the image,
+# every byte of it (the disk was zeros where the image has holes), and
+# nothing beyond it changed.
+check "  ...the disk holds the whole image" "$(lab_sha "$D9" 0 "$IMGSZ")" = "$IMGSHA"
+check "  ...and beyond it as before" "$(lab_sha "$D9" "$IMGSZ")" = "$TAIL9"
+# A mark in the MBR's boot code (mapped by the image, read by nothing
+# here): writing the image again would put the image's bytes back.
+printf castiron-mark | dd of="$D9" bs=1 seek=16 conv=notrunc,fsync status=none
+W9=$(lab_written 9)
 rm "$T/lab/h9/failbin/mount"
 ok "the next run resumes and completes it" "$C" provision host9
 check "  ...active" "$(jget host9 .state)" = active
-check "  ...the image was not written again" "$(images_done host9)" = 1
+check "  ...the image was not written again: the mark is still on the disk" \
+    "$(dd if="$D9" bs=1 skip=16 count=13 status=none)" = castiron-mark
+check "  ...and the kernel wrote less to it than the image maps ($MAPPED)" \
+    "$(( $(lab_written 9) - W9 ))" -lt "$MAPPED"
 check "  ...the run says it resumed" \
     "$(jget host9 '[.events[] | select((.reason // "") | test("resum"))] | length')" -ge 1
-check "  ...the disk holds the image" "$(head -c 1048576 "$D9" | sha256sum)" = "$(head -c 1048576 "$T/os.img" | sha256sum)"
+check "  ...the disk holds the image's GPT (past the marked MBR)" \
+    "$(lab_sha "$D9" 512 $((MiB - 512))) $(lab_sha "$D9" $((IMGSZ - MiB)) $MiB)" = \
+    "$(lab_sha "$T/os.img" 512 $((MiB - 512))) $(lab_sha "$T/os.img" $((IMGSZ - MiB)) $MiB)"
+
+# -- a deploy environment of nothing but busybox -------------------------
+# As small as the real one: busybox's sh is the login shell, PATH holds
+# busybox's applets and nothing else (no blkid, no partx, no scp), /tmp
+# is the host's own, so castiron-writer has to be uploaded into it.
+lab_host 11 openssh 64; A11=$LAB_ADDR D11=$LAB_DISK M11=$LAB_MAC
+lab_busybox 11
+LSSH="ssh -q -i $T/lab/id_ed25519 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=30"
+BB=$(readlink -f "$(command -v busybox)")
+$LSSH "root@$A11" 'echo "path=$PATH"; echo "exe=$(readlink /proc/$$/exe)"
+    for c in blkid partx scp; do command -v $c >/dev/null && echo "has=$c"; done
+    echo "tmpmount=$(while read -r d m t r; do [ "$m" = /tmp ] && echo "$d $t"; done </proc/self/mounts)"
+    echo "writers=$(ls /tmp | grep -c castiron-writer)"' >"$T/bb.txt" 2>&1
+sed 's/^/# /' "$T/bb.txt"
+check "busybox host: its sessions run busybox's sh" "$(sed -n 's/^exe=//p' "$T/bb.txt")" = "$BB"
+check "  ...with only busybox's applets on PATH" "$(sed -n 's/^path=//p' "$T/bb.txt")" = "$T/lab/h11/bb"
+check "  ...no blkid, partx or scp there" "$(grep -c '^has=' "$T/bb.txt")" = 0
+check "  ...and a /tmp of its own, without castiron-writer" \
+    "$(sed -n 's/^tmpmount=//p; s/^writers=//p' "$T/bb.txt" | tr '\n' ' ')" = "lab tmpfs 0 "
+"$C" inventory add host11 --site ams1 --rack r4 --unit 11 --mac "$M11" --address "$A11" --disk "$D11"
+ok "busybox host provisioned: inspect, image, configure, reboot, verify" \
+    "$C" provision host11 --accept-new-hostkey
+check "  ...active" "$(jget host11 .state)" = active
+[ "$(jget host11 .state)" = active ] ||
+    tail -n 5 "$T/lab/h11/reboot.log" 2>/dev/null | sed 's/^/# lab-reboot: /'
+check "  ...facts inspected: cores, its NIC" \
+    "$(jget host11 .cpu_cores)/$(jget host11 "[.nics[] | select(.mac == \"$M11\") | .name] | first")" = "$(nproc)/eth0"
+# The rebooted host keeps its /tmp: the writer castiron uploaded is there.
+WSHA=$(sha256sum "$(dirname "$CASTIRON")/castiron-writer" | cut -d' ' -f1)
+check "  ...castiron-writer uploaded into the host's own /tmp, intact" \
+    "$($LSSH "root@$A11" 'sha256sum /tmp/castiron-writer-*' | cut -d' ' -f1)" = "$WSHA"
+check "  ...the image's bytes outside its root file system" \
+    "$(lab_sha "$D11" 0 $MiB) $(lab_sha "$D11" $((IMGSZ - MiB)) $MiB)" = "$GPT_IMG"
+R=$T/root11
+mkdir -p "$R"
+mount "${D11}p1" "$R" && at_exit "umount '$R'"
+check "  ...configured: the installed root found without blkid, hostname written" \
+    "$(cat "$R/etc/hostname" 2>/dev/null)" = host11
+check "  ...payload intact" \
+    "$(sha256sum "$R/var/lib/os/payload" | cut -d' ' -f1)" = "$(cat "$T/os.img.payload.sha256")"
+
+# -- a connection that stalls -------------------------------------------
+# host13's every process is stopped (SIGSTOP) in the middle of the image
+# step: the TCP connection stays open, nothing more comes.  castiron gives
+# up after io_timeout without progress.  Bound: io_timeout, plus what the
+# SSH window still lets through the 8 Mbit/s link (2 MiB: 2 s), plus 4 s
+# for a loaded machine.
+IOT=5000
+sed "s|^io_timeout .*|io_timeout      = ${IOT}ms|" "$T/c.ini" >"$T/stall.ini"
+lab_host 13 openssh 64; A13=$LAB_ADDR D13=$LAB_DISK M13=$LAB_MAC
+"$C" inventory add host13 --site ams1 --rack r4 --unit 13 --mac "$M13" --address "$A13" --disk "$D13"
+lab_slow 13 8mbit
+"$C" -c "$T/stall.ini" provision host13 --accept-new-hostkey >"$T/h13.out" 2>&1 &
+P13=$!
+at_exit "kill $P13"
+ok "host13's writer runs" wait_for 120 "the writer on host13" lab_writer_running 13
+T13=$(now_ms)
+lab_stall 13
+wait "$P13"
+RC13=$?
+T13E=$(now_ms)
+check "a stalled connection: exit 1" "$RC13" -eq 1
+lab_unstall 13
+grep 'failed at' "$T/h13.out" | head -1 | sed 's/^/# /'
+check "  ...one line naming the step and the timeout" \
+    "$(grep -c "host13: failed at image: .*no progress for $IOT ms" "$T/h13.out")" = 1
+check "  ...failed at image" "$(jget host13 '.state + "/" + .step')" = failed/image
+check "  ...after io_timeout, not before ($((T13E - T13)) ms after the stall)" \
+    $((T13E - T13)) -ge $((IOT - 1000))
+check "  ...within io_timeout + 6 s" $((T13E - T13)) -le $((IOT + 6000))
+
+# -- a host that never comes back from its reboot ---------------------
+# host12 goes down at its reboot and stays down: castiron gives up after
+# reboot_timeout.  Measured from the moment the host is down (a little
+# after castiron starts counting: the reboot command waits 1.3 s); bound:
+# reboot_timeout, plus one wait and attempt (0.5 s and a refused
+# connection), plus 4 s for a loaded machine.
+RBT=10000
+sed -e "s|^reboot_command .*|reboot_command  = $(lab_reboot_command down)|" \
+    -e "s|^reboot_timeout .*|reboot_timeout  = ${RBT}ms|" "$T/c.ini" >"$T/down.ini"
+lab_host 12 openssh 64; A12=$LAB_ADDR D12=$LAB_DISK M12=$LAB_MAC
+"$C" inventory add host12 --site ams1 --rack r4 --unit 12 --mac "$M12" --address "$A12" --disk "$D12"
+"$C" -c "$T/down.ini" provision host12 --accept-new-hostkey >"$T/h12.out" 2>&1 &
+P12=$!
+at_exit "kill $P12"
+host12_down() { [ -z "$(ip netns pids "ci-prov-$$-12")" ]; }
+ok "host12 goes down at its reboot" wait_for 120 "host12 down" host12_down
+T12=$(now_ms)
+wait "$P12"
+RC12=$?
+T12E=$(now_ms)
+check "a host that never comes back: exit 1" "$RC12" -eq 1
+grep 'failed at' "$T/h12.out" | head -1 | sed 's/^/# /'
+check "  ...one line naming the step and the timeout" \
+    "$(grep -c "host12: failed at reboot: .*did not come back .* within $RBT ms" "$T/h12.out")" = 1
+check "  ...failed at reboot" "$(jget host12 '.state + "/" + .step')" = failed/reboot
+check "  ...after reboot_timeout, not before ($((T12E - T12)) ms after it went down)" \
+    $((T12E - T12)) -ge $((RBT - 4000))
+check "  ...within reboot_timeout + 5 s" $((T12E - T12)) -le $((RBT + 5000))
 
 done_testing

@@ -17,7 +17,17 @@
 #   lab_sshd_start N            starts its sshd again (same key)
 #   lab_hostkey_fp N            SHA256 fingerprint of its current host key
 #   lab_newkey N                gives the host a new host key (restarts sshd)
-#   lab_reboot_command          the reboot_command for reboot=ssh
+#   lab_reboot_command [down]   the reboot_command for reboot=ssh (down:
+#                               the host goes down and never comes back)
+#   lab_busybox N               its sessions find nothing but busybox (login
+#                               shell, PATH) and a /tmp of their own
+#   lab_own_tmp N               its sessions have a /tmp of their own
+#   lab_stall N | lab_unstall N every process of the host SIGSTOPped (its
+#                               connections open and silent) or continued
+#   lab_writer_running N        castiron-writer runs on the host
+#   lab_written N               bytes the kernel wrote to its disk so far
+#   lab_sha FILE OFFSET [LEN]   sha256 of a byte range of a disk or image
+#   lab_mapped FILE.bmap        bytes the image's bmap maps
 #   lab_dmi N VENDOR PRODUCT SERIAL
 #                               gives the host firmware identity (DMI, which
 #                               this VM lacks): its sshd (restarted) sees a
@@ -38,6 +48,39 @@
 
 LAB_NET=10.251.$(($$ % 250))
 LAB_HOSTS=""
+
+# What a host's private mount namespace holds before its sshd starts (run
+# by sh with $1 = the host's directory, $2 = $T, $3 = the source tree):
+#  - lab_dmi: a tmpfs over /sys/class holding dmi/id and every other real
+#    class bound in (a machine with DMI of its own keeps it hidden);
+#  - lab_busybox: root's login shell is busybox's sh (a passwd of the
+#    host's own over /etc/passwd);
+#  - lab_own_tmp (and lab_busybox): /tmp is the host's own tmpfs with only
+#    the test's directory $T bound back in (and the source tree, for
+#    lab-reboot, when it lives under /tmp).
+LAB_PRIVATE_MNT='
+if [ -d "$1/dmi" ]; then
+	c=$1/sysclass; mkdir -p "$c" && mount -t tmpfs lab "$c" || exit 1
+	for d in /sys/class/*; do
+		[ "${d##*/}" = dmi ] && continue
+		mkdir "$c/${d##*/}" && mount --bind "$d" "$c/${d##*/}" || exit 1
+	done
+	mkdir -p "$c/dmi" && cp -r "$1/dmi" "$c/dmi/id" &&
+	    mount --move "$c" /sys/class || exit 1
+fi
+if [ -f "$1/passwd" ]; then
+	mount --bind "$1/passwd" /etc/passwd || exit 1
+fi
+if [ -f "$1/owntmp" ]; then
+	case $2 in /tmp/*) ;; *) exit 1 ;; esac
+	t=$1/privtmp; mkdir -p "$t" && mount -t tmpfs lab "$t" || exit 1
+	for d in "$2" "$3"; do
+		case $d in /tmp/*) mkdir -p "$t/${d#/tmp/}" &&
+		    mount --bind "$d" "$t/${d#/tmp/}" || exit 1 ;; esac
+	done
+	mount --move "$t" /tmp || exit 1
+fi
+'
 
 lab_init() {
 	mkdir -p "$T/lab" /run/sshd
@@ -147,20 +190,12 @@ _lab_sshd_launch() {
 	openssh)
 		mkdir -p /run/sshd	# its privilege separation directory
 		[ -f "$_ld/sshd_config" ] || lab_sshd_config "$_ln"
-		if [ -d "$_ld/dmi" ]; then
-			# In a private mount namespace: a tmpfs over /sys/class
-			# holding dmi/id and every other real class bound in
-			# (a machine with DMI of its own keeps it hidden).
+		if [ -d "$_ld/dmi" ] || [ -f "$_ld/passwd" ] ||
+		    [ -f "$_ld/owntmp" ]; then
 			ip netns exec "$_lns" unshare -m --propagation private \
-			    sh -c 'c=$1/sysclass; mkdir -p "$c" &&
-			    mount -t tmpfs lab "$c" || exit 1
-			    for d in /sys/class/*; do [ "${d##*/}" = dmi ] &&
-			    continue; mkdir "$c/${d##*/}" &&
-			    mount --bind "$d" "$c/${d##*/}" || exit 1; done
-			    mkdir -p "$c/dmi" && cp -r "$1/dmi" "$c/dmi/id" &&
-			    mount --move "$c" /sys/class &&
+			    sh -c "$LAB_PRIVATE_MNT"'
 			    exec /usr/sbin/sshd -f "$1/sshd_config" \
-			    -E "$1/sshd.log"' sh "$_ld" || return 1
+			    -E "$1/sshd.log"' sh "$_ld" "$T" "$PWD" || return 1
 		else
 			ip netns exec "$_lns" /usr/sbin/sshd \
 			    -f "$_ld/sshd_config" -E "$_ld/sshd.log" || return 1
@@ -196,6 +231,81 @@ lab_dmi() {
 	lab_sshd_stop "$1" && lab_sshd_start "$1"
 }
 
+# lab_busybox N: the host's sessions find nothing but busybox, as in a
+# real deploy environment: their login shell is busybox's sh, their PATH
+# one directory of busybox applet links (SetEnv), and their /tmp their own
+# (castiron-writer is uploaded into it, not found there from another
+# host).  Its sshd is restarted.
+lab_busybox() {
+	_ld=$T/lab/h$1
+	_lbb=$(command -v busybox) || return 1
+	mkdir -p "$_ld/bb"
+	for _la in $("$_lbb" --list); do ln -sf "$_lbb" "$_ld/bb/$_la"; done
+	awk -F: -v OFS=: -v sh="$_ld/bb/sh" '$1 == "root" { $7 = sh } { print }' \
+	    /etc/passwd >"$_ld/passwd"
+	echo "SetEnv PATH=$_ld/bb" >>"$_ld/sshd_config"
+	lab_own_tmp "$1"
+}
+
+# lab_own_tmp N: the host's sessions have a /tmp of their own (a tmpfs),
+# as a deploy environment does, not this machine's: castiron-writer is
+# uploaded into it, never found there from another host or test, and
+# nothing of this machine's /tmp is touched.  Its sshd is restarted.
+lab_own_tmp() {
+	: >"$T/lab/h$1/owntmp"
+	lab_sshd_stop "$1" && lab_sshd_start "$1"
+}
+
+# lab_stall N | lab_unstall N: every process of the host stopped
+# (SIGSTOP) or continued: its connections stay open and silent.
+lab_stall() {
+	for _lp in $(ip netns pids "ci-prov-$$-$1" 2>/dev/null); do
+		kill -STOP "$_lp"
+	done
+}
+lab_unstall() {
+	for _lp in $(ip netns pids "ci-prov-$$-$1" 2>/dev/null); do
+		kill -CONT "$_lp"
+	done
+}
+
+# lab_writer_running N: castiron-writer runs on the host.
+lab_writer_running() {
+	for _lp in $(ip netns pids "ci-prov-$$-$1" 2>/dev/null); do
+		case $(cat "/proc/$_lp/comm" 2>/dev/null) in
+		castiron-writ*) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# lab_written N: bytes written to the host's disk so far, as the kernel
+# counts them (the loop device's sectors written, /sys/block/loopN/stat):
+# castiron's own account plays no part.  Dirty pages of the device are
+# flushed first: a write still in the page cache (which the last close
+# of the device would flush, but not while a mount holds it open) counts.
+# A loop device keeps its counters across uses: compare two readings.
+lab_written() {
+	_ldev=$(cat "$T/lab/h$1/loop")
+	blockdev --flushbufs "$_ldev"
+	awk '{ printf "%.0f\n", $7 * 512 }' "/sys/block/${_ldev#/dev/}/stat"
+}
+
+# lab_sha FILE OFFSET [LENGTH]: sha256 of LENGTH bytes of FILE (a disk)
+# from OFFSET (to its end without LENGTH).
+lab_sha() {
+	dd if="$1" bs=1M iflag=skip_bytes,count_bytes skip="$2" \
+	    ${3:+count="$3"} status=none | sha256sum | cut -d' ' -f1
+}
+
+# lab_mapped FILE.bmap: the bytes an image's bmap maps (what a write of
+# it puts on the disk).
+lab_mapped() {
+	awk 'match($0, /<BlockSize> *[0-9]+/) { b = substr($0, RSTART + 11) + 0 }
+	    match($0, /<MappedBlocksCount> *[0-9]+/) { m = substr($0, RSTART + 19) + 0 }
+	    END { printf "%.0f\n", b * m }' "$1"
+}
+
 lab_sshd_stop() {
 	for _lp in $(ip netns pids "ci-prov-$$-$1" 2>/dev/null); do
 		kill -9 "$_lp"
@@ -228,7 +338,8 @@ lab_newkey() {
 	lab_sshd_start "$_ln"
 }
 
-# The reboot_command for castiron.ini.
+# The reboot_command for castiron.ini; "down": the host goes down and
+# never comes back.
 lab_reboot_command() {
-	echo "$PWD/tests/lab/lab-reboot $T/lab"
+	echo "$PWD/tests/lab/lab-reboot ${1:+--$1 }$T/lab"
 }
