@@ -749,6 +749,32 @@ stream_stopped(struct ssh_stream *st, char *err, size_t errlen)
 }
 
 /*
+ * The peer's window is full.  The write before has just taken in all
+ * that had arrived: the command's output (or its end) is read when some
+ * is queued, and otherwise the socket is waited on for the window
+ * adjustment, without a read that would find nothing (with dropbear's
+ * 24 KiB window this happens every 24 KiB).  *last: the last progress.
+ */
+static int
+stream_window_wait(struct ssh_stream *st, uint64_t *last, char *err,
+    size_t errlen)
+{
+	int	 progress = 0;
+
+	if ((libssh2_poll_channel_read(st->ch, 1) != 0 ||
+	    libssh2_channel_eof(st->ch) != 0) &&
+	    stream_drain(st, &progress, err, errlen) == -1)
+		return -1;
+	if (progress) {
+		*last = now_ms();
+		return 0;
+	}
+	if (libssh2_channel_window_write(st->ch) > 0)
+		return 0;
+	return wait_io(st->c, *last, err, errlen);
+}
+
+/*
  * Writes buf as channel data.  libssh2_channel_write sends at most one
  * packet per call (32,700 bytes, less when the peer's window or packet
  * size is smaller) after taking in what arrived (window adjustments and
@@ -764,12 +790,19 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 	size_t		 pos = 0;
 	uint64_t	 last = now_ms();
 	ssize_t		 n;
+	int		 full = 0;
 
 	while (pos < len) {
 		int	 progress = 0;
 
 		if (st->eof)
 			return stream_stopped(st, err, errlen);
+		if (full) {
+			full = 0;
+			if (stream_window_wait(st, &last, err, errlen) == -1)
+				return -1;
+			continue;
+		}
 		n = libssh2_channel_write(st->ch, p + pos, len - pos);
 		if (n > 0) {
 			pos += (size_t)n;
@@ -779,6 +812,8 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 			if (libssh2_poll_channel_read(st->ch, 1) != 0 &&
 			    stream_drain(st, &progress, err, errlen) == -1)
 				return -1;
+			/* That packet took the rest of the window. */
+			full = libssh2_channel_window_write(st->ch) == 0;
 			continue;
 		}
 		if (n == LIBSSH2_ERROR_BAD_USE && send_pending(st->c)) {
@@ -808,18 +843,7 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 				return -1;
 			continue;
 		}
-		/* The peer's window is full: take in what came, then wait
-		 * for its adjustment. */
-		if (stream_drain(st, &progress, err, errlen) == -1)
-			return -1;
-		if (progress) {
-			last = now_ms();
-			continue;
-		}
-		if (libssh2_channel_window_write(st->ch) > 0)
-			continue;
-		if (wait_io(st->c, last, err, errlen) == -1)
-			return -1;
+		full = 1;	/* 0 or EAGAIN: no window */
 	}
 	return 0;
 }
