@@ -40,6 +40,7 @@
 #include <openssl/evp.h>
 
 #include "lib/xmalloc.h"
+#include "provision/rsakey.h"
 #include "provision/shell.h"
 #include "provision/ssh.h"
 
@@ -414,42 +415,83 @@ ssh_hostkey_b64(struct ssh_conn *c)
 }
 
 /*
- * Whether the client key is RSA, from its .pub (which castiron needs
- * beside it anyway: configure installs it) or a PEM private key's
- * header.
+ * RSA keys: libssh2 1.10 signs them only as "ssh-rsa" (SHA-1), which
+ * OpenSSH 8.8 and later refuse by default; rsa-sha2 user authentication
+ * came with libssh2 1.11.  So castiron signs itself, through
+ * libssh2_userauth_publickey: libssh2 1.10 sends the type string of the
+ * blob it is given as the algorithm (userauth.c: userauth_pblc_method is
+ * the blob's first string) and the callback's signature wrapped in
+ * string(algorithm) string(signature).  The blob is therefore
+ * string("rsa-sha2-512") mpint(e) mpint(n): OpenSSH parses a key blob of
+ * that type as a plain RSA key (sshkey.c: sshkey_type_from_name, the
+ * rsa-sha2-512 impl is KEY_RSA; ssh-rsa.c reads e and n) and matches it
+ * against authorized_keys by e and n (sshkey_equal).
+ *
+ * dropbear (2022.83) compares the blob byte for byte with the
+ * authorized_keys line (signkey.c: cmp_base64_key), which says
+ * "ssh-rsa": it refuses that blob.  A refusal of the rsa-sha2-512 offer
+ * (before anything is signed) is followed by libssh2's own ssh-rsa
+ * (SHA-1) attempt, which dropbear accepts.
  */
 static int
-key_is_rsa(const char *key)
+rsa_sign(LIBSSH2_SESSION *s, unsigned char **sig, size_t *siglen,
+    const unsigned char *data, size_t len, void **abstract)
 {
-	char	*pub = xsprintf("%s.pub", key), line[64];
-	FILE	*f;
-	int	 rsa = 0;
-
-	if ((f = fopen(pub, "re")) != NULL) {
-		rsa = fgets(line, sizeof(line), f) != NULL &&
-		    strncmp(line, "ssh-rsa ", 8) == 0;
-		fclose(f);
-	} else if ((f = fopen(key, "re")) != NULL) {
-		rsa = fgets(line, sizeof(line), f) != NULL &&
-		    strncmp(line, "-----BEGIN RSA ", 15) == 0;
-		fclose(f);
-	}
-	free(pub);
-	return rsa;
+	(void)s;
+	return rsakey_sign(*abstract, data, len, sig, siglen) == 0 ? 0 :
+	    LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
 }
 
-/*
- * libssh2 1.10 signs with an RSA key only as "ssh-rsa" (SHA-1): rsa-sha2
- * user authentication came with 1.11.  OpenSSH 8.8 and later refuse it
- * unless the server enables it again (PubkeyAcceptedAlgorithms +ssh-rsa);
- * dropbear 2022.83 still accepts it.  A refusal of an RSA key says so.
- */
+static int
+auth_rsa_sha2(struct ssh_conn *c, struct rsakey *k, char *err,
+    size_t errlen)
+{
+	unsigned char	*blob;
+	size_t		 len = 0;
+	uint64_t	 last = now_ms();
+	void		*abstract = k;
+	int		 rc;
+
+	if ((blob = rsakey_blob(k, "rsa-sha2-512", &len)) == NULL) {
+		snprintf(err, errlen, "%s: key %s: no RSA public key in it",
+		    c->host, c->key);
+		return -1;
+	}
+	while ((rc = libssh2_userauth_publickey(c->s, c->user, blob, len,
+	    rsa_sign, &abstract)) == LIBSSH2_ERROR_EAGAIN)
+		if (wait_io(c, last, err, errlen) == -1) {
+			free(blob);
+			return -1;
+		}
+	free(blob);
+	return rc;
+}
+
 int
 ssh_auth(struct ssh_conn *c, char *err, size_t errlen)
 {
-	uint64_t	 last = now_ms();
-	int		 rc;
+	struct rsakey	*k = NULL;
+	uint64_t	 last;
+	int		 rc, rsa;
 
+	if ((rsa = rsakey_load(c->key, &k, err, errlen)) == -1)
+		return -1;
+	if (rsa == 1) {
+		rc = auth_rsa_sha2(c, k, err, errlen);
+		rsakey_free(k);
+		if (rc == -1)
+			return -1;
+		if (rc == 0)
+			goto authed;
+		if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED) {
+			snprintf(err, errlen, "%s: authentication as %s with "
+			    "RSA key %s (rsa-sha2-512) failed: %s", c->host,
+			    c->user, c->key, ssh_errmsg(c));
+			return -1;
+		}
+		/* Refused as rsa-sha2-512: dropbear wants "ssh-rsa". */
+	}
+	last = now_ms();
 	while ((rc = libssh2_userauth_publickey_fromfile_ex(c->s, c->user,
 	    (unsigned)strlen(c->user), NULL, c->key, NULL)) ==
 	    LIBSSH2_ERROR_EAGAIN)
@@ -458,11 +500,11 @@ ssh_auth(struct ssh_conn *c, char *err, size_t errlen)
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: authentication as %s with key %s "
 		    "refused: %s%s", c->host, c->user, c->key, ssh_errmsg(c),
-		    key_is_rsa(c->key) ? " (an RSA key: libssh2 1.10 signs "
-		    "only with ssh-rsa/SHA-1, which OpenSSH 8.8 and later "
-		    "refuse by default; use an ed25519 key)" : "");
+		    rsa == 1 ? " (an RSA key: refused both as rsa-sha2-512 "
+		    "and as ssh-rsa)" : "");
 		return -1;
 	}
+authed:
 	c->authed = 1;
 	c->last_keepalive = now_ms();
 	return 0;
