@@ -11,7 +11,7 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS     := libcurl libssh sqlite3 jansson libzstd zlib libcrypto libsystemd
+PKGS     := libcurl libssh2 sqlite3 jansson libzstd zlib libcrypto libsystemd
 CPPFLAGS += -D_GNU_SOURCE -DCASTIRON_VERSION='"$(VERSION)"' -I. -I/usr/include/iniparser
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers
@@ -32,7 +32,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 # The Debian packages the project builds, tests, benchmarks and demos with.
-DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh-dev \
+DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
 	libssl-dev libsystemd-dev libcmocka-dev
 DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \

@@ -1,16 +1,26 @@
 /*
- * The SSH transport (libssh).  The session runs in non-blocking mode and
- * every wait goes through wait_io(), which polls the socket in the
- * directions libssh needs, sends keepalives while idle and gives up after
- * the I/O timeout without progress: a host that vanishes halfway through
- * an image write fails that host within the timeout instead of hanging
- * the run.  One session per host; sessions are independent, so threads
- * may each drive their own.
+ * The SSH transport (libssh2, Debian 12: 1.10).  The session runs in
+ * non-blocking mode and every wait goes through wait_io(), which polls
+ * the socket in the direction libssh2 is blocked on, sends keepalives
+ * while idle and gives up after the I/O timeout without progress: a host
+ * that vanishes halfway through an image write fails that host within
+ * the timeout instead of hanging the run.  One session per host and per
+ * thread; libssh2_init runs once for the process.
  *
  * castiron makes the TCP connection itself (bounded by the connect
- * timeout) and hands the socket to libssh, which owns it from then on.
- * libssh reads no configuration file and no known_hosts file here: the
- * host key is checked by the caller against the inventory's pin.
+ * timeout, TCP_NODELAY) and closes it; libssh2 reads no configuration
+ * file and no known_hosts file: the host key is checked by the caller
+ * against the inventory's pin, between the handshake and authentication.
+ *
+ * libssh2 1.10 has two rules the code below keeps.  A packet it could
+ * only partly hand to the socket (EAGAIN, the session blocked outbound)
+ * must be finished by calling the same function again before anything
+ * else is sent: any other send in between fails (LIBSSH2_ERROR_BAD_USE),
+ * so nothing reads (a read may answer with a window adjustment) and no
+ * keepalive goes out until it is.  And channel and session frees may
+ * return EAGAIN (they send a close) and free nothing: they are repeated,
+ * bounded, and a connection that cannot take the close is shut down
+ * first so that the free goes through.
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -19,30 +29,49 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <libssh/libssh.h>
+#include <libssh2.h>
 #include <openssl/evp.h>
 
 #include "lib/xmalloc.h"
+#include "provision/rsakey.h"
 #include "provision/shell.h"
 #include "provision/ssh.h"
 
 struct ssh_conn {
-	int		 fd;		/* owned by s once handed over */
-	ssh_session	 s;
-	ssh_event	 ev;		/* polls s; made by the first wait */
+	int		 fd;		/* ours: libssh2 never closes it */
+	LIBSSH2_SESSION	*s;
 	struct ssh_opts	 o;
 	char		*host;
 	char		*user;
 	char		*key;
+	int		 up;		/* handshake done */
+	int		 broken;	/* a wait timed out or I/O failed: no
+					 * goodbyes, nothing more is waited for */
+	int		 authed;	/* keepalives may go (not before: dropbear
+					 * drops a session that sends a global
+					 * request before authentication) */
 	uint64_t	 last_keepalive;
-	int		 ready;		/* handshake done: keepalives may go */
 };
+
+/* How long the goodbye of ssh_close may take. */
+#define CLOSE_MS	1000
+
+static pthread_once_t	 lib_once = PTHREAD_ONCE_INIT;
+static int		 lib_rc = -1;
+
+/* libssh2_init is not thread-safe; sessions in their own threads are. */
+static void
+lib_init(void)
+{
+	lib_rc = libssh2_init(0);
+}
 
 static uint64_t
 now_ms(void)
@@ -53,90 +82,91 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* libssh's last error text, for messages. */
+/* libssh2's last error text, for messages. */
 static const char *
 ssh_errmsg(struct ssh_conn *c)
 {
-	const char	*msg = ssh_get_error(c->s);
+	char	*msg = NULL;
 
+	if (c->s)
+		libssh2_session_last_error(c->s, &msg, NULL, 0);
 	return msg && *msg ? msg : "unknown error";
 }
 
-/*
- * Hands libssh's queued output to the socket without waiting: 0 when
- * nothing is left queued, 1 when some is (the socket is full), -1 on
- * error.
- */
+/* A packet of libssh2's is half in the socket (see the top). */
 static int
-out_flush(struct ssh_conn *c, char *err, size_t errlen)
+send_pending(struct ssh_conn *c)
 {
-	switch (ssh_blocking_flush(c->s, 0)) {
-	case SSH_OK:
-		return 0;
-	case SSH_AGAIN:
-		return 1;
-	default:
-		snprintf(err, errlen, "%s: write: %s", c->host, ssh_errmsg(c));
-		return -1;
+	return (libssh2_session_block_directions(c->s) &
+	    LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
+}
+
+/*
+ * A keepalive (a global request without reply: traffic that keeps
+ * middleboxes' state) when one is due.  Only when the socket has room:
+ * libssh2 1.10 leaves a keepalive it could only partly send pending with
+ * nothing to finish it, and every later send of the session would fail.
+ */
+static void
+keepalive(struct ssh_conn *c)
+{
+	struct pollfd	 pfd = { .fd = c->fd, .events = POLLOUT };
+	uint64_t	 now = now_ms();
+	int		 next;
+
+	if (!c->authed || c->o.keepalive_s == 0 || send_pending(c) ||
+	    now - c->last_keepalive < c->o.keepalive_s * 1000ULL)
+		return;
+	if (poll(&pfd, 1, 0) == 1 && pfd.revents == POLLOUT) {
+		(void)libssh2_keepalive_send(c->s, &next);
+		c->last_keepalive = now;
 	}
 }
 
 /*
- * Waits until something happens on the connection and lets libssh handle
- * it (packets read and dispatched, queued output written) before it
- * returns, so the caller re-checks its condition with nothing left
- * unseen: polling the socket by hand could sleep on data libssh had
- * already taken in.  since: when the caller last made progress.  Returns
- * -1 (err set) when the I/O timeout passed without progress or the
- * connection failed.
+ * Waits until the socket is ready in the direction libssh2 needs, at
+ * most until deadline (and never more than a second, so keepalives keep
+ * their pace).  Returns -1 only when poll itself fails.
+ */
+static int
+wait_sock(struct ssh_conn *c, uint64_t deadline, char *err, size_t errlen)
+{
+	struct pollfd	 pfd;
+	uint64_t	 now = now_ms();
+	int		 rc, ms;
+
+	ms = deadline <= now ? 0 : deadline - now > 1000 ? 1000 :
+	    (int)(deadline - now);
+	keepalive(c);
+	pfd.fd = c->fd;
+	/* Half a packet out: only the socket's room lets libssh2 go on. */
+	pfd.events = send_pending(c) ? POLLOUT : POLLIN;
+	rc = poll(&pfd, 1, ms);
+	if (rc == -1 && errno != EINTR) {
+		snprintf(err, errlen, "%s: poll: %s", c->host, strerror(errno));
+		return -1;
+	}
+	if (rc == 1 && (pfd.revents & POLLNVAL)) {
+		snprintf(err, errlen, "%s: connection lost", c->host);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Waits for the socket; since: when the caller last made progress.
+ * Returns -1 (err set) when the I/O timeout passed without progress.
  */
 static int
 wait_io(struct ssh_conn *c, uint64_t since, char *err, size_t errlen)
 {
-	uint64_t	 now = now_ms(), left;
-	int		 rc, ms;
-
-	if (now - since >= c->o.io_timeout_ms) {
+	if (now_ms() - since >= c->o.io_timeout_ms) {
 		snprintf(err, errlen, "%s: no progress for %llu ms", c->host,
 		    (unsigned long long)c->o.io_timeout_ms);
+		c->broken = 1;
 		return -1;
 	}
-	left = c->o.io_timeout_ms - (now - since);
-	ms = left > 1000 ? 1000 : (int)left;
-	if (c->o.keepalive_s > 0 && c->ready &&
-	    now - c->last_keepalive >= c->o.keepalive_s * 1000ULL) {
-		/* SSH_MSG_IGNORE: traffic that keeps middleboxes' state. */
-		ssh_send_ignore(c->s, "");
-		c->last_keepalive = now;
-	}
-	/* The session's poll handle exists once ssh_connect has begun. */
-	if (c->ev == NULL) {
-		ssh_event ev = ssh_event_new();
-
-		if (ev != NULL && ssh_event_add_session(ev, c->s) == SSH_OK)
-			c->ev = ev;
-		else if (ev != NULL)
-			ssh_event_free(ev);
-	}
-	if (c->ev == NULL) {
-		/* No event (out of memory): a short sleep on the socket. */
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, ms > 10 ? 10 : ms) == -1 && errno != EINTR) {
-			snprintf(err, errlen, "%s: poll: %s", c->host,
-			    strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	errno = 0;
-	rc = ssh_event_dopoll(c->ev, ms);
-	if (rc == SSH_ERROR && errno != EINTR) {
-		snprintf(err, errlen, "%s: connection lost: %s", c->host,
-		    ssh_errmsg(c));
-		return -1;
-	}
-	return 0;
+	return wait_sock(c, since + c->o.io_timeout_ms, err, errlen);
 }
 
 /* Non-blocking TCP connect bounded by the connect timeout. */
@@ -206,38 +236,58 @@ tcp_connect(const struct ssh_opts *o, char *err, size_t errlen)
 }
 
 /*
- * AEAD ciphers first: libssh runs them through OpenSSL's EVP in one call
- * per packet (AES-GCM with AES-NI, chacha20-poly1305), several times the
- * throughput of CTR with a separate MAC.  aes128 before aes256 (10 rounds
- * against 14, as strong as needed here); CTR kept for old servers.
+ * What castiron offers.  Ciphers: libssh2 1.10 has no AEAD cipher and
+ * encrypts one 16-byte block per OpenSSL call, so the call overhead, not
+ * the rounds, sets the pace: aes128-ctr first (10 rounds), the other CTR
+ * sizes for servers that want them; no CBC, arcfour, blowfish, cast or
+ * 3des.  Host keys: ed25519 first (libssh2 would take ECDSA first, and
+ * the key pinned for a deploy environment or written by configure is
+ * ed25519).  No SHA-1 key exchange.  Compression stays off (libssh2's
+ * default).
  */
-#define SSH_CIPHERS	"aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
-			"chacha20-poly1305@openssh.com," \
-			"aes128-ctr,aes256-ctr"
+#define SSH_KEX		"curve25519-sha256,curve25519-sha256@libssh.org," \
+			"ecdh-sha2-nistp256,ecdh-sha2-nistp384," \
+			"ecdh-sha2-nistp521," \
+			"diffie-hellman-group-exchange-sha256," \
+			"diffie-hellman-group16-sha512," \
+			"diffie-hellman-group18-sha512," \
+			"diffie-hellman-group14-sha256"
+#define SSH_HOSTKEYS	"ssh-ed25519,ecdsa-sha2-nistp256," \
+			"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa"
+#define SSH_CIPHERS	"aes128-ctr,aes192-ctr,aes256-ctr"
+#define SSH_MACS	"hmac-sha2-256,hmac-sha2-512,hmac-sha1"
 
-/* Sets the session's options; -1 with err set. */
+/* Sets the session's method preferences; -1 with err set. */
 static int
 session_setup(struct ssh_conn *c, char *err, size_t errlen)
 {
-	int	 no = 0, verbosity = SSH_LOG_NOLOG, port = c->o.port;
-	long	 tmo = (long)((c->o.connect_timeout_ms + 999) / 1000);
+	static const struct {
+		int		 method;
+		const char	*prefs;
+	} prefs[] = {
+		{ LIBSSH2_METHOD_KEX,		SSH_KEX },
+		{ LIBSSH2_METHOD_HOSTKEY,	SSH_HOSTKEYS },
+		{ LIBSSH2_METHOD_CRYPT_CS,	SSH_CIPHERS },
+		{ LIBSSH2_METHOD_CRYPT_SC,	SSH_CIPHERS },
+		{ LIBSSH2_METHOD_MAC_CS,	SSH_MACS },
+		{ LIBSSH2_METHOD_MAC_SC,	SSH_MACS },
+	};
+	size_t	 i;
 
-	if (ssh_options_set(c->s, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_HOST, c->host) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_PORT, &port) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_USER, c->user) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
-	    "/dev/null") < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_TIMEOUT, &tmo) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_COMPRESSION, "no") < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_CIPHERS_C_S, SSH_CIPHERS) < 0 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_CIPHERS_S_C, SSH_CIPHERS) < 0) {
-		snprintf(err, errlen, "%s: SSH options: %s", c->host,
-		    ssh_errmsg(c));
-		return -1;
-	}
+	for (i = 0; i < sizeof(prefs) / sizeof(prefs[0]); i++)
+		if (libssh2_session_method_pref(c->s, prefs[i].method,
+		    prefs[i].prefs) != 0) {
+			snprintf(err, errlen, "%s: SSH method preferences: %s",
+			    c->host, ssh_errmsg(c));
+			return -1;
+		}
+	libssh2_session_set_blocking(c->s, 0);
+	/* Keepalives without reply (libssh2 1.10 keeps the server's
+	 * replies queued until the session ends), paced by keepalive():
+	 * libssh2's own clock (whole seconds of wall time) only lets each
+	 * one through. */
+	if (c->o.keepalive_s > 0)
+		libssh2_keepalive_config(c->s, 0, 2);
 	return 0;
 }
 
@@ -245,9 +295,14 @@ struct ssh_conn *
 ssh_dial(const struct ssh_opts *o, char *err, size_t errlen)
 {
 	struct ssh_conn	*c;
-	uint64_t	 start;
-	int		 rc, fd;
+	uint64_t	 deadline;
+	int		 rc;
 
+	pthread_once(&lib_once, lib_init);
+	if (lib_rc != 0) {
+		snprintf(err, errlen, "%s: libssh2_init failed", o->host);
+		return NULL;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->fd = -1;
 	c->o = *o;
@@ -261,49 +316,42 @@ ssh_dial(const struct ssh_opts *o, char *err, size_t errlen)
 		c->o.io_timeout_ms = 60000;
 	if (c->o.connect_timeout_ms == 0)
 		c->o.connect_timeout_ms = 10000;
-	if ((fd = tcp_connect(o, err, errlen)) == -1) {
+	if ((c->fd = tcp_connect(&c->o, err, errlen)) == -1) {
 		ssh_close(c);
 		return NULL;
 	}
-	if ((c->s = ssh_new()) == NULL) {
-		snprintf(err, errlen, "%s: ssh_new failed", o->host);
-		close(fd);
+	if ((c->s = libssh2_session_init()) == NULL) {
+		snprintf(err, errlen, "%s: libssh2_session_init failed",
+		    o->host);
 		ssh_close(c);
 		return NULL;
 	}
-	if (session_setup(c, err, errlen) == -1 ||
-	    ssh_options_set(c->s, SSH_OPTIONS_FD, &fd) < 0) {
-		if (!err[0])
-			snprintf(err, errlen, "%s: SSH options: %s", o->host,
-			    ssh_errmsg(c));
-		close(fd);
+	if (session_setup(c, err, errlen) == -1) {
 		ssh_close(c);
 		return NULL;
 	}
-	c->fd = fd;		/* libssh closes it from now on */
-	ssh_set_blocking(c->s, 0);
-	start = now_ms();
-	c->last_keepalive = start;
-	while ((rc = ssh_connect(c->s)) == SSH_AGAIN) {
-		/* The handshake is bounded by the connect timeout. */
-		if (now_ms() - start >= c->o.connect_timeout_ms) {
+	/* The handshake is bounded by the connect timeout. */
+	deadline = now_ms() + c->o.connect_timeout_ms;
+	while ((rc = libssh2_session_handshake(c->s, c->fd)) ==
+	    LIBSSH2_ERROR_EAGAIN) {
+		if (now_ms() >= deadline) {
 			snprintf(err, errlen, "%s: SSH handshake timed out",
 			    o->host);
 			ssh_close(c);
 			return NULL;
 		}
-		if (wait_io(c, now_ms(), err, errlen) == -1) {
+		if (wait_sock(c, deadline, err, errlen) == -1) {
 			ssh_close(c);
 			return NULL;
 		}
 	}
-	if (rc != SSH_OK) {
+	if (rc != 0) {
 		snprintf(err, errlen, "%s: SSH handshake: %s", o->host,
 		    ssh_errmsg(c));
 		ssh_close(c);
 		return NULL;
 	}
-	c->ready = 1;
+	c->up = 1;
 	return c;
 }
 
@@ -325,102 +373,170 @@ ssh_fp_of_blob(const unsigned char *blob, size_t len, char fp[SSH_FP_LEN])
 	memcpy(fp + 7, b64, (size_t)n);
 	fp[7 + n] = '\0';
 }
-
-/* The server's key as an OpenSSH public key line: "TYPE BASE64". */
-static char *
-hostkey_line(struct ssh_conn *c)
-{
-	ssh_key		 key = NULL;
-	char		*b64 = NULL, *line;
-	const char	*tn;
-
-	if (ssh_get_server_publickey(c->s, &key) != SSH_OK)
-		return NULL;
-	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
-		ssh_key_free(key);
-		return NULL;
-	}
-	tn = ssh_key_type_to_char(ssh_key_type(key));
-	line = xsprintf("%s %s", tn ? tn : "unknown", b64);
-	ssh_string_free_char(b64);
-	ssh_key_free(key);
-	return line;
-}
-
 int
 ssh_hostkey(struct ssh_conn *c, char fp[SSH_FP_LEN], char *type,
     size_t typelen)
 {
-	char	*line, e[64];
-	int	 rc;
+	const char	*blob, *tn = "unknown";
+	size_t		 len = 0;
+	int		 t = 0;
 
-	if ((line = hostkey_line(c)) == NULL)
+	if ((blob = libssh2_session_hostkey(c->s, &len, &t)) == NULL)
 		return -1;
-	rc = ssh_fp_of_publine(line, fp, e, sizeof(e));
-	if (rc == 0 && type && typelen)
-		snprintf(type, typelen, "%.*s", (int)strcspn(line, " "), line);
-	free(line);
-	return rc;
+	ssh_fp_of_blob((const unsigned char *)blob, len, fp);
+	switch (t) {
+	case LIBSSH2_HOSTKEY_TYPE_ED25519:	tn = "ssh-ed25519"; break;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:	tn = "ecdsa-sha2-nistp256"; break;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:	tn = "ecdsa-sha2-nistp384"; break;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:	tn = "ecdsa-sha2-nistp521"; break;
+	case LIBSSH2_HOSTKEY_TYPE_RSA:		tn = "ssh-rsa"; break;
+	case LIBSSH2_HOSTKEY_TYPE_DSS:		tn = "ssh-dss"; break;
+	}
+	if (type && typelen)
+		snprintf(type, typelen, "%s", tn);
+	return 0;
 }
 
 char *
 ssh_hostkey_b64(struct ssh_conn *c)
 {
-	char	*line, *b64;
+	const char	*blob;
+	size_t		 len = 0;
+	int		 t = 0;
+	char		*out;
 
-	if ((line = hostkey_line(c)) == NULL)
+	if ((blob = libssh2_session_hostkey(c->s, &len, &t)) == NULL ||
+	    len > 16384)
 		return NULL;
-	b64 = xstrdup(line + strcspn(line, " ") + 1);
-	free(line);
-	return b64;
+	out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)blob,
+	    (int)len);
+	return out;
+}
+
+/*
+ * RSA keys: libssh2 1.10 signs them only as "ssh-rsa" (SHA-1), which
+ * OpenSSH 8.8 and later refuse by default; rsa-sha2 user authentication
+ * came with libssh2 1.11.  So castiron signs itself, through
+ * libssh2_userauth_publickey: libssh2 1.10 sends the type string of the
+ * blob it is given as the algorithm (userauth.c: userauth_pblc_method is
+ * the blob's first string) and the callback's signature wrapped in
+ * string(algorithm) string(signature).  The blob is therefore
+ * string("rsa-sha2-512") mpint(e) mpint(n): OpenSSH parses a key blob of
+ * that type as a plain RSA key (sshkey.c: sshkey_type_from_name, the
+ * rsa-sha2-512 impl is KEY_RSA; ssh-rsa.c reads e and n) and matches it
+ * against authorized_keys by e and n (sshkey_equal).
+ *
+ * dropbear (2022.83) compares the blob byte for byte with the
+ * authorized_keys line (signkey.c: cmp_base64_key), which says
+ * "ssh-rsa": it refuses that blob.  A refusal of the rsa-sha2-512 offer
+ * (before anything is signed) is followed by libssh2's own ssh-rsa
+ * (SHA-1) attempt, which dropbear accepts.
+ */
+static int
+rsa_sign(LIBSSH2_SESSION *s, unsigned char **sig, size_t *siglen,
+    const unsigned char *data, size_t len, void **abstract)
+{
+	(void)s;
+	return rsakey_sign(*abstract, data, len, sig, siglen) == 0 ? 0 :
+	    LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
+}
+
+static int
+auth_rsa_sha2(struct ssh_conn *c, struct rsakey *k, char *err,
+    size_t errlen)
+{
+	unsigned char	*blob;
+	size_t		 len = 0;
+	uint64_t	 last = now_ms();
+	void		*abstract = k;
+	int		 rc;
+
+	if ((blob = rsakey_blob(k, "rsa-sha2-512", &len)) == NULL) {
+		snprintf(err, errlen, "%s: key %s: no RSA public key in it",
+		    c->host, c->key);
+		return -1;
+	}
+	while ((rc = libssh2_userauth_publickey(c->s, c->user, blob, len,
+	    rsa_sign, &abstract)) == LIBSSH2_ERROR_EAGAIN)
+		if (wait_io(c, last, err, errlen) == -1) {
+			free(blob);
+			return -1;
+		}
+	free(blob);
+	return rc;
 }
 
 int
 ssh_auth(struct ssh_conn *c, char *err, size_t errlen)
 {
-	ssh_key		 key = NULL;
-	uint64_t	 start = now_ms();
-	int		 rc;
+	struct rsakey	*k = NULL;
+	uint64_t	 last;
+	int		 rc, rsa;
 
-	rc = ssh_pki_import_privkey_file(c->key, NULL, NULL, NULL, &key);
-	if (rc != SSH_OK) {
-		snprintf(err, errlen, "%s: cannot read the private key %s%s",
-		    c->host, c->key, rc == SSH_EOF ? ": no such file" :
-		    " (a key without a passphrase, in OpenSSH or PEM format)");
+	if ((rsa = rsakey_load(c->key, &k, err, errlen)) == -1)
 		return -1;
-	}
-	while ((rc = ssh_userauth_publickey(c->s, NULL, key)) ==
-	    SSH_AUTH_AGAIN)
-		if (wait_io(c, start, err, errlen) == -1) {
-			ssh_key_free(key);
+	if (rsa == 1) {
+		rc = auth_rsa_sha2(c, k, err, errlen);
+		rsakey_free(k);
+		if (rc == -1)
+			return -1;
+		if (rc == 0)
+			goto authed;
+		if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED) {
+			snprintf(err, errlen, "%s: authentication as %s with "
+			    "RSA key %s (rsa-sha2-512) failed: %s", c->host,
+			    c->user, c->key, ssh_errmsg(c));
 			return -1;
 		}
-	ssh_key_free(key);
-	if (rc != SSH_AUTH_SUCCESS) {
+		/* Refused as rsa-sha2-512: dropbear wants "ssh-rsa". */
+	}
+	last = now_ms();
+	while ((rc = libssh2_userauth_publickey_fromfile_ex(c->s, c->user,
+	    (unsigned)strlen(c->user), NULL, c->key, NULL)) ==
+	    LIBSSH2_ERROR_EAGAIN)
+		if (wait_io(c, last, err, errlen) == -1)
+			return -1;
+	if (rc != 0) {
 		snprintf(err, errlen, "%s: authentication as %s with key %s "
-		    "refused%s%s", c->host, c->user, c->key,
-		    rc == SSH_AUTH_ERROR ? ": " : "",
-		    rc == SSH_AUTH_ERROR ? ssh_errmsg(c) : "");
+		    "refused: %s%s", c->host, c->user, c->key, ssh_errmsg(c),
+		    rsa == 1 ? " (an RSA key: refused both as rsa-sha2-512 "
+		    "and as ssh-rsa)" : "");
 		return -1;
 	}
+authed:
+	c->authed = 1;
+	c->last_keepalive = now_ms();
 	return 0;
 }
 
 void
 ssh_close(struct ssh_conn *c)
 {
+	int	 i;
+
 	if (c == NULL)
 		return;
-	if (c->ev) {
-		ssh_event_remove_session(c->ev, c->s);
-		ssh_event_free(c->ev);
-	}
 	if (c->s) {
-		/* Sends what it can of the goodbye; closes the socket. */
-		if (c->fd != -1)
-			ssh_disconnect(c->s);
-		ssh_free(c->s);
+		if (c->up && !c->broken) {
+			/* The goodbye, bounded: the peer may be gone. */
+			uint64_t deadline = now_ms() + CLOSE_MS;
+			char	 e[64];
+
+			while (libssh2_session_disconnect(c->s, "done") ==
+			    LIBSSH2_ERROR_EAGAIN && now_ms() < deadline)
+				if (wait_sock(c, deadline, e, sizeof(e)) == -1)
+					break;
+		}
+		/* What could not go out now fails instead of blocking the
+		 * free (channels still open send their close). */
+		(void)shutdown(c->fd, SHUT_RDWR);
+		for (i = 0; i < 16; i++)
+			if (libssh2_session_free(c->s) != LIBSSH2_ERROR_EAGAIN)
+				break;
 	}
+	if (c->fd != -1)
+		close(c->fd);
 	free(c->host);
 	free(c->user);
 	free(c->key);
@@ -450,71 +566,101 @@ capture(char **buf, size_t *len, size_t max, const char *p, size_t n,
 	(*buf)[*len] = '\0';
 }
 
+/*
+ * Frees a channel.  libssh2 sends its EOF and close first and returns
+ * EAGAIN until they are out and the peer said something: repeated
+ * within the I/O timeout.  On a broken connection, or past the timeout,
+ * the connection is shut down first (every later send and receive fails
+ * at once) and the free goes through without waiting.
+ */
+static void
+channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
+{
+	uint64_t	 start = now_ms();
+	char		 e[128];
+	int		 i;
+
+	if (c->broken)
+		(void)shutdown(c->fd, SHUT_RDWR);
+	for (i = 0; libssh2_channel_free(ch) == LIBSSH2_ERROR_EAGAIN; i++) {
+		if (c->broken) {
+			if (i > 64)	/* libssh2 would have to be broken */
+				break;
+			continue;
+		}
+		if (wait_io(c, start, e, sizeof(e)) == -1)
+			(void)shutdown(c->fd, SHUT_RDWR);
+	}
+}
+
 /* Opens a session channel and starts cmd on it. */
-static ssh_channel
+static LIBSSH2_CHANNEL *
 channel_exec(struct ssh_conn *c, const char *cmd, char *err, size_t errlen)
 {
-	ssh_channel	 ch;
+	LIBSSH2_CHANNEL	*ch;
 	uint64_t	 start = now_ms();
 	int		 rc;
 
-	if ((ch = ssh_channel_new(c->s)) == NULL) {
-		snprintf(err, errlen, "%s: open channel: %s", c->host,
-		    ssh_errmsg(c));
-		return NULL;
+	while ((ch = libssh2_channel_open_session(c->s)) == NULL) {
+		if (libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_EAGAIN) {
+			snprintf(err, errlen, "%s: open channel: %s", c->host,
+			    ssh_errmsg(c));
+			return NULL;
+		}
+		if (wait_io(c, start, err, errlen) == -1)
+			return NULL;
 	}
-	while ((rc = ssh_channel_open_session(ch)) == SSH_AGAIN)
+	while ((rc = libssh2_channel_exec(ch, cmd)) == LIBSSH2_ERROR_EAGAIN)
 		if (wait_io(c, start, err, errlen) == -1)
 			goto fail;
-	if (rc != SSH_OK) {
-		snprintf(err, errlen, "%s: open channel: %s", c->host,
-		    ssh_errmsg(c));
-		goto fail;
-	}
-	while ((rc = ssh_channel_request_exec(ch, cmd)) == SSH_AGAIN)
-		if (wait_io(c, start, err, errlen) == -1)
-			goto fail;
-	if (rc != SSH_OK) {
+	if (rc != 0) {
 		snprintf(err, errlen, "%s: exec: %s", c->host, ssh_errmsg(c));
 		goto fail;
 	}
 	return ch;
 fail:
-	ssh_channel_free(ch);
+	channel_drop(c, ch);
 	return NULL;
 }
 
 /*
- * After end of output: waits for the exit status, or for the channel to
- * close without one (the command was killed by a signal: status -1).
+ * After the end of output: closes the channel, waits for the peer's
+ * close and reads the exit status (-1 when the command was killed by a
+ * signal).  The channel is freed either way.
  */
 static int
-channel_finish(struct ssh_conn *c, ssh_channel ch, struct ssh_result *r,
+channel_finish(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct ssh_result *r,
     char *err, size_t errlen)
 {
 	uint64_t	 start = now_ms();
-	int		 st;
+	char		*sig = NULL;
+	size_t		 siglen = 0;
+	int		 rc;
 
-	for (;;) {
-		/* Non-blocking: handles what arrived, returns at once. */
-		st = ssh_channel_get_exit_status(ch);
-		if (!ssh_is_connected(c->s)) {
-			snprintf(err, errlen, "%s: connection lost: %s",
-			    c->host, ssh_errmsg(c));
-			ssh_channel_free(ch);
-			return -1;
-		}
-		if (st != -1 || ssh_channel_is_closed(ch))
-			break;
-		if (wait_io(c, start, err, errlen) == -1) {
-			ssh_channel_free(ch);
-			return -1;
-		}
+	while ((rc = libssh2_channel_close(ch)) == LIBSSH2_ERROR_EAGAIN)
+		if (wait_io(c, start, err, errlen) == -1)
+			goto fail;
+	while (rc == 0 && (rc = libssh2_channel_wait_closed(ch)) ==
+	    LIBSSH2_ERROR_EAGAIN)
+		if (wait_io(c, start, err, errlen) == -1)
+			goto fail;
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: connection lost: %s", c->host,
+		    ssh_errmsg(c));
+		c->broken = 1;
+		goto fail;
 	}
-	r->status = st;
-	ssh_channel_close(ch);
-	ssh_channel_free(ch);
+	r->status = libssh2_channel_get_exit_status(ch);
+	if (libssh2_channel_get_exit_signal(ch, &sig, &siglen, NULL, NULL,
+	    NULL, NULL) == 0 && sig != NULL) {
+		r->status = -1;
+		libssh2_free(c->s, sig);
+	}
+	channel_drop(c, ch);
 	return 0;
+fail:
+	channel_drop(c, ch);
+	return -1;
 }
 
 /* Hands complete lines of new stdout data to online. */
@@ -540,13 +686,13 @@ emit_lines(struct ssh_result *r, size_t *done, ssh_line_fn online, void *arg)
 
 struct ssh_stream {
 	struct ssh_conn		*c;
-	ssh_channel		 ch;
+	LIBSSH2_CHANNEL		*ch;
 	ssh_line_fn		 online;
 	void			*linearg;
 	size_t			 maxout, linedone;
 	struct ssh_result	 r;
 	uint64_t		 sent;
-	int			 out_done, err_done;
+	int			 eof;	/* the command's output ended */
 };
 
 struct ssh_stream *
@@ -554,7 +700,7 @@ ssh_stream_open(struct ssh_conn *c, const char *cmd, ssh_line_fn online,
     void *linearg, char *err, size_t errlen)
 {
 	struct ssh_stream	*st;
-	ssh_channel		 ch;
+	LIBSSH2_CHANNEL		*ch;
 
 	if ((ch = channel_exec(c, cmd, err, errlen)) == NULL)
 		return NULL;
@@ -570,23 +716,41 @@ ssh_stream_open(struct ssh_conn *c, const char *cmd, ssh_line_fn online,
 }
 
 /*
- * Reads what stdout and stderr have (which also handles whatever else
- * arrived: window adjustments, EOF, the exit status); *progress set when
- * something came.
+ * Reads what stdout and stderr have, and whether the output ended;
+ * *progress set when something came.  Never called with a packet of the
+ * caller's half sent.  A read may itself send (a window adjustment, the
+ * answer to a request of the peer's such as OpenSSH's ClientAlive
+ * keepalive) and leave it half in the socket: the same read, repeated
+ * once the socket has room, finishes it, so that nothing is left pending
+ * for the caller's next send.
  */
 static int
 stream_drain(struct ssh_stream *st, int *progress, char *err, size_t errlen)
 {
-	char	 rbuf[32768];
-	int	 n, i;
+	char		 rbuf[32768];
+	uint64_t	 since = now_ms();
+	ssize_t		 n;
+	int		 i;
 
+	if (st->eof)
+		return 0;
 	for (i = 0; i < 2; i++) {
-		int *done = i ? &st->err_done : &st->out_done;
-
-		if (*done)
-			continue;
-		n = ssh_channel_read_nonblocking(st->ch, rbuf, sizeof(rbuf), i);
-		if (n > 0) {
+		for (;;) {
+			n = libssh2_channel_read_ex(st->ch, i ?
+			    SSH_EXTENDED_DATA_STDERR : 0, rbuf, sizeof(rbuf));
+			if (n == LIBSSH2_ERROR_EAGAIN && send_pending(st->c)) {
+				if (wait_io(st->c, since, err, errlen) == -1)
+					return -1;
+				continue;
+			}
+			if (n == 0 || n == LIBSSH2_ERROR_EAGAIN)
+				break;
+			if (n < 0) {
+				snprintf(err, errlen, "%s: read: %s",
+				    st->c->host, ssh_errmsg(st->c));
+				st->c->broken = 1;
+				return -1;
+			}
 			if (i)
 				capture(&st->r.errout, &st->r.errlen,
 				    st->maxout, rbuf, (size_t)n,
@@ -599,43 +763,67 @@ stream_drain(struct ssh_stream *st, int *progress, char *err, size_t errlen)
 					emit_lines(&st->r, &st->linedone,
 					    st->online, st->linearg);
 			}
+			since = now_ms();
 			*progress = 1;
-		} else if (n == SSH_EOF || (n == 0 &&
-		    ssh_channel_is_eof(st->ch))) {
-			*done = 1;
-			*progress = 1;
-		} else if (n < 0 || !ssh_is_connected(st->c->s)) {
-			snprintf(err, errlen, "%s: read: %s", st->c->host,
-			    ssh_errmsg(st->c));
-			return -1;
 		}
+	}
+	/* EOF counts once nothing of either stream is left unread. */
+	if (libssh2_channel_eof(st->ch) == 1) {
+		st->eof = 1;
+		*progress = 1;
 	}
 	return 0;
 }
 
 /*
- * The command stopped reading its input (it exited, or closed stdin):
- * takes in what it said before it went, all of which arrived before the
- * end of its channel, so that its own error line reaches the caller
- * (online) rather than a bare "channel closed".  Returns -1.
+ * The command stopped reading its input (it exited, or closed its
+ * output): what it said before it went arrived before its EOF and is
+ * taken in (stream_drain saw the EOF only after reading all of it), so
+ * that its own error line reaches the caller (online) rather than a bare
+ * "channel closed".  Returns -1.
  */
 static int
 stream_stopped(struct ssh_stream *st, char *err, size_t errlen)
 {
-	char	 e[128];
-	int	 i, progress = 1;
-
-	for (i = 0; i < 256 && progress && !(st->out_done && st->err_done);
-	    i++) {
-		progress = 0;
-		if (stream_drain(st, &progress, e, sizeof(e)) == -1)
-			break;
-	}
 	snprintf(err, errlen, "%s: the remote command stopped reading its "
 	    "input", st->c->host);
 	return -1;
 }
 
+/*
+ * The peer's window is full.  The write before has just taken in all
+ * that had arrived: the command's output (or its end) is read when some
+ * is queued, and otherwise the socket is waited on for the window
+ * adjustment, without a read that would find nothing (with dropbear's
+ * 24 KiB window this happens every 24 KiB).  *last: the last progress.
+ */
+static int
+stream_window_wait(struct ssh_stream *st, uint64_t *last, char *err,
+    size_t errlen)
+{
+	int	 progress = 0;
+
+	if ((libssh2_poll_channel_read(st->ch, 1) != 0 ||
+	    libssh2_channel_eof(st->ch) != 0) &&
+	    stream_drain(st, &progress, err, errlen) == -1)
+		return -1;
+	if (progress) {
+		*last = now_ms();
+		return 0;
+	}
+	if (libssh2_channel_window_write(st->ch) > 0)
+		return 0;
+	return wait_io(st->c, *last, err, errlen);
+}
+
+/*
+ * Writes buf as channel data.  libssh2_channel_write sends at most one
+ * packet per call (32,700 bytes, less when the peer's window or packet
+ * size is smaller) after taking in what arrived (window adjustments and
+ * the command's output, queued): the loop calls it until the peer's
+ * window is full, handing queued output lines over as they come without
+ * a read of their own, so the window stays as full as the peer lets it.
+ */
 int
 ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
     char *err, size_t errlen)
@@ -643,60 +831,61 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 	const char	*p = buf;
 	size_t		 pos = 0;
 	uint64_t	 last = now_ms();
-	int		 n, rc;
+	ssize_t		 n;
+	int		 full = 0;
 
 	while (pos < len) {
 		int	 progress = 0;
-		size_t	 want = len - pos;
 
-		if (st->out_done || ssh_channel_is_closed(st->ch))
+		if (st->eof)
 			return stream_stopped(st, err, errlen);
-		/*
-		 * Packets libssh could not hand to the socket yet go out
-		 * before more are made: the kernel's socket buffer, not
-		 * libssh's, is the queue, and the peer sees data (and
-		 * answers with window adjustments) as early as possible.
-		 */
-		if ((rc = out_flush(st->c, err, errlen)) == -1)
-			return -1;
-		if (rc == 1) {
-			if (wait_io(st->c, last, err, errlen) == -1)
+		if (full) {
+			full = 0;
+			if (stream_window_wait(st, &last, err, errlen) == -1)
 				return -1;
 			continue;
 		}
-		if (want > STREAM_CHUNK)
-			want = STREAM_CHUNK;
-		/* Queues as much as the peer's window allows (maybe 0). */
-		n = ssh_channel_write(st->ch, p + pos, (uint32_t)want);
-		if (n == SSH_ERROR) {
-			/* libssh refuses writes once the peer closed the
-			 * channel, even while its last output is unread. */
-			if (ssh_is_connected(st->c->s))
-				return stream_stopped(st, err, errlen);
-			snprintf(err, errlen, "%s: write: %s", st->c->host,
-			    ssh_errmsg(st->c));
-			return -1;
-		}
+		n = libssh2_channel_write(st->ch, p + pos, len - pos);
 		if (n > 0) {
 			pos += (size_t)n;
 			st->sent += (uint64_t)n;
 			last = now_ms();
-			if ((size_t)n == want)
-				continue;
-		}
-		/* The window is full: take in what came (its adjustment,
-		 * the command's output), then wait for the socket. */
-		if (stream_drain(st, &progress, err, errlen) == -1)
-			return -1;
-		if (progress) {
-			last = now_ms();
+			/* Output libssh2 queued on the way (no I/O here). */
+			if (libssh2_poll_channel_read(st->ch, 1) != 0 &&
+			    stream_drain(st, &progress, err, errlen) == -1)
+				return -1;
+			/* That packet took the rest of the window. */
+			full = libssh2_channel_window_write(st->ch) == 0;
 			continue;
 		}
-		/* The drain may have taken in a window adjustment. */
-		if (ssh_channel_window_size(st->ch) > 0)
+		if (n == LIBSSH2_ERROR_BAD_USE && send_pending(st->c)) {
+			/* libssh2's answer to a request of the peer's, made
+			 * while it took in packets, is half out: finish it. */
+			if (stream_drain(st, &progress, err, errlen) == -1)
+				return -1;
 			continue;
-		if (wait_io(st->c, last, err, errlen) == -1)
+		}
+		if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+			/* A command that went may have said why. */
+			char	 e[64];
+
+			if (!send_pending(st->c) &&
+			    stream_drain(st, &progress, e, sizeof(e)) == 0 &&
+			    st->eof)
+				return stream_stopped(st, err, errlen);
+			snprintf(err, errlen, "%s: write: %s", st->c->host,
+			    ssh_errmsg(st->c));
+			st->c->broken = 1;
 			return -1;
+		}
+		if (send_pending(st->c)) {
+			/* A packet is half in the socket: the same call
+			 * finishes it once the socket has room. */
+			if (wait_io(st->c, last, err, errlen) == -1)
+				return -1;
+			continue;
+		}
+		full = 1;	/* 0 or EAGAIN: no window */
 	}
 	return 0;
 }
@@ -712,27 +901,31 @@ ssh_stream_finish(struct ssh_stream *st, struct ssh_result *r, char *err,
     size_t errlen)
 {
 	uint64_t	 last = now_ms();
-	int		 rc, eof_sent = 0;
+	int		 rc;
 
-	for (;;) {
+	/* Nothing of libssh2's own half out (see stream_drain), then EOF
+	 * behind the data, out whole before anything is read. */
+	if (send_pending(st->c)) {
 		int progress = 0;
 
-		if (!eof_sent) {
-			/* Queued behind the data (SSH_AGAIN: not yet
-			 * flushed); the waits below flush it. */
-			if (ssh_channel_send_eof(st->ch) == SSH_ERROR &&
-			    !ssh_channel_is_eof(st->ch) &&
-			    !ssh_channel_is_closed(st->ch)) {
-				snprintf(err, errlen, "%s: send eof: %s",
-				    st->c->host, ssh_errmsg(st->c));
-				goto fail;
-			}
-			eof_sent = progress = 1;
-		}
 		if (stream_drain(st, &progress, err, errlen) == -1)
 			goto fail;
-		if (st->out_done && st->err_done)
-			break;
+	}
+	while ((rc = libssh2_channel_send_eof(st->ch)) == LIBSSH2_ERROR_EAGAIN)
+		if (wait_io(st->c, last, err, errlen) == -1)
+			goto fail;
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: send eof: %s", st->c->host,
+		    ssh_errmsg(st->c));
+		st->c->broken = 1;
+		goto fail;
+	}
+	last = now_ms();
+	while (!st->eof) {
+		int progress = 0;
+
+		if (stream_drain(st, &progress, err, errlen) == -1)
+			goto fail;
 		if (progress) {
 			last = now_ms();
 			continue;
@@ -765,7 +958,7 @@ ssh_stream_abort(struct ssh_stream *st)
 	if (st == NULL)
 		return;
 	if (st->ch)
-		ssh_channel_free(st->ch);
+		channel_drop(st->c, st->ch);
 	ssh_result_clear(&st->r);
 	free(st);
 }

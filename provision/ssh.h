@@ -1,9 +1,9 @@
 /*
- * The SSH transport for provisioning: one libssh session per host, key
+ * The SSH transport for provisioning: one libssh2 session per host, key
  * authentication only, host key checked by the caller between connect and
  * authentication (so that nothing is sent to an impostor), commands run
  * with their output captured, stdin streamed to a remote command, files
- * uploaded over SCP.  Every wait is bounded by the connect or I/O timeout;
+ * uploaded on the stdin of cat (no scp needed on the host).  Every wait is bounded by the connect or I/O timeout;
  * keepalives go out while waiting.  The session is an opaque handle.
  *
  * Commands are strings interpreted by the remote shell: build them only
@@ -90,7 +90,8 @@ int		 ssh_stream_finish(struct ssh_stream *, struct ssh_result *,
 		    char *err, size_t errlen);
 void		 ssh_stream_abort(struct ssh_stream *);
 
-/* Uploads local file to remote path (SCP) with the given mode. */
+/* Uploads local file to remote path (through cat, umask 077, then chmod
+ * mode). */
 int	ssh_upload(struct ssh_conn *, const char *local, const char *remote,
 	    int mode, char *err, size_t errlen);
 
