@@ -3,8 +3,9 @@
  * authentication only, host key checked by the caller between connect and
  * authentication (so that nothing is sent to an impostor), commands run
  * with their output captured, stdin streamed to a remote command, files
- * uploaded on the stdin of cat (no scp needed on the host).  Every wait is bounded by the connect or I/O timeout;
- * keepalives go out while waiting.  The session is an opaque handle.
+ * uploaded on the stdin of cat (no scp needed on the host).  Every wait
+ * is bounded by the connect or I/O timeout; keepalives go out while
+ * waiting.  The session is an opaque handle.
  *
  * Commands are strings interpreted by the remote shell: build them only
  * from constants and values passed through sh_quote() (provision/shell.h).
