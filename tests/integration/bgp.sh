@@ -134,7 +134,25 @@ sys.exit(0 if ($1) else 1)"
 metric() { awk -v k="$1" '$1 == k { print $2 }' "$T/metrics.prom" 2>/dev/null; }
 metric_gt() { [ "$(metric "$1")" -gt "$2" ] 2>/dev/null; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
-all_withdrawn() { rt_withdrawn "$@"; }
+# On failure it says what the router saw, for the log.
+all_withdrawn() {
+	rt_withdrawn "$@" && return 0
+	echo "router's sessions: $(birdc -s "$RSOCK" show protocols 2>&1 | awk '$2 == "BGP"' | tr -s ' ' | tr '\n' ';')"
+	for _p; do echo "router on $_p: $(birdc -s "$RSOCK" show route "$_p" 2>&1 | sed 1d | tr '\n' ' ')"; done
+	return 1
+}
+# The router's log since line N has no route added for any PFX: nothing
+# reached the router, not even for a moment between two looks at it.
+rt_log_lines() { wc -l <"$T/router-bird.log"; }
+never_added() {	# N PFX...
+	_from=$(($1 + 1)); shift
+	for _p; do
+		if tail -n +"$_from" "$T/router-bird.log" | grep -F " added " | grep -qF " $_p "; then
+			tail -n +"$_from" "$T/router-bird.log" | grep -F " $_p " | head -n 3
+			return 1
+		fi
+	done
+}
 withdraws_gt() { [ "$(rt_withdraws)" -gt "$1" ]; }
 all_routed() {	# PFX...
 	for _p; do rt_route "$_p" || return 1; done
@@ -148,6 +166,7 @@ host_all_down() {
 
 # Boot with an empty include dir and the web service not yet running:
 # nothing may reach the router before the services pass `rise` checks.
+L0=$(rt_log_lines)
 ci_start
 dns_start
 wait_for 10 "dns prefix" rt_route 192.0.2.53/32
@@ -156,7 +175,10 @@ ok "TCP service up: its own prefix is announced" rt_route 192.0.2.53/32
 # announced by mistake), and the barrier lets anything sent arrive.
 wait_for 10 "web checked" st "svc('web')['checks_failed'] >= $WEB_FALL"
 lab_barrier
-ok "web not running: its prefixes are not announced" all_withdrawn 192.0.2.10/32 2001:db8::10/128
+ok "web not running: the router says its prefixes are not found" \
+    wait_for 10 "not found" all_withdrawn 192.0.2.10/32 2001:db8::10/128
+ok "web not running: its prefixes never reached the router" \
+    never_added "$L0" 192.0.2.10/32 2001:db8::10/128
 ok "a prefix shared with a down service is not announced" rt_withdrawn 192.0.2.99/32
 check "the include file says every web prefix is disabled" \
     "$(grep -A1 castiron_p_192_0_2_10_32 "$INC/castiron.conf" | grep -c 'disabled yes')" -eq 1
@@ -448,6 +470,7 @@ wait_for 5 "gone" rt_withdrawn 192.0.2.53/32; gone=$?
 took=$(rt_removed_ms "$t0" 192.0.2.53/32)
 check "...the prefix gone at the router within 1 s + margin (${took:-?} ms, bound $DRAIN_BOUND ms)" \
     "$gone" -eq 0 -a "${took:-999999}" -le "$DRAIN_BOUND"
+L1=$(rt_log_lines)
 ci_start
 # Proof the restarted daemon is alive and would have announced by now if
 # it ignored the drain: it answers drained, every service has passed
@@ -457,8 +480,10 @@ ok "castiron restarted while drained: it says drained" wait_for 10 "drained stat
 ok "castiron restarted while drained: its services have passed rise checks" wait_for 10 "rise" \
     st "all(x['checks_ok'] >= $RISE for x in s['services'])"
 lab_barrier
-ok "drained across a castiron restart: nothing at the router" \
+ok "drained across a castiron restart: the router says not found" wait_for 10 "not found" \
     all_withdrawn 192.0.2.10/32 2001:db8::10/128 192.0.2.53/32 192.0.2.99/32
+ok "drained across a castiron restart: nothing reached the router" \
+    never_added "$L1" 192.0.2.10/32 2001:db8::10/128 192.0.2.53/32 192.0.2.99/32
 ci bgp undrain >/dev/null
 ok "undrain after restart: prefixes return" wait_for 10 "back" rt_route 192.0.2.10/32
 kill -TERM $CPID; wait $CPID
