@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "images/frame.h"
+#include "lib/be.h"
 #include "lib/xmalloc.h"
 
 enum dec_state {
@@ -38,58 +39,32 @@ struct frame_dec {
 	char		 err[160];
 };
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 void
 frame_encode_hdr(uint8_t out[FRAME_HDR_LEN], const struct frame_hdr *h)
 {
 	memcpy(out, FRAME_MAGIC, 8);
-	put64(out + 8, h->image_size);
-	put32(out + 16, h->flags);
-	put32(out + 20, 0);
-	put64(out + 24, h->mapped_bytes);
+	be64_put(out + 8, h->image_size);
+	be32_put(out + 16, h->flags);
+	be32_put(out + 20, 0);
+	be64_put(out + 24, h->mapped_bytes);
 }
 
 void
 frame_encode_range(uint8_t out[FRAME_REC_LEN], uint64_t off, uint64_t len)
 {
-	put32(out, FRAME_TYPE_RANGE);
-	put32(out + 4, 0);
-	put64(out + 8, off);
-	put64(out + 16, len);
+	be32_put(out, FRAME_TYPE_RANGE);
+	be32_put(out + 4, 0);
+	be64_put(out + 8, off);
+	be64_put(out + 16, len);
 }
 
 void
 frame_encode_end(uint8_t out[FRAME_REC_LEN], uint64_t nranges, uint64_t total)
 {
-	put32(out, FRAME_TYPE_END);
-	put32(out + 4, 0);
-	put64(out + 8, nranges);
-	put64(out + 16, total);
+	be32_put(out, FRAME_TYPE_END);
+	be32_put(out + 4, 0);
+	be64_put(out + 8, nranges);
+	be64_put(out + 16, total);
 }
 
 struct frame_dec *
@@ -120,10 +95,10 @@ dec_header(struct frame_dec *d)
 
 	if (memcmp(b, FRAME_MAGIC, 8) != 0)
 		return dec_fail(d, "not a castiron-writer stream (bad magic)");
-	d->hdr.image_size = get64(b + 8);
-	d->hdr.flags = get32(b + 16);
-	d->hdr.mapped_bytes = get64(b + 24);
-	if (get32(b + 20) != 0)
+	d->hdr.image_size = be64_get(b + 8);
+	d->hdr.flags = be32_get(b + 16);
+	d->hdr.mapped_bytes = be64_get(b + 24);
+	if (be32_get(b + 20) != 0)
 		return dec_fail(d, "reserved header field is not zero");
 	if (d->hdr.flags & ~FRAME_F_KNOWN)
 		return dec_fail(d, "unknown header flags");
@@ -139,10 +114,10 @@ static enum frame_ev
 dec_record(struct frame_dec *d)
 {
 	const uint8_t	*b = d->buf;
-	uint32_t	 type = get32(b);
-	uint64_t	 a = get64(b + 8), l = get64(b + 16);
+	uint32_t	 type = be32_get(b);
+	uint64_t	 a = be64_get(b + 8), l = be64_get(b + 16);
 
-	if (get32(b + 4) != 0)
+	if (be32_get(b + 4) != 0)
 		return dec_fail(d, "reserved record field is not zero");
 	if (type == FRAME_TYPE_END) {
 		if (a != d->nranges || l != d->bytes)

@@ -17,6 +17,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "lib/be.h"
 #include "lib/xmalloc.h"
 #include "provision/rsakey.h"
 
@@ -78,8 +79,7 @@ rd_u32(struct rd *r, uint32_t *v)
 {
 	if (r->left < 4)
 		return -1;
-	*v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 |
-	    (uint32_t)r->p[2] << 8 | r->p[3];
+	*v = be32_get(r->p);
 	r->p += 4;
 	r->left -= 4;
 	return 0;
@@ -324,20 +324,11 @@ rsakey_load(const char *path, struct rsakey **out, char *err, size_t errlen)
 	return rc;
 }
 
-static void
-put_u32(unsigned char *p, size_t n)
-{
-	p[0] = (unsigned char)(n >> 24);
-	p[1] = (unsigned char)(n >> 16);
-	p[2] = (unsigned char)(n >> 8);
-	p[3] = (unsigned char)n;
-}
-
 /* Appends string(s) of n bytes. */
 static void
 put_str(unsigned char **p, const void *s, size_t n)
 {
-	put_u32(*p, n);
+	be32_put(*p, (uint32_t)n);
 	memcpy(*p + 4, s, n);
 	*p += 4 + n;
 }
@@ -355,7 +346,7 @@ put_bn(unsigned char **p, const BIGNUM *bn)
 	if (!pad)
 		memmove(*p + 4, *p + 5, n);
 	n += (size_t)pad;
-	put_u32(*p, n);
+	be32_put(*p, (uint32_t)n);
 	*p += 4 + n;
 }
 
