@@ -330,6 +330,7 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 	struct frame_send_result res;
 	const struct cfg_image	*im;
 	struct bar		 bar = { NULL, "send", stderr };
+	const char		*pack;
 	char			*path, *bpath, err[ERRLEN];
 	int			 rc;
 
@@ -341,6 +342,18 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 	o.image_path = path;
 	o.bmap_path = args_get(args, "bmap") ? args_get(args, "bmap") : bpath;
 	o.flags = args_has(args, "verify-readback") ? FRAME_F_READBACK : 0;
+	if ((pack = args_get(args, "pack")) == NULL || strcmp(pack, "auto") == 0)
+		o.pack = FRAME_PACK_AUTO;
+	else if (strcmp(pack, "never") == 0)
+		o.pack = FRAME_PACK_NEVER;
+	else if (strcmp(pack, "always") == 0)
+		o.pack = FRAME_PACK_ALWAYS;
+	else {
+		free(path);
+		free(bpath);
+		return cmd_usage_error(args, "--pack: \"%s\": expected auto, "
+		    "never or always", pack);
+	}
 	o.out = send_out;
 	if (progress_file(ctx) != NULL) {
 		o.progress = send_progress;
@@ -356,9 +369,11 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 		bar_finish(&bar, "done");
 		if (ctx->verbose > 0)
 			fprintf(stderr, "castiron: sent %llu ranges, %llu "
-			    "bytes, stream sha256 %s\n",
+			    "bytes in %llu (%s), stream sha256 %s\n",
 			    (unsigned long long)res.ranges,
-			    (unsigned long long)res.mapped_bytes, res.sha256);
+			    (unsigned long long)res.mapped_bytes,
+			    (unsigned long long)res.wire_bytes, res.how,
+			    res.sha256);
 	}
 	free(path);
 	free(bpath);
@@ -442,6 +457,8 @@ static const struct cmd_opt write_opts[] = {
 static const struct cmd_opt send_opts[] = {
 	{ "bmap", "FILE", "send only the ranges this bmap maps" },
 	{ "verify-readback", NULL, "ask the writer to read every range back" },
+	{ "pack", "auto|never|always", "compressed data: sent as it is "
+	    "stored or compressed on the way (auto)" },
 	{ NULL }
 };
 

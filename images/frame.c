@@ -20,21 +20,28 @@ enum dec_state {
 	ST_DATA,	/* passing range data through */
 	ST_DIGEST,	/* collecting a range's digest */
 	ST_END_DIGEST,	/* collecting the stream digest */
+	ST_ENTRY,	/* packed: collecting a table entry */
+	ST_PACK,	/* packed: passing compressed bytes through */
 	ST_DONE,
 	ST_FAILED,
 };
 
 struct frame_dec {
 	enum dec_state	 st;
-	uint8_t		 buf[FRAME_HDR_LEN];	/* partial header or record */
+	uint8_t		 buf[FRAME_ENTRY_LEN];	/* partial header, record or
+						   table entry */
 	size_t		 have;
 	struct frame_hdr hdr;
 	uint64_t	 pos;			/* bytes consumed */
 	uint64_t	 nranges;		/* ranges seen so far */
 	uint64_t	 bytes;			/* range data seen so far */
 	uint64_t	 next_min;		/* the next range starts here or later */
-	uint64_t	 off, len, left;	/* current range */
+	uint64_t	 idx, off, len, left;	/* current range */
 	uint64_t	 end_nranges, end_bytes;
+	int		 packed, have_map;
+	unsigned	 codec, layout;
+	uint64_t	 map_n;			/* entries the table announced */
+	uint64_t	 pack_left;		/* of the current pack record */
 	uint8_t		 digest[FRAME_DIGEST_LEN];
 	char		 err[160];
 };
@@ -65,6 +72,34 @@ frame_encode_end(uint8_t out[FRAME_REC_LEN], uint64_t nranges, uint64_t total)
 	be32_put(out + 4, 0);
 	be64_put(out + 8, nranges);
 	be64_put(out + 16, total);
+}
+
+void
+frame_encode_map(uint8_t out[FRAME_REC_LEN], unsigned codec, unsigned layout,
+    uint64_t nranges, uint64_t mapped)
+{
+	be32_put(out, FRAME_TYPE_MAP);
+	be32_put(out + 4, (uint32_t)(codec & 0xffff) << 16 | (layout & 0xffff));
+	be64_put(out + 8, nranges);
+	be64_put(out + 16, mapped);
+}
+
+void
+frame_encode_entry(uint8_t out[FRAME_ENTRY_LEN], uint64_t off, uint64_t len,
+    const uint8_t digest[FRAME_DIGEST_LEN])
+{
+	be64_put(out, off);
+	be64_put(out + 8, len);
+	memcpy(out + 16, digest, FRAME_DIGEST_LEN);
+}
+
+void
+frame_encode_pack(uint8_t out[FRAME_REC_LEN], uint64_t len)
+{
+	be32_put(out, FRAME_TYPE_PACK);
+	be32_put(out + 4, 0);
+	be64_put(out + 8, len);
+	be64_put(out + 16, 0);
 }
 
 struct frame_dec *
@@ -106,8 +141,77 @@ dec_header(struct frame_dec *d)
 		return dec_fail(d, "image size out of range");
 	if (d->hdr.mapped_bytes > d->hdr.image_size)
 		return dec_fail(d, "mapped bytes exceed the image size");
+	d->packed = (d->hdr.flags & FRAME_F_PACKED) != 0;
 	d->st = ST_REC;
 	return FRAME_EV_HDR;
+}
+
+/* A range (or table entry) at a, l: checked against the ones before. */
+static enum frame_ev
+dec_range(struct frame_dec *d, uint64_t a, uint64_t l)
+{
+	if (d->nranges >= FRAME_MAX_RANGES)
+		return dec_fail(d, "too many ranges");
+	if (l == 0 || l > FRAME_MAX_RANGE_LEN)
+		return dec_fail(d, "range length out of bounds");
+	if (a < d->next_min)
+		return dec_fail(d, "range overlaps or precedes the previous "
+		    "one");
+	if (a > d->hdr.image_size || l > d->hdr.image_size - a)
+		return dec_fail(d, "range ends past the image size");
+	if (l > d->hdr.mapped_bytes - d->bytes)
+		return dec_fail(d, "ranges exceed the header's mapped bytes");
+	d->idx = d->nranges;
+	d->off = a;
+	d->len = d->left = l;
+	d->next_min = a + l;
+	return FRAME_EV_RANGE;
+}
+
+static enum frame_ev
+dec_map(struct frame_dec *d, uint32_t cl, uint64_t n, uint64_t mapped)
+{
+	if (!d->packed)
+		return dec_fail(d, "a range table in a stream not marked "
+		    "packed");
+	if (d->have_map)
+		return dec_fail(d, "a second range table");
+	d->codec = cl >> 16;
+	d->layout = cl & 0xffff;
+	if (d->codec != FRAME_CODEC_ZSTD && d->codec != FRAME_CODEC_GZIP)
+		return dec_fail(d, "unknown codec");
+	if (d->layout != FRAME_LAYOUT_IMAGE &&
+	    d->layout != FRAME_LAYOUT_MAPPED)
+		return dec_fail(d, "unknown layout");
+	if (n > FRAME_MAX_RANGES)
+		return dec_fail(d, "too many ranges");
+	if (mapped != d->hdr.mapped_bytes)
+		return dec_fail(d, "the range table disagrees with the "
+		    "header's mapped bytes");
+	d->have_map = 1;
+	d->map_n = n;
+	d->st = n > 0 ? ST_ENTRY : ST_REC;
+	return FRAME_EV_MAP;
+}
+
+static enum frame_ev
+dec_entry(struct frame_dec *d)
+{
+	enum frame_ev	 ev;
+
+	ev = dec_range(d, be64_get(d->buf), be64_get(d->buf + 8));
+	if (ev == FRAME_EV_ERROR)
+		return ev;
+	memcpy(d->digest, d->buf + 16, FRAME_DIGEST_LEN);
+	d->bytes += d->len;
+	d->left = 0;
+	if (++d->nranges == d->map_n) {
+		if (d->bytes != d->hdr.mapped_bytes)
+			return dec_fail(d, "ranges do not add up to the "
+			    "header's mapped bytes");
+		d->st = ST_REC;
+	}
+	return FRAME_EV_ENTRY;
 }
 
 static enum frame_ev
@@ -117,8 +221,12 @@ dec_record(struct frame_dec *d)
 	uint32_t	 type = be32_get(b);
 	uint64_t	 a = be64_get(b + 8), l = be64_get(b + 16);
 
+	if (type == FRAME_TYPE_MAP)
+		return dec_map(d, be32_get(b + 4), a, l);
 	if (be32_get(b + 4) != 0)
 		return dec_fail(d, "reserved record field is not zero");
+	if (d->packed && !d->have_map)
+		return dec_fail(d, "a packed stream without its range table");
 	if (type == FRAME_TYPE_END) {
 		if (a != d->nranges || l != d->bytes)
 			return dec_fail(d, "end record disagrees with the "
@@ -131,22 +239,22 @@ dec_record(struct frame_dec *d)
 		d->st = ST_END_DIGEST;
 		return FRAME_EV_NEED;
 	}
+	if (type == FRAME_TYPE_PACK) {
+		if (!d->packed)
+			return dec_fail(d, "packed data in a stream not "
+			    "marked packed");
+		if (a == 0 || a > FRAME_MAX_PACK || l != 0)
+			return dec_fail(d, "pack record length out of bounds");
+		d->pack_left = a;
+		d->st = ST_PACK;
+		return FRAME_EV_NEED;
+	}
 	if (type != FRAME_TYPE_RANGE)
 		return dec_fail(d, "unknown record type");
-	if (d->nranges >= FRAME_MAX_RANGES)
-		return dec_fail(d, "too many ranges");
-	if (l == 0 || l > FRAME_MAX_RANGE_LEN)
-		return dec_fail(d, "range length out of bounds");
-	if (a < d->next_min)
-		return dec_fail(d, "range overlaps or precedes the previous "
-		    "one");
-	if (a > d->hdr.image_size || l > d->hdr.image_size - a)
-		return dec_fail(d, "range ends past the image size");
-	if (l > d->hdr.mapped_bytes - d->bytes)
-		return dec_fail(d, "ranges exceed the header's mapped bytes");
-	d->off = a;
-	d->len = d->left = l;
-	d->next_min = a + l;
+	if (d->packed)
+		return dec_fail(d, "a range record in a packed stream");
+	if (dec_range(d, a, l) == FRAME_EV_ERROR)
+		return FRAME_EV_ERROR;
 	d->st = ST_DATA;
 	return FRAME_EV_RANGE;
 }
@@ -187,11 +295,29 @@ frame_dec_feed(struct frame_dec *d, const uint8_t *buf, size_t len,
 			d->pos += n;
 			d->bytes += n;
 			return FRAME_EV_DATA;
+		case ST_PACK:
+			if (d->pack_left == 0) {
+				d->st = ST_REC;
+				d->have = 0;
+				continue;
+			}
+			if (*used == len)
+				return FRAME_EV_NEED;
+			n = len - *used;
+			if (n > d->pack_left)
+				n = (size_t)d->pack_left;
+			*data = buf + *used;
+			*datalen = n;
+			*used += n;
+			d->pack_left -= n;
+			d->pos += n;
+			return FRAME_EV_PACKED;
 		default:
 			break;
 		}
 		want = d->st == ST_HDR ? FRAME_HDR_LEN :
-		    d->st == ST_REC ? FRAME_REC_LEN : FRAME_DIGEST_LEN;
+		    d->st == ST_REC ? FRAME_REC_LEN :
+		    d->st == ST_ENTRY ? FRAME_ENTRY_LEN : FRAME_DIGEST_LEN;
 		if (*used == len)
 			return FRAME_EV_NEED;
 		n = want - d->have;
@@ -213,9 +339,11 @@ frame_dec_feed(struct frame_dec *d, const uint8_t *buf, size_t len,
 		case ST_REC: {
 			enum frame_ev ev = dec_record(d);
 			if (ev == FRAME_EV_NEED)
-				continue;	/* end record: its digest */
+				continue;	/* end or pack: what follows */
 			return ev;
 		}
+		case ST_ENTRY:
+			return dec_entry(d);
 		case ST_DIGEST:
 			d->nranges++;
 			d->st = ST_REC;
@@ -239,10 +367,19 @@ frame_dec_hdr(const struct frame_dec *d)
 }
 
 void
+frame_dec_map(const struct frame_dec *d, unsigned *codec, unsigned *layout,
+    uint64_t *nranges)
+{
+	*codec = d->codec;
+	*layout = d->layout;
+	*nranges = d->map_n;
+}
+
+void
 frame_dec_range(const struct frame_dec *d, uint64_t *idx, uint64_t *off,
     uint64_t *len)
 {
-	*idx = d->nranges;
+	*idx = d->idx;
 	*off = d->off;
 	*len = d->len;
 }

@@ -16,6 +16,25 @@
  *   end      u32 'END!' u32 reserved(0) u64 nranges u64 total_bytes
  *            then 32 bytes: sha256 over the ranges' digests, in order
  *
+ * A packed stream (header flag FRAME_F_PACKED) carries the same ranges
+ * compressed: first the whole range table, then the compressed bytes, then
+ * the same end record.
+ *
+ *   header   as above, with FRAME_F_PACKED
+ *   map      u32 'MAP!' u16 codec u16 layout u64 nranges u64 mapped_bytes
+ *            then nranges entries: u64 offset u64 length 32 bytes sha256
+ *   pack*    u32 'PACK' u32 reserved(0) u64 length u64 reserved(0)
+ *            then length bytes of the compressed stream
+ *   end      as above
+ *
+ * The pack records' bytes, joined, are one zstd or gzip stream (codec).
+ * With FRAME_LAYOUT_IMAGE it decompresses to the whole image, exactly
+ * image_size bytes (an image file as it is stored, sent as it is); with
+ * FRAME_LAYOUT_MAPPED to the ranges' data back to back, exactly
+ * mapped_bytes (mapped data compressed by the sender).  The writer cuts
+ * the decompressed bytes into the table's ranges and checks each range's
+ * digest as it writes it.
+ *
  * Ranges are sorted, do not overlap, are not empty and end at or before
  * image_size; at most FRAME_MAX_RANGES of them, each at most
  * FRAME_MAX_RANGE_LEN bytes.  mapped_bytes is the sum of their lengths
@@ -50,6 +69,10 @@
 #define FRAME_DIGEST_LEN	32
 #define FRAME_TYPE_RANGE	0x524e4745u	/* "RNGE" */
 #define FRAME_TYPE_END		0x454e4421u	/* "END!" */
+#define FRAME_TYPE_MAP		0x4d415021u	/* "MAP!" */
+#define FRAME_TYPE_PACK		0x5041434bu	/* "PACK" */
+#define FRAME_ENTRY_LEN		48
+#define FRAME_MAX_PACK		(64u << 20)	/* bytes in one pack record */
 #define FRAME_MAX_RANGES	(1u << 20)
 #define FRAME_MAX_RANGE_LEN	(1ULL << 40)
 #define FRAME_MAX_IMAGE		(1ULL << 50)	/* 1 PiB */
@@ -57,7 +80,14 @@
 
 /* Header flags. */
 #define FRAME_F_READBACK	0x1u	/* read every range back after fsync */
-#define FRAME_F_KNOWN		FRAME_F_READBACK
+#define FRAME_F_PACKED		0x2u	/* range table, then compressed data */
+#define FRAME_F_KNOWN		(FRAME_F_READBACK | FRAME_F_PACKED)
+
+/* Codecs and layouts of a packed stream. */
+#define FRAME_CODEC_ZSTD	1
+#define FRAME_CODEC_GZIP	2
+#define FRAME_LAYOUT_IMAGE	0	/* decompresses to the whole image */
+#define FRAME_LAYOUT_MAPPED	1	/* to the mapped data, back to back */
 
 struct frame_hdr {
 	uint64_t	image_size;
@@ -71,6 +101,11 @@ void	frame_encode_range(uint8_t out[FRAME_REC_LEN], uint64_t off,
 	    uint64_t len);
 void	frame_encode_end(uint8_t out[FRAME_REC_LEN], uint64_t nranges,
 	    uint64_t total);
+void	frame_encode_map(uint8_t out[FRAME_REC_LEN], unsigned codec,
+	    unsigned layout, uint64_t nranges, uint64_t mapped);
+void	frame_encode_entry(uint8_t out[FRAME_ENTRY_LEN], uint64_t off,
+	    uint64_t len, const uint8_t digest[FRAME_DIGEST_LEN]);
+void	frame_encode_pack(uint8_t out[FRAME_REC_LEN], uint64_t len);
 
 /*
  * Incremental decoder: feed it bytes as they arrive, in any slicing.  It
@@ -83,6 +118,10 @@ enum frame_ev {
 	FRAME_EV_RANGE,		/* a range record: frame_dec_range() */
 	FRAME_EV_DATA,		/* *data, *len: the next bytes of the range */
 	FRAME_EV_RANGE_END,	/* range data and its digest complete */
+	FRAME_EV_MAP,		/* packed: the table begins: frame_dec_map() */
+	FRAME_EV_ENTRY,		/* packed: one table entry: frame_dec_range(),
+				   frame_dec_digest() */
+	FRAME_EV_PACKED,	/* packed: *data, *len: compressed bytes */
 	FRAME_EV_END,		/* end record and stream digest complete */
 	FRAME_EV_ERROR,		/* frame_dec_error() says why */
 };
@@ -100,10 +139,14 @@ enum frame_ev	 frame_dec_feed(struct frame_dec *, const uint8_t *buf,
 		    size_t len, size_t *used, const uint8_t **data,
 		    size_t *datalen);
 const struct frame_hdr *frame_dec_hdr(const struct frame_dec *);
-/* The current range: its index (from 0), offset and length. */
+/* A packed stream's codec, layout and range count (after FRAME_EV_MAP). */
+void		 frame_dec_map(const struct frame_dec *, unsigned *codec,
+		    unsigned *layout, uint64_t *nranges);
+/* The current range (or table entry): its index (from 0), offset, length. */
 void		 frame_dec_range(const struct frame_dec *, uint64_t *idx,
 		    uint64_t *off, uint64_t *len);
-/* After FRAME_EV_RANGE_END or FRAME_EV_END: the digest the sender sent. */
+/* After FRAME_EV_RANGE_END, FRAME_EV_ENTRY or FRAME_EV_END: the digest
+ * the sender sent. */
 const uint8_t	*frame_dec_digest(const struct frame_dec *);
 /* After FRAME_EV_END: ranges and bytes the end record announced. */
 void		 frame_dec_totals(const struct frame_dec *, uint64_t *nranges,
@@ -146,19 +189,36 @@ size_t	frame_report_format(char *buf, size_t len,
 /*
  * The sender.  Reads the image at path (raw, zstd or gzip, detected from
  * its content), with the bmap at bmap_path (NULL: every byte of the
- * image, sent in FRAME_SEND_CHUNK ranges), checks each range against the
- * bmap's digest while reading, and emits the whole framed stream through
- * out().  out() returns 0, or -1 to stop (the sender then fails).  A
- * range that does not match its bmap digest stops the stream before its
- * digest is sent, so the writer never sees an end record.  progress(),
- * when not NULL, is called with the bytes sent so far.
+ * image, sent in FRAME_SEND_CHUNK ranges), and emits the whole framed
+ * stream through out().  out() returns 0, or -1 to stop (the sender then
+ * fails).  progress(), when not NULL, is called with the mapped bytes
+ * sent so far (or their share of the compressed bytes sent).
+ *
+ * How the data travels (pack):
+ * - a zstd or gzip image is sent packed, as it is stored: the host
+ *   decompresses it (FRAME_PACK_NEVER: decompressed here, sent plain);
+ *   without a bmap its 64 MiB chunks' digests are computed here first, by
+ *   decompressing it once;
+ * - a raw image with a bmap is sent plain, or packed by zstd on the fly
+ *   (FRAME_PACK_ALWAYS; FRAME_PACK_AUTO when a sample of its mapped data
+ *   shows that compressing is faster than sending: frame_pack_decide());
+ * - a raw image without a bmap is sent plain.
+ * In a plain stream a range that does not match its bmap digest stops the
+ * stream before its digest is sent, so the writer never sees an end record.
  */
 #define FRAME_SEND_CHUNK	(64ULL << 20)
+
+enum frame_pack {
+	FRAME_PACK_AUTO,
+	FRAME_PACK_NEVER,
+	FRAME_PACK_ALWAYS,
+};
 
 struct frame_send_opts {
 	const char	*image_path;
 	const char	*bmap_path;	/* NULL: no bmap */
-	uint32_t	 flags;		/* FRAME_F_* */
+	uint32_t	 flags;		/* FRAME_F_READBACK */
+	enum frame_pack	 pack;
 	int		(*out)(void *arg, const void *buf, size_t len);
 	void		 *out_arg;
 	void		(*progress)(void *arg, uint64_t done, uint64_t total);
@@ -169,7 +229,7 @@ struct frame_send_opts {
 	 * bmap's, not hashed again here.  The writer still hashes every
 	 * range and compares, so an image that changed since fails on the
 	 * host.  Without this, a range that does not match its bmap digest
-	 * stops the stream here, before the writer could finish.
+	 * stops a plain stream here, before the writer could finish.
 	 */
 	int		  verified;
 };
@@ -178,10 +238,26 @@ struct frame_send_result {
 	uint64_t	image_bytes;
 	uint64_t	mapped_bytes;
 	uint64_t	ranges;
+	uint64_t	wire_bytes;	/* the stream's length */
 	char		sha256[65];	/* over the range digests, as "done" */
+	char		how[96];	/* "zstd as stored", "plain", ... */
 };
 
 int	frame_send_image(const struct frame_send_opts *,
 	    struct frame_send_result *, char *err, size_t errlen);
+
+/*
+ * Whether a raw image's mapped data is worth compressing on the way:
+ * compresses samples spread over the bmap's ranges at the level the
+ * sender uses and says yes when they shrink by at least FRAME_PACK_GAIN
+ * and compress faster than FRAME_PACK_RATE (a session's ceiling), so
+ * compressing cannot be the slower side.  why says what was measured.
+ */
+#define FRAME_PACK_LEVEL	1
+#define FRAME_PACK_GAIN		0.25
+#define FRAME_PACK_RATE		(400.0 * 1048576)	/* bytes/s */
+
+int	frame_pack_decide(const char *image_path, const char *bmap_path,
+	    int *yes, char *why, size_t whylen, char *err, size_t errlen);
 
 #endif

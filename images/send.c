@@ -1,16 +1,24 @@
 /*
- * The sending side of the castiron-writer protocol (images/frame.h):
- * walks an image (and its bmap) and emits the framed stream through a
- * callback, which provision points at an SSH channel.  Every range is
- * hashed as it is sent; when the bmap gives a digest and the image does
- * not match it, the stream stops before that range's digest, so the
+ * The sending side of the castiron-writer protocol (images/frame.h): an
+ * image (and its bmap) as a framed stream through a callback, which
+ * provision points at an SSH channel.  A compressed image goes packed, as
+ * it is stored, behind its range table; a raw one plain, range by range,
+ * or packed by zstd on the fly when that is faster.  In a plain stream
+ * every range is hashed as it is sent, and when the image does not match
+ * the bmap's digest the stream stops before that range's digest, so the
  * writer on the other end can only fail, never finish.  An image the
  * caller has just verified (o->verified) is sent with its bmap's digests
  * as they are: the writer's own hash of every range is the check.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zstd.h>
 
 #include "images/frame.h"
 #include "images/walk.h"
@@ -19,9 +27,13 @@
 struct send_ctx {
 	const struct frame_send_opts *o;
 	struct img_sha	*sha, *stream;
-	uint64_t	 off, sent, total;
+	uint64_t	 off, sent, total, wire;
 	int		 trust;		/* send the bmap's digests */
+	ZSTD_CCtx	*zc;		/* packing on the fly */
+	uint8_t		*zbuf;
 };
+
+#define SEND_PACK_BUF	(1u << 20)
 
 static int
 out(struct send_ctx *s, const void *buf, size_t len, char *err,
@@ -31,7 +43,31 @@ out(struct send_ctx *s, const void *buf, size_t len, char *err,
 		snprintf(err, errlen, "sending the image stream failed");
 		return -1;
 	}
+	s->wire += len;
 	return 0;
+}
+
+static void
+sent(struct send_ctx *s, uint64_t n)
+{
+	s->sent += n;
+	if (s->o->progress)
+		s->o->progress(s->o->progress_arg, s->sent, s->total);
+}
+
+/* One pack record of compressed bytes. */
+static int
+out_pack(struct send_ctx *s, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	uint8_t	 rec[FRAME_REC_LEN];
+
+	if (len == 0)
+		return 0;
+	frame_encode_pack(rec, len);
+	if (out(s, rec, sizeof(rec), err, errlen) == -1)
+		return -1;
+	return out(s, buf, len, err, errlen);
 }
 
 static int
@@ -56,9 +92,7 @@ sd_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
 		img_sha_update(s->sha, buf, len);
 	if (out(s, buf, len, err, errlen) == -1)
 		return -1;
-	s->sent += len;
-	if (s->o->progress)
-		s->o->progress(s->o->progress_arg, s->sent, s->total);
+	sent(s, len);
 	return 0;
 }
 
@@ -84,6 +118,304 @@ sd_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
 	return out(s, got, SHA256_LEN, err, errlen);
 }
 
+/* Packing raw mapped data on the fly: the walk's data goes to zstd. */
+
+static int
+zs_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
+    size_t errlen)
+{
+	(void)arg;
+	(void)idx;
+	(void)off;
+	(void)len;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int
+zs_push(struct send_ctx *s, const uint8_t *buf, size_t len,
+    ZSTD_EndDirective mode, char *err, size_t errlen)
+{
+	ZSTD_inBuffer	 in = { buf, len, 0 };
+	ZSTD_outBuffer	 o;
+	size_t		 left;
+
+	do {
+		o.dst = s->zbuf;
+		o.size = SEND_PACK_BUF;
+		o.pos = 0;
+		left = ZSTD_compressStream2(s->zc, &o, &in, mode);
+		if (ZSTD_isError(left)) {
+			snprintf(err, errlen, "zstd: %s",
+			    ZSTD_getErrorName(left));
+			return -1;
+		}
+		if (out_pack(s, s->zbuf, o.pos, err, errlen) == -1)
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+static int
+zs_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct send_ctx	*s = arg;
+
+	if (zs_push(s, buf, len, ZSTD_e_continue, err, errlen) == -1)
+		return -1;
+	sent(s, len);
+	return 0;
+}
+
+static int
+zs_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
+    size_t errlen)
+{
+	(void)arg;
+	(void)idx;
+	(void)expect;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static ZSTD_CCtx *
+zs_new(int workers)
+{
+	ZSTD_CCtx	*zc = ZSTD_createCCtx();
+
+	if (zc == NULL)
+		return NULL;
+	ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, FRAME_PACK_LEVEL);
+	ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 0);
+	/* A worker compresses while this thread sends (when built with
+	 * threads; without, compression is inline). */
+	if (workers > 0)
+		ZSTD_CCtx_setParameter(zc, ZSTD_c_nbWorkers, workers);
+	return zc;
+}
+
+/* A compressed image as it is stored, in pack records. */
+static int
+send_stored(struct send_ctx *s, uint64_t stored, char *err, size_t errlen)
+{
+	uint8_t		*buf;
+	uint64_t	 done = 0;
+	ssize_t		 n;
+	int		 fd, rc = -1;
+
+	if ((fd = open(s->o->image_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", s->o->image_path,
+		    strerror(errno));
+		return -1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	buf = xmalloc(SEND_PACK_BUF);
+	for (;;) {
+		do
+			n = read(fd, buf, SEND_PACK_BUF);
+		while (n == -1 && errno == EINTR);
+		if (n < 0) {
+			snprintf(err, errlen, "%s: read: %s", s->o->image_path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (out_pack(s, buf, (size_t)n, err, errlen) == -1)
+			goto out;
+		done += (uint64_t)n;
+		/* Progress in mapped bytes: their share of the file sent. */
+		s->sent = 0;
+		sent(s, stored ? (uint64_t)((double)s->total * (double)done /
+		    (double)stored) : 0);
+	}
+	if (done != stored) {
+		snprintf(err, errlen, "%s: changed while it was sent (%llu "
+		    "bytes, expected %llu)", s->o->image_path,
+		    (unsigned long long)done, (unsigned long long)stored);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A bmap of the whole image in FRAME_SEND_CHUNK chunks with their
+ * digests, made by decompressing it once: the range table of a
+ * compressed image that has no bmap.
+ */
+static void
+chunk_add(struct bmap *bm, struct img_sha *sha, size_t *cap)
+{
+	if (bm->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		bm->r = xreallocarray(bm->r, *cap, sizeof(*bm->r));
+	}
+	bm->r[bm->n].first = bm->r[bm->n].last = bm->n;
+	img_sha_final(sha, bm->r[bm->n].sha256);
+	bm->n++;
+}
+
+static struct bmap *
+chunk_map(struct img_src *src, char *err, size_t errlen)
+{
+	struct img_pipe		*pipe = img_pipe_new(src);
+	struct img_sha		*sha = img_sha_new();
+	struct bmap		*bm = xcalloc(1, sizeof(*bm));
+	const uint8_t		*buf;
+	size_t			 len, n, cap = 0;
+	uint64_t		 pos = 0, in_chunk = 0;
+
+	bm->block_size = FRAME_SEND_CHUNK;
+	for (;;) {
+		if (img_pipe_next(pipe, &buf, &len, err, errlen) == -1) {
+			bmap_free(bm);
+			bm = NULL;
+			goto out;
+		}
+		if (len == 0)
+			break;
+		while (len > 0) {
+			n = FRAME_SEND_CHUNK - in_chunk < len ?
+			    (size_t)(FRAME_SEND_CHUNK - in_chunk) : len;
+			img_sha_update(sha, buf, n);
+			buf += n;
+			len -= n;
+			in_chunk += n;
+			pos += n;
+			if (in_chunk == FRAME_SEND_CHUNK) {
+				chunk_add(bm, sha, &cap);
+				in_chunk = 0;
+			}
+		}
+	}
+	if (in_chunk > 0)
+		chunk_add(bm, sha, &cap);
+	bm->image_size = pos;
+	bm->blocks = bm->mapped = bm->n;
+out:
+	img_pipe_free(pipe);
+	img_sha_free(sha);
+	return bm;
+}
+
+/* The range table; the stream digest is taken over its digests. */
+static int
+send_table(struct send_ctx *s, const struct bmap *bm, unsigned codec,
+    unsigned layout, uint64_t mapped, char *err, size_t errlen)
+{
+	uint8_t		 rec[FRAME_ENTRY_LEN];
+	uint64_t	 off, len;
+	size_t		 i;
+
+	frame_encode_map(rec, codec, layout, bm->n, mapped);
+	if (out(s, rec, FRAME_REC_LEN, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < bm->n; i++) {
+		bmap_range_bytes(bm, i, &off, &len);
+		frame_encode_entry(rec, off, len, bm->r[i].sha256);
+		img_sha_update(s->stream, bm->r[i].sha256, SHA256_LEN);
+		if (out(s, rec, FRAME_ENTRY_LEN, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static double
+mono_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define PACK_SAMPLES	16
+#define PACK_SAMPLE_LEN	(1u << 20)
+
+int
+frame_pack_decide(const char *image_path, const char *bmap_path, int *yes,
+    char *why, size_t whylen, char *err, size_t errlen)
+{
+	struct bmap	*bm;
+	ZSTD_CCtx	*zc = NULL;
+	uint8_t		*in = NULL, *zo = NULL;
+	uint64_t	 mapped, at, off, len, tin = 0, tout = 0;
+	size_t		 r, bound, z;
+	double		 t0, secs, ratio, rate;
+	ssize_t		 n;
+	int		 fd = -1, k, rc = -1;
+
+	*yes = 0;
+	if ((bm = bmap_load(bmap_path, err, errlen)) == NULL)
+		return -1;
+	if ((fd = open(image_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", image_path, strerror(errno));
+		goto out;
+	}
+	mapped = bmap_mapped_bytes(bm);
+	in = xmalloc(PACK_SAMPLE_LEN);
+	bound = ZSTD_compressBound(PACK_SAMPLE_LEN);
+	zo = xmalloc(bound);
+	zc = zs_new(0);
+	if (zc == NULL) {
+		snprintf(err, errlen, "zstd: out of memory");
+		goto out;
+	}
+	secs = 0;
+	/* Samples at evenly spaced points of the mapped data. */
+	for (k = 0, r = 0, at = 0; k < PACK_SAMPLES && mapped > 0; k++) {
+		uint64_t target = mapped / PACK_SAMPLES * (uint64_t)k;
+		for (; r < bm->n; r++) {
+			bmap_range_bytes(bm, r, &off, &len);
+			if (at + len > target)
+				break;
+			at += len;
+		}
+		if (r == bm->n)
+			break;
+		bmap_range_bytes(bm, r, &off, &len);
+		off += target - at;
+		len -= target - at;
+		if (len > PACK_SAMPLE_LEN)
+			len = PACK_SAMPLE_LEN;
+		n = pread(fd, in, (size_t)len, (off_t)off);
+		if (n <= 0)
+			continue;
+		t0 = mono_s();
+		z = ZSTD_compressCCtx(zc, zo, bound, in, (size_t)n,
+		    FRAME_PACK_LEVEL);
+		secs += mono_s() - t0;
+		if (ZSTD_isError(z)) {
+			snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(z));
+			goto out;
+		}
+		tin += (uint64_t)n;
+		tout += z;
+	}
+	ratio = tin ? (double)tout / (double)tin : 1.0;
+	rate = secs > 0 ? (double)tin / secs : 0;
+	*yes = tin > 0 && ratio <= 1.0 - FRAME_PACK_GAIN &&
+	    rate >= FRAME_PACK_RATE;
+	snprintf(why, whylen, "a %llu KiB sample compresses to %.0f%% at "
+	    "%.0f MiB/s", (unsigned long long)(tin >> 10), ratio * 100,
+	    rate / 1048576);
+	rc = 0;
+out:
+	ZSTD_freeCCtx(zc);
+	free(in);
+	free(zo);
+	if (fd != -1)
+		close(fd);
+	bmap_free(bm);
+	return rc;
+}
+
 int
 frame_send_image(const struct frame_send_opts *o,
     struct frame_send_result *res, char *err, size_t errlen)
@@ -92,13 +424,16 @@ frame_send_image(const struct frame_send_opts *o,
 	struct send_ctx			 s = { 0 };
 	struct img_src			*src = NULL;
 	struct bmap			*bm = NULL;
+	static const struct img_walk_cb	 zcb = { zs_begin, zs_data, zs_end };
 	struct frame_hdr		 h = { 0 };
 	uint8_t				 buf[FRAME_HDR_LEN], d[SHA256_LEN];
 	uint64_t			 size, nranges;
-	int				 rc = -1;
+	enum img_format			 fmt;
+	char				 why[128];
+	int				 rc = -1, packed = 0, yes;
 
 	memset(res, 0, sizeof(*res));
-	if ((o->flags & ~FRAME_F_KNOWN) != 0) {
+	if ((o->flags & ~FRAME_F_READBACK) != 0) {
 		snprintf(err, errlen, "unknown frame flags");
 		return -1;
 	}
@@ -107,6 +442,25 @@ frame_send_image(const struct frame_send_opts *o,
 		return -1;
 	if ((src = img_src_open(o->image_path, err, errlen)) == NULL)
 		goto out;
+	fmt = img_src_format(src);
+	if (fmt != IMG_RAW && o->pack != FRAME_PACK_NEVER) {
+		packed = 1;
+		snprintf(res->how, sizeof(res->how), "%s as stored",
+		    img_format_name(fmt));
+		if (bm == NULL && (bm = chunk_map(src, err, errlen)) == NULL)
+			goto out;
+	} else if (fmt == IMG_RAW && bm != NULL && o->pack != FRAME_PACK_NEVER) {
+		yes = o->pack == FRAME_PACK_ALWAYS;
+		why[0] = '\0';
+		if (o->pack == FRAME_PACK_AUTO && frame_pack_decide(
+		    o->image_path, o->bmap_path, &yes, why, sizeof(why), err,
+		    errlen) == -1)
+			goto out;
+		packed = yes ? 2 : 0;
+		snprintf(res->how, sizeof(res->how), "%s%s%s", yes ?
+		    "zstd on the way" : "plain", why[0] ? ": " : "", why);
+	} else
+		snprintf(res->how, sizeof(res->how), "plain");
 	if (img_walk_size(src, bm, &size, err, errlen) == -1)
 		goto out;
 	if (size == 0 || size > FRAME_MAX_IMAGE) {
@@ -115,7 +469,7 @@ frame_send_image(const struct frame_send_opts *o,
 		goto out;
 	}
 	h.image_size = size;
-	h.flags = o->flags;
+	h.flags = o->flags | (packed ? FRAME_F_PACKED : 0);
 	h.mapped_bytes = bm ? bmap_mapped_bytes(bm) : size;
 	nranges = bm ? bm->n : (size + IMG_WALK_CHUNK - 1) / IMG_WALK_CHUNK;
 	if (nranges > FRAME_MAX_RANGES) {
@@ -131,7 +485,25 @@ frame_send_image(const struct frame_send_opts *o,
 	frame_encode_hdr(buf, &h);
 	if (out(&s, buf, FRAME_HDR_LEN, err, errlen) == -1)
 		goto out;
-	if (img_walk(src, bm, size, &cb, &s, err, errlen) == -1)
+	if (packed == 1) {
+		if (send_table(&s, bm, fmt == IMG_ZSTD ? FRAME_CODEC_ZSTD :
+		    FRAME_CODEC_GZIP, FRAME_LAYOUT_IMAGE, h.mapped_bytes, err,
+		    errlen) == -1 ||
+		    send_stored(&s, img_src_stored_size(src), err,
+		    errlen) == -1)
+			goto out;
+	} else if (packed == 2) {
+		if ((s.zc = zs_new(1)) == NULL) {
+			snprintf(err, errlen, "zstd: out of memory");
+			goto out;
+		}
+		s.zbuf = xmalloc(SEND_PACK_BUF);
+		if (send_table(&s, bm, FRAME_CODEC_ZSTD, FRAME_LAYOUT_MAPPED,
+		    h.mapped_bytes, err, errlen) == -1 ||
+		    img_walk(src, bm, size, &zcb, &s, err, errlen) == -1 ||
+		    zs_push(&s, NULL, 0, ZSTD_e_end, err, errlen) == -1)
+			goto out;
+	} else if (img_walk(src, bm, size, &cb, &s, err, errlen) == -1)
 		goto out;
 	frame_encode_end(buf, nranges, h.mapped_bytes);
 	img_sha_final(s.stream, d);
@@ -141,9 +513,12 @@ frame_send_image(const struct frame_send_opts *o,
 	res->image_bytes = size;
 	res->mapped_bytes = h.mapped_bytes;
 	res->ranges = nranges;
+	res->wire_bytes = s.wire;
 	img_hex(d, res->sha256);
 	rc = 0;
 out:
+	ZSTD_freeCCtx(s.zc);
+	free(s.zbuf);
 	img_sha_free(s.sha);
 	img_sha_free(s.stream);
 	img_src_close(src);

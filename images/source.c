@@ -29,6 +29,8 @@
 
 struct img_src {
 	int		 fd;
+	img_fill_fn	*fill;		/* instead of fd: a stream's bytes */
+	void		*fill_arg;
 	char		*path;
 	enum img_format	 fmt;
 	uint64_t	 stored;
@@ -136,6 +138,33 @@ src_reset(struct img_src *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* The decompressor for s->fmt, and its input buffer. */
+static int
+src_decoder(struct img_src *s, char *err, size_t errlen)
+{
+	if (s->fmt != IMG_RAW)
+		s->in = xmalloc(SRC_INBUF);
+	if (s->fmt == IMG_ZSTD) {
+		s->zd = ZSTD_createDStream();
+		if (s->zd == NULL) {
+			snprintf(err, errlen, "%s: zstd: out of memory",
+			    s->path);
+			return -1;
+		}
+		/* Windows up to 128 MiB (zstd --long=27); no more. */
+		ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax,
+		    SRC_ZSTD_WLOG);
+	} else if (s->fmt == IMG_GZIP) {
+		if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
+			snprintf(err, errlen, "%s: zlib: cannot initialise",
+			    s->path);
+			return -1;
+		}
+		s->zs_init = 1;
+	}
+	return 0;
+}
+
 struct img_src *
 img_src_open(const char *path, char *err, size_t errlen)
 {
@@ -161,32 +190,40 @@ img_src_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, e);
 		goto fail;
 	}
-	if (s->fmt != IMG_RAW)
-		s->in = xmalloc(SRC_INBUF);
-	if (s->fmt == IMG_ZSTD) {
-		s->zd = ZSTD_createDStream();
-		if (s->zd == NULL) {
-			snprintf(err, errlen, "%s: zstd: out of memory", path);
-			goto fail;
-		}
-		/* Windows up to 128 MiB (zstd --long=27); no more. */
-		ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax,
-		    SRC_ZSTD_WLOG);
-		if (src_zstd_check(s, err, errlen) == -1)
-			goto fail;
-	} else if (s->fmt == IMG_GZIP) {
-		if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
-			snprintf(err, errlen, "%s: zlib: cannot initialise",
-			    path);
-			goto fail;
-		}
-		s->zs_init = 1;
-	}
+	if (src_decoder(s, err, errlen) == -1)
+		goto fail;
+	if (s->fmt == IMG_ZSTD && src_zstd_check(s, err, errlen) == -1)
+		goto fail;
 	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return s;
 fail:
 	img_src_close(s);
 	return NULL;
+}
+
+struct img_src *
+img_src_open_fill(enum img_format fmt, const char *name, img_fill_fn *fill,
+    void *arg, char *err, size_t errlen)
+{
+	struct img_src	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->fd = -1;
+	s->fill = fill;
+	s->fill_arg = arg;
+	s->path = xstrdup(name);
+	s->fmt = fmt;
+	if (fmt == IMG_RAW) {
+		snprintf(err, errlen, "%s: a stream source is compressed",
+		    name);
+		img_src_close(s);
+		return NULL;
+	}
+	if (src_decoder(s, err, errlen) == -1) {
+		img_src_close(s);
+		return NULL;
+	}
+	return s;
 }
 
 void
@@ -228,9 +265,16 @@ src_refill(struct img_src *s, char *err, size_t errlen)
 {
 	ssize_t	 n;
 
+	if (s->fill != NULL) {
+		if ((n = s->fill(s->fill_arg, s->in, SRC_INBUF, err,
+		    errlen)) < 0)
+			return -1;
+		goto got;
+	}
 	do
 		n = read(s->fd, s->in, SRC_INBUF);
 	while (n == -1 && errno == EINTR);
+got:
 	if (n < 0) {
 		snprintf(err, errlen, "%s: read: %s", s->path, strerror(errno));
 		return -1;

@@ -22,6 +22,15 @@ struct img_src;
 
 /* Opens path for reading as a stream of image bytes. */
 struct img_src	*img_src_open(const char *path, char *err, size_t errlen);
+/*
+ * Opens a compressed stream whose bytes come from fill() instead of a
+ * file: fill() returns up to len bytes, 0 at the end of the stream, -1
+ * with err set.  name is used in messages.  Not seekable: no measure.
+ */
+typedef ssize_t	 img_fill_fn(void *arg, uint8_t *buf, size_t len, char *err,
+		    size_t errlen);
+struct img_src	*img_src_open_fill(enum img_format, const char *name,
+		    img_fill_fn *fill, void *arg, char *err, size_t errlen);
 void		 img_src_close(struct img_src *);
 enum img_format	 img_src_format(const struct img_src *);
 /* Size of the file as stored (compressed). */

@@ -3,8 +3,10 @@
 # curl).  Included by the Makefile.
 
 WRITER_SRC := images/writer/main.c images/frame.c images/target.c \
-	images/write.c images/parttable.c images/digest.c \
-	lib/log.c lib/xmalloc.c
+	images/write.c images/parttable.c images/digest.c images/source.c \
+	images/walk.c images/bmap.c lib/log.c lib/xmalloc.c
+# libzstd.a and zlib's libz.a: a packed stream is decompressed on the host.
+WRITER_LIBS := -lzstd -lz -lcrypto -lpthread
 WRITER_OBJ := $(WRITER_SRC:%.c=$(BUILD)/writer/%.o)
 # The sanitizer builds cannot link statically; they also build an
 # uninstrumented static copy, castiron-writer-static, for the tests that
@@ -17,7 +19,7 @@ all: $(BUILD)/castiron-writer $(BUILD)/castiron-writer-static
 ifeq ($(WRITER_STATIC),)
 WRITER_PLAIN_OBJ := $(WRITER_SRC:%.c=$(BUILD)/writer-static/%.o)
 $(BUILD)/castiron-writer-static: $(WRITER_PLAIN_OBJ)
-	$(CC) -O2 -g -static -o $@ $^ -lcrypto -lpthread
+	$(CC) -O2 -g -static -o $@ $^ $(WRITER_LIBS)
 $(BUILD)/writer-static/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -O2 -g -std=c11 -MMD -MP -c -o $@ $<
@@ -28,7 +30,7 @@ $(BUILD)/castiron-writer-static: $(BUILD)/castiron-writer
 endif
 
 $(BUILD)/castiron-writer: $(WRITER_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(WRITER_STATIC) -o $@ $^ -lcrypto -lpthread
+	$(CC) $(CFLAGS) $(LDFLAGS) $(WRITER_STATIC) -o $@ $^ $(WRITER_LIBS)
 
 $(BUILD)/writer/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -4,8 +4,9 @@
  * name that carries its digest, renamed into place so that hosts sharing
  * a /tmp never see half a binary), then stream the image through the
  * writer over one SSH channel (images/frame.h: only mapped ranges when a
- * bmap is known, every range checked by sha256 on the host) and compare
- * the digest the writer reports with the one the sender computed.
+ * bmap is known, a compressed image as it is stored and decompressed on
+ * the host, every range checked by sha256 there) and compare the digest
+ * the writer reports with the one the sender computed.
  */
 #include <sys/stat.h>
 #include <errno.h>
@@ -234,6 +235,7 @@ prov_step_image(struct prov_host *h)
 	so.progress = progress_cb;
 	so.progress_arg = s;
 	so.verified = 1;	/* prov_prepare checked its sha256 */
+	so.pack = c->pack;
 	memset(&sr, 0, sizeof(sr));
 	if (frame_send_image(&so, &sr, e, sizeof(e)) == -1) {
 		/* The writer's own error line says more when it stopped. */
@@ -285,8 +287,8 @@ prov_step_image(struct prov_host *h)
 	}
 	free(s);
 	return prov_note(h, "image %s verified on %s: %llu of %llu bytes "
-	    "mapped, %llu ranges, sha256 %s", c->image, h->disk,
-	    (unsigned long long)sr.mapped_bytes,
+	    "mapped, %llu ranges, sha256 %s; %llu bytes sent (%s)", c->image,
+	    h->disk, (unsigned long long)sr.mapped_bytes,
 	    (unsigned long long)sr.image_bytes, (unsigned long long)sr.ranges,
-	    sr.sha256);
+	    sr.sha256, (unsigned long long)sr.wire_bytes, sr.how);
 }

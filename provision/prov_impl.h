@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "images/frame.h"
 #include "inventory/inventory.h"
 #include "lib/progress.h"
 #include "provision/inspect.h"
@@ -25,6 +26,7 @@ struct prov_ctx {
 	char			*image_path;	/* verified local file */
 	char			*bmap_path;	/* NULL: none */
 	uint64_t		 image_bytes;	/* 0: unknown (compressed) */
+	enum frame_pack		 pack;		/* how the image travels */
 	char			*writer_path;
 	char			 writer_sha[65];
 	char			 deploy_fp[SSH_FP_LEN];	/* "" when none */

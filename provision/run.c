@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 
 #include "images/fetch.h"
+#include "images/source.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "provision/prov_impl.h"
@@ -133,6 +134,38 @@ read_small(const char *path, size_t max, char *err, size_t errlen)
 	fclose(f);
 	buf[n] = '\0';
 	return buf;
+}
+
+/*
+ * How the image travels, once for the run: a compressed image as it is
+ * stored; a raw one with a bmap compressed on the way when a sample says
+ * that is faster (images/frame.h); anything else plain.
+ */
+static int
+decide_pack(struct prov_ctx *c, char *err, size_t errlen)
+{
+	enum img_format	 fmt;
+	char		 why[128];
+	int		 fd, yes, rc;
+
+	c->pack = FRAME_PACK_AUTO;
+	if (c->bmap_path == NULL)
+		return 0;
+	if ((fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", c->image_path, strerror(errno));
+		return -1;
+	}
+	rc = img_format_detect(fd, &fmt, err, errlen);
+	close(fd);
+	if (rc == -1 || fmt != IMG_RAW)
+		return rc;
+	if (frame_pack_decide(c->image_path, c->bmap_path, &yes, why,
+	    sizeof(why), err, errlen) == -1)
+		return -1;
+	c->pack = yes ? FRAME_PACK_ALWAYS : FRAME_PACK_NEVER;
+	log_info("image %s: %s on the way: %s", c->image, yes ?
+	    "compressed" : "not compressed", why);
+	return 0;
 }
 
 struct prov_ctx *
@@ -249,6 +282,10 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		goto fail;
 	}
 	c->image_bytes = img->min_disk;
+	if (decide_pack(c, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "image %s: %s", name, e);
+		goto fail;
+	}
 	return c;
 fail:
 	prov_ctx_free(c);

@@ -4,8 +4,10 @@
  * stream of images/frame.h on stdin; it writes each range onto the target
  * with the same engine as `castiron image write` (images/write.c),
  * verifies each range's sha256, and reports on stdout in the line format
- * of frame.h, which provision parses.  No configuration, no libraries at
- * run time, nothing but the target touched.
+ * of frame.h, which provision parses.  A packed stream (a range table,
+ * then one zstd or gzip stream) is decompressed here, on a thread ahead
+ * of the writes, and cut into the table's ranges.  No configuration, no
+ * libraries at run time, nothing but the target touched.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,9 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "images/bmap.h"
 #include "images/frame.h"
+#include "images/source.h"
 #include "images/target.h"
+#include "images/walk.h"
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 
 #define IN_BUF	(4u << 20)
 #define STAGE	(4u << 20)	/* range data is gathered into aligned writes */
@@ -127,6 +133,182 @@ stage_data(struct img_wr *w, const uint8_t *p, size_t len, char *err,
 	return 0;
 }
 
+/*
+ * The stream on stdin, decoded: the next event, reading more when the
+ * decoder has used up what was read.  A packed stream's compressed bytes
+ * are handed to the decompressor through in_fill(), on its thread, while
+ * the main thread writes; nothing else reads stdin then.
+ */
+struct input {
+	struct frame_dec	*d;
+	uint8_t			*buf;
+	const uint8_t		*p;
+	size_t			 left;
+	const uint8_t		*pack;		/* compressed bytes not yet
+						   taken by the decompressor */
+	size_t			 packlen;
+	int			 end;		/* the end record was read */
+};
+
+static int
+in_next(struct input *in, enum frame_ev *ev, const uint8_t **data,
+    size_t *dlen, char *err, size_t errlen)
+{
+	size_t	 used;
+	ssize_t	 n;
+
+	for (;;) {
+		if (in->left == 0) {
+			do
+				n = read(STDIN_FILENO, in->buf, IN_BUF);
+			while (n == -1 && errno == EINTR);
+			if (n < 0) {
+				snprintf(err, errlen, "reading the stream: %s",
+				    strerror(errno));
+				return -1;
+			}
+			if (n == 0) {
+				snprintf(err, errlen, "the stream ended early, "
+				    "after %llu bytes",
+				    (unsigned long long)frame_dec_pos(in->d));
+				return -1;
+			}
+			in->p = in->buf;
+			in->left = (size_t)n;
+		}
+		*ev = frame_dec_feed(in->d, in->p, in->left, &used, data,
+		    dlen);
+		in->p += used;
+		in->left -= used;
+		if (*ev == FRAME_EV_ERROR) {
+			snprintf(err, errlen, "%s", frame_dec_error(in->d));
+			return -1;
+		}
+		if (*ev != FRAME_EV_NEED)
+			return 0;
+	}
+}
+
+static ssize_t
+in_fill(void *arg, uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct input	*in = arg;
+	enum frame_ev	 ev;
+	size_t		 n;
+
+	while (in->packlen == 0) {
+		if (in->end)
+			return 0;
+		if (in_next(in, &ev, &in->pack, &in->packlen, err,
+		    errlen) == -1)
+			return -1;
+		if (ev == FRAME_EV_END)
+			in->end = 1;
+		else if (ev != FRAME_EV_PACKED) {
+			snprintf(err, errlen, "stream byte %llu: a record "
+			    "inside the packed data",
+			    (unsigned long long)frame_dec_pos(in->d));
+			return -1;
+		}
+	}
+	n = in->packlen < len ? in->packlen : len;
+	memcpy(buf, in->pack, n);
+	in->pack += n;
+	in->packlen -= n;
+	return (ssize_t)n;
+}
+
+/*
+ * A packed stream's ranges, as the walk sees them: where each one sits in
+ * the decompressed bytes (vb: the whole image, or the mapped data back to
+ * back) and where it goes on the target (off).
+ */
+struct packed {
+	struct img_wr	*w;
+	struct bmap	 vb;
+	uint64_t	*off;
+	uint64_t	 n, cap, vpos;
+	unsigned	 codec, layout;
+};
+
+static void
+pk_add(struct packed *pk, uint64_t off, uint64_t len, const uint8_t *dig)
+{
+	struct bmap_range	*r;
+	uint64_t		 at;
+
+	if (pk->n == pk->cap) {
+		pk->cap = pk->cap ? pk->cap * 2 : 1024;
+		pk->vb.r = xreallocarray(pk->vb.r, pk->cap,
+		    sizeof(*pk->vb.r));
+		pk->off = xreallocarray(pk->off, pk->cap, sizeof(*pk->off));
+	}
+	at = pk->layout == FRAME_LAYOUT_IMAGE ? off : pk->vpos;
+	r = &pk->vb.r[pk->n];
+	r->first = at;
+	r->last = at + len - 1;
+	memcpy(r->sha256, dig, SHA256_LEN);
+	pk->off[pk->n++] = off;
+	pk->vpos += len;
+	pk->vb.n = pk->n;
+}
+
+static int
+pk_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
+    size_t errlen)
+{
+	struct packed	*pk = arg;
+
+	(void)off;
+	return img_wr_begin(pk->w, pk->off[idx], len, err, errlen);
+}
+
+static int
+pk_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct packed	*pk = arg;
+
+	return stage_data(pk->w, buf, len, err, errlen);
+}
+
+static int
+pk_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
+    size_t errlen)
+{
+	struct packed	*pk = arg;
+
+	(void)idx;
+	if (flush_stage(pk->w, err, errlen) == -1)
+		return -1;
+	return img_wr_end(pk->w, expect, err, errlen);
+}
+
+/* Decompresses the packed data and writes the table's ranges. */
+static int
+pk_write(struct packed *pk, struct input *in, uint64_t image_size,
+    char *err, size_t errlen)
+{
+	static const struct img_walk_cb	 cb = { pk_begin, pk_data, pk_end };
+	struct img_src			*src;
+	int				 rc;
+
+	pk->vb.block_size = 1;
+	pk->vb.image_size = pk->layout == FRAME_LAYOUT_IMAGE ? image_size :
+	    pk->vpos;
+	src = img_src_open_fill(pk->codec == FRAME_CODEC_ZSTD ? IMG_ZSTD :
+	    IMG_GZIP, "the packed stream", in_fill, in, err, errlen);
+	if (src == NULL)
+		return -1;
+	rc = img_walk(src, &pk->vb, pk->vb.image_size, &cb, pk, err, errlen);
+	img_src_close(src);
+	if (rc == 0 && !in->end) {
+		snprintf(err, errlen, "stream byte %llu: packed data past the "
+		    "end of the image", (unsigned long long)frame_dec_pos(in->d));
+		rc = -1;
+	}
+	return rc;
+}
+
 static int
 usage(void)
 {
@@ -138,18 +320,17 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct frame_dec	*d;
+	struct input		 in = { 0 };
+	struct packed		 pk = { 0 };
 	struct img_target	*t = NULL;
 	struct img_wr		*w = NULL;
 	struct frame_report	 r;
-	static uint8_t		 buf[IN_BUF];
-	const uint8_t		*data, *p;
+	const uint8_t		*data;
 	const char		*target = NULL;
 	char			 err[512];
 	uint8_t			 dig[SHA256_LEN];
-	uint64_t		 idx, off, len;
-	size_t			 used, dlen, left;
-	ssize_t			 n;
+	uint64_t		 idx, off, len, n;
+	size_t			 dlen;
 	enum frame_ev		 ev;
 	int			 i, readback = 0, code = 1, finished = 0;
 
@@ -173,94 +354,94 @@ main(int argc, char **argv)
 		return 1;
 	}
 	W.stage = W.stages[0];
-	d = frame_dec_new();
+	in.d = frame_dec_new();
+	in.buf = xmalloc(IN_BUF);
 	while (!finished) {
-		do
-			n = read(STDIN_FILENO, buf, sizeof(buf));
-		while (n == -1 && errno == EINTR);
-		if (n < 0) {
-			code = fail(t ? 1 : 2, "reading the stream: %s",
-			    strerror(errno));
+		if (in_next(&in, &ev, &data, &dlen, err, sizeof(err)) == -1) {
+			code = fail(t ? 1 : 2, "%s", err);
 			goto out;
 		}
-		if (n == 0) {
-			code = fail(t ? 1 : 2, "the stream ended early, after "
-			    "%llu bytes", (unsigned long long)frame_dec_pos(d));
-			goto out;
-		}
-		p = buf;
-		left = (size_t)n;
-		do {
-			ev = frame_dec_feed(d, p, left, &used, &data, &dlen);
-			p += used;
-			left -= used;
-			switch (ev) {
-			case FRAME_EV_NEED:
-				break;
-			case FRAME_EV_ERROR:
-				code = fail(t ? 1 : 2, "%s",
-				    frame_dec_error(d));
+		switch (ev) {
+		case FRAME_EV_NEED:
+		case FRAME_EV_ERROR:
+			break;	/* in_next returns neither */
+		case FRAME_EV_HDR: {
+			const struct frame_hdr *h = frame_dec_hdr(in.d);
+			t = img_target_open(target, h->image_size, err,
+			    sizeof(err));
+			if (t == NULL) {
+				code = fail(2, "%s", err);
 				goto out;
-			case FRAME_EV_HDR: {
-				const struct frame_hdr *h = frame_dec_hdr(d);
-				t = img_target_open(target, h->image_size, err,
-				    sizeof(err));
-				if (t == NULL) {
-					code = fail(2, "%s", err);
-					goto out;
-				}
-				w = img_wr_new(t, readback ||
-				    (h->flags & FRAME_F_READBACK));
-				img_wr_set_progress(w, on_progress, NULL,
-				    h->mapped_bytes);
-				memset(&r, 0, sizeof(r));
-				r.kind = FRAME_REP_READY;
-				snprintf(r.target, sizeof(r.target), "%s",
-				    target);
-				r.target_bytes = img_target_size(t);
-				r.image_bytes = h->image_size;
-				r.mapped_bytes = h->mapped_bytes;
-				report(&r);
-				break;
 			}
-			case FRAME_EV_RANGE:
-				frame_dec_range(d, &idx, &off, &len);
-				if (img_wr_begin(w, off, len, err,
-				    sizeof(err)) == -1) {
-					code = fail(1, "%s", err);
-					goto out;
-				}
-				break;
-			case FRAME_EV_DATA:
-				if (stage_data(w, data, dlen, err,
-				    sizeof(err)) == -1) {
-					code = fail(1, "%s", err);
-					goto out;
-				}
-				break;
-			case FRAME_EV_RANGE_END:
-				if (flush_stage(w, err, sizeof(err)) == -1) {
-					code = fail(1, "%s", err);
-					goto out;
-				}
-				if (img_wr_end(w, frame_dec_digest(d), err,
-				    sizeof(err)) == -1) {
-					code = fail(1, "%s", err);
-					goto out;
-				}
-				break;
-			case FRAME_EV_END:
-				finished = 1;
-				break;
+			w = img_wr_new(t, readback ||
+			    (h->flags & FRAME_F_READBACK));
+			img_wr_set_progress(w, on_progress, NULL,
+			    h->mapped_bytes);
+			pk.w = w;
+			memset(&r, 0, sizeof(r));
+			r.kind = FRAME_REP_READY;
+			snprintf(r.target, sizeof(r.target), "%s", target);
+			r.target_bytes = img_target_size(t);
+			r.image_bytes = h->image_size;
+			r.mapped_bytes = h->mapped_bytes;
+			report(&r);
+			break;
+		}
+		case FRAME_EV_MAP:
+			frame_dec_map(in.d, &pk.codec, &pk.layout, &n);
+			break;
+		case FRAME_EV_ENTRY:
+			frame_dec_range(in.d, &idx, &off, &len);
+			pk_add(&pk, off, len, frame_dec_digest(in.d));
+			break;
+		case FRAME_EV_PACKED:
+			/* The table is complete: the rest is compressed. */
+			in.pack = data;
+			in.packlen = dlen;
+			if (pk_write(&pk, &in, frame_dec_hdr(in.d)->image_size,
+			    err, sizeof(err)) == -1) {
+				code = fail(1, "%s", err);
+				goto out;
 			}
-		} while (left > 0 && !finished);
+			finished = 1;
+			break;
+		case FRAME_EV_RANGE:
+			frame_dec_range(in.d, &idx, &off, &len);
+			if (img_wr_begin(w, off, len, err, sizeof(err)) == -1) {
+				code = fail(1, "%s", err);
+				goto out;
+			}
+			break;
+		case FRAME_EV_DATA:
+			if (stage_data(w, data, dlen, err, sizeof(err)) == -1) {
+				code = fail(1, "%s", err);
+				goto out;
+			}
+			break;
+		case FRAME_EV_RANGE_END:
+			if (flush_stage(w, err, sizeof(err)) == -1 ||
+			    img_wr_end(w, frame_dec_digest(in.d), err,
+			    sizeof(err)) == -1) {
+				code = fail(1, "%s", err);
+				goto out;
+			}
+			break;
+		case FRAME_EV_END:
+			if (frame_dec_hdr(in.d)->flags & FRAME_F_PACKED) {
+				code = fail(1, "the packed stream has no "
+				    "packed data");
+				goto out;
+			}
+			finished = 1;
+			break;
+		}
 	}
 	if (img_wr_finish(w, err, sizeof(err)) == -1) {
 		code = fail(1, "%s", err);
 		goto out;
 	}
 	img_wr_digest(w, dig);
-	if (memcmp(dig, frame_dec_digest(d), SHA256_LEN) != 0) {
+	if (memcmp(dig, frame_dec_digest(in.d), SHA256_LEN) != 0) {
 		code = fail(1, "the stream digest does not match the ranges "
 		    "written");
 		goto out;
@@ -270,14 +451,18 @@ main(int argc, char **argv)
 	r.ranges = img_wr_ranges(w);
 	r.bytes = img_wr_done(w);
 	img_hex(dig, r.sha256);
-	r.readback = readback || (frame_dec_hdr(d)->flags & FRAME_F_READBACK);
+	r.readback = readback ||
+	    (frame_dec_hdr(in.d)->flags & FRAME_F_READBACK);
 	r.elapsed_ms = now_ms() - W.start_ms;
 	report(&r);
 	code = 0;
 out:
 	img_wr_free(w);
 	img_target_close(t);
-	frame_dec_free(d);
+	frame_dec_free(in.d);
+	free(in.buf);
+	free(pk.vb.r);
+	free(pk.off);
 	free(W.stages[0]);
 	free(W.stages[1]);
 	return code;

@@ -70,6 +70,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				if (inrange != 0)
 					abort();
 				break;
+			case FRAME_EV_ENTRY:
+				/* A table entry is a range with no data. */
+				frame_dec_range(d, &idx, &off, &rlen);
+				if (off + rlen > size || rlen == 0)
+					abort();
+				break;
+			case FRAME_EV_PACKED:
+				if (p < data || p + dlen > data + len ||
+				    dlen > FRAME_MAX_PACK)
+					abort();
+				break;
+			case FRAME_EV_MAP: {
+				unsigned c, l;
+				uint64_t nr;
+				frame_dec_map(d, &c, &l, &nr);
+				if ((c != FRAME_CODEC_ZSTD &&
+				    c != FRAME_CODEC_GZIP) || nr >
+				    FRAME_MAX_RANGES)
+					abort();
+				break;
+			}
 			case FRAME_EV_END:
 			case FRAME_EV_ERROR:
 				ended = 1;

@@ -103,6 +103,9 @@ run(const struct stream *s, size_t len, size_t step, struct tally *t)
 			case FRAME_EV_END: t->end++; break;
 			case FRAME_EV_ERROR: t->error++; break;
 			case FRAME_EV_NEED: break;
+			case FRAME_EV_MAP:
+			case FRAME_EV_ENTRY:
+			case FRAME_EV_PACKED: t->error++; break;
 			}
 		} while (n > 0 && !t->error && !t->end);
 	}
@@ -162,7 +165,8 @@ expect_error(struct stream *s, const char *what)
 	} while (ev != FRAME_EV_ERROR && ev != FRAME_EV_END &&
 	    pos < s->len);
 	assert_int_equal(ev, FRAME_EV_ERROR);
-	assert_non_null(strstr(frame_dec_error(d), what));
+	if (strstr(frame_dec_error(d), what) == NULL)
+		fail_msg("expected \"%s\", got \"%s\"", what, frame_dec_error(d));
 	frame_dec_free(d);
 }
 
@@ -256,6 +260,142 @@ t_reports(void **st)
 	}
 }
 
+/*
+ * A packed stream: the table of ranges (off, len) with digests of bytes
+ * 'a', 'b', ..., then npack pack records of the bytes "packed" (the
+ * decoder does not decompress: what it passes through must be these).
+ */
+static void
+build_packed(struct stream *s, uint64_t size, const uint64_t *r, size_t n,
+    unsigned codec, unsigned layout, int tweak)
+{
+	uint8_t		 rec[FRAME_ENTRY_LEN], d[SHA256_LEN], data[1024];
+	struct frame_hdr h = { size, FRAME_F_PACKED, 0 };
+	struct img_sha	*st = img_sha_new();
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		h.mapped_bytes += r[2 * i + 1];
+	s->len = 0;
+	frame_encode_hdr(rec, &h);
+	put(s, rec, FRAME_HDR_LEN);
+	frame_encode_map(rec, codec, layout, n, h.mapped_bytes + (tweak == 1));
+	put(s, rec, FRAME_REC_LEN);
+	for (i = 0; i < n; i++) {
+		memset(data, 'a' + (int)i, sizeof(data));
+		img_sha256(data, r[2 * i + 1], d);
+		frame_encode_entry(rec, r[2 * i], r[2 * i + 1], d);
+		put(s, rec, FRAME_ENTRY_LEN);
+		img_sha_update(st, d, SHA256_LEN);
+	}
+	if (tweak == 2) {		/* a range record among packed data */
+		frame_encode_range(rec, 0, 1);
+		put(s, rec, FRAME_REC_LEN);
+	}
+	for (i = 0; i < 2; i++) {
+		frame_encode_pack(rec, 6);
+		put(s, rec, FRAME_REC_LEN);
+		put(s, "packed", 6);
+	}
+	frame_encode_end(rec, n, h.mapped_bytes);
+	put(s, rec, FRAME_REC_LEN);
+	img_sha_final(st, d);
+	put(s, d, SHA256_LEN);
+	img_sha_free(st);
+}
+
+static void
+t_packed(void **st)
+{
+	struct stream		 s;
+	struct frame_dec	*d;
+	const uint8_t		*data;
+	size_t			 steps[] = { 0, 1, 5, 48, 4096 }, i, pos, n, used,
+				 dlen, packed;
+	enum frame_ev		 ev;
+	unsigned		 codec, layout;
+	uint64_t		 nr, idx, off, len, entries;
+	uint8_t			 dg[SHA256_LEN], buf[1024];
+
+	(void)st;
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_ZSTD,
+	    FRAME_LAYOUT_MAPPED, 0);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		d = frame_dec_new();
+		pos = packed = 0;
+		entries = 0;
+		ev = FRAME_EV_NEED;
+		while (pos < s.len && ev != FRAME_EV_END) {
+			n = steps[i] ? steps[i] : s.len - pos;
+			if (n > s.len - pos)
+				n = s.len - pos;
+			do {
+				ev = frame_dec_feed(d, s.buf + pos, n, &used,
+				    &data, &dlen);
+				pos += used;
+				n -= used;
+				assert_int_not_equal(ev, FRAME_EV_ERROR);
+				assert_int_not_equal(ev, FRAME_EV_RANGE);
+				assert_int_not_equal(ev, FRAME_EV_DATA);
+				if (ev == FRAME_EV_MAP) {
+					frame_dec_map(d, &codec, &layout, &nr);
+					assert_int_equal(codec,
+					    FRAME_CODEC_ZSTD);
+					assert_int_equal(layout,
+					    FRAME_LAYOUT_MAPPED);
+					assert_int_equal(nr, 3);
+				} else if (ev == FRAME_EV_ENTRY) {
+					frame_dec_range(d, &idx, &off, &len);
+					assert_int_equal(idx, entries);
+					assert_int_equal(off, good[2 * idx]);
+					assert_int_equal(len, good[2 * idx + 1]);
+					memset(buf, 'a' + (int)idx, sizeof(buf));
+					img_sha256(buf, len, dg);
+					assert_memory_equal(frame_dec_digest(d),
+					    dg, SHA256_LEN);
+					entries++;
+				} else if (ev == FRAME_EV_PACKED) {
+					assert_memory_equal(data,
+					    "packedpacked" + packed % 6, dlen);
+					packed += dlen;
+				}
+			} while (n > 0 && ev != FRAME_EV_END);
+		}
+		assert_int_equal(ev, FRAME_EV_END);
+		assert_int_equal(entries, 3);
+		assert_int_equal(packed, 12);
+		frame_dec_free(d);
+	}
+	/* Every truncation waits for more. */
+	for (n = 0; n < s.len; n++) {
+		d = frame_dec_new();
+		pos = 0;
+		do {
+			ev = frame_dec_feed(d, s.buf + pos, n - pos, &used,
+			    &data, &dlen);
+			pos += used;
+		} while (pos < n && ev != FRAME_EV_ERROR);
+		assert_int_not_equal(ev, FRAME_EV_ERROR);
+		assert_int_not_equal(ev, FRAME_EV_END);
+		frame_dec_free(d);
+	}
+	build_packed(&s, 10000, good, 3, 3, FRAME_LAYOUT_IMAGE, 0);
+	expect_error(&s, "codec");
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_GZIP, 7, 0);
+	expect_error(&s, "layout");
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_GZIP, 0, 1);
+	expect_error(&s, "table disagrees");
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_GZIP, 0, 2);
+	expect_error(&s, "range record in a packed stream");
+	/* Packed records in a plain stream, and the reverse. */
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_ZSTD, 0, 0);
+	s.buf[19] &= (uint8_t)~FRAME_F_PACKED;
+	expect_error(&s, "not marked packed");
+	build(&s, 10000, good, 3, 0);
+	s.buf[19] |= FRAME_F_PACKED;
+	expect_error(&s, "without its range table");
+}
+
 int
 main(void)
 {
@@ -263,6 +403,7 @@ main(void)
 		cmocka_unit_test(t_slicings),
 		cmocka_unit_test(t_truncations_never_end),
 		cmocka_unit_test(t_rules),
+		cmocka_unit_test(t_packed),
 		cmocka_unit_test(t_reports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
