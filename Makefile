@@ -38,7 +38,7 @@ DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
-	openssl jq bc man-db coreutils curl systemd stress-ng
+	openssl jq bc man-db mandoc coreutils curl systemd stress-ng
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load
@@ -136,12 +136,14 @@ demo: deps-test all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/castiron $(DESTDIR)$(PREFIX)/lib/systemd/system \
 		$(DESTDIR)$(PREFIX)/share/doc/castiron/examples
 	install -m 0755 $(BUILD)/castiron $(DESTDIR)$(PREFIX)/bin/castiron
 	[ ! -f $(BUILD)/castiron-writer ] || install -m 0755 $(BUILD)/castiron-writer \
 		$(DESTDIR)$(PREFIX)/share/castiron/castiron-writer
 	install -m 0644 docs/castiron.8 $(DESTDIR)$(PREFIX)/share/man/man8/castiron.8
+	install -m 0644 docs/castiron.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/castiron.ini.5
 	install -m 0644 etc/castiron.ini $(DESTDIR)$(PREFIX)/share/doc/castiron/examples/castiron.ini
 	for f in etc/*.conf; do [ ! -f "$$f" ] || install -m 0644 "$$f" \
 		$(DESTDIR)$(PREFIX)/share/doc/castiron/examples/; done
