@@ -1,7 +1,7 @@
 /*
- * castiron provision: the per-host state machine (DESIGN.md, "the life of
- * a host") from the moment a host answers SSH in its deploy environment:
- * inspect, image, configure, reboot, verify, active.  Hosts run in
+ * castiron provision: the per-host state machine (docs/architecture.md,
+ * "The life of a host") from the moment a host answers SSH in its deploy
+ * environment: inspect, image, configure, reboot, verify, active.  Hosts run in
  * parallel, each on its own thread with its own SSH session and its own
  * inventory handle; every step and transition is an inventory event.
  * cli/cmd_provision.c chooses the hosts and prints the summary.

@@ -6,8 +6,9 @@
  * remaining step is started, done or failed as an inventory event, so a
  * run that dies anywhere leaves the host at the step it was in.
  *
- * Steps power and boot belong to the BMC issue: the host is expected to
- * answer SSH in its deploy environment already, and those steps are
+ * Steps power and boot need a BMC driver, which castiron has not yet:
+ * the host is expected to answer SSH in its deploy environment already,
+ * and those steps are
  * recorded as done with a note saying so.
  */
 #include <sys/stat.h>

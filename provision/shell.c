@@ -1,7 +1,8 @@
 /*
  * Quoting and validation for remote command lines, and the host key
- * policy of DESIGN.md ("no silent trust-on-first-use").  Pure functions:
- * the unit tests in tests/unit/test_shell.c cover each rule.
+ * policy of docs/architecture.md ("Host keys": no silent trust on first
+ * use).  Pure functions: the unit tests in tests/unit/test_shell.c cover
+ * each rule.
  */
 #include <stdio.h>
 #include <stdlib.h>

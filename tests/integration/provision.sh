@@ -2,7 +2,7 @@
 # network namespaces, each with a loop device as its disk, enrolled in a
 # real inventory: the whole life (inspect, image, configure, reboot,
 # verify), a deploy environment of nothing but busybox, and each bad
-# input of the issue on its own host, among them a connection that
+# kind of bad input on its own host, among them a connection that
 # stalls and a host that never comes back from its reboot.  Asserts the
 # bytes on the disks and what the kernel counts as written to them, the
 # files in the installed root, and the facts, events and pinned keys in

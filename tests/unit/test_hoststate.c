@@ -1,6 +1,7 @@
 /*
  * Unit tests for inventory/hoststate.c: the whole transition table of
- * DESIGN.md, cell by cell, for the operator and for provision.
+ * docs/architecture.md ("The life of a host"), cell by cell, for the
+ * operator and for provision.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,8 @@
 
 #include "inventory/hoststate.h"
 
-/* DESIGN.md's table, written out as strings so a typo in either shows. */
+/* The table of docs/architecture.md, written out as strings so a typo in
+ * either shows. */
 static const char *const operator_legal[HS_COUNT] = {
 	[HS_ENROLLED] = "maintenance, retired",
 	[HS_PROVISIONING] = "failed",
