@@ -443,11 +443,12 @@ frame_report_format(char *buf, size_t len, const struct frame_report *r)
 		break;
 	case FRAME_REP_DONE:
 		n = snprintf(buf, len, "done ranges=%llu bytes=%llu sha256=%s "
-		    "readback=%s elapsed_ms=%llu\n",
+		    "readback=%s elapsed_ms=%llu cpu_ms=%llu\n",
 		    (unsigned long long)r->ranges,
 		    (unsigned long long)r->bytes, r->sha256,
 		    r->readback ? "yes" : "no",
-		    (unsigned long long)r->elapsed_ms);
+		    (unsigned long long)r->elapsed_ms,
+		    (unsigned long long)r->cpu_ms);
 		break;
 	case FRAME_REP_ERROR:
 		/* One line, whatever the message held. */
@@ -580,6 +581,8 @@ frame_report_parse(const char *line, struct frame_report *r, char *err,
 			UINT(bytes);
 		else if (KEY("elapsed_ms"))
 			UINT(elapsed_ms);
+		else if (KEY("cpu_ms"))
+			UINT(cpu_ms);
 		else if (KEY("exit")) {
 			if (rep_uint(eq + 1, vlen, &u) == -1 || u > 255)
 				goto bad;

@@ -49,7 +49,7 @@
  *   ready target=PATH target_bytes=N image_bytes=N mapped_bytes=N
  *   progress done=N total=N             written and verified bytes
  *   readback done=N total=N             with FRAME_F_READBACK
- *   done ranges=N bytes=N sha256=HEX readback=yes|no elapsed_ms=N
+ *   done ranges=N bytes=N sha256=HEX readback=yes|no elapsed_ms=N cpu_ms=N
  *   error exit=N msg=TEXT               TEXT runs to the end of the line
  *
  * Exit status: 0 after "done"; 2 when nothing was written (usage, a bad
@@ -169,6 +169,7 @@ struct frame_report {
 	uint64_t	done, total;		/* progress, readback */
 	uint64_t	target_bytes, image_bytes, mapped_bytes;  /* ready */
 	uint64_t	ranges, bytes, elapsed_ms;	/* done */
+	uint64_t	cpu_ms;		/* done: the writer's CPU time */
 	char		sha256[65];			/* done: hex */
 	int		readback;			/* done */
 	int		exit_code;			/* error */

@@ -194,6 +194,7 @@ prov_step_image(struct prov_host *h)
 	struct frame_send_result	 sr;
 	struct ssh_result		 r;
 	struct send_ctx			*s;
+	struct frame_report		 done;
 	const char			*want;
 	char				 writer[128], e[PROV_ERRLEN], *cmd, *qw, *qd;
 	uint64_t			 need = image_size(c);
@@ -285,10 +286,14 @@ prov_step_image(struct prov_host *h)
 		free(s);
 		return -1;
 	}
+	done = s->done;
 	free(s);
 	return prov_note(h, "image %s verified on %s: %llu of %llu bytes "
-	    "mapped, %llu ranges, sha256 %s; %llu bytes sent (%s)", c->image,
-	    h->disk, (unsigned long long)sr.mapped_bytes,
+	    "mapped, %llu ranges, sha256 %s; %llu bytes sent (%s); the writer "
+	    "took %llu ms, %llu ms of CPU", c->image, h->disk,
+	    (unsigned long long)sr.mapped_bytes,
 	    (unsigned long long)sr.image_bytes, (unsigned long long)sr.ranges,
-	    sr.sha256, (unsigned long long)sr.wire_bytes, sr.how);
+	    sr.sha256, (unsigned long long)sr.wire_bytes, sr.how,
+	    (unsigned long long)done.elapsed_ms,
+	    (unsigned long long)done.cpu_ms);
 }

@@ -351,6 +351,7 @@ prov_remote(struct prov_host *h, const char *what, const char *cmd,
 {
 	struct ssh_result	 tmp;
 	char			 e[PROV_ERRLEN];
+	uint64_t		 t0 = prov_now_ms();
 
 	if (r == NULL)
 		r = &tmp;
@@ -359,6 +360,8 @@ prov_remote(struct prov_host *h, const char *what, const char *cmd,
 		prov_err(h, "%s: %s", what, e);
 		return -1;
 	}
+	log_debug("%s: %s: exit %d after %llu ms", h->h.hostname, what,
+	    r->status, (unsigned long long)(prov_now_ms() - t0));
 	if (r->status != 0) {
 		char	*m = r->errout, *nl;
 		/* The last line of stderr says why. */

@@ -9,6 +9,7 @@
  * of the writes, and cut into the table's ranges.  No configuration, no
  * libraries at run time, nothing but the target touched.
  */
+#include <sys/resource.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,18 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* User and system time of the whole process, all its threads. */
+static uint64_t
+cpu_ms(void)
+{
+	struct rusage	 ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
 static void
@@ -454,6 +467,7 @@ main(int argc, char **argv)
 	r.readback = readback ||
 	    (frame_dec_hdr(in.d)->flags & FRAME_F_READBACK);
 	r.elapsed_ms = now_ms() - W.start_ms;
+	r.cpu_ms = cpu_ms();
 	report(&r);
 	code = 0;
 out:

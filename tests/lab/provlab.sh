@@ -203,10 +203,11 @@ _lab_sshd_launch() {
 	dropbear)
 		# dropbear reads root's ~/.ssh: give it ours in a private
 		# mount namespace instead of touching this machine's /root.
+		# LAB_DROPBEAR_OPTS: more options (the bench's -W window).
 		unshare -m --propagation private sh -c "mount --bind '$_ld/home' \
 		    /root && exec ip netns exec '$_lns' dropbear -r \
 		    '$_ld/dropbear_ed25519' -p '$_la:22' -P '$_ld/sshd.pid' -s \
-		    -E 2>>'$_ld/sshd.log'" || return 1 ;;
+		    ${LAB_DROPBEAR_OPTS:-} -E 2>>'$_ld/sshd.log'" || return 1 ;;
 	esac
 	wait_for 10 "sshd on $_la" sh -c \
 	    "ip netns exec '$_lns' ss -ltn | grep -q '$_la:22 '"
