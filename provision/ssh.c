@@ -124,22 +124,6 @@ keepalive(struct ssh_conn *c)
 }
 
 /*
- * Acknowledge at once what arrives next.  sshd leaves Nagle's algorithm
- * on for a session without a terminal, so each of its small replies
- * (channel open, exec, exit status, close) waits for the ACK of the one
- * before, and Linux delays an ACK by up to 40 ms: about 130 ms for each
- * command castiron runs.  The kernel leaves quick-ack mode on its own,
- * so it is asked again before every wait.
- */
-static void
-quickack(struct ssh_conn *c)
-{
-	int	 one = 1;
-
-	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-}
-
-/*
  * Waits until the socket is ready in the direction libssh2 needs, at
  * most until deadline (and never more than a second, so keepalives keep
  * their pace).  Returns -1 only when poll itself fails.
@@ -154,7 +138,6 @@ wait_sock(struct ssh_conn *c, uint64_t deadline, char *err, size_t errlen)
 	ms = deadline <= now ? 0 : deadline - now > 1000 ? 1000 :
 	    (int)(deadline - now);
 	keepalive(c);
-	quickack(c);
 	pfd.fd = c->fd;
 	/* Half a packet out: only the socket's room lets libssh2 go on. */
 	pfd.events = send_pending(c) ? POLLOUT : POLLIN;
