@@ -1,8 +1,6 @@
 /*
- * Quoting and validation for remote command lines, and the host key
- * policy of docs/architecture.md ("Host keys": no silent trust on first
- * use).  Pure functions: the unit tests in tests/unit/test_shell.c cover
- * each rule.
+ * Quoting and validation for remote command lines.  Pure functions: the
+ * unit tests in tests/unit/test_shell.c cover each rule.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,34 +83,4 @@ sh_valid_device(const char *s, char *err, size_t errlen)
 		return -1;
 	}
 	return sh_valid_path(s, err, errlen);
-}
-
-int
-hostkey_decide(const char *host, const char *presented, const char *pinned,
-    const char *deploy, int accept_new, char *err, size_t errlen)
-{
-	if (pinned && *pinned && strcmp(pinned, presented) == 0)
-		return HOSTKEY_MATCH;
-	/* The deploy image's key is known beforehand: a host booted into
-	 * the deploy environment again (re-imaging) presents it. */
-	if (deploy && *deploy && strcmp(deploy, presented) == 0)
-		return HOSTKEY_ACCEPT;
-	if (pinned && *pinned) {
-		snprintf(err, errlen, "%s: host key mismatch: the host presents "
-		    "%s but the inventory pins %s (if the host was really "
-		    "reinstalled: castiron inventory forget-key %s)", host,
-		    presented, pinned, host);
-		return -1;
-	}
-	if (accept_new)
-		return HOSTKEY_ACCEPT;
-	if (deploy && *deploy)
-		snprintf(err, errlen, "%s: unknown host key %s (not the deploy "
-		    "image's key %s); pass --accept-new-hostkey to trust it",
-		    host, presented, deploy);
-	else
-		snprintf(err, errlen, "%s: unknown host key %s and no pinned "
-		    "key; pass --accept-new-hostkey to trust it", host,
-		    presented);
-	return -1;
 }

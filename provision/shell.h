@@ -19,18 +19,5 @@ int	sh_valid_path(const char *s, char *err, size_t errlen);
 /* A block device path: /dev/ followed by a sh_valid_path name. */
 int	sh_valid_device(const char *s, char *err, size_t errlen);
 
-/*
- * Host key policy.  pinned: the inventory's key for the host (NULL or ""
- * when none); deploy: the configured deploy image key (NULL when none);
- * accept_new: --accept-new-hostkey.  Returns HOSTKEY_MATCH (the pinned
- * key), HOSTKEY_ACCEPT (the deploy key, or a host with no pinned key and
- * --accept-new-hostkey: the caller pins it) or -1 with a message: a key
- * that differs from the pinned one names both fingerprints, and
- * --accept-new-hostkey does not override a pinned key.
- */
-enum { HOSTKEY_MATCH = 0, HOSTKEY_ACCEPT = 1 };
-int	hostkey_decide(const char *host, const char *presented,
-	    const char *pinned, const char *deploy, int accept_new,
-	    char *err, size_t errlen);
 
 #endif

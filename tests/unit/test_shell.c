@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "provision/shell.h"
+#include "provision/trust.h"
 
 static char	err[512];
 
@@ -82,33 +83,58 @@ t_paths(void **st)
 	assert_int_equal(sh_valid_device("/dev/sda`x`", err, sizeof(err)), -1);
 }
 
+static int
+decide(const char *presented, const char *pinned, const char *deploy,
+    const char *seen, int accept_new, enum hostkey_phase phase)
+{
+	struct hostkey_in k = { "h", presented, pinned, deploy, seen,
+	    accept_new, phase };
+
+	return hostkey_decide(&k, err, sizeof(err));
+}
+
 static void
 t_hostkey(void **st)
 {
+	const enum hostkey_phase D = HOSTKEY_PHASE_DEPLOY;
+	const enum hostkey_phase I = HOSTKEY_PHASE_INSTALLED;
+
 	(void)st;
-	assert_int_equal(hostkey_decide("h", "SHA256:a", "SHA256:a", NULL, 0,
-	    err, sizeof(err)), HOSTKEY_MATCH);
+	assert_int_equal(decide("SHA256:a", "SHA256:a", NULL, NULL, 0, D),
+	    HOSTKEY_PINNED);
 	/* --accept-new-hostkey does not override a pinned key... */
-	assert_int_equal(hostkey_decide("h", "SHA256:b", "SHA256:a",
-	    NULL, 1, err, sizeof(err)), -1);
+	assert_int_equal(decide("SHA256:b", "SHA256:a", NULL, NULL, 1, D), -1);
 	assert_non_null(strstr(err, "SHA256:a"));
 	assert_non_null(strstr(err, "SHA256:b"));
 	assert_non_null(strstr(err, "forget-key h"));
-	/* ...but the deploy image's key is known beforehand. */
-	assert_int_equal(hostkey_decide("h", "SHA256:d", "SHA256:a",
-	    "SHA256:d", 0, err, sizeof(err)), HOSTKEY_ACCEPT);
-	assert_int_equal(hostkey_decide("h", "SHA256:e", "SHA256:a",
-	    "SHA256:d", 0, err, sizeof(err)), -1);
-	assert_int_equal(hostkey_decide("h", "SHA256:b", NULL, NULL, 0,
-	    err, sizeof(err)), -1);
+	/* ...but the deploy image's key is known beforehand: accepted for
+	 * the deploy phase, never as the host's own (not pinned). */
+	assert_int_equal(decide("SHA256:d", "SHA256:a", "SHA256:d", NULL, 0,
+	    D), HOSTKEY_DEPLOY);
+	assert_int_equal(decide("SHA256:e", "SHA256:a", "SHA256:d", NULL, 0,
+	    D), -1);
+	assert_int_equal(decide("SHA256:b", NULL, NULL, NULL, 0, D), -1);
 	assert_non_null(strstr(err, "--accept-new-hostkey"));
-	assert_int_equal(hostkey_decide("h", "SHA256:b", "", NULL, 1,
-	    err, sizeof(err)), HOSTKEY_ACCEPT);
-	assert_int_equal(hostkey_decide("h", "SHA256:d", NULL, "SHA256:d", 0,
-	    err, sizeof(err)), HOSTKEY_ACCEPT);
-	assert_int_equal(hostkey_decide("h", "SHA256:e", NULL, "SHA256:d", 0,
-	    err, sizeof(err)), -1);
+	assert_int_equal(decide("SHA256:b", "", NULL, NULL, 1, D),
+	    HOSTKEY_NEW);
+	assert_int_equal(decide("SHA256:d", NULL, "SHA256:d", NULL, 0, D),
+	    HOSTKEY_DEPLOY);
+	assert_int_equal(decide("SHA256:e", NULL, "SHA256:d", NULL, 0, D), -1);
 	assert_non_null(strstr(err, "SHA256:d"));
+	/* The installed system: its pinned key; the deploy key (configured
+	 * or seen this run) means not rebooted yet; nothing else, not even
+	 * with --accept-new-hostkey. */
+	assert_int_equal(decide("SHA256:a", "SHA256:a", "SHA256:d", NULL, 1,
+	    I), HOSTKEY_PINNED);
+	assert_int_equal(decide("SHA256:d", "SHA256:a", "SHA256:d", NULL, 0,
+	    I), HOSTKEY_DEPLOY);
+	assert_int_equal(decide("SHA256:s", "SHA256:a", NULL, "SHA256:s", 0,
+	    I), HOSTKEY_DEPLOY);
+	assert_int_equal(decide("SHA256:x", "SHA256:a", "SHA256:d",
+	    "SHA256:s", 1, I), -1);
+	assert_non_null(strstr(err, "SHA256:x"));
+	assert_non_null(strstr(err, "SHA256:a"));
+	assert_int_equal(decide("SHA256:x", NULL, NULL, NULL, 1, I), -1);
 }
 
 int

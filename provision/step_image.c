@@ -16,73 +16,49 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "images/bmap.h"
 #include "images/frame.h"
+#include "images/source.h"
 #include "lib/log.h"
-#include "lib/parse.h"
 #include "lib/xmalloc.h"
-#include "provision/prov_impl.h"
+#include "provision/prov_int.h"
 #include "provision/shell.h"
 
 struct send_ctx {
 	struct prov_host	*h;
-	struct ssh_stream	*st;
+	struct sess_stream	*st;
 	char			 err[PROV_ERRLEN];
 	int			 have_ready, have_done, have_error;
 	struct frame_report	 ready, done, error;
 };
 
-/* The image's size on disk: the bmap's ImageSize, else a raw file's
- * size; 0 when compressed without a bmap (the writer still checks). */
+/* The image's size on disk: the catalog's min_disk, the bmap's
+ * ImageSize, else a raw file's size; 0 when compressed without a bmap
+ * (the writer still checks). */
 static uint64_t
 image_size(const struct prov_ctx *c)
 {
-	unsigned char	 magic[4] = { 0 };
-	struct stat	 st;
+	struct bmap	*bm;
 	uint64_t	 v;
-	char		 e[PARSE_ERRLEN];
+	char		 e[PROV_ERRLEN];
 	int		 fd;
+	enum img_format	 fmt;
+	struct stat	 st;
 
 	if (c->image_bytes)
 		return c->image_bytes;
-	if (c->bmap_path) {
-		char	*xml, *p, *q;
-		FILE	*f = fopen(c->bmap_path, "re");
-		size_t	 n;
-		if (f == NULL)
-			return 0;
-		xml = xcalloc(1, 65536);
-		n = fread(xml, 1, 65535, f);
-		fclose(f);
-		xml[n] = '\0';
-		v = 0;
-		if ((p = strstr(xml, "<ImageSize>")) != NULL &&
-		    (q = strstr(p, "</ImageSize>")) != NULL) {
-			p += strlen("<ImageSize>");
-			*q = '\0';
-			while (*p == ' ')
-				p++;
-			for (q--; q > p && q[-1] == ' '; q--)
-				q[-1] = '\0';
-			if (parse_uint(p, 1, FRAME_MAX_IMAGE, &v, e,
-			    sizeof(e)) == -1)
-				v = 0;
-		}
-		free(xml);
-		if (v)
-			return v;
+	if (c->bmap_path && (bm = bmap_load(c->bmap_path, e, sizeof(e))) !=
+	    NULL) {
+		v = bm->image_size;
+		bmap_free(bm);
+		return v;
 	}
 	if ((fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
-	if (read(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic) ||
-	    fstat(fd, &st) == -1) {
-		close(fd);
-		return 0;
-	}
+	v = img_format_detect(fd, &fmt, e, sizeof(e)) == 0 && fmt == IMG_RAW &&
+	    fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	close(fd);
-	if ((magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-	    magic[3] == 0xfd) || (magic[0] == 0x1f && magic[1] == 0x8b))
-		return 0;
-	return (uint64_t)st.st_size;
+	return v;
 }
 
 /* Uploads the writer unless the host has it with the right digest;
@@ -91,7 +67,7 @@ static int
 ensure_writer(struct prov_host *h, char *remote, size_t len)
 {
 	struct prov_ctx		*c = h->ctx;
-	struct ssh_result	 r;
+	struct sess_result	 r;
 	char			 e[PROV_ERRLEN], tmp[300], *cmd, *qt, *qr;
 	int			 rc;
 
@@ -99,46 +75,46 @@ ensure_writer(struct prov_host *h, char *remote, size_t len)
 	    c->writer_sha);
 	qr = sh_quote(remote);
 	cmd = xsprintf("sha256sum %s 2>/dev/null || true", qr);
-	rc = prov_remote(h, "writer digest", cmd, NULL, 0, &r);
+	rc = phost_remote(h, "writer digest", cmd, NULL, 0, &r);
 	free(cmd);
 	if (rc == -1) {
 		free(qr);
 		return -1;
 	}
 	if (r.outlen >= 64 && strncmp(r.out, c->writer_sha, 64) == 0) {
-		ssh_result_clear(&r);
+		sess_result_clear(&r);
 		free(qr);
 		return 0;
 	}
-	ssh_result_clear(&r);
+	sess_result_clear(&r);
 	snprintf(tmp, sizeof(tmp), "%.100s.%.180s.tmp", remote, h->h.hostname);
 	if (sh_valid_path(tmp, e, sizeof(e)) == -1) {
-		prov_err(h, "writer path: %s", e);
+		phost_err(h, "writer path: %s", e);
 		free(qr);
 		return -1;
 	}
-	if (ssh_upload(h->ssh, c->writer_path, tmp, 0755, e, sizeof(e)) == -1) {
-		prov_err(h, "upload castiron-writer: %s", e);
+	if (sess_upload(h->sess, c->writer_path, tmp, 0755, e, sizeof(e)) == -1) {
+		phost_err(h, "upload castiron-writer: %s", e);
 		free(qr);
 		return -1;
 	}
 	qt = sh_quote(tmp);
 	cmd = xsprintf("chmod 0755 %s && mv -f %s %s && sha256sum %s", qt, qt,
 	    qr, qr);
-	rc = prov_remote(h, "install castiron-writer", cmd, NULL, 0, &r);
+	rc = phost_remote(h, "install castiron-writer", cmd, NULL, 0, &r);
 	free(cmd);
 	free(qt);
 	free(qr);
 	if (rc == -1)
 		return -1;
 	if (r.outlen < 64 || strncmp(r.out, c->writer_sha, 64) != 0) {
-		prov_err(h, "%s: castiron-writer uploaded "
+		phost_err(h, "%s: castiron-writer uploaded "
 		    "but its digest on the host is wrong", h->h.hostname);
-		ssh_result_clear(&r);
+		sess_result_clear(&r);
 		return -1;
 	}
-	ssh_result_clear(&r);
-	return prov_note(h, "castiron-writer uploaded to %s", remote);
+	sess_result_clear(&r);
+	return phost_note(h, "castiron-writer uploaded to %s", remote);
 }
 
 static int
@@ -146,7 +122,7 @@ out_cb(void *arg, const void *buf, size_t len)
 {
 	struct send_ctx	*s = arg;
 
-	return ssh_stream_write(s->st, buf, len, s->err, sizeof(s->err));
+	return sess_stream_write(s->st, buf, len, s->err, sizeof(s->err));
 }
 
 static void
@@ -156,7 +132,7 @@ progress_cb(void *arg, uint64_t done, uint64_t total)
 
 	(void)total;
 	s->h->step_bytes = done;
-	prov_status(s->h, done, "image");
+	phost_status(s->h, done, "image");
 }
 
 static void
@@ -187,15 +163,16 @@ on_line(void *arg, const char *line)
 }
 
 int
-prov_step_image(struct prov_host *h)
+step_image(struct prov_host *h)
 {
 	struct prov_ctx			*c = h->ctx;
 	struct frame_send_opts		 so;
 	struct frame_send_result	 sr;
-	struct ssh_result		 r;
+	struct sess_result		 r;
 	struct send_ctx			*s;
 	struct frame_report		 done;
 	const char			*want;
+	char				 ie[INV_ERRLEN];
 	char				 writer[128], e[PROV_ERRLEN], *cmd, *qw, *qd;
 	uint64_t			 need = image_size(c);
 	int				 rc;
@@ -203,16 +180,16 @@ prov_step_image(struct prov_host *h)
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
 	if (inspect_pick_disk(h->insp, want, need, h->disk, sizeof(h->disk),
 	    e, sizeof(e)) == -1) {
-		prov_err(h, "%s: %s", h->h.hostname, e);
+		phost_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
 	if (sh_valid_device(h->disk, e, sizeof(e)) == -1) {
-		prov_err(h, "%s: %s", h->h.hostname, e);
+		phost_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
 	if (ensure_writer(h, writer, sizeof(writer)) == -1)
 		return -1;
-	if (prov_note(h, "writing %s to %s", c->image, h->disk) == -1)
+	if (phost_note(h, "writing %s to %s", c->image, h->disk) == -1)
 		return -1;
 	qw = sh_quote(writer);
 	qd = sh_quote(h->disk);
@@ -221,10 +198,10 @@ prov_step_image(struct prov_host *h)
 	free(qd);
 	s = xcalloc(1, sizeof(*s));
 	s->h = h;
-	s->st = ssh_stream_open(h->ssh, cmd, on_line, s, e, sizeof(e));
+	s->st = sess_stream_open(h->sess, cmd, on_line, s, e, sizeof(e));
 	free(cmd);
 	if (s->st == NULL) {
-		prov_err(h, "%s", e);
+		phost_err(h, "%s", e);
 		free(s);
 		return -1;
 	}
@@ -242,43 +219,43 @@ prov_step_image(struct prov_host *h)
 		/* The writer's own error line says more when it stopped. */
 		char	 scratch[PROV_ERRLEN];
 		if (s->err[0])
-			ssh_stream_abort(s->st);	/* the transport failed */
-		else if (ssh_stream_finish(s->st, &r, scratch,
+			sess_stream_abort(s->st);	/* the transport failed */
+		else if (sess_stream_finish(s->st, &r, scratch,
 		    sizeof(scratch)) == 0)
-			ssh_result_clear(&r);
+			sess_result_clear(&r);
 		if (s->have_error)
-			prov_err(h, "%s: writer: %s",
+			phost_err(h, "%s: writer: %s",
 			    h->h.hostname, s->error.msg);
 		else
-			prov_err(h, "%s: image stream: %s",
+			phost_err(h, "%s: image stream: %s",
 			    h->h.hostname, s->err[0] ? s->err : e);
 		free(s);
 		return -1;
 	}
 	h->step_bytes = sr.mapped_bytes;
-	rc = ssh_stream_finish(s->st, &r, e, sizeof(e));
+	rc = sess_stream_finish(s->st, &r, e, sizeof(e));
 	if (rc == -1) {
-		prov_err(h, "%s: image stream: %s",
+		phost_err(h, "%s: image stream: %s",
 		    h->h.hostname, e);
 		free(s);
 		return -1;
 	}
 	if (r.status != 0 || !s->have_done) {
 		if (s->have_error)
-			prov_err(h, "%s: writer: %s",
+			phost_err(h, "%s: writer: %s",
 			    h->h.hostname, s->error.msg);
 		else
-			prov_err(h, "%s: writer exited %d "
+			phost_err(h, "%s: writer exited %d "
 			    "without a report: %.200s", h->h.hostname, r.status,
 			    r.errout);
-		ssh_result_clear(&r);
+		sess_result_clear(&r);
 		free(s);
 		return -1;
 	}
-	ssh_result_clear(&r);
+	sess_result_clear(&r);
 	if (strcmp(s->done.sha256, sr.sha256) != 0 ||
 	    s->done.bytes != sr.mapped_bytes) {
-		prov_err(h, "%s: the writer reports %llu "
+		phost_err(h, "%s: the writer reports %llu "
 		    "bytes with sha256 %s, castiron sent %llu with %s",
 		    h->h.hostname, (unsigned long long)s->done.bytes,
 		    s->done.sha256, (unsigned long long)sr.mapped_bytes,
@@ -288,12 +265,21 @@ prov_step_image(struct prov_host *h)
 	}
 	done = s->done;
 	free(s);
-	return prov_note(h, "image %s verified on %s: %llu of %llu bytes "
+	if (phost_note(h, "image %s verified on %s: %llu of %llu bytes "
 	    "mapped, %llu ranges, sha256 %s; %llu bytes sent (%s); the writer "
 	    "took %llu ms, %llu ms of CPU", c->image, h->disk,
 	    (unsigned long long)sr.mapped_bytes,
 	    (unsigned long long)sr.image_bytes, (unsigned long long)sr.ranges,
 	    sr.sha256, (unsigned long long)sr.wire_bytes, sr.how,
 	    (unsigned long long)done.elapsed_ms,
-	    (unsigned long long)done.cpu_ms);
+	    (unsigned long long)done.cpu_ms) == -1)
+		return -1;
+	if (inv_image_set(h->inv, h->h.hostname, c->image, c->o.actor, ie,
+	    sizeof(ie)) != INV_OK) {
+		phost_err(h, "inventory: %s", ie);
+		return -1;
+	}
+	snprintf(h->why, sizeof(h->why), "%s written to %s", c->image,
+	    h->disk);
+	return 0;
 }

@@ -27,7 +27,7 @@
 
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
-#include "provision/prov_impl.h"
+#include "provision/prov_int.h"
 #include "provision/shell.h"
 
 extern char **environ;
@@ -200,7 +200,7 @@ write_root(struct prov_host *h, const char *part, const struct rootfile *f,
 
 	for (i = 0; i < n; i++) {
 		if (sh_valid_path(f[i].rel, e, sizeof(e)) == -1) {
-			prov_err(h, "%s: %s", h->h.hostname, e);
+			phost_err(h, "%s: %s", h->h.hostname, e);
 			return -1;
 		}
 		inlen += strlen(f[i].content);
@@ -221,7 +221,7 @@ write_root(struct prov_host *h, const char *part, const struct rootfile *f,
 	}
 	t = xsprintf("%s%s", cmd, ROOT_SCRIPT_TAIL);
 	free(cmd);
-	rc = prov_remote(h, "write the installed root", t, in, inlen, NULL);
+	rc = phost_remote(h, "write the installed root", t, in, inlen, NULL);
 	free(t);
 	explicit_bzero(in, inlen);
 	free(in);
@@ -241,7 +241,7 @@ gen_hostkey(struct prov_host *h, char **priv, char **pub)
 
 	*priv = *pub = NULL;
 	if (mkdtemp(dir) == NULL) {
-		prov_err(h, "mkdtemp: %s", strerror(errno));
+		phost_err(h, "mkdtemp: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/key", dir);
@@ -253,13 +253,13 @@ gen_hostkey(struct prov_host *h, char **priv, char **pub)
 	argv[10] = NULL;
 	if ((errno = posix_spawnp(&pid, "ssh-keygen", NULL, NULL, argv,
 	    environ)) != 0) {
-		prov_err(h, "ssh-keygen: %s",
+		phost_err(h, "ssh-keygen: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0) {
-		prov_err(h, "ssh-keygen failed");
+		phost_err(h, "ssh-keygen failed");
 		goto out;
 	}
 	*priv = xcalloc(1, 8192);
@@ -281,7 +281,7 @@ out:
 	rmdir(dir);
 	if (rc == -1) {
 		if (h->err[0] == '\0')
-			prov_err(h, "could not read the "
+			phost_err(h, "could not read the "
 			    "generated host key");
 		free(*priv);
 		free(*pub);
@@ -320,9 +320,9 @@ network_config(const struct inv_host *hh)
 }
 
 int
-prov_step_configure(struct prov_host *h)
+step_configure(struct prov_host *h)
 {
-	struct ssh_result	 r;
+	struct sess_result	 r;
 	const char		*hn = h->h.hostname;
 	char			 part[128], e[PROV_ERRLEN], *cmd, *q;
 	char			*priv = NULL, *pub = NULL, type[40], b64[1024];
@@ -334,21 +334,30 @@ prov_step_configure(struct prov_host *h)
 		    h->ctx->cfg->provision.disk;
 		if (inspect_pick_disk(h->insp, want, 0, h->disk,
 		    sizeof(h->disk), e, sizeof(e)) == -1) {
-			prov_err(h, "%s: %s", hn, e);
+			phost_err(h, "%s: %s", hn, e);
 			return -1;
 		}
 	}
 	q = sh_quote(h->disk);
 	cmd = xsprintf("d=%s\n%s", q, FIND_PARTS);
 	free(q);
-	rc = prov_remote(h, "find partitions", cmd, NULL, 0, &r);
+	rc = phost_remote(h, "find partitions", cmd, NULL, 0, &r);
 	free(cmd);
 	if (rc == -1)
 		return -1;
 	rc = pick_root(r.out, part, sizeof(part), e, sizeof(e));
-	ssh_result_clear(&r);
+	sess_result_clear(&r);
 	if (rc == -1 || sh_valid_device(part, e, sizeof(e)) == -1) {
-		prov_err(h, "%s: %s: %s", hn, h->disk, e);
+		phost_err(h, "%s: %s: %s", hn, h->disk, e);
+		return -1;
+	}
+	/* The host's own private key goes only to a host that proved its
+	 * pinned key, or whose MAC and serial were checked on this very
+	 * session: the deploy key alone is every deploy host's. */
+	if (h->key == HOSTKEY_DEPLOY && !h->enrolled) {
+		phost_err(h, "%s: refusing to send the host's key: the session "
+		    "proved only the shared deploy key and its enrollment was "
+		    "not checked", hn);
 		return -1;
 	}
 	if (gen_hostkey(h, &priv, &pub) == -1)
@@ -398,11 +407,11 @@ prov_step_configure(struct prov_host *h)
 		snprintf(b64, sizeof(b64), "%.*s", (int)bl, b);
 		if (inv_hostkey_set(h->inv, hn, h->ctx->o.actor, type, b64, ie,
 		    sizeof(ie)) != INV_OK) {
-			prov_err(h, "inventory: %s", ie);
+			phost_err(h, "inventory: %s", ie);
 			rc = -1;
 		} else if (ssh_fp_of_publine(pub, h->presented, e,
 		    sizeof(e)) == 0)
-			rc = prov_note(h, "installed host key %s pinned",
+			rc = phost_note(h, "installed host key %s pinned",
 			    h->presented);
 	}
 	if (priv) {
@@ -410,5 +419,7 @@ prov_step_configure(struct prov_host *h)
 		free(priv);
 	}
 	free(pub);
+	if (rc == 0)
+		snprintf(h->why, sizeof(h->why), "provision id %s", h->prov_id);
 	return rc;
 }

@@ -2,25 +2,25 @@
  * The SSH transport for provisioning: one libssh2 session per host, key
  * authentication only, host key checked by the caller between connect and
  * authentication (so that nothing is sent to an impostor), commands run
- * with their output captured, stdin streamed to a remote command, files
- * uploaded on the stdin of cat (no scp needed on the host).  Every wait
+ * with their output captured, stdin streamed to a remote command
+ * (provision/upload.c sends files that way).  Every wait
  * is bounded by the connect or I/O timeout; keepalives go out while
  * waiting.  The session is an opaque handle.
  *
  * Commands are strings interpreted by the remote shell: build them only
  * from constants and values passed through sh_quote() (provision/shell.h).
  */
-#ifndef CASTIRON_PROVISION_SSH_H
-#define CASTIRON_PROVISION_SSH_H
+#ifndef CASTIRON_PROVISION_SESS_H
+#define CASTIRON_PROVISION_SESS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define SSH_FP_LEN	64	/* "SHA256:" + 43 base64 characters + NUL */
 
-struct ssh_conn;
+struct sess_conn;
 
-struct ssh_opts {
+struct sess_opts {
 	const char	*host;		/* address or name */
 	uint16_t	 port;
 	const char	*user;
@@ -31,8 +31,8 @@ struct ssh_opts {
 };
 
 /* Captured result of a remote command; out and errout are NUL-terminated
- * and owned by the struct (ssh_result_clear). */
-struct ssh_result {
+ * and owned by the struct (sess_result_clear). */
+struct sess_result {
 	int	 status;	/* exit status; -1 when killed by a signal */
 	char	*out;
 	size_t	 outlen;
@@ -42,37 +42,34 @@ struct ssh_result {
 };
 
 /*
- * Source of stdin for ssh_run_stream(): fills buf with up to len bytes,
+ * Source of stdin for sess_run_stream(): fills buf with up to len bytes,
  * sets *got (0 at end of input) and returns 0, or -1 with err set.
  */
-typedef int (*ssh_source_fn)(void *arg, void *buf, size_t len, size_t *got,
+typedef int (*sess_source_fn)(void *arg, void *buf, size_t len, size_t *got,
     char *err, size_t errlen);
 /* Called with each line of the command's stdout as it arrives. */
-typedef void (*ssh_line_fn)(void *arg, const char *line);
+typedef void (*sess_line_fn)(void *arg, const char *line);
 
 /* TCP connect and SSH handshake (no authentication yet). */
-struct ssh_conn	*ssh_dial(const struct ssh_opts *, char *err, size_t errlen);
+struct sess_conn	*sess_dial(const struct sess_opts *, char *err, size_t errlen);
 /* The server's host key as "SHA256:<base64>" and its type name. */
-int		 ssh_hostkey(struct ssh_conn *, char fp[SSH_FP_LEN],
+int		 sess_hostkey(struct sess_conn *, char fp[SSH_FP_LEN],
 		    char *type, size_t typelen);
 /* The host key blob in base64 (as in known_hosts), caller frees. */
-char		*ssh_hostkey_b64(struct ssh_conn *);
+char		*sess_hostkey_b64(struct sess_conn *);
 /* Public key authentication with opts->key_path. */
-int		 ssh_auth(struct ssh_conn *, char *err, size_t errlen);
-void		 ssh_close(struct ssh_conn *);
+int		 sess_auth(struct sess_conn *, char *err, size_t errlen);
+void		 sess_close(struct sess_conn *);
+/* The address the session was opened to (for messages). */
+const char	*sess_host(const struct sess_conn *);
 
 /* Runs cmd; stdin gets in[0..inlen) (may be NULL); output beyond maxout
  * bytes per stream is dropped and flagged.  -1 only on transport errors;
  * a non-zero exit status is a result, not an error. */
-int	ssh_run(struct ssh_conn *, const char *cmd, const void *in,
-	    size_t inlen, size_t maxout, struct ssh_result *,
+int	sess_run(struct sess_conn *, const char *cmd, const void *in,
+	    size_t inlen, size_t maxout, struct sess_result *,
 	    char *err, size_t errlen);
-/* Runs cmd with stdin from src, handing each stdout line to online while
- * it runs; *sent counts the bytes delivered to the channel. */
-int	ssh_run_stream(struct ssh_conn *, const char *cmd, ssh_source_fn src,
-	    void *srcarg, ssh_line_fn online, void *linearg,
-	    struct ssh_result *, uint64_t *sent, char *err, size_t errlen);
-void	ssh_result_clear(struct ssh_result *);
+void	sess_result_clear(struct sess_result *);
 
 /*
  * A command fed by pushes (for senders that produce their own data):
@@ -80,29 +77,26 @@ void	ssh_result_clear(struct ssh_result *);
  * then finish (sends EOF, waits for the exit status; the stream is freed
  * either way) or abort.
  */
-struct ssh_stream;
-struct ssh_stream *ssh_stream_open(struct ssh_conn *, const char *cmd,
-		    ssh_line_fn online, void *linearg, char *err,
+struct sess_stream;
+struct sess_stream *sess_stream_open(struct sess_conn *, const char *cmd,
+		    sess_line_fn online, void *linearg, char *err,
 		    size_t errlen);
-int		 ssh_stream_write(struct ssh_stream *, const void *, size_t,
+int		 sess_stream_write(struct sess_stream *, const void *, size_t,
 		    char *err, size_t errlen);
-uint64_t	 ssh_stream_sent(const struct ssh_stream *);
-int		 ssh_stream_finish(struct ssh_stream *, struct ssh_result *,
+int		 sess_stream_finish(struct sess_stream *, struct sess_result *,
 		    char *err, size_t errlen);
-void		 ssh_stream_abort(struct ssh_stream *);
+void		 sess_stream_abort(struct sess_stream *);
 
-/* Uploads local file to remote path (through cat, umask 077, then chmod
- * mode). */
-int	ssh_upload(struct ssh_conn *, const char *local, const char *remote,
-	    int mode, char *err, size_t errlen);
-
-/* SHA256 fingerprint of an OpenSSH public key line ("TYPE BASE64 [comment]")
- * or of a raw key blob, in the same form as ssh_hostkey(). */
+/* SHA256 fingerprint of an OpenSSH public key line ("TYPE BASE64 [comment]"),
+ * in the same form as sess_hostkey(). */
 int	ssh_fp_of_publine(const char *line, char fp[SSH_FP_LEN], char *err,
 	    size_t errlen);
-void	ssh_fp_of_blob(const unsigned char *, size_t, char fp[SSH_FP_LEN]);
 /* Reads the first key line of an OpenSSH .pub file and fingerprints it. */
 int	ssh_fp_of_pubfile(const char *path, char fp[SSH_FP_LEN], char *err,
 	    size_t errlen);
+
+/* Uploads a local file to a remote path (provision/upload.c). */
+int	sess_upload(struct sess_conn *, const char *local, const char *remote,
+	    int mode, char *err, size_t errlen);
 
 #endif

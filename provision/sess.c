@@ -42,12 +42,12 @@
 #include "lib/xmalloc.h"
 #include "provision/rsakey.h"
 #include "provision/shell.h"
-#include "provision/ssh.h"
+#include "provision/sess.h"
 
-struct ssh_conn {
+struct sess_conn {
 	int		 fd;		/* ours: libssh2 never closes it */
 	LIBSSH2_SESSION	*s;
-	struct ssh_opts	 o;
+	struct sess_opts	 o;
 	char		*host;
 	char		*user;
 	char		*key;
@@ -60,7 +60,7 @@ struct ssh_conn {
 	uint64_t	 last_keepalive;
 };
 
-/* How long the goodbye of ssh_close may take. */
+/* How long the goodbye of sess_close may take. */
 #define CLOSE_MS	1000
 
 static pthread_once_t	 lib_once = PTHREAD_ONCE_INIT;
@@ -84,7 +84,7 @@ now_ms(void)
 
 /* libssh2's last error text, for messages. */
 static const char *
-ssh_errmsg(struct ssh_conn *c)
+sess_errmsg(struct sess_conn *c)
 {
 	char	*msg = NULL;
 
@@ -95,7 +95,7 @@ ssh_errmsg(struct ssh_conn *c)
 
 /* A packet of libssh2's is half in the socket (see the top). */
 static int
-send_pending(struct ssh_conn *c)
+send_pending(struct sess_conn *c)
 {
 	return (libssh2_session_block_directions(c->s) &
 	    LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
@@ -108,7 +108,7 @@ send_pending(struct ssh_conn *c)
  * nothing to finish it, and every later send of the session would fail.
  */
 static void
-keepalive(struct ssh_conn *c)
+keepalive(struct sess_conn *c)
 {
 	struct pollfd	 pfd = { .fd = c->fd, .events = POLLOUT };
 	uint64_t	 now = now_ms();
@@ -129,7 +129,7 @@ keepalive(struct ssh_conn *c)
  * their pace).  Returns -1 only when poll itself fails.
  */
 static int
-wait_sock(struct ssh_conn *c, uint64_t deadline, char *err, size_t errlen)
+wait_sock(struct sess_conn *c, uint64_t deadline, char *err, size_t errlen)
 {
 	struct pollfd	 pfd;
 	uint64_t	 now = now_ms();
@@ -158,7 +158,7 @@ wait_sock(struct ssh_conn *c, uint64_t deadline, char *err, size_t errlen)
  * Returns -1 (err set) when the I/O timeout passed without progress.
  */
 static int
-wait_io(struct ssh_conn *c, uint64_t since, char *err, size_t errlen)
+wait_io(struct sess_conn *c, uint64_t since, char *err, size_t errlen)
 {
 	if (now_ms() - since >= c->o.io_timeout_ms) {
 		snprintf(err, errlen, "%s: no progress for %llu ms", c->host,
@@ -171,7 +171,7 @@ wait_io(struct ssh_conn *c, uint64_t since, char *err, size_t errlen)
 
 /* Non-blocking TCP connect bounded by the connect timeout. */
 static int
-tcp_connect(const struct ssh_opts *o, char *err, size_t errlen)
+tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 port[8];
@@ -259,7 +259,7 @@ tcp_connect(const struct ssh_opts *o, char *err, size_t errlen)
 
 /* Sets the session's method preferences; -1 with err set. */
 static int
-session_setup(struct ssh_conn *c, char *err, size_t errlen)
+session_setup(struct sess_conn *c, char *err, size_t errlen)
 {
 	static const struct {
 		int		 method;
@@ -278,7 +278,7 @@ session_setup(struct ssh_conn *c, char *err, size_t errlen)
 		if (libssh2_session_method_pref(c->s, prefs[i].method,
 		    prefs[i].prefs) != 0) {
 			snprintf(err, errlen, "%s: SSH method preferences: %s",
-			    c->host, ssh_errmsg(c));
+			    c->host, sess_errmsg(c));
 			return -1;
 		}
 	libssh2_session_set_blocking(c->s, 0);
@@ -291,10 +291,10 @@ session_setup(struct ssh_conn *c, char *err, size_t errlen)
 	return 0;
 }
 
-struct ssh_conn *
-ssh_dial(const struct ssh_opts *o, char *err, size_t errlen)
+struct sess_conn *
+sess_dial(const struct sess_opts *o, char *err, size_t errlen)
 {
-	struct ssh_conn	*c;
+	struct sess_conn	*c;
 	uint64_t	 deadline;
 	int		 rc;
 
@@ -317,17 +317,17 @@ ssh_dial(const struct ssh_opts *o, char *err, size_t errlen)
 	if (c->o.connect_timeout_ms == 0)
 		c->o.connect_timeout_ms = 10000;
 	if ((c->fd = tcp_connect(&c->o, err, errlen)) == -1) {
-		ssh_close(c);
+		sess_close(c);
 		return NULL;
 	}
 	if ((c->s = libssh2_session_init()) == NULL) {
 		snprintf(err, errlen, "%s: libssh2_session_init failed",
 		    o->host);
-		ssh_close(c);
+		sess_close(c);
 		return NULL;
 	}
 	if (session_setup(c, err, errlen) == -1) {
-		ssh_close(c);
+		sess_close(c);
 		return NULL;
 	}
 	/* The handshake is bounded by the connect timeout. */
@@ -337,25 +337,25 @@ ssh_dial(const struct ssh_opts *o, char *err, size_t errlen)
 		if (now_ms() >= deadline) {
 			snprintf(err, errlen, "%s: SSH handshake timed out",
 			    o->host);
-			ssh_close(c);
+			sess_close(c);
 			return NULL;
 		}
 		if (wait_sock(c, deadline, err, errlen) == -1) {
-			ssh_close(c);
+			sess_close(c);
 			return NULL;
 		}
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: SSH handshake: %s", o->host,
-		    ssh_errmsg(c));
-		ssh_close(c);
+		    sess_errmsg(c));
+		sess_close(c);
 		return NULL;
 	}
 	c->up = 1;
 	return c;
 }
 
-void
+static void
 ssh_fp_of_blob(const unsigned char *blob, size_t len, char fp[SSH_FP_LEN])
 {
 	unsigned char	 md[EVP_MAX_MD_SIZE], b64[64];
@@ -374,7 +374,7 @@ ssh_fp_of_blob(const unsigned char *blob, size_t len, char fp[SSH_FP_LEN])
 	fp[7 + n] = '\0';
 }
 int
-ssh_hostkey(struct ssh_conn *c, char fp[SSH_FP_LEN], char *type,
+sess_hostkey(struct sess_conn *c, char fp[SSH_FP_LEN], char *type,
     size_t typelen)
 {
 	const char	*blob, *tn = "unknown";
@@ -398,7 +398,7 @@ ssh_hostkey(struct ssh_conn *c, char fp[SSH_FP_LEN], char *type,
 }
 
 char *
-ssh_hostkey_b64(struct ssh_conn *c)
+sess_hostkey_b64(struct sess_conn *c)
 {
 	const char	*blob;
 	size_t		 len = 0;
@@ -443,7 +443,7 @@ rsa_sign(LIBSSH2_SESSION *s, unsigned char **sig, size_t *siglen,
 }
 
 static int
-auth_rsa_sha2(struct ssh_conn *c, struct rsakey *k, char *err,
+auth_rsa_sha2(struct sess_conn *c, struct rsakey *k, char *err,
     size_t errlen)
 {
 	unsigned char	*blob;
@@ -468,7 +468,7 @@ auth_rsa_sha2(struct ssh_conn *c, struct rsakey *k, char *err,
 }
 
 int
-ssh_auth(struct ssh_conn *c, char *err, size_t errlen)
+sess_auth(struct sess_conn *c, char *err, size_t errlen)
 {
 	struct rsakey	*k = NULL;
 	uint64_t	 last;
@@ -486,7 +486,7 @@ ssh_auth(struct ssh_conn *c, char *err, size_t errlen)
 		if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED) {
 			snprintf(err, errlen, "%s: authentication as %s with "
 			    "RSA key %s (rsa-sha2-512) failed: %s", c->host,
-			    c->user, c->key, ssh_errmsg(c));
+			    c->user, c->key, sess_errmsg(c));
 			return -1;
 		}
 		/* Refused as rsa-sha2-512: dropbear wants "ssh-rsa". */
@@ -499,7 +499,7 @@ ssh_auth(struct ssh_conn *c, char *err, size_t errlen)
 			return -1;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: authentication as %s with key %s "
-		    "refused: %s%s", c->host, c->user, c->key, ssh_errmsg(c),
+		    "refused: %s%s", c->host, c->user, c->key, sess_errmsg(c),
 		    rsa == 1 ? " (an RSA key: refused both as rsa-sha2-512 "
 		    "and as ssh-rsa)" : "");
 		return -1;
@@ -510,8 +510,14 @@ authed:
 	return 0;
 }
 
+const char *
+sess_host(const struct sess_conn *c)
+{
+	return c->host;
+}
+
 void
-ssh_close(struct ssh_conn *c)
+sess_close(struct sess_conn *c)
 {
 	int	 i;
 
@@ -544,7 +550,7 @@ ssh_close(struct ssh_conn *c)
 }
 
 void
-ssh_result_clear(struct ssh_result *r)
+sess_result_clear(struct sess_result *r)
 {
 	free(r->out);
 	free(r->errout);
@@ -574,7 +580,7 @@ capture(char **buf, size_t *len, size_t max, const char *p, size_t n,
  * at once) and the free goes through without waiting.
  */
 static void
-channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
+channel_drop(struct sess_conn *c, LIBSSH2_CHANNEL *ch)
 {
 	uint64_t	 start = now_ms();
 	char		 e[128];
@@ -595,7 +601,7 @@ channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
 
 /* Opens a session channel and starts cmd on it. */
 static LIBSSH2_CHANNEL *
-channel_exec(struct ssh_conn *c, const char *cmd, char *err, size_t errlen)
+channel_exec(struct sess_conn *c, const char *cmd, char *err, size_t errlen)
 {
 	LIBSSH2_CHANNEL	*ch;
 	uint64_t	 start = now_ms();
@@ -604,7 +610,7 @@ channel_exec(struct ssh_conn *c, const char *cmd, char *err, size_t errlen)
 	while ((ch = libssh2_channel_open_session(c->s)) == NULL) {
 		if (libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_EAGAIN) {
 			snprintf(err, errlen, "%s: open channel: %s", c->host,
-			    ssh_errmsg(c));
+			    sess_errmsg(c));
 			return NULL;
 		}
 		if (wait_io(c, start, err, errlen) == -1)
@@ -614,7 +620,7 @@ channel_exec(struct ssh_conn *c, const char *cmd, char *err, size_t errlen)
 		if (wait_io(c, start, err, errlen) == -1)
 			goto fail;
 	if (rc != 0) {
-		snprintf(err, errlen, "%s: exec: %s", c->host, ssh_errmsg(c));
+		snprintf(err, errlen, "%s: exec: %s", c->host, sess_errmsg(c));
 		goto fail;
 	}
 	return ch;
@@ -629,7 +635,7 @@ fail:
  * signal).  The channel is freed either way.
  */
 static int
-channel_finish(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct ssh_result *r,
+channel_finish(struct sess_conn *c, LIBSSH2_CHANNEL *ch, struct sess_result *r,
     char *err, size_t errlen)
 {
 	uint64_t	 start = now_ms();
@@ -646,7 +652,7 @@ channel_finish(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct ssh_result *r,
 			goto fail;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: connection lost: %s", c->host,
-		    ssh_errmsg(c));
+		    sess_errmsg(c));
 		c->broken = 1;
 		goto fail;
 	}
@@ -665,7 +671,7 @@ fail:
 
 /* Hands complete lines of new stdout data to online. */
 static void
-emit_lines(struct ssh_result *r, size_t *done, ssh_line_fn online, void *arg)
+emit_lines(struct sess_result *r, size_t *done, sess_line_fn online, void *arg)
 {
 	char	*nl, line[1024];
 	size_t	 n;
@@ -684,22 +690,22 @@ emit_lines(struct ssh_result *r, size_t *done, ssh_line_fn online, void *arg)
 #define STREAM_CHUNK	(256 * 1024)
 #define STREAM_MAXOUT	(1024 * 1024)
 
-struct ssh_stream {
-	struct ssh_conn		*c;
+struct sess_stream {
+	struct sess_conn		*c;
 	LIBSSH2_CHANNEL		*ch;
-	ssh_line_fn		 online;
+	sess_line_fn		 online;
 	void			*linearg;
 	size_t			 maxout, linedone;
-	struct ssh_result	 r;
+	struct sess_result	 r;
 	uint64_t		 sent;
 	int			 eof;	/* the command's output ended */
 };
 
-struct ssh_stream *
-ssh_stream_open(struct ssh_conn *c, const char *cmd, ssh_line_fn online,
+struct sess_stream *
+sess_stream_open(struct sess_conn *c, const char *cmd, sess_line_fn online,
     void *linearg, char *err, size_t errlen)
 {
-	struct ssh_stream	*st;
+	struct sess_stream	*st;
 	LIBSSH2_CHANNEL		*ch;
 
 	if ((ch = channel_exec(c, cmd, err, errlen)) == NULL)
@@ -725,7 +731,7 @@ ssh_stream_open(struct ssh_conn *c, const char *cmd, ssh_line_fn online,
  * for the caller's next send.
  */
 static int
-stream_drain(struct ssh_stream *st, int *progress, char *err, size_t errlen)
+stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
 {
 	char		 rbuf[32768];
 	uint64_t	 since = now_ms();
@@ -747,7 +753,7 @@ stream_drain(struct ssh_stream *st, int *progress, char *err, size_t errlen)
 				break;
 			if (n < 0) {
 				snprintf(err, errlen, "%s: read: %s",
-				    st->c->host, ssh_errmsg(st->c));
+				    st->c->host, sess_errmsg(st->c));
 				st->c->broken = 1;
 				return -1;
 			}
@@ -783,7 +789,7 @@ stream_drain(struct ssh_stream *st, int *progress, char *err, size_t errlen)
  * "channel closed".  Returns -1.
  */
 static int
-stream_stopped(struct ssh_stream *st, char *err, size_t errlen)
+stream_stopped(struct sess_stream *st, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s: the remote command stopped reading its "
 	    "input", st->c->host);
@@ -798,7 +804,7 @@ stream_stopped(struct ssh_stream *st, char *err, size_t errlen)
  * 24 KiB window this happens every 24 KiB).  *last: the last progress.
  */
 static int
-stream_window_wait(struct ssh_stream *st, uint64_t *last, char *err,
+stream_window_wait(struct sess_stream *st, uint64_t *last, char *err,
     size_t errlen)
 {
 	int	 progress = 0;
@@ -825,7 +831,7 @@ stream_window_wait(struct ssh_stream *st, uint64_t *last, char *err,
  * a read of their own, so the window stays as full as the peer lets it.
  */
 int
-ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
+sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
     char *err, size_t errlen)
 {
 	const char	*p = buf;
@@ -874,7 +880,7 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 			    st->eof)
 				return stream_stopped(st, err, errlen);
 			snprintf(err, errlen, "%s: write: %s", st->c->host,
-			    ssh_errmsg(st->c));
+			    sess_errmsg(st->c));
 			st->c->broken = 1;
 			return -1;
 		}
@@ -890,14 +896,8 @@ ssh_stream_write(struct ssh_stream *st, const void *buf, size_t len,
 	return 0;
 }
 
-uint64_t
-ssh_stream_sent(const struct ssh_stream *st)
-{
-	return st->sent;
-}
-
 int
-ssh_stream_finish(struct ssh_stream *st, struct ssh_result *r, char *err,
+sess_stream_finish(struct sess_stream *st, struct sess_result *r, char *err,
     size_t errlen)
 {
 	uint64_t	 last = now_ms();
@@ -916,7 +916,7 @@ ssh_stream_finish(struct ssh_stream *st, struct ssh_result *r, char *err,
 			goto fail;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: send eof: %s", st->c->host,
-		    ssh_errmsg(st->c));
+		    sess_errmsg(st->c));
 		st->c->broken = 1;
 		goto fail;
 	}
@@ -938,7 +938,7 @@ ssh_stream_finish(struct ssh_stream *st, struct ssh_result *r, char *err,
 	rc = channel_finish(st->c, st->ch, &st->r, err, errlen);
 	st->ch = NULL;
 	if (rc == -1) {
-		ssh_result_clear(&st->r);
+		sess_result_clear(&st->r);
 		free(st);
 		memset(r, 0, sizeof(*r));
 		return -1;
@@ -947,35 +947,35 @@ ssh_stream_finish(struct ssh_stream *st, struct ssh_result *r, char *err,
 	free(st);
 	return 0;
 fail:
-	ssh_stream_abort(st);
+	sess_stream_abort(st);
 	memset(r, 0, sizeof(*r));
 	return -1;
 }
 
 void
-ssh_stream_abort(struct ssh_stream *st)
+sess_stream_abort(struct sess_stream *st)
 {
 	if (st == NULL)
 		return;
 	if (st->ch)
 		channel_drop(st->c, st->ch);
-	ssh_result_clear(&st->r);
+	sess_result_clear(&st->r);
 	free(st);
 }
 
 static int
-run_core(struct ssh_conn *c, const char *cmd, ssh_source_fn src, void *srcarg,
-    ssh_line_fn online, void *linearg, size_t maxout, struct ssh_result *r,
+run_core(struct sess_conn *c, const char *cmd, sess_source_fn src, void *srcarg,
+    sess_line_fn online, void *linearg, size_t maxout, struct sess_result *r,
     uint64_t *sent, char *err, size_t errlen)
 {
-	struct ssh_stream	*st;
+	struct sess_stream	*st;
 	char			*buf = NULL;
 	size_t			 got;
 
 	memset(r, 0, sizeof(*r));
 	if (sent)
 		*sent = 0;
-	if ((st = ssh_stream_open(c, cmd, online, linearg, err, errlen)) ==
+	if ((st = sess_stream_open(c, cmd, online, linearg, err, errlen)) ==
 	    NULL)
 		return -1;
 	st->maxout = maxout;
@@ -987,17 +987,17 @@ run_core(struct ssh_conn *c, const char *cmd, ssh_source_fn src, void *srcarg,
 				goto fail;
 			if (got == 0)
 				break;
-			if (ssh_stream_write(st, buf, got, err, errlen) == -1)
+			if (sess_stream_write(st, buf, got, err, errlen) == -1)
 				goto fail;
 		}
 		free(buf);
 	}
 	if (sent)
 		*sent = st->sent;
-	return ssh_stream_finish(st, r, err, errlen);
+	return sess_stream_finish(st, r, err, errlen);
 fail:
 	free(buf);
-	ssh_stream_abort(st);
+	sess_stream_abort(st);
 	return -1;
 }
 
@@ -1024,90 +1024,13 @@ mem_source(void *arg, void *buf, size_t len, size_t *got, char *err,
 }
 
 int
-ssh_run(struct ssh_conn *c, const char *cmd, const void *in, size_t inlen,
-    size_t maxout, struct ssh_result *r, char *err, size_t errlen)
+sess_run(struct sess_conn *c, const char *cmd, const void *in, size_t inlen,
+    size_t maxout, struct sess_result *r, char *err, size_t errlen)
 {
 	struct membuf	 m = { in, inlen, 0 };
 
 	return run_core(c, cmd, in ? mem_source : NULL, &m, NULL, NULL,
 	    maxout, r, NULL, err, errlen);
-}
-
-int
-ssh_run_stream(struct ssh_conn *c, const char *cmd, ssh_source_fn src,
-    void *srcarg, ssh_line_fn online, void *linearg, struct ssh_result *r,
-    uint64_t *sent, char *err, size_t errlen)
-{
-	return run_core(c, cmd, src, srcarg, online, linearg, STREAM_MAXOUT,
-	    r, sent, err, errlen);
-}
-
-/*
- * The file travels on the standard input of `cat` over an exec channel,
- * not through the scp sink protocol: a deploy environment of busybox and
- * dropbear has no scp.  The remote path is quoted; the caller checks the
- * result (castiron-writer's digest).
- */
-int
-ssh_upload(struct ssh_conn *c, const char *local, const char *remote,
-    int mode, char *err, size_t errlen)
-{
-	struct ssh_stream	*st;
-	struct ssh_result	 r;
-	char			*cmd, *q, *buf;
-	int			 fd;
-	ssize_t			 n;
-
-	if (strchr(remote, '\n') != NULL) {
-		snprintf(err, errlen, "%s: upload: bad remote path", c->host);
-		return -1;
-	}
-	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", local, strerror(errno));
-		return -1;
-	}
-	q = sh_quote(remote);
-	cmd = xsprintf("umask 077 && cat >%s && chmod %o %s", q,
-	    (unsigned)mode & 0777, q);
-	free(q);
-	st = ssh_stream_open(c, cmd, NULL, NULL, err, errlen);
-	free(cmd);
-	if (st == NULL) {
-		close(fd);
-		return -1;
-	}
-	buf = xmalloc(STREAM_CHUNK);
-	for (;;) {
-		do
-			n = read(fd, buf, STREAM_CHUNK);
-		while (n == -1 && errno == EINTR);
-		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", local, strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		if (ssh_stream_write(st, buf, (size_t)n, err, errlen) == -1)
-			goto fail;
-	}
-	free(buf);
-	close(fd);
-	if (ssh_stream_finish(st, &r, err, errlen) == -1)
-		return -1;
-	if (r.status != 0) {
-		snprintf(err, errlen, "%s: upload to %s: remote exit %d%s%.*s",
-		    c->host, remote, r.status, r.errlen ? ": " : "",
-		    (int)strcspn(r.errout, "\r\n"), r.errout);
-		ssh_result_clear(&r);
-		return -1;
-	}
-	ssh_result_clear(&r);
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	ssh_stream_abort(st);
-	return -1;
 }
 
 int

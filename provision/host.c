@@ -1,0 +1,279 @@
+/*
+ * One host in a provisioning run: its error, its notes in the inventory,
+ * its progress line, the commands it runs, and its SSH session, opened
+ * in one place under the host key policy of provision/trust.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "provision/prov_int.h"
+
+#define KEEPALIVE_S	5
+
+struct prov_host *
+phost_new(struct prov_ctx *c, size_t i)
+{
+	struct prov_host	*h;
+
+	h = xcalloc(1, sizeof(*h));
+	h->ctx = c;
+	h->res = &c->results[i];
+	memset(h->res, 0, sizeof(*h->res));
+	snprintf(h->res->hostname, sizeof(h->res->hostname), "%s",
+	    c->hosts[i]);
+	pthread_mutex_lock(&c->lock);
+	h->bar = progress_new(c->o.progress ? c->o.progress : stderr,
+	    c->hosts[i], 0);
+	pthread_mutex_unlock(&c->lock);
+	return h;
+}
+
+void
+phost_free(struct prov_host *h)
+{
+	if (h == NULL)
+		return;
+	phost_disconnect(h);
+	pthread_mutex_lock(&h->ctx->lock);
+	progress_finish(h->bar, h->res->ok ? "active" : "FAILED");
+	pthread_mutex_unlock(&h->ctx->lock);
+	free(h->insp);
+	inv_close(h->inv);
+	free(h);
+}
+
+void
+phost_err(struct prov_host *h, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->err, sizeof(h->err), fmt, ap);
+	va_end(ap);
+}
+
+void
+phost_status(struct prov_host *h, uint64_t done, const char *status)
+{
+	pthread_mutex_lock(&h->ctx->lock);
+	if (h->bar)
+		progress_update(h->bar, done, status);
+	pthread_mutex_unlock(&h->ctx->lock);
+}
+
+int
+phost_note(struct prov_host *h, const char *fmt, ...)
+{
+	char	 msg[512], e[INV_ERRLEN];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (inv_step_record(h->inv, h->h.hostname, h->ctx->o.actor, h->step,
+	    INV_STEP_NOTE, 0, 0, msg, e, sizeof(e)) != INV_OK) {
+		phost_err(h, "inventory: %s", e);
+		return -1;
+	}
+	return 0;
+}
+
+int
+phost_remote(struct prov_host *h, const char *what, const char *cmd,
+    const void *in, size_t inlen, struct sess_result *r)
+{
+	struct sess_result	 tmp;
+	char			 e[PROV_ERRLEN];
+	uint64_t		 t0 = prov_now_ms();
+
+	if (r == NULL)
+		r = &tmp;
+	if (sess_run(h->sess, cmd, in, inlen, INSPECT_MAXDUMP, r, e,
+	    sizeof(e)) == -1) {
+		phost_err(h, "%s: %s", what, e);
+		return -1;
+	}
+	log_debug("%s: %s: exit %d after %llu ms", h->h.hostname, what,
+	    r->status, (unsigned long long)(prov_now_ms() - t0));
+	if (r->status != 0) {
+		char	*m = r->errout, *nl;
+		/* The last line of stderr says why. */
+		while (r->errlen > 0 && (m[r->errlen - 1] == '\n'))
+			m[--r->errlen] = '\0';
+		if ((nl = strrchr(m, '\n')) != NULL)
+			m = nl + 1;
+		phost_err(h, "%s: %s: exit %d%s%s", h->h.hostname,
+		    what, r->status, *m ? ": " : "", m);
+		sess_result_clear(r);
+		return -1;
+	}
+	if (r == &tmp)
+		sess_result_clear(r);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The session */
+
+static void
+opts_of(const struct prov_host *h, struct sess_opts *so, uint64_t connect_ms)
+{
+	const struct config *cfg = h->ctx->cfg;
+
+	memset(so, 0, sizeof(*so));
+	so->host = h->h.address[0] ? h->h.address : h->h.hostname;
+	so->port = (uint16_t)cfg->provision.ssh_port;
+	so->user = cfg->provision.ssh_user;
+	so->key_path = cfg->provision.ssh_key;
+	so->connect_timeout_ms = connect_ms;
+	so->io_timeout_ms = cfg->provision.io_timeout_ms;
+	so->keepalive_s = KEEPALIVE_S;
+}
+
+/* Pins the session's key (a new one, accepted by --accept-new-hostkey). */
+static int
+pin_presented(struct prov_host *h)
+{
+	char	 type[40], fp[SSH_FP_LEN], *b64, e[INV_ERRLEN];
+	int	 rc;
+
+	if (sess_hostkey(h->sess, fp, type, sizeof(type)) == -1 ||
+	    (b64 = sess_hostkey_b64(h->sess)) == NULL) {
+		phost_err(h, "%s: no host key", h->h.hostname);
+		return -1;
+	}
+	rc = inv_hostkey_set(h->inv, h->h.hostname, h->ctx->o.actor, type, b64,
+	    e, sizeof(e));
+	free(b64);
+	if (rc != INV_OK) {
+		phost_err(h, "inventory: %s", e);
+		return -1;
+	}
+	return phost_note(h, "host key %s pinned (--accept-new-hostkey)", fp);
+}
+
+int
+phost_pinned(struct prov_host *h, char fp[SSH_FP_LEN])
+{
+	struct inv_hostkey	 k;
+	char			 e[INV_ERRLEN];
+	int			 rc;
+
+	rc = inv_hostkey_get(h->inv, h->h.hostname, &k, e, sizeof(e));
+	if (rc == INV_ENOENT) {
+		fp[0] = '\0';
+		return 0;
+	}
+	if (rc != INV_OK) {
+		phost_err(h, "inventory: %s", e);
+		return -1;
+	}
+	snprintf(fp, SSH_FP_LEN, "%s", k.fingerprint);
+	return 0;
+}
+
+int
+phost_session(struct prov_host *h, enum hostkey_phase phase,
+    uint64_t connect_ms, int *unreachable)
+{
+	struct sess_opts	 so;
+	struct hostkey_in	 k;
+	char			 pinned[SSH_FP_LEN], e[PROV_ERRLEN];
+	int			 v;
+
+	if (unreachable)
+		*unreachable = 0;
+	if (h->sess)
+		return 0;
+	if (phost_pinned(h, pinned) == -1)
+		return -1;
+	opts_of(h, &so, connect_ms);
+	if ((h->sess = sess_dial(&so, e, sizeof(e))) == NULL) {
+		phost_err(h, "%s: unreachable: %s", h->h.hostname, e);
+		if (unreachable)
+			*unreachable = 1;
+		return -1;
+	}
+	h->enrolled = 0;
+	if (sess_hostkey(h->sess, h->presented, NULL, 0) == -1) {
+		phost_err(h, "%s: the host presented no key castiron can read",
+		    h->h.hostname);
+		phost_disconnect(h);
+		return -1;
+	}
+	memset(&k, 0, sizeof(k));
+	k.host = h->h.hostname;
+	k.presented = h->presented;
+	k.pinned = pinned;
+	k.deploy = h->ctx->deploy_fp;
+	k.seen = h->deploy_fp;
+	k.accept_new = h->ctx->o.accept_new;
+	k.phase = phase;
+	if ((v = hostkey_decide(&k, h->err, sizeof(h->err))) == -1) {
+		phost_disconnect(h);
+		return -1;
+	}
+	if (phase == HOSTKEY_PHASE_INSTALLED && v == HOSTKEY_DEPLOY) {
+		phost_disconnect(h);
+		return 1;
+	}
+	if (sess_auth(h->sess, e, sizeof(e)) == -1) {
+		phost_err(h, "%s", e);
+		phost_disconnect(h);
+		return -1;
+	}
+	h->key = (enum hostkey_verdict)v;
+	if (phase == HOSTKEY_PHASE_DEPLOY)
+		snprintf(h->deploy_fp, sizeof(h->deploy_fp), "%s",
+		    h->presented);
+	if (v == HOSTKEY_NEW)
+		return pin_presented(h);
+	if (v == HOSTKEY_DEPLOY)
+		return phost_note(h, "host key %s accepted for the deploy "
+		    "environment (the configured deploy_host_key; not pinned)",
+		    h->presented);
+	return 0;
+}
+
+void
+phost_disconnect(struct prov_host *h)
+{
+	sess_close(h->sess);
+	h->sess = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Inspection */
+
+int
+phost_inspect(struct prov_host *h)
+{
+	struct sess_result	 r;
+	char			 e[PROV_ERRLEN];
+
+	if (phost_remote(h, "inspect", INSPECT_SCRIPT, NULL, 0, &r) == -1)
+		return -1;
+	if (h->insp == NULL)
+		h->insp = xcalloc(1, sizeof(*h->insp));
+	if (inspect_parse(r.out, r.outlen, h->insp, e, sizeof(e)) == -1) {
+		phost_err(h, "%s: %s", h->h.hostname, e);
+		sess_result_clear(&r);
+		return -1;
+	}
+	sess_result_clear(&r);
+	return 0;
+}
+
+int
+phost_cross_check(struct prov_host *h)
+{
+	if (inspect_check_enrolled(h->insp, &h->h, h->err,
+	    sizeof(h->err)) == -1)
+		return -1;
+	h->enrolled = 1;
+	return 0;
+}

@@ -1,0 +1,230 @@
+/*
+ * What every host of a run shares, made once before the first host is
+ * touched: the image found in the cache and verified against its sha256,
+ * how it will travel, castiron-writer and its digest, the deploy
+ * environment's key, and the authorized_keys for the installed root.
+ * Anything wrong here stops the run with nothing changed.
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "images/fetch.h"
+#include "images/source.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "provision/prov_int.h"
+
+uint64_t
+prov_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static char *
+find_writer(const struct config *cfg)
+{
+	char	 self[4096], *slash;
+	ssize_t	 n;
+
+	if (cfg->provision.writer)
+		return xstrdup(cfg->provision.writer);
+	if (getenv("CASTIRON_WRITER"))
+		return xstrdup(getenv("CASTIRON_WRITER"));
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			char *p;
+			*slash = '\0';
+			p = xsprintf("%s/castiron-writer", self);
+			if (access(p, R_OK) == 0)
+				return p;
+			free(p);
+			p = xsprintf("%s/../share/castiron/castiron-writer",
+			    self);
+			if (access(p, R_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return xstrdup("/usr/local/share/castiron/castiron-writer");
+}
+
+/*
+ * How the image travels, once for the run: a compressed image as it is
+ * stored; a raw one with a bmap compressed on the way when a sample says
+ * that is faster (images/frame.h); anything else plain.
+ */
+static int
+decide_pack(struct prov_ctx *c, char *err, size_t errlen)
+{
+	enum img_format	 fmt;
+	char		 why[128];
+	int		 fd, yes, rc;
+
+	c->pack = FRAME_PACK_AUTO;
+	if (c->bmap_path == NULL)
+		return 0;
+	if ((fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", c->image_path, strerror(errno));
+		return -1;
+	}
+	rc = img_format_detect(fd, &fmt, err, errlen);
+	close(fd);
+	if (rc == -1 || fmt != IMG_RAW)
+		return rc;
+	if (frame_pack_decide(c->image_path, c->bmap_path, &yes, why,
+	    sizeof(why), err, errlen) == -1)
+		return -1;
+	c->pack = yes ? FRAME_PACK_ALWAYS : FRAME_PACK_NEVER;
+	log_info("image %s: %s on the way: %s", c->image, yes ?
+	    "compressed" : "not compressed", why);
+	return 0;
+}
+
+struct prov_ctx *
+prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
+{
+	const struct config	*cfg = o->cfg;
+	const struct cfg_image	*img;
+	struct prov_ctx		*c;
+	const char		*name = o->image ? o->image : cfg->provision.image;
+	char			 sha[65], e[PROV_ERRLEN];
+	struct stat		 st;
+
+	*usage = 1;
+	if (cfg->inventory.database == NULL) {
+		snprintf(err, errlen, "%s: [inventory] database is not set",
+		    cfg->path);
+		return NULL;
+	}
+	if (cfg->provision.ssh_key == NULL) {
+		snprintf(err, errlen, "%s: [provision] ssh_key is not set",
+		    cfg->path);
+		return NULL;
+	}
+	if (cfg->provision.reboot == REBOOT_BMC) {
+		snprintf(err, errlen, "%s: [provision] reboot = bmc is not "
+		    "supported yet (it comes with the BMC drivers); use ssh or "
+		    "none", cfg->path);
+		return NULL;
+	}
+	if (name == NULL) {
+		snprintf(err, errlen, "no image: pass --image NAME or set "
+		    "[provision] image in %s", cfg->path);
+		return NULL;
+	}
+	if ((img = config_image(cfg, name)) == NULL) {
+		snprintf(err, errlen, "%s: no [image %s] section", cfg->path,
+		    name);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->o = *o;
+	c->cfg = cfg;
+	pthread_mutex_init(&c->lock, NULL);
+	snprintf(c->image, sizeof(c->image), "%s", name);
+	/* The verified cache (castiron image fetch) first; a file:// image
+	 * that was never fetched is used in place (and verified below). */
+	if (img_cached(cfg, img) || strncmp(img->url, "file://", 7) != 0) {
+		c->image_path = img_cache_path(cfg, img, ".img");
+		if (img->bmap)
+			c->bmap_path = img_cache_path(cfg, img, ".bmap");
+		img_cache_touch(cfg, img);
+	} else {
+		c->image_path = xstrdup(img->url + 7);
+		if (img->bmap)
+			c->bmap_path = strncmp(img->bmap, "file://", 7) == 0 ?
+			    xstrdup(img->bmap + 7) :
+			    img_cache_path(cfg, img, ".bmap");
+	}
+	c->writer_path = find_writer(cfg);
+	if (img_file_sha256(c->writer_path, c->writer_sha, NULL, e,
+	    sizeof(e)) == -1) {
+		snprintf(err, errlen, "castiron-writer: %s (build it with make, "
+		    "or set [provision] writer)", e);
+		goto fail;
+	}
+	if (cfg->provision.deploy_host_key && ssh_fp_of_pubfile(
+	    cfg->provision.deploy_host_key, c->deploy_fp, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "[provision] deploy_host_key: %s", e);
+		goto fail;
+	}
+	if (cfg->provision.authorized_keys) {
+		if ((c->authorized = file_read_small(
+		    cfg->provision.authorized_keys, 1 << 20, NULL, e, sizeof(e))) == NULL) {
+			snprintf(err, errlen, "[provision] authorized_keys: %s",
+			    e);
+			goto fail;
+		}
+	} else
+		c->authorized = xstrdup("");
+	/* castiron's own key goes in too, or verify could not log in. */
+	{
+		char *pubpath = xsprintf("%s.pub", cfg->provision.ssh_key), *pub;
+		pub = file_read_small(pubpath, 16384, NULL, e, sizeof(e));
+		free(pubpath);
+		if (pub && strstr(c->authorized, strtok(pub, "\n") ?
+		    pub : "") == NULL) {
+			char *all = xsprintf("%s%s%s\n", c->authorized,
+			    *c->authorized && c->authorized[
+			    strlen(c->authorized) - 1] != '\n' ? "\n" : "", pub);
+			free(c->authorized);
+			c->authorized = all;
+		}
+		free(pub);
+	}
+	/* The image: present and verified once for the whole run. */
+	if (stat(c->image_path, &st) == -1) {
+		snprintf(err, errlen, "image %s: %s: %s (run castiron image "
+		    "fetch %s)", name, c->image_path, strerror(errno), name);
+		goto fail;
+	}
+	if (c->bmap_path && access(c->bmap_path, R_OK) == -1) {
+		snprintf(err, errlen, "image %s: bmap %s: %s", name,
+		    c->bmap_path, strerror(errno));
+		goto fail;
+	}
+	*usage = 0;
+	if (img_file_sha256(c->image_path, sha, NULL, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "image %s: %s", name, e);
+		goto fail;
+	}
+	if (strcmp(sha, img->sha256) != 0) {
+		snprintf(err, errlen, "image %s: %s does not verify: sha256 %s, "
+		    "expected %s", name, c->image_path, sha, img->sha256);
+		goto fail;
+	}
+	c->image_bytes = img->min_disk;
+	if (decide_pack(c, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "image %s: %s", name, e);
+		goto fail;
+	}
+	return c;
+fail:
+	prov_ctx_free(c);
+	return NULL;
+}
+
+void
+prov_ctx_free(struct prov_ctx *c)
+{
+	if (c == NULL)
+		return;
+	free(c->image_path);
+	free(c->bmap_path);
+	free(c->writer_path);
+	free(c->authorized);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

@@ -1,0 +1,110 @@
+/*
+ * Inside provision/, in layers: the run (prepare.c: what every host
+ * shares), one host (host.c: its errors, notes, progress, remote commands
+ * and its session, opened under the host key policy of trust.h), the
+ * steps (step_*.c, each a function of a host), and run.c, which drives
+ * each host through the table of steps on a pool of threads.  Steps call
+ * host.c, never run.c.  Not for use outside provision/.
+ */
+#ifndef CASTIRON_PROV_INT_H
+#define CASTIRON_PROV_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "images/frame.h"
+#include "inventory/inventory.h"
+#include "lib/progress.h"
+#include "provision/inspect.h"
+#include "provision/provision.h"
+#include "provision/sess.h"
+#include "provision/trust.h"
+
+#define PROV_ERRLEN	768
+#define PROV_MARKER	"/etc/castiron/provision-id"
+#define PROV_WRITER_DIR	"/tmp"
+
+/* What every host of a run shares (prepare.c); read-only but for lock. */
+struct prov_ctx {
+	struct prov_opts	 o;
+	const struct config	*cfg;
+	char			 image[65];
+	char			*image_path;	/* verified local file */
+	char			*bmap_path;	/* NULL: none */
+	uint64_t		 image_bytes;	/* 0: unknown (compressed) */
+	enum frame_pack		 pack;		/* how the image travels */
+	char			*writer_path;
+	char			 writer_sha[65];
+	char			 deploy_fp[SSH_FP_LEN];	/* "" when none */
+	char			*authorized;	/* keys for the installed root */
+	pthread_mutex_t		 lock;		/* progress bars, counters */
+	size_t			 next;		/* next host to take */
+	const char *const	*hosts;
+	struct prov_result	*results;
+	size_t			 nhosts;
+};
+
+/* One host in a run (host.c). */
+struct prov_host {
+	struct prov_ctx		*ctx;
+	struct inv		*inv;		/* this thread's handle */
+	struct inv_host		 h;
+	struct prov_result	*res;
+	struct progress		*bar;
+	struct sess_conn	*sess;		/* NULL when not connected */
+	enum hostkey_verdict	 key;		/* what the session's key was */
+	int			 enrolled;	/* MAC and serial cross-checked
+						   on this session */
+	char			 presented[SSH_FP_LEN];	/* key of the session */
+	char			 deploy_fp[SSH_FP_LEN];	/* deploy env's key */
+	struct inspect		*insp;
+	char			 disk[64];	/* chosen target */
+	char			 prov_id[64];
+	int			 step;		/* running now */
+	uint64_t		 step_bytes;
+	char			 why[256];	/* the step's done note */
+	char			 err[PROV_ERRLEN];
+};
+
+/* prepare.c */
+uint64_t prov_now_ms(void);
+
+/* host.c */
+struct prov_host *phost_new(struct prov_ctx *, size_t i);
+void	phost_free(struct prov_host *);
+void	phost_err(struct prov_host *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	phost_status(struct prov_host *, uint64_t done, const char *status);
+int	phost_note(struct prov_host *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Runs cmd; non-zero exit is an error naming what with the stderr tail. */
+int	phost_remote(struct prov_host *, const char *what, const char *cmd,
+	    const void *in, size_t inlen, struct sess_result *);
+/*
+ * Opens the host's session unless one is open: connect (within
+ * connect_ms), check the presented key under the policy of trust.h for
+ * the phase, and only then authenticate.  Returns 0 (h->key says which
+ * key it was), 1 in the installed phase when the host still presents the
+ * deploy key (not rebooted yet: no session is left open), or -1 with
+ * h->err set (*unreachable, when not NULL, says the host did not answer).
+ */
+int	phost_session(struct prov_host *, enum hostkey_phase,
+	    uint64_t connect_ms, int *unreachable);
+void	phost_disconnect(struct prov_host *);
+/* The pinned key's fingerprint, or -1 with h->err set. */
+int	phost_pinned(struct prov_host *, char fp[SSH_FP_LEN]);
+/* Runs the inspection dump into h->insp (nothing recorded). */
+int	phost_inspect(struct prov_host *);
+/* MAC and serial of the inspection against the enrollment; sets
+ * h->enrolled. */
+int	phost_cross_check(struct prov_host *);
+
+/* The steps: each returns 0 (h->why may say something) or -1 with
+ * h->err set. */
+int	step_inspect(struct prov_host *);
+int	step_image(struct prov_host *);
+int	step_configure(struct prov_host *);
+int	step_reboot(struct prov_host *);
+int	step_verify(struct prov_host *);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * The host key policy of provision/trust.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "provision/trust.h"
+
+static int
+same(const char *a, const char *b)
+{
+	return a != NULL && *a != '\0' && b != NULL && strcmp(a, b) == 0;
+}
+
+int
+hostkey_decide(const struct hostkey_in *k, char *err, size_t errlen)
+{
+	int	 pinned = k->pinned != NULL && *k->pinned != '\0';
+
+	if (same(k->pinned, k->presented))
+		return HOSTKEY_PINNED;
+	if (k->phase == HOSTKEY_PHASE_INSTALLED) {
+		if (same(k->deploy, k->presented) || same(k->seen, k->presented))
+			return HOSTKEY_DEPLOY;
+		if (!pinned)
+			snprintf(err, errlen, "%s: no host key is pinned for the "
+			    "installed system (it presents %s)", k->host,
+			    k->presented);
+		else
+			snprintf(err, errlen, "%s: host key mismatch: the host "
+			    "presents %s; the installed system's key is %s and "
+			    "it is not the deploy key either", k->host,
+			    k->presented, k->pinned);
+		return -1;
+	}
+	/* The deploy image's key is known beforehand: a host booted into
+	 * the deploy environment again (re-imaging) presents it. */
+	if (same(k->deploy, k->presented))
+		return HOSTKEY_DEPLOY;
+	if (pinned) {
+		snprintf(err, errlen, "%s: host key mismatch: the host presents "
+		    "%s but the inventory pins %s (if the host was really "
+		    "reinstalled: castiron inventory forget-key %s)", k->host,
+		    k->presented, k->pinned, k->host);
+		return -1;
+	}
+	if (k->accept_new)
+		return HOSTKEY_NEW;
+	if (k->deploy != NULL && *k->deploy != '\0')
+		snprintf(err, errlen, "%s: unknown host key %s (not the deploy "
+		    "image's key %s); pass --accept-new-hostkey to trust it",
+		    k->host, k->presented, k->deploy);
+	else
+		snprintf(err, errlen, "%s: unknown host key %s and no pinned "
+		    "key; pass --accept-new-hostkey to trust it", k->host,
+		    k->presented);
+	return -1;
+}

@@ -1,0 +1,124 @@
+# Whom castiron trusts while provisioning, against real sshd hosts that
+# boot a deploy environment sharing one host key (deploy_host_key):
+#  - the shared key never becomes a host's pin: an installed host booted
+#    into the deploy environment again and re-imaged keeps its installed
+#    system's pin while the run fails halfway;
+#  - an impostor holding the deploy key that answers at a host's address
+#    when the run resumes (another MAC) is refused before castiron sends
+#    it the host's new private key, and nothing is pinned for it;
+#  - --accept-new-hostkey does not override the installed system's pin
+#    when a run resumes at reboot.
+# Asserts the pins and events in the inventory and the files on the disks.
+# time-limit: 240
+. tests/lib.sh
+. tests/lab/provlab.sh
+
+if [ "$(id -u)" != 0 ]; then
+	skip "provision trust rules" "needs root (network namespaces, loop devices)"
+	done_testing
+	exit
+fi
+lab_init
+tests/lab/mkosimage "$T/os.img" 48 4
+ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
+DEPLOY_FP=$(ssh-keygen -l -E sha256 -f "$T/lab/deploy_key.pub" | awk '{print $2}')
+
+conf() {	# reboot [extra lines]
+	cat >"$T/c.ini" <<EOF
+[inventory]
+database = $T/inv.db
+[image testos]
+url    = file://$T/os.img
+sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
+bmap   = file://$T/os.img.bmap
+[provision]
+ssh_key         = $T/lab/id_ed25519
+image           = testos
+reboot          = $1
+reboot_command  = ${2:-true}
+reboot_timeout  = 4s
+connect_timeout = 20s
+io_timeout      = 60s
+authorized_keys = $T/lab/authorized_keys
+deploy_host_key = $T/lab/deploy_key.pub
+EOF
+}
+conf none
+export CASTIRON_CONFIG="$T/c.ini"
+C=$CASTIRON
+jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+pin() { jget "$1" '.ssh_host_key.fingerprint // ""'; }
+# A host's mount(8) fails (sshd's SetEnv PATH) until unbreak N.
+break_mount() {
+	mkdir -p "$T/lab/h$1/failbin"
+	printf '#!/bin/sh\necho "mount: injected failure" >&2\nexit 32\n' >"$T/lab/h$1/failbin/mount"
+	chmod +x "$T/lab/h$1/failbin/mount"
+	echo "SetEnv PATH=$T/lab/h$1/failbin:/usr/sbin:/usr/bin:/sbin:/bin" >>"$T/lab/h$1/sshd_config"
+	lab_sshd_stop "$1"; lab_sshd_start "$1"
+}
+unbreak_mount() {
+	sed -i '/^SetEnv PATH=/d' "$T/lab/h$1/sshd_config"
+	lab_sshd_stop "$1"; lab_sshd_start "$1"
+}
+
+LAB_HOSTKEY=$T/lab/deploy_key
+export LAB_HOSTKEY
+lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
+lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC NS2=$LAB_NS
+lab_host 3 openssh 64; A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC
+"$C" inventory add t1 --site s --rack r --unit 1 --mac "$M1" --address "$A1" --disk "$D1"
+"$C" inventory add t2 --site s --rack r --unit 2 --mac "$M2" --address "$A2" --disk "$D2"
+"$C" inventory add t3 --site s --rack r --unit 3 --mac "$M3" --address "$A3" --disk "$D3"
+
+# -- the deploy key is never a pin -------------------------------------------
+ok "t1: provisioned from the deploy environment" "$C" provision t1
+K1=$(pin t1)
+check "  ...its pin is the key castiron installed, not the deploy key ($K1)" \
+    -n "$K1" -a "$K1" != "$DEPLOY_FP"
+check "  ...the deploy key was accepted, and said so" \
+    "$(jget t1 '[.events[] | select((.reason // "") | test("deploy_host_key; not pinned"))] | length')" -ge 1
+# Booted into the deploy environment again (it still presents the deploy
+# key), re-imaged with --force, failing at configure:
+break_mount 1
+fails_with 1 "t1: re-imaged with --force, failing at configure" "$C" provision t1 --force
+check "  ...failed at configure" "$(jget t1 '.state + "/" + .step')" = failed/configure
+check "  ...the installed system's pin is kept" "$(pin t1)" = "$K1"
+unbreak_mount 1
+
+# -- an impostor with the deploy key ---------------------------------------
+break_mount 2
+fails_with 1 "t2: fails at configure" "$C" provision t2
+check "  ...nothing pinned for it (the deploy key is not its own)" -z "$(pin t2)"
+unbreak_mount 2
+# Another machine holding the deploy image answers at t2's address.
+ip -n "$NS2" link set eth0 address 02:00:00:00:66:66
+ip neigh flush dev "cp$$h2"
+fails_with 1 "t2: resumed, the impostor is refused" sh -c "'$C' provision t2 2>'$T/t2.err'"; sed 's/^/# /' "$T/t2.err"
+check "  ...at configure, before the host's key is sent, naming the MAC" \
+    "$(grep -c "^castiron provision: t2: failed at configure: .*$M2" "$T/t2.err")" = 1
+check "  ...still nothing pinned" -z "$(pin t2)"
+check "  ...and no host key written on the disk" \
+    -z "$(debugfs -R 'ls -l /etc/ssh' "${D2}p1" 2>/dev/null | grep ssh_host_ed25519_key)"
+ip -n "$NS2" link set eth0 address "$M2"
+ip neigh flush dev "cp$$h2"
+ok "t2: the real host, resumed, is provisioned" "$C" provision t2
+check "  ...its host key written on the disk" \
+    -n "$(debugfs -R 'ls -l /etc/ssh' "${D2}p1" 2>/dev/null | grep ssh_host_ed25519_key)"
+
+# -- --accept-new-hostkey at a resumed reboot --------------------------------
+# reboot_command "true": the host never reboots, so the run waits out
+# reboot_timeout and fails at reboot; then another key answers.
+conf ssh true
+fails_with 1 "t3: fails at reboot (never rebooted)" "$C" provision t3
+check "  ...failed at reboot" "$(jget t3 '.state + "/" + .step')" = failed/reboot
+K3=$(pin t3)
+rm -f "$T/lab/h3/ssh_host_ed25519_key" "$T/lab/h3/ssh_host_ed25519_key.pub"
+ssh-keygen -q -t ed25519 -N '' -f "$T/lab/h3/ssh_host_ed25519_key"
+lab_sshd_stop 3; lab_sshd_start 3
+fails_with 1 "t3: resumed with --accept-new-hostkey, a foreign key is refused" \
+    sh -c "'$C' provision t3 --accept-new-hostkey 2>'$T/t3.err'"
+check "  ...as a host key mismatch naming the installed key" \
+    "$(grep -c "failed at reboot: .*mismatch.*$K3" "$T/t3.err")" = 1
+check "  ...the pin is unchanged" "$(pin t3)" = "$K3"
+
+done_testing
