@@ -19,19 +19,11 @@
 #include "images/frame.h"
 #include "images/target.h"
 #include "images/walk.h"
+#include "lib/clock.h"
 #include "lib/progress.h"
 #include "lib/xmalloc.h"
 
 #define ERRLEN	1024
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* NAME|FILE: a path when it looks like one or exists, else a name. */
 static int

@@ -22,6 +22,7 @@
 
 #include "images/frame.h"
 #include "images/walk.h"
+#include "lib/clock.h"
 #include "lib/xmalloc.h"
 
 struct send_ctx {
@@ -326,15 +327,6 @@ send_table(struct send_ctx *s, const struct bmap *bm, unsigned codec,
 	return 0;
 }
 
-static double
-mono_s(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 #define PACK_SAMPLES	16
 #define PACK_SAMPLE_LEN	(1u << 20)
 
@@ -387,10 +379,10 @@ frame_pack_decide(const char *image_path, const char *bmap_path, int *yes,
 		n = pread(fd, in, (size_t)len, (off_t)off);
 		if (n <= 0)
 			continue;
-		t0 = mono_s();
+		t0 = (double)mono_us() / 1e6;
 		z = ZSTD_compressCCtx(zc, zo, bound, in, (size_t)n,
 		    FRAME_PACK_LEVEL);
-		secs += mono_s() - t0;
+		secs += (double)mono_us() / 1e6 - t0;
 		if (ZSTD_isError(z)) {
 			snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(z));
 			goto out;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/parse.h"
 #include "lib/progress.h"
 #include "lib/xmalloc.h"
@@ -28,15 +29,6 @@ static int	 quiet;
 static int	 block_rows;	/* lines in the live block on the terminal */
 static int	 live;		/* bars not yet finished */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 progress_set_quiet(int q)
 {
@@ -52,7 +44,7 @@ progress_new(FILE *f, const char *label, uint64_t total)
 	p->f = f;
 	p->label = xstrdup(label);
 	p->total = total;
-	p->start_ms = p->last_ms = now_ms();
+	p->start_ms = p->last_ms = mono_ms();
 	p->tty = isatty(fileno(f));
 	if (p->tty && !quiet) {
 		if (live == 0)
@@ -90,7 +82,7 @@ static void
 draw(struct progress *p, int final, const char *result)
 {
 	char		 line[256];
-	uint64_t	 now = now_ms();
+	uint64_t	 now = mono_ms();
 
 	progress_format(line, sizeof(line), p->label, p->done, p->total,
 	    now - p->start_ms, final ? result : p->status);
@@ -111,7 +103,7 @@ draw(struct progress *p, int final, const char *result)
 void
 progress_update(struct progress *p, uint64_t done, const char *status)
 {
-	uint64_t	 now = now_ms();
+	uint64_t	 now = mono_ms();
 	int		 changed = 0;
 
 	p->done = done;

@@ -88,7 +88,7 @@ phost_remote(struct prov_host *h, const char *what, const char *cmd,
 {
 	struct sess_result	 tmp;
 	char			 e[PROV_ERRLEN];
-	uint64_t		 t0 = prov_now_ms();
+	uint64_t		 t0 = mono_ms();
 
 	if (r == NULL)
 		r = &tmp;
@@ -98,7 +98,7 @@ phost_remote(struct prov_host *h, const char *what, const char *cmd,
 		return -1;
 	}
 	log_debug("%s: %s: exit %d after %llu ms", h->h.hostname, what,
-	    r->status, (unsigned long long)(prov_now_ms() - t0));
+	    r->status, (unsigned long long)(mono_ms() - t0));
 	if (r->status != 0) {
 		char	*m = r->errout, *nl;
 		/* The last line of stderr says why. */

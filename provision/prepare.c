@@ -16,19 +16,11 @@
 
 #include "images/fetch.h"
 #include "images/source.h"
+#include "lib/clock.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "provision/prov_int.h"
-
-uint64_t
-prov_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static char *
 find_writer(const struct config *cfg)

@@ -14,6 +14,7 @@
 
 #include "images/frame.h"
 #include "inventory/inventory.h"
+#include "lib/clock.h"
 #include "lib/progress.h"
 #include "provision/inspect.h"
 #include "provision/provision.h"
@@ -65,9 +66,6 @@ struct prov_host {
 	char			 why[256];	/* the step's done note */
 	char			 err[PROV_ERRLEN];
 };
-
-/* prepare.c */
-uint64_t prov_now_ms(void);
 
 /* host.c */
 struct prov_host *phost_new(struct prov_ctx *, size_t i);

@@ -110,7 +110,7 @@ run_host(struct prov_host *h)
 	const struct step	*s;
 	char			 e[INV_ERRLEN];
 	int			 from, rc;
-	uint64_t		 t0 = prov_now_ms(), ts;
+	uint64_t		 t0 = mono_ms(), ts;
 
 	h->res->step = STEP_NONE;
 	if (inv_open(c->cfg->inventory.database, 0, &h->inv, e,
@@ -145,14 +145,14 @@ run_host(struct prov_host *h)
 		if (record(h, s->id, INV_STEP_START, 0, 0, s->id == from &&
 		    from > STEP_POWER ? "resumed" : NULL) == -1)
 			goto fail;
-		ts = prov_now_ms();
+		ts = mono_ms();
 		rc = provide(h, s->needs) == -1 ? -1 : s->run(h);
 		if (h->step_bytes)
 			h->res->bytes = h->step_bytes;
 		if (rc == -1)
 			goto fail;
 		if (record(h, s->id, INV_STEP_DONE, h->step_bytes,
-		    prov_now_ms() - ts, h->why[0] ? h->why : NULL) == -1)
+		    mono_ms() - ts, h->why[0] ? h->why : NULL) == -1)
 			goto fail;
 	}
 	if (inv_run_active(h->inv, h->h.hostname, c->o.actor,
@@ -174,7 +174,7 @@ out:
 	phost_disconnect(h);
 	if (!h->res->ok)
 		snprintf(h->res->reason, sizeof(h->res->reason), "%s", h->err);
-	h->res->duration_ms = prov_now_ms() - t0;
+	h->res->duration_ms = mono_ms() - t0;
 	snprintf(h->res->disk, sizeof(h->res->disk), "%s", h->disk);
 }
 

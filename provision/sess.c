@@ -39,6 +39,7 @@
 #include <libssh2.h>
 #include <openssl/evp.h>
 
+#include "lib/clock.h"
 #include "lib/xmalloc.h"
 #include "provision/rsakey.h"
 #include "provision/shell.h"
@@ -73,15 +74,6 @@ lib_init(void)
 	lib_rc = libssh2_init(0);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* libssh2's last error text, for messages. */
 static const char *
 sess_errmsg(struct sess_conn *c)
@@ -111,7 +103,7 @@ static void
 keepalive(struct sess_conn *c)
 {
 	struct pollfd	 pfd = { .fd = c->fd, .events = POLLOUT };
-	uint64_t	 now = now_ms();
+	uint64_t	 now = mono_ms();
 	int		 next;
 
 	if (!c->authed || c->o.keepalive_s == 0 || send_pending(c) ||
@@ -132,7 +124,7 @@ static int
 wait_sock(struct sess_conn *c, uint64_t deadline, char *err, size_t errlen)
 {
 	struct pollfd	 pfd;
-	uint64_t	 now = now_ms();
+	uint64_t	 now = mono_ms();
 	int		 rc, ms;
 
 	ms = deadline <= now ? 0 : deadline - now > 1000 ? 1000 :
@@ -160,7 +152,7 @@ wait_sock(struct sess_conn *c, uint64_t deadline, char *err, size_t errlen)
 static int
 wait_io(struct sess_conn *c, uint64_t since, char *err, size_t errlen)
 {
-	if (now_ms() - since >= c->o.io_timeout_ms) {
+	if (mono_ms() - since >= c->o.io_timeout_ms) {
 		snprintf(err, errlen, "%s: no progress for %llu ms", c->host,
 		    (unsigned long long)c->o.io_timeout_ms);
 		c->broken = 1;
@@ -331,10 +323,10 @@ sess_dial(const struct sess_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	/* The handshake is bounded by the connect timeout. */
-	deadline = now_ms() + c->o.connect_timeout_ms;
+	deadline = mono_ms() + c->o.connect_timeout_ms;
 	while ((rc = libssh2_session_handshake(c->s, c->fd)) ==
 	    LIBSSH2_ERROR_EAGAIN) {
-		if (now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			snprintf(err, errlen, "%s: SSH handshake timed out",
 			    o->host);
 			sess_close(c);
@@ -448,7 +440,7 @@ auth_rsa_sha2(struct sess_conn *c, struct rsakey *k, char *err,
 {
 	unsigned char	*blob;
 	size_t		 len = 0;
-	uint64_t	 last = now_ms();
+	uint64_t	 last = mono_ms();
 	void		*abstract = k;
 	int		 rc;
 
@@ -491,7 +483,7 @@ sess_auth(struct sess_conn *c, char *err, size_t errlen)
 		}
 		/* Refused as rsa-sha2-512: dropbear wants "ssh-rsa". */
 	}
-	last = now_ms();
+	last = mono_ms();
 	while ((rc = libssh2_userauth_publickey_fromfile_ex(c->s, c->user,
 	    (unsigned)strlen(c->user), NULL, c->key, NULL)) ==
 	    LIBSSH2_ERROR_EAGAIN)
@@ -506,7 +498,7 @@ sess_auth(struct sess_conn *c, char *err, size_t errlen)
 	}
 authed:
 	c->authed = 1;
-	c->last_keepalive = now_ms();
+	c->last_keepalive = mono_ms();
 	return 0;
 }
 
@@ -526,11 +518,11 @@ sess_close(struct sess_conn *c)
 	if (c->s) {
 		if (c->up && !c->broken) {
 			/* The goodbye, bounded: the peer may be gone. */
-			uint64_t deadline = now_ms() + CLOSE_MS;
+			uint64_t deadline = mono_ms() + CLOSE_MS;
 			char	 e[64];
 
 			while (libssh2_session_disconnect(c->s, "done") ==
-			    LIBSSH2_ERROR_EAGAIN && now_ms() < deadline)
+			    LIBSSH2_ERROR_EAGAIN && mono_ms() < deadline)
 				if (wait_sock(c, deadline, e, sizeof(e)) == -1)
 					break;
 		}
@@ -582,7 +574,7 @@ capture(char **buf, size_t *len, size_t max, const char *p, size_t n,
 static void
 channel_drop(struct sess_conn *c, LIBSSH2_CHANNEL *ch)
 {
-	uint64_t	 start = now_ms();
+	uint64_t	 start = mono_ms();
 	char		 e[128];
 	int		 i;
 
@@ -604,7 +596,7 @@ static LIBSSH2_CHANNEL *
 channel_exec(struct sess_conn *c, const char *cmd, char *err, size_t errlen)
 {
 	LIBSSH2_CHANNEL	*ch;
-	uint64_t	 start = now_ms();
+	uint64_t	 start = mono_ms();
 	int		 rc;
 
 	while ((ch = libssh2_channel_open_session(c->s)) == NULL) {
@@ -638,7 +630,7 @@ static int
 channel_finish(struct sess_conn *c, LIBSSH2_CHANNEL *ch, struct sess_result *r,
     char *err, size_t errlen)
 {
-	uint64_t	 start = now_ms();
+	uint64_t	 start = mono_ms();
 	char		*sig = NULL;
 	size_t		 siglen = 0;
 	int		 rc;
@@ -734,7 +726,7 @@ static int
 stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
 {
 	char		 rbuf[32768];
-	uint64_t	 since = now_ms();
+	uint64_t	 since = mono_ms();
 	ssize_t		 n;
 	int		 i;
 
@@ -769,7 +761,7 @@ stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
 					emit_lines(&st->r, &st->linedone,
 					    st->online, st->linearg);
 			}
-			since = now_ms();
+			since = mono_ms();
 			*progress = 1;
 		}
 	}
@@ -814,7 +806,7 @@ stream_window_wait(struct sess_stream *st, uint64_t *last, char *err,
 	    stream_drain(st, &progress, err, errlen) == -1)
 		return -1;
 	if (progress) {
-		*last = now_ms();
+		*last = mono_ms();
 		return 0;
 	}
 	if (libssh2_channel_window_write(st->ch) > 0)
@@ -836,7 +828,7 @@ sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
 {
 	const char	*p = buf;
 	size_t		 pos = 0;
-	uint64_t	 last = now_ms();
+	uint64_t	 last = mono_ms();
 	ssize_t		 n;
 	int		 full = 0;
 
@@ -855,7 +847,7 @@ sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
 		if (n > 0) {
 			pos += (size_t)n;
 			st->sent += (uint64_t)n;
-			last = now_ms();
+			last = mono_ms();
 			/* Output libssh2 queued on the way (no I/O here). */
 			if (libssh2_poll_channel_read(st->ch, 1) != 0 &&
 			    stream_drain(st, &progress, err, errlen) == -1)
@@ -900,7 +892,7 @@ int
 sess_stream_finish(struct sess_stream *st, struct sess_result *r, char *err,
     size_t errlen)
 {
-	uint64_t	 last = now_ms();
+	uint64_t	 last = mono_ms();
 	int		 rc;
 
 	/* Nothing of libssh2's own half out (see stream_drain), then EOF
@@ -920,14 +912,14 @@ sess_stream_finish(struct sess_stream *st, struct sess_result *r, char *err,
 		st->c->broken = 1;
 		goto fail;
 	}
-	last = now_ms();
+	last = mono_ms();
 	while (!st->eof) {
 		int progress = 0;
 
 		if (stream_drain(st, &progress, err, errlen) == -1)
 			goto fail;
 		if (progress) {
-			last = now_ms();
+			last = mono_ms();
 			continue;
 		}
 		if (wait_io(st->c, last, err, errlen) == -1)

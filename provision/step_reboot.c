@@ -70,9 +70,9 @@ step_reboot(struct prov_host *h)
 	if (rc == -1)
 		return -1;
 	phost_status(h, 0, "reboot");
-	start = prov_now_ms();
+	start = mono_ms();
 	for (;;) {
-		if (prov_now_ms() - start > cfg->provision.reboot_timeout_ms) {
+		if (mono_ms() - start > cfg->provision.reboot_timeout_ms) {
 			phost_err(h, "%s: did not come back with the installed "
 			    "system's key %s within %llu ms (%llu attempts)",
 			    h->h.hostname, want,

@@ -23,6 +23,7 @@
 #include "images/source.h"
 #include "images/target.h"
 #include "images/walk.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -37,15 +38,6 @@ static struct {
 	uint64_t	 last_ms;
 	uint64_t	 start_ms;
 } W;
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* User and system time of the whole process, all its threads. */
 static uint64_t
@@ -94,7 +86,7 @@ static void
 on_progress(void *arg, int phase, uint64_t done, uint64_t total)
 {
 	struct frame_report	 r;
-	uint64_t		 now = now_ms();
+	uint64_t		 now = mono_ms();
 
 	(void)arg;
 	if (W.quiet || (now - W.last_ms < 250 && done != total))
@@ -360,7 +352,7 @@ main(int argc, char **argv)
 	}
 	if (target == NULL)
 		return usage();
-	W.start_ms = now_ms();
+	W.start_ms = mono_ms();
 	if (posix_memalign((void **)&W.stages[0], 4096, STAGE) != 0 ||
 	    posix_memalign((void **)&W.stages[1], 4096, STAGE) != 0) {
 		fprintf(stderr, "castiron-writer: out of memory\n");
@@ -466,7 +458,7 @@ main(int argc, char **argv)
 	img_hex(dig, r.sha256);
 	r.readback = readback ||
 	    (frame_dec_hdr(in.d)->flags & FRAME_F_READBACK);
-	r.elapsed_ms = now_ms() - W.start_ms;
+	r.elapsed_ms = mono_ms() - W.start_ms;
 	r.cpu_ms = cpu_ms();
 	report(&r);
 	code = 0;
