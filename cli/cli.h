@@ -69,7 +69,6 @@ extern const struct area area_config;
 extern const struct area area_inventory;
 extern const struct area area_image;
 extern const struct area area_provision;
-extern const struct area area_bmc;
 extern const struct area area_bgp;
 
 #endif
