@@ -889,6 +889,28 @@ sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
 }
 
 int
+sess_stream_wait(struct sess_stream *st, int (*until)(void *), void *arg,
+    char *err, size_t errlen)
+{
+	uint64_t	 last = mono_ms();
+	int		 progress;
+
+	for (;;) {
+		if (until(arg))
+			return 1;
+		if (st->eof)
+			return 0;
+		progress = 0;
+		if (stream_drain(st, &progress, err, errlen) == -1)
+			return -1;
+		if (progress)
+			last = mono_ms();
+		else if (wait_io(st->c, last, err, errlen) == -1)
+			return -1;
+	}
+}
+
+int
 sess_stream_finish(struct sess_stream *st, struct sess_result *r, char *err,
     size_t errlen)
 {

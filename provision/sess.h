@@ -83,6 +83,11 @@ struct sess_stream *sess_stream_open(struct sess_conn *, const char *cmd,
 		    size_t errlen);
 int		 sess_stream_write(struct sess_stream *, const void *, size_t,
 		    char *err, size_t errlen);
+/* Reads the command's output (stdout lines to online) until until(arg)
+ * says so (1), or the output ends (0); -1 on a transport error or when
+ * nothing arrives for the I/O timeout. */
+int		 sess_stream_wait(struct sess_stream *, int (*until)(void *),
+		    void *arg, char *err, size_t errlen);
 int		 sess_stream_finish(struct sess_stream *, struct sess_result *,
 		    char *err, size_t errlen);
 void		 sess_stream_abort(struct sess_stream *);

@@ -28,6 +28,7 @@ struct send_ctx {
 	struct prov_host	*h;
 	struct sess_stream	*st;
 	char			 err[PROV_ERRLEN];
+	int			 started;	/* the header is out */
 	int			 have_ready, have_done, have_error;
 	struct frame_report	 ready, done, error;
 };
@@ -61,44 +62,32 @@ image_size(const struct prov_ctx *c)
 	return v;
 }
 
-/* Uploads the writer unless the host has it with the right digest;
- * remote gets its path. */
+/*
+ * Uploads castiron-writer to the name that carries its digest: under a
+ * temporary name, renamed into place once its digest on the host is
+ * right, so that hosts sharing a /tmp never see half a binary.  The
+ * image step runs the writer by that name and uploads only when it is
+ * not there (WRITER_MISSING): no round trip to ask first.
+ */
 static int
-ensure_writer(struct prov_host *h, char *remote, size_t len)
+upload_writer(struct prov_host *h, const char *remote)
 {
 	struct prov_ctx		*c = h->ctx;
 	struct sess_result	 r;
 	char			 e[PROV_ERRLEN], tmp[300], *cmd, *qt, *qr;
 	int			 rc;
 
-	snprintf(remote, len, PROV_WRITER_DIR "/castiron-writer-%.16s",
-	    c->writer_sha);
-	qr = sh_quote(remote);
-	cmd = xsprintf("sha256sum %s 2>/dev/null || true", qr);
-	rc = phost_remote(h, "writer digest", cmd, NULL, 0, &r);
-	free(cmd);
-	if (rc == -1) {
-		free(qr);
-		return -1;
-	}
-	if (r.outlen >= 64 && strncmp(r.out, c->writer_sha, 64) == 0) {
-		sess_result_clear(&r);
-		free(qr);
-		return 0;
-	}
-	sess_result_clear(&r);
 	snprintf(tmp, sizeof(tmp), "%.100s.%.180s.tmp", remote, h->h.hostname);
 	if (sh_valid_path(tmp, e, sizeof(e)) == -1) {
 		phost_err(h, "writer path: %s", e);
-		free(qr);
 		return -1;
 	}
 	if (sess_upload(h->sess, c->writer_path, tmp, 0755, e, sizeof(e)) == -1) {
 		phost_err(h, "upload castiron-writer: %s", e);
-		free(qr);
 		return -1;
 	}
 	qt = sh_quote(tmp);
+	qr = sh_quote(remote);
 	cmd = xsprintf("chmod 0755 %s && mv -f %s %s && sha256sum %s", qt, qt,
 	    qr, qr);
 	rc = phost_remote(h, "install castiron-writer", cmd, NULL, 0, &r);
@@ -118,11 +107,32 @@ ensure_writer(struct prov_host *h, char *remote, size_t len)
 }
 
 static int
+ready_or_not(void *arg)
+{
+	struct send_ctx	*s = arg;
+
+	return s->have_ready || s->have_error;
+}
+
+static int
 out_cb(void *arg, const void *buf, size_t len)
 {
 	struct send_ctx	*s = arg;
 
-	return sess_stream_write(s->st, buf, len, s->err, sizeof(s->err));
+	if (sess_stream_write(s->st, buf, len, s->err, sizeof(s->err)) == -1)
+		return -1;
+	if (s->started)
+		return 0;
+	/*
+	 * The header is out: wait for the writer's "ready" (the target is
+	 * open) before the image follows, so that a missing writer or a
+	 * refused target stops the step before any image byte is sent.
+	 */
+	s->started = 1;
+	if (sess_stream_wait(s->st, ready_or_not, s, s->err,
+	    sizeof(s->err)) == -1)
+		return -1;
+	return s->have_ready ? 0 : -1;
 }
 
 static void
@@ -162,38 +172,28 @@ on_line(void *arg, const char *line)
 	}
 }
 
-int
-step_image(struct prov_host *h)
+#define WRITER_MISSING	97	/* the stream command's status: no writer */
+
+/*
+ * Streams the image through the writer at path; *missing says the host
+ * had no writer there (nothing was sent but the header).
+ */
+static int
+send_image(struct prov_host *h, const char *writer,
+    struct frame_send_result *sr, struct frame_report *done, int *missing)
 {
 	struct prov_ctx			*c = h->ctx;
 	struct frame_send_opts		 so;
-	struct frame_send_result	 sr;
 	struct sess_result		 r;
 	struct send_ctx			*s;
-	struct frame_report		 done;
-	const char			*want;
-	char				 ie[INV_ERRLEN];
-	char				 writer[128], e[PROV_ERRLEN], *cmd, *qw, *qd;
-	uint64_t			 need = image_size(c);
-	int				 rc;
+	char				 e[PROV_ERRLEN], *cmd, *qw, *qd;
+	int				 rc = -1;
 
-	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
-	if (inspect_pick_disk(h->insp, want, need, h->disk, sizeof(h->disk),
-	    e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", h->h.hostname, e);
-		return -1;
-	}
-	if (sh_valid_device(h->disk, e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", h->h.hostname, e);
-		return -1;
-	}
-	if (ensure_writer(h, writer, sizeof(writer)) == -1)
-		return -1;
-	if (phost_note(h, "writing %s to %s", c->image, h->disk) == -1)
-		return -1;
+	*missing = 0;
 	qw = sh_quote(writer);
 	qd = sh_quote(h->disk);
-	cmd = xsprintf("%s %s", qw, qd);
+	cmd = xsprintf("test -x %s || exit %d; exec %s %s", qw,
+	    WRITER_MISSING, qw, qd);
 	free(qw);
 	free(qd);
 	s = xcalloc(1, sizeof(*s));
@@ -214,31 +214,33 @@ step_image(struct prov_host *h)
 	so.progress_arg = s;
 	so.verified = 1;	/* prov_prepare checked its sha256 */
 	so.pack = c->pack;
-	memset(&sr, 0, sizeof(sr));
-	if (frame_send_image(&so, &sr, e, sizeof(e)) == -1) {
+	memset(sr, 0, sizeof(*sr));
+	if (frame_send_image(&so, sr, e, sizeof(e)) == -1) {
 		/* The writer's own error line says more when it stopped. */
 		char	 scratch[PROV_ERRLEN];
+
 		if (s->err[0])
 			sess_stream_abort(s->st);	/* the transport failed */
 		else if (sess_stream_finish(s->st, &r, scratch,
-		    sizeof(scratch)) == 0)
+		    sizeof(scratch)) == 0) {
+			*missing = r.status == WRITER_MISSING && !s->have_ready;
 			sess_result_clear(&r);
+		}
 		if (s->have_error)
 			phost_err(h, "%s: writer: %s",
 			    h->h.hostname, s->error.msg);
+		else if (*missing)
+			phost_err(h, "%s: no castiron-writer at %s",
+			    h->h.hostname, writer);
 		else
 			phost_err(h, "%s: image stream: %s",
 			    h->h.hostname, s->err[0] ? s->err : e);
-		free(s);
-		return -1;
+		goto out;
 	}
-	h->step_bytes = sr.mapped_bytes;
-	rc = sess_stream_finish(s->st, &r, e, sizeof(e));
-	if (rc == -1) {
-		phost_err(h, "%s: image stream: %s",
-		    h->h.hostname, e);
-		free(s);
-		return -1;
+	h->step_bytes = sr->mapped_bytes;
+	if (sess_stream_finish(s->st, &r, e, sizeof(e)) == -1) {
+		phost_err(h, "%s: image stream: %s", h->h.hostname, e);
+		goto out;
 	}
 	if (r.status != 0 || !s->have_done) {
 		if (s->have_error)
@@ -249,22 +251,59 @@ step_image(struct prov_host *h)
 			    "without a report: %.200s", h->h.hostname, r.status,
 			    r.errout);
 		sess_result_clear(&r);
-		free(s);
-		return -1;
+		goto out;
 	}
 	sess_result_clear(&r);
-	if (strcmp(s->done.sha256, sr.sha256) != 0 ||
-	    s->done.bytes != sr.mapped_bytes) {
+	if (strcmp(s->done.sha256, sr->sha256) != 0 ||
+	    s->done.bytes != sr->mapped_bytes) {
 		phost_err(h, "%s: the writer reports %llu "
 		    "bytes with sha256 %s, castiron sent %llu with %s",
 		    h->h.hostname, (unsigned long long)s->done.bytes,
-		    s->done.sha256, (unsigned long long)sr.mapped_bytes,
-		    sr.sha256);
-		free(s);
+		    s->done.sha256, (unsigned long long)sr->mapped_bytes,
+		    sr->sha256);
+		goto out;
+	}
+	*done = s->done;
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
+int
+step_image(struct prov_host *h)
+{
+	struct prov_ctx			*c = h->ctx;
+	struct frame_send_result	 sr;
+	struct frame_report		 done;
+	const char			*want;
+	char				 ie[INV_ERRLEN];
+	char				 writer[128], e[PROV_ERRLEN];
+	uint64_t			 need = image_size(c);
+	int				 rc, missing;
+
+	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
+	if (inspect_pick_disk(h->insp, want, need, h->disk, sizeof(h->disk),
+	    e, sizeof(e)) == -1) {
+		phost_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
-	done = s->done;
-	free(s);
+	if (sh_valid_device(h->disk, e, sizeof(e)) == -1) {
+		phost_err(h, "%s: %s", h->h.hostname, e);
+		return -1;
+	}
+	snprintf(writer, sizeof(writer), PROV_WRITER_DIR
+	    "/castiron-writer-%.16s", c->writer_sha);
+	if (phost_note(h, "writing %s to %s", c->image, h->disk) == -1)
+		return -1;
+	rc = send_image(h, writer, &sr, &done, &missing);
+	if (rc == -1 && missing) {
+		if (upload_writer(h, writer) == -1)
+			return -1;
+		rc = send_image(h, writer, &sr, &done, &missing);
+	}
+	if (rc == -1)
+		return -1;
 	if (phost_note(h, "image %s verified on %s: %llu of %llu bytes "
 	    "mapped, %llu ranges, sha256 %s; %llu bytes sent (%s); the writer "
 	    "took %llu ms, %llu ms of CPU", c->image, h->disk,
