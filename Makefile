@@ -41,7 +41,7 @@ DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
-.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load
+.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
 
 all: $(BUILD)/castiron
 
@@ -156,6 +156,13 @@ fuzz-merge:
 		rm -f tests/fuzz/$$n.corpus/*; cp $(BUILD)/fuzz/$$n.merged/* tests/fuzz/$$n.corpus/; \
 		echo "fuzz $$n: $$(ls tests/fuzz/$$n.corpus | wc -l) inputs in tests/fuzz/$$n.corpus"; \
 	done
+
+# Rewrites tests/golden/ from what $(BUILD)/castiron prints now (--help,
+# config check of each tests/golden/config/*.ini); review with git diff.
+golden: all
+	@GOLDEN_UPDATE=1 CASTIRON=$(CURDIR)/$(BUILD)/castiron sh tests/integration/golden.sh \
+		>$(BUILD)/golden.log; rc=$$?; \
+		grep -e ': wrote ' -e ': removed,' -e '^not ok' -e '^# ' $(BUILD)/golden.log; exit $$rc
 
 bench: deps-bench all
 	@BUILD=$(BUILD) bench/run
