@@ -41,7 +41,7 @@ DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
-.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load
+.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
 
 all: $(BUILD)/castiron
 
@@ -56,10 +56,39 @@ $(BUILD)/%.o: %.c
 # images/writer.mk adds build/castiron-writer to `all`.
 -include images/writer.mk
 
-# Unit tests: each test_X.c links the subsystem objects (never cli/).
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+# Unit tests: tests/unit/test_X.c links the sources UNIT_X names and the
+# libraries UNIT_X_LIBS names, and nothing else (never cli/): a test of the
+# bmap parser carries neither SQLite nor libssh2 nor the bgp daemon.  A test
+# that calls into another file fails to link until that file is listed.
+UNIT_atomicfile      := lib/atomicfile.c lib/log.c lib/xmalloc.c
+UNIT_bgp             := bgp/announce.c bgp/bird.c bgp/check.c bgp/check_exec.c \
+	bgp/check_http.c bgp/check_tcp.c bgp/controller.c lib/atomicfile.c \
+	lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_bgp_LIBS        := -lcurl
+UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
+	lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_bmap_LIBS       := -lcrypto
+UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_config_LIBS     := -liniparser
+UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
+UNIT_frame           := images/digest.c images/frame.c lib/log.c lib/xmalloc.c
+UNIT_frame_LIBS      := -lcrypto
+UNIT_hoststate       := inventory/hoststate.c
+UNIT_inspect         := provision/inspect.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c \
+	inventory/facts.c inventory/host.c inventory/hoststate.c inventory/query.c \
+	lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_inventory_LIBS  := -lsqlite3 -ljansson -lcrypto
+UNIT_parse           := lib/parse.c
+UNIT_shell           := provision/shell.c lib/log.c lib/xmalloc.c
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: tests/unit/test_%.c \
+		$$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename $$(UNIT_$$*))))
+	@[ -n "$(UNIT_$*)" ] || { echo "$<: name the sources it links in UNIT_$* in the Makefile"; exit 1; }
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(filter %.o,$^) \
+		$(UNIT_$*_LIBS) -lcmocka
 
 deps-build:
 	@tests/lab/need-debs $(DEBS_BUILD)
@@ -127,6 +156,13 @@ fuzz-merge:
 		rm -f tests/fuzz/$$n.corpus/*; cp $(BUILD)/fuzz/$$n.merged/* tests/fuzz/$$n.corpus/; \
 		echo "fuzz $$n: $$(ls tests/fuzz/$$n.corpus | wc -l) inputs in tests/fuzz/$$n.corpus"; \
 	done
+
+# Rewrites tests/golden/ from what $(BUILD)/castiron prints now (--help,
+# config check of each tests/golden/config/*.ini); review with git diff.
+golden: all
+	@GOLDEN_UPDATE=1 CASTIRON=$(CURDIR)/$(BUILD)/castiron sh tests/integration/golden.sh \
+		>$(BUILD)/golden.log; rc=$$?; \
+		grep -e ': wrote ' -e ': removed,' -e '^not ok' -e '^# ' $(BUILD)/golden.log; exit $$rc
 
 bench: deps-bench all
 	@BUILD=$(BUILD) bench/run

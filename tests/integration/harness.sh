@@ -1,8 +1,9 @@
 # The harness itself: tests/run must report, with the file's name and the
 # reason, each way a test file can go wrong: a sanitizer report in a path
 # that exits 1 as a refusal does, a plan not met, death before the plan, a
-# hang (killed at its limit, children and all), a skip under CI.  Each
-# case is a small file in tests/harness/ run by a nested tests/run.
+# hang (killed at its limit, children and all), a skip under CI, a file
+# the shell cannot parse.  Each case is a small file in tests/harness/ run
+# by a nested tests/run.
 . tests/lib.sh
 
 inner() {	# CI-value pattern [VAR=value...]: run the cases matching pattern
@@ -54,6 +55,14 @@ for mode in heap leak ub; do
 	    said "not ok - harness/sanitizer: sanitizer report: .*san\\."
 	ok "$mode: ...and shown" said "! .*\(AddressSanitizer\|LeakSanitizer\|runtime error\)"
 done
+
+inner "" syntax HARNESS_MARK_FILE="$T/syntax.ran"
+ok "a file the shell cannot parse fails" inner_failed
+ok "...named, and said not to be run" \
+    said "not ok - harness/syntax: the shell cannot parse it (sh -n), not run"
+ok "...with the shell's own message" said "| .*syntax.sh: [0-9]*: Syntax error: end of file unexpected"
+ok "...and none of it ran" test ! -e "$T/syntax.ran"
+ok "...nor counted a result of it" said "^0 passed, 1 failed, 0 skipped$"
 
 inner "" skips
 ok "skips outside CI: the file passes" sh -c "[ $(cat "$T/inner.rc") -eq 0 ]"
