@@ -80,7 +80,7 @@ UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -ljansson -lcrypto
 UNIT_parse           := lib/parse.c
-UNIT_shell           := provision/shell.c lib/log.c lib/xmalloc.c
+UNIT_shell           := provision/shell.c provision/trust.c lib/log.c lib/xmalloc.c
 
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: tests/unit/test_%.c \
