@@ -554,9 +554,18 @@ static void
 capture(char **buf, size_t *len, size_t max, const char *p, size_t n,
     int *trunc)
 {
+	size_t	 keep;
+
 	if (*len + n > max) {
+		/* The tail says how a command ended: drop the head. */
 		*trunc = 1;
-		n = max > *len ? max - *len : 0;
+		if (n >= max / 2) {
+			p += n - max / 2;
+			n = max / 2;
+		}
+		keep = *len + n > max ? max - n : *len;
+		memmove(*buf, *buf + *len - keep, keep);
+		*len = keep;
 	}
 	*buf = xreallocarray(*buf, 1, *len + n + 1);
 	memcpy(*buf + *len, p, n);
@@ -722,6 +731,26 @@ sess_stream_open(struct sess_conn *c, const char *cmd, sess_line_fn online,
  * once the socket has room, finishes it, so that nothing is left pending
  * for the caller's next send.
  */
+/*
+ * A command followed line by line keeps only its last lines handed over
+ * (and the one still arriving): a writer reporting progress for hours
+ * never fills the buffer, and its last line is never lost.
+ */
+static void
+forget_lines(struct sess_stream *st)
+{
+	size_t	 keep = st->maxout / 4, from;
+
+	if (st->linedone <= keep)
+		return;
+	from = st->linedone - keep;
+	while (from < st->linedone && st->r.out[from - 1] != '\n')
+		from++;
+	memmove(st->r.out, st->r.out + from, st->r.outlen - from + 1);
+	st->r.outlen -= from;
+	st->linedone -= from;
+}
+
 static int
 stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
 {
@@ -757,9 +786,13 @@ stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
 				capture(&st->r.out, &st->r.outlen,
 				    st->maxout, rbuf, (size_t)n,
 				    &st->r.truncated);
-				if (st->online)
+				if (st->linedone > st->r.outlen)
+					st->linedone = 0;  /* a giant line */
+				if (st->online) {
 					emit_lines(&st->r, &st->linedone,
 					    st->online, st->linearg);
+					forget_lines(st);
+				}
 			}
 			since = mono_ms();
 			*progress = 1;

@@ -69,6 +69,7 @@ EOF
 	image rawwhole "$T/os.img"
 	image bad "$T/bad.zst" "$T/os.img.bmap"
 	image cut "$T/cut.zst" "$T/os.img.bmap"
+	image chatty "$T/os.zst" "$T/os.img.bmap"
 } >"$T/c.ini"
 export CASTIRON_CONFIG="$T/c.ini"
 C=$CASTIRON
@@ -78,7 +79,7 @@ sent_note() { jget "$1" '[.events[] | select(.step == "image" and ((.reason // "
 
 # One host per image; host 2 runs dropbear, as small deploy environments do.
 N=0
-for img in zst gz raw rnd zstwhole rawwhole bad cut; do
+for img in zst gz raw rnd zstwhole rawwhole bad cut chatty; do
 	N=$((N + 1))
 	kind=openssh; [ $N = 2 ] && kind=dropbear
 	lab_host $N $kind 64
@@ -143,5 +144,17 @@ for spec in "bad:7:sha256 mismatch" "cut:8:truncated zstd"; do
 	    "$(grep -c "^castiron provision: h$img: failed at image: .*writer: .*$why" "$T/$img.err")" = 1
 	check "  ...no image reported verified" -z "$(sent_note "h$img")"
 done
+
+# -- a writer that says a lot ------------------------------------------------
+# Hours of progress lines come to megabytes before the final report; that
+# report must still be read.  castiron uploads whatever it is given as
+# the writer: a script that prints 3 MB of progress, then runs the real one.
+WRITER=${WRITER:-$(dirname "$CASTIRON")/castiron-writer}
+printf '#!/bin/sh\nyes "progress done=1 total=2" | head -c 3000000\nexec %s "$@"\n' \
+    "$(readlink -f "$WRITER")" >"$T/chatty-writer"
+chmod +x "$T/chatty-writer"
+ok "hchatty: provision through a writer printing 3 MB before its report" \
+    env CASTIRON_WRITER="$T/chatty-writer" "$C" provision hchatty --image chatty --accept-new-hostkey
+check "  ...its report read: verified" -n "$(sent_note hchatty)"
 
 done_testing
