@@ -659,8 +659,9 @@ out_json(struct out *o, json_t *v)
 		break;
 	case JSON_ARRAY:
 		out_begin_array(o);
-		json_array_foreach(v, i, e)
+		json_array_foreach(v, i, e) {
 			out_json(o, e);
+		}
 		out_end_array(o);
 		break;
 	case JSON_STRING:
