@@ -73,22 +73,32 @@ wb_putc(struct wbuf *w, char c)
 	w->b[w->n++] = c;
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped as
- * jansson escapes them; every other byte as it is. */
+/* The bytes a JSON string escapes (and NUL, which ends it). */
+static const unsigned char json_special[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* The rest of a JSON string from s, escaped, and its closing quote. */
 static void
-w_str(struct wbuf *w, const char *s)
+w_str_tail(struct wbuf *w, const char *s)
 {
 	const char	*run;
 
-	wb_putc(w, '"');
-	for (run = s; *s; s++) {
-		unsigned char	 c = (unsigned char)*s;
+	for (run = s;; s++) {
+		unsigned char	 c;
 		char		 esc[8];
 		const char	*e;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
+		while (!json_special[(unsigned char)*s])
+			s++;
 		wb_write(w, run, (size_t)(s - run));
+		if ((c = (unsigned char)*s) == '\0')
+			break;
 		run = s + 1;
 		switch (c) {
 		case '"': e = "\\\""; break;
@@ -104,8 +114,40 @@ w_str(struct wbuf *w, const char *s)
 		}
 		wb_write(w, e, strlen(e));
 	}
-	wb_write(w, run, (size_t)(s - run));
 	wb_putc(w, '"');
+}
+
+/*
+ * A JSON string: quotes, backslashes and control characters escaped as
+ * jansson escapes them; every other byte as it is.  Most strings need no
+ * escape and fit the buffer: they are copied in one pass.
+ */
+static void
+w_str(struct wbuf *w, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len = strlen(s);
+	char			*d;
+
+	if (w->n + len + 2 > sizeof(w->b))
+		wb_flush(w);
+	if (len + 2 > sizeof(w->b)) {
+		wb_putc(w, '"');
+		w_str_tail(w, s);
+		return;
+	}
+	d = w->b + w->n;
+	*d++ = '"';
+	for (; *p; p++) {
+		if (json_special[*p]) {
+			w->n = (size_t)(d - w->b);
+			w_str_tail(w, (const char *)p);
+			return;
+		}
+		*d++ = (char)*p;
+	}
+	*d++ = '"';
+	w->n = (size_t)(d - w->b);
 }
 
 static void
