@@ -120,34 +120,26 @@ w_str_tail(struct wbuf *w, const char *s)
 /*
  * A JSON string: quotes, backslashes and control characters escaped as
  * jansson escapes them; every other byte as it is.  Most strings need no
- * escape and fit the buffer: they are copied in one pass.
+ * escape: they are copied into the buffer in one pass.
  */
 static void
 w_str(struct wbuf *w, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 len = strlen(s);
-	char			*d;
+	char			*d, *end = w->b + sizeof(w->b);
 
-	if (w->n + len + 2 > sizeof(w->b))
-		wb_flush(w);
-	if (len + 2 > sizeof(w->b)) {
-		wb_putc(w, '"');
-		w_str_tail(w, s);
-		return;
-	}
-	d = w->b + w->n;
-	*d++ = '"';
-	for (; *p; p++) {
-		if (json_special[*p]) {
-			w->n = (size_t)(d - w->b);
-			w_str_tail(w, (const char *)p);
-			return;
+	wb_putc(w, '"');
+	for (d = w->b + w->n; !json_special[*p]; *d++ = (char)*p++)
+		if (d == end) {
+			w->n = sizeof(w->b);
+			wb_flush(w);
+			d = w->b;
 		}
-		*d++ = (char)*p;
-	}
-	*d++ = '"';
 	w->n = (size_t)(d - w->b);
+	if (*p)
+		w_str_tail(w, (const char *)p);
+	else
+		wb_putc(w, '"');
 }
 
 static void

@@ -1,7 +1,8 @@
 /*
  * Unit tests for lib/output.c: the JSON writer against jansson's own
  * dumper, value for value (strings that need escaping, integers at their
- * limits, reals, empty and nested containers), the same result whether a
+ * limits, reals, empty and nested containers, strings longer than its
+ * buffer), the same result whether a
  * value is described call by call or handed over as a jansson tree, and
  * table and CSV laid out from a described stream of rows.
  */
@@ -62,6 +63,23 @@ t_json_values(void **st)
 	same_as_jansson(json_pack("{s:[],s:{},s:[[],{}],s:{s:{s:[i]}}}",
 	    "a", "o", "n", "deep", "x", "y", 1));
 	same_as_jansson(json_array());
+}
+
+/* Strings longer than the writer's buffer, escapes on either side of
+ * where it fills. */
+static void
+t_json_long(void **st)
+{
+	size_t	 n = 200000, i;
+	char	*s = malloc(n + 1);
+
+	(void)st;
+	assert_non_null(s);
+	for (i = 0; i < n; i++)
+		s[i] = i % 65535 == 0 ? '"' : i % 7919 == 0 ? '\n' : 'a' + i % 26;
+	s[n] = '\0';
+	same_as_jansson(json_pack("[s,s,s]", "x", s, s + 1000));
+	free(s);
 }
 
 /* The same object described call by call. */
@@ -147,6 +165,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_json_values),
+		cmocka_unit_test(t_json_long),
 		cmocka_unit_test(t_json_calls),
 		cmocka_unit_test(t_rows),
 	};
