@@ -120,22 +120,17 @@ w_str_tail(struct wbuf *w, const char *s)
 /*
  * A JSON string: quotes, backslashes and control characters escaped as
  * jansson escapes them; every other byte as it is.  Most strings need no
- * escape: they are copied into the buffer in one pass.
+ * escape: found in one scan, copied in one piece.
  */
 static void
 w_str(struct wbuf *w, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	char			*d, *end = w->b + sizeof(w->b);
 
+	while (!json_special[*p])
+		p++;
 	wb_putc(w, '"');
-	for (d = w->b + w->n; !json_special[*p]; *d++ = (char)*p++)
-		if (d == end) {
-			w->n = sizeof(w->b);
-			wb_flush(w);
-			d = w->b;
-		}
-	w->n = (size_t)(d - w->b);
+	wb_write(w, s, (size_t)((const char *)p - s));
 	if (*p)
 		w_str_tail(w, (const char *)p);
 	else
@@ -396,7 +391,7 @@ j_newline(struct out *o)
 
 /* What goes before a value: a comma and a line break between the values
  * of an array (an object's keys have had theirs). */
-static void
+static inline void
 j_before(struct out *o)
 {
 	if (o->depth == 0 || o->isobj[o->depth - 1])
