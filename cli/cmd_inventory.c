@@ -1,8 +1,9 @@
 /*
  * castiron inventory: the operator's view of the inventory (add, import,
  * list, show, set-state, remove, forget-key, report).  Each verb opens the
- * database named by [inventory] database, calls one inventory/ function
- * and renders its result through lib/output; nothing here knows SQL.
+ * database named by [inventory] database, calls inventory/ (a change, or
+ * a cursor of typed rows) and describes the result to lib/output, which
+ * renders it as a table, JSON or CSV; nothing here knows SQL.
  */
 #include <sys/types.h>
 #include <pwd.h>
