@@ -368,6 +368,8 @@ struct out {
 	const struct out_col	*cols;
 	size_t			 ncols;
 	int			 depth;		/* containers open */
+	int			 skip;		/* containers open past the limit */
+	struct wbuf		*skipped_wb;	/* JSON, while skipping them */
 	const char		*key;		/* of the next value */
 	/* JSON */
 	struct wbuf		*wb;
@@ -407,10 +409,8 @@ j_begin(struct out *o, char c)
 {
 	j_before(o);
 	wb_putc(o->wb, c);
-	if (o->depth < OUT_MAXDEPTH) {
-		o->nth[o->depth] = 0;
-		o->isobj[o->depth] = c == '{';
-	}
+	o->nth[o->depth] = 0;
+	o->isobj[o->depth] = c == '{';
 	o->depth++;
 }
 
@@ -418,7 +418,7 @@ static void
 j_end(struct out *o, char c)
 {
 	o->depth--;
-	if (o->pretty && o->depth < OUT_MAXDEPTH && o->nth[o->depth] > 0)
+	if (o->pretty && o->nth[o->depth] > 0)
 		j_newline(o);
 	wb_putc(o->wb, c);
 }
@@ -456,8 +456,12 @@ row_done(struct out *o, json_t *row)
 static void
 t_add(struct out *o, json_t *v, int container)
 {
-	json_t	*parent = o->depth > 0 && o->depth <= OUT_MAXDEPTH ?
-		    o->open[o->depth - 1] : NULL;
+	json_t	*parent = o->depth > 0 ? o->open[o->depth - 1] : NULL;
+
+	if (o->skip) {
+		json_decref(v);
+		return;
+	}
 
 	if (parent && json_is_object(parent))
 		json_object_set_new(parent, o->key ? o->key : "", v);
@@ -475,11 +479,8 @@ t_add(struct out *o, json_t *v, int container)
 		json_decref(v);		/* outside what is laid out */
 		v = NULL;
 	}
-	if (container) {
-		if (o->depth < OUT_MAXDEPTH)
-			o->open[o->depth] = v;
-		o->depth++;
-	}
+	if (container)
+		o->open[o->depth++] = v;
 }
 
 static void
@@ -490,8 +491,7 @@ t_end(struct out *o)
 		row_done(o, o->open[1]);
 		json_decref(o->open[1]);
 	}
-	if (o->depth < OUT_MAXDEPTH)
-		o->open[o->depth] = NULL;
+	o->open[o->depth] = NULL;
 }
 
 struct out *
@@ -527,9 +527,20 @@ out_new(FILE *f, enum out_format fmt, enum out_shape shape,
 	return o;
 }
 
+/* Containers nested deeper than OUT_MAXDEPTH are written as null, with
+ * everything in them left out. */
 static void
 begin(struct out *o, char c)
 {
+	if (o->skip || o->depth == OUT_MAXDEPTH) {
+		if (o->skip++ > 0)
+			return;
+		out_null(o);
+		/* What comes until the end goes to t_add, which drops it. */
+		o->skipped_wb = o->wb;
+		o->wb = NULL;
+		return;
+	}
 	if (o->wb)
 		j_begin(o, c);
 	else
@@ -539,7 +550,10 @@ begin(struct out *o, char c)
 static void
 end(struct out *o, char c)
 {
-	if (o->wb)
+	if (o->skip) {
+		if (--o->skip == 0)
+			o->wb = o->skipped_wb;
+	} else if (o->wb)
 		j_end(o, c);
 	else
 		t_end(o);
@@ -576,8 +590,7 @@ out_key(struct out *o, const char *key)
 		o->key = key;
 		return;
 	}
-	if (o->depth > 0 && o->depth <= OUT_MAXDEPTH &&
-	    o->nth[o->depth - 1]++ > 0)
+	if (o->depth > 0 && o->nth[o->depth - 1]++ > 0)
 		wb_putc(o->wb, ',');
 	if (o->pretty)
 		j_newline(o);
@@ -716,6 +729,8 @@ out_json(struct out *o, json_t *v)
 void
 out_end(struct out *o)
 {
+	if (o->skip)
+		o->wb = o->skipped_wb;
 	if (o->wb) {
 		wb_putc(o->wb, '\n');
 		wb_flush(o->wb);
@@ -732,6 +747,8 @@ out_end(struct out *o)
 void
 out_abort(struct out *o)
 {
+	if (o->skip)
+		o->wb = o->skipped_wb;
 	if (o->shape != OUT_RECORD && o->depth >= 2)
 		json_decref(o->open[1]);	/* a row not yet laid out */
 	free(o->wb);

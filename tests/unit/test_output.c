@@ -2,7 +2,7 @@
  * Unit tests for lib/output.c: the JSON writer against jansson's own
  * dumper, value for value (strings that need escaping, integers at their
  * limits, reals, empty and nested containers, strings longer than its
- * buffer), the same result whether a
+ * buffer), nesting past its limit, the same result whether a
  * value is described call by call or handed over as a jansson tree, and
  * table and CSV laid out from a described stream of rows.
  */
@@ -115,6 +115,55 @@ t_json_calls(void **st)
 	free(s);
 }
 
+/* Nesting has a limit (32 containers): deeper ones are null, their
+ * contents left out, and what follows them is written as usual. */
+static void
+t_json_depth(void **st)
+{
+	struct out	*o;
+	char		*s = NULL, want[256];
+	size_t		 len = 0;
+	FILE		*f = open_memstream(&s, &len);
+	int		 i, n = 0;
+
+	(void)st;
+	o = out_new(f, OUT_JSON, OUT_STREAM, NULL);
+	for (i = 0; i < 40; i++)
+		out_begin_array(o);
+	out_int(o, 1);
+	for (i = 0; i < 40; i++)
+		out_end_array(o);
+	out_end(o);
+	fclose(f);
+	for (i = 0; i < 32; i++)
+		want[n++] = '[';
+	n += snprintf(want + n, sizeof(want) - (size_t)n, "null");
+	for (i = 0; i < 32; i++)
+		want[n++] = ']';
+	want[n++] = '\n';
+	want[n] = '\0';
+	assert_string_equal(s, want);
+	free(s);
+
+	/* The same in a record laid out as CSV. */
+	s = NULL;
+	f = open_memstream(&s, &len);
+	o = out_new(f, OUT_CSV, OUT_RECORD, NULL);
+	out_begin_object(o);
+	out_key(o, "k");
+	for (i = 0; i < 40; i++)
+		out_begin_array(o);
+	out_str(o, "deep");
+	for (i = 0; i < 40; i++)
+		out_end_array(o);
+	out_kstr(o, "after", "x");
+	out_end_object(o);
+	out_end(o);
+	fclose(f);
+	assert_string_equal(s, "key,value\nk,(1)\nafter,x\n");
+	free(s);
+}
+
 static const struct out_col cols[] = {
 	{ "name", "NAME" }, { "n", "N", 1 }, { "tags", "TAGS" }, { NULL }
 };
@@ -167,6 +216,7 @@ main(void)
 		cmocka_unit_test(t_json_values),
 		cmocka_unit_test(t_json_long),
 		cmocka_unit_test(t_json_calls),
+		cmocka_unit_test(t_json_depth),
 		cmocka_unit_test(t_rows),
 	};
 
