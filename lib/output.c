@@ -3,11 +3,12 @@
  * as it is described, through a buffer, with no tree in between (a list
  * of 100,000 hosts is 100 MB of it); it is indented on a terminal (two
  * spaces, jansson's layout) and compact when piped, and always ends with
- * a newline.  Table and CSV need a whole row (a table, every row) before
- * they can lay it out: each described object is held as a jansson tree
- * until it ends.  A table pads each column to its widest cell (values are
- * never truncated: operators copy them); CSV quotes a cell only when it
- * must.
+ * a newline.  Table and CSV need a whole row before they can lay it out:
+ * each described object is held as a jansson tree until it ends, then
+ * turned into the cells of the shown columns (CSV writes them at once; a
+ * table keeps only those strings, to align them at the end).  A table
+ * pads each column to its widest cell (values are never truncated:
+ * operators copy them); CSV quotes a cell only when it must.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -248,53 +249,112 @@ csv_cell(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The cells of a table, row after row, the header first. */
+struct cells {
+	char	**v;
+	size_t	  n, cap;
+	size_t	  rows;		/* lines, the header's included */
+};
+
+static void
+cells_push(struct cells *t, char *s)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->v = xreallocarray(t->v, t->cap, sizeof(char *));
+	}
+	t->v[t->n++] = s;
+}
+
+static void
+cells_header(struct cells *t, enum out_format fmt, const struct out_col *cols)
+{
+	size_t	 c;
+
+	for (c = 0; cols[c].key; c++)
+		cells_push(t, xstrdup(fmt == OUT_CSV ? cols[c].key :
+		    cols[c].title));
+	t->rows++;
+}
+
+/* The shown columns of one object. */
+static void
+cells_row(struct cells *t, json_t *row, const struct out_col *cols)
+{
+	size_t	 c;
+
+	for (c = 0; cols[c].key; c++)
+		cells_push(t, cell(json_object_get(row, cols[c].key)));
+	t->rows++;
+}
+
+static void
+cells_free(struct cells *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Prints the cells, a table padded to each column's widest, and frees
+ * them. */
+static void
+cells_print(FILE *f, enum out_format fmt, const struct out_col *cols,
+    struct cells *t)
+{
+	size_t	 ncols, i, c, *width;
+
+	for (ncols = 0; cols[ncols].key; ncols++)
+		;
+	if (ncols == 0) {
+		for (i = 0; i < t->rows; i++)
+			fputc('\n', f);	/* no column: empty lines */
+		cells_free(t);
+		return;
+	}
+	width = xcalloc(ncols, sizeof(size_t));
+	for (i = 0; i < t->n; i++)
+		if (strlen(t->v[i]) > width[i % ncols])
+			width[i % ncols] = strlen(t->v[i]);
+	for (i = 0; i < t->n; i++) {
+		const char *s = t->v[i];
+
+		c = i % ncols;
+		if (fmt == OUT_CSV) {
+			if (c)
+				fputc(',', f);
+			csv_cell(f, s);
+		} else if (c + 1 == ncols && !cols[c].right)
+			fputs(s, f);
+		else
+			fprintf(f, cols[c].right ? "%*s" : "%-*s",
+			    (int)width[c], s);
+		if (fmt == OUT_TABLE && c + 1 < ncols)
+			fputs("  ", f);
+		if (c + 1 == ncols)
+			fputc('\n', f);
+	}
+	free(width);
+	cells_free(t);
+}
+
 /* Table or CSV: a header line, then one line per object of rows. */
 static void
 rows_text(FILE *f, enum out_format fmt, json_t *rows,
     const struct out_col *cols)
 {
-	size_t	 ncols, nrows, r, c, *width;
-	char	**cells;
+	struct cells	 t = { 0 };
+	json_t		*row;
+	size_t		 r;
 
-	for (ncols = 0; cols[ncols].key; ncols++)
-		;
-	nrows = json_array_size(rows);
-	cells = xcalloc((nrows + 1) * ncols, sizeof(char *));
-	width = xcalloc(ncols, sizeof(size_t));
-	for (c = 0; c < ncols; c++) {
-		cells[c] = xstrdup(fmt == OUT_CSV ? cols[c].key : cols[c].title);
-		width[c] = strlen(cells[c]);
+	cells_header(&t, fmt, cols);
+	json_array_foreach(rows, r, row) {
+		cells_row(&t, row, cols);
 	}
-	for (r = 0; r < nrows; r++) {
-		json_t *row = json_array_get(rows, r);
-		for (c = 0; c < ncols; c++) {
-			char *s = cell(json_object_get(row, cols[c].key));
-			cells[(r + 1) * ncols + c] = s;
-			if (strlen(s) > width[c])
-				width[c] = strlen(s);
-		}
-	}
-	for (r = 0; r <= nrows; r++) {
-		for (c = 0; c < ncols; c++) {
-			const char *s = cells[r * ncols + c];
-			if (fmt == OUT_CSV) {
-				if (c)
-					fputc(',', f);
-				csv_cell(f, s);
-			} else if (c + 1 == ncols && !cols[c].right)
-				fputs(s, f);
-			else
-				fprintf(f, cols[c].right ? "%*s" : "%-*s",
-				    (int)width[c], s);
-			if (fmt == OUT_TABLE && c + 1 < ncols)
-				fputs("  ", f);
-		}
-		fputc('\n', f);
-	}
-	for (r = 0; r < (nrows + 1) * ncols; r++)
-		free(cells[r]);
-	free(cells);
-	free(width);
+	cells_print(f, fmt, cols, &t);
 }
 
 /* Columns for a nested array of objects: the keys of its first element. */
@@ -378,7 +438,8 @@ struct out {
 	unsigned char		 isobj[OUT_MAXDEPTH];
 	/* table and CSV: the object being described, and what is held */
 	json_t			*open[OUT_MAXDEPTH];
-	json_t			*held;		/* rows of a table; the record */
+	json_t			*held;		/* the record */
+	struct cells		 cells;		/* the rows of a table */
 };
 
 static void
@@ -438,17 +499,8 @@ row_done(struct out *o, json_t *row)
 			free(v);
 		}
 		fputc('\n', o->f);
-	} else {
-		/* Keep only the shown columns, as strings. */
-		json_t *r = json_object();
-		for (c = 0; c < o->ncols; c++) {
-			char *v = cell(json_object_get(row, o->cols[c].key));
-			json_object_set_new(r, o->cols[c].key,
-			    json_string_nocheck(v));
-			free(v);
-		}
-		json_array_append_new(o->held, r);
-	}
+	} else
+		cells_row(&o->cells, row, o->cols);	/* aligned at the end */
 }
 
 /* Table and CSV: v joins the object being described (the reference is
@@ -515,7 +567,7 @@ out_new(FILE *f, enum out_format fmt, enum out_shape shape,
 	} else if (shape == OUT_RECORD)
 		;
 	else if (fmt == OUT_TABLE)
-		o->held = json_array();
+		cells_header(&o->cells, fmt, cols);
 	else {
 		for (c = 0; c < o->ncols; c++) {
 			if (c)
@@ -739,7 +791,7 @@ out_end(struct out *o)
 		if (o->held)
 			object_text(o->f, o->fmt, o->held);
 	} else if (o->fmt == OUT_TABLE)
-		rows_text(o->f, o->fmt, o->held, o->cols);
+		cells_print(o->f, o->fmt, o->cols, &o->cells);
 	json_decref(o->held);
 	free(o);
 }
@@ -753,6 +805,7 @@ out_abort(struct out *o)
 		json_decref(o->open[1]);	/* a row not yet laid out */
 	free(o->wb);
 	json_decref(o->held);
+	cells_free(&o->cells);
 	free(o);
 }
 
