@@ -1,8 +1,9 @@
 /*
  * castiron inventory: the operator's view of the inventory (add, import,
  * list, show, set-state, remove, forget-key, report).  Each verb opens the
- * database named by [inventory] database, calls one inventory/ function
- * and renders its result through lib/output; nothing here knows SQL.
+ * database named by [inventory] database, calls inventory/ (a change, or
+ * a cursor of typed rows) and describes the result to lib/output, which
+ * renders it as a table, JSON or CSV; nothing here knows SQL.
  */
 #include <sys/types.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/inventory_html.h"
 #include "inventory/inventory.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
@@ -159,73 +161,230 @@ static const struct out_col list_cols[] = {
 	{ "macs", "MACS" }, { NULL }
 };
 
-static int
-list_row(json_t *host, void *arg)
+/* "" (not known) is null. */
+static const char *
+known(const char *s)
 {
-	output_stream_row(arg, host);
-	return 0;
+	return s && *s ? s : NULL;
+}
+
+/* An integer, or null when it is not known. */
+static void
+out_kint_if(struct out *o, const char *key, int64_t v, int is_known)
+{
+	out_key(o, key);
+	if (is_known)
+		out_int(o, v);
+	else
+		out_null(o);
+}
+
+/*
+ * A host's fields (DESIGN.md's, in this order), inside an object that the
+ * caller opens and closes.  keyline: the pinned key as a table shows it,
+ * type and fingerprint as known_hosts tools print them.
+ */
+static void
+host_out(struct out *o, const struct inv_host_row *h, int keyline)
+{
+	size_t	 i;
+	char	*line;
+
+	out_kstr(o, "hostname", h->hostname);
+	out_kstr(o, "site", h->site);
+	out_kstr(o, "rack", h->rack);
+	out_kint_if(o, "unit", h->unit, h->unit != 0);
+	out_kstr(o, "serial", h->serial);
+	out_kstr(o, "bmc", h->bmc);
+	out_key(o, "macs");
+	out_begin_array(o);
+	for (i = 0; i < h->nnics; i++)
+		if (h->nics[i].enrolled)
+			out_str(o, h->nics[i].nic.mac);
+	out_end_array(o);
+	out_kstr(o, "address", h->address);
+	out_kstr(o, "role", h->role);
+	out_kstr(o, "state", host_state_name(h->state));
+	out_kstr(o, "step", prov_step_name(h->step));
+	out_kstr(o, "step_done", prov_step_name(h->step_done));
+	out_kstr(o, "image", h->image);
+	out_kstr(o, "disk", h->disk);
+	out_kstr(o, "cpu_model", h->cpu_model);
+	out_kint_if(o, "cpu_cores", h->cpu_cores, h->cpu_cores >= 0);
+	out_kint_if(o, "memory_mb", h->memory_mb, h->memory_mb >= 0);
+	out_kstr(o, "system_vendor", h->sys_vendor);
+	out_kstr(o, "system_product", h->sys_product);
+	out_kstr(o, "system_serial", h->sys_serial);
+	out_key(o, "disks");
+	out_begin_array(o);
+	for (i = 0; i < h->ndisks; i++) {
+		const struct inv_disk *d = &h->disks[i];
+
+		out_begin_object(o);
+		out_kstr(o, "name", known(d->name));
+		out_kint(o, "size_bytes", (int64_t)d->size_bytes);
+		out_kstr(o, "model", known(d->model));
+		out_kstr(o, "serial", known(d->serial));
+		out_kbool(o, "rotational", d->rotational);
+		out_kbool(o, "removable", d->removable);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_key(o, "nics");
+	out_begin_array(o);
+	for (i = 0; i < h->nnics; i++) {
+		const struct inv_host_nic *n = &h->nics[i];
+
+		out_begin_object(o);
+		out_kstr(o, "name", known(n->nic.name));
+		out_kstr(o, "mac", n->nic.mac);
+		out_kint_if(o, "speed_mbps", (int64_t)n->nic.speed_mbps,
+		    n->nic.speed_mbps != 0);
+		out_kbool(o, "enrolled", n->enrolled);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_key(o, "ssh_host_key");
+	if (h->key_type == NULL)
+		out_null(o);
+	else if (keyline) {
+		line = xsprintf("%s %s", h->key_type, h->key_fingerprint ?
+		    h->key_fingerprint : "(null)");
+		out_str(o, line);
+		free(line);
+	} else {
+		out_begin_object(o);
+		out_kstr(o, "type", h->key_type);
+		out_kstr(o, "key", h->key);
+		out_kstr(o, "fingerprint", h->key_fingerprint);
+		out_kstr(o, "pinned_at", h->key_pinned_at);
+		out_end_object(o);
+	}
+	out_kstr(o, "created_at", h->created_at);
+	out_kstr(o, "updated_at", h->updated_at);
+}
+
+static int
+parse_filter(struct args *a, struct inv_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->site = args_get(a, "site");
+	f->rack = args_get(a, "rack");
+	f->role = args_get(a, "role");
+	f->state = -1;
+	if (args_has(a, "state") &&
+	    (f->state = host_state_parse(args_get(a, "state"))) < 0)
+		return cmd_usage_error(a, "unknown state '%s' (enrolled, "
+		    "provisioning, active, failed, maintenance, retired)",
+		    args_get(a, "state"));
+	return EXIT_OK;
 }
 
 static int
 cmd_list(struct ctx *ctx, struct args *a)
 {
-	struct inv_filter	 f = { 0 };
-	struct out_stream	*os;
-	struct inv		*inv;
-	char			 err[INV_ERRLEN];
-	int			 rc;
+	const struct inv_host_row	*h;
+	struct inv_filter		 f;
+	struct inv_hosts		*cur;
+	struct out			*o;
+	struct inv			*inv;
+	char				 err[INV_ERRLEN];
+	int				 rc;
 
-	f.site = args_get(a, "site");
-	f.rack = args_get(a, "rack");
-	f.role = args_get(a, "role");
-	f.state = -1;
-	if (args_has(a, "state") &&
-	    (f.state = host_state_parse(args_get(a, "state"))) < 0)
-		return cmd_usage_error(a, "unknown state '%s' (enrolled, "
-		    "provisioning, active, failed, maintenance, retired)",
-		    args_get(a, "state"));
+	if ((rc = parse_filter(a, &f)) != EXIT_OK)
+		return rc;
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
-	if (ctx->format == OUT_JSON && !isatty(STDOUT_FILENO)) {
-		/* The fast path, for scripts: compact JSON written directly. */
-		static char	 buf[1 << 16];
-
-		setvbuf(stdout, buf, _IOFBF, sizeof(buf));
-		rc = inv_hosts_write_json(inv, &f, stdout, err, sizeof(err));
-		fflush(stdout);
-	} else {
-		os = output_stream_new(stdout, ctx->format, list_cols);
-		rc = inv_hosts_each(inv, &f, list_row, os, err, sizeof(err));
-		output_stream_end(os);
+	if ((rc = inv_hosts_open(inv, &f, &cur, err, sizeof(err))) != INV_OK) {
+		inv_close(inv);
+		return fail(rc, err);
 	}
+	o = out_new(stdout, ctx->format, OUT_STREAM, list_cols);
+	out_begin_array(o);
+	while ((rc = inv_hosts_next(cur, &h, err, sizeof(err))) == 1) {
+		out_begin_object(o);
+		host_out(o, h, 0);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_end(o);
+	inv_hosts_close(cur);
 	inv_close(inv);
-	if (rc != INV_OK)
+	if (rc != 0)
 		return fail(rc, err);
 	return EXIT_OK;
+}
+
+/* The host's fields, then its events. */
+static int
+show_out(struct inv *inv, const char *hostname, struct out *o, int keyline,
+    char *err, size_t errlen)
+{
+	const struct inv_host_row	*h;
+	const struct inv_event_row	*e;
+	struct inv_filter		 f = { 0 };
+	struct inv_hosts		*hc;
+	struct inv_events		*ec;
+	int				 rc;
+
+	f.hostname = hostname;
+	f.state = -1;
+	if ((rc = inv_hosts_open(inv, &f, &hc, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = inv_hosts_next(hc, &h, err, errlen)) == 0) {
+		snprintf(err, errlen, "%s: no such host in the inventory",
+		    hostname);
+		rc = INV_ENOENT;
+	}
+	if (rc == 1) {
+		out_begin_object(o);
+		host_out(o, h, keyline);
+	}
+	inv_hosts_close(hc);
+	if (rc != 1)
+		return rc;
+	if ((rc = inv_events_open(inv, hostname, &ec, err, errlen)) != INV_OK)
+		return rc;
+	out_key(o, "events");
+	out_begin_array(o);
+	while ((rc = inv_events_next(ec, &e, err, errlen)) == 1) {
+		out_begin_object(o);
+		out_kstr(o, "time", e->time);
+		out_kstr(o, "actor", e->actor);
+		out_kstr(o, "from_state", e->from_state);
+		out_kstr(o, "to_state", e->to_state);
+		out_kstr(o, "step", e->step);
+		out_kstr(o, "reason", e->reason);
+		out_kint_if(o, "bytes", e->bytes, e->bytes >= 0);
+		out_kint_if(o, "duration_ms", e->duration_ms,
+		    e->duration_ms >= 0);
+		out_end_object(o);
+	}
+	inv_events_close(ec);
+	out_end_array(o);
+	out_end_object(o);
+	return rc;
 }
 
 static int
 cmd_show(struct ctx *ctx, struct args *a)
 {
 	struct inv	*inv;
-	json_t		*o, *k;
+	struct out	*o;
 	char		 err[INV_ERRLEN];
 	int		 rc;
 
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
-	rc = inv_host_json(inv, a->argv[0], &o, err, sizeof(err));
+	o = out_new(stdout, ctx->format, OUT_RECORD, NULL);
+	rc = show_out(inv, a->argv[0], o, ctx->format != OUT_JSON, err,
+	    sizeof(err));
 	inv_close(inv);
-	if (rc != INV_OK)
+	if (rc != 0) {
+		out_abort(o);
 		return fail(rc, err);
-	/* A table shows the key as known_hosts would: type and fingerprint. */
-	if (ctx->format != OUT_JSON && json_is_object(k = json_object_get(o,
-	    "ssh_host_key")))
-		json_object_set_new(o, "ssh_host_key", json_sprintf("%s %s",
-		    json_string_value(json_object_get(k, "type")),
-		    json_string_value(json_object_get(k, "fingerprint"))));
-	output_object(stdout, ctx->format, o);
-	json_decref(o);
+	}
+	out_end(o);
 	return EXIT_OK;
 }
 
@@ -316,74 +475,131 @@ static const struct out_col report_csv_cols[] = {
 
 /* One table row from a report group (or the totals): sizes made readable
  * and one column per state. */
-static json_t *
-report_row(const char *key, json_int_t hosts, json_int_t cores,
-    json_int_t mem_mb, json_int_t disk, const json_int_t *states)
+static void
+report_row(struct out *o, const struct inv_report_group *g)
 {
-	json_t	*r;
 	char	 sz[32];
 	int	 s;
 
-	r = json_pack("{s:s,s:I,s:I,s:I,s:I}", "key", key, "hosts", hosts,
-	    "cpu_cores", cores, "memory_mb", mem_mb, "disk_bytes", disk);
-	json_object_set_new(r, "memory", json_string(fmt_size(
-	    (uint64_t)mem_mb << 20, sz, sizeof(sz))));
-	json_object_set_new(r, "disk", json_string(fmt_size((uint64_t)disk,
-	    sz, sizeof(sz))));
+	out_begin_object(o);
+	out_kstr(o, "key", g->key);
+	out_kint(o, "hosts", g->hosts);
+	out_kint(o, "cpu_cores", g->cpu_cores);
+	out_kint(o, "memory_mb", g->memory_mb);
+	out_kint(o, "disk_bytes", g->disk_bytes);
+	out_kstr(o, "memory", fmt_size((uint64_t)g->memory_mb << 20, sz,
+	    sizeof(sz)));
+	out_kstr(o, "disk", fmt_size((uint64_t)g->disk_bytes, sz, sizeof(sz)));
 	for (s = 0; s < HS_COUNT; s++)
-		json_object_set_new(r, host_state_name(s),
-		    json_integer(states[s]));
-	return r;
+		out_kint(o, host_state_name(s), g->states[s]);
+	out_end_object(o);
 }
 
-static json_int_t
-jint(json_t *o, const char *k)
+/* The report as a table (groups, then the totals) or as CSV, row by row. */
+static int
+report_rows(struct ctx *ctx, struct inv_report *cur, char *err,
+    size_t errlen)
 {
-	return json_integer_value(json_object_get(o, k));
-}
+	const struct inv_report_group	*g;
+	struct inv_report_group		 t = { .key = "total" };
+	struct out			*o;
+	int				 rc, s;
 
-/* Flattens the report's groups into rows with one column per state; a
- * table ends with the totals. */
-static void
-report_print(struct ctx *ctx, json_t *rep)
-{
-	json_t		*rows = json_array(), *g;
-	size_t		 i;
-	int		 s;
-	json_int_t	 st[HS_COUNT], tst[HS_COUNT] = { 0 };
-	json_int_t	 th = 0, tc = 0, tm = 0, td = 0;
-
-	json_array_foreach(json_object_get(rep, "groups"), i, g) {
-		for (s = 0; s < HS_COUNT; s++) {
-			st[s] = jint(json_object_get(g, "states"),
-			    host_state_name(s));
-			tst[s] += st[s];
-		}
-		th += jint(g, "hosts");
-		tc += jint(g, "cpu_cores");
-		tm += jint(g, "memory_mb");
-		td += jint(g, "disk_bytes");
-		json_array_append_new(rows, report_row(json_string_value(
-		    json_object_get(g, "key")), jint(g, "hosts"),
-		    jint(g, "cpu_cores"), jint(g, "memory_mb"),
-		    jint(g, "disk_bytes"), st));
+	o = out_new(stdout, ctx->format, OUT_ROWS, ctx->format == OUT_CSV ?
+	    report_csv_cols : report_table_cols);
+	out_begin_array(o);
+	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1) {
+		report_row(o, g);
+		t.hosts += g->hosts;
+		t.cpu_cores += g->cpu_cores;
+		t.memory_mb += g->memory_mb;
+		t.disk_bytes += g->disk_bytes;
+		for (s = 0; s < HS_COUNT; s++)
+			t.states[s] += g->states[s];
+	}
+	if (rc != 0) {
+		out_abort(o);
+		return rc;
 	}
 	if (ctx->format == OUT_TABLE)
-		json_array_append_new(rows, report_row("total", th, tc, tm, td,
-		    tst));
-	output_rows(stdout, ctx->format, rows, ctx->format == OUT_CSV ?
-	    report_csv_cols : report_table_cols);
-	json_decref(rows);
+		report_row(o, &t);
+	out_end_array(o);
+	out_end(o);
+	return INV_OK;
+}
+
+static int
+state_by_name(const void *a, const void *b)
+{
+	return strcmp(host_state_name(*(const int *)a),
+	    host_state_name(*(const int *)b));
+}
+
+/* {"by", "total", "groups": [{"key", "hosts", "cpu_cores", "memory_mb",
+ * "disk_bytes", "states": {STATE: N}}]}: the states that occur, by name.
+ * The total comes first, so the groups are read before anything is
+ * written. */
+static int
+report_json(const char *by, struct inv_report *cur, char *err,
+    size_t errlen)
+{
+	const struct inv_report_group	*g;
+	struct inv_report_group		*gs = NULL;
+	struct out			*o;
+	size_t				 n = 0, i;
+	int64_t				 total = 0;
+	int				 rc, s, order[HS_COUNT];
+
+	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1) {
+		gs = xreallocarray(gs, n + 1, sizeof(*gs));
+		gs[n] = *g;
+		gs[n++].key = xstrdup(g->key);
+		total += g->hosts;
+	}
+	if (rc == 0) {
+		for (s = 0; s < HS_COUNT; s++)
+			order[s] = s;
+		qsort(order, HS_COUNT, sizeof(order[0]), state_by_name);
+		o = out_new(stdout, OUT_JSON, OUT_RECORD, NULL);
+		out_begin_object(o);
+		out_kstr(o, "by", by);
+		out_kint(o, "total", total);
+		out_key(o, "groups");
+		out_begin_array(o);
+		for (i = 0; i < n; i++) {
+			out_begin_object(o);
+			out_kstr(o, "key", gs[i].key);
+			out_kint(o, "hosts", gs[i].hosts);
+			out_kint(o, "cpu_cores", gs[i].cpu_cores);
+			out_kint(o, "memory_mb", gs[i].memory_mb);
+			out_kint(o, "disk_bytes", gs[i].disk_bytes);
+			out_key(o, "states");
+			out_begin_object(o);
+			for (s = 0; s < HS_COUNT; s++)
+				if (gs[i].states[order[s]] > 0)
+					out_kint(o, host_state_name(order[s]),
+					    gs[i].states[order[s]]);
+			out_end_object(o);
+			out_end_object(o);
+		}
+		out_end_array(o);
+		out_end_object(o);
+		out_end(o);
+	}
+	for (i = 0; i < n; i++)
+		free((char *)gs[i].key);
+	free(gs);
+	return rc;
 }
 
 static int
 cmd_report(struct ctx *ctx, struct args *a)
 {
-	struct inv	*inv;
-	const char	*by = args_get(a, "by"), *html = args_get(a, "html");
-	json_t		*rep;
-	char		 err[INV_ERRLEN], *text;
-	int		 rc;
+	struct inv		*inv;
+	struct inv_report	*cur;
+	const char		*by = args_get(a, "by"), *html = args_get(a, "html");
+	char			 err[INV_ERRLEN], *text;
+	int			 rc;
 
 	if (by == NULL)
 		by = "site";
@@ -393,7 +609,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
 	if (html) {
-		rc = inv_report_html(inv, html, err, sizeof(err));
+		rc = inventory_html_write(inv, html, err, sizeof(err));
 		inv_close(inv);
 		if (rc != INV_OK)
 			return fail(rc, err);
@@ -402,15 +618,16 @@ cmd_report(struct ctx *ctx, struct args *a)
 		free(text);
 		return EXIT_OK;
 	}
-	rc = inv_report_json(inv, by, &rep, err, sizeof(err));
+	if ((rc = inv_report_open(inv, by, &cur, err, sizeof(err))) == INV_OK) {
+		if (ctx->format == OUT_JSON)
+			rc = report_json(by, cur, err, sizeof(err));
+		else
+			rc = report_rows(ctx, cur, err, sizeof(err));
+		inv_report_close(cur);
+	}
 	inv_close(inv);
 	if (rc != INV_OK)
 		return fail(rc, err);
-	if (ctx->format == OUT_JSON)
-		output_object(stdout, OUT_JSON, rep);
-	else
-		report_print(ctx, rep);
-	json_decref(rep);
 	return EXIT_OK;
 }
 

@@ -8,8 +8,9 @@
  *  - the provisioning API (find a host, begin a run, record steps, fail,
  *    finish, hardware facts, pinned SSH host keys, image), used by
  *    provision/;
- *  - the operator's commands (enroll, import, set-state, remove, list,
- *    show, report), used by cli/cmd_inventory.c.
+ *  - the operator's commands (enroll, import, set-state, remove) and the
+ *    reading of list, show and report through cursors of typed rows,
+ *    used by cli/cmd_inventory.c, which renders them.
  *
  * Conventions (house style rule 7):
  *  - every call returns INV_OK (0) or a negative enum inv_rc, and on error
@@ -33,9 +34,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-
-#include <jansson.h>
 
 #include "inventory/hoststate.h"
 
@@ -278,40 +276,104 @@ int	inv_host_set_state(struct inv *, const char *hostname, int state,
 int	inv_host_remove(struct inv *, const char *hostname, const char *actor,
 	    char *err, size_t errlen);
 
+/* ---------------------------------------------------------------------
+ * Reading, for people and scripts (list, show, report): typed rows
+ * through cursors, with no presentation; cli/ renders them.  A cursor
+ * reads one snapshot of the database; open one at a time per handle.
+ * Every _next returns 1 with *row filled, 0 at the end, or a negative
+ * inv_rc with err set.  The row, and everything it points to, belongs to
+ * the cursor and lasts until the next _next or _close.  _close takes
+ * NULL.
+ */
+
 struct inv_filter {
+	const char	*hostname;	/* only this host */
 	const char	*site, *rack, *role;
 	int		 state;		/* -1: any */
 };
 
+struct inv_host_nic {
+	struct inv_nic	 nic;		/* name "" before inspection */
+	int		 enrolled;	/* one of the host's enrolled MACs */
+};
+
+/* A host with its facts, disks, NICs and pinned key.  Strings are NULL
+ * when not known. */
+struct inv_host_row {
+	const char			*hostname, *site, *rack;
+	unsigned			 unit;		/* 0 when unknown */
+	const char			*serial, *bmc, *address, *role;
+	int				 state;		/* enum host_state */
+	int				 step, step_done; /* enum prov_step */
+	const char			*image, *disk;
+	const char			*cpu_model;
+	int64_t				 cpu_cores, memory_mb; /* -1: unknown */
+	const char			*sys_vendor, *sys_product, *sys_serial;
+	const struct inv_disk		*disks;		/* in name order */
+	size_t				 ndisks;
+	const struct inv_host_nic	*nics;		/* in enrollment order */
+	size_t				 nnics;
+	const char			*key_type;	/* NULL: no key pinned */
+	const char			*key, *key_fingerprint, *key_pinned_at;
+	const char			*created_at, *updated_at;
+};
+
 /*
- * Calls fn for every host matching f, in enrollment order (the order
- * `import` read them), with a host object (DESIGN.md's fields) that fn borrows.
- * Streams: memory does not grow with the number of hosts.  fn returns 0
- * to go on, -1 to stop (inv_hosts_each then returns INV_FAIL).
+ * Every host matching f (NULL: all), in enrollment order (the order
+ * `import` read them).  Streams: memory does not grow with the number of
+ * hosts.
  */
-int	inv_hosts_each(struct inv *, const struct inv_filter *f,
-	    int (*fn)(json_t *host, void *arg), void *arg, char *err,
-	    size_t errlen);
-
-/* The same host objects written to out as one compact JSON array (and a
- * newline), without building them in memory: `list --format json` over
- * 100,000 hosts. */
-int	inv_hosts_write_json(struct inv *, const struct inv_filter *f,
-	    FILE *out, char *err, size_t errlen);
-
-/* One host object with its NICs, disks, facts, key and events (the
- * caller's, json_decref).  INV_ENOENT for no such host. */
-int	inv_host_json(struct inv *, const char *hostname, json_t **out,
+struct inv_hosts;
+int	inv_hosts_open(struct inv *, const struct inv_filter *f,
+	    struct inv_hosts **curp, char *err, size_t errlen);
+int	inv_hosts_next(struct inv_hosts *, const struct inv_host_row **row,
 	    char *err, size_t errlen);
+void	inv_hosts_close(struct inv_hosts *);
+
+/* A host's events, oldest first (the host need not exist any more). */
+struct inv_event_row {
+	const char	*time, *actor;
+	const char	*from_state, *to_state;	/* NULL: no transition */
+	const char	*step, *reason;		/* NULL when none */
+	int64_t		 bytes, duration_ms;	/* -1: none */
+};
+struct inv_events;
+int	inv_events_open(struct inv *, const char *hostname,
+	    struct inv_events **curp, char *err, size_t errlen);
+int	inv_events_next(struct inv_events *, const struct inv_event_row **row,
+	    char *err, size_t errlen);
+void	inv_events_close(struct inv_events *);
 
 /* report --by: "site", "rack", "state", "role", "model", "image". */
 int	inv_report_valid_by(const char *by);
-/* {"by":..., "total": N, "groups": [{"key", "hosts", "cpu_cores",
- * "memory_mb", "disk_bytes", "states": {state: N}}]}, the caller's. */
-int	inv_report_json(struct inv *, const char *by, json_t **out, char *err,
+/* The hosts grouped by one key, groups sorted by key; a host without a
+ * value counts under "(none)"; rack keys are SITE/RACK, model keys the
+ * system vendor and product.  INV_EINVAL for an unknown by. */
+struct inv_report_group {
+	const char	*key;
+	int64_t		 hosts, cpu_cores, memory_mb, disk_bytes;
+	int64_t		 states[HS_COUNT];	/* hosts in each state */
+};
+struct inv_report;
+int	inv_report_open(struct inv *, const char *by,
+	    struct inv_report **curp, char *err, size_t errlen);
+int	inv_report_next(struct inv_report *,
+	    const struct inv_report_group **row, char *err, size_t errlen);
+void	inv_report_close(struct inv_report *);
+
+/* Every host in a rack, by site, rack and unit (hosts of a rack without a
+ * unit first). */
+struct inv_unit_row {
+	const char	*site, *rack;
+	unsigned	 unit;		/* 0 when unknown */
+	const char	*hostname;
+	int		 state;		/* enum host_state */
+};
+struct inv_units;
+int	inv_units_open(struct inv *, struct inv_units **curp, char *err,
 	    size_t errlen);
-/* Writes the self-contained HTML report to path (temp file + rename). */
-int	inv_report_html(struct inv *, const char *path, char *err,
-	    size_t errlen);
+int	inv_units_next(struct inv_units *, const struct inv_unit_row **row,
+	    char *err, size_t errlen);
+void	inv_units_close(struct inv_units *);
 
 #endif

@@ -1,15 +1,16 @@
 /*
- * Reading the inventory for people and scripts: the host objects of
- * `inventory list` and `show` (DESIGN.md's fields, streamed one at a time
- * so that a list of 100,000 hosts costs the memory of a few), and the
- * grouped counts and sums of `inventory report`.
+ * Reading the inventory for people and scripts, as cursors of typed rows:
+ * the hosts of `inventory list` and `show` (streamed one at a time, so
+ * that a list of 100,000 hosts costs the memory of a few), a host's
+ * events, the grouped counts and sums of `inventory report`, and the
+ * rack units of its elevations.  What the rows look like on a screen or
+ * in JSON is cli/'s business.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "inventory/inv_impl.h"
-#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 /*
@@ -19,11 +20,6 @@
  * NICs and disks are held, in buffers reused from host to host, so memory
  * does not grow with the inventory.
  */
-struct nicbuf {
-	struct inv_nic	 n;
-	int		 enrolled;
-};
-
 struct subcur {
 	sqlite3_stmt	*st;
 	int		 has;		/* st holds a row */
@@ -31,7 +27,7 @@ struct subcur {
 };
 
 struct hostbufs {
-	struct nicbuf	*nic;
+	struct inv_host_nic *nic;
 	size_t		 nnic, capnic;
 	struct inv_disk	*disk;
 	size_t		 ndisk, capdisk;
@@ -48,32 +44,16 @@ cur_next(struct subcur *c)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-static json_t *
-col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char	*s = sqlite3_column_text(st, i);
-
-	return s ? json_string((const char *)s) : json_null();
-}
-
-static json_t *
-col_int(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return json_null();
-	return json_integer(sqlite3_column_int64(st, i));
-}
-
-/* Builds the WHERE clause for a filter (and an optional host name) and
- * binds it later with filter_bind, in the same order. */
+/* Builds the WHERE clause for a filter, bound later with filter_bind, in
+ * the same order. */
 static char *
-filter_where(const struct inv_filter *f, const char *hostname)
+filter_where(const struct inv_filter *f)
 {
 	char	*w = xstrdup("1");
 	char	*t;
 
 #define AND(cond) do { t = xsprintf("%s AND %s", w, cond); free(w); w = t; } while (0)
-	if (hostname)
+	if (f && f->hostname)
 		AND("h.hostname = ?");
 	if (f && f->site)
 		AND("s.name = ?");
@@ -88,21 +68,21 @@ filter_where(const struct inv_filter *f, const char *hostname)
 }
 
 static void
-filter_bind(sqlite3_stmt *st, const struct inv_filter *f, const char *hostname)
+filter_bind(sqlite3_stmt *st, const struct inv_filter *f)
 {
 	int	 i = 1;
 
-	if (hostname)
-		sqlite3_bind_text(st, i++, hostname, -1, SQLITE_STATIC);
+	if (f && f->hostname)
+		sqlite3_bind_text(st, i++, f->hostname, -1, SQLITE_TRANSIENT);
 	if (f && f->site)
-		sqlite3_bind_text(st, i++, f->site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, i++, f->site, -1, SQLITE_TRANSIENT);
 	if (f && f->rack)
-		sqlite3_bind_text(st, i++, f->rack, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, i++, f->rack, -1, SQLITE_TRANSIENT);
 	if (f && f->role)
-		sqlite3_bind_text(st, i++, f->role, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, i++, f->role, -1, SQLITE_TRANSIENT);
 	if (f && f->state >= 0)
 		sqlite3_bind_text(st, i++, host_state_name(f->state), -1,
-		    SQLITE_STATIC);
+		    SQLITE_TRANSIENT);
 }
 
 #define JOINS \
@@ -114,7 +94,7 @@ filter_bind(sqlite3_stmt *st, const struct inv_filter *f, const char *hostname)
 static int
 subcur_open(struct inv *inv, const char *cols, const char *table,
     const char *order, const char *where, const struct inv_filter *f,
-    const char *hostname, struct subcur *c, char *err, size_t errlen)
+    struct subcur *c, char *err, size_t errlen)
 {
 	char	*sql;
 	int	 rc;
@@ -131,7 +111,7 @@ subcur_open(struct inv *inv, const char *cols, const char *table,
 	free(sql);
 	if (rc != INV_OK)
 		return rc;
-	filter_bind(c->st, f, hostname);
+	filter_bind(c->st, f);
 	if (cur_next(c) == -1)
 		return db_fail(inv, table, err, errlen);
 	return INV_OK;
@@ -147,16 +127,16 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 		if (cur_next(nc) == -1)
 			return -1;
 	while (nc->has && nc->host_id == id) {
-		struct nicbuf	*n;
+		struct inv_host_nic *n;
 
 		if (b->nnic == b->capnic) {
 			b->capnic = b->capnic ? b->capnic * 2 : 8;
 			b->nic = xreallocarray(b->nic, b->capnic, sizeof(*n));
 		}
 		n = &b->nic[b->nnic++];
-		db_column_copy(nc->st, 1, n->n.name, sizeof(n->n.name));
-		db_column_copy(nc->st, 2, n->n.mac, sizeof(n->n.mac));
-		n->n.speed_mbps = (uint64_t)sqlite3_column_int64(nc->st, 3);
+		db_column_copy(nc->st, 1, n->nic.name, sizeof(n->nic.name));
+		db_column_copy(nc->st, 2, n->nic.mac, sizeof(n->nic.mac));
+		n->nic.speed_mbps = (uint64_t)sqlite3_column_int64(nc->st, 3);
 		n->enrolled = sqlite3_column_int(nc->st, 4);
 		if (cur_next(nc) == -1)
 			return -1;
@@ -193,461 +173,231 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 	" LEFT JOIN facts f ON f.host_id = h.id" \
 	" LEFT JOIN host_keys k ON k.host_id = h.id"
 
-/* A host object's fields, in order, and where each comes from (the
- * column of HOST_SELECT); one table for both renderers below. */
-enum ftype { F_STR, F_INT, F_MACS, F_DISKS, F_NICS, F_KEY };
-static const struct {
-	const char	*name;
-	enum ftype	 type;
-	int		 col;
-} host_fields[] = {
-	{ "hostname", F_STR, 1 }, { "site", F_STR, 2 }, { "rack", F_STR, 3 },
-	{ "unit", F_INT, 4 }, { "serial", F_STR, 5 }, { "bmc", F_STR, 6 },
-	{ "macs", F_MACS, 0 }, { "address", F_STR, 7 }, { "role", F_STR, 8 },
-	{ "state", F_STR, 9 }, { "step", F_STR, 10 },
-	{ "step_done", F_STR, 11 }, { "image", F_STR, 12 },
-	{ "disk", F_STR, 13 }, { "cpu_model", F_STR, 16 },
-	{ "cpu_cores", F_INT, 17 }, { "memory_mb", F_INT, 18 },
-	{ "system_vendor", F_STR, 19 }, { "system_product", F_STR, 20 },
-	{ "system_serial", F_STR, 21 }, { "disks", F_DISKS, 0 },
-	{ "nics", F_NICS, 0 }, { "ssh_host_key", F_KEY, 22 },
-	{ "created_at", F_STR, 14 }, { "updated_at", F_STR, 15 },
-};
-#define NFIELDS	(sizeof(host_fields) / sizeof(host_fields[0]))
-
-/* "" (not known) is null in JSON. */
-static json_t *
-str_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
-static json_t *
-host_object(sqlite3_stmt *st, const struct hostbufs *b)
-{
-	json_t	*o = json_object(), *v;
-	size_t	 i, j;
-
-	for (i = 0; i < NFIELDS; i++) {
-		int c = host_fields[i].col;
-
-		switch (host_fields[i].type) {
-		case F_STR:
-			v = col_str(st, c);
-			break;
-		case F_INT:
-			v = col_int(st, c);
-			break;
-		case F_MACS:
-			v = json_array();
-			for (j = 0; j < b->nnic; j++)
-				if (b->nic[j].enrolled)
-					json_array_append_new(v,
-					    json_string(b->nic[j].n.mac));
-			break;
-		case F_NICS:
-			v = json_array();
-			for (j = 0; j < b->nnic; j++) {
-				const struct nicbuf *n = &b->nic[j];
-				json_array_append_new(v, json_pack(
-				    "{s:o,s:s,s:o,s:b}", "name",
-				    str_or_null(n->n.name), "mac", n->n.mac,
-				    "speed_mbps", n->n.speed_mbps ?
-				    json_integer((json_int_t)n->n.speed_mbps) :
-				    json_null(), "enrolled", n->enrolled));
-			}
-			break;
-		case F_DISKS:
-			v = json_array();
-			for (j = 0; j < b->ndisk; j++) {
-				const struct inv_disk *d = &b->disk[j];
-				json_array_append_new(v, json_pack(
-				    "{s:o,s:I,s:o,s:o,s:b,s:b}", "name",
-				    str_or_null(d->name), "size_bytes",
-				    (json_int_t)d->size_bytes, "model",
-				    str_or_null(d->model), "serial",
-				    str_or_null(d->serial), "rotational",
-				    d->rotational, "removable", d->removable));
-			}
-			break;
-		case F_KEY:
-		default:
-			if (sqlite3_column_type(st, c) == SQLITE_NULL)
-				v = json_null();
-			else
-				v = json_pack("{s:o,s:o,s:o,s:o}", "type",
-				    col_str(st, c), "key", col_str(st, c + 1),
-				    "fingerprint", col_str(st, c + 2),
-				    "pinned_at", col_str(st, c + 3));
-			break;
-		}
-		json_object_set_new(o, host_fields[i].name, v ? v :
-		    json_null());
-	}
-	return o;
-}
-
-/* ---- the same object written straight to a stream (list --format json
- * over 100,000 hosts: no JSON tree, no allocation per field) ---- */
-
-struct wbuf {
-	FILE	*f;
-	size_t	 n;
-	char	 b[1 << 16];
+/* Three statements walked side by side, and the row they make. */
+struct inv_hosts {
+	struct inv		*inv;
+	sqlite3_stmt		*st;
+	struct subcur		 nc, dc;
+	struct hostbufs		 b;
+	struct inv_host_row	 row;
+	int			 done;
 };
 
-static void
-wb_flush(struct wbuf *w)
+void
+inv_hosts_close(struct inv_hosts *c)
 {
-	if (w->n)
-		fwrite(w->b, 1, w->n, w->f);
-	w->n = 0;
-}
-
-static inline void
-wb_write(struct wbuf *w, const char *p, size_t n)
-{
-	if (w->n + n > sizeof(w->b)) {
-		wb_flush(w);
-		if (n > sizeof(w->b)) {
-			fwrite(p, 1, n, w->f);
-			return;
-		}
-	}
-	memcpy(w->b + w->n, p, n);
-	w->n += n;
-}
-
-static inline void
-wb_putc(struct wbuf *w, char c)
-{
-	if (w->n == sizeof(w->b))
-		wb_flush(w);
-	w->b[w->n++] = c;
-}
-
-static inline void
-wb_puts(struct wbuf *w, const char *s)
-{
-	wb_write(w, s, strlen(s));
-}
-
-static void
-w_str(struct wbuf *f, const char *s)
-{
-	const char	*run;
-
-	if (s == NULL) {
-		wb_write(f, "null", 4);
+	if (c == NULL)
 		return;
-	}
-	wb_putc(f, '"');
-	for (run = s; *s; s++) {
-		unsigned char	 c = (unsigned char)*s;
-		char		 esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		wb_write(f, run, (size_t)(s - run));
-		run = s + 1;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			wb_write(f, esc, 2);
-		} else {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			wb_write(f, esc, 6);
-		}
-	}
-	wb_write(f, run, (size_t)(s - run));
-	wb_putc(f, '"');
+	sqlite3_finalize(c->st);
+	sqlite3_finalize(c->nc.st);
+	sqlite3_finalize(c->dc.st);
+	free(c->b.nic);
+	free(c->b.disk);
+	db_rollback(c->inv);
+	free(c);
 }
 
-static void
-w_int(struct wbuf *f, int64_t v)
+int
+inv_hosts_open(struct inv *inv, const struct inv_filter *f,
+    struct inv_hosts **curp, char *err, size_t errlen)
 {
-	char		 buf[24], *p = buf + sizeof(buf);
-	uint64_t	 u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	struct inv_hosts	*c;
+	char			*where, *sql;
+	int			 rc;
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	wb_write(f, p, (size_t)(buf + sizeof(buf) - p));
-}
-
-static void
-w_key(struct wbuf *f, const char *k, int first)
-{
-	if (!first)
-		wb_putc(f, ',');
-	wb_putc(f, '"');
-	wb_puts(f, k);
-	wb_write(f, "\":", 2);
-}
-
-static void
-w_col(struct wbuf *f, sqlite3_stmt *st, int c, int isint)
-{
-	if (sqlite3_column_type(st, c) == SQLITE_NULL)
-		wb_write(f, "null", 4);
-	else if (isint)
-		w_int(f, sqlite3_column_int64(st, c));
-	else
-		w_str(f, (const char *)sqlite3_column_text(st, c));
-}
-
-static void
-host_write(struct wbuf *f, sqlite3_stmt *st, const struct hostbufs *b)
-{
-	size_t	 i, j;
-	int	 first;
-
-	wb_putc(f, '{');
-	for (i = 0; i < NFIELDS; i++) {
-		int c = host_fields[i].col;
-
-		w_key(f, host_fields[i].name, i == 0);
-		switch (host_fields[i].type) {
-		case F_STR:
-		case F_INT:
-			w_col(f, st, c, host_fields[i].type == F_INT);
-			break;
-		case F_MACS:
-			wb_putc(f, '[');
-			for (first = 1, j = 0; j < b->nnic; j++) {
-				if (!b->nic[j].enrolled)
-					continue;
-				if (!first)
-					wb_putc(f, ',');
-				first = 0;
-				w_str(f, b->nic[j].n.mac);
-			}
-			wb_putc(f, ']');
-			break;
-		case F_NICS:
-			wb_putc(f, '[');
-			for (j = 0; j < b->nnic; j++) {
-				const struct nicbuf *n = &b->nic[j];
-
-				if (j > 0)
-					wb_putc(f, ',');
-				wb_putc(f, '{');
-				w_key(f, "name", 1);
-				w_str(f, *n->n.name ? n->n.name : NULL);
-				w_key(f, "mac", 0);
-				w_str(f, n->n.mac);
-				w_key(f, "speed_mbps", 0);
-				if (n->n.speed_mbps == 0)
-					wb_puts(f, "null");
-				else
-					w_int(f, (int64_t)n->n.speed_mbps);
-				w_key(f, "enrolled", 0);
-				wb_puts(f, n->enrolled ? "true}" : "false}");
-			}
-			wb_putc(f, ']');
-			break;
-		case F_DISKS:
-			wb_putc(f, '[');
-			for (j = 0; j < b->ndisk; j++) {
-				const struct inv_disk *d = &b->disk[j];
-
-				if (j > 0)
-					wb_putc(f, ',');
-				wb_putc(f, '{');
-				w_key(f, "name", 1);
-				w_str(f, *d->name ? d->name : NULL);
-				w_key(f, "size_bytes", 0);
-				w_int(f, (int64_t)d->size_bytes);
-				w_key(f, "model", 0);
-				w_str(f, *d->model ? d->model : NULL);
-				w_key(f, "serial", 0);
-				w_str(f, *d->serial ? d->serial : NULL);
-				w_key(f, "rotational", 0);
-				wb_puts(f, d->rotational ? "true" : "false");
-				w_key(f, "removable", 0);
-				wb_puts(f, d->removable ? "true}" : "false}");
-			}
-			wb_putc(f, ']');
-			break;
-		case F_KEY:
-		default:
-			if (sqlite3_column_type(st, c) == SQLITE_NULL) {
-				wb_puts(f, "null");
-				break;
-			}
-			wb_putc(f, '{');
-				w_key(f, "type", 1);
-			w_col(f, st, c, 0);
-			w_key(f, "key", 0);
-			w_col(f, st, c + 1, 0);
-			w_key(f, "fingerprint", 0);
-			w_col(f, st, c + 2, 0);
-			w_key(f, "pinned_at", 0);
-			w_col(f, st, c + 3, 0);
-			wb_putc(f, '}');
-			break;
-		}
-	}
-	wb_putc(f, '}');
-}
-
-/* Runs the host query; for each host either fn(object) or, with out, the
- * object written to out as part of a JSON array. */
-static int
-hosts_run(struct inv *inv, const struct inv_filter *f, const char *hostname,
-    int (*fn)(json_t *, void *), void *arg, FILE *out, char *err,
-    size_t errlen)
-{
-	struct subcur	 nc = { 0 }, dc = { 0 };
-	struct hostbufs	 b = { 0 };
-	struct wbuf	*wb = NULL;
-	sqlite3_stmt	*st = NULL;
-	char		*where, *sql;
-	size_t		 n = 0;
-	int		 rc;
-
-	where = filter_where(f, hostname);
+	*curp = NULL;
 	/* One read transaction: every query sees the same snapshot. */
-	if ((rc = db_exec(inv, "BEGIN", err, errlen)) != INV_OK) {
-		free(where);
+	if ((rc = db_exec(inv, "BEGIN", err, errlen)) != INV_OK)
 		return rc;
-	}
+	c = xcalloc(1, sizeof(*c));
+	c->inv = inv;
+	where = filter_where(f);
 	if ((rc = subcur_open(inv, "x.host_id, x.name, x.mac, x.speed_mbps, "
-	    "x.enrolled", "nics", "x.host_id, x.seq", where, f, hostname, &nc,
+	    "x.enrolled", "nics", "x.host_id, x.seq", where, f, &c->nc,
 	    err, errlen)) != INV_OK ||
 	    (rc = subcur_open(inv, "x.host_id, x.name, x.size_bytes, x.model, "
 	    "x.serial, x.rotational, x.removable", "disks", "x.host_id, x.name",
-	    where, f, hostname, &dc, err, errlen)) != INV_OK)
-		goto out;
+	    where, f, &c->dc, err, errlen)) != INV_OK)
+		goto fail;
 	sql = xsprintf(HOST_SELECT " WHERE %s ORDER BY h.id", where);
-	rc = db_prepare(inv, sql, &st, err, errlen);
+	rc = db_prepare(inv, sql, &c->st, err, errlen);
 	free(sql);
 	if (rc != INV_OK)
-		goto out;
-	filter_bind(st, f, hostname);
-	if (out) {
-		wb = xmalloc(sizeof(*wb));
-		wb->f = out;
-		wb->n = 0;
-		wb_putc(wb, '[');
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (subs_collect(&nc, &dc, sqlite3_column_int64(st, 0), &b) ==
-		    -1) {
-			rc = db_fail(inv, "nics and disks", err, errlen);
-			goto out;
-		}
-		if (wb) {
-			if (n++)
-				wb_putc(wb, ',');
-			host_write(wb, st, &b);
-		} else {
-			json_t	*o = host_object(st, &b);
-			int	 r = fn(o, arg);
-
-			json_decref(o);
-			if (r != 0) {
-				snprintf(err, errlen, "stopped");
-				rc = INV_FAIL;
-				goto out;
-			}
-		}
-	}
-	if (wb) {
-		wb_write(wb, "]\n", 2);
-		wb_flush(wb);
-	}
-	rc = rc == SQLITE_DONE ? INV_OK : db_fail(inv, "hosts", err, errlen);
-out:
-	free(wb);
-	sqlite3_finalize(st);
-	sqlite3_finalize(nc.st);
-	sqlite3_finalize(dc.st);
-	free(b.nic);
-	free(b.disk);
-	db_rollback(inv);
+		goto fail;
+	filter_bind(c->st, f);
 	free(where);
+	*curp = c;
+	return INV_OK;
+fail:
+	free(where);
+	inv_hosts_close(c);
 	return rc;
 }
 
-int
-inv_hosts_each(struct inv *inv, const struct inv_filter *f,
-    int (*fn)(json_t *, void *), void *arg, char *err, size_t errlen)
-{
-	return hosts_run(inv, f, NULL, fn, arg, NULL, err, errlen);
-}
-
-int
-inv_hosts_write_json(struct inv *inv, const struct inv_filter *f, FILE *out,
+/* Steps a cursor's statement: 1 for a row, 0 at the end (and on every
+ * call after it), or a failure. */
+static int
+stmt_step(struct inv *inv, sqlite3_stmt *st, int *done, const char *what,
     char *err, size_t errlen)
 {
-	return hosts_run(inv, f, NULL, NULL, NULL, out, err, errlen);
+	int	 rc;
+
+	if (*done)
+		return 0;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		return 1;
+	*done = 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(inv, what, err, errlen);
 }
 
-static int
-keep_one(json_t *o, void *arg)
-{
-	json_t	**out = arg;
-
-	*out = json_incref(o);
-	return 0;
-}
+/* A single-statement cursor (events, rack units). */
+struct stmtcur {
+	struct inv	*inv;
+	sqlite3_stmt	*st;
+	int		 done;
+};
 
 static int
-host_events(struct inv *inv, const char *hostname, json_t **out, char *err,
+stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, char *err,
     size_t errlen)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	c->inv = inv;
+	c->done = 0;
+	return db_prepare(inv, sql, &c->st, err, errlen);
+}
 
-	if (db_prepare(inv, "SELECT time, actor, from_state, to_state, step, "
+/* Frees cur, the cursor that holds sc. */
+static void
+stmtcur_free(struct stmtcur *sc, void *cur)
+{
+	sqlite3_finalize(sc->st);
+	free(cur);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int64_t
+col_int_or(sqlite3_stmt *st, int i, int64_t none)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return none;
+	return sqlite3_column_int64(st, i);
+}
+
+static int
+col_step(sqlite3_stmt *st, int i)
+{
+	int	 s = prov_step_parse(col_text(st, i));
+
+	return s < 0 ? STEP_NONE : s;
+}
+
+int
+inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
+    char *err, size_t errlen)
+{
+	struct inv_host_row	*r = &c->row;
+	sqlite3_stmt		*st = c->st;
+	int			 rc;
+
+	*rowp = NULL;
+	if ((rc = stmt_step(c->inv, st, &c->done, "hosts", err, errlen)) != 1)
+		return rc;
+	if (subs_collect(&c->nc, &c->dc, sqlite3_column_int64(st, 0),
+	    &c->b) == -1)
+		return db_fail(c->inv, "nics and disks", err, errlen);
+	r->hostname = col_text(st, 1);
+	r->site = col_text(st, 2);
+	r->rack = col_text(st, 3);
+	r->unit = (unsigned)sqlite3_column_int(st, 4);
+	r->serial = col_text(st, 5);
+	r->bmc = col_text(st, 6);
+	r->address = col_text(st, 7);
+	r->role = col_text(st, 8);
+	r->state = host_state_parse(col_text(st, 9));
+	r->step = col_step(st, 10);
+	r->step_done = col_step(st, 11);
+	r->image = col_text(st, 12);
+	r->disk = col_text(st, 13);
+	r->created_at = col_text(st, 14);
+	r->updated_at = col_text(st, 15);
+	r->cpu_model = col_text(st, 16);
+	r->cpu_cores = col_int_or(st, 17, -1);
+	r->memory_mb = col_int_or(st, 18, -1);
+	r->sys_vendor = col_text(st, 19);
+	r->sys_product = col_text(st, 20);
+	r->sys_serial = col_text(st, 21);
+	r->key_type = col_text(st, 22);
+	r->key = col_text(st, 23);
+	r->key_fingerprint = col_text(st, 24);
+	r->key_pinned_at = col_text(st, 25);
+	r->disks = c->b.disk;
+	r->ndisks = c->b.ndisk;
+	r->nics = c->b.nic;
+	r->nnics = c->b.nnic;
+	*rowp = r;
+	return 1;
+}
+
+/* ---- events ---- */
+
+struct inv_events {
+	struct stmtcur		 sc;
+	struct inv_event_row	 row;
+};
+
+static const struct inv_event_row *
+event_fill(sqlite3_stmt *st, struct inv_event_row *r)
+{
+	r->time = col_text(st, 0);
+	r->actor = col_text(st, 1);
+	r->from_state = col_text(st, 2);
+	r->to_state = col_text(st, 3);
+	r->step = col_text(st, 4);
+	r->reason = col_text(st, 5);
+	r->bytes = col_int_or(st, 6, -1);
+	r->duration_ms = col_int_or(st, 7, -1);
+	return r;
+}
+
+void
+inv_events_close(struct inv_events *c)
+{
+	if (c)
+		stmtcur_free(&c->sc, c);
+}
+
+int
+inv_events_open(struct inv *inv, const char *hostname,
+    struct inv_events **curp, char *err, size_t errlen)
+{
+	struct inv_events	*c = xcalloc(1, sizeof(*c));
+
+	*curp = NULL;
+	if (stmtcur_open(inv, "SELECT time, actor, from_state, to_state, step, "
 	    "reason, bytes, duration_ms FROM events WHERE hostname = ? "
-	    "ORDER BY id", &st, err, errlen) != INV_OK)
+	    "ORDER BY id", &c->sc, err, errlen) != INV_OK) {
+		free(c);
 		return INV_FAIL;
-	sqlite3_bind_text(st, 1, hostname, -1, SQLITE_STATIC);
-	*out = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(*out, json_pack("{s:o,s:o,s:o,s:o,s:o,"
-		    "s:o,s:o,s:o}", "time", col_str(st, 0), "actor",
-		    col_str(st, 1), "from_state", col_str(st, 2), "to_state",
-		    col_str(st, 3), "step", col_str(st, 4), "reason",
-		    col_str(st, 5), "bytes", col_int(st, 6), "duration_ms",
-		    col_int(st, 7)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(*out);
-		*out = NULL;
-		return db_fail(inv, "events", err, errlen);
 	}
+	sqlite3_bind_text(c->sc.st, 1, hostname, -1, SQLITE_TRANSIENT);
+	*curp = c;
 	return INV_OK;
 }
 
 int
-inv_host_json(struct inv *inv, const char *hostname, json_t **out, char *err,
-    size_t errlen)
+inv_events_next(struct inv_events *c, const struct inv_event_row **rowp,
+    char *err, size_t errlen)
 {
-	json_t	*o = NULL, *ev;
-	int	 rc;
+	int	 rc = stmt_step(c->sc.inv, c->sc.st, &c->sc.done, "events", err,
+		    errlen);
 
-	*out = NULL;
-	if ((rc = hosts_run(inv, NULL, hostname, keep_one, &o, NULL, err,
-	    errlen)) != INV_OK)
-		return rc;
-	if (o == NULL) {
-		snprintf(err, errlen, "%s: no such host in the inventory",
-		    hostname);
-		return INV_ENOENT;
-	}
-	if ((rc = host_events(inv, hostname, &ev, err, errlen)) != INV_OK) {
-		json_decref(o);
-		return rc;
-	}
-	json_object_set_new(o, "events", ev);
-	*out = o;
-	return INV_OK;
+	*rowp = rc == 1 ? event_fill(c->sc.st, &c->row) : NULL;
+	return rc;
 }
 
 /* ---- report ---- */
@@ -676,19 +426,26 @@ inv_report_valid_by(const char *by)
 	return 0;
 }
 
-int
-inv_report_json(struct inv *inv, const char *by, json_t **out, char *err,
-    size_t errlen)
-{
-	sqlite3_stmt	*st;
-	const char	*expr = NULL;
-	json_t		*groups, *g = NULL;
-	json_int_t	 total = 0;
-	char		*sql;
-	size_t		 i;
-	int		 rc;
+struct inv_report {
+	struct inv		*inv;
+	sqlite3_stmt		*st;
+	int			 have;	/* st holds the next group's first row */
+	int			 done;	/* st has no more rows */
+	char			*key;
+	struct inv_report_group	 row;
+};
 
-	*out = NULL;
+int
+inv_report_open(struct inv *inv, const char *by, struct inv_report **curp,
+    char *err, size_t errlen)
+{
+	struct inv_report	*c;
+	const char		*expr = NULL;
+	char			*sql;
+	size_t			 i;
+	int			 rc;
+
+	*curp = NULL;
 	for (i = 0; i < sizeof(report_keys) / sizeof(report_keys[0]); i++)
 		if (strcmp(by, report_keys[i].by) == 0)
 			expr = report_keys[i].expr;
@@ -697,6 +454,8 @@ inv_report_json(struct inv *inv, const char *by, json_t **out, char *err,
 		    "state, role, model or image", by);
 		return INV_EINVAL;
 	}
+	c = xcalloc(1, sizeof(*c));
+	c->inv = inv;
 	sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS k, "
 	    "h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
 	    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0)" JOINS
@@ -704,40 +463,110 @@ inv_report_json(struct inv *inv, const char *by, json_t **out, char *err,
 	    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks "
 	    "GROUP BY host_id) d ON d.host_id = h.id"
 	    " GROUP BY k, h.state ORDER BY k, h.state", expr);
-	rc = db_prepare(inv, sql, &st, err, errlen);
+	rc = db_prepare(inv, sql, &c->st, err, errlen);
 	free(sql);
-	if (rc != INV_OK)
+	if (rc != INV_OK) {
+		free(c);
 		return rc;
-	groups = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char	*k = (const char *)sqlite3_column_text(st, 0);
-		json_int_t	 n = sqlite3_column_int64(st, 2);
-
-		if (g == NULL || strcmp(json_string_value(json_object_get(g,
-		    "key")), k) != 0) {
-			g = json_pack("{s:s,s:I,s:I,s:I,s:I,s:{}}", "key", k,
-			    "hosts", (json_int_t)0, "cpu_cores", (json_int_t)0,
-			    "memory_mb", (json_int_t)0, "disk_bytes",
-			    (json_int_t)0, "states");
-			json_array_append_new(groups, g);
-		}
-#define ADD(name, v) json_object_set_new(g, name, json_integer( \
-	json_integer_value(json_object_get(g, name)) + (v)))
-		ADD("hosts", n);
-		ADD("cpu_cores", sqlite3_column_int64(st, 3));
-		ADD("memory_mb", sqlite3_column_int64(st, 4));
-		ADD("disk_bytes", sqlite3_column_int64(st, 5));
-#undef ADD
-		json_object_set_new(json_object_get(g, "states"),
-		    (const char *)sqlite3_column_text(st, 1), json_integer(n));
-		total += n;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(groups);
-		return db_fail(inv, "report", err, errlen);
-	}
-	*out = json_pack("{s:s,s:I,s:o}", "by", by, "total", total, "groups",
-	    groups);
+	*curp = c;
 	return INV_OK;
+}
+
+/* A group is the run of (key, state) rows with one key. */
+int
+inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
+    char *err, size_t errlen)
+{
+	struct inv_report_group	*g = &c->row;
+	int			 rc, s;
+
+	*rowp = NULL;
+	if (!c->have && (rc = stmt_step(c->inv, c->st, &c->done, "report",
+	    err, errlen)) != 1)
+		return rc;
+	free(c->key);
+	c->key = xstrdup(col_text(c->st, 0));
+	memset(g, 0, sizeof(*g));
+	g->key = c->key;
+	do {
+		int64_t	 n = sqlite3_column_int64(c->st, 2);
+
+		g->hosts += n;
+		g->cpu_cores += sqlite3_column_int64(c->st, 3);
+		g->memory_mb += sqlite3_column_int64(c->st, 4);
+		g->disk_bytes += sqlite3_column_int64(c->st, 5);
+		if ((s = host_state_parse(col_text(c->st, 1))) >= 0)
+			g->states[s] = n;
+		if ((rc = stmt_step(c->inv, c->st, &c->done, "report", err,
+		    errlen)) < 0)
+			return rc;
+		c->have = rc == 1;
+	} while (c->have && strcmp(col_text(c->st, 0), c->key) == 0);
+	*rowp = g;
+	return 1;
+}
+
+void
+inv_report_close(struct inv_report *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_finalize(c->st);
+	free(c->key);
+	free(c);
+}
+
+/* ---- rack units ---- */
+
+struct inv_units {
+	struct stmtcur		 sc;
+	struct inv_unit_row	 row;
+};
+
+static const struct inv_unit_row *
+unit_fill(sqlite3_stmt *st, struct inv_unit_row *r)
+{
+	r->site = col_text(st, 0);
+	r->rack = col_text(st, 1);
+	r->unit = (unsigned)sqlite3_column_int(st, 2);
+	r->hostname = col_text(st, 3);
+	r->state = host_state_parse(col_text(st, 4));
+	return r;
+}
+
+void
+inv_units_close(struct inv_units *c)
+{
+	if (c)
+		stmtcur_free(&c->sc, c);
+}
+
+int
+inv_units_open(struct inv *inv, struct inv_units **curp, char *err,
+    size_t errlen)
+{
+	struct inv_units	*c = xcalloc(1, sizeof(*c));
+
+	*curp = NULL;
+	if (stmtcur_open(inv, "SELECT s.name, r.name, h.unit, h.hostname, "
+	    "h.state FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks "
+	    "r ON r.id = h.rack_id ORDER BY s.name, r.name, h.unit",
+	    &c->sc, err, errlen) != INV_OK) {
+		free(c);
+		return INV_FAIL;
+	}
+	*curp = c;
+	return INV_OK;
+}
+
+int
+inv_units_next(struct inv_units *c, const struct inv_unit_row **rowp,
+    char *err, size_t errlen)
+{
+	int	 rc = stmt_step(c->sc.inv, c->sc.st, &c->sc.done, "racks", err,
+		    errlen);
+
+	*rowp = rc == 1 ? unit_fill(c->sc.st, &c->row) : NULL;
+	return rc;
 }

@@ -144,9 +144,13 @@ t_run(void **st)
 static void
 t_events(void **st)
 {
-	struct inv	*inv = fresh();
-	json_t		*o, *ev;
-	int		 step;
+	struct inv			*inv = fresh();
+	struct inv_filter		 f = { .hostname = "web2", .state = -1 };
+	struct inv_hosts		*hc;
+	struct inv_events		*ec;
+	const struct inv_host_row	*h;
+	const struct inv_event_row	*e;
+	int				 step, n = 0;
 
 	(void)st;
 	assert_int_equal(inv_run_begin(inv, "web2", "prov", 0, NULL, &step,
@@ -154,21 +158,26 @@ t_events(void **st)
 	assert_int_equal(inv_step_record(inv, "web2", "prov", STEP_IMAGE,
 	    INV_STEP_DONE, 123456, 789, "sha256 verified", err, sizeof(err)),
 	    INV_OK);
-	assert_int_equal(inv_host_json(inv, "web2", &o, err, sizeof(err)),
+	assert_int_equal(inv_events_open(inv, "web2", &ec, err, sizeof(err)),
 	    INV_OK);
-	ev = json_object_get(o, "events");
-	assert_int_equal(json_array_size(ev), 3);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(ev, 1), "to_state")), "provisioning");
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_array_get(ev, 2), "bytes")), 123456);
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_array_get(ev, 2), "duration_ms")), 789);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(ev, 2), "reason")), "done: sha256 verified");
-	assert_string_equal(json_string_value(json_object_get(o, "step_done")),
-	    "image");
-	json_decref(o);
+	while (inv_events_next(ec, &e, err, sizeof(err)) == 1) {
+		if (n == 1)
+			assert_string_equal(e->to_state, "provisioning");
+		if (n == 2) {
+			assert_int_equal(e->bytes, 123456);
+			assert_int_equal(e->duration_ms, 789);
+			assert_string_equal(e->reason, "done: sha256 verified");
+		}
+		n++;
+	}
+	inv_events_close(ec);
+	assert_int_equal(n, 3);
+	assert_int_equal(inv_hosts_open(inv, &f, &hc, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_hosts_next(hc, &h, err, sizeof(err)), 1);
+	assert_string_equal(prov_step_name(h->step_done), "image");
+	assert_int_equal(inv_hosts_next(hc, &h, err, sizeof(err)), 0);
+	inv_hosts_close(hc);
 	inv_close(inv);
 }
 
@@ -186,7 +195,9 @@ t_facts(void **st)
 	};
 	struct inv_nic		 taken = { "eno9", "aa:bb:cc:00:00:03", 0 };
 	struct inv_facts	 f = { 0 }, g;
-	json_t			*rep, *grp;
+	struct inv_report	*rep;
+	const struct inv_report_group *grp;
+	int64_t			 total = 0;
 
 	(void)st;
 	snprintf(f.cpu_model, sizeof(f.cpu_model), "EPYC 7313P");
@@ -224,17 +235,19 @@ t_facts(void **st)
 	assert_int_equal(g.cpu_cores, 16);
 	inv_facts_free(&g);
 
-	assert_int_equal(inv_report_json(inv, "model", &rep, err, sizeof(err)),
+	assert_int_equal(inv_report_open(inv, "model", &rep, err, sizeof(err)),
 	    INV_OK);
-	assert_int_equal(json_integer_value(json_object_get(rep, "total")), 2);
-	grp = json_array_get(json_object_get(rep, "groups"), 1);
-	assert_string_equal(json_string_value(json_object_get(grp, "key")),
-	    "Dell Inc. PowerEdge R6515");
-	assert_int_equal(json_integer_value(json_object_get(grp, "disk_bytes")),
-	    (480LL << 30) + (4LL << 40));
-	assert_int_equal(json_integer_value(json_object_get(grp, "cpu_cores")),
-	    16);
-	json_decref(rep);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	total += grp->hosts;
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	total += grp->hosts;
+	assert_string_equal(grp->key, "Dell Inc. PowerEdge R6515");
+	assert_int_equal(grp->disk_bytes, (480LL << 30) + (4LL << 40));
+	assert_int_equal(grp->cpu_cores, 16);
+	while (inv_report_next(rep, &grp, err, sizeof(err)) == 1)
+		total += grp->hosts;
+	assert_int_equal(total, 2);
+	inv_report_close(rep);
 	inv_close(inv);
 }
 

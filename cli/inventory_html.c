@@ -6,14 +6,13 @@
  * coloured by state.  Written to a temporary file next to FILE and renamed
  * over it, so a reader never sees half a page.
  */
-#include <sys/stat.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
-#include "inventory/inv_impl.h"
+#include "cli/inventory_html.h"
+#include "inventory/inventory.h"
 #include "lib/atomicfile.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
@@ -46,63 +45,62 @@ esc(FILE *f, const char *s)
 }
 
 static const char *
-colour(const char *state)
+colour(int state)
 {
-	int	 s = host_state_parse(state);
-
-	return s >= 0 ? state_colour[s] : "#ffffff";
+	return state >= 0 && state < HS_COUNT ? state_colour[state] :
+	    "#ffffff";
 }
 
-static void
-summary(FILE *f, json_t *rep)
+/* The report by one key, as a table, the totals last. */
+static int
+summary(FILE *f, struct inv *inv, const char *by, char *err, size_t errlen)
 {
-	json_t		*groups = json_object_get(rep, "groups"), *g;
-	size_t		 i;
-	int		 s;
-	char		 sz[32];
+	const struct inv_report_group	*g;
+	struct inv_report		*cur;
+	int64_t				 total = 0;
+	int				 rc, s;
+	char				 sz[32];
 
+	if ((rc = inv_report_open(inv, by, &cur, err, errlen)) != INV_OK)
+		return rc;
 	fprintf(f, "<h2>By %s</h2>\n<table class=sum><tr><th>%s</th>"
 	    "<th>hosts</th><th>CPU cores</th><th>memory</th><th>disk</th>",
-	    json_string_value(json_object_get(rep, "by")),
-	    json_string_value(json_object_get(rep, "by")));
+	    by, by);
 	for (s = 0; s < HS_COUNT; s++)
 		fprintf(f, "<th style=\"background:%s\">%s</th>",
 		    state_colour[s], host_state_name(s));
 	fputs("</tr>\n", f);
-	json_array_foreach(groups, i, g) {
-		json_t *st = json_object_get(g, "states");
-
+	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1) {
 		fputs("<tr><td>", f);
-		esc(f, json_string_value(json_object_get(g, "key")));
+		esc(f, g->key);
 		fprintf(f, "</td><td class=n>%lld</td><td class=n>%lld</td>",
-		    (long long)json_integer_value(json_object_get(g, "hosts")),
-		    (long long)json_integer_value(json_object_get(g,
-		    "cpu_cores")));
+		    (long long)g->hosts, (long long)g->cpu_cores);
 		fprintf(f, "<td class=n>%s</td>", fmt_size((uint64_t)
-		    json_integer_value(json_object_get(g, "memory_mb")) << 20,
-		    sz, sizeof(sz)));
+		    g->memory_mb << 20, sz, sizeof(sz)));
 		fprintf(f, "<td class=n>%s</td>", fmt_size((uint64_t)
-		    json_integer_value(json_object_get(g, "disk_bytes")), sz,
-		    sizeof(sz)));
+		    g->disk_bytes, sz, sizeof(sz)));
 		for (s = 0; s < HS_COUNT; s++) {
-			json_int_t n = json_integer_value(json_object_get(st,
-			    host_state_name(s)));
-			if (n)
-				fprintf(f, "<td class=n>%lld</td>", (long long)n);
+			if (g->states[s])
+				fprintf(f, "<td class=n>%lld</td>",
+				    (long long)g->states[s]);
 			else
 				fputs("<td></td>", f);
 		}
 		fputs("</tr>\n", f);
+		total += g->hosts;
 	}
+	inv_report_close(cur);
+	if (rc != 0)
+		return rc;
 	fprintf(f, "<tr class=tot><td>total</td><td class=n>%lld</td>"
-	    "<td colspan=%d></td></tr>\n</table>\n",
-	    (long long)json_integer_value(json_object_get(rep, "total")),
+	    "<td colspan=%d></td></tr>\n</table>\n", (long long)total,
 	    3 + HS_COUNT);
+	return INV_OK;
 }
 
 struct unitcell {
 	char	*host;
-	char	*state;
+	int	 state;
 };
 
 static void
@@ -122,7 +120,7 @@ rack_flush(FILE *f, const char *site, const char *rack,
 		if (units[u].host) {
 			fprintf(f, "<td class=h style=\"background:%s\" "
 			    "title=\"", colour(units[u].state));
-			esc(f, units[u].state);
+			esc(f, host_state_name(units[u].state));
 			fputs("\">", f);
 			esc(f, units[u].host);
 			fputs("</td></tr>\n", f);
@@ -145,35 +143,29 @@ rack_flush(FILE *f, const char *site, const char *rack,
 static int
 elevations(struct inv *inv, FILE *f, char *err, size_t errlen)
 {
-	sqlite3_stmt	*st;
-	struct unitcell	 units[MAX_UNITS + 1];
-	char		 site[65] = "", rack[65] = "", **loose = NULL;
-	char		 cursite[65] = "";
-	unsigned	 top = RACK_UNITS, u;
-	size_t		 nloose = 0, i;
-	int		 rc, have = 0;
+	const struct inv_unit_row	*row;
+	struct inv_units		*cur;
+	struct unitcell			 units[MAX_UNITS + 1];
+	char				 site[65] = "", rack[65] = "";
+	char				 cursite[65] = "", **loose = NULL;
+	unsigned			 top = RACK_UNITS, u;
+	size_t				 nloose = 0, i;
+	int				 rc, have = 0;
 
 	memset(units, 0, sizeof(units));
-	if (db_prepare(inv, "SELECT s.name, r.name, h.unit, h.hostname, "
-	    "h.state FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks "
-	    "r ON r.id = h.rack_id ORDER BY s.name, r.name, h.unit",
-	    &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	if ((rc = inv_units_open(inv, &cur, err, errlen)) != INV_OK)
+		return rc;
 	for (;;) {
 		const char	*s, *r;
 
-		rc = sqlite3_step(st);
-		s = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
-		    "";
-		r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 1) :
-		    "";
-		if (have && (rc != SQLITE_ROW || strcmp(s, site) != 0 ||
+		rc = inv_units_next(cur, &row, err, errlen);
+		s = rc == 1 ? row->site : "";
+		r = rc == 1 ? row->rack : "";
+		if (have && (rc != 1 || strcmp(s, site) != 0 ||
 		    strcmp(r, rack) != 0)) {
 			rack_flush(f, site, rack, units, top, loose, nloose);
-			for (u = 0; u <= MAX_UNITS; u++) {
+			for (u = 0; u <= MAX_UNITS; u++)
 				free(units[u].host);
-				free(units[u].state);
-			}
 			memset(units, 0, sizeof(units));
 			for (i = 0; i < nloose; i++)
 				free(loose[i]);
@@ -181,7 +173,7 @@ elevations(struct inv *inv, FILE *f, char *err, size_t errlen)
 			top = RACK_UNITS;
 			have = 0;
 		}
-		if (rc != SQLITE_ROW)
+		if (rc != 1)
 			break;
 		if (strcmp(s, cursite) != 0) {
 			if (cursite[0])
@@ -194,27 +186,22 @@ elevations(struct inv *inv, FILE *f, char *err, size_t errlen)
 		snprintf(site, sizeof(site), "%s", s);
 		snprintf(rack, sizeof(rack), "%s", r);
 		have = 1;
-		u = (unsigned)sqlite3_column_int(st, 2);
+		u = row->unit;
 		if (u >= 1 && u <= MAX_UNITS) {
-			units[u].host = xstrdup((const char *)
-			    sqlite3_column_text(st, 3));
-			units[u].state = xstrdup((const char *)
-			    sqlite3_column_text(st, 4));
+			units[u].host = xstrdup(row->hostname);
+			units[u].state = row->state;
 			if (u > top)
 				top = u;
 		} else {
 			loose = xreallocarray(loose, nloose + 1, sizeof(char *));
-			loose[nloose++] = xstrdup((const char *)
-			    sqlite3_column_text(st, 3));
+			loose[nloose++] = xstrdup(row->hostname);
 		}
 	}
 	if (cursite[0])
 		fputs("</div>\n", f);
-	sqlite3_finalize(st);
+	inv_units_close(cur);
 	free(loose);
-	if (rc != SQLITE_DONE)
-		return db_fail(inv, "racks", err, errlen);
-	return INV_OK;
+	return rc == 0 ? INV_OK : rc;
 }
 
 static const char css[] =
@@ -237,11 +224,13 @@ static const char css[] =
 	"border:1px solid #999}";
 
 int
-inv_report_html(struct inv *inv, const char *path, char *err, size_t errlen)
+inventory_html_write(struct inv *inv, const char *path, char *err,
+    size_t errlen)
 {
 	static const char *const bys[] = { "site", "state", "role", "model" };
-	json_t		*rep;
 	struct afile	*a;
+	struct tm	 tm;
+	time_t		 t = time(NULL);
 	FILE		*f;
 	char		 now[32];
 	size_t		 i;
@@ -249,25 +238,21 @@ inv_report_html(struct inv *inv, const char *path, char *err, size_t errlen)
 
 	if ((a = afile_open(path, 0644, &f, err, errlen)) == NULL)
 		return INV_FAIL;
-	db_now(now);
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
 	    "<title>castiron inventory</title><style>", f);
 	fputs(css, f);
 	fputs("</style></head><body>\n<h1>castiron inventory</h1>\n<p>", f);
-	esc(f, inv->path);
+	esc(f, inv_path(inv));
 	fprintf(f, " &mdash; generated %s</p>\n<p class=legend>", now);
 	for (s = 0; s < HS_COUNT; s++)
 		fprintf(f, "<span style=\"background:%s\">%s</span>",
 		    state_colour[s], host_state_name(s));
 	fputs("</p>\n", f);
 	rc = INV_OK;
-	for (i = 0; rc == INV_OK && i < sizeof(bys) / sizeof(bys[0]); i++) {
-		if ((rc = inv_report_json(inv, bys[i], &rep, err, errlen)) !=
-		    INV_OK)
-			break;
-		summary(f, rep);
-		json_decref(rep);
-	}
+	for (i = 0; rc == INV_OK && i < sizeof(bys) / sizeof(bys[0]); i++)
+		rc = summary(f, inv, bys[i], err, errlen);
 	if (rc == INV_OK)
 		rc = elevations(inv, f, err, errlen);
 	fputs("</body></html>\n", f);

@@ -1,0 +1,18 @@
+/*
+ * `inventory report --html FILE`: the self-contained HTML page of the
+ * inventory (summaries and rack elevations), rendered from the
+ * inventory's report and rack-unit cursors.
+ */
+#ifndef CASTIRON_CLI_INVENTORY_HTML_H
+#define CASTIRON_CLI_INVENTORY_HTML_H
+
+#include <stddef.h>
+
+struct inv;
+
+/* Writes the page to path (temp file + rename); an inv_rc, err set on
+ * failure. */
+int	inventory_html_write(struct inv *, const char *path, char *err,
+	    size_t errlen);
+
+#endif
