@@ -79,6 +79,8 @@ UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c \
 	inventory/facts.c inventory/host.c inventory/hoststate.c inventory/query.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -ljansson -lcrypto
+UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
+UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/parse.c
 UNIT_shell           := provision/shell.c provision/trust.c lib/log.c lib/xmalloc.c
 
