@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "inventory/inv_impl.h"
+#include "inventory/inv_int.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 

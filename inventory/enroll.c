@@ -17,7 +17,7 @@
 #include <strings.h>
 
 #include "inventory/csv.h"
-#include "inventory/inv_impl.h"
+#include "inventory/inv_int.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 

@@ -11,7 +11,7 @@
 
 #include <openssl/evp.h>
 
-#include "inventory/inv_impl.h"
+#include "inventory/inv_int.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inventory/inv_impl.h"
+#include "inventory/inv_int.h"
 #include "lib/xmalloc.h"
 
 /*

@@ -3,8 +3,8 @@
  * helpers every inventory file shares (statements, transactions, events,
  * times).  Nothing outside inventory/ includes this.
  */
-#ifndef CASTIRON_INV_IMPL_H
-#define CASTIRON_INV_IMPL_H
+#ifndef CASTIRON_INV_INT_H
+#define CASTIRON_INV_INT_H
 
 #include <stdint.h>
 
