@@ -103,6 +103,44 @@ make_prov_id(struct prov_host *h)
 	    ts, r[0], r[1], r[2], r[3], r[4], r[5]);
 }
 
+/*
+ * A run that resumes after configure verifies the provisioning id that
+ * configure wrote, which its done event in the inventory names.
+ */
+static int
+recall_prov_id(struct prov_host *h)
+{
+	static const char	 tag[] = "done: provision id ";
+	struct inv_events	*cur;
+	const struct inv_event_row *ev;
+	char			 e[INV_ERRLEN];
+	int			 rc;
+
+	h->prov_id[0] = '\0';
+	if (inv_events_open(h->inv, h->h.hostname, &cur, e, sizeof(e)) !=
+	    INV_OK) {
+		phost_err(h, "inventory: %s", e);
+		return -1;
+	}
+	while ((rc = inv_events_next(cur, &ev, e, sizeof(e))) == 1)
+		if (ev->step != NULL && strcmp(ev->step, "configure") == 0 &&
+		    ev->reason != NULL &&
+		    strncmp(ev->reason, tag, sizeof(tag) - 1) == 0)
+			snprintf(h->prov_id, sizeof(h->prov_id), "%s",
+			    ev->reason + sizeof(tag) - 1);
+	inv_events_close(cur);
+	if (rc < 0) {
+		phost_err(h, "inventory: %s", e);
+		return -1;
+	}
+	if (h->prov_id[0] == '\0') {
+		phost_err(h, "%s: resuming after configure, but the inventory "
+		    "records no provisioning id for it", h->h.hostname);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 run_host(struct prov_host *h)
 {
@@ -130,7 +168,12 @@ run_host(struct prov_host *h)
 		h->res->usage = rc != INV_FAIL;
 		goto out;
 	}
-	make_prov_id(h);
+	h->step = from;
+	if (from > STEP_CONFIGURE) {
+		if (recall_prov_id(h) == -1)
+			goto fail;
+	} else
+		make_prov_id(h);
 	if (from > STEP_POWER)
 		log_debug("%s: resuming at step %s", h->h.hostname,
 		    prov_step_name(from));

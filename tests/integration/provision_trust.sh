@@ -66,9 +66,11 @@ export LAB_HOSTKEY
 lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
 lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC NS2=$LAB_NS
 lab_host 3 openssh 64; A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC
+lab_host 4 openssh 64; A4=$LAB_ADDR D4=$LAB_DISK M4=$LAB_MAC
 "$C" inventory add t1 --site s --rack r --unit 1 --mac "$M1" --address "$A1" --disk "$D1"
 "$C" inventory add t2 --site s --rack r --unit 2 --mac "$M2" --address "$A2" --disk "$D2"
 "$C" inventory add t3 --site s --rack r --unit 3 --mac "$M3" --address "$A3" --disk "$D3"
+"$C" inventory add t4 --site s --rack r --unit 4 --mac "$M4" --address "$A4" --disk "$D4"
 
 # -- the deploy key is never a pin -------------------------------------------
 ok "t1: provisioned from the deploy environment" "$C" provision t1
@@ -120,5 +122,23 @@ fails_with 1 "t3: resumed with --accept-new-hostkey, a foreign key is refused" \
 check "  ...as a host key mismatch naming the installed key" \
     "$(grep -c "failed at reboot: .*mismatch.*$K3" "$T/t3.err")" = 1
 check "  ...the pin is unchanged" "$(pin t3)" = "$K3"
+
+# -- a reboot slower than reboot_timeout, then resumed -------------------------
+# The host reboots 8 s after the command, past the 4 s timeout: the run
+# fails at reboot; once the installed system answers, the resumed run
+# finds it up and verifies the marker of the earlier run's configure.
+conf ssh "sleep 8 && $(lab_reboot_command)"
+fails_with 1 "t4: misses reboot_timeout" "$C" provision t4
+check "  ...failed at reboot" "$(jget t4 '.state + "/" + .step')" = failed/reboot
+K4=$(pin t4)
+installed_up() {
+	[ "$(ssh-keyscan -t ed25519 "$A4" 2>/dev/null | ssh-keygen -l -E sha256 -f - 2>/dev/null | awk '{print $2}')" = "$K4" ]
+}
+wait_for 60 "t4's installed system answers" installed_up || echo "# t4 never answered with its installed key"
+ok "t4: resumed, it is found up and verified" sh -c "'$C' provision t4 2>'$T/t4.err'; rc=\$?; sed 's/^/# /' '$T/t4.err'; exit \$rc"
+check "  ...active" "$(jget t4 .state)" = active
+check "  ...the resumed run verified the earlier run's provisioning id" \
+    "$(jget t4 '[.events[] | select(.step == "configure" and ((.reason // "") | startswith("done: provision id")))] | last | .reason | sub("done: provision id "; "")')" = \
+    "$(debugfs -R 'cat /etc/castiron/provision-id' "${D4}p1" 2>/dev/null | sed -n 's/^id=//p')"
 
 done_testing
