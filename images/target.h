@@ -20,7 +20,8 @@ struct img_target;
 /*
  * Opens path for an image of image_size bytes.  A regular file is created
  * if missing and truncated to image_size (so unmapped blocks read as
- * zeros); a block device must be at least image_size bytes and have
+ * zeros), except under /dev, where the target must be an existing block
+ * device; a block device must be at least image_size bytes and have
  * nothing mounted.  Returns NULL with err set; nothing was written then.
  */
 struct img_target *img_target_open(const char *path, uint64_t image_size,
