@@ -185,13 +185,13 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 		    (unsigned long long)o->min_target);
 		goto out;
 	}
-	w = img_wr_new(t, o->readback);
+	w = img_wr_new(t, size, o->readback);
 	if (o->progress)
 		img_wr_set_progress(w, o->progress, o->parg,
 		    bm ? bmap_mapped_bytes(bm) : size);
 	if (img_walk(src, bm, size, &cb, w, err, errlen) == -1)
 		goto out;
-	if (img_wr_finish(w, err, errlen) == -1)
+	if (img_wr_finish(w, NULL, err, errlen) == -1)
 		goto out;
 	res->written = img_wr_done(w);
 	res->ranges = img_wr_ranges(w);
