@@ -414,7 +414,8 @@ fi
 # on a 6 MiB tmpfs takes the first stages and then returns I/O errors.
 # The writer hands one stage to the device while it reads the next; the
 # failure of a stage already handed over must still stop it, naming the
-# offset, with no "done" report.
+# offset, with no "done" report, and with nothing of the image's first
+# MiB on the disk (its partition table is written last).
 head -c 33554432 /dev/urandom >"$T/r32.raw"
 C -q image send "$T/r32.raw" >"$T/stream.r32" 2>/dev/null
 mkdir "$T/tiny"
@@ -426,6 +427,8 @@ if mount -t tmpfs -o size=6m tmpfs "$T/tiny" 2>"$T/mount.err"; then
 	"$WRITER" "$LF" <"$T/stream.r32" >"$T/rep.fail" 2>/dev/null
 	check "its report names the failed write" -n "$(grep 'write at' "$T/rep.fail")"
 	check "and it never reports done" -z "$(grep "^done " "$T/rep.fail")"
+	check "nor writes the image's first MiB" \
+	    "$(head -c 1048576 "$T/tiny/disk.img" | tr -d '\0' | wc -c)" -eq 0
 else
 	skip "a disk failing mid-image" "mount tmpfs: $(head -n 1 "$T/mount.err")"
 fi
