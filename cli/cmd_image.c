@@ -51,6 +51,17 @@ find_image(struct ctx *ctx, const char *name, int *rc)
 	return im;
 }
 
+/* The pinned digest of bmap when it is the catalog's cached bmap (bpath);
+ * a --bmap FILE the operator names is theirs, not pinned. */
+static const char *
+bmap_pin(const struct cfg_image *im, const char *bmap, const char *bpath)
+{
+	if (im == NULL || bmap == NULL || bmap != bpath ||
+	    im->bmap_sha256[0] == '\0')
+		return NULL;
+	return im->bmap_sha256;
+}
+
 static FILE *
 progress_file(struct ctx *ctx)
 {
@@ -176,8 +187,8 @@ cmd_image_verify(struct ctx *ctx, struct args *args)
 		    "expected %s, got %s\n", im->name, path, im->sha256, sha);
 		goto out;
 	}
-	if (img_verify_ranges(path, bmap, &size, &ranges, err,
-	    sizeof(err)) == -1) {
+	if (img_verify_ranges(path, bmap, bmap_pin(im, bmap, bpath), &size,
+	    &ranges, err, sizeof(err)) == -1) {
 		fprintf(stderr, "castiron: %s\n", err);
 		goto out;
 	}
@@ -333,6 +344,7 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 		return rc;
 	o.image_path = path;
 	o.bmap_path = args_get(args, "bmap") ? args_get(args, "bmap") : bpath;
+	o.bmap_sha256 = bmap_pin(im, o.bmap_path, bpath);
 	o.flags = args_has(args, "verify-readback") ? FRAME_F_READBACK : 0;
 	if ((pack = args_get(args, "pack")) == NULL || strcmp(pack, "auto") == 0)
 		o.pack = FRAME_PACK_AUTO;
@@ -393,6 +405,7 @@ cmd_image_write(struct ctx *ctx, struct args *args)
 		return rc;
 	o.image = path;
 	o.bmap = args_get(args, "bmap") ? args_get(args, "bmap") : bpath;
+	o.bmap_sha256 = bmap_pin(im, o.bmap, bpath);
 	o.min_target = im ? im->min_disk : 0;
 	if (progress_file(ctx) != NULL) {
 		bar.label = o.target;

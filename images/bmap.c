@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -502,6 +503,15 @@ fail:
 struct bmap *
 bmap_load(const char *path, char *err, size_t errlen)
 {
+	return bmap_load_pinned(path, NULL, err, errlen);
+}
+
+struct bmap *
+bmap_load_pinned(const char *path, const char *sha256, char *err,
+    size_t errlen)
+{
+	uint8_t		 d[SHA256_LEN];
+	char		 got_hex[2 * SHA256_LEN + 1];
 	struct stat	 st;
 	struct bmap	*b;
 	char		*buf;
@@ -538,6 +548,17 @@ bmap_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: short read", path);
 		free(buf);
 		return NULL;
+	}
+	/* The pin first: a bmap that is not the one pinned is not parsed. */
+	if (sha256 != NULL && *sha256 != '\0') {
+		img_sha256(buf, got, d);
+		img_hex(d, got_hex);
+		if (strcasecmp(got_hex, sha256) != 0) {
+			snprintf(err, errlen, "%s: sha256 mismatch: expected "
+			    "%s (bmap_sha256), got %s", path, sha256, got_hex);
+			free(buf);
+			return NULL;
+		}
 	}
 	b = bmap_parse(buf, got, path, err, errlen);
 	free(buf);

@@ -44,6 +44,14 @@ uint64_t bmap_mapped_bytes(const struct bmap *);
 struct bmap	*bmap_parse(const char *buf, size_t len, const char *name,
 		    char *err, size_t errlen);
 struct bmap	*bmap_load(const char *path, char *err, size_t errlen);
+/*
+ * bmap_load, but first the file's sha256 (of its bytes as stored, what
+ * sha256sum prints) must equal sha256, 64 hex digits in either case:
+ * the catalog's bmap_sha256.  NULL or "" pins nothing.  A mismatch is
+ * "PATH: sha256 mismatch: expected E (bmap_sha256), got G" in err.
+ */
+struct bmap	*bmap_load_pinned(const char *path, const char *sha256,
+		    char *err, size_t errlen);
 void		 bmap_free(struct bmap *);
 
 /*

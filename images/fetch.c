@@ -43,6 +43,7 @@ struct dl {
 	FILE		*pbfile;
 	const char	*label;
 	uint64_t	 max;		/* cache_max, 0: no limit */
+	int		 https_only;	/* no redirect to plain http */
 	char		 err[256];
 };
 
@@ -254,7 +255,8 @@ download(const struct config *cfg, const char *url, struct dl *d,
 	}
 	curl_easy_setopt(d->c, CURLOPT_URL, url);
 	curl_easy_setopt(d->c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(d->c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(d->c, CURLOPT_REDIR_PROTOCOLS_STR, d->https_only ?
+	    "https" : "http,https");
 	curl_easy_setopt(d->c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(d->c, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(d->c, CURLOPT_FAILONERROR, 1L);
@@ -356,9 +358,12 @@ fetch_bmap(const struct config *cfg, const struct cfg_image *im,
 	}
 	d.path = part;
 	d.sha = img_sha_new();
+	/* Unpinned, a bmap is only as good as its transport: an https one
+	 * may not be redirected to plain http (config.c refuses http). */
+	d.https_only = im->bmap_sha256[0] == '\0';
 	if (download(cfg, im->bmap, &d, &attempts, err, errlen) == -1)
 		goto out;
-	if ((b = bmap_load(part, err, errlen)) == NULL)
+	if ((b = bmap_load_pinned(part, im->bmap_sha256, err, errlen)) == NULL)
 		goto out;
 	bmap_free(b);
 	if (fsync(d.fd) == -1 || rename(part, final) == -1) {
@@ -375,6 +380,23 @@ out:
 	free(part);
 	free(final);
 	return rc;
+}
+
+/* The cached bmap is there and, when pinned, the one pinned (a pin
+ * changed in the catalog fetches it again). */
+static int
+bmap_cached_ok(const struct cfg_image *im, const char *path)
+{
+	struct bmap	*b;
+	char		 e[256];
+
+	if (access(path, R_OK) != 0)
+		return 0;
+	if (im->bmap_sha256[0] == '\0')
+		return 1;
+	b = bmap_load_pinned(path, im->bmap_sha256, e, sizeof(e));
+	bmap_free(b);
+	return b != NULL;
 }
 
 static int
@@ -479,7 +501,7 @@ img_fetch(const struct config *cfg, const struct cfg_image *im,
 		fsync_dir(cfg->images.cache_dir);
 		snprintf(res->sha256, sizeof(res->sha256), "%s", got);
 	}
-	if (im->bmap != NULL && (o->force || access(bmp, R_OK) != 0) &&
+	if (im->bmap != NULL && (o->force || !bmap_cached_ok(im, bmp)) &&
 	    fetch_bmap(cfg, im, err, errlen) == -1)
 		goto out;
 	img_cache_touch(cfg, im);

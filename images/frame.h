@@ -218,6 +218,8 @@ enum frame_pack {
 struct frame_send_opts {
 	const char	*image_path;
 	const char	*bmap_path;	/* NULL: no bmap */
+	const char	*bmap_sha256;	/* the bmap's pinned digest, NULL:
+					   none (bmap_load_pinned) */
 	uint32_t	 flags;		/* FRAME_F_READBACK */
 	enum frame_pack	 pack;
 	int		(*out)(void *arg, const void *buf, size_t len);

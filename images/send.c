@@ -429,8 +429,8 @@ frame_send_image(const struct frame_send_opts *o,
 		snprintf(err, errlen, "unknown frame flags");
 		return -1;
 	}
-	if (o->bmap_path != NULL &&
-	    (bm = bmap_load(o->bmap_path, err, errlen)) == NULL)
+	if (o->bmap_path != NULL && (bm = bmap_load_pinned(o->bmap_path,
+	    o->bmap_sha256, err, errlen)) == NULL)
 		return -1;
 	if ((src = img_src_open(o->image_path, err, errlen)) == NULL)
 		goto out;

@@ -3,9 +3,11 @@
  * smaller than the image, when it or one of its partitions is mounted
  * (/proc/self/mountinfo, told apart through /sys/dev/block), and when the
  * kernel says someone else holds it (O_EXCL); all of that before a single
- * byte is written.  Also the partition table re-read after a write:
- * BLKRRPART, and where the partition nodes still do not appear, BLKPG
- * partition by partition as `partx -a` does (images/parttable.c).
+ * byte is written.  A path under /dev must be an existing block device:
+ * only elsewhere is a regular file created for the image.  Also the
+ * partition table re-read after a write: BLKRRPART, and where the
+ * partition nodes still do not appear, BLKPG partition by partition as
+ * `partx -a` does (images/parttable.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,6 +118,35 @@ img_dev_check_unmounted(unsigned maj, unsigned min, const char *path,
 	return rc;
 }
 
+/*
+ * 1 when path names something in /dev (or below), however it is spelled:
+ * the directory it is in, with every link resolved, is /dev or inside it.
+ * A directory that cannot be resolved is judged by the spelling.
+ */
+static int
+path_in_dev(const char *path)
+{
+	char	*dir, *slash, *real;
+	int	 in;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((real = realpath(dir, NULL)) == NULL)
+		in = strncmp(path, "/dev/", 5) == 0;
+	else
+		in = strcmp(real, "/dev") == 0 ||
+		    strncmp(real, "/dev/", 5) == 0;
+	free(real);
+	free(dir);
+	return in;
+}
+
 struct img_target *
 img_target_open(const char *path, uint64_t image_size, char *err,
     size_t errlen)
@@ -123,15 +154,25 @@ img_target_open(const char *path, uint64_t image_size, char *err,
 	struct img_target	*t;
 	struct stat		 st;
 	uint64_t		 size = 0;
-	int			 fd;
+	int			 fd, missing = 0;
 
 	if (stat(path, &st) == -1) {
 		if (errno != ENOENT) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return NULL;
 		}
-		st.st_mode = S_IFREG;
+		missing = 1;		/* a file is created */
+		st.st_mode = 0;
 	}
+	/* A mistyped disk must not become a file in RAM (devtmpfs). */
+	if (!S_ISBLK(st.st_mode) && path_in_dev(path)) {
+		snprintf(err, errlen, missing ? "%s: no such block "
+		    "device (a target under /dev must exist)" : "%s: not a "
+		    "block device (under /dev a target must be one)", path);
+		return NULL;
+	}
+	if (missing)
+		st.st_mode = S_IFREG;
 	if (S_ISBLK(st.st_mode)) {
 		if (img_dev_check_unmounted(major(st.st_rdev),
 		    minor(st.st_rdev), path, err, errlen) == -1)
@@ -159,7 +200,10 @@ img_target_open(const char *path, uint64_t image_size, char *err,
 			return NULL;
 		}
 	} else if (S_ISREG(st.st_mode)) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		/* O_EXCL: a link to nothing (perhaps into /dev) is not
+		 * followed to create its target. */
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC |
+		    (missing ? O_EXCL : 0), 0644);
 		if (fd == -1) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return NULL;

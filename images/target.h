@@ -20,7 +20,8 @@ struct img_target;
 /*
  * Opens path for an image of image_size bytes.  A regular file is created
  * if missing and truncated to image_size (so unmapped blocks read as
- * zeros); a block device must be at least image_size bytes and have
+ * zeros), except under /dev, where the target must be an existing block
+ * device; a block device must be at least image_size bytes and have
  * nothing mounted.  Returns NULL with err set; nothing was written then.
  */
 struct img_target *img_target_open(const char *path, uint64_t image_size,
@@ -39,7 +40,14 @@ int		 img_target_reread(struct img_target *, char *err,
 
 struct img_wr;
 
-struct img_wr	*img_wr_new(struct img_target *, int readback);
+/*
+ * The image's first MiB (partition table, boot code) and last MiB (a
+ * GPT's backup header) are kept in memory as they arrive and written by
+ * img_wr_finish only after every other range is written, verified and
+ * synced: a write that fails before leaves the target's own there.
+ */
+struct img_wr	*img_wr_new(struct img_target *, uint64_t image_size,
+		    int readback);
 void		 img_wr_free(struct img_wr *);
 /* A range of the image starts; it must follow the previous one. */
 int		 img_wr_begin(struct img_wr *, uint64_t off, uint64_t len,
@@ -56,11 +64,17 @@ int		 img_wr_data_async(struct img_wr *, const void *, size_t,
 /* The range is complete: its digest must equal expect (NULL: no check). */
 int		 img_wr_end(struct img_wr *, const uint8_t *expect,
 		    char *err, size_t errlen);
-/* fsync, read back (when asked), re-read the partition table. */
-int		 img_wr_finish(struct img_wr *, char *err, size_t errlen);
+/*
+ * Checks the digest over the range digests against expect (the stream's,
+ * NULL: no check), fsyncs, reads back (when asked), then writes, syncs
+ * and reads back the held first and last MiB, and re-reads the
+ * partition table.
+ */
+int		 img_wr_finish(struct img_wr *, const uint8_t *expect,
+		    char *err, size_t errlen);
 uint64_t	 img_wr_done(const struct img_wr *);	/* bytes written */
 uint64_t	 img_wr_ranges(const struct img_wr *);
-/* sha256 of all range data, in order (after img_wr_finish). */
+/* sha256 over the range digests, in order (after img_wr_finish). */
 void		 img_wr_digest(const struct img_wr *, uint8_t out[SHA256_LEN]);
 void		 img_wr_set_progress(struct img_wr *,
 		    void (*)(void *, int phase, uint64_t done, uint64_t total),

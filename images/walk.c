@@ -162,7 +162,8 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 	int			 rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (o->bmap != NULL && (bm = bmap_load(o->bmap, err, errlen)) == NULL)
+	if (o->bmap != NULL && (bm = bmap_load_pinned(o->bmap, o->bmap_sha256,
+	    err, errlen)) == NULL)
 		goto out;
 	if ((src = img_src_open(o->image, err, errlen)) == NULL)
 		goto out;
@@ -185,13 +186,13 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 		    (unsigned long long)o->min_target);
 		goto out;
 	}
-	w = img_wr_new(t, o->readback);
+	w = img_wr_new(t, size, o->readback);
 	if (o->progress)
 		img_wr_set_progress(w, o->progress, o->parg,
 		    bm ? bmap_mapped_bytes(bm) : size);
 	if (img_walk(src, bm, size, &cb, w, err, errlen) == -1)
 		goto out;
-	if (img_wr_finish(w, err, errlen) == -1)
+	if (img_wr_finish(w, NULL, err, errlen) == -1)
 		goto out;
 	res->written = img_wr_done(w);
 	res->ranges = img_wr_ranges(w);
@@ -248,7 +249,8 @@ vf_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
 
 int
 img_verify_ranges(const char *image, const char *bmap_path,
-    uint64_t *image_bytes, uint64_t *ranges, char *err, size_t errlen)
+    const char *bmap_sha256, uint64_t *image_bytes, uint64_t *ranges,
+    char *err, size_t errlen)
 {
 	static const struct img_walk_cb	 cb = { vf_begin, vf_data, vf_end };
 	struct verify_ctx		 v = { 0 };
@@ -257,7 +259,8 @@ img_verify_ranges(const char *image, const char *bmap_path,
 	uint64_t			 size = 0;
 	int				 rc = -1;
 
-	if (bmap_path && (bm = bmap_load(bmap_path, err, errlen)) == NULL)
+	if (bmap_path && (bm = bmap_load_pinned(bmap_path, bmap_sha256, err,
+	    errlen)) == NULL)
 		return -1;
 	if ((src = img_src_open(image, err, errlen)) == NULL)
 		goto out;

@@ -40,6 +40,7 @@ int	img_walk_size(struct img_src *, const struct bmap *, uint64_t *size,
 struct img_write_opts {
 	const char	*image;		/* path */
 	const char	*bmap;		/* path or NULL */
+	const char	*bmap_sha256;	/* its pinned digest, NULL: none */
 	const char	*target;
 	int		 readback;
 	uint64_t	 min_target;	/* a block device must be this big */
@@ -60,9 +61,11 @@ int	img_write_image(const struct img_write_opts *,
 
 /*
  * Checks every range of the image against the bmap (bmap may be NULL:
- * then only that the image decompresses cleanly).  Returns the image size.
+ * then only that the image decompresses cleanly), the bmap first against
+ * bmap_sha256 (NULL: not pinned).  Returns the image size.
  */
 int	img_verify_ranges(const char *image, const char *bmap,
-	    uint64_t *image_bytes, uint64_t *ranges, char *err, size_t errlen);
+	    const char *bmap_sha256, uint64_t *image_bytes, uint64_t *ranges,
+	    char *err, size_t errlen);
 
 #endif

@@ -3,9 +3,15 @@
  * ranges of image bytes arrive in order; each is hashed as it is written
  * with pwrite straight from the caller's (large) buffer, its digest is
  * checked when it is complete, and the engine refuses anything outside
- * the image or out of order.  At the end: fdatasync, an optional read
- * back of every range from the disk (the page cache dropped first), and
- * the kernel told about the partition table when the image wrote one.
+ * the image or out of order.  The image's first MiB (partition table,
+ * boot code) and last MiB (a GPT's backup header) are held in memory
+ * instead, and written only once every other range is written, verified
+ * and on the disk: a write that fails at any point before leaves the
+ * target's own table and boot code, never half an image that looks
+ * bootable.  At the end: fdatasync, an optional read back of every range
+ * from the disk (the page cache dropped first), the held bytes written,
+ * synced and read back, and the kernel told about the partition table
+ * when the image wrote one.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -20,6 +26,7 @@
 
 #include "images/target.h"
 #include "images/target_int.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define WR_READBUF	(4u << 20)
@@ -27,10 +34,24 @@
 #define WR_ALIGN	4096u
 #define WR_ASYNC_MIN	(256u << 10)	/* smaller writes: inline */
 #define WR_KICK		(16u << 20)	/* start writeback every 16 MiB */
+#define WR_HOLD		(1u << 20)	/* held back at each end */
 
 struct wr_rec {
 	uint64_t	off, len;
 	uint8_t		sha[SHA256_LEN];
+};
+
+/*
+ * A part of the image written last: [from, to), the bytes ranges put
+ * there (buf, indexed from from) and where they are (ext, in order).
+ */
+struct wr_held {
+	uint64_t	 from, to;
+	uint8_t		*buf;
+	struct wr_ext {
+		uint64_t	 off, len;
+	}		*ext;
+	size_t		 n, cap;
 };
 
 struct img_wr {
@@ -44,6 +65,7 @@ struct img_wr {
 	struct wr_rec	*recs;
 	size_t		 nrecs, cap;
 	uint8_t		 digest[SHA256_LEN];
+	struct wr_held	 held[2];	/* the first and the last MiB */
 	int		 ptable;
 	void		(*progress)(void *, int, uint64_t, uint64_t);
 	void		*parg;
@@ -84,21 +106,31 @@ wr_kick(struct img_wr *w, int force)
 }
 
 struct img_wr *
-img_wr_new(struct img_target *t, int readback)
+img_wr_new(struct img_target *t, uint64_t image_size, int readback)
 {
 	struct img_wr	*w;
+	uint64_t	 head;
 
 	w = xcalloc(1, sizeof(*w));
 	w->t = t;
 	w->readback = readback;
 	w->sha = img_sha_new();
 	w->stream = img_sha_new();
+	/* The first MiB, and the last one (from a block boundary); an image
+	 * of 2 MiB or less is held whole. */
+	head = image_size < WR_HOLD ? image_size : WR_HOLD;
+	w->held[0].to = head;
+	w->held[1].from = image_size > 2 * (uint64_t)WR_HOLD ?
+	    (image_size - WR_HOLD) & ~(uint64_t)(WR_ALIGN - 1) : head;
+	w->held[1].to = image_size;
 	return w;
 }
 
 void
 img_wr_free(struct img_wr *w)
 {
+	int	 i;
+
 	if (w == NULL)
 		return;
 	if (w->thr_running) {
@@ -115,6 +147,10 @@ img_wr_free(struct img_wr *w)
 	img_sha_free(w->sha);
 	img_sha_free(w->stream);
 	free(w->recs);
+	for (i = 0; i < 2; i++) {
+		free(w->held[i].buf);
+		free(w->held[i].ext);
+	}
 	free(w);
 }
 
@@ -236,11 +272,37 @@ wr_wait(struct img_wr *w, char *err, size_t errlen)
 	return 0;
 }
 
+/* Keeps the bytes [at, at + len) of the image, which fall inside h. */
+static void
+wr_hold(struct wr_held *h, const uint8_t *p, size_t len, uint64_t at)
+{
+	struct wr_ext	*e;
+
+	if (h->buf == NULL && posix_memalign((void **)&h->buf, WR_ALIGN,
+	    (size_t)(h->to - h->from)) != 0)
+		fatalx("out of memory");
+	memcpy(h->buf + (at - h->from), p, len);
+	e = h->n > 0 ? &h->ext[h->n - 1] : NULL;
+	if (e != NULL && e->off + e->len == at) {
+		e->len += len;
+		return;
+	}
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		h->ext = xreallocarray(h->ext, h->cap, sizeof(*h->ext));
+	}
+	h->ext[h->n].off = at;
+	h->ext[h->n++].len = len;
+}
+
 static int
 wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
     size_t errlen)
 {
-	uint64_t	 at = w->off + w->pos;
+	struct wr_held	*head = &w->held[0], *tail = &w->held[1];
+	const uint8_t	*p = buf;
+	uint64_t	 at = w->off + w->pos, from, to;
+	size_t		 n;
 
 	if (wr_wait(w, err, errlen) == -1)
 		return -1;
@@ -248,7 +310,23 @@ wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
 		snprintf(err, errlen, "data outside a range");
 		return -1;
 	}
-	if (len >= WR_ASYNC_MIN && !w->thr_failed && !w->thr_running) {
+	/* What falls in the first or last MiB waits; the rest, [from, to),
+	 * is written now. */
+	from = at;
+	to = at + len;
+	if (from < head->to) {
+		n = to < head->to ? len : (size_t)(head->to - from);
+		wr_hold(head, p, n, from);
+		from += n;
+	}
+	if (to > tail->from && from < to) {
+		n = (size_t)(to - (from > tail->from ? from : tail->from));
+		wr_hold(tail, p + (len - n), n, to - n);
+		to -= n;
+	}
+	n = (size_t)(to - from);
+	p += from - at;
+	if (n >= WR_ASYNC_MIN && !w->thr_failed && !w->thr_running) {
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
 		if (pthread_create(&w->thr, NULL, wr_thread, w) == 0)
@@ -259,12 +337,12 @@ wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
 			w->thr_failed = 1;
 		}
 	}
-	if (len >= WR_ASYNC_MIN && w->thr_running) {
+	if (n >= WR_ASYNC_MIN && w->thr_running) {
 		/* The device writes while this thread hashes the same bytes. */
 		pthread_mutex_lock(&w->mu);
-		w->jp = buf;
-		w->jlen = len;
-		w->jat = at;
+		w->jp = p;
+		w->jlen = n;
+		w->jat = from;
 		w->jdone = 0;
 		w->job = JOB_WRITE;
 		pthread_cond_broadcast(&w->cv);
@@ -275,7 +353,7 @@ wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
 			return -1;
 	} else {
 		img_sha_update(w->sha, buf, len);
-		if (wr_write(w->t, buf, len, at, err, errlen) == -1)
+		if (n > 0 && wr_write(w->t, p, n, from, err, errlen) == -1)
 			return -1;
 	}
 	w->pos += len;
@@ -334,6 +412,39 @@ img_wr_end(struct img_wr *w, const uint8_t *expect, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The disk does not hold the held bytes yet: a read back of [off, off +
+ * len) sees them as they will be (every byte of a range in a held part
+ * is held).
+ */
+static void
+wr_overlay(const struct img_wr *w, uint8_t *buf, size_t len, uint64_t off)
+{
+	const struct wr_held	*h;
+	uint64_t		 a, b;
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		h = &w->held[i];
+		if (h->buf == NULL)
+			continue;
+		a = off > h->from ? off : h->from;
+		b = off + len < h->to ? off + len : h->to;
+		if (a < b)
+			memcpy(buf + (a - off), h->buf + (a - h->from),
+			    (size_t)(b - a));
+	}
+}
+
+/* Drops the target's page cache, so that what is read is the disk's. */
+static void
+wr_drop_cache(struct img_wr *w)
+{
+	posix_fadvise(w->t->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (w->t->blk)
+		(void)ioctl(w->t->fd, BLKFLSBUF, 0);
+}
+
 static int
 wr_readback(struct img_wr *w, char *err, size_t errlen)
 {
@@ -343,10 +454,7 @@ wr_readback(struct img_wr *w, char *err, size_t errlen)
 	ssize_t		 n;
 	int		 rc = 0;
 
-	/* Read the disk, not the page cache. */
-	posix_fadvise(w->t->fd, 0, 0, POSIX_FADV_DONTNEED);
-	if (w->t->blk)
-		(void)ioctl(w->t->fd, BLKFLSBUF, 0);
+	wr_drop_cache(w);
 	buf = xmalloc(WR_READBUF);
 	for (i = 0; i < w->nrecs && rc == 0; i++) {
 		off = w->recs[i].off;
@@ -363,6 +471,7 @@ wr_readback(struct img_wr *w, char *err, size_t errlen)
 				rc = -1;
 				break;
 			}
+			wr_overlay(w, buf, (size_t)n, off);
 			img_sha_update(w->sha, buf, (size_t)n);
 			off += (uint64_t)n;
 			left -= (uint64_t)n;
@@ -385,13 +494,87 @@ wr_readback(struct img_wr *w, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Writes the held bytes, syncs them, and (when asked) reads them back:
+ * the last step, once everything else is on the disk and verified.
+ */
+static int
+wr_commit(struct img_wr *w, char *err, size_t errlen)
+{
+	const struct wr_held	*h;
+	const struct wr_ext	*e;
+	uint8_t			*buf = NULL;
+	ssize_t			 n;
+	size_t			 k, got;
+	int			 i, rc = -1;
+
+	for (i = 0; i < 2; i++) {
+		h = &w->held[i];
+		for (k = 0; k < h->n; k++) {
+			e = &h->ext[k];
+			if (wr_write(w->t, h->buf + (e->off - h->from),
+			    (size_t)e->len, e->off, err, errlen) == -1)
+				return -1;
+		}
+	}
+	if (fdatasync(w->t->fd) == -1) {
+		snprintf(err, errlen, "%s: fsync: %s", w->t->path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!w->readback)
+		return 0;
+	wr_drop_cache(w);
+	buf = xmalloc(WR_HOLD + WR_ALIGN);
+	for (i = 0; i < 2; i++) {
+		h = &w->held[i];
+		for (k = 0; k < h->n; k++) {
+			e = &h->ext[k];
+			for (got = 0; got < e->len; got += (size_t)n) {
+				n = pread(w->t->fd, buf + got, (size_t)e->len -
+				    got, (off_t)(e->off + got));
+				if (n == -1 && errno == EINTR) {
+					n = 0;
+					continue;
+				}
+				if (n <= 0) {
+					snprintf(err, errlen, "%s: read back at "
+					    "%llu: %s", w->t->path,
+					    (unsigned long long)(e->off + got),
+					    n < 0 ? strerror(errno) :
+					    "short read");
+					goto out;
+				}
+			}
+			if (memcmp(buf, h->buf + (e->off - h->from),
+			    (size_t)e->len) != 0) {
+				snprintf(err, errlen, "%s: read back at offset "
+				    "%llu differs from what was written",
+				    w->t->path, (unsigned long long)e->off);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
 int
-img_wr_finish(struct img_wr *w, char *err, size_t errlen)
+img_wr_finish(struct img_wr *w, const uint8_t *expect, char *err,
+    size_t errlen)
 {
 	if (wr_wait(w, err, errlen) == -1)
 		return -1;
 	if (w->in_range) {
 		snprintf(err, errlen, "the last range is incomplete");
+		return -1;
+	}
+	img_sha_final(w->stream, w->digest);
+	if (expect != NULL && memcmp(expect, w->digest, SHA256_LEN) != 0) {
+		snprintf(err, errlen, "the stream digest does not match the "
+		    "ranges written");
 		return -1;
 	}
 	wr_kick(w, 1);
@@ -402,7 +585,8 @@ img_wr_finish(struct img_wr *w, char *err, size_t errlen)
 	}
 	if (w->readback && wr_readback(w, err, errlen) == -1)
 		return -1;
-	img_sha_final(w->stream, w->digest);
+	if (wr_commit(w, err, errlen) == -1)
+		return -1;
 	if (w->t->blk && w->ptable && img_target_reread(w->t, err,
 	    errlen) == -1)
 		return -1;

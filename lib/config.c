@@ -88,6 +88,7 @@ static const struct key keys_image[] = {
 	{ "url", KT_URL, I(url), .required = 1 },
 	{ "sha256", KT_SHA256, I(sha256), .required = 1 },
 	{ "bmap", KT_URL, I(bmap) },
+	{ "bmap_sha256", KT_SHA256, I(bmap_sha256) },
 	{ "min_disk", KT_SIZE, I(min_disk), 0, 0, 1ULL << 50, "0" },
 	{ NULL }
 };
@@ -638,6 +639,21 @@ validate(struct loader *l)
 	    config_image(c, c->provision.image) == NULL)
 		cerr(l, place_line(l, "provision", "image"), "provision",
 		    "image", "no [image %s] section", c->provision.image);
+	/* A bmap decides which ranges are written and verified: one that
+	 * comes over plain http must be pinned. */
+	for (i = 0; i < c->nimage; i++) {
+		struct cfg_image *im = &c->image[i];
+
+		snprintf(sec, sizeof(sec), "image %s", im->name);
+		if (im->bmap_sha256[0] != '\0' && im->bmap == NULL)
+			cerr(l, place_line(l, sec, "bmap_sha256"), sec,
+			    "bmap_sha256", "there is no bmap to check");
+		if (im->bmap != NULL && im->bmap_sha256[0] == '\0' &&
+		    strncmp(im->bmap, "http://", 7) == 0)
+			cerr(l, place_line(l, sec, "bmap"), sec, "bmap_sha256",
+			    "required when bmap is a plain http:// URL (the "
+			    "bmap says which ranges are written and verified)");
+	}
 	if (c->provision.disk && strcmp(c->provision.disk, "auto") != 0 &&
 	    strncmp(c->provision.disk, "/dev/", 5) != 0)
 		cerr(l, place_line(l, "provision", "disk"), "provision", "disk",

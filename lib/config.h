@@ -23,6 +23,7 @@ struct cfg_image {
 	char		*url;
 	char		 sha256[65];
 	char		*bmap;		/* NULL when none */
+	char		 bmap_sha256[65];	/* "" when not pinned */
 	uint64_t	 min_disk;	/* bytes; 0 when not set */
 	int		 line;		/* of the section header */
 };

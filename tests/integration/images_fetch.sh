@@ -39,6 +39,11 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 SA=$(sha "$T/srv/a.raw.zst")
 SB=$(sha "$T/srv/b.raw")
 SC=$(sha "$T/srv/c.raw")
+BA=$(sha "$T/srv/a.bmap")
+# The same bmap with its second range left out, its counts and checksum
+# made to agree: it parses, and would verify an image with that range
+# missing or changed.
+python3 "$LAB/bmapmangle.py" "$T/srv/a.bmap" "$T/dropped.bmap" droprange
 WRONG=0000000000000000000000000000000000000000000000000000000000000000
 
 # connect_timeout and low_speed_time leave room for a loaded machine:
@@ -61,6 +66,13 @@ low_speed_time = 15s
 url = $URL/a.raw.zst
 sha256 = $SA
 bmap = $URL/a.bmap
+bmap_sha256 = $BA
+
+[image pinfile]
+url = file://$T/srv/a.raw.zst
+sha256 = $SA
+bmap = file://$T/pinfile.bmap
+bmap_sha256 = $BA
 
 [image b]
 url = $URL/b.raw
@@ -266,6 +278,69 @@ python3 "$LAB/bmapmangle.py" "$T/a.bmap.good" "$T/srv/a.bmap" badsum
 fails_with 1 "a corrupt bmap on the server fails the fetch" C image fetch a
 check "the corrupt bmap is not cached" ! -e "$T/cache/$SA.bmap"
 cp "$T/a.bmap.good" "$T/srv/a.bmap"
+
+# The bmap's pin (bmap_sha256).  The dropped bmap parses and verifies the
+# image (a range fewer): only the pin tells it from the real one, at the
+# fetch and at every use of the cached file.
+ok "(the dropped bmap parses, and verifies the image with a range fewer)" \
+    C image verify "$T/a.raw" --bmap "$T/dropped.bmap"
+MISMATCH="sha256 mismatch: expected $BA (bmap_sha256), got $(sha "$T/dropped.bmap")"
+rm -f "$T/cache/$SA.img" "$T/cache/$SA.bmap"
+cp "$T/dropped.bmap" "$T/srv/a.bmap"
+C -q image fetch a 2>"$T/err"
+check "a pinned bmap changed on the server fails the fetch (exit 1)" "$?" -eq 1
+check "in one line naming bmap_sha256 and both digests" \
+    "$(wc -l <"$T/err")$(grep -c "$MISMATCH" "$T/err")" = 11
+check "the changed bmap is not cached" ! -e "$T/cache/$SA.bmap"
+cp "$T/a.bmap.good" "$T/srv/a.bmap"
+ok "with the pinned bmap back on the server, the fetch succeeds" C -q image fetch a
+cp "$T/dropped.bmap" "$T/cache/$SA.bmap"
+fails_with 1 "verify refuses a cached bmap that is not the pinned one" C image verify a
+check "naming the file and bmap_sha256" \
+    -n "$(C image verify a 2>&1 | grep -F "$T/cache/$SA.bmap: $MISMATCH")"
+rm -f "$T/a.out2"
+fails_with 1 "so does write" C -q image write a --to "$T/a.out2"
+check "before the target is made" ! -e "$T/a.out2"
+fails_with 1 "and send" sh -c "'$CASTIRON' -c '$T/ci.ini' -q image send a >'$T/a.stream'"
+ok "a fetch replaces it with the pinned bmap" C -q image fetch a
+check "(the cached bmap is the pinned one again)" "$(sha "$T/cache/$SA.bmap")" = "$BA"
+ok "and verify passes again" C image verify a
+rm -f "$T/cache/$SA.bmap"
+cp "$T/dropped.bmap" "$T/pinfile.bmap"
+fails_with 1 "a file:// bmap that is not the pinned one fails the fetch" \
+    C -q image fetch pinfile
+check "and is not cached" ! -e "$T/cache/$SA.bmap"
+cp "$T/a.bmap.good" "$T/pinfile.bmap"
+ok "the pinned file:// bmap is fetched" C -q image fetch pinfile
+ok "and verifies" C image verify pinfile
+
+# A bmap over plain http must be pinned: config check (and so every
+# command) refuses it unpinned, in one line naming the file, the section
+# and the key.  A pin must be a digest, and needs a bmap.
+cat >"$T/http.ini" <<EOF2
+[images]
+cache_dir = $T/cache
+
+[image h]
+url = $URL/a.raw.zst
+sha256 = $SA
+bmap = $URL/a.bmap
+EOF2
+"$CASTIRON" -c "$T/http.ini" config check >/dev/null 2>"$T/err"
+check "an unpinned http:// bmap fails config check (exit 2)" "$?" -eq 2
+check "in one line naming the file, the section and the key (and the count)" \
+    "$(grep -c ':[0-9]*: ' "$T/err")$(grep -c "^castiron: $T/http.ini:7: \[image h\] bmap_sha256: required when bmap is a plain http:// URL" "$T/err")" = 11
+fails_with 2 "image fetch refuses it too" \
+    "$CASTIRON" -c "$T/http.ini" -q image fetch h
+printf 'bmap_sha256 = %s\n' "$BA" >>"$T/http.ini"
+ok "pinned, it is valid" "$CASTIRON" -c "$T/http.ini" config check
+sed -i 's/^bmap_sha256 = .*/bmap_sha256 = 12345/' "$T/http.ini"
+fails_with 2 "a bmap_sha256 that is not a digest exits 2" \
+    "$CASTIRON" -c "$T/http.ini" config check
+check "naming the key" -n "$("$CASTIRON" -c "$T/http.ini" config check 2>&1 | grep '\[image h\] bmap_sha256: ')"
+sed -i "s/^bmap_sha256 = .*/bmap_sha256 = $BA/; /^bmap = /d" "$T/http.ini"
+fails_with 2 "a bmap_sha256 without a bmap exits 2" \
+    "$CASTIRON" -c "$T/http.ini" config check
 
 # Two fetches of the same image that overlap download it once.  The
 # server holds the first one's body after 1 MB; the second is started

@@ -6,7 +6,9 @@
 The file's BmapFileChecksum is recomputed after the mutation (so that the
 parser's other checks are what catches it), except for "badsum".
 Mutations: pastend overlap unsorted absurdcount badsum hugeline nochksum
-badnum toolarge wrongsize version1 dupfield
+badnum toolarge wrongsize version1 dupfield droprange (the second range
+left out, MappedBlocksCount lowered to match: a bmap that parses, but no
+longer writes or verifies that range)
 """
 import hashlib
 import re
@@ -62,6 +64,13 @@ def main():
                    lambda m: "<ImageSize> %d" % (int(m.group(1)) * 2), t)
     elif mut == "version1":
         t = t.replace('<bmap version="2.0">', '<bmap version="1.3">')
+    elif mut == "droprange":
+        m = re.search(r">\s*(\d+)(?:\s*-\s*(\d+))?\s*<", rs[1])
+        n = int(m.group(2) or m.group(1)) - int(m.group(1)) + 1
+        t = t.replace(rs[1], "", 1)
+        t = re.sub(r"<MappedBlocksCount>\s*(\d+)\s*</MappedBlocksCount>",
+                   lambda m: "<MappedBlocksCount> %d </MappedBlocksCount>" %
+                   (int(m.group(1)) - n), t)
     elif mut == "dupfield":
         t = t.replace("<BlockSize>", "<BlockSize> 4096 </BlockSize>\n<BlockSize>", 1)
     else:
