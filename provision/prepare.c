@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "images/bmap.h"
 #include "images/fetch.h"
 #include "images/source.h"
 #include "lib/clock.h"
@@ -192,6 +193,18 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		snprintf(err, errlen, "image %s: %s", name, e);
 		goto fail;
 	}
+	/* The bmap says which bytes are written: pinned like the image. */
+	if (c->bmap_path) {
+		struct bmap *bm = bmap_load_pinned(c->bmap_path,
+		    img->bmap_sha256, e, sizeof(e));
+		if (bm == NULL) {
+			snprintf(err, errlen, "image %s: bmap %s", name, e);
+			goto fail;
+		}
+		bmap_free(bm);
+	}
+	snprintf(c->bmap_sha256, sizeof(c->bmap_sha256), "%s",
+	    img->bmap_sha256);
 	if (strcmp(sha, img->sha256) != 0) {
 		snprintf(err, errlen, "image %s: %s does not verify: sha256 %s, "
 		    "expected %s", name, c->image_path, sha, img->sha256);

@@ -32,6 +32,7 @@ struct prov_ctx {
 	char			 image[65];
 	char			*image_path;	/* verified local file */
 	char			*bmap_path;	/* NULL: none */
+	char			 bmap_sha256[65];	/* its pin, "" when none */
 	uint64_t		 image_bytes;	/* 0: unknown (compressed) */
 	enum frame_pack		 pack;		/* how the image travels */
 	char			*writer_path;

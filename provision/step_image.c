@@ -214,6 +214,7 @@ send_image(struct prov_host *h, const char *writer,
 	so.progress_arg = s;
 	so.verified = 1;	/* prov_prepare checked its sha256 */
 	so.pack = c->pack;
+	so.bmap_sha256 = c->bmap_sha256;
 	memset(sr, 0, sizeof(*sr));
 	if (frame_send_image(&so, sr, e, sizeof(e)) == -1) {
 		/* The writer's own error line says more when it stopped. */

@@ -40,6 +40,7 @@ ok "an image of random data" tests/lab/mkosimage "$T/rnd.img" 48 32
 zstd -q -1 "$T/rnd.img" -o "$T/bad.zst"
 head -c $(( $(stat -c %s "$T/os.zst") - 4096 )) "$T/os.zst" >"$T/cut.zst"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+python3 tests/lab/bmapmangle.py "$T/os.img.bmap" "$T/dropped.bmap" droprange
 
 image() {	# NAME FILE [BMAP]
 	printf '[image %s]\nurl = file://%s\nsha256 = %s\n' "$1" "$2" "$(sha "$2")"
@@ -70,6 +71,9 @@ EOF
 	image bad "$T/bad.zst" "$T/os.img.bmap"
 	image cut "$T/cut.zst" "$T/os.img.bmap"
 	image chatty "$T/os.zst" "$T/os.img.bmap"
+	# A bmap with a range left out, against the pin of the real one.
+	image tampered "$T/os.zst" "$T/dropped.bmap"
+	printf 'bmap_sha256 = %s\n' "$(sha "$T/os.img.bmap")"
 } >"$T/c.ini"
 export CASTIRON_CONFIG="$T/c.ini"
 C=$CASTIRON
@@ -144,6 +148,14 @@ for spec in "bad:7:sha256 mismatch" "cut:8:truncated zstd"; do
 	    "$(grep -c "^castiron provision: h$img: failed at image: .*writer: .*$why" "$T/$img.err")" = 1
 	check "  ...no image reported verified" -z "$(sent_note "h$img")"
 done
+
+# -- a bmap that is not the pinned one ---------------------------------------
+W9=$(lab_written 9)
+fails_with 1 "a tampered bmap stops the run before any host" \
+    sh -c "'$C' provision hchatty --image tampered 2>'$T/tampered.err'"
+check "  ...naming bmap_sha256, in one line" "$(grep -c 'bmap_sha256' "$T/tampered.err")" = 1
+check "  ...the host untouched (state, disk)" \
+    "$(jget hchatty .state) $(lab_written 9)" = "enrolled $W9"
 
 # -- a writer that says a lot ------------------------------------------------
 # Hours of progress lines come to megabytes before the final report; that
