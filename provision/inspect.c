@@ -129,16 +129,39 @@ is_virtual(const char *name)
 	return 0;
 }
 
+/*
+ * Whether name is the disk or one of its partitions, as the kernel names
+ * them: sda1 of sda, nvme0n1p1 of nvme0n1 (a "p" when the disk's name
+ * ends in a digit); nvme0n10p1 is not of nvme0n1.
+ */
+static int
+part_of(const char *name, const char *disk)
+{
+	size_t	 n = strlen(disk);
+	const char *p = name + n;
+
+	if (n == 0 || strncmp(name, disk, n) != 0)
+		return 0;
+	if (*p == '\0')
+		return 1;
+	if (disk[n - 1] >= '0' && disk[n - 1] <= '9' && *p++ != 'p')
+		return 0;
+	if (*p == '\0')
+		return 0;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
 static struct inspect_disk *
 disk_by_partname(struct inspect *in, const char *name)
 {
-	size_t	 i, n;
+	size_t	 i;
 
-	for (i = 0; i < in->ndisks; i++) {
-		n = strlen(in->disks[i].d.name);
-		if (strncmp(name, in->disks[i].d.name, n) == 0)
+	for (i = 0; i < in->ndisks; i++)
+		if (part_of(name, in->disks[i].d.name))
 			return &in->disks[i];
-	}
 	return NULL;
 }
 

@@ -216,11 +216,39 @@ t_pick(void **st)
 	assert_non_null(strstr(err, "no such link"));
 }
 
+/* Swap is attributed to its own disk only: nvme0n10p1 is not nvme0n1's,
+ * sda10 is sda's. */
+static void
+t_swap_owner(void **st)
+{
+	static const char dump[] =
+	"castiron-inspect 1\n"
+	"disk=nvme0n1\ndev=259:0\nsize=1000\nremovable=0\nrotational=0\nro=0\n"
+	"disk=nvme0n10\ndev=259:9\nsize=1000\nremovable=0\nrotational=0\nro=0\n"
+	"disk=sda\ndev=8:0\nsize=1000\nremovable=0\nrotational=0\nro=0\n"
+	"disk=sdb\ndev=8:16\nsize=1000\nremovable=0\nrotational=0\nro=0\n"
+	"swap=/dev/nvme0n10p1\n"
+	"swap=/dev/sda10\n"
+	"swap=/dev/sdbx\n"
+	"end\n";
+	struct inspect	 in;
+
+	(void)st;
+	assert_int_equal(inspect_parse(dump, strlen(dump), &in, err,
+	    sizeof(err)), 0);
+	assert_int_equal(in.ndisks, 4);
+	assert_false(in.disks[0].in_use);	/* nvme0n1 */
+	assert_true(in.disks[1].in_use);	/* nvme0n10 */
+	assert_true(in.disks[2].in_use);	/* sda */
+	assert_false(in.disks[3].in_use);	/* sdb: sdbx is no partition */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_parse_facts),
+		cmocka_unit_test(t_swap_owner),
 		cmocka_unit_test(t_parse_bad),
 		cmocka_unit_test(t_parse_hostile),
 		cmocka_unit_test(t_enrolled),
