@@ -7,7 +7,7 @@
  *
  *   /etc/hostname, /etc/hosts
  *   /root/.ssh/authorized_keys        [provision] authorized_keys + ours
- *   /etc/ssh/ssh_host_ed25519_key{,.pub}  generated here (ssh-keygen)
+ *   /etc/ssh/ssh_host_ed25519_key{,.pub}  generated here, in memory
  *   /var/lib/cloud/seed/nocloud/{meta-data,user-data,network-config}
  *   /etc/castiron/provision-id        the marker verify looks for
  *
@@ -17,9 +17,7 @@
  * is pinned last, after the root is unmounted, so that a configure step
  * that fails halfway leaves the deploy key pinned and can be resumed.
  */
-#include <sys/wait.h>
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +25,7 @@
 
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
+#include "provision/hostkey.h"
 #include "provision/prov_int.h"
 #include "provision/shell.h"
 
@@ -228,66 +227,18 @@ write_root(struct prov_host *h, const char *part, const struct rootfile *f,
 	return rc;
 }
 
-/* Runs ssh-keygen locally (no shell) for a new ed25519 host key. */
+/* A new ed25519 host key for the installed system, made in memory. */
 static int
 gen_hostkey(struct prov_host *h, char **priv, char **pub)
 {
-	char	 dir[] = "/tmp/castiron-key.XXXXXX", path[64], pubpath[72];
-	char	 comment[300], *argv[12];
-	pid_t	 pid;
-	int	 st, rc = -1;
-	FILE	*f;
-	size_t	 n;
+	char	 comment[300], e[128];
 
-	*priv = *pub = NULL;
-	if (mkdtemp(dir) == NULL) {
-		phost_err(h, "mkdtemp: %s", strerror(errno));
+	snprintf(comment, sizeof(comment), "root@%s", h->h.hostname);
+	if (hostkey_generate(comment, priv, pub, e, sizeof(e)) == -1) {
+		phost_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/key", dir);
-	snprintf(pubpath, sizeof(pubpath), "%s/key.pub", dir);
-	snprintf(comment, sizeof(comment), "root@%s", h->h.hostname);
-	argv[0] = "ssh-keygen"; argv[1] = "-q"; argv[2] = "-t";
-	argv[3] = "ed25519"; argv[4] = "-N"; argv[5] = "";
-	argv[6] = "-C"; argv[7] = comment; argv[8] = "-f"; argv[9] = path;
-	argv[10] = NULL;
-	if ((errno = posix_spawnp(&pid, "ssh-keygen", NULL, NULL, argv,
-	    environ)) != 0) {
-		phost_err(h, "ssh-keygen: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0) {
-		phost_err(h, "ssh-keygen failed");
-		goto out;
-	}
-	*priv = xcalloc(1, 8192);
-	*pub = xcalloc(1, 1024);
-	if ((f = fopen(path, "re")) == NULL)
-		goto out;
-	n = fread(*priv, 1, 8191, f);
-	fclose(f);
-	(*priv)[n] = '\0';
-	if ((f = fopen(pubpath, "re")) == NULL)
-		goto out;
-	n = fread(*pub, 1, 1023, f);
-	fclose(f);
-	(*pub)[n] = '\0';
-	rc = 0;
-out:
-	unlink(path);
-	unlink(pubpath);
-	rmdir(dir);
-	if (rc == -1) {
-		if (h->err[0] == '\0')
-			phost_err(h, "could not read the "
-			    "generated host key");
-		free(*priv);
-		free(*pub);
-		*priv = *pub = NULL;
-	}
-	return rc;
+	return 0;
 }
 
 static char *

@@ -106,6 +106,10 @@ ip neigh flush dev "cp$$h2"
 ok "t2: the real host, resumed, is provisioned" "$C" provision t2
 check "  ...its host key written on the disk" \
     -n "$(debugfs -R 'ls -l /etc/ssh' "${D2}p1" 2>/dev/null | grep ssh_host_ed25519_key)"
+debugfs -R 'cat /etc/ssh/ssh_host_ed25519_key' "${D2}p1" 2>/dev/null >"$T/t2.key"
+chmod 600 "$T/t2.key"
+check "  ...a private key OpenSSH reads, whose public half is the pin" \
+    "$(ssh-keygen -y -f "$T/t2.key" | ssh-keygen -l -E sha256 -f - | awk '{print $2}')" = "$(pin t2)"
 
 # -- --accept-new-hostkey at a resumed reboot --------------------------------
 # reboot_command "true": the host never reboots, so the run waits out
