@@ -116,6 +116,34 @@ phost_remote(struct prov_host *h, const char *what, const char *cmd,
 	return 0;
 }
 
+int
+phost_recall(struct prov_host *h, const char *step, const char *prefix,
+    char *buf, size_t len)
+{
+	struct inv_events		*cur;
+	const struct inv_event_row	*ev;
+	char				 e[INV_ERRLEN];
+	size_t				 pl = strlen(prefix);
+	int				 rc;
+
+	buf[0] = '\0';
+	if (inv_events_open(h->inv, h->h.hostname, &cur, e, sizeof(e)) !=
+	    INV_OK) {
+		phost_err(h, "inventory: %s", e);
+		return -1;
+	}
+	while ((rc = inv_events_next(cur, &ev, e, sizeof(e))) == 1)
+		if (ev->step != NULL && strcmp(ev->step, step) == 0 &&
+		    ev->reason != NULL && strncmp(ev->reason, prefix, pl) == 0)
+			snprintf(buf, len, "%s", ev->reason + pl);
+	inv_events_close(cur);
+	if (rc < 0) {
+		phost_err(h, "inventory: %s", e);
+		return -1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* The session */
 

@@ -92,6 +92,10 @@ int	phost_session(struct prov_host *, enum hostkey_phase,
 void	phost_disconnect(struct prov_host *);
 /* The pinned key's fingerprint, or -1 with h->err set. */
 int	phost_pinned(struct prov_host *, char fp[SSH_FP_LEN]);
+/* What the last event of step whose reason starts with prefix says after
+ * it ("" when none): what an earlier run of the host recorded. */
+int	phost_recall(struct prov_host *, const char *step, const char *prefix,
+	    char *buf, size_t len);
 /* Runs the inspection dump into h->insp (nothing recorded). */
 int	phost_inspect(struct prov_host *);
 /* MAC and serial of the inspection against the enrollment; sets

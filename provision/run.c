@@ -110,29 +110,9 @@ make_prov_id(struct prov_host *h)
 static int
 recall_prov_id(struct prov_host *h)
 {
-	static const char	 tag[] = "done: provision id ";
-	struct inv_events	*cur;
-	const struct inv_event_row *ev;
-	char			 e[INV_ERRLEN];
-	int			 rc;
-
-	h->prov_id[0] = '\0';
-	if (inv_events_open(h->inv, h->h.hostname, &cur, e, sizeof(e)) !=
-	    INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	if (phost_recall(h, "configure", "done: provision id ", h->prov_id,
+	    sizeof(h->prov_id)) == -1)
 		return -1;
-	}
-	while ((rc = inv_events_next(cur, &ev, e, sizeof(e))) == 1)
-		if (ev->step != NULL && strcmp(ev->step, "configure") == 0 &&
-		    ev->reason != NULL &&
-		    strncmp(ev->reason, tag, sizeof(tag) - 1) == 0)
-			snprintf(h->prov_id, sizeof(h->prov_id), "%s",
-			    ev->reason + sizeof(tag) - 1);
-	inv_events_close(cur);
-	if (rc < 0) {
-		phost_err(h, "inventory: %s", e);
-		return -1;
-	}
 	if (h->prov_id[0] == '\0') {
 		phost_err(h, "%s: resuming after configure, but the inventory "
 		    "records no provisioning id for it", h->h.hostname);

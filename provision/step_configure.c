@@ -280,14 +280,20 @@ step_configure(struct prov_host *h)
 	int			 rc = -1;
 
 	if (h->disk[0] == '\0') {
-		/* A resumed run: the same choice as the image step made. */
-		const char *want = h->h.disk[0] ? h->h.disk :
-		    h->ctx->cfg->provision.disk;
-		if (inspect_pick_disk(h->insp, want, 0, h->disk,
-		    sizeof(h->disk), e, sizeof(e)) == -1) {
-			phost_err(h, "%s: %s", hn, e);
+		/* A resumed run: the disk the image step wrote, as its done
+		 * event in the inventory names it. */
+		char	 what[256], *at;
+
+		if (phost_recall(h, "image", "done: ", what, sizeof(what)) == -1)
+			return -1;
+		if ((at = strstr(what, " written to ")) == NULL ||
+		    sh_valid_device(at + 12, e, sizeof(e)) == -1) {
+			phost_err(h, "%s: resuming at configure, but the inventory "
+			    "does not say which disk the image was written to",
+			    hn);
 			return -1;
 		}
+		snprintf(h->disk, sizeof(h->disk), "%s", at + 12);
 	}
 	q = sh_quote(h->disk);
 	cmd = xsprintf("d=%s\n%s", q, FIND_PARTS);
