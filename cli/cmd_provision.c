@@ -137,6 +137,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	o.image = args_get(args, "image");
 	o.accept_new = args_has(args, "accept-new-hostkey");
 	o.force = args_has(args, "force");
+	o.dry_run = args_has(args, "dry-run");
 	o.parallel = (unsigned)parallel;
 	o.actor = actor;
 	o.progress = stderr;

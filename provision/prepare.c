@@ -127,8 +127,27 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	c->cfg = cfg;
 	pthread_mutex_init(&c->lock, NULL);
 	snprintf(c->image, sizeof(c->image), "%s", name);
-	/* The verified cache (castiron image fetch) first; a file:// image
-	 * that was never fetched is used in place (and verified below). */
+	/* The verified cache (castiron image fetch) first, filled now when
+	 * the image is not there; a file:// image that was never fetched is
+	 * used in place (and verified below). */
+	if (!img_cached(cfg, img) && strncmp(img->url, "file://", 7) != 0) {
+		struct img_fetch_opts	 fo = { o->progress, 0 };
+		struct img_fetch_result	 fr;
+		enum img_err		 kind;
+
+		if (o->dry_run) {
+			snprintf(err, errlen, "image %s is not in the cache: "
+			    "a run fetches it first, --dry-run does not "
+			    "(castiron image fetch %s)", name, name);
+			*usage = 0;
+			goto fail;
+		}
+		if (img_fetch(cfg, img, &fo, &fr, &kind, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "image %s: %s", name, e);
+			*usage = kind == IMG_ERR_CONFIG;
+			goto fail;
+		}
+	}
 	if (img_cached(cfg, img) || strncmp(img->url, "file://", 7) != 0) {
 		c->image_path = img_cache_path(cfg, img, ".img");
 		if (img->bmap)

@@ -20,6 +20,7 @@ struct prov_opts {
 	const char		*image;		/* --image, else [provision] */
 	int			 accept_new;	/* --accept-new-hostkey */
 	int			 force;		/* --force */
+	int			 dry_run;	/* --dry-run: change nothing */
 	unsigned		 parallel;	/* hosts at once */
 	const char		*actor;		/* "provision:USER" */
 	FILE			*progress;	/* live lines (stderr) */

@@ -42,6 +42,16 @@ head -c $(( $(stat -c %s "$T/os.zst") - 4096 )) "$T/os.zst" >"$T/cut.zst"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 python3 tests/lab/bmapmangle.py "$T/os.img.bmap" "$T/dropped.bmap" droprange
 
+# An image server on loopback, for a catalog image not in the cache yet.
+mkdir -p "$T/srv"
+cp "$T/os.zst" "$T/os.img.bmap" "$T/srv/"
+: >"$T/ctl"
+python3 tests/lab/imgserver.py --dir "$T/srv" --ctl "$T/ctl" --log "$T/srv.log" \
+    --port-file "$T/port" >"$T/server.err" 2>&1 &
+at_exit "kill $!"
+wait_for 10 "the image server" test -s "$T/port"
+URL=http://127.0.0.1:$(cat "$T/port")
+
 image() {	# NAME FILE [BMAP]
 	printf '[image %s]\nurl = file://%s\nsha256 = %s\n' "$1" "$2" "$(sha "$2")"
 	[ -z "${3:-}" ] || printf 'bmap = file://%s\n' "$3"
@@ -74,6 +84,8 @@ EOF
 	# A bmap with a range left out, against the pin of the real one.
 	image tampered "$T/os.zst" "$T/dropped.bmap"
 	printf 'bmap_sha256 = %s\n' "$(sha "$T/os.img.bmap")"
+	printf '[image web]\nurl = %s/os.zst\nsha256 = %s\nbmap = %s/os.img.bmap\nbmap_sha256 = %s\n' \
+	    "$URL" "$(sha "$T/os.zst")" "$URL" "$(sha "$T/os.img.bmap")"
 } >"$T/c.ini"
 export CASTIRON_CONFIG="$T/c.ini"
 C=$CASTIRON
@@ -83,7 +95,7 @@ sent_note() { jget "$1" '[.events[] | select(.step == "image" and ((.reason // "
 
 # One host per image; host 2 runs dropbear, as small deploy environments do.
 N=0
-for img in zst gz raw rnd zstwhole rawwhole bad cut chatty; do
+for img in zst gz raw rnd zstwhole rawwhole bad cut chatty web; do
 	N=$((N + 1))
 	kind=openssh; [ $N = 2 ] && kind=dropbear
 	lab_host $N $kind 64
@@ -156,6 +168,14 @@ fails_with 1 "a tampered bmap stops the run before any host" \
 check "  ...naming bmap_sha256, in one line" "$(grep -c 'bmap_sha256' "$T/tampered.err")" = 1
 check "  ...the host untouched (state, disk)" \
     "$(jget hchatty .state) $(lab_written 9)" = "enrolled $W9"
+
+# -- a catalog image not in the cache ----------------------------------------
+fails_with 1 "hweb: --dry-run does not fetch" "$C" provision hweb --image web --dry-run
+check "  ...nothing cached" -z "$(ls "$T/cache" 2>/dev/null | grep -v '^tmp$')"
+ok "hweb: provision fetches the image first, then writes it" \
+    "$C" provision hweb --image web --accept-new-hostkey
+check "  ...fetched once" "$(grep -c '^/os.zst ' "$T/srv.log")" = 1
+check "  ...verified on the host" -n "$(sent_note hweb)"
 
 # -- a writer that says a lot ------------------------------------------------
 # Hours of progress lines come to megabytes before the final report; that
