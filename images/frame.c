@@ -443,12 +443,14 @@ frame_report_format(char *buf, size_t len, const struct frame_report *r)
 		break;
 	case FRAME_REP_DONE:
 		n = snprintf(buf, len, "done ranges=%llu bytes=%llu sha256=%s "
-		    "readback=%s elapsed_ms=%llu cpu_ms=%llu\n",
+		    "readback=%s elapsed_ms=%llu cpu_ms=%llu%s%s\n",
 		    (unsigned long long)r->ranges,
 		    (unsigned long long)r->bytes, r->sha256,
 		    r->readback ? "yes" : "no",
 		    (unsigned long long)r->elapsed_ms,
-		    (unsigned long long)r->cpu_ms);
+		    (unsigned long long)r->cpu_ms,
+		    r->packed_sha256[0] ? " packed_sha256=" : "",
+		    r->packed_sha256);
 		break;
 	case FRAME_REP_ERROR:
 		/* One line, whatever the message held. */
@@ -591,15 +593,16 @@ frame_report_parse(const char *line, struct frame_report *r, char *err,
 			if (rep_copy(r->target, sizeof(r->target), eq + 1,
 			    vlen) == -1)
 				goto bad;
-		} else if (KEY("sha256")) {
+		} else if (KEY("sha256") || KEY("packed_sha256")) {
+			char *to = KEY("sha256") ? r->sha256 : r->packed_sha256;
 			if (vlen != 64)
 				goto bad;
 			for (i = 0; i < 64; i++)
 				if (!((eq[1 + i] >= '0' && eq[1 + i] <= '9') ||
 				    (eq[1 + i] >= 'a' && eq[1 + i] <= 'f')))
 					goto bad;
-			memcpy(r->sha256, eq + 1, 64);
-			r->sha256[64] = '\0';
+			memcpy(to, eq + 1, 64);
+			to[64] = '\0';
 		} else if (KEY("readback")) {
 			if (vlen == 3 && memcmp(eq + 1, "yes", 3) == 0)
 				r->readback = 1;

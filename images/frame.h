@@ -50,6 +50,7 @@
  *   progress done=N total=N             written and verified bytes
  *   readback done=N total=N             with FRAME_F_READBACK
  *   done ranges=N bytes=N sha256=HEX readback=yes|no elapsed_ms=N cpu_ms=N
+ *        [packed_sha256=HEX]   packed: the compressed bytes as received
  *   error exit=N msg=TEXT               TEXT runs to the end of the line
  *
  * Exit status: 0 after "done"; 2 when nothing was written (usage, a bad
@@ -171,6 +172,8 @@ struct frame_report {
 	uint64_t	ranges, bytes, elapsed_ms;	/* done */
 	uint64_t	cpu_ms;		/* done: the writer's CPU time */
 	char		sha256[65];			/* done: hex */
+	char		packed_sha256[65];	/* done, packed: "" or the sha256
+						   of the packed bytes received */
 	int		readback;			/* done */
 	int		exit_code;			/* error */
 	char		target[256];			/* ready */
@@ -244,6 +247,9 @@ struct frame_send_result {
 	uint64_t	wire_bytes;	/* the stream's length */
 	char		sha256[65];	/* over the range digests, as "done" */
 	char		how[96];	/* "zstd as stored", "plain", ... */
+	int		as_stored;	/* the image file itself was sent:
+					   the writer's packed_sha256 is the
+					   file's */
 };
 
 int	frame_send_image(const struct frame_send_opts *,

@@ -437,6 +437,7 @@ frame_send_image(const struct frame_send_opts *o,
 	fmt = img_src_format(src);
 	if (fmt != IMG_RAW && o->pack != FRAME_PACK_NEVER) {
 		packed = 1;
+		res->as_stored = 1;
 		snprintf(res->how, sizeof(res->how), "%s as stored",
 		    img_format_name(fmt));
 		if (bm == NULL && (bm = chunk_map(src, err, errlen)) == NULL)

@@ -68,15 +68,15 @@ decide_pack(struct prov_ctx *c, char *err, size_t errlen)
 	c->pack = FRAME_PACK_AUTO;
 	if (c->bmap_path == NULL)
 		return 0;
-	if ((fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", c->image_path, strerror(errno));
+	if ((fd = open(c->image_src, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", c->image_src, strerror(errno));
 		return -1;
 	}
 	rc = img_format_detect(fd, &fmt, err, errlen);
 	close(fd);
 	if (rc == -1 || fmt != IMG_RAW)
 		return rc;
-	if (frame_pack_decide(c->image_path, c->bmap_path, &yes, why,
+	if (frame_pack_decide(c->image_src, c->bmap_path, &yes, why,
 	    sizeof(why), err, errlen) == -1)
 		return -1;
 	c->pack = yes ? FRAME_PACK_ALWAYS : FRAME_PACK_NEVER;
@@ -123,6 +123,7 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
+	c->image_fd = -1;
 	c->o = *o;
 	c->cfg = cfg;
 	pthread_mutex_init(&c->lock, NULL);
@@ -208,7 +209,20 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		goto fail;
 	}
 	*usage = 0;
-	if (img_file_sha256(c->image_path, sha, NULL, e, sizeof(e)) == -1) {
+	/*
+	 * The image is held open for the run and every host is sent what
+	 * this descriptor reads: the file verified here, even if the cache
+	 * replaces or evicts it meanwhile (both rename or unlink).
+	 */
+	if ((c->image_fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "image %s: %s: %s", name, c->image_path,
+		    strerror(errno));
+		goto fail;
+	}
+	snprintf(c->image_src, sizeof(c->image_src), "/proc/self/fd/%d",
+	    c->image_fd);
+	snprintf(c->image_sha, sizeof(c->image_sha), "%s", img->sha256);
+	if (img_file_sha256(c->image_src, sha, NULL, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "image %s: %s", name, e);
 		goto fail;
 	}
@@ -245,6 +259,8 @@ prov_ctx_free(struct prov_ctx *c)
 {
 	if (c == NULL)
 		return;
+	if (c->image_fd != -1)
+		close(c->image_fd);
 	free(c->image_path);
 	free(c->bmap_path);
 	free(c->writer_path);

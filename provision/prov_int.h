@@ -31,6 +31,10 @@ struct prov_ctx {
 	const struct config	*cfg;
 	char			 image[65];
 	char			*image_path;	/* verified local file */
+	char			 image_sha[65];	/* the catalog's sha256 */
+	int			 image_fd;	/* held open for the run */
+	char			 image_src[48];	/* what is read: the verified
+						   file, through image_fd */
 	char			*bmap_path;	/* NULL: none */
 	char			 bmap_sha256[65];	/* its pin, "" when none */
 	uint64_t		 image_bytes;	/* 0: unknown (compressed) */

@@ -54,7 +54,7 @@ image_size(const struct prov_ctx *c)
 		bmap_free(bm);
 		return v;
 	}
-	if ((fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(c->image_src, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
 	v = img_format_detect(fd, &fmt, e, sizeof(e)) == 0 && fmt == IMG_RAW &&
 	    fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -206,7 +206,7 @@ send_image(struct prov_host *h, const char *writer,
 		return -1;
 	}
 	memset(&so, 0, sizeof(so));
-	so.image_path = c->image_path;
+	so.image_path = c->image_src;
 	so.bmap_path = c->bmap_path;
 	so.out = out_cb;
 	so.out_arg = s;
@@ -262,6 +262,14 @@ send_image(struct prov_host *h, const char *writer,
 		    h->h.hostname, (unsigned long long)s->done.bytes,
 		    s->done.sha256, (unsigned long long)sr->mapped_bytes,
 		    sr->sha256);
+		goto out;
+	}
+	/* What the host received is the catalog's file, byte for byte. */
+	if (sr->as_stored && strcmp(s->done.packed_sha256, c->image_sha) != 0) {
+		phost_err(h, "%s: the writer received an image with sha256 "
+		    "%s, the catalog's is %s", h->h.hostname,
+		    s->done.packed_sha256[0] ? s->done.packed_sha256 : "(none)",
+		    c->image_sha);
 		goto out;
 	}
 	*done = s->done;

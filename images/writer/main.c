@@ -153,6 +153,7 @@ struct input {
 						   taken by the decompressor */
 	size_t			 packlen;
 	int			 end;		/* the end record was read */
+	struct img_sha		*packsha;	/* over every packed byte */
 };
 
 static int
@@ -218,6 +219,7 @@ in_fill(void *arg, uint8_t *buf, size_t len, char *err, size_t errlen)
 	}
 	n = in->packlen < len ? in->packlen : len;
 	memcpy(buf, in->pack, n);
+	img_sha_update(in->packsha, buf, n);
 	in->pack += n;
 	in->packlen -= n;
 	return (ssize_t)n;
@@ -360,6 +362,7 @@ main(int argc, char **argv)
 	}
 	W.stage = W.stages[0];
 	in.d = frame_dec_new();
+	in.packsha = img_sha_new();
 	in.buf = xmalloc(IN_BUF);
 	while (!finished) {
 		if (in_next(&in, &ev, &data, &dlen, err, sizeof(err)) == -1) {
@@ -457,12 +460,17 @@ main(int argc, char **argv)
 	    (frame_dec_hdr(in.d)->flags & FRAME_F_READBACK);
 	r.elapsed_ms = mono_ms() - W.start_ms;
 	r.cpu_ms = cpu_ms();
+	if (frame_dec_hdr(in.d)->flags & FRAME_F_PACKED) {
+		img_sha_final(in.packsha, dig);
+		img_hex(dig, r.packed_sha256);
+	}
 	report(&r);
 	code = 0;
 out:
 	img_wr_free(w);
 	img_target_close(t);
 	frame_dec_free(in.d);
+	img_sha_free(in.packsha);
 	free(in.buf);
 	free(pk.vb.r);
 	free(pk.off);

@@ -84,6 +84,8 @@ EOF
 	# A bmap with a range left out, against the pin of the real one.
 	image tampered "$T/os.zst" "$T/dropped.bmap"
 	printf 'bmap_sha256 = %s\n' "$(sha "$T/os.img.bmap")"
+	cp "$T/os.img" "$T/swap.img"
+	image swap "$T/swap.img" "$T/os.img.bmap"
 	printf '[image web]\nurl = %s/os.zst\nsha256 = %s\nbmap = %s/os.img.bmap\nbmap_sha256 = %s\n' \
 	    "$URL" "$(sha "$T/os.zst")" "$URL" "$(sha "$T/os.img.bmap")"
 } >"$T/c.ini"
@@ -95,7 +97,7 @@ sent_note() { jget "$1" '[.events[] | select(.step == "image" and ((.reason // "
 
 # One host per image; host 2 runs dropbear, as small deploy environments do.
 N=0
-for img in zst gz raw rnd zstwhole rawwhole bad cut chatty web; do
+for img in zst gz raw rnd zstwhole rawwhole bad cut chatty web swap1 swap2; do
 	N=$((N + 1))
 	kind=openssh; [ $N = 2 ] && kind=dropbear
 	lab_host $N $kind 64
@@ -176,6 +178,24 @@ ok "hweb: provision fetches the image first, then writes it" \
     "$C" provision hweb --image web --accept-new-hostkey
 check "  ...fetched once" "$(grep -c '^/os.zst ' "$T/srv.log")" = 1
 check "  ...verified on the host" -n "$(sent_note hweb)"
+
+# -- the image replaced in the middle of a run -------------------------------
+# Verified once, then held open: a run of two hosts, one at a time; while
+# the first is being written (its link slowed), the file is replaced as a
+# new fetch would replace it (a rename).  Both get the verified image.
+lab_slow 11 16mbit
+"$C" provision hswap1 hswap2 --image swap --parallel 1 --accept-new-hostkey \
+    >"$T/swap.out" 2>&1 &
+SWAPRUN=$!
+wait_for 60 "hswap1's writer" lab_writer_running 11
+cp "$T/rnd.img" "$T/swap.new" && mv "$T/swap.new" "$T/swap.img"
+lab_fast 11
+wait $SWAPRUN
+check "both hosts written although the file changed (exit $?)" \
+    "$(jget hswap1 .state) $(jget hswap2 .state)" = "active active"
+check "  ...each with the image verified at the start" \
+    "$(lab_sha "$D11" 0 $MiB) $(lab_sha "$D12" 0 $MiB)" = \
+    "$(lab_sha "$T/os.img" 0 $MiB) $(lab_sha "$T/os.img" 0 $MiB)"
 
 # -- a writer that says a lot ------------------------------------------------
 # Hours of progress lines come to megabytes before the final report; that
