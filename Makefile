@@ -77,7 +77,7 @@ UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c \
 	inventory/facts.c inventory/host.c inventory/hoststate.c inventory/query.c \
-	lib/log.c lib/parse.c lib/xmalloc.c
+	lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -ljansson -lcrypto
 UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
 UNIT_output_LIBS     := -ljansson

@@ -13,6 +13,7 @@
 
 #include "inventory/inv_int.h"
 #include "lib/parse.h"
+#include "lib/sshkey.h"
 #include "lib/xmalloc.h"
 
 static int
@@ -281,53 +282,17 @@ inv_facts_free(struct inv_facts *f)
 
 /* ---- pinned SSH host keys ---- */
 
-/* Decodes base64 (with padding) into a new buffer; -1 when malformed. */
-static int
-b64_decode(const char *s, unsigned char **out, size_t *outlen)
-{
-	size_t		 len = strlen(s), pad = 0;
-	int		 n;
-
-	if (len == 0 || len % 4 != 0 || len > 16384)
-		return -1;
-	if (s[len - 1] == '=')
-		pad++;
-	if (s[len - 2] == '=')
-		pad++;
-	*out = xmalloc(len / 4 * 3 + 1);
-	n = EVP_DecodeBlock(*out, (const unsigned char *)s, (int)len);
-	if (n < 0 || (size_t)n < pad) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	*outlen = (size_t)n - pad;
-	return 0;
-}
-
 int
 inv_hostkey_fingerprint(const char *key_b64, char *out, size_t outlen,
     char *err, size_t errlen)
 {
-	unsigned char	*blob, md[EVP_MAX_MD_SIZE], enc[64];
-	unsigned int	 mdlen = 0;
-	size_t		 bloblen, n;
+	char	 fp[SSH_FP_LEN];
 
-	if (b64_decode(key_b64, &blob, &bloblen) == -1) {
+	if (sshkey_fp_b64(key_b64, fp) == -1) {
 		snprintf(err, errlen, "host key is not valid base64");
 		return INV_EINVAL;
 	}
-	if (EVP_Digest(blob, bloblen, md, &mdlen, EVP_sha256(), NULL) != 1) {
-		free(blob);
-		snprintf(err, errlen, "sha256 failed");
-		return INV_FAIL;
-	}
-	free(blob);
-	EVP_EncodeBlock(enc, md, (int)mdlen);
-	n = strlen((char *)enc);
-	while (n > 0 && enc[n - 1] == '=')
-		enc[--n] = '\0';
-	snprintf(out, outlen, "SHA256:%s", (char *)enc);
+	snprintf(out, outlen, "%s", fp);
 	return INV_OK;
 }
 
@@ -345,7 +310,7 @@ hostkey_check(const char *type, const char *key_b64, char *err,
 		snprintf(err, errlen, "host key type or key too long");
 		return INV_EINVAL;
 	}
-	if (b64_decode(key_b64, &blob, &len) == -1) {
+	if (sshkey_b64_decode(key_b64, strlen(key_b64), &blob, &len) == -1) {
 		snprintf(err, errlen, "host key is not valid base64");
 		return INV_EINVAL;
 	}

@@ -168,7 +168,7 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		    "or set [provision] writer)", e);
 		goto fail;
 	}
-	if (cfg->provision.deploy_host_key && ssh_fp_of_pubfile(
+	if (cfg->provision.deploy_host_key && sshkey_fp_file(
 	    cfg->provision.deploy_host_key, c->deploy_fp, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "[provision] deploy_host_key: %s", e);
 		goto fail;

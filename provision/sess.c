@@ -40,6 +40,7 @@
 #include <openssl/evp.h>
 
 #include "lib/clock.h"
+#include "lib/sshkey.h"
 #include "lib/xmalloc.h"
 #include "provision/rsakey.h"
 #include "provision/shell.h"
@@ -347,24 +348,6 @@ sess_dial(const struct sess_opts *o, char *err, size_t errlen)
 	return c;
 }
 
-static void
-ssh_fp_of_blob(const unsigned char *blob, size_t len, char fp[SSH_FP_LEN])
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE], b64[64];
-	unsigned int	 mdlen = 0;
-	int		 n;
-
-	EVP_Digest(blob, len, md, &mdlen, EVP_sha256(), NULL);
-	n = EVP_EncodeBlock(b64, md, (int)mdlen);
-	/* OpenSSH prints the digest in base64 without padding. */
-	while (n > 0 && b64[n - 1] == '=')
-		n--;
-	if (n > SSH_FP_LEN - 8)
-		n = SSH_FP_LEN - 8;
-	memcpy(fp, "SHA256:", 7);
-	memcpy(fp + 7, b64, (size_t)n);
-	fp[7 + n] = '\0';
-}
 int
 sess_hostkey(struct sess_conn *c, char fp[SSH_FP_LEN], char *type,
     size_t typelen)
@@ -375,7 +358,7 @@ sess_hostkey(struct sess_conn *c, char fp[SSH_FP_LEN], char *type,
 
 	if ((blob = libssh2_session_hostkey(c->s, &len, &t)) == NULL)
 		return -1;
-	ssh_fp_of_blob((const unsigned char *)blob, len, fp);
+	sshkey_fp_blob((const unsigned char *)blob, len, fp);
 	switch (t) {
 	case LIBSSH2_HOSTKEY_TYPE_ED25519:	tn = "ssh-ed25519"; break;
 	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:	tn = "ecdsa-sha2-nistp256"; break;
@@ -1080,71 +1063,3 @@ sess_run(struct sess_conn *c, const char *cmd, const void *in, size_t inlen,
 	    maxout, r, NULL, err, errlen);
 }
 
-int
-ssh_fp_of_publine(const char *line, char fp[SSH_FP_LEN], char *err,
-    size_t errlen)
-{
-	const char	*p, *b;
-	unsigned char	*blob;
-	size_t		 blen;
-	int		 n;
-
-	p = line;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	/* "TYPE BASE64 [comment]" */
-	while (*p && *p != ' ' && *p != '\t')
-		p++;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	b = p;
-	while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-		p++;
-	blen = (size_t)(p - b);
-	if (blen == 0 || blen > 16384 || blen % 4 != 0) {
-		snprintf(err, errlen, "not an OpenSSH public key line");
-		return -1;
-	}
-	blob = xmalloc(blen);
-	n = EVP_DecodeBlock(blob, (const unsigned char *)b, (int)blen);
-	if (n < 0) {
-		free(blob);
-		snprintf(err, errlen, "bad base64 in public key");
-		return -1;
-	}
-	/* EVP_DecodeBlock counts padding bytes as data. */
-	if (blen >= 1 && b[blen - 1] == '=')
-		n--;
-	if (blen >= 2 && b[blen - 2] == '=')
-		n--;
-	ssh_fp_of_blob(blob, (size_t)n, fp);
-	free(blob);
-	return 0;
-}
-
-int
-ssh_fp_of_pubfile(const char *path, char fp[SSH_FP_LEN], char *err,
-    size_t errlen)
-{
-	FILE	*f;
-	char	 line[16384];
-	char	 e[128];
-
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		fclose(f);
-		if (ssh_fp_of_publine(line, fp, e, sizeof(e)) == -1) {
-			snprintf(err, errlen, "%s: %s", path, e);
-			return -1;
-		}
-		return 0;
-	}
-	fclose(f);
-	snprintf(err, errlen, "%s: no public key in the file", path);
-	return -1;
-}

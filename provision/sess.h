@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SSH_FP_LEN	64	/* "SHA256:" + 43 base64 characters + NUL */
+#include "lib/sshkey.h"
+
 
 struct sess_conn;
 
@@ -91,14 +92,6 @@ int		 sess_stream_wait(struct sess_stream *, int (*until)(void *),
 int		 sess_stream_finish(struct sess_stream *, struct sess_result *,
 		    char *err, size_t errlen);
 void		 sess_stream_abort(struct sess_stream *);
-
-/* SHA256 fingerprint of an OpenSSH public key line ("TYPE BASE64 [comment]"),
- * in the same form as sess_hostkey(). */
-int	ssh_fp_of_publine(const char *line, char fp[SSH_FP_LEN], char *err,
-	    size_t errlen);
-/* Reads the first key line of an OpenSSH .pub file and fingerprints it. */
-int	ssh_fp_of_pubfile(const char *path, char fp[SSH_FP_LEN], char *err,
-	    size_t errlen);
 
 /* Uploads a local file to a remote path (provision/upload.c). */
 int	sess_upload(struct sess_conn *, const char *local, const char *remote,

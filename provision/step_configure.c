@@ -366,7 +366,7 @@ step_configure(struct prov_host *h)
 		    sizeof(ie)) != INV_OK) {
 			phost_err(h, "inventory: %s", ie);
 			rc = -1;
-		} else if (ssh_fp_of_publine(pub, h->presented, e,
+		} else if (sshkey_fp_line(pub, h->presented, e,
 		    sizeof(e)) == 0)
 			rc = phost_note(h, "installed host key %s pinned",
 			    h->presented);
