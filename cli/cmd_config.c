@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "lib/log.h"
 #include "lib/config.h"
 
 static int
@@ -17,9 +18,9 @@ cmd_config_check(struct ctx *ctx, struct args *args)
 	(void)args;
 	cfg = config_load(ctx->config_path, &errs);
 	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "castiron: %s\n", errs.msg[i]);
+		log_warnx("%s", errs.msg[i]);
 	if (cfg == NULL) {
-		fprintf(stderr, "castiron: %s: %zu error%s\n", ctx->config_path,
+		log_warnx("%s: %zu error%s", ctx->config_path,
 		    errs.n, errs.n == 1 ? "" : "s");
 		cfg_errors_clear(&errs);
 		return EXIT_USAGE;

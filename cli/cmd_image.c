@@ -19,6 +19,7 @@
 #include "images/frame.h"
 #include "images/target.h"
 #include "images/walk.h"
+#include "lib/log.h"
 #include "lib/clock.h"
 #include "lib/progress.h"
 #include "lib/xmalloc.h"
@@ -43,8 +44,8 @@ find_image(struct ctx *ctx, const char *name, int *rc)
 		return NULL;
 	}
 	if ((im = config_image(cfg, name)) == NULL) {
-		fprintf(stderr, "castiron: image %s: no [image %s] in %s and "
-		    "no such file\n", name, name, cfg->path);
+		log_warnx("image %s: no [image %s] in %s and "
+		    "no such file", name, name, cfg->path);
 		*rc = EXIT_USAGE;
 		return NULL;
 	}
@@ -121,7 +122,7 @@ do_fetch(struct ctx *ctx, const struct cfg_image *im, int force,
 	char			 err[ERRLEN];
 
 	if (img_fetch(ctx->cfg, im, &o, res, &kind, err, sizeof(err)) == -1) {
-		fprintf(stderr, "castiron: image %s: %s\n", im->name, err);
+		log_warnx("image %s: %s", im->name, err);
 		return kind == IMG_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -170,8 +171,8 @@ cmd_image_verify(struct ctx *ctx, struct args *args)
 		if ((im = find_image(ctx, arg, &rc)) == NULL)
 			return rc;
 		if (!img_cached(ctx->cfg, im)) {
-			fprintf(stderr, "castiron: image %s is not in the "
-			    "cache (castiron image fetch %s)\n", arg, arg);
+			log_warnx("image %s is not in the "
+			    "cache (castiron image fetch %s)", arg, arg);
 			return EXIT_FAIL;
 		}
 		path = img_cache_path(ctx->cfg, im, ".img");
@@ -179,17 +180,17 @@ cmd_image_verify(struct ctx *ctx, struct args *args)
 			bmap = bpath = img_cache_path(ctx->cfg, im, ".bmap");
 	}
 	if (img_file_sha256(path, sha, &stored, err, sizeof(err)) == -1) {
-		fprintf(stderr, "castiron: %s\n", err);
+		log_warnx("%s", err);
 		goto out;
 	}
 	if (im != NULL && strcmp(sha, im->sha256) != 0) {
-		fprintf(stderr, "castiron: image %s: %s: sha256 mismatch: "
-		    "expected %s, got %s\n", im->name, path, im->sha256, sha);
+		log_warnx("image %s: %s: sha256 mismatch: "
+		    "expected %s, got %s", im->name, path, im->sha256, sha);
 		goto out;
 	}
 	if (img_verify_ranges(path, bmap, bmap_pin(im, bmap, bpath), &size,
 	    &ranges, err, sizeof(err)) == -1) {
-		fprintf(stderr, "castiron: %s\n", err);
+		log_warnx("%s", err);
 		goto out;
 	}
 	if (im != NULL)
@@ -220,26 +221,26 @@ cmd_image_bmap(struct ctx *ctx, struct args *args)
 
 	(void)ctx;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
-		fprintf(stderr, "castiron: %s: %s\n", file, strerror(errno));
+		log_warnx("%s: %s", file, strerror(errno));
 		return EXIT_USAGE;
 	}
 	b = bmap_create(fd, err, sizeof(err));
 	close(fd);
 	if (b == NULL) {
-		fprintf(stderr, "castiron: %s: %s\n", file, err);
+		log_warnx("%s: %s", file, err);
 		return EXIT_FAIL;
 	}
 	xml = bmap_format(b, &len);
 	bmap_free(b);
 	f = outp ? fopen(outp, "we") : stdout;
 	if (f == NULL) {
-		fprintf(stderr, "castiron: %s: %s\n", outp, strerror(errno));
+		log_warnx("%s: %s", outp, strerror(errno));
 		free(xml);
 		return EXIT_FAIL;
 	}
 	if (fwrite(xml, 1, len, f) != len || fflush(f) != 0 ||
 	    (outp && fclose(f) != 0)) {
-		fprintf(stderr, "castiron: %s: write failed\n",
+		log_warnx("%s: write failed",
 		    outp ? outp : "stdout");
 		free(xml);
 		return EXIT_FAIL;
@@ -366,14 +367,14 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 	rc = EXIT_OK;
 	if (frame_send_image(&o, &res, err, sizeof(err)) == -1) {
 		bar_finish(&bar, "failed");
-		fprintf(stderr, "castiron: image send %s: %s\n",
+		log_warnx("image send %s: %s",
 		    args->argv[0], err);
 		rc = EXIT_FAIL;
 	} else {
 		bar_finish(&bar, "done");
 		if (ctx->verbose > 0)
-			fprintf(stderr, "castiron: sent %llu ranges, %llu "
-			    "bytes in %llu (%s), stream sha256 %s\n",
+			log_warnx("sent %llu ranges, %llu "
+			    "bytes in %llu (%s), stream sha256 %s",
 			    (unsigned long long)res.ranges,
 			    (unsigned long long)res.mapped_bytes,
 			    (unsigned long long)res.wire_bytes, res.how,
@@ -414,7 +415,7 @@ cmd_image_write(struct ctx *ctx, struct args *args)
 	}
 	if (img_write_image(&o, &res, err, sizeof(err)) == -1) {
 		bar_finish(&bar, "failed");
-		fprintf(stderr, "castiron: image write %s: %s\n", arg, err);
+		log_warnx("image write %s: %s", arg, err);
 		rc = res.refused ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/inventory_html.h"
 #include "inventory/inventory.h"
+#include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 
@@ -46,7 +47,7 @@ exit_code(int rc)
 static int
 fail(int rc, const char *err)
 {
-	fprintf(stderr, "castiron: %s\n", err);
+	log_warnx("%s", err);
 	return exit_code(rc);
 }
 
@@ -73,7 +74,7 @@ print_errors(struct inv_errors *errs)
 	size_t	 i;
 
 	for (i = 0; i < errs->n; i++)
-		fprintf(stderr, "castiron: %s\n", errs->msg[i]);
+		log_warnx("%s", errs->msg[i]);
 }
 
 static void
@@ -140,8 +141,8 @@ cmd_import(struct ctx *ctx, struct args *a)
 	if (rc != INV_OK) {
 		/* One problem is one line; several get a tally. */
 		if (rc == INV_EINVAL && errs.total > 1)
-			fprintf(stderr, "castiron: %s: %zu problems; nothing "
-			    "was imported\n", path, errs.total);
+			log_warnx("%s: %zu problems; nothing "
+			    "was imported", path, errs.total);
 		inv_errors_clear(&errs);
 		return exit_code(rc);
 	}

@@ -150,7 +150,7 @@ ctx_config(struct ctx *ctx)
 		return ctx->cfg;
 	ctx->cfg = config_load(ctx->config_path, &errs);
 	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "castiron: %s\n", errs.msg[i]);
+		log_warnx("%s", errs.msg[i]);
 	cfg_errors_clear(&errs);
 	return ctx->cfg;
 }
@@ -230,8 +230,8 @@ dispatch(struct ctx *ctx, int nrest, char **rest, int help)
 		if (strcmp((*ap)->name, rest[0]) == 0)
 			a = *ap;
 	if (a == NULL) {
-		fprintf(stderr, "castiron: unknown area '%s' (see castiron "
-		    "--help)\n", rest[0]);
+		log_warnx("unknown area '%s' (see castiron "
+		    "--help)", rest[0]);
 		return EXIT_USAGE;
 	}
 	current_area = a;
@@ -291,7 +291,7 @@ main(int argc, char **argv)
 			rest[nrest++] = argv[i];
 		} else if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) {
 			if (++i >= argc) {
-				fprintf(stderr, "castiron: %s needs a file\n", s);
+				log_warnx("%s needs a file", s);
 				free(rest);
 				return EXIT_USAGE;
 			}
@@ -303,8 +303,8 @@ main(int argc, char **argv)
 			const char *v = s[8] == '=' ? s + 9 :
 			    (i + 1 < argc ? argv[++i] : NULL);
 			if (v == NULL || output_parse_format(v, &ctx.format) == -1) {
-				fprintf(stderr, "castiron: --format must be "
-				    "table, json or csv\n");
+				log_warnx("--format must be "
+				    "table, json or csv");
 				free(rest);
 				return EXIT_USAGE;
 			}

@@ -244,7 +244,7 @@ C -q image send "$T/d.zst" --bmap "$T/tool.bmap" >"$T/stream"
 ok "castiron-writer writes a stream" sh -c "'$WRITER' '$T/w1' <'$T/stream' >'$T/rep1'"
 ok "the writer's file is the image" cmp "$T/d.raw" "$T/w1"
 check "the report ends with done, its digest the local write's" \
-    "$(tail -1 "$T/rep1" | sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p')" = \
+    "$(tail -1 "$T/rep1" | sed -n 's/.* sha256=\([0-9a-f]*\).*/\1/p')" = \
     "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$T/w.json")"
 check "ready comes first" "$(head -1 "$T/rep1" | cut -d' ' -f1)" = ready
 C -q image send "$T/d.raw" --verify-readback >"$T/stream.rb"
