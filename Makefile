@@ -75,7 +75,7 @@ UNIT_frame           := images/digest.c images/frame.c lib/log.c lib/xmalloc.c
 UNIT_frame_LIBS      := -lcrypto
 UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/log.c lib/parse.c lib/xmalloc.c
-UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c \
+UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c lib/file.c \
 	inventory/facts.c inventory/host.c inventory/hoststate.c inventory/query.c \
 	lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -ljansson -lcrypto

@@ -19,6 +19,7 @@
 #include "inventory/csv.h"
 #include "inventory/inv_int.h"
 #include "lib/parse.h"
+#include "lib/file.h"
 #include "lib/xmalloc.h"
 
 #define MAX_CSV_BYTES	(512UL << 20)
@@ -545,41 +546,6 @@ static const char *const columns[C_COUNT] = {
 };
 
 static char *
-read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-	struct stat	 sb;
-	FILE		*f;
-	char		*buf;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		fclose(f);
-		return NULL;
-	}
-	if ((unsigned long long)sb.st_size > MAX_CSV_BYTES) {
-		snprintf(err, errlen, "%s: larger than %lu MiB", path,
-		    MAX_CSV_BYTES >> 20);
-		fclose(f);
-		return NULL;
-	}
-	buf = xmalloc((size_t)sb.st_size + 1);
-	*len = fread(buf, 1, (size_t)sb.st_size, f);
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[*len] = '\0';
-	return buf;
-}
-
-static char *
 trimdup(const char *s)
 {
 	size_t	 n;
@@ -606,7 +572,8 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 	int			 r, k, rc;
 
 	*imported = 0;
-	if ((data = read_file(path, &len, err, sizeof(err))) == NULL) {
+	if ((data = file_read_small(path, MAX_CSV_BYTES, &len, err,
+	    sizeof(err))) == NULL) {
 		bad(&b, 0, "%s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
 		return INV_EINVAL;
 	}

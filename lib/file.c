@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,31 +17,43 @@ char *
 file_read_small(const char *path, size_t max, size_t *len, char *err,
     size_t errlen)
 {
-	char	*buf;
-	size_t	 got = 0;
-	ssize_t	 n;
-	int	 fd;
+	struct stat	 st;
+	char		*buf;
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	buf = xmalloc(max + 1);
-	/* One byte more than allowed tells a file that is too large. */
-	for (;;) {
-		n = read(fd, buf + got, max + 1 - got);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		if (max % (1u << 20) == 0)
+			snprintf(err, errlen, "%s: larger than %zu MiB", path,
+			    max >> 20);
+		else
+			snprintf(err, errlen, "%s: larger than %zu bytes", path,
+			    max);
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0 || (got += (size_t)n) > max)
+		if (n == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
 			break;
-	}
-	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (got > max) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-		goto fail;
+		got += (size_t)n;
 	}
 	close(fd);
 	buf[got] = '\0';

@@ -1,6 +1,6 @@
 /*
- * Reading a small file whole (keys, key lists, CSV and bmap files): at
- * most max bytes, NUL-terminated, or an error naming the file.
+ * Reading a small file whole (keys, key lists, CSV files): a regular
+ * file of at most max bytes, NUL-terminated, or an error naming the file.
  */
 #ifndef CASTIRON_LIB_FILE_H
 #define CASTIRON_LIB_FILE_H
