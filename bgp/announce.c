@@ -25,6 +25,9 @@ struct announcer {
 	char		*path;
 	struct bird	*bird;
 	char		*written;	/* text last written; NULL: not yet */
+	char		*prior;		/* the file found at start; NULL: none */
+	char		*configured;	/* protocol set last sent configure for */
+	char		 werr[256];	/* why the last write failed; "": it did not */
 	char		 reboot[64];	/* BIRD's "Last reboot on" */
 	int		 missing_warned;
 	int		 stale;		/* BIRD lacks a protocol of ours */
@@ -50,7 +53,44 @@ announcer_free(struct announcer *a)
 	free(a->dir);
 	free(a->path);
 	free(a->written);
+	free(a->prior);
+	free(a->configured);
 	free(a);
+}
+
+const char *
+announce_error(const struct announcer *a)
+{
+	return a->werr[0] ? a->werr : NULL;
+}
+
+const char *
+announce_path(const struct announcer *a)
+{
+	return a->path;
+}
+
+void
+announce_read_prior(struct announcer *a)
+{
+	FILE	*f;
+	char	*text = NULL;
+	size_t	 len = 0, n;
+	char	 buf[4096];
+
+	free(a->prior);
+	a->prior = NULL;
+	if ((f = fopen(a->path, "r")) == NULL)
+		return;
+	/* Bounded: castiron's own file, one short block per prefix. */
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && len < (16 << 20)) {
+		text = xreallocarray(text, 1, len + n + 1);
+		memcpy(text + len, buf, n);
+		len += n;
+		text[len] = '\0';
+	}
+	fclose(f);
+	a->prior = text;
 }
 
 char *
@@ -67,7 +107,14 @@ announce_render(const struct ctl *c)
 	    "reconfiguration keeps it.\n", f);
 	for (i = 0; i < c->nprefix; i++) {
 		const struct ctl_prefix *p = &c->prefix[i];
+		char id[CTL_REASON_LEN];
 
+		fprintf(f, "\n# services of %s:", p->proto);
+		for (size_t j = 0; j < p->nservices; j++) {
+			ctl_service_id(&c->service[p->services[j]], id,
+			    sizeof(id));
+			fprintf(f, " %s", id);
+		}
 		fprintf(f, "\nprotocol static %s {\n\tdisabled %s;\n\t%s;\n"
 		    "\troute %s blackhole;\n}\n", p->proto,
 		    p->want ? "no" : "yes",
@@ -76,6 +123,31 @@ announce_render(const struct ctl *c)
 	if (fclose(f) != 0 || out == NULL)
 		fatal("open_memstream");
 	return out;
+}
+
+int
+announce_text_lists(const char *text, const char *proto, const char *id)
+{
+	const char	*l, *e, *w;
+	size_t		 plen = strlen(proto), ilen = strlen(id);
+
+	for (l = text; l && *l; l = e ? e + 1 : NULL) {
+		e = strchr(l, '\n');
+		if (strncmp(l, "# services of ", 14) != 0 ||
+		    strncmp(l + 14, proto, plen) != 0 || l[14 + plen] != ':')
+			continue;
+		for (w = l + 15 + plen; w < (e ? e : w + strlen(w)); ) {
+			while (*w == ' ')
+				w++;
+			if (strncmp(w, id, ilen) == 0 && (w[ilen] == ' ' ||
+			    w[ilen] == '\n' || w[ilen] == '\0'))
+				return 1;
+			while (*w && *w != ' ' && *w != '\n')
+				w++;
+		}
+		return 0;
+	}
+	return 0;
 }
 
 static int
@@ -128,6 +200,25 @@ announce_write(struct announcer *a, const struct ctl *c, char *err,
 	return 0;
 }
 
+/* announce_write, logging a failure once and the recovery once. */
+static int
+write_file(struct announcer *a, const struct ctl *c)
+{
+	char	 err[256];
+
+	if (announce_write(a, c, err, sizeof(err)) == -1) {
+		if (a->werr[0] == '\0')
+			log_warnx("bird: cannot write the include file: %s "
+			    "(BIRD is not reconfigured until it can be)", err);
+		snprintf(a->werr, sizeof(a->werr), "%s", err);
+		return -1;
+	}
+	if (a->werr[0] != '\0')
+		log_info("bird: include file %s written again", a->path);
+	a->werr[0] = '\0';
+	return 0;
+}
+
 int
 announce_flush(struct announcer *a, struct ctl *c)
 {
@@ -137,10 +228,8 @@ announce_flush(struct announcer *a, struct ctl *c)
 
 	uint64_t w0 = mono_us();
 
-	if (announce_write(a, c, err, sizeof(err)) == -1) {
-		log_warnx("bird: cannot write the include file: %s", err);
+	if (write_file(a, c) == -1)
 		rc = -1;
-	}
 	log_debug("include file written in %lluus",
 	    (unsigned long long)(mono_us() - w0));
 	if (!bird_connected(a->bird))
@@ -186,7 +275,7 @@ announce_flush(struct announcer *a, struct ctl *c)
 	}
 	if (a->stale && !a->reconciling) {
 		a->stale = 0;
-		return announce_reconcile(a, c, 0);
+		return announce_reconcile(a, c, NULL);
 	}
 	return rc;
 }
@@ -223,12 +312,98 @@ set_matches(const struct ctl *c, const struct bird_proto *bp, size_t n)
 	return found == c->nprefix;
 }
 
+/* The names of ctl's protocols, one string (what configure was sent for). */
+static char *
+proto_set(const struct ctl *c)
+{
+	char	*out = NULL;
+	size_t	 len = 0, i;
+	FILE	*f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		fatal("open_memstream");
+	for (i = 0; i < c->nprefix; i++)
+		fprintf(f, "%s ", c->prefix[i].proto);
+	if (fclose(f) != 0 || out == NULL)
+		fatal("open_memstream");
+	return out;
+}
+
+/*
+ * castiron (re)started and BIRD answers for the first time: its
+ * announcements are the best knowledge of which services were healthy,
+ * but only for a prefix whose every service is one the file found at
+ * start listed for it, with the same check (a service that was never
+ * checked is never trusted).
+ */
+static void
+adopt(struct announcer *a, struct ctl *c, const struct bird_proto *bp,
+    size_t n)
+{
+	char	 id[CTL_REASON_LEN];
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		ssize_t k = ctl_find_prefix(c, bp[i].name);
+		int known = 1;
+
+		if (k < 0 || strcmp(bp[i].state, "down") == 0)
+			continue;
+		for (j = 0; j < c->prefix[k].nservices; j++) {
+			ctl_service_id(&c->service[c->prefix[k].services[j]],
+			    id, sizeof(id));
+			if (a->prior == NULL ||
+			    !announce_text_lists(a->prior, bp[i].name, id))
+				known = 0;
+		}
+		if (!known) {
+			log_info("prefix %s: announced in BIRD, but not every "
+			    "service of it was there before; not adopted",
+			    c->prefix[k].str);
+			continue;
+		}
+		for (j = 0; j < c->prefix[k].nservices; j++) {
+			size_t s = c->prefix[k].services[j];
+			if (!c->service[s].healthy && !c->service[s].decided) {
+				ctl_adopt(c, s, time(NULL));
+				log_info("service %s: taken as healthy "
+				    "(%s announced in BIRD at start)",
+				    c->service[s].name, c->prefix[k].str);
+			}
+		}
+	}
+	ctl_update(c, time(NULL));
+	free(a->prior);
+	a->prior = NULL;
+}
+
+/* Disables castiron_* protocols BIRD runs that castiron no longer has
+ * (a configure that failed after they left the file). */
+static void
+disable_strays(struct announcer *a, const struct ctl *c,
+    const struct bird_proto *bp, size_t n)
+{
+	char	 err[256];
+	size_t	 i;
+
+	for (i = 0; i < n && bird_connected(a->bird); i++) {
+		if (strncmp(bp[i].name, "castiron_", 9) != 0 ||
+		    ctl_find_prefix(c, bp[i].name) >= 0 ||
+		    strcmp(bp[i].state, "down") == 0)
+			continue;
+		log_warnx("bird: %s is %s in BIRD but no longer in %s; "
+		    "disabling it", bp[i].name, bp[i].state, a->path);
+		if (bird_disable(a->bird, bp[i].name, err, sizeof(err)) == -1)
+			log_warnx("bird: disable %s: %s", bp[i].name, err);
+	}
+}
+
 int
-announce_reconcile(struct announcer *a, struct ctl *c, int adopt)
+announce_reconcile(struct announcer *a, struct ctl *c, int *adopting)
 {
 	struct bird_proto	*bp = NULL;
 	size_t			 n = 0, i, j;
-	char			 err[256], reboot[64];
+	char			 err[256], reboot[64], *set = NULL;
 	int			 configured = 0, rc;
 
 	if (!bird_connected(a->bird))
@@ -247,39 +422,24 @@ again:
 	if (bird_protocols(a->bird, "castiron_*", &bp, &n, err,
 	    sizeof(err)) == -1)
 		goto birdfail;
-	if (adopt) {
-		/* castiron (re)started: BIRD's announcements are the best
-		 * knowledge of which services were healthy. */
-		for (i = 0; i < n; i++) {
-			ssize_t k = ctl_find_prefix(c, bp[i].name);
-			if (k < 0 || strcmp(bp[i].state, "down") == 0)
-				continue;
-			for (j = 0; j < c->prefix[k].nservices; j++) {
-				size_t s = c->prefix[k].services[j];
-				if (!c->service[s].healthy &&
-				    !c->service[s].decided) {
-					ctl_adopt(c, s, time(NULL));
-					log_info("service %s: taken as healthy "
-					    "(%s announced in BIRD at start)",
-					    c->service[s].name, c->prefix[k].str);
-				}
-			}
-		}
-		adopt = 0;
-		ctl_update(c, time(NULL));
+	if (adopting && *adopting) {
+		adopt(a, c, bp, n);
+		*adopting = 0;
 	}
-	if (announce_write(a, c, err, sizeof(err)) == -1)
-		log_warnx("bird: cannot write the include file: %s", err);
+	write_file(a, c);
 	if (!set_matches(c, bp, n)) {
-		if (configured) {
-			if (!a->missing_warned)
-				log_warnx("bird: castiron's protocols are still "
-				    "missing after configure: does bird.conf "
-				    "include \"%s/*.conf\"?", a->dir);
-			a->missing_warned = 1;
-		} else {
+		free(set);
+		set = proto_set(c);
+		if (a->werr[0] != '\0') {
+			/* The file does not hold the set: configure would
+			 * only re-read the old one.  Said once, by write_file. */
+		} else if (!configured && (a->configured == NULL ||
+		    strcmp(a->configured, set) != 0)) {
 			log_info("bird: protocol set differs from %s; "
 			    "reconfiguring BIRD", a->path);
+			free(a->configured);
+			a->configured = set;
+			set = NULL;
 			if (bird_configure(a->bird, err, sizeof(err)) == -1) {
 				log_warnx("bird: configure: %s", err);
 				if (!bird_connected(a->bird))
@@ -287,9 +447,20 @@ again:
 			}
 			configured = 1;
 			goto again;
+		} else {
+			if (!a->missing_warned)
+				log_warnx("bird: BIRD's castiron protocols still "
+				    "differ from %s after configure (does "
+				    "bird.conf include \"%s/*.conf\", and does "
+				    "BIRD accept its configuration?); not "
+				    "reconfiguring again until the set changes",
+				    a->path, a->dir);
+			a->missing_warned = 1;
 		}
+		disable_strays(a, c, bp, n);
 	} else
 		a->missing_warned = 0;
+	free(set);
 	for (i = 0; i < c->nprefix; i++) {
 		struct ctl_prefix *p = &c->prefix[i];
 		int have = -1;
@@ -318,7 +489,54 @@ again:
 	return rc;
 birdfail:
 	free(bp);
+	free(set);
 	a->reconciling = 0;
 	log_warnx("bird: %s", err);
 	return -1;
+}
+
+int
+announce_confirm_down(struct announcer *a, struct bird_proto **up,
+    size_t *nup, char *err, size_t errlen)
+{
+	struct bird_proto	*bp = NULL;
+	size_t			 n = 0, i, k = 0;
+	int			 pass;
+
+	*up = NULL;
+	*nup = 0;
+	for (pass = 0; pass < 2; pass++) {
+		if (!bird_connected(a->bird)) {
+			snprintf(err, errlen, "BIRD is not connected");
+			return -1;
+		}
+		if (bird_protocols(a->bird, "castiron_*", &bp, &n, err,
+		    errlen) == -1)
+			return -1;
+		for (i = 0, k = 0; i < n; i++) {
+			if (strncmp(bp[i].name, "castiron_", 9) != 0 ||
+			    strcmp(bp[i].state, "down") == 0)
+				continue;
+			bp[k++] = bp[i];
+		}
+		if (k == 0 || pass == 1)
+			break;
+		for (i = 0; i < k; i++) {
+			char e[256];
+			log_warnx("bird: %s is still %s after the drain; "
+			    "disabling it", bp[i].name, bp[i].state);
+			if (bird_disable(a->bird, bp[i].name, e,
+			    sizeof(e)) == -1)
+				log_warnx("bird: disable %s: %s", bp[i].name, e);
+		}
+		free(bp);
+		bp = NULL;
+	}
+	if (k == 0) {
+		free(bp);
+		return 0;
+	}
+	*up = bp;
+	*nup = k;
+	return (int)k;
 }

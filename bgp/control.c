@@ -55,12 +55,25 @@ bgpd_drain_read(const char *path, char *reason, size_t len)
 {
 	FILE	*f;
 	char	 line[256] = "";
+	int	 e;
 
 	reason[0] = '\0';
-	if ((f = fopen(path, "r")) == NULL)
-		return errno == ENOENT ? 0 : -1;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(reason, len, "drain file unreadable: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if (fgets(line, sizeof(line), f) != NULL)
 		line[strcspn(line, "\r\n")] = '\0';
+	else if (ferror(f)) {
+		/* A directory, an I/O error: it exists, so drained. */
+		e = errno;
+		fclose(f);
+		snprintf(reason, len, "drain file unreadable: %s", strerror(e));
+		return -1;
+	}
 	fclose(f);
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20)
@@ -101,10 +114,15 @@ control_read_drain(struct bgpd *d)
 
 	r = bgpd_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason));
 	if (r == -1) {
-		/* Unreadable: keep what we had rather than guess. */
-		log_warn("drain file %s", d->cfg->bgp.drain_file);
-		return 0;
-	}
+		/* It is there but cannot be read: someone meant to drain, so
+		 * fail closed (drained), and say so once. */
+		if (!d->drain_unreadable)
+			log_warnx("%s: %s; taken as drained",
+			    d->cfg->bgp.drain_file, reason);
+		d->drain_unreadable = 1;
+		r = 1;
+	} else
+		d->drain_unreadable = 0;
 	d->ctl->drained = r;
 	snprintf(d->drain_reason, sizeof(d->drain_reason), "%s", reason);
 	if (was != r) {
@@ -144,7 +162,9 @@ control_status(struct bgpd *d)
 		    "healthy", s->healthy,
 		    "state", ctl_state(s),
 		    "since", ts,
-		    "last_error", s->last_error[0] ?
+		    /* Only while failing: an up service shows no stale error
+		     * (last_result says how the last run went). */
+		    "last_error", s->last_error[0] && s->fail_streak > 0 ?
 		    json_string(s->last_error) : json_null(),
 		    "last_result", s->last_reason[0] ?
 		    json_string(s->last_reason) : json_null(),
@@ -167,9 +187,39 @@ control_status(struct bgpd *d)
 		    "protocol", p->proto,
 		    "since", ts));
 	}
+	json_object_set_new(o, "include_file", json_pack("{s:s,s:o}",
+	    "path", announce_path(d->ann),
+	    "error", announce_error(d->ann) ?
+	    json_string(announce_error(d->ann)) : json_null()));
 	json_object_set_new(o, "services", svcs);
 	json_object_set_new(o, "prefixes", pfx);
 	return o;
+}
+
+/*
+ * What a drain's answer adds to the status: whether BIRD confirmed that
+ * every castiron_* protocol is down (those castiron no longer tracks
+ * included, which are disabled too), and which are still up.  BIRD is
+ * not reconnected for this: a BIRD that just failed would only make the
+ * operator wait longer for the same answer.
+ */
+static json_t *
+drain_confirm(struct bgpd *d)
+{
+	struct bird_proto	*up;
+	size_t			 nup, i;
+	char			 err[256];
+	json_t			*names = json_array();
+	int			 n;
+
+	n = announce_confirm_down(d->ann, &up, &nup, err, sizeof(err));
+	for (i = 0; n > 0 && i < nup; i++)
+		json_array_append_new(names, json_string(up[i].name));
+	if (n > 0)
+		free(up);
+	return json_pack("{s:b,s:o,s:o}", "confirmed", n == 0,
+	    "still_up", names, "error", n == -1 ? json_string(err) :
+	    json_null());
 }
 
 /* ---- the server side ---- */
@@ -267,6 +317,9 @@ client_event(struct evh *h, uint32_t events)
 			c->d->next_metrics = 0;
 		}
 		reply = control_status(c->d);
+		if (c->d->ctl->drained)
+			json_object_set_new(reply, "withdrawn",
+			    drain_confirm(c->d));
 	} else
 		reply = json_pack("{s:s}", "error", "unknown command");
 	client_reply(c, reply);

@@ -253,6 +253,33 @@ ctl_carry(struct ctl *n, const struct ctl *o)
 			}
 }
 
+static uint32_t
+fnv(uint32_t h, const char *s)
+{
+	/* NULL and "" differ from each other and from every other value. */
+	h = (h ^ (s ? 1u : 2u)) * 16777619u;
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h ^ 0xffu) * 16777619u;
+}
+
+void
+ctl_service_id(const struct ctl_service *s, char *buf, size_t len)
+{
+	char		 num[32];
+	uint32_t	 h = 2166136261u;
+
+	snprintf(num, sizeof(num), "%d/%ld/%d", (int)s->cfg.check,
+	    (long)s->cfg.expect, s->cfg.shell);
+	h = fnv(h, num);
+	h = fnv(h, s->cfg.url);
+	h = fnv(h, s->cfg.body);
+	h = fnv(h, s->cfg.address);
+	h = fnv(h, s->cfg.command);
+	h = fnv(h, s->cfg.user);
+	snprintf(buf, len, "%s@%08x", s->name, h);
+}
+
 ssize_t
 ctl_find_prefix(const struct ctl *c, const char *proto)
 {

@@ -101,7 +101,7 @@ free_checks(struct ctl *c)
 
 /* Tries to (re)connect to BIRD; on success reconciles at once. */
 static void
-bird_try(struct bgpd *d, uint64_t now, int adopt)
+bird_try(struct bgpd *d, uint64_t now)
 {
 	char	 err[256];
 
@@ -122,7 +122,7 @@ bird_try(struct bgpd *d, uint64_t now, int adopt)
 	    d->cfg->bgp.bird_socket);
 	d->bird_was_up = 1;
 	d->bird_backoff = 0;
-	announce_reconcile(d->ann, d->ctl, adopt);
+	announce_reconcile(d->ann, d->ctl, &d->adopting);
 	d->next_reconcile = mono_ms() + d->cfg->bgp.reconcile_ms;
 }
 
@@ -182,7 +182,7 @@ reload(struct bgpd *d)
 	control_read_drain(d);
 	ctl_update(d->ctl, time(NULL));
 	if (bird_connected(d->bird))
-		announce_reconcile(d->ann, d->ctl, 0);
+		announce_reconcile(d->ann, d->ctl, &d->adopting);
 	else
 		announce_flush(d->ann, d->ctl);
 	d->next_reconcile = mono_ms() + d->cfg->bgp.reconcile_ms;
@@ -263,11 +263,12 @@ loop(struct bgpd *d, sigset_t *waitmask)
 			}
 		}
 		if (!bird_connected(d->bird) && now >= d->bird_retry_at)
-			bird_try(d, now, 0);
+			bird_try(d, now);
 		if (now >= d->next_reconcile) {
 			control_expire(d, now);
 			if (bird_connected(d->bird))
-				announce_reconcile(d->ann, d->ctl, 0);
+				announce_reconcile(d->ann, d->ctl,
+				    &d->adopting);
 			d->next_reconcile = now + d->cfg->bgp.reconcile_ms;
 			if (!bird_connected(d->bird) && d->bird_retry_at > now)
 				d->bird_retry_at = now;
@@ -351,10 +352,13 @@ bgpd_run(const char *config_path)
 	ctl_update(d.ctl, time(NULL));
 	log_info("starting: %zu services, %zu prefixes%s", d.ctl->nservice,
 	    d.ctl->nprefix, d.ctl->drained ? ", drained" : "");
-	/* First contact adopts what BIRD announces; without BIRD, the file
-	 * is written with nothing announced until services rise. */
+	/* The first contact with BIRD, whenever it comes, adopts what BIRD
+	 * announces for the services the file found here listed; until then
+	 * the file is written with nothing announced that has not risen. */
+	announce_read_prior(d.ann);
+	d.adopting = 1;
 	d.next_reconcile = mono_ms() + d.cfg->bgp.reconcile_ms;
-	bird_try(&d, mono_ms(), 1);
+	bird_try(&d, mono_ms());
 	if (!bird_connected(d.bird))
 		announce_flush(d.ann, d.ctl);
 	if (sd_watchdog_enabled(0, &usec) > 0)

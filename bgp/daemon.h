@@ -27,7 +27,8 @@ json_t	*bgpd_control(const char *socket_path, const char *cmd, char *err,
 int	bgpd_drain_write(const char *path, const char *reason, char *err,
 	    size_t errlen);
 int	bgpd_drain_remove(const char *path, char *err, size_t errlen);
-/* 1 drained (reason filled), 0 not, -1 unreadable. */
+/* 1 drained (reason filled), 0 not (no such file), -1 the file is there
+ * but cannot be read (reason says why; callers take it as drained). */
 int	bgpd_drain_read(const char *path, char *reason, size_t len);
 
 /* RFC 3339 UTC. */

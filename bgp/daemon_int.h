@@ -41,7 +41,9 @@ struct bgpd {
 	int			 rescan;	/* a service's next_run changed */
 	uint64_t		 next_due;	/* earliest next_run of idle services */
 	int			 bird_was_up;
+	int			 adopting;	/* BIRD not reached since start */
 	char			 drain_reason[256];
+	int			 drain_unreadable;	/* warned once */
 	time_t			 started;
 };
 

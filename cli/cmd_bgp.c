@@ -114,28 +114,63 @@ cmd_bgp_check(struct ctx *ctx, struct args *args)
 }
 
 /*
+ * A drain succeeds only when BIRD itself says every castiron_* protocol is
+ * down, those castiron no longer tracks included: what castiron was told
+ * is not enough (a disable that timed out, a protocol left behind by a
+ * configure that failed).
+ */
+static int
+drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
+{
+	json_t	*n;
+	size_t	 i;
+
+	if (!confirmed && json_array_size(up) == 0) {
+		fprintf(stderr, "castiron: drained, but BIRD did not confirm "
+		    "that every castiron protocol is down (%s); see castiron "
+		    "bgp status\n", err ? err : "no answer");
+		return EXIT_FAIL;
+	}
+	if (json_array_size(up) > 0) {
+		fprintf(stderr, "castiron: drained, but BIRD still announces");
+		json_array_foreach(up, i, n)
+			fprintf(stderr, "%s %s", i ? "," : "",
+			    json_string_value(n));
+		fprintf(stderr, "\n");
+		return EXIT_FAIL;
+	}
+	if (ctx->verbose >= 0)
+		printf("drained: every prefix withdrawn\n");
+	return EXIT_OK;
+}
+
+/*
  * No daemon answers: withdraw through BIRD directly (the include file
  * rewritten with every protocol disabled, then each one disabled), so an
  * emergency drain works even when castiron is down.
  */
 static int
-drain_without_daemon(struct config *cfg)
+drain_without_daemon(struct ctx *ctx, struct config *cfg)
 {
 	struct bird		*b = bird_new(cfg->bgp.bird_socket,
 	    cfg->bgp.bird_timeout_ms);
 	struct announcer	*a = announcer_new(cfg->bgp.include_dir, b);
 	struct ctl		*c = ctl_new(cfg, time(NULL));
+	struct bird_proto	*up = NULL;
+	size_t			 nup = 0, i;
 	char			 err[256];
-	int			 rc = EXIT_OK;
+	json_t			*names = json_array();
+	int			 rc, n;
 
-	if (bird_connect(b, err, sizeof(err)) == -1) {
+	if (bird_connect(b, err, sizeof(err)) == -1)
 		fprintf(stderr, "castiron: cannot reach BIRD either: %s\n", err);
-		rc = EXIT_FAIL;
-	}
-	if (announce_withdraw_all(a, c) == -1 && rc == EXIT_OK) {
-		fprintf(stderr, "castiron: withdrawing through BIRD failed\n");
-		rc = EXIT_FAIL;
-	}
+	announce_withdraw_all(a, c);
+	n = announce_confirm_down(a, &up, &nup, err, sizeof(err));
+	for (i = 0; n > 0 && i < nup; i++)
+		json_array_append_new(names, json_string(up[i].name));
+	free(up);
+	rc = drain_result(ctx, n == 0, n == -1 ? err : NULL, names);
+	json_decref(names);
 	ctl_free(c);
 	announcer_free(a);
 	bird_free(b);
@@ -146,10 +181,10 @@ static int
 cmd_bgp_drain(struct ctx *ctx, struct args *args)
 {
 	struct config	*cfg;
-	json_t		*st, *p;
+	json_t		*st, *w;
 	const char	*reason = args_get(args, "reason");
 	char		 err[512];
-	size_t		 i, still = 0;
+	int		 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
@@ -166,21 +201,20 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\ncastiron: drain file written; "
 		    "withdrawing through BIRD directly\n", err);
-		return drain_without_daemon(cfg);
+		return drain_without_daemon(ctx, cfg);
 	}
-	json_array_foreach(json_object_get(st, "prefixes"), i, p)
-		if (json_is_true(json_object_get(p, "announced")))
-			still++;
-	json_decref(st);
-	if (still) {
-		fprintf(stderr, "castiron: drained, but %zu prefix%s still "
-		    "announced (BIRD unreachable?); see castiron bgp status\n",
-		    still, still == 1 ? " is" : "es are");
+	w = json_object_get(st, "withdrawn");
+	if (!json_is_true(json_object_get(st, "drained")) || w == NULL) {
+		fprintf(stderr, "castiron: the daemon did not take the drain "
+		    "(see its log and castiron bgp status)\n");
+		json_decref(st);
 		return EXIT_FAIL;
 	}
-	if (ctx->verbose >= 0)
-		printf("drained: every prefix withdrawn\n");
-	return EXIT_OK;
+	rc = drain_result(ctx, json_is_true(json_object_get(w, "confirmed")),
+	    json_string_value(json_object_get(w, "error")),
+	    json_object_get(w, "still_up"));
+	json_decref(st);
+	return rc;
 }
 
 static int

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
@@ -325,7 +326,28 @@ t_names_and_render(void **st)
 	    "\tdisabled no;\n\tipv4;\n\troute 192.0.2.10/32 blackhole;\n}"));
 	assert_non_null(strstr(text, "protocol static castiron_p_2001_db8__53_128 {\n"
 	    "\tdisabled yes;\n\tipv6;\n"));
+	/* The services of each prefix, for the next start's adoption. */
+	ctl_service_id(&c->service[0], buf, sizeof(buf));
+	assert_true(strncmp(buf, "web@", 4) == 0 && strlen(buf) == 12);
+	assert_true(announce_text_lists(text, "castiron_p_192_0_2_99_32", buf));
+	assert_true(announce_text_lists(text, "castiron_p_192_0_2_10_32", buf));
+	assert_false(announce_text_lists(text, "castiron_p_2001_db8__53_128", buf));
+	assert_false(announce_text_lists(text, "castiron_p_192_0_2_1_32", buf));
+	assert_false(announce_text_lists(text, "castiron_p_192_0_2_99_3", buf));
+	assert_false(announce_text_lists(text, "castiron_p_192_0_2_99_32", "web"));
+	assert_false(announce_text_lists("", "castiron_p_192_0_2_99_32", buf));
 	free(text);
+	/* What a service checks is part of its id; its timing is not. */
+	{
+		char before[CTL_PROTO_LEN];
+		snprintf(before, sizeof(before), "%s", buf);
+		c->service[0].cfg.interval_ms = 5000;
+		ctl_service_id(&c->service[0], buf, sizeof(buf));
+		assert_string_equal(buf, before);
+		c->service[0].cfg.url = "http://127.0.0.1:1/";
+		ctl_service_id(&c->service[0], buf, sizeof(buf));
+		assert_string_not_equal(buf, before);
+	}
 	ctl_free(c);
 	cfg_two_free(cfg);
 }
