@@ -314,7 +314,7 @@ client_event(struct evh *h, uint32_t events)
 		 * change are asked for here (written at once, not in 5 s). */
 		if (ctl_update(c->d->ctl, time(NULL)) > 0) {
 			announce_flush(c->d->ann, c->d->ctl);
-			c->d->next_metrics = 0;
+			timer_set(&c->d->timers, TIMER_METRICS, 0);
 		}
 		reply = control_status(c->d);
 		if (c->d->ctl->drained)

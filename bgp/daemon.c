@@ -1,12 +1,12 @@
 /*
- * The bgp daemon's loop (see daemon.h).  Each iteration starts the checks
- * that are due, sleeps in epoll_pwait until the nearest timer or event
- * (signals are unblocked only there, and their handlers only set flags),
- * lets the owners of ready descriptors finish their runs, and then acts:
- * results that cross rise or fall change what the controller wants, and
- * the announcer tells BIRD at once.  BIRD is reconciled every
- * reconcile_interval; a lost connection is retried with backoff while
- * the checks go on.
+ * The bgp daemon's loop (see daemon.h).  Each iteration waits in
+ * epoll_pwait until the nearest timer of its timer list (timer.h) or an
+ * event (signals are unblocked only there, and their handlers only set
+ * flags), lets the owners of ready descriptors finish their runs, and then
+ * runs what is due: checks to start, results that cross rise or fall
+ * (the announcer tells BIRD at once), reconciliation every
+ * reconcile_interval, a lost BIRD connection retried with backoff while
+ * the checks go on, metrics and the watchdog.
  */
 #include <sys/epoll.h>
 #include <errno.h>
@@ -25,6 +25,7 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define METRICS_MS	5000
+#define LOOP_WAIT_MAX_MS 1000	/* epoll_pwait's longest sleep */
 
 static volatile sig_atomic_t	 sig_hup, sig_term;
 static struct bgpd		*D;
@@ -61,8 +62,7 @@ check_done(void *arg, int ok, const char *reason)
 	} else if (!ok && !s->healthy && s->fail_streak == s->cfg.fall)
 		log_warnx("service %s: still down (%s)", s->name, reason);
 	s->next_run = s->run_started_us / 1000 + ctl_interval_ms(s);
-	if (s->next_run < D->next_due)
-		D->next_due = s->next_run;
+	timer_set_earlier(&D->timers, TIMER_CHECKS, s->next_run);
 }
 
 /* Creates a check for every service of ctl; -1 (all undone) on failure. */
@@ -115,15 +115,17 @@ bird_try(struct bgpd *d, uint64_t now)
 		    BACKOFF_MIN_MS;
 		if (d->bird_backoff > BACKOFF_MAX_MS)
 			d->bird_backoff = BACKOFF_MAX_MS;
-		d->bird_retry_at = now + d->bird_backoff;
+		timer_set(&d->timers, TIMER_BIRD_RETRY, now + d->bird_backoff);
 		return;
 	}
+	timer_stop(&d->timers, TIMER_BIRD_RETRY);
 	log_info("bird: connected to BIRD %s on %s", bird_version(d->bird),
 	    d->cfg->bgp.bird_socket);
 	d->bird_was_up = 1;
 	d->bird_backoff = 0;
 	announce_reconcile(d->ann, d->ctl, &d->adopting);
-	d->next_reconcile = mono_ms() + d->cfg->bgp.reconcile_ms;
+	timer_set(&d->timers, TIMER_RECONCILE,
+	    mono_ms() + d->cfg->bgp.reconcile_ms);
 }
 
 static void
@@ -147,17 +149,17 @@ reload(struct bgpd *d)
 		    "the running one stays");
 		return;
 	}
+	/* The new set is built whole beside the running one, which is
+	 * freed only once nothing of the new one can fail. */
 	nctl = ctl_new(ncfg, time(NULL));
 	ctl_carry(nctl, d->ctl);
-	free_checks(d->ctl);
 	if (make_checks(d->ck, nctl, err, sizeof(err)) == -1) {
 		log_warnx("reload refused: %s", err);
 		ctl_free(nctl);
 		config_free(ncfg);
-		if (make_checks(d->ck, d->ctl, err, sizeof(err)) == -1)
-			fatalx("cannot restore the checks: %s", err);
 		return;
 	}
+	free_checks(d->ctl);
 	if (strcmp(ncfg->bgp.bird_socket, d->cfg->bgp.bird_socket) != 0 ||
 	    ncfg->bgp.bird_timeout_ms != d->cfg->bgp.bird_timeout_ms) {
 		bird_free(d->bird);
@@ -185,104 +187,116 @@ reload(struct bgpd *d)
 		announce_reconcile(d->ann, d->ctl, &d->adopting);
 	else
 		announce_flush(d->ann, d->ctl);
-	d->next_reconcile = mono_ms() + d->cfg->bgp.reconcile_ms;
+	timer_set(&d->timers, TIMER_RECONCILE,
+	    mono_ms() + d->cfg->bgp.reconcile_ms);
 	log_info("reloaded: %zu services, %zu prefixes", d->ctl->nservice,
 	    d->ctl->nprefix);
 }
 
-static uint64_t
-min64(uint64_t a, uint64_t b)
+/* Starts the checks that are due; the next one to start sets the timer. */
+static void
+start_checks(struct bgpd *d, uint64_t now)
 {
-	return a < b ? a : b;
+	uint64_t	 next = TIMER_OFF;
+	size_t		 k;
+
+	for (k = 0; k < d->ctl->nservice; k++) {
+		struct ctl_service *s = &d->ctl->service[k];
+		if (check_running(s->check))
+			continue;
+		if (s->next_run <= now) {
+			s->run_started_us = mono_us();
+			s->next_run = now + ctl_interval_ms(s);
+			check_start(s->check);
+		}
+		if (!check_running(s->check) && s->next_run < next)
+			next = s->next_run;
+	}
+	timer_set(&d->timers, TIMER_CHECKS, next);
 }
 
+/* What is due after a wait: timers, signals, transitions. */
+static void
+run_due(struct bgpd *d, uint64_t now)
+{
+	char	 err[256];
+
+	checker_run_timers(d->ck, now);
+	if (sig_hup) {
+		sig_hup = 0;
+		sd_notify(0, "RELOADING=1");
+		reload(d);
+		sd_notify(0, "READY=1");
+	}
+	if (d->dirty) {
+		uint64_t t0 = mono_us();
+		d->dirty = 0;
+		if (ctl_update(d->ctl, time(NULL)) > 0) {
+			announce_flush(d->ann, d->ctl);
+			log_debug("applied in %lluus",
+			    (unsigned long long)(mono_us() - t0));
+			timer_set(&d->timers, TIMER_METRICS, now);
+		}
+	}
+	/* A connection lost in a command is retried at once, then with
+	 * backoff. */
+	if (!bird_connected(d->bird) &&
+	    !timer_running(&d->timers, TIMER_BIRD_RETRY))
+		timer_set(&d->timers, TIMER_BIRD_RETRY, now);
+	if (timer_due(&d->timers, TIMER_BIRD_RETRY, now))
+		bird_try(d, now);
+	if (timer_due(&d->timers, TIMER_RECONCILE, now)) {
+		control_expire(d, now);
+		if (bird_connected(d->bird))
+			announce_reconcile(d->ann, d->ctl, &d->adopting);
+		timer_set(&d->timers, TIMER_RECONCILE,
+		    now + d->cfg->bgp.reconcile_ms);
+		if (!bird_connected(d->bird))
+			timer_set_earlier(&d->timers, TIMER_BIRD_RETRY, now);
+	}
+	if (timer_due(&d->timers, TIMER_METRICS, now)) {
+		if (d->cfg->bgp.metrics_file &&
+		    metrics_write(d, err, sizeof(err)) == -1)
+			log_warnx("metrics: %s", err);
+		timer_set(&d->timers, TIMER_METRICS, now + METRICS_MS);
+	}
+	if (timer_due(&d->timers, TIMER_WATCHDOG, now)) {
+		sd_notify(0, "WATCHDOG=1");
+		timer_set(&d->timers, TIMER_WATCHDOG, now + d->watchdog_ms / 2);
+	}
+}
+
+/* Wait until the next deadline, dispatch events, run what is due. */
 static void
 loop(struct bgpd *d, sigset_t *waitmask)
 {
 	struct epoll_event	 evs[64];
 	int			 n, i;
-	size_t			 k;
-	uint64_t		 now, next;
-	char			 err[256];
+	uint64_t		 now, next, wait;
 
 	while (!sig_term) {
 		now = mono_ms();
-		next = min64(d->next_reconcile, d->next_metrics);
-		/* Start what is due; the list is walked only when something
-		 * is due or a run ended, not on every event. */
-		if (d->rescan || now >= d->next_due) {
+		/* The list is walked only when something is due or a run
+		 * ended, not on every event. */
+		if (d->rescan || timer_due(&d->timers, TIMER_CHECKS, now)) {
 			d->rescan = 0;
-			d->next_due = UINT64_MAX;
-			for (k = 0; k < d->ctl->nservice; k++) {
-				struct ctl_service *s = &d->ctl->service[k];
-				if (check_running(s->check))
-					continue;
-				if (s->next_run <= now) {
-					s->run_started_us = mono_us();
-					s->next_run = now + ctl_interval_ms(s);
-					check_start(s->check);
-				}
-				if (!check_running(s->check))
-					d->next_due = min64(d->next_due,
-					    s->next_run);
-			}
+			start_checks(d, now);
 		}
-		next = min64(next, d->next_due);
-		if (d->dirty)
-			next = now;
-		next = min64(next, checker_next_timer(d->ck));
-		if (!bird_connected(d->bird))
-			next = min64(next, d->bird_retry_at);
-		if (d->watchdog_ms)
-			next = min64(next, d->next_watchdog);
+		timer_set(&d->timers, TIMER_CHECKER,
+		    checker_next_timer(d->ck));
+		next = d->dirty ? now : timer_next(&d->timers);
 		now = mono_ms();
-		n = epoll_pwait(d->epfd, evs, 64, next > now ?
-		    (int)min64(next - now, 60000) : 0, waitmask);
+		wait = next > now ? next - now : 0;
+		if (wait > LOOP_WAIT_MAX_MS)
+			wait = LOOP_WAIT_MAX_MS;
+		n = epoll_pwait(d->epfd, evs, 64, (int)wait, waitmask);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_pwait");
 		for (i = 0; i < n; i++) {
 			struct evh *h = evs[i].data.ptr;
 			h->fn(h, evs[i].events);
 		}
-		now = mono_ms();
-		checker_run_timers(d->ck, now);
-		if (sig_hup) {
-			sig_hup = 0;
-			sd_notify(0, "RELOADING=1");
-			reload(d);
-			sd_notify(0, "READY=1");
-		}
-		if (d->dirty) {
-			uint64_t t0 = mono_us();
-			d->dirty = 0;
-			if (ctl_update(d->ctl, time(NULL)) > 0) {
-				announce_flush(d->ann, d->ctl);
-				log_debug("applied in %lluus",
-				    (unsigned long long)(mono_us() - t0));
-				d->next_metrics = now;
-			}
-		}
-		if (!bird_connected(d->bird) && now >= d->bird_retry_at)
-			bird_try(d, now);
-		if (now >= d->next_reconcile) {
-			control_expire(d, now);
-			if (bird_connected(d->bird))
-				announce_reconcile(d->ann, d->ctl,
-				    &d->adopting);
-			d->next_reconcile = now + d->cfg->bgp.reconcile_ms;
-			if (!bird_connected(d->bird) && d->bird_retry_at > now)
-				d->bird_retry_at = now;
-		}
-		if (now >= d->next_metrics) {
-			if (d->cfg->bgp.metrics_file &&
-			    metrics_write(d, err, sizeof(err)) == -1)
-				log_warnx("metrics: %s", err);
-			d->next_metrics = now + METRICS_MS;
-		}
-		if (d->watchdog_ms && now >= d->next_watchdog) {
-			sd_notify(0, "WATCHDOG=1");
-			d->next_watchdog = now + d->watchdog_ms / 2;
-		}
+		run_due(d, mono_ms());
 	}
 }
 
@@ -318,6 +332,8 @@ bgpd_run(const char *config_path)
 	d.started = time(NULL);
 	d.rescan = 1;
 	d.lfd = -1;
+	timer_init(&d.timers);
+	timer_set(&d.timers, TIMER_METRICS, 0);
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
@@ -357,12 +373,15 @@ bgpd_run(const char *config_path)
 	 * the file is written with nothing announced that has not risen. */
 	announce_read_prior(d.ann);
 	d.adopting = 1;
-	d.next_reconcile = mono_ms() + d.cfg->bgp.reconcile_ms;
+	timer_set(&d.timers, TIMER_RECONCILE,
+	    mono_ms() + d.cfg->bgp.reconcile_ms);
 	bird_try(&d, mono_ms());
 	if (!bird_connected(d.bird))
 		announce_flush(d.ann, d.ctl);
-	if (sd_watchdog_enabled(0, &usec) > 0)
+	if (sd_watchdog_enabled(0, &usec) > 0) {
 		d.watchdog_ms = usec / 1000;
+		timer_set(&d.timers, TIMER_WATCHDOG, 0);
+	}
 	sd_notify(0, "READY=1");
 	loop(&d, &waitmask);
 

@@ -16,6 +16,7 @@
 #include "bgp/controller.h"
 #include "bgp/daemon.h"
 #include "bgp/ev.h"
+#include "bgp/timer.h"
 
 struct bgpd {
 	char			*config_path;
@@ -30,16 +31,11 @@ struct bgpd {
 	int			 lfd;
 	char			*lpath;
 	struct client		*clients;	/* connected, not yet answered */
-	/* timers, monotonic ms */
-	uint64_t		 next_reconcile;
-	uint64_t		 bird_retry_at;
+	struct timers		 timers;	/* monotonic ms */
 	uint64_t		 bird_backoff;
-	uint64_t		 next_metrics;
-	uint64_t		 next_watchdog;
 	uint64_t		 watchdog_ms;	/* 0: no watchdog */
 	int			 dirty;		/* a prefix's want may change */
 	int			 rescan;	/* a service's next_run changed */
-	uint64_t		 next_due;	/* earliest next_run of idle services */
 	int			 bird_was_up;
 	int			 adopting;	/* BIRD not reached since start */
 	char			 drain_reason[256];

@@ -19,6 +19,7 @@
 #include "bgp/bird.h"
 #include "bgp/check.h"
 #include "bgp/controller.h"
+#include "bgp/timer.h"
 #include "lib/xmalloc.h"
 
 static char	err[256];
@@ -353,6 +354,30 @@ t_names_and_render(void **st)
 }
 
 static void
+t_timers(void **st)
+{
+	struct timers t;
+
+	(void)st;
+	timer_init(&t);
+	assert_int_equal(timer_next(&t), TIMER_OFF);
+	assert_false(timer_due(&t, TIMER_RECONCILE, 1000));
+	timer_set(&t, TIMER_RECONCILE, 500);
+	timer_set(&t, TIMER_METRICS, 300);
+	assert_int_equal(timer_next(&t), 300);
+	assert_false(timer_due(&t, TIMER_METRICS, 299));
+	assert_true(timer_due(&t, TIMER_METRICS, 300));
+	timer_set_earlier(&t, TIMER_RECONCILE, 900);	/* later: kept */
+	timer_set_earlier(&t, TIMER_CHECKS, 400);	/* stopped: set */
+	assert_int_equal(t.due[TIMER_RECONCILE], 500);
+	timer_stop(&t, TIMER_METRICS);
+	assert_false(timer_running(&t, TIMER_METRICS));
+	assert_int_equal(timer_next(&t), 400);
+	timer_set(&t, TIMER_CHECKS, 0);		/* due at once */
+	assert_true(timer_due(&t, TIMER_CHECKS, 0));
+}
+
+static void
 free_words(char **w)
 {
 	for (size_t i = 0; w[i]; i++)
@@ -406,6 +431,7 @@ main(void)
 		cmocka_unit_test(t_carry_and_adopt),
 		cmocka_unit_test(t_names_and_render),
 		cmocka_unit_test(t_exec_words),
+		cmocka_unit_test(t_timers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
