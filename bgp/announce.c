@@ -244,10 +244,10 @@ announce_flush(struct announcer *a, struct ctl *c)
 		t0 = mono_us();
 		r = p->want ? bird_enable(a->bird, p->proto, err, sizeof(err)) :
 		    bird_disable(a->bird, p->proto, err, sizeof(err));
-		if (r == -1) {
+		if (r < 0) {
 			p->applied = -1;
 			rc = -1;
-			if (bird_last_unknown(a->bird)) {
+			if (r == BIRD_NO_PROTOCOL) {
 				/* Not loaded yet: reconfigure once, below. */
 				a->stale = 1;
 				continue;
@@ -393,7 +393,7 @@ disable_strays(struct announcer *a, const struct ctl *c,
 			continue;
 		log_warnx("bird: %s is %s in BIRD but no longer in %s; "
 		    "disabling it", bp[i].name, bp[i].state, a->path);
-		if (bird_disable(a->bird, bp[i].name, err, sizeof(err)) == -1)
+		if (bird_disable(a->bird, bp[i].name, err, sizeof(err)) < 0)
 			log_warnx("bird: disable %s: %s", bp[i].name, err);
 	}
 }
@@ -526,7 +526,7 @@ announce_confirm_down(struct announcer *a, struct bird_proto **up,
 			log_warnx("bird: %s is still %s after the drain; "
 			    "disabling it", bp[i].name, bp[i].state);
 			if (bird_disable(a->bird, bp[i].name, e,
-			    sizeof(e)) == -1)
+			    sizeof(e)) < 0)
 				log_warnx("bird: disable %s: %s", bp[i].name, e);
 		}
 		free(bp);

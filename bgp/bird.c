@@ -26,8 +26,6 @@ struct bird {
 	int		 fd;
 	char		 version[32];
 	char		*buf;		/* bytes read, not yet parsed */
-	int		 last_code;
-	int		 last_unknown;
 	size_t		 len, cap;
 };
 
@@ -72,55 +70,69 @@ bird_reply_clear(struct bird_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void
+bird_parser_init(struct bird_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->last = -1;
+}
+
 ssize_t
-bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
+bird_parser_feed(struct bird_parser *p, const char *buf, size_t len,
     char *err, size_t errlen)
 {
 	size_t		 pos = 0;
-	int		 last = -1;
 
-	bird_reply_clear(r);
-	if (len > BIRD_MAX_REPLY)
-		len = BIRD_MAX_REPLY + 1;
-	while (pos < len) {
+	while (pos < len && !p->done) {
 		const char	*line = buf + pos, *nl;
-		size_t		 n;
+		size_t		 n, from = pos == 0 ? p->scanned : 0;
 
-		nl = memchr(line, '\n', len - pos);
+		/* A partial line is looked at once: the scan goes on from
+		 * where the last call stopped. */
+		if (from > len - pos)
+			from = len - pos;
+		nl = memchr(line + from, '\n', len - pos - from);
 		if (nl == NULL) {
-			if (len - pos > BIRD_MAX_LINE || len > BIRD_MAX_REPLY) {
+			if (len - pos > BIRD_MAX_LINE) {
 				snprintf(err, errlen, "BIRD reply line longer "
 				    "than %d bytes", BIRD_MAX_LINE);
-				goto fail;
+				return -1;
 			}
-			bird_reply_clear(r);
-			return 0;
+			p->scanned = len - pos;
+			break;
 		}
+		p->scanned = 0;
 		n = (size_t)(nl - line);
 		if (n > BIRD_MAX_LINE) {
 			snprintf(err, errlen, "BIRD reply line longer than %d "
 			    "bytes", BIRD_MAX_LINE);
-			goto fail;
+			return -1;
+		}
+		if (p->used + n + 1 > BIRD_MAX_REPLY) {
+			snprintf(err, errlen, "BIRD reply longer than %d bytes",
+			    BIRD_MAX_REPLY);
+			return -1;
 		}
 		if (memchr(line, '\0', n) != NULL) {
 			snprintf(err, errlen, "NUL byte in BIRD reply");
-			goto fail;
+			return -1;
 		}
-		if (r->nlines >= BIRD_MAX_LINES) {
+		if (p->r.nlines >= BIRD_MAX_LINES) {
 			snprintf(err, errlen, "BIRD reply has more than %d "
 			    "lines", BIRD_MAX_LINES);
-			goto fail;
+			return -1;
 		}
 		pos += n + 1;
+		p->used += n + 1;
 		if (n > 0 && line[n - 1] == '\r')
 			n--;
 		if (n >= 1 && line[0] == '+') {
 			/* Unsolicited (asynchronous) message: not ours. */
-			r->nunsolicited++;
+			p->r.nunsolicited++;
 			continue;
 		}
 		if (n >= 1 && line[0] == ' ') {
-			reply_add(r, last, line + 1, n - 1);
+			reply_add(&p->r, p->last, line + 1, n - 1);
 			continue;
 		}
 		if (n >= 5 && is_digit(line[0]) && is_digit(line[1]) &&
@@ -128,22 +140,45 @@ bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
 		    (line[4] == ' ' || line[4] == '-')) {
 			int code = (line[0] - '0') * 1000 + (line[1] - '0') * 100 +
 			    (line[2] - '0') * 10 + (line[3] - '0');
-			last = code;
-			reply_add(r, code, line + 5, n - 5);
+			p->last = code;
+			reply_add(&p->r, code, line + 5, n - 5);
 			if (line[4] == ' ') {
-				r->code = code;
-				return (ssize_t)pos;
+				p->r.code = code;
+				p->done = 1;
 			}
 			continue;
 		}
 		/* birdc prints such a line as "???" and carries on. */
-		reply_add(r, last, line, n);
+		reply_add(&p->r, p->last, line, n);
 	}
+	return (ssize_t)pos;
+}
+
+ssize_t
+bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
+    char *err, size_t errlen)
+{
+	struct bird_parser	 p;
+	ssize_t			 used;
+
 	bird_reply_clear(r);
-	return 0;
-fail:
-	bird_reply_clear(r);
-	return -1;
+	bird_parser_init(&p);
+	used = bird_parser_feed(&p, buf, len, err, errlen);
+	if (used > 0 && p.done) {
+		*r = p.r;
+		return used;
+	}
+	bird_reply_clear(&p.r);
+	return used < 0 ? -1 : 0;
+}
+
+int
+bird_reply_no_protocol(const struct bird_reply *r)
+{
+	/* "syntax error, unexpected CF_SYM_UNDEFINED": BIRD has no such
+	 * protocol (the name is not a symbol of its configuration). */
+	return r->code == 9001 && r->nlines > 0 &&
+	    strstr(r->lines[r->nlines - 1].text, "UNDEFINED") != NULL;
 }
 
 int
@@ -289,25 +324,33 @@ wait_fd(int fd, short events, uint64_t deadline, char *err, size_t errlen)
 	}
 }
 
-/* Reads until one full reply is parsed; closes on failure. */
+/*
+ * Reads until one full reply is parsed; closes on failure.  The parser
+ * takes each complete line as it arrives (the buffer keeps only a partial
+ * line and what follows the reply), so a long reply costs its length once.
+ */
 static int
 read_reply(struct bird *b, struct bird_reply *r, uint64_t deadline,
     char *err, size_t errlen)
 {
-	ssize_t	 used, n;
+	struct bird_parser	 p;
+	ssize_t			 used, n;
 
+	bird_parser_init(&p);
 	for (;;) {
-		used = bird_reply_parse(b->buf, b->len, r, err, errlen);
-		if (used > 0) {
-			memmove(b->buf, b->buf + used, b->len - (size_t)used);
-			b->len -= (size_t)used;
-			return 0;
-		}
+		used = bird_parser_feed(&p, b->buf, b->len, err, errlen);
 		if (used < 0)
 			goto fail;
+		memmove(b->buf, b->buf + used, b->len - (size_t)used);
+		b->len -= (size_t)used;
+		if (p.done) {
+			bird_reply_clear(r);
+			*r = p.r;
+			return 0;
+		}
 		if (b->cap - b->len < 4096) {
-			if (b->cap >= BIRD_MAX_REPLY + 8192) {
-				snprintf(err, errlen, "BIRD reply too long");
+			if (b->cap >= 2 * BIRD_MAX_LINE + 8192) {
+				snprintf(err, errlen, "BIRD reply line too long");
 				goto fail;
 			}
 			b->cap = b->cap ? b->cap * 2 : 8192;
@@ -330,6 +373,7 @@ read_reply(struct bird *b, struct bird_reply *r, uint64_t deadline,
 		b->len += (size_t)n;
 	}
 fail:
+	bird_reply_clear(&p.r);
 	bird_close(b);
 	return -1;
 }
@@ -417,28 +461,7 @@ bird_cmd(struct bird *b, const char *cmd, struct bird_reply *r, char *err,
 		off += (size_t)w;
 	}
 	free(line);
-	b->last_code = -1;
-	b->last_unknown = 0;
-	if (read_reply(b, r, deadline, err, errlen) == -1)
-		return -1;
-	b->last_code = r->code;
-	/* "syntax error, unexpected CF_SYM_UNDEFINED": no such protocol. */
-	if (r->code == 9001 && r->nlines > 0 &&
-	    strstr(r->lines[r->nlines - 1].text, "UNDEFINED") != NULL)
-		b->last_unknown = 1;
-	return 0;
-}
-
-int
-bird_last_code(const struct bird *b)
-{
-	return b->last_code;
-}
-
-int
-bird_last_unknown(const struct bird *b)
-{
-	return b->last_unknown;
+	return read_reply(b, r, deadline, err, errlen);
 }
 
 static int
@@ -451,7 +474,7 @@ simple_cmd(struct bird *b, const char *cmd, char *err, size_t errlen)
 		return -1;
 	if (bird_code_is_error(r.code)) {
 		bird_reply_error(&r, err, errlen);
-		rc = -1;
+		rc = bird_reply_no_protocol(&r) ? BIRD_NO_PROTOCOL : -1;
 	}
 	bird_reply_clear(&r);
 	return rc;

@@ -7,8 +7,8 @@
  * every command has a deadline, and a connection that timed out or broke
  * is closed so that the next command starts on a clean stream.
  *
- * bird_reply_parse() is a pure function over a byte buffer (unit-tested
- * and fuzzed); everything else here does I/O.
+ * The reply parser (struct bird_parser, bird_reply_parse) is pure: bytes
+ * in, lines out, unit-tested and fuzzed; everything else here does I/O.
  */
 #ifndef CASTIRON_BIRD_H
 #define CASTIRON_BIRD_H
@@ -60,12 +60,10 @@ const char	*bird_version(const struct bird *);
 int	bird_cmd(struct bird *, const char *cmd, struct bird_reply *r,
 	    char *err, size_t errlen);
 
-/* The code of the last reply (0 when none, -1 after an I/O failure). */
-int	bird_last_code(const struct bird *);
-/* Whether the last reply said a protocol name is unknown to BIRD. */
-int	bird_last_unknown(const struct bird *);
-
-/* Commands castiron uses; each 0 on success, -1 with a reason in err. */
+/* Commands castiron uses; each 0 on success, -1 with a reason in err.
+ * enable and disable return BIRD_NO_PROTOCOL when BIRD has no protocol of
+ * that name (not loaded yet: a configure is due). */
+#define BIRD_NO_PROTOCOL	(-2)
 int	bird_enable(struct bird *, const char *proto, char *err, size_t errlen);
 int	bird_disable(struct bird *, const char *proto, char *err, size_t errlen);
 int	bird_configure(struct bird *, char *err, size_t errlen);
@@ -77,15 +75,37 @@ int	bird_last_reboot(struct bird *, char *buf, size_t len, char *err,
 	    size_t errlen);
 
 /*
- * The pure parts.  bird_reply_parse looks for one complete reply at the
- * start of buf: returns the number of bytes it used (> 0) and fills r,
- * 0 when more bytes are needed, -1 when the bytes are not a BIRD reply
- * (err filled).  The caller clears r with bird_reply_clear.
+ * The pure parts.  A bird_parser reads one reply as its bytes arrive:
+ * bird_parser_feed takes the complete lines at the start of buf (a partial
+ * line is left for the next call, which must pass it again at the start of
+ * its buf, followed by what came since), and returns how many bytes it
+ * took, with done set once the reply's last line was taken (nothing after
+ * it is taken), or -1 when the bytes are not a BIRD reply (err filled).
+ * The reply is then in r; the caller owns it (bird_reply_clear).
+ */
+struct bird_parser {
+	struct bird_reply	 r;
+	int			 last;		/* code of the last coded line */
+	size_t			 used;		/* bytes of this reply taken */
+	size_t			 scanned;	/* of the partial line, seen */
+	int			 done;
+};
+
+void	bird_parser_init(struct bird_parser *);
+ssize_t	bird_parser_feed(struct bird_parser *, const char *buf, size_t len,
+	    char *err, size_t errlen);
+/*
+ * One complete reply at the start of buf: returns the number of bytes it
+ * used (> 0) and fills r, 0 when more bytes are needed, -1 when the bytes
+ * are not a BIRD reply (err filled).  The caller clears r with
+ * bird_reply_clear.
  */
 ssize_t	bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
 	    char *err, size_t errlen);
 void	bird_reply_clear(struct bird_reply *);
 int	bird_code_is_error(int code);
+/* Whether an error reply says BIRD has no protocol of the name given. */
+int	bird_reply_no_protocol(const struct bird_reply *);
 /* A one-line description of an error reply: "8002 bird.conf:4: ..." */
 void	bird_reply_error(const struct bird_reply *, char *err, size_t errlen);
 /* Fills protocol rows from a `show protocols` reply; *out xmalloc'd. */

@@ -76,6 +76,51 @@ t_reply_partial(void **st)
 	assert_int_equal(parse("", &r), 0);
 }
 
+/* Fed a byte at a time, as a slow socket would, the parser gives the same
+ * reply as from one buffer, and takes nothing after the reply. */
+static void
+t_reply_incremental(void **st)
+{
+	const char *s = "0001 BIRD 2.0.12 ready.\n";
+	const char *m = "2002-Name Proto\n1002-device1 Device --- up\n"
+	    " castiron_p_1 Static master4 up\n+0000 async\n0000 \n1 extra";
+	struct bird_parser p;
+	struct bird_reply whole = { 0 };
+	char buf[256];
+	size_t len = 0, i, total = 0;
+	ssize_t used;
+
+	(void)st;
+	bird_parser_init(&p);
+	assert_int_equal(bird_parser_feed(&p, s, strlen(s), err, sizeof(err)),
+	    (ssize_t)strlen(s));
+	assert_true(p.done);
+	assert_int_equal(p.r.code, 1);
+	bird_reply_clear(&p.r);
+
+	assert_true(parse(m, &whole) > 0);
+	bird_parser_init(&p);
+	for (i = 0; m[i] && !p.done; i++) {
+		buf[len++] = m[i];
+		used = bird_parser_feed(&p, buf, len, err, sizeof(err));
+		assert_true(used >= 0);
+		memmove(buf, buf + used, len - (size_t)used);
+		len -= (size_t)used;
+		total += (size_t)used;
+	}
+	assert_true(p.done);
+	assert_int_equal(total, strlen(m) - strlen("1 extra"));
+	assert_int_equal(p.r.code, whole.code);
+	assert_int_equal(p.r.nlines, whole.nlines);
+	assert_int_equal(p.r.nunsolicited, 1);
+	for (i = 0; i < whole.nlines; i++) {
+		assert_int_equal(p.r.lines[i].code, whole.lines[i].code);
+		assert_string_equal(p.r.lines[i].text, whole.lines[i].text);
+	}
+	bird_reply_clear(&p.r);
+	bird_reply_clear(&whole);
+}
+
 static void
 t_reply_unsolicited_and_errors(void **st)
 {
@@ -89,10 +134,12 @@ t_reply_unsolicited_and_errors(void **st)
 	assert_true(parse("9001 syntax error, unexpected CF_SYM_UNDEFINED\n",
 	    &r) > 0);
 	assert_true(bird_code_is_error(r.code));
+	assert_true(bird_reply_no_protocol(&r));
 	bird_reply_error(&r, err, sizeof(err));
 	assert_non_null(strstr(err, "9001 syntax error"));
 	assert_true(parse("0016 Access restricted\n", &r) > 0);
 	assert_true(bird_code_is_error(r.code));
+	assert_false(bird_reply_no_protocol(&r));
 	assert_true(parse("8007 Access denied\n", &r) > 0);
 	bird_reply_error(&r, err, sizeof(err));
 	assert_non_null(strstr(err, "restricted"));
@@ -422,6 +469,7 @@ main(void)
 		cmocka_unit_test(t_reply_simple),
 		cmocka_unit_test(t_reply_continuations),
 		cmocka_unit_test(t_reply_partial),
+		cmocka_unit_test(t_reply_incremental),
 		cmocka_unit_test(t_reply_unsolicited_and_errors),
 		cmocka_unit_test(t_reply_limits),
 		cmocka_unit_test(t_configure_ok),
