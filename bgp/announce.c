@@ -35,7 +35,7 @@ struct announcer {
 };
 
 struct announcer *
-announcer_new(const char *include_dir, struct bird *b)
+announce_new(const char *include_dir, struct bird *b)
 {
 	struct announcer	*a = xcalloc(1, sizeof(*a));
 
@@ -46,7 +46,7 @@ announcer_new(const char *include_dir, struct bird *b)
 }
 
 void
-announcer_free(struct announcer *a)
+announce_free(struct announcer *a)
 {
 	if (a == NULL)
 		return;

@@ -21,8 +21,8 @@
 
 struct announcer;
 
-struct announcer *announcer_new(const char *include_dir, struct bird *);
-void		 announcer_free(struct announcer *);
+struct announcer *announce_new(const char *include_dir, struct bird *);
+void		 announce_free(struct announcer *);
 
 /* The file's text for ctl (pure; the caller frees it).  Before each
  * protocol, a comment names the services of its prefix (ctl_service_id),

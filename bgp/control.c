@@ -24,23 +24,23 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-#define CTL_MAXREQ	256
-#define CTL_MAXREPLY	(16 << 20)
-#define CTL_IO_MS	2000
-#define CTL_IDLE_MS	5000
+#define CONTROL_MAXREQ	256
+#define CONTROL_MAXREPLY	(16 << 20)
+#define CONTROL_IO_MS	2000
+#define CONTROL_IDLE_MS	5000
 
 struct client {
 	struct evh	 evh;
 	struct bgpd	*d;
 	int		 fd;
-	char		 buf[CTL_MAXREQ];
+	char		 buf[CONTROL_MAXREQ];
 	size_t		 len;
 	uint64_t	 since;		/* monotonic ms */
 	struct client	*next;
 };
 
 void
-bgpd_fmt_time(time_t t, char *buf, size_t len)
+control_fmt_time(time_t t, char *buf, size_t len)
 {
 	struct tm	 tm;
 
@@ -51,7 +51,7 @@ bgpd_fmt_time(time_t t, char *buf, size_t len)
 /* ---- the drain file ---- */
 
 int
-bgpd_drain_read(const char *path, char *reason, size_t len)
+control_drain_read(const char *path, char *reason, size_t len)
 {
 	FILE	*f;
 	char	 line[256] = "";
@@ -83,7 +83,7 @@ bgpd_drain_read(const char *path, char *reason, size_t len)
 }
 
 int
-bgpd_drain_write(const char *path, const char *reason, char *err,
+control_drain_write(const char *path, const char *reason, char *err,
     size_t errlen)
 {
 	struct afile	*a;
@@ -97,7 +97,7 @@ bgpd_drain_write(const char *path, const char *reason, char *err,
 }
 
 int
-bgpd_drain_remove(const char *path, char *err, size_t errlen)
+control_drain_remove(const char *path, char *err, size_t errlen)
 {
 	if (unlink(path) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -112,7 +112,7 @@ control_read_drain(struct bgpd *d)
 	char	 reason[256];
 	int	 r, was = d->ctl->drained;
 
-	r = bgpd_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason));
+	r = control_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason));
 	if (r == -1) {
 		/* It is there but cannot be read: someone meant to drain, so
 		 * fail closed (drained), and say so once. */
@@ -154,7 +154,7 @@ control_status(struct bgpd *d)
 	    "socket", d->cfg->bgp.bird_socket));
 	for (i = 0; i < d->ctl->nservice; i++) {
 		struct ctl_service *s = &d->ctl->service[i];
-		bgpd_fmt_time(s->since, ts, sizeof(ts));
+		control_fmt_time(s->since, ts, sizeof(ts));
 		json_array_append_new(svcs, json_pack("{s:s,s:s,s:b,s:s,s:s,"
 		    "s:o,s:o,s:I,s:I}",
 		    "name", s->name,
@@ -178,7 +178,7 @@ control_status(struct bgpd *d)
 		for (j = 0; j < p->nservices; j++)
 			json_array_append_new(names, json_string(
 			    d->ctl->service[p->services[j]].name));
-		bgpd_fmt_time(p->since, ts, sizeof(ts));
+		control_fmt_time(p->since, ts, sizeof(ts));
 		json_array_append_new(pfx, json_pack("{s:s,s:b,s:b,s:o,s:s,s:s}",
 		    "prefix", p->str,
 		    "announced", p->applied == 1,
@@ -246,7 +246,7 @@ control_expire(struct bgpd *d, uint64_t now)
 
 	for (c = d->clients; c; c = next) {
 		next = c->next;
-		if (now - c->since >= CTL_IDLE_MS)
+		if (now - c->since >= CONTROL_IDLE_MS)
 			client_close(c);
 	}
 }
@@ -274,7 +274,7 @@ client_reply(struct client *c, json_t *reply)
 		}
 		if (w == -1 && errno == EINTR)
 			continue;
-		if (w == -1 && errno == EAGAIN && poll(&pfd, 1, CTL_IO_MS) > 0)
+		if (w == -1 && errno == EAGAIN && poll(&pfd, 1, CONTROL_IO_MS) > 0)
 			continue;
 		break;
 	}
@@ -442,7 +442,7 @@ control_close(struct bgpd *d)
 /* ---- the client side (bgp status, drain, undrain) ---- */
 
 json_t *
-bgpd_control(const char *path, const char *cmd, char *err, size_t errlen)
+control_request(const char *path, const char *cmd, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	struct pollfd		 pfd;
@@ -480,7 +480,7 @@ bgpd_control(const char *path, const char *cmd, char *err, size_t errlen)
 			goto fail;
 		}
 		if (cap - len < 4096) {
-			if (cap >= CTL_MAXREPLY) {
+			if (cap >= CONTROL_MAXREPLY) {
 				snprintf(err, errlen, "%s: reply too long", path);
 				goto fail;
 			}

@@ -171,8 +171,8 @@ reload(struct bgpd *d)
 	}
 	if (strcmp(ncfg->bgp.include_dir, d->cfg->bgp.include_dir) != 0 ||
 	    newbird) {
-		announcer_free(d->ann);
-		d->ann = announcer_new(ncfg->bgp.include_dir, d->bird);
+		announce_free(d->ann);
+		d->ann = announce_new(ncfg->bgp.include_dir, d->bird);
 	}
 	if (strcmp(ncfg->bgp.control_socket, d->cfg->bgp.control_socket) != 0)
 		log_warnx("control_socket changes take effect at restart");
@@ -363,7 +363,7 @@ bgpd_run(const char *config_path)
 		goto out;
 	}
 	d.bird = bird_new(d.cfg->bgp.bird_socket, d.cfg->bgp.bird_timeout_ms);
-	d.ann = announcer_new(d.cfg->bgp.include_dir, d.bird);
+	d.ann = announce_new(d.cfg->bgp.include_dir, d.bird);
 	control_read_drain(&d);
 	ctl_update(d.ctl, time(NULL));
 	log_info("starting: %zu services, %zu prefixes%s", d.ctl->nservice,
@@ -402,7 +402,7 @@ out2:
 	free_checks(d.ctl);
 	checker_free(d.ck);
 	ctl_free(d.ctl);
-	announcer_free(d.ann);
+	announce_free(d.ann);
 	bird_free(d.bird);
 	close(d.epfd);
 	config_free(d.cfg);

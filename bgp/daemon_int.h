@@ -13,6 +13,7 @@
 #include "bgp/announce.h"
 #include "bgp/bird.h"
 #include "bgp/check.h"
+#include "bgp/control.h"
 #include "bgp/controller.h"
 #include "bgp/daemon.h"
 #include "bgp/ev.h"
@@ -47,7 +48,7 @@ struct bgpd {
 struct client;
 
 int	 control_listen(struct bgpd *, char *err, size_t errlen);
-/* Drops clients that sent no full line within CTL_IDLE_MS. */
+/* Drops clients that sent no full line within CONTROL_IDLE_MS. */
 void	 control_expire(struct bgpd *, uint64_t now);
 void	 control_close(struct bgpd *);
 json_t	*control_status(struct bgpd *);

@@ -12,6 +12,7 @@
 #include "bgp/announce.h"
 #include "bgp/bird.h"
 #include "bgp/checkonce.h"
+#include "bgp/control.h"
 #include "bgp/controller.h"
 #include "bgp/daemon.h"
 #include "cli/cli.h"
@@ -74,7 +75,7 @@ cmd_bgp_status(struct ctx *ctx, struct args *args)
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
-	if ((st = bgpd_control(cfg->bgp.control_socket, "status", err,
+	if ((st = control_request(cfg->bgp.control_socket, "status", err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\n", err);
 		return EXIT_FAIL;
@@ -133,9 +134,11 @@ drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 	}
 	if (json_array_size(up) > 0) {
 		fprintf(stderr, "castiron: drained, but BIRD still announces");
-		json_array_foreach(up, i, n)
+		for (i = 0; i < json_array_size(up); i++) {
+			n = json_array_get(up, i);
 			fprintf(stderr, "%s %s", i ? "," : "",
 			    json_string_value(n));
+		}
 		fprintf(stderr, "\n");
 		return EXIT_FAIL;
 	}
@@ -154,7 +157,7 @@ drain_without_daemon(struct ctx *ctx, struct config *cfg)
 {
 	struct bird		*b = bird_new(cfg->bgp.bird_socket,
 	    cfg->bgp.bird_timeout_ms);
-	struct announcer	*a = announcer_new(cfg->bgp.include_dir, b);
+	struct announcer	*a = announce_new(cfg->bgp.include_dir, b);
 	struct ctl		*c = ctl_new(cfg, time(NULL));
 	struct bird_proto	*up = NULL;
 	size_t			 nup = 0, i;
@@ -172,7 +175,7 @@ drain_without_daemon(struct ctx *ctx, struct config *cfg)
 	rc = drain_result(ctx, n == 0, n == -1 ? err : NULL, names);
 	json_decref(names);
 	ctl_free(c);
-	announcer_free(a);
+	announce_free(a);
 	bird_free(b);
 	return rc;
 }
@@ -191,13 +194,13 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	if (reason && (strlen(reason) > 200 || strpbrk(reason, "\r\n")))
 		return cmd_usage_error(args, "--reason must be one line of at "
 		    "most 200 characters");
-	if (bgpd_drain_write(cfg->bgp.drain_file, reason, err,
+	if (control_drain_write(cfg->bgp.drain_file, reason, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "castiron: cannot write the drain file: %s\n",
 		    err);
 		return EXIT_FAIL;
 	}
-	if ((st = bgpd_control(cfg->bgp.control_socket, "drain", err,
+	if ((st = control_request(cfg->bgp.control_socket, "drain", err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\ncastiron: drain file written; "
 		    "withdrawing through BIRD directly\n", err);
@@ -227,11 +230,11 @@ cmd_bgp_undrain(struct ctx *ctx, struct args *args)
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
-	if (bgpd_drain_remove(cfg->bgp.drain_file, err, sizeof(err)) == -1) {
+	if (control_drain_remove(cfg->bgp.drain_file, err, sizeof(err)) == -1) {
 		fprintf(stderr, "castiron: %s\n", err);
 		return EXIT_FAIL;
 	}
-	if ((st = bgpd_control(cfg->bgp.control_socket, "undrain", err,
+	if ((st = control_request(cfg->bgp.control_socket, "undrain", err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\ncastiron: drain file removed; "
 		    "prefixes are announced once the daemon runs and its "
