@@ -13,6 +13,7 @@
 #define CASTIRON_ANNOUNCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bgp/bird.h"
 #include "bgp/controller.h"
@@ -44,10 +45,12 @@ const char	*announce_error(const struct announcer *);
 const char	*announce_path(const struct announcer *);
 
 /*
- * The fast path: writes the file if needed, then enables or disables each
- * protocol whose applied state differs from what is wanted (logging each
- * change).  -1 when BIRD failed (the connection may have closed; the
- * next reconciliation repairs).
+ * The fast path: writes the file if needed, then sends enable or disable
+ * for each protocol whose applied state differs from what is wanted and
+ * has no such command out; each reply sets applied (and logs the change).
+ * -1 when BIRD is not connected or the file could not be written (the
+ * next reconciliation repairs).  Replies go to the ctl last passed to
+ * flush or reconcile, which must stay alive until the next such call.
  */
 int		 announce_flush(struct announcer *, struct ctl *);
 /*
@@ -65,13 +68,19 @@ int		 announce_reconcile(struct announcer *, struct ctl *, int *adopt);
 /* Disables every protocol and writes the file so (on exit, drain). */
 int		 announce_withdraw_all(struct announcer *, struct ctl *);
 /*
- * After a drain: disables every castiron_* protocol BIRD has up, whether
- * castiron tracks it or not, then asks BIRD again.  Returns how many are
- * still up (*up, xmalloc'd, lists them) or -1 when BIRD did not answer
- * (err filled).
+ * After a drain: asks BIRD for every castiron_* protocol, disables those
+ * still up (tracked by castiron or not), and asks again.  fn is called
+ * once, maybe at once: n how many are still up (up lists them, valid
+ * during the call), or -1 when BIRD did not answer (err).
  */
-int		 announce_confirm_down(struct announcer *,
-		    struct bird_proto **up, size_t *nup, char *err,
-		    size_t errlen);
+typedef void (*announce_confirm_fn)(void *ctx, uint64_t cookie, int n,
+	    const struct bird_proto *up, const char *err);
+void		 announce_confirm_down(struct announcer *,
+		    announce_confirm_fn fn, void *ctx, uint64_t cookie);
+/* Whether a prefix's state in BIRD changed since the last call (for the
+ * metrics). */
+int		 announce_take_changed(struct announcer *);
+/* Whether a reconciliation is under way. */
+int		 announce_busy(const struct announcer *);
 
 #endif

@@ -36,6 +36,13 @@ checker_free(struct checker *ck)
 	free(ck);
 }
 
+void
+checker_set_resolved(struct checker *ck, const struct resolved *r, size_t n)
+{
+	ck->resolved = r;
+	ck->nresolved = n;
+}
+
 struct check *
 check_new(struct checker *ck, const struct cfg_service *s, check_done_fn done,
     void *arg, char *err, size_t errlen)

@@ -35,6 +35,7 @@ add_prefix(struct ctl *c, const struct prefix *p)
 	memset(&c->prefix[c->nprefix], 0, sizeof(*c->prefix));
 	c->prefix[c->nprefix].p = *p;
 	c->prefix[c->nprefix].applied = -1;
+	c->prefix[c->nprefix].pending = -1;
 	prefix_str(p, c->prefix[c->nprefix].str, sizeof(c->prefix[0].str));
 	ctl_proto_name(p, c->prefix[c->nprefix].proto, CTL_PROTO_LEN);
 	return c->nprefix++;
@@ -249,6 +250,7 @@ ctl_carry(struct ctl *n, const struct ctl *o)
 			if (prefix_equal(&n->prefix[i].p, &o->prefix[j].p)) {
 				n->prefix[i].want = o->prefix[j].want;
 				n->prefix[i].applied = o->prefix[j].applied;
+				n->prefix[i].pending = o->prefix[j].pending;
 				n->prefix[i].since = o->prefix[j].since;
 			}
 }

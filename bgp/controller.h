@@ -44,6 +44,7 @@ struct ctl_prefix {
 	char		 proto[CTL_PROTO_LEN];	/* "castiron_p_192_0_2_10_32" */
 	int		 want;			/* announce? */
 	int		 applied;		/* what BIRD has: 1, 0, -1 unknown */
+	int		 pending;		/* a command out for: 1, 0, -1 none */
 	time_t		 since;
 	size_t		*services;		/* indexes into ctl->service */
 	size_t		 nservices;

@@ -15,6 +15,9 @@ enum timer_id {
 	TIMER_CHECKER,		/* a run's timeout, curl's own timer */
 	TIMER_RECONCILE,
 	TIMER_BIRD_RETRY,	/* reconnect to BIRD */
+	TIMER_BIRD,		/* a BIRD reply's deadline */
+	TIMER_CONTROL,		/* control clients' deadlines */
+	TIMER_RESOLVE,		/* a reload's name resolution */
 	TIMER_METRICS,
 	TIMER_WATCHDOG,
 	TIMER_MAX

@@ -15,6 +15,7 @@
 #include "bgp/control.h"
 #include "bgp/controller.h"
 #include "bgp/daemon.h"
+#include "bgp/ev.h"
 #include "cli/cli.h"
 #include "lib/log.h"
 
@@ -147,6 +148,36 @@ drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 	return EXIT_OK;
 }
 
+/* What BIRD confirmed after a drain without a daemon. */
+struct confirm {
+	int	 done;
+	int	 n;		/* still up, -1 not confirmed */
+	char	 err[256];
+	json_t	*names;
+};
+
+static void
+confirmed(void *ctx, uint64_t cookie, int n, const struct bird_proto *up,
+    const char *err)
+{
+	struct confirm	*k = ctx;
+	int		 i;
+
+	(void)cookie;
+	k->done = 1;
+	k->n = n;
+	for (i = 0; i < n; i++)
+		json_array_append_new(k->names, json_string(up[i].name));
+	if (n == -1)
+		snprintf(k->err, sizeof(k->err), "%s", err);
+}
+
+static int
+confirm_done(void *arg)
+{
+	return ((struct confirm *)arg)->done;
+}
+
 /*
  * No daemon answers: withdraw through BIRD directly (the include file
  * rewritten with every protocol disabled, then each one disabled), so an
@@ -159,24 +190,25 @@ drain_without_daemon(struct ctx *ctx, struct config *cfg)
 	    cfg->bgp.bird_timeout_ms);
 	struct announcer	*a = announce_new(cfg->bgp.include_dir, b);
 	struct ctl		*c = ctl_new(cfg, time(NULL));
-	struct bird_proto	*up = NULL;
-	size_t			 nup = 0, i;
+	struct confirm		 k = { .names = json_array() };
 	char			 err[256];
-	json_t			*names = json_array();
-	int			 rc, n;
+	int			 rc;
 
 	if (bird_connect(b, err, sizeof(err)) == -1)
 		fprintf(stderr, "castiron: cannot reach BIRD either: %s\n", err);
 	announce_withdraw_all(a, c);
-	n = announce_confirm_down(a, &up, &nup, err, sizeof(err));
-	for (i = 0; n > 0 && i < nup; i++)
-		json_array_append_new(names, json_string(up[i].name));
-	free(up);
-	rc = drain_result(ctx, n == 0, n == -1 ? err : NULL, names);
-	json_decref(names);
-	ctl_free(c);
+	announce_confirm_down(a, confirmed, &k, 0);
+	/* Each reply within bird_timeout; the whole at most three of them. */
+	if (!k.done && bird_wait(b, mono_ms() + 3 * cfg->bgp.bird_timeout_ms,
+	    confirm_done, &k) == -1 && !k.done) {
+		k.n = -1;
+		snprintf(k.err, sizeof(k.err), "BIRD did not answer in time");
+	}
+	rc = drain_result(ctx, k.n == 0, k.n == -1 ? k.err : NULL, k.names);
+	json_decref(k.names);
 	announce_free(a);
 	bird_free(b);
+	ctl_free(c);
 	return rc;
 }
 
