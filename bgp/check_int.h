@@ -60,7 +60,7 @@ uint64_t	 http_engine_next_timer(const struct http_engine *);
 void		 http_engine_run_timers(struct http_engine *, uint64_t now);
 
 /* check_exec.c: a killed child whose exit is still to be collected. */
-void	checker_adopt_orphan(struct checker *, int pid, int pidfd);
+struct orphan	*checker_adopt_orphan(struct checker *, int pid, int pidfd);
 void	checker_free_orphans(struct checker *);
 
 #endif

@@ -428,6 +428,22 @@ client_event(struct evh *h, uint32_t events)
 	client_request(c);
 }
 
+/* Makes room for one more client: the oldest that has not asked yet
+ * goes (a crowd of silent clients must not lock the operator out). */
+static int
+client_evict(struct bgpd *d)
+{
+	struct client	*c, *old = NULL;
+
+	for (c = d->clients; c; c = c->next)	/* newest first */
+		if (!c->asked)
+			old = c;
+	if (old == NULL)
+		return 0;
+	client_close(old);
+	return 1;
+}
+
 static void
 listen_event(struct evh *h, uint32_t events)
 {
@@ -457,7 +473,8 @@ listen_event(struct evh *h, uint32_t events)
 			return;
 		}
 		d->listen_full_warned = 0;
-		if (d->nclients >= CONTROL_MAXCLIENTS) {
+		if (d->nclients >= CONTROL_MAXCLIENTS &&
+		    !client_evict(d)) {
 			close(fd);	/* the client sees its connection closed */
 			continue;
 		}

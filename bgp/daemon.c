@@ -466,6 +466,7 @@ bgpd_run(const char *config_path)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	checker_raise_limits();
 	if ((d.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	if ((sig_fd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
