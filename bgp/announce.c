@@ -25,14 +25,42 @@ struct announcer {
 	char		*path;
 	struct bird	*bird;
 	char		*written;	/* text last written; NULL: not yet */
+	char		*prior;		/* the file found at start; NULL: none */
+	char		*configured;	/* protocol set last sent configure for */
+	char		 werr[256];	/* why the last write failed; "": it did not */
 	char		 reboot[64];	/* BIRD's "Last reboot on" */
 	int		 missing_warned;
 	int		 stale;		/* BIRD lacks a protocol of ours */
-	int		 reconciling;
+	int		 reconciling;	/* a reconciliation's commands are out */
+	int		 again;		/* one more was asked for meanwhile */
+	int		 changed;	/* applied moved (announce_take_changed) */
+	struct ctl	*ctl;		/* the one last passed in: replies go there */
+	int		*adopting;
 };
 
+/* What one command was for (bird.c frees it after the reply). */
+struct areq {
+	struct announcer	*a;
+	char			 proto[CTL_PROTO_LEN];
+	int			 want;
+	int			 configured;	/* show protocols after configure */
+	uint64_t		 t0;		/* mono_us when sent */
+	announce_confirm_fn	 fn;
+	void			*ctx;
+	uint64_t		 cookie;
+};
+
+static struct areq *
+areq_new(struct announcer *a)
+{
+	struct areq	*q = xcalloc(1, sizeof(*q));
+
+	q->a = a;
+	return q;
+}
+
 struct announcer *
-announcer_new(const char *include_dir, struct bird *b)
+announce_new(const char *include_dir, struct bird *b)
 {
 	struct announcer	*a = xcalloc(1, sizeof(*a));
 
@@ -43,14 +71,52 @@ announcer_new(const char *include_dir, struct bird *b)
 }
 
 void
-announcer_free(struct announcer *a)
+announce_free(struct announcer *a)
 {
 	if (a == NULL)
 		return;
+	bird_forget(a->bird, a);
 	free(a->dir);
 	free(a->path);
 	free(a->written);
+	free(a->prior);
+	free(a->configured);
 	free(a);
+}
+
+const char *
+announce_error(const struct announcer *a)
+{
+	return a->werr[0] ? a->werr : NULL;
+}
+
+const char *
+announce_path(const struct announcer *a)
+{
+	return a->path;
+}
+
+void
+announce_read_prior(struct announcer *a)
+{
+	FILE	*f;
+	char	*text = NULL;
+	size_t	 len = 0, n;
+	char	 buf[4096];
+
+	free(a->prior);
+	a->prior = NULL;
+	if ((f = fopen(a->path, "r")) == NULL)
+		return;
+	/* Bounded: castiron's own file, one short block per prefix. */
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && len < (16 << 20)) {
+		text = xreallocarray(text, 1, len + n + 1);
+		memcpy(text + len, buf, n);
+		len += n;
+		text[len] = '\0';
+	}
+	fclose(f);
+	a->prior = text;
 }
 
 char *
@@ -67,7 +133,14 @@ announce_render(const struct ctl *c)
 	    "reconfiguration keeps it.\n", f);
 	for (i = 0; i < c->nprefix; i++) {
 		const struct ctl_prefix *p = &c->prefix[i];
+		char id[CTL_REASON_LEN];
 
+		fprintf(f, "\n# services of %s:", p->proto);
+		for (size_t j = 0; j < p->nservices; j++) {
+			ctl_service_id(&c->service[p->services[j]], id,
+			    sizeof(id));
+			fprintf(f, " %s", id);
+		}
 		fprintf(f, "\nprotocol static %s {\n\tdisabled %s;\n\t%s;\n"
 		    "\troute %s blackhole;\n}\n", p->proto,
 		    p->want ? "no" : "yes",
@@ -76,6 +149,31 @@ announce_render(const struct ctl *c)
 	if (fclose(f) != 0 || out == NULL)
 		fatal("open_memstream");
 	return out;
+}
+
+int
+announce_text_lists(const char *text, const char *proto, const char *id)
+{
+	const char	*l, *e, *w;
+	size_t		 plen = strlen(proto), ilen = strlen(id);
+
+	for (l = text; l && *l; l = e ? e + 1 : NULL) {
+		e = strchr(l, '\n');
+		if (strncmp(l, "# services of ", 14) != 0 ||
+		    strncmp(l + 14, proto, plen) != 0 || l[14 + plen] != ':')
+			continue;
+		for (w = l + 15 + plen; w < (e ? e : w + strlen(w)); ) {
+			while (*w == ' ')
+				w++;
+			if (strncmp(w, id, ilen) == 0 && (w[ilen] == ' ' ||
+			    w[ilen] == '\n' || w[ilen] == '\0'))
+				return 1;
+			while (*w && *w != ' ' && *w != '\n')
+				w++;
+		}
+		return 0;
+	}
+	return 0;
 }
 
 static int
@@ -128,65 +226,135 @@ announce_write(struct announcer *a, const struct ctl *c, char *err,
 	return 0;
 }
 
+/* announce_write, logging a failure once and the recovery once. */
+static int
+write_file(struct announcer *a, const struct ctl *c)
+{
+	char	 err[256];
+
+	if (announce_write(a, c, err, sizeof(err)) == -1) {
+		if (a->werr[0] == '\0')
+			log_warnx("bird: cannot write the include file: %s "
+			    "(BIRD is not reconfigured until it can be)", err);
+		snprintf(a->werr, sizeof(a->werr), "%s", err);
+		return -1;
+	}
+	if (a->werr[0] != '\0')
+		log_info("bird: include file %s written again", a->path);
+	a->werr[0] = '\0';
+	return 0;
+}
+
+int
+announce_take_changed(struct announcer *a)
+{
+	int	 c = a->changed;
+
+	a->changed = 0;
+	return c;
+}
+
+static void	reconcile_start(struct announcer *);
+
+static void
+flush_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
+    const char *err)
+{
+	struct areq		*q = arg;
+	struct announcer	*a = q->a;
+	struct ctl_prefix	*p = NULL;
+	ssize_t			 k = ctl_find_prefix(a->ctl, q->proto);
+	char			 e[256];
+	int			 res;
+
+	if (k >= 0) {
+		p = &a->ctl->prefix[k];
+		if (p->pending == q->want)
+			p->pending = -1;
+	}
+	if (rc == -1) {
+		/* The connection went (said once, by the daemon); the next
+		 * reconciliation repairs. */
+		(void)err;
+		if (p)
+			p->applied = -1;
+		return;
+	}
+	res = bird_result(r, e, sizeof(e));
+	if (res == BIRD_NO_PROTOCOL) {
+		/* Not loaded yet: reconfigure, once, by reconciling. */
+		if (p)
+			p->applied = -1;
+		a->stale = 1;
+		if (bird_connected(b))
+			reconcile_start(a);
+		return;
+	}
+	if (res == -1) {
+		log_warnx("bird: %s %s: %s", q->want ? "enable" : "disable",
+		    q->proto, e);
+		if (p)
+			p->applied = -1;
+		return;
+	}
+	if (p == NULL)
+		return;		/* the prefix left with a reload */
+	if (log_getverbose() >= LOG_LVL_DEBUG) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		log_debug("bird: %s %s took %lluus (acknowledged at "
+		    "%lld.%06ld)", q->want ? "enable" : "disable", q->proto,
+		    (unsigned long long)(mono_us() - q->t0),
+		    (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	}
+	if (p->applied != q->want) {
+		if (p->applied == -1 && !q->want)
+			log_debug("prefix %s withdrawn", p->str);
+		else
+			log_info("prefix %s %s", p->str, q->want ?
+			    "announced" : "withdrawn");
+	}
+	p->applied = q->want;
+	a->changed = 1;
+	/* Wanted otherwise since it was sent: say so now. */
+	if (p->want != p->applied && p->pending == -1)
+		announce_flush(a, a->ctl);
+}
+
 int
 announce_flush(struct announcer *a, struct ctl *c)
 {
-	char	 err[256];
 	size_t	 i;
 	int	 rc = 0;
 
 	uint64_t w0 = mono_us();
 
-	if (announce_write(a, c, err, sizeof(err)) == -1) {
-		log_warnx("bird: cannot write the include file: %s", err);
+	a->ctl = c;
+	if (write_file(a, c) == -1)
 		rc = -1;
-	}
 	log_debug("include file written in %lluus",
 	    (unsigned long long)(mono_us() - w0));
 	if (!bird_connected(a->bird))
 		return -1;
 	for (i = 0; i < c->nprefix; i++) {
-		struct ctl_prefix *p = &c->prefix[i];
-		int r, prev = p->applied;
-		uint64_t t0;
+		struct ctl_prefix	*p = &c->prefix[i];
+		struct areq		*q;
 
-		if (p->applied == p->want)
+		if (p->applied == p->want || p->pending == p->want)
 			continue;
-		t0 = mono_us();
-		r = p->want ? bird_enable(a->bird, p->proto, err, sizeof(err)) :
-		    bird_disable(a->bird, p->proto, err, sizeof(err));
-		if (r == -1) {
+		q = areq_new(a);
+		snprintf(q->proto, sizeof(q->proto), "%s", p->proto);
+		q->want = p->want;
+		q->t0 = mono_us();
+		if (bird_send_switch(a->bird, p->proto, p->want, a, flush_done,
+		    q) == -1) {
 			p->applied = -1;
 			rc = -1;
-			if (bird_last_unknown(a->bird)) {
-				/* Not loaded yet: reconfigure once, below. */
-				a->stale = 1;
-				continue;
-			}
-			log_warnx("bird: %s %s: %s", p->want ? "enable" :
-			    "disable", p->proto, err);
 			if (!bird_connected(a->bird))
 				return -1;
 			continue;
 		}
-		p->applied = p->want;
-		if (log_getverbose() >= LOG_LVL_DEBUG) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			log_debug("bird: %s %s took %lluus (acknowledged at "
-			    "%lld.%06ld)", p->want ? "enable" : "disable",
-			    p->proto, (unsigned long long)(mono_us() - t0),
-			    (long long)ts.tv_sec, ts.tv_nsec / 1000);
-		}
-		if (prev == -1 && !p->want)
-			log_debug("prefix %s withdrawn", p->str);
-		else
-			log_info("prefix %s %s", p->str, p->want ?
-			    "announced" : "withdrawn");
-	}
-	if (a->stale && !a->reconciling) {
-		a->stale = 0;
-		return announce_reconcile(a, c, 0);
+		p->pending = p->want;
 	}
 	return rc;
 }
@@ -201,9 +369,11 @@ announce_withdraw_all(struct announcer *a, struct ctl *c)
 	ctl_update(c, time(NULL));
 	c->drained = saved;
 	/* Say it again, whatever BIRD has (what was announced is logged). */
-	for (i = 0; i < c->nprefix; i++)
+	for (i = 0; i < c->nprefix; i++) {
 		if (c->prefix[i].applied != 1)
 			c->prefix[i].applied = -1;
+		c->prefix[i].pending = -1;
+	}
 	return announce_flush(a, c);
 }
 
@@ -223,77 +393,219 @@ set_matches(const struct ctl *c, const struct bird_proto *bp, size_t n)
 	return found == c->nprefix;
 }
 
-int
-announce_reconcile(struct announcer *a, struct ctl *c, int adopt)
+/* The names of ctl's protocols, one string (what configure was sent for). */
+static char *
+proto_set(const struct ctl *c)
 {
+	char	*out = NULL;
+	size_t	 len = 0, i;
+	FILE	*f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		fatal("open_memstream");
+	for (i = 0; i < c->nprefix; i++)
+		fprintf(f, "%s ", c->prefix[i].proto);
+	if (fclose(f) != 0 || out == NULL)
+		fatal("open_memstream");
+	return out;
+}
+
+/*
+ * castiron (re)started and BIRD answers for the first time: its
+ * announcements are the best knowledge of which services were healthy,
+ * but only for a prefix whose every service is one the file found at
+ * start listed for it, with the same check (a service that was never
+ * checked is never trusted).
+ */
+static void
+adopt(struct announcer *a, struct ctl *c, const struct bird_proto *bp,
+    size_t n)
+{
+	char	 id[CTL_REASON_LEN];
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		ssize_t k = ctl_find_prefix(c, bp[i].name);
+		int known = 1;
+
+		if (k < 0 || strcmp(bp[i].state, "down") == 0)
+			continue;
+		for (j = 0; j < c->prefix[k].nservices; j++) {
+			ctl_service_id(&c->service[c->prefix[k].services[j]],
+			    id, sizeof(id));
+			if (a->prior == NULL ||
+			    !announce_text_lists(a->prior, bp[i].name, id))
+				known = 0;
+		}
+		if (!known) {
+			log_info("prefix %s: announced in BIRD, but not every "
+			    "service of it was there before; not adopted",
+			    c->prefix[k].str);
+			continue;
+		}
+		for (j = 0; j < c->prefix[k].nservices; j++) {
+			size_t s = c->prefix[k].services[j];
+			if (!c->service[s].healthy && !c->service[s].decided) {
+				ctl_adopt(c, s, time(NULL));
+				log_info("service %s: taken as healthy "
+				    "(%s announced in BIRD at start)",
+				    c->service[s].name, c->prefix[k].str);
+			}
+		}
+	}
+	ctl_update(c, time(NULL));
+	free(a->prior);
+	a->prior = NULL;
+}
+
+static void
+log_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
+    const char *err)
+{
+	struct areq	*q = arg;
+	char		 e[256];
+
+	(void)b;
+	(void)err;
+	if (rc == 0 && bird_result(r, e, sizeof(e)) != 0)
+		log_warnx("bird: disable %s: %s", q->proto, e);
+}
+
+static void
+send_disable(struct announcer *a, const char *proto)
+{
+	struct areq	*q = areq_new(a);
+
+	snprintf(q->proto, sizeof(q->proto), "%s", proto);
+	bird_send_switch(a->bird, proto, 0, a, log_done, q);
+}
+
+/* Disables castiron_* protocols BIRD runs that castiron no longer has
+ * (a configure that failed after they left the file). */
+static void
+disable_strays(struct announcer *a, const struct ctl *c,
+    const struct bird_proto *bp, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (strncmp(bp[i].name, "castiron_", 9) != 0 ||
+		    ctl_find_prefix(c, bp[i].name) >= 0 ||
+		    strcmp(bp[i].state, "down") == 0)
+			continue;
+		log_warnx("bird: %s is %s in BIRD but no longer in %s; "
+		    "disabling it", bp[i].name, bp[i].state, a->path);
+		send_disable(a, bp[i].name);
+	}
+}
+
+/* A reconciliation's command failed: it ends; the next one repairs. */
+static void
+reconcile_fail(struct announcer *a, const char *err)
+{
+	if (bird_connected(a->bird))
+		log_warnx("bird: %s", err);
+	a->reconciling = 0;
+	a->again = 0;
+}
+
+static void	reconcile_protocols(struct bird *, void *, int,
+		    const struct bird_reply *, const char *);
+
+static void
+ask_protocols(struct announcer *a, int configured)
+{
+	struct areq	*q = areq_new(a);
+
+	q->configured = configured;
+	if (bird_send_protocols(a->bird, "castiron_*", a, reconcile_protocols,
+	    q) == -1)
+		reconcile_fail(a, "cannot ask BIRD for its protocols");
+}
+
+static void
+reconcile_configured(struct bird *b, void *arg, int rc,
+    const struct bird_reply *r, const char *err)
+{
+	struct areq		*q = arg;
+	struct announcer	*a = q->a;
+	char			 e[256];
+
+	(void)b;
+	if (rc == -1) {
+		reconcile_fail(a, err);
+		return;
+	}
+	if (!bird_configure_ok(r)) {
+		bird_reply_error(r, e, sizeof(e));
+		log_warnx("bird: configure: %s", e);
+	}
+	ask_protocols(a, 1);
+}
+
+static void
+reconcile_protocols(struct bird *b, void *arg, int rc,
+    const struct bird_reply *r, const char *err)
+{
+	struct areq		*q = arg;
+	struct announcer	*a = q->a;
+	struct ctl		*c = a->ctl;
 	struct bird_proto	*bp = NULL;
 	size_t			 n = 0, i, j;
-	char			 err[256], reboot[64];
-	int			 configured = 0, rc;
+	char			 e[256], *set;
 
-	if (!bird_connected(a->bird))
-		return -1;
-	a->reconciling = 1;
-	if (bird_last_reboot(a->bird, reboot, sizeof(reboot), err,
-	    sizeof(err)) == -1)
-		goto birdfail;
-	if (a->reboot[0] && strcmp(a->reboot, reboot) != 0)
-		log_warnx("bird: BIRD restarted (last reboot %s); re-applying",
-		    reboot);
-	snprintf(a->reboot, sizeof(a->reboot), "%s", reboot);
-again:
-	free(bp);
-	bp = NULL;
-	if (bird_protocols(a->bird, "castiron_*", &bp, &n, err,
-	    sizeof(err)) == -1)
-		goto birdfail;
-	if (adopt) {
-		/* castiron (re)started: BIRD's announcements are the best
-		 * knowledge of which services were healthy. */
-		for (i = 0; i < n; i++) {
-			ssize_t k = ctl_find_prefix(c, bp[i].name);
-			if (k < 0 || strcmp(bp[i].state, "down") == 0)
-				continue;
-			for (j = 0; j < c->prefix[k].nservices; j++) {
-				size_t s = c->prefix[k].services[j];
-				if (!c->service[s].healthy &&
-				    !c->service[s].decided) {
-					ctl_adopt(c, s, time(NULL));
-					log_info("service %s: taken as healthy "
-					    "(%s announced in BIRD at start)",
-					    c->service[s].name, c->prefix[k].str);
-				}
-			}
-		}
-		adopt = 0;
-		ctl_update(c, time(NULL));
+	if (rc == -1) {
+		reconcile_fail(a, err);
+		return;
 	}
-	if (announce_write(a, c, err, sizeof(err)) == -1)
-		log_warnx("bird: cannot write the include file: %s", err);
+	if (bird_reply_protocols(r, &bp, &n, e, sizeof(e)) == -1) {
+		reconcile_fail(a, e);
+		return;
+	}
+	if (a->adopting && *a->adopting) {
+		adopt(a, c, bp, n);
+		*a->adopting = 0;
+	}
+	write_file(a, c);
 	if (!set_matches(c, bp, n)) {
-		if (configured) {
-			if (!a->missing_warned)
-				log_warnx("bird: castiron's protocols are still "
-				    "missing after configure: does bird.conf "
-				    "include \"%s/*.conf\"?", a->dir);
-			a->missing_warned = 1;
-		} else {
+		set = proto_set(c);
+		if (a->werr[0] != '\0') {
+			/* The file does not hold the set: configure would
+			 * only re-read the old one.  Said once, by write_file. */
+			free(set);
+		} else if (!q->configured && (a->configured == NULL ||
+		    strcmp(a->configured, set) != 0)) {
+			struct areq *cq = areq_new(a);
+
 			log_info("bird: protocol set differs from %s; "
 			    "reconfiguring BIRD", a->path);
-			if (bird_configure(a->bird, err, sizeof(err)) == -1) {
-				log_warnx("bird: configure: %s", err);
-				if (!bird_connected(a->bird))
-					goto birdfail;
-			}
-			configured = 1;
-			goto again;
+			free(a->configured);
+			a->configured = set;
+			free(bp);
+			if (bird_send(b, "configure", a, reconcile_configured,
+			    cq) == -1)
+				reconcile_fail(a, "cannot send configure");
+			return;
+		} else {
+			free(set);
+			if (!a->missing_warned)
+				log_warnx("bird: BIRD's castiron protocols still "
+				    "differ from %s after configure (does "
+				    "bird.conf include \"%s/*.conf\", and does "
+				    "BIRD accept its configuration?); not "
+				    "reconfiguring again until the set changes",
+				    a->path, a->dir);
+			a->missing_warned = 1;
 		}
+		disable_strays(a, c, bp, n);
 	} else
 		a->missing_warned = 0;
 	for (i = 0; i < c->nprefix; i++) {
 		struct ctl_prefix *p = &c->prefix[i];
 		int have = -1;
 
+		if (p->pending != -1)
+			continue;	/* a command is out; its reply decides */
 		for (j = 0; j < n; j++)
 			if (strcmp(bp[j].name, p->proto) == 0)
 				have = strcmp(bp[j].state, "down") != 0;
@@ -308,17 +620,137 @@ again:
 				    p->proto, have ? "up" : "down",
 				    p->want ? "up" : "down");
 			p->applied = -1;
-		} else
+		} else if (p->applied != have) {
 			p->applied = have;
+			a->changed = 1;
+		}
 	}
 	free(bp);
-	rc = announce_flush(a, c);
 	a->reconciling = 0;
 	a->stale = 0;
-	return rc;
-birdfail:
+	announce_flush(a, c);
+	if (a->again) {
+		a->again = 0;
+		reconcile_start(a);
+	}
+}
+
+static void
+reconcile_status(struct bird *b, void *arg, int rc,
+    const struct bird_reply *r, const char *err)
+{
+	struct areq		*q = arg;
+	struct announcer	*a = q->a;
+	char			 e[256], reboot[64];
+
+	(void)b;
+	if (rc == -1) {
+		reconcile_fail(a, err);
+		return;
+	}
+	if (bird_result(r, e, sizeof(e)) != 0) {
+		reconcile_fail(a, e);
+		return;
+	}
+	bird_reply_reboot(r, reboot, sizeof(reboot));
+	if (a->reboot[0] && strcmp(a->reboot, reboot) != 0)
+		log_warnx("bird: BIRD restarted (last reboot %s); re-applying",
+		    reboot);
+	snprintf(a->reboot, sizeof(a->reboot), "%s", reboot);
+	ask_protocols(a, 0);
+}
+
+static void
+reconcile_start(struct announcer *a)
+{
+	if (a->reconciling) {
+		a->again = 1;
+		return;
+	}
+	a->reconciling = 1;
+	if (bird_send(a->bird, "show status", a, reconcile_status,
+	    areq_new(a)) == -1)
+		reconcile_fail(a, "cannot ask BIRD for its status");
+}
+
+int
+announce_reconcile(struct announcer *a, struct ctl *c, int *adopting)
+{
+	a->ctl = c;
+	if (adopting)
+		a->adopting = adopting;
+	if (!bird_connected(a->bird))
+		return -1;
+	reconcile_start(a);
+	return 0;
+}
+
+int
+announce_busy(const struct announcer *a)
+{
+	return a->reconciling;
+}
+
+static void
+confirm_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
+    const char *err)
+{
+	struct areq		*q = arg;
+	struct announcer	*a = q->a;
+	struct bird_proto	*bp = NULL;
+	size_t			 n = 0, i, k;
+	char			 e[256];
+
+	(void)b;
+	if (rc == -1) {
+		q->fn(q->ctx, q->cookie, -1, NULL, err);
+		return;
+	}
+	if (bird_reply_protocols(r, &bp, &n, e, sizeof(e)) == -1) {
+		q->fn(q->ctx, q->cookie, -1, NULL, e);
+		return;
+	}
+	for (i = 0, k = 0; i < n; i++)
+		if (strncmp(bp[i].name, "castiron_", 9) == 0 &&
+		    strcmp(bp[i].state, "down") != 0)
+			bp[k++] = bp[i];
+	if (k > 0 && !q->configured) {
+		/* Disable what is still up, tracked or not, and ask again. */
+		struct areq *again = areq_new(a);
+
+		for (i = 0; i < k; i++) {
+			log_warnx("bird: %s is still %s after the drain; "
+			    "disabling it", bp[i].name, bp[i].state);
+			send_disable(a, bp[i].name);
+		}
+		*again = *q;
+		again->configured = 1;
+		if (bird_send_protocols(a->bird, "castiron_*", a, confirm_done,
+		    again) == -1)
+			q->fn(q->ctx, q->cookie, -1, NULL,
+			    "BIRD is not connected");
+		free(bp);
+		return;
+	}
+	q->fn(q->ctx, q->cookie, (int)k, bp, NULL);
 	free(bp);
-	a->reconciling = 0;
-	log_warnx("bird: %s", err);
-	return -1;
+}
+
+void
+announce_confirm_down(struct announcer *a, announce_confirm_fn fn, void *ctx,
+    uint64_t cookie)
+{
+	struct areq	*q;
+
+	if (!bird_connected(a->bird)) {
+		fn(ctx, cookie, -1, NULL, "BIRD is not connected");
+		return;
+	}
+	q = areq_new(a);
+	q->fn = fn;
+	q->ctx = ctx;
+	q->cookie = cookie;
+	if (bird_send_protocols(a->bird, "castiron_*", a, confirm_done,
+	    q) == -1)
+		fn(ctx, cookie, -1, NULL, "BIRD is not connected");
 }

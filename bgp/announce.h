@@ -13,6 +13,7 @@
 #define CASTIRON_ANNOUNCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bgp/bird.h"
 #include "bgp/controller.h"
@@ -21,31 +22,65 @@
 
 struct announcer;
 
-struct announcer *announcer_new(const char *include_dir, struct bird *);
-void		 announcer_free(struct announcer *);
+struct announcer *announce_new(const char *include_dir, struct bird *);
+void		 announce_free(struct announcer *);
 
-/* The file's text for ctl (pure; the caller frees it). */
+/* The file's text for ctl (pure; the caller frees it).  Before each
+ * protocol, a comment names the services of its prefix (ctl_service_id),
+ * which a restart reads back (announce_read_prior). */
 char		*announce_render(const struct ctl *);
+/* Whether a file's text (as announce_render writes it) lists the service
+ * id among the services of protocol proto (pure). */
+int		 announce_text_lists(const char *text, const char *proto,
+		    const char *id);
+/* Keeps the include file as found, before the first write, so that the
+ * first contact with BIRD adopts only what the same services announced. */
+void		 announce_read_prior(struct announcer *);
 /* Writes the file when its text changed; 0 or -1 (err). */
 int		 announce_write(struct announcer *, const struct ctl *,
 		    char *err, size_t errlen);
+/* Why the include file could not be written last time; NULL when it was
+ * (or has not been tried yet). */
+const char	*announce_error(const struct announcer *);
+const char	*announce_path(const struct announcer *);
 
 /*
- * The fast path: writes the file if needed, then enables or disables each
- * protocol whose applied state differs from what is wanted (logging each
- * change).  -1 when BIRD failed (the connection may have closed; the
- * next reconciliation repairs).
+ * The fast path: writes the file if needed, then sends enable or disable
+ * for each protocol whose applied state differs from what is wanted and
+ * has no such command out; each reply sets applied (and logs the change).
+ * -1 when BIRD is not connected or the file could not be written (the
+ * next reconciliation repairs).  Replies go to the ctl last passed to
+ * flush or reconcile, which must stay alive until the next such call.
  */
 int		 announce_flush(struct announcer *, struct ctl *);
 /*
  * The slow path, every reconcile_interval and after (re)connecting: notices
- * a BIRD restart, reconfigures BIRD when protocols are missing or stale,
- * and puts back any protocol whose state drifted.  When adopt is set
- * (castiron just started), services whose prefixes BIRD announces are
- * taken as healthy instead of withdrawn.
+ * a BIRD restart, reconfigures BIRD when protocols are missing or stale
+ * (once per protocol set, and never while the file cannot be written),
+ * disables castiron_* protocols BIRD runs that the file no longer has,
+ * and puts back any protocol whose state drifted.  When adopt is non-NULL
+ * and set (castiron started and has not yet reached BIRD), services that
+ * have not decided, and whose prefixes BIRD announces with the same
+ * services as before the restart, are taken as healthy instead of
+ * withdrawn; *adopt is cleared once BIRD has answered.
  */
-int		 announce_reconcile(struct announcer *, struct ctl *, int adopt);
+int		 announce_reconcile(struct announcer *, struct ctl *, int *adopt);
 /* Disables every protocol and writes the file so (on exit, drain). */
 int		 announce_withdraw_all(struct announcer *, struct ctl *);
+/*
+ * After a drain: asks BIRD for every castiron_* protocol, disables those
+ * still up (tracked by castiron or not), and asks again.  fn is called
+ * once, maybe at once: n how many are still up (up lists them, valid
+ * during the call), or -1 when BIRD did not answer (err).
+ */
+typedef void (*announce_confirm_fn)(void *ctx, uint64_t cookie, int n,
+	    const struct bird_proto *up, const char *err);
+void		 announce_confirm_down(struct announcer *,
+		    announce_confirm_fn fn, void *ctx, uint64_t cookie);
+/* Whether a prefix's state in BIRD changed since the last call (for the
+ * metrics). */
+int		 announce_take_changed(struct announcer *);
+/* Whether a reconciliation is under way. */
+int		 announce_busy(const struct announcer *);
 
 #endif

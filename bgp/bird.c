@@ -1,11 +1,15 @@
 /*
  * BIRD control-socket client (see bird.h).  Modelled on birdc's
  * client/client.c: one command, then lines until a code followed by a
- * space.  I/O is blocking with a deadline per command (poll on the one
- * socket); castiron's commands take about a millisecond, and a BIRD that
- * does not answer within bird_timeout loses its connection, which the
- * daemon re-establishes with backoff.
+ * space.  Commands are queued and written without waiting; BIRD answers
+ * them in order, and each reply, read as it arrives from the daemon's
+ * epoll loop, goes to its command's callback.  A BIRD that does not
+ * answer within bird_timeout loses its connection (every queued command
+ * fails), which the daemon re-establishes with backoff.  Without a loop
+ * (the CLI, and the daemon as it stops), bird_wait polls the one socket,
+ * never past its deadline.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
@@ -18,27 +22,30 @@
 #include <unistd.h>
 
 #include "bgp/bird.h"
+#include "bgp/ev.h"
 #include "lib/xmalloc.h"
 
+struct bird_req;
+
 struct bird {
+	struct evh	 evh;		/* first: epoll hands us this */
+	int		 epfd;		/* -1: not in a loop (waits with poll) */
+	bird_state_fn	 state_fn;
+	void		*state_arg;
 	char		*path;
 	uint64_t	 timeout_ms;
 	int		 fd;
+	int		 state;
 	char		 version[32];
 	char		*buf;		/* bytes read, not yet parsed */
-	int		 last_code;
-	int		 last_unknown;
 	size_t		 len, cap;
+	struct bird_parser p;		/* the reply being read */
+	char		*out;		/* commands not yet written */
+	size_t		 outlen, outoff, outcap;
+	struct bird_req	*head, *tail;	/* sent, in the order BIRD answers */
+	size_t		 npending;
+	uint64_t	 deadline;	/* for the greeting or the head's reply */
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- the pure reply parser ---- */
 
@@ -72,55 +79,69 @@ bird_reply_clear(struct bird_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void
+bird_parser_init(struct bird_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->last = -1;
+}
+
 ssize_t
-bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
+bird_parser_feed(struct bird_parser *p, const char *buf, size_t len,
     char *err, size_t errlen)
 {
 	size_t		 pos = 0;
-	int		 last = -1;
 
-	bird_reply_clear(r);
-	if (len > BIRD_MAX_REPLY)
-		len = BIRD_MAX_REPLY + 1;
-	while (pos < len) {
+	while (pos < len && !p->done) {
 		const char	*line = buf + pos, *nl;
-		size_t		 n;
+		size_t		 n, from = pos == 0 ? p->scanned : 0;
 
-		nl = memchr(line, '\n', len - pos);
+		/* A partial line is looked at once: the scan goes on from
+		 * where the last call stopped. */
+		if (from > len - pos)
+			from = len - pos;
+		nl = memchr(line + from, '\n', len - pos - from);
 		if (nl == NULL) {
-			if (len - pos > BIRD_MAX_LINE || len > BIRD_MAX_REPLY) {
+			if (len - pos > BIRD_MAX_LINE) {
 				snprintf(err, errlen, "BIRD reply line longer "
 				    "than %d bytes", BIRD_MAX_LINE);
-				goto fail;
+				return -1;
 			}
-			bird_reply_clear(r);
-			return 0;
+			p->scanned = len - pos;
+			break;
 		}
+		p->scanned = 0;
 		n = (size_t)(nl - line);
 		if (n > BIRD_MAX_LINE) {
 			snprintf(err, errlen, "BIRD reply line longer than %d "
 			    "bytes", BIRD_MAX_LINE);
-			goto fail;
+			return -1;
+		}
+		if (p->used + n + 1 > BIRD_MAX_REPLY) {
+			snprintf(err, errlen, "BIRD reply longer than %d bytes",
+			    BIRD_MAX_REPLY);
+			return -1;
 		}
 		if (memchr(line, '\0', n) != NULL) {
 			snprintf(err, errlen, "NUL byte in BIRD reply");
-			goto fail;
+			return -1;
 		}
-		if (r->nlines >= BIRD_MAX_LINES) {
+		if (p->r.nlines >= BIRD_MAX_LINES) {
 			snprintf(err, errlen, "BIRD reply has more than %d "
 			    "lines", BIRD_MAX_LINES);
-			goto fail;
+			return -1;
 		}
 		pos += n + 1;
+		p->used += n + 1;
 		if (n > 0 && line[n - 1] == '\r')
 			n--;
 		if (n >= 1 && line[0] == '+') {
 			/* Unsolicited (asynchronous) message: not ours. */
-			r->nunsolicited++;
+			p->r.nunsolicited++;
 			continue;
 		}
 		if (n >= 1 && line[0] == ' ') {
-			reply_add(r, last, line + 1, n - 1);
+			reply_add(&p->r, p->last, line + 1, n - 1);
 			continue;
 		}
 		if (n >= 5 && is_digit(line[0]) && is_digit(line[1]) &&
@@ -128,22 +149,45 @@ bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
 		    (line[4] == ' ' || line[4] == '-')) {
 			int code = (line[0] - '0') * 1000 + (line[1] - '0') * 100 +
 			    (line[2] - '0') * 10 + (line[3] - '0');
-			last = code;
-			reply_add(r, code, line + 5, n - 5);
+			p->last = code;
+			reply_add(&p->r, code, line + 5, n - 5);
 			if (line[4] == ' ') {
-				r->code = code;
-				return (ssize_t)pos;
+				p->r.code = code;
+				p->done = 1;
 			}
 			continue;
 		}
 		/* birdc prints such a line as "???" and carries on. */
-		reply_add(r, last, line, n);
+		reply_add(&p->r, p->last, line, n);
 	}
+	return (ssize_t)pos;
+}
+
+ssize_t
+bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
+    char *err, size_t errlen)
+{
+	struct bird_parser	 p;
+	ssize_t			 used;
+
 	bird_reply_clear(r);
-	return 0;
-fail:
-	bird_reply_clear(r);
-	return -1;
+	bird_parser_init(&p);
+	used = bird_parser_feed(&p, buf, len, err, errlen);
+	if (used > 0 && p.done) {
+		*r = p.r;
+		return used;
+	}
+	bird_reply_clear(&p.r);
+	return used < 0 ? -1 : 0;
+}
+
+int
+bird_reply_no_protocol(const struct bird_reply *r)
+{
+	/* "syntax error, unexpected CF_SYM_UNDEFINED": BIRD has no such
+	 * protocol (the name is not a symbol of its configuration). */
+	return r->code == 9001 && r->nlines > 0 &&
+	    strstr(r->lines[r->nlines - 1].text, "UNDEFINED") != NULL;
 }
 
 int
@@ -221,15 +265,36 @@ bird_parse_protocols(const struct bird_reply *r, struct bird_proto **out,
 
 /* ---- the connection ---- */
 
+enum { B_CLOSED, B_GREETING, B_READY };
+
+struct bird_req {
+	bird_done_fn	 done;		/* NULL: forgotten, the reply is dropped */
+	void		*owner;
+	void		*arg;		/* freed here after done */
+	struct bird_req	*next;
+};
+
+static void	bird_event(struct evh *, uint32_t);
+
 struct bird *
 bird_new(const char *socket_path, uint64_t timeout_ms)
 {
 	struct bird	*b = xcalloc(1, sizeof(*b));
 
+	b->evh.fn = bird_event;
 	b->path = xstrdup(socket_path);
 	b->timeout_ms = timeout_ms;
 	b->fd = -1;
+	b->epfd = -1;
 	return b;
+}
+
+void
+bird_attach(struct bird *b, int epfd, bird_state_fn fn, void *arg)
+{
+	b->epfd = epfd;
+	b->state_fn = fn;
+	b->state_arg = arg;
 }
 
 void
@@ -237,26 +302,62 @@ bird_free(struct bird *b)
 {
 	if (b == NULL)
 		return;
+	b->state_fn = NULL;
 	bird_close(b);
 	free(b->path);
 	free(b->buf);
+	free(b->out);
 	free(b);
+}
+
+/* Closes the connection; every queued command fails with err. */
+static void
+bird_fail(struct bird *b, const char *err)
+{
+	struct bird_req	*q;
+	int		 was = b->state;
+
+	if (b->fd == -1)
+		return;
+	if (b->epfd != -1)
+		epoll_ctl(b->epfd, EPOLL_CTL_DEL, b->fd, NULL);
+	close(b->fd);
+	b->fd = -1;
+	b->state = B_CLOSED;
+	b->len = b->outlen = b->outoff = 0;
+	b->version[0] = '\0';
+	bird_reply_clear(&b->p.r);
+	/* The queue is taken first: a callback may queue (and fail) more. */
+	while ((q = b->head) != NULL) {
+		b->head = q->next;
+		if (b->head == NULL)
+			b->tail = NULL;
+		b->npending--;
+		if (q->done)
+			q->done(b, q->arg, -1, NULL, err);
+		free(q->arg);
+		free(q);
+	}
+	if (b->state_fn && was != B_CLOSED)
+		b->state_fn(b, b->state_arg, 0, err);
 }
 
 void
 bird_close(struct bird *b)
 {
-	if (b->fd != -1)
-		close(b->fd);
-	b->fd = -1;
-	b->len = 0;
-	b->version[0] = '\0';
+	bird_fail(b, "connection closed");
 }
 
 int
 bird_connected(const struct bird *b)
 {
-	return b->fd != -1;
+	return b->state == B_READY;
+}
+
+int
+bird_connecting(const struct bird *b)
+{
+	return b->state == B_GREETING;
 }
 
 const char *
@@ -265,83 +366,199 @@ bird_version(const struct bird *b)
 	return b->version;
 }
 
-/* Waits for fd to be ready until deadline; 0 ready, -1 timeout/error. */
-static int
-wait_fd(int fd, short events, uint64_t deadline, char *err, size_t errlen)
+size_t
+bird_pending(const struct bird *b)
 {
-	struct pollfd	 pfd = { .fd = fd, .events = events };
-	uint64_t	 now;
-	int		 rc;
-
-	for (;;) {
-		now = now_ms();
-		if (now >= deadline) {
-			snprintf(err, errlen, "BIRD did not answer in time");
-			return -1;
-		}
-		rc = poll(&pfd, 1, (int)(deadline - now));
-		if (rc > 0)
-			return 0;
-		if (rc == -1 && errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
-			return -1;
-		}
-	}
+	return b->npending;
 }
 
-/* Reads until one full reply is parsed; closes on failure. */
-static int
-read_reply(struct bird *b, struct bird_reply *r, uint64_t deadline,
-    char *err, size_t errlen)
+void
+bird_forget(struct bird *b, void *owner)
 {
-	ssize_t	 used, n;
+	struct bird_req	*q;
 
-	for (;;) {
-		used = bird_reply_parse(b->buf, b->len, r, err, errlen);
-		if (used > 0) {
-			memmove(b->buf, b->buf + used, b->len - (size_t)used);
-			b->len -= (size_t)used;
-			return 0;
+	for (q = b->head; q; q = q->next)
+		if (q->owner == owner)
+			q->done = NULL;
+}
+
+uint64_t
+bird_next_timer(const struct bird *b)
+{
+	if (b->state == B_GREETING || b->npending > 0)
+		return b->deadline;
+	return UINT64_MAX;
+}
+
+void
+bird_run_timers(struct bird *b, uint64_t now)
+{
+	if ((b->state == B_GREETING || b->npending > 0) && now >= b->deadline)
+		bird_fail(b, "BIRD did not answer in time");
+}
+
+static void
+bird_watch(struct bird *b)
+{
+	struct epoll_event	 ev = { .events = EPOLLIN };
+
+	if (b->epfd == -1 || b->fd == -1)
+		return;
+	if (b->outoff < b->outlen)
+		ev.events |= EPOLLOUT;
+	ev.data.ptr = &b->evh;
+	epoll_ctl(b->epfd, EPOLL_CTL_MOD, b->fd, &ev);
+}
+
+/* Writes what is queued for BIRD; -1 when the connection failed. */
+static int
+bird_write(struct bird *b)
+{
+	ssize_t	 w;
+	int	 blocked = 0;
+
+	while (b->outoff < b->outlen) {
+		w = write(b->fd, b->out + b->outoff, b->outlen - b->outoff);
+		if (w > 0) {
+			b->outoff += (size_t)w;
+			continue;
 		}
-		if (used < 0)
-			goto fail;
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN) {
+			blocked = 1;
+			break;
+		}
+		bird_fail(b, "write to BIRD failed");
+		return -1;
+	}
+	if (b->outoff == b->outlen)
+		b->outoff = b->outlen = 0;
+	if (blocked || b->outlen == 0)
+		bird_watch(b);
+	return 0;
+}
+
+static void
+bird_greeting(struct bird *b, const struct bird_reply *r)
+{
+	const char	*v, *e;
+	char		 err[128];
+
+	if (r->code != 1 || r->nlines == 0) {
+		snprintf(err, sizeof(err), "%s: unexpected greeting %04d",
+		    b->path, r->code);
+		bird_fail(b, err);
+		return;
+	}
+	/* "BIRD 2.0.12 ready." */
+	v = r->lines[r->nlines - 1].text;
+	if (strncmp(v, "BIRD ", 5) == 0) {
+		v += 5;
+		if ((e = strchr(v, ' ')) == NULL)
+			e = v + strlen(v);
+		snprintf(b->version, sizeof(b->version), "%.*s",
+		    (int)(e - v), v);
+	} else
+		snprintf(b->version, sizeof(b->version), "unknown");
+	b->state = B_READY;
+	b->deadline = mono_ms() + b->timeout_ms;
+	if (b->state_fn)
+		b->state_fn(b, b->state_arg, 1, NULL);
+}
+
+/* Reads what BIRD sent and hands each complete reply to its command. */
+static void
+bird_read(struct bird *b)
+{
+	char		 err[256];
+	ssize_t		 n, used;
+	int		 rounds;
+
+	for (rounds = 0; rounds < 64 && b->fd != -1; rounds++) {
 		if (b->cap - b->len < 4096) {
-			if (b->cap >= BIRD_MAX_REPLY + 8192) {
-				snprintf(err, errlen, "BIRD reply too long");
-				goto fail;
+			if (b->cap >= 2 * BIRD_MAX_LINE + 8192) {
+				bird_fail(b, "BIRD reply line too long");
+				return;
 			}
 			b->cap = b->cap ? b->cap * 2 : 8192;
 			b->buf = xreallocarray(b->buf, 1, b->cap);
 		}
-		if (wait_fd(b->fd, POLLIN, deadline, err, errlen) == -1)
-			goto fail;
 		n = read(b->fd, b->buf + b->len, b->cap - b->len);
 		if (n == 0) {
-			snprintf(err, errlen, "BIRD closed the connection");
-			goto fail;
+			bird_fail(b, "BIRD closed the connection");
+			return;
 		}
 		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR)
 				continue;
-			snprintf(err, errlen, "read from BIRD: %s",
-			    strerror(errno));
-			goto fail;
+			if (errno != EAGAIN) {
+				snprintf(err, sizeof(err), "read from BIRD: %s",
+				    strerror(errno));
+				bird_fail(b, err);
+			}
+			return;
 		}
 		b->len += (size_t)n;
+		while (b->fd != -1 && b->len > 0) {
+			struct bird_reply	 r;
+			struct bird_req		*q;
+
+			used = bird_parser_feed(&b->p, b->buf, b->len, err,
+			    sizeof(err));
+			if (used < 0) {
+				bird_fail(b, err);
+				return;
+			}
+			memmove(b->buf, b->buf + used, b->len - (size_t)used);
+			b->len -= (size_t)used;
+			if (!b->p.done)
+				break;
+			r = b->p.r;
+			bird_parser_init(&b->p);
+			if (b->state == B_GREETING) {
+				bird_greeting(b, &r);
+				bird_reply_clear(&r);
+				continue;
+			}
+			if ((q = b->head) == NULL) {
+				bird_reply_clear(&r);
+				bird_fail(b, "BIRD sent a reply nobody asked for");
+				return;
+			}
+			b->head = q->next;
+			if (b->head == NULL)
+				b->tail = NULL;
+			b->npending--;
+			b->deadline = mono_ms() + b->timeout_ms;
+			if (q->done)
+				q->done(b, q->arg, 0, &r, NULL);
+			bird_reply_clear(&r);
+			free(q->arg);
+			free(q);
+		}
 	}
-fail:
-	bird_close(b);
-	return -1;
+}
+
+static void
+bird_event(struct evh *h, uint32_t events)
+{
+	struct bird	*b = (struct bird *)h;
+
+	if (b->fd != -1 && (events & EPOLLOUT))
+		bird_write(b);
+	if (b->fd != -1 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		bird_read(b);
 }
 
 int
-bird_connect(struct bird *b, char *err, size_t errlen)
+bird_connect_start(struct bird *b, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
-	struct bird_reply	 r = { 0 };
-	const char		*v, *e;
+	struct epoll_event	 ev = { .events = EPOLLIN };
 
-	bird_close(b);
+	if (b->state != B_CLOSED)
+		return 0;
 	if (strlen(b->path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "%s: socket path too long", b->path);
 		return -1;
@@ -352,109 +569,140 @@ bird_connect(struct bird *b, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	/* A unix socket connects at once or not at once (EAGAIN: BIRD's
+	 * backlog is full); it never waits. */
 	if (connect(b->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		snprintf(err, errlen, "%s: %s", b->path, strerror(errno));
-		bird_close(b);
+		close(b->fd);
+		b->fd = -1;
 		return -1;
 	}
-	if (read_reply(b, &r, now_ms() + b->timeout_ms, err, errlen) == -1)
-		return -1;
-	if (r.code != 1 || r.nlines == 0) {
-		snprintf(err, errlen, "%s: unexpected greeting %04d", b->path,
-		    r.code);
-		bird_reply_clear(&r);
-		bird_close(b);
-		return -1;
+	if (b->epfd != -1) {
+		ev.data.ptr = &b->evh;
+		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->fd, &ev) == -1) {
+			snprintf(err, errlen, "epoll: %s", strerror(errno));
+			close(b->fd);
+			b->fd = -1;
+			return -1;
+		}
 	}
-	/* "BIRD 2.0.12 ready." */
-	v = r.lines[r.nlines - 1].text;
-	if (strncmp(v, "BIRD ", 5) == 0) {
-		v += 5;
-		if ((e = strchr(v, ' ')) == NULL)
-			e = v + strlen(v);
-		snprintf(b->version, sizeof(b->version), "%.*s",
-		    (int)(e - v), v);
-	} else
-		snprintf(b->version, sizeof(b->version), "unknown");
-	bird_reply_clear(&r);
+	b->state = B_GREETING;
+	b->len = 0;
+	bird_parser_init(&b->p);
+	b->deadline = mono_ms() + b->timeout_ms;
 	return 0;
 }
 
-int
-bird_cmd(struct bird *b, const char *cmd, struct bird_reply *r, char *err,
-    size_t errlen)
+/*
+ * Without a loop (the CLI, and the daemon as it stops): waits on the
+ * connection alone until cond holds (or, with cond NULL, nothing is
+ * pending), the connection closes, or the deadline passes (which closes
+ * it).  Each wait is bounded by the deadline.
+ */
+static int
+bird_pump(struct bird *b, uint64_t deadline, int (*cond)(void *), void *arg)
 {
-	uint64_t	 deadline = now_ms() + b->timeout_ms;
-	char		*line;
-	size_t		 off = 0, n;
-	ssize_t		 w;
+	struct pollfd	 pfd;
+	uint64_t	 now, until;
+	int		 rc;
 
-	bird_reply_clear(r);
-	if (strpbrk(cmd, "\r\n") != NULL || strlen(cmd) > 1000) {
-		snprintf(err, errlen, "invalid BIRD command");
-		return -1;
-	}
-	if (b->fd == -1 && bird_connect(b, err, errlen) == -1)
-		return -1;
-	xasprintf(&line, "%s\n", cmd);
-	n = strlen(line);
-	while (off < n) {
-		w = write(b->fd, line + off, n - off);
-		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(b->fd, POLLOUT, deadline, err, errlen) == 0)
-				continue;
-			free(line);
-			bird_close(b);
+	for (;;) {
+		if (cond ? cond(arg) : (b->state == B_READY &&
+		    b->npending == 0))
+			return 0;
+		if (b->state == B_CLOSED)
+			return -1;
+		now = mono_ms();
+		bird_run_timers(b, now);
+		if (b->state == B_CLOSED)
+			return -1;
+		if (now >= deadline) {
+			bird_fail(b, "BIRD did not answer in time");
 			return -1;
 		}
-		if (w < 0) {
-			snprintf(err, errlen, "write to BIRD: %s",
-			    strerror(errno));
-			free(line);
-			bird_close(b);
+		until = deadline < b->deadline ? deadline : b->deadline;
+		pfd.fd = b->fd;
+		pfd.events = POLLIN | (b->outoff < b->outlen ? POLLOUT : 0);
+		rc = poll(&pfd, 1, until > now ? (int)(until - now) : 0);
+		if (rc == -1 && errno != EINTR) {
+			bird_fail(b, "poll failed");
 			return -1;
 		}
-		off += (size_t)w;
+		if (rc > 0)
+			bird_event(&b->evh, (pfd.revents & POLLOUT ? EPOLLOUT : 0) |
+			    (pfd.revents & ~POLLOUT ? EPOLLIN : 0));
 	}
-	free(line);
-	b->last_code = -1;
-	b->last_unknown = 0;
-	if (read_reply(b, r, deadline, err, errlen) == -1)
-		return -1;
-	b->last_code = r->code;
-	/* "syntax error, unexpected CF_SYM_UNDEFINED": no such protocol. */
-	if (r->code == 9001 && r->nlines > 0 &&
-	    strstr(r->lines[r->nlines - 1].text, "UNDEFINED") != NULL)
-		b->last_unknown = 1;
-	return 0;
 }
 
 int
-bird_last_code(const struct bird *b)
+bird_wait_idle(struct bird *b, uint64_t deadline)
 {
-	return b->last_code;
+	return bird_pump(b, deadline, NULL, NULL);
 }
 
 int
-bird_last_unknown(const struct bird *b)
+bird_wait(struct bird *b, uint64_t deadline, int (*cond)(void *), void *arg)
 {
-	return b->last_unknown;
+	return bird_pump(b, deadline, cond, arg);
 }
 
 static int
-simple_cmd(struct bird *b, const char *cmd, char *err, size_t errlen)
+not_greeting(void *arg)
 {
-	struct bird_reply	 r = { 0 };
-	int			 rc = 0;
+	return ((struct bird *)arg)->state != B_GREETING;
+}
 
-	if (bird_cmd(b, cmd, &r, err, errlen) == -1)
+int
+bird_connect(struct bird *b, char *err, size_t errlen)
+{
+	bird_state_fn	 fn = b->state_fn;
+
+	if (b->state == B_READY)
+		return 0;
+	if (bird_connect_start(b, err, errlen) == -1)
 		return -1;
-	if (bird_code_is_error(r.code)) {
-		bird_reply_error(&r, err, errlen);
-		rc = -1;
+	b->state_fn = NULL;		/* the caller waits, and is told here */
+	bird_pump(b, mono_ms() + b->timeout_ms, not_greeting, b);
+	b->state_fn = fn;
+	if (b->state != B_READY) {
+		snprintf(err, errlen, "%s: BIRD did not greet in time", b->path);
+		bird_fail(b, err);
+		return -1;
 	}
-	bird_reply_clear(&r);
-	return rc;
+	return 0;
+}
+
+int
+bird_send(struct bird *b, const char *cmd, void *owner, bird_done_fn done,
+    void *arg)
+{
+	struct bird_req	*q;
+	size_t		 n = strlen(cmd);
+
+	if (b->state != B_READY || strpbrk(cmd, "\r\n") != NULL || n > 1000) {
+		free(arg);
+		return -1;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->done = done;
+	q->owner = owner;
+	q->arg = arg;
+	if (b->tail)
+		b->tail->next = q;
+	else {
+		b->head = q;
+		b->deadline = mono_ms() + b->timeout_ms;
+	}
+	b->tail = q;
+	b->npending++;
+	if (b->outlen + n + 1 > b->outcap) {
+		b->outcap = (b->outlen + n + 1) * 2;
+		b->out = xreallocarray(b->out, 1, b->outcap);
+	}
+	memcpy(b->out + b->outlen, cmd, n);
+	b->out[b->outlen + n] = '\n';
+	b->outlen += n + 1;
+	return bird_write(b);
 }
 
 /* Protocol names are ours (castiron_...); refuse anything else. */
@@ -471,97 +719,69 @@ proto_name_ok(const char *p)
 }
 
 int
-bird_enable(struct bird *b, const char *proto, char *err, size_t errlen)
+bird_send_switch(struct bird *b, const char *proto, int enable, void *owner,
+    bird_done_fn done, void *arg)
 {
 	char	 cmd[128];
 
 	if (!proto_name_ok(proto)) {
-		snprintf(err, errlen, "invalid protocol name");
+		free(arg);
 		return -1;
 	}
-	snprintf(cmd, sizeof(cmd), "enable %s", proto);
-	return simple_cmd(b, cmd, err, errlen);
+	snprintf(cmd, sizeof(cmd), "%s %s", enable ? "enable" : "disable",
+	    proto);
+	return bird_send(b, cmd, owner, done, arg);
 }
 
 int
-bird_disable(struct bird *b, const char *proto, char *err, size_t errlen)
+bird_send_protocols(struct bird *b, const char *pattern, void *owner,
+    bird_done_fn done, void *arg)
 {
-	char	 cmd[128];
-
-	if (!proto_name_ok(proto)) {
-		snprintf(err, errlen, "invalid protocol name");
-		return -1;
-	}
-	snprintf(cmd, sizeof(cmd), "disable %s", proto);
-	return simple_cmd(b, cmd, err, errlen);
-}
-
-int
-bird_configure(struct bird *b, char *err, size_t errlen)
-{
-	struct bird_reply	 r = { 0 };
-	int			 rc = 0;
-
-	if (bird_cmd(b, "configure", &r, err, errlen) == -1)
-		return -1;
-	if (!bird_configure_ok(&r)) {
-		bird_reply_error(&r, err, errlen);
-		rc = -1;
-	}
-	bird_reply_clear(&r);
-	return rc;
-}
-
-int
-bird_protocols(struct bird *b, const char *pattern, struct bird_proto **out,
-    size_t *n, char *err, size_t errlen)
-{
-	struct bird_reply	 r = { 0 };
-	char			 cmd[160];
-	const char		*p;
+	char		 cmd[160];
+	const char	*p;
 
 	for (p = pattern; *p; p++)
 		if (*p == '"' || *p == '\\') {
-			snprintf(err, errlen, "invalid protocol pattern");
+			free(arg);
 			return -1;
 		}
 	snprintf(cmd, sizeof(cmd), "show protocols \"%s\"", pattern);
-	if (bird_cmd(b, cmd, &r, err, errlen) == -1)
-		return -1;
-	if (r.code == 8003) {		/* "No protocols match" */
-		*out = NULL;
-		*n = 0;
-		bird_reply_clear(&r);
+	return bird_send(b, cmd, owner, done, arg);
+}
+
+/* ---- what replies mean (pure) ---- */
+
+int
+bird_result(const struct bird_reply *r, char *err, size_t errlen)
+{
+	if (!bird_code_is_error(r->code))
 		return 0;
-	}
-	if (bird_code_is_error(r.code)) {
-		bird_reply_error(&r, err, errlen);
-		bird_reply_clear(&r);
-		return -1;
-	}
-	bird_parse_protocols(&r, out, n);
-	bird_reply_clear(&r);
-	return 0;
+	bird_reply_error(r, err, errlen);
+	return bird_reply_no_protocol(r) ? BIRD_NO_PROTOCOL : -1;
 }
 
 int
-bird_last_reboot(struct bird *b, char *buf, size_t len, char *err,
-    size_t errlen)
+bird_reply_protocols(const struct bird_reply *r, struct bird_proto **out,
+    size_t *n, char *err, size_t errlen)
 {
-	struct bird_reply	 r = { 0 };
-	size_t			 i;
-
-	if (bird_cmd(b, "show status", &r, err, errlen) == -1)
-		return -1;
-	if (bird_code_is_error(r.code)) {
-		bird_reply_error(&r, err, errlen);
-		bird_reply_clear(&r);
+	*out = NULL;
+	*n = 0;
+	if (r->code == 8003)		/* "No protocols match" */
+		return 0;
+	if (bird_code_is_error(r->code)) {
+		bird_reply_error(r, err, errlen);
 		return -1;
 	}
+	return bird_parse_protocols(r, out, n);
+}
+
+void
+bird_reply_reboot(const struct bird_reply *r, char *buf, size_t len)
+{
+	size_t	 i;
+
 	snprintf(buf, len, "?");
-	for (i = 0; i < r.nlines; i++)
-		if (strncmp(r.lines[i].text, "Last reboot on ", 15) == 0)
-			snprintf(buf, len, "%s", r.lines[i].text + 15);
-	bird_reply_clear(&r);
-	return 0;
+	for (i = 0; i < r->nlines; i++)
+		if (strncmp(r->lines[i].text, "Last reboot on ", 15) == 0)
+			snprintf(buf, len, "%s", r->lines[i].text + 15);
 }

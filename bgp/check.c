@@ -5,6 +5,7 @@
  * never answered, a child that never exits).  The kinds live in
  * check_http.c, check_tcp.c and check_exec.c.
  */
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,36 @@ checker_free(struct checker *ck)
 	http_engine_free(ck->http);
 	checker_free_orphans(ck);
 	free(ck);
+}
+
+static struct rlimit	 nofile_orig;
+static int		 nofile_raised;
+
+void
+checker_raise_limits(void)
+{
+	struct rlimit	 r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == -1 || r.rlim_cur == r.rlim_max)
+		return;
+	nofile_orig = r;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+		nofile_raised = 1;
+}
+
+void
+checker_restore_limits(void)
+{
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &nofile_orig);
+}
+
+void
+checker_set_resolved(struct checker *ck, const struct resolved *r, size_t n)
+{
+	ck->resolved = r;
+	ck->nresolved = n;
 }
 
 struct check *

@@ -33,6 +33,17 @@ void		 checker_free(struct checker *);
 uint64_t	 checker_next_timer(const struct checker *);
 void		 checker_run_timers(struct checker *, uint64_t now);
 
+struct resolved;
+/* Names resolved beforehand (resolve.h) for the checks created next; a
+ * TCP check whose host is among them takes its answer and does no lookup.
+ * The array must live until checker_set_resolved(ck, NULL, 0). */
+void		 checker_set_resolved(struct checker *, const struct resolved *,
+		    size_t n);
+/* Raises the soft limit of open files to the hard one (a check holds a
+ * connection or a child's pipe and pidfd: thousands of services need more
+ * than the usual 1024); the checks' children get the old limit back. */
+void		 checker_raise_limits(void);
+void		 checker_restore_limits(void);
 /* A check for one service (the config is copied, not kept). */
 struct check	*check_new(struct checker *, const struct cfg_service *,
 		    check_done_fn, void *arg, char *err, size_t errlen);

@@ -43,6 +43,7 @@ struct exec_check {
 	int		 outfd;
 	char		 tail[EXEC_TAIL + 1];
 	size_t		 taillen;
+	struct orphan	*prev;		/* the last run's child, killed, not gone */
 };
 
 struct orphan {
@@ -50,6 +51,7 @@ struct orphan {
 	struct checker	*ck;
 	pid_t		 pid;
 	int		 pidfd;
+	struct exec_check *owner;	/* whose run it was; NULL once freed */
 	struct orphan	*next;
 };
 
@@ -287,6 +289,8 @@ child(struct exec_check *x, int outw)
 	int		 nul, sig;
 
 	setsid();
+	/* The limit castiron raised for itself is not the command's. */
+	checker_restore_limits();
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (sig = 1; sig < NSIG; sig++)
@@ -316,6 +320,15 @@ exec_start(struct check *c)
 	int			 p[2], e;
 
 	x->taillen = 0;
+	/* One run per check at a time: a child that was killed but has not
+	 * gone yet (stuck in the kernel) is not joined by another one, so a
+	 * check that hangs holds one process and one pidfd, not one more per
+	 * interval. */
+	if (x->prev != NULL) {
+		check_finish(c, 0, "the last run (pid %d) has not ended yet, "
+		    "though it was killed", (int)x->prev->pid);
+		return;
+	}
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
 		check_finish(c, 0, "pipe: %s", strerror(errno));
 		return;
@@ -361,7 +374,8 @@ exec_abort(struct check *c)
 	if (x->pid > 0) {
 		exec_kill(x->pid);
 		epoll_ctl(c->ck->epfd, EPOLL_CTL_DEL, x->pidfd, NULL);
-		checker_adopt_orphan(c->ck, x->pid, x->pidfd);
+		x->prev = checker_adopt_orphan(c->ck, x->pid, x->pidfd);
+		x->prev->owner = x;
 		x->pid = -1;
 		x->pidfd = -1;
 	}
@@ -374,6 +388,8 @@ exec_free(struct check *c)
 	size_t			 i;
 
 	exec_abort(c);
+	if (x->prev)
+		x->prev->owner = NULL;
 	for (i = 0; x->argv[i]; i++)
 		free(x->argv[i]);
 	free(x->argv);
@@ -409,11 +425,13 @@ orphan_event(struct evh *h, uint32_t events)
 		return;
 	epoll_ctl(o->ck->epfd, EPOLL_CTL_DEL, o->pidfd, NULL);
 	close(o->pidfd);
+	if (o->owner)
+		o->owner->prev = NULL;
 	orphan_unlink(o);
 	free(o);
 }
 
-void
+struct orphan *
 checker_adopt_orphan(struct checker *ck, int pid, int pidfd)
 {
 	struct orphan		*o = xcalloc(1, sizeof(*o));
@@ -427,6 +445,7 @@ checker_adopt_orphan(struct checker *ck, int pid, int pidfd)
 	ck->orphans = o;
 	ev.data.ptr = &o->evh;
 	epoll_ctl(ck->epfd, EPOLL_CTL_ADD, pidfd, &ev);
+	return o;
 }
 
 void
@@ -440,6 +459,8 @@ checker_free_orphans(struct checker *ck)
 		waitpid(o->pid, NULL, 0);
 		epoll_ctl(ck->epfd, EPOLL_CTL_DEL, o->pidfd, NULL);
 		close(o->pidfd);
+		if (o->owner)
+			o->owner->prev = NULL;
 		free(o);
 	}
 	ck->orphans = NULL;

@@ -8,6 +8,7 @@
 
 #include "bgp/check.h"
 #include "bgp/ev.h"
+#include "bgp/resolve.h"
 
 struct check_ops {
 	int	(*init)(struct check *, const struct cfg_service *, char *err,
@@ -42,6 +43,8 @@ struct checker {
 	size_t			 n;
 	struct orphan		*orphans;	/* killed children not reaped */
 	uint64_t		 next_deadline;	/* no run ends before; may be early */
+	const struct resolved	*resolved;	/* names looked up already */
+	size_t			 nresolved;
 };
 
 extern const struct check_ops check_http_ops;
@@ -57,7 +60,7 @@ uint64_t	 http_engine_next_timer(const struct http_engine *);
 void		 http_engine_run_timers(struct http_engine *, uint64_t now);
 
 /* check_exec.c: a killed child whose exit is still to be collected. */
-void	checker_adopt_orphan(struct checker *, int pid, int pidfd);
+struct orphan	*checker_adopt_orphan(struct checker *, int pid, int pidfd);
 void	checker_free_orphans(struct checker *);
 
 #endif

@@ -3,7 +3,8 @@
  * accepted within the timeout.  A non-blocking connect whose completion
  * the epoll loop reports; nothing is sent, the socket is closed at once.
  * The address is resolved when the check is created (numeric addresses
- * need no lookup), never during a run.
+ * need no lookup), never during a run; on a reload, beforehand, away from
+ * the loop (resolve.c).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -63,6 +64,7 @@ tcp_init(struct check *c, const struct cfg_service *s, char *err,
 	struct addrinfo		 hints = { .ai_socktype = SOCK_STREAM }, *res;
 	char			 host[256], port[8];
 	uint16_t		 p;
+	size_t			 i;
 	int			 rc;
 
 	if (s->address == NULL || parse_hostport(s->address, host,
@@ -71,16 +73,34 @@ tcp_init(struct check *c, const struct cfg_service *s, char *err,
 			snprintf(err, errlen, "no address");
 		return -1;
 	}
-	snprintf(port, sizeof(port), "%u", p);
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
-		return -1;
-	}
 	t = xcalloc(1, sizeof(*t));
 	t->evh.fn = tcp_event;
 	t->c = c;
 	t->fd = -1;
+	/* Looked up beforehand, away from the loop (a reload)? */
+	for (i = 0; i < c->ck->nresolved; i++) {
+		const struct resolved *r = &c->ck->resolved[i];
+		if (r->port != p || strcmp(r->host, host) != 0)
+			continue;
+		if (r->rc != 0) {
+			snprintf(err, errlen, "%s: %s", host,
+			    gai_strerror(r->rc));
+			free(t);
+			return -1;
+		}
+		memcpy(&t->ss, &r->ss, r->sslen);
+		t->sslen = r->sslen;
+		c->priv = t;
+		return 0;
+	}
+	/* At start (before the loop runs), or a numeric address. */
+	snprintf(port, sizeof(port), "%u", p);
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		free(t);
+		return -1;
+	}
 	memcpy(&t->ss, res->ai_addr, res->ai_addrlen);
 	t->sslen = res->ai_addrlen;
 	freeaddrinfo(res);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,23 +25,30 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-#define CTL_MAXREQ	256
-#define CTL_MAXREPLY	(16 << 20)
-#define CTL_IO_MS	2000
-#define CTL_IDLE_MS	5000
+#define CONTROL_MAXREQ	256
+#define CONTROL_MAXREPLY	(16 << 20)
+#define CONTROL_IDLE_MS	5000	/* a client's whole life: ask, wait, read */
+#define CONTROL_CONFIRM_MS 3000	/* a drain waits this long for BIRD */
+#define CONTROL_MAXCLIENTS 64	/* more are turned away at once */
+#define CONTROL_RETRY_MS 200	/* accept again after running out of fds */
 
 struct client {
 	struct evh	 evh;
 	struct bgpd	*d;
 	int		 fd;
-	char		 buf[CTL_MAXREQ];
+	uint64_t	 id;		/* what a reply that comes later looks for */
+	char		 buf[CONTROL_MAXREQ];
 	size_t		 len;
+	int		 asked;		/* the request line is in */
 	uint64_t	 since;		/* monotonic ms */
+	uint64_t	 confirm_by;	/* drain: answer by then; 0 not waiting */
+	char		*out;		/* the answer, written as the client reads */
+	size_t		 outlen, outoff;
 	struct client	*next;
 };
 
 void
-bgpd_fmt_time(time_t t, char *buf, size_t len)
+control_fmt_time(time_t t, char *buf, size_t len)
 {
 	struct tm	 tm;
 
@@ -51,16 +59,29 @@ bgpd_fmt_time(time_t t, char *buf, size_t len)
 /* ---- the drain file ---- */
 
 int
-bgpd_drain_read(const char *path, char *reason, size_t len)
+control_drain_read(const char *path, char *reason, size_t len)
 {
 	FILE	*f;
 	char	 line[256] = "";
+	int	 e;
 
 	reason[0] = '\0';
-	if ((f = fopen(path, "r")) == NULL)
-		return errno == ENOENT ? 0 : -1;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(reason, len, "drain file unreadable: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if (fgets(line, sizeof(line), f) != NULL)
 		line[strcspn(line, "\r\n")] = '\0';
+	else if (ferror(f)) {
+		/* A directory, an I/O error: it exists, so drained. */
+		e = errno;
+		fclose(f);
+		snprintf(reason, len, "drain file unreadable: %s", strerror(e));
+		return -1;
+	}
 	fclose(f);
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20)
@@ -70,7 +91,7 @@ bgpd_drain_read(const char *path, char *reason, size_t len)
 }
 
 int
-bgpd_drain_write(const char *path, const char *reason, char *err,
+control_drain_write(const char *path, const char *reason, char *err,
     size_t errlen)
 {
 	struct afile	*a;
@@ -84,7 +105,7 @@ bgpd_drain_write(const char *path, const char *reason, char *err,
 }
 
 int
-bgpd_drain_remove(const char *path, char *err, size_t errlen)
+control_drain_remove(const char *path, char *err, size_t errlen)
 {
 	if (unlink(path) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -99,12 +120,17 @@ control_read_drain(struct bgpd *d)
 	char	 reason[256];
 	int	 r, was = d->ctl->drained;
 
-	r = bgpd_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason));
+	r = control_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason));
 	if (r == -1) {
-		/* Unreadable: keep what we had rather than guess. */
-		log_warn("drain file %s", d->cfg->bgp.drain_file);
-		return 0;
-	}
+		/* It is there but cannot be read: someone meant to drain, so
+		 * fail closed (drained), and say so once. */
+		if (!d->drain_unreadable)
+			log_warnx("%s: %s; taken as drained",
+			    d->cfg->bgp.drain_file, reason);
+		d->drain_unreadable = 1;
+		r = 1;
+	} else
+		d->drain_unreadable = 0;
 	d->ctl->drained = r;
 	snprintf(d->drain_reason, sizeof(d->drain_reason), "%s", reason);
 	if (was != r) {
@@ -136,7 +162,7 @@ control_status(struct bgpd *d)
 	    "socket", d->cfg->bgp.bird_socket));
 	for (i = 0; i < d->ctl->nservice; i++) {
 		struct ctl_service *s = &d->ctl->service[i];
-		bgpd_fmt_time(s->since, ts, sizeof(ts));
+		control_fmt_time(s->since, ts, sizeof(ts));
 		json_array_append_new(svcs, json_pack("{s:s,s:s,s:b,s:s,s:s,"
 		    "s:o,s:o,s:I,s:I}",
 		    "name", s->name,
@@ -144,7 +170,9 @@ control_status(struct bgpd *d)
 		    "healthy", s->healthy,
 		    "state", ctl_state(s),
 		    "since", ts,
-		    "last_error", s->last_error[0] ?
+		    /* Only while failing: an up service shows no stale error
+		     * (last_result says how the last run went). */
+		    "last_error", s->last_error[0] && s->fail_streak > 0 ?
 		    json_string(s->last_error) : json_null(),
 		    "last_result", s->last_reason[0] ?
 		    json_string(s->last_reason) : json_null(),
@@ -158,7 +186,7 @@ control_status(struct bgpd *d)
 		for (j = 0; j < p->nservices; j++)
 			json_array_append_new(names, json_string(
 			    d->ctl->service[p->services[j]].name));
-		bgpd_fmt_time(p->since, ts, sizeof(ts));
+		control_fmt_time(p->since, ts, sizeof(ts));
 		json_array_append_new(pfx, json_pack("{s:s,s:b,s:b,s:o,s:s,s:s}",
 		    "prefix", p->str,
 		    "announced", p->applied == 1,
@@ -167,6 +195,10 @@ control_status(struct bgpd *d)
 		    "protocol", p->proto,
 		    "since", ts));
 	}
+	json_object_set_new(o, "include_file", json_pack("{s:s,s:o}",
+	    "path", announce_path(d->ann),
+	    "error", announce_error(d->ann) ?
+	    json_string(announce_error(d->ann)) : json_null()));
 	json_object_set_new(o, "services", svcs);
 	json_object_set_new(o, "prefixes", pfx);
 	return o;
@@ -184,51 +216,172 @@ client_close(struct client *c)
 			*pp = c->next;
 			break;
 		}
+	c->d->nclients--;
 	epoll_ctl(c->d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	free(c->out);
 	free(c);
+}
+
+/* Writes what the socket takes; the rest when epoll says it may. */
+static void
+client_flush(struct client *c)
+{
+	struct epoll_event	 ev = { .events = EPOLLOUT };
+	ssize_t			 w;
+
+	while (c->outoff < c->outlen) {
+		w = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (w > 0) {
+			c->outoff += (size_t)w;
+			continue;
+		}
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN) {
+			ev.data.ptr = &c->evh;
+			epoll_ctl(c->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			return;
+		}
+		break;
+	}
+	client_close(c);
+}
+
+static void
+client_reply(struct client *c, json_t *reply)
+{
+	char	*text = json_dumps(reply, JSON_COMPACT);
+
+	json_decref(reply);
+	c->confirm_by = 0;
+	if (text == NULL) {
+		client_close(c);
+		return;
+	}
+	c->outlen = strlen(text);
+	text = xreallocarray(text, 1, c->outlen + 2);
+	text[c->outlen++] = '\n';
+	c->out = text;
+	c->outoff = 0;
+	client_flush(c);
+}
+
+static struct client *
+client_find(struct bgpd *d, uint64_t id)
+{
+	struct client	*c;
+
+	for (c = d->clients; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+drain_answer(struct client *c, int n, const struct bird_proto *up,
+    const char *err)
+{
+	json_t	*reply = control_status(c->d), *names = json_array();
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(names, json_string(up[i].name));
+	json_object_set_new(reply, "withdrawn", json_pack("{s:b,s:o,s:o}",
+	    "confirmed", n == 0, "still_up", names,
+	    "error", n == -1 ? json_string(err) : json_null()));
+	client_reply(c, reply);
+}
+
+/*
+ * BIRD's answer to a drain's check (see announce_confirm_down): the
+ * client asked by the cookie, if it is still there, gets the status with
+ * what BIRD confirmed.
+ */
+static void
+drain_confirmed(void *ctx, uint64_t cookie, int n, const struct bird_proto *up,
+    const char *err)
+{
+	struct client	*c = client_find(ctx, cookie);
+
+	if (c != NULL && c->confirm_by != 0)
+		drain_answer(c, n, up, err);
+}
+
+uint64_t
+control_next_timer(const struct bgpd *d)
+{
+	const struct client	*c;
+	uint64_t		 t = d->listen_retry ? d->listen_retry : UINT64_MAX;
+
+	for (c = d->clients; c; c = c->next) {
+		if (c->since + CONTROL_IDLE_MS < t)
+			t = c->since + CONTROL_IDLE_MS;
+		if (c->confirm_by && c->confirm_by < t)
+			t = c->confirm_by;
+	}
+	return t;
+}
+
+static void
+listen_arm(struct bgpd *d, int on)
+{
+	struct epoll_event	 ev = { .events = on ? EPOLLIN : 0 };
+
+	ev.data.ptr = &d->listen_evh;
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->lfd, &ev);
 }
 
 void
 control_expire(struct bgpd *d, uint64_t now)
 {
 	struct client	*c, *next;
+	char		 err[64];
 
 	for (c = d->clients; c; c = next) {
 		next = c->next;
-		if (now - c->since >= CTL_IDLE_MS)
+		if (now - c->since >= CONTROL_IDLE_MS)
 			client_close(c);
+		else if (c->confirm_by && now >= c->confirm_by) {
+			snprintf(err, sizeof(err), "BIRD did not answer within "
+			    "%dms", CONTROL_CONFIRM_MS);
+			drain_answer(c, -1, NULL, err);
+		}
+	}
+	if (d->listen_retry && now >= d->listen_retry) {
+		d->listen_retry = 0;
+		listen_arm(d, 1);
 	}
 }
 
 static void
-client_reply(struct client *c, json_t *reply)
+client_request(struct client *c)
 {
-	char		*text = json_dumps(reply, JSON_COMPACT);
-	size_t		 len, off = 0;
-	ssize_t		 w;
-	struct pollfd	 pfd = { .fd = c->fd, .events = POLLOUT };
+	struct bgpd	*d = c->d;
+	json_t		*reply;
 
-	json_decref(reply);
-	if (text == NULL)
-		return;
-	len = strlen(text);
-	text = xreallocarray(text, 1, len + 2);
-	text[len++] = '\n';
-	/* Bounded: a client that does not read loses its reply. */
-	while (off < len) {
-		w = write(c->fd, text + off, len - off);
-		if (w > 0) {
-			off += (size_t)w;
-			continue;
+	if (strcmp(c->buf, "status") == 0)
+		reply = control_status(d);
+	else if (strcmp(c->buf, "drain") == 0 || strcmp(c->buf, "undrain") == 0) {
+		control_read_drain(d);
+		/* Act now, not at the next loop turn: the operator waits.
+		 * The loop then finds nothing changed, so the metrics of the
+		 * change are asked for here (written at once, not in 5 s). */
+		if (ctl_update(d->ctl, time(NULL)) > 0) {
+			announce_flush(d->ann, d->ctl);
+			timer_set(&d->timers, TIMER_METRICS, 0);
 		}
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1 && errno == EAGAIN && poll(&pfd, 1, CTL_IO_MS) > 0)
-			continue;
-		break;
-	}
-	free(text);
+		if (d->ctl->drained) {
+			/* Answered once BIRD says what is still up (its
+			 * answer comes after the disables just sent). */
+			c->confirm_by = mono_ms() + CONTROL_CONFIRM_MS;
+			announce_confirm_down(d->ann, drain_confirmed, d, c->id);
+			return;
+		}
+		reply = control_status(d);
+	} else
+		reply = json_pack("{s:s}", "error", "unknown command");
+	client_reply(c, reply);
 }
 
 static void
@@ -237,9 +390,18 @@ client_event(struct evh *h, uint32_t events)
 	struct client	*c = (struct client *)h;
 	ssize_t		 n;
 	char		*nl;
-	json_t		*reply;
 
-	(void)events;
+	if (c->out != NULL) {
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			client_flush(c);
+		return;
+	}
+	if (c->asked) {
+		/* Waiting for BIRD: a client that hangs up is let go. */
+		if (events & (EPOLLERR | EPOLLHUP))
+			client_close(c);
+		return;
+	}
 	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
 	if (n <= 0) {
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -255,22 +417,31 @@ client_event(struct evh *h, uint32_t events)
 		return;
 	}
 	*nl = '\0';
-	if (strcmp(c->buf, "status") == 0)
-		reply = control_status(c->d);
-	else if (strcmp(c->buf, "drain") == 0 || strcmp(c->buf, "undrain") == 0) {
-		control_read_drain(c->d);
-		/* Act now, not at the next loop turn: the operator waits.
-		 * The loop then finds nothing changed, so the metrics of the
-		 * change are asked for here (written at once, not in 5 s). */
-		if (ctl_update(c->d->ctl, time(NULL)) > 0) {
-			announce_flush(c->d->ann, c->d->ctl);
-			c->d->next_metrics = 0;
-		}
-		reply = control_status(c->d);
-	} else
-		reply = json_pack("{s:s}", "error", "unknown command");
-	client_reply(c, reply);
-	client_close(c);
+	c->asked = 1;
+	/* Nothing more is read from it: what else it sends, or its EOF,
+	 * must not wake the loop while its answer is prepared. */
+	{
+		struct epoll_event ev = { .events = 0 };
+		ev.data.ptr = &c->evh;
+		epoll_ctl(c->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	}
+	client_request(c);
+}
+
+/* Makes room for one more client: the oldest that has not asked yet
+ * goes (a crowd of silent clients must not lock the operator out). */
+static int
+client_evict(struct bgpd *d)
+{
+	struct client	*c, *old = NULL;
+
+	for (c = d->clients; c; c = c->next)	/* newest first */
+		if (!c->asked)
+			old = c;
+	if (old == NULL)
+		return 0;
+	client_close(old);
+	return 1;
 }
 
 static void
@@ -280,15 +451,38 @@ listen_event(struct evh *h, uint32_t events)
 	    offsetof(struct bgpd, listen_evh));
 	struct epoll_event	 ev = { .events = EPOLLIN };
 	struct client		*c;
-	int			 fd;
+	int			 fd, i;
 
 	(void)events;
-	while ((fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) != -1) {
+	/* Bounded per event, so that a flood of clients cannot hold the
+	 * loop either. */
+	for (i = 0; i < 64; i++) {
+		fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: the pending connection
+				 * would wake epoll at once, again and again.
+				 * Stop listening for a moment instead. */
+				if (!d->listen_full_warned)
+					log_warn("control socket: accept");
+				d->listen_full_warned = 1;
+				listen_arm(d, 0);
+				d->listen_retry = mono_ms() + CONTROL_RETRY_MS;
+			}
+			return;
+		}
+		d->listen_full_warned = 0;
+		if (d->nclients >= CONTROL_MAXCLIENTS &&
+		    !client_evict(d)) {
+			close(fd);	/* the client sees its connection closed */
+			continue;
+		}
 		c = xcalloc(1, sizeof(*c));
 		c->evh.fn = client_event;
 		c->d = d;
 		c->fd = fd;
+		c->id = ++d->client_ids;
 		c->since = mono_ms();
 		ev.data.ptr = &c->evh;
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
@@ -298,6 +492,7 @@ listen_event(struct evh *h, uint32_t events)
 		}
 		c->next = d->clients;
 		d->clients = c;
+		d->nclients++;
 	}
 }
 
@@ -389,7 +584,7 @@ control_close(struct bgpd *d)
 /* ---- the client side (bgp status, drain, undrain) ---- */
 
 json_t *
-bgpd_control(const char *path, const char *cmd, char *err, size_t errlen)
+control_request(const char *path, const char *cmd, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	struct pollfd		 pfd;
@@ -427,7 +622,7 @@ bgpd_control(const char *path, const char *cmd, char *err, size_t errlen)
 			goto fail;
 		}
 		if (cap - len < 4096) {
-			if (cap >= CTL_MAXREPLY) {
+			if (cap >= CONTROL_MAXREPLY) {
 				snprintf(err, errlen, "%s: reply too long", path);
 				goto fail;
 			}

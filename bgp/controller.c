@@ -35,6 +35,7 @@ add_prefix(struct ctl *c, const struct prefix *p)
 	memset(&c->prefix[c->nprefix], 0, sizeof(*c->prefix));
 	c->prefix[c->nprefix].p = *p;
 	c->prefix[c->nprefix].applied = -1;
+	c->prefix[c->nprefix].pending = -1;
 	prefix_str(p, c->prefix[c->nprefix].str, sizeof(c->prefix[0].str));
 	ctl_proto_name(p, c->prefix[c->nprefix].proto, CTL_PROTO_LEN);
 	return c->nprefix++;
@@ -249,8 +250,36 @@ ctl_carry(struct ctl *n, const struct ctl *o)
 			if (prefix_equal(&n->prefix[i].p, &o->prefix[j].p)) {
 				n->prefix[i].want = o->prefix[j].want;
 				n->prefix[i].applied = o->prefix[j].applied;
+				n->prefix[i].pending = o->prefix[j].pending;
 				n->prefix[i].since = o->prefix[j].since;
 			}
+}
+
+static uint32_t
+fnv(uint32_t h, const char *s)
+{
+	/* NULL and "" differ from each other and from every other value. */
+	h = (h ^ (s ? 1u : 2u)) * 16777619u;
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h ^ 0xffu) * 16777619u;
+}
+
+void
+ctl_service_id(const struct ctl_service *s, char *buf, size_t len)
+{
+	char		 num[32];
+	uint32_t	 h = 2166136261u;
+
+	snprintf(num, sizeof(num), "%d/%ld/%d", (int)s->cfg.check,
+	    (long)s->cfg.expect, s->cfg.shell);
+	h = fnv(h, num);
+	h = fnv(h, s->cfg.url);
+	h = fnv(h, s->cfg.body);
+	h = fnv(h, s->cfg.address);
+	h = fnv(h, s->cfg.command);
+	h = fnv(h, s->cfg.user);
+	snprintf(buf, len, "%s@%08x", s->name, h);
 }
 
 ssize_t

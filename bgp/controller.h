@@ -44,6 +44,7 @@ struct ctl_prefix {
 	char		 proto[CTL_PROTO_LEN];	/* "castiron_p_192_0_2_10_32" */
 	int		 want;			/* announce? */
 	int		 applied;		/* what BIRD has: 1, 0, -1 unknown */
+	int		 pending;		/* a command out for: 1, 0, -1 none */
 	time_t		 since;
 	size_t		*services;		/* indexes into ctl->service */
 	size_t		 nservices;
@@ -82,6 +83,11 @@ uint64_t	 ctl_interval_ms(const struct ctl_service *);
 /* Copies the state of services whose settings did not change (and what
  * BIRD was last told about prefixes still present) from old into new. */
 void		 ctl_carry(struct ctl *new, const struct ctl *old);
+/* "web@1a2b3c4d": the service's name and a hash of what it checks (kind,
+ * url, body, expect, address, command, shell, user), written beside each
+ * protocol of the include file so that a restart knows which services a
+ * prefix had before. */
+void		 ctl_service_id(const struct ctl_service *, char *buf, size_t len);
 /* BIRD protocol name for a prefix: castiron_p_ + address + _ + length. */
 void		 ctl_proto_name(const struct prefix *, char *buf, size_t len);
 ssize_t		 ctl_find_prefix(const struct ctl *, const char *proto);

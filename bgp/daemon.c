@@ -1,14 +1,17 @@
 /*
- * The bgp daemon's loop (see daemon.h).  Each iteration starts the checks
- * that are due, sleeps in epoll_pwait until the nearest timer or event
- * (signals are unblocked only there, and their handlers only set flags),
- * lets the owners of ready descriptors finish their runs, and then acts:
- * results that cross rise or fall change what the controller wants, and
- * the announcer tells BIRD at once.  BIRD is reconciled every
- * reconcile_interval; a lost connection is retried with backoff while
- * the checks go on.
+ * The bgp daemon's loop (see daemon.h).  Each iteration waits in
+ * epoll_wait until the nearest timer of its timer list (timer.h) or an
+ * event (signals too come as events, through a signalfd), lets the owners
+ * of ready descriptors finish their runs, and then runs what is due:
+ * checks to start, results that cross rise or fall (the announcer queues
+ * the commands for BIRD at once), reconciliation every
+ * reconcile_interval, a lost BIRD connection retried with backoff while
+ * the checks go on, metrics and the watchdog.  Nothing in the loop waits
+ * on anything but epoll_wait, for at most LOOP_WAIT_MAX_MS: BIRD's
+ * replies, control clients and a reload's name lookups are all events.
  */
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,17 +28,31 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define METRICS_MS	5000
+#define LOOP_WAIT_MAX_MS 1000	/* epoll_wait's longest sleep */
+#define RESOLVE_MS	20000	/* a reload's name lookups, all of them */
 
-static volatile sig_atomic_t	 sig_hup, sig_term;
+static int			 sig_hup, sig_term, sig_fd = -1;
 static struct bgpd		*D;
 
+/*
+ * Signals arrive as events of a signalfd, never through a handler: they
+ * stay blocked, so nothing interrupts the loop, and a loop that always
+ * has events still sees them (epoll_pwait delivers a pending signal only
+ * when it returns no event).
+ */
 static void
-on_signal(int sig)
+signal_event(struct evh *h, uint32_t events)
 {
-	if (sig == SIGHUP)
-		sig_hup = 1;
-	else
-		sig_term = 1;
+	struct signalfd_siginfo	 si;
+
+	(void)h;
+	(void)events;
+	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			sig_hup = 1;
+		else
+			sig_term = 1;
+	}
 }
 
 /* A check run ended: count it, and act on a transition. */
@@ -61,8 +78,7 @@ check_done(void *arg, int ok, const char *reason)
 	} else if (!ok && !s->healthy && s->fail_streak == s->cfg.fall)
 		log_warnx("service %s: still down (%s)", s->name, reason);
 	s->next_run = s->run_started_us / 1000 + ctl_interval_ms(s);
-	if (s->next_run < D->next_due)
-		D->next_due = s->next_run;
+	timer_set_earlier(&D->timers, TIMER_CHECKS, s->next_run);
 }
 
 /* Creates a check for every service of ctl; -1 (all undone) on failure. */
@@ -99,78 +115,112 @@ free_checks(struct ctl *c)
 	}
 }
 
-/* Tries to (re)connect to BIRD; on success reconciles at once. */
+/* Starts a (re)connection to BIRD; bird_state hears how it ends. */
+static void	bird_failed(struct bgpd *, uint64_t, const char *);
+
 static void
-bird_try(struct bgpd *d, uint64_t now, int adopt)
+bird_try(struct bgpd *d, uint64_t now)
 {
 	char	 err[256];
 
-	if (bird_connected(d->bird))
+	timer_stop(&d->timers, TIMER_BIRD_RETRY);
+	if (bird_connected(d->bird) || bird_connecting(d->bird))
 		return;
-	if (bird_connect(d->bird, err, sizeof(err)) == -1) {
-		if (d->bird_was_up || d->bird_backoff == 0)
-			log_warnx("bird: cannot connect: %s (retrying)", err);
-		d->bird_was_up = 0;
-		d->bird_backoff = d->bird_backoff ? d->bird_backoff * 2 :
-		    BACKOFF_MIN_MS;
-		if (d->bird_backoff > BACKOFF_MAX_MS)
-			d->bird_backoff = BACKOFF_MAX_MS;
-		d->bird_retry_at = now + d->bird_backoff;
-		return;
-	}
-	log_info("bird: connected to BIRD %s on %s", bird_version(d->bird),
-	    d->cfg->bgp.bird_socket);
-	d->bird_was_up = 1;
-	d->bird_backoff = 0;
-	announce_reconcile(d->ann, d->ctl, adopt);
-	d->next_reconcile = mono_ms() + d->cfg->bgp.reconcile_ms;
+	if (bird_connect_start(d->bird, err, sizeof(err)) == -1)
+		bird_failed(d, now, err);
 }
 
+/* A connection attempt failed: retry with backoff, said once. */
 static void
-reload(struct bgpd *d)
+bird_failed(struct bgpd *d, uint64_t now, const char *err)
 {
-	struct cfg_errors	 errs = { 0 };
-	struct config		*ncfg;
+	if (d->bird_was_up || d->bird_backoff == 0)
+		log_warnx("bird: cannot connect: %s (retrying)", err);
+	d->bird_was_up = 0;
+	d->bird_backoff = d->bird_backoff ? d->bird_backoff * 2 :
+	    BACKOFF_MIN_MS;
+	if (d->bird_backoff > BACKOFF_MAX_MS)
+		d->bird_backoff = BACKOFF_MAX_MS;
+	timer_set(&d->timers, TIMER_BIRD_RETRY, now + d->bird_backoff);
+	/* Without BIRD the file still says what is wanted. */
+	announce_flush(d->ann, d->ctl);
+}
+
+/* The BIRD connection came up (reconcile at once) or went. */
+static void
+bird_state(struct bird *b, void *arg, int up, const char *err)
+{
+	struct bgpd	*d = arg;
+	uint64_t	 now = mono_ms();
+
+	if (up) {
+		log_info("bird: connected to BIRD %s on %s", bird_version(b),
+		    d->cfg->bgp.bird_socket);
+		d->bird_was_up = 1;
+		d->bird_up = 1;
+		d->bird_backoff = 0;
+		timer_stop(&d->timers, TIMER_BIRD_RETRY);
+		announce_reconcile(d->ann, d->ctl, &d->adopting);
+		timer_set(&d->timers, TIMER_RECONCILE,
+		    now + d->cfg->bgp.reconcile_ms);
+		timer_set(&d->timers, TIMER_METRICS, now);
+		return;
+	}
+	if (!d->bird_up) {
+		bird_failed(d, now, err);
+		return;
+	}
+	/* Lost: retried at once, then with backoff. */
+	log_warnx("bird: %s; reconnecting", err);
+	d->bird_up = 0;
+	timer_set(&d->timers, TIMER_BIRD_RETRY, now);
+	timer_set(&d->timers, TIMER_METRICS, now);
+}
+
+/* The second half of a reload, once the names are resolved. */
+static void
+reload_apply(struct bgpd *d, struct config *ncfg, const struct resolved *res,
+    size_t nres)
+{
 	struct ctl		*nctl;
 	char			 err[256];
 	size_t			 i;
-	int			 newbird = 0;
+	int			 newbird = 0, rc;
 
-	log_info("reloading %s", d->config_path);
-	d->rescan = 1;
-	ncfg = config_load(d->config_path, &errs);
-	for (i = 0; i < errs.n; i++)
-		log_warnx("%s", errs.msg[i]);
-	cfg_errors_clear(&errs);
-	if (ncfg == NULL) {
-		log_warnx("reload refused: the configuration has errors; "
-		    "the running one stays");
-		return;
-	}
+	sd_notify(0, "READY=1");
+	/* The new set is built whole beside the running one, which is
+	 * freed only once nothing of the new one can fail. */
 	nctl = ctl_new(ncfg, time(NULL));
 	ctl_carry(nctl, d->ctl);
-	free_checks(d->ctl);
-	if (make_checks(d->ck, nctl, err, sizeof(err)) == -1) {
+	checker_set_resolved(d->ck, res, nres);
+	rc = make_checks(d->ck, nctl, err, sizeof(err));
+	checker_set_resolved(d->ck, NULL, 0);
+	if (rc == -1) {
 		log_warnx("reload refused: %s", err);
 		ctl_free(nctl);
 		config_free(ncfg);
-		if (make_checks(d->ck, d->ctl, err, sizeof(err)) == -1)
-			fatalx("cannot restore the checks: %s", err);
 		return;
 	}
+	free_checks(d->ctl);
 	if (strcmp(ncfg->bgp.bird_socket, d->cfg->bgp.bird_socket) != 0 ||
 	    ncfg->bgp.bird_timeout_ms != d->cfg->bgp.bird_timeout_ms) {
+		/* The announcer goes first: its commands' replies are then
+		 * dropped, not handed to it as the old connection fails. */
+		announce_free(d->ann);
+		d->ann = NULL;
 		bird_free(d->bird);
 		d->bird = bird_new(ncfg->bgp.bird_socket,
 		    ncfg->bgp.bird_timeout_ms);
+		bird_attach(d->bird, d->epfd, bird_state, d);
+		d->bird_up = 0;
 		newbird = 1;
 		for (i = 0; i < nctl->nprefix; i++)
 			nctl->prefix[i].applied = -1;
 	}
 	if (strcmp(ncfg->bgp.include_dir, d->cfg->bgp.include_dir) != 0 ||
 	    newbird) {
-		announcer_free(d->ann);
-		d->ann = announcer_new(ncfg->bgp.include_dir, d->bird);
+		announce_free(d->ann);
+		d->ann = announce_new(ncfg->bgp.include_dir, d->bird);
 	}
 	if (strcmp(ncfg->bgp.control_socket, d->cfg->bgp.control_socket) != 0)
 		log_warnx("control_socket changes take effect at restart");
@@ -182,106 +232,195 @@ reload(struct bgpd *d)
 	control_read_drain(d);
 	ctl_update(d->ctl, time(NULL));
 	if (bird_connected(d->bird))
-		announce_reconcile(d->ann, d->ctl, 0);
+		announce_reconcile(d->ann, d->ctl, &d->adopting);
 	else
 		announce_flush(d->ann, d->ctl);
-	d->next_reconcile = mono_ms() + d->cfg->bgp.reconcile_ms;
+	timer_set(&d->timers, TIMER_RECONCILE,
+	    mono_ms() + d->cfg->bgp.reconcile_ms);
 	log_info("reloaded: %zu services, %zu prefixes", d->ctl->nservice,
 	    d->ctl->nprefix);
 }
 
-static uint64_t
-min64(uint64_t a, uint64_t b)
+static void
+reload_resolved(void *arg, const struct resolved *res, size_t n,
+    const char *err)
 {
-	return a < b ? a : b;
+	struct bgpd	*d = arg;
+	struct config	*ncfg = d->reload_cfg;
+
+	d->resolving = NULL;
+	d->reload_cfg = NULL;
+	if (res == NULL) {
+		sd_notify(0, "READY=1");
+		log_warnx("reload refused: %s", err);
+		config_free(ncfg);
+		return;
+	}
+	reload_apply(d, ncfg, res, n);
 }
 
+/*
+ * SIGHUP: the file is loaded and checked whole; the host names of TCP
+ * checks are then resolved in a child process (the loop goes on), and
+ * the new configuration applied when the answers come (reload_apply).
+ */
 static void
-loop(struct bgpd *d, sigset_t *waitmask)
+reload(struct bgpd *d)
+{
+	struct cfg_errors	 errs = { 0 };
+	struct config		*ncfg;
+	struct resolved		*names;
+	char			 err[256];
+	size_t			 i, n;
+
+	log_info("reloading %s", d->config_path);
+	d->rescan = 1;
+	ncfg = config_load(d->config_path, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_warnx("%s", errs.msg[i]);
+	cfg_errors_clear(&errs);
+	if (ncfg == NULL) {
+		sd_notify(0, "READY=1");
+		log_warnx("reload refused: the configuration has errors; "
+		    "the running one stays");
+		return;
+	}
+	if (d->resolving) {
+		/* A newer file wins over one still being resolved. */
+		resolve_cancel(d->resolving);
+		config_free(d->reload_cfg);
+		d->resolving = NULL;
+		d->reload_cfg = NULL;
+	}
+	if ((n = resolve_names(ncfg, &names)) == 0) {
+		reload_apply(d, ncfg, NULL, 0);
+		return;
+	}
+	log_info("reload: resolving %zu host name%s", n, n == 1 ? "" : "s");
+	d->reload_cfg = ncfg;
+	d->resolving = resolve_start(d->epfd, names, n, RESOLVE_MS,
+	    reload_resolved, d, err, sizeof(err));
+	free(names);
+	if (d->resolving == NULL) {
+		sd_notify(0, "READY=1");
+		log_warnx("reload refused: %s", err);
+		config_free(ncfg);
+		d->reload_cfg = NULL;
+	}
+}
+
+/* Starts the checks that are due; the next one to start sets the timer. */
+static void
+start_checks(struct bgpd *d, uint64_t now)
+{
+	uint64_t	 next = TIMER_OFF;
+	size_t		 k;
+
+	for (k = 0; k < d->ctl->nservice; k++) {
+		struct ctl_service *s = &d->ctl->service[k];
+		if (check_running(s->check))
+			continue;
+		if (s->next_run <= now) {
+			s->run_started_us = mono_us();
+			s->next_run = now + ctl_interval_ms(s);
+			check_start(s->check);
+		}
+		if (!check_running(s->check) && s->next_run < next)
+			next = s->next_run;
+	}
+	timer_set(&d->timers, TIMER_CHECKS, next);
+}
+
+/* What is due after a wait: timers, signals, transitions. */
+static void
+run_due(struct bgpd *d, uint64_t now)
+{
+	char	 err[256];
+
+	checker_run_timers(d->ck, now);
+	resolve_run_timers(d->resolving, now);
+	if (sig_hup) {
+		sig_hup = 0;
+		sd_notify(0, "RELOADING=1");
+		reload(d);		/* READY=1 once done or refused */
+	}
+	if (d->dirty) {
+		uint64_t t0 = mono_us();
+		d->dirty = 0;
+		if (ctl_update(d->ctl, time(NULL)) > 0) {
+			announce_flush(d->ann, d->ctl);
+			log_debug("applied in %lluus",
+			    (unsigned long long)(mono_us() - t0));
+			timer_set(&d->timers, TIMER_METRICS, now);
+		}
+	}
+	/* A connection lost in a command is retried at once, then with
+	 * backoff. */
+	bird_run_timers(d->bird, now);
+	if (!bird_connected(d->bird) && !bird_connecting(d->bird) &&
+	    !timer_running(&d->timers, TIMER_BIRD_RETRY))
+		timer_set(&d->timers, TIMER_BIRD_RETRY, now);
+	if (timer_due(&d->timers, TIMER_BIRD_RETRY, now))
+		bird_try(d, now);
+	if (timer_due(&d->timers, TIMER_CONTROL, now))
+		control_expire(d, now);
+	if (announce_take_changed(d->ann))
+		timer_set(&d->timers, TIMER_METRICS, now);
+	if (timer_due(&d->timers, TIMER_RECONCILE, now)) {
+		if (bird_connected(d->bird))
+			announce_reconcile(d->ann, d->ctl, &d->adopting);
+		timer_set(&d->timers, TIMER_RECONCILE,
+		    now + d->cfg->bgp.reconcile_ms);
+		if (!bird_connected(d->bird) && !bird_connecting(d->bird))
+			timer_set_earlier(&d->timers, TIMER_BIRD_RETRY, now);
+	}
+	if (timer_due(&d->timers, TIMER_METRICS, now)) {
+		if (d->cfg->bgp.metrics_file &&
+		    metrics_write(d, err, sizeof(err)) == -1)
+			log_warnx("metrics: %s", err);
+		timer_set(&d->timers, TIMER_METRICS, now + METRICS_MS);
+	}
+	if (timer_due(&d->timers, TIMER_WATCHDOG, now)) {
+		sd_notify(0, "WATCHDOG=1");
+		timer_set(&d->timers, TIMER_WATCHDOG, now + d->watchdog_ms / 2);
+	}
+}
+
+/* Wait until the next deadline, dispatch events, run what is due. */
+static void
+loop(struct bgpd *d)
 {
 	struct epoll_event	 evs[64];
 	int			 n, i;
-	size_t			 k;
-	uint64_t		 now, next;
-	char			 err[256];
+	uint64_t		 now, next, wait;
 
 	while (!sig_term) {
 		now = mono_ms();
-		next = min64(d->next_reconcile, d->next_metrics);
-		/* Start what is due; the list is walked only when something
-		 * is due or a run ended, not on every event. */
-		if (d->rescan || now >= d->next_due) {
+		/* The list is walked only when something is due or a run
+		 * ended, not on every event. */
+		if (d->rescan || timer_due(&d->timers, TIMER_CHECKS, now)) {
 			d->rescan = 0;
-			d->next_due = UINT64_MAX;
-			for (k = 0; k < d->ctl->nservice; k++) {
-				struct ctl_service *s = &d->ctl->service[k];
-				if (check_running(s->check))
-					continue;
-				if (s->next_run <= now) {
-					s->run_started_us = mono_us();
-					s->next_run = now + ctl_interval_ms(s);
-					check_start(s->check);
-				}
-				if (!check_running(s->check))
-					d->next_due = min64(d->next_due,
-					    s->next_run);
-			}
+			start_checks(d, now);
 		}
-		next = min64(next, d->next_due);
-		if (d->dirty)
-			next = now;
-		next = min64(next, checker_next_timer(d->ck));
-		if (!bird_connected(d->bird))
-			next = min64(next, d->bird_retry_at);
-		if (d->watchdog_ms)
-			next = min64(next, d->next_watchdog);
+		timer_set(&d->timers, TIMER_CHECKER,
+		    checker_next_timer(d->ck));
+		timer_set(&d->timers, TIMER_BIRD, bird_next_timer(d->bird));
+		timer_set(&d->timers, TIMER_CONTROL, control_next_timer(d));
+		timer_set(&d->timers, TIMER_RESOLVE,
+		    resolve_next_timer(d->resolving));
+		next = d->dirty ? now : timer_next(&d->timers);
 		now = mono_ms();
-		n = epoll_pwait(d->epfd, evs, 64, next > now ?
-		    (int)min64(next - now, 60000) : 0, waitmask);
+		wait = next > now ? next - now : 0;
+		if (wait > LOOP_WAIT_MAX_MS)
+			wait = LOOP_WAIT_MAX_MS;
+		n = epoll_wait(d->epfd, evs, 64, (int)wait);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_pwait");
 		for (i = 0; i < n; i++) {
 			struct evh *h = evs[i].data.ptr;
 			h->fn(h, evs[i].events);
 		}
-		now = mono_ms();
-		checker_run_timers(d->ck, now);
-		if (sig_hup) {
-			sig_hup = 0;
-			sd_notify(0, "RELOADING=1");
-			reload(d);
-			sd_notify(0, "READY=1");
-		}
-		if (d->dirty) {
-			uint64_t t0 = mono_us();
-			d->dirty = 0;
-			if (ctl_update(d->ctl, time(NULL)) > 0) {
-				announce_flush(d->ann, d->ctl);
-				log_debug("applied in %lluus",
-				    (unsigned long long)(mono_us() - t0));
-				d->next_metrics = now;
-			}
-		}
-		if (!bird_connected(d->bird) && now >= d->bird_retry_at)
-			bird_try(d, now, 0);
-		if (now >= d->next_reconcile) {
-			control_expire(d, now);
-			if (bird_connected(d->bird))
-				announce_reconcile(d->ann, d->ctl, 0);
-			d->next_reconcile = now + d->cfg->bgp.reconcile_ms;
-			if (!bird_connected(d->bird) && d->bird_retry_at > now)
-				d->bird_retry_at = now;
-		}
-		if (now >= d->next_metrics) {
-			if (d->cfg->bgp.metrics_file &&
-			    metrics_write(d, err, sizeof(err)) == -1)
-				log_warnx("metrics: %s", err);
-			d->next_metrics = now + METRICS_MS;
-		}
-		if (d->watchdog_ms && now >= d->next_watchdog) {
-			sd_notify(0, "WATCHDOG=1");
-			d->next_watchdog = now + d->watchdog_ms / 2;
-		}
+		run_due(d, mono_ms());
 	}
 }
 
@@ -290,8 +429,9 @@ bgpd_run(const char *config_path)
 {
 	struct bgpd		 d = { 0 };
 	struct cfg_errors	 errs = { 0 };
-	struct sigaction	 sa = { 0 };
-	sigset_t		 block, waitmask;
+	struct evh		 sig_evh = { signal_event };
+	struct epoll_event	 ev = { .events = EPOLLIN };
+	sigset_t		 block;
 	uint64_t		 usec;
 	char			 err[256];
 	size_t			 i;
@@ -317,22 +457,23 @@ bgpd_run(const char *config_path)
 	d.started = time(NULL);
 	d.rescan = 1;
 	d.lfd = -1;
+	timer_init(&d.timers);
+	timer_set(&d.timers, TIMER_METRICS, 0);
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGHUP);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
-	sa.sa_handler = on_signal;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	checker_raise_limits();
 	if ((d.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
+	if ((sig_fd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	ev.data.ptr = &sig_evh;
+	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, sig_fd, &ev) == -1)
+		fatal("epoll_ctl");
 	d.ck = checker_new(d.epfd);
 	d.ctl = ctl_new(d.cfg, time(NULL));
 	if (make_checks(d.ck, d.ctl, err, sizeof(err)) == -1) {
@@ -346,41 +487,56 @@ bgpd_run(const char *config_path)
 		goto out;
 	}
 	d.bird = bird_new(d.cfg->bgp.bird_socket, d.cfg->bgp.bird_timeout_ms);
-	d.ann = announcer_new(d.cfg->bgp.include_dir, d.bird);
+	bird_attach(d.bird, d.epfd, bird_state, &d);
+	d.ann = announce_new(d.cfg->bgp.include_dir, d.bird);
 	control_read_drain(&d);
 	ctl_update(d.ctl, time(NULL));
 	log_info("starting: %zu services, %zu prefixes%s", d.ctl->nservice,
 	    d.ctl->nprefix, d.ctl->drained ? ", drained" : "");
-	/* First contact adopts what BIRD announces; without BIRD, the file
-	 * is written with nothing announced until services rise. */
-	d.next_reconcile = mono_ms() + d.cfg->bgp.reconcile_ms;
-	bird_try(&d, mono_ms(), 1);
-	if (!bird_connected(d.bird))
-		announce_flush(d.ann, d.ctl);
-	if (sd_watchdog_enabled(0, &usec) > 0)
+	/* The first contact with BIRD, whenever it comes, adopts what BIRD
+	 * announces for the services the file found here listed; until then
+	 * the file is written with nothing announced that has not risen. */
+	announce_read_prior(d.ann);
+	d.adopting = 1;
+	timer_set(&d.timers, TIMER_RECONCILE,
+	    mono_ms() + d.cfg->bgp.reconcile_ms);
+	bird_try(&d, mono_ms());
+	if (sd_watchdog_enabled(0, &usec) > 0) {
 		d.watchdog_ms = usec / 1000;
+		timer_set(&d.timers, TIMER_WATCHDOG, 0);
+	}
 	sd_notify(0, "READY=1");
-	loop(&d, &waitmask);
+	loop(&d);
 
 	log_info("stopping%s", d.cfg->bgp.withdraw_on_exit ?
 	    ": withdrawing every prefix" : " (withdraw_on_exit = no: BIRD "
 	    "keeps announcing)");
 	sd_notify(0, "STOPPING=1");
 	if (d.cfg->bgp.withdraw_on_exit) {
-		if (!bird_connected(d.bird))
-			bird_connect(d.bird, err, sizeof(err));
+		/* The loop is over: here, and only here, castiron waits for
+		 * BIRD, each wait bounded by bird_timeout. */
+		if (!bird_connected(d.bird) &&
+		    bird_connect(d.bird, err, sizeof(err)) == -1)
+			log_warnx("bird: %s", err);
 		announce_withdraw_all(d.ann, d.ctl);
+		if (bird_connected(d.bird))
+			bird_wait_idle(d.bird,
+			    mono_ms() + 2 * d.cfg->bgp.bird_timeout_ms);
 	}
 	if (d.cfg->bgp.metrics_file)
 		metrics_write(&d, err, sizeof(err));
+	resolve_cancel(d.resolving);
+	config_free(d.reload_cfg);
 out:
 	control_close(&d);
 out2:
 	free_checks(d.ctl);
 	checker_free(d.ck);
 	ctl_free(d.ctl);
-	announcer_free(d.ann);
+	announce_free(d.ann);
 	bird_free(d.bird);
+	close(sig_fd);
+	sig_fd = -1;
 	close(d.epfd);
 	config_free(d.cfg);
 	free(d.config_path);

@@ -42,6 +42,11 @@ metrics_write(struct bgpd *d, char *err, size_t errlen)
 	fprintf(f, "# HELP castiron_bgp_bird_connected 1 while BIRD's control "
 	    "socket answers.\n# TYPE castiron_bgp_bird_connected gauge\n"
 	    "castiron_bgp_bird_connected %d\n", bird_connected(d->bird));
+	fprintf(f, "# HELP castiron_bgp_include_file_error 1 while the include "
+	    "file cannot be written (BIRD is then not reconfigured).\n"
+	    "# TYPE castiron_bgp_include_file_error gauge\n"
+	    "castiron_bgp_include_file_error %d\n",
+	    announce_error(d->ann) != NULL);
 	fprintf(f, "# HELP castiron_bgp_service_healthy 1 while the service "
 	    "is healthy.\n# TYPE castiron_bgp_service_healthy gauge\n");
 	for (i = 0; i < d->ctl->nservice; i++) {

@@ -12,8 +12,10 @@
 #include "bgp/announce.h"
 #include "bgp/bird.h"
 #include "bgp/checkonce.h"
+#include "bgp/control.h"
 #include "bgp/controller.h"
 #include "bgp/daemon.h"
+#include "bgp/ev.h"
 #include "cli/cli.h"
 #include "lib/log.h"
 
@@ -74,7 +76,7 @@ cmd_bgp_status(struct ctx *ctx, struct args *args)
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
-	if ((st = bgpd_control(cfg->bgp.control_socket, "status", err,
+	if ((st = control_request(cfg->bgp.control_socket, "status", err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\n", err);
 		return EXIT_FAIL;
@@ -114,31 +116,99 @@ cmd_bgp_check(struct ctx *ctx, struct args *args)
 }
 
 /*
+ * A drain succeeds only when BIRD itself says every castiron_* protocol is
+ * down, those castiron no longer tracks included: what castiron was told
+ * is not enough (a disable that timed out, a protocol left behind by a
+ * configure that failed).
+ */
+static int
+drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
+{
+	json_t	*n;
+	size_t	 i;
+
+	if (!confirmed && json_array_size(up) == 0) {
+		fprintf(stderr, "castiron: drained, but BIRD did not confirm "
+		    "that every castiron protocol is down (%s); see castiron "
+		    "bgp status\n", err ? err : "no answer");
+		return EXIT_FAIL;
+	}
+	if (json_array_size(up) > 0) {
+		fprintf(stderr, "castiron: drained, but BIRD still announces");
+		for (i = 0; i < json_array_size(up); i++) {
+			n = json_array_get(up, i);
+			fprintf(stderr, "%s %s", i ? "," : "",
+			    json_string_value(n));
+		}
+		fprintf(stderr, "\n");
+		return EXIT_FAIL;
+	}
+	if (ctx->verbose >= 0)
+		printf("drained: every prefix withdrawn\n");
+	return EXIT_OK;
+}
+
+/* What BIRD confirmed after a drain without a daemon. */
+struct confirm {
+	int	 done;
+	int	 n;		/* still up, -1 not confirmed */
+	char	 err[256];
+	json_t	*names;
+};
+
+static void
+confirmed(void *ctx, uint64_t cookie, int n, const struct bird_proto *up,
+    const char *err)
+{
+	struct confirm	*k = ctx;
+	int		 i;
+
+	(void)cookie;
+	k->done = 1;
+	k->n = n;
+	for (i = 0; i < n; i++)
+		json_array_append_new(k->names, json_string(up[i].name));
+	if (n == -1)
+		snprintf(k->err, sizeof(k->err), "%s", err);
+}
+
+static int
+confirm_done(void *arg)
+{
+	return ((struct confirm *)arg)->done;
+}
+
+/*
  * No daemon answers: withdraw through BIRD directly (the include file
  * rewritten with every protocol disabled, then each one disabled), so an
  * emergency drain works even when castiron is down.
  */
 static int
-drain_without_daemon(struct config *cfg)
+drain_without_daemon(struct ctx *ctx, struct config *cfg)
 {
 	struct bird		*b = bird_new(cfg->bgp.bird_socket,
 	    cfg->bgp.bird_timeout_ms);
-	struct announcer	*a = announcer_new(cfg->bgp.include_dir, b);
+	struct announcer	*a = announce_new(cfg->bgp.include_dir, b);
 	struct ctl		*c = ctl_new(cfg, time(NULL));
+	struct confirm		 k = { .names = json_array() };
 	char			 err[256];
-	int			 rc = EXIT_OK;
+	int			 rc;
 
-	if (bird_connect(b, err, sizeof(err)) == -1) {
+	if (bird_connect(b, err, sizeof(err)) == -1)
 		fprintf(stderr, "castiron: cannot reach BIRD either: %s\n", err);
-		rc = EXIT_FAIL;
+	announce_withdraw_all(a, c);
+	announce_confirm_down(a, confirmed, &k, 0);
+	/* Each reply within bird_timeout; the whole at most three of them. */
+	if (!k.done && bird_wait(b, mono_ms() + 3 * cfg->bgp.bird_timeout_ms,
+	    confirm_done, &k) == -1 && !k.done) {
+		k.n = -1;
+		snprintf(k.err, sizeof(k.err), "BIRD did not answer in time");
 	}
-	if (announce_withdraw_all(a, c) == -1 && rc == EXIT_OK) {
-		fprintf(stderr, "castiron: withdrawing through BIRD failed\n");
-		rc = EXIT_FAIL;
-	}
-	ctl_free(c);
-	announcer_free(a);
+	rc = drain_result(ctx, k.n == 0, k.n == -1 ? k.err : NULL, k.names);
+	json_decref(k.names);
+	announce_free(a);
 	bird_free(b);
+	ctl_free(c);
 	return rc;
 }
 
@@ -146,41 +216,40 @@ static int
 cmd_bgp_drain(struct ctx *ctx, struct args *args)
 {
 	struct config	*cfg;
-	json_t		*st, *p;
+	json_t		*st, *w;
 	const char	*reason = args_get(args, "reason");
 	char		 err[512];
-	size_t		 i, still = 0;
+	int		 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
 	if (reason && (strlen(reason) > 200 || strpbrk(reason, "\r\n")))
 		return cmd_usage_error(args, "--reason must be one line of at "
 		    "most 200 characters");
-	if (bgpd_drain_write(cfg->bgp.drain_file, reason, err,
+	if (control_drain_write(cfg->bgp.drain_file, reason, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "castiron: cannot write the drain file: %s\n",
 		    err);
 		return EXIT_FAIL;
 	}
-	if ((st = bgpd_control(cfg->bgp.control_socket, "drain", err,
+	if ((st = control_request(cfg->bgp.control_socket, "drain", err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\ncastiron: drain file written; "
 		    "withdrawing through BIRD directly\n", err);
-		return drain_without_daemon(cfg);
+		return drain_without_daemon(ctx, cfg);
 	}
-	json_array_foreach(json_object_get(st, "prefixes"), i, p)
-		if (json_is_true(json_object_get(p, "announced")))
-			still++;
-	json_decref(st);
-	if (still) {
-		fprintf(stderr, "castiron: drained, but %zu prefix%s still "
-		    "announced (BIRD unreachable?); see castiron bgp status\n",
-		    still, still == 1 ? " is" : "es are");
+	w = json_object_get(st, "withdrawn");
+	if (!json_is_true(json_object_get(st, "drained")) || w == NULL) {
+		fprintf(stderr, "castiron: the daemon did not take the drain "
+		    "(see its log and castiron bgp status)\n");
+		json_decref(st);
 		return EXIT_FAIL;
 	}
-	if (ctx->verbose >= 0)
-		printf("drained: every prefix withdrawn\n");
-	return EXIT_OK;
+	rc = drain_result(ctx, json_is_true(json_object_get(w, "confirmed")),
+	    json_string_value(json_object_get(w, "error")),
+	    json_object_get(w, "still_up"));
+	json_decref(st);
+	return rc;
 }
 
 static int
@@ -193,11 +262,11 @@ cmd_bgp_undrain(struct ctx *ctx, struct args *args)
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
-	if (bgpd_drain_remove(cfg->bgp.drain_file, err, sizeof(err)) == -1) {
+	if (control_drain_remove(cfg->bgp.drain_file, err, sizeof(err)) == -1) {
 		fprintf(stderr, "castiron: %s\n", err);
 		return EXIT_FAIL;
 	}
-	if ((st = bgpd_control(cfg->bgp.control_socket, "undrain", err,
+	if ((st = control_request(cfg->bgp.control_socket, "undrain", err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\ncastiron: drain file removed; "
 		    "prefixes are announced once the daemon runs and its "

@@ -3,9 +3,11 @@
  * target's directory (rename is atomic only within one filesystem) under a
  * hidden, unique name, so concurrent writers do not collide and the
  * "*.conf" glob of BIRD's include never picks up a half-written file.
- * Durable replacement (fsync before rename) is for state that must survive
- * a power cut, such as the drain flag; files on tmpfs or rewritten every
- * few seconds skip it.
+ * Durable replacement is for state that must survive a power cut, such as
+ * the drain flag: the file is fsynced before the rename and its directory
+ * after it (the rename is an entry in the directory, which is not on the
+ * disk until the directory is synced).  Files on tmpfs or rewritten every
+ * few seconds skip both.
  */
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -60,6 +62,32 @@ fail:
 	return NULL;
 }
 
+/* fsync of the directory that holds path, so that a rename in it is on
+ * the disk; 0 or -1 (errno set). */
+static int
+fsync_dir(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir;
+	int		 fd, rc, saved;
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
 static void
 afile_free(struct afile *a)
 {
@@ -97,6 +125,12 @@ afile_commit(struct afile *a, int durable, char *err, size_t errlen)
 	}
 	if (failed)
 		unlink(a->tmp);
+	else if (durable && fsync_dir(a->path) == -1) {
+		/* The new file is in place, but not yet safe on the disk. */
+		snprintf(err, errlen, "%s: fsync of its directory: %s",
+		    a->path, strerror(errno));
+		failed = 1;
+	}
 	afile_free(a);
 	return failed ? -1 : 0;
 }

@@ -18,8 +18,9 @@ struct afile;
  * returned in *fp.  NULL with err filled on failure. */
 struct afile	*afile_open(const char *path, mode_t mode, FILE **fp,
 		    char *err, size_t errlen);
-/* Flushes, fsyncs when durable, closes and renames over the target; on
- * any failure removes the temporary file.  Frees the handle either way. */
+/* Flushes, fsyncs when durable, closes and renames over the target, then
+ * (when durable) fsyncs the target's directory; on a failure before the
+ * rename removes the temporary file.  Frees the handle either way. */
 int		 afile_commit(struct afile *, int durable, char *err,
 		    size_t errlen);
 /* Drops the temporary file and frees the handle. */

@@ -1,7 +1,9 @@
 /*
  * Fuzzer for the BIRD reply parser and the `show protocols` row reader:
  * whatever bytes arrive on the control socket, parsing is bounded and
- * never reads or writes out of place.
+ * never reads or writes out of place, and the incremental parser, fed the
+ * same bytes in pieces (sizes taken from the input), as the socket hands
+ * them over, finds exactly the replies the one-buffer parse finds.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +11,59 @@
 #include <string.h>
 
 #include "bgp/bird.h"
+
+/* The same replies, fed in pieces as read_reply does: the buffer keeps
+ * only what the parser has not taken. */
+static void
+pieces(const uint8_t *data, size_t size)
+{
+	struct bird_parser	 p;
+	struct bird_reply	 w = { 0 };
+	char			*buf = malloc(size + 1), err[256];
+	size_t			 len = 0, in = 0, off = 0, step, i;
+	ssize_t			 used, whole;
+
+	bird_parser_init(&p);
+	while (in < size || len > 0) {
+		step = 1 + (in < size ? data[in] % 64 : 0);
+		if (step > size - in)
+			step = size - in;
+		memcpy(buf + len, data + in, step);
+		len += step;
+		in += step;
+		used = bird_parser_feed(&p, buf, len, err, sizeof(err));
+		whole = bird_reply_parse((const char *)data + off, size - off,
+		    &w, err, sizeof(err));
+		if (used < 0) {
+			/* An error the whole parse meets too, once it has
+			 * the bytes the pieces had. */
+			if (in == size && whole != -1)
+				abort();
+			break;
+		}
+		memmove(buf, buf + used, len - (size_t)used);
+		len -= (size_t)used;
+		if (p.done) {
+			if (whole <= 0 || w.code != p.r.code ||
+			    w.nlines != p.r.nlines ||
+			    w.nunsolicited != p.r.nunsolicited)
+				abort();
+			for (i = 0; i < w.nlines; i++)
+				if (w.lines[i].code != p.r.lines[i].code ||
+				    strcmp(w.lines[i].text, p.r.lines[i].text))
+					abort();
+			off += (size_t)whole;
+			bird_reply_clear(&p.r);
+			bird_parser_init(&p);
+			continue;
+		}
+		if (in == size && used == 0)
+			break;		/* a partial line, or no reply yet */
+	}
+	bird_reply_clear(&w);
+	bird_reply_clear(&p.r);
+	free(buf);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -34,5 +89,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += (size_t)used;
 	}
 	bird_reply_clear(&r);
+	pieces(data, size);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include "bgp/bird.h"
 #include "bgp/check.h"
 #include "bgp/controller.h"
+#include "bgp/timer.h"
 #include "lib/xmalloc.h"
 
 static char	err[256];
@@ -74,6 +76,51 @@ t_reply_partial(void **st)
 	assert_int_equal(parse("", &r), 0);
 }
 
+/* Fed a byte at a time, as a slow socket would, the parser gives the same
+ * reply as from one buffer, and takes nothing after the reply. */
+static void
+t_reply_incremental(void **st)
+{
+	const char *s = "0001 BIRD 2.0.12 ready.\n";
+	const char *m = "2002-Name Proto\n1002-device1 Device --- up\n"
+	    " castiron_p_1 Static master4 up\n+0000 async\n0000 \n1 extra";
+	struct bird_parser p;
+	struct bird_reply whole = { 0 };
+	char buf[256];
+	size_t len = 0, i, total = 0;
+	ssize_t used;
+
+	(void)st;
+	bird_parser_init(&p);
+	assert_int_equal(bird_parser_feed(&p, s, strlen(s), err, sizeof(err)),
+	    (ssize_t)strlen(s));
+	assert_true(p.done);
+	assert_int_equal(p.r.code, 1);
+	bird_reply_clear(&p.r);
+
+	assert_true(parse(m, &whole) > 0);
+	bird_parser_init(&p);
+	for (i = 0; m[i] && !p.done; i++) {
+		buf[len++] = m[i];
+		used = bird_parser_feed(&p, buf, len, err, sizeof(err));
+		assert_true(used >= 0);
+		memmove(buf, buf + used, len - (size_t)used);
+		len -= (size_t)used;
+		total += (size_t)used;
+	}
+	assert_true(p.done);
+	assert_int_equal(total, strlen(m) - strlen("1 extra"));
+	assert_int_equal(p.r.code, whole.code);
+	assert_int_equal(p.r.nlines, whole.nlines);
+	assert_int_equal(p.r.nunsolicited, 1);
+	for (i = 0; i < whole.nlines; i++) {
+		assert_int_equal(p.r.lines[i].code, whole.lines[i].code);
+		assert_string_equal(p.r.lines[i].text, whole.lines[i].text);
+	}
+	bird_reply_clear(&p.r);
+	bird_reply_clear(&whole);
+}
+
 static void
 t_reply_unsolicited_and_errors(void **st)
 {
@@ -87,10 +134,12 @@ t_reply_unsolicited_and_errors(void **st)
 	assert_true(parse("9001 syntax error, unexpected CF_SYM_UNDEFINED\n",
 	    &r) > 0);
 	assert_true(bird_code_is_error(r.code));
+	assert_true(bird_reply_no_protocol(&r));
 	bird_reply_error(&r, err, sizeof(err));
 	assert_non_null(strstr(err, "9001 syntax error"));
 	assert_true(parse("0016 Access restricted\n", &r) > 0);
 	assert_true(bird_code_is_error(r.code));
+	assert_false(bird_reply_no_protocol(&r));
 	assert_true(parse("8007 Access denied\n", &r) > 0);
 	bird_reply_error(&r, err, sizeof(err));
 	assert_non_null(strstr(err, "restricted"));
@@ -325,9 +374,54 @@ t_names_and_render(void **st)
 	    "\tdisabled no;\n\tipv4;\n\troute 192.0.2.10/32 blackhole;\n}"));
 	assert_non_null(strstr(text, "protocol static castiron_p_2001_db8__53_128 {\n"
 	    "\tdisabled yes;\n\tipv6;\n"));
+	/* The services of each prefix, for the next start's adoption. */
+	ctl_service_id(&c->service[0], buf, sizeof(buf));
+	assert_true(strncmp(buf, "web@", 4) == 0 && strlen(buf) == 12);
+	assert_true(announce_text_lists(text, "castiron_p_192_0_2_99_32", buf));
+	assert_true(announce_text_lists(text, "castiron_p_192_0_2_10_32", buf));
+	assert_false(announce_text_lists(text, "castiron_p_2001_db8__53_128", buf));
+	assert_false(announce_text_lists(text, "castiron_p_192_0_2_1_32", buf));
+	assert_false(announce_text_lists(text, "castiron_p_192_0_2_99_3", buf));
+	assert_false(announce_text_lists(text, "castiron_p_192_0_2_99_32", "web"));
+	assert_false(announce_text_lists("", "castiron_p_192_0_2_99_32", buf));
 	free(text);
+	/* What a service checks is part of its id; its timing is not. */
+	{
+		char before[CTL_PROTO_LEN];
+		snprintf(before, sizeof(before), "%s", buf);
+		c->service[0].cfg.interval_ms = 5000;
+		ctl_service_id(&c->service[0], buf, sizeof(buf));
+		assert_string_equal(buf, before);
+		c->service[0].cfg.url = "http://127.0.0.1:1/";
+		ctl_service_id(&c->service[0], buf, sizeof(buf));
+		assert_string_not_equal(buf, before);
+	}
 	ctl_free(c);
 	cfg_two_free(cfg);
+}
+
+static void
+t_timers(void **st)
+{
+	struct timers t;
+
+	(void)st;
+	timer_init(&t);
+	assert_int_equal(timer_next(&t), TIMER_OFF);
+	assert_false(timer_due(&t, TIMER_RECONCILE, 1000));
+	timer_set(&t, TIMER_RECONCILE, 500);
+	timer_set(&t, TIMER_METRICS, 300);
+	assert_int_equal(timer_next(&t), 300);
+	assert_false(timer_due(&t, TIMER_METRICS, 299));
+	assert_true(timer_due(&t, TIMER_METRICS, 300));
+	timer_set_earlier(&t, TIMER_RECONCILE, 900);	/* later: kept */
+	timer_set_earlier(&t, TIMER_CHECKS, 400);	/* stopped: set */
+	assert_int_equal(t.due[TIMER_RECONCILE], 500);
+	timer_stop(&t, TIMER_METRICS);
+	assert_false(timer_running(&t, TIMER_METRICS));
+	assert_int_equal(timer_next(&t), 400);
+	timer_set(&t, TIMER_CHECKS, 0);		/* due at once */
+	assert_true(timer_due(&t, TIMER_CHECKS, 0));
 }
 
 static void
@@ -375,6 +469,7 @@ main(void)
 		cmocka_unit_test(t_reply_simple),
 		cmocka_unit_test(t_reply_continuations),
 		cmocka_unit_test(t_reply_partial),
+		cmocka_unit_test(t_reply_incremental),
 		cmocka_unit_test(t_reply_unsolicited_and_errors),
 		cmocka_unit_test(t_reply_limits),
 		cmocka_unit_test(t_configure_ok),
@@ -384,6 +479,7 @@ main(void)
 		cmocka_unit_test(t_carry_and_adopt),
 		cmocka_unit_test(t_names_and_render),
 		cmocka_unit_test(t_exec_words),
+		cmocka_unit_test(t_timers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

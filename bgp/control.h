@@ -1,0 +1,32 @@
+/*
+ * The bgp daemon's control socket, as its clients (`bgp status`, `drain`,
+ * `undrain`) use it, and the drain file.  The socket speaks one line in
+ * ("status", "drain", "undrain") and one JSON document out; the drain
+ * file is the only truth about a drain, which the daemon re-reads when
+ * told.  The server side lives with the daemon (daemon_int.h).
+ */
+#ifndef CASTIRON_CONTROL_H
+#define CASTIRON_CONTROL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+/* Sends one control command to a running daemon and returns its JSON
+ * reply (the caller decrefs it), or NULL with err filled. */
+json_t	*control_request(const char *socket_path, const char *cmd, char *err,
+	    size_t errlen);
+
+/* The drain file: present means drained; its first line is the reason. */
+int	control_drain_write(const char *path, const char *reason, char *err,
+	    size_t errlen);
+int	control_drain_remove(const char *path, char *err, size_t errlen);
+/* 1 drained (reason filled), 0 not (no such file), -1 the file is there
+ * but cannot be read (reason says why; callers take it as drained). */
+int	control_drain_read(const char *path, char *reason, size_t len);
+
+/* RFC 3339 UTC. */
+void	control_fmt_time(time_t, char *buf, size_t len);
+
+#endif
