@@ -62,7 +62,7 @@ $(BUILD)/%.o: %.c
 # that calls into another file fails to link until that file is listed.
 UNIT_atomicfile      := lib/atomicfile.c lib/log.c lib/xmalloc.c
 UNIT_bgp             := bgp/announce.c bgp/bird.c bgp/check.c bgp/check_exec.c \
-	bgp/check_http.c bgp/check_tcp.c bgp/controller.c lib/atomicfile.c \
+	bgp/check_http.c bgp/check_tcp.c bgp/controller.c bgp/timer.c lib/atomicfile.c lib/clock.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bgp_LIBS        := -lcurl
 UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
