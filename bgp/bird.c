@@ -268,6 +268,9 @@ bird_parse_protocols(const struct bird_reply *r, struct bird_proto **out,
 enum { B_CLOSED, B_GREETING, B_READY };
 
 struct bird_req {
+	char		*line;		/* the command, with its newline */
+	size_t		 len;
+	int		 sent;
 	bird_done_fn	 done;		/* NULL: forgotten, the reply is dropped */
 	void		*owner;
 	void		*arg;		/* freed here after done */
@@ -335,6 +338,7 @@ bird_fail(struct bird *b, const char *err)
 		b->npending--;
 		if (q->done)
 			q->done(b, q->arg, -1, NULL, err);
+		free(q->line);
 		free(q->arg);
 		free(q);
 	}
@@ -439,6 +443,8 @@ bird_write(struct bird *b)
 	return 0;
 }
 
+static int	bird_put(struct bird *, struct bird_req *);
+
 static void
 bird_greeting(struct bird *b, const struct bird_reply *r)
 {
@@ -530,12 +536,16 @@ bird_read(struct bird *b)
 			if (b->head == NULL)
 				b->tail = NULL;
 			b->npending--;
-			b->deadline = mono_ms() + b->timeout_ms;
 			if (q->done)
 				q->done(b, q->arg, 0, &r, NULL);
 			bird_reply_clear(&r);
+			free(q->line);
 			free(q->arg);
 			free(q);
+			/* The next command goes out only now (see bird_send). */
+			if (b->fd != -1 && b->head != NULL && !b->head->sent &&
+			    bird_put(b, b->head) == -1)
+				return;
 		}
 	}
 }
@@ -672,6 +682,26 @@ bird_connect(struct bird *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* Writes one command; its reply is due within bird_timeout. */
+static int
+bird_put(struct bird *b, struct bird_req *q)
+{
+	q->sent = 1;
+	if (b->outlen + q->len > b->outcap) {
+		b->outcap = (b->outlen + q->len) * 2;
+		b->out = xreallocarray(b->out, 1, b->outcap);
+	}
+	memcpy(b->out + b->outlen, q->line, q->len);
+	b->outlen += q->len;
+	b->deadline = mono_ms() + b->timeout_ms;
+	return bird_write(b);
+}
+
+/*
+ * One command at a time, as birdc: the next is written when the reply to
+ * the one before has come.  BIRD reads its control socket into a small
+ * buffer and resets a client that sends commands ahead of its replies.
+ */
 int
 bird_send(struct bird *b, const char *cmd, void *owner, bird_done_fn done,
     void *arg)
@@ -684,25 +714,21 @@ bird_send(struct bird *b, const char *cmd, void *owner, bird_done_fn done,
 		return -1;
 	}
 	q = xcalloc(1, sizeof(*q));
+	q->line = xmalloc(n + 1);
+	memcpy(q->line, cmd, n);
+	q->line[n] = '\n';
+	q->len = n + 1;
 	q->done = done;
 	q->owner = owner;
 	q->arg = arg;
-	if (b->tail)
-		b->tail->next = q;
-	else {
-		b->head = q;
-		b->deadline = mono_ms() + b->timeout_ms;
-	}
-	b->tail = q;
 	b->npending++;
-	if (b->outlen + n + 1 > b->outcap) {
-		b->outcap = (b->outlen + n + 1) * 2;
-		b->out = xreallocarray(b->out, 1, b->outcap);
+	if (b->tail) {
+		b->tail->next = q;
+		b->tail = q;
+		return 0;
 	}
-	memcpy(b->out + b->outlen, cmd, n);
-	b->out[b->outlen + n] = '\n';
-	b->outlen += n + 1;
-	return bird_write(b);
+	b->head = b->tail = q;
+	return bird_put(b, q);
 }
 
 /* Protocol names are ours (castiron_...); refuse anything else. */

@@ -28,6 +28,7 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define METRICS_MS	5000
+#define METRICS_MIN_MS	250	/* between rewrites for BIRD's answers */
 #define LOOP_WAIT_MAX_MS 1000	/* epoll_wait's longest sleep */
 #define RESOLVE_MS	20000	/* a reload's name lookups, all of them */
 
@@ -364,8 +365,11 @@ run_due(struct bgpd *d, uint64_t now)
 		bird_try(d, now);
 	if (timer_due(&d->timers, TIMER_CONTROL, now))
 		control_expire(d, now);
+	/* BIRD's answers come one by one (a thousand at start): the file
+	 * follows them, but is not rewritten more often than this. */
 	if (announce_take_changed(d->ann))
-		timer_set(&d->timers, TIMER_METRICS, now);
+		timer_set_earlier(&d->timers, TIMER_METRICS,
+		    d->metrics_at + METRICS_MIN_MS);
 	if (timer_due(&d->timers, TIMER_RECONCILE, now)) {
 		if (bird_connected(d->bird))
 			announce_reconcile(d->ann, d->ctl, &d->adopting);
@@ -378,6 +382,7 @@ run_due(struct bgpd *d, uint64_t now)
 		if (d->cfg->bgp.metrics_file &&
 		    metrics_write(d, err, sizeof(err)) == -1)
 			log_warnx("metrics: %s", err);
+		d->metrics_at = now;
 		timer_set(&d->timers, TIMER_METRICS, now + METRICS_MS);
 	}
 	if (timer_due(&d->timers, TIMER_WATCHDOG, now)) {

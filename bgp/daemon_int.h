@@ -39,6 +39,7 @@ struct bgpd {
 	int			 listen_full_warned;
 	struct timers		 timers;	/* monotonic ms */
 	uint64_t		 bird_backoff;
+	uint64_t		 metrics_at;	/* last written, monotonic ms */
 	uint64_t		 watchdog_ms;	/* 0: no watchdog */
 	int			 dirty;		/* a prefix's want may change */
 	int			 rescan;	/* a service's next_run changed */
