@@ -66,7 +66,7 @@ UNIT_bgp             := bgp/announce.c bgp/bird.c bgp/check.c bgp/check_exec.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bgp_LIBS        := -lcurl
 UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
-	lib/log.c lib/parse.c lib/xmalloc.c
+	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
 UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser

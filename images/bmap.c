@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "images/bmap.h"
+#include "lib/file.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 
@@ -512,43 +513,13 @@ bmap_load_pinned(const char *path, const char *sha256, char *err,
 {
 	uint8_t		 d[SHA256_LEN];
 	char		 got_hex[2 * SHA256_LEN + 1];
-	struct stat	 st;
 	struct bmap	*b;
 	char		*buf;
 	size_t		 got = 0;
-	ssize_t		 n;
-	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((buf = file_read_small(path, BMAP_MAX_FILE, &got, err,
+	    errlen)) == NULL)
 		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if (st.st_size > BMAP_MAX_FILE) {
-		snprintf(err, errlen, "%s: larger than %u bytes: not a bmap",
-		    path, BMAP_MAX_FILE);
-		close(fd);
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (got != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: short read", path);
-		free(buf);
-		return NULL;
-	}
 	/* The pin first: a bmap that is not the one pinned is not parsed. */
 	if (sha256 != NULL && *sha256 != '\0') {
 		img_sha256(buf, got, d);
