@@ -547,7 +547,8 @@ capture(char **buf, size_t *len, size_t max, const char *p, size_t n,
 			n = max / 2;
 		}
 		keep = *len + n > max ? max - n : *len;
-		memmove(*buf, *buf + *len - keep, keep);
+		if (keep > 0)
+			memmove(*buf, *buf + *len - keep, keep);
 		*len = keep;
 	}
 	*buf = xreallocarray(*buf, 1, *len + n + 1);
