@@ -94,6 +94,8 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	const char		*name = o->image ? o->image : cfg->provision.image;
 	char			 sha[65], e[PROV_ERRLEN];
 	struct stat		 st;
+	enum img_format		 fmt;
+	uint64_t		 bmap_size = 0;
 
 	*usage = 1;
 	if (cfg->inventory.database == NULL) {
@@ -234,6 +236,7 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 			snprintf(err, errlen, "image %s: bmap %s", name, e);
 			goto fail;
 		}
+		bmap_size = bm->image_size;
 		bmap_free(bm);
 	}
 	snprintf(c->bmap_sha256, sizeof(c->bmap_sha256), "%s",
@@ -243,7 +246,13 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		    "expected %s", name, c->image_path, sha, img->sha256);
 		goto fail;
 	}
-	c->image_bytes = img->min_disk;
+	/* The size a target must have, once for every host: the catalog's
+	 * min_disk, the bmap's ImageSize, else a raw file's size; 0 when
+	 * compressed without a bmap (the writer still checks). */
+	c->image_bytes = img->min_disk ? img->min_disk : bmap_size;
+	if (c->image_bytes == 0 && img_format_detect(c->image_fd, &fmt, e,
+	    sizeof(e)) == 0 && fmt == IMG_RAW && fstat(c->image_fd, &st) == 0)
+		c->image_bytes = (uint64_t)st.st_size;
 	if (decide_pack(c, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "image %s: %s", name, e);
 		goto fail;

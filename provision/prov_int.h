@@ -37,7 +37,8 @@ struct prov_ctx {
 						   file, through image_fd */
 	char			*bmap_path;	/* NULL: none */
 	char			 bmap_sha256[65];	/* its pin, "" when none */
-	uint64_t		 image_bytes;	/* 0: unknown (compressed) */
+	uint64_t		 image_bytes;	/* a target's least size; 0:
+						   unknown (compressed) */
 	enum frame_pack		 pack;		/* how the image travels */
 	char			*writer_path;
 	char			 writer_sha[65];

@@ -8,17 +8,11 @@
  * the host, every range checked by sha256 there) and compare the digest
  * the writer reports with the one the sender computed.
  */
-#include <sys/stat.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "images/bmap.h"
 #include "images/frame.h"
-#include "images/source.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "provision/prov_int.h"
@@ -32,35 +26,6 @@ struct send_ctx {
 	int			 have_ready, have_done, have_error;
 	struct frame_report	 ready, done, error;
 };
-
-/* The image's size on disk: the catalog's min_disk, the bmap's
- * ImageSize, else a raw file's size; 0 when compressed without a bmap
- * (the writer still checks). */
-static uint64_t
-image_size(const struct prov_ctx *c)
-{
-	struct bmap	*bm;
-	uint64_t	 v;
-	char		 e[PROV_ERRLEN];
-	int		 fd;
-	enum img_format	 fmt;
-	struct stat	 st;
-
-	if (c->image_bytes)
-		return c->image_bytes;
-	if (c->bmap_path && (bm = bmap_load(c->bmap_path, e, sizeof(e))) !=
-	    NULL) {
-		v = bm->image_size;
-		bmap_free(bm);
-		return v;
-	}
-	if ((fd = open(c->image_src, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	v = img_format_detect(fd, &fmt, e, sizeof(e)) == 0 && fmt == IMG_RAW &&
-	    fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-	close(fd);
-	return v;
-}
 
 /*
  * Uploads castiron-writer to the name that carries its digest: under a
@@ -288,11 +253,10 @@ step_image(struct prov_host *h)
 	const char			*want;
 	char				 ie[INV_ERRLEN];
 	char				 writer[128], e[PROV_ERRLEN];
-	uint64_t			 need = image_size(c);
 	int				 rc, missing;
 
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
-	if (inspect_pick_disk(h->insp, want, need, h->disk, sizeof(h->disk),
+	if (inspect_pick_disk(h->insp, want, c->image_bytes, h->disk, sizeof(h->disk),
 	    e, sizeof(e)) == -1) {
 		phost_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
