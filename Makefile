@@ -34,11 +34,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The Debian packages the project builds, tests, benchmarks and demos with.
 DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
-	libssl-dev libsystemd-dev libcmocka-dev
+	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev
 DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
-	openssl jq bc man-db mandoc coreutils curl systemd stress-ng
+	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
+	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
+	postgresql-15
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
@@ -68,6 +70,7 @@ UNIT_bgp_LIBS        := -lcurl
 UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
 	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
+UNIT_err             := lib/err.c
 UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c

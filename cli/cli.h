@@ -8,6 +8,7 @@
 #define CASTIRON_CLI_H
 
 #include "lib/config.h"
+#include "lib/err.h"
 #include "lib/output.h"
 
 #define EXIT_OK		0
@@ -60,6 +61,12 @@ int		 args_has(const struct args *, const char *name);
 /* The configuration, loaded once; on error prints every problem and
  * returns NULL (the caller exits EXIT_USAGE). */
 struct config	*ctx_config(struct ctx *);
+
+/* The one mapping from an error code to an exit status: ERR_OK 0, a
+ * failed operation 1, bad usage, input or configuration 2. */
+int		 cli_exit(enum err_code);
+/* Logs the error's message (one line) and returns cli_exit(its code). */
+int		 cli_fail(const struct err *);
 
 /* Prints "castiron AREA VERB: message" style usage errors; returns 2. */
 int		 cmd_usage_error(const struct args *, const char *fmt, ...)

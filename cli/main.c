@@ -26,6 +26,34 @@ static const struct area *const areas[] = {
 static const struct cmd	*current_cmd;
 static const struct area *current_area;
 
+int
+cli_exit(enum err_code code)
+{
+	switch (code) {
+	case ERR_OK:
+		return EXIT_OK;
+	case ERR_FAIL:
+	case ERR_TIMEOUT:
+	case ERR_AUTH:
+	case ERR_TRUST:
+		return EXIT_FAIL;
+	case ERR_INVAL:
+	case ERR_NOENT:
+	case ERR_STATE:
+	case ERR_EXISTS:
+		return EXIT_USAGE;
+	}
+	return EXIT_FAIL;
+}
+
+int
+cli_fail(const struct err *e)
+{
+	if (e->code != ERR_OK)
+		log_warnx("%s", e->msg);
+	return cli_exit(e->code);
+}
+
 static void
 usage_main(FILE *f)
 {

@@ -108,6 +108,26 @@ static const char *const migrations[INV_SCHEMA_VERSION] = {
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+	/* 1 -> 2: the BMC's driver, a static address's prefix length and
+	 * gateway, the owner of a provisioning run (so that a later run can
+	 * take over a host whose owner is gone), and accelerators. */
+	"ALTER TABLE hosts ADD COLUMN bmc_driver TEXT"
+	"  CHECK (bmc_driver IS NULL OR bmc_driver IN ('redfish','ipmi'));"
+	"ALTER TABLE hosts ADD COLUMN prefixlen INTEGER"
+	"  CHECK (prefixlen IS NULL OR (prefixlen >= 0 AND prefixlen <= 128));"
+	"ALTER TABLE hosts ADD COLUMN gateway TEXT;"
+	"ALTER TABLE hosts ADD COLUMN owner_host TEXT;"
+	"ALTER TABLE hosts ADD COLUMN owner_pid INTEGER;"
+	"ALTER TABLE hosts ADD COLUMN owner_start TEXT;"
+	"CREATE TABLE gpus ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  pci_slot TEXT NOT NULL,"
+	"  class TEXT NOT NULL,"
+	"  vendor TEXT,"
+	"  model TEXT,"
+	"  memory_mb INTEGER,"
+	"  PRIMARY KEY (host_id, seq)) WITHOUT ROWID;",
 };
 
 int

@@ -38,7 +38,7 @@
 #include "inventory/hoststate.h"
 
 #define INV_ERRLEN		512
-#define INV_SCHEMA_VERSION	1	/* PRAGMA user_version this build writes */
+#define INV_SCHEMA_VERSION	2	/* PRAGMA user_version this build writes */
 
 enum inv_rc {
 	INV_OK = 0,

@@ -32,7 +32,7 @@ EOF2
 ok "import a good CSV" ci inventory import "$T/hosts.csv"
 check "five hosts in the database" "$(sqlite3 "$DB" 'select count(*) from hosts')" = 5
 check "journal mode is WAL" "$(sqlite3 "$DB" 'pragma journal_mode')" = wal
-check "schema version 1" "$(sqlite3 "$DB" 'pragma user_version')" = 1
+check "schema version 2" "$(sqlite3 "$DB" 'pragma user_version')" = 2
 check "MACs stored lower case" "$(sqlite3 "$DB" "select count(*) from nics where mac='aa:bb:cc:00:00:03'")" = 1
 check "an enrolled event per host" "$(sqlite3 "$DB" "select count(*) from events where to_state='enrolled'")" = 5
 
@@ -281,7 +281,7 @@ cp "$DB" "$T/newer.db"
 sqlite3 "$T/newer.db" 'pragma journal_mode=delete; pragma user_version=7' >/dev/null
 printf '[inventory]\ndatabase = %s\n' "$T/newer.db" >"$T/newer.ini"
 nb=$(sum "$T/newer.db")
-bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (1)" \
+bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (2)" \
 	"$CASTIRON" -c "$T/newer.ini" inventory list
 bad "a database with a newer schema (import)" "schema version 7 is newer" \
 	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
@@ -294,6 +294,20 @@ check "still version 7, still not WAL" "$(sqlite3 "$T/newer.db" 'pragma user_ver
 sqlite3 "$T/old.db" 'create table operator_notes (x); pragma user_version=0'
 printf '[inventory]\ndatabase = %s\n' "$T/old.db" >"$T/old.ini"
 ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
-check "it is now version 1 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "1 5 "
+check "it is now version 2 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "2 5 "
+
+# a version-1 database (made by taking version 2's additions away) keeps
+# every host and event when it is migrated to version 2
+cp "$DB" "$T/v1.db"
+sqlite3 "$T/v1.db" 'drop table gpus; alter table hosts drop column bmc_driver;
+	alter table hosts drop column prefixlen; alter table hosts drop column gateway;
+	alter table hosts drop column owner_host; alter table hosts drop column owner_pid;
+	alter table hosts drop column owner_start; pragma user_version=1'
+v1="$(sqlite3 "$T/v1.db" 'select count(*) from hosts; select count(*) from events' | tr '\n' ' ')"
+printf '[inventory]\ndatabase = %s\n' "$T/v1.db" >"$T/v1.ini"
+ok "a version-1 database is migrated on open" "$CASTIRON" -c "$T/v1.ini" inventory list
+check "it is now version 2, hosts and events kept" \
+	"$(sqlite3 "$T/v1.db" 'pragma user_version; select count(*) from hosts; select count(*) from events' | tr '\n' ' ')" = "2 $v1"
+check "and it has the gpus table" "$(sqlite3 "$T/v1.db" "select count(*) from sqlite_master where name = 'gpus'")" = 1
 
 done_testing
