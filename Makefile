@@ -21,7 +21,7 @@ endif
 LDLIBS   += -liniparser $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # Every subsystem folder contributes its .c files; cli/ holds main().
-SUBSYS   := lib inventory images provision bgp
+SUBSYS   := lib inventory images provision provision/bmc bgp
 LIB_SRC  := $(foreach d,$(SUBSYS),$(wildcard $(d)/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
