@@ -11,8 +11,9 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS     := libcurl libssh2 sqlite3 jansson libzstd zlib libcrypto libsystemd
+PKGS     := libcurl libssh2 sqlite3 libpq jansson libzstd zlib libcrypto libsystemd
 CPPFLAGS += -D_GNU_SOURCE -DCASTIRON_VERSION='"$(VERSION)"' -I. -I/usr/include/iniparser
+CPPFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers
 ifdef CI
@@ -78,10 +79,11 @@ UNIT_frame           := images/digest.c images/frame.c lib/log.c lib/xmalloc.c
 UNIT_frame_LIBS      := -lcrypto
 UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/log.c lib/parse.c lib/xmalloc.c
-UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c lib/file.c \
-	inventory/facts.c inventory/host.c inventory/hoststate.c inventory/query.c \
+UNIT_inventory       := inventory/be_pg.c inventory/be_sqlite.c inventory/csv.c \
+	inventory/db.c inventory/enroll.c inventory/facts.c inventory/host.c \
+	inventory/hoststate.c inventory/migrate.c inventory/query.c lib/file.c \
 	lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
-UNIT_inventory_LIBS  := -lsqlite3 -ljansson -lcrypto
+UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto
 UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
 UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/parse.c

@@ -1,9 +1,10 @@
 /*
  * castiron inventory: the operator's view of the inventory (add, import,
- * list, show, set-state, remove, forget-key, report).  Each verb opens the
- * database named by [inventory] database, calls inventory/ (a change, or
- * a cursor of typed rows) and describes the result to lib/output, which
- * renders it as a table, JSON or CSV; nothing here knows SQL.
+ * list, show, set-state, remove, forget-key, report, migrate).  Each verb
+ * opens the database named by [inventory] database (an SQLite file or a
+ * PostgreSQL URL), calls inventory/ (a change, or a cursor of typed rows)
+ * and describes the result to lib/output, which renders it as a table,
+ * JSON or CSV; nothing here knows SQL or which database it is.
  */
 #include <sys/types.h>
 #include <pwd.h>
@@ -62,8 +63,7 @@ open_inv(struct ctx *ctx, int flags, struct inv **inv)
 
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
-	if ((rc = inv_open(cfg->inventory.database, flags, inv, err,
-	    sizeof(err))) != INV_OK)
+	if ((rc = inv_open_config(cfg, flags, inv, err, sizeof(err))) != INV_OK)
 		return fail(rc, err);
 	return EXIT_OK;
 }
@@ -352,6 +352,7 @@ show_out(struct inv *inv, const char *hostname, struct out *o, int keyline,
 		out_begin_object(o);
 		out_kstr(o, "time", e->time);
 		out_kstr(o, "actor", e->actor);
+		out_kstr(o, "site", e->site);
 		out_kstr(o, "from_state", e->from_state);
 		out_kstr(o, "to_state", e->to_state);
 		out_kstr(o, "step", e->step);
@@ -599,6 +600,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 	struct inv		*inv;
 	struct inv_report	*cur;
 	const char		*by = args_get(a, "by"), *html = args_get(a, "html");
+	const char		*site = args_get(a, "site");
 	char			 err[INV_ERRLEN], *text;
 	int			 rc;
 
@@ -610,7 +612,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
 	if (html) {
-		rc = inventory_html_write(inv, html, err, sizeof(err));
+		rc = inventory_html_write(inv, html, site, err, sizeof(err));
 		inv_close(inv);
 		if (rc != INV_OK)
 			return fail(rc, err);
@@ -619,7 +621,8 @@ cmd_report(struct ctx *ctx, struct args *a)
 		free(text);
 		return EXIT_OK;
 	}
-	if ((rc = inv_report_open(inv, by, &cur, err, sizeof(err))) == INV_OK) {
+	if ((rc = inv_report_open(inv, by, site, &cur, err, sizeof(err))) ==
+	    INV_OK) {
 		if (ctx->format == OUT_JSON)
 			rc = report_json(by, cur, err, sizeof(err));
 		else
@@ -629,6 +632,64 @@ cmd_report(struct ctx *ctx, struct args *a)
 	inv_close(inv);
 	if (rc != INV_OK)
 		return fail(rc, err);
+	return EXIT_OK;
+}
+
+static int
+cmd_migrate(struct ctx *ctx, struct args *a)
+{
+	struct inv_migrate_result	 res;
+	struct inv_errors		 errs = { 0 };
+	struct inv_options		 o = { 0 };
+	struct config			*cfg;
+	struct inv			*from, *to;
+	const char			*url = args_get(a, "to");
+	char				 err[INV_ERRLEN], *text;
+	int				 rc;
+
+	if (url == NULL || *url == '\0')
+		return cmd_usage_error(a, "--to is required (the fleet's "
+		    "inventory: postgresql://...)");
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	o.site = cfg->castiron.site;
+	o.password_file = args_get(a, "password-file");
+	if (o.password_file == NULL && inv_is_postgresql(url))
+		o.password_file = cfg->inventory.password_file;
+	if (o.password_file && config_check_secret(o.password_file, err,
+	    sizeof(err)) == -1)
+		return cmd_usage_error(a, "--password-file: %s", err);
+	if ((rc = open_inv(ctx, 0, &from)) != EXIT_OK)
+		return rc;
+	if ((rc = inv_open(url, INV_OPEN_CREATE, &o, &to, err,
+	    sizeof(err))) != INV_OK) {
+		inv_close(from);
+		return fail(rc, err);
+	}
+	rc = inv_migrate(from, to, &res, &errs);
+	print_errors(&errs);
+	if (rc != INV_OK) {
+		if (rc == INV_EINVAL && errs.total > 1)
+			log_warnx("%s: %zu conflicts; nothing was migrated",
+			    inv_path(to), errs.total);
+		inv_errors_clear(&errs);
+		inv_close(from);
+		inv_close(to);
+		return exit_code(rc);
+	}
+	text = xsprintf("migrated %zu host%s (%zu already there) and %zu "
+	    "event%s (%zu already there) from %s to %s", res.hosts,
+	    res.hosts == 1 ? "" : "s", res.hosts_there, res.events,
+	    res.events == 1 ? "" : "s", res.events_there, inv_path(from),
+	    inv_path(to));
+	done(ctx, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "from",
+	    inv_path(from), "to", inv_path(to), "hosts", (json_int_t)res.hosts,
+	    "hosts_there", (json_int_t)res.hosts_there, "events",
+	    (json_int_t)res.events, "events_there",
+	    (json_int_t)res.events_there), text);
+	free(text);
+	inv_close(from);
+	inv_close(to);
 	return EXIT_OK;
 }
 
@@ -662,8 +723,16 @@ static const struct cmd_opt forget_opts[] = {
 };
 static const struct cmd_opt report_opts[] = {
 	{ "by", "site|rack|state|role|model|image", "group by (default site)" },
+	{ "site", "S", "only this site (default: the whole inventory)" },
 	{ "html", "FILE", "write a self-contained HTML report with rack "
 	    "elevations" },
+	{ NULL }
+};
+
+static const struct cmd_opt migrate_opts[] = {
+	{ "to", "URL", "the inventory to copy into: postgresql://..." },
+	{ "password-file", "FILE", "its password, an owner-only file (default "
+	    "[inventory] password_file, else ~/.pgpass or PGPASSWORD)" },
 	{ NULL }
 };
 
@@ -684,6 +753,9 @@ static const struct cmd inventory_cmds[] = {
 	    forget_opts, 1, 1, cmd_forget_key },
 	{ "report", "", "hosts, cores, memory and disk per group; --html for "
 	    "a page with rack elevations", report_opts, 0, 0, cmd_report },
+	{ "migrate", "", "copy this inventory (hosts, facts, keys, every "
+	    "event) into another, the fleet's; twice changes nothing",
+	    migrate_opts, 0, 0, cmd_migrate },
 	{ NULL }
 };
 

@@ -31,23 +31,30 @@ actor_name(void)
 	return xsprintf("provision:%s", u && *u ? u : "unknown");
 }
 
-/* Fills *names from the arguments or --rack/--site; 0, or an exit code. */
+/*
+ * Fills *names from the arguments or --rack/--site; 0, or an exit code.
+ * Many sites may share one inventory: an appliance provisions the hosts
+ * of its own [castiron] site unless --site names another, so a host name
+ * or a rack name of another site is refused rather than provisioned
+ * from here by mistake.
+ */
 static int
 select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 {
 	const char	*rack = args_get(args, "rack"), *site = args_get(args, "site");
+	const char	*scope = site ? site : cfg->castiron.site;
 	struct inv	*inv;
 	struct inv_host	*hosts = NULL, one;
 	char		 e[INV_ERRLEN];
 	size_t		 i, k = 0;
 	int		 rc;
 
-	if ((args->argc > 0) + (rack != NULL) + (site != NULL && rack == NULL)
-	    != 1)
+	if ((args->argc > 0) + (rack != NULL) + (site != NULL && rack == NULL &&
+	    args->argc == 0) != 1)
 		return cmd_usage_error(args, "give HOST..., or --rack R, or "
 		    "--site S");
-	if (inv_open(cfg->inventory.database, INV_OPEN_READONLY, &inv, e,
-	    sizeof(e)) != INV_OK) {
+	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, e, sizeof(e)) !=
+	    INV_OK) {
 		fprintf(stderr, "castiron provision: %s\n", e);
 		return EXIT_USAGE;
 	}
@@ -56,8 +63,18 @@ select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 	if (args->argc > 0) {
 		*names = xcalloc((size_t)args->argc, sizeof(char *));
 		for (i = 0; i < (size_t)args->argc; i++) {
-			if ((rc = inv_host_find(inv, args->argv[i], &one, e,
-			    sizeof(e))) != INV_OK) {
+			rc = inv_host_find(inv, args->argv[i], &one, e,
+			    sizeof(e));
+			if (rc == INV_OK && scope && strcmp(one.site, scope) !=
+			    0) {
+				snprintf(e, sizeof(e), "%s: at site %s, not %s "
+				    "(%s); give --site %s to provision it from "
+				    "here", one.hostname, one.site, scope, site ?
+				    "--site" : "this appliance's [castiron] "
+				    "site", one.site);
+				rc = INV_EINVAL;
+			}
+			if (rc != INV_OK) {
 				fprintf(stderr, "castiron provision: %s\n", e);
 				inv_close(inv);
 				for (k = 0; k < i; k++)
@@ -72,7 +89,7 @@ select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 		return 0;
 	}
 	if (rack)
-		rc = inv_hosts_by_rack(inv, site, rack, &hosts, &k, e, sizeof(e));
+		rc = inv_hosts_by_rack(inv, scope, rack, &hosts, &k, e, sizeof(e));
 	else
 		rc = inv_hosts_by_site(inv, site, &hosts, &k, e, sizeof(e));
 	inv_close(inv);
@@ -82,8 +99,12 @@ select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 	}
 	if (k == 0) {
 		free(hosts);
-		fprintf(stderr, "castiron provision: no hosts in %s %s\n",
-		    rack ? "rack" : "site", rack ? rack : site);
+		if (rack && scope)
+			fprintf(stderr, "castiron provision: no hosts in rack "
+			    "%s at site %s\n", rack, scope);
+		else
+			fprintf(stderr, "castiron provision: no hosts in %s "
+			    "%s\n", rack ? "rack" : "site", rack ? rack : site);
 		return EXIT_USAGE;
 	}
 	*names = xcalloc(k, sizeof(char *));

@@ -53,7 +53,8 @@ colour(int state)
 
 /* The report by one key, as a table, the totals last. */
 static int
-summary(FILE *f, struct inv *inv, const char *by, char *err, size_t errlen)
+summary(FILE *f, struct inv *inv, const char *by, const char *site,
+    char *err, size_t errlen)
 {
 	const struct inv_report_group	*g;
 	struct inv_report		*cur;
@@ -61,7 +62,7 @@ summary(FILE *f, struct inv *inv, const char *by, char *err, size_t errlen)
 	int				 rc, s;
 	char				 sz[32];
 
-	if ((rc = inv_report_open(inv, by, &cur, err, errlen)) != INV_OK)
+	if ((rc = inv_report_open(inv, by, site, &cur, err, errlen)) != INV_OK)
 		return rc;
 	fprintf(f, "<h2>By %s</h2>\n<table class=sum><tr><th>%s</th>"
 	    "<th>hosts</th><th>CPU cores</th><th>memory</th><th>disk</th>",
@@ -141,7 +142,8 @@ rack_flush(FILE *f, const char *site, const char *rack,
 }
 
 static int
-elevations(struct inv *inv, FILE *f, char *err, size_t errlen)
+elevations(struct inv *inv, const char *only, FILE *f, char *err,
+    size_t errlen)
 {
 	const struct inv_unit_row	*row;
 	struct inv_units		*cur;
@@ -153,7 +155,7 @@ elevations(struct inv *inv, FILE *f, char *err, size_t errlen)
 	int				 rc, have = 0;
 
 	memset(units, 0, sizeof(units));
-	if ((rc = inv_units_open(inv, &cur, err, errlen)) != INV_OK)
+	if ((rc = inv_units_open(inv, only, &cur, err, errlen)) != INV_OK)
 		return rc;
 	for (;;) {
 		const char	*s, *r;
@@ -224,8 +226,8 @@ static const char css[] =
 	"border:1px solid #999}";
 
 int
-inventory_html_write(struct inv *inv, const char *path, char *err,
-    size_t errlen)
+inventory_html_write(struct inv *inv, const char *path, const char *site,
+    char *err, size_t errlen)
 {
 	static const char *const bys[] = { "site", "state", "role", "model" };
 	struct afile	*a;
@@ -245,6 +247,10 @@ inventory_html_write(struct inv *inv, const char *path, char *err,
 	fputs(css, f);
 	fputs("</style></head><body>\n<h1>castiron inventory</h1>\n<p>", f);
 	esc(f, inv_path(inv));
+	if (site) {
+		fputs(", site ", f);
+		esc(f, site);
+	}
 	fprintf(f, " &mdash; generated %s</p>\n<p class=legend>", now);
 	for (s = 0; s < HS_COUNT; s++)
 		fprintf(f, "<span style=\"background:%s\">%s</span>",
@@ -252,9 +258,9 @@ inventory_html_write(struct inv *inv, const char *path, char *err,
 	fputs("</p>\n", f);
 	rc = INV_OK;
 	for (i = 0; rc == INV_OK && i < sizeof(bys) / sizeof(bys[0]); i++)
-		rc = summary(f, inv, bys[i], err, errlen);
+		rc = summary(f, inv, bys[i], site, err, errlen);
 	if (rc == INV_OK)
-		rc = elevations(inv, f, err, errlen);
+		rc = elevations(inv, site, f, err, errlen);
 	fputs("</body></html>\n", f);
 	if (rc != INV_OK) {
 		afile_abort(a);

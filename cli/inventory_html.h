@@ -10,9 +10,9 @@
 
 struct inv;
 
-/* Writes the page to path (temp file + rename); an inv_rc, err set on
- * failure. */
-int	inventory_html_write(struct inv *, const char *path, char *err,
-	    size_t errlen);
+/* Writes the page of one site (or of all, site NULL) to path (temp file
+ * + rename); an inv_rc, err set on failure. */
+int	inventory_html_write(struct inv *, const char *path, const char *site,
+	    char *err, size_t errlen);
 
 #endif

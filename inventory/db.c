@@ -1,14 +1,11 @@
 /*
- * Opening the inventory: the checks that keep castiron from touching a
- * file it does not understand (not SQLite, or written by a newer
- * castiron), WAL mode and the busy timeout that let several castiron
- * processes share one file, and the schema with its forward migrations
- * (numbered by PRAGMA user_version).  Also the helpers the other
- * inventory files share: transactions, events, sites and racks.
+ * The inventory handle, whichever database holds it: choosing the backend
+ * from the [inventory] database value, the statement cache, transactions
+ * and their bounded retries, and the helpers every inventory file shares
+ * (events, hosts by name, sites and racks, the time).  What a backend
+ * does differently is in be_sqlite.c and be_pg.c; nothing here names
+ * either database's API.
  */
-#include <sys/stat.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,141 +13,104 @@
 #include <unistd.h>
 
 #include "inventory/inv_int.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-#define BUSY_TIMEOUT_MS	60000
+int
+inv_is_postgresql(const char *database)
+{
+	return database != NULL &&
+	    (strncmp(database, "postgresql://", 13) == 0 ||
+	    strncmp(database, "postgres://", 11) == 0);
+}
 
-/*
- * migrations[i] brings a database from user_version i to i + 1.  Never edit
- * a published step: append a new one and raise INV_SCHEMA_VERSION.
- */
-static const char *const migrations[INV_SCHEMA_VERSION] = {
-	/* 0 -> 1: the first schema. */
-	"CREATE TABLE sites ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL UNIQUE);"
-	"CREATE TABLE racks ("
-	"  id INTEGER PRIMARY KEY,"
-	"  site_id INTEGER NOT NULL REFERENCES sites(id),"
-	"  name TEXT NOT NULL,"
-	"  UNIQUE (site_id, name));"
-	"CREATE TABLE hosts ("
-	"  id INTEGER PRIMARY KEY,"
-	"  hostname TEXT NOT NULL UNIQUE,"
-	"  site_id INTEGER NOT NULL REFERENCES sites(id),"
-	"  rack_id INTEGER REFERENCES racks(id),"
-	"  unit INTEGER CHECK (unit IS NULL OR (unit >= 1 AND rack_id IS NOT NULL)),"
-	"  serial TEXT UNIQUE,"
-	"  bmc TEXT UNIQUE,"
-	"  address TEXT UNIQUE,"
-	"  role TEXT,"
-	"  state TEXT NOT NULL DEFAULT 'enrolled' CHECK (state IN ('enrolled',"
-	"    'provisioning','active','failed','maintenance','retired')),"
-	"  step TEXT,"
-	"  step_done TEXT,"
-	"  image TEXT,"
-	"  disk TEXT,"
-	"  created_at TEXT NOT NULL,"
-	"  updated_at TEXT NOT NULL,"
-	"  UNIQUE (rack_id, unit));"
-	"CREATE INDEX hosts_site ON hosts(site_id, rack_id, unit);"
-	"CREATE INDEX hosts_state ON hosts(state);"
-	/* NICs and disks are stored in host order (WITHOUT ROWID), so that
-	 * listing every host reads them sequentially. */
-	"CREATE TABLE nics ("
-	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  mac TEXT NOT NULL UNIQUE,"
-	"  name TEXT,"
-	"  speed_mbps INTEGER,"
-	"  enrolled INTEGER NOT NULL DEFAULT 1,"
-	"  PRIMARY KEY (host_id, seq)) WITHOUT ROWID;"
-	"CREATE TABLE disks ("
-	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  size_bytes INTEGER NOT NULL,"
-	"  model TEXT,"
-	"  serial TEXT,"
-	"  rotational INTEGER NOT NULL DEFAULT 0,"
-	"  removable INTEGER NOT NULL DEFAULT 0,"
-	"  PRIMARY KEY (host_id, name)) WITHOUT ROWID;"
-	"CREATE TABLE facts ("
-	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
-	"  cpu_model TEXT,"
-	"  cpu_cores INTEGER,"
-	"  memory_mb INTEGER,"
-	"  sys_vendor TEXT,"
-	"  sys_product TEXT,"
-	"  sys_serial TEXT,"
-	"  inspected_at TEXT NOT NULL);"
-	"CREATE TABLE host_keys ("
-	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
-	"  type TEXT NOT NULL,"
-	"  key TEXT NOT NULL,"
-	"  fingerprint TEXT NOT NULL,"
-	"  pinned_at TEXT NOT NULL);"
-	/* Events outlive their host: no foreign key, the name is kept. */
-	"CREATE TABLE events ("
-	"  id INTEGER PRIMARY KEY,"
-	"  host_id INTEGER,"
-	"  hostname TEXT NOT NULL,"
-	"  time TEXT NOT NULL,"
-	"  actor TEXT NOT NULL,"
-	"  from_state TEXT,"
-	"  to_state TEXT,"
-	"  step TEXT,"
-	"  reason TEXT,"
-	"  bytes INTEGER,"
-	"  duration_ms INTEGER);"
-	"CREATE INDEX events_host ON events(host_id, id);"
-	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
-	/* 1 -> 2: the BMC's driver, a static address's prefix length and
-	 * gateway, the owner of a provisioning run (so that a later run can
-	 * take over a host whose owner is gone), and accelerators. */
-	"ALTER TABLE hosts ADD COLUMN bmc_driver TEXT"
-	"  CHECK (bmc_driver IS NULL OR bmc_driver IN ('redfish','ipmi'));"
-	"ALTER TABLE hosts ADD COLUMN prefixlen INTEGER"
-	"  CHECK (prefixlen IS NULL OR (prefixlen >= 0 AND prefixlen <= 128));"
-	"ALTER TABLE hosts ADD COLUMN gateway TEXT;"
-	"ALTER TABLE hosts ADD COLUMN owner_host TEXT;"
-	"ALTER TABLE hosts ADD COLUMN owner_pid INTEGER;"
-	"ALTER TABLE hosts ADD COLUMN owner_start TEXT;"
-	"CREATE TABLE gpus ("
-	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  pci_slot TEXT NOT NULL,"
-	"  class TEXT NOT NULL,"
-	"  vendor TEXT,"
-	"  model TEXT,"
-	"  memory_mb INTEGER,"
-	"  PRIMARY KEY (host_id, seq)) WITHOUT ROWID;",
-};
+int
+inv_open(const char *database, int flags, const struct inv_options *opt,
+    struct inv **invp, char *err, size_t errlen)
+{
+	static const struct inv_options	 none;
+	struct inv			*inv;
+	int				 rc;
+
+	*invp = NULL;
+	if (opt == NULL)
+		opt = &none;
+	inv = xcalloc(1, sizeof(*inv));
+	inv->be = inv_is_postgresql(database) ? &db_pg : &db_sqlite;
+	inv->readonly = (flags & INV_OPEN_READONLY) != 0;
+	if (opt->site && *opt->site)
+		inv->site = xstrdup(opt->site);
+	if ((rc = inv->be->open(inv, database, flags, opt, err, errlen)) !=
+	    INV_OK) {
+		inv_close(inv);
+		return rc;
+	}
+	*invp = inv;
+	return INV_OK;
+}
+
+int
+inv_open_config(const struct config *cfg, int flags, struct inv **invp,
+    char *err, size_t errlen)
+{
+	struct inv_options	 o = { 0 };
+
+	o.password_file = cfg->inventory.password_file;
+	o.site = cfg->castiron.site;
+	return inv_open(cfg->inventory.database, flags, &o, invp, err, errlen);
+}
+
+void
+inv_close(struct inv *inv)
+{
+	size_t	 i;
+
+	if (inv == NULL)
+		return;
+	for (i = 0; i < INV_STMT_CACHE; i++)
+		if (inv->cache[i].st)
+			inv->be->finalize(inv->cache[i].st);
+	if (inv->conn)
+		inv->be->close(inv);
+	free(inv->name);
+	free(inv->site);
+	free(inv);
+}
+
+const char *
+inv_path(const struct inv *inv)
+{
+	return inv->name;
+}
+
+const char *
+inv_backend(const struct inv *inv)
+{
+	return inv->be->name;
+}
 
 int
 db_fail(struct inv *inv, const char *what, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s: %s: %s", inv->path, what,
-	    sqlite3_errmsg(inv->db));
+	snprintf(err, errlen, "%s: %s: %s", inv->name, what,
+	    inv->be->errmsg(inv));
 	return INV_FAIL;
 }
 
 int
 db_exec(struct inv *inv, const char *sql, char *err, size_t errlen)
 {
-	if (sqlite3_exec(inv->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (inv->be->exec(inv, sql) == -1)
 		return db_fail(inv, "query", err, errlen);
 	return INV_OK;
 }
 
 int
-db_prepare(struct inv *inv, const char *sql, sqlite3_stmt **st, char *err,
-    size_t errlen)
+db_prepare(struct inv *inv, const char *sql, struct db_stmt **st,
+    char *err, size_t errlen)
 {
-	if (sqlite3_prepare_v2(inv->db, sql, -1, st, NULL) != SQLITE_OK) {
+	if (inv->be->prepare(inv, sql, 0, st) == -1) {
 		*st = NULL;
 		return db_fail(inv, "prepare", err, errlen);
 	}
@@ -158,7 +118,25 @@ db_prepare(struct inv *inv, const char *sql, sqlite3_stmt **st, char *err,
 }
 
 int
-db_stmt(struct inv *inv, const char *sql, sqlite3_stmt **st, char *err,
+db_prepare_stream(struct inv *inv, const char *sql, struct db_stmt **st,
+    char *err, size_t errlen)
+{
+	if (inv->be->prepare(inv, sql, DB_STREAM, st) == -1) {
+		*st = NULL;
+		return db_fail(inv, "prepare", err, errlen);
+	}
+	return INV_OK;
+}
+
+void
+db_finalize(struct db_stmt *st)
+{
+	if (st)
+		st->inv->be->finalize(st);
+}
+
+int
+db_stmt(struct inv *inv, const char *sql, struct db_stmt **st, char *err,
     size_t errlen)
 {
 	size_t	 i;
@@ -166,76 +144,110 @@ db_stmt(struct inv *inv, const char *sql, sqlite3_stmt **st, char *err,
 	for (i = 0; i < INV_STMT_CACHE && inv->cache[i].sql; i++)
 		if (inv->cache[i].sql == sql) {
 			*st = inv->cache[i].st;
-			sqlite3_reset(*st);
-			sqlite3_clear_bindings(*st);
+			inv->be->reset(*st);
 			return INV_OK;
 		}
-	if (sqlite3_prepare_v3(inv->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-	    NULL) != SQLITE_OK) {
+	if (i == INV_STMT_CACHE)
+		fatalx("inventory: statement cache full");
+	if (inv->be->prepare(inv, sql, DB_PERSIST, st) == -1) {
 		*st = NULL;
 		return db_fail(inv, "prepare", err, errlen);
 	}
-	if (i < INV_STMT_CACHE) {
-		inv->cache[i].sql = sql;
-		inv->cache[i].st = *st;
-	} else
-		fatalx("inventory: statement cache full");
+	inv->cache[i].sql = sql;
+	inv->cache[i].st = *st;
 	return INV_OK;
 }
 
-int
-db_begin(struct inv *inv, char *err, size_t errlen)
+void
+db_col_copy(struct db_stmt *st, int i, char *buf, size_t len)
 {
-	if (inv->readonly) {
-		snprintf(err, errlen, "%s: opened read-only", inv->path);
+	const char	*s = db_col_text(st, i);
+
+	if (len > 0)
+		snprintf(buf, len, "%s", s ? s : "");
+}
+
+int
+db_begin(struct inv *inv, enum db_tx kind, char *err, size_t errlen)
+{
+	if (inv->in_tx)
+		fatalx("inventory: a transaction is already open");
+	if (kind != DB_TX_READ && inv->readonly) {
+		snprintf(err, errlen, "%s: opened read-only", inv->name);
 		return INV_FAIL;
 	}
-	if (sqlite3_exec(inv->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	inv->retry = 0;
+	if (inv->be->begin(inv, kind) == -1)
 		return db_fail(inv, "begin", err, errlen);
+	inv->in_tx = (int)kind + 1;
 	return INV_OK;
 }
 
 int
 db_commit(struct inv *inv, char *err, size_t errlen)
 {
-	if (sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (inv->be->commit(inv) == -1) {
 		db_fail(inv, "commit", err, errlen);
 		db_rollback(inv);
 		return INV_FAIL;
 	}
+	inv->in_tx = 0;
 	return INV_OK;
 }
 
 void
 db_rollback(struct inv *inv)
 {
-	if (!sqlite3_get_autocommit(inv->db))
-		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	if (inv->in_tx)
+		inv->be->rollback(inv);
+	inv->in_tx = 0;
 }
 
 int
-db_bind_text(sqlite3_stmt *st, int i, const char *s)
+db_retry(struct inv *inv, int rc, int *tries)
 {
-	if (s == NULL || *s == '\0')
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	struct timespec	 ts;
+	long		 ms;
+
+	if (rc == INV_OK || !inv->retry || inv->lost)
+		return 0;
+	db_rollback(inv);
+	inv->retry = 0;
+	if (++*tries >= DB_RETRIES)
+		return 0;
+	/* Exponential, with jitter, up to about half a second. */
+	ms = 2L << (*tries < 8 ? *tries : 8);
+	ms = ms / 2 + (long)((unsigned long)random() % (unsigned long)ms);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	return 1;
 }
 
-void
-db_column_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
+int
+db_load_begin(struct inv *inv, const char *table, int ncols, char *err,
+    size_t errlen)
 {
-	const unsigned char	*s = sqlite3_column_text(st, i);
-	size_t			 n;
+	if (inv->be->load_begin(inv, table, ncols) == -1)
+		return db_fail(inv, table, err, errlen);
+	return INV_OK;
+}
 
-	if (len == 0)
-		return;
-	n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
-	if (n >= len)
-		n = len - 1;
-	if (n)
-		memcpy(buf, s, n);
-	buf[n] = '\0';
+int
+db_load_row(struct inv *inv, const char *const *vals, char *err,
+    size_t errlen)
+{
+	if (inv->be->load_row(inv, vals) == -1)
+		return db_fail(inv, "load", err, errlen);
+	return INV_OK;
+}
+
+int
+db_load_end(struct inv *inv, char *err, size_t errlen)
+{
+	if (inv->be->load_end(inv) == -1)
+		return db_fail(inv, "load", err, errlen);
+	return INV_OK;
 }
 
 void
@@ -252,59 +264,73 @@ int
 db_host_id(struct inv *inv, const char *hostname, int64_t *id, int *state,
     char *err, size_t errlen)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	static const char	*plain = "SELECT h.id, h.state FROM hosts h "
+	    "WHERE h.hostname = ?";
+	struct db_stmt		*st;
+	char			*locked;
+	int			 rc, lock;
 
-	if (db_stmt(inv, "SELECT id, state FROM hosts WHERE hostname = ?",
-	    &st, err, errlen) != INV_OK)
+	/* Inside a write, the row stays locked until the transaction ends. */
+	lock = inv->in_tx > DB_TX_READ + 1 && *inv->be->lock_host != '\0';
+	if (lock) {
+		locked = xsprintf("%s%s", plain, inv->be->lock_host);
+		rc = db_prepare(inv, locked, &st, err, errlen);
+		free(locked);
+	} else
+		rc = db_stmt(inv, plain, &st, err, errlen);
+	if (rc != INV_OK)
 		return INV_FAIL;
-	sqlite3_bind_text(st, 1, hostname, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
+	db_bind_text(st, 1, hostname);
+	rc = db_step(st);
+	if (rc == 1) {
+		*id = db_col_int64(st, 0);
 		if (state)
-			*state = host_state_parse(
-			    (const char *)sqlite3_column_text(st, 1));
-		sqlite3_reset(st);
-		return INV_OK;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(inv, "host lookup", err, errlen);
-	snprintf(err, errlen, "%s: no such host in the inventory", hostname);
-	return INV_ENOENT;
+			*state = host_state_parse(db_col_text(st, 1));
+		rc = INV_OK;
+	} else if (rc == 0) {
+		snprintf(err, errlen, "%s: no such host in the inventory",
+		    hostname);
+		rc = INV_ENOENT;
+	} else
+		rc = db_fail(inv, "host lookup", err, errlen);
+	if (lock)
+		db_finalize(st);
+	else
+		db_reset(st);
+	return rc;
 }
 
 int
 db_event_add(struct inv *inv, const struct db_event *e, char *err,
     size_t errlen)
 {
-	sqlite3_stmt	*st;
-	char		 now[32];
-	int		 rc;
+	static const char	*sql = "INSERT INTO events (host_id, hostname, "
+	    "time, actor, from_state, to_state, step, reason, bytes, "
+	    "duration_ms, site) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	struct db_stmt		*st;
+	char			 now[32];
+	int			 rc;
 
-	if (db_stmt(inv, "INSERT INTO events (host_id, hostname, time, "
-	    "actor, from_state, to_state, step, reason, bytes, duration_ms) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, err, errlen) != INV_OK)
+	if (db_stmt(inv, sql, &st, err, errlen) != INV_OK)
 		return INV_FAIL;
 	db_now(now);
 	if (e->host_id > 0)
-		sqlite3_bind_int64(st, 1, e->host_id);
-	sqlite3_bind_text(st, 2, e->hostname, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, e->actor ? e->actor : "unknown", -1,
-	    SQLITE_STATIC);
-	db_bind_text(st, 5, e->from_state);
-	db_bind_text(st, 6, e->to_state);
-	db_bind_text(st, 7, e->step);
-	db_bind_text(st, 8, e->reason);
+		db_bind_int64(st, 1, e->host_id);
+	db_bind_text(st, 2, e->hostname);
+	db_bind_text(st, 3, now);
+	db_bind_text(st, 4, e->actor ? e->actor : "unknown");
+	db_bind_opt(st, 5, e->from_state);
+	db_bind_opt(st, 6, e->to_state);
+	db_bind_opt(st, 7, e->step);
+	db_bind_opt(st, 8, e->reason);
 	if (e->bytes >= 0)
-		sqlite3_bind_int64(st, 9, e->bytes);
+		db_bind_int64(st, 9, e->bytes);
 	if (e->duration_ms >= 0)
-		sqlite3_bind_int64(st, 10, e->duration_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+		db_bind_int64(st, 10, e->duration_ms);
+	db_bind_text(st, 11, inv->site);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != 0)
 		return db_fail(inv, "event", err, errlen);
 	return INV_OK;
 }
@@ -320,247 +346,6 @@ db_event_commit(struct inv *inv, const struct db_event *e, char *err,
 		return rc;
 	}
 	return db_commit(inv, err, errlen);
-}
-
-int
-db_site_id(struct inv *inv, const char *site, int64_t *id, char *err,
-    size_t errlen)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (db_stmt(inv, "INSERT INTO sites (name) VALUES (?) ON CONFLICT "
-	    "(name) DO UPDATE SET name = excluded.name RETURNING id", &st, err,
-	    errlen) != INV_OK)
-		return INV_FAIL;
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return db_fail(inv, "site", err, errlen);
-	return INV_OK;
-}
-
-int
-db_rack_id(struct inv *inv, int64_t site_id, const char *rack, int64_t *id,
-    char *err, size_t errlen)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (db_stmt(inv, "INSERT INTO racks (site_id, name) VALUES (?, ?) "
-	    "ON CONFLICT (site_id, name) DO UPDATE SET name = excluded.name "
-	    "RETURNING id", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
-	sqlite3_bind_int64(st, 1, site_id);
-	sqlite3_bind_text(st, 2, rack, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return db_fail(inv, "rack", err, errlen);
-	return INV_OK;
-}
-
-/* Refuses, without opening it with SQLite, a file that is not a database. */
-static int
-check_file(const char *path, int flags, int *exists, char *err, size_t errlen)
-{
-	static const char	 magic[16] = "SQLite format 3";
-	struct stat		 sb;
-	char			 head[16];
-	ssize_t			 n;
-	int			 fd;
-
-	*exists = 0;
-	if (stat(path, &sb) == -1) {
-		if (errno == ENOENT && (flags & INV_OPEN_CREATE))
-			return INV_OK;
-		if (errno == ENOENT)
-			snprintf(err, errlen, "%s: no inventory database here "
-			    "(castiron inventory add or import creates it)",
-			    path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return INV_EINVAL;
-	}
-	*exists = 1;
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return INV_EINVAL;
-	}
-	if (sb.st_size == 0)
-		return INV_OK;		/* SQLite's empty database */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return INV_EINVAL;
-	}
-	n = read(fd, head, sizeof(head));
-	close(fd);
-	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, 16) != 0) {
-		snprintf(err, errlen, "%s: not an SQLite database (refusing to "
-		    "touch it)", path);
-		return INV_EINVAL;
-	}
-	return INV_OK;
-}
-
-static int
-user_version(struct inv *inv, int *v, char *err, size_t errlen)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(inv->db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: not a usable SQLite database: %s",
-		    inv->path, sqlite3_errmsg(inv->db));
-		return INV_EINVAL;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		snprintf(err, errlen, "%s: not a usable SQLite database: %s",
-		    inv->path, sqlite3_errmsg(inv->db));
-		return INV_EINVAL;
-	}
-	return INV_OK;
-}
-
-static int
-migrate(struct inv *inv, char *err, size_t errlen)
-{
-	char	 sql[64];
-	int	 v, rc;
-
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
-		return rc;
-	/* Another process may have migrated while we waited for the lock. */
-	if ((rc = user_version(inv, &v, err, errlen)) != INV_OK)
-		goto fail;
-	for (; v < INV_SCHEMA_VERSION; v++) {
-		if (sqlite3_exec(inv->db, migrations[v], NULL, NULL, NULL) !=
-		    SQLITE_OK) {
-			snprintf(err, errlen, "%s: migrating the schema from "
-			    "version %d: %s", inv->path, v,
-			    sqlite3_errmsg(inv->db));
-			rc = INV_FAIL;
-			goto fail;
-		}
-	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    INV_SCHEMA_VERSION);
-	if ((rc = db_exec(inv, sql, err, errlen)) != INV_OK)
-		goto fail;
-	return db_commit(inv, err, errlen);
-fail:
-	db_rollback(inv);
-	return rc;
-}
-
-/* journal_mode=WAL needs a moment alone with the file; bounded retries on
- * top of the busy handler when two processes create it together. */
-static int
-set_wal(struct inv *inv, char *err, size_t errlen)
-{
-	int	 i, rc = SQLITE_OK;
-
-	for (i = 0; i < 200; i++) {
-		rc = sqlite3_exec(inv->db, "PRAGMA journal_mode = WAL", NULL,
-		    NULL, NULL);
-		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-			break;
-		usleep(50000);
-	}
-	if (rc != SQLITE_OK)
-		return db_fail(inv, "journal_mode=WAL", err, errlen);
-	return INV_OK;
-}
-
-int
-inv_open(const char *path, int flags, struct inv **invp, char *err,
-    size_t errlen)
-{
-	struct inv	*inv;
-	int		 exists, v = 0, rc, oflags;
-
-	*invp = NULL;
-	if ((rc = check_file(path, flags, &exists, err, errlen)) != INV_OK)
-		return rc;
-	inv = xcalloc(1, sizeof(*inv));
-	inv->path = xstrdup(path);
-	inv->readonly = (flags & INV_OPEN_READONLY) != 0;
-	oflags = inv->readonly ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &inv->db, oflags | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, inv->db ?
-		    sqlite3_errmsg(inv->db) : "cannot open");
-		rc = INV_EINVAL;
-		goto fail;
-	}
-	sqlite3_busy_timeout(inv->db, BUSY_TIMEOUT_MS);
-	sqlite3_extended_result_codes(inv->db, 0);
-	/* Read the version before anything writes to the file. */
-	if ((rc = user_version(inv, &v, err, errlen)) != INV_OK)
-		goto fail;
-	if (v > INV_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: inventory schema version %d is newer "
-		    "than this castiron understands (%d); upgrade castiron",
-		    path, v, INV_SCHEMA_VERSION);
-		rc = INV_EINVAL;
-		goto fail;
-	}
-	if (v < INV_SCHEMA_VERSION && inv->readonly) {
-		snprintf(err, errlen, "%s: inventory schema version %d needs a "
-		    "migration; open it once for writing", path, v);
-		rc = INV_EINVAL;
-		goto fail;
-	}
-	/* Statement journals (one per multi-index INSERT) in memory, not
-	 * in temporary files; an 8 MiB page cache (enroll raises it). */
-	if ((rc = db_exec(inv, "PRAGMA foreign_keys = ON; "
-	    "PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY", err,
-	    errlen)) != INV_OK)
-		goto fail;
-	if (!inv->readonly) {
-		if ((rc = set_wal(inv, err, errlen)) != INV_OK)
-			goto fail;
-		if (v < INV_SCHEMA_VERSION &&
-		    (rc = migrate(inv, err, errlen)) != INV_OK)
-			goto fail;
-	}
-	(void)exists;
-	*invp = inv;
-	return INV_OK;
-fail:
-	inv_close(inv);
-	return rc;
-}
-
-void
-inv_close(struct inv *inv)
-{
-	size_t	 i;
-
-	if (inv == NULL)
-		return;
-	for (i = 0; i < INV_STMT_CACHE; i++)
-		sqlite3_finalize(inv->cache[i].st);
-	sqlite3_close_v2(inv->db);
-	free(inv->path);
-	free(inv);
-}
-
-const char *
-inv_path(const struct inv *inv)
-{
-	return inv->path;
 }
 
 void

@@ -234,33 +234,6 @@ seen_free(struct seen *t)
 	free(t->line);
 }
 
-/* Ids of sites ("site\t") and racks ("site\track"); 0 when unknown. */
-static int64_t
-seen_get(struct seen *t, const char *site, const char *rack)
-{
-	uint64_t	 h;
-	char		*key;
-	size_t		 i;
-
-	if (t->cap == 0)
-		return 0;
-	key = xsprintf("%s\t%s", site, rack);
-	h = hash(key);
-	for (i = h & (t->cap - 1); t->key[i]; i = (i + 1) & (t->cap - 1))
-		if (t->hash[i] == h && strcmp(t->key[i], key) == 0) {
-			free(key);
-			return t->line[i];
-		}
-	free(key);
-	return 0;
-}
-
-static void
-seen_put(struct seen *t, const char *site, const char *rack, int64_t id)
-{
-	seen_add(t, xsprintf("%s\t%s", site, rack), id);
-}
-
 static void
 dup_check(struct batch *b, struct seen *t, const struct row *r,
     const char *what, const char *val)
@@ -303,183 +276,243 @@ dups_in_batch(struct batch *b, const struct row *rows, size_t n)
 	seen_free(&t);
 }
 
-/* ---- conflicts with the database ---- */
+/* ---- the batch in the database ---- */
 
-enum { Q_HOSTNAME, Q_SERIAL, Q_BMC, Q_ADDRESS, Q_MAC, Q_POSITION, Q_COUNT };
+/*
+ * The batch is loaded into two temporary tables (as fast as the backend
+ * loads rows: COPY on PostgreSQL), and everything after is a handful of
+ * statements over whole tables, whatever the batch's size: one query
+ * finds every conflict with the database, five write the sites, racks,
+ * hosts, NICs and events.  The temporary tables take their columns from
+ * the tables they feed (CREATE ... AS SELECT ... WHERE 1 = 0), so their
+ * types and their comparison rules are those tables'.
+ */
+static const char batch_create[] =
+	"CREATE TEMP TABLE enroll_rows AS SELECT h.id AS i, h.hostname, "
+	"s.name AS site, r.name AS rack, h.unit, h.serial, h.bmc, h.address, "
+	"h.role, h.disk, e.reason FROM hosts h, sites s, racks r, events e "
+	"WHERE 1 = 0; "
+	"CREATE TEMP TABLE enroll_macs AS SELECT n.host_id AS i, n.seq, n.mac "
+	"FROM nics n WHERE 1 = 0";
+static const char batch_drop[] =
+	"DROP TABLE enroll_rows; DROP TABLE enroll_macs";
 
-static const char *const conflict_sql[Q_COUNT] = {
-	"SELECT hostname FROM hosts WHERE hostname = ?",
-	"SELECT hostname FROM hosts WHERE serial = ?",
-	"SELECT hostname FROM hosts WHERE bmc = ?",
-	"SELECT hostname FROM hosts WHERE address = ?",
-	"SELECT h.hostname FROM nics n JOIN hosts h ON h.id = n.host_id "
-	    "WHERE n.mac = ?",
-	"SELECT hostname FROM hosts WHERE rack_id = (SELECT r.id FROM racks r "
-	    "JOIN sites s ON s.id = r.site_id WHERE s.name = ? AND r.name = ?) "
-	    "AND unit = ?",
+enum { K_HOSTNAME, K_SERIAL, K_BMC, K_ADDRESS, K_MAC, K_POSITION };
+
+/* Every value of the batch that the database holds for a host already,
+ * by row, then in the order the row's fields are checked. */
+static const char conflict_sql[] =
+	"SELECT b.i, 0, 0, h.hostname FROM enroll_rows b "
+	"JOIN hosts h ON h.hostname = b.hostname "
+	"UNION ALL SELECT b.i, 1, 0, h.hostname FROM enroll_rows b "
+	"JOIN hosts h ON h.serial = b.serial "
+	"UNION ALL SELECT b.i, 2, 0, h.hostname FROM enroll_rows b "
+	"JOIN hosts h ON h.bmc = b.bmc "
+	"UNION ALL SELECT b.i, 3, 0, h.hostname FROM enroll_rows b "
+	"JOIN hosts h ON h.address = b.address "
+	"UNION ALL SELECT m.i, 4, m.seq, h.hostname FROM enroll_macs m "
+	"JOIN nics n ON n.mac = m.mac JOIN hosts h ON h.id = n.host_id "
+	"UNION ALL SELECT b.i, 5, 0, h.hostname FROM enroll_rows b "
+	"JOIN sites s ON s.name = b.site "
+	"JOIN racks r ON r.site_id = s.id AND r.name = b.rack "
+	"JOIN hosts h ON h.rack_id = r.id AND h.unit = b.unit "
+	"ORDER BY 1, 2, 3";
+
+/* ?1 the time, ?2 the actor, ?3 the writer's site. */
+static const char *const write_sql[] = {
+	/* sites and racks, in the order the batch first names them */
+	"INSERT INTO sites (name) SELECT b.site FROM enroll_rows b "
+	"WHERE NOT EXISTS (SELECT 1 FROM sites s WHERE s.name = b.site) "
+	"GROUP BY b.site ORDER BY min(b.i)",
+	"INSERT INTO racks (site_id, name) SELECT s.id, b.rack "
+	"FROM enroll_rows b JOIN sites s ON s.name = b.site "
+	"WHERE b.rack IS NOT NULL AND NOT EXISTS (SELECT 1 FROM racks r "
+	"WHERE r.site_id = s.id AND r.name = b.rack) "
+	"GROUP BY s.id, b.rack ORDER BY min(b.i)",
+	/* hosts in the batch's order: their ids are the enrollment order */
+	"INSERT INTO hosts (hostname, site_id, rack_id, unit, serial, bmc, "
+	"address, role, disk, created_at, updated_at) "
+	"SELECT b.hostname, s.id, r.id, b.unit, b.serial, b.bmc, b.address, "
+	"b.role, b.disk, ?1, ?1 FROM enroll_rows b "
+	"JOIN sites s ON s.name = b.site "
+	"LEFT JOIN racks r ON r.site_id = s.id AND r.name = b.rack "
+	"ORDER BY b.i",
+	"INSERT INTO nics (host_id, seq, mac) SELECT h.id, m.seq, m.mac "
+	"FROM enroll_macs m JOIN enroll_rows b ON b.i = m.i "
+	"JOIN hosts h ON h.hostname = b.hostname ORDER BY h.id, m.seq",
+	"INSERT INTO events (host_id, hostname, time, actor, to_state, reason, "
+	"site) SELECT h.id, b.hostname, ?1, ?2, 'enrolled', b.reason, ?3 "
+	"FROM enroll_rows b JOIN hosts h ON h.hostname = b.hostname "
+	"ORDER BY b.i",
 };
 
-/* The host holding val, or NULL; copies into out. */
-static const char *
-conflict(sqlite3_stmt *st, const char *a, const char *b2, unsigned unit,
-    char *out, size_t outlen)
+static int
+batch_load(struct inv *inv, const struct row *rows, size_t n,
+    const char *where, char *err, size_t errlen)
 {
-	const char	*res = NULL;
+	const char	*v[11];
+	char		 idx[24], unit[16], seq[24], *reason;
+	size_t		 i, m;
+	int		 rc;
 
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b2) {
-		sqlite3_bind_text(st, 2, b2, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, (int)unit);
+	if ((rc = db_exec(inv, batch_create, err, errlen)) != INV_OK ||
+	    (rc = db_load_begin(inv, "enroll_rows", 11, err, errlen)) !=
+	    INV_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+
+		snprintf(idx, sizeof(idx), "%zu", i);
+		snprintf(unit, sizeof(unit), "%u", r->unit);
+		reason = r->line > 0 ? xsprintf("enrolled from %s:%d", where,
+		    r->line) : xstrdup("enrolled");
+		v[0] = idx;
+		v[1] = r->hostname;
+		v[2] = r->site;
+		v[3] = r->rack;
+		v[4] = r->unit ? unit : NULL;
+		v[5] = r->serial;
+		v[6] = r->bmc;
+		v[7] = *r->address ? r->address : NULL;
+		v[8] = r->role;
+		v[9] = r->disk;
+		v[10] = reason;
+		rc = db_load_row(inv, v, err, errlen);
+		free(reason);
+		if (rc != INV_OK)
+			return rc;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		db_column_copy(st, 0, out, outlen);
-		res = out;
-	}
-	sqlite3_reset(st);
-	return res;
+	if ((rc = db_load_end(inv, err, errlen)) != INV_OK ||
+	    (rc = db_load_begin(inv, "enroll_macs", 3, err, errlen)) != INV_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		for (m = 0; m < rows[i].nmacs; m++) {
+			snprintf(idx, sizeof(idx), "%zu", i);
+			snprintf(seq, sizeof(seq), "%zu", m + 1);
+			v[0] = idx;
+			v[1] = seq;
+			v[2] = rows[i].macs[m];
+			if ((rc = db_load_row(inv, v, err, errlen)) != INV_OK)
+				return rc;
+		}
+	return db_load_end(inv, err, errlen);
 }
 
 static int
 dups_in_db(struct inv *inv, struct batch *b, const struct row *rows,
     size_t n, char *err, size_t errlen)
 {
-	sqlite3_stmt	*q[Q_COUNT] = { 0 };
-	char		 who[256];
-	size_t		 i, m;
-	int		 k, rc = INV_FAIL;
+	struct db_stmt	*st;
+	const struct row *r;
+	const char	*who;
+	int64_t		 i, seq;
+	int		 rc;
 
-	for (k = 0; k < Q_COUNT; k++)
-		if (db_prepare(inv, conflict_sql[k], &q[k], err, errlen) !=
-		    INV_OK)
-			goto out;
-	for (i = 0; i < n; i++) {
-		const struct row *r = &rows[i];
-
-		if (r->hostname && conflict(q[Q_HOSTNAME], r->hostname, NULL,
-		    0, who, sizeof(who)))
+	if (db_prepare_stream(inv, conflict_sql, &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	while ((rc = db_step(st)) == 1) {
+		i = db_col_int64(st, 0);
+		seq = db_col_int64(st, 2);
+		who = db_col_text(st, 3);
+		if (i < 0 || (size_t)i >= n)
+			continue;
+		r = &rows[i];
+		switch (db_col_int64(st, 1)) {
+		case K_HOSTNAME:
 			bad(b, r->line, "hostname %s is already in the "
 			    "inventory", r->hostname);
-		if (r->serial && conflict(q[Q_SERIAL], r->serial, NULL, 0, who,
-		    sizeof(who)))
+			break;
+		case K_SERIAL:
 			bad(b, r->line, "serial %s already belongs to %s",
 			    r->serial, who);
-		if (r->bmc && conflict(q[Q_BMC], r->bmc, NULL, 0, who,
-		    sizeof(who)))
+			break;
+		case K_BMC:
 			bad(b, r->line, "bmc %s already belongs to %s", r->bmc,
 			    who);
-		if (*r->address && conflict(q[Q_ADDRESS], r->address, NULL, 0,
-		    who, sizeof(who)))
+			break;
+		case K_ADDRESS:
 			bad(b, r->line, "address %s already belongs to %s",
 			    r->address, who);
-		for (m = 0; m < r->nmacs; m++)
-			if (conflict(q[Q_MAC], r->macs[m], NULL, 0, who,
-			    sizeof(who)))
+			break;
+		case K_MAC:
+			if (seq >= 1 && (size_t)seq <= r->nmacs)
 				bad(b, r->line, "MAC %s already belongs to %s",
-				    r->macs[m], who);
-		if (r->unit && r->site && r->rack && conflict(q[Q_POSITION],
-		    r->site, r->rack, r->unit, who, sizeof(who)))
+				    r->macs[seq - 1], who);
+			break;
+		case K_POSITION:
 			bad(b, r->line, "position %s/%s/U%u is taken by %s",
 			    r->site, r->rack, r->unit, who);
+			break;
+		}
 	}
-	rc = INV_OK;
-out:
-	for (k = 0; k < Q_COUNT; k++)
-		sqlite3_finalize(q[k]);
-	return rc;
+	if (rc == -1)
+		rc = db_fail(inv, "conflicts", err, errlen);
+	db_finalize(st);
+	return rc == 0 ? INV_OK : rc;
 }
 
 /* ---- writing ---- */
 
 static int
-rows_write(struct inv *inv, const struct row *rows, size_t n,
-    const char *where, const char *actor, char *err, size_t errlen)
+rows_write(struct inv *inv, const char *actor, char *err, size_t errlen)
 {
-	sqlite3_stmt	*host = NULL, *nic = NULL;
-	struct db_event	 ev = { 0 };
-	struct seen	 ids = { 0 };	/* site and site/rack -> id */
-	char		 now[32], *reason;
-	int64_t		 site_id = 0, rack_id = 0, id;
-	size_t		 i, m;
-	int		 rc = INV_FAIL;
+	struct db_stmt	*st;
+	char		 now[32];
+	size_t		 k;
+	int		 rc;
 
 	db_now(now);
-	if (db_prepare(inv, "INSERT INTO hosts (hostname, site_id, rack_id, "
-	    "unit, serial, bmc, address, role, disk, created_at, updated_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &host, err,
-	    errlen) != INV_OK ||
-	    db_prepare(inv, "INSERT INTO nics (host_id, seq, mac) VALUES (?, ?, ?)",
-	    &nic, err, errlen) != INV_OK)
-		goto out;
-	for (i = 0; i < n; i++) {
-		const struct row *r = &rows[i];
-
-		if ((site_id = seen_get(&ids, r->site, "")) == 0) {
-			if (db_site_id(inv, r->site, &site_id, err, errlen) !=
-			    INV_OK)
-				goto out;
-			seen_put(&ids, r->site, "", site_id);
+	for (k = 0; k < sizeof(write_sql) / sizeof(write_sql[0]); k++) {
+		if (db_prepare(inv, write_sql[k], &st, err, errlen) != INV_OK)
+			return INV_FAIL;
+		if (k == 2 || k == 4)
+			db_bind_text(st, 1, now);
+		if (k == 4) {
+			db_bind_text(st, 2, actor ? actor : "unknown");
+			db_bind_text(st, 3, inv->site);
 		}
-		if (r->rack && (rack_id = seen_get(&ids, r->site, r->rack)) ==
-		    0) {
-			if (db_rack_id(inv, site_id, r->rack, &rack_id, err,
-			    errlen) != INV_OK)
-				goto out;
-			seen_put(&ids, r->site, r->rack, rack_id);
-		}
-		sqlite3_reset(host);
-		sqlite3_clear_bindings(host);
-		sqlite3_bind_text(host, 1, r->hostname, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(host, 2, site_id);
-		if (r->rack)
-			sqlite3_bind_int64(host, 3, rack_id);
-		if (r->unit)
-			sqlite3_bind_int(host, 4, (int)r->unit);
-		db_bind_text(host, 5, r->serial);
-		db_bind_text(host, 6, r->bmc);
-		db_bind_text(host, 7, r->address);
-		db_bind_text(host, 8, r->role);
-		db_bind_text(host, 9, r->disk);
-		sqlite3_bind_text(host, 10, now, -1, SQLITE_STATIC);
-		sqlite3_bind_text(host, 11, now, -1, SQLITE_STATIC);
-		if (sqlite3_step(host) != SQLITE_ROW) {
-			snprintf(err, errlen, "%s: %s: %s", inv->path,
-			    r->hostname, sqlite3_errmsg(inv->db));
-			goto out;
-		}
-		id = sqlite3_column_int64(host, 0);
-		sqlite3_reset(host);
-		for (m = 0; m < r->nmacs; m++) {
-			sqlite3_reset(nic);
-			sqlite3_bind_int64(nic, 1, id);
-			sqlite3_bind_int64(nic, 2, (sqlite3_int64)m + 1);
-			sqlite3_bind_text(nic, 3, r->macs[m], -1, SQLITE_STATIC);
-			if (sqlite3_step(nic) != SQLITE_DONE) {
-				snprintf(err, errlen, "%s: %s: %s", inv->path,
-				    r->hostname, sqlite3_errmsg(inv->db));
-				goto out;
-			}
-		}
-		reason = r->line > 0 ? xsprintf("enrolled from %s:%d", where,
-		    r->line) : xstrdup("enrolled");
-		ev.host_id = id;
-		ev.hostname = r->hostname;
-		ev.actor = actor;
-		ev.to_state = "enrolled";
-		ev.reason = reason;
-		ev.bytes = ev.duration_ms = -1;
-		rc = db_event_add(inv, &ev, err, errlen);
-		free(reason);
-		if (rc != INV_OK)
-			goto out;
-		rc = INV_FAIL;
+		rc = db_step(st);
+		if (rc != 0)
+			rc = db_fail(inv, "enroll", err, errlen);
+		db_finalize(st);
+		if (rc != 0)
+			return rc;
 	}
-	rc = INV_OK;
-out:
-	seen_free(&ids);
-	sqlite3_finalize(host);
-	sqlite3_finalize(nic);
+	return db_exec(inv, batch_drop, err, errlen);
+}
+
+/* One attempt at the transaction: conflicts, then every row. */
+static int
+enroll_tx(struct inv *inv, struct batch *b, const struct row *rows,
+    size_t n, const char *where, const char *actor, char *err,
+    size_t errlen)
+{
+	int	 rc;
+
+	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = batch_load(inv, rows, n, where, err, errlen)) != INV_OK ||
+	    (rc = dups_in_db(inv, b, rows, n, err, errlen)) != INV_OK)
+		goto fail;
+	if (b->errs->n > 0) {
+		rc = INV_EINVAL;
+		goto fail;
+	}
+	if ((rc = rows_write(inv, actor, err, errlen)) != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
 	return rc;
+}
+
+/* Drops what an attempt added to errs after its first n0 messages. */
+static void
+errs_truncate(struct inv_errors *errs, size_t n0, size_t total0)
+{
+	while (errs->n > n0)
+		free(errs->msg[--errs->n]);
+	errs->total = total0;
 }
 
 /* Validates and writes; errs may already hold problems of the caller's
@@ -491,41 +524,36 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 	struct batch	 b = { where, errs, 0 };
 	struct row	*rows;
 	char		 err[INV_ERRLEN];
-	size_t		 i;
-	int		 rc;
+	size_t		 i, n0, total0, dropped0;
+	int		 rc, tries = 0;
 
-	/* 32 MiB of page cache while enrolling: a large import's index pages
-	 * stay in memory instead of spilling to the WAL and being read back. */
-	if (n > 1000)
-		db_exec(inv, "PRAGMA cache_size = -32768", err, sizeof(err));
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	for (i = 0; i < n; i++)
 		row_check(&b, &in[i], &rows[i]);
 	dups_in_batch(&b, rows, n);
-	if ((rc = db_begin(inv, err, sizeof(err))) != INV_OK)
-		goto fail;
-	if ((rc = dups_in_db(inv, &b, rows, n, err, sizeof(err))) != INV_OK)
-		goto fail;
-	if (errs->n > 0) {
-		rc = INV_EINVAL;
+	n0 = errs->n;
+	total0 = errs->total;
+	dropped0 = b.dropped;
+	for (;;) {
+		err[0] = '\0';
+		rc = enroll_tx(inv, &b, rows, n, where, actor, err,
+		    sizeof(err));
+		if (!db_retry(inv, rc, &tries))
+			break;
+		errs_truncate(errs, n0, total0);
+		b.dropped = dropped0;
+	}
+	free(rows);
+	if (rc == INV_OK)
+		return INV_OK;
+	if (rc == INV_EINVAL && err[0] == '\0') {
 		if (b.dropped)
 			bad(&b, -1, "... and %zu more problems", b.dropped);
-		goto fail_quiet;
+		return rc;
 	}
-	if ((rc = rows_write(inv, rows, n, where, actor, err,
-	    sizeof(err))) != INV_OK)
-		goto fail;
-	if ((rc = db_commit(inv, err, sizeof(err))) != INV_OK)
-		goto fail;
-	free(rows);
-	return INV_OK;
-fail:
 	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(char *));
 	errs->msg[errs->n++] = xstrdup(err);
 	errs->total++;
-fail_quiet:
-	db_rollback(inv);
-	free(rows);
 	return rc;
 }
 

@@ -20,38 +20,46 @@ static int
 facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
     char *err, size_t errlen)
 {
-	sqlite3_stmt	*st = NULL;
+	struct db_stmt	*st = NULL;
 	char		 now[32];
 	size_t		 i;
 	int		 rc;
 
 	db_now(now);
-	if (db_prepare(inv, "INSERT OR REPLACE INTO facts (host_id, cpu_model, "
+	if (db_prepare(inv, "INSERT INTO facts (host_id, cpu_model, "
 	    "cpu_cores, memory_mb, sys_vendor, sys_product, sys_serial, "
-	    "inspected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st, err,
-	    errlen) != INV_OK)
+	    "inspected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+	    "(host_id) DO UPDATE SET cpu_model = excluded.cpu_model, "
+	    "cpu_cores = excluded.cpu_cores, memory_mb = excluded.memory_mb, "
+	    "sys_vendor = excluded.sys_vendor, sys_product = "
+	    "excluded.sys_product, sys_serial = excluded.sys_serial, "
+	    "inspected_at = excluded.inspected_at", &st, err, errlen) != INV_OK)
 		return INV_FAIL;
-	sqlite3_bind_int64(st, 1, id);
-	db_bind_text(st, 2, f->cpu_model);
-	sqlite3_bind_int64(st, 3, f->cpu_cores);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)f->memory_mb);
-	db_bind_text(st, 5, f->sys_vendor);
-	db_bind_text(st, 6, f->sys_product);
-	db_bind_text(st, 7, f->sys_serial);
-	sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(inv, "facts", err, errlen);
+	db_bind_int64(st, 1, id);
+	db_bind_opt(st, 2, f->cpu_model);
+	db_bind_int64(st, 3, f->cpu_cores);
+	db_bind_int64(st, 4, (int64_t)f->memory_mb);
+	db_bind_opt(st, 5, f->sys_vendor);
+	db_bind_opt(st, 6, f->sys_product);
+	db_bind_opt(st, 7, f->sys_serial);
+	db_bind_text(st, 8, now);
+	rc = db_step(st);
+	if (rc != 0)
+		db_fail(inv, "facts", err, errlen);
+	db_finalize(st);
+	if (rc != 0)
+		return INV_FAIL;
 
 	if (db_prepare(inv, "DELETE FROM disks WHERE host_id = ?", &st, err,
 	    errlen) != INV_OK)
 		return INV_FAIL;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(inv, "disks", err, errlen);
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc != 0)
+		db_fail(inv, "disks", err, errlen);
+	db_finalize(st);
+	if (rc != 0)
+		return INV_FAIL;
 	if (db_prepare(inv, "INSERT INTO disks (host_id, name, size_bytes, "
 	    "model, serial, rotational, removable) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	    &st, err, errlen) != INV_OK)
@@ -59,22 +67,22 @@ facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
 	for (i = 0; i < f->ndisks; i++) {
 		const struct inv_disk *d = &f->disks[i];
 
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, d->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)d->size_bytes);
-		db_bind_text(st, 4, d->model);
-		db_bind_text(st, 5, d->serial);
-		sqlite3_bind_int(st, 6, d->rotational != 0);
-		sqlite3_bind_int(st, 7, d->removable != 0);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
+		db_reset(st);
+		db_bind_int64(st, 1, id);
+		db_bind_text(st, 2, d->name);
+		db_bind_int64(st, 3, (int64_t)d->size_bytes);
+		db_bind_opt(st, 4, d->model);
+		db_bind_opt(st, 5, d->serial);
+		db_bind_int64(st, 6, d->rotational != 0);
+		db_bind_int64(st, 7, d->removable != 0);
+		if (db_step(st) != 0) {
 			snprintf(err, errlen, "disk %s: %s", d->name,
-			    sqlite3_errmsg(inv->db));
-			return INV_EINVAL;
+			    inv->be->errmsg(inv));
+			db_finalize(st);
+			return inv->retry || inv->lost ? INV_FAIL : INV_EINVAL;
 		}
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return INV_OK;
 }
 
@@ -82,10 +90,10 @@ static int
 nics_merge(struct inv *inv, int64_t id, const char *hostname,
     const struct inv_facts *f, char *err, size_t errlen)
 {
-	sqlite3_stmt	*find = NULL, *upd = NULL, *ins = NULL;
+	struct db_stmt	*find = NULL, *upd = NULL, *ins = NULL, *st;
 	char		 mac[18], e[PARSE_ERRLEN];
 	size_t		 i;
-	int		 rc = INV_FAIL;
+	int		 rc = INV_FAIL, r;
 
 	if (db_prepare(inv, "SELECT n.host_id, h.hostname FROM nics n JOIN "
 	    "hosts h ON h.id = n.host_id WHERE n.mac = ?", &find, err,
@@ -99,8 +107,6 @@ nics_merge(struct inv *inv, int64_t id, const char *hostname,
 		goto out;
 	for (i = 0; i < f->nnics; i++) {
 		const struct inv_nic *n = &f->nics[i];
-		sqlite3_stmt	*st;
-		int		 r;
 
 		if (parse_mac(n->mac, mac, e, sizeof(e)) == -1) {
 			snprintf(err, errlen, "%s: nic %s: %s", hostname,
@@ -108,47 +114,47 @@ nics_merge(struct inv *inv, int64_t id, const char *hostname,
 			rc = INV_EINVAL;
 			goto out;
 		}
-		sqlite3_reset(find);
-		sqlite3_bind_text(find, 1, mac, -1, SQLITE_STATIC);
-		r = sqlite3_step(find);
-		if (r == SQLITE_ROW && sqlite3_column_int64(find, 0) != id) {
+		db_reset(find);
+		db_bind_text(find, 1, mac);
+		r = db_step(find);
+		if (r == 1 && db_col_int64(find, 0) != id) {
 			snprintf(err, errlen, "%s: nic %s: MAC %s belongs to %s",
-			    hostname, n->name, mac,
-			    (const char *)sqlite3_column_text(find, 1));
+			    hostname, n->name, mac, db_col_text(find, 1));
 			rc = INV_EINVAL;
 			goto out;
 		}
-		if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		if (r == -1) {
 			rc = db_fail(inv, "nics", err, errlen);
 			goto out;
 		}
-		st = r == SQLITE_ROW ? upd : ins;
-		sqlite3_reset(st);
+		st = r == 1 ? upd : ins;
+		db_reset(st);
 		if (st == upd) {
-			db_bind_text(st, 1, n->name);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)n->speed_mbps);
-			sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
+			db_bind_opt(st, 1, n->name);
+			db_bind_int64(st, 2, (int64_t)n->speed_mbps);
+			db_bind_text(st, 3, mac);
 		} else {
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
-			db_bind_text(st, 3, n->name);
-			sqlite3_bind_int64(st, 4, (sqlite3_int64)n->speed_mbps);
+			db_bind_int64(st, 1, id);
+			db_bind_text(st, 2, mac);
+			db_bind_opt(st, 3, n->name);
+			db_bind_int64(st, 4, (int64_t)n->speed_mbps);
 		}
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		if (db_step(st) != 0) {
 			rc = db_fail(inv, "nics", err, errlen);
 			goto out;
 		}
 	}
 	rc = INV_OK;
 out:
-	sqlite3_finalize(find);
-	sqlite3_finalize(upd);
-	sqlite3_finalize(ins);
+	db_finalize(find);
+	db_finalize(upd);
+	db_finalize(ins);
 	return rc;
 }
 
-int
-inv_facts_set(struct inv *inv, const char *hostname, const char *actor,
+/* Inspection may add MACs: a write that claims names (DB_TX_NAMES). */
+static int
+facts_set_tx(struct inv *inv, const char *hostname, const char *actor,
     const struct inv_facts *f, char *err, size_t errlen)
 {
 	struct db_event	 ev = { 0 };
@@ -158,7 +164,7 @@ inv_facts_set(struct inv *inv, const char *hostname, const char *actor,
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
 		goto fail;
@@ -186,10 +192,20 @@ fail:
 }
 
 int
+inv_facts_set(struct inv *inv, const char *hostname, const char *actor,
+    const struct inv_facts *f, char *err, size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, facts_set_tx(inv, hostname, actor, f, err, errlen));
+	return rc;
+}
+
+int
 inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
     char *err, size_t errlen)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 id;
 	size_t		 cap = 0;
 	int		 rc;
@@ -201,25 +217,27 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	    "sys_vendor, sys_product, sys_serial FROM facts WHERE host_id = ?",
 	    &st, err, errlen) != INV_OK)
 		return INV_FAIL;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		db_column_copy(st, 0, f->cpu_model, sizeof(f->cpu_model));
-		f->cpu_cores = (unsigned)sqlite3_column_int(st, 1);
-		f->memory_mb = (uint64_t)sqlite3_column_int64(st, 2);
-		db_column_copy(st, 3, f->sys_vendor, sizeof(f->sys_vendor));
-		db_column_copy(st, 4, f->sys_product, sizeof(f->sys_product));
-		db_column_copy(st, 5, f->sys_serial, sizeof(f->sys_serial));
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) == 1) {
+		db_col_copy(st, 0, f->cpu_model, sizeof(f->cpu_model));
+		f->cpu_cores = (unsigned)db_col_int64(st, 1);
+		f->memory_mb = (uint64_t)db_col_int64(st, 2);
+		db_col_copy(st, 3, f->sys_vendor, sizeof(f->sys_vendor));
+		db_col_copy(st, 4, f->sys_product, sizeof(f->sys_product));
+		db_col_copy(st, 5, f->sys_serial, sizeof(f->sys_serial));
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(inv, "facts", err, errlen);
+	if (rc == -1)
+		db_fail(inv, "facts", err, errlen);
+	db_finalize(st);
+	if (rc == -1)
+		return INV_FAIL;
 
 	if (db_prepare(inv, "SELECT name, size_bytes, model, serial, "
 	    "rotational, removable FROM disks WHERE host_id = ? ORDER BY name",
 	    &st, err, errlen) != INV_OK)
 		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	while ((rc = db_step(st)) == 1) {
 		struct inv_disk *d;
 
 		if (f->ndisks == cap) {
@@ -228,23 +246,23 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 		}
 		d = &f->disks[f->ndisks++];
 		memset(d, 0, sizeof(*d));
-		db_column_copy(st, 0, d->name, sizeof(d->name));
-		d->size_bytes = (uint64_t)sqlite3_column_int64(st, 1);
-		db_column_copy(st, 2, d->model, sizeof(d->model));
-		db_column_copy(st, 3, d->serial, sizeof(d->serial));
-		d->rotational = sqlite3_column_int(st, 4);
-		d->removable = sqlite3_column_int(st, 5);
+		db_col_copy(st, 0, d->name, sizeof(d->name));
+		d->size_bytes = (uint64_t)db_col_int64(st, 1);
+		db_col_copy(st, 2, d->model, sizeof(d->model));
+		db_col_copy(st, 3, d->serial, sizeof(d->serial));
+		d->rotational = (int)db_col_int64(st, 4);
+		d->removable = (int)db_col_int64(st, 5);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (rc == -1)
 		goto fail_db;
+	db_finalize(st);
 
 	cap = 0;
 	if (db_prepare(inv, "SELECT name, mac, speed_mbps FROM nics WHERE "
 	    "host_id = ? ORDER BY seq", &st, err, errlen) != INV_OK)
 		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, id);
+	while ((rc = db_step(st)) == 1) {
 		struct inv_nic *n;
 
 		if (f->nnics == cap) {
@@ -253,16 +271,17 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 		}
 		n = &f->nics[f->nnics++];
 		memset(n, 0, sizeof(*n));
-		db_column_copy(st, 0, n->name, sizeof(n->name));
-		db_column_copy(st, 1, n->mac, sizeof(n->mac));
-		n->speed_mbps = (uint64_t)sqlite3_column_int64(st, 2);
+		db_col_copy(st, 0, n->name, sizeof(n->name));
+		db_col_copy(st, 1, n->mac, sizeof(n->mac));
+		n->speed_mbps = (uint64_t)db_col_int64(st, 2);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (rc == -1)
 		goto fail_db;
+	db_finalize(st);
 	return INV_OK;
 fail_db:
 	db_fail(inv, "facts", err, errlen);
+	db_finalize(st);
 fail:
 	inv_facts_free(f);
 	return INV_FAIL;
@@ -330,7 +349,7 @@ int
 inv_hostkey_get(struct inv *inv, const char *hostname, struct inv_hostkey *k,
     char *err, size_t errlen)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 id;
 	int		 rc;
 
@@ -340,56 +359,56 @@ inv_hostkey_get(struct inv *inv, const char *hostname, struct inv_hostkey *k,
 	if (db_prepare(inv, "SELECT type, key, fingerprint, pinned_at FROM "
 	    "host_keys WHERE host_id = ?", &st, err, errlen) != INV_OK)
 		return INV_FAIL;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		db_column_copy(st, 0, k->type, sizeof(k->type));
-		db_column_copy(st, 1, k->key, sizeof(k->key));
-		db_column_copy(st, 2, k->fingerprint, sizeof(k->fingerprint));
-		db_column_copy(st, 3, k->pinned_at, sizeof(k->pinned_at));
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE) {
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == 1) {
+		db_col_copy(st, 0, k->type, sizeof(k->type));
+		db_col_copy(st, 1, k->key, sizeof(k->key));
+		db_col_copy(st, 2, k->fingerprint, sizeof(k->fingerprint));
+		db_col_copy(st, 3, k->pinned_at, sizeof(k->pinned_at));
+	} else if (rc == -1)
+		db_fail(inv, "host key", err, errlen);
+	db_finalize(st);
+	if (rc == 0) {
 		snprintf(err, errlen, "%s: no SSH host key is pinned", hostname);
 		return INV_ENOENT;
 	}
-	if (rc != SQLITE_ROW)
-		return db_fail(inv, "host key", err, errlen);
-	return INV_OK;
+	return rc == 1 ? INV_OK : INV_FAIL;
 }
 
-int
-inv_hostkey_set(struct inv *inv, const char *hostname, const char *actor,
-    const char *type, const char *key_b64, char *err, size_t errlen)
+static int
+hostkey_set_tx(struct inv *inv, const char *hostname, const char *actor,
+    const char *type, const char *key_b64, const char *fp, char *err,
+    size_t errlen)
 {
 	struct db_event	 ev = { 0 };
-	sqlite3_stmt	*st;
-	char		 fp[64], now[32], *text;
+	struct db_stmt	*st;
+	char		 now[32], *text;
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = hostkey_check(type, key_b64, err, errlen)) != INV_OK ||
-	    (rc = inv_hostkey_fingerprint(key_b64, fp, sizeof(fp), err,
-	    errlen)) != INV_OK)
-		return rc;
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
 		goto fail;
-	if ((rc = db_prepare(inv, "INSERT OR REPLACE INTO host_keys (host_id, "
-	    "type, key, fingerprint, pinned_at) VALUES (?, ?, ?, ?, ?)", &st,
-	    err, errlen)) != INV_OK)
+	if ((rc = db_prepare(inv, "INSERT INTO host_keys (host_id, type, key, "
+	    "fingerprint, pinned_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+	    "(host_id) DO UPDATE SET type = excluded.type, key = excluded.key, "
+	    "fingerprint = excluded.fingerprint, pinned_at = "
+	    "excluded.pinned_at", &st, err, errlen)) != INV_OK)
 		goto fail;
 	db_now(now);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, key_b64, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, fp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(inv, "host key", err, errlen);
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, type);
+	db_bind_text(st, 3, key_b64);
+	db_bind_text(st, 4, fp);
+	db_bind_text(st, 5, now);
+	rc = db_step(st);
+	if (rc != 0)
+		db_fail(inv, "host key", err, errlen);
+	db_finalize(st);
+	if (rc != 0) {
+		rc = INV_FAIL;
 		goto fail;
 	}
 	text = xsprintf("host key pinned: %s %s", type, fp);
@@ -407,17 +426,33 @@ fail:
 }
 
 int
-inv_hostkey_forget(struct inv *inv, const char *hostname, const char *actor,
+inv_hostkey_set(struct inv *inv, const char *hostname, const char *actor,
+    const char *type, const char *key_b64, char *err, size_t errlen)
+{
+	char	 fp[64];
+	int	 rc;
+
+	if ((rc = hostkey_check(type, key_b64, err, errlen)) != INV_OK ||
+	    (rc = inv_hostkey_fingerprint(key_b64, fp, sizeof(fp), err,
+	    errlen)) != INV_OK)
+		return rc;
+	DB_RETRY(inv, rc, hostkey_set_tx(inv, hostname, actor, type, key_b64,
+	    fp, err, errlen));
+	return rc;
+}
+
+static int
+hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
     const char *reason, char *err, size_t errlen)
 {
 	struct db_event	 ev = { 0 };
 	struct inv_hostkey k;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*text;
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK ||
 	    (rc = inv_hostkey_get(inv, hostname, &k, err, errlen)) != INV_OK)
@@ -425,11 +460,13 @@ inv_hostkey_forget(struct inv *inv, const char *hostname, const char *actor,
 	if ((rc = db_prepare(inv, "DELETE FROM host_keys WHERE host_id = ?",
 	    &st, err, errlen)) != INV_OK)
 		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(inv, "host key", err, errlen);
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc != 0)
+		db_fail(inv, "host key", err, errlen);
+	db_finalize(st);
+	if (rc != 0) {
+		rc = INV_FAIL;
 		goto fail;
 	}
 	text = xsprintf("host key forgotten (was %s %s)%s%s", k.type,
@@ -444,5 +481,16 @@ inv_hostkey_forget(struct inv *inv, const char *hostname, const char *actor,
 	return rc;
 fail:
 	db_rollback(inv);
+	return rc;
+}
+
+int
+inv_hostkey_forget(struct inv *inv, const char *hostname, const char *actor,
+    const char *reason, char *err, size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, hostkey_forget_tx(inv, hostname, actor, reason, err,
+	    errlen));
 	return rc;
 }

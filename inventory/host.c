@@ -2,8 +2,10 @@
  * One host at a time: what provision reads and records during a run
  * (find, begin, step events, fail, active, image), and the operator's
  * transitions (set-state, remove).  Each call that writes is one
- * BEGIN IMMEDIATE transaction that re-reads the host's state inside it,
- * so two castiron processes never act on a stale state.
+ * transaction that re-reads the host's state inside it, its row locked
+ * (db_host_id), so two castiron processes never act on a stale state; a
+ * transaction the database refuses for a serialization failure or a
+ * deadlock is run again (the _tx functions, and their loops).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,73 +23,88 @@
 	" LEFT JOIN racks r ON r.id = h.rack_id"
 
 static void
-host_fill(sqlite3_stmt *st, struct inv_host *h)
+host_fill(struct db_stmt *st, struct inv_host *h)
 {
 	int	 s;
 
 	memset(h, 0, sizeof(*h));
-	h->id = sqlite3_column_int64(st, 0);
-	db_column_copy(st, 1, h->hostname, sizeof(h->hostname));
-	db_column_copy(st, 2, h->site, sizeof(h->site));
-	db_column_copy(st, 3, h->rack, sizeof(h->rack));
-	h->unit = (unsigned)sqlite3_column_int(st, 4);
-	db_column_copy(st, 5, h->serial, sizeof(h->serial));
-	db_column_copy(st, 6, h->bmc, sizeof(h->bmc));
-	db_column_copy(st, 7, h->address, sizeof(h->address));
-	db_column_copy(st, 8, h->role, sizeof(h->role));
-	db_column_copy(st, 9, h->image, sizeof(h->image));
-	db_column_copy(st, 10, h->disk, sizeof(h->disk));
-	h->state = host_state_parse((const char *)sqlite3_column_text(st, 11));
-	s = prov_step_parse((const char *)sqlite3_column_text(st, 12));
+	h->id = db_col_int64(st, 0);
+	db_col_copy(st, 1, h->hostname, sizeof(h->hostname));
+	db_col_copy(st, 2, h->site, sizeof(h->site));
+	db_col_copy(st, 3, h->rack, sizeof(h->rack));
+	h->unit = (unsigned)db_col_int64(st, 4);
+	db_col_copy(st, 5, h->serial, sizeof(h->serial));
+	db_col_copy(st, 6, h->bmc, sizeof(h->bmc));
+	db_col_copy(st, 7, h->address, sizeof(h->address));
+	db_col_copy(st, 8, h->role, sizeof(h->role));
+	db_col_copy(st, 9, h->image, sizeof(h->image));
+	db_col_copy(st, 10, h->disk, sizeof(h->disk));
+	h->state = host_state_parse(db_col_text(st, 11));
+	s = prov_step_parse(db_col_text(st, 12));
 	h->step = s < 0 ? STEP_NONE : s;
-	s = prov_step_parse((const char *)sqlite3_column_text(st, 13));
+	s = prov_step_parse(db_col_text(st, 13));
 	h->step_done = s < 0 ? STEP_NONE : s;
-	db_column_copy(st, 14, h->created_at, sizeof(h->created_at));
-	db_column_copy(st, 15, h->updated_at, sizeof(h->updated_at));
+	db_col_copy(st, 14, h->created_at, sizeof(h->created_at));
+	db_col_copy(st, 15, h->updated_at, sizeof(h->updated_at));
 }
 
 static int
 host_macs(struct inv *inv, struct inv_host *h, char *err, size_t errlen)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	static const char	*sql = "SELECT mac FROM nics WHERE host_id = ? "
+	    "AND enrolled = 1 ORDER BY seq";
+	struct db_stmt		*st;
+	int			 rc;
 
-	if (db_prepare(inv, "SELECT mac FROM nics WHERE host_id = ? AND "
-	    "enrolled = 1 ORDER BY seq", &st, err, errlen) != INV_OK)
+	if (db_stmt(inv, sql, &st, err, errlen) != INV_OK)
 		return INV_FAIL;
-	sqlite3_bind_int64(st, 1, h->id);
+	db_bind_int64(st, 1, h->id);
 	h->nmacs = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && h->nmacs < INV_MAXMACS)
-		db_column_copy(st, 0, h->macs[h->nmacs++], 18);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	while ((rc = db_step(st)) == 1 && h->nmacs < INV_MAXMACS)
+		db_col_copy(st, 0, h->macs[h->nmacs++], 18);
+	db_reset(st);
+	if (rc == -1)
 		return db_fail(inv, "nics", err, errlen);
 	return INV_OK;
+}
+
+/* Fills *h; inside a write transaction, the host's row stays locked. */
+static int
+host_find(struct inv *inv, const char *hostname, struct inv_host *h,
+    char *err, size_t errlen)
+{
+	struct db_stmt	*st;
+	char		*sql;
+	int		 rc;
+
+	sql = xsprintf("SELECT " HOST_COLS HOST_FROM " WHERE h.hostname = ?%s",
+	    inv->in_tx > DB_TX_READ + 1 ? inv->be->lock_host : "");
+	rc = db_prepare(inv, sql, &st, err, errlen);
+	free(sql);
+	if (rc != INV_OK)
+		return INV_FAIL;
+	db_bind_text(st, 1, hostname);
+	rc = db_step(st);
+	if (rc == 1)
+		host_fill(st, h);
+	else if (rc == -1)
+		db_fail(inv, "host", err, errlen);
+	db_finalize(st);
+	if (rc == 0) {
+		snprintf(err, errlen, "%s: no such host in the inventory",
+		    hostname);
+		return INV_ENOENT;
+	}
+	if (rc == -1)
+		return INV_FAIL;
+	return host_macs(inv, h, err, errlen);
 }
 
 int
 inv_host_find(struct inv *inv, const char *hostname, struct inv_host *h,
     char *err, size_t errlen)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (db_prepare(inv, "SELECT " HOST_COLS HOST_FROM
-	    " WHERE h.hostname = ?", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
-	sqlite3_bind_text(st, 1, hostname, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		host_fill(st, h);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE) {
-		snprintf(err, errlen, "%s: no such host in the inventory",
-		    hostname);
-		return INV_ENOENT;
-	}
-	if (rc != SQLITE_ROW)
-		return db_fail(inv, "host", err, errlen);
-	return host_macs(inv, h, err, errlen);
+	return host_find(inv, hostname, h, err, errlen);
 }
 
 static int
@@ -95,7 +112,7 @@ hosts_where(struct inv *inv, const char *where, const char *a,
     const char *b, struct inv_host **hosts, size_t *n, char *err,
     size_t errlen)
 {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*sql;
 	size_t		 cap = 0, i;
 	int		 rc;
@@ -103,36 +120,34 @@ hosts_where(struct inv *inv, const char *where, const char *a,
 	*hosts = NULL;
 	*n = 0;
 	sql = xsprintf("SELECT " HOST_COLS HOST_FROM " WHERE %s ORDER BY "
-	    "r.name, h.unit, h.hostname", where);
+	    "r.name NULLS FIRST, h.unit NULLS FIRST, h.hostname", where);
 	rc = db_prepare(inv, sql, &st, err, errlen);
 	free(sql);
 	if (rc != INV_OK)
 		return rc;
 	if (a)
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, a);
 	if (b)
-		sqlite3_bind_text(st, a ? 2 : 1, b, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_bind_text(st, a ? 2 : 1, b);
+	while ((rc = db_step(st)) == 1) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*hosts = xreallocarray(*hosts, cap, sizeof(**hosts));
 		}
 		host_fill(st, &(*hosts)[(*n)++]);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (rc == -1)
+		db_fail(inv, "hosts", err, errlen);
+	db_finalize(st);
+	for (i = 0; rc == 0 && i < *n; i++)
+		if (host_macs(inv, &(*hosts)[i], err, errlen) != INV_OK)
+			rc = -1;
+	if (rc != 0) {
 		free(*hosts);
 		*hosts = NULL;
 		*n = 0;
-		return db_fail(inv, "hosts", err, errlen);
+		return INV_FAIL;
 	}
-	for (i = 0; i < *n; i++)
-		if ((rc = host_macs(inv, &(*hosts)[i], err, errlen)) != INV_OK) {
-			free(*hosts);
-			*hosts = NULL;
-			*n = 0;
-			return rc;
-		}
 	return INV_OK;
 }
 
@@ -162,7 +177,7 @@ host_update(struct inv *inv, int64_t id, const char *set, const char *v1,
     const char *v2, const char *v3, char *err, size_t errlen)
 {
 	const char	*v[3] = { v1, v2, v3 }, *p;
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	char		*sql, now[32];
 	int		 rc, i = 1, nq = 0;
 
@@ -173,15 +188,15 @@ host_update(struct inv *inv, int64_t id, const char *set, const char *v1,
 		return rc;
 	for (p = set; *p; p++)
 		if (*p == '?' && nq < 3)
-			db_bind_text(st, i++, v[nq++]);
+			db_bind_opt(st, i++, v[nq++]);
 	db_now(now);
-	sqlite3_bind_text(st, i++, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, i, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(inv, "update", err, errlen);
-	return INV_OK;
+	db_bind_text(st, i++, now);
+	db_bind_int64(st, i, id);
+	rc = db_step(st);
+	if (rc != 0)
+		db_fail(inv, "update", err, errlen);
+	db_finalize(st);
+	return rc == 0 ? INV_OK : INV_FAIL;
 }
 
 static int
@@ -197,8 +212,8 @@ state_refused(enum hs_actor by, const char *hostname, int from, int to,
 	return INV_ESTATE;
 }
 
-int
-inv_run_begin(struct inv *inv, const char *hostname, const char *actor,
+static int
+run_begin_tx(struct inv *inv, const char *hostname, const char *actor,
     int force, const char *reason, int *resume_from, char *err,
     size_t errlen)
 {
@@ -206,9 +221,9 @@ inv_run_begin(struct inv *inv, const char *hostname, const char *actor,
 	struct inv_host	 h;
 	int		 rc, from;
 
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
-	if ((rc = inv_host_find(inv, hostname, &h, err, errlen)) != INV_OK)
+	if ((rc = host_find(inv, hostname, &h, err, errlen)) != INV_OK)
 		goto fail;
 	from = h.state;
 	if (!host_state_allowed(HS_BY_PROVISION, from, HS_PROVISIONING,
@@ -246,6 +261,18 @@ fail:
 	return rc;
 }
 
+int
+inv_run_begin(struct inv *inv, const char *hostname, const char *actor,
+    int force, const char *reason, int *resume_from, char *err,
+    size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, run_begin_tx(inv, hostname, actor, force, reason,
+	    resume_from, err, errlen));
+	return rc;
+}
+
 /* Begins a transaction and finds a host that must be provisioning. */
 static int
 begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
@@ -253,7 +280,7 @@ begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
 {
 	int	 rc, state;
 
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_host_id(inv, hostname, id, &state, err, errlen)) !=
 	    INV_OK) {
@@ -269,8 +296,8 @@ begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
 	return INV_OK;
 }
 
-int
-inv_step_record(struct inv *inv, const char *hostname, const char *actor,
+static int
+step_record_tx(struct inv *inv, const char *hostname, const char *actor,
     int step, enum inv_step_event kind, uint64_t bytes, uint64_t duration_ms,
     const char *reason, char *err, size_t errlen)
 {
@@ -314,6 +341,18 @@ fail:
 	return rc;
 }
 
+int
+inv_step_record(struct inv *inv, const char *hostname, const char *actor,
+    int step, enum inv_step_event kind, uint64_t bytes, uint64_t duration_ms,
+    const char *reason, char *err, size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, step_record_tx(inv, hostname, actor, step, kind,
+	    bytes, duration_ms, reason, err, errlen));
+	return rc;
+}
+
 static int
 run_end(struct inv *inv, const char *hostname, const char *actor, int to,
     int step, const char *reason, char *err, size_t errlen)
@@ -351,16 +390,22 @@ int
 inv_run_fail(struct inv *inv, const char *hostname, const char *actor,
     int step, const char *reason, char *err, size_t errlen)
 {
-	return run_end(inv, hostname, actor, HS_FAILED, step, reason, err,
-	    errlen);
+	int	 rc;
+
+	DB_RETRY(inv, rc, run_end(inv, hostname, actor, HS_FAILED, step,
+	    reason, err, errlen));
+	return rc;
 }
 
 int
 inv_run_active(struct inv *inv, const char *hostname, const char *actor,
     const char *reason, char *err, size_t errlen)
 {
-	return run_end(inv, hostname, actor, HS_ACTIVE, STEP_NONE, reason, err,
-	    errlen);
+	int	 rc;
+
+	DB_RETRY(inv, rc, run_end(inv, hostname, actor, HS_ACTIVE, STEP_NONE,
+	    reason, err, errlen));
+	return rc;
 }
 
 int
@@ -376,8 +421,8 @@ inv_step_last_done(struct inv *inv, const char *hostname, int *step,
 	return INV_OK;
 }
 
-int
-inv_image_set(struct inv *inv, const char *hostname, const char *image,
+static int
+image_set_tx(struct inv *inv, const char *hostname, const char *image,
     const char *actor, char *err, size_t errlen)
 {
 	struct db_event	 ev = { 0 };
@@ -385,7 +430,7 @@ inv_image_set(struct inv *inv, const char *hostname, const char *image,
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
 		goto fail;
@@ -407,7 +452,18 @@ fail:
 }
 
 int
-inv_host_set_state(struct inv *inv, const char *hostname, int to,
+inv_image_set(struct inv *inv, const char *hostname, const char *image,
+    const char *actor, char *err, size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, image_set_tx(inv, hostname, image, actor, err,
+	    errlen));
+	return rc;
+}
+
+static int
+set_state_tx(struct inv *inv, const char *hostname, int to,
     const char *actor, const char *reason, char *err, size_t errlen)
 {
 	struct db_event	 ev = { 0 };
@@ -418,7 +474,7 @@ inv_host_set_state(struct inv *inv, const char *hostname, int to,
 		snprintf(err, errlen, "%s: no such state", hostname);
 		return INV_EINVAL;
 	}
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_host_id(inv, hostname, &id, &from, err, errlen)) != INV_OK)
 		goto fail;
@@ -455,15 +511,26 @@ fail:
 }
 
 int
-inv_host_remove(struct inv *inv, const char *hostname, const char *actor,
+inv_host_set_state(struct inv *inv, const char *hostname, int to,
+    const char *actor, const char *reason, char *err, size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, set_state_tx(inv, hostname, to, actor, reason,
+	    err, errlen));
+	return rc;
+}
+
+static int
+remove_tx(struct inv *inv, const char *hostname, const char *actor,
     char *err, size_t errlen)
 {
 	struct db_event	 ev = { 0 };
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int64_t		 id;
 	int		 rc, state;
 
-	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_host_id(inv, hostname, &id, &state, err, errlen)) !=
 	    INV_OK)
@@ -478,11 +545,13 @@ inv_host_remove(struct inv *inv, const char *hostname, const char *actor,
 	if ((rc = db_prepare(inv, "DELETE FROM hosts WHERE id = ?", &st, err,
 	    errlen)) != INV_OK)
 		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(inv, "remove", err, errlen);
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc != 0)
+		db_fail(inv, "remove", err, errlen);
+	db_finalize(st);
+	if (rc != 0) {
+		rc = INV_FAIL;
 		goto fail;
 	}
 	ev.host_id = id;
@@ -494,5 +563,15 @@ inv_host_remove(struct inv *inv, const char *hostname, const char *actor,
 	return db_event_commit(inv, &ev, err, errlen);
 fail:
 	db_rollback(inv);
+	return rc;
+}
+
+int
+inv_host_remove(struct inv *inv, const char *hostname, const char *actor,
+    char *err, size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, remove_tx(inv, hostname, actor, err, errlen));
 	return rc;
 }

@@ -1,53 +1,219 @@
 /*
- * Private to inventory/: the definition of the opaque handle and the small
- * helpers every inventory file shares (statements, transactions, events,
- * times).  Nothing outside inventory/ includes this.
+ * Private to inventory/: the definition of the opaque handle, the seam
+ * between the queries and the two databases, and the small helpers every
+ * inventory file shares (statements, transactions, events, times).
+ * Nothing outside inventory/ includes this.
+ *
+ * The queries (enroll.c, host.c, facts.c, query.c, migrate.c) are written
+ * once, in the SQL both SQLite and PostgreSQL speak, with `?` for
+ * parameters.  Everything that differs lives in one file per backend
+ * (be_sqlite.c, be_pg.c) behind struct db_backend: opening and the checks
+ * before it, the schema and its migrations, how a transaction begins and
+ * what it locks, how a statement runs and a long result is streamed, how
+ * a batch of rows is loaded, and which failures ask for the transaction
+ * to be run again.
  */
 #ifndef CASTIRON_INV_INT_H
 #define CASTIRON_INV_INT_H
 
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "inventory/inventory.h"
 
 #define INV_STMT_CACHE	16
+#define DB_RETRIES	20	/* attempts of a transaction the database
+				   refused for a serialization failure or a
+				   deadlock */
 
-struct inv {
-	sqlite3		*db;
-	struct {
-		const char	*sql;	/* a string literal: compared by address */
-		sqlite3_stmt	*st;
-	}		 cache[INV_STMT_CACHE];
-	char		*path;
-	int		 readonly;
+enum db_tx {
+	DB_TX_READ,	/* a snapshot: every query sees the same database */
+	DB_TX_WRITE,	/* a write; the host rows it reads are locked */
+	DB_TX_NAMES,	/* a write that claims unique names (hostnames,
+			   serials, MACs, ...): serialized with every other
+			   such write, so that its checks stay true */
 };
 
-/* Sets err to "what: SQLite's message" and returns INV_FAIL. */
+#define DB_PERSIST	0x1	/* prepared once, kept for the handle */
+#define DB_STREAM	0x2	/* a long result, read a batch at a time
+				   (inside a transaction) */
+
+/* A statement; each backend's own struct starts with this. */
+struct db_stmt {
+	struct inv	*inv;
+};
+
+struct db_backend {
+	const char	*name;
+	/* Appended to a SELECT of hosts h that the transaction will
+	 * change: "" where a write transaction already excludes every
+	 * other writer, " FOR UPDATE OF h" where it does not. */
+	const char	*lock_host;
+	int	(*open)(struct inv *, const char *target, int flags,
+		    const struct inv_options *, char *err, size_t errlen);
+	void	(*close)(struct inv *);
+	/* One or more statements without parameters or results. */
+	int	(*exec)(struct inv *, const char *sql);
+	int	(*begin)(struct inv *, enum db_tx);
+	int	(*commit)(struct inv *);
+	void	(*rollback)(struct inv *);
+	int	(*prepare)(struct inv *, const char *sql, int flags,
+		    struct db_stmt **);
+	void	(*finalize)(struct db_stmt *);
+	/* Forgets the result and the bindings. */
+	void	(*reset)(struct db_stmt *);
+	void	(*bind_text)(struct db_stmt *, int i, const char *s);
+	void	(*bind_int64)(struct db_stmt *, int i, int64_t v);
+	/* 1: a row; 0: done; -1: failed (errmsg says why). */
+	int	(*step)(struct db_stmt *);
+	/* A column of the current row: NULL for SQL NULL. */
+	const char *(*col_text)(struct db_stmt *, int i);
+	int64_t	(*col_int64)(struct db_stmt *, int i);
+	int	(*col_null)(struct db_stmt *, int i);
+	/* Rows into a table, all its columns in order, as text (NULL for
+	 * SQL NULL), as fast as the database takes them. */
+	int	(*load_begin)(struct inv *, const char *table, int ncols);
+	int	(*load_row)(struct inv *, const char *const *vals);
+	int	(*load_end)(struct inv *);
+	/* The last failure, one line. */
+	const char *(*errmsg)(struct inv *);
+};
+
+extern const struct db_backend db_sqlite;
+extern const struct db_backend db_pg;
+
+struct inv {
+	const struct db_backend	*be;
+	void			*conn;	/* the backend's */
+	char			*name;	/* for messages: a path, or a
+					   connection string without secrets */
+	char			*site;	/* [castiron] site of the writer: in
+					   every event; NULL when not set */
+	int			 readonly;
+	int			 in_tx;	/* 0, or enum db_tx + 1 */
+	int			 retry;	/* the last failure was a serialization
+					   failure or a deadlock */
+	int			 lost;	/* the connection is gone */
+	struct {
+		const char	*sql;	/* compared by address */
+		struct db_stmt	*st;
+	}			 cache[INV_STMT_CACHE];
+};
+
+/* ---- statements, through the backend ---- */
+
+static inline int
+db_step(struct db_stmt *st)
+{
+	return st->inv->be->step(st);
+}
+
+static inline void
+db_reset(struct db_stmt *st)
+{
+	st->inv->be->reset(st);
+}
+
+/* Binds s (NULL: SQL NULL). */
+static inline void
+db_bind_text(struct db_stmt *st, int i, const char *s)
+{
+	st->inv->be->bind_text(st, i, s);
+}
+
+/* Binds s, or SQL NULL when s is NULL or empty. */
+static inline void
+db_bind_opt(struct db_stmt *st, int i, const char *s)
+{
+	st->inv->be->bind_text(st, i, s && *s ? s : NULL);
+}
+
+static inline void
+db_bind_int64(struct db_stmt *st, int i, int64_t v)
+{
+	st->inv->be->bind_int64(st, i, v);
+}
+
+static inline const char *
+db_col_text(struct db_stmt *st, int i)
+{
+	return st->inv->be->col_text(st, i);
+}
+
+static inline int64_t
+db_col_int64(struct db_stmt *st, int i)
+{
+	return st->inv->be->col_int64(st, i);
+}
+
+static inline int
+db_col_null(struct db_stmt *st, int i)
+{
+	return st->inv->be->col_null(st, i);
+}
+
+/* Column i, or none when it is NULL. */
+static inline int64_t
+db_col_int_or(struct db_stmt *st, int i, int64_t none)
+{
+	return db_col_null(st, i) ? none : db_col_int64(st, i);
+}
+
+void	db_finalize(struct db_stmt *);	/* NULL is fine */
+
+/* Copies column i into buf (always terminated; NULL gives ""). */
+void	db_col_copy(struct db_stmt *, int i, char *buf, size_t len);
+
+/* Sets err to "NAME: what: the database's message" and returns INV_FAIL. */
 int	db_fail(struct inv *, const char *what, char *err, size_t errlen);
 int	db_exec(struct inv *, const char *sql, char *err, size_t errlen);
-int	db_prepare(struct inv *, const char *sql, sqlite3_stmt **, char *err,
-	    size_t errlen);
+/* A statement for one use (db_finalize it); flags DB_STREAM for a long
+ * result. */
+int	db_prepare(struct inv *, const char *sql, struct db_stmt **,
+	    char *err, size_t errlen);
+int	db_prepare_stream(struct inv *, const char *sql, struct db_stmt **,
+	    char *err, size_t errlen);
 /* A prepared statement kept for the life of the handle, for the queries
- * run once per row; sql must be a string literal.  Reset and unbound on
- * return; the caller resets it when done and never finalizes it. */
-int	db_stmt(struct inv *, const char *sql, sqlite3_stmt **, char *err,
+ * run again and again; sql must live as long as the handle (a string
+ * literal).  Reset and unbound on return; the caller resets it when done
+ * and never finalizes it. */
+int	db_stmt(struct inv *, const char *sql, struct db_stmt **, char *err,
 	    size_t errlen);
-/* BEGIN IMMEDIATE (waits on the busy timeout), COMMIT, ROLLBACK. */
-int	db_begin(struct inv *, char *err, size_t errlen);
-int	db_commit(struct inv *, char *err, size_t errlen);
-void	db_rollback(struct inv *);
 
-/* Binds s, or NULL when s is NULL or empty. */
-int	db_bind_text(sqlite3_stmt *, int, const char *s);
-/* Copies column i into buf (always terminated; NULL gives ""). */
-void	db_column_copy(sqlite3_stmt *, int i, char *buf, size_t len);
+/* ---- transactions ---- */
+
+int	db_begin(struct inv *, enum db_tx, char *err, size_t errlen);
+int	db_commit(struct inv *, char *err, size_t errlen);
+void	db_rollback(struct inv *);	/* when one is open */
+/* Whether the transaction that just failed with rc should be run again
+ * (the database refused it for a serialization failure or a deadlock,
+ * and fewer than DB_RETRIES attempts were made); waits a little first.
+ * The loop: do rc = x_tx(...); while (db_retry(inv, rc, &tries)); */
+int	db_retry(struct inv *, int rc, int *tries);
+/* rc = call, a function that is one transaction, as often as db_retry
+ * says. */
+#define DB_RETRY(inv, rc, call) do {					\
+	int	 tries_ = 0;						\
+	do								\
+		(rc) = (call);						\
+	while (db_retry((inv), (rc), &tries_));				\
+} while (0)
+
+/* ---- rows in bulk ---- */
+
+int	db_load_begin(struct inv *, const char *table, int ncols, char *err,
+	    size_t errlen);
+int	db_load_row(struct inv *, const char *const *vals, char *err,
+	    size_t errlen);
+int	db_load_end(struct inv *, char *err, size_t errlen);
+
+/* ---- shared helpers ---- */
 
 /* The current time, RFC 3339 UTC with seconds: 2026-11-26T12:00:00Z. */
 void	db_now(char buf[32]);
 
-/* Looks a host up by name: id and state.  INV_ENOENT when none. */
+/* Looks a host up by name: id and state (state may be NULL); inside a
+ * write transaction the host's row is locked until it ends.  INV_ENOENT
+ * when none. */
 int	db_host_id(struct inv *, const char *hostname, int64_t *id,
 	    int *state, char *err, size_t errlen);
 
@@ -61,18 +227,13 @@ struct db_event {
 	int64_t		 bytes;		/* -1: none */
 	int64_t		 duration_ms;	/* -1: none */
 };
-/* Appends an event (inside the caller's transaction). */
+/* Appends an event (inside the caller's transaction), with the writer's
+ * site. */
 int	db_event_add(struct inv *, const struct db_event *, char *err,
 	    size_t errlen);
 /* Appends an event and commits the caller's transaction; rolls it back
  * when either fails. */
 int	db_event_commit(struct inv *, const struct db_event *, char *err,
 	    size_t errlen);
-
-/* Upserts a site / a rack and returns its id (inside a transaction). */
-int	db_site_id(struct inv *, const char *site, int64_t *id, char *err,
-	    size_t errlen);
-int	db_rack_id(struct inv *, int64_t site_id, const char *rack,
-	    int64_t *id, char *err, size_t errlen);
 
 #endif

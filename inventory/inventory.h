@@ -1,5 +1,7 @@
 /*
- * The inventory: castiron's record of every host, in one SQLite file.
+ * The inventory: castiron's record of every host, in one SQLite file (a
+ * site's appliance) or in one PostgreSQL database (the fleet: many sites'
+ * appliances writing at once).
  *
  * This header is the whole interface; all SQL lives behind it, in
  * the inventory/ sources.  The database is an opaque handle (struct inv).  Two
@@ -8,24 +10,28 @@
  *  - the provisioning API (find a host, begin a run, record steps, fail,
  *    finish, hardware facts, pinned SSH host keys, image), used by
  *    provision/;
- *  - the operator's commands (enroll, import, set-state, remove) and the
- *    reading of list, show and report through cursors of typed rows,
- *    used by cli/cmd_inventory.c, which renders them.
+ *  - the operator's commands (enroll, import, set-state, remove, migrate)
+ *    and the reading of list, show and report through cursors of typed
+ *    rows, used by cli/cmd_inventory.c, which renders them.
  *
  * Conventions (house style rule 7):
  *  - every call returns INV_OK (0) or a negative enum inv_rc, and on error
  *    writes one line into the caller's err buffer (INV_ERRLEN bytes is
  *    enough); nothing here prints, logs or exits;
- *  - INV_FAIL (-1) means the operation failed (I/O, SQLite): exit 1;
- *    INV_EINVAL, INV_ENOENT, INV_ESTATE mean bad input, nothing changed:
- *    exit 2;
- *  - every call that writes is one transaction (BEGIN IMMEDIATE, so that
- *    concurrent castiron processes queue on the busy timeout instead of
- *    failing with "database is locked"); it either happens whole or not;
- *  - every transition and every step is an event (append-only), with the
- *    time (RFC 3339 UTC), the actor, the states, the step and the reason;
+ *  - INV_FAIL (-1) means the operation failed (I/O, the database, a lost
+ *    connection): exit 1; INV_EINVAL, INV_ENOENT, INV_ESTATE mean bad
+ *    input, nothing changed: exit 2;
+ *  - every call that writes is one transaction that re-reads, and locks,
+ *    what it decides on, so that concurrent castiron processes queue
+ *    instead of failing and never act on a stale state; it either happens
+ *    whole or not (a transaction the database refuses for a serialization
+ *    failure or a deadlock is run again, a bounded number of times);
+ *  - every transition and every step is an event (append-only, enforced
+ *    by the database), with the time (RFC 3339 UTC), the actor, the site
+ *    of the appliance that wrote it, the states, the step and the reason;
  *  - strings passed in are copied; structs filled for the caller are the
- *    caller's (fixed-size members, or freed with the matching _free).
+ *    caller's (fixed-size members, or freed with the matching _free);
+ *  - a message that names the database never holds a password.
  *
  * The handle is not thread-safe: use one per thread (or per process).
  */
@@ -38,7 +44,7 @@
 #include "inventory/hoststate.h"
 
 #define INV_ERRLEN		512
-#define INV_SCHEMA_VERSION	2	/* PRAGMA user_version this build writes */
+#define INV_SCHEMA_VERSION	3	/* the schema version this build writes */
 
 enum inv_rc {
 	INV_OK = 0,
@@ -54,21 +60,44 @@ struct inv;	/* opaque */
  * Opening
  */
 
-#define INV_OPEN_CREATE		0x1	/* create the file when missing */
+#define INV_OPEN_CREATE		0x1	/* create the inventory when missing */
 #define INV_OPEN_READONLY	0x2	/* never write (no migration either) */
 
+struct inv_options {
+	/* PostgreSQL: the password, read from this owner-only file (else
+	 * libpq's ~/.pgpass or PGPASSWORD); never from the URL. */
+	const char	*password_file;
+	/* The site of the appliance writing ([castiron] site): recorded in
+	 * every event it writes.  NULL: none. */
+	const char	*site;
+};
+
+/* Whether a [inventory] database value names PostgreSQL (postgresql:// or
+ * postgres://) rather than an SQLite file (an absolute path). */
+int	inv_is_postgresql(const char *database);
+
 /*
- * Opens the inventory at path: WAL mode, foreign keys on, a busy timeout
- * of 60 s.  The schema is created in a new file and migrated forward in
- * an older one.  Refused with INV_EINVAL, the file untouched: a file that
- * is not an SQLite database, a database whose schema (PRAGMA
- * user_version) is newer than INV_SCHEMA_VERSION, a missing file without
- * INV_OPEN_CREATE.  On success *invp is the caller's (inv_close).
+ * Opens the inventory named by database: an SQLite file (WAL mode,
+ * foreign keys on, a busy timeout of 60 s) or a PostgreSQL database (a
+ * libpq URL, no password in it).  The schema is created in a new
+ * inventory and migrated forward in an older one.  Refused with
+ * INV_EINVAL, the database untouched: a file that is not an SQLite
+ * database, a schema newer than INV_SCHEMA_VERSION, a missing file or an
+ * empty PostgreSQL database without INV_OPEN_CREATE, a password in the
+ * URL.  opt may be NULL.  On success *invp is the caller's (inv_close).
  */
-int	inv_open(const char *path, int flags, struct inv **invp, char *err,
-	    size_t errlen);
+int	inv_open(const char *database, int flags, const struct inv_options *opt,
+	    struct inv **invp, char *err, size_t errlen);
+/* inv_open of the configured inventory: [inventory] database and
+ * password_file, the writer's [castiron] site. */
+struct config;
+int	inv_open_config(const struct config *, int flags, struct inv **invp,
+	    char *err, size_t errlen);
 void	inv_close(struct inv *);	/* NULL is fine */
+/* The database for messages: the path, or the URL without secrets. */
 const char *inv_path(const struct inv *);
+/* "sqlite" or "postgresql". */
+const char *inv_backend(const struct inv *);
 
 /* ---------------------------------------------------------------------
  * Hosts, as provision sees them
@@ -333,6 +362,7 @@ void	inv_hosts_close(struct inv_hosts *);
 /* A host's events, oldest first (the host need not exist any more). */
 struct inv_event_row {
 	const char	*time, *actor;
+	const char	*site;			/* the writer's; NULL: unknown */
 	const char	*from_state, *to_state;	/* NULL: no transition */
 	const char	*step, *reason;		/* NULL when none */
 	int64_t		 bytes, duration_ms;	/* -1: none */
@@ -346,23 +376,24 @@ void	inv_events_close(struct inv_events *);
 
 /* report --by: "site", "rack", "state", "role", "model", "image". */
 int	inv_report_valid_by(const char *by);
-/* The hosts grouped by one key, groups sorted by key; a host without a
- * value counts under "(none)"; rack keys are SITE/RACK, model keys the
- * system vendor and product.  INV_EINVAL for an unknown by. */
+/* The hosts (of one site, or of all when site is NULL) grouped by one
+ * key, groups sorted by key; a host without a value counts under
+ * "(none)"; rack keys are SITE/RACK, model keys the system vendor and
+ * product.  INV_EINVAL for an unknown by. */
 struct inv_report_group {
 	const char	*key;
 	int64_t		 hosts, cpu_cores, memory_mb, disk_bytes;
 	int64_t		 states[HS_COUNT];	/* hosts in each state */
 };
 struct inv_report;
-int	inv_report_open(struct inv *, const char *by,
+int	inv_report_open(struct inv *, const char *by, const char *site,
 	    struct inv_report **curp, char *err, size_t errlen);
 int	inv_report_next(struct inv_report *,
 	    const struct inv_report_group **row, char *err, size_t errlen);
 void	inv_report_close(struct inv_report *);
 
-/* Every host in a rack, by site, rack and unit (hosts of a rack without a
- * unit first). */
+/* Every host in a rack (of one site, or of all when site is NULL), by
+ * site, rack and unit (hosts of a rack without a unit first). */
 struct inv_unit_row {
 	const char	*site, *rack;
 	unsigned	 unit;		/* 0 when unknown */
@@ -370,10 +401,35 @@ struct inv_unit_row {
 	int		 state;		/* enum host_state */
 };
 struct inv_units;
-int	inv_units_open(struct inv *, struct inv_units **curp, char *err,
-	    size_t errlen);
+int	inv_units_open(struct inv *, const char *site, struct inv_units **curp,
+	    char *err, size_t errlen);
 int	inv_units_next(struct inv_units *, const struct inv_unit_row **row,
 	    char *err, size_t errlen);
 void	inv_units_close(struct inv_units *);
+
+/* ---------------------------------------------------------------------
+ * Moving a site's inventory into the fleet's (inventory migrate)
+ */
+
+struct inv_migrate_result {
+	size_t	hosts;		/* copied */
+	size_t	hosts_there;	/* already in the target, the same host */
+	size_t	events;		/* copied */
+	size_t	events_there;	/* copied by an earlier run */
+};
+
+/*
+ * Copies every host of from (with its NICs, disks, facts, GPUs and pinned
+ * key) and every event into to, in one transaction of to.  A host that to
+ * already holds (the same name, site, serial and enrollment time: an
+ * earlier run) is left as it is, an event copied before is not copied
+ * again, so a second run changes nothing.  Any conflict (a hostname,
+ * serial, BMC, address, MAC or rack position that to holds for another
+ * host) refuses the whole migration: INV_EINVAL with every conflict in
+ * errs, by name.  from is not changed (beyond its own schema migration on
+ * open).
+ */
+int	inv_migrate(struct inv *from, struct inv *to,
+	    struct inv_migrate_result *res, struct inv_errors *errs);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * Reading the inventory for people and scripts, as cursors of typed rows:
  * the hosts of `inventory list` and `show` (streamed one at a time, so
- * that a list of 100,000 hosts costs the memory of a few), a host's
+ * that a list of a million hosts costs the memory of a few), a host's
  * events, the grouped counts and sums of `inventory report`, and the
- * rack units of its elevations.  What the rows look like on a screen or
- * in JSON is cli/'s business.
+ * rack units of its elevations.  Every cursor reads one snapshot (a read
+ * transaction, unless the caller's transaction is open), and each of its
+ * queries is a stream: PostgreSQL hands it over a batch at a time.  What
+ * the rows look like on a screen or in JSON is cli/'s business.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +15,35 @@
 #include "inventory/inv_int.h"
 #include "lib/xmalloc.h"
 
+/* A cursor's snapshot: a read transaction of its own when none is open. */
+static int
+snapshot_begin(struct inv *inv, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (inv->in_tx)
+		return INV_OK;
+	if (db_begin(inv, DB_TX_READ, err, errlen) != INV_OK)
+		return INV_FAIL;
+	*own = 1;
+	return INV_OK;
+}
+
+static void
+snapshot_end(struct inv *inv, int own)
+{
+	if (own)
+		db_rollback(inv);
+}
+
 /*
  * How a list is read: three queries walked side by side in host id order,
- * a merge join.  hosts in id order; nics and disks, stored WITHOUT ROWID
- * in (host_id, ...) order, read sequentially.  Only the current host's
- * NICs and disks are held, in buffers reused from host to host, so memory
- * does not grow with the inventory.
+ * a merge join.  hosts in id order; nics and disks in (host_id, ...)
+ * order (stored that way in SQLite, WITHOUT ROWID, and read sequentially).
+ * Only the current host's NICs and disks are held, in buffers reused from
+ * host to host, so memory does not grow with the inventory.
  */
 struct subcur {
-	sqlite3_stmt	*st;
+	struct db_stmt	*st;
 	int		 has;		/* st holds a row */
 	int64_t		 host_id;	/* of that row */
 };
@@ -36,12 +58,12 @@ struct hostbufs {
 static int
 cur_next(struct subcur *c)
 {
-	int	 rc = sqlite3_step(c->st);
+	int	 rc = db_step(c->st);
 
-	c->has = rc == SQLITE_ROW;
+	c->has = rc == 1;
 	if (c->has)
-		c->host_id = sqlite3_column_int64(c->st, 0);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+		c->host_id = db_col_int64(c->st, 0);
+	return rc == -1 ? -1 : 0;
 }
 
 /* Builds the WHERE clause for a filter, bound later with filter_bind, in
@@ -49,7 +71,7 @@ cur_next(struct subcur *c)
 static char *
 filter_where(const struct inv_filter *f)
 {
-	char	*w = xstrdup("1");
+	char	*w = xstrdup("1 = 1");
 	char	*t;
 
 #define AND(cond) do { t = xsprintf("%s AND %s", w, cond); free(w); w = t; } while (0)
@@ -68,21 +90,20 @@ filter_where(const struct inv_filter *f)
 }
 
 static void
-filter_bind(sqlite3_stmt *st, const struct inv_filter *f)
+filter_bind(struct db_stmt *st, const struct inv_filter *f)
 {
 	int	 i = 1;
 
 	if (f && f->hostname)
-		sqlite3_bind_text(st, i++, f->hostname, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i++, f->hostname);
 	if (f && f->site)
-		sqlite3_bind_text(st, i++, f->site, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i++, f->site);
 	if (f && f->rack)
-		sqlite3_bind_text(st, i++, f->rack, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i++, f->rack);
 	if (f && f->role)
-		sqlite3_bind_text(st, i++, f->role, -1, SQLITE_TRANSIENT);
+		db_bind_text(st, i++, f->role);
 	if (f && f->state >= 0)
-		sqlite3_bind_text(st, i++, host_state_name(f->state), -1,
-		    SQLITE_TRANSIENT);
+		db_bind_text(st, i++, host_state_name(f->state));
 }
 
 #define JOINS \
@@ -100,14 +121,14 @@ subcur_open(struct inv *inv, const char *cols, const char *table,
 	int	 rc;
 
 	memset(c, 0, sizeof(*c));
-	if (strcmp(where, "1") == 0)
+	if (strcmp(where, "1 = 1") == 0)
 		sql = xsprintf("SELECT %s FROM %s x ORDER BY %s", cols, table,
 		    order);
 	else
 		sql = xsprintf("SELECT %s FROM %s x WHERE x.host_id IN (SELECT "
 		    "h.id" JOINS " WHERE %s) ORDER BY %s", cols, table, where,
 		    order);
-	rc = db_prepare(inv, sql, &c->st, err, errlen);
+	rc = db_prepare_stream(inv, sql, &c->st, err, errlen);
 	free(sql);
 	if (rc != INV_OK)
 		return rc;
@@ -134,10 +155,10 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 			b->nic = xreallocarray(b->nic, b->capnic, sizeof(*n));
 		}
 		n = &b->nic[b->nnic++];
-		db_column_copy(nc->st, 1, n->nic.name, sizeof(n->nic.name));
-		db_column_copy(nc->st, 2, n->nic.mac, sizeof(n->nic.mac));
-		n->nic.speed_mbps = (uint64_t)sqlite3_column_int64(nc->st, 3);
-		n->enrolled = sqlite3_column_int(nc->st, 4);
+		db_col_copy(nc->st, 1, n->nic.name, sizeof(n->nic.name));
+		db_col_copy(nc->st, 2, n->nic.mac, sizeof(n->nic.mac));
+		n->nic.speed_mbps = (uint64_t)db_col_int64(nc->st, 3);
+		n->enrolled = (int)db_col_int64(nc->st, 4);
 		if (cur_next(nc) == -1)
 			return -1;
 	}
@@ -152,12 +173,12 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 			b->disk = xreallocarray(b->disk, b->capdisk, sizeof(*d));
 		}
 		d = &b->disk[b->ndisk++];
-		db_column_copy(dc->st, 1, d->name, sizeof(d->name));
-		d->size_bytes = (uint64_t)sqlite3_column_int64(dc->st, 2);
-		db_column_copy(dc->st, 3, d->model, sizeof(d->model));
-		db_column_copy(dc->st, 4, d->serial, sizeof(d->serial));
-		d->rotational = sqlite3_column_int(dc->st, 5);
-		d->removable = sqlite3_column_int(dc->st, 6);
+		db_col_copy(dc->st, 1, d->name, sizeof(d->name));
+		d->size_bytes = (uint64_t)db_col_int64(dc->st, 2);
+		db_col_copy(dc->st, 3, d->model, sizeof(d->model));
+		db_col_copy(dc->st, 4, d->serial, sizeof(d->serial));
+		d->rotational = (int)db_col_int64(dc->st, 5);
+		d->removable = (int)db_col_int64(dc->st, 6);
 		if (cur_next(dc) == -1)
 			return -1;
 	}
@@ -176,11 +197,11 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 /* Three statements walked side by side, and the row they make. */
 struct inv_hosts {
 	struct inv		*inv;
-	sqlite3_stmt		*st;
+	struct db_stmt		*st;
 	struct subcur		 nc, dc;
 	struct hostbufs		 b;
 	struct inv_host_row	 row;
-	int			 done;
+	int			 own;	/* the snapshot is the cursor's */
 };
 
 void
@@ -188,12 +209,12 @@ inv_hosts_close(struct inv_hosts *c)
 {
 	if (c == NULL)
 		return;
-	sqlite3_finalize(c->st);
-	sqlite3_finalize(c->nc.st);
-	sqlite3_finalize(c->dc.st);
+	db_finalize(c->st);
+	db_finalize(c->nc.st);
+	db_finalize(c->dc.st);
 	free(c->b.nic);
 	free(c->b.disk);
-	db_rollback(c->inv);
+	snapshot_end(c->inv, c->own);
 	free(c);
 }
 
@@ -203,14 +224,15 @@ inv_hosts_open(struct inv *inv, const struct inv_filter *f,
 {
 	struct inv_hosts	*c;
 	char			*where, *sql;
-	int			 rc;
+	int			 rc, own;
 
 	*curp = NULL;
-	/* One read transaction: every query sees the same snapshot. */
-	if ((rc = db_exec(inv, "BEGIN", err, errlen)) != INV_OK)
+	/* One snapshot: every query sees the same database. */
+	if ((rc = snapshot_begin(inv, &own, err, errlen)) != INV_OK)
 		return rc;
 	c = xcalloc(1, sizeof(*c));
 	c->inv = inv;
+	c->own = own;
 	where = filter_where(f);
 	if ((rc = subcur_open(inv, "x.host_id, x.name, x.mac, x.speed_mbps, "
 	    "x.enrolled", "nics", "x.host_id, x.seq", where, f, &c->nc,
@@ -220,7 +242,7 @@ inv_hosts_open(struct inv *inv, const struct inv_filter *f,
 	    where, f, &c->dc, err, errlen)) != INV_OK)
 		goto fail;
 	sql = xsprintf(HOST_SELECT " WHERE %s ORDER BY h.id", where);
-	rc = db_prepare(inv, sql, &c->st, err, errlen);
+	rc = db_prepare_stream(inv, sql, &c->st, err, errlen);
 	free(sql);
 	if (rc != INV_OK)
 		goto fail;
@@ -234,64 +256,20 @@ fail:
 	return rc;
 }
 
-/* Steps a cursor's statement: 1 for a row, 0 at the end (and on every
- * call after it), or a failure. */
+/* Steps a cursor's statement: 1 for a row, 0 at the end, or a failure. */
 static int
-stmt_step(struct inv *inv, sqlite3_stmt *st, int *done, const char *what,
-    char *err, size_t errlen)
-{
-	int	 rc;
-
-	if (*done)
-		return 0;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		return 1;
-	*done = 1;
-	return rc == SQLITE_DONE ? 0 : db_fail(inv, what, err, errlen);
-}
-
-/* A single-statement cursor (events, rack units). */
-struct stmtcur {
-	struct inv	*inv;
-	sqlite3_stmt	*st;
-	int		 done;
-};
-
-static int
-stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, char *err,
+stmt_step(struct inv *inv, struct db_stmt *st, const char *what, char *err,
     size_t errlen)
 {
-	c->inv = inv;
-	c->done = 0;
-	return db_prepare(inv, sql, &c->st, err, errlen);
-}
+	int	 rc = db_step(st);
 
-/* Frees cur, the cursor that holds sc. */
-static void
-stmtcur_free(struct stmtcur *sc, void *cur)
-{
-	sqlite3_finalize(sc->st);
-	free(cur);
-}
-
-static const char *
-col_text(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static int64_t
-col_int_or(sqlite3_stmt *st, int i, int64_t none)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return none;
-	return sqlite3_column_int64(st, i);
+	return rc == -1 ? db_fail(inv, what, err, errlen) : rc;
 }
 
 static int
-col_step(sqlite3_stmt *st, int i)
+col_step(struct db_stmt *st, int i)
 {
-	int	 s = prov_step_parse(col_text(st, i));
+	int	 s = prov_step_parse(db_col_text(st, i));
 
 	return s < 0 ? STEP_NONE : s;
 }
@@ -301,46 +279,75 @@ inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
     char *err, size_t errlen)
 {
 	struct inv_host_row	*r = &c->row;
-	sqlite3_stmt		*st = c->st;
+	struct db_stmt		*st = c->st;
 	int			 rc;
 
 	*rowp = NULL;
-	if ((rc = stmt_step(c->inv, st, &c->done, "hosts", err, errlen)) != 1)
+	if ((rc = stmt_step(c->inv, st, "hosts", err, errlen)) != 1)
 		return rc;
-	if (subs_collect(&c->nc, &c->dc, sqlite3_column_int64(st, 0),
-	    &c->b) == -1)
+	if (subs_collect(&c->nc, &c->dc, db_col_int64(st, 0), &c->b) == -1)
 		return db_fail(c->inv, "nics and disks", err, errlen);
-	r->hostname = col_text(st, 1);
-	r->site = col_text(st, 2);
-	r->rack = col_text(st, 3);
-	r->unit = (unsigned)sqlite3_column_int(st, 4);
-	r->serial = col_text(st, 5);
-	r->bmc = col_text(st, 6);
-	r->address = col_text(st, 7);
-	r->role = col_text(st, 8);
-	r->state = host_state_parse(col_text(st, 9));
+	r->hostname = db_col_text(st, 1);
+	r->site = db_col_text(st, 2);
+	r->rack = db_col_text(st, 3);
+	r->unit = (unsigned)db_col_int64(st, 4);
+	r->serial = db_col_text(st, 5);
+	r->bmc = db_col_text(st, 6);
+	r->address = db_col_text(st, 7);
+	r->role = db_col_text(st, 8);
+	r->state = host_state_parse(db_col_text(st, 9));
 	r->step = col_step(st, 10);
 	r->step_done = col_step(st, 11);
-	r->image = col_text(st, 12);
-	r->disk = col_text(st, 13);
-	r->created_at = col_text(st, 14);
-	r->updated_at = col_text(st, 15);
-	r->cpu_model = col_text(st, 16);
-	r->cpu_cores = col_int_or(st, 17, -1);
-	r->memory_mb = col_int_or(st, 18, -1);
-	r->sys_vendor = col_text(st, 19);
-	r->sys_product = col_text(st, 20);
-	r->sys_serial = col_text(st, 21);
-	r->key_type = col_text(st, 22);
-	r->key = col_text(st, 23);
-	r->key_fingerprint = col_text(st, 24);
-	r->key_pinned_at = col_text(st, 25);
+	r->image = db_col_text(st, 12);
+	r->disk = db_col_text(st, 13);
+	r->created_at = db_col_text(st, 14);
+	r->updated_at = db_col_text(st, 15);
+	r->cpu_model = db_col_text(st, 16);
+	r->cpu_cores = db_col_int_or(st, 17, -1);
+	r->memory_mb = db_col_int_or(st, 18, -1);
+	r->sys_vendor = db_col_text(st, 19);
+	r->sys_product = db_col_text(st, 20);
+	r->sys_serial = db_col_text(st, 21);
+	r->key_type = db_col_text(st, 22);
+	r->key = db_col_text(st, 23);
+	r->key_fingerprint = db_col_text(st, 24);
+	r->key_pinned_at = db_col_text(st, 25);
 	r->disks = c->b.disk;
 	r->ndisks = c->b.ndisk;
 	r->nics = c->b.nic;
 	r->nnics = c->b.nnic;
 	*rowp = r;
 	return 1;
+}
+
+/* A single-statement cursor (events, report groups, rack units). */
+struct stmtcur {
+	struct inv	*inv;
+	struct db_stmt	*st;
+	int		 own;
+};
+
+static int
+stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, char *err,
+    size_t errlen)
+{
+	c->inv = inv;
+	if (snapshot_begin(inv, &c->own, err, errlen) != INV_OK)
+		return INV_FAIL;
+	if (db_prepare_stream(inv, sql, &c->st, err, errlen) != INV_OK) {
+		snapshot_end(inv, c->own);
+		return INV_FAIL;
+	}
+	return INV_OK;
+}
+
+/* Frees cur, the cursor that holds sc. */
+static void
+stmtcur_free(struct stmtcur *sc, void *cur)
+{
+	db_finalize(sc->st);
+	snapshot_end(sc->inv, sc->own);
+	free(cur);
 }
 
 /* ---- events ---- */
@@ -351,16 +358,17 @@ struct inv_events {
 };
 
 static const struct inv_event_row *
-event_fill(sqlite3_stmt *st, struct inv_event_row *r)
+event_fill(struct db_stmt *st, struct inv_event_row *r)
 {
-	r->time = col_text(st, 0);
-	r->actor = col_text(st, 1);
-	r->from_state = col_text(st, 2);
-	r->to_state = col_text(st, 3);
-	r->step = col_text(st, 4);
-	r->reason = col_text(st, 5);
-	r->bytes = col_int_or(st, 6, -1);
-	r->duration_ms = col_int_or(st, 7, -1);
+	r->time = db_col_text(st, 0);
+	r->actor = db_col_text(st, 1);
+	r->from_state = db_col_text(st, 2);
+	r->to_state = db_col_text(st, 3);
+	r->step = db_col_text(st, 4);
+	r->reason = db_col_text(st, 5);
+	r->bytes = db_col_int_or(st, 6, -1);
+	r->duration_ms = db_col_int_or(st, 7, -1);
+	r->site = db_col_text(st, 8);
 	return r;
 }
 
@@ -379,12 +387,12 @@ inv_events_open(struct inv *inv, const char *hostname,
 
 	*curp = NULL;
 	if (stmtcur_open(inv, "SELECT time, actor, from_state, to_state, step, "
-	    "reason, bytes, duration_ms FROM events WHERE hostname = ? "
+	    "reason, bytes, duration_ms, site FROM events WHERE hostname = ? "
 	    "ORDER BY id", &c->sc, err, errlen) != INV_OK) {
 		free(c);
 		return INV_FAIL;
 	}
-	sqlite3_bind_text(c->sc.st, 1, hostname, -1, SQLITE_TRANSIENT);
+	db_bind_text(c->sc.st, 1, hostname);
 	*curp = c;
 	return INV_OK;
 }
@@ -393,8 +401,7 @@ int
 inv_events_next(struct inv_events *c, const struct inv_event_row **rowp,
     char *err, size_t errlen)
 {
-	int	 rc = stmt_step(c->sc.inv, c->sc.st, &c->sc.done, "events", err,
-		    errlen);
+	int	 rc = stmt_step(c->sc.inv, c->sc.st, "events", err, errlen);
 
 	*rowp = rc == 1 ? event_fill(c->sc.st, &c->row) : NULL;
 	return rc;
@@ -427,17 +434,15 @@ inv_report_valid_by(const char *by)
 }
 
 struct inv_report {
-	struct inv		*inv;
-	sqlite3_stmt		*st;
+	struct stmtcur		 sc;
 	int			 have;	/* st holds the next group's first row */
-	int			 done;	/* st has no more rows */
 	char			*key;
 	struct inv_report_group	 row;
 };
 
 int
-inv_report_open(struct inv *inv, const char *by, struct inv_report **curp,
-    char *err, size_t errlen)
+inv_report_open(struct inv *inv, const char *by, const char *site,
+    struct inv_report **curp, char *err, size_t errlen)
 {
 	struct inv_report	*c;
 	const char		*expr = NULL;
@@ -455,20 +460,22 @@ inv_report_open(struct inv *inv, const char *by, struct inv_report **curp,
 		return INV_EINVAL;
 	}
 	c = xcalloc(1, sizeof(*c));
-	c->inv = inv;
 	sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS k, "
 	    "h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
 	    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0)" JOINS
 	    " LEFT JOIN facts f ON f.host_id = h.id"
 	    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks "
-	    "GROUP BY host_id) d ON d.host_id = h.id"
-	    " GROUP BY k, h.state ORDER BY k, h.state", expr);
-	rc = db_prepare(inv, sql, &c->st, err, errlen);
+	    "GROUP BY host_id) d ON d.host_id = h.id%s"
+	    " GROUP BY 1, h.state ORDER BY 1, h.state", expr,
+	    site ? " WHERE s.name = ?" : "");
+	rc = stmtcur_open(inv, sql, &c->sc, err, errlen);
 	free(sql);
 	if (rc != INV_OK) {
 		free(c);
 		return rc;
 	}
+	if (site)
+		db_bind_text(c->sc.st, 1, site);
 	*curp = c;
 	return INV_OK;
 }
@@ -479,30 +486,30 @@ inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
     char *err, size_t errlen)
 {
 	struct inv_report_group	*g = &c->row;
+	struct db_stmt		*st = c->sc.st;
 	int			 rc, s;
 
 	*rowp = NULL;
-	if (!c->have && (rc = stmt_step(c->inv, c->st, &c->done, "report",
-	    err, errlen)) != 1)
+	if (!c->have && (rc = stmt_step(c->sc.inv, st, "report", err,
+	    errlen)) != 1)
 		return rc;
 	free(c->key);
-	c->key = xstrdup(col_text(c->st, 0));
+	c->key = xstrdup(db_col_text(st, 0));
 	memset(g, 0, sizeof(*g));
 	g->key = c->key;
 	do {
-		int64_t	 n = sqlite3_column_int64(c->st, 2);
+		int64_t	 n = db_col_int64(st, 2);
 
 		g->hosts += n;
-		g->cpu_cores += sqlite3_column_int64(c->st, 3);
-		g->memory_mb += sqlite3_column_int64(c->st, 4);
-		g->disk_bytes += sqlite3_column_int64(c->st, 5);
-		if ((s = host_state_parse(col_text(c->st, 1))) >= 0)
+		g->cpu_cores += db_col_int64(st, 3);
+		g->memory_mb += db_col_int64(st, 4);
+		g->disk_bytes += db_col_int64(st, 5);
+		if ((s = host_state_parse(db_col_text(st, 1))) >= 0)
 			g->states[s] = n;
-		if ((rc = stmt_step(c->inv, c->st, &c->done, "report", err,
-		    errlen)) < 0)
+		if ((rc = stmt_step(c->sc.inv, st, "report", err, errlen)) < 0)
 			return rc;
 		c->have = rc == 1;
-	} while (c->have && strcmp(col_text(c->st, 0), c->key) == 0);
+	} while (c->have && strcmp(db_col_text(st, 0), c->key) == 0);
 	*rowp = g;
 	return 1;
 }
@@ -512,9 +519,8 @@ inv_report_close(struct inv_report *c)
 {
 	if (c == NULL)
 		return;
-	sqlite3_finalize(c->st);
 	free(c->key);
-	free(c);
+	stmtcur_free(&c->sc, c);
 }
 
 /* ---- rack units ---- */
@@ -525,13 +531,13 @@ struct inv_units {
 };
 
 static const struct inv_unit_row *
-unit_fill(sqlite3_stmt *st, struct inv_unit_row *r)
+unit_fill(struct db_stmt *st, struct inv_unit_row *r)
 {
-	r->site = col_text(st, 0);
-	r->rack = col_text(st, 1);
-	r->unit = (unsigned)sqlite3_column_int(st, 2);
-	r->hostname = col_text(st, 3);
-	r->state = host_state_parse(col_text(st, 4));
+	r->site = db_col_text(st, 0);
+	r->rack = db_col_text(st, 1);
+	r->unit = (unsigned)db_col_int64(st, 2);
+	r->hostname = db_col_text(st, 3);
+	r->state = host_state_parse(db_col_text(st, 4));
 	return r;
 }
 
@@ -543,19 +549,26 @@ inv_units_close(struct inv_units *c)
 }
 
 int
-inv_units_open(struct inv *inv, struct inv_units **curp, char *err,
-    size_t errlen)
+inv_units_open(struct inv *inv, const char *site, struct inv_units **curp,
+    char *err, size_t errlen)
 {
 	struct inv_units	*c = xcalloc(1, sizeof(*c));
+	char			*sql;
+	int			 rc;
 
 	*curp = NULL;
-	if (stmtcur_open(inv, "SELECT s.name, r.name, h.unit, h.hostname, "
-	    "h.state FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks "
-	    "r ON r.id = h.rack_id ORDER BY s.name, r.name, h.unit",
-	    &c->sc, err, errlen) != INV_OK) {
+	sql = xsprintf("SELECT s.name, r.name, h.unit, h.hostname, h.state "
+	    "FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks r ON "
+	    "r.id = h.rack_id%s ORDER BY s.name, r.name, h.unit NULLS FIRST",
+	    site ? " WHERE s.name = ?" : "");
+	rc = stmtcur_open(inv, sql, &c->sc, err, errlen);
+	free(sql);
+	if (rc != INV_OK) {
 		free(c);
 		return INV_FAIL;
 	}
+	if (site)
+		db_bind_text(c->sc.st, 1, site);
 	*curp = c;
 	return INV_OK;
 }
@@ -564,8 +577,7 @@ int
 inv_units_next(struct inv_units *c, const struct inv_unit_row **rowp,
     char *err, size_t errlen)
 {
-	int	 rc = stmt_step(c->sc.inv, c->sc.st, &c->sc.done, "racks", err,
-		    errlen);
+	int	 rc = stmt_step(c->sc.inv, c->sc.st, "racks", err, errlen);
 
 	*rowp = rc == 1 ? unit_fill(c->sc.st, &c->row) : NULL;
 	return rc;

@@ -38,6 +38,7 @@ enum key_type {
 	KT_PREFIXES,	/* comma-separated; stored as array and count */
 	KT_SHA256,	/* stored in a char[65] */
 	KT_HOSTPORT,
+	KT_DATABASE,	/* absolute path (SQLite) or postgresql:// URL */
 };
 
 struct key {
@@ -72,7 +73,8 @@ static const struct key keys_castiron[] = {
 	{ NULL }
 };
 static const struct key keys_inventory[] = {
-	{ "database", KT_PATH, C(inventory.database) },
+	{ "database", KT_DATABASE, C(inventory.database) },
+	{ "password_file", KT_SECRET, C(inventory.password_file) },
 	{ NULL }
 };
 static const struct key keys_images[] = {
@@ -463,6 +465,30 @@ parse_value(const struct key *k, const char *v, void *base, char *err,
 		if (check_path(v, err, errlen) == -1)
 			return -1;
 		break;
+	case KT_DATABASE:
+		if (strncmp(v, "postgresql://", 13) != 0 &&
+		    strncmp(v, "postgres://", 11) != 0) {
+			if (check_path(v, err, errlen) == -1) {
+				snprintf(err, errlen, "'%s' is not an absolute "
+				    "path (an SQLite file) nor a postgresql:// "
+				    "URL", v);
+				return -1;
+			}
+			break;
+		}
+		/* The value is never repeated: it may hold a secret. */
+		if ((p = url_secret(v)) != NULL) {
+			snprintf(err, errlen, "the URL holds a %s: refused "
+			    "(it would show in messages; use password_file, "
+			    "~/.pgpass or PGPASSWORD)", p);
+			return -1;
+		}
+		if (strpbrk(v, " \t") != NULL) {
+			snprintf(err, errlen, "the URL has a space (percent-"
+			    "encode it)");
+			return -1;
+		}
+		break;
 	case KT_FILE:
 		if (check_path(v, err, errlen) == -1)
 			return -1;
@@ -635,6 +661,11 @@ validate(struct loader *l)
 	if (c->inventory.database == NULL)
 		xasprintf(&c->inventory.database, "%s/inventory.db",
 		    c->castiron.state_dir);
+	if (c->inventory.password_file && strncmp(c->inventory.database,
+	    "postgres", 8) != 0)
+		cerr(l, place_line(l, "inventory", "password_file"), "inventory",
+		    "password_file", "applies to a postgresql:// database "
+		    "only (the database is an SQLite file)");
 	if (c->provision.image && c->nimage > 0 &&
 	    config_image(c, c->provision.image) == NULL)
 		cerr(l, place_line(l, "provision", "image"), "provision",

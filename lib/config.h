@@ -57,7 +57,8 @@ struct config {
 	} castiron;
 
 	struct {
-		char	*database;
+		char	*database;	/* a path, or a postgresql:// URL */
+		char	*password_file;	/* PostgreSQL's password */
 	} inventory;
 
 	struct {

@@ -377,3 +377,62 @@ fmt_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%.1f %s", v, unit[u]);
 	return buf;
 }
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes %XX in s[0..n) into out (at most outlen - 1 bytes). */
+static void
+url_decode(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t	 i, o = 0;
+
+	for (i = 0; i < n && o + 1 < outlen; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0) {
+			out[o++] = (char)(hexval(s[i + 1]) * 16 +
+			    hexval(s[i + 2]));
+			i += 2;
+		} else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+}
+
+const char *
+url_secret(const char *url)
+{
+	const char	*p, *end, *at, *q;
+	char		 key[64];
+	size_t		 n;
+
+	if ((p = strstr(url, "://")) == NULL)
+		return NULL;
+	p += 3;
+	end = p + strcspn(p, "/?");
+	/* userinfo: user[:password]@ */
+	for (at = end; at > p && at[-1] != '@'; at--)
+		;
+	if (at > p && memchr(p, ':', (size_t)(at - 1 - p)) != NULL)
+		return "password";
+	if ((q = strchr(end, '?')) == NULL)
+		return NULL;
+	for (q++; *q; q += n + (q[n] == '&')) {
+		n = strcspn(q, "&");
+		url_decode(q, strcspn(q, "=&"), key, sizeof(key));
+		if (strcmp(key, "password") == 0)
+			return "password";
+		if (strcmp(key, "sslpassword") == 0)
+			return "sslpassword";
+	}
+	return NULL;
+}

@@ -38,6 +38,11 @@ int	prefix_contains(const struct prefix *outer, const struct prefix *inner);
 int	prefix_equal(const struct prefix *, const struct prefix *);
 char	*prefix_str(const struct prefix *, char *buf, size_t len);
 
+/* The secret a URL holds ("password": in its user info or a password=
+ * parameter; "sslpassword"), or NULL when it holds none: a URL that is
+ * to be shown in messages must hold none. */
+const char	*url_secret(const char *url);
+
 /* Duration formatting for messages: "1.5s", "250ms", "3m". */
 char	*fmt_duration_ms(uint64_t ms, char *buf, size_t len);
 /* Size formatting: "1.5 GiB". */

@@ -131,8 +131,7 @@ run_host(struct prov_host *h)
 	uint64_t		 t0 = mono_ms(), ts;
 
 	h->res->step = STEP_NONE;
-	if (inv_open(c->cfg->inventory.database, 0, &h->inv, e,
-	    sizeof(e)) != INV_OK) {
+	if (inv_open_config(c->cfg, 0, &h->inv, e, sizeof(e)) != INV_OK) {
 		phost_err(h, "inventory: %s", e);
 		goto out;
 	}
@@ -258,8 +257,8 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 	size_t		 i;
 	int		 s, from, last;
 
-	if (inv_open(c->cfg->inventory.database, INV_OPEN_READONLY, &inv, e,
-	    sizeof(e)) != INV_OK) {
+	if (inv_open_config(c->cfg, INV_OPEN_READONLY, &inv, e, sizeof(e)) !=
+	    INV_OK) {
 		snprintf(err, errlen, "inventory: %s", e);
 		return -1;
 	}

@@ -1,11 +1,32 @@
-# castiron inventory against a real SQLite file: import, list, show,
-# report and set-state round trips in table, JSON and CSV; every bad input
-# of issue 2 (bad config, bad CSV, bad host names, a file that is not a
+# castiron inventory against a real database: import, list, show, report
+# and set-state round trips in table, JSON and CSV; every bad input of
+# issue 2 (bad config, bad CSV, bad host names, a file that is not a
 # database, a database from a newer castiron): one line on stderr naming
-# the culprit, exit 2, and the database byte for byte unchanged.
+# the culprit, exit 2, and the database unchanged.
+#
+# BACKEND=sqlite (the default: one file) or BACKEND=postgresql (a private
+# PostgreSQL started for the test, tests/lab/pglab.sh): the same commands,
+# the same answers; tests/integration/inventory_pg.sh runs it so.
+# time-limit: 180
 . tests/lib.sh
 
-DB="$T/inv.db"
+BACKEND=${BACKEND:-sqlite}
+if [ "$BACKEND" = postgresql ]; then
+	. tests/lab/pglab.sh
+	if ! pg_start; then
+		_result 1 "a PostgreSQL for the test"
+		done_testing
+		exit 1
+	fi
+	DB=$PGURL
+	q() { pq "$1"; }
+	# The whole database, as pg_dump writes it: schema, rows, sequences.
+	dbsum() { pg_dump_db "${1:-$PGDB}" | sha256sum | cut -d' ' -f1; }
+else
+	DB="$T/inv.db"
+	q() { sqlite3 "$DB" "$1"; }
+	dbsum() { sha256sum "${1:-$DB}" | cut -d' ' -f1; }
+fi
 cat >"$T/c.ini" <<EOF2
 [castiron]
 site = ams1
@@ -13,12 +34,15 @@ site = ams1
 database = $DB
 EOF2
 ci() { "$CASTIRON" -c "$T/c.ini" "$@"; }
-sum() { sha256sum "$1" | cut -d' ' -f1; }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$T/out.json"; }
 
 # The database does not exist yet: reading commands say so and create nothing.
 fails_with 2 "list before any import names the missing database" ci inventory list
-check "nothing was created by list" ! -e "$DB"
+if [ "$BACKEND" = postgresql ]; then
+	check "nothing was created by list" "$(q "select count(*) from pg_tables where schemaname = 'public'")" = 0
+else
+	check "nothing was created by list" ! -e "$DB"
+fi
 
 cat >"$T/hosts.csv" <<'EOF2'
 hostname,site,rack,unit,serial,bmc,macs,address,role
@@ -30,11 +54,17 @@ db1,fra1,r7,40,SN-4,,aa:bb:cc:00:00:05,,db
 spare1,fra1,,,,,,,
 EOF2
 ok "import a good CSV" ci inventory import "$T/hosts.csv"
-check "five hosts in the database" "$(sqlite3 "$DB" 'select count(*) from hosts')" = 5
-check "journal mode is WAL" "$(sqlite3 "$DB" 'pragma journal_mode')" = wal
-check "schema version 2" "$(sqlite3 "$DB" 'pragma user_version')" = 2
-check "MACs stored lower case" "$(sqlite3 "$DB" "select count(*) from nics where mac='aa:bb:cc:00:00:03'")" = 1
-check "an enrolled event per host" "$(sqlite3 "$DB" "select count(*) from events where to_state='enrolled'")" = 5
+check "five hosts in the database" "$(q 'select count(*) from hosts')" = 5
+if [ "$BACKEND" = postgresql ]; then
+	check "schema version 3" "$(q 'select version from castiron_schema')" = 3
+	check "the events trigger refuses TRUNCATE too" "$(q 'truncate events' 2>&1 | grep -c append-only)" = 1
+else
+	check "journal mode is WAL" "$(q 'pragma journal_mode')" = wal
+	check "schema version 3" "$(q 'pragma user_version')" = 3
+fi
+check "events record the writer's site" "$(q "select count(*) from events where site = 'ams1'")" = 5
+check "MACs stored lower case" "$(q "select count(*) from nics where mac='aa:bb:cc:00:00:03'")" = 1
+check "an enrolled event per host" "$(q "select count(*) from events where to_state='enrolled'")" = 5
 
 # list: JSON
 ci inventory list --format json >"$T/out.json"
@@ -82,7 +112,7 @@ check "illegal set-state exits 2" "$rc" = 2
 check "illegal set-state lists the legal states" "$(cat "$T/err")" = "castiron: web1: cannot go from active to enrolled; legal: maintenance, retired"
 fails_with 2 "set-state to provisioning is provision's job" ci inventory set-state web2 provisioning --reason x
 fails_with 2 "set-state of an unknown host" ci inventory set-state nosuch retired --reason x
-check "web1 is active" "$(sqlite3 "$DB" "select state from hosts where hostname='web1'")" = active
+check "web1 is active" "$(q "select state from hosts where hostname='web1'")" = active
 
 # show: JSON with nics, disks and events
 ci inventory show web1 --format json >"$T/out.json"
@@ -169,25 +199,26 @@ fails_with 2 "add with a MAC of another host" ci inventory add web4 --site ams1 
 fails_with 2 "add without --site" ci inventory add web4
 fails_with 2 "add a host name with a space" ci inventory add "web 4" --site ams1
 ok "remove a host" ci inventory remove web3
-check "web3 is gone" "$(sqlite3 "$DB" "select count(*) from hosts where hostname='web3'")" = 0
-check "its NICs are gone" "$(sqlite3 "$DB" "select count(*) from nics where mac='aa:bb:cc:00:00:06'")" = 0
-check "its history stays" "$(sqlite3 "$DB" "select count(*) from events where hostname='web3'")" = 2
+check "web3 is gone" "$(q "select count(*) from hosts where hostname='web3'")" = 0
+check "its NICs are gone" "$(q "select count(*) from nics where mac='aa:bb:cc:00:00:06'")" = 0
+check "its history stays" "$(q "select count(*) from events where hostname='web3'")" = 2
 fails_with 2 "remove an unknown host" ci inventory remove web3
-check "events are append-only" "$(sqlite3 "$DB" "delete from events" 2>&1 | grep -c append-only)" = 1
+check "events are append-only (delete)" "$(q "delete from events" 2>&1 | grep -c append-only)" = 1
+check "events are append-only (update)" "$(q "update events set actor = 'x'" 2>&1 | grep -c append-only)" = 1
 
 # forget-key: a key pinned as provision pins it, then dropped with an event
 fails_with 2 "forget-key without a pinned key" ci inventory forget-key web1
-sqlite3 "$DB" "insert into host_keys values ((select id from hosts where hostname='web1'), 'ssh-ed25519', 'AAAAC3NzaC1lZDI1NTE5AAAAIJJ5hHOLWhzMiKwid4IR5j62xCFEuc4vRdgD6QXCqvzE', 'SHA256:yp+3fql2nzim0Q1i7bozpy4Whq6liVegKQD0s6iVChw', '2026-01-01T00:00:00Z')"
+q "insert into host_keys values ((select id from hosts where hostname='web1'), 'ssh-ed25519', 'AAAAC3NzaC1lZDI1NTE5AAAAIJJ5hHOLWhzMiKwid4IR5j62xCFEuc4vRdgD6QXCqvzE', 'SHA256:yp+3fql2nzim0Q1i7bozpy4Whq6liVegKQD0s6iVChw', '2026-01-01T00:00:00Z')"
 ci inventory show web1 --format json >"$T/out.json"
 ok "show carries the pinned key" json 'assert d["ssh_host_key"]["fingerprint"] == "SHA256:yp+3fql2nzim0Q1i7bozpy4Whq6liVegKQD0s6iVChw", d["ssh_host_key"]'
 ok "forget-key" ci inventory forget-key web1 --reason "motherboard replaced"
-check "the key is gone" "$(sqlite3 "$DB" 'select count(*) from host_keys')" = 0
-check "forgetting is an event" "$(sqlite3 "$DB" "select count(*) from events where hostname='web1' and reason like 'host key forgotten (was ssh-ed25519 SHA256:yp+3%motherboard replaced'")" = 1
+check "the key is gone" "$(q 'select count(*) from host_keys')" = 0
+check "forgetting is an event" "$(q "select count(*) from events where hostname='web1' and reason like 'host key forgotten (was ssh-ed25519 SHA256:yp+3%motherboard replaced'")" = 1
 
 # ---- bad input: one clear line, exit 2, the database unchanged ----
 ci inventory list >/dev/null	# settle the WAL into the file
-before=$(sum "$DB")
-rows_before=$(sqlite3 "$DB" 'select count(*) from hosts')
+before=$(dbsum)
+rows_before=$(q 'select count(*) from hosts')
 
 bad() {	# name pattern command...: exit 2, exactly one stderr line matching pattern
 	_bn=$1; _bp=$2; shift 2
@@ -262,52 +293,115 @@ check "every bad row is named by its line" "$(grep -c -E 'bad.csv:(3|5|6):' "$T/
 check "good rows are not named" "$(grep -c -E 'bad.csv:(2|4):' "$T/err")" = 0
 check "a tally closes the list" "$(tail -1 "$T/err")" = "castiron: $T/bad.csv: 3 problems; nothing was imported"
 
-check "bad input left the database byte for byte unchanged" "$(sum "$DB")" = "$before"
-check "and wrote no host" "$(sqlite3 "$DB" 'select count(*) from hosts')" = "$rows_before"
+check "bad input left the database byte for byte unchanged" "$(dbsum)" = "$before"
+check "and wrote no host" "$(q 'select count(*) from hosts')" = "$rows_before"
 
+if [ "$BACKEND" = sqlite ]; then
 # a file that is not SQLite: refused, never modified
 cp "$T/hosts.csv" "$T/notdb.db"
 printf '[inventory]\ndatabase = %s\n' "$T/notdb.db" >"$T/notdb.ini"
-nb=$(sum "$T/notdb.db")
+nb=$(dbsum "$T/notdb.db")
 bad "a database file that is not SQLite (list)" "notdb.db: not an SQLite database" \
 	"$CASTIRON" -c "$T/notdb.ini" inventory list
 bad "a database file that is not SQLite (import)" "notdb.db: not an SQLite database" \
 	"$CASTIRON" -c "$T/notdb.ini" inventory import "$T/hosts.csv"
-check "the non-SQLite file is unchanged" "$(sum "$T/notdb.db")" = "$nb"
+check "the non-SQLite file is unchanged" "$(dbsum "$T/notdb.db")" = "$nb"
 check "and no WAL was made beside it" ! -e "$T/notdb.db-wal"
 
 # a database from a newer castiron: refused, never modified
 cp "$DB" "$T/newer.db"
 sqlite3 "$T/newer.db" 'pragma journal_mode=delete; pragma user_version=7' >/dev/null
 printf '[inventory]\ndatabase = %s\n' "$T/newer.db" >"$T/newer.ini"
-nb=$(sum "$T/newer.db")
-bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (2)" \
+nb=$(dbsum "$T/newer.db")
+bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (3)" \
 	"$CASTIRON" -c "$T/newer.ini" inventory list
 bad "a database with a newer schema (import)" "schema version 7 is newer" \
 	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
 bad "a database with a newer schema (set-state)" "schema version 7 is newer" \
 	"$CASTIRON" -c "$T/newer.ini" inventory set-state web1 retired --reason x
-check "the newer database is unchanged" "$(sum "$T/newer.db")" = "$nb"
+check "the newer database is unchanged" "$(dbsum "$T/newer.db")" = "$nb"
 check "still version 7, still not WAL" "$(sqlite3 "$T/newer.db" 'pragma user_version')" = 7
 
 # an older (version 0, empty) database is migrated forward on open
 sqlite3 "$T/old.db" 'create table operator_notes (x); pragma user_version=0'
 printf '[inventory]\ndatabase = %s\n' "$T/old.db" >"$T/old.ini"
 ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
-check "it is now version 2 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "2 5 "
+check "it is now version 3 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "3 5 "
 
-# a version-1 database (made by taking version 2's additions away) keeps
-# every host and event when it is migrated to version 2
+# a version-1 database (made by taking the additions of versions 2 and 3
+# away) keeps every host and event when it is migrated to version 3
 cp "$DB" "$T/v1.db"
 sqlite3 "$T/v1.db" 'drop table gpus; alter table hosts drop column bmc_driver;
 	alter table hosts drop column prefixlen; alter table hosts drop column gateway;
 	alter table hosts drop column owner_host; alter table hosts drop column owner_pid;
-	alter table hosts drop column owner_start; pragma user_version=1'
+	alter table hosts drop column owner_start; drop table meta;
+	drop index events_origin; drop index events_hostname;
+	alter table events drop column site; alter table events drop column origin;
+	pragma user_version=1'
 v1="$(sqlite3 "$T/v1.db" 'select count(*) from hosts; select count(*) from events' | tr '\n' ' ')"
 printf '[inventory]\ndatabase = %s\n' "$T/v1.db" >"$T/v1.ini"
 ok "a version-1 database is migrated on open" "$CASTIRON" -c "$T/v1.ini" inventory list
-check "it is now version 2, hosts and events kept" \
-	"$(sqlite3 "$T/v1.db" 'pragma user_version; select count(*) from hosts; select count(*) from events' | tr '\n' ' ')" = "2 $v1"
-check "and it has the gpus table" "$(sqlite3 "$T/v1.db" "select count(*) from sqlite_master where name = 'gpus'")" = 1
+check "it is now version 3, hosts and events kept" \
+	"$(sqlite3 "$T/v1.db" 'pragma user_version; select count(*) from hosts; select count(*) from events' | tr '\n' ' ')" = "3 $v1"
+check "and it has the gpus and meta tables" "$(sqlite3 "$T/v1.db" "select count(*) from sqlite_master where name in ('gpus', 'meta')")" = 2
+check "events written before version 3 have no site" "$(sqlite3 "$T/v1.db" 'select count(*) from events where site is not null')" = 0
+else
+# a URL with a password: refused before anything connects, and the
+# password is in no message
+printf '[inventory]\ndatabase = postgresql://castiron:s3cret@/castiron?host=%s\n' "$PGLAB" >"$T/pw.ini"
+bad "a password in the URL is refused" "\[inventory\] database: the URL holds a password" \
+	"$CASTIRON" -c "$T/pw.ini" inventory list
+check "and the message does not repeat it" "$(grep -c s3cret "$T/err")" = 0
+bad "a password parameter in the URL is refused" "the PostgreSQL URL holds a password" \
+	"$CASTIRON" -c "$T/c.ini" inventory migrate --to "$DB&password=s3cret"
+check "and that message does not repeat it either" "$(grep -c s3cret "$T/err")" = 0
+printf '[inventory]\ndatabase = %s\npassword_file = %s\n' "$T/x.db" "$T/c.ini" >"$T/pwf.ini"
+chmod 600 "$T/c.ini"
+bad "password_file with an SQLite database" "password_file: applies to a postgresql:// database only" \
+	"$CASTIRON" -c "$T/pwf.ini" inventory list
+# a database no castiron made: refused by name, exit 1, one line
+printf '[inventory]\ndatabase = %s\n' "$(pg_url nosuchdb)" >"$T/nodb.ini"
+"$CASTIRON" -c "$T/nodb.ini" inventory list >/dev/null 2>"$T/err"; rc=$?
+check "a database that does not exist: exit 1, one line naming it" \
+	"$rc $(wc -l <"$T/err") $(grep -c '"nosuchdb" does not exist' "$T/err")" = "1 1 1"
+
+# a database from a newer castiron: refused, never modified
+psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database newer template castiron"
+PGDB=newer pq 'update castiron_schema set version = 7'
+printf '[inventory]\ndatabase = %s\n' "$(pg_url newer)" >"$T/newer.ini"
+nb=$(dbsum newer)
+bad "a database with a newer schema (list)" "newer?host=.*: inventory schema version 7 is newer than this castiron understands (3)" \
+	"$CASTIRON" -c "$T/newer.ini" inventory list
+bad "a database with a newer schema (import)" "schema version 7 is newer" \
+	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
+bad "a database with a newer schema (set-state)" "schema version 7 is newer" \
+	"$CASTIRON" -c "$T/newer.ini" inventory set-state web1 retired --reason x
+check "the newer database is unchanged" "$(dbsum newer)" = "$nb"
+check "still version 7" "$(PGDB=newer pq 'select version from castiron_schema')" = 7
+
+# an older (version 0: tables of its own, none of castiron's) database is
+# migrated forward on open
+psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database old"
+PGDB=old pq 'create table operator_notes (x text)'
+printf '[inventory]\ndatabase = %s\n' "$(pg_url old)" >"$T/old.ini"
+ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
+check "it is now version 3 with its hosts" "$(PGDB=old pq 'select version from castiron_schema') $(PGDB=old pq 'select count(*) from hosts')" = "3 5"
+
+# a version-1 database (the additions of versions 2 and 3 taken away)
+# keeps every host and event when it is migrated to version 3
+psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database v1 template castiron"
+PGDB=v1 pq 'drop table gpus; alter table hosts drop column bmc_driver, drop column prefixlen,
+	drop column gateway, drop column owner_host, drop column owner_pid, drop column owner_start;
+	drop table meta; drop index events_hostname;
+	alter table events drop column site, drop column origin;
+	update castiron_schema set version = 1'
+v1="$(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')"
+printf '[inventory]\ndatabase = %s\n' "$(pg_url v1)" >"$T/v1.ini"
+ok "a version-1 database is migrated on open" "$CASTIRON" -c "$T/v1.ini" inventory list
+check "it is now version 3, hosts and events kept" \
+	"$(PGDB=v1 pq 'select version from castiron_schema') $(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')" = "3 $v1"
+check "and it has the gpus and meta tables" "$(PGDB=v1 pq "select count(*) from pg_tables where tablename in ('gpus', 'meta')")" = 2
+check "events written before version 3 have no site" "$(PGDB=v1 pq 'select count(*) from events where site is not null')" = 0
+fi
 
 done_testing

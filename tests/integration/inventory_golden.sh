@@ -1,16 +1,39 @@
 # Golden files for the inventory's output: list, show and report in every
 # format (JSON piped and on a terminal, CSV, table, HTML), and the short
 # confirmations of add, import, set-state, forget-key and remove, over one
-# fixed fixture (times, facts, disks, keys and events written with sqlite3,
-# as inspection and provision would).  Every output must match its file in
-# tests/golden/inventory/ byte for byte.
+# fixed fixture (times, facts, disks, keys and events written with SQL, as
+# inspection and provision would).  Every output must match its file in
+# tests/golden/inventory/ byte for byte, on SQLite and (BACKEND=postgresql,
+# inventory_golden_pg.sh) on PostgreSQL alike.
 #
 # GOLDEN_UPDATE=1 rewrites the golden files instead (then review the diff).
 . tests/lib.sh
 
 G=tests/golden/inventory
-DB="$T/inv.db"
-printf '[inventory]\ndatabase = %s\n' "$DB" >"$T/c.ini"
+BACKEND=${BACKEND:-sqlite}
+if [ "$BACKEND" = postgresql ]; then
+	. tests/lab/pglab.sh
+	if ! pg_start; then
+		_result 1 "a PostgreSQL for the test"
+		done_testing
+		exit 1
+	fi
+	DB=$PGURL
+	sql() { pq "$1"; }
+	# events are append-only: the fixture's times are set behind the
+	# trigger's back
+	retime="alter table events disable trigger events_no_update;
+	update events set time = '2026-01-05T00:00:' || lpad(id::text, 2, '0') || 'Z', actor = 'ops';
+	alter table events enable trigger events_no_update;"
+else
+	DB="$T/inv.db"
+	sql() { sqlite3 "$DB" "$1"; }
+	retime="drop trigger events_no_update;
+	update events set time = '2026-01-05T00:00:' || printf('%02d', id) || 'Z', actor = 'ops';
+	create trigger events_no_update before update on events
+	  begin select raise(abort, 'events are append-only'); end;"
+fi
+printf '[castiron]\nsite = ams1\n[inventory]\ndatabase = %s\n' "$DB" >"$T/c.ini"
 ci() { "$CASTIRON" -c "$T/c.ini" "$@"; }
 mkdir -p "$T/out"
 
@@ -28,7 +51,7 @@ ci inventory set-state web1 maintenance --reason 'PSU "A" swap \ rack door' >/de
 ci inventory set-state web1 active --reason "$(printf 'back in service\nafter a second look, caf\303\251')" >/dev/null
 ci inventory set-state db1 retired --reason "end of life" >/dev/null
 # What inspection and provision record, written directly.
-sqlite3 "$DB" "
+sql "
 	insert into facts values ((select id from hosts where hostname='web1'),
 	    'Intel(R) Xeon(R) \"Gold\" 6338 \\ CPU @ 2.00GHz', 64, 524288,
 	    'Dell Inc.', 'PowerEdge R650', 'SN-1', '2026-01-02T03:04:05Z');
@@ -60,10 +83,7 @@ sqlite3 "$DB" "
 	insert into events (host_id, hostname, time, actor, from_state, to_state, step,
 	    reason, bytes, duration_ms) values ((select id from hosts where hostname='web1'),
 	    'web1', 'x', 'provision:ops', NULL, NULL, 'image', 'written', 123456789, 4321);
-	drop trigger events_no_update;
-	update events set time = '2026-01-05T00:00:' || printf('%02d', id) || 'Z', actor = 'ops';
-	create trigger events_no_update before update on events
-	  begin select raise(abort, 'events are append-only'); end;" || exit 1
+	$retime" || exit 1
 
 # name command...: the command's stdout, its exit status in the last line
 run() {
@@ -96,7 +116,7 @@ tty list.table.tty inventory list
 tty show-web1.json.tty inventory show web1 --format json
 tty report-site.json.tty inventory report --by site --format json
 run report.html.out ci inventory report --html "$T/report.html"
-sed -e "s|$T|@T@|g" -e 's|generated [0-9TZ:-]*|generated @NOW@|' \
+sed -e "s|$DB|@DB@|g" -e "s|$T|@T@|g" -e 's|generated [0-9TZ:-]*|generated @NOW@|' \
 	"$T/report.html" >"$T/out/report.html"
 
 # The confirmations, in text and JSON.
@@ -113,7 +133,7 @@ run remove.table ci inventory remove new3
 run remove.json ci inventory remove new4 --format json
 # The scratch directory's name (always as long) is in paths and events.
 for f in "$T"/out/*; do
-	sed -i "s|$T|@T@|g" "$f"
+	sed -i -e "s|$DB|@DB@|g" -e "s|$T|@T@|g" "$f"
 done
 
 if [ -n "${GOLDEN_UPDATE:-}" ]; then

@@ -58,7 +58,7 @@ fresh(void)
 	struct inv_errors	 errs = { 0 };
 	struct inv		*inv;
 
-	assert_int_equal(inv_open(path, INV_OPEN_CREATE, &inv, err,
+	assert_int_equal(inv_open(path, INV_OPEN_CREATE, NULL, &inv, err,
 	    sizeof(err)), INV_OK);
 	assert_int_equal(inv_enroll(inv, e, 2, "test", "unit", &errs), INV_OK);
 	assert_int_equal(errs.n, 0);
@@ -235,7 +235,7 @@ t_facts(void **st)
 	assert_int_equal(g.cpu_cores, 16);
 	inv_facts_free(&g);
 
-	assert_int_equal(inv_report_open(inv, "model", &rep, err, sizeof(err)),
+	assert_int_equal(inv_report_open(inv, "model", NULL, &rep, err, sizeof(err)),
 	    INV_OK);
 	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
 	total += grp->hosts;
@@ -295,14 +295,14 @@ t_refused(void **st)
 
 	(void)st;
 	/* missing, without CREATE */
-	assert_int_equal(inv_open(path, 0, &inv, err, sizeof(err)), INV_EINVAL);
+	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)), INV_EINVAL);
 	assert_int_equal(access(path, F_OK), -1);
 	/* not SQLite: refused, not modified */
 	snprintf(junk, sizeof(junk), "%s/junk.db", dir);
 	f = fopen(junk, "w");
 	fputs("hostname,site\nweb1,ams1\n", f);
 	fclose(f);
-	assert_int_equal(inv_open(junk, INV_OPEN_CREATE, &inv, err,
+	assert_int_equal(inv_open(junk, INV_OPEN_CREATE, NULL, &inv, err,
 	    sizeof(err)), INV_EINVAL);
 	assert_non_null(strstr(err, "not an SQLite database"));
 	f = fopen(junk, "r");
@@ -317,7 +317,7 @@ t_refused(void **st)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(inv_open(path, 0, &inv, err, sizeof(err)), INV_EINVAL);
+	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)), INV_EINVAL);
 	assert_non_null(strstr(err, "newer"));
 }
 

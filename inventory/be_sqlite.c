@@ -1,0 +1,531 @@
+/*
+ * The SQLite backend: a site's inventory in one file.  The checks that
+ * keep castiron from touching a file it does not understand (not SQLite,
+ * or written by a newer castiron), WAL mode and the busy timeout that let
+ * several castiron processes share the file, the schema with its forward
+ * migrations (numbered by PRAGMA user_version), and statements as SQLite
+ * runs them.  A write transaction is BEGIN IMMEDIATE: it holds the file's
+ * one write lock from its first statement, so no other writer can change
+ * what it reads, and writers queue on the busy timeout instead of failing.
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "inventory/inv_int.h"
+#include "lib/xmalloc.h"
+
+#define BUSY_TIMEOUT_MS	60000
+
+/*
+ * migrations[i] brings a database from user_version i to i + 1.  Never edit
+ * a published step: append a new one and raise INV_SCHEMA_VERSION (and
+ * write the same step for PostgreSQL in be_pg.c).
+ */
+static const char *const migrations[INV_SCHEMA_VERSION] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE sites ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE racks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  site_id INTEGER NOT NULL REFERENCES sites(id),"
+	"  name TEXT NOT NULL,"
+	"  UNIQUE (site_id, name));"
+	"CREATE TABLE hosts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hostname TEXT NOT NULL UNIQUE,"
+	"  site_id INTEGER NOT NULL REFERENCES sites(id),"
+	"  rack_id INTEGER REFERENCES racks(id),"
+	"  unit INTEGER CHECK (unit IS NULL OR (unit >= 1 AND rack_id IS NOT NULL)),"
+	"  serial TEXT UNIQUE,"
+	"  bmc TEXT UNIQUE,"
+	"  address TEXT UNIQUE,"
+	"  role TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'enrolled' CHECK (state IN ('enrolled',"
+	"    'provisioning','active','failed','maintenance','retired')),"
+	"  step TEXT,"
+	"  step_done TEXT,"
+	"  image TEXT,"
+	"  disk TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  UNIQUE (rack_id, unit));"
+	"CREATE INDEX hosts_site ON hosts(site_id, rack_id, unit);"
+	"CREATE INDEX hosts_state ON hosts(state);"
+	/* NICs and disks are stored in host order (WITHOUT ROWID), so that
+	 * listing every host reads them sequentially. */
+	"CREATE TABLE nics ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  name TEXT,"
+	"  speed_mbps INTEGER,"
+	"  enrolled INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (host_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE disks ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  size_bytes INTEGER NOT NULL,"
+	"  model TEXT,"
+	"  serial TEXT,"
+	"  rotational INTEGER NOT NULL DEFAULT 0,"
+	"  removable INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (host_id, name)) WITHOUT ROWID;"
+	"CREATE TABLE facts ("
+	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  cpu_model TEXT,"
+	"  cpu_cores INTEGER,"
+	"  memory_mb INTEGER,"
+	"  sys_vendor TEXT,"
+	"  sys_product TEXT,"
+	"  sys_serial TEXT,"
+	"  inspected_at TEXT NOT NULL);"
+	"CREATE TABLE host_keys ("
+	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  type TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  pinned_at TEXT NOT NULL);"
+	/* Events outlive their host: no foreign key, the name is kept. */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host_id INTEGER,"
+	"  hostname TEXT NOT NULL,"
+	"  time TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  from_state TEXT,"
+	"  to_state TEXT,"
+	"  step TEXT,"
+	"  reason TEXT,"
+	"  bytes INTEGER,"
+	"  duration_ms INTEGER);"
+	"CREATE INDEX events_host ON events(host_id, id);"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+	/* 1 -> 2: the BMC's driver, a static address's prefix length and
+	 * gateway, the owner of a provisioning run (so that a later run can
+	 * take over a host whose owner is gone), and accelerators. */
+	"ALTER TABLE hosts ADD COLUMN bmc_driver TEXT"
+	"  CHECK (bmc_driver IS NULL OR bmc_driver IN ('redfish','ipmi'));"
+	"ALTER TABLE hosts ADD COLUMN prefixlen INTEGER"
+	"  CHECK (prefixlen IS NULL OR (prefixlen >= 0 AND prefixlen <= 128));"
+	"ALTER TABLE hosts ADD COLUMN gateway TEXT;"
+	"ALTER TABLE hosts ADD COLUMN owner_host TEXT;"
+	"ALTER TABLE hosts ADD COLUMN owner_pid INTEGER;"
+	"ALTER TABLE hosts ADD COLUMN owner_start TEXT;"
+	"CREATE TABLE gpus ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  pci_slot TEXT NOT NULL,"
+	"  class TEXT NOT NULL,"
+	"  vendor TEXT,"
+	"  model TEXT,"
+	"  memory_mb INTEGER,"
+	"  PRIMARY KEY (host_id, seq)) WITHOUT ROWID;",
+	/* 2 -> 3: many sites in one inventory.  Each event records the site
+	 * of the appliance that wrote it; an event copied from another
+	 * inventory (inventory migrate) records where it came from, so that
+	 * it is never copied twice; the inventory's own id is what its
+	 * copies name.  A host's history is read by name. */
+	"ALTER TABLE events ADD COLUMN site TEXT;"
+	"ALTER TABLE events ADD COLUMN origin TEXT;"
+	"CREATE UNIQUE INDEX events_origin ON events(origin);"
+	"CREATE INDEX events_hostname ON events(hostname, id);"
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+	"INSERT INTO meta (key, value) VALUES ('inventory_id',"
+	"  lower(hex(randomblob(16))));",
+};
+
+struct sq {
+	sqlite3		*db;
+	sqlite3_stmt	*load;		/* the INSERT of a bulk load */
+	int		 load_ncols;
+};
+
+struct sq_stmt {
+	struct db_stmt	 h;
+	sqlite3_stmt	*st;
+	int		 done;		/* stepped to its end */
+};
+
+#define SQ(inv)		((struct sq *)(inv)->conn)
+#define ST(s)		(((struct sq_stmt *)(s))->st)
+
+static const char *
+sq_errmsg(struct inv *inv)
+{
+	return SQ(inv)->db ? sqlite3_errmsg(SQ(inv)->db) : "not open";
+}
+
+static int
+sq_exec(struct inv *inv, const char *sql)
+{
+	return sqlite3_exec(SQ(inv)->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
+	    0 : -1;
+}
+
+static int
+sq_begin(struct inv *inv, enum db_tx kind)
+{
+	return sq_exec(inv, kind == DB_TX_READ ? "BEGIN" : "BEGIN IMMEDIATE");
+}
+
+static int
+sq_commit(struct inv *inv)
+{
+	return sq_exec(inv, "COMMIT");
+}
+
+static void
+sq_rollback(struct inv *inv)
+{
+	if (!sqlite3_get_autocommit(SQ(inv)->db))
+		sqlite3_exec(SQ(inv)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+sq_prepare(struct inv *inv, const char *sql, int flags, struct db_stmt **stp)
+{
+	struct sq_stmt	*s;
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v3(SQ(inv)->db, sql, -1, (flags & DB_PERSIST) ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK)
+		return -1;
+	s = xcalloc(1, sizeof(*s));
+	s->h.inv = inv;
+	s->st = st;
+	*stp = &s->h;
+	return 0;
+}
+
+static void
+sq_finalize(struct db_stmt *s)
+{
+	sqlite3_finalize(ST(s));
+	free(s);
+}
+
+static void
+sq_reset(struct db_stmt *s)
+{
+	sqlite3_reset(ST(s));
+	sqlite3_clear_bindings(ST(s));
+	((struct sq_stmt *)s)->done = 0;
+}
+
+static void
+sq_bind_text(struct db_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(ST(s), i);
+	else
+		sqlite3_bind_text(ST(s), i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void
+sq_bind_int64(struct db_stmt *s, int i, int64_t v)
+{
+	sqlite3_bind_int64(ST(s), i, v);
+}
+
+static int
+sq_step(struct db_stmt *s)
+{
+	struct sq_stmt	*q = (struct sq_stmt *)s;
+	int		 rc;
+
+	if (q->done)
+		return 0;
+	if ((rc = sqlite3_step(q->st)) == SQLITE_ROW)
+		return 1;
+	q->done = 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static const char *
+sq_col_text(struct db_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(ST(s), i);
+}
+
+static int64_t
+sq_col_int64(struct db_stmt *s, int i)
+{
+	return sqlite3_column_int64(ST(s), i);
+}
+
+static int
+sq_col_null(struct db_stmt *s, int i)
+{
+	return sqlite3_column_type(ST(s), i) == SQLITE_NULL;
+}
+
+static int
+sq_load_begin(struct inv *inv, const char *table, int ncols)
+{
+	struct sq	*q = SQ(inv);
+	char		*sql, *p;
+	int		 i, rc;
+
+	/* 32 MiB of page cache while loading: a large batch's index pages
+	 * stay in memory instead of spilling to the WAL and being read
+	 * back. */
+	sq_exec(inv, "PRAGMA cache_size = -32768");
+	sql = xsprintf("INSERT INTO %s VALUES (", table);
+	for (i = 0; i < ncols; i++) {
+		p = xsprintf("%s%s?", sql, i ? ", " : "");
+		free(sql);
+		sql = p;
+	}
+	p = xsprintf("%s)", sql);
+	free(sql);
+	rc = sqlite3_prepare_v2(q->db, p, -1, &q->load, NULL);
+	free(p);
+	q->load_ncols = ncols;
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+sq_load_row(struct inv *inv, const char *const *vals)
+{
+	struct sq	*q = SQ(inv);
+	int		 i;
+
+	sqlite3_reset(q->load);
+	for (i = 0; i < q->load_ncols; i++)
+		if (vals[i] == NULL)
+			sqlite3_bind_null(q->load, i + 1);
+		else
+			sqlite3_bind_text(q->load, i + 1, vals[i], -1,
+			    SQLITE_STATIC);
+	return sqlite3_step(q->load) == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+sq_load_end(struct inv *inv)
+{
+	struct sq	*q = SQ(inv);
+
+	sqlite3_finalize(q->load);
+	q->load = NULL;
+	return 0;
+}
+
+/* Refuses, without opening it with SQLite, a file that is not a database. */
+static int
+check_file(const char *path, int flags, char *err, size_t errlen)
+{
+	static const char	 magic[16] = "SQLite format 3";
+	struct stat		 sb;
+	char			 head[16];
+	ssize_t			 n;
+	int			 fd;
+
+	if (path == NULL || path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path (nor a "
+		    "postgresql:// URL)", path ? path : "(none)");
+		return INV_EINVAL;
+	}
+	if (stat(path, &sb) == -1) {
+		if (errno == ENOENT && (flags & INV_OPEN_CREATE))
+			return INV_OK;
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: no inventory database here "
+			    "(castiron inventory add or import creates it)",
+			    path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return INV_EINVAL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return INV_EINVAL;
+	}
+	if (sb.st_size == 0)
+		return INV_OK;		/* SQLite's empty database */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return INV_EINVAL;
+	}
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, 16) != 0) {
+		snprintf(err, errlen, "%s: not an SQLite database (refusing to "
+		    "touch it)", path);
+		return INV_EINVAL;
+	}
+	return INV_OK;
+}
+
+static int
+user_version(struct inv *inv, int *v, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(SQ(inv)->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: not a usable SQLite database: %s",
+		    inv->name, sq_errmsg(inv));
+		return INV_EINVAL;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: not a usable SQLite database: %s",
+		    inv->name, sq_errmsg(inv));
+		return INV_EINVAL;
+	}
+	return INV_OK;
+}
+
+static int
+migrate(struct inv *inv, char *err, size_t errlen)
+{
+	char	 sql[64];
+	int	 v, rc;
+
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
+		return rc;
+	/* Another process may have migrated while we waited for the lock. */
+	if ((rc = user_version(inv, &v, err, errlen)) != INV_OK)
+		goto fail;
+	for (; v < INV_SCHEMA_VERSION; v++) {
+		if (sq_exec(inv, migrations[v]) == -1) {
+			snprintf(err, errlen, "%s: migrating the schema from "
+			    "version %d: %s", inv->name, v, sq_errmsg(inv));
+			rc = INV_FAIL;
+			goto fail;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    INV_SCHEMA_VERSION);
+	if ((rc = db_exec(inv, sql, err, errlen)) != INV_OK)
+		goto fail;
+	return db_commit(inv, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+/* journal_mode=WAL needs a moment alone with the file; bounded retries on
+ * top of the busy handler when two processes create it together. */
+static int
+set_wal(struct inv *inv, char *err, size_t errlen)
+{
+	int	 i, rc = SQLITE_OK;
+
+	for (i = 0; i < 200; i++) {
+		rc = sqlite3_exec(SQ(inv)->db, "PRAGMA journal_mode = WAL",
+		    NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			break;
+		usleep(50000);
+	}
+	if (rc != SQLITE_OK)
+		return db_fail(inv, "journal_mode=WAL", err, errlen);
+	return INV_OK;
+}
+
+static int
+sq_open(struct inv *inv, const char *path, int flags,
+    const struct inv_options *opt, char *err, size_t errlen)
+{
+	struct sq	*q;
+	int		 v = 0, rc, oflags;
+
+	(void)opt;
+	if ((rc = check_file(path, flags, err, errlen)) != INV_OK)
+		return rc;
+	inv->name = xstrdup(path);
+	q = xcalloc(1, sizeof(*q));
+	inv->conn = q;
+	oflags = inv->readonly ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &q->db, oflags | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, q->db ?
+		    sqlite3_errmsg(q->db) : "cannot open");
+		return INV_EINVAL;
+	}
+	sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(q->db, 0);
+	/* Read the version before anything writes to the file. */
+	if ((rc = user_version(inv, &v, err, errlen)) != INV_OK)
+		return rc;
+	if (v > INV_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: inventory schema version %d is newer "
+		    "than this castiron understands (%d); upgrade castiron",
+		    path, v, INV_SCHEMA_VERSION);
+		return INV_EINVAL;
+	}
+	if (v < INV_SCHEMA_VERSION && inv->readonly) {
+		snprintf(err, errlen, "%s: inventory schema version %d needs a "
+		    "migration; open it once for writing", path, v);
+		return INV_EINVAL;
+	}
+	/* Statement journals (one per multi-index INSERT) in memory, not
+	 * in temporary files; an 8 MiB page cache (a bulk load raises
+	 * it). */
+	if ((rc = db_exec(inv, "PRAGMA foreign_keys = ON; "
+	    "PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY", err,
+	    errlen)) != INV_OK)
+		return rc;
+	if (!inv->readonly) {
+		if ((rc = set_wal(inv, err, errlen)) != INV_OK)
+			return rc;
+		if (v < INV_SCHEMA_VERSION &&
+		    (rc = migrate(inv, err, errlen)) != INV_OK)
+			return rc;
+	}
+	return INV_OK;
+}
+
+static void
+sq_close(struct inv *inv)
+{
+	struct sq	*q = SQ(inv);
+
+	sqlite3_finalize(q->load);
+	sqlite3_close_v2(q->db);
+	free(q);
+	inv->conn = NULL;
+}
+
+const struct db_backend db_sqlite = {
+	.name = "sqlite",
+	.lock_host = "",
+	.open = sq_open,
+	.close = sq_close,
+	.exec = sq_exec,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.prepare = sq_prepare,
+	.finalize = sq_finalize,
+	.reset = sq_reset,
+	.bind_text = sq_bind_text,
+	.bind_int64 = sq_bind_int64,
+	.step = sq_step,
+	.col_text = sq_col_text,
+	.col_int64 = sq_col_int64,
+	.col_null = sq_col_null,
+	.load_begin = sq_load_begin,
+	.load_row = sq_load_row,
+	.load_end = sq_load_end,
+	.errmsg = sq_errmsg,
+};

@@ -1,0 +1,3 @@
+# tests/integration/inventory_html.sh on PostgreSQL.
+BACKEND=postgresql
+. tests/integration/inventory_html.sh
