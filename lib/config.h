@@ -89,10 +89,17 @@ struct config {
 	} provision;
 
 	struct {
-		int	 driver;		/* 0: redfish, the only one */
-		char	*username;
-		char	*password_file;
-		char	*ca_bundle;
+		int		 driver;	/* enum bmc_driver: redfish, ipmi */
+		char		*username;
+		char		*password_file;
+		char		*password_dir;	/* one file per hostname; wins */
+		char		*ca_bundle;
+		int		 tls_verify;
+		int		 allow_ipmi15;
+		int		 boot_mode;	/* 0 keep, 1 uefi, 2 legacy */
+		uint64_t	 connect_timeout_ms;
+		uint64_t	 io_timeout_ms;
+		uint64_t	 power_timeout_ms;
 	} bmc;
 
 	struct {

@@ -8,6 +8,8 @@
 #include "provision/bmc/bmc.h"
 #include "lib/xmalloc.h"
 
+volatile sig_atomic_t	bmc_interrupted;
+
 struct bmc *
 bmc_open(const struct bmc_target *t, struct err *e)
 {
