@@ -55,60 +55,6 @@ struct run {
 	pthread_mutex_t		 mu;
 };
 
-/*
- * Reads a BMC password file: a regular file, not readable or writable by
- * group or others, the first line without its newline.  The message
- * names the file, never its content.
- */
-static enum err_code
-read_password(const char *path, char *out, size_t len, struct err *e)
-{
-	struct stat	 st;
-	ssize_t		 n;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return err_errno(e, errno == ENOENT ? ERR_NOENT : ERR_INVAL,
-		    "%s", path);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(e, ERR_INVAL, "%s: not a regular file", path);
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return err_set(e, ERR_INVAL, "%s: readable by group or others "
-		    "(chmod 600)", path);
-	}
-	n = read(fd, out, len - 1);
-	close(fd);
-	if (n < 0)
-		return err_errno(e, ERR_FAIL, "%s", path);
-	out[n] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	if (*out == '\0')
-		return err_set(e, ERR_INVAL, "%s: empty", path);
-	return ERR_OK;
-}
-
-static enum err_code
-host_password(const struct config *cfg, const char *hostname, char *out,
-    size_t len, struct err *e)
-{
-	char		 path[4096];
-	enum err_code	 rc;
-
-	if (cfg->bmc.password_dir && strchr(hostname, '/') == NULL) {
-		snprintf(path, sizeof(path), "%s/%s", cfg->bmc.password_dir,
-		    hostname);
-		if ((rc = read_password(path, out, len, e)) != ERR_NOENT)
-			return rc;
-	}
-	if (cfg->bmc.password_file == NULL)
-		return err_set(e, ERR_INVAL, "no BMC password: neither "
-		    "[bmc] password_dir/%s nor [bmc] password_file", hostname);
-	return read_password(cfg->bmc.password_file, out, len, e);
-}
-
 /* Compares what the BMC says with the enrollment; "" when they agree. */
 static void
 compare_identity(struct run *r, struct job *j)
@@ -181,39 +127,15 @@ learn_macs(struct run *r, struct job *j)
 static void
 do_job(struct run *r, struct job *j)
 {
-	const struct config	*cfg = r->cfg;
 	struct bmc_target	 t;
 	struct bmc		*b;
 	char			 pw[256];
 	uint64_t		 t0 = mono_ms();
 
 	err_clear(&j->e);
-	if (*j->h.bmc == '\0') {
-		err_set(&j->e, ERR_INVAL, "%s: no BMC enrolled", j->h.hostname);
-		return;
-	}
-	if (host_password(cfg, j->h.hostname, pw, sizeof(pw), &j->e) !=
-	    ERR_OK) {
-		err_prefix(&j->e, "%s", j->h.hostname);
-		return;
-	}
-	memset(&t, 0, sizeof(t));
-	t.hostname = j->h.hostname;
-	t.address = j->h.bmc;
-	t.driver = strcmp(j->h.bmc_driver, "ipmi") == 0 ? BMC_IPMI :
-	    strcmp(j->h.bmc_driver, "redfish") == 0 ? BMC_REDFISH :
-	    (enum bmc_driver)cfg->bmc.driver;
-	t.username = cfg->bmc.username;
-	t.password = pw;
-	t.ca_bundle = cfg->bmc.ca_bundle;
-	t.tls_verify = cfg->bmc.tls_verify;
-	t.allow_ipmi15 = cfg->bmc.allow_ipmi15;
-	t.boot_mode = cfg->bmc.boot_mode;
-	t.connect_timeout_ms = (unsigned)cfg->bmc.connect_timeout_ms;
-	t.io_timeout_ms = (unsigned)cfg->bmc.io_timeout_ms;
-	t.power_timeout_ms = (unsigned)cfg->bmc.power_timeout_ms;
-
-	if ((b = bmc_open(&t, &j->e)) == NULL)
+	if (bmc_target_init(&t, r->cfg, j->h.hostname, j->h.bmc,
+	    j->h.bmc_driver, pw, sizeof(pw), &j->e) != ERR_OK ||
+	    (b = bmc_open(&t, &j->e)) == NULL)
 		goto out;
 	switch (r->verb) {
 	case V_POWER:

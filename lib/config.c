@@ -58,6 +58,7 @@ struct section {
 };
 
 static const char *const reboot_modes[] = { "ssh", "bmc", "none", NULL };
+static const char *const power_modes[] = { "none", "bmc", NULL };
 static const char *const check_kinds[] = { "http", "tcp", "exec", NULL };
 static const char *const bmc_drivers[] = { "redfish", "ipmi", NULL };
 static const char *const boot_modes[] = { "keep", "uefi", "legacy", NULL };
@@ -101,6 +102,8 @@ static const struct key keys_provision[] = {
 	{ "image", KT_NAME, C(provision.image) },
 	{ "disk", KT_STR, C(provision.disk), .def = "auto" },
 	{ "reboot", KT_ENUM, C(provision.reboot), .def = "ssh", .choices = reboot_modes },
+	{ "power", KT_ENUM, C(provision.power), .def = "none", .choices = power_modes },
+	{ "boot_timeout", KT_DURATION, C(provision.boot_timeout_ms), 0, 1000, DAY, "10m" },
 	{ "authorized_keys", KT_FILE, C(provision.authorized_keys) },
 	{ "deploy_host_key", KT_FILE, C(provision.deploy_host_key) },
 	{ "connect_timeout", KT_DURATION, C(provision.connect_timeout_ms), 0, 100, DAY, "10s" },

@@ -17,6 +17,7 @@
 
 enum check_kind { CHECK_HTTP, CHECK_TCP, CHECK_EXEC };
 enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE };
+enum power_mode { POWER_NONE, POWER_BMC };
 
 struct cfg_image {
 	char		*name;
@@ -79,6 +80,8 @@ struct config {
 		char		*image;
 		char		*disk;		/* "auto" or a device path */
 		int		 reboot;	/* enum reboot_mode */
+		int		 power;		/* enum power_mode */
+		uint64_t	 boot_timeout_ms;	/* deploy env to answer */
 		char		*authorized_keys;
 		char		*deploy_host_key;
 		uint64_t	 connect_timeout_ms;

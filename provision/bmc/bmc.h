@@ -99,6 +99,18 @@ extern const struct bmc_ops bmc_ipmi_ops;
  * and close still releases the BMC's session. */
 extern volatile sig_atomic_t bmc_interrupted;
 
+/*
+ * Fills *t for one host from the configuration: its BMC address and
+ * driver (the inventory's, else [bmc] driver), [bmc] username, and the
+ * password of [bmc] password_dir/HOSTNAME when that file exists, else of
+ * [bmc] password_file, read into pw (each file regular and owner-only;
+ * messages name the file, never its content).  The caller wipes pw.
+ */
+struct config;
+enum err_code	 bmc_target_init(struct bmc_target *, const struct config *,
+		    const char *hostname, const char *bmc, const char *driver,
+		    char *pw, size_t pwlen, struct err *);
+
 /* bmc.c: dispatch.  bmc_open returns a handle or NULL with err set; the
  * caller always calls bmc_close on a handle it got. */
 struct bmc	*bmc_open(const struct bmc_target *, struct err *);
