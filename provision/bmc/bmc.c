@@ -63,6 +63,7 @@ host_password(const struct config *cfg, const char *hostname, char *out,
 		    hostname);
 		if ((rc = read_password(path, out, len, e)) != ERR_NOENT)
 			return rc;
+		err_clear(e);		/* none for this host: the site's */
 	}
 	if (cfg->bmc.password_file == NULL)
 		return err_set(e, ERR_INVAL, "no BMC password: neither "
