@@ -917,15 +917,20 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         for k, v in extra.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+        self.send_common(len(data))
         self.end_headers()
         if not head:
             self.wfile.write(data)
 
+    def send_common(self, length):
+        if self.close_connection:	# the client asked: say so
+            self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(length))
+
     def send_raw(self, status, data):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_common(len(data))
         self.end_headers()
         self.wfile.write(data)
 
@@ -966,7 +971,9 @@ class Server(ThreadingHTTPServer):
         request.settimeout(30)
         try:
             request = self.ctx.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError):
+        except (OSError, ssl.SSLError) as e:
+            sys.stderr.write("tls handshake from %s failed: %s\n"
+                             % (client_address[0], e))
             with self.bmc.lock:
                 self.bmc.count("tls_handshake_failures")
                 self.bmc.save()
@@ -974,7 +981,10 @@ class Server(ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):
-        pass
+        # stderr is the emulator's log (machine.sh: bmc.log)
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError,
+                                              socket.timeout)):
+            super().handle_error(request, client_address)
 
 
 def parse_listen(s):
