@@ -131,6 +131,7 @@ do_job(struct run *r, struct job *j)
 	struct bmc		*b;
 	char			 pw[256];
 	uint64_t		 t0 = mono_ms();
+	enum err_code		 rc = ERR_OK;
 
 	err_clear(&j->e);
 	if (bmc_target_init(&t, r->cfg, j->h.hostname, j->h.bmc,
@@ -139,20 +140,25 @@ do_job(struct run *r, struct job *j)
 		goto out;
 	switch (r->verb) {
 	case V_POWER:
-		if (r->status || bmc_power_set(b, r->action, &j->e) == ERR_OK)
-			bmc_power_get(b, &j->power, &j->e);
+		rc = r->status ? ERR_OK : bmc_power_set(b, r->action, &j->e);
+		if (rc == ERR_OK)
+			rc = bmc_power_get(b, &j->power, &j->e);
 		break;
 	case V_BOOT:
-		bmc_boot_set(b, r->dev, r->persistent, &j->e);
+		rc = bmc_boot_set(b, r->dev, r->persistent, &j->e);
 		break;
 	case V_IDENTITY:
-		if (bmc_identity(b, &j->id, &j->e) == ERR_OK) {
+		if ((rc = bmc_identity(b, &j->id, &j->e)) == ERR_OK) {
 			compare_identity(r, j);
 			if (r->learn && j->id.macs_known)
 				learn_macs(r, j);
 		}
 		break;
 	}
+	/* What counts is what the operation returned: a driver may have
+	 * met and handled a failure on the way. */
+	if (rc == ERR_OK && j->e.code != ERR_OK && r->verb != V_IDENTITY)
+		err_clear(&j->e);
 	j->requests = b->requests;
 	bmc_close(b);
 out:

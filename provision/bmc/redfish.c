@@ -373,9 +373,11 @@ rf_login(struct bmc *b, struct err *e)
 	if (rc != ERR_OK)
 		return rc;
 	if (r.status == 401 || r.status == 403) {
+		long	status = r.status;
+
 		reply_free(&r);
 		return err_set(e, ERR_AUTH, "session refused: HTTP %ld: "
-		    "credentials refused", r.status);
+		    "credentials refused", status);
 	}
 	if ((r.status != 200 && r.status != 201) || *r.token == '\0') {
 		/* No sessions to be had (a cap reached, none offered):
@@ -645,6 +647,7 @@ rf_power_set(struct bmc *b, enum bmc_action a, struct err *e)
 		rc = rf_wait_power(b, BMC_POWER_OFF, mono_ms() +
 		    b->t.power_timeout_ms / 2, e);
 		if (rc == ERR_TIMEOUT && (type = pick_reset(allowed, off))) {
+			err_clear(e);
 			log_info("%s: bmc %s: no shutdown in %u ms: ForceOff",
 			    b->t.hostname, b->t.address,
 			    b->t.power_timeout_ms / 2);
