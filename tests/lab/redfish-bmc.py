@@ -598,6 +598,7 @@ class BMC:
         if not isinstance(body, dict) or not isinstance(body.get("Boot"),
                                                         dict):
             raise HTTPError(400, "PropertyMissing", "Boot is required")
+        self.machine.last_boot_patch = body["Boot"]
         unknown = [k for k in body if k != "Boot"]
         if unknown:
             raise HTTPError(400, "PropertyNotWritable",
@@ -620,7 +621,6 @@ class BMC:
         if (new["BootSourceOverrideTarget"] == "None" and
                 "BootSourceOverrideTarget" in body["Boot"]):
             new["BootSourceOverrideEnabled"] = "Disabled"
-        self.machine.last_boot_patch = body["Boot"]
         return new
 
     # -- dispatch -----------------------------------------------------
