@@ -137,12 +137,17 @@ machine_net_cleanup() {
 	return 0
 }
 
+# _machine_pidof PIDFILE WHAT: the pid in PIDFILE, if that process is
+# still WHAT (a pid is reused once its process is gone).
+_machine_pidof() {
+	_mk=$(cat "$1" 2>/dev/null) || return 1
+	case $_mk in ''|*[!0-9]*) return 1 ;; esac
+	tr '\0' ' ' <"/proc/$_mk/cmdline" 2>/dev/null | grep -q "$2" || return 1
+	echo "$_mk"
+}
+
 _machine_kill() {	# pidfile what: SIGKILL that pid if it is still that program
-	[ -f "$1" ] || return 0
-	_mk=$(cat "$1" 2>/dev/null)
-	case $_mk in ''|*[!0-9]*) return 0 ;; esac
-	tr '\0' ' ' <"/proc/$_mk/cmdline" 2>/dev/null | grep -q "$2" &&
-	    kill -9 "$_mk" 2>/dev/null
+	_mk=$(_machine_pidof "$1" "$2") && kill -9 "$_mk" 2>/dev/null
 	rm -f "$1"
 	return 0
 }
@@ -232,13 +237,7 @@ machine_start() {
 	wait_for 10 "QEMU of machine $1 to start" test -s "$_md/qemu.pid"
 }
 
-machine_pid() {
-	_mp=$(cat "$LABM_DIR/m$1/qemu.pid" 2>/dev/null) || return 1
-	case $_mp in ''|*[!0-9]*) return 1 ;; esac
-	tr '\0' ' ' <"/proc/$_mp/cmdline" 2>/dev/null | grep -q qemu-system ||
-	    return 1
-	echo "$_mp"
-}
+machine_pid() { _machine_pidof "$LABM_DIR/m$1/qemu.pid" qemu-system; }
 
 machine_running() { machine_pid "$1" >/dev/null; }
 _machine_gone() { ! machine_running "$1"; }
@@ -349,12 +348,11 @@ bmc_inject() {
 }
 
 bmc_curl() {	# N METHOD PATH [JSON]
-	_md=$LABM_DIR/m$1
+	_md=$LABM_DIR/m$1; _mu=$(bmc_url "$1")$3; _mm=$2
 	if [ -n "${4:-}" ]; then
-		curl -K "$_md/bmc.curlrc" -X "$2" -H 'Content-Type: application/json' \
-		    -d "$4" -w '\nHTTP %{http_code}\n' "$(bmc_url "$1")$3"
+		set -- -H 'Content-Type: application/json' -d "$4"
 	else
-		curl -K "$_md/bmc.curlrc" -X "$2" -w '\nHTTP %{http_code}\n' \
-		    "$(bmc_url "$1")$3"
+		set --
 	fi
+	curl -K "$_md/bmc.curlrc" -X "$_mm" -w '\nHTTP %{http_code}\n' "$@" "$_mu"
 }
