@@ -18,11 +18,13 @@
 #                               CAs; cleanup (every QEMU and BMC, the
 #                               namespace) registered with at_exit
 #   machine_new N [--disk FILE | --blank MB] [--marker TEXT] [--mem MB]
-#               [--nic virtio|e1000] [--serial S] [--manufacturer M]
-#               [--product P] [--mac MAC] [-- QEMU-ARGS...]
+#               [--ignore-powerdown] [--nic virtio|e1000] [--serial S]
+#               [--manufacturer M] [--product P] [--mac MAC]
+#               [-- QEMU-ARGS...]
 #                               defines machine N (QEMU not started); by
 #                               default its disk is a mkbootdisk disk
-#                               printing "LABDISK-N"; sets M_DIR M_MAC
+#                               printing "LABDISK-N" (--ignore-powerdown:
+#                               one that ignores ACPI); sets M_DIR M_MAC
 #                               M_SERIAL M_MARKER
 #   machine_start N [BOOT]      starts QEMU directly, no BMC (BOOT is
 #                               -boot's value, default order=c)
@@ -40,9 +42,10 @@
 #                               console since the mark
 #   machine_wait N SECONDS TEXT waits (bounded) for TEXT since the mark
 #   machine_mac N / machine_serial N
-#   bmc_start N [--untrusted] [--no-qemu] [EMULATOR-FLAGS...]
-#                               starts machine N's Redfish BMC and waits
-#                               until it answers; --untrusted: its
+#   bmc_start N [--untrusted] [--no-qemu] [--port P] [EMULATOR-FLAGS...]
+#                               starts machine N's Redfish BMC (port 443
+#                               unless --port) and waits until it
+#                               answers; --untrusted: its
 #                               certificate is signed by another CA;
 #                               --no-qemu: a simulated machine (power and
 #                               boot are state only); other flags go to
@@ -134,12 +137,17 @@ machine_net_cleanup() {
 	return 0
 }
 
+# _machine_pidof PIDFILE WHAT: the pid in PIDFILE, if that process is
+# still WHAT (a pid is reused once its process is gone).
+_machine_pidof() {
+	_mk=$(cat "$1" 2>/dev/null) || return 1
+	case $_mk in ''|*[!0-9]*) return 1 ;; esac
+	tr '\0' ' ' <"/proc/$_mk/cmdline" 2>/dev/null | grep -q "$2" || return 1
+	echo "$_mk"
+}
+
 _machine_kill() {	# pidfile what: SIGKILL that pid if it is still that program
-	[ -f "$1" ] || return 0
-	_mk=$(cat "$1" 2>/dev/null)
-	case $_mk in ''|*[!0-9]*) return 0 ;; esac
-	tr '\0' ' ' <"/proc/$_mk/cmdline" 2>/dev/null | grep -q "$2" &&
-	    kill -9 "$_mk" 2>/dev/null
+	_mk=$(_machine_pidof "$1" "$2") && kill -9 "$_mk" 2>/dev/null
 	rm -f "$1"
 	return 0
 }
@@ -148,7 +156,7 @@ _machine_kill() {	# pidfile what: SIGKILL that pid if it is still that program
 machine_new() {
 	_mn=$1; shift
 	_md=$LABM_DIR/m$_mn
-	_mdisk=""; _mblank=""; _mmem=256; _mnic=virtio-net-pci
+	_mdisk=""; _mblank=""; _mmem=256; _mnic=virtio-net-pci; _mign=""
 	M_MARKER=LABDISK-$_mn
 	M_SERIAL=LAB$$X$_mn
 	M_MAC=$(printf '52:54:%02x:%02x:%02x:%02x' $((($$ >> 16) & 255)) \
@@ -159,6 +167,7 @@ machine_new() {
 		--disk) _mdisk=$2; shift ;;
 		--blank) _mblank=$2; shift ;;
 		--marker) M_MARKER=$2; shift ;;
+		--ignore-powerdown) _mign=--ignore-powerdown; shift; continue ;;
 		--mem) _mmem=$2; shift ;;
 		--nic) case $2 in e1000) _mnic=e1000 ;; *) _mnic=virtio-net-pci ;; esac
 		    shift ;;
@@ -178,14 +187,17 @@ machine_new() {
 	elif [ -n "$_mblank" ]; then
 		truncate -s "${_mblank}M" "$_md/disk.img"
 	else
-		"$LABM_SRC/mkbootdisk" "$_md/disk.img" "$M_MARKER" || return 1
+		"$LABM_SRC/mkbootdisk" $_mign "$_md/disk.img" "$M_MARKER" ||
+		    return 1
 	fi
 	echo "$M_MAC" >"$_md/mac"
 	echo "$M_SERIAL" >"$_md/serial"
 	echo "$M_MARKER" >"$_md/marker"
 	: >"$_md/console.log"
 	echo 0 >"$_md/mark"
-	ip -n "$LABM_NS" tuntap add dev "tap$_mn" mode tap || return 1
+	# Defining a machine again (another disk, say) keeps its tap.
+	ip -n "$LABM_NS" link show "tap$_mn" >/dev/null 2>&1 ||
+	    ip -n "$LABM_NS" tuntap add dev "tap$_mn" mode tap || return 1
 	ip -n "$LABM_NS" link set "tap$_mn" master brp up
 	# One argument per line: the BMC emulator reads the same file.
 	{
@@ -225,13 +237,7 @@ machine_start() {
 	wait_for 10 "QEMU of machine $1 to start" test -s "$_md/qemu.pid"
 }
 
-machine_pid() {
-	_mp=$(cat "$LABM_DIR/m$1/qemu.pid" 2>/dev/null) || return 1
-	case $_mp in ''|*[!0-9]*) return 1 ;; esac
-	tr '\0' ' ' <"/proc/$_mp/cmdline" 2>/dev/null | grep -q qemu-system ||
-	    return 1
-	echo "$_mp"
-}
+machine_pid() { _machine_pidof "$LABM_DIR/m$1/qemu.pid" qemu-system; }
 
 machine_running() { machine_pid "$1" >/dev/null; }
 _machine_gone() { ! machine_running "$1"; }
@@ -285,17 +291,20 @@ machine_wait() { wait_for "$2" "\"$3\" on machine $1's console" machine_saw "$1"
 bmc_start() {
 	_mn=$1; shift
 	_md=$LABM_DIR/m$_mn
-	_mca=ca; _mq=yes
+	_mca=ca; _mq=yes; _mport=443
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--untrusted) _mca=rogue ;;
 		--no-qemu) _mq=no ;;
+		--port) _mport=$2; shift ;;
 		*) break ;;
 		esac
 		shift
 	done
 	BMC_ADDR=$LABM_MGMT.$((10 + _mn))
 	BMC_URL=https://$BMC_ADDR
+	[ "$_mport" = 443 ] || BMC_URL=$BMC_URL:$_mport
+	echo "$BMC_URL" >"$_md/bmc.url"
 	BMC_USER=admin
 	BMC_PASSWORD_FILE=$_md/bmc.password
 	echo "$BMC_ADDR" >"$_md/bmc.addr"
@@ -309,7 +318,7 @@ bmc_start() {
 	_machine_cert "$_md" "$BMC_ADDR" "$_mca" || return 1
 	ip -n "$LABM_NS" addr replace "$BMC_ADDR/24" dev brm
 	rm -f "$_md/bmc.pid"
-	set -- --listen "$BMC_ADDR" --cert "$_md/bmc.pem" --key "$_md/bmc.key" \
+	set -- --listen "$BMC_ADDR:$_mport" --cert "$_md/bmc.pem" --key "$_md/bmc.key" \
 	    --credentials "$_md/bmc.cred" --serial "$(cat "$_md/serial")" \
 	    --mac "$(cat "$_md/mac")" --state "$_md/bmc.state" \
 	    --pidfile "$_md/bmc.pid" "$@"
@@ -325,7 +334,7 @@ bmc_start() {
 
 bmc_stop() { _machine_kill "$LABM_DIR/m$1/bmc.pid" redfish-bmc; }
 bmc_addr() { cat "$LABM_DIR/m$1/bmc.addr"; }
-bmc_url() { echo "https://$(bmc_addr "$1")"; }
+bmc_url() { cat "$LABM_DIR/m$1/bmc.url"; }
 
 # The inspection endpoint needs no credentials; -k: it also serves tests
 # of a BMC whose certificate is untrusted.
@@ -339,12 +348,11 @@ bmc_inject() {
 }
 
 bmc_curl() {	# N METHOD PATH [JSON]
-	_md=$LABM_DIR/m$1
+	_md=$LABM_DIR/m$1; _mu=$(bmc_url "$1")$3; _mm=$2
 	if [ -n "${4:-}" ]; then
-		curl -K "$_md/bmc.curlrc" -X "$2" -H 'Content-Type: application/json' \
-		    -d "$4" -w '\nHTTP %{http_code}\n' "$(bmc_url "$1")$3"
+		set -- -H 'Content-Type: application/json' -d "$4"
 	else
-		curl -K "$_md/bmc.curlrc" -X "$2" -w '\nHTTP %{http_code}\n' \
-		    "$(bmc_url "$1")$3"
+		set --
 	fi
+	curl -K "$_md/bmc.curlrc" -X "$_mm" -w '\nHTTP %{http_code}\n' "$@" "$_mu"
 }

@@ -78,6 +78,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PROFILES = ("weak-etag", "require-if-match", "no-if-match-on-post",
@@ -347,6 +348,14 @@ class Machine:
         self.restore_pending = False
         self.record_boot("reset", dev, once)
 
+    def powerdown(self):
+        """The ACPI power button: the guest decides (Off when QEMU exits);
+        a simulated machine goes off at once."""
+        if self.o.qemu_args is None:
+            self.set_power("Off")
+        else:
+            self.command("system_powerdown")
+
     def reset(self, rtype):
         on = self.power == "On"
         if rtype == "On" and "reset-409" in self.o.profiles and self.arm409:
@@ -363,9 +372,7 @@ class Machine:
                 self.stop()
         elif rtype == "GracefulShutdown":
             if on:
-                self.command("system_powerdown")
-                if self.o.qemu_args is None:
-                    self.set_power("Off")
+                self.powerdown()
         elif rtype in ("ForceRestart", "GracefulRestart"):
             if not on:
                 raise HTTPError(409, "ActionNotSupported",
@@ -378,9 +385,7 @@ class Machine:
             self.start("power-cycle")
         elif rtype == "PushPowerButton":
             if on:
-                self.command("system_powerdown")
-                if self.o.qemu_args is None:
-                    self.set_power("Off")
+                self.powerdown()
             else:
                 self.start("power-on")
         elif rtype == "Nmi":
@@ -598,6 +603,7 @@ class BMC:
         if not isinstance(body, dict) or not isinstance(body.get("Boot"),
                                                         dict):
             raise HTTPError(400, "PropertyMissing", "Boot is required")
+        self.machine.last_boot_patch = body["Boot"]
         unknown = [k for k in body if k != "Boot"]
         if unknown:
             raise HTTPError(400, "PropertyNotWritable",
@@ -620,7 +626,6 @@ class BMC:
         if (new["BootSourceOverrideTarget"] == "None" and
                 "BootSourceOverrideTarget" in body["Boot"]):
             new["BootSourceOverrideEnabled"] = "Disabled"
-        self.machine.last_boot_patch = body["Boot"]
         return new
 
     # -- dispatch -----------------------------------------------------
@@ -776,7 +781,6 @@ def not_allowed():
 
 
 def uuid_of(serial):
-    import uuid
     return uuid.uuid5(uuid.NAMESPACE_DNS, serial + ".castiron-lab")
 
 
