@@ -72,6 +72,8 @@ UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
 	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
 UNIT_err             := lib/err.c
+UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
+UNIT_redfish_LIBS    := -ljansson
 UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
@@ -81,7 +83,7 @@ UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory       := inventory/be_pg.c inventory/be_sqlite.c inventory/csv.c \
 	inventory/db.c inventory/enroll.c inventory/facts.c inventory/host.c \
-	inventory/hoststate.c inventory/migrate.c inventory/query.c lib/file.c \
+	inventory/hoststate.c inventory/migrate.c inventory/nics.c inventory/query.c lib/file.c \
 	lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto
 UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
