@@ -1,13 +1,18 @@
 # Inventory speed and memory: import of a 10,000-row CSV, report and list
 # over 100,000 hosts, peak RSS; each next to its goal (issue 2) and next to
 # what an operator would otherwise run: the sqlite3 shell's .import (no
-# validation at all) and sqlite3 queries.  Best of 3 runs (the machine is
-# shared); nothing here passes or fails on a timing.
+# validation at all) and sqlite3 queries.  Then the fleet (issue 17): a
+# million hosts in 50 sites, on SQLite and on PostgreSQL side by side
+# (report, one site's list, 50 appliances writing at once against one
+# SQLite writer, an import, the migration itself).  Best of 3 runs (the
+# machine is shared); nothing here passes or fails on a timing.
 set -u
 CASTIRON=${CASTIRON:-$PWD/build/castiron}
 GEN=$PWD/tests/lab/gen-hosts
 B=$(mktemp -d /tmp/castiron-bench.XXXXXX)
-trap 'rm -rf "$B"' EXIT
+_exit_cmds=""
+at_exit() { _exit_cmds="$1; $_exit_cmds"; }
+trap 'eval "$_exit_cmds"; rm -rf "$B"' EXIT
 RUNS=${RUNS:-3}
 
 now() { date +%s.%N; }
@@ -91,3 +96,114 @@ for v in "$rss_list" "$rss_rep"; do [ "$v" -gt "$peak" ] && peak=$v; done
 echo "peak RSS: import 10k $((rss_imp / 1024)) MiB, report 100k $((rss_rep / 1024)) MiB, list 100k $((rss_list / 1024)) MiB"
 echo "peak RSS overall:              $((peak / 1024)) MiB   (goal <= 64 MiB: $(verdict "$peak" 65536))"
 echo "  (largest process in the timed runs, sqlite3 included: $((rss / 1024)) MiB)"
+
+# ---- the fleet: 1,000,000 hosts in 50 sites, SQLite and PostgreSQL ----
+. "$PWD/tests/lab/pglab.sh"
+if ! pg_start >"$B/pg.log" 2>&1; then
+	echo "fleet: no PostgreSQL to measure ($(tail -1 "$B/pg.log"))"
+	exit 1
+fi
+: >"$B/rss"
+printf '[castiron]\nsite = s01\n[inventory]\ndatabase = %s/fleet.db\n' "$B" >"$B/fsq.ini"
+printf '[castiron]\nsite = s01\n[inventory]\ndatabase = %s\n' "$PGURL" >"$B/fpg.ini"
+printf 'hostname,site\n' >"$B/none.csv"
+"$CASTIRON" -c "$B/fsq.ini" inventory import "$B/none.csv" >/dev/null
+# Each site's hosts enrolled together, by its appliance, as they would be
+# (site-major ids); two NICs, two disks, facts and an event each.
+sqlite3 "$B/fleet.db" >/dev/null <<'SQL'
+PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;
+BEGIN;
+INSERT INTO sites (id, name) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+	SELECT i, printf('s%02d', i) FROM n;
+INSERT INTO racks (id, site_id, name) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 24999)
+	SELECT i + 1, i / 500 + 1, printf('s%02d-r%03d', i / 500 + 1, i % 500 + 1) FROM n;
+INSERT INTO hosts (id, hostname, site_id, rack_id, unit, serial, bmc, address, role, state, created_at, updated_at)
+	WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
+	SELECT i + 1, printf('node%d.s%02d.example.net', i, i / 20000 + 1), i / 20000 + 1,
+	    (i / 20000) * 500 + (i % 20000) / 40 + 1, (i % 20000) % 40 + 1, printf('SN%08d', i),
+	    printf('10.%d.%d.%d', 64 + i / 65536, (i / 256) % 256, i % 256),
+	    printf('2001:db8:%x:%x::1', i / 65536, i % 65536),
+	    CASE i % 6 WHEN 3 THEN 'dns' WHEN 4 THEN 'db' WHEN 5 THEN 'cache' ELSE 'web' END,
+	    CASE WHEN i % 3 = 0 THEN 'active' ELSE 'enrolled' END,
+	    '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM n;
+INSERT INTO nics (host_id, seq, mac) SELECT id, 1, printf('02:%02x:%02x:%02x:%02x:01', (id >> 24) & 255,
+	(id >> 16) & 255, (id >> 8) & 255, id & 255) FROM hosts;
+INSERT INTO nics (host_id, seq, mac) SELECT id, 2, printf('02:%02x:%02x:%02x:%02x:02', (id >> 24) & 255,
+	(id >> 16) & 255, (id >> 8) & 255, id & 255) FROM hosts;
+INSERT INTO facts SELECT id, 'AMD EPYC 7313P 16-Core Processor', 16, 131072, 'Dell Inc.',
+	'PowerEdge R6515', serial, '2026-01-01T00:00:00Z' FROM hosts;
+INSERT INTO disks SELECT id, 'nvme0n1', 960197124096, 'SAMSUNG MZQL2960HCJR', 'S' || id, 0, 0 FROM hosts;
+INSERT INTO disks SELECT id, 'nvme1n1', 960197124096, 'SAMSUNG MZQL2960HCJR', 'T' || id, 0, 0 FROM hosts;
+INSERT INTO events (host_id, hostname, time, actor, to_state, reason, site)
+	SELECT h.id, h.hostname, '2026-01-01T00:00:00Z', 'bench', 'enrolled', 'enrolled', s.name
+	FROM hosts h JOIN sites s ON s.id = h.site_id;
+COMMIT;
+SQL
+"$CASTIRON" -c "$B/fsq.ini" inventory list --site s01 --rack s01-r001 >/dev/null	# WAL again
+t0=$(now)
+/usr/bin/time -f '%M' -o "$B/mig.rss" "$CASTIRON" -c "$B/fsq.ini" inventory migrate --to "$PGURL" >/dev/null 2>"$B/err" ||
+	{ echo "fleet: migrate failed: $(cat "$B/err")"; exit 1; }
+t_mig=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+cat "$B/mig.rss" >>"$B/rss"
+echo "fleet: 1,000,000 hosts (2,000,000 NICs and disks, 1,000,000 facts and events) in 50 sites"
+echo "inventory migrate of it all, SQLite -> PostgreSQL: $t_mig s, $(($(cat "$B/mig.rss") / 1024)) MiB"
+
+t_rs=$(best "" "$CASTIRON -c $B/fsq.ini inventory report --by site"); c_rs=$(cpu)
+t_rp=$(best "" "$CASTIRON -c $B/fpg.ini inventory report --by site"); c_rp=$(cpu)
+echo "report --by site, 1,000,000:   PostgreSQL $t_rp s wall, $c_rp s CPU   (goal <= 1 s: $(verdict "$t_rp" 1))"
+echo "  SQLite: $t_rs s wall, $c_rs s CPU   PostgreSQL/SQLite = $(ratio "$t_rp" "$t_rs")x"
+t_ls=$(best "" "$CASTIRON -c $B/fsq.ini inventory list --site s07 --format json >/dev/null"); c_ls=$(cpu)
+t_lp=$(best "" "$CASTIRON -c $B/fpg.ini inventory list --site s07 --format json >/dev/null"); c_lp=$(cpu)
+echo "list --site s07 --format json (20,000 hosts of 1,000,000): PostgreSQL $t_lp s wall, $c_lp s CPU   (goal <= 0.3 s: $(verdict "$t_lp" 0.3))"
+echo "  SQLite: $t_ls s wall, $c_ls s CPU   PostgreSQL/SQLite = $(ratio "$t_lp" "$t_ls")x"
+"$CASTIRON" -c "$B/fsq.ini" inventory list --site s07 --format json >"$B/l.sq"
+"$CASTIRON" -c "$B/fpg.ini" inventory list --site s07 --format json >"$B/l.pg"
+cmp -s "$B/l.sq" "$B/l.pg" && echo "  (the two lists are byte for byte the same, $(wc -c <"$B/l.pg") bytes)" ||
+	echo "  THE TWO LISTS DIFFER"
+
+# An import of 10,000 rows into an empty PostgreSQL inventory, next to
+# the same into an empty SQLite file (above: $t_imp s).
+psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database imp" >/dev/null
+printf '[inventory]\ndatabase = %s\n' "$(pg_url imp)" >"$B/imp.ini"
+t_ip=$(best "psql -XAtq -h $PGLAB -U castiron -d postgres -c 'drop database imp' -c 'create database imp'" \
+	"$CASTIRON -c $B/imp.ini inventory import $B/10k.csv"); c_ip=$(cpu)
+echo "import 10,000 rows into PostgreSQL: $t_ip s wall, $c_ip s CPU   (goal <= 1 s: $(verdict "$t_ip" 1))"
+echo "  SQLite: $t_imp s   PostgreSQL/SQLite = $(ratio "$t_ip" "$t_imp")x"
+
+# Writers: 50 appliances (one per site) each moving its own site's hosts
+# (set-state, one transaction with its event), all at once for SECS
+# seconds on PostgreSQL; one SQLite appliance doing the same alone.
+SECS=${SECS:-10}
+writer() {	# ini site seconds out
+	_end=$(( $(date +%s) + $3 )); _n=0; _i=0
+	_base=$(( ($(echo "$2" | sed 's/^s0*//') - 1) * 20000 ))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		_h="node$((_base + _i % 200)).$2.example.net"
+		if [ $((_i / 200 % 2)) -eq 0 ]; then _to=maintenance; else _to=active; fi
+		"$CASTIRON" -c "$1" inventory set-state "$_h" $_to --reason bench >/dev/null 2>>"$4.err" && _n=$((_n + 1))
+		_i=$((_i + 1))
+	done
+	echo "$_n" >"$4"
+}
+for k in $(seq 1 50); do
+	s=$(printf 's%02d' "$k")
+	printf '[castiron]\nsite = %s\n[inventory]\ndatabase = %s\n' "$s" "$PGURL" >"$B/w$s.ini"
+done
+pids=""
+for k in $(seq 1 50); do
+	s=$(printf 's%02d' "$k")
+	writer "$B/w$s.ini" "$s" "$SECS" "$B/w$s.n" & pids="$pids $!"
+done
+for p in $pids; do wait "$p"; done
+n_pg=$(cat "$B"/ws*.n | awk '{ n += $1 } END { print n }')
+e_pg=$(cat "$B"/ws*.n.err 2>/dev/null | wc -l)
+writer "$B/fsq.ini" s01 "$SECS" "$B/sq.n"
+n_sq=$(cat "$B/sq.n")
+/usr/bin/time -f %M "$CASTIRON" -c "$B/fpg.ini" inventory set-state node1.s01.example.net retired --reason rss 2>>"$B/rss" >/dev/null
+echo "writers, set-state + its event, one transaction each, for $SECS s:"
+echo "  50 appliances on PostgreSQL at once: $n_pg transactions, $(awk -v n="$n_pg" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }') tx/s ($e_pg failed)"
+echo "  one appliance on SQLite:             $n_sq transactions, $(awk -v n="$n_sq" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }') tx/s"
+echo "  PostgreSQL (50 writers) / SQLite (1 writer) = $(ratio "$n_pg" "$n_sq")x   (each command a castiron process: start, connect, one transaction)"
+
+peak=$(sort -n "$B/rss" | tail -1)
+echo "peak RSS of castiron in the fleet runs: $((peak / 1024)) MiB   (goal <= 64 MiB: $(verdict "$peak" 65536))"

@@ -822,10 +822,12 @@ pg_open(struct inv *inv, const char *url, int flags,
 		return INV_FAIL;
 	}
 	/* Writers wait for a row another holds, as long as SQLite's busy
-	 * timeout, not forever. */
-	if (pg_run(inv, inv->readonly ? "SET lock_timeout = '60s'; "
-	    "SET default_transaction_read_only = on" :
-	    "SET lock_timeout = '60s'") == -1)
+	 * timeout, not forever.  castiron's queries are short or a single
+	 * pass: compiling them (JIT) costs more than it saves, and a
+	 * report's sorts fit in 32 MiB of the server's memory. */
+	if (pg_run(inv, "SET lock_timeout = '60s'; SET jit = off; "
+	    "SET work_mem = '32MB'") == -1 || (inv->readonly && pg_run(inv,
+	    "SET default_transaction_read_only = on") == -1))
 		return db_fail(inv, "session", err, errlen);
 	/* Read the version before anything writes. */
 	if (schema_version(inv, &v, &exists) == -1)

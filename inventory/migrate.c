@@ -174,12 +174,12 @@ static const char *const write_sql[] = {
 	 * one of a removed host keeps its name only. */
 	"INSERT INTO events (host_id, hostname, time, actor, from_state, "
 	"to_state, step, reason, bytes, duration_ms, site, origin) "
-	"SELECT (SELECT h.id FROM mig_hosts m JOIN hosts h ON "
-	"h.hostname = m.hostname WHERE m.id = e.host_id AND "
-	"m.hostname = e.hostname), e.hostname, e.time, e.actor, e.from_state, "
-	"e.to_state, e.step, e.reason, e.bytes, e.duration_ms, e.site, "
-	"e.origin FROM mig_events e WHERE NOT EXISTS (SELECT 1 FROM events x "
-	"WHERE x.origin = e.origin) ORDER BY e.id",
+	"SELECT h.id, e.hostname, e.time, e.actor, e.from_state, e.to_state, "
+	"e.step, e.reason, e.bytes, e.duration_ms, e.site, e.origin "
+	"FROM mig_events e LEFT JOIN mig_hosts m ON m.id = e.host_id AND "
+	"m.hostname = e.hostname LEFT JOIN hosts h ON h.hostname = m.hostname "
+	"WHERE NOT EXISTS (SELECT 1 FROM events x WHERE x.origin = e.origin) "
+	"ORDER BY e.id",
 };
 
 static const char drop_sql[] =
