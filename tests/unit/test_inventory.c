@@ -1,10 +1,14 @@
 /*
  * The inventory API that provision calls, against a real SQLite file in a
- * temporary directory: a run begun, stepped, failed, resumed and
- * finished; facts; pinned host keys (fingerprints as ssh-keygen prints
- * them); and the files inv_open must refuse without touching them.
+ * temporary directory, or against a real PostgreSQL when
+ * CASTIRON_TEST_DATABASE names one (tests/integration/inventory_unit_pg.sh
+ * starts it): a run begun, stepped, failed, resumed and finished; facts;
+ * pinned host keys (fingerprints as ssh-keygen prints them); five
+ * processes beginning a run on one host at once (one wins); and the
+ * inventories inv_open must refuse without touching them.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "inventory/inventory.h"
@@ -22,7 +27,23 @@
 #define KEY_B64	"AAAAC3NzaC1lZDI1NTE5AAAAIJJ5hHOLWhzMiKwid4IR5j62xCFEuc4vRdgD6QXCqvzE"
 #define KEY_FP	"SHA256:yp+3fql2nzim0Q1i7bozpy4Whq6liVegKQD0s6iVChw"
 
-static char	dir[64], path[128], err[INV_ERRLEN];
+static char	dir[64], path[512], err[INV_ERRLEN];
+static const char *pgurl;	/* CASTIRON_TEST_DATABASE */
+
+/* Runs sql on the PostgreSQL under test, outside castiron. */
+static void
+pg_sql(const char *sql)
+{
+	PGconn		*c = PQconnectdb(pgurl);
+	PGresult	*r;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, sql);
+	assert_true(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK);
+	PQclear(r);
+	PQfinish(c);
+}
 
 static int
 setup(void **st)
@@ -31,6 +52,12 @@ setup(void **st)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "%s/inv.db", dir);
+	if (pgurl) {
+		/* Every test starts from an empty database. */
+		snprintf(path, sizeof(path), "%s", pgurl);
+		pg_sql("SET client_min_messages = warning; "
+		    "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+	}
 	*st = NULL;
 	return 0;
 }
@@ -294,8 +321,27 @@ t_refused(void **st)
 	size_t		 n;
 
 	(void)st;
+	if (pgurl) {
+		/* an empty database, without CREATE: refused, still empty */
+		assert_int_equal(inv_open(path, 0, NULL, &inv, err,
+		    sizeof(err)), INV_EINVAL);
+		assert_non_null(strstr(err, "no inventory in this database"));
+		/* newer schema */
+		inv = fresh();
+		inv_close(inv);
+		pg_sql("UPDATE castiron_schema SET version = 99");
+		assert_int_equal(inv_open(path, 0, NULL, &inv, err,
+		    sizeof(err)), INV_EINVAL);
+		assert_non_null(strstr(err, "newer"));
+		/* a password in the URL, refused without repeating it */
+		assert_int_equal(inv_open("postgresql://u:s3cret@/x", 0, NULL,
+		    &inv, err, sizeof(err)), INV_EINVAL);
+		assert_null(strstr(err, "s3cret"));
+		return;
+	}
 	/* missing, without CREATE */
-	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)), INV_EINVAL);
+	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)),
+	    INV_EINVAL);
 	assert_int_equal(access(path, F_OK), -1);
 	/* not SQLite: refused, not modified */
 	snprintf(junk, sizeof(junk), "%s/junk.db", dir);
@@ -317,19 +363,77 @@ t_refused(void **st)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)), INV_EINVAL);
+	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)),
+	    INV_EINVAL);
 	assert_non_null(strstr(err, "newer"));
+}
+
+/* Five processes, each with its own handle, begin a run on one host at
+ * once: exactly one moves it to provisioning, the others are refused by
+ * the state machine (it is provisioning already), and the history holds
+ * one transition. */
+static void
+t_race(void **st)
+{
+	struct inv		*inv = fresh();
+	struct inv_events	*ec;
+	const struct inv_event_row *e;
+	pid_t			 pid[5];
+	int			 i, status, won = 0, lost = 0, starts = 0, step;
+
+	(void)st;
+	inv_close(inv);
+	for (i = 0; i < 5; i++) {
+		if ((pid[i] = fork()) == 0) {
+			struct inv	*mine;
+			char		 e2[INV_ERRLEN];
+			int		 rc;
+
+			if (inv_open(path, 0, NULL, &mine, e2, sizeof(e2)) !=
+			    INV_OK)
+				_exit(9);
+			rc = inv_run_begin(mine, "web2", "racer", 0, NULL, &step,
+			    e2, sizeof(e2));
+			inv_close(mine);
+			_exit(rc == INV_OK ? 0 : rc == INV_ESTATE ? 1 : 8);
+		}
+		assert_true(pid[i] > 0);
+	}
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 0)
+			won++;
+		else if (WEXITSTATUS(status) == 1)
+			lost++;
+	}
+	assert_int_equal(won, 1);
+	assert_int_equal(lost, 4);
+	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_events_open(inv, "web2", &ec, err, sizeof(err)),
+	    INV_OK);
+	while (inv_events_next(ec, &e, err, sizeof(err)) == 1)
+		if (e->to_state && strcmp(e->to_state, "provisioning") == 0)
+			starts++;
+	inv_events_close(ec);
+	assert_int_equal(starts, 1);
+	inv_close(inv);
 }
 
 int
 main(void)
 {
+	const char		*db = getenv("CASTIRON_TEST_DATABASE");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_hostkey, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_race, setup, teardown),
 	};
+
+	pgurl = db && *db ? db : NULL;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
