@@ -900,7 +900,7 @@ free_keys(const struct key *keys, void *base)
 		char *field = (char *)base + k->off;
 		switch (k->type) {
 		case KT_STR: case KT_NAME: case KT_PATH: case KT_FILE:
-		case KT_SECRET: case KT_URL: case KT_HOSTPORT:
+		case KT_SECRET: case KT_URL: case KT_HOSTPORT: case KT_DATABASE:
 		case KT_PREFIXES:
 			free(*(void **)field);
 			*(void **)field = NULL;
