@@ -824,9 +824,13 @@ pg_open(struct inv *inv, const char *url, int flags,
 	/* Writers wait for a row another holds, as long as SQLite's busy
 	 * timeout, not forever.  castiron's queries are short or a single
 	 * pass: compiling them (JIT) costs more than it saves, and a
-	 * report's sorts fit in 32 MiB of the server's memory. */
+	 * report's sorts fit in 32 MiB of the server's memory.  A cursor is
+	 * always read to its end: planned for all its rows, not for the
+	 * first tenth (the default plans a site's list as a walk of every
+	 * host in id order). */
 	if (pg_run(inv, "SET lock_timeout = '60s'; SET jit = off; "
-	    "SET work_mem = '32MB'") == -1 || (inv->readonly && pg_run(inv,
+	    "SET work_mem = '32MB'; SET cursor_tuple_fraction = 1.0") == -1 ||
+	    (inv->readonly && pg_run(inv,
 	    "SET default_transaction_read_only = on") == -1))
 		return db_fail(inv, "session", err, errlen);
 	/* Read the version before anything writes. */
