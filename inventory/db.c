@@ -158,6 +158,22 @@ db_stmt(struct inv *inv, const char *sql, struct db_stmt **st, char *err,
 	return INV_OK;
 }
 
+int
+db_run_id(struct inv *inv, const char *sql, int64_t id, const char *what,
+    char *err, size_t errlen)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	if (db_prepare(inv, sql, &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) != 0)
+		db_fail(inv, what, err, errlen);
+	db_finalize(st);
+	return rc == 0 ? INV_OK : INV_FAIL;
+}
+
 void
 db_col_copy(struct db_stmt *st, int i, char *buf, size_t len)
 {

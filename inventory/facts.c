@@ -50,15 +50,8 @@ facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
 	if (rc != 0)
 		return INV_FAIL;
 
-	if (db_prepare(inv, "DELETE FROM disks WHERE host_id = ?", &st, err,
-	    errlen) != INV_OK)
-		return INV_FAIL;
-	db_bind_int64(st, 1, id);
-	rc = db_step(st);
-	if (rc != 0)
-		db_fail(inv, "disks", err, errlen);
-	db_finalize(st);
-	if (rc != 0)
+	if (db_run_id(inv, "DELETE FROM disks WHERE host_id = ?", id, "disks",
+	    err, errlen) != INV_OK)
 		return INV_FAIL;
 	if (db_prepare(inv, "INSERT INTO disks (host_id, name, size_bytes, "
 	    "model, serial, rotational, removable) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -447,7 +440,6 @@ hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
 {
 	struct db_event	 ev = { 0 };
 	struct inv_hostkey k;
-	struct db_stmt	*st;
 	char		*text;
 	int64_t		 id;
 	int		 rc;
@@ -457,18 +449,9 @@ hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
 	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK ||
 	    (rc = inv_hostkey_get(inv, hostname, &k, err, errlen)) != INV_OK)
 		goto fail;
-	if ((rc = db_prepare(inv, "DELETE FROM host_keys WHERE host_id = ?",
-	    &st, err, errlen)) != INV_OK)
+	if ((rc = db_run_id(inv, "DELETE FROM host_keys WHERE host_id = ?", id,
+	    "host key", err, errlen)) != INV_OK)
 		goto fail;
-	db_bind_int64(st, 1, id);
-	rc = db_step(st);
-	if (rc != 0)
-		db_fail(inv, "host key", err, errlen);
-	db_finalize(st);
-	if (rc != 0) {
-		rc = INV_FAIL;
-		goto fail;
-	}
 	text = xsprintf("host key forgotten (was %s %s)%s%s", k.type,
 	    k.fingerprint, reason ? ": " : "", reason ? reason : "");
 	ev.host_id = id;

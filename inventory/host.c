@@ -527,7 +527,6 @@ remove_tx(struct inv *inv, const char *hostname, const char *actor,
     char *err, size_t errlen)
 {
 	struct db_event	 ev = { 0 };
-	struct db_stmt	*st;
 	int64_t		 id;
 	int		 rc, state;
 
@@ -543,18 +542,9 @@ remove_tx(struct inv *inv, const char *hostname, const char *actor,
 		rc = INV_ESTATE;
 		goto fail;
 	}
-	if ((rc = db_prepare(inv, "DELETE FROM hosts WHERE id = ?", &st, err,
-	    errlen)) != INV_OK)
+	if ((rc = db_run_id(inv, "DELETE FROM hosts WHERE id = ?", id,
+	    "remove", err, errlen)) != INV_OK)
 		goto fail;
-	db_bind_int64(st, 1, id);
-	rc = db_step(st);
-	if (rc != 0)
-		db_fail(inv, "remove", err, errlen);
-	db_finalize(st);
-	if (rc != 0) {
-		rc = INV_FAIL;
-		goto fail;
-	}
 	ev.host_id = id;
 	ev.hostname = hostname;
 	ev.actor = actor;

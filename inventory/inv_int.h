@@ -179,6 +179,12 @@ int	db_prepare_stream(struct inv *, const char *sql, struct db_stmt **,
 int	db_stmt(struct inv *, const char *sql, struct db_stmt **, char *err,
 	    size_t errlen);
 
+/* Runs sql, a statement without results whose one parameter is id
+ * (a host's: "DELETE FROM disks WHERE host_id = ?"); what names it in
+ * the error. */
+int	db_run_id(struct inv *, const char *sql, int64_t id, const char *what,
+	    char *err, size_t errlen);
+
 /* ---- transactions ---- */
 
 int	db_begin(struct inv *, enum db_tx, char *err, size_t errlen);

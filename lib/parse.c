@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/parse.h"
@@ -430,29 +431,18 @@ fmt_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes %XX in s[0..n) into out (at most outlen - 1 bytes). */
 static void
 url_decode(const char *s, size_t n, char *out, size_t outlen)
 {
 	size_t	 i, o = 0;
+	char	 xx[3] = { 0 };
 
 	for (i = 0; i < n && o + 1 < outlen; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 1]) * 16 +
-			    hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			memcpy(xx, s + i + 1, 2);
+			out[o++] = (char)strtoul(xx, NULL, 16);
 			i += 2;
 		} else
 			out[o++] = s[i];

@@ -13,11 +13,7 @@
 BACKEND=${BACKEND:-sqlite}
 if [ "$BACKEND" = postgresql ]; then
 	. tests/lab/pglab.sh
-	if ! pg_start; then
-		_result 1 "a PostgreSQL for the test"
-		done_testing
-		exit 1
-	fi
+	pg_start_test
 	DB=$PGURL
 	q() { pq "$1"; }
 	# The whole database, as pg_dump writes it: schema, rows, sequences.

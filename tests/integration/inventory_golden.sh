@@ -13,11 +13,7 @@ G=tests/golden/inventory
 BACKEND=${BACKEND:-sqlite}
 if [ "$BACKEND" = postgresql ]; then
 	. tests/lab/pglab.sh
-	if ! pg_start; then
-		_result 1 "a PostgreSQL for the test"
-		done_testing
-		exit 1
-	fi
+	pg_start_test
 	DB=$PGURL
 	sql() { pq "$1"; }
 	# events are append-only: the fixture's times are set behind the

@@ -6,11 +6,7 @@
 
 if [ "${BACKEND:-sqlite}" = postgresql ]; then
 	. tests/lab/pglab.sh
-	if ! pg_start; then
-		_result 1 "a PostgreSQL for the test"
-		done_testing
-		exit 1
-	fi
+	pg_start_test
 	DB=$PGURL
 else
 	DB="$T/inv.db"

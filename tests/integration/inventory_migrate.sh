@@ -9,11 +9,7 @@
 . tests/lib.sh
 . tests/lab/pglab.sh
 
-if ! pg_start; then
-	_result 1 "a PostgreSQL for the test"
-	done_testing
-	exit 1
-fi
+pg_start_test
 GEN=tests/lab/gen-hosts
 SQ="$T/ams1.db"
 printf '[castiron]\nsite = ams1\n[inventory]\ndatabase = %s\n' "$SQ" >"$T/ams1.ini"

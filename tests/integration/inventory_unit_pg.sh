@@ -10,10 +10,6 @@ if [ ! -x "$BIN" ]; then
 	done_testing
 	exit 1
 fi
-if ! pg_start; then
-	_result 1 "a PostgreSQL for the test"
-	done_testing
-	exit 1
-fi
+pg_start_test
 # cmocka prints its own TAP results and plan.
 CMOCKA_MESSAGE_OUTPUT=TAP CASTIRON_TEST_DATABASE=$PGURL "$BIN"

@@ -5,9 +5,11 @@
 # (listen_addresses = ''), stopped and removed when the test exits.
 # Source it after tests/lib.sh.
 #
-#   pg_start [NAME]     initdb, start, create database castiron; sets
+#   pg_start            initdb, start, create database castiron; sets
 #                       PGLAB (the directory), PGURL (castiron's
 #                       [inventory] database for it)
+#   pg_start_test       pg_start, or a failed result and the end of the
+#                       test (it cannot run without its database)
 #   pq SQL...           psql on database castiron (or $PGDB): unaligned,
 #                       tuples only; exit 1 on an SQL error
 #   pg_url DB           the URL of another database of the cluster
@@ -52,6 +54,13 @@ EOF
 		start >/dev/null 2>&1 || { sed 's/^/# /' "$PGLAB/server.log" | tail -20; return 1; }
 	PGURL="postgresql://castiron@/$PGDB?host=$PGLAB"
 	psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "CREATE DATABASE $PGDB" >/dev/null
+}
+
+pg_start_test() {
+	pg_start && return 0
+	_result 1 "a PostgreSQL for the test"
+	done_testing
+	exit 1
 }
 
 pg_url() { echo "postgresql://castiron@/$1?host=$PGLAB"; }
