@@ -80,7 +80,8 @@ extern const struct area area_bgp;
 extern const struct area area_bmc;
 
 /* The hosts a many-host command names: HOST... (all but the last
- * skip_last positionals), or --rack R [--site S], or --site S.  0 with
+ * skip_last positionals), or --rack R [--site S], or --site S; HOST...
+ * and --rack R of the [castiron] site (or of --site S) only.  0 with
  * *hosts the caller's (free()), or an exit status after one line. */
 struct inv_host;
 int		 cli_select_hosts(struct config *, struct args *,

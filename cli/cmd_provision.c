@@ -31,86 +31,23 @@ actor_name(void)
 	return xsprintf("provision:%s", u && *u ? u : "unknown");
 }
 
-/*
- * Fills *names from the arguments or --rack/--site; 0, or an exit code.
- * Many sites may share one inventory: an appliance provisions the hosts
- * of its own [castiron] site unless --site names another, so a host name
- * or a rack name of another site is refused rather than provisioned
- * from here by mistake.
- */
+/* Fills *names from the arguments or --rack/--site (cli_select_hosts:
+ * this appliance's site unless --site says otherwise); 0, or an exit
+ * code. */
 static int
 select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 {
-	const char	*rack = args_get(args, "rack"), *site = args_get(args, "site");
-	const char	*scope = site ? site : cfg->castiron.site;
-	struct inv	*inv;
-	struct inv_host	*hosts = NULL, one;
-	char		 e[INV_ERRLEN];
-	size_t		 i, k = 0;
+	struct inv_host	*hosts;
+	size_t		 i;
 	int		 rc;
 
-	if ((args->argc > 0) + (rack != NULL) + (site != NULL && rack == NULL &&
-	    args->argc == 0) != 1)
-		return cmd_usage_error(args, "give HOST..., or --rack R, or "
-		    "--site S");
-	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, e, sizeof(e)) !=
-	    INV_OK) {
-		fprintf(stderr, "castiron provision: %s\n", e);
-		return EXIT_USAGE;
-	}
 	*names = NULL;
 	*n = 0;
-	if (args->argc > 0) {
-		*names = xcalloc((size_t)args->argc, sizeof(char *));
-		for (i = 0; i < (size_t)args->argc; i++) {
-			rc = inv_host_find(inv, args->argv[i], &one, e,
-			    sizeof(e));
-			if (rc == INV_OK && scope && strcmp(one.site, scope) !=
-			    0) {
-				snprintf(e, sizeof(e), "%s: at site %s, not %s "
-				    "(%s); give --site %s to provision it from "
-				    "here", one.hostname, one.site, scope, site ?
-				    "--site" : "this appliance's [castiron] "
-				    "site", one.site);
-				rc = INV_EINVAL;
-			}
-			if (rc != INV_OK) {
-				fprintf(stderr, "castiron provision: %s\n", e);
-				inv_close(inv);
-				for (k = 0; k < i; k++)
-					free((*names)[k]);
-				free(*names);
-				*names = NULL;
-				return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
-			}
-			(*names)[(*n)++] = xstrdup(one.hostname);
-		}
-		inv_close(inv);
-		return 0;
-	}
-	if (rack)
-		rc = inv_hosts_by_rack(inv, scope, rack, &hosts, &k, e, sizeof(e));
-	else
-		rc = inv_hosts_by_site(inv, site, &hosts, &k, e, sizeof(e));
-	inv_close(inv);
-	if (rc != INV_OK) {
-		fprintf(stderr, "castiron provision: %s\n", e);
-		return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
-	}
-	if (k == 0) {
-		free(hosts);
-		if (rack && scope)
-			fprintf(stderr, "castiron provision: no hosts in rack "
-			    "%s at site %s\n", rack, scope);
-		else
-			fprintf(stderr, "castiron provision: no hosts in %s "
-			    "%s\n", rack ? "rack" : "site", rack ? rack : site);
-		return EXIT_USAGE;
-	}
-	*names = xcalloc(k, sizeof(char *));
-	for (i = 0; i < k; i++)
+	if ((rc = cli_select_hosts(cfg, args, 0, &hosts, n)) != 0)
+		return rc;
+	*names = xcalloc(*n, sizeof(char *));
+	for (i = 0; i < *n; i++)
 		(*names)[i] = xstrdup(hosts[i].hostname);
-	*n = k;
 	free(hosts);
 	return 0;
 }
@@ -232,7 +169,8 @@ out:
 static const struct cmd_opt provision_opts[] = {
 	{ "rack", "R", "every host of rack R (with --site when rack names "
 	    "repeat across sites)" },
-	{ "site", "S", "every host of site S" },
+	{ "site", "S", "every host of site S; with HOST... or --rack, the site "
+	    "they are at (default [castiron] site)" },
 	{ "image", "NAME", "the image to write (default [provision] image)" },
 	{ "parallel", "N", "hosts at once (default [provision] parallel)" },
 	{ "accept-new-hostkey", NULL, "trust a host key seen for the first "

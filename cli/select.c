@@ -2,7 +2,10 @@
  * Choosing hosts for a command that acts on many: HOST... or --rack R
  * (with --site when rack names repeat) or --site S, read from the
  * inventory.  Every named host must exist: one unknown name stops the
- * command before anything is done.
+ * command before anything is done.  Many sites may share one inventory:
+ * an appliance acts on the hosts of its own [castiron] site unless --site
+ * names another, so a host name or a rack name of another site is
+ * refused rather than acted on from here by mistake.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
     struct inv_host **hosts, size_t *n)
 {
 	const char	*rack = args_get(args, "rack"), *site = args_get(args, "site");
+	const char	*scope = site ? site : cfg->castiron.site;
 	size_t		 nargs = (size_t)args->argc - skip_last, i;
 	struct inv	*inv;
 	char		 e[INV_ERRLEN];
@@ -24,7 +28,8 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
 
 	*hosts = NULL;
 	*n = 0;
-	if ((nargs > 0) + (rack != NULL) + (site != NULL && rack == NULL) != 1)
+	if ((nargs > 0) + (rack != NULL) + (site != NULL && rack == NULL &&
+	    nargs == 0) != 1)
 		return cmd_usage_error(args, "give HOST..., or --rack R, or "
 		    "--site S");
 	if (cfg->inventory.database == NULL) {
@@ -38,19 +43,35 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
 	}
 	if (nargs > 0) {
 		*hosts = xcalloc(nargs, sizeof(**hosts));
-		for (i = 0; i < nargs; i++)
-			if ((rc = inv_host_find(inv, args->argv[i], &(*hosts)[i],
-			    e, sizeof(e))) != INV_OK)
+		for (i = 0; i < nargs; i++) {
+			struct inv_host	*h = &(*hosts)[i];
+
+			if ((rc = inv_host_find(inv, args->argv[i], h, e,
+			    sizeof(e))) != INV_OK)
 				break;
+			if (scope && strcmp(h->site, scope) != 0) {
+				snprintf(e, sizeof(e), "%s: at site %s, not %s "
+				    "(%s); give --site %s to act on it from "
+				    "here", h->hostname, h->site, scope, site ?
+				    "--site" : "this appliance's [castiron] "
+				    "site", h->site);
+				rc = INV_EINVAL;
+				break;
+			}
+		}
 		*n = i;
 	} else if (rack)
-		rc = inv_hosts_by_rack(inv, site, rack, hosts, n, e, sizeof(e));
+		rc = inv_hosts_by_rack(inv, scope, rack, hosts, n, e, sizeof(e));
 	else
 		rc = inv_hosts_by_site(inv, site, hosts, n, e, sizeof(e));
 	inv_close(inv);
 	if (rc == INV_OK && *n == 0) {
-		snprintf(e, sizeof(e), "no hosts in %s %s", rack ? "rack" :
-		    "site", rack ? rack : site);
+		if (rack && scope)
+			snprintf(e, sizeof(e), "no hosts in rack %s at site %s",
+			    rack, scope);
+		else
+			snprintf(e, sizeof(e), "no hosts in %s %s", rack ?
+			    "rack" : "site", rack ? rack : site);
 		rc = INV_EINVAL;
 	}
 	if (rc != INV_OK) {
