@@ -378,7 +378,7 @@ batch_load(struct inv *inv, const struct row *rows, size_t n,
 		rc = db_load_row(inv, v, err, errlen);
 		free(reason);
 		if (rc != INV_OK)
-			return rc;
+			goto fail;
 	}
 	if ((rc = db_load_end(inv, err, errlen)) != INV_OK ||
 	    (rc = db_load_begin(inv, "enroll_macs", 3, err, errlen)) != INV_OK)
@@ -391,9 +391,17 @@ batch_load(struct inv *inv, const struct row *rows, size_t n,
 			v[1] = seq;
 			v[2] = rows[i].macs[m];
 			if ((rc = db_load_row(inv, v, err, errlen)) != INV_OK)
-				return rc;
+				goto fail;
 		}
 	return db_load_end(inv, err, errlen);
+fail:
+	/* End the load (its error is the one already in err). */
+	{
+		char	 e2[INV_ERRLEN];
+
+		db_load_end(inv, e2, sizeof(e2));
+	}
+	return rc;
 }
 
 static int
