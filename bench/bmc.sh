@@ -141,10 +141,8 @@ reset 1; rft 1 Systems setBootOverride Once Pxe >/dev/null 2>&1; rft 1 Systems g
 all_off
 polls=$(awk -v d="$POWER_DELAY" 'BEGIN { printf "%d", d / 0.5 + 1 }')
 echo "HTTP requests for one power-on of an off machine (the BMC's count)"
-printf '  castiron %3d (of them %d polls of PowerState until On)
-' "$c_on" "$polls"
-printf '  redfishtool: reset alone %d (%s of castiron'"'"'s); reset and read until On %d (%s)
-' \
+printf '  castiron %3d (of them %d polls of PowerState until On)\n' "$c_on" "$polls"
+printf '  redfishtool: reset alone %d (castiron/redfishtool %s); reset and read until On %d (%s)\n' \
     "$r_on" "$(ratio "$c_on" "$r_on")" "$r_on_sure" "$(ratio "$c_on" "$r_on_sure")"
 echo "HTTP requests for one one-time PXE boot override"
 printf '  castiron %3d (the override confirmed from the PATCH reply)\n' "$c_boot"
