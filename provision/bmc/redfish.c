@@ -578,7 +578,7 @@ static enum err_code
 rf_reset(struct bmc *b, const char *target, const char *type,
     struct err *e)
 {
-	struct rf_reply	 r;
+	struct rf_reply	 r = { 0 };
 	char		 body[64];
 	enum err_code	 rc;
 	int		 i;
@@ -708,7 +708,7 @@ static enum err_code
 rf_patch(struct bmc *b, const char *path, const char *body, const char *etag,
     json_t **res, struct err *e)
 {
-	struct rf_reply	 r;
+	struct rf_reply	 r = { 0 };
 	json_t		*j;
 	char		 tag[128], strong[128];
 	const char	*try[3];
