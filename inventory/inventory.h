@@ -157,6 +157,10 @@ int	inv_step_last_done(struct inv *, const char *hostname, int *step,
 int	inv_image_set(struct inv *, const char *hostname, const char *image,
 	    const char *actor, char *err, size_t errlen);
 
+/* The host with that MAC (enrolled or learned); INV_ENOENT when none. */
+int	inv_host_by_mac(struct inv *, const char *mac, struct inv_host *h,
+	    char *err, size_t errlen);
+
 /* Records a MAC the host's BMC reports that the enrollment lacked, as an
  * enrolled NIC and an event; *learned is 0 when it was known already.
  * INV_EINVAL when another host has it (err names that host). */

@@ -127,6 +127,14 @@ static const struct key keys_bmc[] = {
 	{ "power_timeout", KT_DURATION, C(bmc.power_timeout_ms), 0, 100, DAY, "2m" },
 	{ NULL }
 };
+static const struct key keys_boot[] = {
+	{ "listen", KT_HOSTPORT, C(boot.listen), .def = "127.0.0.1:8080" },
+	{ "url", KT_URL, C(boot.url) },
+	{ "deploy_dir", KT_PATH, C(boot.deploy_dir), .def = "/usr/lib/castiron/deploy" },
+	{ "token_ttl", KT_DURATION, C(boot.token_ttl_ms), 0, 10000, DAY, "30m" },
+	{ "cmdline", KT_STR, C(boot.cmdline), .def = "console=ttyS0,115200" },
+	{ NULL }
+};
 static const struct key keys_bgp[] = {
 	{ "bird_socket", KT_PATH, C(bgp.bird_socket), .def = "/run/bird/bird.ctl" },
 	{ "include_dir", KT_PATH, C(bgp.include_dir), .def = "/run/castiron/bird" },
@@ -164,6 +172,7 @@ static const struct section sections[] = {
 	{ "image", 1, keys_image },
 	{ "provision", 0, keys_provision },
 	{ "bmc", 0, keys_bmc },
+	{ "boot", 0, keys_boot },
 	{ "bgp", 0, keys_bgp },
 	{ "service", 1, keys_service },
 	{ NULL }

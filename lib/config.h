@@ -106,6 +106,15 @@ struct config {
 	} bmc;
 
 	struct {
+		char		*listen;	/* the boot service's HOST:PORT */
+		char		*url;		/* as hosts reach it; NULL:
+						   http://listen */
+		char		*deploy_dir;	/* vmlinuz, initrd.img */
+		uint64_t	 token_ttl_ms;	/* a boot's one-time token */
+		char		*cmdline;	/* deploy kernel's arguments */
+	} boot;
+
+	struct {
 		char		*bird_socket;
 		char		*include_dir;
 		struct prefix	*allowed_prefixes;

@@ -239,6 +239,7 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 	k.pinned = pinned;
 	k.deploy = h->ctx->deploy_fp;
 	k.seen = h->deploy_fp;
+	k.checkin = h->checkin_fp;
 	k.accept_new = h->ctx->o.accept_new;
 	k.phase = phase;
 	if ((v = hostkey_decide(&k, h->err, sizeof(h->err))) == -1) {
@@ -260,6 +261,10 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 		    h->presented);
 	if (v == HOSTKEY_NEW)
 		return pin_presented(h);
+	if (v == HOSTKEY_CHECKIN)
+		return phost_note(h, "host key %s accepted: the one its deploy "
+		    "environment checked in with (this boot only; not pinned)",
+		    h->presented);
 	if (v == HOSTKEY_DEPLOY)
 		return phost_note(h, "host key %s accepted for the deploy "
 		    "environment (the configured deploy_host_key; not pinned)",

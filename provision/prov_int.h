@@ -64,6 +64,8 @@ struct prov_host {
 						   on this session */
 	char			 presented[SSH_FP_LEN];	/* key of the session */
 	char			 deploy_fp[SSH_FP_LEN];	/* deploy env's key */
+	char			 checkin_fp[SSH_FP_LEN];	/* the key this
+						   network boot checked in with */
 	struct inspect		*insp;
 	char			 disk[64];	/* chosen target */
 	char			 prov_id[64];
