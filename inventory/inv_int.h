@@ -22,6 +22,8 @@ struct inv {
 	}		 cache[INV_STMT_CACHE];
 	char		*path;
 	int		 readonly;
+	struct inv_owner owner;		/* the run it acts for (inv_run_owner) */
+	int		 has_owner;
 };
 
 /* Sets err to "what: SQLite's message" and returns INV_FAIL. */
