@@ -16,6 +16,18 @@
 #include "lib/sshkey.h"
 #include "lib/xmalloc.h"
 
+void
+db_gpu_fill(sqlite3_stmt *st, int i, struct inv_gpu *g)
+{
+	memset(g, 0, sizeof(*g));
+	db_column_copy(st, i, g->pci_slot, sizeof(g->pci_slot));
+	db_column_copy(st, i + 1, g->class, sizeof(g->class));
+	db_column_copy(st, i + 2, g->vendor, sizeof(g->vendor));
+	db_column_copy(st, i + 3, g->model, sizeof(g->model));
+	g->memory_mb = sqlite3_column_type(st, i + 4) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(st, i + 4);
+}
+
 /* The host's accelerators, replaced whole. */
 static int
 gpus_write(struct inv *inv, int64_t id, const struct inv_facts *f,
@@ -324,13 +336,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 			f->gpus = xreallocarray(f->gpus, cap, sizeof(*g));
 		}
 		g = &f->gpus[f->ngpus++];
-		memset(g, 0, sizeof(*g));
-		db_column_copy(st, 0, g->pci_slot, sizeof(g->pci_slot));
-		db_column_copy(st, 1, g->class, sizeof(g->class));
-		db_column_copy(st, 2, g->vendor, sizeof(g->vendor));
-		db_column_copy(st, 3, g->model, sizeof(g->model));
-		g->memory_mb = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(st, 4);
+		db_gpu_fill(st, 0, g);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)

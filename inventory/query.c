@@ -174,12 +174,7 @@ subs_collect(struct subcur *nc, struct subcur *dc, struct subcur *gc,
 			b->gpu = xreallocarray(b->gpu, b->capgpu, sizeof(*g));
 		}
 		g = &b->gpu[b->ngpu++];
-		db_column_copy(gc->st, 1, g->pci_slot, sizeof(g->pci_slot));
-		db_column_copy(gc->st, 2, g->class, sizeof(g->class));
-		db_column_copy(gc->st, 3, g->vendor, sizeof(g->vendor));
-		db_column_copy(gc->st, 4, g->model, sizeof(g->model));
-		g->memory_mb = sqlite3_column_type(gc->st, 5) == SQLITE_NULL ?
-		    -1 : sqlite3_column_int64(gc->st, 5);
+		db_gpu_fill(gc->st, 1, g);
 		if (cur_next(gc) == -1)
 			return -1;
 	}

@@ -84,8 +84,10 @@ t_parse_facts(void **st)
 	inspect_to_facts(&in, &f);
 	assert_int_equal(f.ndisks, 4);		/* no loop, no zram */
 	assert_int_equal(f.nnics, 2);
+	assert_int_equal(f.ngpus, 0);
 	free(f.disks);
 	free(f.nics);
+	free(f.gpus);
 }
 
 static void
