@@ -180,9 +180,8 @@ static int
 row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 {
 	char		 e[PARSE_ERRLEN], tmp[32];
-	uint8_t		 addr[16];
 	uint64_t	 u;
-	int		 nbad = 0, fam;
+	int		 nbad = 0;
 	const char	*p;
 
 	memset(r, 0, sizeof(*r));
@@ -218,10 +217,8 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 		bad(b, in->line, "serial: %s", e), nbad++;
 	if (r->role && valid_name(r->role, e, sizeof(e)) == -1)
 		bad(b, in->line, "role: %s", e), nbad++;
-	if (r->bmc && parse_ip(r->bmc, &fam, addr, e, sizeof(e)) == -1 &&
-	    valid_hostname(r->bmc, e, sizeof(e)) == -1)
-		bad(b, in->line, "bmc: '%s' is neither an address nor a host "
-		    "name", r->bmc), nbad++;
+	if (r->bmc && valid_bmc(r->bmc, e, sizeof(e)) == -1)
+		bad(b, in->line, "bmc: %s", e), nbad++;
 	nbad += address_check(b, in, r);
 	if (r->disk && (r->disk[0] != '/' || strlen(r->disk) > 255 ||
 	    strpbrk(r->disk, " \t\n'\"`$;&|<>\\") != NULL))

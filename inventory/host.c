@@ -15,8 +15,8 @@
 #define HOST_COLS \
 	"h.id, h.hostname, s.name, r.name, h.unit, h.serial, h.bmc, " \
 	"h.address, h.role, h.image, h.disk, h.state, h.step, h.step_done, " \
-	"h.created_at, h.updated_at, h.prefixlen, h.gateway, h.owner_host, " \
-	"h.owner_pid, h.owner_start"
+	"h.created_at, h.updated_at, h.bmc_driver, h.prefixlen, h.gateway, " \
+	"h.owner_host, h.owner_pid, h.owner_start"
 #define HOST_FROM \
 	" FROM hosts h JOIN sites s ON s.id = h.site_id" \
 	" LEFT JOIN racks r ON r.id = h.rack_id"
@@ -45,11 +45,12 @@ host_fill(sqlite3_stmt *st, struct inv_host *h)
 	h->step_done = s < 0 ? STEP_NONE : s;
 	db_column_copy(st, 14, h->created_at, sizeof(h->created_at));
 	db_column_copy(st, 15, h->updated_at, sizeof(h->updated_at));
-	h->prefixlen = (unsigned)sqlite3_column_int(st, 16);
-	db_column_copy(st, 17, h->gateway, sizeof(h->gateway));
-	db_column_copy(st, 18, h->owner.host, sizeof(h->owner.host));
-	h->owner.pid = sqlite3_column_int64(st, 19);
-	db_column_copy(st, 20, h->owner.start, sizeof(h->owner.start));
+	db_column_copy(st, 16, h->bmc_driver, sizeof(h->bmc_driver));
+	h->prefixlen = (unsigned)sqlite3_column_int(st, 17);
+	db_column_copy(st, 18, h->gateway, sizeof(h->gateway));
+	db_column_copy(st, 19, h->owner.host, sizeof(h->owner.host));
+	h->owner.pid = sqlite3_column_int64(st, 20);
+	db_column_copy(st, 21, h->owner.start, sizeof(h->owner.start));
 }
 
 static int

@@ -122,8 +122,13 @@ int	owner_may_take(const struct inv_owner *rec, const struct inv_owner *me,
 	    const char *hostname, int force, char *why, size_t whylen,
 	    char *err, size_t errlen);
 
+/* reboot = bmc: a one-time disk boot and a restart (step_power.c). */
+int	phost_bmc_disk_boot(struct prov_host *);
+
 /* The steps: each returns 0 (h->why may say something) or -1 with
  * h->err set. */
+int	step_power(struct prov_host *);
+int	step_boot(struct prov_host *);
 int	step_inspect(struct prov_host *);
 int	step_image(struct prov_host *);
 int	step_configure(struct prov_host *);

@@ -8,27 +8,24 @@
  * it needs (a session in the deploy environment, the host's inspection)
  * is provided here, and its function is in its own file (step_*.c).
  *
- * Steps power and boot need a BMC driver, which castiron has not yet:
- * the host is expected to answer SSH in its deploy environment already,
- * and those steps are recorded as done with a note saying so.
- *
  * SIGINT and SIGTERM interrupt a run: the main thread takes them
  * (sigtimedwait, no handler) while the workers run with them blocked; no
  * new host or step starts, every session gives up within a second
- * (sess_opts.stop), and each host in flight fails at its step,
+ * (sess_opts.stop), and so does a BMC wait (bmc_interrupted), and each
+ * host in flight fails at its step,
  * "interrupted", resumable.  A second signal exits at once; the hosts
  * still provisioning are then taken over by the next run (owner.c).
  */
+#include <sys/random.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "provision/bmc/bmc.h"
 #include "provision/prov_int.h"
 
 #define NEED_SESSION	0x1	/* a session in the deploy environment */
@@ -40,25 +37,15 @@ struct step {
 	int		(*run)(struct prov_host *);
 };
 
-static int	step_no_bmc(struct prov_host *);
-
 static const struct step steps[] = {
-	{ STEP_POWER,		0,				step_no_bmc },
-	{ STEP_BOOT,		0,				step_no_bmc },
+	{ STEP_POWER,		0,				step_power },
+	{ STEP_BOOT,		0,				step_boot },
 	{ STEP_INSPECT,		NEED_SESSION,			step_inspect },
 	{ STEP_IMAGE,		NEED_SESSION | NEED_INSPECTION,	step_image },
 	{ STEP_CONFIGURE,	NEED_SESSION | NEED_INSPECTION,	step_configure },
 	{ STEP_REBOOT,		0,				step_reboot },
 	{ STEP_VERIFY,		0,				step_verify },
 };
-
-static int
-step_no_bmc(struct prov_host *h)
-{
-	snprintf(h->why, sizeof(h->why), "skipped: the host is expected up in "
-	    "its deploy environment (BMC control comes with the BMC drivers)");
-	return 0;
-}
 
 /*
  * What a step needs, before it runs.  A session that proved only the
@@ -105,7 +92,7 @@ make_prov_id(struct prov_host *h)
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		memset(r, 0, sizeof(r));
 	snprintf(h->prov_id, sizeof(h->prov_id), "%s-%02x%02x%02x%02x%02x%02x",
 	    ts, r[0], r[1], r[2], r[3], r[4], r[5]);
@@ -296,6 +283,7 @@ wait_workers(struct prov_ctx *c, size_t nth, const sigset_t *set)
 			continue;
 		if (atomic_load(&c->stop) == 0) {
 			atomic_store(&c->stop, sig);
+			bmc_interrupted = 1;	/* BMC waits end too */
 			log_warnx("%s: interrupting the run: no new step starts, "
 			    "the hosts in flight fail at their step (the next run "
 			    "resumes them); %s again exits at once", signame(sig),
