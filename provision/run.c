@@ -11,10 +11,10 @@
  * SIGINT and SIGTERM interrupt a run: the main thread takes them
  * (sigtimedwait, no handler) while the workers run with them blocked; no
  * new host or step starts, every session gives up within a second
- * (sess_opts.stop), and so does a BMC wait (bmc_interrupted), and each
- * host in flight fails at its step,
- * "interrupted", resumable.  A second signal exits at once; the hosts
- * still provisioning are then taken over by the next run (owner.c).
+ * (sess_opts.stop), so does a BMC wait (bmc_interrupted), and each host
+ * in flight fails at its step, "interrupted", resumable.  A second signal
+ * exits at once; the hosts still provisioning are then taken over by the
+ * next run (owner.c).
  */
 #include <sys/random.h>
 #include <signal.h>
