@@ -150,7 +150,9 @@ do_job(struct run *r, struct job *j)
 	case V_IDENTITY:
 		if ((rc = bmc_identity(b, &j->id, &j->e)) == ERR_OK) {
 			compare_identity(r, j);
-			if (r->learn && j->id.macs_known)
+			/* MACs are learned only from the enrolled server. */
+			if (r->learn && j->id.macs_known && (*j->h.serial ==
+			    '\0' || strcmp(j->h.serial, j->id.serial) == 0))
 				learn_macs(r, j);
 		}
 		break;

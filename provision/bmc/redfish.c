@@ -347,13 +347,49 @@ location_path(struct rf *rf, const char *loc)
 	return rfj_path_ok(loc) ? loc : NULL;
 }
 
+/* s as the inside of a JSON string into out; the length it would take
+ * (the caller checks it against len). */
+static size_t
+json_escape(char *out, size_t len, const char *s)
+{
+	size_t	 n = 0;
+	char	 u[8];
+
+	for (; s && *s; s++) {
+		const char *w = NULL;
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"')
+			w = "\\\"";
+		else if (c == '\\')
+			w = "\\\\";
+		else if (c < 0x20) {
+			snprintf(u, sizeof(u), "\\u%04x", c);
+			w = u;
+		}
+		if (w) {
+			for (; *w; w++, n++)
+				if (n + 1 < len)
+					out[n] = *w;
+		} else {
+			if (n + 1 < len)
+				out[n] = (char)c;
+			n++;
+		}
+	}
+	if (len > 0)
+		out[n < len ? n : len - 1] = '\0';
+	explicit_bzero(u, sizeof(u));
+	return n;
+}
+
 static enum err_code
 rf_login(struct bmc *b, struct err *e)
 {
 	struct rf	*rf = b->priv;
 	struct rf_reply	 r;
-	json_t		*req, *rep = NULL;
-	char		*body;
+	json_t		*rep = NULL;
+	char		 body[2100], user[512], pass[1536];
 	const char	*p = NULL;
 	enum err_code	 rc;
 
@@ -361,15 +397,18 @@ rf_login(struct bmc *b, struct err *e)
 		rf->basic = 1;
 		return ERR_OK;
 	}
-	req = json_pack("{s:s, s:s}", "UserName", b->t.username ?
-	    b->t.username : "", "Password", b->t.password ? b->t.password : "");
-	body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (body == NULL)
-		return err_set(e, ERR_FAIL, "out of memory");
+	/* The body is made here, not by jansson, so that no copy of the
+	 * password outlives the request unwiped. */
+	if (json_escape(user, sizeof(user), b->t.username) >= sizeof(user) ||
+	    json_escape(pass, sizeof(pass), b->t.password) >= sizeof(pass)) {
+		explicit_bzero(pass, sizeof(pass));
+		return err_set(e, ERR_INVAL, "user name or password too long");
+	}
+	snprintf(body, sizeof(body), "{\"UserName\":\"%s\",\"Password\":"
+	    "\"%s\"}", user, pass);
+	explicit_bzero(pass, sizeof(pass));
 	rc = rf_call(b, "POST", rf->sessions, body, NULL, &r, e);
-	explicit_bzero(body, strlen(body));
-	free(body);
+	explicit_bzero(body, sizeof(body));
 	if (rc != ERR_OK)
 		return rc;
 	if (r.status == 401 || r.status == 403) {

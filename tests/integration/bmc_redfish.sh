@@ -115,13 +115,20 @@ fails_with 1 "identity of a host whose BMC reports another serial and a MAC not 
 out=$("$C" bmc identity h9 2>&1 >/dev/null)
 check "  ...one line naming the host, both serials and the MAC" "$(echo "$out" | wc -l)" = 1 -a \
     -n "$(echo "$out" | grep 'h9: bmc 127.0.0.1' | grep 'enrolled SN-WRONG, BMC says SN-0009' | grep '52:54:00:12:00:09 not enrolled')"
-ev0=$("$C" inventory show h9 --format json | jq ".events | length")
 "$C" bmc identity h9 --learn-macs >/dev/null 2>&1
-check "  ...--learn-macs records the MAC as the host's" \
-    "$("$C" inventory show h9 --format json | jq -r '[.nics[].mac] | join(",")')" = 52:54:00:12:00:09
-check "  ...with an event" "$("$C" inventory show h9 --format json | jq ".events | length - $ev0")" = 1
+check "  ...--learn-macs learns nothing from a BMC whose serial is not the enrollment's" \
+    "$("$C" inventory show h9 --format json | jq '.nics | length')" = 0
+"$C" inventory add h8 --site s1 --serial SN-0008 --bmc "127.0.0.1:$((BASE + 8))" >/dev/null
+rf_start 8
+ev0=$("$C" inventory show h8 --format json | jq ".events | length")
+fails_with 1 "identity of a host whose BMC reports a MAC not enrolled" "$C" bmc identity h8
+ok "  ...--learn-macs" "$C" bmc identity h8 --learn-macs
+check "  ...records the MAC as the host's" \
+    "$("$C" inventory show h8 --format json | jq -r '[.nics[].mac] | join(",")')" = 52:54:00:12:00:08
+check "  ...with an event" "$("$C" inventory show h8 --format json | jq ".events | length - $ev0")" = 1
 check "  ...a second run learns nothing more" \
-    "$("$C" bmc identity h9 --learn-macs --format json 2>/dev/null | jq -r '.[0].learned')" = ""
+    "$("$C" bmc identity h8 --learn-macs --format json 2>/dev/null | jq -r '.[0].learned')" = ""
+ok "  ...and the host now matches" "$C" bmc identity h8
 
 # -- credentials and TLS ------------------------------------------------------
 printf 'wrong-password\n' >"$T/pw"
