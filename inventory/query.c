@@ -455,6 +455,9 @@ static const struct {
 	{ "image", "h.image", GPUS_PER_HOST },
 	{ "gpu", "s.name || '/' || g.m", GPUS_PER_MODEL },
 };
+/* Whether report --by key puts every host in one group only (then the
+ * total is the groups' sum): all but gpu. */
+#define REPORT_ONCE(k)	(strcmp((k), "gpu") != 0)
 
 int
 inv_report_valid_by(const char *by)
@@ -474,6 +477,8 @@ struct inv_report {
 	int			 done;	/* st has no more rows */
 	char			*key;
 	struct inv_report_group	 row;
+	int			 once;	/* every host in one group only */
+	struct inv_report_group	 sum;	/* of the groups read so far */
 };
 
 /* The report's query: groups keyed by expr, accelerators from gpus. */
@@ -521,6 +526,7 @@ inv_report_open(struct inv *inv, const char *by, struct inv_report **curp,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->inv = inv;
+	c->once = REPORT_ONCE(by);
 	if ((rc = report_prepare(c, expr, gpus, err, errlen)) != INV_OK) {
 		free(c);
 		return rc;
@@ -560,6 +566,13 @@ inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
 			return rc;
 		c->have = rc == 1;
 	} while (c->have && strcmp(col_text(c->st, 0), c->key) == 0);
+	c->sum.hosts += g->hosts;
+	c->sum.cpu_cores += g->cpu_cores;
+	c->sum.memory_mb += g->memory_mb;
+	c->sum.disk_bytes += g->disk_bytes;
+	c->sum.gpus += g->gpus;
+	for (s = 0; s < HS_COUNT; s++)
+		c->sum.states[s] += g->states[s];
 	*rowp = g;
 	return 1;
 }
@@ -571,6 +584,18 @@ inv_report_total(struct inv_report *c, const struct inv_report_group **rowp,
 	int	 rc;
 
 	*rowp = NULL;
+	if (c->once) {
+		/* The sum of the groups, every one read. */
+		while ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
+			;
+		if (rc < 0)
+			return rc;
+		c->row = c->sum;
+		c->row.key = "total";
+		*rowp = &c->row;
+		return INV_OK;
+	}
+	/* A host may be in several groups: count each once. */
 	sqlite3_finalize(c->st);
 	c->st = NULL;
 	if ((rc = report_prepare(c, "'total'", GPUS_PER_HOST, err,

@@ -389,14 +389,25 @@ t_gpus(void **st)
 		assert_int_equal(grp->gpus, gpus[i]);
 		i++;
 	}
-	inv_report_close(rep);
 	assert_int_equal(i, 3);
+	/* web1 is in two groups; the total counts it once */
+	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_string_equal(grp->key, "total");
+	assert_int_equal(grp->hosts, 2);
+	assert_int_equal(grp->gpus, 3);
+	assert_int_equal(grp->cpu_cores, 8);
+	inv_report_close(rep);
 	assert_int_equal(inv_report_open(inv, "site", &rep, err, sizeof(err)),
 	    INV_OK);
 	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
 	assert_int_equal(grp->hosts, 2);
 	assert_int_equal(grp->gpus, 3);
 	assert_int_equal(grp->cpu_cores, 8);
+	/* the total of a report where each host is in one group: the sum,
+	 * the groups not read yet included */
+	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_int_equal(grp->hosts, 2);
+	assert_int_equal(grp->gpus, 3);
 	inv_report_close(rep);
 
 	/* inspected again without them: gone */
