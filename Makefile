@@ -35,7 +35,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
 	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev libmicrohttpd-dev
-DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
+DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.ids \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
