@@ -29,6 +29,13 @@ void		 announce_free(struct announcer *);
  * protocol, a comment names the services of its prefix (ctl_service_id),
  * which a restart reads back (announce_read_prior). */
 char		*announce_render(const struct ctl *);
+/* A file's routes and their attributes: its text less the comments and
+ * the 'disabled' lines (what a configure would change in BIRD; pure; the
+ * caller frees it). */
+char		*announce_routes_of(const char *text);
+/* Whether BIRD took (answered a configure for) the routes and attributes
+ * of the file last written. */
+int		 announce_attrs_applied(const struct announcer *);
 /* Whether a file's text (as announce_render writes it) lists the service
  * id among the services of protocol proto (pure). */
 int		 announce_text_lists(const char *text, const char *proto,

@@ -253,24 +253,24 @@ t_rise_fall(void **st)
 	(void)st;
 	assert_int_equal(c->nprefix, 3);	/* .99 is shared, listed once */
 	assert_string_equal(ctl_state(&c->service[0]), "unknown");
-	assert_int_equal(ctl_result(c, 0, 1, "HTTP 200", 1), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "HTTP 200", 1, 1 * 1000), CTL_SAME);
 	assert_string_equal(ctl_state(&c->service[0]), "rising");
 	assert_int_equal(ctl_interval_ms(&c->service[0]), 200);
-	assert_int_equal(ctl_result(c, 0, 1, "HTTP 200", 2), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "HTTP 200", 2, 2 * 1000), CTL_SAME);
 	/* A failure resets the rise count. */
-	assert_int_equal(ctl_result(c, 0, 0, "HTTP 503", 3), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "HTTP 503", 3, 3 * 1000), CTL_SAME);
 	assert_string_equal(c->service[0].last_error, "HTTP 503");
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(ctl_result(c, 0, 1, "ok", 4), CTL_SAME);
-	assert_int_equal(ctl_result(c, 0, 1, "ok", 5), CTL_BECAME_HEALTHY);
+		assert_int_equal(ctl_result(c, 0, 1, 0, "ok", 4, 4 * 1000), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "ok", 5, 5 * 1000), CTL_BECAME_HEALTHY);
 	assert_string_equal(ctl_state(&c->service[0]), "up");
 	assert_int_equal(ctl_interval_ms(&c->service[0]), 1000);
 	assert_int_equal(c->service[0].since, 5);
-	assert_int_equal(ctl_result(c, 0, 0, "timeout", 6), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "timeout", 6, 6 * 1000), CTL_SAME);
 	assert_string_equal(ctl_state(&c->service[0]), "falling");
-	assert_int_equal(ctl_result(c, 0, 1, "ok", 7), CTL_SAME);
-	assert_int_equal(ctl_result(c, 0, 0, "timeout", 8), CTL_SAME);
-	assert_int_equal(ctl_result(c, 0, 0, "timeout", 9), CTL_BECAME_UNHEALTHY);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "ok", 7, 7 * 1000), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "timeout", 8, 8 * 1000), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "timeout", 9, 9 * 1000), CTL_BECAME_UNHEALTHY);
 	assert_string_equal(ctl_state(&c->service[0]), "down");
 	assert_int_equal(c->service[0].transitions, 2);
 	ctl_free(c);
@@ -296,18 +296,18 @@ t_prefix_rule(void **st)
 	assert_int_equal(ctl_update(c, 0), 0);
 	assert_int_equal(want(c, "192.0.2.10/32"), 0);
 	for (int i = 0; i < 3; i++)
-		ctl_result(c, 0, 1, "ok", 1);
+		ctl_result(c, 0, 1, 0, "ok", 1, 1 * 1000);
 	assert_int_equal(ctl_update(c, 1), 1);
 	assert_int_equal(want(c, "192.0.2.10/32"), 1);
 	assert_int_equal(want(c, "192.0.2.99/32"), 0);	/* dns not yet */
 	for (int i = 0; i < 3; i++)
-		ctl_result(c, 1, 1, "ok", 1);
+		ctl_result(c, 1, 1, 0, "ok", 1, 1 * 1000);
 	assert_int_equal(ctl_update(c, 1), 2);
 	assert_int_equal(want(c, "192.0.2.99/32"), 1);
 	assert_int_equal(want(c, "2001:db8::53/128"), 1);
 	/* Either service of a shared prefix failing withdraws it. */
-	ctl_result(c, 1, 0, "refused", 2);
-	ctl_result(c, 1, 0, "refused", 2);
+	ctl_result(c, 1, 0, 0, "refused", 2, 2 * 1000);
+	ctl_result(c, 1, 0, 0, "refused", 2, 2 * 1000);
 	assert_int_equal(ctl_update(c, 2), 2);
 	assert_int_equal(want(c, "192.0.2.99/32"), 0);
 	assert_int_equal(want(c, "192.0.2.10/32"), 1);
@@ -330,8 +330,8 @@ t_carry_and_adopt(void **st)
 
 	(void)st;
 	for (int i = 0; i < 3; i++) {
-		ctl_result(a, 0, 1, "ok", 1);
-		ctl_result(a, 1, 1, "ok", 1);
+		ctl_result(a, 0, 1, 0, "ok", 1, 1 * 1000);
+		ctl_result(a, 1, 1, 0, "ok", 1, 1 * 1000);
 	}
 	ctl_update(a, 1);
 	cfg2->service[1].rise = 5;		/* dns changed, web did not */
@@ -367,7 +367,7 @@ t_names_and_render(void **st)
 	    "castiron_p_2001_db8_1234_5678_9abc_def0_1234_5678_128");
 	assert_true(strlen(buf) < 64);		/* BIRD's symbol limit */
 	for (int i = 0; i < 3; i++)
-		ctl_result(c, 0, 1, "ok", 1);
+		ctl_result(c, 0, 1, 0, "ok", 1, 1 * 1000);
 	ctl_update(c, 1);
 	text = announce_render(c);
 	assert_non_null(strstr(text, "protocol static castiron_p_192_0_2_10_32 {\n"
