@@ -252,13 +252,14 @@ int
 ctl_guard_seen(struct ctl *c, size_t k, int others)
 {
 	struct ctl_prefix	*p = &c->prefix[k];
-	int			 was = p->kept;
+	int			 was = p->kept, knew = p->others != -1;
 
 	p->others = others;
 	if (!p->guarded || others == -1)
 		return 0;
 	p->kept = !others;
-	return p->kept != was;
+	/* The first answer decides too, even if it keeps what was. */
+	return p->kept != was || !knew;
 }
 
 void
@@ -321,6 +322,8 @@ ctl_update(struct ctl *c, time_t now)
 			}
 			want = p->kept;
 		}
+		if (c->gshut && !want)
+			p->grace_keep = 0;	/* never announced anew */
 		if (want != p->want) {
 			p->want = want;
 			p->since = now;

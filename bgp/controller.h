@@ -113,7 +113,8 @@ size_t		 ctl_release(struct ctl *, uint64_t now_ms);
 /* When the next flap hold ends (mono ms); UINT64_MAX when none. */
 uint64_t	 ctl_next_release(const struct ctl *);
 /* What BIRD's table says of prefix k's other announcers (1 some, 0 none,
- * -1 unknown); returns 1 when the guard's decision for it changed. */
+ * -1 unknown); returns 1 when the guard decided (its first answer since
+ * the prefix became guarded) or changed its decision. */
 int		 ctl_guard_seen(struct ctl *, size_t k, int others);
 /* Marks service i healthy without checks (adopted from BIRD at start). */
 void		 ctl_adopt(struct ctl *, size_t i, time_t now);

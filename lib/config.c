@@ -448,7 +448,8 @@ fail:
 
 /*
  * BGP communities, comma-separated: "A:B" (each 0..65535) with words 2,
- * "A:B:C" (each 0..4294967295) with words 3.  Stored as uint32 words.
+ * "A:B:C" (each 0..4294967295) with words 3.  Stored as uint32s: one,
+ * (A << 16) | B, for a community, three for a large one.
  */
 static int
 parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
@@ -457,7 +458,7 @@ parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
 	char		*copy, *tok, *save = NULL, *part, *psave;
 	uint32_t	*list = NULL, w[3];
 	uint64_t	 u, max = words == 2 ? 65535 : UINT32_MAX;
-	size_t		 n = 0, i;
+	size_t		 n = 0, i, size = words == 2 ? 1 : 3;
 	int		 k;
 	char		 e[PARSE_ERRLEN];
 
@@ -489,13 +490,15 @@ parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
 			    "which castiron adds itself while draining");
 			goto fail;
 		}
+		if (words == 2)		/* one word: (A << 16) | B */
+			w[0] = (w[0] << 16) | w[1];
 		for (i = 0; i < n; i++)
-			if (memcmp(&list[i * words], w, words * sizeof(*w)) == 0) {
+			if (memcmp(&list[i * size], w, size * sizeof(*w)) == 0) {
 				snprintf(err, errlen, "%s is listed twice", tok);
 				goto fail;
 			}
-		list = xreallocarray(list, (n + 1) * words, sizeof(*list));
-		memcpy(&list[n * words], w, words * sizeof(*w));
+		list = xreallocarray(list, (n + 1) * size, sizeof(*list));
+		memcpy(&list[n * size], w, size * sizeof(*w));
 		n++;
 	}
 	free(copy);

@@ -62,9 +62,10 @@ lab_up() {
 		# A path a host learns from the router may be another host's
 		# only: ADD-PATH, so that the router's best (maybe this host's
 		# own) does not hide the other's.
-		RT_EXPORT='export where net ~ [ 192.0.2.0/24+, 2001:db8::/32+ ]; add paths tx;'
+		RT_EXPORT4='export where net ~ [ 192.0.2.0/24+ ]; add paths tx;'
+		RT_EXPORT6='export where net ~ [ 2001:db8::/32+ ]; add paths tx;'
 	else
-		RT_EXPORT='export none;'
+		RT_EXPORT4='export none;'; RT_EXPORT6='export none;'
 	fi
 	cat >"$T/router-bird.conf" <<EOC
 router id $R4;
@@ -76,14 +77,14 @@ protocol bgp h4 {
 	neighbor $H4 as 65001;
 	connect delay time 1; connect retry time 1; error wait time 1, 2;
 	debug { routes };
-	ipv4 { import all; $RT_EXPORT };
+	ipv4 { import all; $RT_EXPORT4 };
 }
 protocol bgp h6 {
 	local $R6 as 65000;
 	neighbor $H6 as 65001;
 	connect delay time 1; connect retry time 1; error wait time 1, 2;
 	debug { routes };
-	ipv6 { import all; $RT_EXPORT };
+	ipv6 { import all; $RT_EXPORT6 };
 }
 EOC
 	if [ "${LAB_HOSTS:-1}" -eq 2 ]; then
@@ -165,14 +166,14 @@ protocol bgp g4 {
 	neighbor $G4 as 65002;
 	connect delay time 1; connect retry time 1; error wait time 1, 2;
 	debug { routes };
-	ipv4 { import all; $RT_EXPORT };
+	ipv4 { import all; $RT_EXPORT4 };
 }
 protocol bgp g6 {
 	local $Q6 as 65000;
 	neighbor $G6 as 65002;
 	connect delay time 1; connect retry time 1; error wait time 1, 2;
 	debug { routes };
-	ipv6 { import all; $RT_EXPORT };
+	ipv6 { import all; $RT_EXPORT6 };
 }
 EOC
 	LAB_NSESS=4
