@@ -209,6 +209,137 @@ echo "castiron  checks run so far / services healthy: $checks"
 ci_per=$(python3 -c "print('%.1f' % (1e6 * ($t1 - $t0) / $tck / max($c1 - $c0, 1)))")
 echo "castiron  CPU per HTTP check: $ci_per us ($((c1 - c0)) checks run in $(python3 -c "print('%.1f' % ($s1 - $s0))") s, $(python3 -c "print('%.0f' % (($c1 - $c0) / ($s1 - $s0)))")/s)"
 
+# ---- attributes: what a change costs, with 1, 100 and 1,000 prefixes ----
+# One exec service lists N prefixes, each with a community and a MED; a
+# SIGHUP changes the MED.  Timed: BIRD's `configure` alone (castiron's
+# own command, from its log: sent to answered), and from the SIGHUP to the
+# last prefix's new MED at the peer.  The route is updated in place: the
+# router's withdrawal count is checked not to move.
+touch "$T/attr-up"
+attr_cfg() {	# N MED
+	sed -n '1,/^\[service/p' "$T/react.ini" | sed '$d'
+	echo "[service many]"
+	echo "check = exec"
+	echo "command = $T/probe $T/attr-up $T/attr-ends"
+	echo "interval = 1s"
+	echo "timeout = 500ms"
+	echo "rise = 1"
+	echo "communities = 65001:1"
+	echo "med = $2"
+	printf 'prefixes = '
+	python3 -c "import sys; n=int(sys.argv[1]); print(', '.join('198.18.%d.%d/32' % (i // 250, i % 250 + 1) for i in range(n)))" "$1"
+}
+rt_med_of() { birdc -s "$RSOCK" show route "$1" all 2>/dev/null | awk '/BGP.med:/ { print $2 }'; }
+rt_count() { birdc -s "$RSOCK" show route count 2>/dev/null | awk '/routes for/ { print $1 }' | head -n 1; }
+for N in 1 100 1000; do
+	attr_cfg "$N" 10 >"$T/attr.ini"
+	ip netns exec "$NS_H" "$CASTIRON" -c "$T/attr.ini" -v bgp run >"$T/attr.log" 2>&1 &
+	APID=$!
+	last=$(python3 -c "i=$N-1; print('198.18.%d.%d/32' % (i // 250, i % 250 + 1))")
+	if ! wait_for 60 "$N prefixes at the peer" sh -c "birdc -s '$RSOCK' show route '$last' all | grep -q 'BGP.med: 10'"; then
+		echo "attributes $N: not announced"; kill $APID; wait $APID; continue
+	fi
+	w0=$(rt_withdraws)
+	attr_cfg "$N" 20 >"$T/attr.ini"
+	t0=$(now_ms)
+	kill -HUP $APID
+	wait_for 60 "new MED at the peer" sh -c "birdc -s '$RSOCK' show route '$last' all | grep -q 'BGP.med: 20'"
+	t1=$(now_ms)
+	# BIRD's configure as castiron saw it: sent to answered (its log).
+	cfg_ms=$(sed -n 's/.*bird: configure took \([0-9]*\)us.*/\1/p' "$T/attr.log" | tail -n 1 |
+	    awk '{ printf "%.1f", $1 / 1000 }')
+	echo "castiron  attribute change, $N prefixes: SIGHUP to the last new MED at the peer $((t1 - t0)) ms; BIRD's configure ${cfg_ms} ms; withdrawals at the peer: $(( $(rt_withdraws) - w0 ))"
+	kill -TERM $APID; wait $APID 2>/dev/null
+	wait_for 30 "withdrawn" sh -c "birdc -s '$RSOCK' show route '$last' | grep -qx 'Network not found'"
+done
+
+# ---- BIRD killed and started again, with 1,000 prefixes ----
+# Where the time goes: BIRD's own start (to its socket answering),
+# castiron's share (from BIRD answering to castiron connected and every
+# prefix's state in BIRD as wanted), the BGP session's re-establishment
+# at the router, and the prefixes at the peer.
+attr_cfg 1000 10 >"$T/attr.ini"
+ip netns exec "$NS_H" "$CASTIRON" -c "$T/attr.ini" -v bgp run >"$T/attr.log" 2>&1 &
+APID=$!
+wait_for 60 "1000 at the peer" sh -c "birdc -s '$RSOCK' show route 198.18.3.250/32 | grep -qF 198.18.3.250/32"
+for trial in 1 2 3; do
+	wait_for 60 "sessions" lab_bgp_up
+	python3 - "$HSOCK" "$RSOCK" "$T/host-bird.pid" "$T/host-bird.conf" "$NS_H" \
+	    "$CASTIRON" "$T/attr.ini" 1000 <<'EOPY'
+import json, os, signal, socket, subprocess, sys, time
+hsock, rsock, pidf, conf, ns, ci, cfg, n = sys.argv[1:]
+n = int(n)
+def ask(path, cmd, timeout=0.5):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(path)
+    buf = b""
+    while not buf.endswith(b"\n") or b"0001 " not in buf:
+        buf += s.recv(65536)
+    s.sendall(cmd.encode() + b"\n")
+    out = b""
+    while True:
+        out += s.recv(1 << 20)
+        lines = out.split(b"\n")
+        if any(len(l) > 4 and l[:4].isdigit() and l[4:5] == b" " for l in lines):
+            break
+    s.close()
+    return out.decode(errors="replace")
+def try_ask(path, cmd):
+    try:
+        return ask(path, cmd)
+    except OSError:
+        return None
+def count(path, where):
+    r = try_ask(path, "show route %s count" % where)
+    if r is None:
+        return -1
+    for l in r.splitlines():
+        w = l[5:].split()
+        if len(w) > 2 and w[1] == "of":
+            return int(w[0])
+    return 0
+def established():
+    r = try_ask(rsock, "show protocols")
+    return r is not None and "h4 " in r and all("Established" in l for l in r.splitlines() if l[5:].startswith("h4 "))
+def ci_applied():
+    try:
+        s = json.loads(subprocess.run(["ip", "netns", "exec", ns, ci, "-c", cfg, "--format", "json", "bgp", "status"],
+                                      capture_output=True, timeout=5).stdout)
+    except Exception:
+        return False
+    return s["bird"]["connected"] and all(p["announced"] == p["wanted"] for p in s["prefixes"])
+os.kill(int(open(pidf).read()), signal.SIGKILL)
+while established():
+    time.sleep(0.01)
+t_kill = time.time()
+subprocess.run(["ip", "netns", "exec", ns, "bird", "-c", conf, "-s", hsock, "-P", pidf], check=True)
+t_start = time.time()
+marks = {}
+while len(marks) < 5 and time.time() - t_start < 120:
+    now = time.time()
+    if "answer" not in marks and try_ask(hsock, "show status") is not None:
+        marks["answer"] = now
+    if "answer" in marks and "table" not in marks and count(hsock, 'where proto ~ "castiron_*"') >= n:
+        marks["table"] = time.time()
+    if "answer" in marks and "castiron" not in marks and ci_applied():
+        marks["castiron"] = time.time()
+    if "established" not in marks and established():
+        marks["established"] = time.time()
+    if "peer" not in marks and count(rsock, "protocol h4") >= n:
+        marks["peer"] = time.time()
+    time.sleep(0.005)
+a = marks.get("answer", t_start)
+def ms(k, base):
+    return "%.0f" % ((marks[k] - base) * 1000) if k in marks else "?"
+print("castiron  BIRD restart, %d prefixes: BIRD answers %s ms after it is started; from then: every prefix in BIRD's table %s ms, castiron connected and applied %s ms, session Established at the router %s ms, every prefix at the peer %s ms"
+      % (n, ms("answer", t_start), ms("table", a), ms("castiron", a), ms("established", a), ms("peer", a)))
+EOPY
+done
+kill -TERM $APID; wait $APID 2>/dev/null
+grep -E "bird: (connected|cannot connect|BIRD restarted)" "$T/attr.log" | tail -3 | sed 's/^/castiron  log: /'
+wait_for 30 "sessions" lab_bgp_up
+
 # ---- ExaBGP healthcheck, peered with the same router ----
 if ! command -v exabgp >/dev/null; then
 	echo "exabgp not installed: no comparison"; exit 0

@@ -623,6 +623,8 @@ reconcile_configured(struct bird *b, void *arg, int rc,
 		reconcile_fail(a, err);
 		return;
 	}
+	log_debug("bird: configure took %lluus",
+	    (unsigned long long)(mono_us() - q->t0));
 	if (!bird_configure_ok(r)) {
 		bird_reply_error(r, e, sizeof(e));
 		log_warnx("bird: configure: %s", e);
@@ -679,6 +681,7 @@ reconcile_protocols(struct bird *b, void *arg, int rc,
 		free(a->attrs_sent);
 		a->attrs_sent = xstrdup(a->routes ? a->routes : "");
 		a->attrs_due = 0;
+		cq->t0 = mono_us();
 		free(bp);
 		if (bird_send(b, "configure", a, reconcile_configured,
 		    cq) == -1)

@@ -129,9 +129,9 @@ static const struct key keys_bgp[] = {
 	{ "reconcile_interval", KT_DURATION, C(bgp.reconcile_ms), 0, 100, 5000, "5s" },
 	{ "bird_timeout", KT_DURATION, C(bgp.bird_timeout_ms), 0, 10, 60000, "2s" },
 	{ "drain_grace", KT_DURATION, C(bgp.drain_grace_ms), 0, 0, 3600000, "0s" },
-	{ "drain_local_pref", KT_UINT, C(bgp.drain_local_pref), 0, 0, UINT32_MAX, "0" },
+	{ "drain_local_pref", KT_UINT, C(bgp.drain_local_pref), 0, 0, 4294967295U, "0" },
 	{ "drain_prepend", KT_UINT, C(bgp.drain_prepend), 0, 0, 10, "0" },
-	{ "drain_prepend_as", KT_UINT, C(bgp.drain_prepend_as), 0, 1, UINT32_MAX },
+	{ "drain_prepend_as", KT_UINT, C(bgp.drain_prepend_as), 0, 1, 4294967295U },
 	{ NULL }
 };
 static const struct key keys_service[] = {
@@ -151,7 +151,7 @@ static const struct key keys_service[] = {
 	{ "prefixes", KT_PREFIXES, S(prefixes), S(nprefixes), .required = 1 },
 	{ "communities", KT_COMMUNITIES, S(communities), S(ncommunities) },
 	{ "large_communities", KT_LCOMMUNITIES, S(large_communities), S(nlarge_communities) },
-	{ "med", KT_UINT, S(med), 0, 0, UINT32_MAX },
+	{ "med", KT_UINT, S(med), 0, 0, 4294967295U },
 	{ "fail_open", KT_BOOL, S(fail_open), .def = "no" },
 	{ "flap_limit", KT_UINT, S(flap_limit), 0, 0, 1000, "0" },
 	{ "flap_window", KT_DURATION, S(flap_window_ms), 0, 1000, DAY, "1m" },

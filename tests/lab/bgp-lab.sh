@@ -112,6 +112,7 @@ host_conf() {
 	cat >"$1" <<EOC
 router id $2;
 log "$8" all;
+timeformat log "%F %T.%6f";
 protocol device {}
 include "$7/*.conf";
 include "${9:-$T/host-marks.conf}";
