@@ -210,24 +210,31 @@ ci_per=$(python3 -c "print('%.1f' % (1e6 * ($t1 - $t0) / $tck / max($c1 - $c0, 1
 echo "castiron  CPU per HTTP check: $ci_per us ($((c1 - c0)) checks run in $(python3 -c "print('%.1f' % ($s1 - $s0))") s, $(python3 -c "print('%.0f' % (($c1 - $c0) / ($s1 - $s0)))")/s)"
 
 # ---- attributes: what a change costs, with 1, 100 and 1,000 prefixes ----
-# One exec service lists N prefixes, each with a community and a MED; a
-# SIGHUP changes the MED.  Timed: BIRD's `configure` alone (castiron's
-# own command, from its log: sent to answered), and from the SIGHUP to the
-# last prefix's new MED at the peer.  The route is updated in place: the
-# router's withdrawal count is checked not to move.
-touch "$T/attr-up"
+# N TCP services (one prefix each, each with a community and a MED)
+# checked against one listener; a SIGHUP changes every MED.  Timed: BIRD's
+# `configure` alone (castiron's own command, sent to answered, from its
+# log), and from the SIGHUP to the last prefix's new MED at the peer
+# (which includes loading the file of N services).  The routes are
+# updated in place: the router's withdrawal count must not move.
+AP=$((P + NSVC + 10))
+ip netns exec "$NS_H" python3 -m http.server --bind 127.0.0.1 $AP >/dev/null 2>&1 &
+at_exit "kill $!"
+wait_for 20 "listener" ip netns exec "$NS_H" python3 -c "import socket; socket.create_connection(('127.0.0.1', $AP))"
 attr_cfg() {	# N MED
 	sed -n '1,/^\[service/p' "$T/react.ini" | sed '$d'
-	echo "[service many]"
-	echo "check = exec"
-	echo "command = $T/probe $T/attr-up $T/attr-ends"
-	echo "interval = 1s"
-	echo "timeout = 500ms"
-	echo "rise = 1"
-	echo "communities = 65001:1"
-	echo "med = $2"
-	printf 'prefixes = '
-	python3 -c "import sys; n=int(sys.argv[1]); print(', '.join('198.18.%d.%d/32' % (i // 250, i % 250 + 1) for i in range(n)))" "$1"
+	i=0
+	while [ $i -lt "$1" ]; do
+		echo "[service m$i]"
+		echo "check = tcp"
+		echo "address = 127.0.0.1:$AP"
+		echo "interval = 10s"
+		echo "timeout = 1s"
+		echo "rise = 1"
+		echo "communities = 65001:1"
+		echo "med = $2"
+		echo "prefixes = 198.18.$((i / 250)).$((i % 250 + 1))/32"
+		i=$((i + 1))
+	done
 }
 rt_med_of() { birdc -s "$RSOCK" show route "$1" all 2>/dev/null | awk '/BGP.med:/ { print $2 }'; }
 rt_count() { birdc -s "$RSOCK" show route count 2>/dev/null | awk '/routes for/ { print $1 }' | head -n 1; }
