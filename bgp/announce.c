@@ -31,6 +31,7 @@ struct announcer {
 	char		*attrs_ok;	/* ... and BIRD took; NULL: not known */
 	char		*routes;	/* attrs_of the text last written */
 	int		 attrs_due;	/* the routes changed: configure */
+	int		 reconciles;	/* the daemon's (the CLI never configures) */
 	char		 werr[256];	/* why the last write failed; "": it did not */
 	char		 reboot[64];	/* BIRD's "Last reboot on" */
 	int		 missing_warned;
@@ -441,7 +442,7 @@ announce_flush(struct announcer *a, struct ctl *c)
 	}
 	/* A route's attributes changed (a reload, a drain's grace): BIRD
 	 * learns them by a configure, which a reconciliation sends. */
-	if (a->attrs_due && a->werr[0] == '\0')
+	if (a->attrs_due && a->werr[0] == '\0' && a->reconciles)
 		reconcile_start(a);
 	return rc;
 }
@@ -777,6 +778,7 @@ int
 announce_reconcile(struct announcer *a, struct ctl *c, int *adopting)
 {
 	a->ctl = c;
+	a->reconciles = 1;
 	if (adopting)
 		a->adopting = adopting;
 	if (!bird_connected(a->bird))

@@ -86,8 +86,8 @@ check_done(void *arg, int ok, const char *reason)
 	} else if (!ok && !s->healthy && s->fail_streak == s->cfg.fall)
 		log_warnx("service %s: still down (%s)", s->name, reason);
 	if (ch == CTL_BECAME_UNHEALTHY && s->fell)
-		log_info("service %s: fail_open: its prefixes stay announced "
-		    "while BIRD shows no other announcer of them", s->name);
+		log_info("service %s: fail_open: the last-announcer guard "
+		    "decides for its prefixes", s->name);
 	if (!was_held && s->held_until) {
 		control_fmt_time(s->held_until_wall, h, sizeof(h));
 		log_warnx("service %s: flapping (%llu changes within %s, more "
@@ -194,7 +194,6 @@ stop_asked(struct bgpd *d)
 	    "(65535:0) for %llums, then withdrawn (SIGTERM again: at once)",
 	    (unsigned long long)d->cfg->bgp.drain_grace_ms);
 	sd_notify(0, "STOPPING=1");
-	d->ctl->gshut = 0;	/* a drain's grace gives way to the stop's */
 	daemon_grace_begin(d, d->cfg->bgp.drain_grace_ms);
 	d->stopping = 1;
 	d->dirty = 1;
