@@ -67,26 +67,15 @@ lab_up() {
 	else
 		RT_EXPORT4='export none;'; RT_EXPORT6='export none;'
 	fi
-	cat >"$T/router-bird.conf" <<EOC
+	{ cat <<EOC
 router id $R4;
 log "$T/router-bird.log" all;
 timeformat log "%F %T.%6f";
 protocol device {}
-protocol bgp h4 {
-	local $R4 as 65000;
-	neighbor $H4 as 65001;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	debug { routes };
-	ipv4 { import all; $RT_EXPORT4 };
-}
-protocol bgp h6 {
-	local $R6 as 65000;
-	neighbor $H6 as 65001;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	debug { routes };
-	ipv6 { import all; $RT_EXPORT6 };
-}
 EOC
+	  rt_peer h4 "$R4" "$H4" 65001 ipv4 "$RT_EXPORT4"
+	  rt_peer h6 "$R6" "$H6" 65001 ipv6 "$RT_EXPORT6"
+	} >"$T/router-bird.conf"
 	if [ "${LAB_HOSTS:-1}" -eq 2 ]; then
 		lab_host2 || return 1
 	fi
@@ -139,6 +128,20 @@ protocol bgp up6 {
 EOC
 }
 
+# rt_peer NAME LOCAL NEIGHBOR AS ipv4|ipv6 EXPORT: one of the router's
+# sessions with a host (it logs routes: "debug { routes }").
+rt_peer() {
+	cat <<EOC
+protocol bgp $1 {
+	local $2 as 65000;
+	neighbor $3 as $4;
+	connect delay time 1; connect retry time 1; error wait time 1, 2;
+	debug { routes };
+	$5 { import all; $6 };
+}
+EOC
+}
+
 # The second host: its own namespace, veth to the router, BIRD and
 # include dir; the router's sessions with it are g4 and g6.
 lab_host2() {
@@ -161,22 +164,9 @@ lab_host2() {
 	: >"$T/host2-marks.conf"
 	host_conf "$T/host2-bird.conf" "$G4" "$G6" "$Q4" "$Q6" 65002 "$INC2" \
 	    "$T/host2-bird.log" "$T/host2-marks.conf"
-	cat >>"$T/router-bird.conf" <<EOC
-protocol bgp g4 {
-	local $Q4 as 65000;
-	neighbor $G4 as 65002;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	debug { routes };
-	ipv4 { import all; $RT_EXPORT4 };
-}
-protocol bgp g6 {
-	local $Q6 as 65000;
-	neighbor $G6 as 65002;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	debug { routes };
-	ipv6 { import all; $RT_EXPORT6 };
-}
-EOC
+	{ rt_peer g4 "$Q4" "$G4" 65002 ipv4 "$RT_EXPORT4"
+	  rt_peer g6 "$Q6" "$G6" 65002 ipv6 "$RT_EXPORT6"
+	} >>"$T/router-bird.conf"
 	LAB_NSESS=4
 	RT_SESSIONS="h4 h6 g4 g6"
 	host2_bird_start
