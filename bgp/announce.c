@@ -27,9 +27,9 @@ struct announcer {
 	char		*written;	/* text last written; NULL: not yet */
 	char		*prior;		/* the file found at start; NULL: none */
 	char		*configured;	/* protocol set last sent configure for */
-	char		*attrs_sent;	/* routes (attrs_of) configure was sent for */
+	char		*attrs_sent;	/* the routes configure was last sent for */
 	char		*attrs_ok;	/* ... and BIRD took; NULL: not known */
-	char		*routes;	/* attrs_of the text last written */
+	char		*routes;	/* announce_routes_of the text last written */
 	int		 attrs_due;	/* the routes changed: configure */
 	int		 reconciles;	/* the daemon's (the CLI never configures) */
 	char		 werr[256];	/* why the last write failed; "": it did not */
@@ -130,7 +130,7 @@ announce_read_prior(struct announcer *a)
 	free(a->attrs_sent);
 	free(a->attrs_ok);
 	a->attrs_sent = text ? announce_routes_of(text) : NULL;
-	a->attrs_ok = text ? announce_routes_of(text) : NULL;
+	a->attrs_ok = text ? xstrdup(a->attrs_sent) : NULL;
 }
 
 char *
