@@ -259,7 +259,7 @@ serve_image(struct srv *s, struct MHD_Connection *c, const char *url,
 	if (!img_cached(s->cfg, img))
 		return reply(c, 404, "text/plain", "not cached\n", NULL, url,
 		    "not in the cache (castiron image fetch)");
-	path = img_cache_path(s->cfg, img, "img");
+	path = img_cache_path(s->cfg, img, ".img");
 	ret = send_file(c, path, NULL, url);
 	free(path);
 	return ret;
