@@ -29,6 +29,25 @@ cmd_serve(struct ctx *ctx, struct args *args)
 	return EXIT_OK;
 }
 
+static int
+cmd_dnsmasq(struct ctx *ctx, struct args *args)
+{
+	struct config	*cfg;
+	struct err	 e;
+	int		 changed;
+
+	(void)args;
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	if (boot_dnsmasq_write(cfg, &changed, &e) != ERR_OK)
+		return cli_fail(&e);
+	if (changed)
+		boot_dnsmasq_reload(cfg);
+	printf("%s/castiron.conf\n%s/hosts%s\n", cfg->boot.dnsmasq_dir,
+	    cfg->boot.dnsmasq_dir, changed ? " (changed)" : "");
+	return EXIT_OK;
+}
+
 static const struct out_col status_cols[] = {
 	{ "hostname", "HOST", 0 }, { "state", "STATE", 0 },
 	{ "expires", "TOKEN EXPIRES", 0 }, { "host_key", "HOST KEY", 0 },
@@ -74,6 +93,8 @@ static const struct cmd boot_cmds[] = {
 	    "the foreground", NULL, 0, 0, cmd_serve },
 	{ "status", "", "the hosts being booted and what each last fetched",
 	    NULL, 0, 0, cmd_status },
+	{ "dnsmasq", "", "write dnsmasq's configuration and hosts file from "
+	    "the inventory", NULL, 0, 0, cmd_dnsmasq },
 	{ NULL }
 };
 

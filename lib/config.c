@@ -135,6 +135,11 @@ static const struct key keys_boot[] = {
 	{ "deploy_dir", KT_PATH, C(boot.deploy_dir), .def = "/usr/lib/castiron/deploy" },
 	{ "token_ttl", KT_DURATION, C(boot.token_ttl_ms), 0, 10000, DAY, "30m" },
 	{ "cmdline", KT_STR, C(boot.cmdline), .def = "console=ttyS0" },
+	{ "interface", KT_NAME, C(boot.interface) },
+	{ "dhcp_range", KT_STR, C(boot.dhcp_range) },
+	{ "dnsmasq_dir", KT_PATH, C(boot.dnsmasq_dir), .def = "/run/castiron/dnsmasq" },
+	{ "dnsmasq_pidfile", KT_PATH, C(boot.dnsmasq_pidfile) },
+	{ "router_advertisements", KT_BOOL, C(boot.router_advertisements), .def = "no" },
 	{ NULL }
 };
 static const struct key keys_bgp[] = {

@@ -123,6 +123,12 @@ struct config {
 		char		*deploy_dir;	/* vmlinuz, initrd.img */
 		uint64_t	 token_ttl_ms;	/* a boot's one-time token */
 		char		*cmdline;	/* deploy kernel's arguments */
+		char		*interface;	/* where dnsmasq answers */
+		char		*dhcp_range;	/* dnsmasq's dhcp-range */
+		char		*dnsmasq_dir;	/* its conf and hosts files */
+		char		*dnsmasq_pidfile;	/* to SIGHUP it */
+		int		 router_advertisements;	/* IPv6 RA on
+						   the interface */
 	} boot;
 
 	struct {
