@@ -1,7 +1,10 @@
 /*
  * The catalog as the operator sees it (`castiron image list`): each
  * [image NAME] with its format (read from the cached file's content),
- * sizes and cache state; and the cache's least-recently-used eviction.
+ * sizes and cache state; the cache's least-recently-used eviction; and
+ * the signed catalog's loading: fetched into memory, its signature
+ * checked, its serial checked against the last one accepted, its names
+ * checked against the configuration's, and only then joined to it.
  * "Used" is the cached file's mtime, which fetch, verify and write bump,
  * so that eviction works on noatime mounts too.
  */
@@ -18,8 +21,14 @@
 #include "images/bmap.h"
 #include "images/catalog.h"
 #include "images/fetch.h"
+#include "images/signify.h"
 #include "images/source.h"
+#include "lib/atomicfile.h"
+#include "lib/file.h"
+#include "lib/parse.h"
 #include "lib/xmalloc.h"
+
+#define SERIAL_FILE	"catalog.serial"
 
 struct cache_ent {
 	char		*base;		/* dir/SHA256 */
@@ -155,4 +164,143 @@ img_info_get(const struct config *cfg, const struct cfg_image *im,
 		}
 		free(p);
 	}
+}
+
+/* The highest serial accepted so far (0: none yet). */
+static enum err_code
+serial_read(const char *path, uint64_t *serial, struct err *e)
+{
+	char		*buf, m[256];
+	size_t		 len;
+
+	*serial = 0;
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return ERR_OK;
+	if ((buf = file_read_small(path, 64, &len, m, sizeof(m))) == NULL)
+		return err_set(e, ERR_FAIL, "%s", m);
+	if (len == 0 || buf[len - 1] != '\n') {
+		free(buf);
+		return err_set(e, ERR_FAIL, "%s: damaged (expected one serial "
+		    "and a newline); refusing to guess the last accepted "
+		    "catalog", path);
+	}
+	buf[len - 1] = '\0';
+	if (parse_uint(buf, 1, UINT64_MAX, serial, m, sizeof(m)) == -1) {
+		free(buf);
+		return err_set(e, ERR_FAIL, "%s: %s; refusing to guess the last "
+		    "accepted catalog", path, m);
+	}
+	free(buf);
+	return ERR_OK;
+}
+
+static enum err_code
+serial_write(const char *dir, const char *path, uint64_t serial,
+    struct err *e)
+{
+	char	 text[32], m[256];
+	int	 n;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		return err_errno(e, ERR_FAIL, "state_dir %s", dir);
+	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)serial);
+	if (file_replace(path, text, (size_t)n, 0644, 1, m, sizeof(m)) == -1)
+		return err_set(e, ERR_FAIL, "%s", m);
+	return ERR_OK;
+}
+
+/* The checks that need the configuration: no name twice, and
+ * [provision] image among the names. */
+static enum err_code
+check_names(const struct config *cfg, const struct catalog *cat,
+    const char *shown, struct err *e)
+{
+	const struct cfg_image	*im;
+	size_t			 i;
+
+	for (i = 0; i < cat->n; i++)
+		if ((im = config_image(cfg, cat->ent[i].name)) != NULL)
+			return err_set(e, ERR_INVAL, "%s: line %d: [image %s] is "
+			    "also in the catalog %s (line %d): an image is "
+			    "defined in one place", cfg->path, im->line,
+			    im->name, shown, cat->ent[i].line);
+	if (cfg->provision.image != NULL &&
+	    config_image(cfg, cfg->provision.image) == NULL &&
+	    catalog_find(cat, cfg->provision.image) == NULL)
+		return err_set(e, ERR_INVAL, "%s: [provision] image: no "
+		    "[image %s] section and no such image in the catalog %s",
+		    cfg->path, cfg->provision.image, shown);
+	return ERR_OK;
+}
+
+enum err_code
+catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
+{
+	struct sig_pubkey	 pk;
+	struct sig_sig		 sig;
+	struct catalog		*cat = NULL;
+	const char		*msg;
+	char			*buf = NULL, *spath = NULL, m[512], ub[512];
+	const char		*shown;
+	size_t			 len, msglen, i;
+	uint64_t		 last;
+	enum err_code		 rc;
+
+	*serial = 0;
+	if (cfg->images.catalog_url == NULL)
+		return ERR_OK;
+	shown = img_url_safe(cfg->images.catalog_url, ub, sizeof(ub));
+	if ((rc = sig_pubkey_load(cfg->images.catalog_pubkey, &pk, e)) != 0)
+		return err_prefix(e, "[images] catalog_pubkey");
+	if (img_fetch_mem(cfg, cfg->images.catalog_url, CATALOG_MAX +
+	    SIG_FILEMAX, &buf, &len, m, sizeof(m)) == -1)
+		return err_set(e, ERR_FAIL, "catalog %s: %s", shown, m);
+	if ((rc = sig_embedded_split(buf, len, shown, &sig, &msg, &msglen,
+	    e)) != 0 || (rc = sig_verify(&pk, &sig, msg, msglen, shown,
+	    e)) != 0)
+		goto out;
+	if ((cat = catalog_parse(msg, msglen, shown, e)) == NULL) {
+		/* Signed by the trusted key, yet not a catalog: the
+		 * catalog is at fault, not this configuration. */
+		rc = e ? (e->code = ERR_FAIL) : ERR_FAIL;
+		goto out;
+	}
+	spath = xsprintf("%s/%s", cfg->castiron.state_dir, SERIAL_FILE);
+	if ((rc = serial_read(spath, &last, e)) != 0)
+		goto out;
+	if (cat->serial < last) {
+		rc = err_set(e, ERR_TRUST, "%s: serial %llu is lower than %llu, "
+		    "the last one accepted (%s): a rollback to an older "
+		    "catalog; refused", shown, (unsigned long long)cat->serial,
+		    (unsigned long long)last, spath);
+		goto out;
+	}
+	if ((rc = check_names(cfg, cat, shown, e)) != 0)
+		goto out;
+	if (cat->serial > last && (rc = serial_write(cfg->castiron.state_dir,
+	    spath, cat->serial, e)) != 0)
+		goto out;
+	cfg->image = xreallocarray(cfg->image, cfg->nimage + cat->n,
+	    sizeof(*cfg->image));
+	for (i = 0; i < cat->n; i++) {
+		struct cfg_image	*im = &cfg->image[cfg->nimage++];
+		struct cat_entry	*c = &cat->ent[i];
+
+		memset(im, 0, sizeof(*im));
+		im->name = c->name;	/* ownership moves to cfg */
+		im->url = c->url;
+		im->bmap = c->bmap;
+		c->name = c->url = c->bmap = NULL;
+		memcpy(im->sha256, c->sha256, sizeof(im->sha256));
+		memcpy(im->bmap_sha256, c->bmap_sha256, sizeof(im->bmap_sha256));
+		im->min_disk = c->min_disk;
+		im->line = 0;
+	}
+	*serial = cat->serial;
+	rc = ERR_OK;
+out:
+	catalog_free(cat);
+	free(buf);
+	free(spath);
+	return rc;
 }
