@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -303,4 +304,121 @@ out:
 	free(buf);
 	free(spath);
 	return rc;
+}
+
+/* NAME.bmap beside NAME.img.zst (or .img, .raw, .raw.gz, ...). */
+static char *
+bmap_beside(const char *path)
+{
+	static const char *const comp[] = { ".zst", ".gz", ".xz", NULL };
+	static const char *const kind[] = { ".img", ".raw", NULL };
+	char		*base = xstrdup(path), *p;
+	size_t		 n, i;
+
+	for (i = 0; comp[i]; i++) {
+		n = strlen(base);
+		if (n > strlen(comp[i]) &&
+		    strcmp(base + n - strlen(comp[i]), comp[i]) == 0) {
+			base[n - strlen(comp[i])] = '\0';
+			break;
+		}
+	}
+	for (i = 0; kind[i]; i++) {
+		n = strlen(base);
+		if (n > strlen(kind[i]) &&
+		    strcmp(base + n - strlen(kind[i]), kind[i]) == 0) {
+			base[n - strlen(kind[i])] = '\0';
+			break;
+		}
+	}
+	p = xsprintf("%s.bmap", base);
+	free(base);
+	return p;
+}
+
+static char *
+url_join(const char *base, const char *path)
+{
+	const char	*file = strrchr(path, '/');
+	size_t		 n = strlen(base);
+
+	file = file ? file + 1 : path;
+	return xsprintf("%s%s%s", base, n > 0 && base[n - 1] == '/' ? "" : "/",
+	    file);
+}
+
+enum err_code
+catalog_entry_from_file(struct cat_entry *c, const char *name,
+    const char *path, const char *base_url, struct err *e)
+{
+	struct stat	 st;
+	struct tm	 tm;
+	struct bmap	*b;
+	enum img_format	 f;
+	char		 m[512], *bpath;
+	uint64_t	 size;
+	int		 fd;
+
+	memset(c, 0, sizeof(*c));
+	if (valid_name(name, m, sizeof(m)) == -1)
+		return err_set(e, ERR_INVAL, "image name '%s': %s", name, m);
+	if (stat(path, &st) == -1)
+		return err_errno(e, ERR_INVAL, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, ERR_INVAL, "%s: not a regular file", path);
+	if (img_file_sha256(path, c->sha256, &size, m, sizeof(m)) == -1)
+		return err_set(e, ERR_FAIL, "%s", m);
+	gmtime_r(&st.st_mtime, &tm);
+	strftime(c->built_at, sizeof(c->built_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	bpath = bmap_beside(path);
+	if (access(bpath, F_OK) == 0) {
+		if ((b = bmap_load(bpath, m, sizeof(m))) == NULL) {
+			free(bpath);
+			return err_set(e, ERR_INVAL, "%s", m);
+		}
+		c->min_disk = b->image_size;
+		bmap_free(b);
+		if (img_file_sha256(bpath, c->bmap_sha256, NULL, m,
+		    sizeof(m)) == -1) {
+			free(bpath);
+			return err_set(e, ERR_FAIL, "%s", m);
+		}
+		c->bmap = url_join(base_url, bpath);
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		if (img_format_detect(fd, &f, m, sizeof(m)) == 0 && f == IMG_RAW)
+			c->min_disk = size;
+		close(fd);
+	}
+	free(bpath);
+	c->name = xstrdup(name);
+	c->url = url_join(base_url, path);
+	return ERR_OK;
+}
+
+struct catalog *
+catalog_read_signed(const char *path, const struct sig_pubkey *pk,
+    int *other_key, struct err *e)
+{
+	struct sig_sig	 sig;
+	struct catalog	*cat = NULL;
+	const char	*msg;
+	char		*buf, m[256];
+	size_t		 len, msglen;
+
+	*other_key = 0;
+	if ((buf = file_read_small(path, CATALOG_MAX + SIG_FILEMAX, &len, m,
+	    sizeof(m))) == NULL) {
+		err_set(e, ERR_FAIL, "%s", m);
+		return NULL;
+	}
+	if (sig_embedded_split(buf, len, path, &sig, &msg, &msglen, e) != 0)
+		goto out;
+	if (memcmp(sig.keynum, pk->keynum, SIG_KEYNUMLEN) != 0)
+		*other_key = 1;
+	else if (sig_verify(pk, &sig, msg, msglen, path, e) != 0)
+		goto out;
+	cat = catalog_parse(msg, msglen, path, e);
+out:
+	free(buf);
+	return cat;
 }

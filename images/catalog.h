@@ -69,6 +69,26 @@ struct cat_entry *catalog_find(const struct catalog *, const char *name);
 void		 catalog_put(struct catalog *, const struct cat_entry *);
 
 /*
+ * An entry for the image file path, published as base_url + its file
+ * name: its sha256; the bmap beside it (NAME.bmap for NAME.img.zst,
+ * NAME.img, NAME.raw.zst, ...), when there is one, with its sha256 and
+ * the image's raw size from it as min_disk (else a raw image's size, else
+ * 0); the file's mtime as built_at.  The caller frees the strings.
+ */
+enum err_code	 catalog_entry_from_file(struct cat_entry *, const char *name,
+		    const char *path, const char *base_url, struct err *);
+
+struct sig_pubkey;
+/*
+ * Reads a signed catalog file (the publisher's previous one).  When it
+ * was signed by pk's key number it must verify; *other_key is set when it
+ * was signed by another key (a key rotation), whose signature cannot be
+ * checked here.  NULL with err set otherwise.
+ */
+struct catalog	*catalog_read_signed(const char *path,
+		    const struct sig_pubkey *pk, int *other_key, struct err *);
+
+/*
  * When [images] catalog_url is set: fetches the signed catalog, verifies
  * it with catalog_pubkey, refuses a serial lower than the last accepted
  * one (kept in state_dir/catalog.serial), and appends its entries to

@@ -298,8 +298,9 @@ one_line(struct pstate *ps, int ln, const char *line, size_t len)
 	if (klen == 0 || klen >= sizeof(key))
 		PERR(ln, "expected \"key = value\"");
 	for (p = line; p < q; p++)
-		if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
-			PERR(ln, "a key is lower-case letters and '_'");
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_'))
+			PERR(ln, "a key is lower-case letters, digits and '_'");
 	memcpy(key, line, klen);
 	key[klen] = '\0';
 	for (p = eq + 1; p < line + len && *p == ' '; p++)
