@@ -515,9 +515,9 @@ publish_one(struct args *args, struct catalog *cat, const char *arg,
 		return cli_fail(&e);
 	}
 	catalog_put(cat, &c);
-	free(c.name);
-	free(c.url);
-	free(c.bmap);
+	free(c.img.name);
+	free(c.img.url);
+	free(c.img.bmap);
 	free(name);
 	return EXIT_OK;
 }

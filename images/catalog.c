@@ -220,11 +220,11 @@ check_names(const struct config *cfg, const struct catalog *cat,
 	size_t			 i;
 
 	for (i = 0; i < cat->n; i++)
-		if ((im = config_image(cfg, cat->ent[i].name)) != NULL)
+		if ((im = config_image(cfg, cat->ent[i].img.name)) != NULL)
 			return err_set(e, ERR_INVAL, "%s: line %d: [image %s] is "
 			    "also in the catalog %s (line %d): an image is "
 			    "defined in one place", cfg->path, im->line,
-			    im->name, shown, cat->ent[i].line);
+			    im->name, shown, cat->ent[i].img.line);
 	if (cfg->provision.image != NULL &&
 	    config_image(cfg, cfg->provision.image) == NULL &&
 	    catalog_find(cat, cfg->provision.image) == NULL)
@@ -284,18 +284,12 @@ catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
 	cfg->image = xreallocarray(cfg->image, cfg->nimage + cat->n,
 	    sizeof(*cfg->image));
 	for (i = 0; i < cat->n; i++) {
-		struct cfg_image	*im = &cfg->image[cfg->nimage++];
 		struct cat_entry	*c = &cat->ent[i];
 
-		memset(im, 0, sizeof(*im));
-		im->name = c->name;	/* ownership moves to cfg */
-		im->url = c->url;
-		im->bmap = c->bmap;
-		c->name = c->url = c->bmap = NULL;
-		memcpy(im->sha256, c->sha256, sizeof(im->sha256));
-		memcpy(im->bmap_sha256, c->bmap_sha256, sizeof(im->bmap_sha256));
-		im->min_disk = c->min_disk;
-		im->line = 0;
+		/* The strings move to cfg; line 0 says "from the catalog". */
+		cfg->image[cfg->nimage] = c->img;
+		cfg->image[cfg->nimage++].line = 0;
+		memset(&c->img, 0, sizeof(c->img));
 	}
 	*serial = cat->serial;
 	rc = ERR_OK;
@@ -306,6 +300,21 @@ out:
 	return rc;
 }
 
+/* Cuts the first of suffixes that s ends with. */
+static void
+cut_suffix(char *s, const char *const *suffixes)
+{
+	size_t	 n = strlen(s), l;
+
+	for (; *suffixes; suffixes++) {
+		l = strlen(*suffixes);
+		if (n > l && strcmp(s + n - l, *suffixes) == 0) {
+			s[n - l] = '\0';
+			return;
+		}
+	}
+}
+
 /* NAME.bmap beside NAME.img.zst (or .img, .raw, .raw.gz, ...). */
 static char *
 bmap_beside(const char *path)
@@ -313,24 +322,9 @@ bmap_beside(const char *path)
 	static const char *const comp[] = { ".zst", ".gz", ".xz", NULL };
 	static const char *const kind[] = { ".img", ".raw", NULL };
 	char		*base = xstrdup(path), *p;
-	size_t		 n, i;
 
-	for (i = 0; comp[i]; i++) {
-		n = strlen(base);
-		if (n > strlen(comp[i]) &&
-		    strcmp(base + n - strlen(comp[i]), comp[i]) == 0) {
-			base[n - strlen(comp[i])] = '\0';
-			break;
-		}
-	}
-	for (i = 0; kind[i]; i++) {
-		n = strlen(base);
-		if (n > strlen(kind[i]) &&
-		    strcmp(base + n - strlen(kind[i]), kind[i]) == 0) {
-			base[n - strlen(kind[i])] = '\0';
-			break;
-		}
-	}
+	cut_suffix(base, comp);
+	cut_suffix(base, kind);
 	p = xsprintf("%s.bmap", base);
 	free(base);
 	return p;
@@ -366,7 +360,7 @@ catalog_entry_from_file(struct cat_entry *c, const char *name,
 		return err_errno(e, ERR_INVAL, "%s", path);
 	if (!S_ISREG(st.st_mode))
 		return err_set(e, ERR_INVAL, "%s: not a regular file", path);
-	if (img_file_sha256(path, c->sha256, &size, m, sizeof(m)) == -1)
+	if (img_file_sha256(path, c->img.sha256, &size, m, sizeof(m)) == -1)
 		return err_set(e, ERR_FAIL, "%s", m);
 	gmtime_r(&st.st_mtime, &tm);
 	strftime(c->built_at, sizeof(c->built_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -376,22 +370,22 @@ catalog_entry_from_file(struct cat_entry *c, const char *name,
 			free(bpath);
 			return err_set(e, ERR_INVAL, "%s", m);
 		}
-		c->min_disk = b->image_size;
+		c->img.min_disk = b->image_size;
 		bmap_free(b);
-		if (img_file_sha256(bpath, c->bmap_sha256, NULL, m,
+		if (img_file_sha256(bpath, c->img.bmap_sha256, NULL, m,
 		    sizeof(m)) == -1) {
 			free(bpath);
 			return err_set(e, ERR_FAIL, "%s", m);
 		}
-		c->bmap = url_join(base_url, bpath);
+		c->img.bmap = url_join(base_url, bpath);
 	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
 		if (img_format_detect(fd, &f, m, sizeof(m)) == 0 && f == IMG_RAW)
-			c->min_disk = size;
+			c->img.min_disk = size;
 		close(fd);
 	}
 	free(bpath);
-	c->name = xstrdup(name);
-	c->url = url_join(base_url, path);
+	c->img.name = xstrdup(name);
+	c->img.url = url_join(base_url, path);
 	return ERR_OK;
 }
 

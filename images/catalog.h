@@ -33,15 +33,11 @@ void	img_info_get(const struct config *, const struct cfg_image *,
 #define CATALOG_ENTRIESMAX	4096
 #define CATALOG_MAGIC		"castiron-catalog 1"
 
+/* An entry is an image as castiron.ini gives it (img.line being that of
+ * the [image NAME] line), and when it was built. */
 struct cat_entry {
-	char		*name;
-	char		*url;
-	char		 sha256[65];
-	char		*bmap;		/* NULL when none */
-	char		 bmap_sha256[65];	/* "" when no bmap */
-	uint64_t	 min_disk;	/* bytes; 0 when not known */
-	char		 built_at[21];	/* YYYY-MM-DDTHH:MM:SSZ */
-	int		 line;		/* of the [image NAME] line */
+	struct cfg_image	 img;
+	char			 built_at[21];	/* YYYY-MM-DDTHH:MM:SSZ */
 };
 
 struct catalog {

@@ -39,9 +39,9 @@ catalog_new(void)
 static void
 entry_clear(struct cat_entry *c)
 {
-	free(c->name);
-	free(c->url);
-	free(c->bmap);
+	free(c->img.name);
+	free(c->img.url);
+	free(c->img.bmap);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -64,7 +64,7 @@ catalog_find(const struct catalog *cat, const char *name)
 	size_t	 i;
 
 	for (i = 0; i < cat->n; i++)
-		if (strcmp(cat->ent[i].name, name) == 0)
+		if (strcmp(cat->ent[i].img.name, name) == 0)
 			return &cat->ent[i];
 	return NULL;
 }
@@ -74,16 +74,16 @@ catalog_put(struct catalog *cat, const struct cat_entry *src)
 {
 	struct cat_entry	*d;
 
-	if ((d = catalog_find(cat, src->name)) != NULL)
+	if ((d = catalog_find(cat, src->img.name)) != NULL)
 		entry_clear(d);
 	else {
 		cat->ent = xreallocarray(cat->ent, cat->n + 1, sizeof(*cat->ent));
 		d = &cat->ent[cat->n++];
 	}
 	*d = *src;
-	d->name = xstrdup(src->name);
-	d->url = xstrdup(src->url);
-	d->bmap = src->bmap ? xstrdup(src->bmap) : NULL;
+	d->img.name = xstrdup(src->img.name);
+	d->img.url = xstrdup(src->img.url);
+	d->img.bmap = src->img.bmap ? xstrdup(src->img.bmap) : NULL;
 }
 
 /* A URL castiron's fetcher takes: http, https or file, printable ASCII
@@ -164,17 +164,17 @@ entry_end(struct pstate *ps)
 	if (c == NULL)
 		return 0;
 	if (!ps->seen[K_URL])
-		PERR(c->line, "[image %s]: url is missing", c->name);
+		PERR(c->img.line, "[image %s]: url is missing", c->img.name);
 	if (!ps->seen[K_SHA256])
-		PERR(c->line, "[image %s]: sha256 is missing", c->name);
+		PERR(c->img.line, "[image %s]: sha256 is missing", c->img.name);
 	if (!ps->seen[K_BUILT_AT])
-		PERR(c->line, "[image %s]: built_at is missing", c->name);
+		PERR(c->img.line, "[image %s]: built_at is missing", c->img.name);
 	if (ps->seen[K_BMAP] && !ps->seen[K_BMAP_SHA256])
-		PERR(c->line, "[image %s]: bmap_sha256 is missing (a catalog "
-		    "pins every bmap)", c->name);
+		PERR(c->img.line, "[image %s]: bmap_sha256 is missing (a catalog "
+		    "pins every bmap)", c->img.name);
 	if (ps->seen[K_BMAP_SHA256] && !ps->seen[K_BMAP])
 		PERR(ps->seen[K_BMAP_SHA256], "[image %s]: bmap_sha256 without "
-		    "a bmap", c->name);
+		    "a bmap", c->img.name);
 	ps->cur = NULL;
 	return 0;
 }
@@ -201,15 +201,15 @@ section(struct pstate *ps, int ln, const char *line, size_t len)
 		return -1;
 	if (catalog_find(ps->cat, name) != NULL)
 		PERR(ln, "[image %s] given twice (first at line %d)", name,
-		    catalog_find(ps->cat, name)->line);
+		    catalog_find(ps->cat, name)->img.line);
 	if (ps->cat->n >= CATALOG_ENTRIESMAX)
 		PERR(ln, "more than %d images", CATALOG_ENTRIESMAX);
 	ps->cat->ent = xreallocarray(ps->cat->ent, ps->cat->n + 1,
 	    sizeof(*ps->cat->ent));
 	ps->cur = &ps->cat->ent[ps->cat->n++];
 	memset(ps->cur, 0, sizeof(*ps->cur));
-	ps->cur->name = xstrdup(name);
-	ps->cur->line = ln;
+	ps->cur->img.name = xstrdup(name);
+	ps->cur->img.line = ln;
 	memset(ps->seen, 0, sizeof(ps->seen));
 	return 0;
 }
@@ -238,33 +238,33 @@ keyval(struct pstate *ps, int ln, const char *key, const char *v)
 		if (strcmp(key, ekeys[k]) == 0)
 			break;
 	if (k == K_N)
-		PERR(ln, "[image %s]: unknown key '%.64s'", c->name, key);
+		PERR(ln, "[image %s]: unknown key '%.64s'", c->img.name, key);
 	if (ps->seen[k])
 		PERR(ln, "[image %s]: %s given twice (first at line %d)",
-		    c->name, key, ps->seen[k]);
+		    c->img.name, key, ps->seen[k]);
 	ps->seen[k] = ln;
 	switch (k) {
 	case K_URL:
 	case K_BMAP:
 		if (check_url(v, m, sizeof(m)) == -1)
-			PERR(ln, "[image %s]: %s: %s", c->name, key, m);
-		*(k == K_URL ? &c->url : &c->bmap) = xstrdup(v);
+			PERR(ln, "[image %s]: %s: %s", c->img.name, key, m);
+		*(k == K_URL ? &c->img.url : &c->img.bmap) = xstrdup(v);
 		break;
 	case K_SHA256:
 	case K_BMAP_SHA256:
-		if (parse_sha256_hex(v, k == K_SHA256 ? c->sha256 :
-		    c->bmap_sha256, m, sizeof(m)) == -1)
-			PERR(ln, "[image %s]: %s: %s", c->name, key, m);
+		if (parse_sha256_hex(v, k == K_SHA256 ? c->img.sha256 :
+		    c->img.bmap_sha256, m, sizeof(m)) == -1)
+			PERR(ln, "[image %s]: %s: %s", c->img.name, key, m);
 		break;
 	case K_MIN_DISK:
-		if (parse_uint(v, 0, 1ULL << 50, &c->min_disk, m,
+		if (parse_uint(v, 0, 1ULL << 50, &c->img.min_disk, m,
 		    sizeof(m)) == -1)
-			PERR(ln, "[image %s]: min_disk (bytes): %s", c->name, m);
+			PERR(ln, "[image %s]: min_disk (bytes): %s", c->img.name, m);
 		break;
 	case K_BUILT_AT:
 		if (check_time(v) == -1)
 			PERR(ln, "[image %s]: built_at: '%.40s' is not "
-			    "YYYY-MM-DDTHH:MM:SSZ", c->name, v);
+			    "YYYY-MM-DDTHH:MM:SSZ", c->img.name, v);
 		memcpy(c->built_at, v, sizeof(c->built_at) - 1);
 		break;
 	}
@@ -381,11 +381,11 @@ catalog_format(const struct catalog *cat, size_t *len)
 	for (i = 0; i < cat->n; i++) {
 		const struct cat_entry *c = &cat->ent[i];
 		add = xsprintf("\n[image %s]\nurl = %s\nsha256 = %s\n%s%s%s"
-		    "%s%s%smin_disk = %llu\nbuilt_at = %s\n", c->name, c->url,
-		    c->sha256, c->bmap ? "bmap = " : "", c->bmap ? c->bmap : "",
-		    c->bmap ? "\n" : "", c->bmap ? "bmap_sha256 = " : "",
-		    c->bmap ? c->bmap_sha256 : "", c->bmap ? "\n" : "",
-		    (unsigned long long)c->min_disk, c->built_at);
+		    "%s%s%smin_disk = %llu\nbuilt_at = %s\n", c->img.name, c->img.url,
+		    c->img.sha256, c->img.bmap ? "bmap = " : "", c->img.bmap ? c->img.bmap : "",
+		    c->img.bmap ? "\n" : "", c->img.bmap ? "bmap_sha256 = " : "",
+		    c->img.bmap ? c->img.bmap_sha256 : "", c->img.bmap ? "\n" : "",
+		    (unsigned long long)c->img.min_disk, c->built_at);
 		l = strlen(add);
 		if (n + l + 1 > cap) {
 			cap = (n + l + 1) * 2;

@@ -158,8 +158,11 @@ out:
 	return rc;
 }
 
-enum err_code
-sig_pubkey_load(const char *path, struct sig_pubkey *pk, struct err *e)
+/* Reads a key file and parses it with fn (the buffer is wiped: it may
+ * hold a secret key). */
+static enum err_code
+key_load(const char *path, void *key, enum err_code (*fn)(const char *,
+    size_t, const char *, void *, struct err *), struct err *e)
 {
 	char		*buf, m[256];
 	size_t		 len;
@@ -168,25 +171,34 @@ sig_pubkey_load(const char *path, struct sig_pubkey *pk, struct err *e)
 	if ((buf = file_read_small(path, SIG_FILEMAX, &len, m, sizeof(m))) ==
 	    NULL)
 		return err_set(e, ERR_INVAL, "%s", m);
-	rc = sig_pubkey_parse(buf, len, path, pk, e);
+	rc = fn(buf, len, path, key, e);
+	OPENSSL_cleanse(buf, len);
 	free(buf);
 	return rc;
+}
+
+static enum err_code
+pub_parse(const char *b, size_t l, const char *n, void *k, struct err *e)
+{
+	return sig_pubkey_parse(b, l, n, k, e);
+}
+
+static enum err_code
+sec_parse(const char *b, size_t l, const char *n, void *k, struct err *e)
+{
+	return sig_seckey_parse(b, l, n, k, e);
+}
+
+enum err_code
+sig_pubkey_load(const char *path, struct sig_pubkey *pk, struct err *e)
+{
+	return key_load(path, pk, pub_parse, e);
 }
 
 enum err_code
 sig_seckey_load(const char *path, struct sig_seckey *sk, struct err *e)
 {
-	char		*buf, m[256];
-	size_t		 len;
-	enum err_code	 rc;
-
-	if ((buf = file_read_small(path, SIG_FILEMAX, &len, m, sizeof(m))) ==
-	    NULL)
-		return err_set(e, ERR_INVAL, "%s", m);
-	rc = sig_seckey_parse(buf, len, path, sk, e);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
-	return rc;
+	return key_load(path, sk, sec_parse, e);
 }
 
 void

@@ -28,9 +28,9 @@ parse_catalog(const char *p, size_t len)
 		return;
 	}
 	for (i = 0; i < c->n; i++)
-		if (strlen(c->ent[i].sha256) != 64 || c->ent[i].url == NULL ||
-		    (c->ent[i].bmap != NULL) !=
-		    (c->ent[i].bmap_sha256[0] != '\0'))
+		if (strlen(c->ent[i].img.sha256) != 64 || c->ent[i].img.url == NULL ||
+		    (c->ent[i].img.bmap != NULL) !=
+		    (c->ent[i].img.bmap_sha256[0] != '\0'))
 			abort();
 	text = catalog_format(c, &tlen);
 	c2 = catalog_parse(text, tlen, "fuzz2", &e);

@@ -202,24 +202,24 @@ t_parse_good_and_roundtrip(void **state)
 	assert_int_equal(c->n, 2);
 	d = catalog_find(c, "debian12");
 	assert_non_null(d);
-	assert_string_equal(d->sha256, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-	assert_string_equal(d->bmap, "https://images.example.net/debian12.bmap");
-	assert_int_equal(d->min_disk, 2147483648ULL);
-	assert_int_equal(d->line, 5);
-	assert_null(catalog_find(c, "tiny")->bmap);
-	assert_string_equal(catalog_find(c, "tiny")->bmap_sha256, "");
+	assert_string_equal(d->img.sha256, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_string_equal(d->img.bmap, "https://images.example.net/debian12.bmap");
+	assert_int_equal(d->img.min_disk, 2147483648ULL);
+	assert_int_equal(d->img.line, 5);
+	assert_null(catalog_find(c, "tiny")->img.bmap);
+	assert_string_equal(catalog_find(c, "tiny")->img.bmap_sha256, "");
 	text = catalog_format(c, &len);
 	c2 = catalog_parse(text, len, "again", &e);
 	assert_non_null(c2);
 	assert_int_equal(c2->serial, c->serial);
 	assert_int_equal(c2->n, c->n);
 	for (i = 0; i < c->n; i++) {
-		assert_string_equal(c2->ent[i].name, c->ent[i].name);
-		assert_string_equal(c2->ent[i].url, c->ent[i].url);
-		assert_string_equal(c2->ent[i].sha256, c->ent[i].sha256);
-		assert_string_equal(c2->ent[i].bmap_sha256, c->ent[i].bmap_sha256);
+		assert_string_equal(c2->ent[i].img.name, c->ent[i].img.name);
+		assert_string_equal(c2->ent[i].img.url, c->ent[i].img.url);
+		assert_string_equal(c2->ent[i].img.sha256, c->ent[i].img.sha256);
+		assert_string_equal(c2->ent[i].img.bmap_sha256, c->ent[i].img.bmap_sha256);
 		assert_string_equal(c2->ent[i].built_at, c->ent[i].built_at);
-		assert_int_equal(c2->ent[i].min_disk, c->ent[i].min_disk);
+		assert_int_equal(c2->ent[i].img.min_disk, c->ent[i].img.min_disk);
 	}
 	catalog_free(c2);
 	free(text);
