@@ -139,6 +139,9 @@ cmd_image_list(struct ctx *ctx, struct args *args)
 		    "image_bytes", (json_int_t)info.image_bytes,
 		    "mapped_bytes", (json_int_t)info.mapped_bytes,
 		    "min_disk_bytes", (json_int_t)im->min_disk);
+		/* Entries of the signed catalog have no line in castiron.ini. */
+		json_object_set_new(o, "source", json_string(im->line > 0 ?
+		    "config" : "catalog"));
 		json_object_set_new(o, "bmap", im->bmap ?
 		    json_string(img_url_safe(im->bmap, bb, sizeof(bb))) :
 		    json_null());

@@ -44,6 +44,7 @@ struct dl {
 	FILE		*pbfile;
 	const char	*label;
 	uint64_t	 max;		/* cache_max, 0: no limit */
+	const char	*max_what;	/* what max is, NULL: cache_max */
 	int		 https_only;	/* no redirect to plain http */
 	char		 err[256];
 };
@@ -164,8 +165,8 @@ dl_write(char *p, size_t sz, size_t nmemb, void *arg)
 	}
 	if (d->max > 0 && d->have + len > d->max) {
 		snprintf(d->err, sizeof(d->err), "%s: the download is larger "
-		    "than cache_max (%llu bytes)", d->path,
-		    (unsigned long long)d->max);
+		    "than %s (%llu bytes)", d->path, d->max_what ? d->max_what :
+		    "cache_max", (unsigned long long)d->max);
 		d->werr = 1;
 		return 0;
 	}
@@ -549,6 +550,7 @@ img_fetch_mem(const struct config *cfg, const char *url, size_t max,
 	d.path = img_url_safe(url, ubuf, sizeof(ubuf));
 	d.sha = img_sha_new();
 	d.max = max;
+	d.max_what = "the limit for this document";
 	if (download(cfg, url, &d, &attempts, err, errlen) == -1)
 		goto out;
 	b = xmalloc((size_t)d.have + 1);

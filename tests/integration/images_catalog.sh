@@ -87,6 +87,8 @@ ok "config with a catalog is valid" C config check
 C --format json image list >"$T/list.json"
 check "list shows the catalog's images and the [image] section" \
     "$(python3 -c 'import json,sys; print(" ".join(sorted(x["name"] for x in json.load(open(sys.argv[1])))))' "$T/list.json")" = "deb local small"
+check "the JSON says where each entry comes from" \
+    "$(python3 -c 'import json,sys; print(" ".join(x["name"] + ":" + x["source"] for x in json.load(open(sys.argv[1]))))' "$T/list.json")" = "local:config deb:catalog small:catalog"
 check "the accepted serial is kept in state_dir" "$(serial)" = 1
 ok "fetch deb from the catalog (image and bmap digests checked)" C -q image fetch deb
 ok "write deb onto a file" C -q image write deb --to "$T/deb.out"
@@ -130,6 +132,9 @@ check "nothing was written" ! -e "$T/roll.out"
 
 rm -f "$S/catalog"
 refused 1 "a catalog that is not there" "$URL/catalog" C image list
+head -c 1200000 /dev/zero | tr '\0' '#' | fold -w 100 >"$T/huge.txt"
+cat "$T/catalog.2" "$T/huge.txt" >"$S/catalog"
+refused 1 "a catalog larger than the limit" "larger than the limit" C image list
 
 printf 'garbage\n' >"$T/state/catalog.serial.bad"
 cp "$T/catalog.2" "$S/catalog"
