@@ -195,15 +195,37 @@ serial_read(const char *path, uint64_t *serial, struct err *e)
 	return ERR_OK;
 }
 
+/* An exclusive lock on PATH.lock, made with state_dir when missing. */
 static enum err_code
-serial_write(const char *dir, const char *path, uint64_t serial,
-    struct err *e)
+serial_lock(const char *dir, const char *path, int *fd, struct err *e)
+{
+	char	*lp;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		return err_errno(e, ERR_FAIL, "state_dir %s", dir);
+	lp = xsprintf("%s.lock", path);
+	*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd == -1) {
+		err_errno(e, ERR_FAIL, "%s", lp);
+		free(lp);
+		return ERR_FAIL;
+	}
+	while (flock(*fd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			err_errno(e, ERR_FAIL, "%s: lock", lp);
+			free(lp);
+			return ERR_FAIL;
+		}
+	free(lp);
+	return ERR_OK;
+}
+
+static enum err_code
+serial_write(const char *path, uint64_t serial, struct err *e)
 {
 	char	 text[32], m[256];
 	int	 n;
 
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-		return err_errno(e, ERR_FAIL, "state_dir %s", dir);
 	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)serial);
 	if (file_replace(path, text, (size_t)n, 0644, 1, m, sizeof(m)) == -1)
 		return err_set(e, ERR_FAIL, "%s", m);
@@ -246,6 +268,7 @@ catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
 	size_t			 len, msglen, i;
 	uint64_t		 last;
 	enum err_code		 rc;
+	int			 lfd = -1;
 
 	*serial = 0;
 	if (cfg->images.catalog_url == NULL)
@@ -267,7 +290,10 @@ catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
 		goto out;
 	}
 	spath = xsprintf("%s/%s", cfg->castiron.state_dir, SERIAL_FILE);
-	if ((rc = serial_read(spath, &last, e)) != 0)
+	/* Two commands accepting catalogs at once: the read, the check and
+	 * the write are one step, so the serial never goes down. */
+	if ((rc = serial_lock(cfg->castiron.state_dir, spath, &lfd, e)) != 0 ||
+	    (rc = serial_read(spath, &last, e)) != 0)
 		goto out;
 	if (cat->serial < last) {
 		rc = err_set(e, ERR_TRUST, "%s: serial %llu is lower than %llu, "
@@ -278,8 +304,8 @@ catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
 	}
 	if ((rc = check_names(cfg, cat, shown, e)) != 0)
 		goto out;
-	if (cat->serial > last && (rc = serial_write(cfg->castiron.state_dir,
-	    spath, cat->serial, e)) != 0)
+	if (cat->serial > last && (rc = serial_write(spath, cat->serial,
+	    e)) != 0)
 		goto out;
 	cfg->image = xreallocarray(cfg->image, cfg->nimage + cat->n,
 	    sizeof(*cfg->image));
@@ -294,6 +320,8 @@ catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
 	*serial = cat->serial;
 	rc = ERR_OK;
 out:
+	if (lfd != -1)
+		close(lfd);	/* releases the lock */
 	catalog_free(cat);
 	free(buf);
 	free(spath);
