@@ -278,8 +278,6 @@ one_line(struct pstate *ps, int ln, const char *line, size_t len)
 	const char	*eq, *p, *q;
 	size_t		 klen;
 
-	if (len == 0 || line[0] == '#')
-		return 0;
 	if (!ps->magic) {
 		if (len != strlen(CATALOG_MAGIC) ||
 		    memcmp(line, CATALOG_MAGIC, len) != 0)
@@ -288,6 +286,8 @@ one_line(struct pstate *ps, int ln, const char *line, size_t len)
 		ps->magic = 1;
 		return 0;
 	}
+	if (len == 0 || line[0] == '#')
+		return 0;
 	if (line[0] == '[')
 		return section(ps, ln, line, len);
 	if ((eq = memchr(line, '=', len)) == NULL)
