@@ -525,12 +525,32 @@ publish_one(struct args *args, struct catalog *cat, const char *arg,
 	return EXIT_OK;
 }
 
+/* --remove NAME[,NAME...]: each must be in the previous catalog. */
+static int
+publish_remove(struct args *args, struct catalog *cat, const char *list,
+    const char *outp)
+{
+	char	*dup = xstrdup(list), *p, *save = NULL;
+	int	 rc = EXIT_OK;
+
+	for (p = strtok_r(dup, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save))
+		if (catalog_remove(cat, p) == -1) {
+			rc = cmd_usage_error(args, "--remove %s: no such image in "
+			    "%s", p, outp);
+			break;
+		}
+	free(dup);
+	return rc;
+}
+
 static int
 cmd_image_publish(struct ctx *ctx, struct args *args)
 {
 	const char	*keyp = args_get(args, "key"), *outp = args_get(args,
 			    "output"), *base = args_get(args, "base-url");
-	const char	*sers = args_get(args, "serial");
+	const char	*sers = args_get(args, "serial"), *rm = args_get(args,
+			    "remove");
 	struct sig_seckey sk;
 	struct sig_pubkey pk;
 	struct err	 e = { 0 };
@@ -577,6 +597,13 @@ cmd_image_publish(struct ctx *ctx, struct args *args)
 	for (i = 0; prev != NULL && i < prev->n; i++)
 		catalog_put(cat, &prev->ent[i]);
 	cat->serial = serial;
+	if (args->argc == 0 && rm == NULL) {
+		rc = cmd_usage_error(args, "name an image to add (NAME=FILE) "
+		    "or to --remove");
+		goto out;
+	}
+	if (rm != NULL && (rc = publish_remove(args, cat, rm, outp)) != 0)
+		goto out;
 	for (i = 0; i < (size_t)args->argc; i++)
 		if ((rc = publish_one(args, cat, args->argv[i], base,
 		    (int)i)) != EXIT_OK)
@@ -625,6 +652,7 @@ static const struct cmd_opt publish_opts[] = {
 	{ "output", "FILE", "the signed catalog to write (its entries are kept)" },
 	{ "base-url", "URL", "where the images and bmaps are served" },
 	{ "serial", "N", "the new serial (default: the previous one + 1)" },
+	{ "remove", "NAME[,NAME]", "leave these images out of the catalog" },
 	{ NULL }
 };
 
@@ -671,8 +699,8 @@ static const struct cmd image_cmds[] = {
 	    write_opts, 1, 1, cmd_image_write },
 	{ "send", "NAME|FILE", "print the castiron-writer stream on stdout",
 	    send_opts, 1, 1, cmd_image_send },
-	{ "publish", "NAME=FILE...", "write and sign a catalog of images",
-	    publish_opts, 1, -1, cmd_image_publish },
+	{ "publish", "[NAME=FILE...]", "write and sign a catalog of images",
+	    publish_opts, 0, -1, cmd_image_publish },
 	{ NULL }
 };
 

@@ -60,6 +60,8 @@ struct catalog	*catalog_new(void);
 void		 catalog_free(struct catalog *);
 /* The entry named name, or NULL. */
 struct cat_entry *catalog_find(const struct catalog *, const char *name);
+/* Removes the entry named name; 0, or -1 when there is none. */
+int		 catalog_remove(struct catalog *, const char *name);
 /* Appends a copy of ent, or replaces the entry of the same name (the
  * strings are copied). */
 void		 catalog_put(struct catalog *, const struct cat_entry *);

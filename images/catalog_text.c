@@ -69,6 +69,21 @@ catalog_find(const struct catalog *cat, const char *name)
 	return NULL;
 }
 
+int
+catalog_remove(struct catalog *cat, const char *name)
+{
+	struct cat_entry	*d;
+	size_t			 i;
+
+	if ((d = catalog_find(cat, name)) == NULL)
+		return -1;
+	i = (size_t)(d - cat->ent);
+	entry_clear(d);
+	memmove(d, d + 1, (cat->n - i - 1) * sizeof(*d));
+	cat->n--;
+	return 0;
+}
+
 void
 catalog_put(struct catalog *cat, const struct cat_entry *src)
 {

@@ -190,6 +190,14 @@ signify-openbsd -V -q -e -p "$T/keys/cat.pub" -x "$S/catalog" -m "$T/msg10"
 check "keeps the earlier entries and names the new serial" \
     -n "$(grep -x 'serial = 10' "$T/msg10")" -a -n "$(grep -x '\[image small\]' "$T/msg10")" -a \
     -n "$(grep -x '\[image evil\]' "$T/msg10")"
+ok "publish --remove leaves an image out" P --output "$S/catalog" --remove evil
+signify-openbsd -V -q -e -p "$T/keys/cat.pub" -x "$S/catalog" -m "$T/msg11"
+check "serial 11 without evil, with the others" \
+    -n "$(grep -x 'serial = 11' "$T/msg11")" -a -z "$(grep -x '\[image evil\]' "$T/msg11")" -a \
+    -n "$(grep -x '\[image deb\]' "$T/msg11")"
+fails_with 2 "publish --remove of an image that is not there" \
+    P --output "$S/catalog" --remove nosuch
+fails_with 2 "publish with nothing to add or remove" P --output "$S/catalog"
 printf 'x\n' >>"$S/catalog"
 fails_with 1 "publish refuses to re-sign a tampered previous catalog" \
     P --output "$S/catalog" deb="$S/deb.img.zst"

@@ -223,6 +223,11 @@ t_parse_good_and_roundtrip(void **state)
 	}
 	catalog_free(c2);
 	free(text);
+	/* Removing keeps the order of the others. */
+	assert_int_equal(catalog_remove(c, "debian12"), 0);
+	assert_int_equal(catalog_remove(c, "debian12"), -1);
+	assert_int_equal(c->n, 1);
+	assert_string_equal(c->ent[0].img.name, "tiny");
 	catalog_free(c);
 }
 
