@@ -79,6 +79,8 @@ struct config {
 		uint64_t	 connect_timeout_ms;
 		uint64_t	 low_speed_time_ms;
 		uint64_t	 retries;
+		char		*catalog_url;	/* a signed catalog; NULL: none */
+		char		*catalog_pubkey;	/* its signify key */
 	} images;
 	struct cfg_image	*image;
 	size_t			 nimage;
