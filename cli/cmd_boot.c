@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "images/catalog.h"
 #include "lib/log.h"
 #include "provision/boot/boot.h"
 
@@ -16,6 +17,7 @@ cmd_serve(struct ctx *ctx, struct args *args)
 {
 	struct config	*cfg;
 	struct err	 e;
+	uint64_t	 serial;
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
@@ -24,6 +26,9 @@ cmd_serve(struct ctx *ctx, struct args *args)
 		log_warnx("%s: [inventory] database is not set", cfg->path);
 		return EXIT_USAGE;
 	}
+	/* The images it serves include a signed catalog's. */
+	if (catalog_load(cfg, &serial, &e) != ERR_OK)
+		return cli_fail(&e);
 	if (boot_serve(cfg, &e) != ERR_OK)
 		return cli_fail(&e);
 	return EXIT_OK;

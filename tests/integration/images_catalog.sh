@@ -207,4 +207,15 @@ fails_with 2 "publish with a public key as secret key" "$CASTIRON" image publish
     --key "$T/keys/cat.pub" --base-url "$URL/" --output "$T/x" deb="$S/deb.img.zst"
 check "nothing written by the refused publishes" ! -e "$T/x"
 
+# --- provision and the boot service take a catalog's images too
+ok "a fresh catalog, serial 100" P --output "$S/cat2" --serial 100 deb="$S/deb.img.zst"
+conf "$URL/cat2"
+ssh-keygen -q -t ed25519 -N '' -f "$T/prov_key"
+printf '[inventory]\ndatabase = %s\n[provision]\nssh_key = %s\n' "$T/inv.db" "$T/prov_key" >>"$T/ci.ini"
+C inventory add p1 --site s >/dev/null
+C image fetch deb >/dev/null 2>&1
+ok "provision --dry-run plans an image only the catalog has" C provision p1 --image deb --dry-run
+check "  ...naming it" "$(C provision p1 --image deb --dry-run --format json | jq -r '.[0].image')" = deb
+fails_with 2 "  ...and an image in neither is still refused" C provision p1 --image nosuch --dry-run
+
 done_testing
