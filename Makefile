@@ -11,7 +11,7 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS     := libcurl libssh2 sqlite3 libpq jansson libzstd zlib libcrypto libsystemd
+PKGS     := libcurl libssh2 sqlite3 libpq jansson libzstd zlib libcrypto libsystemd libmicrohttpd
 CPPFLAGS += -D_GNU_SOURCE -DCASTIRON_VERSION='"$(VERSION)"' -I. -I/usr/include/iniparser
 CPPFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
 CFLAGS   ?= -O2 -g
@@ -22,7 +22,7 @@ endif
 LDLIBS   += -liniparser $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # Every subsystem folder contributes its .c files; cli/ holds main().
-SUBSYS   := lib inventory images provision provision/bmc bgp
+SUBSYS   := lib inventory images provision provision/bmc provision/boot bgp
 LIB_SRC  := $(foreach d,$(SUBSYS),$(wildcard $(d)/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -35,13 +35,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The Debian packages the project builds, tests, benchmarks and demos with.
 DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
-	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev
-DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
+	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev libmicrohttpd-dev
+DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.ids \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15
+	postgresql-15 signify-openbsd
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
@@ -71,9 +71,14 @@ UNIT_bgp_LIBS        := -lcurl
 UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
 	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
+UNIT_catalog         := images/catalog_text.c images/signify.c lib/err.c lib/file.c \
+	lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_catalog_LIBS    := -lcrypto
 UNIT_err             := lib/err.c
 UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
 UNIT_redfish_LIBS    := -ljansson
+UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c lib/atomicfile.c \
+	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c

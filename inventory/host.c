@@ -17,7 +17,8 @@
 #define HOST_COLS \
 	"h.id, h.hostname, s.name, r.name, h.unit, h.serial, h.bmc, " \
 	"h.address, h.role, h.image, h.disk, h.state, h.step, h.step_done, " \
-	"h.created_at, h.updated_at, h.bmc_driver"
+	"h.created_at, h.updated_at, h.bmc_driver, h.prefixlen, h.gateway, " \
+	"h.owner_host, h.owner_pid, h.owner_start"
 #define HOST_FROM \
 	" FROM hosts h JOIN sites s ON s.id = h.site_id" \
 	" LEFT JOIN racks r ON r.id = h.rack_id"
@@ -47,6 +48,11 @@ host_fill(struct db_stmt *st, struct inv_host *h)
 	db_col_copy(st, 14, h->created_at, sizeof(h->created_at));
 	db_col_copy(st, 15, h->updated_at, sizeof(h->updated_at));
 	db_col_copy(st, 16, h->bmc_driver, sizeof(h->bmc_driver));
+	h->prefixlen = (unsigned)db_col_int64(st, 17);
+	db_col_copy(st, 18, h->gateway, sizeof(h->gateway));
+	db_col_copy(st, 19, h->owner.host, sizeof(h->owner.host));
+	h->owner.pid = db_col_int64(st, 20);
+	db_col_copy(st, 21, h->owner.start, sizeof(h->owner.start));
 }
 
 static int
@@ -167,6 +173,9 @@ int
 inv_hosts_by_site(struct inv *inv, const char *site, struct inv_host **hosts,
     size_t *n, char *err, size_t errlen)
 {
+	if (site == NULL)	/* every host of every site */
+		return hosts_where(inv, "1 = 1", NULL, NULL, hosts, n, err,
+		    errlen);
 	return hosts_where(inv, "s.name = ?", site, NULL, hosts, n, err,
 	    errlen);
 }
@@ -197,6 +206,70 @@ host_update(struct inv *inv, int64_t id, const char *set, const char *v1,
 	if (rc != 0)
 		db_fail(inv, "update", err, errlen);
 	db_finalize(st);
+	return rc == 0 ? INV_OK : INV_FAIL;
+}
+
+/* What ends a run's ownership of a host (SET clause). */
+#define OWNER_CLEAR	"owner_host = NULL, owner_pid = NULL, owner_start = NULL"
+
+void
+inv_run_owner(struct inv *inv, const struct inv_owner *o)
+{
+	inv->has_owner = o != NULL;
+	if (o)
+		inv->owner = *o;
+	else
+		memset(&inv->owner, 0, sizeof(inv->owner));
+}
+
+static int
+owner_equal(const struct inv_owner *a, const struct inv_owner *b)
+{
+	return strcmp(a->host, b->host) == 0 && a->pid == b->pid &&
+	    strcmp(a->start, b->start) == 0;
+}
+
+/* The owner recorded on host id (inside the caller's transaction). */
+static int
+owner_get(struct inv *inv, int64_t id, struct inv_owner *o, char *err,
+    size_t errlen)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	memset(o, 0, sizeof(*o));
+	if (db_stmt(inv, "SELECT owner_host, owner_pid, owner_start FROM hosts "
+	    "WHERE id = ?", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) == 1) {
+		db_col_copy(st, 0, o->host, sizeof(o->host));
+		o->pid = db_col_int64(st, 1);
+		db_col_copy(st, 2, o->start, sizeof(o->start));
+	}
+	if (rc != 1)
+		db_fail(inv, "owner", err, errlen);
+	db_reset(st);
+	return rc == 1 ? INV_OK : INV_FAIL;
+}
+
+static int
+owner_set(struct inv *inv, int64_t id, const struct inv_owner *o, char *err,
+    size_t errlen)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	if (db_stmt(inv, "UPDATE hosts SET owner_host = ?, owner_pid = ?, "
+	    "owner_start = ? WHERE id = ?", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	db_bind_opt(st, 1, o->host);
+	db_bind_int64(st, 2, o->pid);
+	db_bind_opt(st, 3, o->start);
+	db_bind_int64(st, 4, id);
+	if ((rc = db_step(st)) != 0)
+		db_fail(inv, "owner", err, errlen);
+	db_reset(st);
 	return rc == 0 ? INV_OK : INV_FAIL;
 }
 
@@ -244,8 +317,11 @@ run_begin_tx(struct inv *inv, const char *hostname, const char *actor,
 		h.step_done = STEP_NONE;
 	}
 	if ((rc = host_update(inv, h.id, "state = 'provisioning', step = ?, "
-	    "step_done = ?", prov_step_name(*resume_from),
+	    "step_done = ?, " OWNER_CLEAR, prov_step_name(*resume_from),
 	    prov_step_name(h.step_done), NULL, err, errlen)) != INV_OK)
+		goto fail;
+	if (inv->has_owner && (rc = owner_set(inv, h.id, &inv->owner, err,
+	    errlen)) != INV_OK)
 		goto fail;
 	ev.host_id = h.id;
 	ev.hostname = hostname;
@@ -274,12 +350,14 @@ inv_run_begin(struct inv *inv, const char *hostname, const char *actor,
 	return rc;
 }
 
-/* Begins a transaction and finds a host that must be provisioning. */
+/* Begins a transaction and finds a host that must be provisioning, by
+ * the handle's run when it has one. */
 static int
 begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
     char *err, size_t errlen)
 {
-	int	 rc, state;
+	struct inv_owner o;
+	int		 rc, state;
 
 	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
 		return rc;
@@ -293,6 +371,19 @@ begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
 		    host_state_name(state));
 		db_rollback(inv);
 		return INV_ESTATE;
+	}
+	if (inv->has_owner) {
+		if ((rc = owner_get(inv, *id, &o, err, errlen)) != INV_OK) {
+			db_rollback(inv);
+			return rc;
+		}
+		if (!owner_equal(&o, &inv->owner)) {
+			snprintf(err, errlen, "%s: another run (pid %lld on %s) "
+			    "has taken it over", hostname, (long long)o.pid,
+			    o.host[0] ? o.host : "an unknown host");
+			db_rollback(inv);
+			return INV_ESTATE;
+		}
 	}
 	return INV_OK;
 }
@@ -366,11 +457,11 @@ run_end(struct inv *inv, const char *hostname, const char *actor, int to,
 	    INV_OK)
 		return rc;
 	if (to == HS_FAILED)
-		rc = host_update(inv, id, "state = 'failed', step = ?",
-		    prov_step_name(step), NULL, NULL, err, errlen);
+		rc = host_update(inv, id, "state = 'failed', step = ?, "
+		    OWNER_CLEAR, prov_step_name(step), NULL, NULL, err, errlen);
 	else
-		rc = host_update(inv, id, "state = 'active', step = NULL",
-		    NULL, NULL, NULL, err, errlen);
+		rc = host_update(inv, id, "state = 'active', step = NULL, "
+		    OWNER_CLEAR, NULL, NULL, NULL, err, errlen);
 	if (rc != INV_OK)
 		goto fail;
 	ev.host_id = id;
@@ -395,6 +486,63 @@ inv_run_fail(struct inv *inv, const char *hostname, const char *actor,
 
 	DB_RETRY(inv, rc, run_end(inv, hostname, actor, HS_FAILED, step,
 	    reason, err, errlen));
+	return rc;
+}
+
+static int
+run_takeover_tx(struct inv *inv, const char *hostname, const char *actor,
+    const struct inv_owner *gone, const char *reason, char *err,
+    size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	struct inv_owner o;
+	struct inv_host	 h;
+	int		 rc;
+
+	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = host_find(inv, hostname, &h, err, errlen)) != INV_OK)
+		goto fail;
+	o = h.owner;
+	if (h.state != HS_PROVISIONING) {
+		snprintf(err, errlen, "%s: is %s now, not provisioning; not "
+		    "taken over", hostname, host_state_name(h.state));
+		rc = INV_ESTATE;
+		goto fail;
+	}
+	if (!owner_equal(&o, gone)) {
+		snprintf(err, errlen, "%s: another run (pid %lld on %s) has "
+		    "taken it over meanwhile", hostname, (long long)o.pid,
+		    o.host[0] ? o.host : "an unknown host");
+		rc = INV_ESTATE;
+		goto fail;
+	}
+	if ((rc = host_update(inv, h.id, "state = 'failed', " OWNER_CLEAR,
+	    NULL, NULL, NULL, err, errlen)) != INV_OK)
+		goto fail;
+	ev.host_id = h.id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.from_state = "provisioning";
+	ev.to_state = "failed";
+	ev.step = prov_step_name(h.step);
+	ev.reason = reason;
+	ev.bytes = ev.duration_ms = -1;
+	return db_event_commit(inv, &ev, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+int
+inv_run_takeover(struct inv *inv, const char *hostname, const char *actor,
+    const struct inv_owner *gone, const char *reason, char *err,
+    size_t errlen)
+{
+	int	 rc;
+
+	DB_RETRY(inv, rc, run_takeover_tx(inv, hostname, actor, gone, reason,
+	    err, errlen));
 	return rc;
 }
 
@@ -488,14 +636,14 @@ set_state_tx(struct inv *inv, const char *hostname, int to,
 	 * failed host keeps the step it failed in. */
 	if (to == HS_ENROLLED)
 		rc = host_update(inv, id, "state = ?, step = NULL, "
-		    "step_done = NULL", host_state_name(to), NULL, NULL, err,
-		    errlen);
+		    "step_done = NULL, " OWNER_CLEAR, host_state_name(to), NULL,
+		    NULL, err, errlen);
 	else if (to == HS_FAILED)
-		rc = host_update(inv, id, "state = ?", host_state_name(to),
-		    NULL, NULL, err, errlen);
-	else
-		rc = host_update(inv, id, "state = ?, step = NULL",
+		rc = host_update(inv, id, "state = ?, " OWNER_CLEAR,
 		    host_state_name(to), NULL, NULL, err, errlen);
+	else
+		rc = host_update(inv, id, "state = ?, step = NULL, "
+		    OWNER_CLEAR, host_state_name(to), NULL, NULL, err, errlen);
 	if (rc != INV_OK)
 		goto fail;
 	ev.host_id = id;

@@ -93,6 +93,8 @@ struct inv {
 	int			 retry;	/* the last failure was a serialization
 					   failure or a deadlock */
 	int			 lost;	/* the connection is gone */
+	struct inv_owner	 owner;	/* the run it acts for (inv_run_owner) */
+	int			 has_owner;
 	struct {
 		const char	*sql;	/* compared by address */
 		struct db_stmt	*st;
@@ -213,6 +215,10 @@ int	db_load_row(struct inv *, const char *const *vals, char *err,
 int	db_load_end(struct inv *, char *err, size_t errlen);
 
 /* ---- shared helpers ---- */
+
+/* An accelerator from columns i.. of st: pci_slot, class, vendor, model,
+ * memory_mb (facts.c). */
+void	db_gpu_fill(struct db_stmt *, int i, struct inv_gpu *);
 
 /* The current time, RFC 3339 UTC with seconds: 2026-11-26T12:00:00Z. */
 void	db_now(char buf[32]);

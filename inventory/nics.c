@@ -96,3 +96,34 @@ inv_mac_learn(struct inv *inv, const char *hostname, const char *actor,
 	    errlen));
 	return rc;
 }
+
+int
+inv_host_by_mac(struct inv *inv, const char *mac_in, struct inv_host *h,
+    char *err, size_t errlen)
+{
+	struct db_stmt	*st;
+	char		 mac[18], e[128], host[254];
+	int		 rc;
+
+	if (parse_mac(mac_in, mac, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "%s", e);
+		return INV_EINVAL;
+	}
+	if (db_prepare(inv, "SELECT h.hostname FROM nics n JOIN hosts h ON "
+	    "h.id = n.host_id WHERE n.mac = ?", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	db_bind_text(st, 1, mac);
+	rc = db_step(st);
+	if (rc == 1)
+		db_col_copy(st, 0, host, sizeof(host));
+	else if (rc == -1)
+		db_fail(inv, "MAC", err, errlen);
+	db_finalize(st);
+	if (rc == 0) {
+		snprintf(err, errlen, "MAC %s: no host has it", mac);
+		return INV_ENOENT;
+	}
+	if (rc == -1)
+		return INV_FAIL;
+	return inv_host_find(inv, host, h, err, errlen);
+}

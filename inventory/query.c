@@ -36,11 +36,12 @@ snapshot_end(struct inv *inv, int own)
 }
 
 /*
- * How a list is read: three queries walked side by side in host id order,
- * a merge join.  hosts in id order; nics and disks in (host_id, ...)
+ * How a list is read: four queries walked side by side in host id order,
+ * a merge join.  hosts in id order; nics, disks and gpus in (host_id, ...)
  * order (stored that way in SQLite, WITHOUT ROWID, and read sequentially).
- * Only the current host's NICs and disks are held, in buffers reused from
- * host to host, so memory does not grow with the inventory.
+ * Only the current host's NICs, disks and accelerators are held, in
+ * buffers reused from host to host, so memory does not grow with the
+ * inventory.
  */
 struct subcur {
 	struct db_stmt	*st;
@@ -53,6 +54,8 @@ struct hostbufs {
 	size_t		 nnic, capnic;
 	struct inv_disk	*disk;
 	size_t		 ndisk, capdisk;
+	struct inv_gpu	*gpu;
+	size_t		 ngpu, capgpu;
 };
 
 static int
@@ -138,12 +141,12 @@ subcur_open(struct inv *inv, const char *cols, const char *table,
 	return INV_OK;
 }
 
-/* Collects the NICs and disks of host id into b. */
+/* Collects the NICs, disks and accelerators of host id into b. */
 static int
-subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
-    struct hostbufs *b)
+subs_collect(struct subcur *nc, struct subcur *dc, struct subcur *gc,
+    int64_t id, struct hostbufs *b)
 {
-	b->nnic = b->ndisk = 0;
+	b->nnic = b->ndisk = b->ngpu = 0;
 	while (nc->has && nc->host_id < id)
 		if (cur_next(nc) == -1)
 			return -1;
@@ -182,6 +185,21 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 		if (cur_next(dc) == -1)
 			return -1;
 	}
+	while (gc->has && gc->host_id < id)
+		if (cur_next(gc) == -1)
+			return -1;
+	while (gc->has && gc->host_id == id) {
+		struct inv_gpu	*g;
+
+		if (b->ngpu == b->capgpu) {
+			b->capgpu = b->capgpu ? b->capgpu * 2 : 8;
+			b->gpu = xreallocarray(b->gpu, b->capgpu, sizeof(*g));
+		}
+		g = &b->gpu[b->ngpu++];
+		db_gpu_fill(gc->st, 1, g);
+		if (cur_next(gc) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -190,15 +208,16 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 	"h.address, h.role, h.state, h.step, h.step_done, h.image, h.disk, " \
 	"h.created_at, h.updated_at, f.cpu_model, f.cpu_cores, f.memory_mb, " \
 	"f.sys_vendor, f.sys_product, f.sys_serial, k.type, k.key, " \
-	"k.fingerprint, k.pinned_at" JOINS \
+	"k.fingerprint, k.pinned_at, h.prefixlen, h.gateway, h.owner_host, " \
+	"h.owner_pid, h.owner_start" JOINS \
 	" LEFT JOIN facts f ON f.host_id = h.id" \
 	" LEFT JOIN host_keys k ON k.host_id = h.id"
 
-/* Three statements walked side by side, and the row they make. */
+/* Four statements walked side by side, and the row they make. */
 struct inv_hosts {
 	struct inv		*inv;
 	struct db_stmt		*st;
-	struct subcur		 nc, dc;
+	struct subcur		 nc, dc, gc;
 	struct hostbufs		 b;
 	struct inv_host_row	 row;
 	int			 own;	/* the snapshot is the cursor's */
@@ -212,8 +231,10 @@ inv_hosts_close(struct inv_hosts *c)
 	db_finalize(c->st);
 	db_finalize(c->nc.st);
 	db_finalize(c->dc.st);
+	db_finalize(c->gc.st);
 	free(c->b.nic);
 	free(c->b.disk);
+	free(c->b.gpu);
 	snapshot_end(c->inv, c->own);
 	free(c);
 }
@@ -239,7 +260,10 @@ inv_hosts_open(struct inv *inv, const struct inv_filter *f,
 	    err, errlen)) != INV_OK ||
 	    (rc = subcur_open(inv, "x.host_id, x.name, x.size_bytes, x.model, "
 	    "x.serial, x.rotational, x.removable", "disks", "x.host_id, x.name",
-	    where, f, &c->dc, err, errlen)) != INV_OK)
+	    where, f, &c->dc, err, errlen)) != INV_OK ||
+	    (rc = subcur_open(inv, "x.host_id, x.pci_slot, x.class, x.vendor, "
+	    "x.model, x.memory_mb", "gpus", "x.host_id, x.seq", where, f,
+	    &c->gc, err, errlen)) != INV_OK)
 		goto fail;
 	sql = xsprintf(HOST_SELECT " WHERE %s ORDER BY h.id", where);
 	rc = db_prepare_stream(inv, sql, &c->st, err, errlen);
@@ -285,8 +309,10 @@ inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
 	*rowp = NULL;
 	if ((rc = stmt_step(c->inv, st, "hosts", err, errlen)) != 1)
 		return rc;
-	if (subs_collect(&c->nc, &c->dc, db_col_int64(st, 0), &c->b) == -1)
-		return db_fail(c->inv, "nics and disks", err, errlen);
+	if (subs_collect(&c->nc, &c->dc, &c->gc, db_col_int64(st, 0),
+	    &c->b) == -1)
+		return db_fail(c->inv, "nics, disks and accelerators", err,
+		    errlen);
 	r->hostname = db_col_text(st, 1);
 	r->site = db_col_text(st, 2);
 	r->rack = db_col_text(st, 3);
@@ -312,6 +338,13 @@ inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
 	r->key = db_col_text(st, 23);
 	r->key_fingerprint = db_col_text(st, 24);
 	r->key_pinned_at = db_col_text(st, 25);
+	r->prefixlen = (unsigned)db_col_int64(st, 26);
+	r->gateway = db_col_text(st, 27);
+	r->owner_host = db_col_text(st, 28);
+	r->owner_pid = db_col_int64(st, 29);
+	r->owner_start = db_col_text(st, 30);
+	r->gpus = c->b.gpu;
+	r->ngpus = c->b.ngpu;
 	r->disks = c->b.disk;
 	r->ndisks = c->b.ndisk;
 	r->nics = c->b.nic;
@@ -409,18 +442,33 @@ inv_events_next(struct inv_events *c, const struct inv_event_row **rowp,
 
 /* ---- report ---- */
 
+/* Accelerators per host (g.n), or per host and model (g.m, g.n) for
+ * --by gpu. */
+#define GPUS_PER_HOST \
+	"SELECT host_id, count(*) AS n FROM gpus GROUP BY host_id"
+#define GPUS_PER_MODEL \
+	"SELECT host_id, trim(coalesce(vendor, '') || ' ' || " \
+	"coalesce(model, '')) AS m, count(*) AS n FROM gpus GROUP BY host_id, " \
+	"trim(coalesce(vendor, '') || ' ' || coalesce(model, ''))"
+
 static const struct {
 	const char	*by;
 	const char	*expr;
+	const char	*gpus;
 } report_keys[] = {
-	{ "site", "s.name" },
-	{ "rack", "s.name || '/' || r.name" },
-	{ "state", "h.state" },
-	{ "role", "h.role" },
+	{ "site", "s.name", GPUS_PER_HOST },
+	{ "rack", "s.name || '/' || r.name", GPUS_PER_HOST },
+	{ "state", "h.state", GPUS_PER_HOST },
+	{ "role", "h.role", GPUS_PER_HOST },
 	{ "model", "trim(coalesce(f.sys_vendor, '') || ' ' || "
-	    "coalesce(f.sys_product, ''))" },
-	{ "image", "h.image" },
+	    "coalesce(f.sys_product, ''))", GPUS_PER_HOST },
+	{ "image", "h.image", GPUS_PER_HOST },
+	{ "gpu", "s.name || '/' || g.m", GPUS_PER_MODEL },
 };
+
+/* Whether report --by key puts every host in one group only (then the
+ * total is the groups' sum): all but gpu. */
+#define REPORT_ONCE(k)	(strcmp((k), "gpu") != 0)
 
 int
 inv_report_valid_by(const char *by)
@@ -436,46 +484,67 @@ inv_report_valid_by(const char *by)
 struct inv_report {
 	struct stmtcur		 sc;
 	int			 have;	/* st holds the next group's first row */
+	int			 once;	/* every host in one group only */
 	char			*key;
+	char			*site;	/* of the report, NULL: all */
 	struct inv_report_group	 row;
+	struct inv_report_group	 sum;	/* of the groups read so far */
 };
+
+/* The report's query: groups keyed by expr, accelerators from gpus. */
+static int
+report_prepare(struct inv_report *c, struct inv *inv, const char *expr,
+    const char *gpus, char *err, size_t errlen)
+{
+	char	*sql;
+	int	 rc;
+
+	sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS k, "
+	    "h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
+	    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0), "
+	    "coalesce(sum(g.n), 0)" JOINS
+	    " LEFT JOIN facts f ON f.host_id = h.id"
+	    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks "
+	    "GROUP BY host_id) d ON d.host_id = h.id"
+	    " LEFT JOIN (%s) g ON g.host_id = h.id%s"
+	    " GROUP BY 1, h.state ORDER BY 1, h.state", expr, gpus,
+	    c->site ? " WHERE s.name = ?" : "");
+	rc = stmtcur_open(inv, sql, &c->sc, err, errlen);
+	free(sql);
+	if (rc == INV_OK && c->site)
+		db_bind_text(c->sc.st, 1, c->site);
+	c->have = 0;
+	return rc;
+}
 
 int
 inv_report_open(struct inv *inv, const char *by, const char *site,
     struct inv_report **curp, char *err, size_t errlen)
 {
 	struct inv_report	*c;
-	const char		*expr = NULL;
-	char			*sql;
+	const char		*expr = NULL, *gpus = NULL;
 	size_t			 i;
 	int			 rc;
 
 	*curp = NULL;
 	for (i = 0; i < sizeof(report_keys) / sizeof(report_keys[0]); i++)
-		if (strcmp(by, report_keys[i].by) == 0)
+		if (strcmp(by, report_keys[i].by) == 0) {
 			expr = report_keys[i].expr;
+			gpus = report_keys[i].gpus;
+		}
 	if (expr == NULL) {
 		snprintf(err, errlen, "report --by %s: must be site, rack, "
-		    "state, role, model or image", by);
+		    "state, role, model, image or gpu", by);
 		return INV_EINVAL;
 	}
 	c = xcalloc(1, sizeof(*c));
-	sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS k, "
-	    "h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
-	    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0)" JOINS
-	    " LEFT JOIN facts f ON f.host_id = h.id"
-	    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks "
-	    "GROUP BY host_id) d ON d.host_id = h.id%s"
-	    " GROUP BY 1, h.state ORDER BY 1, h.state", expr,
-	    site ? " WHERE s.name = ?" : "");
-	rc = stmtcur_open(inv, sql, &c->sc, err, errlen);
-	free(sql);
-	if (rc != INV_OK) {
+	c->once = REPORT_ONCE(by);
+	c->site = site ? xstrdup(site) : NULL;
+	if ((rc = report_prepare(c, inv, expr, gpus, err, errlen)) != INV_OK) {
+		free(c->site);
 		free(c);
 		return rc;
 	}
-	if (site)
-		db_bind_text(c->sc.st, 1, site);
 	*curp = c;
 	return INV_OK;
 }
@@ -504,14 +573,60 @@ inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
 		g->cpu_cores += db_col_int64(st, 3);
 		g->memory_mb += db_col_int64(st, 4);
 		g->disk_bytes += db_col_int64(st, 5);
+		g->gpus += db_col_int64(st, 6);
 		if ((s = host_state_parse(db_col_text(st, 1))) >= 0)
 			g->states[s] = n;
 		if ((rc = stmt_step(c->sc.inv, st, "report", err, errlen)) < 0)
 			return rc;
 		c->have = rc == 1;
 	} while (c->have && strcmp(db_col_text(st, 0), c->key) == 0);
+	c->sum.hosts += g->hosts;
+	c->sum.cpu_cores += g->cpu_cores;
+	c->sum.memory_mb += g->memory_mb;
+	c->sum.disk_bytes += g->disk_bytes;
+	c->sum.gpus += g->gpus;
+	for (s = 0; s < HS_COUNT; s++)
+		c->sum.states[s] += g->states[s];
 	*rowp = g;
 	return 1;
+}
+
+int
+inv_report_total(struct inv_report *c, const struct inv_report_group **rowp,
+    char *err, size_t errlen)
+{
+	struct inv	*inv = c->sc.inv;
+	int		 rc;
+
+	*rowp = NULL;
+	if (c->once) {
+		/* The sum of the groups, every one read. */
+		while ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
+			;
+		if (rc < 0)
+			return rc;
+		c->row = c->sum;
+		c->row.key = "total";
+		*rowp = &c->row;
+		return INV_OK;
+	}
+	/* A host may be in several groups: count each once. */
+	db_finalize(c->sc.st);
+	c->sc.st = NULL;
+	snapshot_end(inv, c->sc.own);
+	if ((rc = report_prepare(c, inv, "'total'", GPUS_PER_HOST, err,
+	    errlen)) != INV_OK)
+		return rc;
+	if ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
+		return INV_OK;
+	if (rc == 0) {
+		/* No host at all. */
+		memset(&c->row, 0, sizeof(c->row));
+		c->row.key = "total";
+		*rowp = &c->row;
+		return INV_OK;
+	}
+	return rc;
 }
 
 void
@@ -520,6 +635,7 @@ inv_report_close(struct inv_report *c)
 	if (c == NULL)
 		return;
 	free(c->key);
+	free(c->site);
 	stmtcur_free(&c->sc, c);
 }
 

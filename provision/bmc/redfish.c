@@ -240,8 +240,11 @@ rf_call(struct bmc *b, const char *method, const char *path,
 		if (!transient(method, cc, out->status))
 			break;
 	}
-	/* Forget the password curl holds for Basic. */
+	/* Forget the password curl holds for Basic, and the token in the
+	 * header list. */
 	curl_easy_setopt(rf->curl, CURLOPT_PASSWORD, "");
+	for (struct curl_slist *l = h; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(h);
 	if (bmc_interrupted && interruptible && (cc != CURLE_OK ||
 	    attempt == RF_ATTEMPTS || out->status == 0))
@@ -347,13 +350,49 @@ location_path(struct rf *rf, const char *loc)
 	return rfj_path_ok(loc) ? loc : NULL;
 }
 
+/* s as the inside of a JSON string into out; the length it would take
+ * (the caller checks it against len). */
+static size_t
+json_escape(char *out, size_t len, const char *s)
+{
+	size_t	 n = 0;
+	char	 u[8];
+
+	for (; s && *s; s++) {
+		const char *w = NULL;
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"')
+			w = "\\\"";
+		else if (c == '\\')
+			w = "\\\\";
+		else if (c < 0x20) {
+			snprintf(u, sizeof(u), "\\u%04x", c);
+			w = u;
+		}
+		if (w) {
+			for (; *w; w++, n++)
+				if (n + 1 < len)
+					out[n] = *w;
+		} else {
+			if (n + 1 < len)
+				out[n] = (char)c;
+			n++;
+		}
+	}
+	if (len > 0)
+		out[n < len ? n : len - 1] = '\0';
+	explicit_bzero(u, sizeof(u));
+	return n;
+}
+
 static enum err_code
 rf_login(struct bmc *b, struct err *e)
 {
 	struct rf	*rf = b->priv;
 	struct rf_reply	 r;
-	json_t		*req, *rep = NULL;
-	char		*body;
+	json_t		*rep = NULL;
+	char		 body[2100], user[512], pass[1536];
 	const char	*p = NULL;
 	enum err_code	 rc;
 
@@ -361,15 +400,18 @@ rf_login(struct bmc *b, struct err *e)
 		rf->basic = 1;
 		return ERR_OK;
 	}
-	req = json_pack("{s:s, s:s}", "UserName", b->t.username ?
-	    b->t.username : "", "Password", b->t.password ? b->t.password : "");
-	body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (body == NULL)
-		return err_set(e, ERR_FAIL, "out of memory");
+	/* The body is made here, not by jansson, so that no copy of the
+	 * password outlives the request unwiped. */
+	if (json_escape(user, sizeof(user), b->t.username) >= sizeof(user) ||
+	    json_escape(pass, sizeof(pass), b->t.password) >= sizeof(pass)) {
+		explicit_bzero(pass, sizeof(pass));
+		return err_set(e, ERR_INVAL, "user name or password too long");
+	}
+	snprintf(body, sizeof(body), "{\"UserName\":\"%s\",\"Password\":"
+	    "\"%s\"}", user, pass);
+	explicit_bzero(pass, sizeof(pass));
 	rc = rf_call(b, "POST", rf->sessions, body, NULL, &r, e);
-	explicit_bzero(body, strlen(body));
-	free(body);
+	explicit_bzero(body, sizeof(body));
 	if (rc != ERR_OK)
 		return rc;
 	if (r.status == 401 || r.status == 403) {
@@ -539,7 +581,7 @@ static enum err_code
 rf_reset(struct bmc *b, const char *target, const char *type,
     struct err *e)
 {
-	struct rf_reply	 r;
+	struct rf_reply	 r = { 0 };
 	char		 body[64];
 	enum err_code	 rc;
 	int		 i;
@@ -667,9 +709,9 @@ rf_power_set(struct bmc *b, enum bmc_action a, struct err *e)
  */
 static enum err_code
 rf_patch(struct bmc *b, const char *path, const char *body, const char *etag,
-    struct err *e)
+    json_t **res, struct err *e)
 {
-	struct rf_reply	 r;
+	struct rf_reply	 r = { 0 };
 	json_t		*j;
 	char		 tag[128], strong[128];
 	const char	*try[3];
@@ -698,7 +740,7 @@ rf_patch(struct bmc *b, const char *path, const char *body, const char *etag,
 			if (*tag == '\0')
 				return err_set(e, ERR_FAIL, "PATCH %s: the BMC "
 				    "requires If-Match but gives no ETag", path);
-			return rf_patch(b, path, body, tag, e);
+			return rf_patch(b, path, body, tag, res, e);
 		}
 		if (r.status != 412 || i + 1 == n)
 			break;
@@ -711,6 +753,9 @@ rf_patch(struct bmc *b, const char *path, const char *body, const char *etag,
 		reply_free(&r);
 		return rc;
 	}
+	/* Many BMCs answer with the resource as it now is. */
+	if (res && r.status == 200 && r.body)
+		*res = rfj_parse(r.body, r.len, NULL);
 	reply_free(&r);
 	return ERR_OK;
 }
@@ -760,13 +805,20 @@ rf_boot_set(struct bmc *b, enum bmc_bootdev d, int persistent,
 	req = json_pack("{s:o}", "Boot", boot);
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	rc = rf_patch(b, path, body, etag, e);
+	sys = NULL;
+	rc = rf_patch(b, path, body, etag, &sys, e);
 	free(body);
-	if (rc != ERR_OK || settings)
+	if (rc != ERR_OK || settings) {
+		json_decref(sys);
 		return rc;	/* a Settings object applies at the reset */
-
-	/* Read it back: an operator wants the override certain. */
-	if ((rc = rf_system(b, &sys, NULL, 0, e)) != ERR_OK)
+	}
+	/* Read it back (from the PATCH's reply when it carries the
+	 * resource): an operator wants the override certain. */
+	if (sys != NULL && rfj_boot(sys, &bt) == -1) {
+		json_decref(sys);
+		sys = NULL;
+	}
+	if (sys == NULL && (rc = rf_system(b, &sys, NULL, 0, e)) != ERR_OK)
 		return rc;
 	rfj_boot(sys, &bt);
 	if (bt.target == NULL || strcmp(bt.target, target) != 0 ||

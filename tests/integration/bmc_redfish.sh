@@ -14,19 +14,9 @@ PW='bmc-Secret-7f3a'
 BASE=$((21000 + ($$ % 900) * 10))
 
 # -- a CA, a certificate for 127.0.0.1 and another CA nobody trusts --------
-mkca() {	# NAME
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -days 2 -subj "/CN=$1 test CA" -keyout "$T/$1.key" -out "$T/$1.pem" 2>/dev/null
-}
-mkcert() {	# CA NAME
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -subj "/CN=127.0.0.1" -keyout "$T/$2.key" -out "$T/$2.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$T/$2.ext"
-	openssl x509 -req -in "$T/$2.csr" -CA "$T/$1.pem" -CAkey "$T/$1.key" \
-	    -CAcreateserial -days 2 -extfile "$T/$2.ext" -out "$T/$2.pem" 2>/dev/null
-}
-mkca ca; mkca rogue
-mkcert ca bmc; mkcert rogue evil
+. tests/lab/testca.sh
+testca_new "$T" ca; testca_new "$T" rogue
+testca_cert "$T" ca bmc 127.0.0.1; testca_cert "$T" rogue evil 127.0.0.1
 printf 'admin:%s\noperator:other-pass\n' "$PW" >"$T/creds"
 chmod 600 "$T/creds"
 
@@ -115,13 +105,20 @@ fails_with 1 "identity of a host whose BMC reports another serial and a MAC not 
 out=$("$C" bmc identity h9 2>&1 >/dev/null)
 check "  ...one line naming the host, both serials and the MAC" "$(echo "$out" | wc -l)" = 1 -a \
     -n "$(echo "$out" | grep 'h9: bmc 127.0.0.1' | grep 'enrolled SN-WRONG, BMC says SN-0009' | grep '52:54:00:12:00:09 not enrolled')"
-ev0=$("$C" inventory show h9 --format json | jq ".events | length")
 "$C" bmc identity h9 --learn-macs >/dev/null 2>&1
-check "  ...--learn-macs records the MAC as the host's" \
-    "$("$C" inventory show h9 --format json | jq -r '[.nics[].mac] | join(",")')" = 52:54:00:12:00:09
-check "  ...with an event" "$("$C" inventory show h9 --format json | jq ".events | length - $ev0")" = 1
+check "  ...--learn-macs learns nothing from a BMC whose serial is not the enrollment's" \
+    "$("$C" inventory show h9 --format json | jq '.nics | length')" = 0
+"$C" inventory add h8 --site s1 --serial SN-0008 --bmc "127.0.0.1:$((BASE + 8))" >/dev/null
+rf_start 8
+ev0=$("$C" inventory show h8 --format json | jq ".events | length")
+fails_with 1 "identity of a host whose BMC reports a MAC not enrolled" "$C" bmc identity h8
+ok "  ...--learn-macs" "$C" bmc identity h8 --learn-macs
+check "  ...records the MAC as the host's" \
+    "$("$C" inventory show h8 --format json | jq -r '[.nics[].mac] | join(",")')" = 52:54:00:12:00:08
+check "  ...with an event" "$("$C" inventory show h8 --format json | jq ".events | length - $ev0")" = 1
 check "  ...a second run learns nothing more" \
-    "$("$C" bmc identity h9 --learn-macs --format json 2>/dev/null | jq -r '.[0].learned')" = ""
+    "$("$C" bmc identity h8 --learn-macs --format json 2>/dev/null | jq -r '.[0].learned')" = ""
+ok "  ...and the host now matches" "$C" bmc identity h8
 
 # -- credentials and TLS ------------------------------------------------------
 printf 'wrong-password\n' >"$T/pw"
@@ -189,6 +186,44 @@ check "two sessions held by someone else" "$(st 4 .sessions_open)" = 2
 ok "session limit reached: power on by HTTP Basic" "$C" bmc power h4 on
 check "  ...on, and castiron left the others' sessions alone" "$(st 4 '.power_state + " " + (.sessions_open | tostring)')" = "On 2"
 rf_stop 4
+
+# -- transient failures, bounds, reset types, boot mode -------------------------
+"$C" inventory add h7 --site s2 --serial SN-0007 --bmc "127.0.0.1:$((BASE + 7))" >/dev/null
+rf_start 7 --reset-types PushPowerButton,ForceOff,GracefulShutdown
+inject() { curl -s --cacert "$T/ca.pem" -X POST -d "$2" "https://127.0.0.1:$((BASE + $1))/lab/inject" >/dev/null; }
+ok "On not allowed: power on by PushPowerButton, as the BMC allows" "$C" bmc power h7 on
+check "  ...PushPowerButton it was, and the machine is on" "$(st 7 '(.resets | last) + " " + .power_state')" = "PushPowerButton On"
+fails_with 1 "no restart allowed: cycle of an on machine fails, saying why" "$C" bmc power h7 cycle
+check "  ...naming what it wanted" -n "$(grep 'allows no reset type for cycle (wanted ForceRestart)' "$T/.out")"
+rf_stop 7
+rf_start 7
+inject 7 '{"method": "GET", "path": "/redfish/v1/Systems*", "status": 503, "count": 2}'
+reset_counters 7
+ok "two 503s from the BMC: retried, then done" "$C" bmc power h7 on
+check "  ...the Systems collection was asked three times" "$(st 7 '.requests["GET /redfish/v1/Systems"]')" = 3
+inject 7 '{"method": "GET", "path": "/redfish/v1/Systems*", "drop": true, "count": 1}'
+ok "a dropped connection: retried, then done" "$C" bmc power h7 status
+inject 7 '{"method": "GET", "path": "/redfish/v1/Systems*", "status": 503, "count": 9}'
+fails_with 1 "a BMC that keeps answering 503: bounded, then failed" "$C" bmc power h7 status
+check "  ...after four attempts, saying HTTP 503" -n "$(grep 'h7: bmc .*HTTP 503' "$T/.out")"
+rf_stop 7
+rf_start 7 --profile delayed-power --power-delay 8
+sed 's/^power_timeout = .*/power_timeout = 2s/' "$T/c.ini" >"$T/short.ini"
+t0=$(now_ms)
+fails_with 1 "PowerState that never arrives: bounded by power_timeout" "$C" -c "$T/short.ini" bmc power h7 on
+took=$(( $(now_ms) - t0 ))
+check "  ...within it (2 s; took $took ms), saying so" "$took" -lt 6000 -a \
+    -n "$(grep 'PowerState still off, not on, after power_timeout (2000 ms)' "$T/.out")"
+check "  ...and the session was closed" "$(st 7 .sessions_open)" = 0
+rf_stop 7
+rf_start 7
+sed 's/^power_timeout = .*/power_timeout = 20s\nboot_mode = legacy/' "$T/c.ini" >"$T/legacy.ini"
+sed 's/^power_timeout = .*/power_timeout = 20s\nboot_mode = uefi/' "$T/c.ini" >"$T/uefi.ini"
+ok "boot_mode = legacy on a Legacy System" "$C" -c "$T/legacy.ini" bmc boot h7 pxe
+check "  ...sends no BootSourceOverrideMode (it does not differ)" "$(st 7 '.last_boot_patch | has("BootSourceOverrideMode")')" = false
+ok "boot_mode = uefi on a Legacy System" "$C" -c "$T/uefi.ini" bmc boot h7 pxe
+check "  ...sends BootSourceOverrideMode UEFI" "$(st 7 '.last_boot_patch.BootSourceOverrideMode')" = UEFI
+rf_stop 7
 
 # -- many hosts at once, one failing ------------------------------------------
 rf_start 3; rf_start 4; rf_start 5
