@@ -307,7 +307,7 @@ gcsv 'ok1,ams1,192.0.2.51/24,2001:db8::1\n'
 bad "a gateway of the other family" "bad.csv:2: gateway: 2001:db8::1 is outside the subnet" ci inventory import "$T/bad.csv"
 bad "add: a gateway outside the subnet" "gateway: 198.51.100.1 is outside the subnet of 192.0.2.60/25" \
 	ci inventory add st9 --site ams1 --address 192.0.2.60/25 --gateway 198.51.100.1
-check "a bad static address wrote nothing" "$(sqlite3 "$DB" "select count(*) from hosts where hostname in ('ok1','ok2','ok3','st9')")" = 0
+check "a bad static address wrote nothing" "$(q "select count(*) from hosts where hostname in ('ok1','ok2','ok3','st9')")" = 0
 
 # several bad rows: every one named by its line, then a tally
 csv 'good1,ams1,r3,1,,,,,\nbad 1,ams1,r3,2,,,,,\ngood2,ams1,r3,3,,,,,\nbad2,,r3,4,,,,,\nbad3,ams1,r3,5,,,zz,,\n'
