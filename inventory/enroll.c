@@ -118,10 +118,8 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 		bad(b, in->line, "serial: %s", e), nbad++;
 	if (r->role && valid_name(r->role, e, sizeof(e)) == -1)
 		bad(b, in->line, "role: %s", e), nbad++;
-	if (r->bmc && parse_ip(r->bmc, &fam, addr, e, sizeof(e)) == -1 &&
-	    valid_hostname(r->bmc, e, sizeof(e)) == -1)
-		bad(b, in->line, "bmc: '%s' is neither an address nor a host "
-		    "name", r->bmc), nbad++;
+	if (r->bmc && valid_bmc(r->bmc, e, sizeof(e)) == -1)
+		bad(b, in->line, "bmc: %s", e), nbad++;
 	if (given(in->address)) {
 		if (parse_ip(in->address, &fam, addr, e, sizeof(e)) == -1)
 			bad(b, in->line, "address: %s", e), nbad++;

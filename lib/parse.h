@@ -32,6 +32,8 @@ int	parse_mac(const char *, char out[18], char *err, size_t errlen);
 int	parse_sha256_hex(const char *, char out[65], char *err, size_t errlen);
 
 int	valid_hostname(const char *, char *err, size_t errlen);
+/* ADDR, NAME, either with :PORT ([IPV6]:PORT), or an https:// URL. */
+int	valid_bmc(const char *, char *err, size_t errlen);
 int	valid_name(const char *, char *err, size_t errlen);
 
 int	prefix_contains(const struct prefix *outer, const struct prefix *inner);
