@@ -1,173 +1,129 @@
-# The IPMI lab: QEMU machines, each behind its own ipmi_sim (Debian's
-# openipmi) whose chassis is tests/lab/ipmi-chassis, on a management
-# network inside a network namespace the test makes and removes.  Source
-# it after tests/lib.sh (it uses $T and at_exit).
+# IPMI BMCs for the lab's machines (tests/lab/machine.sh): Debian's
+# ipmi_sim (openipmi), one per machine, listening on the management
+# network inside the lab's namespace, its chassis tests/lab/ipmi-chassis
+# (which starts and stops the machine's QEMU).  Source it after
+# tests/lib.sh and tests/lab/machine.sh, after machine_net_init.
 #
-#   ipmi_lab_up                 the namespace $IPMI_NS: loopback, a bridge
-#                               as the management interface (10.77.0.0/24,
-#                               2001:db8:77::/64) and a bridge for the
-#                               machines' NICs; names in /etc/netns/$IPMI_NS
-#   ipmi_machine NAME ADDR [options]
-#                               a machine and its BMC listening on ADDR
-#                               (IPv4 or IPv6, port 623 unless --port):
-#       --serial S --mac M      its SMBIOS/FRU serial and NIC
-#       --default-boot c|n      the firmware's own order (disk or network)
-#       --ipmi15                a BMC without RMCP+ (no GUID: ipmi_sim then
-#                               speaks IPMI 1.5 only)
-#       --no-vm                 the chassis script only, never a QEMU
-#   in_ns CMD...                runs CMD inside the namespace
-#   vm_running NAME             its QEMU process exists
-#   vm_status NAME              QMP query-status "status" (running, ...)
-#   console_count NAME REGEX    lines of its serial console matching REGEX
-#   bmc_sessions NAME           active sessions its BMC reports (ipmitool)
-#   ipmitool_m NAME ARGS...     Debian's ipmitool -I lanplus at NAME's BMC,
-#                               its password from a file, cipher suite 3
+#   ipmi_bmc_start N [--addr ADDR] [--port P] [--ipmi15] [--no-qemu]
+#                    [--default-boot c|n]
+#                               machine N's BMC on ADDR (default
+#                               $LABM_MGMT.(10+N); an IPv6 address gets a
+#                               route from this namespace), port 623
+#                               unless --port; --ipmi15: no GUID, so
+#                               ipmi_sim speaks IPMI 1.5 only (MD5);
+#                               --no-qemu: power and boot are state only;
+#                               --default-boot: the firmware's own order
+#                               (c disk, the default; n network).  Waits
+#                               until it answers ipmitool.  Sets BMC_ADDR
+#                               (the inventory's form: ADDR, ADDR:PORT,
+#                               [V6]:PORT), BMC_USER, BMC_PASSWORD_FILE
+#   ipmi_tool N ARGS...         Debian's ipmitool at N's BMC (-I lanplus
+#                               -C 3; an IPMI 1.5 one -I lan -A MD5), the
+#                               password from its file
+#   ipmi_sessions N             the active sessions N's BMC reports
+#                               (ipmitool's own included)
+#   ipmi_events N               the chassis calls so far (its log)
+#   ipmi_bmc_alive N            ipmi_sim of N still runs
 #
-# Each machine lives in $T/NAME: machine.conf, lan.conf, emu, fru.bin,
-# disk.img (a boot sector printing "CASTIRON-DISK-BOOT NAME"), password
-# (mode 600), console.log, events.log (every chassis call), qemu.log,
-# ipmi_sim.log.  The BMC user is "admin" with the password in
-# $T/NAME/password; its lan.conf holds it too, as ipmi_sim needs.
+# The machine's FRU (tests/lab/ipmi-mkfru) carries its SMBIOS serial,
+# manufacturer "Castiron Lab" and product "QEMU q35 TCG", as machine_new
+# gives QEMU.  The account is "admin" with a random 16-character password
+# (IPMI 2.0 allows 20, 1.5 16) in BMC_PASSWORD_FILE, owner-only; ipmi_sim
+# needs it in its lan.conf too (also owner-only).  The BMC logs to
+# ipmi_sim.log in the machine's directory.
 
-IPMI_LAB=$(cd "$(dirname "${IPMI_LAB_SH:-tests/lab/ipmi-lab.sh}")" && pwd)
-IPMI_NS=ci-ipmi-$$
-IPMI_BR=prov0
-IPMI_USER=admin
-IPMI_NMACHINES=0
+IPMI_SRC=${IPMI_SRC:-$PWD/tests/lab}
+IPMI_V6=2001:db8:77:$LABM_ID
 
-in_ns() { ip netns exec "$IPMI_NS" "$@"; }
-
-ipmi_lab_up() {
-	ip netns add "$IPMI_NS" || return 1
-	at_exit "ipmi_lab_down"
-	in_ns ip link set lo up &&
-	in_ns ip link add mgmt0 type bridge &&
-	in_ns ip link set mgmt0 up &&
-	in_ns ip link add "$IPMI_BR" type bridge &&
-	in_ns ip link set "$IPMI_BR" up || return 1
-	mkdir -p "/etc/netns/$IPMI_NS"
-	: >"/etc/netns/$IPMI_NS/hosts"
-}
-
-ipmi_lab_down() {
-	for d in "$T"/*/; do
-		[ -f "$d/machine.conf" ] || continue
-		pid=$(cat "$d/ipmi_sim.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
-		pid=$(cat "$d/qemu.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
-	done
-	sleep 0.2
-	for d in "$T"/*/; do
-		pid=$(cat "$d/qemu.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null
-	done
-	ip netns del "$IPMI_NS" 2>/dev/null
-	rm -rf "/etc/netns/$IPMI_NS"
-}
-
-# ipmi_machine NAME ADDR [--port P] [--serial S] [--mac M]
-#     [--default-boot c|n] [--ipmi15] [--no-vm] [--name DNSNAME]
-ipmi_machine() {
-	name=$1 addr=$2
-	shift 2
-	port=623 serial="CI-$name-0001" mac="" defboot=c guid=yes vm=yes dns=""
+ipmi_bmc_start() {
+	_in=$1; shift
+	_id=$LABM_DIR/m$_in
+	_ia=$LABM_MGMT.$((10 + _in)) _ip=623 _iguid=yes
+	: >"$_id/ipmi.events"
+	echo c >"$_id/ipmi.defboot"
+	rm -f "$_id/ipmi.noqemu"
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--port) port=$2; shift ;;
-		--serial) serial=$2; shift ;;
-		--mac) mac=$2; shift ;;
-		--default-boot) defboot=$2; shift ;;
-		--ipmi15) guid="" ;;
-		--no-vm) vm="" ;;
-		--name) dns=$2; shift ;;
+		--addr) _ia=$2; shift ;;
+		--port) _ip=$2; shift ;;
+		--ipmi15) _iguid="" ;;	# and ipmitool's lan interface
+		--no-qemu) : >"$_id/ipmi.noqemu" ;;
+		--default-boot) echo "$2" >"$_id/ipmi.defboot"; shift ;;
+		*) echo "ipmi_bmc_start: unknown option $1" >&2; return 1 ;;
 		esac
 		shift
 	done
-	d=$T/$name
-	mkdir -p "$d/state"
-	IPMI_NMACHINES=$((IPMI_NMACHINES + 1))
-	[ -n "$mac" ] || mac=$(printf '52:54:00:77:00:%02x' "$IPMI_NMACHINES")
-	case $addr in
-	*:*) in_ns ip -6 addr add "$addr/64" dev mgmt0 nodad ;;
-	*) in_ns ip addr add "$addr/24" dev mgmt0 ;;
-	esac || return 1
-	[ -z "$dns" ] || echo "$addr $dns" >>"/etc/netns/$IPMI_NS/hosts"
-	tap=tap-$name
-	in_ns ip tuntap add "$tap" mode tap &&
-	in_ns ip link set "$tap" master "$IPMI_BR" &&
-	in_ns ip link set "$tap" up || return 1
-	# A password of the BMC's own, never on a command line.
-	head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/password"
-	chmod 600 "$d/password"
-	cat >"$d/machine.conf" <<EOF
-NAME=$name
-SERIAL=$serial
-MANUFACTURER=Castiron-Lab
-MODEL=QEMU-q35-$name
-MAC=$mac
-TAP=$tap
-DEFAULT_BOOT=$defboot
-EOF
-	python3 "$IPMI_LAB/ipmi-lab.py" fru "$d/fru.bin" "$serial" Castiron-Lab \
-		"QEMU-q35-$name" || return 1
-	python3 "$IPMI_LAB/ipmi-lab.py" disk "$d/disk.img" \
-		"CASTIRON-DISK-BOOT $name" || return 1
-	{
-		echo "name \"$name\""
+	case $_ia in
+	*:*)
+		# This namespace reaches the lab's IPv6 addresses through the
+		# management veth.
+		ip -6 addr replace "$IPMI_V6::1/64" dev "lm$$" nodad &&
+		ip -n "$LABM_NS" -6 addr replace "$_ia/64" dev brm nodad ||
+		    return 1
+		BMC_ADDR="[$_ia]:$_ip"
+		;;
+	*)
+		ip -n "$LABM_NS" addr replace "$_ia/24" dev brm || return 1
+		BMC_ADDR=$_ia
+		[ "$_ip" = 623 ] || BMC_ADDR=$_ia:$_ip
+		;;
+	esac
+	if [ -n "$_iguid" ]; then echo "lanplus -C 3"; else echo "lan -A MD5"; fi \
+	    >"$_id/ipmi.iface"
+	echo "$_ia" >"$_id/ipmi.addr"
+	echo "$_ip" >"$_id/ipmi.port"
+	echo "$BMC_ADDR" >"$_id/bmc.addr"
+	BMC_USER=admin
+	BMC_PASSWORD_FILE=$_id/bmc.password
+	[ -f "$BMC_PASSWORD_FILE" ] ||
+	    (umask 077; od -An -tx1 -N8 /dev/urandom | tr -d ' \n' >"$BMC_PASSWORD_FILE")
+	"$IPMI_SRC/ipmi-mkfru" "$_id/fru.bin" "$(cat "$_id/serial")" \
+	    "Castiron Lab" "QEMU q35 TCG" || return 1
+	(umask 077
+	 {
+		echo "name \"lab-m$_in\""
 		echo "set_working_mc 0x20"
 		echo "  startlan 1"
-		echo "    addr $addr $port"
+		echo "    addr $_ia $_ip"
 		echo "    priv_limit admin"
-		echo "    allowed_auths_callback md5"
-		echo "    allowed_auths_user md5"
-		echo "    allowed_auths_operator md5"
-		echo "    allowed_auths_admin md5"
-		[ -z "$guid" ] || echo "    guid $(echo "$name" | md5sum | cut -c1-32)"
+		for _ipriv in callback user operator admin; do
+			echo "    allowed_auths_$_ipriv md5"
+		done
+		# RMCP+ needs a GUID: without one ipmi_sim is an IPMI 1.5 BMC.
+		[ -z "$_iguid" ] ||
+		    echo "    guid $(echo "lab-m$_in-$$" | md5sum | cut -c1-32)"
 		echo "  endlan"
-		echo "  chassis_control \"$IPMI_LAB/ipmi-chassis $d\""
-		echo "  user 2 true \"$IPMI_USER\" \"$(cat "$d/password")\" admin 10 md5"
-	} >"$d/lan.conf"
-	chmod 600 "$d/lan.conf"
-	[ -n "$vm" ] || echo "NO_VM=1" >>"$d/machine.conf"
-	cat >"$d/emu" <<EOF
+		echo "  chassis_control \"$IPMI_SRC/ipmi-chassis $_id\""
+		echo "  user 2 true \"$BMC_USER\" \"$(cat "$BMC_PASSWORD_FILE")\" admin 10 md5"
+	 } >"$_id/ipmi.lan.conf")
+	cat >"$_id/ipmi.emu" <<EOF
 mc_setbmc 0x20
 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
-mc_add_fru_data 0x20 0 256 file 0 "$d/fru.bin"
+mc_add_fru_data 0x20 0 256 file 0 "$_id/fru.bin"
 mc_enable 0x20
 EOF
-	echo "$addr" >"$d/bmc.addr"
-	case $addr in *:*) a="[$addr]" ;; *) a=$addr ;; esac
-	[ "$port" = 623 ] && echo "$a" >"$d/bmc" || echo "$a:$port" >"$d/bmc"
-	echo "$port" >"$d/bmc.port"
-	in_ns setsid ipmi_sim -n -c "$d/lan.conf" -f "$d/emu" -s "$d/state" \
-		</dev/null >"$d/ipmi_sim.log" 2>&1 &
-	echo $! >"$d/ipmi_sim.pid"
-	# Up once its UDP port is bound.
-	wait_for 10 "ipmi_sim of $name" sh -c \
-		"ip netns exec $IPMI_NS ss -uln | grep -q ':$port '"
+	rm -rf "$_id/ipmi.state"
+	mkdir -p "$_id/ipmi.state"
+	ip netns exec "$LABM_NS" setsid ipmi_sim -n -c "$_id/ipmi.lan.conf" \
+	    -f "$_id/ipmi.emu" -s "$_id/ipmi.state" \
+	    </dev/null >>"$_id/ipmi_sim.log" 2>&1 &
+	echo $! >"$_id/ipmi_sim.pid"
+	at_exit "_machine_kill $_id/ipmi_sim.pid ipmi_sim"
+	wait_for 10 "ipmi_sim of machine $_in to answer" \
+	    ipmi_tool "$_in" chassis power status
 }
 
-vm_running() {	# a zombie QEMU (exited, not yet reaped) has no cmdline
-	pid=$(cat "$T/$1/qemu.pid" 2>/dev/null) && [ -n "$pid" ] &&
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-name $1 "
+ipmi_tool() {
+	_id=$LABM_DIR/m$1; shift
+	# shellcheck disable=SC2046
+	ipmitool -I $(cat "$_id/ipmi.iface") -H "$(cat "$_id/ipmi.addr")" \
+	    -p "$(cat "$_id/ipmi.port")" -U admin -f "$_id/bmc.password" "$@"
 }
 
-vm_status() {
-	python3 "$IPMI_LAB/ipmi-lab.py" qmp "$T/$1/qmp.sock" query-status |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'
+ipmi_sessions() {
+	ipmi_tool "$1" session info all 2>/dev/null |
+	    sed -n 's/^active sessions *: *//p' | head -n 1
 }
 
-console_count() {
-	[ -f "$T/$1/console.log" ] || { echo 0; return; }
-	tr -d '\r' <"$T/$1/console.log" | grep -a -c -E "$2"
-}
-
-ipmitool_m() {
-	m=$1
-	shift
-	in_ns ipmitool -I lanplus -C 3 -H "$(cat "$T/$m/bmc.addr")" \
-		-p "$(cat "$T/$m/bmc.port")" -U "$IPMI_USER" -f "$T/$m/password" "$@"
-}
-
-bmc_sessions() {
-	ipmitool_m "$1" session info all 2>/dev/null |
-		sed -n 's/^active sessions *: *//p' | head -n 1
-}
+ipmi_events() { cat "$LABM_DIR/m$1/ipmi.events"; }
+ipmi_bmc_alive() { _machine_pidof "$LABM_DIR/m$1/ipmi_sim.pid" ipmi_sim >/dev/null; }
