@@ -299,6 +299,8 @@ ipmi_fail(struct bmc *b, const char *what, fiid_obj_t rs, uint8_t netfn,
 	uint64_t	 v;
 	int		 n = ipmi_ctx_errnum(p->ctx);
 
+	if (bmc_interrupted)	/* a signal broke libfreeipmi's poll() */
+		return err_set(e, ERR_FAIL, "%s: interrupted", what);
 	switch (n) {
 	case IPMI_ERR_SESSION_TIMEOUT:
 	case IPMI_ERR_CONNECTION_TIMEOUT:
@@ -781,7 +783,7 @@ ipmi_sleep_ms(uint64_t ms)
 
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1)
+	while (nanosleep(&ts, &ts) == -1 && !bmc_interrupted)
 		;
 }
 
@@ -801,6 +803,8 @@ ipmi_power_wait(struct bmc *b, enum bmc_power want, uint64_t timeout_ms,
 			return rc;
 		if (pw == want)
 			return ERR_OK;
+		if (bmc_interrupted)
+			return err_set(e, ERR_FAIL, "interrupted");
 		if ((now = mono_ms()) >= deadline)
 			break;
 		ipmi_sleep_ms(step < deadline - now ? step : deadline - now);
@@ -810,6 +814,22 @@ ipmi_power_wait(struct bmc *b, enum bmc_power want, uint64_t timeout_ms,
 	return err_set(e, ERR_TIMEOUT, "the BMC still reports power %s "
 	    "%llu ms after asking for %s", bmc_power_name(pw),
 	    (unsigned long long)(mono_ms() - start), bmc_power_name(want));
+}
+
+/* A power change and its wait: on (CHASSIS_POWER_UP) or off. */
+static enum err_code
+ipmi_power_to(struct bmc *b, enum bmc_power want, struct err *e)
+{
+	struct ipmi	*p = b->priv;
+	enum err_code	 rc;
+	int		 cc;
+
+	rc = want == BMC_POWER_ON ?
+	    ipmi_chassis(b, CHASSIS_POWER_UP, "power on", &cc, e) :
+	    ipmi_chassis(b, CHASSIS_POWER_DOWN, "power off", &cc, e);
+	if (rc != ERR_OK)
+		return rc;
+	return ipmi_power_wait(b, want, p->power_ms, e);
 }
 
 static enum err_code
@@ -824,26 +844,14 @@ ipmi_power_set(struct bmc *b, enum bmc_action a, struct err *e)
 		return rc;
 	switch (a) {
 	case BMC_ON:
-		if (pw == BMC_POWER_ON)
-			return ERR_OK;
-		if ((rc = ipmi_chassis(b, CHASSIS_POWER_UP, "power on", &cc,
-		    e)) != ERR_OK)
-			return rc;
-		return ipmi_power_wait(b, BMC_POWER_ON, p->power_ms, e);
+		return pw == BMC_POWER_ON ? ERR_OK :
+		    ipmi_power_to(b, BMC_POWER_ON, e);
 	case BMC_OFF:
-		if (pw == BMC_POWER_OFF)
-			return ERR_OK;
-		if ((rc = ipmi_chassis(b, CHASSIS_POWER_DOWN, "power off", &cc,
-		    e)) != ERR_OK)
-			return rc;
-		return ipmi_power_wait(b, BMC_POWER_OFF, p->power_ms, e);
+		return pw == BMC_POWER_OFF ? ERR_OK :
+		    ipmi_power_to(b, BMC_POWER_OFF, e);
 	case BMC_CYCLE:
-		if (pw == BMC_POWER_OFF) {
-			if ((rc = ipmi_chassis(b, CHASSIS_POWER_UP, "power on",
-			    &cc, e)) != ERR_OK)
-				return rc;
-			return ipmi_power_wait(b, BMC_POWER_ON, p->power_ms, e);
-		}
+		if (pw == BMC_POWER_OFF)
+			return ipmi_power_to(b, BMC_POWER_ON, e);
 		rc = ipmi_chassis(b, CHASSIS_POWER_CYCLE, "power cycle", &cc,
 		    e);
 		/* A BMC without power cycle (0xcc, 0xc1) gets a hard reset. */
@@ -867,15 +875,10 @@ ipmi_power_set(struct bmc *b, enum bmc_action a, struct err *e)
 			log_debug("%s: ipmi: still on %u ms after a soft "
 			    "shutdown: powering off", b->t.hostname,
 			    p->power_ms);
-			err_clear(e);
 		} else if (cc == -1)
 			return rc;	/* no answer: nothing more to try */
-		else
-			err_clear(e);	/* refused: a hard off instead */
-		if ((rc = ipmi_chassis(b, CHASSIS_POWER_DOWN, "power off", &cc,
-		    e)) != ERR_OK)
-			return rc;
-		return ipmi_power_wait(b, BMC_POWER_OFF, p->power_ms, e);
+		err_clear(e);		/* a hard off instead */
+		return ipmi_power_to(b, BMC_POWER_OFF, e);
 	}
 	return err_set(e, ERR_INVAL, "unknown power action %d", (int)a);
 }
@@ -884,9 +887,10 @@ ipmi_power_set(struct bmc *b, enum bmc_action a, struct err *e)
  * Boot device, as ipmitool's "chassis bootdev" sets it: set-in-progress,
  * the BIOS/POST boot-info acknowledge re-armed, the boot flags with their
  * valid bit (and persistent bit), commit-write, set-complete.  The BIOS
- * boot type (legacy or EFI) the BMC already has is kept, so a UEFI
- * server is not switched to legacy boot.  A BMC clears the valid bit by
- * itself when no restart follows within about 60 s.
+ * boot type is [bmc] boot_mode's (uefi, legacy); with "keep" the one the
+ * BMC already has, so a UEFI server is not switched to legacy boot.  A
+ * BMC clears the valid bit by itself when no restart follows within
+ * about 60 s.
  */
 static enum err_code
 ipmi_boot_progress(struct bmc *b, uint8_t state)
@@ -930,13 +934,18 @@ ipmi_boot_set(struct bmc *b, enum bmc_bootdev d, int persistent,
 		goto out;
 	}
 
-	/* The current BIOS boot type; a BMC that cannot say is legacy. */
-	b->requests++;
-	if (ipmi_cmd_get_system_boot_options_boot_flags(p->ctx, 0, 0,
-	    gs) == 0) {
-		ipmi_seen(b);
-		if (FIID_OBJ_GET(gs, "bios_boot_type", &efi) != 1)
-			efi = 0;
+	/* [bmc] boot_mode, else the BIOS boot type the BMC has now (a BMC
+	 * that cannot say is taken as legacy). */
+	if (b->t.boot_mode == 1 || b->t.boot_mode == 2)
+		efi = b->t.boot_mode == 1;
+	else {
+		b->requests++;
+		if (ipmi_cmd_get_system_boot_options_boot_flags(p->ctx, 0, 0,
+		    gs) == 0) {
+			ipmi_seen(b);
+			if (FIID_OBJ_GET(gs, "bios_boot_type", &efi) != 1)
+				efi = 0;
+		}
 	}
 
 	progress = ipmi_boot_progress(b,

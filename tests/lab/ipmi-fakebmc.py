@@ -12,7 +12,8 @@ suites offered, comma-separated: "ID" with the algorithms the IPMI 2.0
 specification assigns it, or "ID=AUTH/INTEG/CONF" to lie about them.
 --ipmi15-only: no RMCP+ at all.  --silent: answers nothing (a BMC that
 drops every packet).  Every packet received is logged as one line:
-"authcaps", "ciphersuites", "open-session", "session-challenge",
+"authcaps", "ciphersuites", "open-session A/I/C" (the algorithms it
+proposes), "session-challenge",
 "1.5 cmd 0xNN" or "rmcp+ payload 0xNN".
 """
 import os
@@ -82,8 +83,14 @@ def main(argv):
         rmcp = pkt[:4]
         if pkt[4] == 0x06:                          # RMCP+ (IPMI 2.0)
             ptype = pkt[5] & 0x3F
-            log.write("open-session\n" if ptype == 0x10 else
-                      "rmcp+ payload 0x%02x\n" % ptype)
+            if ptype == 0x10 and len(pkt) >= 16 + 32:
+                # The proposal: the algorithm bytes of the payload's
+                # authentication, integrity and confidentiality records.
+                log.write("open-session %d/%d/%d\n" % (
+                    pkt[16 + 12] & 0x3F, pkt[16 + 20] & 0x3F,
+                    pkt[16 + 28] & 0x3F))
+            else:
+                log.write("rmcp+ payload 0x%02x\n" % ptype)
             continue
         auth = pkt[4]
         off = 4 + 1 + 4 + 4 + (16 if auth else 0)
