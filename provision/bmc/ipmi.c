@@ -528,7 +528,7 @@ ipmi_session_open(struct bmc *b, uint8_t suite, int *next, struct err *e)
 	/* Get Channel Authentication Capabilities, the session's setup
 	 * (Open Session, RAKP 1 and 3, or Get Session Challenge and
 	 * Activate Session) and Set Session Privilege Level. */
-	b->requests += 4;
+	b->requests += suite == IPMI15 ? 4 : 5;
 	if (rc == 0) {
 		p->suite = suite;
 		ipmi_seen(b);
@@ -808,8 +808,8 @@ ipmi_power_wait(struct bmc *b, enum bmc_power want, uint64_t timeout_ms,
 		if ((now = mono_ms()) >= deadline)
 			break;
 		ipmi_sleep_ms(step < deadline - now ? step : deadline - now);
-		if (step < 1000)
-			step = step * 3 / 2;
+		if ((step = step * 3 / 2) > 1000)
+			step = 1000;
 	}
 	return err_set(e, ERR_TIMEOUT, "the BMC still reports power %s "
 	    "%llu ms after asking for %s", bmc_power_name(pw),
