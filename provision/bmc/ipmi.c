@@ -54,8 +54,9 @@
  * System Boot Options, no more. */
 #define IPMI_PRIV		IPMI_PRIVILEGE_LEVEL_OPERATOR
 /* Open Session asks for that privilege, as ipmitool does, not for "the
- * highest the algorithms allow": BMCs that echo the request (ipmi_sim,
- * several Supermicro and Sun ones) refuse the latter. */
+ * highest the algorithms allow": a BMC that echoes the requested level
+ * (ipmi_sim) or derives its keys from it (boards libfreeipmi's notes name
+ * from Supermicro, Sun and Intel) fails the latter. */
 #define IPMI_OPEN_FLAGS		IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE
 
 /* Chassis Control values (IPMI 2.0, table 28-4). */
@@ -309,7 +310,8 @@ ipmi_fail(struct bmc *b, const char *what, fiid_obj_t rs, uint8_t netfn,
 		    "within %u ms", what, p->io_ms);
 	case IPMI_ERR_PRIVILEGE_LEVEL_INSUFFICIENT:
 		return err_set(e, ERR_AUTH, "%s: user '%s' lacks the "
-		    "privilege for it", what, b->t.username);
+		    "privilege for it", what, b->t.username ? b->t.username :
+		    "");
 	case IPMI_ERR_BAD_COMPLETION_CODE:
 	case IPMI_ERR_COMMAND_INVALID_OR_UNSUPPORTED:
 	case IPMI_ERR_BMC_BUSY:
