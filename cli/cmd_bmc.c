@@ -140,9 +140,12 @@ do_job(struct run *r, struct job *j)
 		goto out;
 	switch (r->verb) {
 	case V_POWER:
-		rc = r->status ? ERR_OK : bmc_power_set(b, r->action, &j->e);
-		if (rc == ERR_OK)
+		/* power_set returns once the BMC reports the new state. */
+		if (r->status)
 			rc = bmc_power_get(b, &j->power, &j->e);
+		else if ((rc = bmc_power_set(b, r->action, &j->e)) == ERR_OK)
+			j->power = r->action == BMC_ON || r->action ==
+			    BMC_CYCLE ? BMC_POWER_ON : BMC_POWER_OFF;
 		break;
 	case V_BOOT:
 		rc = bmc_boot_set(b, r->dev, r->persistent, &j->e);

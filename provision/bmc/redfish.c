@@ -578,7 +578,7 @@ static enum err_code
 rf_reset(struct bmc *b, const char *target, const char *type,
     struct err *e)
 {
-	struct rf_reply	 r;
+	struct rf_reply	 r = { 0 };
 	char		 body[64];
 	enum err_code	 rc;
 	int		 i;
@@ -706,9 +706,9 @@ rf_power_set(struct bmc *b, enum bmc_action a, struct err *e)
  */
 static enum err_code
 rf_patch(struct bmc *b, const char *path, const char *body, const char *etag,
-    struct err *e)
+    json_t **res, struct err *e)
 {
-	struct rf_reply	 r;
+	struct rf_reply	 r = { 0 };
 	json_t		*j;
 	char		 tag[128], strong[128];
 	const char	*try[3];
@@ -737,7 +737,7 @@ rf_patch(struct bmc *b, const char *path, const char *body, const char *etag,
 			if (*tag == '\0')
 				return err_set(e, ERR_FAIL, "PATCH %s: the BMC "
 				    "requires If-Match but gives no ETag", path);
-			return rf_patch(b, path, body, tag, e);
+			return rf_patch(b, path, body, tag, res, e);
 		}
 		if (r.status != 412 || i + 1 == n)
 			break;
@@ -750,6 +750,9 @@ rf_patch(struct bmc *b, const char *path, const char *body, const char *etag,
 		reply_free(&r);
 		return rc;
 	}
+	/* Many BMCs answer with the resource as it now is. */
+	if (res && r.status == 200 && r.body)
+		*res = rfj_parse(r.body, r.len, NULL);
 	reply_free(&r);
 	return ERR_OK;
 }
@@ -799,13 +802,20 @@ rf_boot_set(struct bmc *b, enum bmc_bootdev d, int persistent,
 	req = json_pack("{s:o}", "Boot", boot);
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	rc = rf_patch(b, path, body, etag, e);
+	sys = NULL;
+	rc = rf_patch(b, path, body, etag, &sys, e);
 	free(body);
-	if (rc != ERR_OK || settings)
+	if (rc != ERR_OK || settings) {
+		json_decref(sys);
 		return rc;	/* a Settings object applies at the reset */
-
-	/* Read it back: an operator wants the override certain. */
-	if ((rc = rf_system(b, &sys, NULL, 0, e)) != ERR_OK)
+	}
+	/* Read it back (from the PATCH's reply when it carries the
+	 * resource): an operator wants the override certain. */
+	if (sys != NULL && rfj_boot(sys, &bt) == -1) {
+		json_decref(sys);
+		sys = NULL;
+	}
+	if (sys == NULL && (rc = rf_system(b, &sys, NULL, 0, e)) != ERR_OK)
 		return rc;
 	rfj_boot(sys, &bt);
 	if (bt.target == NULL || strcmp(bt.target, target) != 0 ||
