@@ -5,13 +5,15 @@
 # tests/lib.sh and tests/lab/machine.sh, after machine_net_init.
 #
 #   ipmi_bmc_start N [--addr ADDR] [--port P] [--ipmi15] [--no-qemu]
-#                    [--default-boot c|n]
+#                    [--power-delay S] [--default-boot c|n]
 #                               machine N's BMC on ADDR (default
 #                               $LABM_MGMT.(10+N); an IPv6 address gets a
 #                               route from this namespace), port 623
 #                               unless --port; --ipmi15: no GUID, so
 #                               ipmi_sim speaks IPMI 1.5 only (MD5);
-#                               --no-qemu: power and boot are state only;
+#                               --no-qemu: power and boot are state only
+#                               (--power-delay: power reads on S seconds
+#                               after a power on);
 #                               --default-boot: the firmware's own order
 #                               (c disk, the default; n network).  Waits
 #                               until it answers ipmitool.  Sets BMC_ADDR
@@ -41,13 +43,14 @@ ipmi_bmc_start() {
 	_ia=$LABM_MGMT.$((10 + _in)) _ip=623 _iguid=yes
 	: >"$_id/ipmi.events"
 	echo c >"$_id/ipmi.defboot"
-	rm -f "$_id/ipmi.noqemu"
+	rm -f "$_id/ipmi.noqemu" "$_id/ipmi.delay" "$_id/ipmi.power"
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--addr) _ia=$2; shift ;;
 		--port) _ip=$2; shift ;;
 		--ipmi15) _iguid="" ;;	# and ipmitool's lan interface
 		--no-qemu) : >"$_id/ipmi.noqemu" ;;
+		--power-delay) echo "$2" >"$_id/ipmi.delay"; shift ;;
 		--default-boot) echo "$2" >"$_id/ipmi.defboot"; shift ;;
 		*) echo "ipmi_bmc_start: unknown option $1" >&2; return 1 ;;
 		esac
