@@ -73,7 +73,7 @@ exit_of(enum err_code c)
 		return 0;
 	case ERR_INVAL:
 	case ERR_NOENT:
-	case ERR_STATE:
+	case ERR_WRONGSTATE:
 	case ERR_EXISTS:
 		return 2;
 	default:
