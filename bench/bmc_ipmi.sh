@@ -25,26 +25,16 @@ now() { date +%s.%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
 machine_net_init >/dev/null || { echo "bench bmc_ipmi: no lab network"; exit 1; }
-mkdir -m 700 "$T/bmc.d"
-cat >"$T/c.ini" <<EOF
-[inventory]
-database = $T/inv.db
-[bmc]
-driver = ipmi
-username = admin
-password_dir = $T/bmc.d
-power_timeout = 60s
-EOF
+{ printf '[inventory]\ndatabase = %s\n' "$T/inv.db"; ipmi_config_bmc 60s; } >"$T/c.ini"
 export CASTIRON_CONFIG="$T/c.ini"
 for i in $(seq "$N"); do
 	machine_new "$i" >/dev/null &&
 	ipmi_bmc_start "$i" --no-qemu --power-delay "$POWER_DELAY" >/dev/null ||
 	    { echo "bench bmc_ipmi: BMC $i did not start"; exit 1; }
-	cp "$BMC_PASSWORD_FILE" "$T/bmc.d/b$i"
+	ipmi_password "$i" "b$i"
 	"$CASTIRON" inventory add "b$i" --site bench --rack r1 --unit "$i" \
 	    --serial "$(machine_serial "$i")" --bmc "$BMC_ADDR" >/dev/null
 done
-chmod 600 "$T/bmc.d"/*
 
 all_off() { "$CASTIRON" bmc power --rack r1 off --parallel "$N" >/dev/null 2>&1; }
 ipt_one() {	# N: bootdev pxe, power on, then status until on

@@ -53,24 +53,10 @@ gone1() { ! machine_running 1; }
 ok "  ...QEMU is gone" wait_for 10 "QEMU to exit" gone1
 
 # --- castiron bmc ----------------------------------------------------------
-mkdir -m 700 "$T/bmc.d"
-cp "$LABM_DIR/m1/bmc.password" "$T/bmc.d/m1"
-cp "$LABM_DIR/m2/bmc.password" "$T/bmc.d/m2"
-cp "$LABM_DIR/m3/bmc.password" "$T/bmc.d/m3"
-chmod 600 "$T/bmc.d"/*
-cfg() {	# FILE EXTRA-[bmc]-LINES
-	cat >"$1" <<EOF
-[inventory]
-database = $T/inv.db
-[bmc]
-driver = ipmi
-username = admin
-password_dir = $T/bmc.d
-connect_timeout = 2s
-io_timeout = 3s
-power_timeout = 10s
-$2
-EOF
+for n in 1 2 3; do ipmi_password "$n" "m$n"; done
+cfg() {	# FILE EXTRA-[bmc]-LINES [POWER_TIMEOUT]
+	{ printf '[inventory]\ndatabase = %s\n' "$T/inv.db"
+	  ipmi_config_bmc "${3:-}"; echo "$2"; } >"$1"
 }
 cfg "$T/c.ini" ""
 export CASTIRON_CONFIG="$T/c.ini"
@@ -126,8 +112,7 @@ check "  ...which the chassis passed on" "$(shutdowns)" -gt "$s0"
 check "  ...and QEMU is gone" "$(machine_status 1)" = off
 # One that ignores ACPI: soft-off ends in a hard off after power_timeout.
 machine_new 1 --mem 128 --ignore-powerdown >/dev/null
-cfg "$T/short.ini" ""
-sed -i 's/^power_timeout = .*/power_timeout = 3s/' "$T/short.ini"
+cfg "$T/short.ini" "" 3s
 ok "power on (a disk that ignores ACPI)" "$C" bmc power m1 on
 ok "  ...boots" machine_wait 1 30 "$MARK1"
 s0=$(shutdowns)
@@ -175,7 +160,7 @@ check "  ...manufacturer and model from the FRU's product area" \
 check "  ...no MACs claimed (IPMI has no standard command for them)" \
 	"$(jq -r '.[0].macs' "$T/id.json")" = "(not told)"
 "$C" inventory add m1-again --site lab --serial WRONG-SERIAL --bmc "$A1:623" >/dev/null
-cp "$T/bmc.d/m1" "$T/bmc.d/m1-again"
+ipmi_password 1 m1-again
 "$C" bmc identity m1-again >/dev/null 2>"$T/mm.err"
 check "a serial mismatch: exit 1" $? -eq 1
 check "  ...named" "$(grep -c 'serial: enrolled WRONG-SERIAL, BMC says '"$S1" "$T/mm.err")" = 1
@@ -192,8 +177,8 @@ at_exit "rm -rf /etc/netns/$LABM_NS"
 echo "$LABM_MGMT.11 bmc-m1.lab" >"/etc/netns/$LABM_NS/hosts"
 "$C" inventory add m1-named --site lab --bmc bmc-m1.lab >/dev/null
 "$C" inventory add m1-port --site lab --bmc bmc-m1.lab:623 >/dev/null
-cp "$T/bmc.d/m1" "$T/bmc.d/m1-named"
-cp "$T/bmc.d/m1" "$T/bmc.d/m1-port"
+ipmi_password 1 m1-named
+ipmi_password 1 m1-port
 ok "a BMC NAME and NAME:PORT" ip netns exec "$LABM_NS" "$C" bmc power m1-named m1-port status
 
 # IPMI 1.5: refused, unless the site allows it.
@@ -223,7 +208,7 @@ fake() {	# N LOG OPTIONS...: a fake BMC at $LABM_MGMT.N, host fN
 	    </dev/null >/dev/null 2>&1 &)
 	at_exit "kill \$(cat $_fl.pid)"
 	"$C" inventory add "f$_fn" --site lab --bmc "$LABM_MGMT.$_fn" >/dev/null
-	cp "$T/bmc.d/m1" "$T/bmc.d/f$_fn"
+	ipmi_password 1 "f$_fn"
 	wait_for 5 "the fake BMC at $LABM_MGMT.$_fn" test -s "$_fl.pid"
 }
 fake 21 "$T/weak.log" --suites 0,1,2,6,7,11,15,16

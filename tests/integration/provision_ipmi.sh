@@ -24,8 +24,6 @@ fi
 lab_init
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 tests/lab/mkosimage "$T/os.img" 48 4
-mkdir -m 700 "$T/bmc.d"
-
 # The hosts' deploy environment is a site's own (not castiron's network
 # boot, which checks in): it shares one host key, the configured
 # deploy_host_key.
@@ -38,9 +36,8 @@ for n in 1 2; do
 	eval "machine_new $n --serial LAB-SN-000$n --mac \$M$n" &&
 	ipmi_bmc_start "$n" --no-qemu || { echo "not ok 1 - BMC $n"; echo "1..1"; exit 1; }
 	eval "B$n=\$BMC_ADDR"
-	cp "$BMC_PASSWORD_FILE" "$T/bmc.d/h$n"
+	ipmi_password "$n" "h$n"
 done
-chmod 600 "$T/bmc.d"/*
 
 cat >"$T/c.ini" <<EOF
 [inventory]
@@ -64,13 +61,7 @@ authorized_keys = $T/lab/authorized_keys
 deploy_host_key = $T/lab/deploy_key.pub
 [castiron]
 state_dir = $T/state
-[bmc]
-driver       = ipmi
-username     = admin
-password_dir = $T/bmc.d
-connect_timeout = 3s
-io_timeout   = 5s
-power_timeout = 20s
+$(ipmi_config_bmc 20s)
 EOF
 export CASTIRON_CONFIG="$T/c.ini"
 C=$CASTIRON
