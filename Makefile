@@ -44,7 +44,7 @@ DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.id
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15
+	postgresql-15 signify-openbsd
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
@@ -82,9 +82,14 @@ UNIT_bmc_ipmi_LIBS   := -lfreeipmi -lpthread
 UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
 	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
+UNIT_catalog         := images/catalog_text.c images/signify.c lib/err.c lib/file.c \
+	lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_catalog_LIBS    := -lcrypto
 UNIT_err             := lib/err.c
 UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
 UNIT_redfish_LIBS    := -ljansson
+UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c lib/atomicfile.c \
+	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
