@@ -222,6 +222,7 @@ db_rollback(struct inv *inv)
 int
 db_retry(struct inv *inv, int rc, int *tries)
 {
+	static unsigned	 seed;
 	struct timespec	 ts;
 	long		 ms;
 
@@ -231,9 +232,12 @@ db_retry(struct inv *inv, int rc, int *tries)
 	inv->retry = 0;
 	if (++*tries >= DB_RETRIES)
 		return 0;
-	/* Exponential, with jitter, up to about half a second. */
+	/* Exponential, with jitter (seeded per process, so that writers
+	 * that collided do not retry in step), up to about half a second. */
+	if (seed == 0)
+		seed = (unsigned)getpid() * 2654435761U ^ (unsigned)time(NULL);
 	ms = 2L << (*tries < 8 ? *tries : 8);
-	ms = ms / 2 + (long)((unsigned long)random() % (unsigned long)ms);
+	ms = ms / 2 + (long)((unsigned long)rand_r(&seed) % (unsigned long)ms);
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
