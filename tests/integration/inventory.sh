@@ -416,7 +416,7 @@ check "it is now version 3 with its hosts" "$(PGDB=old pq 'select version from c
 psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database v1 template castiron"
 PGDB=v1 pq 'drop table gpus; alter table hosts drop column bmc_driver, drop column prefixlen,
 	drop column gateway, drop column owner_host, drop column owner_pid, drop column owner_start;
-	drop table meta; drop index events_hostname;
+	drop table meta; drop index events_hostname; drop index disks_sizes;
 	alter table events drop column site, drop column origin;
 	update castiron_schema set version = 1'
 v1="$(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')"
