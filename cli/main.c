@@ -39,7 +39,7 @@ cli_exit(enum err_code code)
 		return EXIT_FAIL;
 	case ERR_INVAL:
 	case ERR_NOENT:
-	case ERR_STATE:
+	case ERR_BADSTATE:
 	case ERR_EXISTS:
 		return EXIT_USAGE;
 	}
