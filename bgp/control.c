@@ -95,13 +95,20 @@ control_drain_write(const char *path, const char *reason, char *err,
     size_t errlen)
 {
 	struct afile	*a;
+	struct err	 e;
 	FILE		*f;
 
 	/* Durable: a drain must survive a power cut of the host. */
-	if ((a = afile_open(path, 0644, &f, err, errlen)) == NULL)
+	if ((a = afile_open(path, 0644, &f, &e)) == NULL) {
+		snprintf(err, errlen, "%s", e.msg);
 		return -1;
+	}
 	fprintf(f, "%s\n", reason && *reason ? reason : "drained by operator");
-	return afile_commit(a, 1, err, errlen);
+	if (afile_commit(a, 1, &e) != ERR_OK) {
+		snprintf(err, errlen, "%s", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -121,20 +121,33 @@ usage_cmd(FILE *f, const struct area *a, const struct cmd *c)
 	}
 }
 
+void
+cmd_warnx(const char *fmt, ...)
+{
+	char	 who[64];
+	va_list	 ap;
+
+	if (current_area != NULL)
+		snprintf(who, sizeof(who), "%s%s%s", current_area->name,
+		    current_cmd && current_cmd->name ? " " : "",
+		    current_cmd && current_cmd->name ? current_cmd->name : "");
+	va_start(ap, fmt);
+	log_vwarnx_as(current_area != NULL ? who : NULL, fmt, ap);
+	va_end(ap);
+}
+
 int
 cmd_usage_error(const struct args *args, const char *fmt, ...)
 {
-	va_list	 ap;
+	struct err	 e;
+	va_list		 ap;
 
 	(void)args;
-	fprintf(stderr, "castiron %s%s%s: ", current_area ? current_area->name : "",
-	    current_cmd && current_cmd->name ? " " : "",
-	    current_cmd && current_cmd->name ? current_cmd->name : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	err_vset(&e, ERR_INVAL, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see --help)\n");
-	return EXIT_USAGE;
+	cmd_warnx("%s (see --help)", e.msg);
+	return cli_exit(e.code);
 }
 
 static int
@@ -237,7 +250,7 @@ parse_cmd_args(const struct cmd *c, int argc, char **argv, struct args *a)
 	if (c->max_args >= 0 && a->argc > c->max_args)
 		return cmd_usage_error(a, "unexpected argument '%s'",
 		    a->argv[c->max_args]);
-	return 0;
+	return cli_exit(ERR_OK);
 }
 
 /* Finds the area and verb in rest[] and runs it. */
@@ -252,15 +265,14 @@ dispatch(struct ctx *ctx, int nrest, char **rest, int help)
 
 	if (nrest == 0) {
 		usage_main(help ? stdout : stderr);
-		return help ? EXIT_OK : EXIT_USAGE;
+		return cli_exit(help ? ERR_OK : ERR_INVAL);
 	}
 	for (ap = areas; *ap; ap++)
 		if (strcmp((*ap)->name, rest[0]) == 0)
 			a = *ap;
 	if (a == NULL) {
-		log_warnx("unknown area '%s' (see castiron "
-		    "--help)", rest[0]);
-		return EXIT_USAGE;
+		log_warnx("unknown area '%s' (see castiron --help)", rest[0]);
+		return cli_exit(ERR_INVAL);
 	}
 	current_area = a;
 	if (a->cmds[0].name == NULL)
@@ -272,16 +284,16 @@ dispatch(struct ctx *ctx, int nrest, char **rest, int help)
 	if (c == NULL || c->fn == NULL) {
 		if (help || nrest == 1) {
 			usage_area(help ? stdout : stderr, a);
-			return help ? EXIT_OK : EXIT_USAGE;
+			return cli_exit(help ? ERR_OK : ERR_INVAL);
 		}
-		fprintf(stderr, "castiron %s: unknown verb '%s' (see castiron "
-		    "%s --help)\n", a->name, rest[1], a->name);
-		return EXIT_USAGE;
+		cmd_warnx("unknown verb '%s' (see castiron %s --help)",
+		    rest[1], a->name);
+		return cli_exit(ERR_INVAL);
 	}
 	current_cmd = c;
 	if (help) {
 		usage_cmd(stdout, a, c);
-		return EXIT_OK;
+		return cli_exit(ERR_OK);
 	}
 	i = c->name ? 2 : 1;
 	rc = parse_cmd_args(c, nrest - i, rest + i, &args);
@@ -321,7 +333,7 @@ main(int argc, char **argv)
 			if (++i >= argc) {
 				log_warnx("%s needs a file", s);
 				free(rest);
-				return EXIT_USAGE;
+				return cli_exit(ERR_INVAL);
 			}
 			ctx.config_path = argv[i];
 		} else if (strncmp(s, "--config=", 9) == 0)
@@ -334,7 +346,7 @@ main(int argc, char **argv)
 				log_warnx("--format must be "
 				    "table, json or csv");
 				free(rest);
-				return EXIT_USAGE;
+				return cli_exit(ERR_INVAL);
 			}
 			ctx.format_set = 1;
 		} else if (strcmp(s, "-v") == 0 || strcmp(s, "--verbose") == 0)
@@ -348,7 +360,7 @@ main(int argc, char **argv)
 		else if (strcmp(s, "--version") == 0) {
 			printf("castiron %s\n", CASTIRON_VERSION);
 			free(rest);
-			return EXIT_OK;
+			return cli_exit(ERR_OK);
 		} else
 			rest[nrest++] = argv[i];
 	}

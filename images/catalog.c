@@ -121,7 +121,7 @@ void
 img_info_get(const struct config *cfg, const struct cfg_image *im,
     struct img_info *info)
 {
-	char		*p, err[256];
+	char		*p;
 	struct stat	 st;
 	struct bmap	*b;
 	int		 fd;
@@ -135,7 +135,7 @@ img_info_get(const struct config *cfg, const struct cfg_image *im,
 	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) != -1) {
 		if (fstat(fd, &st) == 0)
 			info->stored_bytes = (uint64_t)st.st_size;
-		if (img_format_detect(fd, &f, err, sizeof(err)) == 0) {
+		if (img_format_detect(fd, &f, NULL) == ERR_OK) {
 			snprintf(info->format, sizeof(info->format), "%s",
 			    img_format_name(f));
 			known = 1;
@@ -148,7 +148,7 @@ img_info_get(const struct config *cfg, const struct cfg_image *im,
 	if (im->bmap != NULL) {
 		p = img_cache_path(cfg, im, ".bmap");
 		if (access(p, R_OK) == 0 &&
-		    (b = bmap_load(p, err, sizeof(err))) != NULL) {
+		    (b = bmap_load(p, NULL)) != NULL) {
 			info->image_bytes = b->image_size;
 			info->mapped_bytes = bmap_mapped_bytes(b);
 			bmap_free(b);
