@@ -264,13 +264,17 @@ enum err_code	frame_send_image(const struct frame_send_opts *,
  * sender uses and says yes when they shrink by at least FRAME_PACK_GAIN
  * and compress faster than FRAME_PACK_RATE (a session's ceiling), so
  * compressing cannot be the slower side.  why says what was measured.
+ * The samples are read with pread from fd, the raw image the caller
+ * holds open, at the ranges of bm, the bmap the caller has loaded (and
+ * checked): neither is opened or loaded again here.
  */
 #define FRAME_PACK_LEVEL	1
 #define FRAME_PACK_GAIN		0.25
 #define FRAME_PACK_RATE		(400.0 * 1048576)	/* bytes/s */
 
-enum err_code	frame_pack_decide(const char *image_path,
-		    const char *bmap_path, int *yes, char *why, size_t whylen,
-		    struct err *);
+struct bmap;
+
+enum err_code	frame_pack_decide(int fd, const struct bmap *bm, int *yes,
+		    char *why, size_t whylen, struct err *);
 
 #endif

@@ -317,10 +317,9 @@ send_table(struct send_ctx *s, const struct bmap *bm, unsigned codec,
 #define PACK_SAMPLE_LEN	(1u << 20)
 
 enum err_code
-frame_pack_decide(const char *image_path, const char *bmap_path, int *yes,
-    char *why, size_t whylen, struct err *err)
+frame_pack_decide(int fd, const struct bmap *bm, int *yes, char *why,
+    size_t whylen, struct err *err)
 {
-	struct bmap	*bm;
 	ZSTD_CCtx	*zc = NULL;
 	uint8_t		*in = NULL, *zo = NULL;
 	uint64_t	 mapped, at, off, len, tin = 0, tout = 0;
@@ -328,15 +327,9 @@ frame_pack_decide(const char *image_path, const char *bmap_path, int *yes,
 	double		 t0, secs, ratio, rate;
 	ssize_t		 n;
 	enum err_code	 rc = ERR_FAIL;
-	int		 fd = -1, k;
+	int		 k;
 
 	*yes = 0;
-	if ((bm = bmap_load(bmap_path, err)) == NULL)
-		return ERR_FAIL;
-	if ((fd = open(image_path, O_RDONLY | O_CLOEXEC)) == -1) {
-		err_errno(err, ERR_FAIL, "%s", image_path);
-		goto out;
-	}
 	mapped = bmap_mapped_bytes(bm);
 	in = xmalloc(PACK_SAMPLE_LEN);
 	bound = ZSTD_compressBound(PACK_SAMPLE_LEN);
@@ -390,9 +383,22 @@ out:
 	ZSTD_freeCCtx(zc);
 	free(in);
 	free(zo);
-	if (fd != -1)
-		close(fd);
-	bmap_free(bm);
+	return rc;
+}
+
+/* frame_pack_decide for `castiron image send --pack auto`, which has a
+ * path (provision decides once, from the descriptor it holds). */
+static enum err_code
+pack_decide_path(const char *path, const struct bmap *bm, int *yes,
+    char *why, size_t whylen, struct err *err)
+{
+	enum err_code	 rc;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_errno(err, ERR_FAIL, "%s", path);
+	rc = frame_pack_decide(fd, bm, yes, why, whylen, err);
+	close(fd);
 	return rc;
 }
 
@@ -432,9 +438,8 @@ frame_send_image(const struct frame_send_opts *o,
 	} else if (fmt == IMG_RAW && bm != NULL && o->pack != FRAME_PACK_NEVER) {
 		yes = o->pack == FRAME_PACK_ALWAYS;
 		why[0] = '\0';
-		if (o->pack == FRAME_PACK_AUTO && frame_pack_decide(
-		    o->image_path, o->bmap_path, &yes, why, sizeof(why),
-		    err) != ERR_OK)
+		if (o->pack == FRAME_PACK_AUTO && pack_decide_path(
+		    o->image_path, bm, &yes, why, sizeof(why), err) != ERR_OK)
 			goto out;
 		packed = yes ? 2 : 0;
 		snprintf(res->how, sizeof(res->how), "%s%s%s", yes ?

@@ -56,27 +56,26 @@ find_writer(const struct config *cfg)
 /*
  * How the image travels, once for the run: a compressed image as it is
  * stored; a raw one with a bmap compressed on the way when a sample says
- * that is faster (images/frame.h); anything else plain.
+ * that is faster (images/frame.h); anything else plain.  The sample is
+ * read from the descriptor held for the run, at the ranges of the bmap
+ * prov_prepare loaded and checked (bm, NULL: none).
  */
 static enum err_code
-decide_pack(struct prov_ctx *c, struct err *err)
+decide_pack(struct prov_ctx *c, const struct bmap *bm, struct err *err)
 {
 	enum img_format	 fmt;
 	char		 why[128];
-	enum err_code	 rc;
-	int		 fd, yes;
+	int		 yes;
 
 	c->pack = FRAME_PACK_AUTO;
-	if (c->bmap_path == NULL)
+	if (bm == NULL)
 		return ERR_OK;
-	if ((fd = open(c->image_src, O_RDONLY | O_CLOEXEC)) == -1)
-		return err_errno(err, ERR_FAIL, "%s", c->image_src);
-	rc = img_format_detect(fd, &fmt, err);
-	close(fd);
-	if (rc != ERR_OK || fmt != IMG_RAW)
-		return rc;
-	if (frame_pack_decide(c->image_src, c->bmap_path, &yes, why,
-	    sizeof(why), err) != ERR_OK)
+	if (img_format_detect(c->image_fd, &fmt, err) != ERR_OK)
+		return ERR_FAIL;
+	if (fmt != IMG_RAW)
+		return ERR_OK;
+	if (frame_pack_decide(c->image_fd, bm, &yes, why, sizeof(why),
+	    err) != ERR_OK)
 		return ERR_FAIL;
 	c->pack = yes ? FRAME_PACK_ALWAYS : FRAME_PACK_NEVER;
 	log_info("image %s: %s on the way: %s", c->image, yes ?
@@ -93,9 +92,9 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	const char		*name = o->image ? o->image : cfg->provision.image;
 	char			 sha[65];
 	struct err		 e;
+	struct bmap		*bm = NULL;
 	struct stat		 st;
 	enum img_format		 fmt;
-	uint64_t		 bmap_size = 0;
 
 	*usage = 1;
 	if (cfg->inventory.database == NULL) {
@@ -228,16 +227,12 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		snprintf(err, errlen, "image %s: %s", name, e.msg);
 		goto fail;
 	}
-	/* The bmap says which bytes are written: pinned like the image. */
-	if (c->bmap_path) {
-		struct bmap *bm = bmap_load_pinned(c->bmap_path,
-		    img->bmap_sha256, &e);
-		if (bm == NULL) {
-			snprintf(err, errlen, "image %s: bmap %s", name, e.msg);
-			goto fail;
-		}
-		bmap_size = bm->image_size;
-		bmap_free(bm);
+	/* The bmap says which bytes are written: pinned like the image,
+	 * loaded once for the size below and for how the image travels. */
+	if (c->bmap_path && (bm = bmap_load_pinned(c->bmap_path,
+	    img->bmap_sha256, &e)) == NULL) {
+		snprintf(err, errlen, "image %s: bmap %s", name, e.msg);
+		goto fail;
 	}
 	snprintf(c->bmap_sha256, sizeof(c->bmap_sha256), "%s",
 	    img->bmap_sha256);
@@ -249,16 +244,19 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	/* The size a target must have, once for every host: the catalog's
 	 * min_disk, the bmap's ImageSize, else a raw file's size; 0 when
 	 * compressed without a bmap (the writer still checks). */
-	c->image_bytes = img->min_disk ? img->min_disk : bmap_size;
+	c->image_bytes = img->min_disk ? img->min_disk : bm ?
+	    bm->image_size : 0;
 	if (c->image_bytes == 0 && img_format_detect(c->image_fd, &fmt,
 	    NULL) == ERR_OK && fmt == IMG_RAW && fstat(c->image_fd, &st) == 0)
 		c->image_bytes = (uint64_t)st.st_size;
-	if (decide_pack(c, &e) != ERR_OK) {
+	if (decide_pack(c, bm, &e) != ERR_OK) {
 		snprintf(err, errlen, "image %s: %s", name, e.msg);
 		goto fail;
 	}
+	bmap_free(bm);
 	return c;
 fail:
+	bmap_free(bm);
 	prov_ctx_free(c);
 	return NULL;
 }
