@@ -20,7 +20,9 @@
 struct cmd_opt {
 	const char	*name;		/* long name, without "--" */
 	const char	*arg;		/* metavariable, NULL for a flag */
-	const char	*help;
+	const char	*help;		/* NULL: not listed by --help */
+	char		 letter;	/* a short form -L, or 0 (a flag's
+					   letter may repeat: -vv) */
 };
 
 struct ctx {
