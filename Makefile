@@ -71,6 +71,8 @@ UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
 	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
 UNIT_err             := lib/err.c
+UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
+UNIT_redfish_LIBS    := -ljansson
 UNIT_config          := lib/config.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c

@@ -84,5 +84,13 @@ extern const struct area area_inventory;
 extern const struct area area_image;
 extern const struct area area_provision;
 extern const struct area area_bgp;
+extern const struct area area_bmc;
+
+/* The hosts a many-host command names: HOST... (all but the last
+ * skip_last positionals), or --rack R [--site S], or --site S.  0 with
+ * *hosts the caller's (free()), or an exit status after one line. */
+struct inv_host;
+int		 cli_select_hosts(struct config *, struct args *,
+		    size_t skip_last, struct inv_host **hosts, size_t *n);
 
 #endif

@@ -20,6 +20,7 @@ static const struct area *const areas[] = {
 	&area_inventory,
 	&area_image,
 	&area_provision,
+	&area_bmc,
 	&area_bgp,
 	NULL
 };

@@ -119,10 +119,8 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 		bad(b, in->line, "serial: %s", e.msg), nbad++;
 	if (r->role && valid_name(r->role, &e) != ERR_OK)
 		bad(b, in->line, "role: %s", e.msg), nbad++;
-	if (r->bmc && parse_ip(r->bmc, &fam, addr, &e) != ERR_OK &&
-	    valid_hostname(r->bmc, &e) != ERR_OK)
-		bad(b, in->line, "bmc: '%s' is neither an address nor a host "
-		    "name", r->bmc), nbad++;
+	if (r->bmc && valid_bmc(r->bmc, &e) != ERR_OK)
+		bad(b, in->line, "bmc: %s", e.msg), nbad++;
 	if (given(in->address)) {
 		if (parse_ip(in->address, &fam, addr, &e) != ERR_OK)
 			bad(b, in->line, "address: %s", e.msg), nbad++;

@@ -15,7 +15,7 @@
 #define HOST_COLS \
 	"h.id, h.hostname, s.name, r.name, h.unit, h.serial, h.bmc, " \
 	"h.address, h.role, h.image, h.disk, h.state, h.step, h.step_done, " \
-	"h.created_at, h.updated_at"
+	"h.created_at, h.updated_at, h.bmc_driver"
 #define HOST_FROM \
 	" FROM hosts h JOIN sites s ON s.id = h.site_id" \
 	" LEFT JOIN racks r ON r.id = h.rack_id"
@@ -44,6 +44,7 @@ host_fill(sqlite3_stmt *st, struct inv_host *h)
 	h->step_done = s < 0 ? STEP_NONE : s;
 	db_column_copy(st, 14, h->created_at, sizeof(h->created_at));
 	db_column_copy(st, 15, h->updated_at, sizeof(h->updated_at));
+	db_column_copy(st, 16, h->bmc_driver, sizeof(h->bmc_driver));
 }
 
 static int

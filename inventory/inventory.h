@@ -84,6 +84,7 @@ struct inv_host {
 	unsigned	 unit;		/* 0 when unknown */
 	char		 serial[65];	/* "" when unknown */
 	char		 bmc[254];	/* BMC address (IP or name), "" when none */
+	char		 bmc_driver[8];	/* "redfish", "ipmi", "" for the default */
 	char		 address[64];	/* the host's address, "" when none */
 	char		 role[65];
 	char		 image[65];	/* image written (or to write), "" */
@@ -155,6 +156,12 @@ int	inv_step_last_done(struct inv *, const char *hostname, int *step,
 /* The image written to (or chosen for) the host. */
 int	inv_image_set(struct inv *, const char *hostname, const char *image,
 	    const char *actor, char *err, size_t errlen);
+
+/* Records a MAC the host's BMC reports that the enrollment lacked, as an
+ * enrolled NIC and an event; *learned is 0 when it was known already.
+ * INV_EINVAL when another host has it (err names that host). */
+int	inv_mac_learn(struct inv *, const char *hostname, const char *actor,
+	    const char *mac, int *learned, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------
  * Hardware facts (found by inspection).

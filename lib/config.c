@@ -58,8 +58,10 @@ struct section {
 };
 
 static const char *const reboot_modes[] = { "ssh", "bmc", "none", NULL };
+static const char *const power_modes[] = { "none", "bmc", NULL };
 static const char *const check_kinds[] = { "http", "tcp", "exec", NULL };
-static const char *const bmc_drivers[] = { "redfish", NULL };
+static const char *const bmc_drivers[] = { "redfish", "ipmi", NULL };
+static const char *const boot_modes[] = { "keep", "uefi", "legacy", NULL };
 
 #define C(f)	offsetof(struct config, f)
 #define I(f)	offsetof(struct cfg_image, f)
@@ -100,6 +102,8 @@ static const struct key keys_provision[] = {
 	{ "image", KT_NAME, C(provision.image) },
 	{ "disk", KT_STR, C(provision.disk), .def = "auto" },
 	{ "reboot", KT_ENUM, C(provision.reboot), .def = "ssh", .choices = reboot_modes },
+	{ "power", KT_ENUM, C(provision.power), .def = "none", .choices = power_modes },
+	{ "boot_timeout", KT_DURATION, C(provision.boot_timeout_ms), 0, 1000, DAY, "10m" },
 	{ "authorized_keys", KT_FILE, C(provision.authorized_keys) },
 	{ "deploy_host_key", KT_FILE, C(provision.deploy_host_key) },
 	{ "connect_timeout", KT_DURATION, C(provision.connect_timeout_ms), 0, 100, DAY, "10s" },
@@ -114,6 +118,13 @@ static const struct key keys_bmc[] = {
 	{ "username", KT_STR, C(bmc.username) },
 	{ "password_file", KT_SECRET, C(bmc.password_file) },
 	{ "ca_bundle", KT_FILE, C(bmc.ca_bundle) },
+	{ "password_dir", KT_PATH, C(bmc.password_dir) },
+	{ "tls_verify", KT_BOOL, C(bmc.tls_verify), .def = "yes" },
+	{ "allow_ipmi15", KT_BOOL, C(bmc.allow_ipmi15), .def = "no" },
+	{ "boot_mode", KT_ENUM, C(bmc.boot_mode), .def = "keep", .choices = boot_modes },
+	{ "connect_timeout", KT_DURATION, C(bmc.connect_timeout_ms), 0, 100, DAY, "10s" },
+	{ "io_timeout", KT_DURATION, C(bmc.io_timeout_ms), 0, 100, DAY, "30s" },
+	{ "power_timeout", KT_DURATION, C(bmc.power_timeout_ms), 0, 100, DAY, "2m" },
 	{ NULL }
 };
 static const struct key keys_bgp[] = {

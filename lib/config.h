@@ -17,6 +17,7 @@
 
 enum check_kind { CHECK_HTTP, CHECK_TCP, CHECK_EXEC };
 enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE };
+enum power_mode { POWER_NONE, POWER_BMC };
 
 struct cfg_image {
 	char		*name;
@@ -79,6 +80,8 @@ struct config {
 		char		*image;
 		char		*disk;		/* "auto" or a device path */
 		int		 reboot;	/* enum reboot_mode */
+		int		 power;		/* enum power_mode */
+		uint64_t	 boot_timeout_ms;	/* deploy env to answer */
 		char		*authorized_keys;
 		char		*deploy_host_key;
 		uint64_t	 connect_timeout_ms;
@@ -89,10 +92,17 @@ struct config {
 	} provision;
 
 	struct {
-		int	 driver;		/* 0: redfish, the only one */
-		char	*username;
-		char	*password_file;
-		char	*ca_bundle;
+		int		 driver;	/* enum bmc_driver: redfish, ipmi */
+		char		*username;
+		char		*password_file;
+		char		*password_dir;	/* one file per hostname; wins */
+		char		*ca_bundle;
+		int		 tls_verify;
+		int		 allow_ipmi15;
+		int		 boot_mode;	/* 0 keep, 1 uefi, 2 legacy */
+		uint64_t	 connect_timeout_ms;
+		uint64_t	 io_timeout_ms;
+		uint64_t	 power_timeout_ms;
 	} bmc;
 
 	struct {

@@ -250,6 +250,61 @@ parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
 	return ERR_OK;
 }
 
+/*
+ * A BMC as the inventory holds it: an address or a host name, either with
+ * :PORT ([IPV6]:PORT), or an https:// URL of one (with an optional path).
+ */
+enum err_code
+valid_bmc(const char *s, struct err *err)
+{
+	char		 host[300], auth[300];
+	const char	*a = s;
+	uint8_t		 addr[16];
+	uint16_t	 port;
+	size_t		 n;
+	int		 fam;
+
+	if (strncmp(s, "https://", 8) == 0)
+		a = s + 8;
+	else if (strstr(s, "://") != NULL)
+		ERR("'%s': a BMC URL must be https://", s);
+	n = strcspn(a, "/");
+	if (n == 0 || n >= sizeof(auth))
+		ERR("'%s' is not a BMC address", s);
+	if (a != s && a[n] != '\0') {
+		const char *p;
+		for (p = a + n; *p; p++)
+			if (*p <= ' ' || *p >= 0x7f || strchr("\"<>\\^`{|}", *p))
+				ERR("'%s': the URL's path has a bad character", s);
+	} else if (a[n] != '\0')
+		ERR("'%s' is not a BMC address (no path without https://)", s);
+	memcpy(auth, a, n);
+	auth[n] = '\0';
+	/* A bare IPv6 address, or [IPV6] without a port. */
+	if (parse_ip(auth, &fam, addr, NULL) == ERR_OK)
+		return ERR_OK;
+	if (auth[0] == '[' && auth[n - 1] == ']') {
+		auth[n - 1] = '\0';
+		if (parse_ip(auth + 1, &fam, addr, NULL) == ERR_OK &&
+		    fam == AF_INET6)
+			return ERR_OK;
+		ERR("'%s' is not a BMC address", s);
+	}
+	if (strchr(auth, ':') != NULL) {
+		if (parse_hostport(auth, host, sizeof(host), &port,
+		    err) != ERR_OK) {
+			err_prefix(err, "bmc");
+			return ERR_INVAL;
+		}
+	} else
+		snprintf(host, sizeof(host), "%s", auth);
+	if (parse_ip(host, &fam, addr, NULL) == ERR_OK ||
+	    valid_hostname(host, NULL) == ERR_OK)
+		return ERR_OK;
+	ERR("'%s' is neither an address nor a host name (either with :PORT), "
+	    "nor an https:// URL", s);
+}
+
 enum err_code
 parse_mac(const char *s, char out[18], struct err *err)
 {

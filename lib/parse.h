@@ -35,6 +35,8 @@ enum err_code	 parse_sha256_hex(const char *, char out[65],
 		    struct err *);
 
 enum err_code	 valid_hostname(const char *, struct err *);
+/* ADDR, NAME, either with :PORT ([IPV6]:PORT), or an https:// URL. */
+enum err_code	 valid_bmc(const char *, struct err *);
 enum err_code	 valid_name(const char *, struct err *);
 
 int	prefix_contains(const struct prefix *outer, const struct prefix *inner);

@@ -107,12 +107,6 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		    cfg->path);
 		return NULL;
 	}
-	if (cfg->provision.reboot == REBOOT_BMC) {
-		snprintf(err, errlen, "%s: [provision] reboot = bmc is not "
-		    "supported yet (it comes with the BMC drivers); use ssh or "
-		    "none", cfg->path);
-		return NULL;
-	}
 	if (name == NULL) {
 		snprintf(err, errlen, "no image: pass --image NAME or set "
 		    "[provision] image in %s", cfg->path);

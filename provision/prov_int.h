@@ -107,8 +107,13 @@ int	phost_inspect(struct prov_host *);
  * h->enrolled. */
 int	phost_cross_check(struct prov_host *);
 
+/* reboot = bmc: a one-time disk boot and a restart (step_power.c). */
+int	phost_bmc_disk_boot(struct prov_host *);
+
 /* The steps: each returns 0 (h->why may say something) or -1 with
  * h->err set. */
+int	step_power(struct prov_host *);
+int	step_boot(struct prov_host *);
 int	step_inspect(struct prov_host *);
 int	step_image(struct prov_host *);
 int	step_configure(struct prov_host *);

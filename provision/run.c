@@ -7,10 +7,6 @@
  * in.  A step is a row: its name comes from inventory/hoststate.h, what
  * it needs (a session in the deploy environment, the host's inspection)
  * is provided here, and its function is in its own file (step_*.c).
- *
- * Steps power and boot need a BMC driver, which castiron has not yet:
- * the host is expected to answer SSH in its deploy environment already,
- * and those steps are recorded as done with a note saying so.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,25 +28,15 @@ struct step {
 	int		(*run)(struct prov_host *);
 };
 
-static int	step_no_bmc(struct prov_host *);
-
 static const struct step steps[] = {
-	{ STEP_POWER,		0,				step_no_bmc },
-	{ STEP_BOOT,		0,				step_no_bmc },
+	{ STEP_POWER,		0,				step_power },
+	{ STEP_BOOT,		0,				step_boot },
 	{ STEP_INSPECT,		NEED_SESSION,			step_inspect },
 	{ STEP_IMAGE,		NEED_SESSION | NEED_INSPECTION,	step_image },
 	{ STEP_CONFIGURE,	NEED_SESSION | NEED_INSPECTION,	step_configure },
 	{ STEP_REBOOT,		0,				step_reboot },
 	{ STEP_VERIFY,		0,				step_verify },
 };
-
-static int
-step_no_bmc(struct prov_host *h)
-{
-	snprintf(h->why, sizeof(h->why), "skipped: the host is expected up in "
-	    "its deploy environment (BMC control comes with the BMC drivers)");
-	return 0;
-}
 
 /*
  * What a step needs, before it runs.  A session that proved only the

@@ -1,6 +1,7 @@
 /*
  * Reboot and verify.  reboot = ssh: start the reboot command detached,
- * drop the session, and wait until the host answers with the key
+ * drop the session (reboot = bmc: a one-time disk boot and a restart
+ * through the BMC instead), and wait until the host answers with the key
  * castiron installed (pinned by configure); while it still answers with
  * the deploy environment's key it has not gone down yet; any other key
  * stops the run.  verify: log in with that key and read the marker
@@ -61,14 +62,23 @@ step_reboot(struct prov_host *h)
 		    cfg->provision.connect_timeout_ms, NULL) == -1)
 			return -1;
 	}
-	q = sh_quote(cfg->provision.reboot_command);
-	cmd = xsprintf("(sleep 1; sh -c %s) </dev/null >/dev/null 2>&1 &", q);
-	free(q);
-	rc = phost_remote(h, "reboot", cmd, NULL, 0, NULL);
-	free(cmd);
-	phost_disconnect(h);
-	if (rc == -1)
-		return -1;
+	if (cfg->provision.reboot == REBOOT_BMC) {
+		/* Everything written is on the disk (the writer syncs
+		 * what it writes, configure unmounts): restart by the BMC. */
+		phost_disconnect(h);
+		if (phost_bmc_disk_boot(h) == -1)
+			return -1;
+	} else {
+		q = sh_quote(cfg->provision.reboot_command);
+		cmd = xsprintf("(sleep 1; sh -c %s) </dev/null >/dev/null "
+		    "2>&1 &", q);
+		free(q);
+		rc = phost_remote(h, "reboot", cmd, NULL, 0, NULL);
+		free(cmd);
+		phost_disconnect(h);
+		if (rc == -1)
+			return -1;
+	}
 	phost_status(h, 0, "reboot");
 	start = mono_ms();
 	for (;;) {

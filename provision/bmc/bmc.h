@@ -10,6 +10,7 @@
 #ifndef CASTIRON_BMC_H
 #define CASTIRON_BMC_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "lib/err.h"
@@ -48,6 +49,7 @@ struct bmc_target {
 	const char	*ca_bundle;	/* NULL: the system's */
 	int		 tls_verify;	/* 0 only by a site's explicit choice */
 	int		 allow_ipmi15;	/* IPMI 1.5 (no RMCP+) allowed */
+	int		 boot_mode;	/* 0 keep, 1 UEFI, 2 legacy */
 	unsigned	 connect_timeout_ms;
 	unsigned	 io_timeout_ms;
 	unsigned	 power_timeout_ms;	/* a power change to complete */
@@ -92,6 +94,22 @@ struct bmc {
 
 extern const struct bmc_ops bmc_redfish_ops;
 extern const struct bmc_ops bmc_ipmi_ops;
+
+/* Set from a SIGINT/SIGTERM handler: waits end early with "interrupted",
+ * and close still releases the BMC's session. */
+extern volatile sig_atomic_t bmc_interrupted;
+
+/*
+ * Fills *t for one host from the configuration: its BMC address and
+ * driver (the inventory's, else [bmc] driver), [bmc] username, and the
+ * password of [bmc] password_dir/HOSTNAME when that file exists, else of
+ * [bmc] password_file, read into pw (each file regular and owner-only;
+ * messages name the file, never its content).  The caller wipes pw.
+ */
+struct config;
+enum err_code	 bmc_target_init(struct bmc_target *, const struct config *,
+		    const char *hostname, const char *bmc, const char *driver,
+		    char *pw, size_t pwlen, struct err *);
 
 /* bmc.c: dispatch.  bmc_open returns a handle or NULL with err set; the
  * caller always calls bmc_close on a handle it got. */

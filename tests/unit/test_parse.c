@@ -175,6 +175,31 @@ t_names(void **st)
 	assert_int_equal(parse_sha256_hex("abc", d, &err), ERR_INVAL);
 }
 
+static void
+t_bmc(void **state)
+{
+	static const char *const good[] = {
+		"10.0.0.9", "10.0.0.9:8443", "bmc-r1-u4.example.net",
+		"bmc-r1-u4.example.net:443", "2001:db8::9", "[2001:db8::9]",
+		"[2001:db8::9]:8443", "https://10.0.0.9", "https://10.0.0.9:8443/",
+		"https://bmc.example.net/redfish/v1", NULL
+	};
+	static const char *const bad[] = {
+		"", "http://10.0.0.9", "ftp://x", "10.0.0.9:0", "10.0.0.9:99999",
+		"bmc;reboot", "bmc name", "10.0.0.9/redfish", "[10.0.0.9]",
+		"https://", "https://a b", "https://x/a b", "[2001:db8::9", NULL
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; good[i]; i++)
+		if (valid_bmc(good[i], &err) != ERR_OK)
+			fail_msg("%s refused: %s", good[i], err.msg);
+	for (i = 0; bad[i]; i++)
+		if (valid_bmc(bad[i], &err) != ERR_INVAL)
+			fail_msg("%s accepted", bad[i]);
+}
+
 int
 main(void)
 {
@@ -187,6 +212,7 @@ main(void)
 		cmocka_unit_test(t_mac),
 		cmocka_unit_test(t_hostport),
 		cmocka_unit_test(t_names),
+		cmocka_unit_test(t_bmc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,153 @@
+/*
+ * Power and boot, through the host's BMC (provision/bmc/).  power: the
+ * BMC's serial is checked against the enrollment before anything is
+ * powered (a BMC cabled to the wrong server must not have its disk
+ * written), then a one-time network boot is set and the host is powered
+ * on, or restarted when it was on.  boot: wait, within boot_timeout, for
+ * the deploy environment to answer SSH with an acceptable key.  With
+ * power = none both are recorded as done with a note: the host is
+ * expected up in its deploy environment already.  Also the BMC half of
+ * reboot = bmc: a one-time disk boot and a restart.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "provision/bmc/bmc.h"
+#include "provision/prov_int.h"
+
+#define BOOT_EVERY_MS	1000
+#define BOOT_DIAL_MS	2000
+
+static struct bmc *
+host_bmc(struct prov_host *h, char *pw, size_t pwlen)
+{
+	struct bmc_target	 t;
+	struct bmc		*b;
+	struct err		 e;
+
+	if (bmc_target_init(&t, h->ctx->cfg, h->h.hostname, h->h.bmc,
+	    h->h.bmc_driver, pw, pwlen, &e) != ERR_OK ||
+	    (b = bmc_open(&t, &e)) == NULL) {
+		phost_err(h, "%s", e.msg);
+		return NULL;
+	}
+	return b;
+}
+
+/* A one-time boot from dev, then on (or restarted when on). */
+static int
+boot_once(struct prov_host *h, struct bmc *b, enum bmc_bootdev dev)
+{
+	enum bmc_power	 was;
+	struct err	 e;
+
+	if (bmc_power_get(b, &was, &e) != ERR_OK ||
+	    bmc_boot_set(b, dev, 0, &e) != ERR_OK ||
+	    bmc_power_set(b, BMC_CYCLE, &e) != ERR_OK) {
+		phost_err(h, "%s", e.msg);
+		return -1;
+	}
+	return phost_note(h, "one-time %s boot set; %s", bmc_bootdev_name(dev),
+	    was == BMC_POWER_ON ? "restarted" : "powered on");
+}
+
+int
+step_power(struct prov_host *h)
+{
+	struct bmc_identity	 id;
+	struct bmc		*b;
+	struct err		 e;
+	char			 pw[256];
+	int			 rc = -1;
+
+	if (h->ctx->cfg->provision.power == POWER_NONE) {
+		snprintf(h->why, sizeof(h->why), "power = none: the host is "
+		    "expected up in its deploy environment");
+		return 0;
+	}
+	b = host_bmc(h, pw, sizeof(pw));
+	explicit_bzero(pw, sizeof(pw));
+	if (b == NULL)
+		return -1;
+	if (bmc_identity(b, &id, &e) != ERR_OK) {
+		phost_err(h, "%s", e.msg);
+		goto out;
+	}
+	if (*h->h.serial == '\0') {
+		phost_err(h, "%s: no serial enrolled to check the BMC's (%s) "
+		    "against; nothing powered", h->h.hostname,
+		    *id.serial ? id.serial : "none");
+		goto out;
+	}
+	if (strcmp(h->h.serial, id.serial) != 0) {
+		phost_err(h, "%s: bmc %s: serial mismatch: enrolled %s, the BMC "
+		    "says %s; nothing powered", h->h.hostname, h->h.bmc,
+		    h->h.serial, *id.serial ? id.serial : "none");
+		goto out;
+	}
+	rc = boot_once(h, b, BMC_BOOT_PXE);
+out:
+	bmc_close(b);
+	return rc;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+int
+step_boot(struct prov_host *h)
+{
+	const struct config	*cfg = h->ctx->cfg;
+	uint64_t		 start = mono_ms(), tries = 0;
+	int			 unreachable;
+
+	if (cfg->provision.power == POWER_NONE) {
+		snprintf(h->why, sizeof(h->why), "power = none: not booted by "
+		    "castiron");
+		return 0;
+	}
+	phost_status(h, 0, "boot");
+	for (;;) {
+		tries++;
+		unreachable = 0;
+		if (phost_session(h, HOSTKEY_PHASE_DEPLOY, BOOT_DIAL_MS,
+		    &unreachable) == 0)
+			return phost_note(h, "the deploy environment answered "
+			    "after %llu ms", (unsigned long long)(mono_ms() -
+			    start));
+		if (!unreachable)
+			return -1;	/* it answered, but wrongly */
+		if (mono_ms() - start + BOOT_EVERY_MS >
+		    cfg->provision.boot_timeout_ms) {
+			phost_err(h, "%s: the deploy environment did not answer "
+			    "SSH within boot_timeout (%llu ms, %llu attempts)",
+			    h->h.hostname,
+			    (unsigned long long)cfg->provision.boot_timeout_ms,
+			    (unsigned long long)tries);
+			return -1;
+		}
+		sleep_ms(BOOT_EVERY_MS);
+	}
+}
+
+int
+phost_bmc_disk_boot(struct prov_host *h)
+{
+	struct bmc	*b;
+	char		 pw[256];
+	int		 rc;
+
+	b = host_bmc(h, pw, sizeof(pw));
+	explicit_bzero(pw, sizeof(pw));
+	if (b == NULL)
+		return -1;
+	rc = boot_once(h, b, BMC_BOOT_DISK);
+	bmc_close(b);
+	return rc;
+}

@@ -1,0 +1,132 @@
+# provision with power = bmc and reboot = bmc: real sshd hosts in
+# namespaces (tests/lab/provlab.sh) stand for the deploy environment, each
+# behind an emulated Redfish BMC (tests/lab/machine.sh, simulated machine).
+# The BMC's reset of the host is what reboots it: a watcher plays the
+# firmware, booting the host into its installed system when the BMC
+# restarts it with a disk boot set.  Asserts what the BMC saw (the boot
+# override and the resets, in order), the host's state and events, and
+# that a BMC whose serial is not the enrollment's stops the host at power
+# with its disk untouched and nothing powered.
+# time-limit: 300
+. tests/lib.sh
+. tests/lab/provlab.sh
+. tests/lab/machine.sh
+
+if [ "$(id -u)" != 0 ]; then
+	skip "provision through the BMC" "needs root (network namespaces, loop devices)"
+	done_testing; exit
+fi
+lab_init
+machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
+tests/lab/mkosimage "$T/os.img" 48 4
+mkdir -m 700 "$T/bmc.d"
+
+lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
+lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC
+lab_host 3 openssh 64; A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC
+for n in 1 2 3; do
+	eval "machine_new $n --serial LAB-SN-000$n --mac \$M$n"
+	bmc_start "$n" --no-qemu
+	eval "B$n=\$BMC_ADDR"
+	cp "$BMC_PASSWORD_FILE" "$T/bmc.d/h$n"
+done
+chmod 600 "$T/bmc.d"/*
+
+cat >"$T/c.ini" <<EOF
+[inventory]
+database = $T/inv.db
+[images]
+cache_dir = $T/cache
+[image testos]
+url    = file://$T/os.img
+sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
+bmap   = file://$T/os.img.bmap
+[provision]
+ssh_key         = $T/lab/id_ed25519
+image           = testos
+power           = bmc
+reboot          = bmc
+boot_timeout    = 60s
+reboot_timeout  = 60s
+connect_timeout = 20s
+io_timeout      = 60s
+authorized_keys = $T/lab/authorized_keys
+[bmc]
+username     = admin
+password_dir = $T/bmc.d
+ca_bundle    = $LABM_CA
+power_timeout = 20s
+EOF
+export CASTIRON_CONFIG="$T/c.ini"
+C=$CASTIRON
+jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)"; }
+
+"$C" inventory add h1 --site s --rack r --unit 1 --serial LAB-SN-0001 --bmc "$B1" \
+    --mac "$M1" --address "$A1" --disk "$D1" >/dev/null
+"$C" inventory add h2 --site s --rack r --unit 2 --serial LAB-SN-9999 --bmc "$B2" \
+    --mac "$M2" --address "$A2" --disk "$D2" >/dev/null
+"$C" inventory add h3 --site s --rack r --unit 3 --bmc "$B3" \
+    --mac "$M3" --address "$A3" --disk "$D3" >/dev/null
+
+# The firmware of host N: when its BMC restarts it with a one-time disk
+# boot set, the host boots its installed system (tests/lab/lab-reboot).
+firmware() {	# N ADDR
+	_i=0
+	while [ "$_i" -lt 600 ]; do
+		_r=$(bmc_state "$1" '.resets | length' 2>/dev/null)
+		if [ "${_r:-0}" -ge 2 ]; then
+			ssh -i "$T/lab/id_ed25519" -o StrictHostKeyChecking=no \
+			    -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+			    root@"$2" "$(lab_reboot_command)" </dev/null
+			return
+		fi
+		sleep 0.2; _i=$((_i + 1))
+	done
+	return 1
+}
+
+# -- a host whose BMC reports another serial: nothing powered, disk untouched --
+before2=$(disk_state 2)
+fails_with 1 "h2: the BMC's serial is not the enrollment's" "$C" provision h2 --accept-new-hostkey
+check "  ...one line naming both serials" -n "$(grep 'h2: bmc .*serial mismatch: enrolled LAB-SN-9999, the BMC says LAB-SN-0002; nothing powered' "$T/.out")"
+check "  ...failed at power" "$(jget h2 '.state + " " + .step')" = "failed power"
+check "  ...the BMC was neither reset nor given a boot override" \
+    "$(bmc_state 2 '(.resets | length | tostring) + " " + (.last_boot_patch == null | tostring)')" = "0 true"
+check "  ...the disk untouched" "$(disk_state 2)" = "$before2"
+check "  ...no session left open" "$(bmc_state 2 .sessions_open)" = 0
+
+fails_with 1 "h3: no serial enrolled to check the BMC's against" "$C" provision h3 --accept-new-hostkey
+check "  ...says so, and powered nothing" -n "$(grep 'h3: no serial enrolled' "$T/.out")" -a "$(bmc_state 3 '.resets | length')" = 0
+
+# -- h1: powered on into its deploy environment, imaged, rebooted by the BMC --
+firmware 1 "$A1" >"$T/firmware.log" 2>&1 &
+fw=$!
+at_exit "kill $fw 2>/dev/null"
+ok "h1: provisioned through its BMC" "$C" provision h1 --accept-new-hostkey
+wait $fw
+check "  ...active" "$(jget h1 .state)" = active
+check "  ...the BMC saw a one-time Pxe boot, then a one-time Hdd boot" \
+    "$(bmc_state 1 '[.log[] | select(.method == "PATCH" and (.status < 300)) | .body.Boot.BootSourceOverrideTarget + "/" + .body.Boot.BootSourceOverrideEnabled] | join(" ")')" = "Pxe/Once Hdd/Once"
+check "  ...and two resets: on for the deploy environment, a restart onto the disk" \
+    "$(bmc_state 1 '.resets | join(" ")')" = "On ForceRestart"
+check "  ...the power step's note" \
+    -n "$(jget h1 '.events[] | select(.step == "power") | .reason' | grep 'one-time pxe boot set; powered on')"
+check "  ...the boot step waited for the deploy environment's SSH" \
+    -n "$(jget h1 '.events[] | select(.step == "boot") | .reason' | grep 'the deploy environment answered')"
+check "  ...the reboot step set the disk boot" \
+    -n "$(jget h1 '.events[] | select(.step == "reboot") | .reason' | grep 'one-time disk boot set; restarted')"
+check "  ...no session left open" "$(bmc_state 1 .sessions_open)" = 0
+
+# -- the deploy environment never answers: boot fails within boot_timeout -----
+sed -i 's/^boot_timeout .*/boot_timeout    = 3s/' "$T/c.ini"
+lab_sshd_stop 1
+"$C" inventory set-state h1 maintenance --reason test >/dev/null
+t0=$(now_ms)
+fails_with 1 "h1: no deploy environment answers" "$C" provision h1
+took=$(( $(now_ms) - t0 ))
+check "  ...failed at boot, within boot_timeout (3 s; took $took ms)" \
+    "$(jget h1 '.state + " " + .step')" = "failed boot" -a "$took" -lt 15000
+check "  ...saying so" -n "$(grep 'h1: the deploy environment did not answer SSH within boot_timeout' "$T/.out")"
+
+done_testing
