@@ -18,7 +18,6 @@
 #include "bgp/ev.h"
 #include "cli/cli.h"
 #include "lib/log.h"
-#include "lib/xmalloc.h"
 
 static int
 cmd_bgp_run(struct ctx *ctx, struct args *args)
@@ -130,8 +129,9 @@ cmd_bgp_check(struct ctx *ctx, struct args *args)
 static int
 drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 {
-	char	*names, *more;
-	size_t	 i;
+	char	*names = NULL;
+	size_t	 i, len = 0;
+	FILE	*f;
 
 	if (!confirmed && json_array_size(up) == 0) {
 		log_warnx("drained, but BIRD did not confirm that every "
@@ -140,13 +140,13 @@ drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 		return cli_exit(ERR_FAIL);
 	}
 	if (json_array_size(up) > 0) {
-		names = xstrdup("");
-		for (i = 0; i < json_array_size(up); i++) {
-			xasprintf(&more, "%s%s %s", names, i ? "," : "",
+		/* One line, however many are still up. */
+		if ((f = open_memstream(&names, &len)) == NULL)
+			fatal("open_memstream");
+		for (i = 0; i < json_array_size(up); i++)
+			fprintf(f, "%s %s", i ? "," : "",
 			    json_string_value(json_array_get(up, i)));
-			free(names);
-			names = more;
-		}
+		fclose(f);
 		log_warnx("drained, but BIRD still announces%s", names);
 		free(names);
 		return cli_exit(ERR_FAIL);
