@@ -11,7 +11,7 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS     := libcurl libssh2 sqlite3 jansson libzstd zlib libcrypto libsystemd
+PKGS     := libcurl libssh2 sqlite3 jansson libzstd zlib libcrypto libsystemd libmicrohttpd
 CPPFLAGS += -D_GNU_SOURCE -DCASTIRON_VERSION='"$(VERSION)"' -I. -I/usr/include/iniparser
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers
@@ -21,7 +21,7 @@ endif
 LDLIBS   += -liniparser $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # Every subsystem folder contributes its .c files; cli/ holds main().
-SUBSYS   := lib inventory images provision provision/bmc bgp
+SUBSYS   := lib inventory images provision provision/bmc provision/boot bgp
 LIB_SRC  := $(foreach d,$(SUBSYS),$(wildcard $(d)/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -34,8 +34,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The Debian packages the project builds, tests, benchmarks and demos with.
 DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
-	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev
-DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
+	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev libmicrohttpd-dev
+DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.ids \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \

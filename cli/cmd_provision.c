@@ -4,7 +4,8 @@
  * touching any (configuration, image digest, writer, every host known),
  * run them --parallel at a time (provision/run.c) and print a summary
  * table.  One line on stderr per failed host.  Exit 0 when every host is
- * active, 1 when any failed, 2 for bad usage (nothing changed).
+ * active, 1 when any failed or the run was interrupted (SIGINT, SIGTERM:
+ * provision/run.c), 2 for bad usage (nothing changed).
  */
 #include <pwd.h>
 #include <stdio.h>
@@ -190,6 +191,10 @@ cmd_provision(struct ctx *ctx, struct args *args)
 				    res[i].reason);
 		}
 		output_rows(stdout, ctx->format, rows, sum_cols);
+		if (prov_interrupted(pc))
+			cmd_warnx("interrupted: %zu of %zu host%s failed or not "
+			    "started; the next run resumes them", failed, n,
+			    n == 1 ? "" : "s");
 		if (failed > 0) {
 			rc = EXIT_FAIL;
 			for (i = 0; i < n; i++)

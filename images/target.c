@@ -74,7 +74,7 @@ img_dev_check_unmounted(unsigned maj, unsigned min, const char *path,
 
 	dev_disk(maj, min, &tmaj, &tmin);
 	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
-		return err_errno(err, ERR_BADSTATE, "/proc/self/mountinfo");
+		return err_errno(err, ERR_WRONGSTATE, "/proc/self/mountinfo");
 	while (rc == ERR_OK && fgets(line, sizeof(line), f) != NULL) {
 		if (strchr(line, '\n') == NULL) {
 			/* Longer than any real line: skip the rest. */
@@ -101,13 +101,13 @@ img_dev_check_unmounted(unsigned maj, unsigned min, const char *path,
 		if (errno || *end != '\0' || a == 0)
 			continue;
 		if (a == maj && b == min) {
-			rc = err_set(err, ERR_BADSTATE, "%s is mounted on %s",
+			rc = err_set(err, ERR_WRONGSTATE, "%s is mounted on %s",
 			    path, fld[4]);
 			break;
 		}
 		dev_disk((unsigned)a, (unsigned)b, &dmaj, &dmin);
 		if (dmaj == tmaj && dmin == tmin)
-			rc = err_set(err, ERR_BADSTATE, "%s has a partition "
+			rc = err_set(err, ERR_WRONGSTATE, "%s has a partition "
 			    "(%lu:%lu) mounted on %s", path, a, b, fld[4]);
 	}
 	fclose(f);
@@ -145,7 +145,7 @@ path_in_dev(const char *path)
 
 /*
  * Nothing is written before this returns, so each failure is a refusal:
- * ERR_BADSTATE when the device is in use, ERR_NOENT when a device under /dev
+ * ERR_WRONGSTATE when the device is in use, ERR_NOENT when a device under /dev
  * does not exist, ERR_INVAL for anything else about the target.
  */
 struct img_target *
@@ -180,7 +180,7 @@ img_target_open(const char *path, uint64_t image_size, struct err *err)
 			return NULL;
 		fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
 		if (fd == -1 && errno == EBUSY) {
-			err_set(err, ERR_BADSTATE, "%s: device is busy (in use "
+			err_set(err, ERR_WRONGSTATE, "%s: device is busy (in use "
 			    "by the kernel: mounted, swap, LVM, RAID or opened "
 			    "exclusively)", path);
 			return NULL;

@@ -25,7 +25,7 @@ struct img_target;
  * device; a block device must be at least image_size bytes and have
  * nothing mounted.  Returns NULL with err set; nothing was written then,
  * so every failure here is a refusal, of the kind the caller can mend
- * (ERR_NOENT, ERR_INVAL, ERR_BADSTATE: exit 2).
+ * (ERR_NOENT, ERR_INVAL, ERR_WRONGSTATE: exit 2).
  */
 struct img_target *img_target_open(const char *path, uint64_t image_size,
 		    struct err *);
@@ -34,7 +34,7 @@ uint64_t	 img_target_size(const struct img_target *);
 int		 img_target_is_blk(const struct img_target *);
 const char	*img_target_path(const struct img_target *);
 /* ERR_OK when nothing on the block device dev (or a partition of it) is
- * mounted; ERR_BADSTATE naming the mount point otherwise. */
+ * mounted; ERR_WRONGSTATE naming the mount point otherwise. */
 enum err_code	 img_dev_check_unmounted(unsigned maj, unsigned min,
 		    const char *path, struct err *);
 /* Re-reads the partition table (BLKRRPART, then BLKPG as partx -a does). */

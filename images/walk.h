@@ -58,7 +58,7 @@ struct img_write_result {
 
 /*
  * Writes the image onto o->target.  A target refused before anything was
- * written fails with img_target_open's codes (ERR_BADSTATE, ERR_NOENT,
+ * written fails with img_target_open's codes (ERR_WRONGSTATE, ERR_NOENT,
  * ERR_INVAL: exit 2), and so does a block device smaller than
  * o->min_target; a write that failed, or an image that did not read or
  * verify, with ERR_FAIL.

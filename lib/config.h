@@ -47,6 +47,17 @@ struct cfg_service {
 	uint64_t	 fall;
 	struct prefix	*prefixes;
 	size_t		 nprefixes;
+	/* What the announcements carry (bgp/; docs/bgp.md). */
+	uint32_t	*communities;	/* (a << 16) | b */
+	size_t		 ncommunities;
+	uint32_t	*large_communities;	/* three words each */
+	size_t		 nlarge_communities;
+	uint64_t	 med;
+	int		 has_med;
+	int		 fail_open;	/* a failure keeps the last announcer */
+	uint64_t	 flap_limit;	/* 0: no flap damping */
+	uint64_t	 flap_window_ms;
+	uint64_t	 flap_hold_ms;
 };
 
 struct config {
@@ -106,6 +117,15 @@ struct config {
 	} bmc;
 
 	struct {
+		char		*listen;	/* the boot service's HOST:PORT */
+		char		*url;		/* as hosts reach it; NULL:
+						   http://listen */
+		char		*deploy_dir;	/* vmlinuz, initrd.img */
+		uint64_t	 token_ttl_ms;	/* a boot's one-time token */
+		char		*cmdline;	/* deploy kernel's arguments */
+	} boot;
+
+	struct {
 		char		*bird_socket;
 		char		*include_dir;
 		struct prefix	*allowed_prefixes;
@@ -116,6 +136,10 @@ struct config {
 		int		 withdraw_on_exit;
 		uint64_t	 reconcile_ms;
 		uint64_t	 bird_timeout_ms;
+		uint64_t	 drain_grace_ms;	/* 0: withdraw at once */
+		uint64_t	 drain_local_pref;	/* 0: unchanged */
+		uint64_t	 drain_prepend;		/* times drain_prepend_as */
+		uint64_t	 drain_prepend_as;
 	} bgp;
 	struct cfg_service	*service;
 	size_t			 nservice;

@@ -24,9 +24,7 @@ enum err_code {
 	/* The caller asked for something wrong: exit 2. */
 	ERR_INVAL,		/* bad usage, input or configuration */
 	ERR_NOENT,		/* no such host, image, key, ... */
-	/* not allowed from the current state (not ERR_STATE: OpenSSL's
-	 * <openssl/types.h> has that name) */
-	ERR_BADSTATE,
+	ERR_WRONGSTATE,		/* not allowed from the current state */
 	ERR_EXISTS,		/* would duplicate a unique name */
 };
 

@@ -241,11 +241,19 @@ gen_hostkey(struct prov_host *h, char **priv, char **pub)
 	return 0;
 }
 
+/*
+ * cloud-init's NoCloud network-config (version 2): each enrolled MAC
+ * matched; the first carries the host's static address (address,
+ * prefixlen and gateway, as enrollment validated them) when it has one,
+ * every other NIC DHCP.  A default route, not gateway4/gateway6, which
+ * netplan deprecated.
+ */
 static char *
 network_config(const struct inv_host *hh)
 {
 	char	*s, *t;
 	size_t	 i;
+	int	 v6 = strchr(hh->address, ':') != NULL;
 
 	s = xstrdup("version: 2\nethernets:\n");
 	for (i = 0; i < hh->nmacs; i++) {
@@ -253,10 +261,17 @@ network_config(const struct inv_host *hh)
 		    "\"%s\"\n", s, i, hh->macs[i]);
 		free(s);
 		s = t;
-		if (i == 0 && strchr(hh->address, '/') != NULL)
-			t = xsprintf("%s    addresses: [\"%s\"]\n", s,
-			    hh->address);
-		else
+		if (i == 0 && hh->prefixlen != 0) {
+			t = xsprintf("%s    addresses: [\"%s/%u\"]\n", s,
+			    hh->address, hh->prefixlen);
+			free(s);
+			s = t;
+			if (hh->gateway[0] == '\0')
+				continue;
+			t = xsprintf("%s    routes:\n      - to: \"%s\"\n"
+			    "        via: \"%s\"\n", s, v6 ? "::/0" : "0.0.0.0/0",
+			    hh->gateway);
+		} else
 			t = xsprintf("%s    dhcp4: true\n", s);
 		free(s);
 		s = t;

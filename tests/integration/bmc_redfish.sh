@@ -197,6 +197,44 @@ ok "session limit reached: power on by HTTP Basic" "$C" bmc power h4 on
 check "  ...on, and castiron left the others' sessions alone" "$(st 4 '.power_state + " " + (.sessions_open | tostring)')" = "On 2"
 rf_stop 4
 
+# -- transient failures, bounds, reset types, boot mode -------------------------
+"$C" inventory add h7 --site s2 --serial SN-0007 --bmc "127.0.0.1:$((BASE + 7))" >/dev/null
+rf_start 7 --reset-types PushPowerButton,ForceOff,GracefulShutdown
+inject() { curl -s --cacert "$T/ca.pem" -X POST -d "$2" "https://127.0.0.1:$((BASE + $1))/lab/inject" >/dev/null; }
+ok "On not allowed: power on by PushPowerButton, as the BMC allows" "$C" bmc power h7 on
+check "  ...PushPowerButton it was, and the machine is on" "$(st 7 '(.resets | last) + " " + .power_state')" = "PushPowerButton On"
+fails_with 1 "no restart allowed: cycle of an on machine fails, saying why" "$C" bmc power h7 cycle
+check "  ...naming what it wanted" -n "$(grep 'allows no reset type for cycle (wanted ForceRestart)' "$T/.out")"
+rf_stop 7
+rf_start 7
+inject 7 '{"method": "GET", "path": "/redfish/v1/Systems*", "status": 503, "count": 2}'
+reset_counters 7
+ok "two 503s from the BMC: retried, then done" "$C" bmc power h7 on
+check "  ...the Systems collection was asked three times" "$(st 7 '.requests["GET /redfish/v1/Systems"]')" = 3
+inject 7 '{"method": "GET", "path": "/redfish/v1/Systems*", "drop": true, "count": 1}'
+ok "a dropped connection: retried, then done" "$C" bmc power h7 status
+inject 7 '{"method": "GET", "path": "/redfish/v1/Systems*", "status": 503, "count": 9}'
+fails_with 1 "a BMC that keeps answering 503: bounded, then failed" "$C" bmc power h7 status
+check "  ...after four attempts, saying HTTP 503" -n "$(grep 'h7: bmc .*HTTP 503' "$T/.out")"
+rf_stop 7
+rf_start 7 --profile delayed-power --power-delay 8
+sed 's/^power_timeout = .*/power_timeout = 2s/' "$T/c.ini" >"$T/short.ini"
+t0=$(now_ms)
+fails_with 1 "PowerState that never arrives: bounded by power_timeout" "$C" -c "$T/short.ini" bmc power h7 on
+took=$(( $(now_ms) - t0 ))
+check "  ...within it (2 s; took $took ms), saying so" "$took" -lt 6000 -a \
+    -n "$(grep 'PowerState still off, not on, after power_timeout (2000 ms)' "$T/.out")"
+check "  ...and the session was closed" "$(st 7 .sessions_open)" = 0
+rf_stop 7
+rf_start 7
+sed 's/^power_timeout = .*/power_timeout = 20s\nboot_mode = legacy/' "$T/c.ini" >"$T/legacy.ini"
+sed 's/^power_timeout = .*/power_timeout = 20s\nboot_mode = uefi/' "$T/c.ini" >"$T/uefi.ini"
+ok "boot_mode = legacy on a Legacy System" "$C" -c "$T/legacy.ini" bmc boot h7 pxe
+check "  ...sends no BootSourceOverrideMode (it does not differ)" "$(st 7 '.last_boot_patch | has("BootSourceOverrideMode")')" = false
+ok "boot_mode = uefi on a Legacy System" "$C" -c "$T/uefi.ini" bmc boot h7 pxe
+check "  ...sends BootSourceOverrideMode UEFI" "$(st 7 '.last_boot_patch.BootSourceOverrideMode')" = UEFI
+rf_stop 7
+
 # -- many hosts at once, one failing ------------------------------------------
 rf_start 3; rf_start 4; rf_start 5
 # h6's BMC is not running
