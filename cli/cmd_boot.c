@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "images/catalog.h"
 #include "lib/log.h"
 #include "provision/boot/boot.h"
 
@@ -16,6 +17,7 @@ cmd_serve(struct ctx *ctx, struct args *args)
 {
 	struct config	*cfg;
 	struct err	 e;
+	uint64_t	 serial;
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
@@ -24,8 +26,30 @@ cmd_serve(struct ctx *ctx, struct args *args)
 		log_warnx("%s: [inventory] database is not set", cfg->path);
 		return EXIT_USAGE;
 	}
+	/* The images it serves include a signed catalog's. */
+	if (catalog_load(cfg, &serial, &e) != ERR_OK)
+		return cli_fail(&e);
 	if (boot_serve(cfg, &e) != ERR_OK)
 		return cli_fail(&e);
+	return EXIT_OK;
+}
+
+static int
+cmd_dnsmasq(struct ctx *ctx, struct args *args)
+{
+	struct config	*cfg;
+	struct err	 e;
+	int		 changed;
+
+	(void)args;
+	if ((cfg = ctx_config(ctx)) == NULL)
+		return EXIT_USAGE;
+	if (boot_dnsmasq_write(cfg, &changed, &e) != ERR_OK)
+		return cli_fail(&e);
+	if (changed)
+		boot_dnsmasq_reload(cfg);
+	printf("%s/castiron.conf\n%s/hosts%s\n", cfg->boot.dnsmasq_dir,
+	    cfg->boot.dnsmasq_dir, changed ? " (changed)" : "");
 	return EXIT_OK;
 }
 
@@ -74,6 +98,8 @@ static const struct cmd boot_cmds[] = {
 	    "the foreground", NULL, 0, 0, cmd_serve },
 	{ "status", "", "the hosts being booted and what each last fetched",
 	    NULL, 0, 0, cmd_status },
+	{ "dnsmasq", "", "write dnsmasq's configuration and hosts file from "
+	    "the inventory", NULL, 0, 0, cmd_dnsmasq },
 	{ NULL }
 };
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "images/catalog.h"
 #include "inventory/inventory.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
@@ -116,13 +117,17 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	char			**names = NULL, *actor, err[1024], d[32];
 	const char		*par = args_get(args, "parallel");
 	size_t			 n = 0, i, failed;
-	uint64_t		 parallel;
+	uint64_t		 parallel, serial;
+	struct err		 ce;
 	json_t			*rows;
 	struct err		 perr;
 	int			 rc, usage;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
+	/* Images of a signed catalog join the configuration's. */
+	if (catalog_load(cfg, &serial, &ce) != ERR_OK)
+		return cli_fail(&ce);
 	parallel = cfg->provision.parallel;
 	if (par && parse_uint(par, 1, 1024, &parallel, &perr) != ERR_OK)
 		return cmd_usage_error(args, "--parallel: %s", perr.msg);

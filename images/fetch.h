@@ -50,6 +50,13 @@ enum err_code	img_fetch(const struct config *, const struct cfg_image *,
 		    const struct img_fetch_opts *, struct img_fetch_result *,
 		    struct err *);
 
+/* Downloads a small document (at most max bytes) into memory with the
+ * same transport, timeouts and retries; *buf (NUL-terminated, the caller
+ * frees it) and *len, or ERR_FAIL with err set.  Nothing is written to
+ * disk. */
+enum err_code	img_fetch_mem(const struct config *, const char *url,
+		    size_t max, char **buf, size_t *len, struct err *);
+
 /* url for messages and listings: any user:password@ left out (buf is
  * used when something had to be). */
 const char *img_url_safe(const char *url, char *buf, size_t len);

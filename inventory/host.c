@@ -158,6 +158,9 @@ int
 inv_hosts_by_site(struct inv *inv, const char *site, struct inv_host **hosts,
     size_t *n, char *err, size_t errlen)
 {
+	if (site == NULL)	/* every host of every site */
+		return hosts_where(inv, "1 = 1", NULL, NULL, hosts, n, err,
+		    errlen);
 	return hosts_where(inv, "s.name = ?", site, NULL, hosts, n, err,
 	    errlen);
 }

@@ -122,7 +122,8 @@ int	inv_host_find(struct inv *, const char *hostname, struct inv_host *h,
 
 /* Hosts of a rack (site may be NULL when rack names are unique), or of a
  * site (rack NULL), ordered by rack and unit then hostname.  *hosts is
- * the caller's (free()); *n may be 0. */
+ * the caller's (free()); *n may be 0.  A NULL site for inv_hosts_by_site
+ * is every host. */
 int	inv_hosts_by_rack(struct inv *, const char *site, const char *rack,
 	    struct inv_host **hosts, size_t *n, char *err, size_t errlen);
 int	inv_hosts_by_site(struct inv *, const char *site,

@@ -86,6 +86,8 @@ static const struct key keys_images[] = {
 	{ "connect_timeout", KT_DURATION, C(images.connect_timeout_ms), 0, 100, DAY, "10s" },
 	{ "low_speed_time", KT_DURATION, C(images.low_speed_time_ms), 0, 1000, DAY, "30s" },
 	{ "retries", KT_UINT, C(images.retries), 0, 0, 100, "5" },
+	{ "catalog_url", KT_URL, C(images.catalog_url) },
+	{ "catalog_pubkey", KT_FILE, C(images.catalog_pubkey) },
 	{ NULL }
 };
 static const struct key keys_image[] = {
@@ -135,6 +137,11 @@ static const struct key keys_boot[] = {
 	{ "deploy_dir", KT_PATH, C(boot.deploy_dir), .def = "/usr/lib/castiron/deploy" },
 	{ "token_ttl", KT_DURATION, C(boot.token_ttl_ms), 0, 10000, DAY, "30m" },
 	{ "cmdline", KT_STR, C(boot.cmdline), .def = "console=ttyS0" },
+	{ "interface", KT_NAME, C(boot.interface) },
+	{ "dhcp_range", KT_STR, C(boot.dhcp_range) },
+	{ "dnsmasq_dir", KT_PATH, C(boot.dnsmasq_dir), .def = "/run/castiron/dnsmasq" },
+	{ "dnsmasq_pidfile", KT_PATH, C(boot.dnsmasq_pidfile) },
+	{ "router_advertisements", KT_BOOL, C(boot.router_advertisements), .def = "no" },
 	{ NULL }
 };
 static const struct key keys_bgp[] = {
@@ -716,10 +723,19 @@ validate(struct loader *l)
 	if (c->inventory.database == NULL)
 		xasprintf(&c->inventory.database, "%s/inventory.db",
 		    c->castiron.state_dir);
+	/* With a signed catalog the image may be one of its entries:
+	 * images/catalog.c checks that once the catalog is loaded. */
 	if (c->provision.image && c->nimage > 0 &&
+	    c->images.catalog_url == NULL &&
 	    config_image(c, c->provision.image) == NULL)
 		cerr(l, place_line(l, "provision", "image"), "provision",
 		    "image", "no [image %s] section", c->provision.image);
+	if ((c->images.catalog_url == NULL) != (c->images.catalog_pubkey == NULL))
+		cerr(l, place_line(l, "images", c->images.catalog_url ?
+		    "catalog_url" : "catalog_pubkey"), "images",
+		    c->images.catalog_url ? "catalog_pubkey" : "catalog_url",
+		    "required with %s (a catalog is only trusted with its key)",
+		    c->images.catalog_url ? "catalog_url" : "catalog_pubkey");
 	/* A bmap decides which ranges are written and verified: one that
 	 * comes over plain http must be pinned. */
 	for (i = 0; i < c->nimage; i++) {

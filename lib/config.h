@@ -79,6 +79,8 @@ struct config {
 		uint64_t	 connect_timeout_ms;
 		uint64_t	 low_speed_time_ms;
 		uint64_t	 retries;
+		char		*catalog_url;	/* a signed catalog; NULL: none */
+		char		*catalog_pubkey;	/* its signify key */
 	} images;
 	struct cfg_image	*image;
 	size_t			 nimage;
@@ -123,6 +125,12 @@ struct config {
 		char		*deploy_dir;	/* vmlinuz, initrd.img */
 		uint64_t	 token_ttl_ms;	/* a boot's one-time token */
 		char		*cmdline;	/* deploy kernel's arguments */
+		char		*interface;	/* where dnsmasq answers */
+		char		*dhcp_range;	/* dnsmasq's dhcp-range */
+		char		*dnsmasq_dir;	/* its conf and hosts files */
+		char		*dnsmasq_pidfile;	/* to SIGHUP it */
+		int		 router_advertisements;	/* IPv6 RA on
+						   the interface */
 	} boot;
 
 	struct {

@@ -691,3 +691,90 @@ inspect_pick_disk(const struct inspect *in, const char *want,
 	snprintf(out, outlen, "/dev/%s", best->d.name);
 	return 0;
 }
+
+/* Serials as they are recorded: no blanks (the record is one line of
+ * words). */
+static void
+serial_word(const char *s, char *out, size_t len)
+{
+	size_t	 i;
+
+	snprintf(out, len, "%s", s);
+	for (i = 0; out[i]; i++)
+		if (out[i] == ' ' || out[i] == '\t' || out[i] == '=')
+			out[i] = '_';
+}
+
+void
+inspect_disk_identity(const struct inspect *in, const char *dev,
+    char *serial, size_t slen, char *byid, size_t blen)
+{
+	const char	*name = strncmp(dev, "/dev/", 5) == 0 ? dev + 5 : dev;
+	size_t		 i;
+
+	serial[0] = byid[0] = '\0';
+	for (i = 0; i < in->ndisks; i++)
+		if (strcmp(in->disks[i].d.name, name) == 0)
+			serial_word(in->disks[i].d.serial, serial, slen);
+	for (i = 0; i < in->naliases; i++)
+		if (strcmp(in->aliases[i].name, name) == 0 &&
+		    strncmp(in->aliases[i].path, "/dev/disk/by-id/", 16) == 0) {
+			snprintf(byid, blen, "%s", in->aliases[i].path);
+			break;
+		}
+}
+
+int
+inspect_find_written(const struct inspect *in, const char *recorded,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	char		 dev[256] = "", serial[128] = "", byid[256] = "";
+	char		 w[128];
+	const char	*p = recorded;
+	size_t		 i, n;
+
+	/* "DEV [serial=S] [by-id=PATH]" */
+	n = strcspn(p, " ");
+	if (n == 0 || n >= sizeof(dev)) {
+		snprintf(err, errlen, "no disk recorded");
+		return -1;
+	}
+	memcpy(dev, p, n);
+	for (p += n; *p == ' '; p++) {
+		n = strcspn(p + 1, " ");
+		if (strncmp(p + 1, "serial=", 7) == 0 && n - 7 < sizeof(serial))
+			snprintf(serial, sizeof(serial), "%.*s", (int)(n - 7),
+			    p + 8);
+		else if (strncmp(p + 1, "by-id=", 6) == 0 && n - 6 <
+		    sizeof(byid))
+			snprintf(byid, sizeof(byid), "%.*s", (int)(n - 6), p + 7);
+		p += n;
+	}
+	if (*serial) {
+		for (i = 0; i < in->ndisks; i++) {
+			serial_word(in->disks[i].d.serial, w, sizeof(w));
+			if (strcmp(w, serial) == 0) {
+				snprintf(out, outlen, "/dev/%s",
+				    in->disks[i].d.name);
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "the disk the image was written to "
+		    "(serial %s, then %s) is not on the host now", serial, dev);
+		return -1;
+	}
+	if (*byid) {
+		for (i = 0; i < in->naliases; i++)
+			if (strcmp(in->aliases[i].path, byid) == 0) {
+				snprintf(out, outlen, "/dev/%s",
+				    in->aliases[i].name);
+				return 0;
+			}
+		snprintf(err, errlen, "the disk the image was written to (%s, "
+		    "then %s) is not on the host now", byid, dev);
+		return -1;
+	}
+	/* No identity to go by (a loop device): the name it had. */
+	snprintf(out, outlen, "%s", dev);
+	return 0;
+}

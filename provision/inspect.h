@@ -98,5 +98,14 @@ int	inspect_check_enrolled(const struct inspect *, const struct inv_host *,
 int	inspect_pick_disk(const struct inspect *, const char *want,
 	    uint64_t min_bytes, char *out, size_t outlen, char *err,
 	    size_t errlen);
+/* What identifies the disk dev ("/dev/NAME") beyond its kernel name: its
+ * serial (blanks made '_') and a /dev/disk/by-id link; "" when none. */
+void	inspect_disk_identity(const struct inspect *, const char *dev,
+	    char *serial, size_t slen, char *byid, size_t blen);
+/* The disk a record "DEV [serial=S] [by-id=PATH]" names on the host now:
+ * by serial first, else by the link, else (nothing identifies it, as for
+ * a loop device) DEV itself.  -1 when the disk is not there any more. */
+int	inspect_find_written(const struct inspect *, const char *recorded,
+	    char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

@@ -76,7 +76,7 @@ struct prov_host {
 	char			 prov_id[64];
 	int			 step;		/* running now */
 	uint64_t		 step_bytes;
-	char			 why[256];	/* the step's done note */
+	char			 why[512];	/* the step's done note */
 	char			 err[PROV_ERRLEN];
 };
 

@@ -301,14 +301,21 @@ step_configure(struct prov_host *h)
 
 		if (phost_recall(h, "image", "done: ", what, sizeof(what)) == -1)
 			return -1;
-		if ((at = strstr(what, " written to ")) == NULL ||
-		    sh_valid_device(at + 12, e, sizeof(e)) == -1) {
+		if ((at = strstr(what, " written to ")) == NULL) {
 			phost_err(h, "%s: resuming at configure, but the inventory "
 			    "does not say which disk the image was written to",
 			    hn);
 			return -1;
 		}
-		snprintf(h->disk, sizeof(h->disk), "%s", at + 12);
+		/* By its serial or by-id link: the kernel's names may have
+		 * changed since (a reboot of the deploy environment). */
+		if (inspect_find_written(h->insp, at + 12, h->disk,
+		    sizeof(h->disk), e, sizeof(e)) == -1 ||
+		    sh_valid_device(h->disk, e, sizeof(e)) == -1) {
+			phost_err(h, "%s: resuming at configure: %s", hn, e);
+			h->disk[0] = '\0';
+			return -1;
+		}
 	}
 	q = sh_quote(h->disk);
 	cmd = xsprintf("d=%s\n%s", q, FIND_PARTS);

@@ -81,7 +81,17 @@ char		*boot_script_deploy(const char *base, const char *host,
 char		*boot_script_enlist(const char *base, const char *cmdline);
 char		*boot_script_local(void);
 
-/* The service (serve.c): runs until SIGINT or SIGTERM. */
+/* dnsmasq.c: dnsmasq's castiron.conf and hosts file in [boot]
+ * dnsmasq_dir from the configuration and the inventory, each replaced
+ * only when it changes (*hosts_changed says whether the hosts file did);
+ * and SIGHUP to dnsmasq ([boot] dnsmasq_pidfile) so it reads them. */
+enum err_code	 boot_dnsmasq_write(const struct config *, int *hosts_changed,
+		    struct err *);
+void		 boot_dnsmasq_reload(const struct config *);
+
+/* The service (serve.c): runs until SIGINT or SIGTERM; with [boot]
+ * interface set it keeps dnsmasq's hosts file in step with the
+ * inventory. */
 enum err_code	 boot_serve(const struct config *, struct err *);
 
 #endif

@@ -15,6 +15,9 @@
  *   POST /checkin            the deploy environment's check-in: token,
  *                            MACs, the host key it generated
  *
+ * With [boot] interface set it also writes dnsmasq's configuration and
+ * keeps its hosts file in step with the inventory (dnsmasq.c).
+ *
  * Anything else is 404; bad input (a hostile MAC, token or name, a Range
  * beyond the end) a 4xx, logged with the client, nothing served.  Every
  * request is logged with the host it belongs to.
@@ -442,7 +445,8 @@ boot_serve(const struct config *cfg, struct err *e)
 	sigset_t		 set;
 	char			 host[256];
 	uint16_t		 port;
-	int			 sig;
+	int			 sig, changed;
+	const struct timespec	 tick = { 2, 0 };
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
@@ -489,7 +493,17 @@ boot_serve(const struct config *cfg, struct err *e)
 		    cfg->boot.listen);
 	log_info("boot: serving on %s as %s", cfg->boot.listen, s.base);
 	sd_notify(0, "READY=1");
-	sigwait(&set, &sig);
+	/* dnsmasq's hosts follow the inventory: looked at every 2 s. */
+	for (;;) {
+		if (cfg->boot.interface) {
+			if (boot_dnsmasq_write(cfg, &changed, e) != ERR_OK)
+				log_warnx("boot: dnsmasq: %s", e->msg);
+			else if (changed)
+				boot_dnsmasq_reload(cfg);
+		}
+		if ((sig = sigtimedwait(&set, NULL, &tick)) > 0)
+			break;
+	}
 	log_info("boot: %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	MHD_stop_daemon(d);
 	return ERR_OK;

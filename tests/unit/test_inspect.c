@@ -339,6 +339,68 @@ t_gpus(void **st)
 	free(f.gpus);
 }
 
+/* Item 20: the disk written is found again by its serial or by-id link,
+ * whatever the kernel calls it after a reboot. */
+static void
+t_written(void **st)
+{
+	struct inspect	*in = calloc(1, sizeof(*in));
+	char		 serial[64], byid[128], out[256], e[256];
+
+	(void)st;
+	assert_non_null(in);
+	snprintf(in->disks[0].d.name, sizeof(in->disks[0].d.name), "sda");
+	snprintf(in->disks[0].d.serial, sizeof(in->disks[0].d.serial),
+	    "WD 1234");
+	snprintf(in->disks[1].d.name, sizeof(in->disks[1].d.name), "sdb");
+	snprintf(in->disks[1].d.serial, sizeof(in->disks[1].d.serial), "S2");
+	snprintf(in->disks[2].d.name, sizeof(in->disks[2].d.name), "loop0");
+	in->ndisks = 3;
+	snprintf(in->aliases[0].path, sizeof(in->aliases[0].path),
+	    "/dev/disk/by-path/pci-0000:00:1f.2-ata-1");
+	snprintf(in->aliases[0].name, sizeof(in->aliases[0].name), "sda");
+	snprintf(in->aliases[1].path, sizeof(in->aliases[1].path),
+	    "/dev/disk/by-id/ata-WD_1234");
+	snprintf(in->aliases[1].name, sizeof(in->aliases[1].name), "sda");
+	in->naliases = 2;
+
+	inspect_disk_identity(in, "/dev/sda", serial, sizeof(serial), byid,
+	    sizeof(byid));
+	assert_string_equal(serial, "WD_1234");
+	assert_string_equal(byid, "/dev/disk/by-id/ata-WD_1234");
+	inspect_disk_identity(in, "/dev/loop0", serial, sizeof(serial), byid,
+	    sizeof(byid));
+	assert_string_equal(serial, "");
+	assert_string_equal(byid, "");
+
+	/* The kernel renamed the disks: sda is now sdb, and back. */
+	snprintf(in->disks[0].d.name, sizeof(in->disks[0].d.name), "sdb");
+	snprintf(in->disks[1].d.name, sizeof(in->disks[1].d.name), "sda");
+	assert_int_equal(inspect_find_written(in, "/dev/sda serial=WD_1234 "
+	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), e,
+	    sizeof(e)), 0);
+	assert_string_equal(out, "/dev/sdb");
+	/* Only a link recorded: found by it. */
+	assert_int_equal(inspect_find_written(in, "/dev/sdx "
+	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), e,
+	    sizeof(e)), 0);
+	assert_string_equal(out, "/dev/sda");
+	/* The disk is gone: refused, naming it. */
+	assert_int_equal(inspect_find_written(in, "/dev/sdc serial=GONE", out,
+	    sizeof(out), e, sizeof(e)), -1);
+	assert_non_null(strstr(e, "serial GONE"));
+	assert_int_equal(inspect_find_written(in, "/dev/sdc "
+	    "by-id=/dev/disk/by-id/nothing", out, sizeof(out), e, sizeof(e)),
+	    -1);
+	/* Nothing identifies a loop device: its name. */
+	assert_int_equal(inspect_find_written(in, "/dev/loop0", out,
+	    sizeof(out), e, sizeof(e)), 0);
+	assert_string_equal(out, "/dev/loop0");
+	assert_int_equal(inspect_find_written(in, "", out, sizeof(out), e,
+	    sizeof(e)), -1);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -350,6 +412,7 @@ main(void)
 		cmocka_unit_test(t_enrolled),
 		cmocka_unit_test(t_pick),
 		cmocka_unit_test(t_gpus),
+		cmocka_unit_test(t_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
