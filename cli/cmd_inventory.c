@@ -30,7 +30,7 @@ actor(void)
 
 	if (name[0])
 		return name;
-	if (s && *s && valid_name(s, name, sizeof(name)) == 0)
+	if (s && *s && valid_name(s, NULL) == ERR_OK)
 		snprintf(name, sizeof(name), "%s", s);
 	else if ((pw = getpwuid(getuid())) != NULL)
 		snprintf(name, sizeof(name), "%s", pw->pw_name);
@@ -674,6 +674,7 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	struct inv_options		 o = { 0 };
 	struct config			*cfg;
 	struct inv			*from, *to;
+	struct err			 e;
 	const char			*url = args_get(a, "to");
 	char				 err[INV_ERRLEN], *text;
 	int				 rc;
@@ -687,9 +688,9 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	o.password_file = args_get(a, "password-file");
 	if (o.password_file == NULL && inv_is_postgresql(url))
 		o.password_file = cfg->inventory.password_file;
-	if (o.password_file && config_check_secret(o.password_file, err,
-	    sizeof(err)) == -1)
-		return cmd_usage_error(a, "--password-file: %s", err);
+	if (o.password_file && config_check_secret(o.password_file, &e) !=
+	    ERR_OK)
+		return cmd_usage_error(a, "--password-file: %s", e.msg);
 	if ((rc = open_inv(ctx, 0, &from)) != EXIT_OK)
 		return rc;
 	if ((rc = inv_open(url, INV_OPEN_CREATE, &o, &to, err,

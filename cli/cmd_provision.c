@@ -78,6 +78,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	uint64_t		 parallel, serial;
 	struct err		 ce;
 	json_t			*rows;
+	struct err		 perr;
 	int			 rc, usage;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
@@ -86,11 +87,10 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	if (catalog_load(cfg, &serial, &ce) != ERR_OK)
 		return cli_fail(&ce);
 	parallel = cfg->provision.parallel;
-	if (par && parse_uint(par, 1, 1024, &parallel, err, sizeof(err)) == -1)
-		return cmd_usage_error(args, "--parallel: %s", err);
+	if (par && parse_uint(par, 1, 1024, &parallel, &perr) != ERR_OK)
+		return cmd_usage_error(args, "--parallel: %s", perr.msg);
 	if (cfg->inventory.database == NULL) {
-		fprintf(stderr, "castiron provision: %s: [inventory] database "
-		    "is not set\n", cfg->path);
+		cmd_warnx("%s: [inventory] database is not set", cfg->path);
 		return EXIT_USAGE;
 	}
 	if ((rc = select_hosts(cfg, args, &names, &n)) != 0)
@@ -107,7 +107,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	o.progress = stderr;
 	rc = EXIT_OK;
 	if ((pc = prov_prepare(&o, &usage, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "castiron provision: %s\n", err);
+		cmd_warnx("%s", err);
 		rc = usage ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}
@@ -116,7 +116,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 		struct prov_plan *plans = xcalloc(n, sizeof(*plans));
 		if (prov_plan(pc, (const char *const *)names, n, plans, err,
 		    sizeof(err)) == -1) {
-			fprintf(stderr, "castiron provision: %s\n", err);
+			cmd_warnx("%s", err);
 			rc = EXIT_FAIL;
 		} else
 			for (i = 0; i < n; i++)
@@ -148,16 +148,16 @@ cmd_provision(struct ctx *ctx, struct args *args)
 			    "reason", res[i].ok ? "" : res[i].reason,
 			    "disk", res[i].disk));
 			if (!res[i].ok)
-				fprintf(stderr, "castiron provision: %s: failed%s"
-				    "%s: %s\n", res[i].hostname, step && *step ?
+				cmd_warnx("%s: failed%s%s: %s",
+				    res[i].hostname, step && *step ?
 				    " at " : "", step ? step : "",
 				    res[i].reason);
 		}
 		output_rows(stdout, ctx->format, rows, sum_cols);
 		if (prov_interrupted(pc))
-			fprintf(stderr, "castiron provision: interrupted: %zu of "
-			    "%zu host%s failed or not started; the next run "
-			    "resumes them\n", failed, n, n == 1 ? "" : "s");
+			cmd_warnx("interrupted: %zu of %zu host%s failed or not "
+			    "started; the next run resumes them", failed, n,
+			    n == 1 ? "" : "s");
 		if (failed > 0) {
 			rc = EXIT_FAIL;
 			for (i = 0; i < n; i++)

@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "inventory/inv_int.h"
+#include "lib/err.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/parse.h"
@@ -703,10 +704,13 @@ quiet(void *arg, const char *msg)
 static char *
 read_password(const char *path, char *err, size_t errlen)
 {
-	char	*data, *nl;
+	struct err	 e;
+	char		*data, *nl;
 
-	if ((data = file_read_small(path, 4096, NULL, err, errlen)) == NULL)
+	if ((data = file_read_small(path, 4096, NULL, &e)) == NULL) {
+		snprintf(err, errlen, "%s", e.msg);
 		return NULL;
+	}
 	if ((nl = strpbrk(data, "\r\n")) != NULL)
 		*nl = '\0';
 	return data;
