@@ -7,8 +7,9 @@
 # StrictHostKeyChecking=yes, logs in as root with the key of the check-in
 # reply and with the one of the kernel command line, sees the NVMe disk,
 # the network as DHCP gave it, dropbear's raised window and a working
-# castiron-writer; a pinned key of another host is refused.  Then the same
-# machine in enlistment mode inspects itself, checks in with the dump and
+# castiron-writer; a pinned key of another host is refused.  A check-in
+# refused with a 403 is not retried.  Then the same machine in enlistment
+# mode inspects itself, checks in with the dump and
 # powers off (QEMU exits).  Also: two builds from the same inputs have the
 # same sha256, and a second `make deploy` does nothing.
 # time-limit: 300
@@ -82,8 +83,9 @@ ssh-keygen -q -t ed25519 -N '' -C cmdline-key -f "$T/id2" || exit 1
 TOKEN=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 mkdir -p "$T/checkins"
 # The receiver: each POST's body goes to checkins/N; the first answer is a
-# 503 (the deploy environment must try again), then 200 with an
-# authorized key for root.
+# 503 (the deploy environment must try again), a check-in with the token
+# "burned" gets a 403 (as a replayed token would), every other one 200
+# with an authorized key for root.
 cat >"$T/checkin.py" <<'EOF'
 import http.server, os, sys
 dir, addr, port, key = sys.argv[1], sys.argv[2], int(sys.argv[3]), open(sys.argv[4]).read().strip()
@@ -101,6 +103,8 @@ class H(http.server.BaseHTTPRequestHandler):
             f.write(self.headers.get("Content-Type", ""))
         if n[0] == 1:
             self.send_error(503); return
+        if b"\ntoken=burned\n" in body:
+            self.send_error(403); return
         reply = ("ok\nauthorized_key=%s\n" % key).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -118,15 +122,20 @@ at_exit "kill $RECV"
 wait_for 10 "the check-in receiver" ip netns exec "$LABM_NS" \
     python3 -c "import socket; socket.create_connection(('$P.2', 8700), 1)"
 
+# boot CMDLINE: machine 1 (64 MiB NVMe disk, 256 MiB of RAM) boots the
+# deploy kernel and initramfs directly; t0 is when QEMU started.
+boot() {
+	machine_new 1 --blank 64 --mem 256 --serial "$SERIAL" --mac "$MAC" -- \
+	    -kernel "$D/vmlinuz" -initrd "$D/initrd.img" -append "$1"
+	t0=$(now_ms)
+	machine_start 1
+}
+
 # --- boot 1: deploy mode -------------------------------------------------
 # quiet: the kernel would print its command line, token and all, on the
 # console.
 KEY2=$(cut -d' ' -f1,2 "$T/id2.pub")
-CMD="console=ttyS0 quiet castiron.checkin=http://$P.2:8700/checkin castiron.token=$TOKEN castiron.authorized_key=\"$KEY2 cmdline-key\""
-machine_new 1 --blank 64 --mem 256 --serial "$SERIAL" --mac "$MAC" -- \
-    -kernel "$D/vmlinuz" -initrd "$D/initrd.img" -append "$CMD"
-t0=$(now_ms)
-machine_start 1
+boot "console=ttyS0 quiet castiron.checkin=http://$P.2:8700/checkin castiron.token=$TOKEN castiron.authorized_key=\"$KEY2 cmdline-key\""
 ok "the deploy environment says it is ready" \
     machine_wait 1 90 "castiron-deploy: ready: check-in accepted"
 echo "# booted to ready in $(( $(now_ms) - t0 )) ms (QEMU start to the ready line)"
@@ -209,13 +218,21 @@ fails_with 255 "a host key other than the checked-in one is refused" \
 machine_stop 1
 machine_off() { ! machine_running "$1"; }
 
-# --- boot 2: enlistment --------------------------------------------------
+# --- boot 2: a refused token ---------------------------------------------
 rm -f "$T"/checkins/*
-CMD="console=ttyS0 quiet castiron.mode=enlist castiron.checkin=http://$P.2:8700/checkin"
-machine_new 1 --blank 64 --mem 256 --serial "$SERIAL" --mac "$MAC" -- \
-    -kernel "$D/vmlinuz" -initrd "$D/initrd.img" -append "$CMD"
-t0=$(now_ms)
-machine_start 1
+boot "console=ttyS0 quiet castiron.checkin=http://$P.2:8700/checkin castiron.token=burned"
+ok "a refused check-in: the environment still comes up" \
+    machine_wait 1 90 "castiron-deploy: ready: check-in refused"
+saw "the refusal on the console" \
+    "check-in refused by http://$P.2:8700/checkin: HTTP 403"
+check "a 4xx is not retried: one check-in" \
+    "$(ls "$T/checkins" | grep -cx '[0-9]*')" = 1
+saw "no key: said so" "no authorized key for root: nobody can log in"
+machine_stop 1
+
+# --- boot 3: enlistment --------------------------------------------------
+rm -f "$T"/checkins/*
+boot "console=ttyS0 quiet castiron.mode=enlist castiron.checkin=http://$P.2:8700/checkin"
 ok "enlistment mode powers the machine off (QEMU exits)" \
     wait_for 90 "the enlisting machine to power off" machine_off 1
 echo "# enlisted and off in $(( $(now_ms) - t0 )) ms"
