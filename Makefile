@@ -213,6 +213,8 @@ install: all
 	install -m 0755 $(BUILD)/castiron $(DESTDIR)$(PREFIX)/bin/castiron
 	[ ! -f $(BUILD)/castiron-writer ] || install -m 0755 $(BUILD)/castiron-writer \
 		$(DESTDIR)$(PREFIX)/share/castiron/castiron-writer
+	for f in vmlinuz initrd.img manifest SHA256SUMS; do [ ! -f $(DEPLOY)/$$f ] || \
+		install -D -m 0644 $(DEPLOY)/$$f $(DESTDIR)$(PREFIX)/lib/castiron/deploy/$$f; done
 	install -m 0644 docs/castiron.8 $(DESTDIR)$(PREFIX)/share/man/man8/castiron.8
 	install -m 0644 docs/castiron.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/castiron.ini.5
 	install -m 0644 etc/castiron.ini $(DESTDIR)$(PREFIX)/share/doc/castiron/examples/castiron.ini
