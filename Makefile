@@ -11,7 +11,8 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS     := libcurl libssh2 sqlite3 jansson libzstd zlib libcrypto libsystemd
+PKGS     := libcurl libssh2 sqlite3 jansson libzstd zlib libcrypto libsystemd libfreeipmi \
+	libmicrohttpd
 CPPFLAGS += -D_GNU_SOURCE -DCASTIRON_VERSION='"$(VERSION)"' -I. -I/usr/include/iniparser
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers
@@ -21,7 +22,7 @@ endif
 LDLIBS   += -liniparser $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # Every subsystem folder contributes its .c files; cli/ holds main().
-SUBSYS   := lib inventory images provision provision/bmc bgp
+SUBSYS   := lib inventory images provision provision/bmc provision/boot bgp
 LIB_SRC  := $(foreach d,$(SUBSYS),$(wildcard $(d)/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -30,18 +31,21 @@ DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Programs the lab's integration tests drive (tests/lab/*.c), linked
+# against the whole library like the binary.
+LAB_BIN  := $(BUILD)/tests/bmc-probe
 
 # The Debian packages the project builds, tests, benchmarks and demos with.
 DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
-	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev \
+	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev libmicrohttpd-dev \
 	cpio zstd kmod binutils
-DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server \
+DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.ids \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15 dnsmasq-base
+	postgresql-15 signify-openbsd dnsmasq-base
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: deploy FORCE all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
@@ -56,6 +60,11 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(DEPS)
+
+$(LAB_BIN): $(BUILD)/tests/%: tests/lab/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 # images/writer.mk adds build/castiron-writer to `all`.
 -include images/writer.mk
 
@@ -95,12 +104,20 @@ UNIT_bgp             := bgp/announce.c bgp/bird.c bgp/check.c bgp/check_exec.c \
 	bgp/check_http.c bgp/check_tcp.c bgp/controller.c bgp/timer.c lib/atomicfile.c lib/clock.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bgp_LIBS        := -lcurl
+UNIT_bmc_ipmi        := provision/bmc/bmc.c provision/bmc/ipmi.c lib/clock.c lib/err.c \
+	lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_bmc_ipmi_LIBS   := -lfreeipmi -lpthread
 UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
 	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
+UNIT_catalog         := images/catalog_text.c images/signify.c lib/err.c lib/file.c \
+	lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_catalog_LIBS    := -lcrypto
 UNIT_err             := lib/err.c
 UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
 UNIT_redfish_LIBS    := -ljansson
+UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c lib/atomicfile.c \
+	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
@@ -134,7 +151,7 @@ deps-bench:
 
 unit: $(UNIT_BIN)
 test: deps-test
-	@$(MAKE) --no-print-directory all deploy $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all deploy $(UNIT_BIN) $(LAB_BIN)
 	@BUILD=$(BUILD) tests/run
 
 # The whole suite again under AddressSanitizer, LeakSanitizer and UBSan,
@@ -146,7 +163,8 @@ SAN_MAKE = $(MAKE) --no-print-directory CC=clang BUILD=build-san CFLAGS="-O1 -g 
 check: deps-test
 	@$(SAN_MAKE) all deploy
 	@$(SAN_MAKE) \
-		$(UNIT_SRC:tests/unit/%.c=build-san/tests/%)
+		$(UNIT_SRC:tests/unit/%.c=build-san/tests/%) \
+		$(LAB_BIN:$(BUILD)/%=build-san/%)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I. --suppress=missingIncludeSystem \
 		$(SUBSYS) cli

@@ -209,6 +209,162 @@ echo "castiron  checks run so far / services healthy: $checks"
 ci_per=$(python3 -c "print('%.1f' % (1e6 * ($t1 - $t0) / $tck / max($c1 - $c0, 1)))")
 echo "castiron  CPU per HTTP check: $ci_per us ($((c1 - c0)) checks run in $(python3 -c "print('%.1f' % ($s1 - $s0))") s, $(python3 -c "print('%.0f' % (($c1 - $c0) / ($s1 - $s0)))")/s)"
 
+# ---- attributes: what a change costs, with 1, 100 and 1,000 prefixes ----
+# N TCP services (one prefix each, each with a community and a MED)
+# checked against one listener; a SIGHUP changes every MED.  Timed: BIRD's
+# `configure` alone (castiron's own command, sent to answered, from its
+# log), and from the SIGHUP to the last prefix's new MED at the peer
+# (which includes loading the file of N services).  The routes are
+# updated in place: the router's withdrawal count must not move.
+AP=$((P + NSVC + 10))
+# A listener with room for 1,000 connections at once (http.server's
+# backlog of 5 would time the checks out).
+ip netns exec "$NS_H" python3 -c "
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $AP))
+s.listen(4096)
+while True:
+    s.accept()[0].close()" >/dev/null 2>&1 &
+at_exit "kill $!"
+wait_for 20 "listener" ip netns exec "$NS_H" python3 -c "import socket; socket.create_connection(('127.0.0.1', $AP))"
+attr_cfg() {	# N MED
+	sed -n '1,/^\[service/p' "$T/react.ini" | sed '$d'
+	i=0
+	while [ $i -lt "$1" ]; do
+		echo "[service m$i]"
+		echo "check = tcp"
+		echo "address = 127.0.0.1:$AP"
+		echo "interval = 10s"
+		echo "timeout = 1s"
+		echo "rise = 1"
+		echo "communities = 65001:1"
+		echo "med = $2"
+		echo "prefixes = 198.18.$((i / 250)).$((i % 250 + 1))/32"
+		i=$((i + 1))
+	done
+}
+for N in 1 100 1000; do
+	attr_cfg "$N" 10 >"$T/attr.ini"
+	ip netns exec "$NS_H" "$CASTIRON" -c "$T/attr.ini" -v bgp run >"$T/attr.log" 2>&1 &
+	APID=$!
+	last=$(python3 -c "i=$N-1; print('198.18.%d.%d/32' % (i // 250, i % 250 + 1))")
+	if ! wait_for 60 "$N prefixes at the peer" sh -c "birdc -s '$RSOCK' show route '$last' all | grep -q 'BGP.med: 10'"; then
+		echo "attributes $N: not announced"; kill $APID; wait $APID; continue
+	fi
+	w0=$(rt_withdraws)
+	hup="" cfgs=""
+	for med in 20 30 40; do
+		attr_cfg "$N" $med >"$T/attr.ini"
+		t0=$(now_ms)
+		kill -HUP $APID
+		wait_for 60 "new MED at the peer" sh -c "birdc -s '$RSOCK' show route '$last' all | grep -q 'BGP.med: $med'"
+		hup="$hup $(( $(now_ms) - t0 ))"
+	done
+	# BIRD's configure as castiron saw it: sent to answered (its log).
+	cfgs=$(sed -n 's/.*bird: configure took \([0-9]*\)us.*/\1/p' "$T/attr.log" | tail -n 3 |
+	    awk '{ printf " %.1f", $1 / 1000 }')
+	echo "castiron  attribute change, $N prefixes (3 changes): SIGHUP to the last new MED at the peer${hup} ms; BIRD's configure${cfgs} ms; withdrawals at the peer: $(( $(rt_withdraws) - w0 ))"
+	kill -TERM $APID; wait $APID 2>/dev/null
+	wait_for 30 "withdrawn" sh -c "birdc -s '$RSOCK' show route '$last' | grep -qx 'Network not found'"
+done
+
+# ---- BIRD killed and started again, with 1,000 prefixes ----
+# Where the time goes: BIRD's own start (to its socket answering),
+# castiron's share (from BIRD's start to castiron's last command of the
+# re-application, by BIRD's own log of its commands, `debug commands 2`),
+# the BGP session's re-establishment at the router, and the prefixes at
+# the peer.  The poller asks over the sockets directly, every 5 ms.
+attr_cfg 1000 10 >"$T/attr.ini"
+sed -i 's|^protocol device {}|debug commands 2;\n&|' "$T/host-bird.conf"
+host_birdc configure >/dev/null
+ip netns exec "$NS_H" "$CASTIRON" -c "$T/attr.ini" -v bgp run >"$T/attr.log" 2>&1 &
+APID=$!
+wait_for 60 "1000 at the peer" sh -c "birdc -s '$RSOCK' show route 198.18.3.250/32 | grep -qF 198.18.3.250/32"
+for trial in 1 2 3; do
+	wait_for 60 "sessions" lab_bgp_up
+	python3 - "$HSOCK" "$RSOCK" "$T/host-bird.pid" "$T/host-bird.conf" "$NS_H" \
+	    "$T/host-bird.log" 1000 <<'EOPY'
+import datetime, os, signal, socket, subprocess, sys, time
+hsock, rsock, pidf, conf, ns, blog, n = sys.argv[1:]
+n = int(n)
+def ask(path, cmd, timeout=0.5):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(path)
+    buf = b""
+    while b"0001 " not in buf:
+        buf += s.recv(65536)
+    s.sendall(cmd.encode() + b"\n")
+    out = b""
+    while True:
+        out += s.recv(1 << 20)
+        if any(len(l) > 4 and l[:4].isdigit() and l[4:5] == b" " for l in out.split(b"\n")):
+            break
+    s.close()
+    return out.decode(errors="replace")
+def try_ask(path, cmd):
+    try:
+        return ask(path, cmd)
+    except OSError:
+        return None
+def count(path, where):
+    r = try_ask(path, "show route %s count" % where)
+    for l in (r or "").splitlines():
+        w = l[5:].split()
+        if len(w) > 2 and w[1] == "of":
+            return int(w[0])
+    return -1
+def established():
+    r = try_ask(rsock, "show protocols")
+    rows = [(l[5:] if l[:4].isdigit() else l[1:]).split() for l in (r or "").splitlines()]
+    return any(w[:1] == ["h4"] and "Established" in w for w in rows)
+log_from = os.path.getsize(blog)
+os.kill(int(open(pidf).read()), signal.SIGKILL)
+while established():
+    time.sleep(0.005)
+time.sleep(2)		# castiron's backoff reaches its cap meanwhile
+t_start = time.time()
+subprocess.run(["ip", "netns", "exec", ns, "bird", "-c", conf, "-s", hsock, "-P", pidf], check=True)
+marks = {}
+while len(marks) < 4 and time.time() - t_start < 120:
+    now = time.time()
+    if "answer" not in marks and try_ask(hsock, "show status") is not None:
+        marks["answer"] = now
+    if "answer" in marks and "table" not in marks and count(hsock, 'where proto ~ "castiron_*"') >= n:
+        marks["table"] = time.time()
+    if "established" not in marks and established():
+        marks["established"] = time.time()
+    if "established" in marks and count(rsock, "protocol h4") >= n:
+        marks["peer"] = time.time()
+    time.sleep(0.005)
+# BIRD's log: when it started, and castiron's commands after that.
+def stamp(l):
+    return datetime.datetime.strptime(l[:26], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+started, last_ci = None, None
+with open(blog, errors="replace") as f:
+    f.seek(log_from)
+    for l in f:
+        if l[:2] != "20":
+            continue
+        if started is None and "<INFO> Started" in l:
+            started = stamp(l)
+        elif started and ('CLI: show protocols "castiron_*"' in l or "CLI: enable castiron_" in l
+                          or "CLI: disable castiron_" in l or "CLI: configure" in l):
+            last_ci = stamp(l)
+a = marks.get("answer", t_start)
+def ms(k, base):
+    return "%.0f" % ((marks[k] - base) * 1000) if k in marks else "?"
+print("castiron  BIRD restart, %d prefixes: BIRD answers %s ms after it is started; from then: every prefix in BIRD's table %s ms, session Established at the router %s ms, every prefix at the peer %s ms; castiron's share: its last command %s ms after BIRD's start"
+      % (n, ms("answer", t_start), ms("table", a), ms("established", a), ms("peer", a),
+         "%.1f" % ((last_ci - started) * 1000) if started and last_ci else "?"))
+EOPY
+done
+kill -TERM $APID; wait $APID 2>/dev/null
+grep -E "bird: (connected|cannot connect|BIRD restarted)" "$T/attr.log" | tail -3 | sed 's/^/castiron  log: /'
+wait_for 30 "sessions" lab_bgp_up
+
 # ---- ExaBGP healthcheck, peered with the same router ----
 if ! command -v exabgp >/dev/null; then
 	echo "exabgp not installed: no comparison"; exit 0

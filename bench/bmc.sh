@@ -22,13 +22,9 @@ command -v redfishtool >/dev/null || { echo "bench bmc: needs redfishtool (make 
 now() { date +%s.%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj "/CN=bench CA" -keyout "$B/ca.key" -out "$B/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
-    -keyout "$B/bmc.key" -out "$B/bmc.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$B/ext"
-openssl x509 -req -in "$B/bmc.csr" -CA "$B/ca.pem" -CAkey "$B/ca.key" -CAcreateserial \
-    -days 2 -extfile "$B/ext" -out "$B/bmc.pem" 2>/dev/null
+. tests/lab/testca.sh
+testca_new "$B" ca
+testca_cert "$B" ca bmc 127.0.0.1
 PW=bench-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
 (umask 077; printf 'admin:%s\n' "$PW" >"$B/creds"; printf '%s\n' "$PW" >"$B/pw")
 

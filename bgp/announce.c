@@ -27,6 +27,11 @@ struct announcer {
 	char		*written;	/* text last written; NULL: not yet */
 	char		*prior;		/* the file found at start; NULL: none */
 	char		*configured;	/* protocol set last sent configure for */
+	char		*attrs_sent;	/* the routes configure was last sent for */
+	char		*attrs_ok;	/* ... and BIRD took; NULL: not known */
+	char		*routes;	/* announce_routes_of the text last written */
+	int		 attrs_due;	/* the routes changed: configure */
+	int		 reconciles;	/* the daemon's (the CLI never configures) */
 	char		 werr[256];	/* why the last write failed; "": it did not */
 	char		 reboot[64];	/* BIRD's "Last reboot on" */
 	int		 missing_warned;
@@ -81,6 +86,9 @@ announce_free(struct announcer *a)
 	free(a->written);
 	free(a->prior);
 	free(a->configured);
+	free(a->attrs_sent);
+	free(a->attrs_ok);
+	free(a->routes);
 	free(a);
 }
 
@@ -117,6 +125,70 @@ announce_read_prior(struct announcer *a)
 	}
 	fclose(f);
 	a->prior = text;
+	/* What BIRD read last, as far as castiron knows: the routes of the
+	 * file found (a configure follows only when they change). */
+	free(a->attrs_sent);
+	free(a->attrs_ok);
+	a->attrs_sent = text ? announce_routes_of(text) : NULL;
+	a->attrs_ok = text ? xstrdup(a->attrs_sent) : NULL;
+}
+
+char *
+announce_routes_of(const char *text)
+{
+	char		*out = xstrdup(text), *w = out;
+	const char	*l, *e;
+	size_t		 n;
+
+	/* The file less its comments and its 'disabled' lines. */
+	for (l = text; *l; l = e) {
+		e = strchr(l, '\n');
+		e = e ? e + 1 : l + strlen(l);
+		n = (size_t)(e - l);
+		if (l[0] == '#' || strncmp(l, "\tdisabled ", 10) == 0)
+			continue;
+		memmove(w, l, n);
+		w += n;
+	}
+	*w = '\0';
+	return out;
+}
+
+/*
+ * A route's attributes, as a block of filter statements after the route
+ * (BIRD 2's static protocol runs it when it announces the route).  A
+ * change of them needs a `configure`, which BIRD applies to the changed
+ * protocols in place: the peer sees an update, not a withdrawal.
+ */
+static void
+render_attrs(FILE *f, const struct ctl *c, const struct ctl_prefix *p)
+{
+	size_t	 i;
+	unsigned n;
+
+	if (p->ncomm == 0 && p->nlcomm == 0 && !p->has_med && !c->gshut)
+		return;
+	fputs(" {", f);
+	for (i = 0; i < p->ncomm; i++)
+		fprintf(f, "\n\t\tbgp_community.add((%u,%u));",
+		    (unsigned)(p->comm[i] >> 16), (unsigned)(p->comm[i] & 0xffff));
+	for (i = 0; i < p->nlcomm; i++)
+		fprintf(f, "\n\t\tbgp_large_community.add((%u,%u,%u));",
+		    (unsigned)p->lcomm[3 * i], (unsigned)p->lcomm[3 * i + 1],
+		    (unsigned)p->lcomm[3 * i + 2]);
+	if (p->has_med)
+		fprintf(f, "\n\t\tbgp_med = %u;", (unsigned)p->med);
+	if (c->gshut) {
+		/* RFC 8326: GRACEFUL_SHUTDOWN, while a drain's grace lasts. */
+		fputs("\n\t\tbgp_community.add((65535,0));", f);
+		if (c->drain_local_pref)
+			fprintf(f, "\n\t\tbgp_local_pref = %u;",
+			    (unsigned)c->drain_local_pref);
+		for (n = 0; n < c->drain_prepend; n++)
+			fprintf(f, "\n\t\tbgp_path.prepend(%u);",
+			    (unsigned)c->drain_prepend_as);
+	}
+	fputs("\n\t}", f);
 }
 
 char *
@@ -142,9 +214,11 @@ announce_render(const struct ctl *c)
 			fprintf(f, " %s", id);
 		}
 		fprintf(f, "\nprotocol static %s {\n\tdisabled %s;\n\t%s;\n"
-		    "\troute %s blackhole;\n}\n", p->proto,
+		    "\troute %s blackhole", p->proto,
 		    p->want ? "no" : "yes",
 		    p->p.family == AF_INET6 ? "ipv6" : "ipv4", p->str);
+		render_attrs(f, c, p);
+		fputs(";\n}\n", f);
 	}
 	if (fclose(f) != 0 || out == NULL)
 		fatal("open_memstream");
@@ -223,7 +297,17 @@ announce_write(struct announcer *a, const struct ctl *c, char *err,
 	}
 	free(a->written);
 	a->written = text;
+	free(a->routes);
+	a->routes = announce_routes_of(text);
+	if (a->attrs_sent == NULL || strcmp(a->attrs_sent, a->routes) != 0)
+		a->attrs_due = 1;
 	return 0;
+}
+
+int
+announce_attrs_applied(const struct announcer *a)
+{
+	return a->routes && a->attrs_ok && strcmp(a->routes, a->attrs_ok) == 0;
 }
 
 /* announce_write, logging a failure once and the recovery once. */
@@ -356,6 +440,10 @@ announce_flush(struct announcer *a, struct ctl *c)
 		}
 		p->pending = p->want;
 	}
+	/* A route's attributes changed (a reload, a drain's grace): BIRD
+	 * learns them by a configure, which a reconciliation sends. */
+	if (a->attrs_due && a->werr[0] == '\0' && a->reconciles)
+		reconcile_start(a);
 	return rc;
 }
 
@@ -536,9 +624,15 @@ reconcile_configured(struct bird *b, void *arg, int rc,
 		reconcile_fail(a, err);
 		return;
 	}
+	log_debug("bird: configure took %lluus",
+	    (unsigned long long)(mono_us() - q->t0));
 	if (!bird_configure_ok(r)) {
 		bird_reply_error(r, e, sizeof(e));
 		log_warnx("bird: configure: %s", e);
+	} else if (a->attrs_sent) {
+		/* One reconciliation at a time: this answers the last sent. */
+		free(a->attrs_ok);
+		a->attrs_ok = xstrdup(a->attrs_sent);
 	}
 	ask_protocols(a, 1);
 }
@@ -553,6 +647,7 @@ reconcile_protocols(struct bird *b, void *arg, int rc,
 	struct bird_proto	*bp = NULL;
 	size_t			 n = 0, i, j;
 	char			 e[256], *set;
+	int			 need_set;
 
 	if (rc == -1) {
 		reconcile_fail(a, err);
@@ -567,38 +662,44 @@ reconcile_protocols(struct bird *b, void *arg, int rc,
 		*a->adopting = 0;
 	}
 	write_file(a, c);
-	if (!set_matches(c, bp, n)) {
-		set = proto_set(c);
-		if (a->werr[0] != '\0') {
-			/* The file does not hold the set: configure would
-			 * only re-read the old one.  Said once, by write_file. */
-			free(set);
-		} else if (!q->configured && (a->configured == NULL ||
-		    strcmp(a->configured, set) != 0)) {
-			struct areq *cq = areq_new(a);
+	need_set = !set_matches(c, bp, n);
+	set = proto_set(c);
+	if (a->werr[0] != '\0') {
+		/* The file does not hold the set: configure would only re-read
+		 * the old one.  Said once, by write_file. */
+	} else if (!q->configured && ((need_set && (a->configured == NULL ||
+	    strcmp(a->configured, set) != 0)) || a->attrs_due)) {
+		struct areq *cq = areq_new(a);
 
+		if (need_set)
 			log_info("bird: protocol set differs from %s; "
 			    "reconfiguring BIRD", a->path);
-			free(a->configured);
-			a->configured = set;
-			free(bp);
-			if (bird_send(b, "configure", a, reconcile_configured,
-			    cq) == -1)
-				reconcile_fail(a, "cannot send configure");
-			return;
-		} else {
-			free(set);
-			if (!a->missing_warned)
-				log_warnx("bird: BIRD's castiron protocols still "
-				    "differ from %s after configure (does "
-				    "bird.conf include \"%s/*.conf\", and does "
-				    "BIRD accept its configuration?); not "
-				    "reconfiguring again until the set changes",
-				    a->path, a->dir);
-			a->missing_warned = 1;
-		}
+		else
+			log_info("bird: announcements' attributes changed; "
+			    "reconfiguring BIRD");
+		free(a->configured);
+		a->configured = set;
+		free(a->attrs_sent);
+		a->attrs_sent = xstrdup(a->routes ? a->routes : "");
+		a->attrs_due = 0;
+		cq->t0 = mono_us();
+		free(bp);
+		if (bird_send(b, "configure", a, reconcile_configured,
+		    cq) == -1)
+			reconcile_fail(a, "cannot send configure");
+		return;
+	} else if (need_set && !a->missing_warned) {
+		log_warnx("bird: BIRD's castiron protocols still differ from %s "
+		    "after configure (does bird.conf include \"%s/*.conf\", "
+		    "and does BIRD accept its configuration?); not "
+		    "reconfiguring again until the set changes", a->path,
+		    a->dir);
+		a->missing_warned = 1;
+	}
+	free(set);
+	if (need_set)
 		disable_strays(a, c, bp, n);
-	} else
+	else
 		a->missing_warned = 0;
 	for (i = 0; i < c->nprefix; i++) {
 		struct ctl_prefix *p = &c->prefix[i];
@@ -677,6 +778,7 @@ int
 announce_reconcile(struct announcer *a, struct ctl *c, int *adopting)
 {
 	a->ctl = c;
+	a->reconciles = 1;
 	if (adopting)
 		a->adopting = adopting;
 	if (!bird_connected(a->bird))

@@ -6,7 +6,8 @@
  * enables or disables that one protocol over the control socket, so that
  * a `birdc configure` by anyone, or a BIRD restart, finds the state
  * castiron wants in the file.  `configure` itself is issued only when the
- * set of prefixes changes.  Reconciliation compares BIRD's protocols with
+ * set of prefixes or a route's attributes (communities, MED, a drain's
+ * GRACEFUL_SHUTDOWN) change.  Reconciliation compares BIRD's protocols with
  * what castiron wants and puts drift back.  See docs/bgp.md.
  */
 #ifndef CASTIRON_ANNOUNCE_H
@@ -29,6 +30,13 @@ void		 announce_free(struct announcer *);
  * protocol, a comment names the services of its prefix (ctl_service_id),
  * which a restart reads back (announce_read_prior). */
 char		*announce_render(const struct ctl *);
+/* A file's routes and their attributes: its text less the comments and
+ * the 'disabled' lines (what a configure would change in BIRD; pure; the
+ * caller frees it). */
+char		*announce_routes_of(const char *text);
+/* Whether BIRD took (answered a configure for) the routes and attributes
+ * of the file last written. */
+int		 announce_attrs_applied(const struct announcer *);
 /* Whether a file's text (as announce_render writes it) lists the service
  * id among the services of protocol proto (pure). */
 int		 announce_text_lists(const char *text, const char *proto,
@@ -48,6 +56,9 @@ const char	*announce_path(const struct announcer *);
  * The fast path: writes the file if needed, then sends enable or disable
  * for each protocol whose applied state differs from what is wanted and
  * has no such command out; each reply sets applied (and logs the change).
+ * When the routes' attributes changed (announce_routes_of the file), a
+ * reconciliation follows, which sends the one `configure` BIRD needs to
+ * learn them (in the daemon only, once it has reconciled).
  * -1 when BIRD is not connected or the file could not be written (the
  * next reconciliation repairs).  Replies go to the ctl last passed to
  * flush or reconcile, which must stay alive until the next such call.

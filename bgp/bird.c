@@ -811,3 +811,34 @@ bird_reply_reboot(const struct bird_reply *r, char *buf, size_t len)
 		if (strncmp(r->lines[i].text, "Last reboot on ", 15) == 0)
 			snprintf(buf, len, "%s", r->lines[i].text + 15);
 }
+
+int
+bird_reply_routes(const struct bird_reply *r, char *via, size_t vialen,
+    char *err, size_t errlen)
+{
+	size_t		 i, k;
+	int		 n = 0;
+	const char	*b;
+
+	via[0] = '\0';
+	if (r->code == 8001)		/* "Network not found" */
+		return 0;
+	if (bird_code_is_error(r->code)) {
+		bird_reply_error(r, err, errlen);
+		return -1;
+	}
+	/* "192.0.2.10/32  unicast [up4 14:03:23.899] * (100) [AS65002i]":
+	 * one route a line, its protocol the first word in brackets. */
+	for (i = 0; i < r->nlines; i++) {
+		if (r->lines[i].code != 1007 ||
+		    (b = strchr(r->lines[i].text, '[')) == NULL)
+			continue;
+		if (n++ == 0) {
+			for (k = 0, b++; *b && *b != ' ' && *b != ']' &&
+			    k + 1 < vialen; b++)
+				via[k++] = *b;
+			via[k] = '\0';
+		}
+	}
+	return n;
+}

@@ -110,6 +110,10 @@ int	bird_result(const struct bird_reply *, char *err, size_t errlen);
  * xmalloc'd; -1 on an error reply (err). */
 int	bird_reply_protocols(const struct bird_reply *,
 	    struct bird_proto **out, size_t *n, char *err, size_t errlen);
+/* A `show route` reply: how many routes it lists (0 for "Network not
+ * found"), the first one's protocol in via; -1 on another error (err). */
+int	bird_reply_routes(const struct bird_reply *, char *via, size_t vialen,
+	    char *err, size_t errlen);
 /* A `show status` reply's "Last reboot on ..." text, to notice a
  * restart ("?" when absent). */
 void	bird_reply_reboot(const struct bird_reply *, char *buf, size_t len);

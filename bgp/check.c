@@ -6,6 +6,7 @@
  * check_http.c, check_tcp.c and check_exec.c.
  */
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,7 @@ check_start(struct check *c)
 	if (c->running)
 		return;
 	c->running = 1;
+	c->local = 0;
 	c->deadline = mono_ms() + c->timeout_ms;
 	if (c->deadline < c->ck->next_deadline)
 		c->ck->next_deadline = c->deadline;
@@ -143,6 +145,23 @@ int
 check_running(const struct check *c)
 {
 	return c->running;
+}
+
+int
+check_local(const struct check *c)
+{
+	return c->local;
+}
+
+int
+check_refused_local(int family, const void *addr)
+{
+	static const uint8_t	 v6lo[16] = { [15] = 1 };
+	const uint8_t		*a = addr;
+
+	if (family == AF_INET)
+		return a[0] == 127;
+	return family == AF_INET6 && memcmp(a, v6lo, 16) == 0;
 }
 
 void

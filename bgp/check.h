@@ -53,6 +53,10 @@ void		 check_free(struct check *);
  * even start.  A check that is still running is left alone. */
 void		 check_start(struct check *);
 int		 check_running(const struct check *);
+/* Whether the last run failed because nothing listens on this host (a
+ * connection to a loopback address refused): the service's own process is
+ * gone, a local failure that the last-announcer guard never keeps. */
+int		 check_local(const struct check *);
 
 /* An exec check's command split into words as the check runs it: single
  * quotes, double quotes (\" and \\ inside), backslash; no expansion.

@@ -13,6 +13,7 @@
  * HTTP_CONN_LIFE_S, when its kept-alive connection is retired.
  */
 #include <sys/epoll.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,23 @@ http_engine_run_timers(struct http_engine *he, uint64_t now)
 	http_drain(he);
 }
 
+/* curl could not connect: was it to a loopback address (nothing
+ * listens on this host)? */
+static int
+refused_local(CURL *e)
+{
+	char		*ip = NULL;
+	uint8_t		 a[16];
+
+	if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK ||
+	    ip == NULL)
+		return 0;
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return check_refused_local(AF_INET, a);
+	return inet_pton(AF_INET6, ip, a) == 1 &&
+	    check_refused_local(AF_INET6, a);
+}
+
 /* Collects finished transfers and ends their runs. */
 static void
 http_drain(struct http_engine *he)
@@ -218,6 +236,8 @@ http_drain(struct http_engine *he)
 		h->reset = rc != CURLE_OK || nconn > 0;
 		curl_multi_remove_handle(he->multi, m->easy_handle);
 		h->active = 0;
+		if (rc == CURLE_COULDNT_CONNECT)
+			h->c->local = refused_local(m->easy_handle);
 		if (rc != CURLE_OK)
 			check_finish(h->c, 0, "%s", h->errbuf[0] ? h->errbuf :
 			    curl_easy_strerror(rc));

@@ -26,6 +26,7 @@ struct check {
 	char			*name;
 	uint64_t		 timeout_ms;
 	int			 running;
+	int			 local;		/* this run: nothing listens here */
 	uint64_t		 deadline;	/* monotonic ms */
 	check_done_fn		 done;
 	void			*arg;
@@ -53,6 +54,9 @@ extern const struct check_ops check_exec_ops;
 
 void	check_finish(struct check *, int ok, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* Whether a refused connection to this address means the service's own
+ * process is gone (a loopback address: nothing listens on this host). */
+int	check_refused_local(int family, const void *addr);
 
 struct http_engine *http_engine_new(int epfd);
 void		 http_engine_free(struct http_engine *);

@@ -8,6 +8,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -37,6 +38,18 @@ tcp_close(struct tcp_check *t)
 	}
 }
 
+/* A refused connection to a loopback address: a local failure. */
+static void
+refused(struct tcp_check *t, int e)
+{
+	const void	*a = t->ss.ss_family == AF_INET ?
+	    (const void *)&((struct sockaddr_in *)&t->ss)->sin_addr :
+	    (const void *)&((struct sockaddr_in6 *)&t->ss)->sin6_addr;
+
+	t->c->local = e == ECONNREFUSED &&
+	    check_refused_local(t->ss.ss_family, a);
+}
+
 static void
 tcp_event(struct evh *h, uint32_t events)
 {
@@ -52,8 +65,10 @@ tcp_event(struct evh *h, uint32_t events)
 	tcp_close(t);
 	if (soerr == 0)
 		check_finish(t->c, 1, "connected");
-	else
+	else {
+		refused(t, soerr);
 		check_finish(t->c, 0, "connect: %s", strerror(soerr));
+	}
 }
 
 static int
@@ -128,6 +143,7 @@ tcp_start(struct check *c)
 	if (errno != EINPROGRESS) {
 		int e = errno;
 		tcp_close(t);
+		refused(t, e);
 		check_finish(c, 0, "connect: %s", strerror(e));
 		return;
 	}

@@ -23,6 +23,7 @@
 #include "bgp/daemon_int.h"
 #include "lib/atomicfile.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "lib/xmalloc.h"
 
 #define CONTROL_MAXREQ	256
@@ -42,6 +43,7 @@ struct client {
 	int		 asked;		/* the request line is in */
 	uint64_t	 since;		/* monotonic ms */
 	uint64_t	 confirm_by;	/* drain: answer by then; 0 not waiting */
+	int		 graceful;	/* ... for BIRD to take 65535:0 */
 	char		*out;		/* the answer, written as the client reads */
 	size_t		 outlen, outoff;
 	struct client	*next;
@@ -56,16 +58,28 @@ control_fmt_time(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+uint64_t
+control_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* ---- the drain file ---- */
 
 int
-control_drain_read(const char *path, char *reason, size_t len)
+control_drain_read(const char *path, char *reason, size_t len,
+    uint64_t *withdraw_at_ms)
 {
-	FILE	*f;
-	char	 line[256] = "";
-	int	 e;
+	FILE		*f;
+	char		 line[256] = "", second[64] = "", e2[PARSE_ERRLEN];
+	uint64_t	 at;
+	int		 e;
 
 	reason[0] = '\0';
+	*withdraw_at_ms = 0;
 	if ((f = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
@@ -82,6 +96,14 @@ control_drain_read(const char *path, char *reason, size_t len)
 		snprintf(reason, len, "drain file unreadable: %s", strerror(e));
 		return -1;
 	}
+	/* The second line, if any: when a graceful drain withdraws. */
+	if (fgets(second, sizeof(second), f) != NULL) {
+		second[strcspn(second, "\r\n")] = '\0';
+		if (strncmp(second, "withdraw_at ", 12) == 0 &&
+		    parse_uint(second + 12, 0, UINT64_MAX, &at, e2,
+		    sizeof(e2)) == 0)
+			*withdraw_at_ms = at;
+	}
 	fclose(f);
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20)
@@ -91,8 +113,8 @@ control_drain_read(const char *path, char *reason, size_t len)
 }
 
 int
-control_drain_write(const char *path, const char *reason, char *err,
-    size_t errlen)
+control_drain_write(const char *path, const char *reason,
+    uint64_t withdraw_at_ms, char *err, size_t errlen)
 {
 	struct afile	*a;
 	FILE		*f;
@@ -101,6 +123,8 @@ control_drain_write(const char *path, const char *reason, char *err,
 	if ((a = afile_open(path, 0644, &f, err, errlen)) == NULL)
 		return -1;
 	fprintf(f, "%s\n", reason && *reason ? reason : "drained by operator");
+	if (withdraw_at_ms)
+		fprintf(f, "withdraw_at %llu\n", (unsigned long long)withdraw_at_ms);
 	return afile_commit(a, 1, err, errlen);
 }
 
@@ -117,10 +141,12 @@ control_drain_remove(const char *path, char *err, size_t errlen)
 int
 control_read_drain(struct bgpd *d)
 {
-	char	 reason[256];
-	int	 r, was = d->ctl->drained;
+	char		 reason[256];
+	uint64_t	 at, now = control_wall_ms();
+	int		 r, was = d->drain_on;
 
-	r = control_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason));
+	r = control_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason),
+	    &at);
 	if (r == -1) {
 		/* It is there but cannot be read: someone meant to drain, so
 		 * fail closed (drained), and say so once. */
@@ -129,15 +155,42 @@ control_read_drain(struct bgpd *d)
 			    d->cfg->bgp.drain_file, reason);
 		d->drain_unreadable = 1;
 		r = 1;
+		at = 0;
 	} else
 		d->drain_unreadable = 0;
-	d->ctl->drained = r;
+	d->drain_on = r;
 	snprintf(d->drain_reason, sizeof(d->drain_reason), "%s", reason);
-	if (was != r) {
-		if (r)
-			log_warnx("drained: %s (withdrawing every prefix)", reason);
+	if (r && !was && d->running && at > now && !d->stopping) {
+		/* A graceful drain: never longer than drain_grace. */
+		uint64_t ms = at - now;
+
+		if (ms > d->cfg->bgp.drain_grace_ms)
+			ms = d->cfg->bgp.drain_grace_ms;
+		daemon_grace_begin(d, ms);
+		log_warnx("draining: %s (every prefix announced with "
+		    "GRACEFUL_SHUTDOWN, 65535:0; withdrawn in %llums)", reason,
+		    (unsigned long long)ms);
+		d->dirty = 1;
+		return 1;
+	}
+	if (r && (!was || (at == 0 && d->grace_until && !d->stopping))) {
+		/* A drain at once: at start, without a grace, or --now
+		 * during one. */
+		if (was)
+			log_warnx("drained now: %s (the grace is cut short; "
+			    "withdrawing every prefix)", reason);
 		else
-			log_info("undrained: announcing what is healthy");
+			log_warnx("drained: %s (withdrawing every prefix)",
+			    reason);
+		daemon_grace_stop(d);
+		d->ctl->drained = 1;
+		d->dirty = 1;
+		return 1;
+	}
+	if (!r && was) {
+		log_info("undrained: announcing what is healthy");
+		daemon_grace_stop(d);
+		d->ctl->drained = 0;
 		d->dirty = 1;
 		return 1;
 	}
@@ -153,9 +206,24 @@ control_status(struct bgpd *d)
 	char	 ts[32];
 	size_t	 i, j;
 
-	json_object_set_new(o, "drained", json_boolean(d->ctl->drained));
-	json_object_set_new(o, "drain_reason", d->ctl->drained ?
-	    json_string(d->drain_reason) : json_null());
+	json_object_set_new(o, "drained", json_boolean(d->drain_on ||
+	    d->ctl->drained));
+	json_object_set_new(o, "drain_reason", d->drain_on ?
+	    json_string(d->drain_reason) : d->stopping ?
+	    json_string("stopping") : json_null());
+	/* A grace under way: the prefixes carry 65535:0 until withdraw_at. */
+	if (d->grace_until) {
+		uint64_t now = mono_ms();
+
+		control_fmt_time(d->grace_until_wall, ts, sizeof(ts));
+		json_object_set_new(o, "draining", json_pack("{s:s,s:I,s:b,s:b}",
+		    "withdraw_at", ts,
+		    "withdraw_in_ms", (json_int_t)(d->grace_until > now ?
+		    d->grace_until - now : 0),
+		    "stopping", d->stopping,
+		    "graceful_shutdown_in_bird", announce_attrs_applied(d->ann)));
+	} else
+		json_object_set_new(o, "draining", json_null());
 	json_object_set_new(o, "bird", json_pack("{s:b,s:s,s:s}",
 	    "connected", bird_connected(d->bird),
 	    "version", bird_version(d->bird),
@@ -163,8 +231,16 @@ control_status(struct bgpd *d)
 	for (i = 0; i < d->ctl->nservice; i++) {
 		struct ctl_service *s = &d->ctl->service[i];
 		control_fmt_time(s->since, ts, sizeof(ts));
+		json_t *held = json_null();
+
+		if (s->held_until) {
+			char hts[32];
+
+			control_fmt_time(s->held_until_wall, hts, sizeof(hts));
+			held = json_string(hts);
+		}
 		json_array_append_new(svcs, json_pack("{s:s,s:s,s:b,s:s,s:s,"
-		    "s:o,s:o,s:I,s:I}",
+		    "s:o,s:o,s:I,s:I,s:b,s:o}",
 		    "name", s->name,
 		    "check", check_kind_name(s->cfg.check),
 		    "healthy", s->healthy,
@@ -177,7 +253,9 @@ control_status(struct bgpd *d)
 		    "last_result", s->last_reason[0] ?
 		    json_string(s->last_reason) : json_null(),
 		    "checks_ok", (json_int_t)s->checks_ok,
-		    "checks_failed", (json_int_t)s->checks_failed));
+		    "checks_failed", (json_int_t)s->checks_failed,
+		    "fail_open", s->cfg.fail_open,
+		    "held_until", held));
 	}
 	for (i = 0; i < d->ctl->nprefix; i++) {
 		struct ctl_prefix	*p = &d->ctl->prefix[i];
@@ -187,13 +265,17 @@ control_status(struct bgpd *d)
 			json_array_append_new(names, json_string(
 			    d->ctl->service[p->services[j]].name));
 		control_fmt_time(p->since, ts, sizeof(ts));
-		json_array_append_new(pfx, json_pack("{s:s,s:b,s:b,s:o,s:s,s:s}",
+		json_array_append_new(pfx, json_pack("{s:s,s:b,s:b,s:o,s:s,s:s,"
+		    "s:b,s:o}",
 		    "prefix", p->str,
 		    "announced", p->applied == 1,
 		    "wanted", p->want,
 		    "services", names,
 		    "protocol", p->proto,
-		    "since", ts));
+		    "since", ts,
+		    "kept", p->guarded && p->kept,
+		    "note", guard_note(d, i) ? json_string(guard_note(d, i)) :
+		    json_null()));
 	}
 	json_object_set_new(o, "include_file", json_pack("{s:s,s:o}",
 	    "path", announce_path(d->ann),
@@ -332,6 +414,46 @@ listen_arm(struct bgpd *d, int on)
 	epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->lfd, &ev);
 }
 
+static void
+graceful_answer(struct client *c, int confirmed, const char *err)
+{
+	json_t	*reply = control_status(c->d);
+
+	c->graceful = 0;
+	json_object_set_new(reply, "graceful", json_pack("{s:b,s:o}",
+	    "confirmed", confirmed, "error", err ? json_string(err) :
+	    json_null()));
+	client_reply(c, reply);
+}
+
+int
+control_waiting(const struct bgpd *d)
+{
+	const struct client	*c;
+
+	for (c = d->clients; c; c = c->next)
+		if (c->graceful)
+			return 1;
+	return 0;
+}
+
+void
+control_poll(struct bgpd *d)
+{
+	struct client	*c, *next;
+
+	for (c = d->clients; c; c = next) {
+		next = c->next;
+		if (!c->graceful)
+			continue;
+		if (!d->grace_until)	/* cut short: --now, a failure */
+			graceful_answer(c, 0, "the grace ended before BIRD "
+			    "confirmed");
+		else if (announce_attrs_applied(d->ann))
+			graceful_answer(c, 1, NULL);
+	}
+}
+
 void
 control_expire(struct bgpd *d, uint64_t now)
 {
@@ -345,7 +467,10 @@ control_expire(struct bgpd *d, uint64_t now)
 		else if (c->confirm_by && now >= c->confirm_by) {
 			snprintf(err, sizeof(err), "BIRD did not answer within "
 			    "%dms", CONTROL_CONFIRM_MS);
-			drain_answer(c, -1, NULL, err);
+			if (c->graceful)
+				graceful_answer(c, 0, err);
+			else
+				drain_answer(c, -1, NULL, err);
 		}
 	}
 	if (d->listen_retry && now >= d->listen_retry) {
@@ -363,11 +488,14 @@ client_request(struct client *c)
 	if (strcmp(c->buf, "status") == 0)
 		reply = control_status(d);
 	else if (strcmp(c->buf, "drain") == 0 || strcmp(c->buf, "undrain") == 0) {
-		control_read_drain(d);
+		int changed = control_read_drain(d);
+
 		/* Act now, not at the next loop turn: the operator waits.
 		 * The loop then finds nothing changed, so the metrics of the
-		 * change are asked for here (written at once, not in 5 s). */
-		if (ctl_update(d->ctl, time(NULL)) > 0) {
+		 * change are asked for here (written at once, not in 5 s).  A
+		 * grace changes no prefix's want, only its routes' attributes,
+		 * which the flush sends (by a configure). */
+		if (ctl_update(d->ctl, time(NULL)) > 0 || changed) {
 			announce_flush(d->ann, d->ctl);
 			timer_set(&d->timers, TIMER_METRICS, 0);
 		}
@@ -376,6 +504,14 @@ client_request(struct client *c)
 			 * answer comes after the disables just sent). */
 			c->confirm_by = mono_ms() + CONTROL_CONFIRM_MS;
 			announce_confirm_down(d->ann, drain_confirmed, d, c->id);
+			return;
+		}
+		if (d->grace_until) {
+			/* Answered once BIRD has taken the routes with
+			 * 65535:0 (control_poll), or after the same wait. */
+			c->confirm_by = mono_ms() + CONTROL_CONFIRM_MS;
+			c->graceful = 1;
+			control_poll(d);
 			return;
 		}
 		reply = control_status(d);

@@ -9,6 +9,7 @@
 #define CASTIRON_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -18,15 +19,21 @@
 json_t	*control_request(const char *socket_path, const char *cmd, char *err,
 	    size_t errlen);
 
-/* The drain file: present means drained; its first line is the reason. */
-int	control_drain_write(const char *path, const char *reason, char *err,
-	    size_t errlen);
+/* The drain file: present means drained; its first line is the reason,
+ * and a second line "withdraw_at MS" (epoch milliseconds) asks for a
+ * graceful drain whose withdrawal comes then (0: none, withdraw now). */
+int	control_drain_write(const char *path, const char *reason,
+	    uint64_t withdraw_at_ms, char *err, size_t errlen);
 int	control_drain_remove(const char *path, char *err, size_t errlen);
-/* 1 drained (reason filled), 0 not (no such file), -1 the file is there
- * but cannot be read (reason says why; callers take it as drained). */
-int	control_drain_read(const char *path, char *reason, size_t len);
+/* 1 drained (reason and *withdraw_at_ms filled; 0 when the file asks for
+ * no grace), 0 not (no such file), -1 the file is there but cannot be
+ * read (reason says why; callers take it as drained, at once). */
+int	control_drain_read(const char *path, char *reason, size_t len,
+	    uint64_t *withdraw_at_ms);
 
 /* RFC 3339 UTC. */
 void	control_fmt_time(time_t, char *buf, size_t len);
+/* The wall clock in epoch milliseconds (the drain file's withdraw_at). */
+uint64_t control_wall_ms(void);
 
 #endif

@@ -41,6 +41,41 @@ add_prefix(struct ctl *c, const struct prefix *p)
 	return c->nprefix++;
 }
 
+/* Adds the n words of w to the list unless it has them already. */
+static void
+add_words(uint32_t **list, size_t *n, const uint32_t *w, size_t words)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (memcmp(&(*list)[i * words], w, words * sizeof(*w)) == 0)
+			return;
+	*list = xreallocarray(*list, (*n + 1) * words, sizeof(**list));
+	memcpy(&(*list)[*n * words], w, words * sizeof(*w));
+	(*n)++;
+}
+
+/* A prefix's attributes: the union of its services'. */
+static void
+prefix_attrs(struct ctl *c, struct ctl_prefix *p)
+{
+	size_t	 j, k;
+
+	for (j = 0; j < p->nservices; j++) {
+		const struct cfg_service *s = &c->service[p->services[j]].cfg;
+
+		for (k = 0; k < s->ncommunities; k++)
+			add_words(&p->comm, &p->ncomm, &s->communities[k], 1);
+		for (k = 0; k < s->nlarge_communities; k++)
+			add_words(&p->lcomm, &p->nlcomm,
+			    &s->large_communities[3 * k], 3);
+		if (s->has_med && (!p->has_med || s->med > p->med)) {
+			p->has_med = 1;
+			p->med = (uint32_t)s->med;
+		}
+	}
+}
+
 struct ctl *
 ctl_new(const struct config *cfg, time_t now)
 {
@@ -58,6 +93,10 @@ ctl_new(const struct config *cfg, time_t now)
 		s->since = now;
 		s->prefixes = xcalloc(cfg->service[i].nprefixes + 1,
 		    sizeof(size_t));
+		if (s->cfg.flap_limit > 0) {
+			s->flap_size = s->cfg.flap_limit + 1;
+			s->flaps = xcalloc(s->flap_size, sizeof(*s->flaps));
+		}
 		for (j = 0; j < cfg->service[i].nprefixes; j++)
 			s->prefixes[s->nprefixes++] = add_prefix(c,
 			    &cfg->service[i].prefixes[j]);
@@ -78,6 +117,13 @@ ctl_new(const struct config *cfg, time_t now)
 			    &c->prefix[c->service[i].prefixes[j]];
 			p->services[p->nservices++] = i;
 		}
+	for (k = 0; k < c->nprefix; k++) {
+		c->prefix[k].others = -1;
+		prefix_attrs(c, &c->prefix[k]);
+	}
+	c->drain_local_pref = (uint32_t)cfg->bgp.drain_local_pref;
+	c->drain_prepend = (unsigned)cfg->bgp.drain_prepend;
+	c->drain_prepend_as = (uint32_t)cfg->bgp.drain_prepend_as;
 	return c;
 }
 
@@ -91,16 +137,46 @@ ctl_free(struct ctl *c)
 	for (i = 0; i < c->nservice; i++) {
 		free(c->service[i].name);
 		free(c->service[i].prefixes);
+		free(c->service[i].flaps);
 	}
-	for (i = 0; i < c->nprefix; i++)
+	for (i = 0; i < c->nprefix; i++) {
 		free(c->prefix[i].services);
+		free(c->prefix[i].comm);
+		free(c->prefix[i].lcomm);
+	}
 	free(c->service);
 	free(c->prefix);
 	free(c);
 }
 
+/*
+ * Flap damping: a transition is remembered (the last flap_limit + 1 of
+ * them); more than flap_limit within flap_window hold the service down.
+ */
+static void
+count_flap(struct ctl_service *s, time_t now, uint64_t now_ms)
+{
+	size_t	 i, n = 0;
+
+	if (s->flap_size == 0)
+		return;
+	s->flaps[s->flap_next] = now_ms;
+	s->flap_next = (s->flap_next + 1) % s->flap_size;
+	if (s->nflaps < s->flap_size)
+		s->nflaps++;
+	for (i = 0; i < s->nflaps; i++)
+		if (now_ms - s->flaps[i] < s->cfg.flap_window_ms)
+			n++;
+	if (n > s->cfg.flap_limit && s->held_until == 0) {
+		s->held_until = now_ms + s->cfg.flap_hold_ms;
+		s->held_until_wall = now + (time_t)(s->cfg.flap_hold_ms / 1000);
+		s->held_changes = n;
+	}
+}
+
 enum ctl_change
-ctl_result(struct ctl *c, size_t i, int ok, const char *reason, time_t now)
+ctl_result(struct ctl *c, size_t i, int ok, int local, const char *reason,
+    time_t now, uint64_t now_ms)
 {
 	struct ctl_service	*s = &c->service[i];
 
@@ -112,8 +188,11 @@ ctl_result(struct ctl *c, size_t i, int ok, const char *reason, time_t now)
 		if (!s->healthy && s->ok_streak >= s->cfg.rise) {
 			s->healthy = 1;
 			s->decided = 1;
+			s->fell = 0;
+			s->local_fail = 0;
 			s->since = now;
 			s->transitions++;
+			count_flap(s, now, now_ms);
 			return CTL_BECAME_HEALTHY;
 		}
 		return CTL_SAME;
@@ -121,17 +200,66 @@ ctl_result(struct ctl *c, size_t i, int ok, const char *reason, time_t now)
 	s->checks_failed++;
 	s->fail_streak++;
 	s->ok_streak = 0;
+	s->local_fail = local;
 	snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
+	if (local)
+		s->fell = 0;	/* the service's own process: withdraw */
 	if (s->healthy && s->fail_streak >= s->cfg.fall) {
 		s->healthy = 0;
 		s->decided = 1;
+		s->fell = s->cfg.fail_open && !local;
 		s->since = now;
 		s->transitions++;
+		count_flap(s, now, now_ms);
 		return CTL_BECAME_UNHEALTHY;
 	}
 	if (!s->healthy && !s->decided && s->fail_streak >= s->cfg.fall)
 		s->decided = 1;		/* known down since start */
 	return CTL_SAME;
+}
+
+size_t
+ctl_release(struct ctl *c, uint64_t now_ms)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < c->nservice; i++) {
+		struct ctl_service *s = &c->service[i];
+
+		if (s->held_until == 0 || s->held_until > now_ms)
+			continue;
+		s->held_until = 0;
+		s->held_until_wall = 0;
+		s->nflaps = s->flap_next = 0;
+		n++;
+	}
+	return n;
+}
+
+uint64_t
+ctl_next_release(const struct ctl *c)
+{
+	uint64_t	 t = UINT64_MAX;
+	size_t		 i;
+
+	for (i = 0; i < c->nservice; i++)
+		if (c->service[i].held_until && c->service[i].held_until < t)
+			t = c->service[i].held_until;
+	return t;
+}
+
+int
+ctl_guard_seen(struct ctl *c, size_t k, int others)
+{
+	struct ctl_prefix	*p = &c->prefix[k];
+	int			 was = p->kept, knew = p->others != -1;
+
+	p->others = others;
+	if (!p->guarded || others == -1)
+		return 0;
+	p->kept = !others;
+	/* The first answer decides too, even if it keeps what was. */
+	return p->kept != was || !knew;
 }
 
 void
@@ -149,6 +277,16 @@ ctl_adopt(struct ctl *c, size_t i, time_t now)
 	    "announced in BIRD when castiron started");
 }
 
+void
+ctl_grace_begin(struct ctl *c)
+{
+	size_t	 k;
+
+	c->gshut = 1;
+	for (k = 0; k < c->nprefix; k++)
+		c->prefix[k].grace_keep = c->prefix[k].want;
+}
+
 size_t
 ctl_update(struct ctl *c, time_t now)
 {
@@ -156,11 +294,36 @@ ctl_update(struct ctl *c, time_t now)
 
 	for (k = 0; k < c->nprefix; k++) {
 		struct ctl_prefix	*p = &c->prefix[k];
-		int			 want = !c->drained && p->nservices > 0;
+		int			 hard = c->drained || p->nservices == 0 ||
+		    (c->gshut && !p->grace_keep);
+		int			 soft = 0, want;
 
-		for (j = 0; j < p->nservices; j++)
-			if (!c->service[p->services[j]].healthy)
-				want = 0;
+		for (j = 0; j < p->nservices; j++) {
+			const struct ctl_service *s =
+			    &c->service[p->services[j]];
+
+			if (s->held_until)
+				hard = 1;
+			else if (!s->healthy && s->fell)
+				soft = 1;
+			else if (!s->healthy)
+				hard = 1;
+		}
+		if (hard || !soft) {
+			p->guarded = p->kept = 0;
+			want = !hard;
+		} else {
+			if (!p->guarded) {
+				/* The guard starts from what was announced;
+				 * BIRD's answer (ctl_guard_seen) decides. */
+				p->guarded = 1;
+				p->kept = p->want;
+				p->others = -1;
+			}
+			want = p->kept;
+		}
+		if (c->gshut && !want)
+			p->grace_keep = 0;	/* never announced anew */
 		if (want != p->want) {
 			p->want = want;
 			p->since = now;
@@ -223,6 +386,7 @@ ctl_carry(struct ctl *n, const struct ctl *o)
 	size_t	 i, j;
 
 	n->drained = o->drained;
+	n->gshut = o->gshut;
 	for (i = 0; i < n->nservice; i++) {
 		struct ctl_service *ns = &n->service[i];
 		for (j = 0; j < o->nservice; j++) {
@@ -238,6 +402,17 @@ ctl_carry(struct ctl *n, const struct ctl *o)
 			ns->checks_ok = os->checks_ok;
 			ns->checks_failed = os->checks_failed;
 			ns->transitions = os->transitions;
+			ns->fell = os->fell && ns->cfg.fail_open;
+			ns->local_fail = os->local_fail;
+			ns->held_until = os->held_until;
+			ns->held_until_wall = os->held_until_wall;
+			ns->held_changes = os->held_changes;
+			if (ns->flap_size == os->flap_size && ns->flap_size) {
+				memcpy(ns->flaps, os->flaps,
+				    ns->flap_size * sizeof(*ns->flaps));
+				ns->nflaps = os->nflaps;
+				ns->flap_next = os->flap_next;
+			}
 			memcpy(ns->last_reason, os->last_reason,
 			    sizeof(ns->last_reason));
 			memcpy(ns->last_error, os->last_error,
@@ -252,6 +427,11 @@ ctl_carry(struct ctl *n, const struct ctl *o)
 				n->prefix[i].applied = o->prefix[j].applied;
 				n->prefix[i].pending = o->prefix[j].pending;
 				n->prefix[i].since = o->prefix[j].since;
+				n->prefix[i].guarded = o->prefix[j].guarded;
+				n->prefix[i].kept = o->prefix[j].kept;
+				n->prefix[i].others = o->prefix[j].others;
+				n->prefix[i].grace_keep =
+				    o->prefix[j].grace_keep;
 			}
 }
 

@@ -5,6 +5,13 @@
  * crossed; a prefix is wanted while every service that lists it is
  * healthy and the host is not drained.  The daemon feeds it results and
  * the drain flag, and applies what it wants through announce.c.
+ *
+ * Beyond on and off (docs/bgp.md): a service that changes state more
+ * than flap_limit times in flap_window is held down for flap_hold; a
+ * fail_open service that fell for a reason outside the host (not "nothing
+ * listens") leaves its prefixes to the last-announcer guard, which keeps
+ * a prefix while BIRD's table shows no other announcer of it; and while
+ * a graceful drain lasts every prefix carries GRACEFUL_SHUTDOWN.
  */
 #ifndef CASTIRON_CONTROLLER_H
 #define CASTIRON_CONTROLLER_H
@@ -30,6 +37,13 @@ struct ctl_service {
 	char			 last_reason[CTL_REASON_LEN];
 	char			 last_error[CTL_REASON_LEN];
 	uint64_t		 checks_ok, checks_failed, transitions;
+	int			 local_fail;	/* the last failure: nothing listens */
+	int			 fell;		/* fail_open, fell not locally */
+	uint64_t		*flaps;		/* ring: mono ms of transitions */
+	size_t			 nflaps, flap_next, flap_size;
+	uint64_t		 held_until;	/* flap hold, mono ms; 0: none */
+	time_t			 held_until_wall;
+	uint64_t		 held_changes;	/* transitions that caused it */
 	size_t			*prefixes;	/* indexes into ctl->prefix */
 	size_t			 nprefixes;
 	/* the daemon's */
@@ -48,6 +62,21 @@ struct ctl_prefix {
 	time_t		 since;
 	size_t		*services;		/* indexes into ctl->service */
 	size_t		 nservices;
+	/* What the announcement carries: its services' communities (each
+	 * once, in order), large communities, and the highest MED. */
+	uint32_t	*comm;
+	size_t		 ncomm;
+	uint32_t	*lcomm;			/* three words each */
+	size_t		 nlcomm;
+	int		 has_med;
+	uint32_t	 med;
+	/* The last-announcer guard. */
+	int		 guarded;	/* down only by fail_open services */
+	int		 kept;		/* guarded, and kept announced */
+	int		 others;	/* other announcers in BIRD: 1, 0, -1 unknown */
+	int		 grace_keep;	/* wanted when the drain's grace began */
+	/* the daemon's */
+	int		 asking;	/* a guard question to BIRD is out */
 };
 
 struct ctl {
@@ -55,7 +84,11 @@ struct ctl {
 	size_t			 nservice;
 	struct ctl_prefix	*prefix;
 	size_t			 nprefix;
-	int			 drained;
+	int			 drained;	/* withdraw every prefix */
+	int			 gshut;		/* announce with 65535:0 */
+	uint32_t		 drain_local_pref;	/* with gshut; 0 none */
+	uint32_t		 drain_prepend_as;
+	unsigned		 drain_prepend;
 };
 
 /* Built from a loaded config (which must outlive it); every service starts
@@ -69,12 +102,31 @@ enum ctl_change {
 	CTL_BECAME_UNHEALTHY,
 };
 
-/* One check result for service i; returns the health transition, if any. */
-enum ctl_change	 ctl_result(struct ctl *, size_t i, int ok, const char *reason,
-		    time_t now);
+/* One check result for service i (local: it failed because nothing
+ * listens, the service's own process is gone); returns the health
+ * transition, if any.  now is the wall clock, now_ms the monotonic one
+ * (flap damping); a transition past flap_limit sets held_until. */
+enum ctl_change	 ctl_result(struct ctl *, size_t i, int ok, int local,
+		    const char *reason, time_t now, uint64_t now_ms);
+/* Ends the flap holds that are due; returns how many ended. */
+size_t		 ctl_release(struct ctl *, uint64_t now_ms);
+/* When the next flap hold ends (mono ms); UINT64_MAX when none. */
+uint64_t	 ctl_next_release(const struct ctl *);
+/* What BIRD's table says of prefix k's other announcers (1 some, 0 none,
+ * -1 unknown); returns 1 when the guard decided (its first answer since
+ * the prefix became guarded) or changed its decision. */
+int		 ctl_guard_seen(struct ctl *, size_t k, int others);
 /* Marks service i healthy without checks (adopted from BIRD at start). */
 void		 ctl_adopt(struct ctl *, size_t i, time_t now);
-/* Recomputes every prefix's want; returns how many changed. */
+/* A graceful drain begins: every prefix carries GRACEFUL_SHUTDOWN, and
+ * only those wanted now stay announced until the withdrawal (none is
+ * announced anew while draining). */
+void		 ctl_grace_begin(struct ctl *);
+/* Recomputes every prefix's want; returns how many changed.  A prefix is
+ * withdrawn when the host is drained, or a service of it is held, or one
+ * is down that is not fail_open, or fell locally, or never rose; when its
+ * only down services are fail_open ones that fell, it is guarded: kept
+ * announced (p->kept) while BIRD shows no other announcer. */
 size_t		 ctl_update(struct ctl *, time_t now);
 /* "up", "down", "rising", "falling" or "unknown". */
 const char	*ctl_state(const struct ctl_service *);

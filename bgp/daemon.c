@@ -11,9 +11,11 @@
  * replies, control clients and a reload's name lookups are all events.
  */
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +25,12 @@
 
 #include "bgp/daemon_int.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "lib/xmalloc.h"
 
 #define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	5000
+#define BACKOFF_MAX_MS	1000	/* BIRD back: reached within this, or at
+				   once when its socket appears (inotify) */
 #define METRICS_MS	5000
 #define METRICS_MIN_MS	250	/* between rewrites for BIRD's answers */
 #define LOOP_WAIT_MAX_MS 1000	/* epoll_wait's longest sleep */
@@ -64,8 +68,11 @@ check_done(void *arg, int ok, const char *reason)
 	size_t			 i = (size_t)(s - D->ctl->service);
 	enum ctl_change		 ch;
 	uint64_t		 took = (mono_us() - s->run_started_us) / 1000;
+	int			 was_held = s->held_until != 0;
+	char			 w[32], h[32];
 
-	ch = ctl_result(D->ctl, i, ok, reason, time(NULL));
+	ch = ctl_result(D->ctl, i, ok, check_local(s->check), reason,
+	    time(NULL), mono_ms());
 	log_debug("service %s: check %s in %llums: %s", s->name,
 	    ok ? "passed" : "failed", (unsigned long long)took, reason);
 	if (ch == CTL_BECAME_HEALTHY) {
@@ -78,6 +85,19 @@ check_done(void *arg, int ok, const char *reason)
 		D->dirty = 1;
 	} else if (!ok && !s->healthy && s->fail_streak == s->cfg.fall)
 		log_warnx("service %s: still down (%s)", s->name, reason);
+	if (ch == CTL_BECAME_UNHEALTHY && s->fell)
+		log_info("service %s: fail_open: the last-announcer guard "
+		    "decides for its prefixes", s->name);
+	if (!was_held && s->held_until) {
+		control_fmt_time(s->held_until_wall, h, sizeof(h));
+		log_warnx("service %s: flapping (%llu changes within %s, more "
+		    "than flap_limit %llu); held withdrawn until %s", s->name,
+		    (unsigned long long)s->held_changes,
+		    fmt_duration_ms(s->cfg.flap_window_ms, w, sizeof(w)),
+		    (unsigned long long)s->cfg.flap_limit, h);
+		timer_set_earlier(&D->timers, TIMER_FLAP, s->held_until);
+		D->dirty = 1;
+	}
 	s->next_run = s->run_started_us / 1000 + ctl_interval_ms(s);
 	timer_set_earlier(&D->timers, TIMER_CHECKS, s->next_run);
 }
@@ -116,6 +136,136 @@ free_checks(struct ctl *c)
 	}
 }
 
+void
+daemon_grace_begin(struct bgpd *d, uint64_t ms)
+{
+	ctl_grace_begin(d->ctl);
+	d->grace_until = mono_ms() + ms;
+	d->grace_until_wall = time(NULL) + (time_t)((ms + 999) / 1000);
+	timer_set(&d->timers, TIMER_DRAIN, d->grace_until);
+	timer_set(&d->timers, TIMER_METRICS, 0);
+}
+
+void
+daemon_grace_stop(struct bgpd *d)
+{
+	if (d->stopping)
+		return;		/* the stop's grace runs on */
+	d->ctl->gshut = 0;
+	d->grace_until = 0;
+	timer_stop(&d->timers, TIMER_DRAIN);
+}
+
+/* The grace is over: withdraw every prefix (or, stopping, leave). */
+static void
+grace_over(struct bgpd *d)
+{
+	d->grace_until = 0;
+	if (d->stopping) {
+		d->stop = 1;
+		return;
+	}
+	log_warnx("drained: the grace is over; withdrawing every prefix");
+	d->ctl->gshut = 0;
+	d->ctl->drained = 1;
+	d->dirty = 1;
+	control_poll(d);
+}
+
+/* SIGTERM: with withdraw_on_exit and drain_grace, and something
+ * announced, the prefixes carry 65535:0 for the grace first (the loop
+ * goes on, a failing service still withdraws at once); a second SIGTERM
+ * stops at once. */
+static void
+stop_asked(struct bgpd *d)
+{
+	size_t	 k;
+	int	 any = 0;
+
+	for (k = 0; k < d->ctl->nprefix; k++)
+		if (d->ctl->prefix[k].applied == 1)
+			any = 1;
+	if (d->stopping || !d->cfg->bgp.withdraw_on_exit ||
+	    d->cfg->bgp.drain_grace_ms == 0 || d->ctl->drained || !any) {
+		d->stop = 1;
+		return;
+	}
+	log_info("stopping: every prefix announced with GRACEFUL_SHUTDOWN "
+	    "(65535:0) for %llums, then withdrawn (SIGTERM again: at once)",
+	    (unsigned long long)d->cfg->bgp.drain_grace_ms);
+	sd_notify(0, "STOPPING=1");
+	daemon_grace_begin(d, d->cfg->bgp.drain_grace_ms);
+	d->stopping = 1;
+	d->dirty = 1;
+	announce_flush(d->ann, d->ctl);
+}
+
+/*
+ * BIRD's control socket appearing (BIRD started again) is seen through
+ * inotify on its directory, so that castiron connects at once rather
+ * than at the next backoff step.  The watch is set again on each retry
+ * while it is missing (the directory itself may come and go, as
+ * systemd's RuntimeDirectory= does).
+ */
+static void
+sock_watch(struct bgpd *d)
+{
+	char	*dir, *slash;
+
+	if (d->ifd == -1 || d->iwd >= 0)
+		return;
+	dir = xstrdup(d->cfg->bgp.bird_socket);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	d->iwd = inotify_add_watch(d->ifd, dir,
+	    IN_CREATE | IN_MOVED_TO | IN_ATTRIB);
+	free(dir);
+}
+
+static void
+sock_event(struct evh *h, uint32_t events)
+{
+	struct bgpd	*d = (struct bgpd *)(void *)((char *)h -
+	    offsetof(struct bgpd, sock_evh));
+	char		 buf[4096] __attribute__((aligned(8)));
+	const char	*base = strrchr(d->cfg->bgp.bird_socket, '/');
+	ssize_t		 n;
+	size_t		 off;
+
+	(void)events;
+	base = base ? base + 1 : d->cfg->bgp.bird_socket;
+	while ((n = read(d->ifd, buf, sizeof(buf))) > 0)
+		for (off = 0; off + sizeof(struct inotify_event) <= (size_t)n;) {
+			struct inotify_event *ev = (void *)(buf + off);
+
+			if (ev->mask & IN_IGNORED)
+				d->iwd = -1;	/* the directory went */
+			else if (ev->len && strcmp(ev->name, base) == 0 &&
+			    !bird_connected(d->bird) &&
+			    !bird_connecting(d->bird))
+				timer_set(&d->timers, TIMER_BIRD_RETRY, 0);
+			off += sizeof(*ev) + ev->len;
+		}
+}
+
+static void
+sock_watch_start(struct bgpd *d)
+{
+	struct epoll_event	 ev = { .events = EPOLLIN };
+
+	d->iwd = -1;
+	if ((d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		return;		/* the backoff alone, then */
+	d->sock_evh.fn = sock_event;
+	ev.data.ptr = &d->sock_evh;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->ifd, &ev) == -1) {
+		close(d->ifd);
+		d->ifd = -1;
+		return;
+	}
+	sock_watch(d);
+}
+
 /* Starts a (re)connection to BIRD; bird_state hears how it ends. */
 static void	bird_failed(struct bgpd *, uint64_t, const char *);
 
@@ -127,6 +277,7 @@ bird_try(struct bgpd *d, uint64_t now)
 	timer_stop(&d->timers, TIMER_BIRD_RETRY);
 	if (bird_connected(d->bird) || bird_connecting(d->bird))
 		return;
+	sock_watch(d);
 	if (bird_connect_start(d->bird, err, sizeof(err)) == -1)
 		bird_failed(d, now, err);
 }
@@ -162,6 +313,7 @@ bird_state(struct bird *b, void *arg, int up, const char *err)
 		d->bird_backoff = 0;
 		timer_stop(&d->timers, TIMER_BIRD_RETRY);
 		announce_reconcile(d->ann, d->ctl, &d->adopting);
+		guard_ask(d, 1);
 		timer_set(&d->timers, TIMER_RECONCILE,
 		    now + d->cfg->bgp.reconcile_ms);
 		timer_set(&d->timers, TIMER_METRICS, now);
@@ -215,6 +367,9 @@ reload_apply(struct bgpd *d, struct config *ncfg, const struct resolved *res,
 		bird_attach(d->bird, d->epfd, bird_state, d);
 		d->bird_up = 0;
 		newbird = 1;
+		if (d->iwd >= 0)
+			inotify_rm_watch(d->ifd, d->iwd);
+		d->iwd = -1;
 		for (i = 0; i < nctl->nprefix; i++)
 			nctl->prefix[i].applied = -1;
 	}
@@ -230,12 +385,16 @@ reload_apply(struct bgpd *d, struct config *ncfg, const struct resolved *res,
 	d->cfg = ncfg;
 	d->ctl = nctl;
 	d->rescan = 1;
+	if (newbird)
+		sock_watch(d);
 	control_read_drain(d);
 	ctl_update(d->ctl, time(NULL));
+	timer_set(&d->timers, TIMER_FLAP, ctl_next_release(d->ctl));
 	if (bird_connected(d->bird))
 		announce_reconcile(d->ann, d->ctl, &d->adopting);
 	else
 		announce_flush(d->ann, d->ctl);
+	guard_ask(d, 1);
 	timer_set(&d->timers, TIMER_RECONCILE,
 	    mono_ms() + d->cfg->bgp.reconcile_ms);
 	log_info("reloaded: %zu services, %zu prefixes", d->ctl->nservice,
@@ -340,6 +499,29 @@ run_due(struct bgpd *d, uint64_t now)
 
 	checker_run_timers(d->ck, now);
 	resolve_run_timers(d->resolving, now);
+	if (sig_term) {
+		sig_term = 0;
+		stop_asked(d);
+	}
+	if (timer_due(&d->timers, TIMER_DRAIN, now)) {
+		timer_stop(&d->timers, TIMER_DRAIN);
+		grace_over(d);
+	}
+	if (timer_due(&d->timers, TIMER_FLAP, now)) {
+		size_t k;
+
+		for (k = 0; k < d->ctl->nservice; k++) {
+			struct ctl_service *s = &d->ctl->service[k];
+
+			if (s->held_until && s->held_until <= now)
+				log_info("service %s: flap hold over; its "
+				    "prefixes are announced when it is healthy "
+				    "(now %s)", s->name, ctl_state(s));
+		}
+		if (ctl_release(d->ctl, now) > 0)
+			d->dirty = 1;
+		timer_set(&d->timers, TIMER_FLAP, ctl_next_release(d->ctl));
+	}
 	if (sig_hup) {
 		sig_hup = 0;
 		sd_notify(0, "RELOADING=1");
@@ -348,13 +530,18 @@ run_due(struct bgpd *d, uint64_t now)
 	if (d->dirty) {
 		uint64_t t0 = mono_us();
 		d->dirty = 0;
-		if (ctl_update(d->ctl, time(NULL)) > 0) {
-			announce_flush(d->ann, d->ctl);
-			log_debug("applied in %lluus",
-			    (unsigned long long)(mono_us() - t0));
+		/* Always flushed: a drain's grace changes no want, only the
+		 * routes' attributes (the flush writes them, and they reach
+		 * BIRD by a configure). */
+		if (ctl_update(d->ctl, time(NULL)) > 0)
 			timer_set(&d->timers, TIMER_METRICS, now);
-		}
+		announce_flush(d->ann, d->ctl);
+		log_debug("applied in %lluus",
+		    (unsigned long long)(mono_us() - t0));
+		guard_ask(d, 0);
 	}
+	if (control_waiting(d))
+		control_poll(d);
 	/* A connection lost in a command is retried at once, then with
 	 * backoff. */
 	bird_run_timers(d->bird, now);
@@ -373,6 +560,7 @@ run_due(struct bgpd *d, uint64_t now)
 	if (timer_due(&d->timers, TIMER_RECONCILE, now)) {
 		if (bird_connected(d->bird))
 			announce_reconcile(d->ann, d->ctl, &d->adopting);
+		guard_ask(d, 1);
 		timer_set(&d->timers, TIMER_RECONCILE,
 		    now + d->cfg->bgp.reconcile_ms);
 		if (!bird_connected(d->bird) && !bird_connecting(d->bird))
@@ -399,7 +587,7 @@ loop(struct bgpd *d)
 	int			 n, i;
 	uint64_t		 now, next, wait;
 
-	while (!sig_term) {
+	while (!d->stop) {
 		now = mono_ms();
 		/* The list is walked only when something is due or a run
 		 * ended, not on every event. */
@@ -462,6 +650,7 @@ bgpd_run(const char *config_path)
 	d.started = time(NULL);
 	d.rescan = 1;
 	d.lfd = -1;
+	d.ifd = d.iwd = -1;
 	timer_init(&d.timers);
 	timer_set(&d.timers, TIMER_METRICS, 0);
 	sigemptyset(&block);
@@ -493,6 +682,7 @@ bgpd_run(const char *config_path)
 	}
 	d.bird = bird_new(d.cfg->bgp.bird_socket, d.cfg->bgp.bird_timeout_ms);
 	bird_attach(d.bird, d.epfd, bird_state, &d);
+	sock_watch_start(&d);
 	d.ann = announce_new(d.cfg->bgp.include_dir, d.bird);
 	control_read_drain(&d);
 	ctl_update(d.ctl, time(NULL));
@@ -511,6 +701,7 @@ bgpd_run(const char *config_path)
 		timer_set(&d.timers, TIMER_WATCHDOG, 0);
 	}
 	sd_notify(0, "READY=1");
+	d.running = 1;
 	loop(&d);
 
 	log_info("stopping%s", d.cfg->bgp.withdraw_on_exit ?
@@ -542,6 +733,8 @@ out2:
 	bird_free(d.bird);
 	close(sig_fd);
 	sig_fd = -1;
+	if (d.ifd != -1)
+		close(d.ifd);
 	close(d.epfd);
 	config_free(d.cfg);
 	free(d.config_path);

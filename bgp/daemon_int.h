@@ -50,6 +50,14 @@ struct bgpd {
 	struct config		*reload_cfg;	/* ... for this configuration */
 	char			 drain_reason[256];
 	int			 drain_unreadable;	/* warned once */
+	int			 drain_on;	/* the drain file is there */
+	uint64_t		 grace_until;	/* a grace's end, mono ms; 0 none */
+	time_t			 grace_until_wall;
+	int			 running;	/* the loop has begun */
+	int			 stopping;	/* SIGTERM: a grace before the end */
+	int			 stop;		/* leave the loop */
+	struct evh		 sock_evh;	/* BIRD's socket appearing */
+	int			 ifd, iwd;	/* inotify; -1 none */
 	time_t			 started;
 };
 
@@ -64,8 +72,27 @@ void	 control_expire(struct bgpd *, uint64_t now);
 uint64_t control_next_timer(const struct bgpd *);
 void	 control_close(struct bgpd *);
 json_t	*control_status(struct bgpd *);
-/* Re-reads the drain file; 1 when the drained state changed. */
+/* Re-reads the drain file; 1 when the drained state changed.  A drain
+ * that begins while the daemon runs, with a withdraw_at to come, is
+ * graceful (daemon_grace_begin); otherwise it withdraws at once. */
 int	 control_read_drain(struct bgpd *);
+/* Answers the drains waiting for BIRD to take GRACEFUL_SHUTDOWN. */
+void	 control_poll(struct bgpd *);
+int	 control_waiting(const struct bgpd *);
+
+/* daemon.c */
+/* A grace of ms begins (a graceful drain, or a stop): 65535:0 on every
+ * announced prefix, withdrawn when it ends. */
+void	 daemon_grace_begin(struct bgpd *, uint64_t ms);
+void	 daemon_grace_stop(struct bgpd *);
+
+/* guard.c: the last-announcer guard's questions to BIRD. */
+/* Asks BIRD about the guarded prefixes: all of them (every
+ * reconciliation), or only those not yet asked (after a change). */
+void	 guard_ask(struct bgpd *, int all);
+/* What the guard's note on prefix k is: "kept: last announcer", ...;
+ * NULL when none. */
+const char *guard_note(const struct bgpd *, size_t k);
 
 /* metrics.c */
 int	 metrics_write(struct bgpd *, char *err, size_t errlen);

@@ -38,7 +38,11 @@ metrics_write(struct bgpd *d, char *err, size_t errlen)
 		return -1;
 	fprintf(f, "# HELP castiron_bgp_drained 1 while the host is drained.\n"
 	    "# TYPE castiron_bgp_drained gauge\ncastiron_bgp_drained %d\n",
-	    d->ctl->drained);
+	    d->drain_on || d->ctl->drained);
+	fprintf(f, "# HELP castiron_bgp_draining 1 while a graceful drain's (or "
+	    "stop's) grace lasts: the prefixes carry GRACEFUL_SHUTDOWN.\n"
+	    "# TYPE castiron_bgp_draining gauge\ncastiron_bgp_draining %d\n",
+	    d->grace_until != 0);
 	fprintf(f, "# HELP castiron_bgp_bird_connected 1 while BIRD's control "
 	    "socket answers.\n# TYPE castiron_bgp_bird_connected gauge\n"
 	    "castiron_bgp_bird_connected %d\n", bird_connected(d->bird));
@@ -53,6 +57,13 @@ metrics_write(struct bgpd *d, char *err, size_t errlen)
 		fputs("castiron_bgp_service_healthy{service=\"", f);
 		label(f, d->ctl->service[i].name);
 		fprintf(f, "\"} %d\n", d->ctl->service[i].healthy);
+	}
+	fprintf(f, "# HELP castiron_bgp_service_held 1 while flap damping holds "
+	    "the service withdrawn.\n# TYPE castiron_bgp_service_held gauge\n");
+	for (i = 0; i < d->ctl->nservice; i++) {
+		fputs("castiron_bgp_service_held{service=\"", f);
+		label(f, d->ctl->service[i].name);
+		fprintf(f, "\"} %d\n", d->ctl->service[i].held_until != 0);
 	}
 	fprintf(f, "# HELP castiron_bgp_checks_total Check runs by result.\n"
 	    "# TYPE castiron_bgp_checks_total counter\n");
@@ -79,5 +90,12 @@ metrics_write(struct bgpd *d, char *err, size_t errlen)
 	for (i = 0; i < d->ctl->nprefix; i++)
 		fprintf(f, "castiron_bgp_prefix_announced{prefix=\"%s\"} %d\n",
 		    d->ctl->prefix[i].str, d->ctl->prefix[i].applied == 1);
+	fprintf(f, "# HELP castiron_bgp_prefix_kept 1 while the last-announcer "
+	    "guard keeps the prefix announced although a fail_open service of "
+	    "it failed.\n# TYPE castiron_bgp_prefix_kept gauge\n");
+	for (i = 0; i < d->ctl->nprefix; i++)
+		fprintf(f, "castiron_bgp_prefix_kept{prefix=\"%s\"} %d\n",
+		    d->ctl->prefix[i].str, d->ctl->prefix[i].guarded &&
+		    d->ctl->prefix[i].kept);
 	return afile_commit(a, 0, err, errlen);
 }

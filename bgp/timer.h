@@ -20,6 +20,8 @@ enum timer_id {
 	TIMER_RESOLVE,		/* a reload's name resolution */
 	TIMER_METRICS,
 	TIMER_WATCHDOG,
+	TIMER_DRAIN,		/* a graceful drain's withdrawal */
+	TIMER_FLAP,		/* the next flap hold to end */
 	TIMER_MAX
 };
 

@@ -78,6 +78,7 @@ extern const struct area area_image;
 extern const struct area area_provision;
 extern const struct area area_bgp;
 extern const struct area area_bmc;
+extern const struct area area_boot;
 
 /* The hosts a many-host command names: HOST... (all but the last
  * skip_last positionals), or --rack R [--site S], or --site S.  0 with

@@ -32,14 +32,17 @@ print_status(struct ctx *ctx, json_t *st)
 	static const struct out_col svc_cols[] = {
 		{ "name", "SERVICE" }, { "check", "CHECK" },
 		{ "state", "STATE" }, { "since", "SINCE" },
+		{ "held_until", "HELD UNTIL" },
 		{ "last_error", "LAST ERROR" }, { NULL }
 	};
 	static const struct out_col pfx_cols[] = {
 		{ "prefix", "PREFIX" }, { "announced", "ANNOUNCED" },
 		{ "wanted", "WANTED" },
-		{ "services", "SERVICES" }, { "since", "SINCE" }, { NULL }
+		{ "services", "SERVICES" }, { "since", "SINCE" },
+		{ "note", "NOTE" }, { NULL }
 	};
 	json_t	*bird = json_object_get(st, "bird");
+	json_t	*gr = json_object_get(st, "draining");
 
 	if (ctx->format == OUT_JSON) {
 		output_object(stdout, OUT_JSON, st);
@@ -51,6 +54,15 @@ print_status(struct ctx *ctx, json_t *st)
 		    json_is_string(json_object_get(st, "drain_reason")) ? " — " : "",
 		    json_is_string(json_object_get(st, "drain_reason")) ?
 		    json_string_value(json_object_get(st, "drain_reason")) : "");
+		if (json_is_object(gr))
+			printf("draining: every prefix carries GRACEFUL_SHUTDOWN "
+			    "(65535:0)%s; withdrawal at %s (in %llds)\n",
+			    json_is_true(json_object_get(gr,
+			    "graceful_shutdown_in_bird")) ? "" :
+			    " (not yet confirmed by BIRD)",
+			    json_string_value(json_object_get(gr, "withdraw_at")),
+			    (long long)(json_integer_value(json_object_get(gr,
+			    "withdraw_in_ms")) + 999) / 1000);
 		printf("bird: %s%s%s\n\n",
 		    json_is_true(json_object_get(bird, "connected")) ?
 		    "connected, version " : "not connected",
@@ -212,6 +224,53 @@ drain_without_daemon(struct ctx *ctx, struct config *cfg)
 	return rc;
 }
 
+/*
+ * When the withdrawal of a drain is due (epoch ms; 0 at once): now plus
+ * drain_grace, unless --now or no grace; a drain already in the file
+ * keeps its own, earlier, time (drain again never re-announces a drained
+ * host or lengthens a grace).
+ */
+static uint64_t
+drain_when(const struct config *cfg, int now)
+{
+	char		 reason[256];
+	uint64_t	 at = 0;
+	int		 r;
+
+	if (now || cfg->bgp.drain_grace_ms == 0)
+		return 0;
+	r = control_drain_read(cfg->bgp.drain_file, reason, sizeof(reason), &at);
+	if (r != 0)
+		return r == 1 ? at : 0;
+	return control_wall_ms() + cfg->bgp.drain_grace_ms;
+}
+
+/* The daemon took a graceful drain: the prefixes carry 65535:0 now. */
+static int
+graceful_result(struct ctx *ctx, json_t *st)
+{
+	json_t	*g = json_object_get(st, "graceful");
+	json_t	*dr = json_object_get(st, "draining");
+	char	 when[64];
+
+	snprintf(when, sizeof(when), "%s", json_is_object(dr) ?
+	    json_string_value(json_object_get(dr, "withdraw_at")) : "?");
+	if (!json_is_true(json_object_get(g, "confirmed"))) {
+		fprintf(stderr, "castiron: draining, but BIRD did not confirm the "
+		    "GRACEFUL_SHUTDOWN announcements (%s); the withdrawal comes "
+		    "at %s all the same; see castiron bgp status\n",
+		    json_is_string(json_object_get(g, "error")) ?
+		    json_string_value(json_object_get(g, "error")) : "no answer",
+		    when);
+		return EXIT_FAIL;
+	}
+	if (ctx->verbose >= 0)
+		printf("draining: every prefix announced with GRACEFUL_SHUTDOWN "
+		    "(65535:0); withdrawal at %s (castiron bgp drain --now "
+		    "withdraws at once)\n", when);
+	return EXIT_OK;
+}
+
 static int
 cmd_bgp_drain(struct ctx *ctx, struct args *args)
 {
@@ -226,8 +285,8 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	if (reason && (strlen(reason) > 200 || strpbrk(reason, "\r\n")))
 		return cmd_usage_error(args, "--reason must be one line of at "
 		    "most 200 characters");
-	if (control_drain_write(cfg->bgp.drain_file, reason, err,
-	    sizeof(err)) == -1) {
+	if (control_drain_write(cfg->bgp.drain_file, reason,
+	    drain_when(cfg, args_has(args, "now")), err, sizeof(err)) == -1) {
 		fprintf(stderr, "castiron: cannot write the drain file: %s\n",
 		    err);
 		return EXIT_FAIL;
@@ -235,8 +294,15 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	if ((st = control_request(cfg->bgp.control_socket, "drain", err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "castiron: %s\ncastiron: drain file written; "
-		    "withdrawing through BIRD directly\n", err);
+		    "withdrawing through BIRD directly%s\n", err,
+		    cfg->bgp.drain_grace_ms && !args_has(args, "now") ?
+		    " (no grace without the daemon)" : "");
 		return drain_without_daemon(ctx, cfg);
+	}
+	if (json_object_get(st, "graceful") != NULL) {
+		rc = graceful_result(ctx, st);
+		json_decref(st);
+		return rc;
 	}
 	w = json_object_get(st, "withdrawn");
 	if (!json_is_true(json_object_get(st, "drained")) || w == NULL) {
@@ -281,6 +347,7 @@ cmd_bgp_undrain(struct ctx *ctx, struct args *args)
 
 static const struct cmd_opt drain_opts[] = {
 	{ "reason", "TEXT", "why (shown by bgp status and in the log)" },
+	{ "now", NULL, "withdraw at once, without drain_grace" },
 	{ NULL }
 };
 

@@ -1,7 +1,8 @@
 /*
- * castiron image: the catalog ([image NAME] sections), verified fetches
- * into the cache, verification, bmap creation, and writing an image onto
- * a disk or a file.  The work is in images/; this file resolves names to
+ * castiron image: the catalog ([image NAME] sections and the signed
+ * catalog), verified fetches into the cache, verification, bmap
+ * creation, writing an image onto a disk or a file, and publishing a
+ * signed catalog.  The work is in images/; this file resolves names to
  * cache paths, draws progress, fills result rows and picks exit codes.
  */
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,10 +19,15 @@
 #include "images/catalog.h"
 #include "images/fetch.h"
 #include "images/frame.h"
+#include "images/signify.h"
+#include "images/source.h"
 #include "images/target.h"
 #include "images/walk.h"
 #include "lib/log.h"
+#include "lib/atomicfile.h"
 #include "lib/clock.h"
+#include "lib/file.h"
+#include "lib/parse.h"
 #include "lib/progress.h"
 #include "lib/xmalloc.h"
 
@@ -33,19 +40,46 @@ is_path(const char *s)
 	return strchr(s, '/') != NULL || access(s, F_OK) == 0;
 }
 
+/* The configuration with the signed catalog's entries joined to it
+ * (once per run); NULL, *rc set and one line printed when either is
+ * refused. */
+static struct config *
+image_config(struct ctx *ctx, int *rc)
+{
+	static int	 loaded;
+	struct config	*cfg;
+	struct err	 e = { 0 };
+	uint64_t	 serial;
+
+	if ((cfg = ctx_config(ctx)) == NULL) {
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	if (!loaded) {
+		if (catalog_load(cfg, &serial, &e) != ERR_OK) {
+			*rc = cli_fail(&e);
+			return NULL;
+		}
+		loaded = 1;
+		if (serial > 0 && ctx->verbose > 0)
+			log_info("catalog serial %llu verified",
+			    (unsigned long long)serial);
+	}
+	return cfg;
+}
+
 static const struct cfg_image *
 find_image(struct ctx *ctx, const char *name, int *rc)
 {
 	struct config		*cfg;
 	const struct cfg_image	*im;
 
-	if ((cfg = ctx_config(ctx)) == NULL) {
-		*rc = EXIT_USAGE;
+	if ((cfg = image_config(ctx, rc)) == NULL)
 		return NULL;
-	}
 	if ((im = config_image(cfg, name)) == NULL) {
-		log_warnx("image %s: no [image %s] in %s and "
-		    "no such file", name, name, cfg->path);
+		log_warnx("image %s: no [image %s] in %s%s and "
+		    "no such file", name, name, cfg->path,
+		    cfg->images.catalog_url ? " or its catalog" : "");
 		*rc = EXIT_USAGE;
 		return NULL;
 	}
@@ -87,9 +121,11 @@ cmd_image_list(struct ctx *ctx, struct args *args)
 	json_t		*rows, *o;
 	size_t		 i;
 
+	int		 rc;
+
 	(void)args;
-	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+	if ((cfg = image_config(ctx, &rc)) == NULL)
+		return rc;
 	rows = json_array();
 	for (i = 0; i < cfg->nimage; i++) {
 		const struct cfg_image *im = &cfg->image[i];
@@ -103,6 +139,9 @@ cmd_image_list(struct ctx *ctx, struct args *args)
 		    "image_bytes", (json_int_t)info.image_bytes,
 		    "mapped_bytes", (json_int_t)info.mapped_bytes,
 		    "min_disk_bytes", (json_int_t)im->min_disk);
+		/* Entries of the signed catalog have no line in castiron.ini. */
+		json_object_set_new(o, "source", json_string(im->line > 0 ?
+		    "config" : "catalog"));
 		json_object_set_new(o, "bmap", im->bmap ?
 		    json_string(img_url_safe(im->bmap, bb, sizeof(bb))) :
 		    json_null());
@@ -438,6 +477,185 @@ out:
 	return rc;
 }
 
+/* "verify with NAME.pub" for the key file KEY (NAME.sec), as signify
+ * writes it. */
+static char *
+sig_comment(const char *key)
+{
+	const char	*b = strrchr(key, '/');
+	size_t		 n;
+
+	b = b ? b + 1 : key;
+	n = strlen(b);
+	if (n > 4 && strcmp(b + n - 4, ".sec") == 0)
+		n -= 4;
+	return xsprintf("verify with %.*s.pub", (int)n, b);
+}
+
+/* Adds NAME=FILE to cat; 0, or an exit status with the reason printed. */
+static int
+publish_one(struct args *args, struct catalog *cat, const char *arg,
+    const char *base, int nth)
+{
+	struct cat_entry	 c;
+	struct err		 e = { 0 };
+	const char		*eq = strchr(arg, '=');
+	char			*name;
+	int			 i;
+
+	if (eq == NULL || eq == arg || eq[1] == '\0')
+		return cmd_usage_error(args, "\"%s\": expected NAME=FILE", arg);
+	name = xstrndup(arg, (size_t)(eq - arg));
+	for (i = 0; i < nth; i++)
+		if (strncmp(args->argv[i], name, strlen(name)) == 0 &&
+		    args->argv[i][strlen(name)] == '=') {
+			free(name);
+			return cmd_usage_error(args, "image %.*s given twice",
+			    (int)(eq - arg), arg);
+		}
+	if (catalog_entry_from_file(&c, name, eq + 1, base, &e) != ERR_OK) {
+		free(name);
+		return cli_fail(&e);
+	}
+	catalog_put(cat, &c);
+	free(c.img.name);
+	free(c.img.url);
+	free(c.img.bmap);
+	free(name);
+	return EXIT_OK;
+}
+
+/* --remove NAME[,NAME...]: each must be in the previous catalog. */
+static int
+publish_remove(struct args *args, struct catalog *cat, const char *list,
+    const char *outp)
+{
+	char	*dup = xstrdup(list), *p, *save = NULL;
+	int	 rc = EXIT_OK;
+
+	for (p = strtok_r(dup, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save))
+		if (catalog_remove(cat, p) == -1) {
+			rc = cmd_usage_error(args, "--remove %s: no such image in "
+			    "%s", p, outp);
+			break;
+		}
+	free(dup);
+	return rc;
+}
+
+static int
+cmd_image_publish(struct ctx *ctx, struct args *args)
+{
+	const char	*keyp = args_get(args, "key"), *outp = args_get(args,
+			    "output"), *base = args_get(args, "base-url");
+	const char	*sers = args_get(args, "serial"), *rm = args_get(args,
+			    "remove");
+	struct sig_seckey sk;
+	struct sig_pubkey pk;
+	struct err	 e = { 0 };
+	struct catalog	*cat = NULL, *prev = NULL, *back;
+	char		*text = NULL, *sig = NULL, *comment = NULL, m[512];
+	char		 kn[2 * SIG_KEYNUMLEN + 1];
+	size_t		 len, slen, i;
+	uint64_t	 last = 0, serial;
+	int		 other = 0, rc = EXIT_FAIL;
+	json_t		*o;
+
+	if (keyp == NULL || outp == NULL || base == NULL)
+		return cmd_usage_error(args, "--key, --output and --base-url "
+		    "are required");
+	if (strncmp(base, "https://", 8) != 0 && strncmp(base, "http://",
+	    7) != 0 && strncmp(base, "file:///", 8) != 0)
+		return cmd_usage_error(args, "--base-url \"%s\": not an "
+		    "https://, http:// or file:/// URL", base);
+	if (sig_seckey_load(keyp, &sk, &e) != ERR_OK)
+		return cli_fail(&e);
+	sig_seckey_public(&sk, &pk);
+	if (access(outp, F_OK) == 0) {
+		if ((prev = catalog_read_signed(outp, &pk, &other, &e)) == NULL) {
+			rc = cli_fail(&e);
+			goto out;
+		}
+		last = prev->serial;
+	}
+	if (sers != NULL) {
+		if (parse_uint(sers, 1, 1ULL << 62, &serial, m, sizeof(m)) == -1) {
+			rc = cmd_usage_error(args, "--serial: %s", m);
+			goto out;
+		}
+		if (serial <= last) {
+			rc = cmd_usage_error(args, "--serial %llu: not above "
+			    "%llu, the serial of %s (a serial only grows)",
+			    (unsigned long long)serial,
+			    (unsigned long long)last, outp);
+			goto out;
+		}
+	} else
+		serial = last + 1;
+	cat = catalog_new();
+	for (i = 0; prev != NULL && i < prev->n; i++)
+		catalog_put(cat, &prev->ent[i]);
+	cat->serial = serial;
+	if (args->argc == 0 && rm == NULL) {
+		rc = cmd_usage_error(args, "name an image to add (NAME=FILE) "
+		    "or to --remove");
+		goto out;
+	}
+	if (rm != NULL && (rc = publish_remove(args, cat, rm, outp)) != 0)
+		goto out;
+	for (i = 0; i < (size_t)args->argc; i++)
+		if ((rc = publish_one(args, cat, args->argv[i], base,
+		    (int)i)) != EXIT_OK)
+			goto out;
+	rc = EXIT_FAIL;
+	text = catalog_format(cat, &len);
+	/* What is signed must read back as the same catalog. */
+	if ((back = catalog_parse(text, len, outp, &e)) == NULL ||
+	    back->n != cat->n || back->serial != cat->serial)
+		fatalx("catalog_format wrote what catalog_parse refuses: %s",
+		    e.msg);
+	catalog_free(back);
+	comment = sig_comment(keyp);
+	if ((sig = sig_sign_embedded(&sk, comment, text, len, &slen,
+	    &e)) == NULL) {
+		rc = cli_fail(&e);
+		goto out;
+	}
+	if (file_replace(outp, sig, slen, 0644, 1, m, sizeof(m)) == -1) {
+		log_warnx("%s", m);
+		goto out;
+	}
+	if (other)
+		log_info("%s was signed by another key; the new catalog is "
+		    "signed by key %s", outp, sig_keynum_hex(pk.keynum, kn));
+	o = json_pack("{s:s, s:I, s:I, s:s, s:I}", "path", outp,
+	    "serial", (json_int_t)serial, "images", (json_int_t)cat->n,
+	    "keynum", sig_keynum_hex(pk.keynum, kn),
+	    "previous_serial", (json_int_t)last);
+	if (ctx->verbose >= 0 || ctx->format == OUT_JSON)
+		output_object(stdout, ctx->format, o);
+	json_decref(o);
+	rc = EXIT_OK;
+out:
+	explicit_bzero(&sk, sizeof(sk));
+	catalog_free(prev);
+	catalog_free(cat);
+	free(text);
+	free(sig);
+	free(comment);
+	return rc;
+}
+
+static const struct cmd_opt publish_opts[] = {
+	{ "key", "FILE", "signify secret key (unencrypted) to sign with" },
+	{ "output", "FILE", "the signed catalog to write (its entries are kept)" },
+	{ "base-url", "URL", "where the images and bmaps are served" },
+	{ "serial", "N", "the new serial (default: the previous one + 1)" },
+	{ "remove", "NAME[,NAME]", "leave these images out of the catalog" },
+	{ NULL }
+};
+
 static const struct cmd_opt fetch_opts[] = {
 	{ "force", NULL, "download again even when cached" },
 	{ NULL }
@@ -481,6 +699,8 @@ static const struct cmd image_cmds[] = {
 	    write_opts, 1, 1, cmd_image_write },
 	{ "send", "NAME|FILE", "print the castiron-writer stream on stdout",
 	    send_opts, 1, 1, cmd_image_send },
+	{ "publish", "[NAME=FILE...]", "write and sign a catalog of images",
+	    publish_opts, 0, -1, cmd_image_publish },
 	{ NULL }
 };
 

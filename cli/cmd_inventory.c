@@ -106,6 +106,7 @@ cmd_add(struct ctx *ctx, struct args *a)
 	e.bmc = args_get(a, "bmc");
 	e.macs = args_get(a, "mac");
 	e.address = args_get(a, "address");
+	e.gateway = args_get(a, "gateway");
 	e.role = args_get(a, "role");
 	e.disk = args_get(a, "disk");
 	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != EXIT_OK)
@@ -204,6 +205,8 @@ host_out(struct out *o, const struct inv_host_row *h, int keyline)
 			out_str(o, h->nics[i].nic.mac);
 	out_end_array(o);
 	out_kstr(o, "address", h->address);
+	out_kint_if(o, "prefixlen", h->prefixlen, h->prefixlen != 0);
+	out_kstr(o, "gateway", h->gateway);
 	out_kstr(o, "role", h->role);
 	out_kstr(o, "state", host_state_name(h->state));
 	out_kstr(o, "step", prov_step_name(h->step));
@@ -245,6 +248,36 @@ host_out(struct out *o, const struct inv_host_row *h, int keyline)
 		out_end_object(o);
 	}
 	out_end_array(o);
+	out_key(o, "gpus");
+	out_begin_array(o);
+	for (i = 0; i < h->ngpus; i++) {
+		const struct inv_gpu *g = &h->gpus[i];
+
+		out_begin_object(o);
+		out_kstr(o, "pci_slot", g->pci_slot);
+		out_kstr(o, "class", g->class);
+		out_kstr(o, "vendor", known(g->vendor));
+		out_kstr(o, "model", known(g->model));
+		out_kint_if(o, "memory_mb", g->memory_mb, g->memory_mb >= 0);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_key(o, "run_owner");
+	if (h->owner_host == NULL)
+		out_null(o);
+	else if (keyline) {
+		line = xsprintf("pid %lld on %s (start %s)",
+		    (long long)h->owner_pid, h->owner_host,
+		    h->owner_start ? h->owner_start : "unknown");
+		out_str(o, line);
+		free(line);
+	} else {
+		out_begin_object(o);
+		out_kstr(o, "host", h->owner_host);
+		out_kint(o, "pid", h->owner_pid);
+		out_kstr(o, "start", h->owner_start);
+		out_end_object(o);
+	}
 	out_key(o, "ssh_host_key");
 	if (h->key_type == NULL)
 		out_null(o);
@@ -461,7 +494,8 @@ cmd_forget_key(struct ctx *ctx, struct args *a)
 static const struct out_col report_table_cols[] = {
 	{ "key", "GROUP" }, { "hosts", "HOSTS", 1 },
 	{ "cpu_cores", "CORES", 1 }, { "memory", "MEMORY", 1 },
-	{ "disk", "DISK", 1 }, { "enrolled", "ENROLLED", 1 },
+	{ "disk", "DISK", 1 }, { "gpus", "GPUS", 1 },
+	{ "enrolled", "ENROLLED", 1 },
 	{ "provisioning", "PROVISIONING", 1 }, { "active", "ACTIVE", 1 },
 	{ "failed", "FAILED", 1 }, { "maintenance", "MAINTENANCE", 1 },
 	{ "retired", "RETIRED", 1 }, { NULL }
@@ -469,7 +503,7 @@ static const struct out_col report_table_cols[] = {
 static const struct out_col report_csv_cols[] = {
 	{ "key", "key" }, { "hosts", "hosts" }, { "cpu_cores", "cpu_cores" },
 	{ "memory_mb", "memory_mb" }, { "disk_bytes", "disk_bytes" },
-	{ "enrolled", "enrolled" }, { "provisioning", "provisioning" },
+	{ "gpus", "gpus" }, { "enrolled", "enrolled" }, { "provisioning", "provisioning" },
 	{ "active", "active" }, { "failed", "failed" },
 	{ "maintenance", "maintenance" }, { "retired", "retired" }, { NULL }
 };
@@ -488,6 +522,7 @@ report_row(struct out *o, const struct inv_report_group *g)
 	out_kint(o, "cpu_cores", g->cpu_cores);
 	out_kint(o, "memory_mb", g->memory_mb);
 	out_kint(o, "disk_bytes", g->disk_bytes);
+	out_kint(o, "gpus", g->gpus);
 	out_kstr(o, "memory", fmt_size((uint64_t)g->memory_mb << 20, sz,
 	    sizeof(sz)));
 	out_kstr(o, "disk", fmt_size((uint64_t)g->disk_bytes, sz, sizeof(sz)));
@@ -502,28 +537,21 @@ report_rows(struct ctx *ctx, struct inv_report *cur, char *err,
     size_t errlen)
 {
 	const struct inv_report_group	*g;
-	struct inv_report_group		 t = { .key = "total" };
 	struct out			*o;
-	int				 rc, s;
+	int				 rc;
 
 	o = out_new(stdout, ctx->format, OUT_ROWS, ctx->format == OUT_CSV ?
 	    report_csv_cols : report_table_cols);
 	out_begin_array(o);
-	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1) {
+	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1)
 		report_row(o, g);
-		t.hosts += g->hosts;
-		t.cpu_cores += g->cpu_cores;
-		t.memory_mb += g->memory_mb;
-		t.disk_bytes += g->disk_bytes;
-		for (s = 0; s < HS_COUNT; s++)
-			t.states[s] += g->states[s];
-	}
+	if (rc == 0 && ctx->format == OUT_TABLE &&
+	    (rc = inv_report_total(cur, &g, err, errlen)) == INV_OK)
+		report_row(o, g);
 	if (rc != 0) {
 		out_abort(o);
 		return rc;
 	}
-	if (ctx->format == OUT_TABLE)
-		report_row(o, &t);
 	out_end_array(o);
 	out_end(o);
 	return INV_OK;
@@ -537,9 +565,9 @@ state_by_name(const void *a, const void *b)
 }
 
 /* {"by", "total", "groups": [{"key", "hosts", "cpu_cores", "memory_mb",
- * "disk_bytes", "states": {STATE: N}}]}: the states that occur, by name.
- * The total comes first, so the groups are read before anything is
- * written. */
+ * "disk_bytes", "gpus", "states": {STATE: N}}]}: the states that occur,
+ * by name.  The total comes first, so the groups are read before anything
+ * is written. */
 static int
 report_json(const char *by, struct inv_report *cur, char *err,
     size_t errlen)
@@ -555,8 +583,10 @@ report_json(const char *by, struct inv_report *cur, char *err,
 		gs = xreallocarray(gs, n + 1, sizeof(*gs));
 		gs[n] = *g;
 		gs[n++].key = xstrdup(g->key);
-		total += g->hosts;
 	}
+	if (rc == 0 && (rc = inv_report_total(cur, &g, err, errlen)) ==
+	    INV_OK)
+		total = g->hosts;
 	if (rc == 0) {
 		for (s = 0; s < HS_COUNT; s++)
 			order[s] = s;
@@ -574,6 +604,7 @@ report_json(const char *by, struct inv_report *cur, char *err,
 			out_kint(o, "cpu_cores", gs[i].cpu_cores);
 			out_kint(o, "memory_mb", gs[i].memory_mb);
 			out_kint(o, "disk_bytes", gs[i].disk_bytes);
+			out_kint(o, "gpus", gs[i].gpus);
 			out_key(o, "states");
 			out_begin_object(o);
 			for (s = 0; s < HS_COUNT; s++)
@@ -606,7 +637,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 		by = "site";
 	if (!inv_report_valid_by(by))
 		return cmd_usage_error(a, "--by must be site, rack, state, "
-		    "role, model or image");
+		    "role, model, image or gpu");
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
 	if (html) {
@@ -639,7 +670,10 @@ static const struct cmd_opt add_opts[] = {
 	{ "serial", "SN", "the chassis serial number" },
 	{ "bmc", "ADDR", "the BMC's address or name" },
 	{ "mac", "MAC[,MAC...]", "the MACs of its NICs" },
-	{ "address", "IP", "its address once provisioned" },
+	{ "address", "IP[/LEN]", "its address once provisioned; with a "
+	    "prefix length, static (else DHCP)" },
+	{ "gateway", "IP", "its default gateway (a static address's, in its "
+	    "subnet)" },
 	{ "role", "ROLE", "what it is for (web, dns, ...)" },
 	{ "disk", "PATH", "the disk to install on: /dev/sdX or "
 	    "/dev/disk/by-id/... (default: [provision] disk)" },
@@ -661,7 +695,8 @@ static const struct cmd_opt forget_opts[] = {
 	{ NULL }
 };
 static const struct cmd_opt report_opts[] = {
-	{ "by", "site|rack|state|role|model|image", "group by (default site)" },
+	{ "by", "site|rack|state|role|model|image|gpu", "group by (default "
+	    "site; gpu: accelerators per site and model)" },
 	{ "html", "FILE", "write a self-contained HTML report with rack "
 	    "elevations" },
 	{ NULL }
@@ -670,7 +705,8 @@ static const struct cmd_opt report_opts[] = {
 static const struct cmd inventory_cmds[] = {
 	{ "add", "HOST", "enroll one host", add_opts, 1, 1, cmd_add },
 	{ "import", "FILE.csv", "enroll every host of a CSV file, or none "
-	    "(header hostname,site,rack,unit,serial,bmc,macs,address,role)",
+	    "(header hostname,site,rack,unit,serial,bmc,macs,address,role; "
+	    "optional gateway,disk)",
 	    NULL, 1, 1, cmd_import },
 	{ "list", "", "list hosts", list_opts, 0, 0, cmd_list },
 	{ "show", "HOST", "a host's facts, pinned host key and history",
@@ -682,8 +718,9 @@ static const struct cmd inventory_cmds[] = {
 	    cmd_remove },
 	{ "forget-key", "HOST", "drop the host's pinned SSH host key",
 	    forget_opts, 1, 1, cmd_forget_key },
-	{ "report", "", "hosts, cores, memory and disk per group; --html for "
-	    "a page with rack elevations", report_opts, 0, 0, cmd_report },
+	{ "report", "", "hosts, cores, memory, disk and accelerators per "
+	    "group; --html for a page with rack elevations", report_opts, 0, 0,
+	    cmd_report },
 	{ NULL }
 };
 

@@ -4,7 +4,8 @@
  * touching any (configuration, image digest, writer, every host known),
  * run them --parallel at a time (provision/run.c) and print a summary
  * table.  One line on stderr per failed host.  Exit 0 when every host is
- * active, 1 when any failed, 2 for bad usage (nothing changed).
+ * active, 1 when any failed or the run was interrupted (SIGINT, SIGTERM:
+ * provision/run.c), 2 for bad usage (nothing changed).
  */
 #include <pwd.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "images/catalog.h"
 #include "inventory/inventory.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
@@ -115,12 +117,16 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	char			**names = NULL, *actor, err[1024], d[32];
 	const char		*par = args_get(args, "parallel");
 	size_t			 n = 0, i, failed;
-	uint64_t		 parallel;
+	uint64_t		 parallel, serial;
+	struct err		 ce;
 	json_t			*rows;
 	int			 rc, usage;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
+	/* Images of a signed catalog join the configuration's. */
+	if (catalog_load(cfg, &serial, &ce) != ERR_OK)
+		return cli_fail(&ce);
 	parallel = cfg->provision.parallel;
 	if (par && parse_uint(par, 1, 1024, &parallel, err, sizeof(err)) == -1)
 		return cmd_usage_error(args, "--parallel: %s", err);
@@ -190,6 +196,10 @@ cmd_provision(struct ctx *ctx, struct args *args)
 				    res[i].reason);
 		}
 		output_rows(stdout, ctx->format, rows, sum_cols);
+		if (prov_interrupted(pc))
+			fprintf(stderr, "castiron provision: interrupted: %zu of "
+			    "%zu host%s failed or not started; the next run "
+			    "resumes them\n", failed, n, n == 1 ? "" : "s");
 		if (failed > 0) {
 			rc = EXIT_FAIL;
 			for (i = 0; i < n; i++)

@@ -20,6 +20,7 @@ static const struct area *const areas[] = {
 	&area_image,
 	&area_provision,
 	&area_bmc,
+	&area_boot,
 	&area_bgp,
 	NULL
 };
@@ -40,7 +41,7 @@ cli_exit(enum err_code code)
 		return EXIT_FAIL;
 	case ERR_INVAL:
 	case ERR_NOENT:
-	case ERR_STATE:
+	case ERR_WRONGSTATE:
 	case ERR_EXISTS:
 		return EXIT_USAGE;
 	}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ struct dl {
 	FILE		*pbfile;
 	const char	*label;
 	uint64_t	 max;		/* cache_max, 0: no limit */
+	const char	*max_what;	/* what max is, NULL: cache_max */
 	int		 https_only;	/* no redirect to plain http */
 	char		 err[256];
 };
@@ -163,8 +165,8 @@ dl_write(char *p, size_t sz, size_t nmemb, void *arg)
 	}
 	if (d->max > 0 && d->have + len > d->max) {
 		snprintf(d->err, sizeof(d->err), "%s: the download is larger "
-		    "than cache_max (%llu bytes)", d->path,
-		    (unsigned long long)d->max);
+		    "than %s (%llu bytes)", d->path, d->max_what ? d->max_what :
+		    "cache_max", (unsigned long long)d->max);
 		d->werr = 1;
 		return 0;
 	}
@@ -523,5 +525,54 @@ out:
 	free(part);
 	free(final);
 	free(bmp);
+	return rc;
+}
+
+int
+img_fetch_mem(const struct config *cfg, const char *url, size_t max,
+    char **buf, size_t *len, char *err, size_t errlen)
+{
+	struct dl	 d = { 0 };
+	unsigned	 attempts;
+	char		 ubuf[512], *b = NULL;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 rc = -1;
+
+	*buf = NULL;
+	*len = 0;
+	/* In memory only: nothing of a document not yet trusted reaches
+	 * a disk. */
+	if ((d.fd = memfd_create("castiron-fetch", MFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	d.path = img_url_safe(url, ubuf, sizeof(ubuf));
+	d.sha = img_sha_new();
+	d.max = max;
+	d.max_what = "the limit for this document";
+	if (download(cfg, url, &d, &attempts, err, errlen) == -1)
+		goto out;
+	b = xmalloc((size_t)d.have + 1);
+	while (got < d.have) {
+		n = pread(d.fd, b + got, (size_t)d.have - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: read back: %s", d.path,
+			    n < 0 ? strerror(errno) : "short");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	b[got] = '\0';
+	*buf = b;
+	*len = got;
+	b = NULL;
+	rc = 0;
+out:
+	free(b);
+	close(d.fd);
+	img_sha_free(d.sha);
 	return rc;
 }

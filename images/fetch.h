@@ -51,6 +51,12 @@ int	img_fetch(const struct config *, const struct cfg_image *,
 	    const struct img_fetch_opts *, struct img_fetch_result *,
 	    enum img_err *kind, char *err, size_t errlen);
 
+/* Downloads a small document (at most max bytes) into memory with the
+ * same transport, timeouts and retries; *buf (NUL-terminated, the caller
+ * frees it) and *len, or -1 with err set.  Nothing is written to disk. */
+int	img_fetch_mem(const struct config *, const char *url, size_t max,
+	    char **buf, size_t *len, char *err, size_t errlen);
+
 /* url for messages and listings: any user:password@ left out (buf is
  * used when something had to be). */
 const char *img_url_safe(const char *url, char *buf, size_t len);

@@ -28,7 +28,9 @@
 /* A row after validation: normalised values, NULL when not given. */
 struct row {
 	const char	*hostname, *site, *rack, *serial, *bmc, *role, *disk;
-	char		 address[64];
+	char		 address[64];	/* the bare address, canonical */
+	unsigned	 prefixlen;	/* 0: no static prefix */
+	char		 gateway[64];
 	unsigned	 unit;
 	char		 macs[INV_MAXMACS][18];
 	size_t		 nmacs;
@@ -75,14 +77,111 @@ given(const char *s)
 	return s && *s ? s : NULL;
 }
 
+/* Whether addr is the network or broadcast address of its IPv4 subnet
+ * of len bits (a /31 and a /32 have neither). */
+static int
+v4_net_or_bcast(const uint8_t addr[16], unsigned len)
+{
+	uint32_t	 a, host;
+
+	if (len > 30)
+		return 0;
+	a = (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
+	    (uint32_t)addr[2] << 8 | addr[3];
+	host = a & (0xffffffffU >> len);
+	return host == 0 || host == 0xffffffffU >> len;
+}
+
+/*
+ * address: ADDRESS or ADDRESS/PREFIXLEN (a static address: what the
+ * installed system configures); gateway: an address of that subnet,
+ * which needs the prefix length.  Fills r->address (the bare address,
+ * what SSH connects to), r->prefixlen and r->gateway.  Returns the
+ * number of problems.
+ */
+static int
+address_check(struct batch *b, const struct inv_enroll *in, struct row *r)
+{
+	struct prefix	 net, gw;
+	char		 e[PARSE_ERRLEN], a[64], pfx[80];
+	const char	*slash;
+	uint64_t	 len;
+	unsigned	 max;
+	size_t		 n;
+
+	if (!given(in->address)) {
+		if (given(in->gateway)) {
+			bad(b, in->line, "gateway: %s given without an address "
+			    "(ADDRESS/PREFIXLEN)", in->gateway);
+			return 1;
+		}
+		return 0;
+	}
+	memset(&net, 0, sizeof(net));
+	slash = strchr(in->address, '/');
+	n = slash ? (size_t)(slash - in->address) : strlen(in->address);
+	if (n >= sizeof(a)) {
+		bad(b, in->line, "address: '%.64s...' is not an IP address",
+		    in->address);
+		return 1;
+	}
+	memcpy(a, in->address, n);
+	a[n] = '\0';
+	if (parse_ip(a, &net.family, net.addr, e, sizeof(e)) == -1) {
+		bad(b, in->line, "address: %s", e);
+		return 1;
+	}
+	inet_ntop(net.family, net.addr, r->address, sizeof(r->address));
+	max = net.family == AF_INET ? 32 : 128;
+	if (slash) {
+		if (parse_uint(slash + 1, 1, max, &len, e, sizeof(e)) == -1) {
+			bad(b, in->line, "address: %s: bad prefix length: %s",
+			    in->address, e);
+			return 1;
+		}
+		net.len = r->prefixlen = (unsigned)len;
+		if (net.family == AF_INET && v4_net_or_bcast(net.addr, net.len)) {
+			bad(b, in->line, "address: %s is the network or the "
+			    "broadcast address of its subnet", in->address);
+			return 1;
+		}
+	}
+	if (!given(in->gateway))
+		return 0;
+	snprintf(pfx, sizeof(pfx), "%s/%u", r->address, net.len);
+	if (!slash) {
+		bad(b, in->line, "gateway: %s needs the address's prefix length "
+		    "(address %s/PREFIXLEN)", in->gateway, r->address);
+		return 1;
+	}
+	if (parse_ip(in->gateway, &gw.family, gw.addr, e, sizeof(e)) == -1) {
+		bad(b, in->line, "gateway: %s", e);
+		return 1;
+	}
+	gw.len = max;
+	if (!prefix_contains(&net, &gw)) {
+		bad(b, in->line, "gateway: %s is outside the subnet of %s",
+		    in->gateway, pfx);
+		return 1;
+	}
+	if (memcmp(gw.addr, net.addr, sizeof(gw.addr)) == 0 ||
+	    (gw.family == AF_INET && v4_net_or_bcast(gw.addr, net.len))) {
+		bad(b, in->line, "gateway: %s is the host's own address or its "
+		    "subnet's network or broadcast address (%s)", in->gateway,
+		    pfx);
+		return 1;
+	}
+	inet_ntop(gw.family, gw.addr, r->gateway, sizeof(r->gateway));
+	return 0;
+}
+
 /* Syntax of one row; fills r.  Returns the number of problems. */
 static int
 row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 {
 	char		 e[PARSE_ERRLEN], tmp[32];
-	uint8_t		 addr[16];
 	uint64_t	 u;
-	int		 nbad = 0, fam;
+	int		 nbad = 0;
 	const char	*p;
 
 	memset(r, 0, sizeof(*r));
@@ -120,12 +219,7 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 		bad(b, in->line, "role: %s", e), nbad++;
 	if (r->bmc && valid_bmc(r->bmc, e, sizeof(e)) == -1)
 		bad(b, in->line, "bmc: %s", e), nbad++;
-	if (given(in->address)) {
-		if (parse_ip(in->address, &fam, addr, e, sizeof(e)) == -1)
-			bad(b, in->line, "address: %s", e), nbad++;
-		else
-			inet_ntop(fam, addr, r->address, sizeof(r->address));
-	}
+	nbad += address_check(b, in, r);
 	if (r->disk && (r->disk[0] != '/' || strlen(r->disk) > 255 ||
 	    strpbrk(r->disk, " \t\n'\"`$;&|<>\\") != NULL))
 		bad(b, in->line, "disk: '%s' is not a device path", r->disk),
@@ -403,9 +497,9 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 
 	db_now(now);
 	if (db_prepare(inv, "INSERT INTO hosts (hostname, site_id, rack_id, "
-	    "unit, serial, bmc, address, role, disk, created_at, updated_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &host, err,
-	    errlen) != INV_OK ||
+	    "unit, serial, bmc, address, role, disk, created_at, updated_at, "
+	    "prefixlen, gateway) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "RETURNING id", &host, err, errlen) != INV_OK ||
 	    db_prepare(inv, "INSERT INTO nics (host_id, seq, mac) VALUES (?, ?, ?)",
 	    &nic, err, errlen) != INV_OK)
 		goto out;
@@ -440,6 +534,9 @@ rows_write(struct inv *inv, const struct row *rows, size_t n,
 		db_bind_text(host, 9, r->disk);
 		sqlite3_bind_text(host, 10, now, -1, SQLITE_STATIC);
 		sqlite3_bind_text(host, 11, now, -1, SQLITE_STATIC);
+		if (r->prefixlen)
+			sqlite3_bind_int(host, 12, (int)r->prefixlen);
+		db_bind_text(host, 13, r->gateway);
 		if (sqlite3_step(host) != SQLITE_ROW) {
 			snprintf(err, errlen, "%s: %s: %s", inv->path,
 			    r->hostname, sqlite3_errmsg(inv->db));
@@ -537,10 +634,10 @@ inv_enroll(struct inv *inv, const struct inv_enroll *rows, size_t n,
 /* ---- CSV ---- */
 
 enum { C_HOSTNAME, C_SITE, C_RACK, C_UNIT, C_SERIAL, C_BMC, C_MACS,
-    C_ADDRESS, C_ROLE, C_DISK, C_COUNT };
+    C_ADDRESS, C_ROLE, C_DISK, C_GATEWAY, C_COUNT };
 static const char *const columns[C_COUNT] = {
 	"hostname", "site", "rack", "unit", "serial", "bmc", "macs", "address",
-	"role", "disk"
+	"role", "disk", "gateway"
 };
 
 static char *
@@ -598,7 +695,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		if (colmap[i] < 0)
 			bad(&b, c.recline, "header: unknown column '%s' "
 			    "(known: hostname,site,rack,unit,serial,bmc,macs,"
-			    "address,role,disk)", h);
+			    "address,role,disk,gateway)", h);
 		else if (have[colmap[i]]++)
 			bad(&b, c.recline, "header: column '%s' given twice", h);
 		free(h);
@@ -640,6 +737,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		slot[C_ADDRESS] = &e->address;
 		slot[C_ROLE] = &e->role;
 		slot[C_DISK] = &e->disk;
+		slot[C_GATEWAY] = &e->gateway;
 		for (i = 0; i < ncols; i++) {
 			char *v = trimdup(c.field[i]);
 

@@ -1,9 +1,9 @@
 /*
- * What inspection found on a host (CPU, memory, system, disks, NICs) and
- * the SSH host key castiron pinned for it.  Facts are replaced whole at
- * each inspection; NICs are merged with the MACs the operator enrolled so
- * that provision can compare the two.  A pinned key is never replaced or
- * dropped without an event.
+ * What inspection found on a host (CPU, memory, system, disks, NICs,
+ * accelerators) and the SSH host key castiron pinned for it.  Facts are
+ * replaced whole at each inspection; NICs are merged with the MACs the
+ * operator enrolled so that provision can compare the two.  A pinned key
+ * is never replaced or dropped without an event.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,66 @@
 #include "lib/parse.h"
 #include "lib/sshkey.h"
 #include "lib/xmalloc.h"
+
+void
+db_gpu_fill(sqlite3_stmt *st, int i, struct inv_gpu *g)
+{
+	memset(g, 0, sizeof(*g));
+	db_column_copy(st, i, g->pci_slot, sizeof(g->pci_slot));
+	db_column_copy(st, i + 1, g->class, sizeof(g->class));
+	db_column_copy(st, i + 2, g->vendor, sizeof(g->vendor));
+	db_column_copy(st, i + 3, g->model, sizeof(g->model));
+	g->memory_mb = sqlite3_column_type(st, i + 4) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(st, i + 4);
+}
+
+/* The host's accelerators, replaced whole. */
+static int
+gpus_write(struct inv *inv, int64_t id, const struct inv_facts *f,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*st = NULL;
+	size_t		 i;
+	int		 rc;
+
+	if (db_prepare(inv, "DELETE FROM gpus WHERE host_id = ?", &st, err,
+	    errlen) != INV_OK)
+		return INV_FAIL;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(inv, "gpus", err, errlen);
+	if (f->ngpus == 0)
+		return INV_OK;
+	if (db_prepare(inv, "INSERT INTO gpus (host_id, seq, pci_slot, class, "
+	    "vendor, model, memory_mb) VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err,
+	    errlen) != INV_OK)
+		return INV_FAIL;
+	for (i = 0; i < f->ngpus; i++) {
+		const struct inv_gpu *g = &f->gpus[i];
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i + 1);
+		sqlite3_bind_text(st, 3, g->pci_slot, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, g->class, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, g->vendor);
+		db_bind_text(st, 6, g->model);
+		if (g->memory_mb >= 0)
+			sqlite3_bind_int64(st, 7, g->memory_mb);
+		else
+			sqlite3_bind_null(st, 7);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			snprintf(err, errlen, "accelerator %s: %s", g->pci_slot,
+			    sqlite3_errmsg(inv->db));
+			return INV_EINVAL;
+		}
+	}
+	sqlite3_finalize(st);
+	return INV_OK;
+}
 
 static int
 facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
@@ -75,7 +135,7 @@ facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
 		}
 	}
 	sqlite3_finalize(st);
-	return INV_OK;
+	return gpus_write(inv, id, f, err, errlen);
 }
 
 static int
@@ -168,9 +228,10 @@ inv_facts_set(struct inv *inv, const char *hostname, const char *actor,
 	for (i = 0; i < f->ndisks; i++)
 		total += f->disks[i].size_bytes;
 	text = xsprintf("inspected: %u cores, %llu MiB, %zu disk%s (%s), "
-	    "%zu nic%s", f->cpu_cores, (unsigned long long)f->memory_mb,
-	    f->ndisks, f->ndisks == 1 ? "" : "s", fmt_size(total, sz,
-	    sizeof(sz)), f->nnics, f->nnics == 1 ? "" : "s");
+	    "%zu nic%s, %zu accelerator%s", f->cpu_cores,
+	    (unsigned long long)f->memory_mb, f->ndisks, f->ndisks == 1 ? "" :
+	    "s", fmt_size(total, sz, sizeof(sz)), f->nnics, f->nnics == 1 ? "" :
+	    "s", f->ngpus, f->ngpus == 1 ? "" : "s");
 	ev.host_id = id;
 	ev.hostname = hostname;
 	ev.actor = actor;
@@ -260,6 +321,26 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		goto fail_db;
+
+	cap = 0;
+	if (db_prepare(inv, "SELECT pci_slot, class, vendor, model, memory_mb "
+	    "FROM gpus WHERE host_id = ? ORDER BY seq", &st, err,
+	    errlen) != INV_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct inv_gpu *g;
+
+		if (f->ngpus == cap) {
+			cap = cap ? cap * 2 : 4;
+			f->gpus = xreallocarray(f->gpus, cap, sizeof(*g));
+		}
+		g = &f->gpus[f->ngpus++];
+		db_gpu_fill(st, 0, g);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto fail_db;
 	return INV_OK;
 fail_db:
 	db_fail(inv, "facts", err, errlen);
@@ -275,9 +356,11 @@ inv_facts_free(struct inv_facts *f)
 		return;
 	free(f->disks);
 	free(f->nics);
+	free(f->gpus);
 	f->disks = NULL;
 	f->nics = NULL;
-	f->ndisks = f->nnics = 0;
+	f->gpus = NULL;
+	f->ndisks = f->nnics = f->ngpus = 0;
 }
 
 /* ---- pinned SSH host keys ---- */

@@ -15,7 +15,8 @@
 #define HOST_COLS \
 	"h.id, h.hostname, s.name, r.name, h.unit, h.serial, h.bmc, " \
 	"h.address, h.role, h.image, h.disk, h.state, h.step, h.step_done, " \
-	"h.created_at, h.updated_at, h.bmc_driver"
+	"h.created_at, h.updated_at, h.bmc_driver, h.prefixlen, h.gateway, " \
+	"h.owner_host, h.owner_pid, h.owner_start"
 #define HOST_FROM \
 	" FROM hosts h JOIN sites s ON s.id = h.site_id" \
 	" LEFT JOIN racks r ON r.id = h.rack_id"
@@ -45,6 +46,11 @@ host_fill(sqlite3_stmt *st, struct inv_host *h)
 	db_column_copy(st, 14, h->created_at, sizeof(h->created_at));
 	db_column_copy(st, 15, h->updated_at, sizeof(h->updated_at));
 	db_column_copy(st, 16, h->bmc_driver, sizeof(h->bmc_driver));
+	h->prefixlen = (unsigned)sqlite3_column_int(st, 17);
+	db_column_copy(st, 18, h->gateway, sizeof(h->gateway));
+	db_column_copy(st, 19, h->owner.host, sizeof(h->owner.host));
+	h->owner.pid = sqlite3_column_int64(st, 20);
+	db_column_copy(st, 21, h->owner.start, sizeof(h->owner.start));
 }
 
 static int
@@ -152,6 +158,9 @@ int
 inv_hosts_by_site(struct inv *inv, const char *site, struct inv_host **hosts,
     size_t *n, char *err, size_t errlen)
 {
+	if (site == NULL)	/* every host of every site */
+		return hosts_where(inv, "1 = 1", NULL, NULL, hosts, n, err,
+		    errlen);
 	return hosts_where(inv, "s.name = ?", site, NULL, hosts, n, err,
 	    errlen);
 }
@@ -182,6 +191,71 @@ host_update(struct inv *inv, int64_t id, const char *set, const char *v1,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(inv, "update", err, errlen);
+	return INV_OK;
+}
+
+/* What ends a run's ownership of a host (SET clause). */
+#define OWNER_CLEAR	"owner_host = NULL, owner_pid = NULL, owner_start = NULL"
+
+void
+inv_run_owner(struct inv *inv, const struct inv_owner *o)
+{
+	inv->has_owner = o != NULL;
+	if (o)
+		inv->owner = *o;
+	else
+		memset(&inv->owner, 0, sizeof(inv->owner));
+}
+
+static int
+owner_equal(const struct inv_owner *a, const struct inv_owner *b)
+{
+	return strcmp(a->host, b->host) == 0 && a->pid == b->pid &&
+	    strcmp(a->start, b->start) == 0;
+}
+
+/* The owner recorded on host id (inside the caller's transaction). */
+static int
+owner_get(struct inv *inv, int64_t id, struct inv_owner *o, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	memset(o, 0, sizeof(*o));
+	if (db_stmt(inv, "SELECT owner_host, owner_pid, owner_start FROM hosts "
+	    "WHERE id = ?", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_column_copy(st, 0, o->host, sizeof(o->host));
+		o->pid = sqlite3_column_int64(st, 1);
+		db_column_copy(st, 2, o->start, sizeof(o->start));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(inv, "owner", err, errlen);
+	return INV_OK;
+}
+
+static int
+owner_set(struct inv *inv, int64_t id, const struct inv_owner *o, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (db_stmt(inv, "UPDATE hosts SET owner_host = ?, owner_pid = ?, "
+	    "owner_start = ? WHERE id = ?", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	db_bind_text(st, 1, o->host);
+	sqlite3_bind_int64(st, 2, o->pid);
+	db_bind_text(st, 3, o->start);
+	sqlite3_bind_int64(st, 4, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(inv, "owner", err, errlen);
 	return INV_OK;
 }
 
@@ -229,8 +303,11 @@ inv_run_begin(struct inv *inv, const char *hostname, const char *actor,
 		h.step_done = STEP_NONE;
 	}
 	if ((rc = host_update(inv, h.id, "state = 'provisioning', step = ?, "
-	    "step_done = ?", prov_step_name(*resume_from),
+	    "step_done = ?, " OWNER_CLEAR, prov_step_name(*resume_from),
 	    prov_step_name(h.step_done), NULL, err, errlen)) != INV_OK)
+		goto fail;
+	if (inv->has_owner && (rc = owner_set(inv, h.id, &inv->owner, err,
+	    errlen)) != INV_OK)
 		goto fail;
 	ev.host_id = h.id;
 	ev.hostname = hostname;
@@ -247,12 +324,14 @@ fail:
 	return rc;
 }
 
-/* Begins a transaction and finds a host that must be provisioning. */
+/* Begins a transaction and finds a host that must be provisioning, by
+ * the handle's run when it has one. */
 static int
 begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
     char *err, size_t errlen)
 {
-	int	 rc, state;
+	struct inv_owner o;
+	int		 rc, state;
 
 	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
 		return rc;
@@ -266,6 +345,19 @@ begin_provisioning(struct inv *inv, const char *hostname, int64_t *id,
 		    host_state_name(state));
 		db_rollback(inv);
 		return INV_ESTATE;
+	}
+	if (inv->has_owner) {
+		if ((rc = owner_get(inv, *id, &o, err, errlen)) != INV_OK) {
+			db_rollback(inv);
+			return rc;
+		}
+		if (!owner_equal(&o, &inv->owner)) {
+			snprintf(err, errlen, "%s: another run (pid %lld on %s) "
+			    "has taken it over", hostname, (long long)o.pid,
+			    o.host[0] ? o.host : "an unknown host");
+			db_rollback(inv);
+			return INV_ESTATE;
+		}
 	}
 	return INV_OK;
 }
@@ -327,11 +419,11 @@ run_end(struct inv *inv, const char *hostname, const char *actor, int to,
 	    INV_OK)
 		return rc;
 	if (to == HS_FAILED)
-		rc = host_update(inv, id, "state = 'failed', step = ?",
-		    prov_step_name(step), NULL, NULL, err, errlen);
+		rc = host_update(inv, id, "state = 'failed', step = ?, "
+		    OWNER_CLEAR, prov_step_name(step), NULL, NULL, err, errlen);
 	else
-		rc = host_update(inv, id, "state = 'active', step = NULL",
-		    NULL, NULL, NULL, err, errlen);
+		rc = host_update(inv, id, "state = 'active', step = NULL, "
+		    OWNER_CLEAR, NULL, NULL, NULL, err, errlen);
 	if (rc != INV_OK)
 		goto fail;
 	ev.host_id = id;
@@ -354,6 +446,51 @@ inv_run_fail(struct inv *inv, const char *hostname, const char *actor,
 {
 	return run_end(inv, hostname, actor, HS_FAILED, step, reason, err,
 	    errlen);
+}
+
+int
+inv_run_takeover(struct inv *inv, const char *hostname, const char *actor,
+    const struct inv_owner *gone, const char *reason, char *err,
+    size_t errlen)
+{
+	struct db_event	 ev = { 0 };
+	struct inv_owner o;
+	struct inv_host	 h;
+	int		 rc;
+
+	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
+		return rc;
+	if ((rc = inv_host_find(inv, hostname, &h, err, errlen)) != INV_OK)
+		goto fail;
+	o = h.owner;
+	if (h.state != HS_PROVISIONING) {
+		snprintf(err, errlen, "%s: is %s now, not provisioning; not "
+		    "taken over", hostname, host_state_name(h.state));
+		rc = INV_ESTATE;
+		goto fail;
+	}
+	if (!owner_equal(&o, gone)) {
+		snprintf(err, errlen, "%s: another run (pid %lld on %s) has "
+		    "taken it over meanwhile", hostname, (long long)o.pid,
+		    o.host[0] ? o.host : "an unknown host");
+		rc = INV_ESTATE;
+		goto fail;
+	}
+	if ((rc = host_update(inv, h.id, "state = 'failed', " OWNER_CLEAR,
+	    NULL, NULL, NULL, err, errlen)) != INV_OK)
+		goto fail;
+	ev.host_id = h.id;
+	ev.hostname = hostname;
+	ev.actor = actor;
+	ev.from_state = "provisioning";
+	ev.to_state = "failed";
+	ev.step = prov_step_name(h.step);
+	ev.reason = reason;
+	ev.bytes = ev.duration_ms = -1;
+	return db_event_commit(inv, &ev, err, errlen);
+fail:
+	db_rollback(inv);
+	return rc;
 }
 
 int
@@ -432,14 +569,14 @@ inv_host_set_state(struct inv *inv, const char *hostname, int to,
 	 * failed host keeps the step it failed in. */
 	if (to == HS_ENROLLED)
 		rc = host_update(inv, id, "state = ?, step = NULL, "
-		    "step_done = NULL", host_state_name(to), NULL, NULL, err,
-		    errlen);
+		    "step_done = NULL, " OWNER_CLEAR, host_state_name(to), NULL,
+		    NULL, err, errlen);
 	else if (to == HS_FAILED)
-		rc = host_update(inv, id, "state = ?", host_state_name(to),
-		    NULL, NULL, err, errlen);
-	else
-		rc = host_update(inv, id, "state = ?, step = NULL",
+		rc = host_update(inv, id, "state = ?, " OWNER_CLEAR,
 		    host_state_name(to), NULL, NULL, err, errlen);
+	else
+		rc = host_update(inv, id, "state = ?, step = NULL, "
+		    OWNER_CLEAR, host_state_name(to), NULL, NULL, err, errlen);
 	if (rc != INV_OK)
 		goto fail;
 	ev.host_id = id;

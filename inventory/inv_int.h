@@ -22,6 +22,8 @@ struct inv {
 	}		 cache[INV_STMT_CACHE];
 	char		*path;
 	int		 readonly;
+	struct inv_owner owner;		/* the run it acts for (inv_run_owner) */
+	int		 has_owner;
 };
 
 /* Sets err to "what: SQLite's message" and returns INV_FAIL. */
@@ -43,6 +45,10 @@ void	db_rollback(struct inv *);
 int	db_bind_text(sqlite3_stmt *, int, const char *s);
 /* Copies column i into buf (always terminated; NULL gives ""). */
 void	db_column_copy(sqlite3_stmt *, int i, char *buf, size_t len);
+
+/* An accelerator from columns i.. of st: pci_slot, class, vendor, model,
+ * memory_mb (facts.c). */
+void	db_gpu_fill(sqlite3_stmt *, int i, struct inv_gpu *);
 
 /* The current time, RFC 3339 UTC with seconds: 2026-11-26T12:00:00Z. */
 void	db_now(char buf[32]);

@@ -76,6 +76,20 @@ const char *inv_path(const struct inv *);
 
 #define INV_MAXMACS	16
 
+/*
+ * The process that runs a provisioning run, recorded on every host it
+ * moves to provisioning, so that a later run can tell a run that still
+ * lives from one that died (Ctrl-C twice, a crash, kill -9).  start is
+ * opaque here: provision writes the process's start time in clock ticks
+ * since boot and the boot's id (a reused pid, or the same pid after a
+ * reboot, is another process).
+ */
+struct inv_owner {
+	char		 host[254];	/* the appliance's host name */
+	int64_t		 pid;
+	char		 start[64];
+};
+
 struct inv_host {
 	int64_t		 id;
 	char		 hostname[254];
@@ -86,6 +100,8 @@ struct inv_host {
 	char		 bmc[254];	/* BMC address (IP or name), "" when none */
 	char		 bmc_driver[8];	/* "redfish", "ipmi", "" for the default */
 	char		 address[64];	/* the host's address, "" when none */
+	unsigned	 prefixlen;	/* its static prefix length, 0: none */
+	char		 gateway[64];	/* its static gateway, "" when none */
 	char		 role[65];
 	char		 image[65];	/* image written (or to write), "" */
 	char		 disk[256];	/* the host's own target disk, "" */
@@ -94,6 +110,8 @@ struct inv_host {
 	int		 state;		/* enum host_state */
 	int		 step;		/* enum prov_step: current or failed */
 	int		 step_done;	/* last step completed and verified */
+	struct inv_owner owner;		/* of the run, while provisioning;
+					   host "" when none is recorded */
 	char		 created_at[32];	/* RFC 3339 UTC */
 	char		 updated_at[32];
 };
@@ -104,7 +122,8 @@ int	inv_host_find(struct inv *, const char *hostname, struct inv_host *h,
 
 /* Hosts of a rack (site may be NULL when rack names are unique), or of a
  * site (rack NULL), ordered by rack and unit then hostname.  *hosts is
- * the caller's (free()); *n may be 0. */
+ * the caller's (free()); *n may be 0.  A NULL site for inv_hosts_by_site
+ * is every host. */
 int	inv_hosts_by_rack(struct inv *, const char *site, const char *rack,
 	    struct inv_host **hosts, size_t *n, char *err, size_t errlen);
 int	inv_hosts_by_site(struct inv *, const char *site,
@@ -116,12 +135,21 @@ int	inv_hosts_by_site(struct inv *, const char *site,
  */
 
 /*
+ * The run this handle acts for (copied; NULL: none, the default).
+ * inv_run_begin records it as the host's owner; every later call of the
+ * run on that host (step events, fail, active) is refused with
+ * INV_ESTATE once the host has another owner (a later run took it over).
+ */
+void	inv_run_owner(struct inv *, const struct inv_owner *);
+
+/*
  * Moves the host to `provisioning` when provision may (enrolled,
- * maintenance, failed; active only with force), and returns in
- * *resume_from the first step to run: the step after the last completed
- * one for a failed host (a resumed run), STEP_POWER otherwise (a fresh
- * run forgets earlier completed steps).  INV_ESTATE when the state does
- * not allow it (err lists what would).
+ * maintenance, failed; active only with force), records the handle's
+ * owner (inv_run_owner), and returns in *resume_from the first step to
+ * run: the step after the last completed one for a failed host (a
+ * resumed run), STEP_POWER otherwise (a fresh run forgets earlier
+ * completed steps).  INV_ESTATE when the state does not allow it (err
+ * lists what would).
  */
 int	inv_run_begin(struct inv *, const char *hostname, const char *actor,
 	    int force, const char *reason, int *resume_from, char *err,
@@ -140,6 +168,18 @@ int	inv_step_record(struct inv *, const char *hostname, const char *actor,
 	    int step, enum inv_step_event, uint64_t bytes,
 	    uint64_t duration_ms, const char *reason, char *err, size_t errlen);
 
+/*
+ * A host left in provisioning by a run that is gone: provisioning ->
+ * failed, keeping the step (so that inv_run_begin then resumes after the
+ * last completed one), with reason in the event.  Only while the host's
+ * recorded owner is still `gone` (INV_ESTATE otherwise: another run has
+ * taken it, or it left provisioning).  Whether `gone` is gone is the
+ * caller's judgement.
+ */
+int	inv_run_takeover(struct inv *, const char *hostname, const char *actor,
+	    const struct inv_owner *gone, const char *reason, char *err,
+	    size_t errlen);
+
 /* provisioning -> failed, keeping the step and the reason. */
 int	inv_run_fail(struct inv *, const char *hostname, const char *actor,
 	    int step, const char *reason, char *err, size_t errlen);
@@ -156,6 +196,10 @@ int	inv_step_last_done(struct inv *, const char *hostname, int *step,
 /* The image written to (or chosen for) the host. */
 int	inv_image_set(struct inv *, const char *hostname, const char *image,
 	    const char *actor, char *err, size_t errlen);
+
+/* The host with that MAC (enrolled or learned); INV_ENOENT when none. */
+int	inv_host_by_mac(struct inv *, const char *mac, struct inv_host *h,
+	    char *err, size_t errlen);
 
 /* Records a MAC the host's BMC reports that the enrollment lacked, as an
  * enrolled NIC and an event; *learned is 0 when it was known already.
@@ -182,6 +226,16 @@ struct inv_nic {
 	uint64_t	speed_mbps;	/* 0 when unknown */
 };
 
+/* An accelerator: a PCI device of the display (0x03: VGA, 3D, ...) or
+ * processing-accelerator (0x12) class. */
+struct inv_gpu {
+	char		pci_slot[16];	/* "0000:3b:00.0" */
+	char		class[8];	/* class and subclass, hex: "0302" */
+	char		vendor[128];	/* from pci.ids, else the hex id */
+	char		model[128];	/* from pci.ids, else the hex id */
+	int64_t		memory_mb;	/* -1 when /sys does not tell */
+};
+
 struct inv_facts {
 	char		 cpu_model[128];
 	unsigned	 cpu_cores;
@@ -193,10 +247,13 @@ struct inv_facts {
 	size_t		 ndisks;
 	struct inv_nic	*nics;
 	size_t		 nnics;
+	struct inv_gpu	*gpus;		/* in PCI slot order */
+	size_t		 ngpus;
 };
 
 /*
- * Replaces the host's facts and disks with f, and records its NICs: a NIC
+ * Replaces the host's facts, disks and accelerators with f, and records
+ * its NICs: a NIC
  * whose MAC was enrolled gets its name and speed; a new MAC is added
  * (unless another host has it: INV_EINVAL).  Enrolled MACs that were not
  * found stay (provision decides whether that stops the host).  An event
@@ -250,10 +307,12 @@ struct inv_errors {
 void	inv_errors_clear(struct inv_errors *);
 
 /* A host to enroll, from `inventory add` or one CSV row.  Empty strings
- * (or NULL) mean "not given"; macs is ';' or ','-separated. */
+ * (or NULL) mean "not given"; macs is ';' or ','-separated; address is
+ * ADDRESS or ADDRESS/PREFIXLEN (a static address), and a gateway needs
+ * the prefix length and must lie in that subnet. */
 struct inv_enroll {
 	const char	*hostname, *site, *rack, *unit, *serial, *bmc, *macs,
-			*address, *role, *disk;
+			*address, *gateway, *role, *disk;
 	int		 line;		/* CSV line, 0 for `add` */
 };
 
@@ -269,8 +328,9 @@ int	inv_enroll(struct inv *, const struct inv_enroll *rows, size_t n,
 
 /*
  * Reads a CSV file (header hostname,site,rack,unit,serial,bmc,macs,
- * address,role, in any order; RFC 4180 quoting) and enrolls every row, or
- * none.  INV_EINVAL with every bad row in errs.
+ * address,role, and optionally gateway and disk, in any order; RFC 4180
+ * quoting) and enrolls every row, or none.  INV_EINVAL with every bad row
+ * in errs.
  */
 int	inv_import_csv(struct inv *, const char *path, const char *actor,
 	    size_t *imported, struct inv_errors *errs);
@@ -304,12 +364,14 @@ struct inv_host_nic {
 	int		 enrolled;	/* one of the host's enrolled MACs */
 };
 
-/* A host with its facts, disks, NICs and pinned key.  Strings are NULL
- * when not known. */
+/* A host with its facts, disks, NICs, accelerators and pinned key.
+ * Strings are NULL when not known. */
 struct inv_host_row {
 	const char			*hostname, *site, *rack;
 	unsigned			 unit;		/* 0 when unknown */
 	const char			*serial, *bmc, *address, *role;
+	unsigned			 prefixlen;	/* 0: not static */
+	const char			*gateway;
 	int				 state;		/* enum host_state */
 	int				 step, step_done; /* enum prov_step */
 	const char			*image, *disk;
@@ -320,6 +382,11 @@ struct inv_host_row {
 	size_t				 ndisks;
 	const struct inv_host_nic	*nics;		/* in enrollment order */
 	size_t				 nnics;
+	const struct inv_gpu		*gpus;		/* in PCI slot order */
+	size_t				 ngpus;
+	const char			*owner_host;	/* NULL: no run owns it */
+	int64_t				 owner_pid;
+	const char			*owner_start;
 	const char			*key_type;	/* NULL: no key pinned */
 	const char			*key, *key_fingerprint, *key_pinned_at;
 	const char			*created_at, *updated_at;
@@ -351,20 +418,29 @@ int	inv_events_next(struct inv_events *, const struct inv_event_row **row,
 	    char *err, size_t errlen);
 void	inv_events_close(struct inv_events *);
 
-/* report --by: "site", "rack", "state", "role", "model", "image". */
+/* report --by: "site", "rack", "state", "role", "model", "image",
+ * "gpu". */
 int	inv_report_valid_by(const char *by);
 /* The hosts grouped by one key, groups sorted by key; a host without a
  * value counts under "(none)"; rack keys are SITE/RACK, model keys the
- * system vendor and product.  INV_EINVAL for an unknown by. */
+ * system vendor and product, gpu keys SITE/VENDOR MODEL of an
+ * accelerator (a host with two models counts in both groups, and gpus
+ * is the number of that model).  INV_EINVAL for an unknown by. */
 struct inv_report_group {
 	const char	*key;
 	int64_t		 hosts, cpu_cores, memory_mb, disk_bytes;
+	int64_t		 gpus;		/* accelerators */
 	int64_t		 states[HS_COUNT];	/* hosts in each state */
 };
 struct inv_report;
 int	inv_report_open(struct inv *, const char *by,
 	    struct inv_report **curp, char *err, size_t errlen);
 int	inv_report_next(struct inv_report *,
+	    const struct inv_report_group **row, char *err, size_t errlen);
+/* Every host once, as one group keyed "total" (a host in two gpu groups
+ * counts once here), read after the groups: the cursor yields no group
+ * after it.  INV_OK with *row filled. */
+int	inv_report_total(struct inv_report *,
 	    const struct inv_report_group **row, char *err, size_t errlen);
 void	inv_report_close(struct inv_report *);
 

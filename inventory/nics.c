@@ -80,3 +80,32 @@ fail:
 	db_rollback(inv);
 	return rc;
 }
+
+int
+inv_host_by_mac(struct inv *inv, const char *mac_in, struct inv_host *h,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	char		 mac[18], e[128], host[254];
+	int		 rc;
+
+	if (parse_mac(mac_in, mac, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "%s", e);
+		return INV_EINVAL;
+	}
+	if (db_prepare(inv, "SELECT h.hostname FROM nics n JOIN hosts h ON "
+	    "h.id = n.host_id WHERE n.mac = ?", &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	db_bind_text(st, 1, mac);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		db_column_copy(st, 0, host, sizeof(host));
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "MAC %s: no host has it", mac);
+		return INV_ENOENT;
+	}
+	if (rc != SQLITE_ROW)
+		return db_fail(inv, "MAC", err, errlen);
+	return inv_host_find(inv, host, h, err, errlen);
+}

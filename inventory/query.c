@@ -14,11 +14,11 @@
 #include "lib/xmalloc.h"
 
 /*
- * How a list is read: three queries walked side by side in host id order,
- * a merge join.  hosts in id order; nics and disks, stored WITHOUT ROWID
- * in (host_id, ...) order, read sequentially.  Only the current host's
- * NICs and disks are held, in buffers reused from host to host, so memory
- * does not grow with the inventory.
+ * How a list is read: four queries walked side by side in host id order,
+ * a merge join.  hosts in id order; nics, disks and gpus, stored WITHOUT
+ * ROWID in (host_id, ...) order, read sequentially.  Only the current
+ * host's NICs, disks and accelerators are held, in buffers reused from
+ * host to host, so memory does not grow with the inventory.
  */
 struct subcur {
 	sqlite3_stmt	*st;
@@ -31,6 +31,8 @@ struct hostbufs {
 	size_t		 nnic, capnic;
 	struct inv_disk	*disk;
 	size_t		 ndisk, capdisk;
+	struct inv_gpu	*gpu;
+	size_t		 ngpu, capgpu;
 };
 
 static int
@@ -117,12 +119,12 @@ subcur_open(struct inv *inv, const char *cols, const char *table,
 	return INV_OK;
 }
 
-/* Collects the NICs and disks of host id into b. */
+/* Collects the NICs, disks and accelerators of host id into b. */
 static int
-subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
-    struct hostbufs *b)
+subs_collect(struct subcur *nc, struct subcur *dc, struct subcur *gc,
+    int64_t id, struct hostbufs *b)
 {
-	b->nnic = b->ndisk = 0;
+	b->nnic = b->ndisk = b->ngpu = 0;
 	while (nc->has && nc->host_id < id)
 		if (cur_next(nc) == -1)
 			return -1;
@@ -161,6 +163,21 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 		if (cur_next(dc) == -1)
 			return -1;
 	}
+	while (gc->has && gc->host_id < id)
+		if (cur_next(gc) == -1)
+			return -1;
+	while (gc->has && gc->host_id == id) {
+		struct inv_gpu	*g;
+
+		if (b->ngpu == b->capgpu) {
+			b->capgpu = b->capgpu ? b->capgpu * 2 : 8;
+			b->gpu = xreallocarray(b->gpu, b->capgpu, sizeof(*g));
+		}
+		g = &b->gpu[b->ngpu++];
+		db_gpu_fill(gc->st, 1, g);
+		if (cur_next(gc) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -169,7 +186,8 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 	"h.address, h.role, h.state, h.step, h.step_done, h.image, h.disk, " \
 	"h.created_at, h.updated_at, f.cpu_model, f.cpu_cores, f.memory_mb, " \
 	"f.sys_vendor, f.sys_product, f.sys_serial, k.type, k.key, " \
-	"k.fingerprint, k.pinned_at" JOINS \
+	"k.fingerprint, k.pinned_at, h.prefixlen, h.gateway, h.owner_host, " \
+	"h.owner_pid, h.owner_start" JOINS \
 	" LEFT JOIN facts f ON f.host_id = h.id" \
 	" LEFT JOIN host_keys k ON k.host_id = h.id"
 
@@ -177,7 +195,7 @@ subs_collect(struct subcur *nc, struct subcur *dc, int64_t id,
 struct inv_hosts {
 	struct inv		*inv;
 	sqlite3_stmt		*st;
-	struct subcur		 nc, dc;
+	struct subcur		 nc, dc, gc;
 	struct hostbufs		 b;
 	struct inv_host_row	 row;
 	int			 done;
@@ -191,8 +209,10 @@ inv_hosts_close(struct inv_hosts *c)
 	sqlite3_finalize(c->st);
 	sqlite3_finalize(c->nc.st);
 	sqlite3_finalize(c->dc.st);
+	sqlite3_finalize(c->gc.st);
 	free(c->b.nic);
 	free(c->b.disk);
+	free(c->b.gpu);
 	db_rollback(c->inv);
 	free(c);
 }
@@ -217,7 +237,10 @@ inv_hosts_open(struct inv *inv, const struct inv_filter *f,
 	    err, errlen)) != INV_OK ||
 	    (rc = subcur_open(inv, "x.host_id, x.name, x.size_bytes, x.model, "
 	    "x.serial, x.rotational, x.removable", "disks", "x.host_id, x.name",
-	    where, f, &c->dc, err, errlen)) != INV_OK)
+	    where, f, &c->dc, err, errlen)) != INV_OK ||
+	    (rc = subcur_open(inv, "x.host_id, x.pci_slot, x.class, x.vendor, "
+	    "x.model, x.memory_mb", "gpus", "x.host_id, x.seq", where, f,
+	    &c->gc, err, errlen)) != INV_OK)
 		goto fail;
 	sql = xsprintf(HOST_SELECT " WHERE %s ORDER BY h.id", where);
 	rc = db_prepare(inv, sql, &c->st, err, errlen);
@@ -307,9 +330,10 @@ inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
 	*rowp = NULL;
 	if ((rc = stmt_step(c->inv, st, &c->done, "hosts", err, errlen)) != 1)
 		return rc;
-	if (subs_collect(&c->nc, &c->dc, sqlite3_column_int64(st, 0),
+	if (subs_collect(&c->nc, &c->dc, &c->gc, sqlite3_column_int64(st, 0),
 	    &c->b) == -1)
-		return db_fail(c->inv, "nics and disks", err, errlen);
+		return db_fail(c->inv, "nics, disks and accelerators", err,
+		    errlen);
 	r->hostname = col_text(st, 1);
 	r->site = col_text(st, 2);
 	r->rack = col_text(st, 3);
@@ -335,10 +359,17 @@ inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
 	r->key = col_text(st, 23);
 	r->key_fingerprint = col_text(st, 24);
 	r->key_pinned_at = col_text(st, 25);
+	r->prefixlen = (unsigned)sqlite3_column_int(st, 26);
+	r->gateway = col_text(st, 27);
+	r->owner_host = col_text(st, 28);
+	r->owner_pid = sqlite3_column_int64(st, 29);
+	r->owner_start = col_text(st, 30);
 	r->disks = c->b.disk;
 	r->ndisks = c->b.ndisk;
 	r->nics = c->b.nic;
 	r->nnics = c->b.nnic;
+	r->gpus = c->b.gpu;
+	r->ngpus = c->b.ngpu;
 	*rowp = r;
 	return 1;
 }
@@ -402,18 +433,31 @@ inv_events_next(struct inv_events *c, const struct inv_event_row **rowp,
 
 /* ---- report ---- */
 
+/* Accelerators per host (g.n), or per host and model (g.m, g.n) for
+ * --by gpu. */
+#define GPUS_PER_HOST \
+	"SELECT host_id, count(*) AS n FROM gpus GROUP BY host_id"
+#define GPUS_PER_MODEL \
+	"SELECT host_id, trim(coalesce(vendor, '') || ' ' || " \
+	"coalesce(model, '')) AS m, count(*) AS n FROM gpus GROUP BY host_id, m"
+
 static const struct {
 	const char	*by;
 	const char	*expr;
+	const char	*gpus;
 } report_keys[] = {
-	{ "site", "s.name" },
-	{ "rack", "s.name || '/' || r.name" },
-	{ "state", "h.state" },
-	{ "role", "h.role" },
+	{ "site", "s.name", GPUS_PER_HOST },
+	{ "rack", "s.name || '/' || r.name", GPUS_PER_HOST },
+	{ "state", "h.state", GPUS_PER_HOST },
+	{ "role", "h.role", GPUS_PER_HOST },
 	{ "model", "trim(coalesce(f.sys_vendor, '') || ' ' || "
-	    "coalesce(f.sys_product, ''))" },
-	{ "image", "h.image" },
+	    "coalesce(f.sys_product, ''))", GPUS_PER_HOST },
+	{ "image", "h.image", GPUS_PER_HOST },
+	{ "gpu", "s.name || '/' || g.m", GPUS_PER_MODEL },
 };
+/* Whether report --by key puts every host in one group only (then the
+ * total is the groups' sum): all but gpu. */
+#define REPORT_ONCE(k)	(strcmp((k), "gpu") != 0)
 
 int
 inv_report_valid_by(const char *by)
@@ -433,39 +477,57 @@ struct inv_report {
 	int			 done;	/* st has no more rows */
 	char			*key;
 	struct inv_report_group	 row;
+	int			 once;	/* every host in one group only */
+	struct inv_report_group	 sum;	/* of the groups read so far */
 };
+
+/* The report's query: groups keyed by expr, accelerators from gpus. */
+static int
+report_prepare(struct inv_report *c, const char *expr, const char *gpus,
+    char *err, size_t errlen)
+{
+	char	*sql;
+	int	 rc;
+
+	sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS k, "
+	    "h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
+	    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0), "
+	    "coalesce(sum(g.n), 0)" JOINS
+	    " LEFT JOIN facts f ON f.host_id = h.id"
+	    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks "
+	    "GROUP BY host_id) d ON d.host_id = h.id"
+	    " LEFT JOIN (%s) g ON g.host_id = h.id"
+	    " GROUP BY k, h.state ORDER BY k, h.state", expr, gpus);
+	rc = db_prepare(c->inv, sql, &c->st, err, errlen);
+	free(sql);
+	c->have = c->done = 0;
+	return rc;
+}
 
 int
 inv_report_open(struct inv *inv, const char *by, struct inv_report **curp,
     char *err, size_t errlen)
 {
 	struct inv_report	*c;
-	const char		*expr = NULL;
-	char			*sql;
+	const char		*expr = NULL, *gpus = NULL;
 	size_t			 i;
 	int			 rc;
 
 	*curp = NULL;
 	for (i = 0; i < sizeof(report_keys) / sizeof(report_keys[0]); i++)
-		if (strcmp(by, report_keys[i].by) == 0)
+		if (strcmp(by, report_keys[i].by) == 0) {
 			expr = report_keys[i].expr;
+			gpus = report_keys[i].gpus;
+		}
 	if (expr == NULL) {
 		snprintf(err, errlen, "report --by %s: must be site, rack, "
-		    "state, role, model or image", by);
+		    "state, role, model, image or gpu", by);
 		return INV_EINVAL;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->inv = inv;
-	sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS k, "
-	    "h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
-	    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0)" JOINS
-	    " LEFT JOIN facts f ON f.host_id = h.id"
-	    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks "
-	    "GROUP BY host_id) d ON d.host_id = h.id"
-	    " GROUP BY k, h.state ORDER BY k, h.state", expr);
-	rc = db_prepare(inv, sql, &c->st, err, errlen);
-	free(sql);
-	if (rc != INV_OK) {
+	c->once = REPORT_ONCE(by);
+	if ((rc = report_prepare(c, expr, gpus, err, errlen)) != INV_OK) {
 		free(c);
 		return rc;
 	}
@@ -496,6 +558,7 @@ inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
 		g->cpu_cores += sqlite3_column_int64(c->st, 3);
 		g->memory_mb += sqlite3_column_int64(c->st, 4);
 		g->disk_bytes += sqlite3_column_int64(c->st, 5);
+		g->gpus += sqlite3_column_int64(c->st, 6);
 		if ((s = host_state_parse(col_text(c->st, 1))) >= 0)
 			g->states[s] = n;
 		if ((rc = stmt_step(c->inv, c->st, &c->done, "report", err,
@@ -503,8 +566,51 @@ inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
 			return rc;
 		c->have = rc == 1;
 	} while (c->have && strcmp(col_text(c->st, 0), c->key) == 0);
+	c->sum.hosts += g->hosts;
+	c->sum.cpu_cores += g->cpu_cores;
+	c->sum.memory_mb += g->memory_mb;
+	c->sum.disk_bytes += g->disk_bytes;
+	c->sum.gpus += g->gpus;
+	for (s = 0; s < HS_COUNT; s++)
+		c->sum.states[s] += g->states[s];
 	*rowp = g;
 	return 1;
+}
+
+int
+inv_report_total(struct inv_report *c, const struct inv_report_group **rowp,
+    char *err, size_t errlen)
+{
+	int	 rc;
+
+	*rowp = NULL;
+	if (c->once) {
+		/* The sum of the groups, every one read. */
+		while ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
+			;
+		if (rc < 0)
+			return rc;
+		c->row = c->sum;
+		c->row.key = "total";
+		*rowp = &c->row;
+		return INV_OK;
+	}
+	/* A host may be in several groups: count each once. */
+	sqlite3_finalize(c->st);
+	c->st = NULL;
+	if ((rc = report_prepare(c, "'total'", GPUS_PER_HOST, err,
+	    errlen)) != INV_OK)
+		return rc;
+	if ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
+		return INV_OK;
+	if (rc == 0) {
+		/* No host at all. */
+		memset(&c->row, 0, sizeof(c->row));
+		c->row.key = "total";
+		*rowp = &c->row;
+		return INV_OK;
+	}
+	return rc;
 }
 
 void

@@ -38,6 +38,8 @@ enum key_type {
 	KT_PREFIXES,	/* comma-separated; stored as array and count */
 	KT_SHA256,	/* stored in a char[65] */
 	KT_HOSTPORT,
+	KT_COMMUNITIES,	/* A:B, comma-separated; uint32 array and count */
+	KT_LCOMMUNITIES,	/* A:B:C; three uint32 each, and the count */
 };
 
 struct key {
@@ -84,6 +86,8 @@ static const struct key keys_images[] = {
 	{ "connect_timeout", KT_DURATION, C(images.connect_timeout_ms), 0, 100, DAY, "10s" },
 	{ "low_speed_time", KT_DURATION, C(images.low_speed_time_ms), 0, 1000, DAY, "30s" },
 	{ "retries", KT_UINT, C(images.retries), 0, 0, 100, "5" },
+	{ "catalog_url", KT_URL, C(images.catalog_url) },
+	{ "catalog_pubkey", KT_FILE, C(images.catalog_pubkey) },
 	{ NULL }
 };
 static const struct key keys_image[] = {
@@ -127,6 +131,19 @@ static const struct key keys_bmc[] = {
 	{ "power_timeout", KT_DURATION, C(bmc.power_timeout_ms), 0, 100, DAY, "2m" },
 	{ NULL }
 };
+static const struct key keys_boot[] = {
+	{ "listen", KT_HOSTPORT, C(boot.listen), .def = "127.0.0.1:8080" },
+	{ "url", KT_URL, C(boot.url) },
+	{ "deploy_dir", KT_PATH, C(boot.deploy_dir), .def = "/usr/lib/castiron/deploy" },
+	{ "token_ttl", KT_DURATION, C(boot.token_ttl_ms), 0, 10000, DAY, "30m" },
+	{ "cmdline", KT_STR, C(boot.cmdline), .def = "console=ttyS0" },
+	{ "interface", KT_NAME, C(boot.interface) },
+	{ "dhcp_range", KT_STR, C(boot.dhcp_range) },
+	{ "dnsmasq_dir", KT_PATH, C(boot.dnsmasq_dir), .def = "/run/castiron/dnsmasq" },
+	{ "dnsmasq_pidfile", KT_PATH, C(boot.dnsmasq_pidfile) },
+	{ "router_advertisements", KT_BOOL, C(boot.router_advertisements), .def = "no" },
+	{ NULL }
+};
 static const struct key keys_bgp[] = {
 	{ "bird_socket", KT_PATH, C(bgp.bird_socket), .def = "/run/bird/bird.ctl" },
 	{ "include_dir", KT_PATH, C(bgp.include_dir), .def = "/run/castiron/bird" },
@@ -137,6 +154,10 @@ static const struct key keys_bgp[] = {
 	{ "withdraw_on_exit", KT_BOOL, C(bgp.withdraw_on_exit), .def = "yes" },
 	{ "reconcile_interval", KT_DURATION, C(bgp.reconcile_ms), 0, 100, 5000, "5s" },
 	{ "bird_timeout", KT_DURATION, C(bgp.bird_timeout_ms), 0, 10, 60000, "2s" },
+	{ "drain_grace", KT_DURATION, C(bgp.drain_grace_ms), 0, 0, 3600000, "0s" },
+	{ "drain_local_pref", KT_UINT, C(bgp.drain_local_pref), 0, 0, 4294967295U, "0" },
+	{ "drain_prepend", KT_UINT, C(bgp.drain_prepend), 0, 0, 10, "0" },
+	{ "drain_prepend_as", KT_UINT, C(bgp.drain_prepend_as), 0, 1, 4294967295U },
 	{ NULL }
 };
 static const struct key keys_service[] = {
@@ -154,6 +175,13 @@ static const struct key keys_service[] = {
 	{ "rise", KT_UINT, S(rise), 0, 1, 100, "3" },
 	{ "fall", KT_UINT, S(fall), 0, 1, 100, "2" },
 	{ "prefixes", KT_PREFIXES, S(prefixes), S(nprefixes), .required = 1 },
+	{ "communities", KT_COMMUNITIES, S(communities), S(ncommunities) },
+	{ "large_communities", KT_LCOMMUNITIES, S(large_communities), S(nlarge_communities) },
+	{ "med", KT_UINT, S(med), 0, 0, 4294967295U },
+	{ "fail_open", KT_BOOL, S(fail_open), .def = "no" },
+	{ "flap_limit", KT_UINT, S(flap_limit), 0, 0, 1000, "0" },
+	{ "flap_window", KT_DURATION, S(flap_window_ms), 0, 1000, DAY, "1m" },
+	{ "flap_hold", KT_DURATION, S(flap_hold_ms), 0, 1000, DAY, "5m" },
 	{ NULL }
 };
 
@@ -164,6 +192,7 @@ static const struct section sections[] = {
 	{ "image", 1, keys_image },
 	{ "provision", 0, keys_provision },
 	{ "bmc", 0, keys_bmc },
+	{ "boot", 0, keys_boot },
 	{ "bgp", 0, keys_bgp },
 	{ "service", 1, keys_service },
 	{ NULL }
@@ -444,6 +473,71 @@ fail:
 	return -1;
 }
 
+/*
+ * BGP communities, comma-separated: "A:B" (each 0..65535) with words 2,
+ * "A:B:C" (each 0..4294967295) with words 3.  Stored as uint32s: one,
+ * (A << 16) | B, for a community, three for a large one.
+ */
+static int
+parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
+    char *err, size_t errlen)
+{
+	char		*copy, *tok, *save = NULL, *part, *psave;
+	uint32_t	*list = NULL, w[3];
+	uint64_t	 u, max = words == 2 ? 65535 : UINT32_MAX;
+	size_t		 n = 0, i, size = words == 2 ? 1 : 3;
+	int		 k;
+	char		 e[PARSE_ERRLEN];
+
+	copy = xstrdup(v);
+	for (tok = strtok_r(copy, ", \t", &save); tok;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		char	*t = xstrdup(tok);
+
+		for (k = 0, part = strtok_r(t, ":", &psave); part && k < 3;
+		    part = strtok_r(NULL, ":", &psave), k++) {
+			if (parse_uint(part, 0, max, &u, e, sizeof(e)) == -1) {
+				snprintf(err, errlen, "%s: %s", tok, e);
+				free(t);
+				goto fail;
+			}
+			w[k] = (uint32_t)u;
+		}
+		free(t);
+		if (k != words || part != NULL ||
+		    strchr(tok, ':') == tok || strstr(tok, "::") ||
+		    tok[strlen(tok) - 1] == ':') {
+			snprintf(err, errlen, "'%s' is not %s", tok, words == 2 ?
+			    "a community (A:B, each 0 to 65535)" :
+			    "a large community (A:B:C)");
+			goto fail;
+		}
+		if (words == 2 && w[0] == 65535 && w[1] == 0) {
+			snprintf(err, errlen, "65535:0 is GRACEFUL_SHUTDOWN, "
+			    "which castiron adds itself while draining");
+			goto fail;
+		}
+		if (words == 2)		/* one word: (A << 16) | B */
+			w[0] = (w[0] << 16) | w[1];
+		for (i = 0; i < n; i++)
+			if (memcmp(&list[i * size], w, size * sizeof(*w)) == 0) {
+				snprintf(err, errlen, "%s is listed twice", tok);
+				goto fail;
+			}
+		list = xreallocarray(list, (n + 1) * size, sizeof(*list));
+		memcpy(&list[n * size], w, size * sizeof(*w));
+		n++;
+	}
+	free(copy);
+	*out = list;
+	*nout = n;
+	return 0;
+fail:
+	free(copy);
+	free(list);
+	return -1;
+}
+
 /* Parses one value into base + k->off; 0 or -1 with err filled. */
 static int
 parse_value(const struct key *k, const char *v, void *base, char *err,
@@ -552,6 +646,11 @@ parse_value(const struct key *k, const char *v, void *base, char *err,
 		    (size_t *)(void *)((char *)base + k->off_n), err, errlen);
 	case KT_SHA256:
 		return parse_sha256_hex(v, field, err, errlen);
+	case KT_COMMUNITIES:
+	case KT_LCOMMUNITIES:
+		return parse_community_list(v, k->type == KT_COMMUNITIES ? 2 : 3,
+		    (uint32_t **)(void *)field,
+		    (size_t *)(void *)((char *)base + k->off_n), err, errlen);
 	case KT_HOSTPORT: {
 		char	 host[256];
 		uint16_t port;
@@ -646,10 +745,19 @@ validate(struct loader *l)
 	if (c->inventory.database == NULL)
 		xasprintf(&c->inventory.database, "%s/inventory.db",
 		    c->castiron.state_dir);
+	/* With a signed catalog the image may be one of its entries:
+	 * images/catalog.c checks that once the catalog is loaded. */
 	if (c->provision.image && c->nimage > 0 &&
+	    c->images.catalog_url == NULL &&
 	    config_image(c, c->provision.image) == NULL)
 		cerr(l, place_line(l, "provision", "image"), "provision",
 		    "image", "no [image %s] section", c->provision.image);
+	if ((c->images.catalog_url == NULL) != (c->images.catalog_pubkey == NULL))
+		cerr(l, place_line(l, "images", c->images.catalog_url ?
+		    "catalog_url" : "catalog_pubkey"), "images",
+		    c->images.catalog_url ? "catalog_pubkey" : "catalog_url",
+		    "required with %s (a catalog is only trusted with its key)",
+		    c->images.catalog_url ? "catalog_url" : "catalog_pubkey");
 	/* A bmap decides which ranges are written and verified: one that
 	 * comes over plain http must be pinned. */
 	for (i = 0; i < c->nimage; i++) {
@@ -678,6 +786,11 @@ validate(struct loader *l)
 		cerr(l, place_line(l, "bgp", "control_socket"), "bgp",
 		    "control_socket", "longer than 107 bytes (a unix socket path)");
 
+	if (c->bgp.drain_prepend > 0 && c->bgp.drain_prepend_as == 0)
+		cerr(l, place_line(l, "bgp", "drain_prepend"), "bgp",
+		    "drain_prepend_as", "required with drain_prepend (the AS "
+		    "number to prepend)");
+
 	for (i = 0; i < c->nservice; i++) {
 		struct cfg_service	*s = &c->service[i];
 		static const char *const per_kind[][5] = {
@@ -695,6 +808,7 @@ validate(struct loader *l)
 		};
 
 		snprintf(sec, sizeof(sec), "service %s", s->name);
+		s->has_med = service_has(l, sec, "med");
 		if (s->check < 0 || s->check > CHECK_EXEC)
 			continue;	/* already reported */
 		if (!service_has(l, sec, needs[s->check]))
@@ -870,7 +984,7 @@ free_keys(const struct key *keys, void *base)
 		switch (k->type) {
 		case KT_STR: case KT_NAME: case KT_PATH: case KT_FILE:
 		case KT_SECRET: case KT_URL: case KT_HOSTPORT:
-		case KT_PREFIXES:
+		case KT_PREFIXES: case KT_COMMUNITIES: case KT_LCOMMUNITIES:
 			free(*(void **)field);
 			*(void **)field = NULL;
 			break;

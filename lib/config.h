@@ -47,6 +47,17 @@ struct cfg_service {
 	uint64_t	 fall;
 	struct prefix	*prefixes;
 	size_t		 nprefixes;
+	/* What the announcements carry (bgp/; docs/bgp.md). */
+	uint32_t	*communities;	/* (a << 16) | b */
+	size_t		 ncommunities;
+	uint32_t	*large_communities;	/* three words each */
+	size_t		 nlarge_communities;
+	uint64_t	 med;
+	int		 has_med;
+	int		 fail_open;	/* a failure keeps the last announcer */
+	uint64_t	 flap_limit;	/* 0: no flap damping */
+	uint64_t	 flap_window_ms;
+	uint64_t	 flap_hold_ms;
 };
 
 struct config {
@@ -68,6 +79,8 @@ struct config {
 		uint64_t	 connect_timeout_ms;
 		uint64_t	 low_speed_time_ms;
 		uint64_t	 retries;
+		char		*catalog_url;	/* a signed catalog; NULL: none */
+		char		*catalog_pubkey;	/* its signify key */
 	} images;
 	struct cfg_image	*image;
 	size_t			 nimage;
@@ -106,6 +119,21 @@ struct config {
 	} bmc;
 
 	struct {
+		char		*listen;	/* the boot service's HOST:PORT */
+		char		*url;		/* as hosts reach it; NULL:
+						   http://listen */
+		char		*deploy_dir;	/* vmlinuz, initrd.img */
+		uint64_t	 token_ttl_ms;	/* a boot's one-time token */
+		char		*cmdline;	/* deploy kernel's arguments */
+		char		*interface;	/* where dnsmasq answers */
+		char		*dhcp_range;	/* dnsmasq's dhcp-range */
+		char		*dnsmasq_dir;	/* its conf and hosts files */
+		char		*dnsmasq_pidfile;	/* to SIGHUP it */
+		int		 router_advertisements;	/* IPv6 RA on
+						   the interface */
+	} boot;
+
+	struct {
 		char		*bird_socket;
 		char		*include_dir;
 		struct prefix	*allowed_prefixes;
@@ -116,6 +144,10 @@ struct config {
 		int		 withdraw_on_exit;
 		uint64_t	 reconcile_ms;
 		uint64_t	 bird_timeout_ms;
+		uint64_t	 drain_grace_ms;	/* 0: withdraw at once */
+		uint64_t	 drain_local_pref;	/* 0: unchanged */
+		uint64_t	 drain_prepend;		/* times drain_prepend_as */
+		uint64_t	 drain_prepend_as;
 	} bgp;
 	struct cfg_service	*service;
 	size_t			 nservice;

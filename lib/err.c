@@ -100,7 +100,7 @@ err_name(enum err_code code)
 	case ERR_TRUST:		return "not trusted";
 	case ERR_INVAL:		return "invalid";
 	case ERR_NOENT:		return "not found";
-	case ERR_STATE:		return "not allowed in this state";
+	case ERR_WRONGSTATE:		return "not allowed in this state";
 	case ERR_EXISTS:	return "already exists";
 	}
 	return "unknown error";

@@ -23,7 +23,7 @@ enum err_code {
 	/* The caller asked for something wrong: exit 2. */
 	ERR_INVAL,		/* bad usage, input or configuration */
 	ERR_NOENT,		/* no such host, image, key, ... */
-	ERR_STATE,		/* not allowed from the current state */
+	ERR_WRONGSTATE,		/* not allowed from the current state */
 	ERR_EXISTS,		/* would duplicate a unique name */
 };
 

@@ -160,6 +160,7 @@ opts_of(const struct prov_host *h, struct sess_opts *so, uint64_t connect_ms)
 	so->connect_timeout_ms = connect_ms;
 	so->io_timeout_ms = cfg->provision.io_timeout_ms;
 	so->keepalive_s = KEEPALIVE_S;
+	so->stop = &h->ctx->stop;
 }
 
 /* Pins the session's key (a new one, accepted by --accept-new-hostkey). */
@@ -222,8 +223,9 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 	opts_of(h, &so, connect_ms);
 	if ((h->sess = sess_dial(&so, e, sizeof(e))) == NULL) {
 		phost_err(h, "%s: unreachable: %s", h->h.hostname, e);
+		/* An interrupted dial is no reason to try again. */
 		if (unreachable)
-			*unreachable = 1;
+			*unreachable = !atomic_load(&h->ctx->stop);
 		return -1;
 	}
 	h->enrolled = 0;
@@ -239,6 +241,7 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 	k.pinned = pinned;
 	k.deploy = h->ctx->deploy_fp;
 	k.seen = h->deploy_fp;
+	k.checkin = h->checkin_fp;
 	k.accept_new = h->ctx->o.accept_new;
 	k.phase = phase;
 	if ((v = hostkey_decide(&k, h->err, sizeof(h->err))) == -1) {
@@ -260,6 +263,10 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 		    h->presented);
 	if (v == HOSTKEY_NEW)
 		return pin_presented(h);
+	if (v == HOSTKEY_CHECKIN)
+		return phost_note(h, "host key %s accepted: the one its deploy "
+		    "environment checked in with (this boot only; not pinned)",
+		    h->presented);
 	if (v == HOSTKEY_DEPLOY)
 		return phost_note(h, "host key %s accepted for the deploy "
 		    "environment (the configured deploy_host_key; not pinned)",

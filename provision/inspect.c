@@ -3,8 +3,8 @@
  * choice of the target disk.
  *
  * The dump is one "key=value" per line.  "castiron-inspect 1" opens it;
- * "disk=NAME" and "nic=NAME" open a record that the following disk or NIC
- * keys belong to; "mount=MAJ:MIN MOUNTPOINT" lines come from
+ * "disk=NAME", "nic=NAME" and "pci=SLOT" open a record that the
+ * following disk, NIC or accelerator keys belong to; "mount=MAJ:MIN MOUNTPOINT" lines come from
  * /proc/self/mountinfo, "swap=NAME" from /proc/swaps.  Values run to the
  * end of the line; unknown keys are skipped so that the script may grow.
  * Device numbers (MAJ:MIN) rather than names tie mounts to disks, so a
@@ -60,6 +60,22 @@ const char INSPECT_SCRIPT[] =
 "  echo \"nic=$n\"\n"
 "  r mac $i/address\n"
 "  r speed $i/speed\n"
+"done\n"
+/* Accelerators: PCI display (0x03) and processing-accelerator (0x12)
+ * devices, their ids, a driver's VRAM size (amdgpu) and the first six
+ * lines of resource (the BARs). */
+"for p in /sys/bus/pci/devices/*; do\n"
+"  { read -r c <\"$p/class\"; } 2>/dev/null || continue\n"
+"  case $c in 0x03*|0x12*) ;; *) continue ;; esac\n"
+"  echo \"pci=${p##*/}\"\n"
+"  echo \"class=$c\"\n"
+"  r vendor $p/vendor\n"
+"  r device $p/device\n"
+"  [ -r $p/mem_info_vram_total ] && r vram $p/mem_info_vram_total\n"
+"  i=0\n"
+"  [ -r $p/resource ] && while [ $i -lt 6 ] && read -r a b f; do\n"
+"    echo \"bar=$a $b $f\"; i=$((i+1))\n"
+"  done <$p/resource\n"
 "done\n"
 /* udev's stable names (../../NAME links), for --disk /dev/disk/by-id/... */
 "for l in /dev/disk/by-id/* /dev/disk/by-path/*; do\n"
@@ -154,6 +170,82 @@ part_of(const char *name, const char *disk)
 	return 1;
 }
 
+/* A hex number "0x..." of at most 16 digits. */
+static int
+hexnum(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t	 v = 0;
+	size_t		 n = 0;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return -1;
+	for (s += 2; *s && n < 17; s++, n++) {
+		int	 d = *s >= '0' && *s <= '9' ? *s - '0' :
+		    *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 :
+		    *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (n == 0 || n > 16 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A PCI slot as sysfs names it: 0000:3b:00.0 (hex, ':' and '.'). */
+static int
+valid_slot(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 7 && n < 16 && strspn(s, "0123456789abcdef:.") == n;
+}
+
+#define PCI_RES_MEM		0x200	/* IORESOURCE_MEM */
+#define PCI_RES_PREFETCH	0x2000	/* IORESOURCE_PREFETCH */
+
+/* One key of an accelerator's record. */
+static void
+gpu_key(struct inspect_gpu *g, const char *key, const char *val)
+{
+	uint64_t	 u, a, b, fl;
+	char		 t[3][24];
+	const char	*p = val;
+	size_t		 i, n;
+
+	if (strcmp(key, "vendor") == 0 && hexnum(val, 0xffff, &u) == 0) {
+		g->vendor_id = (unsigned)u;
+		snprintf(g->g.vendor, sizeof(g->g.vendor), "%04x",
+		    g->vendor_id);
+	} else if (strcmp(key, "device") == 0 && hexnum(val, 0xffff, &u) == 0) {
+		g->device_id = (unsigned)u;
+		snprintf(g->g.model, sizeof(g->g.model), "%04x", g->device_id);
+	} else if (strcmp(key, "vram") == 0 && num(val, UINT64_MAX / 2,
+	    &u) == 0)
+		g->vram_bytes = u;
+	else if (strcmp(key, "bar") == 0 && g->nbars < 6) {
+		g->nbars++;
+		for (i = 0; i < 3; i++) {
+			p += strspn(p, " ");
+			n = strcspn(p, " ");
+			if (n == 0 || n >= sizeof(t[i]))
+				return;
+			memcpy(t[i], p, n);
+			t[i][n] = '\0';
+			p += n;
+		}
+		if (hexnum(t[0], UINT64_MAX, &a) == -1 ||
+		    hexnum(t[1], UINT64_MAX, &b) == -1 ||
+		    hexnum(t[2], UINT64_MAX, &fl) == -1)
+			return;
+		if ((fl & PCI_RES_MEM) && (fl & PCI_RES_PREFETCH) && a != 0 &&
+		    b > a && b - a + 1 > g->bar_bytes)
+			g->bar_bytes = b - a + 1;
+	}
+}
+
 static struct inspect_disk *
 disk_by_partname(struct inspect *in, const char *name)
 {
@@ -173,6 +265,7 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 	char			 key[32], val[1024];
 	struct inspect_disk	*disk = NULL;
 	struct inv_nic		*nic = NULL;
+	struct inspect_gpu	*gpu = NULL;
 	uint64_t		 u;
 	unsigned		 lineno = 0;
 	int			 seen_hdr = 0, seen_end = 0;
@@ -229,9 +322,18 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 			setv(in->sys_product, sizeof(in->sys_product), val);
 		else if (strcmp(key, "dmi_product_serial") == 0)
 			setv(in->sys_serial, sizeof(in->sys_serial), val);
-		else if (strcmp(key, "disk") == 0) {
+		else if (strcmp(key, "pci") == 0) {
+			disk = NULL;
+			nic = NULL;
+			gpu = NULL;
+			if (in->ngpus == INSPECT_MAXGPUS || !valid_slot(val))
+				continue;
+			gpu = &in->gpus[in->ngpus++];
+			setv(gpu->g.pci_slot, sizeof(gpu->g.pci_slot), val);
+		} else if (strcmp(key, "disk") == 0) {
 			nic = NULL;
 			disk = NULL;
+			gpu = NULL;
 			if (*val == '\0' || strchr(val, '/') != NULL)
 				continue;
 			if (in->ndisks == INSPECT_MAXDISKS) {
@@ -253,6 +355,7 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 		} else if (strcmp(key, "nic") == 0) {
 			disk = NULL;
 			nic = NULL;
+			gpu = NULL;
 			if (in->nnics == INSPECT_MAXNICS || *val == '\0')
 				continue;
 			nic = &in->nics[in->nnics++];
@@ -261,6 +364,7 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 			char	*sp = strchr(val, ' ');
 			disk = NULL;
 			nic = NULL;
+			gpu = NULL;
 			if (sp == NULL)
 				continue;
 			*sp = '\0';
@@ -274,6 +378,7 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 			char	*sp = strrchr(val, ' ');
 			disk = NULL;
 			nic = NULL;
+			gpu = NULL;
 			if (sp == NULL || in->naliases == INSPECT_MAXALIASES)
 				continue;
 			*sp++ = '\0';
@@ -291,9 +396,22 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 			const char *b = strrchr(val, '/');
 			struct inspect_disk *sd;
 			b = b ? b + 1 : val;
+			gpu = NULL;
 			if ((sd = disk_by_partname(in, b)) != NULL)
 				sd->in_use = 1;
-		} else if (disk != NULL) {
+		} else if (gpu != NULL && strcmp(key, "class") == 0) {
+			/* 0x030200: class and subclass, 03 or 12 only */
+			if (hexnum(val, 0xffffff, &u) == -1 ||
+			    (u >> 16 != 0x03 && u >> 16 != 0x12)) {
+				in->ngpus--;
+				gpu = NULL;
+				continue;
+			}
+			snprintf(gpu->g.class, sizeof(gpu->g.class), "%04x",
+			    (unsigned)(u >> 8));
+		} else if (gpu != NULL)
+			gpu_key(gpu, key, val);
+		else if (disk != NULL) {
 			if (strcmp(key, "dev") == 0 && valid_devno(val))
 				setv(disk->dev, sizeof(disk->dev), val);
 			else if (strcmp(key, "size") == 0 &&
@@ -348,12 +466,90 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 				d->is_root = 1;
 		}
 	}
-	/* A NIC without a MAC is no use to the inventory. */
+	/* A NIC without a MAC is no use to the inventory, nor a PCI device
+	 * whose class or ids did not come. */
 	for (i = 0, j = 0; i < in->nnics; i++)
 		if (in->nics[i].mac[0])
 			in->nics[j++] = in->nics[i];
 	in->nnics = j;
+	for (i = 0, j = 0; i < in->ngpus; i++) {
+		struct inspect_gpu *g = &in->gpus[i];
+
+		if (g->g.class[0] == '\0' || g->g.vendor[0] == '\0' ||
+		    g->g.model[0] == '\0')
+			continue;
+		g->g.memory_mb = g->vram_bytes ? (int64_t)(g->vram_bytes >> 20) :
+		    g->bar_bytes ? (int64_t)(g->bar_bytes >> 20) : -1;
+		in->gpus[j++] = *g;
+	}
+	in->ngpus = j;
 	return 0;
+}
+
+/* A pci.ids line "ID  NAME" after depth tabs: the id, or -1. */
+static long
+ids_line(const char *line, int depth, const char **name)
+{
+	uint64_t	 id = 0;
+	int		 i;
+
+	for (i = 0; i < depth; i++)
+		if (line[i] != '\t')
+			return -1;
+	line += depth;
+	if (line[0] == '\t')
+		return -1;
+	for (i = 0; i < 4; i++) {
+		int	 c = line[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -1;
+		id = id << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	if (line[4] != ' ' || line[5] != ' ' || line[6] == '\0')
+		return -1;
+	*name = line + 6;
+	return (long)id;
+}
+
+void
+inspect_pci_names(struct inspect *in, const char *path)
+{
+	char		 line[512];
+	const char	*name;
+	long		 vendor = -1, id;
+	size_t		 i, n;
+	FILE		*f;
+
+	if (in->ngpus == 0 || (f = fopen(path ? path : INSPECT_PCI_IDS,
+	    "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((n = strcspn(line, "\n")) == sizeof(line) - 1) {
+			int	 c;	/* longer than any name: skip the rest */
+
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		line[n] = '\0';
+		if (line[0] == 'C' && line[1] == ' ')
+			break;		/* the device classes: no vendor after */
+		if ((id = ids_line(line, 0, &name)) >= 0) {
+			vendor = id;
+			for (i = 0; i < in->ngpus; i++)
+				if (in->gpus[i].vendor_id == (unsigned)id)
+					setv(in->gpus[i].g.vendor,
+					    sizeof(in->gpus[i].g.vendor), name);
+		} else if (vendor >= 0 && (id = ids_line(line, 1, &name)) >= 0) {
+			for (i = 0; i < in->ngpus; i++)
+				if (in->gpus[i].vendor_id == (unsigned)vendor &&
+				    in->gpus[i].device_id == (unsigned)id)
+					setv(in->gpus[i].g.model,
+					    sizeof(in->gpus[i].g.model), name);
+		}
+	}
+	fclose(f);
 }
 
 void
@@ -377,6 +573,10 @@ inspect_to_facts(const struct inspect *in, struct inv_facts *f)
 	f->nics = xcalloc(in->nnics ? in->nnics : 1, sizeof(*f->nics));
 	memcpy(f->nics, in->nics, in->nnics * sizeof(*f->nics));
 	f->nnics = in->nnics;
+	f->gpus = xcalloc(in->ngpus ? in->ngpus : 1, sizeof(*f->gpus));
+	for (i = 0; i < in->ngpus; i++)
+		f->gpus[i] = in->gpus[i].g;
+	f->ngpus = in->ngpus;
 }
 
 int
@@ -491,5 +691,92 @@ inspect_pick_disk(const struct inspect *in, const char *want,
 	if (disk_usable(best, min_bytes, err, errlen) == -1)
 		return -1;
 	snprintf(out, outlen, "/dev/%s", best->d.name);
+	return 0;
+}
+
+/* Serials as they are recorded: no blanks (the record is one line of
+ * words). */
+static void
+serial_word(const char *s, char *out, size_t len)
+{
+	size_t	 i;
+
+	snprintf(out, len, "%s", s);
+	for (i = 0; out[i]; i++)
+		if (out[i] == ' ' || out[i] == '\t' || out[i] == '=')
+			out[i] = '_';
+}
+
+void
+inspect_disk_identity(const struct inspect *in, const char *dev,
+    char *serial, size_t slen, char *byid, size_t blen)
+{
+	const char	*name = strncmp(dev, "/dev/", 5) == 0 ? dev + 5 : dev;
+	size_t		 i;
+
+	serial[0] = byid[0] = '\0';
+	for (i = 0; i < in->ndisks; i++)
+		if (strcmp(in->disks[i].d.name, name) == 0)
+			serial_word(in->disks[i].d.serial, serial, slen);
+	for (i = 0; i < in->naliases; i++)
+		if (strcmp(in->aliases[i].name, name) == 0 &&
+		    strncmp(in->aliases[i].path, "/dev/disk/by-id/", 16) == 0) {
+			snprintf(byid, blen, "%s", in->aliases[i].path);
+			break;
+		}
+}
+
+int
+inspect_find_written(const struct inspect *in, const char *recorded,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	char		 dev[256] = "", serial[128] = "", byid[256] = "";
+	char		 w[128];
+	const char	*p = recorded;
+	size_t		 i, n;
+
+	/* "DEV [serial=S] [by-id=PATH]" */
+	n = strcspn(p, " ");
+	if (n == 0 || n >= sizeof(dev)) {
+		snprintf(err, errlen, "no disk recorded");
+		return -1;
+	}
+	memcpy(dev, p, n);
+	for (p += n; *p == ' '; p++) {
+		n = strcspn(p + 1, " ");
+		if (strncmp(p + 1, "serial=", 7) == 0 && n - 7 < sizeof(serial))
+			snprintf(serial, sizeof(serial), "%.*s", (int)(n - 7),
+			    p + 8);
+		else if (strncmp(p + 1, "by-id=", 6) == 0 && n - 6 <
+		    sizeof(byid))
+			snprintf(byid, sizeof(byid), "%.*s", (int)(n - 6), p + 7);
+		p += n;
+	}
+	if (*serial) {
+		for (i = 0; i < in->ndisks; i++) {
+			serial_word(in->disks[i].d.serial, w, sizeof(w));
+			if (strcmp(w, serial) == 0) {
+				snprintf(out, outlen, "/dev/%s",
+				    in->disks[i].d.name);
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "the disk the image was written to "
+		    "(serial %s, then %s) is not on the host now", serial, dev);
+		return -1;
+	}
+	if (*byid) {
+		for (i = 0; i < in->naliases; i++)
+			if (strcmp(in->aliases[i].path, byid) == 0) {
+				snprintf(out, outlen, "/dev/%s",
+				    in->aliases[i].name);
+				return 0;
+			}
+		snprintf(err, errlen, "the disk the image was written to (%s, "
+		    "then %s) is not on the host now", byid, dev);
+		return -1;
+	}
+	/* No identity to go by (a loop device): the name it had. */
+	snprintf(out, outlen, "%s", dev);
 	return 0;
 }

@@ -2,8 +2,9 @@
  * Hardware inspection of a host in its deploy environment.  One remote
  * command (INSPECT_SCRIPT, plain POSIX sh reading /proc and /sys, so it
  * runs under busybox) prints a line-oriented dump; inspect_parse() turns
- * it into facts for the inventory plus what target-disk selection needs
- * (device numbers, partitions, mounts, the root disk).  The parser and the
+ * it into facts for the inventory (accelerators among them, named from
+ * pci.ids here) plus what target-disk selection needs (device numbers,
+ * partitions, mounts, the root disk).  The parser and the
  * checks are pure functions, unit-tested against captured dumps.
  */
 #ifndef CASTIRON_PROVISION_INSPECT_H
@@ -19,6 +20,8 @@
 #define INSPECT_MAXMOUNTS	256
 #define INSPECT_MAXNICS		32
 #define INSPECT_MAXALIASES	512
+#define INSPECT_MAXGPUS		64
+#define INSPECT_PCI_IDS		"/usr/share/misc/pci.ids"	/* Debian's pci.ids */
 #define INSPECT_MAXDUMP		(1024 * 1024)
 
 /* The dump script; its output format is described in inspect.c. */
@@ -33,6 +36,16 @@ struct inspect_disk {
 	int		 in_use;	/* it or a partition mounted, swap, held */
 	int		 is_root;	/* the deploy environment runs from it */
 	int		 virtual_;	/* loop, ram, zram, dm, md, sr, fd */
+};
+
+/* An accelerator (a PCI device of class 0x03 or 0x12); g.vendor and
+ * g.model hold the hex ids until inspect_pci_names finds their names. */
+struct inspect_gpu {
+	struct inv_gpu	 g;
+	unsigned	 vendor_id, device_id;
+	uint64_t	 vram_bytes;	/* what its driver says, 0: nothing */
+	uint64_t	 bar_bytes;	/* its largest prefetchable memory BAR */
+	unsigned	 nbars;
 };
 
 struct inspect {
@@ -55,11 +68,20 @@ struct inspect {
 		char		 name[32];
 	}			 aliases[INSPECT_MAXALIASES];
 	size_t			 naliases;
+	struct inspect_gpu	 gpus[INSPECT_MAXGPUS];
+	size_t			 ngpus;
 };
 
 /* Parses a dump; -1 with a reason when it is not one. */
 int	inspect_parse(const char *dump, size_t len, struct inspect *,
 	    char *err, size_t errlen);
+/*
+ * Names the accelerators' vendors and models from a pci.ids file (path,
+ * or NULL for INSPECT_PCI_IDS); without the file, or for an id it does
+ * not list, the hex ids stay.  Reads the file on the provisioning server
+ * (the deploy environment has none), once for all of a host's devices.
+ */
+void	inspect_pci_names(struct inspect *, const char *path);
 /* Fills f from in (f's arrays are allocated; inv_facts_free). */
 void	inspect_to_facts(const struct inspect *, struct inv_facts *f);
 /* Checks against the enrollment: every enrolled MAC present, the serial
@@ -76,5 +98,14 @@ int	inspect_check_enrolled(const struct inspect *, const struct inv_host *,
 int	inspect_pick_disk(const struct inspect *, const char *want,
 	    uint64_t min_bytes, char *out, size_t outlen, char *err,
 	    size_t errlen);
+/* What identifies the disk dev ("/dev/NAME") beyond its kernel name: its
+ * serial (blanks made '_') and a /dev/disk/by-id link; "" when none. */
+void	inspect_disk_identity(const struct inspect *, const char *dev,
+	    char *serial, size_t slen, char *byid, size_t blen);
+/* The disk a record "DEV [serial=S] [by-id=PATH]" names on the host now:
+ * by serial first, else by the link, else (nothing identifies it, as for
+ * a loop device) DEV itself.  -1 when the disk is not there any more. */
+int	inspect_find_written(const struct inspect *, const char *recorded,
+	    char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

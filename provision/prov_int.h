@@ -10,6 +10,7 @@
 #define CASTIRON_PROV_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "images/frame.h"
@@ -44,8 +45,12 @@ struct prov_ctx {
 	char			 writer_sha[65];
 	char			 deploy_fp[SSH_FP_LEN];	/* "" when none */
 	char			*authorized;	/* keys for the installed root */
+	struct inv_owner	 owner;		/* this run (owner.c) */
+	atomic_int		 stop;		/* the signal that interrupted
+						   the run, 0 */
 	pthread_mutex_t		 lock;		/* progress bars, counters */
 	size_t			 next;		/* next host to take */
+	size_t			 finished;	/* workers that are done */
 	const char *const	*hosts;
 	struct prov_result	*results;
 	size_t			 nhosts;
@@ -64,12 +69,14 @@ struct prov_host {
 						   on this session */
 	char			 presented[SSH_FP_LEN];	/* key of the session */
 	char			 deploy_fp[SSH_FP_LEN];	/* deploy env's key */
+	char			 checkin_fp[SSH_FP_LEN];	/* the key this
+						   network boot checked in with */
 	struct inspect		*insp;
 	char			 disk[64];	/* chosen target */
 	char			 prov_id[64];
 	int			 step;		/* running now */
 	uint64_t		 step_bytes;
-	char			 why[256];	/* the step's done note */
+	char			 why[512];	/* the step's done note */
 	char			 err[PROV_ERRLEN];
 };
 
@@ -106,6 +113,15 @@ int	phost_inspect(struct prov_host *);
 /* MAC and serial of the inspection against the enrollment; sets
  * h->enrolled. */
 int	phost_cross_check(struct prov_host *);
+
+/* owner.c: this process as a run's owner (-1 with err set); and whether
+ * a host found in provisioning, owned by rec, may be taken over by me (0,
+ * the event's reason in why) or not (-1, err the one line naming whose it
+ * is). */
+int	owner_self(struct inv_owner *, char *err, size_t errlen);
+int	owner_may_take(const struct inv_owner *rec, const struct inv_owner *me,
+	    const char *hostname, int force, char *why, size_t whylen,
+	    char *err, size_t errlen);
 
 /* reboot = bmc: a one-time disk boot and a restart (step_power.c). */
 int	phost_bmc_disk_boot(struct prov_host *);

@@ -66,5 +66,7 @@ int	prov_plan(struct prov_ctx *, const char *const *hosts, size_t n,
  * hosts that failed. */
 size_t	prov_run(struct prov_ctx *, const char *const *hosts, size_t n,
 	    struct prov_result *results);
+/* The signal (SIGINT, SIGTERM) that interrupted prov_run, else 0. */
+int	prov_interrupted(const struct prov_ctx *);
 
 #endif

@@ -7,16 +7,25 @@
  * in.  A step is a row: its name comes from inventory/hoststate.h, what
  * it needs (a session in the deploy environment, the host's inspection)
  * is provided here, and its function is in its own file (step_*.c).
+ *
+ * SIGINT and SIGTERM interrupt a run: the main thread takes them
+ * (sigtimedwait, no handler) while the workers run with them blocked; no
+ * new host or step starts, every session gives up within a second
+ * (sess_opts.stop), so does a BMC wait (bmc_interrupted), and each host
+ * in flight fails at its step, "interrupted", resumable.  A second signal
+ * exits at once; the hosts still provisioning are then taken over by the
+ * next run (owner.c).
  */
+#include <sys/random.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "provision/bmc/bmc.h"
 #include "provision/prov_int.h"
 
 #define NEED_SESSION	0x1	/* a session in the deploy environment */
@@ -83,7 +92,7 @@ make_prov_id(struct prov_host *h)
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		memset(r, 0, sizeof(r));
 	snprintf(h->prov_id, sizeof(h->prov_id), "%s-%02x%02x%02x%02x%02x%02x",
 	    ts, r[0], r[1], r[2], r[3], r[4], r[5]);
@@ -107,13 +116,47 @@ recall_prov_id(struct prov_host *h)
 	return 0;
 }
 
+/*
+ * A host that an earlier run left in provisioning: taken over when its
+ * owner is gone (an event says from whom), else refused with one line
+ * naming the owner.
+ */
+static int
+take_over(struct prov_host *h)
+{
+	struct prov_ctx	*c = h->ctx;
+	char		 why[512], e[INV_ERRLEN];
+	int		 rc;
+
+	if (owner_may_take(&h->h.owner, &c->owner, h->h.hostname, c->o.force,
+	    why, sizeof(why), h->err, sizeof(h->err)) == -1) {
+		h->res->usage = 1;
+		return -1;
+	}
+	if ((rc = inv_run_takeover(h->inv, h->h.hostname, c->o.actor,
+	    &h->h.owner, why, e, sizeof(e))) != INV_OK) {
+		phost_err(h, "%s", e);
+		h->res->usage = rc != INV_FAIL;
+		return -1;
+	}
+	log_info("%s: %s", h->h.hostname, why);
+	return 0;
+}
+
+static const char *
+signame(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" :
+	    "a signal";
+}
+
 static void
 run_host(struct prov_host *h)
 {
 	struct prov_ctx		*c = h->ctx;
 	const struct step	*s;
 	char			 e[INV_ERRLEN];
-	int			 from, rc;
+	int			 from, rc, sig;
 	uint64_t		 t0 = mono_ms(), ts;
 
 	h->res->step = STEP_NONE;
@@ -122,12 +165,15 @@ run_host(struct prov_host *h)
 		phost_err(h, "inventory: %s", e);
 		goto out;
 	}
+	inv_run_owner(h->inv, &c->owner);
 	if ((rc = inv_host_find(h->inv, h->res->hostname, &h->h, e,
 	    sizeof(e))) != INV_OK) {
 		phost_err(h, "%s", e);
 		h->res->usage = rc != INV_FAIL;
 		goto out;
 	}
+	if (h->h.state == HS_PROVISIONING && take_over(h) == -1)
+		goto out;
 	if ((rc = inv_run_begin(h->inv, h->h.hostname, c->o.actor, c->o.force,
 	    NULL, &from, e, sizeof(e))) != INV_OK) {
 		phost_err(h, "%s", e);
@@ -147,6 +193,8 @@ run_host(struct prov_host *h)
 		if (s->id < from)
 			continue;
 		h->step = s->id;
+		if (atomic_load(&c->stop))
+			goto fail;	/* no new step starts */
 		h->step_bytes = 0;
 		h->why[0] = '\0';
 		h->res->step = s->id;
@@ -175,6 +223,8 @@ run_host(struct prov_host *h)
 	goto out;
 fail:
 	h->res->step = h->step;
+	if ((sig = atomic_load(&c->stop)) != 0)
+		phost_err(h, "interrupted (%s)", signame(sig));
 	if (inv_run_fail(h->inv, h->h.hostname, c->o.actor, h->step, h->err,
 	    e, sizeof(e)) != INV_OK)
 		log_warnx("%s: could not record the failure: %s",
@@ -196,7 +246,7 @@ worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
-		i = c->next++;
+		i = atomic_load(&c->stop) ? c->nhosts : c->next++;
 		pthread_mutex_unlock(&c->lock);
 		if (i >= c->nhosts)
 			break;
@@ -204,7 +254,66 @@ worker(void *arg)
 		run_host(h);
 		phost_free(h);
 	}
+	pthread_mutex_lock(&c->lock);
+	c->finished++;
+	pthread_mutex_unlock(&c->lock);
 	return NULL;
+}
+
+/*
+ * The main thread while the workers run: takes SIGINT and SIGTERM (set)
+ * and interrupts the run at the first; a second exits at once.  Returns
+ * when every worker is done.
+ */
+static void
+wait_workers(struct prov_ctx *c, size_t nth, const sigset_t *set)
+{
+	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
+	sigset_t	 one;
+	size_t		 done;
+	int		 sig;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		done = c->finished;
+		pthread_mutex_unlock(&c->lock);
+		if (done == nth)
+			return;
+		if ((sig = sigtimedwait(set, NULL, &tick)) <= 0)
+			continue;
+		if (atomic_load(&c->stop) == 0) {
+			atomic_store(&c->stop, sig);
+			bmc_interrupted = 1;	/* BMC waits end too */
+			log_warnx("%s: interrupting the run: no new step starts, "
+			    "the hosts in flight fail at their step (the next run "
+			    "resumes them); %s again exits at once", signame(sig),
+			    signame(sig));
+			continue;
+		}
+		log_warnx("%s again: exiting now; the hosts still provisioning "
+		    "are taken over by the next run", signame(sig));
+		signal(sig, SIG_DFL);
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		raise(sig);
+	}
+}
+
+/* SIGINT and SIGTERM, but not one ignored when castiron started (a
+ * background job of a script ignores SIGINT, and keeps doing so). */
+static void
+stop_signals(sigset_t *set)
+{
+	static const int	 sigs[] = { SIGINT, SIGTERM };
+	struct sigaction	 sa;
+	size_t			 i;
+
+	sigemptyset(set);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_IGN)
+			sigaddset(set, sigs[i]);
 }
 
 size_t
@@ -212,26 +321,53 @@ prov_run(struct prov_ctx *c, const char *const *hosts, size_t n,
     struct prov_result *results)
 {
 	pthread_t	*th;
+	sigset_t	 set, old;
+	char		 e[PROV_ERRLEN];
 	size_t		 i, nth, failed = 0;
+	int		 sig;
 
 	c->hosts = hosts;
 	c->results = results;
 	c->nhosts = n;
 	c->next = 0;
+	c->finished = 0;
+	if (owner_self(&c->owner, e, sizeof(e)) == -1)
+		fatalx("%s", e);
 	nth = c->o.parallel ? c->o.parallel : 1;
 	if (nth > n)
 		nth = n;
 	th = xcalloc(nth ? nth : 1, sizeof(*th));
+	/* The workers inherit the mask: only wait_workers takes them. */
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
 	for (i = 0; i < nth; i++)
 		if (pthread_create(&th[i], NULL, worker, c) != 0)
 			fatalx("pthread_create failed");
+	wait_workers(c, nth, &set);
 	for (i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	free(th);
+	/* Hosts no worker took: not started, untouched. */
+	for (i = c->next < n ? c->next : n; i < n; i++) {
+		memset(&results[i], 0, sizeof(results[i]));
+		snprintf(results[i].hostname, sizeof(results[i].hostname),
+		    "%s", hosts[i]);
+		sig = atomic_load(&c->stop);
+		snprintf(results[i].reason, sizeof(results[i].reason),
+		    "interrupted (%s) before it started; nothing changed",
+		    signame(sig));
+	}
 	for (i = 0; i < n; i++)
 		if (!results[i].ok)
 			failed++;
 	return failed;
+}
+
+int
+prov_interrupted(const struct prov_ctx *c)
+{
+	return atomic_load(&c->stop);
 }
 
 int
@@ -240,10 +376,12 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 {
 	struct inv	*inv;
 	struct inv_host	 h;
-	char		 e[INV_ERRLEN], legal[128];
+	char		 e[INV_ERRLEN], why[512];
 	size_t		 i;
-	int		 s, from, last;
+	int		 s, from, last, taken;
 
+	if (owner_self(&c->owner, err, errlen) == -1)
+		return -1;
 	if (inv_open(c->cfg->inventory.database, INV_OPEN_READONLY, &inv, e,
 	    sizeof(e)) != INV_OK) {
 		snprintf(err, errlen, "inventory: %s", e);
@@ -263,17 +401,26 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		    host_state_name(h.state));
 		snprintf(p->disk, sizeof(p->disk), "%s", h.disk[0] ? h.disk :
 		    c->cfg->provision.disk ? c->cfg->provision.disk : "auto");
-		if (!host_state_allowed(HS_BY_PROVISION, h.state,
+		taken = 0;
+		if (h.state == HS_PROVISIONING) {
+			if (owner_may_take(&h.owner, &c->owner, h.hostname,
+			    c->o.force, why, sizeof(why), e, sizeof(e)) == -1) {
+				snprintf(p->note, sizeof(p->note), "refused: %.*s",
+				    (int)sizeof(p->note) - 10, e);
+				continue;
+			}
+			taken = 1;
+		} else if (!host_state_allowed(HS_BY_PROVISION, h.state,
 		    HS_PROVISIONING, c->o.force)) {
 			snprintf(p->note, sizeof(p->note), "refused: %s%s",
 			    host_state_name(h.state), h.state == HS_ACTIVE ?
 			    " (needs --force)" : "");
-			(void)legal;
 			continue;
 		}
 		from = STEP_POWER;
-		if (h.state == HS_FAILED && inv_step_last_done(inv, hosts[i],
-		    &last, e, sizeof(e)) == INV_OK && last != STEP_NONE)
+		if ((h.state == HS_FAILED || taken) && inv_step_last_done(inv,
+		    hosts[i], &last, e, sizeof(e)) == INV_OK &&
+		    last != STEP_NONE)
 			from = last + 1;
 		for (s = from; s < STEP_COUNT; s++) {
 			if (p->steps[0])
@@ -282,7 +429,11 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 			strncat(p->steps, prov_step_name(s), sizeof(p->steps) -
 			    strlen(p->steps) - 1);
 		}
-		if (from > STEP_POWER)
+		if (taken)
+			snprintf(p->note, sizeof(p->note), "takes it over (%.*s); "
+			    "resumes at %s", (int)sizeof(p->note) - 40, why,
+			    prov_step_name(from < STEP_COUNT ? from : STEP_VERIFY));
+		else if (from > STEP_POWER)
 			snprintf(p->note, sizeof(p->note), "resumes at %s",
 			    prov_step_name(from));
 	}

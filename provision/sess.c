@@ -116,10 +116,22 @@ keepalive(struct sess_conn *c)
 	}
 }
 
+/* The run was interrupted (sess_opts.stop): -1 with err set. */
+static int
+stopped(struct sess_conn *c, char *err, size_t errlen)
+{
+	if (c->o.stop == NULL || atomic_load(c->o.stop) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: interrupted", c->host);
+	c->broken = 1;
+	return -1;
+}
+
 /*
  * Waits until the socket is ready in the direction libssh2 needs, at
  * most until deadline (and never more than a second, so keepalives keep
- * their pace).  Returns -1 only when poll itself fails.
+ * their pace and an interruption is seen).  Returns -1 only when poll
+ * itself fails or the run was interrupted.
  */
 static int
 wait_sock(struct sess_conn *c, uint64_t deadline, char *err, size_t errlen)
@@ -128,6 +140,8 @@ wait_sock(struct sess_conn *c, uint64_t deadline, char *err, size_t errlen)
 	uint64_t	 now = mono_ms();
 	int		 rc, ms;
 
+	if (stopped(c, err, errlen) == -1)
+		return -1;
 	ms = deadline <= now ? 0 : deadline - now > 1000 ? 1000 :
 	    (int)(deadline - now);
 	keepalive(c);
@@ -168,6 +182,7 @@ tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 port[8];
+	uint64_t	 deadline;
 	int		 fd = -1, rc, one = 1;
 
 	memset(&hints, 0, sizeof(hints));
@@ -199,9 +214,22 @@ tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
 		}
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
-		do
-			rc = poll(&pfd, 1, (int)o->connect_timeout_ms);
-		while (rc == -1 && errno == EINTR);
+		/* A second at a time, to see an interruption. */
+		deadline = mono_ms() + o->connect_timeout_ms;
+		do {
+			uint64_t now = mono_ms();
+
+			if (o->stop && atomic_load(o->stop)) {
+				snprintf(err, errlen, "%s: interrupted",
+				    o->host);
+				close(fd);
+				freeaddrinfo(res);
+				return -1;
+			}
+			rc = now >= deadline ? 0 : poll(&pfd, 1,
+			    deadline - now > 1000 ? 1000 : (int)(deadline - now));
+		} while ((rc == -1 && errno == EINTR) ||
+		    (rc == 0 && mono_ms() < deadline));
 		if (rc == 0) {
 			snprintf(err, errlen, "%s port %s: connect: timed out "
 			    "after %llu ms", o->host, port,
@@ -849,6 +877,8 @@ sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
 	ssize_t		 n;
 	int		 full = 0;
 
+	if (stopped(st->c, err, errlen) == -1)
+		return -1;
 	while (pos < len) {
 		int	 progress = 0;
 

@@ -13,6 +13,7 @@
 #ifndef CASTIRON_PROVISION_SESS_H
 #define CASTIRON_PROVISION_SESS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,10 @@ struct sess_opts {
 	uint64_t	 connect_timeout_ms;
 	uint64_t	 io_timeout_ms;	/* no progress for this long: error */
 	unsigned	 keepalive_s;	/* 0: none */
+	/* When it points to non-zero (set by another thread: the run was
+	 * interrupted), every wait and write gives up within a second,
+	 * "interrupted", and the session says no goodbye.  NULL: never. */
+	const atomic_int *stop;
 };
 
 /* Captured result of a remote command; out and errout are NUL-terminated

@@ -241,11 +241,19 @@ gen_hostkey(struct prov_host *h, char **priv, char **pub)
 	return 0;
 }
 
+/*
+ * cloud-init's NoCloud network-config (version 2): each enrolled MAC
+ * matched; the first carries the host's static address (address,
+ * prefixlen and gateway, as enrollment validated them) when it has one,
+ * every other NIC DHCP.  A default route, not gateway4/gateway6, which
+ * netplan deprecated.
+ */
 static char *
 network_config(const struct inv_host *hh)
 {
 	char	*s, *t;
 	size_t	 i;
+	int	 v6 = strchr(hh->address, ':') != NULL;
 
 	s = xstrdup("version: 2\nethernets:\n");
 	for (i = 0; i < hh->nmacs; i++) {
@@ -253,10 +261,17 @@ network_config(const struct inv_host *hh)
 		    "\"%s\"\n", s, i, hh->macs[i]);
 		free(s);
 		s = t;
-		if (i == 0 && strchr(hh->address, '/') != NULL)
-			t = xsprintf("%s    addresses: [\"%s\"]\n", s,
-			    hh->address);
-		else
+		if (i == 0 && hh->prefixlen != 0) {
+			t = xsprintf("%s    addresses: [\"%s/%u\"]\n", s,
+			    hh->address, hh->prefixlen);
+			free(s);
+			s = t;
+			if (hh->gateway[0] == '\0')
+				continue;
+			t = xsprintf("%s    routes:\n      - to: \"%s\"\n"
+			    "        via: \"%s\"\n", s, v6 ? "::/0" : "0.0.0.0/0",
+			    hh->gateway);
+		} else
 			t = xsprintf("%s    dhcp4: true\n", s);
 		free(s);
 		s = t;
@@ -286,14 +301,21 @@ step_configure(struct prov_host *h)
 
 		if (phost_recall(h, "image", "done: ", what, sizeof(what)) == -1)
 			return -1;
-		if ((at = strstr(what, " written to ")) == NULL ||
-		    sh_valid_device(at + 12, e, sizeof(e)) == -1) {
+		if ((at = strstr(what, " written to ")) == NULL) {
 			phost_err(h, "%s: resuming at configure, but the inventory "
 			    "does not say which disk the image was written to",
 			    hn);
 			return -1;
 		}
-		snprintf(h->disk, sizeof(h->disk), "%s", at + 12);
+		/* By its serial or by-id link: the kernel's names may have
+		 * changed since (a reboot of the deploy environment). */
+		if (inspect_find_written(h->insp, at + 12, h->disk,
+		    sizeof(h->disk), e, sizeof(e)) == -1 ||
+		    sh_valid_device(h->disk, e, sizeof(e)) == -1) {
+			phost_err(h, "%s: resuming at configure: %s", hn, e);
+			h->disk[0] = '\0';
+			return -1;
+		}
 	}
 	q = sh_quote(h->disk);
 	cmd = xsprintf("d=%s\n%s", q, FIND_PARTS);

@@ -253,6 +253,7 @@ step_image(struct prov_host *h)
 	const char			*want;
 	char				 ie[INV_ERRLEN];
 	char				 writer[128], e[PROV_ERRLEN];
+	char				 serial[64], byid[128];
 	int				 rc, missing;
 
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
@@ -291,7 +292,12 @@ step_image(struct prov_host *h)
 		phost_err(h, "inventory: %s", ie);
 		return -1;
 	}
-	snprintf(h->why, sizeof(h->why), "%s written to %s", c->image,
-	    h->disk);
+	/* What a resumed configure finds the disk by, whatever the kernel
+	 * calls it after a reboot. */
+	inspect_disk_identity(h->insp, h->disk, serial, sizeof(serial), byid,
+	    sizeof(byid));
+	snprintf(h->why, sizeof(h->why), "%s written to %s%s%s%s%s", c->image,
+	    h->disk, *serial ? " serial=" : "", serial, *byid ? " by-id=" : "",
+	    byid);
 	return 0;
 }

@@ -3,8 +3,11 @@
  * BMC's serial is checked against the enrollment before anything is
  * powered (a BMC cabled to the wrong server must not have its disk
  * written), then a one-time network boot is set and the host is powered
- * on, or restarted when it was on.  boot: wait, within boot_timeout, for
- * the deploy environment to answer SSH with an acceptable key.  With
+ * on, or restarted when it was on, with a one-time token armed for the
+ * boot service (provision/boot/).  boot: wait, within boot_timeout, for
+ * the deploy environment to check in and then answer SSH with the key it
+ * checked in with (or, where a site boots a deploy environment of its
+ * own, with the configured deploy_host_key).  With
  * power = none both are recorded as done with a note: the host is
  * expected up in its deploy environment already.  Also the BMC half of
  * reboot = bmc: a one-time disk boot and a restart.
@@ -14,6 +17,7 @@
 #include <time.h>
 
 #include "provision/bmc/bmc.h"
+#include "provision/boot/boot.h"
 #include "provision/prov_int.h"
 
 #define BOOT_EVERY_MS	1000
@@ -58,7 +62,7 @@ step_power(struct prov_host *h)
 	struct bmc_identity	 id;
 	struct bmc		*b;
 	struct err		 e;
-	char			 pw[256];
+	char			 pw[256], tok[BOOT_TOKEN_HEX + 1];
 	int			 rc = -1;
 
 	if (h->ctx->cfg->provision.power == POWER_NONE) {
@@ -86,6 +90,16 @@ step_power(struct prov_host *h)
 		    h->h.serial, *id.serial ? id.serial : "none");
 		goto out;
 	}
+	/* The boot service hands this boot's one-time token to the host's
+	 * deploy environment, which checks in with it and its host key. */
+	if (boot_arm(h->ctx->cfg, h->h.hostname, (unsigned)(h->ctx->cfg->
+	    boot.token_ttl_ms / 1000), tok, &e) != ERR_OK) {
+		phost_err(h, "%s: arming the network boot: %s", h->h.hostname,
+		    e.msg);
+		goto out;
+	}
+	explicit_bzero(tok, sizeof(tok));
+	h->checkin_fp[0] = '\0';
 	rc = boot_once(h, b, BMC_BOOT_PXE);
 out:
 	bmc_close(b);
@@ -98,6 +112,26 @@ sleep_ms(unsigned ms)
 	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
 	nanosleep(&ts, NULL);
+}
+
+/* The boot's check-in, when it has come: its key is the host's. */
+static int
+checked_in(struct prov_host *h)
+{
+	struct boot_checkin	 c;
+	struct err		 e;
+	int			 found;
+
+	if (boot_checkin_read(h->ctx->cfg, h->h.hostname, &c, &found, &e) !=
+	    ERR_OK) {
+		phost_err(h, "%s", e.msg);
+		return -1;
+	}
+	if (!found)
+		return 0;
+	snprintf(h->checkin_fp, sizeof(h->checkin_fp), "%s", c.fp);
+	return phost_note(h, "checked in from %s with host key %s", c.addr,
+	    c.fp);
 }
 
 int
@@ -115,8 +149,13 @@ step_boot(struct prov_host *h)
 	phost_status(h, 0, "boot");
 	for (;;) {
 		tries++;
-		unreachable = 0;
-		if (phost_session(h, HOSTKEY_PHASE_DEPLOY, BOOT_DIAL_MS,
+		unreachable = 1;
+		if (*h->checkin_fp == '\0' && checked_in(h) == -1)
+			return -1;
+		/* Without a check-in only a configured deploy key may be
+		 * met: an unknown key is not tried before its check-in. */
+		if ((*h->checkin_fp || *h->ctx->deploy_fp) &&
+		    phost_session(h, HOSTKEY_PHASE_DEPLOY, BOOT_DIAL_MS,
 		    &unreachable) == 0)
 			return phost_note(h, "the deploy environment answered "
 			    "after %llu ms", (unsigned long long)(mono_ms() -

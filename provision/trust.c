@@ -16,11 +16,24 @@ int
 hostkey_decide(const struct hostkey_in *k, char *err, size_t errlen)
 {
 	int	 pinned = k->pinned != NULL && *k->pinned != '\0';
+	int	 checkin = k->checkin != NULL && *k->checkin != '\0';
 
+	/* A network boot's check-in names the only key its deploy
+	 * environment may present: not even the pinned one (that is the
+	 * installed system, still running). */
+	if (checkin && k->phase == HOSTKEY_PHASE_DEPLOY) {
+		if (same(k->checkin, k->presented))
+			return HOSTKEY_CHECKIN;
+		snprintf(err, errlen, "%s: the host presents %s, not the key %s "
+		    "its deploy environment checked in with", k->host,
+		    k->presented, k->checkin);
+		return -1;
+	}
 	if (same(k->pinned, k->presented))
 		return HOSTKEY_PINNED;
 	if (k->phase == HOSTKEY_PHASE_INSTALLED) {
-		if (same(k->deploy, k->presented) || same(k->seen, k->presented))
+		if (same(k->deploy, k->presented) || same(k->seen, k->presented) ||
+		    same(k->checkin, k->presented))
 			return HOSTKEY_DEPLOY;
 		if (!pinned)
 			snprintf(err, errlen, "%s: no host key is pinned for the "

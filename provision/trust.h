@@ -11,6 +11,10 @@
  * with --accept-new-hostkey (then pinned).  Any other key, and a key
  * other than the pinned one, is refused before authentication.
  *
+ * A host network-booted by castiron checks in with a one-time token and
+ * the key its deploy environment generated (provision/boot/boot.h): in
+ * the deploy phase that key, and only it, is the host for this boot.
+ *
  * In the installed phase (reboot, verify) only the pinned key (the one
  * configure generated and installed) is the host; the deploy key (the
  * configured one, or the one this run saw) means "not rebooted yet".
@@ -27,6 +31,8 @@ enum hostkey_verdict {
 	HOSTKEY_PINNED,		/* the key the inventory pins */
 	HOSTKEY_DEPLOY,		/* the deploy environment's key: not pinned */
 	HOSTKEY_NEW,		/* no pin, --accept-new-hostkey: pin it */
+	HOSTKEY_CHECKIN,	/* the key this boot checked in with (a
+				   one-time token proved it): not pinned */
 };
 
 struct hostkey_in {
@@ -35,6 +41,8 @@ struct hostkey_in {
 	const char		*pinned;	/* NULL or "" when none */
 	const char		*deploy;	/* configured deploy key, or NULL */
 	const char		*seen;		/* the deploy key this run saw */
+	const char		*checkin;	/* the key this network boot
+						   checked in with, or NULL */
 	int			 accept_new;
 	enum hostkey_phase	 phase;
 };

@@ -240,8 +240,11 @@ rf_call(struct bmc *b, const char *method, const char *path,
 		if (!transient(method, cc, out->status))
 			break;
 	}
-	/* Forget the password curl holds for Basic. */
+	/* Forget the password curl holds for Basic, and the token in the
+	 * header list. */
 	curl_easy_setopt(rf->curl, CURLOPT_PASSWORD, "");
+	for (struct curl_slist *l = h; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(h);
 	if (bmc_interrupted && interruptible && (cc != CURLE_OK ||
 	    attempt == RF_ATTEMPTS || out->status == 0))

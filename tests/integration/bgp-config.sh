@@ -81,6 +81,57 @@ fails_with 2 "a control socket path too long for a unix socket exits 2" \
 check "...naming the file, line, key and the limit" \
     -n "$(stderr_of "$CASTIRON" -c "$T/long.ini" bgp run | grep "long.ini:$(grep -n '^control_socket' "$T/long.ini" | cut -d: -f1): \[bgp\] control_socket: longer than 107 bytes")"
 
+# The keys beyond on and off: each wrong value named with its place.
+{ base | sed 's|^control_socket = .*|&\ndrain_grace = 2h\ndrain_prepend = 3|'; cat <<EOC
+[service a]
+check = tcp
+address = 127.0.0.1:1
+prefixes = 192.0.2.1/32
+communities = 65001:100, 65536:1
+[service b]
+check = tcp
+address = 127.0.0.1:1
+prefixes = 192.0.2.2/32
+communities = 65535:0
+large_communities = 1:2
+med = -1
+fail_open = maybe
+flap_limit = 2
+flap_window = 10ms
+EOC
+} >"$T/beyond.ini"
+fails_with 2 "bad drain, attribute, guard and damping keys exit 2" "$CASTIRON" -c "$T/beyond.ini" bgp check
+out=$("$CASTIRON" -c "$T/beyond.ini" bgp check 2>&1)
+line() { grep -n "^$1" "$T/beyond.ini" | head -n "${2:-1}" | tail -n 1 | cut -d: -f1; }
+check "...drain_grace past an hour, with its line" \
+    -n "$(echo "$out" | grep "beyond.ini:$(line drain_grace): \[bgp\] drain_grace: 2h is out of range (0ms to 1h00m)")"
+check "...drain_prepend without drain_prepend_as" \
+    -n "$(echo "$out" | grep "\[bgp\] drain_prepend_as: required with drain_prepend")"
+check "...a community half out of range" \
+    -n "$(echo "$out" | grep "beyond.ini:$(line communities): \[service a\] communities: 65536:1: ")"
+check "...65535:0 refused (castiron adds GRACEFUL_SHUTDOWN itself)" \
+    -n "$(echo "$out" | grep "\[service b\] communities: 65535:0 is GRACEFUL_SHUTDOWN")"
+check "...a large community of two parts" \
+    -n "$(echo "$out" | grep "\[service b\] large_communities: '1:2' is not a large community")"
+check "...a negative MED" -n "$(echo "$out" | grep "\[service b\] med: ")"
+check "...fail_open not a boolean" -n "$(echo "$out" | grep "\[service b\] fail_open: ")"
+check "...flap_window under a second" -n "$(echo "$out" | grep "\[service b\] flap_window: 10ms is out of range")"
+{ base | sed 's|^control_socket = .*|&\ndrain_grace = 30s\ndrain_local_pref = 50\ndrain_prepend = 2\ndrain_prepend_as = 65001|'; cat <<EOC
+[service a]
+check = tcp
+address = 127.0.0.1:1
+prefixes = 192.0.2.1/32
+communities = 65001:100, 65001:200
+large_communities = 65001:1:2
+med = 0
+fail_open = yes
+flap_limit = 4
+flap_window = 1m
+flap_hold = 10m
+EOC
+} >"$T/good-beyond.ini"
+ok "...and right values of each are taken" "$CASTIRON" -c "$T/good-beyond.ini" config check
+
 # bgp check against real services.
 echo 200 >"$T/status"
 python3 tests/lab/bgp-httpd.py $PORT "$T/status" &

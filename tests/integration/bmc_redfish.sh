@@ -14,19 +14,9 @@ PW='bmc-Secret-7f3a'
 BASE=$((21000 + ($$ % 900) * 10))
 
 # -- a CA, a certificate for 127.0.0.1 and another CA nobody trusts --------
-mkca() {	# NAME
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -days 2 -subj "/CN=$1 test CA" -keyout "$T/$1.key" -out "$T/$1.pem" 2>/dev/null
-}
-mkcert() {	# CA NAME
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -subj "/CN=127.0.0.1" -keyout "$T/$2.key" -out "$T/$2.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$T/$2.ext"
-	openssl x509 -req -in "$T/$2.csr" -CA "$T/$1.pem" -CAkey "$T/$1.key" \
-	    -CAcreateserial -days 2 -extfile "$T/$2.ext" -out "$T/$2.pem" 2>/dev/null
-}
-mkca ca; mkca rogue
-mkcert ca bmc; mkcert rogue evil
+. tests/lab/testca.sh
+testca_new "$T" ca; testca_new "$T" rogue
+testca_cert "$T" ca bmc 127.0.0.1; testca_cert "$T" rogue evil 127.0.0.1
 printf 'admin:%s\noperator:other-pass\n' "$PW" >"$T/creds"
 chmod 600 "$T/creds"
 

@@ -35,6 +35,18 @@ check "journal mode is WAL" "$(sqlite3 "$DB" 'pragma journal_mode')" = wal
 check "schema version 2" "$(sqlite3 "$DB" 'pragma user_version')" = 2
 check "MACs stored lower case" "$(sqlite3 "$DB" "select count(*) from nics where mac='aa:bb:cc:00:00:03'")" = 1
 check "an enrolled event per host" "$(sqlite3 "$DB" "select count(*) from events where to_state='enrolled'")" = 5
+# Static addresses: ADDRESS/PREFIXLEN and the optional gateway column.
+printf 'hostname,site,address,gateway\nst1,ams1,198.51.100.10/24,198.51.100.1\nst2,ams1,2001:DB8:1::10/64,2001:db8:1::1\n' >"$T/static.csv"
+ok "import static addresses with a gateway" ci inventory import "$T/static.csv"
+check "the bare address, its prefix length and the gateway stored apart" \
+    "$(sqlite3 "$DB" "select address || ' ' || prefixlen || ' ' || gateway from hosts where hostname in ('st1','st2') order by hostname" | tr '\n' ' ')" = \
+    "198.51.100.10 24 198.51.100.1 2001:db8:1::10 64 2001:db8:1::1 "
+check "shown as address, prefixlen and gateway" \
+    "$(ci inventory show st1 --format json | jq -r '[.address, .prefixlen, .gateway] | join(" ")')" = "198.51.100.10 24 198.51.100.1"
+ok "add --address ADDRESS/PREFIXLEN --gateway" ci inventory add st3 --site ams1 --address 198.51.100.11/24 --gateway 198.51.100.1
+check "  ...stored" "$(ci inventory list --format json | jq -r '.[] | select(.hostname == "st3") | "\(.address)/\(.prefixlen) via \(.gateway)"')" = "198.51.100.11/24 via 198.51.100.1"
+fails_with 2 "the bare address is unique, whatever the prefix length" ci inventory add st4 --site ams1 --address 198.51.100.11/25
+for h in st1 st2 st3; do ci inventory remove $h >/dev/null; done
 
 # list: JSON
 ci inventory list --format json >"$T/out.json"
@@ -253,6 +265,22 @@ csv 'ok1,ams1,r3,1,,,aa:bb:cc:00:00:04,,\n'
 bad "MAC already in the database" "bad.csv:2: MAC aa:bb:cc:00:00:04 already belongs to dns1" ci inventory import "$T/bad.csv"
 csv 'ok1,ams1,r3,1,SN-2,,,,\n'
 bad "serial already in the database" "bad.csv:2: serial SN-2 already belongs to web2" ci inventory import "$T/bad.csv"
+
+# static addresses: ADDRESS/PREFIXLEN and a gateway in that subnet
+gcsv() { printf 'hostname,site,address,gateway\n' >"$T/bad.csv"; printf "$@" >>"$T/bad.csv"; }
+gcsv 'ok1,ams1,192.0.2.51/33,\n'
+bad "a prefix length beyond /32" "bad.csv:2: address: 192.0.2.51/33: bad prefix length: 33 is out of range (1 to 32)" ci inventory import "$T/bad.csv"
+gcsv 'ok1,ams1,2001:db8::51/129,\n'
+bad "a prefix length beyond /128" "bad.csv:2: address: 2001:db8::51/129: bad prefix length" ci inventory import "$T/bad.csv"
+gcsv 'ok1,ams1,192.0.2.51/26,192.0.2.1\nok2,ams1,192.0.2.52/24,192.0.2.200\nok3,ams1,192.0.2.53/24,198.51.100.1\n'
+bad "a gateway outside the subnet, named by its line" "bad.csv:4: gateway: 198.51.100.1 is outside the subnet of 192.0.2.53/24" ci inventory import "$T/bad.csv"
+gcsv 'ok1,ams1,192.0.2.51,192.0.2.1\n'
+bad "a gateway without the address's prefix length" "bad.csv:2: gateway: 192.0.2.1 needs the address's prefix length" ci inventory import "$T/bad.csv"
+gcsv 'ok1,ams1,192.0.2.51/24,2001:db8::1\n'
+bad "a gateway of the other family" "bad.csv:2: gateway: 2001:db8::1 is outside the subnet" ci inventory import "$T/bad.csv"
+bad "add: a gateway outside the subnet" "gateway: 198.51.100.1 is outside the subnet of 192.0.2.60/25" \
+	ci inventory add st9 --site ams1 --address 192.0.2.60/25 --gateway 198.51.100.1
+check "a bad static address wrote nothing" "$(sqlite3 "$DB" "select count(*) from hosts where hostname in ('ok1','ok2','ok3','st9')")" = 0
 
 # several bad rows: every one named by its line, then a tally
 csv 'good1,ams1,r3,1,,,,,\nbad 1,ams1,r3,2,,,,,\ngood2,ams1,r3,3,,,,,\nbad2,,r3,4,,,,,\nbad3,ams1,r3,5,,,zz,,\n'

@@ -15,13 +15,13 @@ ci() { "$CASTIRON" -c "$T/c.ini" "$@"; }
 mkdir -p "$T/out"
 
 cat >"$T/hosts.csv" <<'EOF2'
-hostname,site,rack,unit,serial,bmc,macs,address,role
-web1,ams1,r1,1,SN-1,10.1.0.1,aa:bb:cc:00:00:01;aa:bb:cc:00:00:02,192.0.2.11,web
-web2,ams1,r1,2,SN-2,10.1.0.2,aa:bb:cc:00:00:03,192.0.2.12,web
-dns1,ams1,r2,1,SN-3,bmc-dns1.example.net,aa:bb:cc:00:00:04,2001:db8::53,dns
-db1,fra1,r7,40,SN-4,,aa:bb:cc:00:00:05,,db
-spare1,fra1,,,,,,,
-cache1,sjc1,r1,12,SN-6,10.3.0.6,aa:bb:cc:00:00:06;aa:bb:cc:00:00:07;aa:bb:cc:00:00:08,203.0.113.6,cache
+hostname,site,rack,unit,serial,bmc,macs,address,role,gateway
+web1,ams1,r1,1,SN-1,10.1.0.1,aa:bb:cc:00:00:01;aa:bb:cc:00:00:02,192.0.2.11/24,web,192.0.2.1
+web2,ams1,r1,2,SN-2,10.1.0.2,aa:bb:cc:00:00:03,192.0.2.12,web,
+dns1,ams1,r2,1,SN-3,bmc-dns1.example.net,aa:bb:cc:00:00:04,2001:db8::53/64,dns,
+db1,fra1,r7,40,SN-4,,aa:bb:cc:00:00:05,,db,
+spare1,fra1,,,,,,,,
+cache1,sjc1,r1,12,SN-6,10.3.0.6,aa:bb:cc:00:00:06;aa:bb:cc:00:00:07;aa:bb:cc:00:00:08,203.0.113.6,cache,
 EOF2
 ci inventory import "$T/hosts.csv" >/dev/null
 ci inventory set-state web1 maintenance --reason 'PSU "A" swap \ rack door' >/dev/null
@@ -44,6 +44,14 @@ sqlite3 "$DB" "
 	    4000787030016, NULL, NULL, 1, 1);
 	insert into disks values ((select id from hosts where hostname='dns1'), 'nvme0n1',
 	    480103981056, 'Micron_7450', 'M7450-1', 0, 0);
+	insert into gpus values ((select id from hosts where hostname='web1'), 1,
+	    '0000:03:00.0', '0300', 'ASPEED Technology, Inc.', 'ASPEED Graphics Family', NULL);
+	insert into gpus values ((select id from hosts where hostname='web1'), 2,
+	    '0000:17:00.0', '0302', 'NVIDIA Corporation', 'GA100 [A100 SXM4 40GB]', 40960);
+	insert into gpus values ((select id from hosts where hostname='web1'), 3,
+	    '0000:65:00.0', '0302', 'NVIDIA Corporation', 'GA100 [A100 SXM4 40GB]', 40960);
+	insert into gpus values ((select id from hosts where hostname='dns1'), 1,
+	    '0000:c1:00.0', '1200', '1e52', '0001', NULL);
 	update nics set name = 'eno1', speed_mbps = 25000 where mac = 'aa:bb:cc:00:00:01';
 	update nics set name = 'eno2' where mac = 'aa:bb:cc:00:00:02';
 	insert into nics values ((select id from hosts where hostname='web1'), 3,
@@ -84,7 +92,7 @@ for f in json csv table; do
 	for h in web1 dns1 spare1 cache1; do
 		run show-$h.$f ci inventory show $h --format $f
 	done
-	for by in site rack state role model image; do
+	for by in site rack state role model image gpu; do
 		run report-$by.$f ci inventory report --by $by --format $f
 	done
 done

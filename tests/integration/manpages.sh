@@ -275,7 +275,8 @@ result(len(sections) > 0 and all(t in keysets for _, _, t in sections),
 TYPE_WORD = {"KT_STR": "string", "KT_NAME": "name", "KT_PATH": "path", "KT_FILE": "file",
              "KT_SECRET": "secret", "KT_URL": "url", "KT_UINT": "number",
              "KT_DURATION": "duration", "KT_SIZE": "size", "KT_BOOL": "boolean",
-             "KT_PREFIXES": "prefixes", "KT_SHA256": "sha256", "KT_HOSTPORT": "host:port"}
+             "KT_PREFIXES": "prefixes", "KT_SHA256": "sha256", "KT_HOSTPORT": "host:port",
+             "KT_COMMUNITIES": "communities", "KT_LCOMMUNITIES": "large-communities"}
 
 def fmt_value(ktype, v):
     if ktype == "KT_DURATION":

@@ -84,6 +84,37 @@ lab_host 4 openssh 64;  A4=$LAB_ADDR D4=$LAB_DISK M4=$LAB_MAC	# mounted
 lab_host 5 openssh 64;  A5=$LAB_ADDR D5=$LAB_DISK		# wrong MAC
 FP5=$(lab_hostkey_fp 5)
 lab_dmi 1 "Lab Systems" "LX-1000" "LAB-SN-0001"
+# host1's PCI devices, as /sys/bus/pci/devices shows them (this VM has no
+# accelerator): two NVIDIA A100s (a 64 GiB prefetchable BAR each), an AMD
+# MI210 whose driver tells its VRAM, the BMC's ASPEED VGA, a processing
+# accelerator pci.ids does not know, and a NIC, which is no accelerator.
+pcidev() {	# SLOT CLASS VENDOR DEVICE [RESOURCE-LINE...]
+	_pd=$T/pci/$1; mkdir -p "$_pd"
+	echo "$2" >"$_pd/class"; echo "$3" >"$_pd/vendor"; echo "$4" >"$_pd/device"
+	shift 4
+	: >"$_pd/resource"
+	for _pr; do echo "$_pr" >>"$_pd/resource"; done
+}
+NOPF="0x00000000f0000000 0x00000000f0ffffff 0x0000000000040200"
+pcidev 0000:03:00.0 0x030000 0x1a03 0x2000 "$NOPF"
+pcidev 0000:17:00.0 0x030200 0x10de 0x20b0 "$NOPF" \
+    "0x0000200000000000 0x0000200fffffffff 0x000000000014220c"
+pcidev 0000:65:00.0 0x030200 0x10de 0x20b0 "$NOPF" \
+    "0x0000210000000000 0x0000210fffffffff 0x000000000014220c"
+pcidev 0000:c1:00.0 0x038000 0x1002 0x740f \
+    "0x0000300000000000 0x00003007ffffffff 0x000000000014220c"
+echo 68702699520 >"$T/pci/0000:c1:00.0/mem_info_vram_total"
+pcidev 0000:d1:00.0 0x120000 0x1e52 0x0001
+pcidev 0000:e1:00.0 0x020000 0x8086 0x1572 "$NOPF"
+lab_pci 1 "$T/pci"
+# The names this machine's pci.ids gives them ("" without the file: then
+# castiron keeps the hex ids).
+pciname() {	# VENDOR DEVICE: "VENDOR NAME|DEVICE NAME"
+	awk -v v="$1" -v d="$2" '/^C /{ exit }
+	    /^[0-9a-f]/ { iv = substr($0, 1, 4) == v; if (iv) vn = substr($0, 7); next }
+	    iv && substr($0, 1, 7) == "\t" d "  " { print vn "|" substr($0, 8); exit }' \
+	    /usr/share/misc/pci.ids 2>/dev/null
+}
 lab_host 6 openssh 64;  A6=$LAB_ADDR D6=$LAB_DISK M6=$LAB_MAC	# no auth
 sed -i "s|^AuthorizedKeysFile .*|AuthorizedKeysFile /dev/null|" "$T/lab/h6/sshd_config"
 lab_sshd_stop 6; lab_sshd_start 6
@@ -102,8 +133,13 @@ lab_dmi 8 "Lab Systems" "LX-1000" "LAB-SN-0008"
 for h in 1 2 9; do eval "fill_tail \$D$h; TAIL$h=\$(lab_sha \$D$h $IMGSZ)"; done
 for h in 1 3 5 6 8; do eval "BEFORE$h=\$(disk_state $h)"; done
 
-ok "enroll" "$C" inventory add host1 --site ams1 --rack r1 --unit 1 \
-    --mac "$M1" --address "$A1" --disk "$D1" --serial LAB-SN-0001
+# host1 comes from a CSV with a static address: its /30 on the lab's
+# link, the root namespace's end as its gateway.
+GW1=$LAB_NET.5
+printf 'hostname,site,rack,unit,serial,macs,address,gateway,disk\nhost1,ams1,r1,1,LAB-SN-0001,%s,%s/30,%s,%s\n' \
+    "$M1" "$A1" "$GW1" "$D1" >"$T/host1.csv"
+ok "enroll host1 from a CSV, with ADDRESS/PREFIXLEN and a gateway" "$C" inventory import "$T/host1.csv"
+check "  ...SSH goes to the bare address" "$(jget host1 '.address + " " + (.prefixlen | tostring) + " " + .gateway')" = "$A1 30 $GW1"
 # host2's disk is enrolled by a udev-style stable name, as operators do
 # (/dev/disk/by-id/...): a link made here for the test, removed at exit.
 BYID=/dev/disk/by-id/castiron-lab-$$-2
@@ -203,6 +239,41 @@ for h in 1 2; do
 	check "host$h: image event carries bytes" \
 	    "$(jget host$h '[.events[] | select(.step == "image" and .bytes != null and .bytes > 0)] | length')" -ge 1
 done
+# The network-config on the written disks: host1's static address and
+# default route, host2 (enrolled without a prefix length) on DHCP.
+NC1=$T/root1/var/lib/cloud/seed/nocloud/network-config
+NC2=$T/root2/var/lib/cloud/seed/nocloud/network-config
+check "host1: network-config: its address with its prefix length" \
+    "$(grep -c "^    addresses: \[\"$A1/30\"\]\$" "$NC1")" = 1
+check "host1: network-config: a default route via its gateway" \
+    "$(grep -A2 '^    routes:' "$NC1" | tr -d ' \n')" = "routes:-to:\"0.0.0.0/0\"via:\"$GW1\""
+check "host1: network-config: no DHCP on its NIC" "$(grep -c dhcp4 "$NC1")" = 0
+check "host2: network-config: DHCP, no static address" \
+    "$(grep -c 'dhcp4: true' "$NC2")/$(grep -c addresses "$NC2")" = 1/0
+
+# host1's accelerators, from its PCI devices, named from pci.ids.
+N10DE=$(pciname 10de 20b0); N1002=$(pciname 1002 740f); N1A03=$(pciname 1a03 2000)
+VNV=${N10DE%%|*}; MNV=${N10DE#*|}
+[ -n "$N10DE" ] || { VNV=10de; MNV=20b0; }
+: "${N1002:=1002|740f}" "${N1A03:=1a03|2000}"
+check "host1: five accelerators (the NIC is none)" "$(jget host1 '.gpus | length')" = 5
+check "host1: the A100s, by slot, class, name and their BAR's 64 GiB" \
+    "$(jget host1 '[.gpus[] | select(.class == "0302") | .pci_slot + " " + .vendor + " " + .model + " " + (.memory_mb | tostring)] | join(",")')" = \
+    "0000:17:00.0 $VNV $MNV 65536,0000:65:00.0 $VNV $MNV 65536"
+check "host1: the MI210's memory is what its driver says" \
+    "$(jget host1 '.gpus[] | select(.pci_slot == "0000:c1:00.0") | (.memory_mb | tostring) + " " + .class')" = "65520 0380"
+check "host1: the MI210 named from pci.ids" \
+    "$(jget host1 '.gpus[] | select(.pci_slot == "0000:c1:00.0") | .vendor + "|" + .model')" = "$N1002"
+check "host1: the BMC's VGA named from pci.ids, no memory known" \
+    "$(jget host1 '.gpus[] | select(.pci_slot == "0000:03:00.0") | .vendor + "|" + .model + " " + (.memory_mb | tostring)')" = "$N1A03 null"
+check "host1: an id pci.ids does not know stays hex" \
+    "$(jget host1 '.gpus[] | select(.pci_slot == "0000:d1:00.0") | .class + " " + .vendor + " " + .model')" = "1200 1e52 0001"
+check "host1: inventory show lists them" \
+    "$("$C" inventory show host1 | grep -c '^0000:17:00.0  0302')" = 1
+check "report --by gpu: two A100s on one host in ams1" \
+    "$("$C" inventory report --by gpu --format json | jq -r ".groups[] | select(.key == \"ams1/$VNV $MNV\") | \"\(.hosts) \(.gpus)\"")" = "1 2"
+check "report --by site: ams1's accelerators counted" \
+    "$("$C" inventory report --format json | jq -r '.groups[] | select(.key == "ams1") | .gpus')" -ge 5
 check "host2: its by-id name resolved to $D2 on the host" \
     "$(jget host2 "[.events[] | select((.reason // \"\") | test(\"writing .* to $D2\$\"))] | length")" -ge 1
 check "host1: facts: DMI vendor and product" \

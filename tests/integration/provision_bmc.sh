@@ -21,6 +21,12 @@ machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 tests/lab/mkosimage "$T/os.img" 48 4
 mkdir -m 700 "$T/bmc.d"
 
+# The hosts' deploy environment is a site's own (not castiron's network
+# boot, which checks in: boot_serve.sh): it shares one host key, the
+# configured deploy_host_key.
+ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
+LAB_HOSTKEY=$T/lab/deploy_key
+export LAB_HOSTKEY
 lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
 lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC
 lab_host 3 openssh 64; A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC
@@ -51,6 +57,9 @@ reboot_timeout  = 60s
 connect_timeout = 20s
 io_timeout      = 60s
 authorized_keys = $T/lab/authorized_keys
+deploy_host_key = $T/lab/deploy_key.pub
+[castiron]
+state_dir = $T/state
 [bmc]
 username     = admin
 password_dir = $T/bmc.d
@@ -88,7 +97,7 @@ firmware() {	# N ADDR
 
 # -- a host whose BMC reports another serial: nothing powered, disk untouched --
 before2=$(disk_state 2)
-fails_with 1 "h2: the BMC's serial is not the enrollment's" "$C" provision h2 --accept-new-hostkey
+fails_with 1 "h2: the BMC's serial is not the enrollment's" "$C" provision h2
 check "  ...one line naming both serials" -n "$(grep 'h2: bmc .*serial mismatch: enrolled LAB-SN-9999, the BMC says LAB-SN-0002; nothing powered' "$T/.out")"
 check "  ...failed at power" "$(jget h2 '.state + " " + .step')" = "failed power"
 check "  ...the BMC was neither reset nor given a boot override" \
@@ -96,14 +105,14 @@ check "  ...the BMC was neither reset nor given a boot override" \
 check "  ...the disk untouched" "$(disk_state 2)" = "$before2"
 check "  ...no session left open" "$(bmc_state 2 .sessions_open)" = 0
 
-fails_with 1 "h3: no serial enrolled to check the BMC's against" "$C" provision h3 --accept-new-hostkey
+fails_with 1 "h3: no serial enrolled to check the BMC's against" "$C" provision h3
 check "  ...says so, and powered nothing" -n "$(grep 'h3: no serial enrolled' "$T/.out")" -a "$(bmc_state 3 '.resets | length')" = 0
 
 # -- h1: powered on into its deploy environment, imaged, rebooted by the BMC --
 firmware 1 "$A1" >"$T/firmware.log" 2>&1 &
 fw=$!
 at_exit "kill $fw 2>/dev/null"
-ok "h1: provisioned through its BMC" "$C" provision h1 --accept-new-hostkey
+ok "h1: provisioned through its BMC" "$C" provision h1
 wait $fw
 check "  ...active" "$(jget h1 .state)" = active
 check "  ...the BMC saw a one-time Pxe boot, then a one-time Hdd boot" \
@@ -117,6 +126,7 @@ check "  ...the boot step waited for the deploy environment's SSH" \
 check "  ...the reboot step set the disk boot" \
     -n "$(jget h1 '.events[] | select(.step == "reboot") | .reason' | grep 'one-time disk boot set; restarted')"
 check "  ...no session left open" "$(bmc_state 1 .sessions_open)" = 0
+check "  ...its network boot was armed with a one-time token" -f "$T/state/boot/h1.boot"
 
 # -- the deploy environment never answers: boot fails within boot_timeout -----
 sed -i 's/^boot_timeout .*/boot_timeout    = 3s/' "$T/c.ini"

@@ -4,7 +4,14 @@
 # peer, one veth between them carrying an IPv4 and an IPv6 session.
 # Everything lives under $T and is removed by at_exit.
 #
-#   lab_up NAME          namespaces, addresses, both BIRDs; waits for BGP
+#   lab_up NAME          namespaces, addresses, both BIRDs; waits for BGP.
+#                        With LAB_HOSTS=2, a second host (namespace $NS_H2,
+#                        BIRD on $HSOCK2, AS 65002, include dir $INC2); the
+#                        router then passes each host's paths to the other
+#                        (ADD-PATH), and each host imports them, for the
+#                        last-announcer guard (docs/bgp.md)
+#   in_host2 CMD..., host2_birdc ARGS..., host2_bird_start
+#   rt_paths PFX         the origin AS of each path the router has for PFX
 #   in_host CMD...       runs CMD in the host namespace
 #   rt_route PFX         0 when the router has a route for PFX
 #   rt_withdrawn PFX...  0 when the router, answering, with both sessions
@@ -47,51 +54,134 @@ lab_up() {
 	ip -n "$NS_R" addr add "$R6/64" dev "v$$r" nodad
 	ip -n "$NS_H" link set "v$$h" up
 	ip -n "$NS_R" link set "v$$r" up
-	cat >"$T/host-bird.conf" <<EOC
-router id $H4;
-log "$T/host-bird.log" all;
-protocol device {}
-include "$INC/*.conf";
-include "$T/host-marks.conf";
-protocol bgp up4 {
-	local $H4 as 65001;
-	neighbor $R4 as 65000;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	ipv4 { import none; export where proto ~ "castiron_*" || proto ~ "lab_mark*"; };
-}
-protocol bgp up6 {
-	local $H6 as 65001;
-	neighbor $R6 as 65000;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	ipv6 { import none; export where proto ~ "castiron_*" || proto ~ "lab_mark*"; };
-}
-EOC
+	LAB_NSESS=2
+	host_conf "$T/host-bird.conf" "$H4" "$H6" "$R4" "$R6" 65001 "$INC" "$T/host-bird.log"
 	: >"$T/host-marks.conf"
 	LAB_MARKS=0
-	cat >"$T/router-bird.conf" <<EOC
+	if [ "${LAB_HOSTS:-1}" -eq 2 ]; then
+		# A path a host learns from the router may be another host's
+		# only: ADD-PATH, so that the router's best (maybe this host's
+		# own) does not hide the other's.
+		RT_EXPORT4='export where net ~ [ 192.0.2.0/24+ ]; add paths tx;'
+		RT_EXPORT6='export where net ~ [ 2001:db8::/32+ ]; add paths tx;'
+	else
+		RT_EXPORT4='export none;'; RT_EXPORT6='export none;'
+	fi
+	{ cat <<EOC
 router id $R4;
 log "$T/router-bird.log" all;
 timeformat log "%F %T.%6f";
 protocol device {}
-protocol bgp h4 {
-	local $R4 as 65000;
-	neighbor $H4 as 65001;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	debug { routes };
-	ipv4 { import all; export none; };
-}
-protocol bgp h6 {
-	local $R6 as 65000;
-	neighbor $H6 as 65001;
-	connect delay time 1; connect retry time 1; error wait time 1, 2;
-	debug { routes };
-	ipv6 { import all; export none; };
-}
 EOC
+	  rt_peer h4 "$R4" "$H4" 65001 ipv4 "$RT_EXPORT4"
+	  rt_peer h6 "$R6" "$H6" 65001 ipv6 "$RT_EXPORT6"
+	} >"$T/router-bird.conf"
+	if [ "${LAB_HOSTS:-1}" -eq 2 ]; then
+		lab_host2 || return 1
+	fi
 	host_bird_start || return 1
 	ip netns exec "$NS_R" bird -c "$T/router-bird.conf" -s "$RSOCK" -P "$T/router-bird.pid" || return 1
 	at_exit 'kill $(cat "$T/router-bird.pid" 2>/dev/null) 2>/dev/null'
 	wait_for 30 "BGP sessions" lab_bgp_up
+}
+
+# host_conf FILE H4 H6 R4 R6 AS INC LOG [MARKS]: a host BIRD's configuration.
+# The export filter is the one docs/bgp.md gives: castiron's protocols
+# (and the lab's marks), with the MED set in the filter, since BIRD sends
+# a MED over eBGP only when the export filter set it.  With LAB_HOSTS=2
+# the host imports what the router passes on for the anycast prefixes
+# (the routes the last-announcer guard looks for).
+host_conf() {
+	if [ "${LAB_HOSTS:-1}" -eq 2 ]; then
+		_imp4='import where net ~ [ 192.0.2.0/24+ ]; add paths rx;'
+		_imp6='import where net ~ [ 2001:db8::/32+ ]; add paths rx;'
+	else
+		_imp4='import none;'; _imp6='import none;'
+	fi
+	cat >"$1" <<EOC
+router id $2;
+log "$8" all;
+timeformat log "%F %T.%6f";
+protocol device {}
+include "$7/*.conf";
+include "${9:-$T/host-marks.conf}";
+filter castiron_export {
+	if proto ~ "castiron_*" then {
+		if defined(bgp_med) then bgp_med = bgp_med;
+		accept;
+	}
+	if proto ~ "lab_mark*" then accept;
+	reject;
+}
+protocol bgp up4 {
+	local $2 as $6;
+	neighbor $4 as 65000;
+	connect delay time 1; connect retry time 1; error wait time 1, 2;
+	ipv4 { $_imp4 export filter castiron_export; };
+}
+protocol bgp up6 {
+	local $3 as $6;
+	neighbor $5 as 65000;
+	connect delay time 1; connect retry time 1; error wait time 1, 2;
+	ipv6 { $_imp6 export filter castiron_export; };
+}
+EOC
+}
+
+# rt_peer NAME LOCAL NEIGHBOR AS ipv4|ipv6 EXPORT: one of the router's
+# sessions with a host (it logs routes: "debug { routes }").
+rt_peer() {
+	cat <<EOC
+protocol bgp $1 {
+	local $2 as 65000;
+	neighbor $3 as $4;
+	connect delay time 1; connect retry time 1; error wait time 1, 2;
+	debug { routes };
+	$5 { import all; $6 };
+}
+EOC
+}
+
+# The second host: its own namespace, veth to the router, BIRD and
+# include dir; the router's sessions with it are g4 and g6.
+lab_host2() {
+	NS_H2=$LAB-3
+	G4=10.251.$_x.1; Q4=10.251.$_x.2
+	G6=fd00:ca58:$_x::1; Q6=fd00:ca58:$_x::2
+	HSOCK2=$T/host2-bird.ctl
+	INC2=$(mktemp -d /dev/shm/castiron-inc2.XXXXXX) || return 1
+	at_exit "rm -rf $INC2"
+	ip netns add "$NS_H2" || return 1
+	at_exit "ip netns del $NS_H2"
+	ip link add "w$$h" netns "$NS_H2" type veth peer name "w$$r" netns "$NS_R" || return 1
+	ip -n "$NS_H2" link set lo up
+	ip -n "$NS_H2" addr add "$G4/30" dev "w$$h"
+	ip -n "$NS_R" addr add "$Q4/30" dev "w$$r"
+	ip -n "$NS_H2" addr add "$G6/64" dev "w$$h" nodad
+	ip -n "$NS_R" addr add "$Q6/64" dev "w$$r" nodad
+	ip -n "$NS_H2" link set "w$$h" up
+	ip -n "$NS_R" link set "w$$r" up
+	: >"$T/host2-marks.conf"
+	host_conf "$T/host2-bird.conf" "$G4" "$G6" "$Q4" "$Q6" 65002 "$INC2" \
+	    "$T/host2-bird.log" "$T/host2-marks.conf"
+	{ rt_peer g4 "$Q4" "$G4" 65002 ipv4 "$RT_EXPORT4"
+	  rt_peer g6 "$Q6" "$G6" 65002 ipv6 "$RT_EXPORT6"
+	} >>"$T/router-bird.conf"
+	LAB_NSESS=4
+	RT_SESSIONS="h4 h6 g4 g6"
+	host2_bird_start
+}
+host2_bird_start() {
+	ip netns exec "$NS_H2" bird -c "$T/host2-bird.conf" -s "$HSOCK2" -P "$T/host2-bird.pid" || return 1
+	at_exit 'kill $(cat "$T/host2-bird.pid" 2>/dev/null) 2>/dev/null'
+}
+in_host2() { ip netns exec "$NS_H2" "$@"; }
+host2_birdc() { birdc -s "$HSOCK2" "$@"; }
+
+# The origin AS of each path the router has for PFX, sorted, one a line.
+rt_paths() {
+	birdc -s "$RSOCK" show route "$1" all 2>/dev/null |
+	    awk '/BGP.as_path:/ { print $NF }' | sort
 }
 
 host_bird_start() {
@@ -100,7 +190,7 @@ host_bird_start() {
 }
 
 lab_bgp_up() {
-	[ "$(birdc -s "$RSOCK" show protocols 2>/dev/null | grep -c Established)" -eq 2 ]
+	[ "$(birdc -s "$RSOCK" show protocols 2>/dev/null | grep -c Established)" -eq "${LAB_NSESS:-2}" ]
 }
 
 in_host() { ip netns exec "$NS_H" "$@"; }

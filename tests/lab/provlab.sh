@@ -33,6 +33,13 @@
 #                               this VM lacks): its sshd (restarted) sees a
 #                               /sys/class with dmi/id holding these besides
 #                               the real classes
+#   lab_pci N DIR               gives the host the PCI devices of DIR (a
+#                               fixture of /sys/bus/pci/devices: one
+#                               directory per slot with class, vendor,
+#                               device, resource, ...): its sshd (restarted)
+#                               sees DIR there instead of this VM's
+#   lab_disk2 N SIZE_MB         a second disk (loop device) for the host;
+#                               sets LAB_DISK2
 #
 # LAB_DISKDIR=DIR (the benchmark sets /dev/shm): each disk's backing file
 # lives there, fully allocated (fallocate), instead of a sparse file
@@ -67,6 +74,9 @@ if [ -d "$1/dmi" ]; then
 	done
 	mkdir -p "$c/dmi" && cp -r "$1/dmi" "$c/dmi/id" &&
 	    mount --move "$c" /sys/class || exit 1
+fi
+if [ -d "$1/pci" ]; then
+	mount --bind "$1/pci" /sys/bus/pci/devices || exit 1
 fi
 if [ -f "$1/passwd" ]; then
 	mount --bind "$1/passwd" /etc/passwd || exit 1
@@ -103,7 +113,8 @@ lab_cleanup() {
 		[ -d "$_ld" ] || continue
 		_ln=${_ld##*/h}
 		[ -f "$_ld/chroot.mnt" ] && umount "$(cat "$_ld/chroot.mnt")" 2>/dev/null
-		for _lp in $(losetup -j "$_ld/disk.img" 2>/dev/null | cut -d: -f1); do
+		for _lp in $(losetup -j "$_ld/disk.img" 2>/dev/null | cut -d: -f1) \
+		    $(losetup -j "$_ld/disk2.img" 2>/dev/null | cut -d: -f1); do
 			# the namespace's last process may take a moment to go
 			wait_for 5 "$_lp released" losetup -d "$_lp" >/dev/null
 		done
@@ -190,8 +201,8 @@ _lab_sshd_launch() {
 	openssh)
 		mkdir -p /run/sshd	# its privilege separation directory
 		[ -f "$_ld/sshd_config" ] || lab_sshd_config "$_ln"
-		if [ -d "$_ld/dmi" ] || [ -f "$_ld/passwd" ] ||
-		    [ -f "$_ld/owntmp" ]; then
+		if [ -d "$_ld/dmi" ] || [ -d "$_ld/pci" ] ||
+		    [ -f "$_ld/passwd" ] || [ -f "$_ld/owntmp" ]; then
 			ip netns exec "$_lns" unshare -m --propagation private \
 			    sh -c "$LAB_PRIVATE_MNT"'
 			    exec /usr/sbin/sshd -f "$1/sshd_config" \
@@ -230,6 +241,19 @@ lab_dmi() {
 	echo "$3" >"$_ld/dmi/product_name"
 	echo "$4" >"$_ld/dmi/product_serial"
 	lab_sshd_stop "$1" && lab_sshd_start "$1"
+}
+
+lab_pci() {
+	_ld=$T/lab/h$1
+	rm -rf "$_ld/pci"
+	cp -r "$2" "$_ld/pci"
+	lab_sshd_stop "$1" && lab_sshd_start "$1"
+}
+
+lab_disk2() {
+	_ld=$T/lab/h$1
+	truncate -s "${2}M" "$_ld/disk2.img"
+	LAB_DISK2=$(losetup -f --show -P "$_ld/disk2.img") || return 1
 }
 
 # lab_busybox N: the host's sessions find nothing but busybox, as in a

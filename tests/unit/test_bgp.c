@@ -18,6 +18,7 @@
 #include "bgp/announce.h"
 #include "bgp/bird.h"
 #include "bgp/check.h"
+#include "bgp/check_int.h"
 #include "bgp/controller.h"
 #include "bgp/timer.h"
 #include "lib/xmalloc.h"
@@ -253,24 +254,24 @@ t_rise_fall(void **st)
 	(void)st;
 	assert_int_equal(c->nprefix, 3);	/* .99 is shared, listed once */
 	assert_string_equal(ctl_state(&c->service[0]), "unknown");
-	assert_int_equal(ctl_result(c, 0, 1, "HTTP 200", 1), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "HTTP 200", 1, 1 * 1000), CTL_SAME);
 	assert_string_equal(ctl_state(&c->service[0]), "rising");
 	assert_int_equal(ctl_interval_ms(&c->service[0]), 200);
-	assert_int_equal(ctl_result(c, 0, 1, "HTTP 200", 2), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "HTTP 200", 2, 2 * 1000), CTL_SAME);
 	/* A failure resets the rise count. */
-	assert_int_equal(ctl_result(c, 0, 0, "HTTP 503", 3), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "HTTP 503", 3, 3 * 1000), CTL_SAME);
 	assert_string_equal(c->service[0].last_error, "HTTP 503");
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(ctl_result(c, 0, 1, "ok", 4), CTL_SAME);
-	assert_int_equal(ctl_result(c, 0, 1, "ok", 5), CTL_BECAME_HEALTHY);
+		assert_int_equal(ctl_result(c, 0, 1, 0, "ok", 4, 4 * 1000), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "ok", 5, 5 * 1000), CTL_BECAME_HEALTHY);
 	assert_string_equal(ctl_state(&c->service[0]), "up");
 	assert_int_equal(ctl_interval_ms(&c->service[0]), 1000);
 	assert_int_equal(c->service[0].since, 5);
-	assert_int_equal(ctl_result(c, 0, 0, "timeout", 6), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "timeout", 6, 6 * 1000), CTL_SAME);
 	assert_string_equal(ctl_state(&c->service[0]), "falling");
-	assert_int_equal(ctl_result(c, 0, 1, "ok", 7), CTL_SAME);
-	assert_int_equal(ctl_result(c, 0, 0, "timeout", 8), CTL_SAME);
-	assert_int_equal(ctl_result(c, 0, 0, "timeout", 9), CTL_BECAME_UNHEALTHY);
+	assert_int_equal(ctl_result(c, 0, 1, 0, "ok", 7, 7 * 1000), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "timeout", 8, 8 * 1000), CTL_SAME);
+	assert_int_equal(ctl_result(c, 0, 0, 0, "timeout", 9, 9 * 1000), CTL_BECAME_UNHEALTHY);
 	assert_string_equal(ctl_state(&c->service[0]), "down");
 	assert_int_equal(c->service[0].transitions, 2);
 	ctl_free(c);
@@ -296,18 +297,18 @@ t_prefix_rule(void **st)
 	assert_int_equal(ctl_update(c, 0), 0);
 	assert_int_equal(want(c, "192.0.2.10/32"), 0);
 	for (int i = 0; i < 3; i++)
-		ctl_result(c, 0, 1, "ok", 1);
+		ctl_result(c, 0, 1, 0, "ok", 1, 1 * 1000);
 	assert_int_equal(ctl_update(c, 1), 1);
 	assert_int_equal(want(c, "192.0.2.10/32"), 1);
 	assert_int_equal(want(c, "192.0.2.99/32"), 0);	/* dns not yet */
 	for (int i = 0; i < 3; i++)
-		ctl_result(c, 1, 1, "ok", 1);
+		ctl_result(c, 1, 1, 0, "ok", 1, 1 * 1000);
 	assert_int_equal(ctl_update(c, 1), 2);
 	assert_int_equal(want(c, "192.0.2.99/32"), 1);
 	assert_int_equal(want(c, "2001:db8::53/128"), 1);
 	/* Either service of a shared prefix failing withdraws it. */
-	ctl_result(c, 1, 0, "refused", 2);
-	ctl_result(c, 1, 0, "refused", 2);
+	ctl_result(c, 1, 0, 0, "refused", 2, 2 * 1000);
+	ctl_result(c, 1, 0, 0, "refused", 2, 2 * 1000);
 	assert_int_equal(ctl_update(c, 2), 2);
 	assert_int_equal(want(c, "192.0.2.99/32"), 0);
 	assert_int_equal(want(c, "192.0.2.10/32"), 1);
@@ -330,8 +331,8 @@ t_carry_and_adopt(void **st)
 
 	(void)st;
 	for (int i = 0; i < 3; i++) {
-		ctl_result(a, 0, 1, "ok", 1);
-		ctl_result(a, 1, 1, "ok", 1);
+		ctl_result(a, 0, 1, 0, "ok", 1, 1 * 1000);
+		ctl_result(a, 1, 1, 0, "ok", 1, 1 * 1000);
 	}
 	ctl_update(a, 1);
 	cfg2->service[1].rise = 5;		/* dns changed, web did not */
@@ -367,7 +368,7 @@ t_names_and_render(void **st)
 	    "castiron_p_2001_db8_1234_5678_9abc_def0_1234_5678_128");
 	assert_true(strlen(buf) < 64);		/* BIRD's symbol limit */
 	for (int i = 0; i < 3; i++)
-		ctl_result(c, 0, 1, "ok", 1);
+		ctl_result(c, 0, 1, 0, "ok", 1, 1 * 1000);
 	ctl_update(c, 1);
 	text = announce_render(c);
 	assert_non_null(strstr(text, "protocol static castiron_p_192_0_2_10_32 {\n"
@@ -462,6 +463,278 @@ t_exec_words(void **st)
 	assert_non_null(strstr(err, "more than"));
 }
 
+/* ---- beyond on and off ---- */
+
+static void
+t_flap_damping(void **st)
+{
+	struct config *cfg = cfg_two();
+	struct ctl *c;
+	struct ctl_service *s;
+
+	(void)st;
+	cfg->service[0].rise = 1;
+	cfg->service[0].fall = 1;
+	cfg->service[0].flap_limit = 3;
+	cfg->service[0].flap_window_ms = 10000;
+	cfg->service[0].flap_hold_ms = 5000;
+	c = ctl_new(cfg, 0);
+	s = &c->service[0];
+	/* Three changes in the window: not yet. */
+	ctl_result(c, 0, 1, 0, "ok", 1, 1000);
+	ctl_result(c, 0, 0, 0, "HTTP 503", 2, 2000);
+	ctl_result(c, 0, 1, 0, "ok", 3, 3000);
+	assert_int_equal(s->held_until, 0);
+	ctl_update(c, 3);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* The fourth within 10 s: held for 5 s from it. */
+	assert_int_equal(ctl_result(c, 0, 0, 0, "HTTP 503", 4, 4000),
+	    CTL_BECAME_UNHEALTHY);
+	assert_int_equal(s->held_until, 9000);
+	assert_int_equal(s->held_until_wall, 9);
+	assert_int_equal(s->held_changes, 4);
+	assert_int_equal(ctl_next_release(c), 9000);
+	/* Healthy again, but held: withdrawn. */
+	ctl_result(c, 0, 1, 0, "ok", 5, 5000);
+	assert_true(s->healthy);
+	ctl_update(c, 5);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	assert_int_equal(ctl_release(c, 8999), 0);
+	assert_int_equal(ctl_release(c, 9000), 1);
+	assert_int_equal(s->held_until, 0);
+	assert_int_equal(ctl_next_release(c), UINT64_MAX);
+	assert_int_equal(ctl_update(c, 9), 1);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* Released with a clean history: one change is no flap. */
+	ctl_result(c, 0, 0, 0, "HTTP 503", 10, 10000);
+	assert_int_equal(s->held_until, 0);
+	/* Changes spread wider than the window do not hold. */
+	ctl_result(c, 0, 1, 0, "ok", 21, 21000);
+	ctl_result(c, 0, 0, 0, "x", 32, 32000);
+	ctl_result(c, 0, 1, 0, "ok", 43, 43000);
+	assert_int_equal(s->held_until, 0);
+	ctl_free(c);
+	cfg_two_free(cfg);
+}
+
+static void
+t_guard(void **st)
+{
+	struct config *cfg = cfg_two();
+	struct ctl *c;
+	size_t k;
+
+	(void)st;
+	cfg->service[0].rise = cfg->service[1].rise = 1;
+	cfg->service[0].fall = cfg->service[1].fall = 1;
+	cfg->service[0].fail_open = 1;
+	c = ctl_new(cfg, 0);
+	k = (size_t)ctl_find_prefix(c, "castiron_p_192_0_2_10_32");
+	/* Never healthy: the guard does not apply (down from the start). */
+	ctl_result(c, 0, 0, 0, "HTTP 503", 1, 1000);
+	ctl_update(c, 1);
+	assert_false(c->prefix[k].guarded);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	ctl_result(c, 0, 1, 0, "ok", 2, 2000);
+	ctl_result(c, 1, 1, 0, "ok", 2, 2000);
+	ctl_update(c, 2);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* The fail_open service falls for a reason outside the host: the
+	 * prefix stays announced until BIRD says whether others announce. */
+	assert_int_equal(ctl_result(c, 0, 0, 0, "HTTP 503", 3, 3000),
+	    CTL_BECAME_UNHEALTHY);
+	assert_true(c->service[0].fell);
+	assert_int_equal(ctl_update(c, 3), 0);
+	assert_true(c->prefix[k].guarded);
+	assert_int_equal(c->prefix[k].others, -1);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* ...and a shared prefix with a fail_open service down is guarded
+	 * too (dns, the other, is healthy). */
+	assert_int_equal(want(c, "192.0.2.99/32"), 1);
+	/* No other announcer: kept (the first answer is a decision). */
+	assert_int_equal(ctl_guard_seen(c, k, 0), 1);
+	assert_int_equal(ctl_guard_seen(c, k, 0), 0);
+	ctl_update(c, 3);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* Another announcer shows: withdrawn; gone again: announced. */
+	assert_int_equal(ctl_guard_seen(c, k, 1), 1);
+	assert_int_equal(ctl_update(c, 4), 1);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	assert_int_equal(ctl_guard_seen(c, k, 0), 1);
+	assert_int_equal(ctl_update(c, 5), 1);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* A local failure (nothing listens): withdrawn whatever BIRD says. */
+	ctl_result(c, 0, 0, 1, "connect: Connection refused", 6, 6000);
+	assert_false(c->service[0].fell);
+	ctl_update(c, 6);
+	assert_false(c->prefix[k].guarded);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	assert_int_equal(ctl_guard_seen(c, k, 0), 0);
+	ctl_update(c, 6);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	/* Healthy, then fallen again; a drain withdraws even a kept one. */
+	ctl_result(c, 0, 1, 0, "ok", 7, 7000);
+	ctl_result(c, 0, 0, 0, "HTTP 503", 8, 8000);
+	ctl_update(c, 8);
+	ctl_guard_seen(c, k, 0);
+	ctl_update(c, 8);
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	c->drained = 1;
+	ctl_update(c, 9);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	/* Not fail_open: dns falling withdraws its prefixes at once. */
+	c->drained = 0;
+	ctl_result(c, 1, 0, 0, "HTTP 503", 10, 10000);
+	ctl_update(c, 10);
+	assert_int_equal(want(c, "2001:db8::53/128"), 0);
+	assert_int_equal(want(c, "192.0.2.99/32"), 0);
+	ctl_free(c);
+	cfg_two_free(cfg);
+}
+
+static void
+t_grace(void **st)
+{
+	struct config *cfg = cfg_two();
+	struct ctl *c;
+
+	(void)st;
+	cfg->service[0].rise = cfg->service[1].rise = 1;
+	cfg->service[0].fall = cfg->service[1].fall = 1;
+	c = ctl_new(cfg, 0);
+	ctl_result(c, 0, 1, 0, "ok", 1, 1000);
+	ctl_update(c, 1);
+	ctl_grace_begin(c);
+	assert_true(c->gshut);
+	assert_int_equal(ctl_update(c, 2), 0);	/* no want changes */
+	assert_int_equal(want(c, "192.0.2.10/32"), 1);
+	/* Nothing is announced anew while draining. */
+	ctl_result(c, 1, 1, 0, "ok", 3, 3000);
+	ctl_update(c, 3);
+	assert_int_equal(want(c, "2001:db8::53/128"), 0);
+	/* A failure withdraws at once, and it stays so. */
+	ctl_result(c, 0, 0, 0, "HTTP 503", 4, 4000);
+	ctl_update(c, 4);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	ctl_result(c, 0, 1, 0, "ok", 5, 5000);
+	ctl_update(c, 5);
+	assert_int_equal(want(c, "192.0.2.10/32"), 0);
+	ctl_free(c);
+	cfg_two_free(cfg);
+}
+
+static void
+t_attrs_render(void **st)
+{
+	struct config *cfg = cfg_two();
+	uint32_t comm0[] = { (65001u << 16) | 100, (65001u << 16) | 7 };
+	uint32_t comm1[] = { (65001u << 16) | 7 };
+	uint32_t large[] = { 65001, 1, 2 };
+	struct ctl *c;
+	char *text, *routes;
+
+	(void)st;
+	cfg->service[0].communities = comm0;
+	cfg->service[0].ncommunities = 2;
+	cfg->service[0].large_communities = large;
+	cfg->service[0].nlarge_communities = 1;
+	cfg->service[0].has_med = 1;
+	cfg->service[0].med = 10;
+	cfg->service[1].communities = comm1;
+	cfg->service[1].ncommunities = 1;
+	cfg->service[1].has_med = 1;
+	cfg->service[1].med = 30;
+	cfg->bgp.drain_local_pref = 50;
+	cfg->bgp.drain_prepend = 2;
+	cfg->bgp.drain_prepend_as = 65001;
+	c = ctl_new(cfg, 0);
+	text = announce_render(c);
+	assert_non_null(strstr(text, "\troute 192.0.2.10/32 blackhole {\n"
+	    "\t\tbgp_community.add((65001,100));\n"
+	    "\t\tbgp_community.add((65001,7));\n"
+	    "\t\tbgp_large_community.add((65001,1,2));\n"
+	    "\t\tbgp_med = 10;\n\t};\n}\n"));
+	/* Shared: each community once, the highest MED. */
+	assert_non_null(strstr(text, "\troute 192.0.2.99/32 blackhole {\n"
+	    "\t\tbgp_community.add((65001,100));\n"
+	    "\t\tbgp_community.add((65001,7));\n"
+	    "\t\tbgp_large_community.add((65001,1,2));\n"
+	    "\t\tbgp_med = 30;\n\t};\n}\n"));
+	/* The routes of a file: no comments, no 'disabled'. */
+	routes = announce_routes_of(text);
+	assert_null(strstr(routes, "disabled"));
+	assert_null(strstr(routes, "# "));
+	assert_non_null(strstr(routes, "bgp_med = 30;"));
+	/* A want changes the file, not its routes (no configure). */
+	c->prefix[0].want = !c->prefix[0].want;
+	{
+		char *t2 = announce_render(c), *r2 = announce_routes_of(t2);
+
+		assert_string_not_equal(t2, text);
+		assert_string_equal(r2, routes);
+		free(t2);
+		free(r2);
+	}
+	free(text);
+	free(routes);
+	/* A grace: 65535:0, the local preference and the prepends. */
+	ctl_grace_begin(c);
+	text = announce_render(c);
+	assert_non_null(strstr(text, "\t\tbgp_med = 10;\n"
+	    "\t\tbgp_community.add((65535,0));\n"
+	    "\t\tbgp_local_pref = 50;\n"
+	    "\t\tbgp_path.prepend(65001);\n"
+	    "\t\tbgp_path.prepend(65001);\n\t};\n"));
+	assert_non_null(strstr(text, "route 2001:db8::53/128 blackhole {\n"
+	    "\t\tbgp_community.add((65001,7));\n\t\tbgp_med = 30;\n"
+	    "\t\tbgp_community.add((65535,0));\n"));
+	free(text);
+	ctl_free(c);
+	cfg->service[0].communities = cfg->service[1].communities = NULL;
+	cfg->service[0].large_communities = NULL;
+	cfg_two_free(cfg);
+}
+
+static void
+t_routes_reply(void **st)
+{
+	struct bird_reply r = { 0 };
+	char via[72], e[256];
+
+	(void)st;
+	assert_true(parse("1007-Table master4:\n"
+	    " 192.0.2.10/32        unicast [up4 14:03:48.836] * (100) [AS65002i]\n"
+	    "\tvia 10.250.50.2 on v1h\n"
+	    "                      unicast [up4b 14:03:49.001] (100) [AS65003i]\n"
+	    "0000 \n", &r) > 0);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), 2);
+	assert_string_equal(via, "up4");
+	bird_reply_clear(&r);
+	assert_true(parse("8001 Network not found\n", &r) > 0);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), 0);
+	bird_reply_clear(&r);
+	/* A filter that matches nothing: an empty success. */
+	assert_true(parse("0000 \n", &r) > 0);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), 0);
+	bird_reply_clear(&r);
+	assert_true(parse("9001 syntax error, unexpected CF_SYM_UNDEFINED\n", &r) > 0);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), -1);
+	bird_reply_clear(&r);
+}
+
+static void
+t_refused_local(void **st)
+{
+	uint8_t lo4[4] = { 127, 0, 0, 1 }, other4[4] = { 10, 0, 0, 1 };
+	uint8_t lo6[16] = { [15] = 1 }, other6[16] = { 0x20, 0x01, [15] = 1 };
+
+	(void)st;
+	assert_true(check_refused_local(AF_INET, lo4));
+	assert_false(check_refused_local(AF_INET, other4));
+	assert_true(check_refused_local(AF_INET6, lo6));
+	assert_false(check_refused_local(AF_INET6, other6));
+}
+
 int
 main(void)
 {
@@ -480,6 +753,12 @@ main(void)
 		cmocka_unit_test(t_names_and_render),
 		cmocka_unit_test(t_exec_words),
 		cmocka_unit_test(t_timers),
+		cmocka_unit_test(t_flap_damping),
+		cmocka_unit_test(t_guard),
+		cmocka_unit_test(t_grace),
+		cmocka_unit_test(t_attrs_render),
+		cmocka_unit_test(t_routes_reply),
+		cmocka_unit_test(t_refused_local),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,7 +65,7 @@ static void
 t_null(void **state)
 {
 	(void)state;
-	assert_int_equal(err_set(NULL, ERR_STATE, "x"), ERR_STATE);
+	assert_int_equal(err_set(NULL, ERR_WRONGSTATE, "x"), ERR_WRONGSTATE);
 	assert_int_equal(err_errno(NULL, ERR_FAIL, "x"), ERR_FAIL);
 	err_clear(NULL);
 	assert_string_equal(err_name(ERR_TIMEOUT), "timed out");

@@ -2,7 +2,8 @@
  * Unit tests for provision/inspect.c: the dump parser on a captured
  * server listing (SATA root disk, a bigger NVMe, a USB stick, loop and
  * zram devices, a mounted data disk), truncated and hostile dumps, the
- * enrollment check and every rule of target disk selection.
+ * enrollment check, every rule of target disk selection, and
+ * accelerators with their names from a pci.ids.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "provision/inspect.h"
@@ -82,8 +84,10 @@ t_parse_facts(void **st)
 	inspect_to_facts(&in, &f);
 	assert_int_equal(f.ndisks, 4);		/* no loop, no zram */
 	assert_int_equal(f.nnics, 2);
+	assert_int_equal(f.ngpus, 0);
 	free(f.disks);
 	free(f.nics);
+	free(f.gpus);
 }
 
 static void
@@ -243,6 +247,160 @@ t_swap_owner(void **st)
 	assert_false(in.disks[3].in_use);	/* sdb: sdbx is no partition */
 }
 
+/* Accelerators: display (0x03) and processing-accelerator (0x12) PCI
+ * devices as the script prints them from /sys/bus/pci/devices; memory
+ * from the driver's VRAM size, else the largest prefetchable BAR. */
+static const char GPUDUMP[] =
+"castiron-inspect 1\n"
+"disk=sda\ndev=8:0\nsize=1000\n"
+"pci=0000:03:00.0\nclass=0x030000\nvendor=0x1a03\ndevice=0x2000\n"
+"bar=0x00000000f0000000 0x00000000f0ffffff 0x0000000000040200\n"
+"bar=0x00000000f1000000 0x00000000f101ffff 0x0000000000040200\n"
+"pci=0000:17:00.0\nclass=0x030200\nvendor=0x10de\ndevice=0x20b0\n"
+"bar=0x00000000e0000000 0x00000000e0ffffff 0x0000000000040200\n"
+"bar=0x0000200000000000 0x0000200fffffffff 0x000000000014220c\n"
+"bar=0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+"bar=0x0000201000000000 0x0000201001ffffff 0x000000000014220c\n"
+"pci=0000:c1:00.0\nclass=0x038000\nvendor=0x1002\ndevice=0x740f\n"
+"vram=68702699520\n"
+"bar=0x0000300000000000 0x00003007ffffffff 0x000000000014220c\n"
+"pci=0000:d1:00.0\nclass=0x120000\nvendor=0x1e52\ndevice=0x0001\n"
+"pci=0000:e1:00.0\nclass=0x020000\nvendor=0x8086\ndevice=0x1572\n"
+"pci=../../etc\nclass=0x030000\nvendor=0x10de\ndevice=0x20b0\n"
+"pci=0000:f1:00.0\nclass=0x030200\nvendor=0x10dez\ndevice=0x20b0\n"
+"pci=0000:f2:00.0\nclass=0x030200\nvendor=0x10de\ndevice=0x20b0\n"
+"bar=0x0000400000000000 0xzz 0x000000000014220c\n"
+"mount=8:0 /\n"
+"end\n";
+
+static const char PCI_IDS[] =
+"# a pci.ids of a few lines\n"
+"1002  Advanced Micro Devices, Inc. [AMD/ATI]\n"
+"\t740f  Aldebaran/MI200 [Instinct MI210]\n"
+"\t\t1002 0c34  Instinct MI210\n"
+"10de  NVIDIA Corporation\n"
+"\t20b0  GA100 [A100 SXM4 40GB]\n"
+"1a03  ASPEED Technology, Inc.\n"
+"\t2000  ASPEED Graphics Family\n"
+"C 03  Display controller\n"
+"1e52  not a vendor: after the classes\n";
+
+static void
+t_gpus(void **st)
+{
+	struct inspect		 in;
+	struct inv_facts	 f;
+	char			 ids[] = "/tmp/castiron-pciids.XXXXXX";
+	FILE			*fp;
+	int			 fd;
+
+	(void)st;
+	assert_int_equal(inspect_parse(GPUDUMP, strlen(GPUDUMP), &in, err,
+	    sizeof(err)), 0);
+	assert_true(in.disks[0].in_use);	/* the records after it still
+						   parsed */
+	/* the NIC, the '/' slot and the bad vendor id are not kept */
+	assert_int_equal(in.ngpus, 5);
+	assert_string_equal(in.gpus[0].g.pci_slot, "0000:03:00.0");
+	assert_string_equal(in.gpus[0].g.class, "0300");
+	assert_string_equal(in.gpus[0].g.vendor, "1a03");	/* no names yet */
+	assert_string_equal(in.gpus[0].g.model, "2000");
+	assert_int_equal(in.gpus[0].g.memory_mb, -1);	/* not prefetchable */
+	assert_string_equal(in.gpus[1].g.class, "0302");
+	assert_int_equal(in.gpus[1].g.memory_mb, 65536);	/* 64 GiB BAR */
+	assert_int_equal(in.gpus[2].g.memory_mb, 65520);	/* vram wins */
+	assert_string_equal(in.gpus[3].g.class, "1200");
+	assert_int_equal(in.gpus[3].g.memory_mb, -1);
+	assert_int_equal(in.gpus[4].g.memory_mb, -1);	/* a bad BAR line */
+
+	/* without pci.ids, the hex ids stay */
+	inspect_pci_names(&in, "/nonexistent/pci.ids");
+	assert_string_equal(in.gpus[1].g.vendor, "10de");
+	assert_true((fd = mkstemp(ids)) != -1);
+	assert_non_null(fp = fdopen(fd, "w"));
+	fputs(PCI_IDS, fp);
+	fclose(fp);
+	inspect_pci_names(&in, ids);
+	unlink(ids);
+	assert_string_equal(in.gpus[0].g.vendor, "ASPEED Technology, Inc.");
+	assert_string_equal(in.gpus[0].g.model, "ASPEED Graphics Family");
+	assert_string_equal(in.gpus[1].g.vendor, "NVIDIA Corporation");
+	assert_string_equal(in.gpus[1].g.model, "GA100 [A100 SXM4 40GB]");
+	assert_string_equal(in.gpus[2].g.model,
+	    "Aldebaran/MI200 [Instinct MI210]");
+	/* a vendor pci.ids does not list keeps its ids */
+	assert_string_equal(in.gpus[3].g.vendor, "1e52");
+	assert_string_equal(in.gpus[3].g.model, "0001");
+	inspect_to_facts(&in, &f);
+	assert_int_equal(f.ngpus, 5);
+	assert_string_equal(f.gpus[2].pci_slot, "0000:c1:00.0");
+	free(f.disks);
+	free(f.nics);
+	free(f.gpus);
+}
+
+/* Item 20: the disk written is found again by its serial or by-id link,
+ * whatever the kernel calls it after a reboot. */
+static void
+t_written(void **st)
+{
+	struct inspect	*in = calloc(1, sizeof(*in));
+	char		 serial[64], byid[128], out[256], e[256];
+
+	(void)st;
+	assert_non_null(in);
+	snprintf(in->disks[0].d.name, sizeof(in->disks[0].d.name), "sda");
+	snprintf(in->disks[0].d.serial, sizeof(in->disks[0].d.serial),
+	    "WD 1234");
+	snprintf(in->disks[1].d.name, sizeof(in->disks[1].d.name), "sdb");
+	snprintf(in->disks[1].d.serial, sizeof(in->disks[1].d.serial), "S2");
+	snprintf(in->disks[2].d.name, sizeof(in->disks[2].d.name), "loop0");
+	in->ndisks = 3;
+	snprintf(in->aliases[0].path, sizeof(in->aliases[0].path),
+	    "/dev/disk/by-path/pci-0000:00:1f.2-ata-1");
+	snprintf(in->aliases[0].name, sizeof(in->aliases[0].name), "sda");
+	snprintf(in->aliases[1].path, sizeof(in->aliases[1].path),
+	    "/dev/disk/by-id/ata-WD_1234");
+	snprintf(in->aliases[1].name, sizeof(in->aliases[1].name), "sda");
+	in->naliases = 2;
+
+	inspect_disk_identity(in, "/dev/sda", serial, sizeof(serial), byid,
+	    sizeof(byid));
+	assert_string_equal(serial, "WD_1234");
+	assert_string_equal(byid, "/dev/disk/by-id/ata-WD_1234");
+	inspect_disk_identity(in, "/dev/loop0", serial, sizeof(serial), byid,
+	    sizeof(byid));
+	assert_string_equal(serial, "");
+	assert_string_equal(byid, "");
+
+	/* The kernel renamed the disks: sda is now sdb, and back. */
+	snprintf(in->disks[0].d.name, sizeof(in->disks[0].d.name), "sdb");
+	snprintf(in->disks[1].d.name, sizeof(in->disks[1].d.name), "sda");
+	assert_int_equal(inspect_find_written(in, "/dev/sda serial=WD_1234 "
+	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), e,
+	    sizeof(e)), 0);
+	assert_string_equal(out, "/dev/sdb");
+	/* Only a link recorded: found by it. */
+	assert_int_equal(inspect_find_written(in, "/dev/sdx "
+	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), e,
+	    sizeof(e)), 0);
+	assert_string_equal(out, "/dev/sda");
+	/* The disk is gone: refused, naming it. */
+	assert_int_equal(inspect_find_written(in, "/dev/sdc serial=GONE", out,
+	    sizeof(out), e, sizeof(e)), -1);
+	assert_non_null(strstr(e, "serial GONE"));
+	assert_int_equal(inspect_find_written(in, "/dev/sdc "
+	    "by-id=/dev/disk/by-id/nothing", out, sizeof(out), e, sizeof(e)),
+	    -1);
+	/* Nothing identifies a loop device: its name. */
+	assert_int_equal(inspect_find_written(in, "/dev/loop0", out,
+	    sizeof(out), e, sizeof(e)), 0);
+	assert_string_equal(out, "/dev/loop0");
+	assert_int_equal(inspect_find_written(in, "", out, sizeof(out), e,
+	    sizeof(e)), -1);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -253,6 +411,8 @@ main(void)
 		cmocka_unit_test(t_parse_hostile),
 		cmocka_unit_test(t_enrolled),
 		cmocka_unit_test(t_pick),
+		cmocka_unit_test(t_gpus),
+		cmocka_unit_test(t_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

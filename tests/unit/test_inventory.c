@@ -1,7 +1,8 @@
 /*
  * The inventory API that provision calls, against a real SQLite file in a
  * temporary directory: a run begun, stepped, failed, resumed and
- * finished; facts; pinned host keys (fingerprints as ssh-keygen prints
+ * finished, and taken over from its owner; static addresses; facts and
+ * accelerators; pinned host keys (fingerprints as ssh-keygen prints
  * them); and the files inv_open must refuse without touching them.
  */
 #include <sys/stat.h>
@@ -251,6 +252,242 @@ t_facts(void **st)
 	inv_close(inv);
 }
 
+/* ADDRESS/PREFIXLEN and a gateway: stored apart (the bare address is what
+ * SSH uses), and every bad one named with its line. */
+static void
+t_static_address(void **st)
+{
+	struct inv_enroll	 good[2] = {
+		{ .hostname = "s1", .site = "ams1", .address = "192.0.2.10/24",
+		  .gateway = "192.0.2.1", .line = 2 },
+		{ .hostname = "s2", .site = "ams1",
+		  .address = "2001:DB8::0010/64", .gateway = "2001:db8::1",
+		  .line = 3 },
+	};
+	struct inv_enroll	 badrows[] = {
+		{ .hostname = "b1", .site = "ams1", .address = "192.0.2.11/33",
+		  .line = 2 },
+		{ .hostname = "b2", .site = "ams1", .address = "192.0.2.12/24",
+		  .gateway = "198.51.100.1", .line = 3 },
+		{ .hostname = "b3", .site = "ams1", .address = "192.0.2.13",
+		  .gateway = "192.0.2.1", .line = 4 },
+		{ .hostname = "b4", .site = "ams1", .address = "192.0.2.0/24",
+		  .line = 5 },
+		{ .hostname = "b5", .site = "ams1", .address = "192.0.2.15/24",
+		  .gateway = "2001:db8::1", .line = 6 },
+		{ .hostname = "b6", .site = "ams1", .address = "192.0.2.16/x",
+		  .line = 7 },
+		{ .hostname = "b7", .site = "ams1", .address = "192.0.2.17/24",
+		  .gateway = "192.0.2.255", .line = 8 },
+		{ .hostname = "b8", .site = "ams1", .gateway = "192.0.2.1",
+		  .line = 9 },
+		{ .hostname = "b9", .site = "ams1", .address = "192.0.2.19/0",
+		  .line = 10 },
+	};
+	const char		*want[] = {
+		"f.csv:2: address: 192.0.2.11/33: bad prefix length: 33 is out "
+		    "of range (1 to 32)",
+		"f.csv:3: gateway: 198.51.100.1 is outside the subnet of "
+		    "192.0.2.12/24",
+		"f.csv:4: gateway: 192.0.2.1 needs the address's prefix length",
+		"f.csv:5: address: 192.0.2.0/24 is the network or the broadcast",
+		"f.csv:6: gateway: 2001:db8::1 is outside the subnet",
+		"f.csv:7: address: 192.0.2.16/x: bad prefix length",
+		"f.csv:8: gateway: 192.0.2.255 is the host's own address or its "
+		    "subnet's network or broadcast address",
+		"f.csv:9: gateway: 192.0.2.1 given without an address",
+		"f.csv:10: address: 192.0.2.19/0: bad prefix length",
+	};
+	struct inv_errors	 errs = { 0 };
+	struct inv		*inv = fresh();
+	struct inv_host		 h;
+	size_t			 i, n = sizeof(badrows) / sizeof(badrows[0]);
+
+	(void)st;
+	assert_int_equal(inv_enroll(inv, good, 2, "f.csv", "unit", &errs),
+	    INV_OK);
+	assert_int_equal(inv_host_find(inv, "s1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_string_equal(h.address, "192.0.2.10");
+	assert_int_equal(h.prefixlen, 24);
+	assert_string_equal(h.gateway, "192.0.2.1");
+	assert_int_equal(inv_host_find(inv, "s2", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_string_equal(h.address, "2001:db8::10");
+	assert_int_equal(h.prefixlen, 64);
+	assert_string_equal(h.gateway, "2001:db8::1");
+	assert_int_equal(inv_host_find(inv, "web1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(h.prefixlen, 0);		/* DHCP */
+	assert_string_equal(h.gateway, "");
+	/* the bare address is what must be unique */
+	good[0].hostname = "s3";
+	good[0].address = "192.0.2.10/25";
+	good[0].gateway = NULL;
+	assert_int_equal(inv_enroll(inv, good, 1, "f.csv", "unit", &errs),
+	    INV_EINVAL);
+	assert_non_null(strstr(errs.msg[0], "address 192.0.2.10 already "
+	    "belongs to s1"));
+	inv_errors_clear(&errs);
+
+	assert_int_equal(inv_enroll(inv, badrows, n, "f.csv", "unit", &errs),
+	    INV_EINVAL);
+	assert_int_equal(errs.n, n);
+	for (i = 0; i < n; i++)
+		assert_non_null(strstr(errs.msg[i], want[i]));
+	inv_errors_clear(&errs);
+	assert_int_equal(inv_host_find(inv, "b1", &h, err, sizeof(err)),
+	    INV_ENOENT);
+	inv_close(inv);
+}
+
+/* Accelerators: replaced whole with the facts, read back in order, and
+ * counted per site and model by report --by gpu (and per group by every
+ * other report). */
+static void
+t_gpus(void **st)
+{
+	struct inv_gpu		 a100[3] = {
+		{ "0000:17:00.0", "0302", "NVIDIA Corporation",
+		  "GA100 [A100 SXM4 40GB]", 65536 },
+		{ "0000:65:00.0", "0302", "NVIDIA Corporation",
+		  "GA100 [A100 SXM4 40GB]", 65536 },
+		{ "0000:03:00.0", "0300", "ASPEED Technology, Inc.",
+		  "ASPEED Graphics Family", -1 },
+	};
+	struct inv_facts	 f = { 0 }, g;
+	struct inv		*inv = fresh();
+	struct inv_report	*rep;
+	const struct inv_report_group *grp;
+	const char		*keys[3] = { "(none)",
+	    "ams1/ASPEED Technology, Inc. ASPEED Graphics Family",
+	    "ams1/NVIDIA Corporation GA100 [A100 SXM4 40GB]" };
+	int64_t			 hosts[3] = { 1, 1, 1 }, gpus[3] = { 0, 1, 2 };
+	int			 i = 0;
+
+	(void)st;
+	f.cpu_cores = 8;
+	f.gpus = a100;
+	f.ngpus = 3;
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_facts_get(inv, "web1", &g, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(g.ngpus, 3);
+	assert_string_equal(g.gpus[1].pci_slot, "0000:65:00.0");
+	assert_string_equal(g.gpus[1].model, "GA100 [A100 SXM4 40GB]");
+	assert_int_equal(g.gpus[1].memory_mb, 65536);
+	assert_int_equal(g.gpus[2].memory_mb, -1);
+	inv_facts_free(&g);
+
+	assert_int_equal(inv_report_open(inv, "gpu", &rep, err, sizeof(err)),
+	    INV_OK);
+	while (inv_report_next(rep, &grp, err, sizeof(err)) == 1) {
+		assert_true(i < 3);
+		assert_string_equal(grp->key, keys[i]);
+		assert_int_equal(grp->hosts, hosts[i]);
+		assert_int_equal(grp->gpus, gpus[i]);
+		i++;
+	}
+	assert_int_equal(i, 3);
+	/* web1 is in two groups; the total counts it once */
+	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_string_equal(grp->key, "total");
+	assert_int_equal(grp->hosts, 2);
+	assert_int_equal(grp->gpus, 3);
+	assert_int_equal(grp->cpu_cores, 8);
+	inv_report_close(rep);
+	assert_int_equal(inv_report_open(inv, "site", &rep, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(grp->hosts, 2);
+	assert_int_equal(grp->gpus, 3);
+	assert_int_equal(grp->cpu_cores, 8);
+	/* the total of a report where each host is in one group: the sum,
+	 * the groups not read yet included */
+	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_int_equal(grp->hosts, 2);
+	assert_int_equal(grp->gpus, 3);
+	inv_report_close(rep);
+
+	/* inspected again without them: gone */
+	f.ngpus = 0;
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_facts_get(inv, "web1", &g, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(g.ngpus, 0);
+	inv_facts_free(&g);
+	inv_close(inv);
+}
+
+/* A run's owner: recorded by inv_run_begin, the run's later calls refused
+ * once another run took the host over, a take-over only from the owner
+ * the caller saw. */
+static void
+t_owner(void **st)
+{
+	struct inv		*a = fresh(), *b;
+	struct inv_owner	 oa = { "appl1", 4242, "1000@boot-a" };
+	struct inv_owner	 ob = { "appl1", 4343, "2000@boot-a" };
+	struct inv_owner	 other = { "appl1", 4242, "999@boot-a" };
+	struct inv_host		 h;
+	int			 step;
+
+	(void)st;
+	assert_int_equal(inv_open(path, 0, &b, err, sizeof(err)), INV_OK);
+	inv_run_owner(a, &oa);
+	inv_run_owner(b, &ob);
+	assert_int_equal(inv_run_begin(a, "web1", "a", 0, NULL, &step, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_step_record(a, "web1", "a", STEP_POWER,
+	    INV_STEP_DONE, 0, 0, NULL, err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_step_record(a, "web1", "a", STEP_BOOT,
+	    INV_STEP_START, 0, 0, NULL, err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_string_equal(h.owner.host, "appl1");
+	assert_int_equal(h.owner.pid, 4242);
+	assert_string_equal(h.owner.start, "1000@boot-a");
+	/* b's run may not act for a's, nor take it over from someone else */
+	assert_int_equal(inv_step_record(b, "web1", "b", STEP_BOOT,
+	    INV_STEP_NOTE, 0, 0, "x", err, sizeof(err)), INV_ESTATE);
+	assert_non_null(strstr(err, "pid 4242 on appl1"));
+	assert_int_equal(inv_run_begin(b, "web1", "b", 1, NULL, &step, err,
+	    sizeof(err)), INV_ESTATE);
+	assert_int_equal(inv_run_takeover(b, "web1", "b", &other, "gone", err,
+	    sizeof(err)), INV_ESTATE);
+	/* the take-over: failed at the step it was in, then resumed */
+	assert_int_equal(inv_run_takeover(b, "web1", "b", &h.owner,
+	    "pid 4242 on appl1 is gone", err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(h.state, HS_FAILED);
+	assert_int_equal(h.step, STEP_BOOT);
+	assert_string_equal(h.owner.host, "");
+	assert_int_equal(inv_run_begin(b, "web1", "b", 0, NULL, &step, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(step, STEP_BOOT);
+	/* the old run's calls are refused now, the new one's go through */
+	assert_int_equal(inv_step_record(a, "web1", "a", STEP_BOOT,
+	    INV_STEP_DONE, 0, 0, NULL, err, sizeof(err)), INV_ESTATE);
+	assert_non_null(strstr(err, "pid 4343 on appl1"));
+	assert_int_equal(inv_run_fail(a, "web1", "a", STEP_BOOT, "x", err,
+	    sizeof(err)), INV_ESTATE);
+	assert_int_equal(inv_step_record(b, "web1", "b", STEP_BOOT,
+	    INV_STEP_DONE, 0, 0, NULL, err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_active(b, "web1", "b", "done", err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_string_equal(h.owner.host, "");		/* cleared at the end */
+	/* a take-over of a host that is not provisioning */
+	assert_int_equal(inv_run_takeover(b, "web1", "b", &h.owner, "x", err,
+	    sizeof(err)), INV_ESTATE);
+	inv_close(a);
+	inv_close(b);
+}
+
 static void
 t_hostkey(void **st)
 {
@@ -329,6 +566,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_hostkey, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_static_address, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_gpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,8 +87,21 @@ static int
 decide(const char *presented, const char *pinned, const char *deploy,
     const char *seen, int accept_new, enum hostkey_phase phase)
 {
-	struct hostkey_in k = { "h", presented, pinned, deploy, seen,
-	    accept_new, phase };
+	struct hostkey_in k = { .host = "h", .presented = presented,
+	    .pinned = pinned, .deploy = deploy, .seen = seen,
+	    .accept_new = accept_new, .phase = phase };
+
+	return hostkey_decide(&k, err, sizeof(err));
+}
+
+/* A network-booted host that checked in with key checkin. */
+static int
+decide_checkin(const char *presented, const char *pinned,
+    const char *checkin, enum hostkey_phase phase)
+{
+	struct hostkey_in k = { .host = "h", .presented = presented,
+	    .pinned = pinned, .deploy = "SHA256:d", .checkin = checkin,
+	    .accept_new = 1, .phase = phase };
 
 	return hostkey_decide(&k, err, sizeof(err));
 }
@@ -135,6 +148,22 @@ t_hostkey(void **st)
 	assert_non_null(strstr(err, "SHA256:x"));
 	assert_non_null(strstr(err, "SHA256:a"));
 	assert_int_equal(decide("SHA256:x", NULL, NULL, NULL, 1, I), -1);
+
+	/* A check-in names the only key of the deploy phase: not the
+	 * pinned one (the installed system still running), not the shared
+	 * deploy key, not a new one even with --accept-new-hostkey. */
+	assert_int_equal(decide_checkin("SHA256:c", "SHA256:a", "SHA256:c", D),
+	    HOSTKEY_CHECKIN);
+	assert_int_equal(decide_checkin("SHA256:a", "SHA256:a", "SHA256:c", D),
+	    -1);
+	assert_non_null(strstr(err, "checked in with"));
+	assert_int_equal(decide_checkin("SHA256:d", NULL, "SHA256:c", D), -1);
+	assert_int_equal(decide_checkin("SHA256:n", NULL, "SHA256:c", D), -1);
+	/* After the reboot: the checked-in key means not rebooted yet. */
+	assert_int_equal(decide_checkin("SHA256:c", "SHA256:a", "SHA256:c", I),
+	    HOSTKEY_DEPLOY);
+	assert_int_equal(decide_checkin("SHA256:a", "SHA256:a", "SHA256:c", I),
+	    HOSTKEY_PINNED);
 }
 
 int

@@ -1,0 +1,305 @@
+# time-limit: 300
+# castiron bgp beyond on and off, seen from the router: a graceful drain
+# (GRACEFUL_SHUTDOWN, 65535:0, first, the withdrawal after drain_grace;
+# --now; a service failing during the grace withdraws at once; a clean
+# stop with a grace), the announcements' attributes (communities, large
+# communities, MED; a SIGHUP changes them with no withdrawal), flap
+# damping (held down for flap_hold, then released), and a BIRD killed and
+# started again (castiron's desired state back within 1 s of BIRD
+# answering).  Every bound is derived from the configuration below.
+. tests/lib.sh
+. tests/lab/bgp-lab.sh
+
+if ! command -v bird >/dev/null || [ "$(id -u)" -ne 0 ]; then
+	skip "bgp lab" "needs root and bird2"; done_testing; exit
+fi
+lab_up drain || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
+
+P1=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+GRACE=3000		# drain_grace, ms
+MARGIN=2000		# a loaded machine, not castiron
+PROBE_INT=200; PROBE_FALL=1
+FLAP_LIMIT=3; FLAP_WINDOW=20000; FLAP_HOLD=4000
+RECONCILE=1000
+mkdir -p "$T/state"
+CFG=$T/castiron.ini
+# write_cfg [WEB_ATTRS]: web's attribute lines (communities, med, ...).
+write_cfg() {
+	cat >"$CFG" <<EOC
+[castiron]
+state_dir = $T/state
+[bgp]
+bird_socket = $HSOCK
+include_dir = $INC
+allowed_prefixes = 192.0.2.0/24, 2001:db8::/32
+drain_file = $T/state/drain
+control_socket = $T/bgp.sock
+metrics_file = $T/metrics.prom
+reconcile_interval = ${RECONCILE}ms
+drain_grace = ${GRACE}ms
+drain_prepend = 2
+drain_prepend_as = 65001
+[service web]
+check    = http
+url      = http://127.0.0.1:$P1/healthz
+interval = 400ms
+timeout  = 300ms
+rise     = 2
+fall     = 2
+prefixes = 192.0.2.10/32, 2001:db8::10/128
+${1:-communities = 65001:100
+large_communities = 65001:1:2
+med = 10}
+[service probe]
+check    = exec
+command  = test -e $T/up
+interval = ${PROBE_INT}ms
+timeout  = 150ms
+rise     = 1
+fall     = $PROBE_FALL
+prefixes = 192.0.2.20/32
+communities = 65001:200
+[service flappy]
+check    = exec
+command  = test -e $T/flap
+interval = 100ms
+timeout  = 80ms
+rise     = 1
+fall     = 1
+flap_limit  = $FLAP_LIMIT
+flap_window = ${FLAP_WINDOW}ms
+flap_hold   = ${FLAP_HOLD}ms
+prefixes = 192.0.2.30/32
+EOC
+}
+write_cfg
+touch "$T/up"
+
+ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py $P1 &
+WEB=$!
+at_exit "kill $WEB"
+wait_for 10 "web server" in_host python3 -c "import socket; socket.create_connection(('127.0.0.1', $P1))"
+ci_start() {
+	rm -f "$T/bgp.sock"
+	ip netns exec "$NS_H" "$CASTIRON" -c "$CFG" -v bgp run >>"$T/castiron.log" 2>&1 &
+	CPID=$!
+	at_exit 'kill -9 $CPID 2>/dev/null'
+	wait_for 10 "control socket" test -S "$T/bgp.sock"
+}
+ci() { in_host "$CASTIRON" -c "$CFG" "$@"; }
+logs_have() { grep -q -- "$1" "$T/castiron.log"; }
+st() {
+	ci --format json bgp status 2>/dev/null | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+svc = lambda n: [x for x in s['services'] if x['name'] == n][0]
+pfx = lambda n: [x for x in s['prefixes'] if x['prefix'] == n][0]
+sys.exit(0 if ($1) else 1)"
+}
+all_routed() { for _p; do rt_route "$_p" || return 1; done; }
+# What the router has for a prefix, all attributes.
+rt_all() { birdc -s "$RSOCK" show route "$1" all 2>/dev/null; }
+rt_has() {	# PFX TEXT: the router's route for PFX shows TEXT
+	rt_all "$1" | grep -qF -- "$2"
+}
+rt_lacks() { rt_route "$1" && ! rt_has "$1" "$2"; }
+rt_gshut() { rt_has "$1" "(65535,0)"; }
+rt_log_lines() { wc -l <"$T/router-bird.log"; }
+never_removed() {	# N PFX...: the router's log since line N removed none
+	_from=$(($1 + 1)); shift
+	for _p; do
+		! tail -n +"$_from" "$T/router-bird.log" | grep -F " removed " | grep -qF " $_p " || return 1
+	done
+}
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$T/metrics.prom" 2>/dev/null; }
+
+# ---- attributes ----
+ci_start
+ok "every prefix announced" wait_for 20 "routed" all_routed 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32
+ok "web's community is at the router" rt_has 192.0.2.10/32 "BGP.community: (65001,100)"
+ok "...and its large community" rt_has 192.0.2.10/32 "BGP.large_community: (65001, 1, 2)"
+ok "...and its MED" rt_has 192.0.2.10/32 "BGP.med: 10"
+ok "...on its IPv6 prefix too" rt_has 2001:db8::10/128 "BGP.community: (65001,100)"
+ok "the probe's prefix carries its own community, not web's" sh -c \
+    "birdc -s '$RSOCK' show route 192.0.2.20/32 all | grep -qF '(65001,200)' &&
+     ! birdc -s '$RSOCK' show route 192.0.2.20/32 all | grep -qF '(65001,100)'"
+check "no GRACEFUL_SHUTDOWN while not draining" -z "$(rt_all 192.0.2.10/32 | grep -F '(65535,0)')"
+
+# A SIGHUP that changes web's attributes: the router's route changes in
+# place (an update), never withdrawn, and web keeps its state.
+lab_barrier
+w0=$(rt_withdraws)
+L0=$(rt_log_lines)
+ok0=$(ci --format json bgp status | python3 -c "import json,sys; print([x for x in json.load(sys.stdin)['services'] if x['name'] == 'web'][0]['checks_ok'])")
+write_cfg "communities = 65001:101, 65001:102
+med = 20"
+kill -HUP $CPID
+ok "SIGHUP: the new MED reaches the router" wait_for 10 "med 20" rt_has 192.0.2.10/32 "BGP.med: 20"
+ok "...with the new communities and without the old" \
+    sh -c "birdc -s '$RSOCK' show route 192.0.2.10/32 all | grep -qF 'BGP.community: (65001,101) (65001,102)' &&
+    ! birdc -s '$RSOCK' show route 192.0.2.10/32 all | grep -qF '(65001,100)'"
+ok "...and the large community is gone" rt_lacks 192.0.2.10/32 "large_community"
+lab_barrier
+check "SIGHUP with new attributes: the router saw no withdrawal" "$(rt_withdraws)" -eq "$w0"
+ok "...its log removed none of web's prefixes, not for a moment" never_removed "$L0" 192.0.2.10/32 2001:db8::10/128
+ok "...and web kept its state and counters" st "svc('web')['state'] == 'up' and svc('web')['checks_ok'] >= $ok0"
+ok "...sent to BIRD as one configure, logged" logs_have "attributes changed; reconfiguring BIRD"
+
+# ---- a graceful drain ----
+lab_barrier
+w0=$(rt_withdraws)
+L0=$(rt_log_lines)
+t0=$(now_ms)
+ci bgp drain --reason "graceful test" >"$T/drain.out" 2>&1; rc=$?
+check "bgp drain with drain_grace exits 0" "$rc" -eq 0
+ok "...saying the prefixes carry GRACEFUL_SHUTDOWN and when they go" \
+    grep -q "^draining: every prefix announced with GRACEFUL_SHUTDOWN (65535:0); withdrawal at 20" "$T/drain.out"
+gs_all() { rt_gshut 192.0.2.10/32 && rt_gshut 2001:db8::10/128 && rt_gshut 192.0.2.20/32; }
+within $((1000 + MARGIN)) "the router sees every prefix with 65535:0 first" wait_for 5 "gshut" gs_all
+ok "...with the drain's AS path prepends (65001 three times: two, and BIRD's own)" \
+    rt_has 192.0.2.10/32 "BGP.as_path: 65001 65001 65001"
+ok "...and web's own communities still" rt_has 192.0.2.10/32 "(65001,101)"
+check "...and no withdrawal yet" "$(rt_withdraws)" -eq "$w0"
+ok "bgp status: drained, draining, with the time of the withdrawal" \
+    st "s['drained'] and s['draining'] is not None and s['draining']['withdraw_at'].endswith('Z') and 0 < s['draining']['withdraw_in_ms'] <= $GRACE and s['draining']['graceful_shutdown_in_bird']"
+ci bgp status >"$T/status.txt" 2>&1
+ok "bgp status (table) says when" grep -q "^draining: every prefix carries GRACEFUL_SHUTDOWN (65535:0); withdrawal at 20.* (in [0-9]*s)" "$T/status.txt"
+ok "metrics: castiron_bgp_draining 1" wait_for 5 "metric" sh -c "grep -qx 'castiron_bgp_draining 1' '$T/metrics.prom'"
+ok "after drain_grace, every prefix is withdrawn at the router" \
+    wait_for $(( (GRACE + MARGIN) / 1000 + 5 )) "withdrawn" rt_withdrawn 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32
+took=$(rt_removed_ms "$t0" 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32)
+first=$(python3 - "$T/router-bird.log" "$L0" "$t0" <<'EOPY'
+import sys, datetime
+log, from_line, t0 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) / 1000
+ts = []
+for i, l in enumerate(open(log, errors="replace")):
+    if i >= from_line and l[:2] == "20" and " removed " in l and "192.0.2.10/32" in l:
+        ts.append(datetime.datetime.strptime(l[:26], "%Y-%m-%d %H:%M:%S.%f").timestamp())
+print(round((min(ts) - t0) * 1000) if ts else "")
+EOPY
+)
+check "...the first removal not before drain_grace (${first:-?} ms after the drain; grace $GRACE ms)" \
+    "${first:-0}" -ge $((GRACE - 100))
+check "...and the last within drain_grace + margin (${took:-?} ms)" "${took:-999999}" -le $((GRACE + MARGIN))
+ok "drained: status says so, and no longer draining" st "s['drained'] and s['draining'] is None"
+ok "undrain: the prefixes return, without 65535:0" sh -c "
+	'$CASTIRON' -c '$CFG' bgp undrain >/dev/null" 
+undrained() { all_routed 192.0.2.10/32 192.0.2.20/32 && ! rt_gshut 192.0.2.10/32 && ! rt_gshut 192.0.2.20/32; }
+ok "...back at the router without GRACEFUL_SHUTDOWN" wait_for 10 "back" undrained
+
+# A service that fails during the grace is withdrawn at once.
+t0=$(now_ms)
+ci bgp drain --reason "fail in grace" >/dev/null 2>&1
+wait_for 5 "gshut" gs_all
+rm -f "$T/up"
+t1=$(now_ms)
+ok "a service failing during the grace: its prefix is withdrawn at once" \
+    wait_for 5 "probe withdrawn" rt_withdrawn 192.0.2.20/32
+took=$(rt_removed_ms "$t1" 192.0.2.20/32)
+check "...within fall x interval + margin of the failure (${took:-?} ms), not at the grace's end" \
+    "${took:-999999}" -le $((PROBE_FALL * PROBE_INT + MARGIN)) -a "$(( $(now_ms) - t0 ))" -lt "$GRACE"
+ok "...while web's prefix is still announced, with 65535:0" rt_gshut 192.0.2.10/32
+touch "$T/up"
+lab_barrier
+ok "...and the probe, healthy again, is not announced anew while draining" rt_withdrawn 192.0.2.20/32
+# --now during the grace: at once.
+t1=$(now_ms)
+ci bgp drain --now >"$T/now.out" 2>&1; rc=$?
+check "bgp drain --now during the grace exits 0, every prefix withdrawn" "$rc" -eq 0 -a -n "$(grep -x 'drained: every prefix withdrawn' "$T/now.out")"
+wait_for 5 "gone" rt_withdrawn 192.0.2.10/32 2001:db8::10/128
+took=$(rt_removed_ms "$t1" 192.0.2.10/32 2001:db8::10/128)
+check "...gone at the router within 1 s + margin of --now (${took:-?} ms)" "${took:-999999}" -le $((1000 + MARGIN))
+ci bgp undrain >/dev/null
+wait_for 10 "back" undrained
+# --now from the start: no grace at all, no 65535:0 at the router.
+L0=$(rt_log_lines)
+t1=$(now_ms)
+ci bgp drain --now --reason "now" >"$T/now.out" 2>&1; rc=$?
+check "bgp drain --now exits 0" "$rc" -eq 0
+wait_for 5 "gone" rt_withdrawn 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32
+took=$(rt_removed_ms "$t1" 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32)
+check "...every prefix gone at the router within 1 s + margin (${took:-?} ms)" "${took:-999999}" -le $((1000 + MARGIN))
+ci bgp drain --reason "again" >/dev/null 2>&1
+lab_barrier
+ok "a second drain (with grace) of a drained host announces nothing" \
+    sh -c "! tail -n +$((L0 + 1)) '$T/router-bird.log' | grep ' added ' | grep -q '192.0.2.1[0-9]/32\|192.0.2.20/32\|2001:db8::10/128'"
+ci bgp undrain >/dev/null
+wait_for 10 "back" undrained
+
+# ---- flap damping ----
+# Each change of health counts (the first rise too); more than
+# flap_limit within flap_window hold the service withdrawn for flap_hold.
+flap_to() {	# up|down: make it so and wait until castiron says so
+	if [ "$1" = up ]; then touch "$T/flap"; else rm -f "$T/flap"; fi
+	wait_for 5 "flappy $1" st "svc('flappy')['state'] == '$1'"
+}
+flap_to up
+wait_for 5 "flappy announced" rt_route 192.0.2.30/32
+L0=$(rt_log_lines)
+flap_to down; flap_to up; flap_to down
+ok "flapping: held, status says until when" wait_for 5 "held" st "svc('flappy')['held_until'] is not None"
+ok "...logged" logs_have "service flappy: flapping (4 changes within 20s, more than flap_limit 3); held withdrawn until 20"
+flap_to up
+ok "...healthy again, but held: its prefix stays withdrawn" wait_for 5 "withdrawn" rt_withdrawn 192.0.2.30/32
+ok "...status notes the hold on the prefix" st "pfx('192.0.2.30/32')['note'] == 'held: a service of it flaps'"
+ok "...metrics: castiron_bgp_service_held 1" wait_for 6 "metric" \
+    sh -c "grep -qx 'castiron_bgp_service_held{service=\"flappy\"} 1' '$T/metrics.prom'"
+ok "after flap_hold, released and announced (healthy)" \
+    wait_for $(( (FLAP_HOLD + MARGIN) / 1000 + 3 )) "released" rt_route 192.0.2.30/32
+# From the router's own log: the withdrawal that came with the hold (the
+# fourth change) to the announcement after it.
+took=$(python3 - "$T/router-bird.log" "$L0" <<'EOPY'
+import sys, datetime
+log, from_line = sys.argv[1], int(sys.argv[2])
+ev = []
+for i, l in enumerate(open(log, errors="replace")):
+    w = l.split()
+    if i >= from_line and l[:2] == "20" and "192.0.2.30/32" in w and ("removed" in w or "added" in w):
+        ev.append(("removed" in w, datetime.datetime.strptime(l[:26], "%Y-%m-%d %H:%M:%S.%f").timestamp()))
+gone = [t for r, t in ev if r]
+back = [t for r, t in ev if not r and gone and t > gone[-1]]
+print(round((back[0] - gone[-1]) * 1000) if back else "")
+EOPY
+)
+check "...announced again flap_hold after the hold began, not before (${took:-?} ms; flap_hold $FLAP_HOLD ms)" \
+    "${took:-0}" -ge $((FLAP_HOLD - 100)) -a "${took:-999999}" -le $((FLAP_HOLD + MARGIN))
+ok "...the release is logged" logs_have "service flappy: flap hold over"
+ok "...and status says not held" st "svc('flappy')['held_until'] is None"
+
+# ---- BIRD killed and started again ----
+# While BIRD is down, the probe fails: castiron's desired state changes
+# without BIRD.  Once BIRD answers again, castiron must have applied what
+# it wants within 1 s: connected, every prefix's state in BIRD as wanted.
+kill -9 "$(cat "$T/host-bird.pid")"
+wait_for 10 "session down" sh -c "! birdc -s '$RSOCK' show protocols | grep -q 'h4 .*Established'"
+rm -f "$T/up"
+wait_for 5 "probe down" st "svc('probe')['state'] == 'down'"
+host_bird_start
+wait_for 10 "BIRD answers" sh -c "birdc -s '$HSOCK' show status >/dev/null 2>&1"
+t_ans=$(now_ms)
+applied() {
+	st "s['bird']['connected'] and all(p['announced'] == p['wanted'] for p in s['prefixes'])" &&
+	host_birdc show protocols '"castiron_*"' | awk '$1 == "castiron_p_192_0_2_20_32" { exit $4 != "down" }
+	    $1 == "castiron_p_192_0_2_10_32" { exit $4 != "up" }'
+}
+wait_for 10 "applied" applied
+took=$(( $(now_ms) - t_ans ))
+check "BIRD restarted: castiron's desired state in BIRD within 1 s of BIRD answering ($took ms)" "$took" -le 1000
+ok "...and at the router, once the session is up" wait_for 30 "router" sh -c \
+    "birdc -s '$RSOCK' show route 192.0.2.10/32 | grep -qF 192.0.2.10/32 && birdc -s '$RSOCK' show route 192.0.2.20/32 | grep -qx 'Network not found'"
+touch "$T/up"
+wait_for 10 "probe back" rt_route 192.0.2.20/32
+
+# ---- a clean stop with a grace ----
+lab_barrier
+w0=$(rt_withdraws)
+t0=$(now_ms)
+kill -TERM $CPID
+ok "SIGTERM with drain_grace: the router sees 65535:0 first" wait_for 5 "gshut" gs_all
+check "...before any withdrawal" "$(rt_withdraws)" -eq "$w0"
+wait $CPID; rc=$?
+took=$(( $(now_ms) - t0 ))
+check "...castiron exits 0 after the grace ($took ms; grace $GRACE ms)" "$rc" -eq 0 -a "$took" -ge $((GRACE - 100))
+ok "...and every prefix is withdrawn at the router" wait_for 5 "gone" rt_withdrawn 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32
+
+done_testing

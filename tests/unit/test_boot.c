@@ -1,0 +1,194 @@
+/*
+ * Unit tests for the network boot's hand-over files (provision/boot/
+ * state.c) and its iPXE scripts (ipxe.c): a token armed, checked in once
+ * and burnt; a replay, an unknown, an expired and a malformed token
+ * refused; the status list; what each script says.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/config.h"
+#include "lib/xmalloc.h"
+#include "provision/boot/boot.h"
+
+static char		 dir[] = "/tmp/castiron-boot.XXXXXX";
+static struct config	 cfg;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	cfg.castiron.state_dir = dir;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	*cmd = xsprintf("rm -rf %s", dir);
+
+	(void)state;
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	free(cmd);
+	return 0;
+}
+
+static struct boot_checkin
+sample(void)
+{
+	struct boot_checkin	c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.addr, sizeof(c.addr), "10.20.0.101");
+	snprintf(c.macs, sizeof(c.macs), "52:54:00:00:00:01");
+	snprintf(c.hostkey, sizeof(c.hostkey), "ssh-ed25519 AAAAx");
+	snprintf(c.fp, sizeof(c.fp), "SHA256:abc");
+	return c;
+}
+
+static void
+t_token(void **state)
+{
+	struct boot_checkin	 in = sample(), out;
+	struct err		 e;
+	struct stat		 st;
+	char			 tok[BOOT_TOKEN_HEX + 1], armed[BOOT_TOKEN_HEX + 1];
+	char			 host[254], *p;
+	int			 replay, found;
+
+	(void)state;
+	assert_int_equal(boot_arm(&cfg, "web1", 60, tok, &e), ERR_OK);
+	assert_int_equal(strlen(tok), BOOT_TOKEN_HEX);
+	p = xsprintf("%s/boot/web1.boot", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	free(p);
+	boot_armed(&cfg, "web1", time(NULL), armed);
+	assert_string_equal(armed, tok);
+	boot_armed(&cfg, "web1", time(NULL) + 61, armed);
+	assert_string_equal(armed, "");		/* expired by then */
+	boot_armed(&cfg, "web2", time(NULL), armed);
+	assert_string_equal(armed, "");
+	assert_int_equal(boot_token_host(&cfg, tok, host, sizeof(host)), 1);
+	assert_string_equal(host, "web1");
+
+	assert_int_equal(boot_checkin_read(&cfg, "web1", &out, &found, &e),
+	    ERR_OK);
+	assert_int_equal(found, 0);
+	assert_int_equal(boot_checkin(&cfg, "0123456789abcdef0123456789abcdef",
+	    &in, host, sizeof(host), &replay, &e), ERR_AUTH);
+	assert_int_equal(replay, 0);
+	assert_int_equal(boot_checkin(&cfg, "x; rm -rf /", &in, host,
+	    sizeof(host), &replay, &e), ERR_INVAL);
+	assert_int_equal(boot_checkin(&cfg, tok, &in, host, sizeof(host),
+	    &replay, &e), ERR_OK);
+	assert_string_equal(host, "web1");
+	assert_int_equal(boot_checkin_read(&cfg, "web1", &out, &found, &e),
+	    ERR_OK);
+	assert_int_equal(found, 1);
+	assert_string_equal(out.fp, "SHA256:abc");
+	assert_string_equal(out.addr, "10.20.0.101");
+	/* Burnt: the same token again is a replay, and no longer armed. */
+	assert_int_equal(boot_checkin(&cfg, tok, &in, host, sizeof(host),
+	    &replay, &e), ERR_AUTH);
+	assert_int_equal(replay, 1);
+	assert_non_null(strstr(e.msg, "presented again"));
+	boot_armed(&cfg, "web1", time(NULL), armed);
+	assert_string_equal(armed, "");
+	/* Arming again forgets the old check-in. */
+	assert_int_equal(boot_arm(&cfg, "web1", 60, tok, &e), ERR_OK);
+	assert_int_equal(boot_checkin_read(&cfg, "web1", &out, &found, &e),
+	    ERR_OK);
+	assert_int_equal(found, 0);
+}
+
+static void
+t_expired(void **state)
+{
+	struct boot_checkin	 in = sample();
+	struct err		 e;
+	char			 tok[BOOT_TOKEN_HEX + 1], host[254];
+	int			 replay;
+
+	(void)state;
+	assert_int_equal(boot_arm(&cfg, "web3", 0, tok, &e), ERR_OK);
+	sleep(1);
+	assert_int_equal(boot_checkin(&cfg, tok, &in, host, sizeof(host),
+	    &replay, &e), ERR_AUTH);
+	assert_non_null(strstr(e.msg, "expired"));
+}
+
+static void
+t_status(void **state)
+{
+	struct boot_status	*s;
+	struct err		 e;
+	size_t			 n, i;
+	int			 saw = 0;
+
+	(void)state;
+	boot_note_fetch(&cfg, "web1", "/ipxe/52-54-00-00-00-01", 200);
+	assert_int_equal(boot_status_list(&cfg, &s, &n, &e), ERR_OK);
+	for (i = 0; i < n; i++)
+		if (strcmp(s[i].host, "web1") == 0) {
+			saw = 1;
+			assert_string_equal(s[i].state, "armed");
+			assert_string_equal(s[i].last,
+			    "/ipxe/52-54-00-00-00-01 200");
+		}
+	assert_true(saw);
+	free(s);
+}
+
+static void
+t_scripts(void **state)
+{
+	char	*s;
+
+	(void)state;
+	s = boot_script_chain("http://10.20.0.1:8080");
+	assert_non_null(strstr(s, "chain --autofree "
+	    "http://10.20.0.1:8080/ipxe/${netX/mac:hexhyp}"));
+	assert_true(strncmp(s, "#!ipxe\n", 7) == 0);
+	free(s);
+	s = boot_script_deploy("http://b", "web1", "00ff", "console=ttyS0");
+	assert_non_null(strstr(s, "kernel --name vmlinuz http://b/deploy/vmlinuz "
+	    "initrd=initrd.img console=ttyS0 castiron.mode=deploy "
+	    "castiron.host=web1 castiron.checkin=http://b/checkin "
+	    "castiron.token=00ff"));
+	assert_non_null(strstr(s, "initrd --name initrd.img "
+	    "http://b/deploy/initrd.img"));
+	assert_non_null(strstr(s, "iseq ${tries} 20 && exit ||"));
+	free(s);
+	s = boot_script_enlist("http://b", "console=ttyS0");
+	assert_non_null(strstr(s, "castiron.mode=enlist"));
+	assert_null(strstr(s, "castiron.token"));
+	free(s);
+	s = boot_script_local();
+	assert_string_equal(s, "#!ipxe\nexit\n");
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_token),
+		cmocka_unit_test(t_expired),
+		cmocka_unit_test(t_status),
+		cmocka_unit_test(t_scripts),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
