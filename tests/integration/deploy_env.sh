@@ -88,11 +88,11 @@ ssh-keygen -q -t ed25519 -N '' -C cmdline-key -f "$T/id2" || exit 1
 TOKEN=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 mkdir -p "$T/checkins"
 # The receiver: each POST's body goes to checkins/N; the first answer is a
-# 503 (the deploy environment must try again), a check-in with the token
-# "burned" gets a 403 (as a replayed token would), every other one 200
-# with an authorized key for root.
+# 503 (the deploy environment must try again), an enlistment gets 202
+# (as castiron's boot service answers it), every other check-in 200 with
+# an authorized key for root.
 cat >"$T/checkin.py" <<'EOF'
-import http.server, os, sys
+import http.server, json, os, sys
 dir, addr, port, key = sys.argv[1], sys.argv[2], int(sys.argv[3]), open(sys.argv[4]).read().strip()
 n = [0]
 class H(http.server.BaseHTTPRequestHandler):
@@ -108,10 +108,9 @@ class H(http.server.BaseHTTPRequestHandler):
             f.write(self.headers.get("Content-Type", ""))
         if n[0] == 1:
             self.send_error(503); return
-        if b"\ntoken=burned\n" in body:
-            self.send_error(403); return
-        reply = ("ok\nauthorized_key=%s\n" % key).encode()
-        self.send_response(200)
+        enlist = json.loads(body).get("mode") == "enlist"
+        reply = b"recorded\n" if enlist else ("ok\nauthorized_key=%s\n" % key).encode()
+        self.send_response(202 if enlist else 200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(reply)))
         self.end_headers()
@@ -139,8 +138,10 @@ boot() {
 # --- boot 1: deploy mode -------------------------------------------------
 # quiet: the kernel would print its command line, token and all, on the
 # console.
-KEY2=$(cut -d' ' -f1,2 "$T/id2.pub")
-boot "console=ttyS0 quiet castiron.checkin=http://$P.2:8700/checkin castiron.token=$TOKEN castiron.authorized_key=\"$KEY2 cmdline-key\""
+# The command line's key as castiron's [boot] cmdline would write it
+# (iPXE keeps no quotes): TYPE,BASE64,COMMENT.
+KEY2=$(cut -d' ' -f1,2 "$T/id2.pub" | tr ' ' ,)
+boot "console=ttyS0 quiet castiron.checkin=http://$P.2:8700/checkin castiron.token=$TOKEN castiron.authorized_key=$KEY2,cmdline-key"
 ok "the deploy environment says it is ready" \
     machine_wait 1 90 "castiron-deploy: ready: check-in accepted"
 echo "# booted to ready in $(( $(now_ms) - t0 )) ms (QEMU start to the ready line)"
@@ -166,16 +167,18 @@ if ! machine_saw 1 "castiron-deploy: ready"; then
 fi
 
 B=$T/checkins/2
+j() { jq -r "$1" "$B"; }
 check "two check-ins arrived (a 503, then accepted)" \
     "$(ls "$T/checkins" | grep -c '^[0-9]*$')" = 2
-check "the check-in is castiron's format, as text/plain" \
-    "$(head -n 1 "$B"):$(cat "$T/checkins/2.type")" = "castiron-checkin 1:text/plain"
-ok "the check-in carries the machine's MAC and address" \
-    grep -qx "nic=eth0 $MAC $ADDR/24" "$B"
-ok "the check-in carries the token" grep -qx "token=$TOKEN" "$B"
-ok "the check-in carries the SMBIOS serial" grep -qx "serial=$SERIAL" "$B"
-ok "the check-in says deploy mode" grep -qx "mode=deploy" "$B"
-HOSTKEY=$(sed -n 's/^hostkey=//p' "$B")
+check "the check-in is one JSON object, sent as application/json" \
+    "$(j type):$(cat "$T/checkins/2.type")" = "object:application/json"
+check "the check-in carries the machine's MAC" "$(j '.macs | join(",")')" = "$MAC"
+check "  ...and its NIC with the address DHCP gave" \
+    "$(j '.nics[0] | "\(.name) \(.mac) \(.address)"')" = "eth0 $MAC $ADDR/24"
+check "the check-in carries the token" "$(j .token)" = "$TOKEN"
+check "the check-in carries the SMBIOS serial" "$(j .serial)" = "$SERIAL"
+check "the check-in says deploy mode" "$(j .mode)" = deploy
+HOSTKEY=$(j .hostkey)
 check "the check-in carries an ed25519 host key" \
     "$(echo "$HOSTKEY" | grep -cE '^ssh-ed25519 [A-Za-z0-9+/]+=*$')" = 1
 saw "the console shows the key that was checked in" "host key $HOSTKEY"
@@ -223,19 +226,53 @@ fails_with 255 "a host key other than the checked-in one is refused" \
 machine_stop 1
 machine_off() { ! machine_running "$1"; }
 
-# --- boot 2: a refused token ---------------------------------------------
-rm -f "$T"/checkins/*
-boot "console=ttyS0 quiet castiron.checkin=http://$P.2:8700/checkin castiron.token=burned"
-ok "a refused check-in: the environment still comes up" \
+# --- boots 2 and 3: castiron's own boot service, a token replayed --------
+# castiron boot serve takes the check-in.  The token is armed as
+# provision's power step arms it (state_dir/boot/HOST.boot, provision/boot/
+# state.c); the first boot checks in and the service records the host key
+# the console shows; the same machine booted again with the same token is
+# refused (403, an ALARM in the service's log) and does not ask again.
+SPORT=$((23900 + $$ % 90))
+SURL=http://$P.1:$SPORT
+printf '[castiron]\nstate_dir = %s\n[inventory]\ndatabase = %s\n[boot]\nlisten = %s\ndeploy_dir = %s\n' \
+    "$T/state" "$T/inv.db" "$P.1:$SPORT" "$D" >"$T/c.ini"
+export CASTIRON_CONFIG="$T/c.ini"
+"$CASTIRON" inventory add h1 --site lab --mac "$MAC" --address "$ADDR" >/dev/null
+mkdir -p -m 755 "$T/state" && mkdir -p -m 700 "$T/state/boot"
+STOKEN=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+(umask 077; printf 'host=h1\ntoken=%s\nexpires=%s\nmode=deploy\n' "$STOKEN" \
+    $(($(date +%s) + 600)) >"$T/state/boot/h1.boot")
+"$CASTIRON" boot serve >"$T/serve.log" 2>&1 &
+SERVE=$!
+at_exit "kill $SERVE 2>/dev/null"
+ok "castiron boot serve listens" wait_for 10 "boot serve" \
+    curl -sf -o /dev/null "$SURL/deploy/vmlinuz"
+SCMD="console=ttyS0 quiet castiron.mode=deploy castiron.host=h1 castiron.checkin=$SURL/checkin castiron.token=$STOKEN"
+boot "$SCMD"
+ok "castiron boot serve accepts the check-in" \
+    machine_wait 1 90 "castiron-deploy: ready: check-in accepted"
+saw "castiron.host names the machine" "castiron-deploy: host h1"
+saw "accepted by the service" "check-in accepted by $SURL/checkin"
+SKEY=$(sed -n 's/.*castiron-deploy: host key \(ssh-ed25519 [A-Za-z0-9+/=]*\) .*/\1/p' "$con")
+check "the service recorded the host key the console shows" \
+    "$(sed -n 's/^hostkey=//p' "$T/state/boot/h1.checkin" 2>/dev/null)" = "$SKEY"
+check "  ...for the machine's MAC" \
+    "$(sed -n 's/^macs=//p' "$T/state/boot/h1.checkin" 2>/dev/null)" = "$MAC"
+check "a new boot, a new host key" "$SKEY" != "$HOSTKEY"
+machine_stop 1
+n0=$(grep -c '/checkin' "$T/serve.log")
+boot "$SCMD"
+ok "the replayed token is refused; the environment still comes up" \
     machine_wait 1 90 "castiron-deploy: ready: check-in refused"
-saw "the refusal on the console" \
-    "check-in refused by http://$P.2:8700/checkin: HTTP 403"
-check "a 4xx is not retried: one check-in" \
-    "$(ls "$T/checkins" | grep -cx '[0-9]*')" = 1
+saw "the refusal on the console" "check-in refused by $SURL/checkin: HTTP 403"
+check "a 4xx is not retried: one more check-in at the service" \
+    "$(($(grep -c '/checkin' "$T/serve.log") - n0))" = 1
+ok "the service logged the replay as an ALARM" grep -q 'ALARM' "$T/serve.log"
+check "the token is not in the service's log" "$(grep -cF -- "$STOKEN" "$T/serve.log")" = 0
 saw "no key: said so" "no authorized key for root: nobody can log in"
 machine_stop 1
 
-# --- boot 3: enlistment --------------------------------------------------
+# --- boot 4: enlistment --------------------------------------------------
 rm -f "$T"/checkins/*
 boot "console=ttyS0 quiet castiron.mode=enlist castiron.checkin=http://$P.2:8700/checkin"
 ok "enlistment mode powers the machine off (QEMU exits)" \
@@ -247,10 +284,15 @@ saw "checked in, then powering off" "enlistment done (check-in accepted): poweri
 E=$(ls "$T/checkins" | grep -x '[0-9]*' | tail -n 1)
 check "the enlistment check-in arrived" -n "$E"
 E=$T/checkins/$E
-ok "it says enlist mode, with no token" sh -c "grep -qx mode=enlist '$E' && ! grep -q '^token=' '$E'"
-ok "it carries the MAC and a host key" sh -c \
-    "grep -qx 'nic=eth0 $MAC $ADDR/24' '$E' && grep -q '^hostkey=ssh-ed25519 ' '$E'"
-ok "it carries provision's inspection dump" sh -c \
-    "sed -n '/^castiron-inspect 1\$/,/^end\$/p' '$E' | grep -qx disk=nvme0n1 &&
-     grep -qx 'dmi_product_serial=$SERIAL' '$E' && grep -qx 'mac=$MAC' '$E'"
+B=$E
+check "it says enlist mode, with no token" "$(j .mode):$(j 'has("token")')" = enlist:false
+check "it carries the MAC and a host key" "$(j '.macs[0]'):$(j .hostkey | cut -d' ' -f1)" = \
+    "$MAC:ssh-ed25519"
+j .inspect >"$T/inspect.dump"
+ok "it carries provision's inspection dump: the NVMe disk, the serial, the MAC" sh -c \
+    "head -n 1 '$T/inspect.dump' | grep -qx 'castiron-inspect 1' &&
+     grep -qx disk=nvme0n1 '$T/inspect.dump' &&
+     grep -qx 'dmi_product_serial=$SERIAL' '$T/inspect.dump' &&
+     grep -qx 'mac=$MAC' '$T/inspect.dump' && tail -n 1 '$T/inspect.dump' | grep -qx end"
+saw "a 202 is an accepted check-in" "check-in accepted by http://$P.2:8700/checkin"
 done_testing
