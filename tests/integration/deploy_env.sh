@@ -285,6 +285,7 @@ E=$(ls "$T/checkins" | grep -x '[0-9]*' | tail -n 1)
 check "the enlistment check-in arrived" -n "$E"
 E=$T/checkins/$E
 B=$E
+echo "# the enlistment check-in: $(wc -c <"$E") bytes"
 check "it says enlist mode, with no token" "$(j .mode):$(j 'has("token")')" = enlist:false
 check "it carries the MAC and a host key" "$(j '.macs[0]'):$(j .hostkey | cut -d' ' -f1)" = \
     "$MAC:ssh-ed25519"
