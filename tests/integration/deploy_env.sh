@@ -17,15 +17,7 @@
 . tests/lab/machine.sh
 . tests/lab/netboot.sh
 
-D=$PWD/$BUILD/deploy
-if [ "$(id -u)" != 0 ]; then
-	skip "deploy environment" "needs root (network namespaces, taps)"
-	done_testing; exit
-fi
-if [ ! -f "$D/manifest" ]; then
-	skip "deploy environment" "no $D/manifest: run make BUILD=$BUILD deploy"
-	done_testing; exit
-fi
+netboot_need_deploy "deploy environment"
 WRITER=$PWD/$BUILD/castiron-writer-static
 mf() { sed -n "s/^$1=//p" "$D/manifest"; }
 

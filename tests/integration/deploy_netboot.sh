@@ -10,16 +10,9 @@
 # time-limit: 240
 . tests/lib.sh
 . tests/lab/machine.sh
+. tests/lab/netboot.sh
 
-D=$PWD/$BUILD/deploy
-if [ "$(id -u)" != 0 ]; then
-	skip "deploy environment over iPXE" "needs root (network namespaces, taps)"
-	done_testing; exit
-fi
-if [ ! -f "$D/manifest" ]; then
-	skip "deploy environment over iPXE" "no $D/manifest: run make BUILD=$BUILD deploy"
-	done_testing; exit
-fi
+netboot_need_deploy "deploy environment over iPXE"
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 # Router advertisements, without which this iPXE waits about 16 s.
 ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad

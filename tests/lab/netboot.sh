@@ -1,7 +1,11 @@
 # Network boot in the lab: Debian's dnsmasq answering DHCP on the lab's
-# provisioning bridge.  Sourced after tests/lib.sh and tests/lab/machine.sh,
-# once machine_net_init has made the namespace.
+# provisioning bridge, and the deploy environment the tests boot.  Sourced
+# after tests/lib.sh and tests/lab/machine.sh.
 #
+#   netboot_need_deploy WHAT
+#       ends the test with a skip of WHAT unless it runs as root and
+#       $BUILD/deploy holds a built deploy environment; sets D to it
+#   (the rest once machine_net_init has made the namespace)
 #   netboot_dhcp_start [DNSMASQ-OPTIONS...]
 #       dnsmasq inside $LABM_NS, bound to brp ($LABM_PROV.2): DHCP only
 #       (port=0: no DNS), addresses $LABM_PROV.100-.199, the bridge as
@@ -13,6 +17,18 @@
 #   netboot_dhcp_stop
 
 NETBOOT_DHCP_LOG=""
+
+netboot_need_deploy() {
+	D=$PWD/$BUILD/deploy
+	if [ "$(id -u)" != 0 ]; then
+		skip "$1" "needs root (network namespaces, taps)"
+		done_testing; exit
+	fi
+	if [ ! -f "$D/manifest" ]; then
+		skip "$1" "no $D/manifest: run make BUILD=$BUILD deploy"
+		done_testing; exit
+	fi
+}
 
 netboot_dhcp_start() {
 	_nd=$LABM_DIR/dnsmasq
