@@ -7,7 +7,8 @@
 # StrictHostKeyChecking=yes, logs in as root with the key of the check-in
 # reply and with the one of the kernel command line, sees the NVMe disk,
 # the network as DHCP gave it, dropbear's raised window and a working
-# castiron-writer; a pinned key of another host is refused.  A check-in
+# castiron-writer; a pinned key of another host is refused; castiron
+# provision inspects it and writes an image to its disk.  A check-in
 # refused with a 403 is not retried.  Then the same machine in enlistment
 # mode inspects itself, checks in with the dump and
 # powers off (QEMU exits).  Also: two builds from the same inputs have the
@@ -215,7 +216,35 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/other" || exit 1
 echo "$ADDR $(cut -d' ' -f1,2 "$T/other.pub")" >"$T/known_hosts"
 fails_with 255 "a host key other than the checked-in one is refused" \
     rsh "$T/id" true
+
+# castiron provision itself on the booted environment (power = none: the
+# machine is up; its checked-in key is the deploy key): inspection reads
+# the real virtual hardware over dropbear, the writer already on the
+# host is used (no upload), the image is written and verified range by
+# range, configure mounts the root on the host.
+tests/lab/mkosimage "$T/os.img" 48 4 || exit 1
+echo "$HOSTKEY" >"$T/deploy_host_key.pub"
+cp "$T/id.pub" "$T/authorized_keys"
+printf '%s\n' "[castiron]" "state_dir = $T/pstate" "[inventory]" "database = $T/p.db" \
+    "[images]" "cache_dir = $T/cache" "[image testos]" "url = file://$T/os.img" \
+    "sha256 = $(sha256sum <"$T/os.img" | cut -d' ' -f1)" "bmap = file://$T/os.img.bmap" \
+    "[provision]" "ssh_key = $T/id" "image = testos" "reboot = none" \
+    "authorized_keys = $T/authorized_keys" "deploy_host_key = $T/deploy_host_key.pub" \
+    >"$T/p.ini"
+pc() { CASTIRON_CONFIG="$T/p.ini" "$CASTIRON" "$@"; }
+pc inventory add h1 --site lab --mac "$MAC" --address "$ADDR" --serial "$SERIAL" >/dev/null
+ok "castiron provision takes the host to active on the deploy environment" \
+    pc provision h1
+pc inventory show h1 --format json >"$T/h1.json"
+check "  ...inspected: the NVMe disk by its serial, the NIC by its MAC" \
+    "$(jq -r '[.disks[] | select(.serial == "NVME'"$SERIAL"'")] | length' "$T/h1.json"):$(jq -r '.macs | join(",")' "$T/h1.json")" = "1:$MAC"
+pc inventory show h1 >"$T/h1.txt"
+ok "  ...the image verified on /dev/nvme0n1" grep -q "image testos verified on /dev/nvme0n1" "$T/h1.txt"
+check "  ...with the writer the environment carries (no upload)" \
+    "$(grep -c 'castiron-writer uploaded' "$T/h1.txt")" = 0
 machine_stop 1
+cmp -s -n 17408 "$T/os.img" "$(machine_console 1 | sed 's|console.log$|disk.img|')"
+check "the disk holds the image's partition table" $? = 0
 machine_off() { ! machine_running "$1"; }
 
 # --- boots 2 and 3: castiron's own boot service, a token replayed --------
