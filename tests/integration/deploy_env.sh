@@ -220,8 +220,10 @@ fails_with 255 "a host key other than the checked-in one is refused" \
 # castiron provision itself on the booted environment (power = none: the
 # machine is up; its checked-in key is the deploy key): inspection reads
 # the real virtual hardware over dropbear, the writer already on the
-# host is used (no upload), the image is written and verified range by
-# range, configure mounts the root on the host.
+# host is used (no upload: [provision] writer is the static writer the
+# environment carries, the writer itself in a plain build), the image is
+# written and verified range by range, configure mounts the root on the
+# host.
 tests/lab/mkosimage "$T/os.img" 48 4 || exit 1
 echo "$HOSTKEY" >"$T/deploy_host_key.pub"
 cp "$T/id.pub" "$T/authorized_keys"
@@ -230,7 +232,7 @@ printf '%s\n' "[castiron]" "state_dir = $T/pstate" "[inventory]" "database = $T/
     "sha256 = $(sha256sum <"$T/os.img" | cut -d' ' -f1)" "bmap = file://$T/os.img.bmap" \
     "[provision]" "ssh_key = $T/id" "image = testos" "reboot = none" \
     "authorized_keys = $T/authorized_keys" "deploy_host_key = $T/deploy_host_key.pub" \
-    >"$T/p.ini"
+    "writer = $WRITER" >"$T/p.ini"
 pc() { CASTIRON_CONFIG="$T/p.ini" "$CASTIRON" "$@"; }
 pc inventory add h1 --site lab --mac "$MAC" --address "$ADDR" --serial "$SERIAL" >/dev/null
 ok "castiron provision takes the host to active on the deploy environment" \
