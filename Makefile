@@ -99,16 +99,16 @@ FORCE:
 # libraries UNIT_X_LIBS names, and nothing else (never cli/): a test of the
 # bmap parser carries neither SQLite nor libssh2 nor the bgp daemon.  A test
 # that calls into another file fails to link until that file is listed.
-UNIT_atomicfile      := lib/atomicfile.c lib/log.c lib/xmalloc.c
+UNIT_atomicfile      := lib/atomicfile.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_bgp             := bgp/announce.c bgp/bird.c bgp/check.c bgp/check_exec.c \
 	bgp/check_http.c bgp/check_tcp.c bgp/controller.c bgp/timer.c lib/atomicfile.c lib/clock.c \
-	lib/log.c lib/parse.c lib/xmalloc.c
+	lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bgp_LIBS        := -lcurl
 UNIT_bmc_ipmi        := provision/bmc/bmc.c provision/bmc/ipmi.c lib/clock.c lib/err.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmc_ipmi_LIBS   := -lfreeipmi -lpthread
 UNIT_bmap            := images/bmap.c images/bmap_create.c images/digest.c \
-	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmap_LIBS       := -lcrypto
 UNIT_catalog         := images/catalog_text.c images/signify.c lib/err.c lib/file.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
@@ -118,20 +118,20 @@ UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
 UNIT_redfish_LIBS    := -ljansson
 UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c lib/atomicfile.c \
 	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
-UNIT_config          := lib/config.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_config          := lib/config.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
-UNIT_frame           := images/digest.c images/frame.c lib/log.c lib/xmalloc.c
+UNIT_frame           := images/digest.c images/frame.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_frame_LIBS      := -lcrypto
 UNIT_hoststate       := inventory/hoststate.c
-UNIT_inspect         := provision/inspect.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_inspect         := provision/inspect.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory       := inventory/csv.c inventory/db.c inventory/enroll.c lib/file.c \
 	inventory/facts.c inventory/host.c inventory/hoststate.c inventory/query.c \
-	lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
+	lib/err.c lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -ljansson -lcrypto
 UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
 UNIT_output_LIBS     := -ljansson
-UNIT_parse           := lib/parse.c
+UNIT_parse           := lib/err.c lib/parse.c
 UNIT_shell           := provision/shell.c provision/trust.c lib/log.c lib/xmalloc.c
 
 .SECONDEXPANSION:

@@ -278,8 +278,10 @@ int
 announce_write(struct announcer *a, const struct ctl *c, char *err,
     size_t errlen)
 {
-	char	*text = announce_render(c);
-	size_t	 len = strlen(text);
+	char		*text = announce_render(c);
+	size_t		 len = strlen(text);
+	struct err	 e;
+	enum err_code	 rc;
 
 	if (a->written && strcmp(a->written, text) == 0 &&
 	    access(a->path, F_OK) == 0) {
@@ -289,9 +291,16 @@ announce_write(struct announcer *a, const struct ctl *c, char *err,
 	/* The directory is made only when it is missing: on the fast path
 	 * the write is open, write, close and rename, nothing more (no
 	 * fsync: the file lives on tmpfs, see docs/bgp.md). */
-	if (file_replace(a->path, text, len, 0644, 0, err, errlen) == -1 &&
-	    (errno != ENOENT || mkdirs(a->dir, err, errlen) == -1 ||
-	    file_replace(a->path, text, len, 0644, 0, err, errlen) == -1)) {
+	rc = file_replace(a->path, text, len, 0644, 0, &e);
+	if (rc != ERR_OK && errno == ENOENT) {
+		if (mkdirs(a->dir, err, errlen) == -1) {
+			free(text);
+			return -1;
+		}
+		rc = file_replace(a->path, text, len, 0644, 0, &e);
+	}
+	if (rc != ERR_OK) {
+		snprintf(err, errlen, "%s", e.msg);
 		free(text);
 		return -1;
 	}

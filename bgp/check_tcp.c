@@ -78,14 +78,17 @@ tcp_init(struct check *c, const struct cfg_service *s, char *err,
 	struct tcp_check	*t;
 	struct addrinfo		 hints = { .ai_socktype = SOCK_STREAM }, *res;
 	char			 host[256], port[8];
+	struct err		 e;
 	uint16_t		 p;
 	size_t			 i;
 	int			 rc;
 
-	if (s->address == NULL || parse_hostport(s->address, host,
-	    sizeof(host), &p, err, errlen) == -1) {
-		if (s->address == NULL)
-			snprintf(err, errlen, "no address");
+	if (s->address == NULL) {
+		snprintf(err, errlen, "no address");
+		return -1;
+	}
+	if (parse_hostport(s->address, host, sizeof(host), &p, &e) != ERR_OK) {
+		snprintf(err, errlen, "%s", e.msg);
 		return -1;
 	}
 	t = xcalloc(1, sizeof(*t));

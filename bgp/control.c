@@ -74,7 +74,7 @@ control_drain_read(const char *path, char *reason, size_t len,
     uint64_t *withdraw_at_ms)
 {
 	FILE		*f;
-	char		 line[256] = "", second[64] = "", e2[PARSE_ERRLEN];
+	char		 line[256] = "", second[64] = "";
 	uint64_t	 at;
 	int		 e;
 
@@ -100,8 +100,8 @@ control_drain_read(const char *path, char *reason, size_t len,
 	if (fgets(second, sizeof(second), f) != NULL) {
 		second[strcspn(second, "\r\n")] = '\0';
 		if (strncmp(second, "withdraw_at ", 12) == 0 &&
-		    parse_uint(second + 12, 0, UINT64_MAX, &at, e2,
-		    sizeof(e2)) == 0)
+		    parse_uint(second + 12, 0, UINT64_MAX, &at,
+		    NULL) == ERR_OK)
 			*withdraw_at_ms = at;
 	}
 	fclose(f);
@@ -117,15 +117,22 @@ control_drain_write(const char *path, const char *reason,
     uint64_t withdraw_at_ms, char *err, size_t errlen)
 {
 	struct afile	*a;
+	struct err	 e;
 	FILE		*f;
 
 	/* Durable: a drain must survive a power cut of the host. */
-	if ((a = afile_open(path, 0644, &f, err, errlen)) == NULL)
+	if ((a = afile_open(path, 0644, &f, &e)) == NULL) {
+		snprintf(err, errlen, "%s", e.msg);
 		return -1;
+	}
 	fprintf(f, "%s\n", reason && *reason ? reason : "drained by operator");
 	if (withdraw_at_ms)
 		fprintf(f, "withdraw_at %llu\n", (unsigned long long)withdraw_at_ms);
-	return afile_commit(a, 1, err, errlen);
+	if (afile_commit(a, 1, &e) != ERR_OK) {
+		snprintf(err, errlen, "%s", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 int

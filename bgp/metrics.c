@@ -30,12 +30,14 @@ int
 metrics_write(struct bgpd *d, char *err, size_t errlen)
 {
 	struct afile	*a;
+	struct err	 e;
 	FILE		*f;
 	size_t		 i;
 
-	if ((a = afile_open(d->cfg->bgp.metrics_file, 0644, &f, err,
-	    errlen)) == NULL)
+	if ((a = afile_open(d->cfg->bgp.metrics_file, 0644, &f, &e)) == NULL) {
+		snprintf(err, errlen, "%s", e.msg);
 		return -1;
+	}
 	fprintf(f, "# HELP castiron_bgp_drained 1 while the host is drained.\n"
 	    "# TYPE castiron_bgp_drained gauge\ncastiron_bgp_drained %d\n",
 	    d->drain_on || d->ctl->drained);
@@ -97,5 +99,9 @@ metrics_write(struct bgpd *d, char *err, size_t errlen)
 		fprintf(f, "castiron_bgp_prefix_kept{prefix=\"%s\"} %d\n",
 		    d->ctl->prefix[i].str, d->ctl->prefix[i].guarded &&
 		    d->ctl->prefix[i].kept);
-	return afile_commit(a, 0, err, errlen);
+	if (afile_commit(a, 0, &e) != ERR_OK) {
+		snprintf(err, errlen, "%s", e.msg);
+		return -1;
+	}
+	return 0;
 }

@@ -58,7 +58,6 @@ resolve_names(const struct config *cfg, struct resolved **out)
 {
 	struct resolved	*r = NULL;
 	size_t		 i, n = 0;
-	char		 err[128];
 
 	for (i = 0; i < cfg->nservice; i++) {
 		const struct cfg_service *s = &cfg->service[i];
@@ -67,7 +66,7 @@ resolve_names(const struct config *cfg, struct resolved **out)
 		memset(&one, 0, sizeof(one));
 		if (s->check != CHECK_TCP || s->address == NULL ||
 		    parse_hostport(s->address, one.host, sizeof(one.host),
-		    &one.port, err, sizeof(err)) == -1 || is_numeric(one.host))
+		    &one.port, NULL) != ERR_OK || is_numeric(one.host))
 			continue;
 		r = xreallocarray(r, n + 1, sizeof(*r));
 		r[n++] = one;

@@ -20,7 +20,9 @@
 struct cmd_opt {
 	const char	*name;		/* long name, without "--" */
 	const char	*arg;		/* metavariable, NULL for a flag */
-	const char	*help;
+	const char	*help;		/* NULL: not listed by --help */
+	char		 letter;	/* a short form -L, or 0 (a flag's
+					   letter may repeat: -vv) */
 };
 
 struct ctx {
@@ -68,7 +70,12 @@ int		 cli_exit(enum err_code);
 /* Logs the error's message (one line) and returns cli_exit(its code). */
 int		 cli_fail(const struct err *);
 
-/* Prints "castiron AREA VERB: message" style usage errors; returns 2. */
+/* Logs an error of the running command through the log API, named as
+ * "castiron AREA VERB: message" ("castiron: message" before one runs). */
+void		 cmd_warnx(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+/* cmd_warnx for bad usage, with " (see --help)"; returns
+ * cli_exit(ERR_INVAL). */
 int		 cmd_usage_error(const struct args *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 

@@ -22,8 +22,14 @@
 static int
 cmd_bgp_run(struct ctx *ctx, struct args *args)
 {
+	int	 rc;
+
 	(void)args;
-	return bgpd_run(ctx->config_path);
+	/* The daemon answers with an exit status of its own (0, 1, or 2
+	 * for a bad configuration at start): mapped back through the one
+	 * mapping. */
+	rc = bgpd_run(ctx->config_path);
+	return cli_exit(rc == 0 ? ERR_OK : rc == 2 ? ERR_INVAL : ERR_FAIL);
 }
 
 static void
@@ -87,15 +93,15 @@ cmd_bgp_status(struct ctx *ctx, struct args *args)
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if ((st = control_request(cfg->bgp.control_socket, "status", err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "castiron: %s\n", err);
-		return EXIT_FAIL;
+		log_warnx("%s", err);
+		return cli_exit(ERR_FAIL);
 	}
 	print_status(ctx, st);
 	json_decref(st);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -112,19 +118,18 @@ cmd_bgp_check(struct ctx *ctx, struct args *args)
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if (cfg->nservice == 0) {
-		fprintf(stderr, "castiron: %s: no [service NAME] section\n",
-		    cfg->path);
-		return EXIT_USAGE;
+		log_warnx("%s: no [service NAME] section", cfg->path);
+		return cli_exit(ERR_INVAL);
 	}
 	if ((rows = bgp_check_once(cfg, &ndown)) == NULL) {
-		fprintf(stderr, "castiron: cannot run the checks\n");
-		return EXIT_FAIL;
+		log_warnx("cannot run the checks");
+		return cli_exit(ERR_FAIL);
 	}
 	output_rows(stdout, ctx->format, rows, cols);
 	json_decref(rows);
-	return ndown ? EXIT_FAIL : EXIT_OK;
+	return cli_exit(ndown ? ERR_FAIL : ERR_OK);
 }
 
 /*
@@ -136,28 +141,31 @@ cmd_bgp_check(struct ctx *ctx, struct args *args)
 static int
 drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 {
-	json_t	*n;
-	size_t	 i;
+	char	*names = NULL;
+	size_t	 i, len = 0;
+	FILE	*f;
 
 	if (!confirmed && json_array_size(up) == 0) {
-		fprintf(stderr, "castiron: drained, but BIRD did not confirm "
-		    "that every castiron protocol is down (%s); see castiron "
-		    "bgp status\n", err ? err : "no answer");
-		return EXIT_FAIL;
+		log_warnx("drained, but BIRD did not confirm that every "
+		    "castiron protocol is down (%s); see castiron bgp status",
+		    err ? err : "no answer");
+		return cli_exit(ERR_FAIL);
 	}
 	if (json_array_size(up) > 0) {
-		fprintf(stderr, "castiron: drained, but BIRD still announces");
-		for (i = 0; i < json_array_size(up); i++) {
-			n = json_array_get(up, i);
-			fprintf(stderr, "%s %s", i ? "," : "",
-			    json_string_value(n));
-		}
-		fprintf(stderr, "\n");
-		return EXIT_FAIL;
+		/* One line, however many are still up. */
+		if ((f = open_memstream(&names, &len)) == NULL)
+			fatal("open_memstream");
+		for (i = 0; i < json_array_size(up); i++)
+			fprintf(f, "%s %s", i ? "," : "",
+			    json_string_value(json_array_get(up, i)));
+		fclose(f);
+		log_warnx("drained, but BIRD still announces%s", names);
+		free(names);
+		return cli_exit(ERR_FAIL);
 	}
 	if (ctx->verbose >= 0)
 		printf("drained: every prefix withdrawn\n");
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 /* What BIRD confirmed after a drain without a daemon. */
@@ -207,7 +215,7 @@ drain_without_daemon(struct ctx *ctx, struct config *cfg)
 	int			 rc;
 
 	if (bird_connect(b, err, sizeof(err)) == -1)
-		fprintf(stderr, "castiron: cannot reach BIRD either: %s\n", err);
+		log_warnx("cannot reach BIRD either: %s", err);
 	announce_withdraw_all(a, c);
 	announce_confirm_down(a, confirmed, &k, 0);
 	/* Each reply within bird_timeout; the whole at most three of them. */
@@ -256,19 +264,19 @@ graceful_result(struct ctx *ctx, json_t *st)
 	snprintf(when, sizeof(when), "%s", json_is_object(dr) ?
 	    json_string_value(json_object_get(dr, "withdraw_at")) : "?");
 	if (!json_is_true(json_object_get(g, "confirmed"))) {
-		fprintf(stderr, "castiron: draining, but BIRD did not confirm the "
+		log_warnx("draining, but BIRD did not confirm the "
 		    "GRACEFUL_SHUTDOWN announcements (%s); the withdrawal comes "
-		    "at %s all the same; see castiron bgp status\n",
+		    "at %s all the same; see castiron bgp status",
 		    json_is_string(json_object_get(g, "error")) ?
 		    json_string_value(json_object_get(g, "error")) : "no answer",
 		    when);
-		return EXIT_FAIL;
+		return cli_exit(ERR_FAIL);
 	}
 	if (ctx->verbose >= 0)
 		printf("draining: every prefix announced with GRACEFUL_SHUTDOWN "
 		    "(65535:0); withdrawal at %s (castiron bgp drain --now "
 		    "withdraws at once)\n", when);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -281,22 +289,22 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	int		 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if (reason && (strlen(reason) > 200 || strpbrk(reason, "\r\n")))
 		return cmd_usage_error(args, "--reason must be one line of at "
 		    "most 200 characters");
 	if (control_drain_write(cfg->bgp.drain_file, reason,
 	    drain_when(cfg, args_has(args, "now")), err, sizeof(err)) == -1) {
-		fprintf(stderr, "castiron: cannot write the drain file: %s\n",
-		    err);
-		return EXIT_FAIL;
+		log_warnx("cannot write the drain file: %s", err);
+		return cli_exit(ERR_FAIL);
 	}
 	if ((st = control_request(cfg->bgp.control_socket, "drain", err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "castiron: %s\ncastiron: drain file written; "
-		    "withdrawing through BIRD directly%s\n", err,
-		    cfg->bgp.drain_grace_ms && !args_has(args, "now") ?
-		    " (no grace without the daemon)" : "");
+		log_warnx("%s", err);
+		log_warnx("drain file written; withdrawing through BIRD "
+		    "directly%s", cfg->bgp.drain_grace_ms &&
+		    !args_has(args, "now") ? " (no grace without the daemon)" :
+		    "");
 		return drain_without_daemon(ctx, cfg);
 	}
 	if (json_object_get(st, "graceful") != NULL) {
@@ -306,10 +314,10 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	}
 	w = json_object_get(st, "withdrawn");
 	if (!json_is_true(json_object_get(st, "drained")) || w == NULL) {
-		fprintf(stderr, "castiron: the daemon did not take the drain "
-		    "(see its log and castiron bgp status)\n");
+		log_warnx("the daemon did not take the drain (see its log and "
+		    "castiron bgp status)");
 		json_decref(st);
-		return EXIT_FAIL;
+		return cli_exit(ERR_FAIL);
 	}
 	rc = drain_result(ctx, json_is_true(json_object_get(w, "confirmed")),
 	    json_string_value(json_object_get(w, "error")),
@@ -327,22 +335,22 @@ cmd_bgp_undrain(struct ctx *ctx, struct args *args)
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if (control_drain_remove(cfg->bgp.drain_file, err, sizeof(err)) == -1) {
-		fprintf(stderr, "castiron: %s\n", err);
-		return EXIT_FAIL;
+		log_warnx("%s", err);
+		return cli_exit(ERR_FAIL);
 	}
 	if ((st = control_request(cfg->bgp.control_socket, "undrain", err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "castiron: %s\ncastiron: drain file removed; "
-		    "prefixes are announced once the daemon runs and its "
-		    "services pass their checks\n", err);
-		return EXIT_OK;
+		log_warnx("%s", err);
+		log_warnx("drain file removed; prefixes are announced once the "
+		    "daemon runs and its services pass their checks");
+		return cli_exit(ERR_OK);
 	}
 	json_decref(st);
 	if (ctx->verbose >= 0)
 		printf("undrained: healthy services' prefixes announced\n");
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct cmd_opt drain_opts[] = {

@@ -284,15 +284,15 @@ bmc_run(struct ctx *ctx, struct args *args, struct run *r,
 	const char		*par = args_get(args, "parallel");
 	uint64_t		 parallel;
 	size_t			 n, i, nth, failed = 0, bad = 0;
-	char			 e[128];
+	struct err		 e;
 	json_t			*rows;
 	int			 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return EXIT_USAGE;
 	parallel = cfg->provision.parallel;
-	if (par && parse_uint(par, 1, 1024, &parallel, e, sizeof(e)) == -1)
-		return cmd_usage_error(args, "--parallel: %s", e);
+	if (par && parse_uint(par, 1, 1024, &parallel, &e) != ERR_OK)
+		return cmd_usage_error(args, "--parallel: %s", e.msg);
 	if ((rc = cli_select_hosts(cfg, args, r->verb == V_IDENTITY ? 0 : 1,
 	    &hosts, &n)) != 0)
 		return rc;

@@ -23,7 +23,7 @@ cmd_config_check(struct ctx *ctx, struct args *args)
 		log_warnx("%s: %zu error%s", ctx->config_path,
 		    errs.n, errs.n == 1 ? "" : "s");
 		cfg_errors_clear(&errs);
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	}
 	cfg_errors_clear(&errs);
 	if (ctx->verbose >= 0)
@@ -31,7 +31,7 @@ cmd_config_check(struct ctx *ctx, struct args *args)
 		    cfg->nimage, cfg->nimage == 1 ? "" : "s", cfg->nservice,
 		    cfg->nservice == 1 ? "" : "s");
 	config_free(cfg);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct cmd config_cmds[] = {

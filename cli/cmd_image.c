@@ -31,8 +31,6 @@
 #include "lib/progress.h"
 #include "lib/xmalloc.h"
 
-#define ERRLEN	1024
-
 /* NAME|FILE: a path when it looks like one or exists, else a name. */
 static int
 is_path(const char *s)
@@ -52,7 +50,7 @@ image_config(struct ctx *ctx, int *rc)
 	uint64_t	 serial;
 
 	if ((cfg = ctx_config(ctx)) == NULL) {
-		*rc = EXIT_USAGE;
+		*rc = cli_exit(ERR_INVAL);
 		return NULL;
 	}
 	if (!loaded) {
@@ -68,19 +66,22 @@ image_config(struct ctx *ctx, int *rc)
 	return cfg;
 }
 
+/* The catalog's [image NAME]; NULL with *rc the exit status when the
+ * configuration does not load or has no such image (both said). */
 static const struct cfg_image *
 find_image(struct ctx *ctx, const char *name, int *rc)
 {
 	struct config		*cfg;
 	const struct cfg_image	*im;
+	struct err		 e;
 
 	if ((cfg = image_config(ctx, rc)) == NULL)
 		return NULL;
 	if ((im = config_image(cfg, name)) == NULL) {
-		log_warnx("image %s: no [image %s] in %s%s and "
-		    "no such file", name, name, cfg->path,
+		err_set(&e, ERR_NOENT, "image %s: no [image %s] in %s%s and no "
+		    "such file", name, name, cfg->path,
 		    cfg->images.catalog_url ? " or its catalog" : "");
-		*rc = EXIT_USAGE;
+		*rc = cli_fail(&e);
 		return NULL;
 	}
 	return im;
@@ -149,7 +150,7 @@ cmd_image_list(struct ctx *ctx, struct args *args)
 	}
 	output_rows(stdout, ctx->format, rows, cols);
 	json_decref(rows);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -157,14 +158,13 @@ do_fetch(struct ctx *ctx, const struct cfg_image *im, int force,
     struct img_fetch_result *res)
 {
 	struct img_fetch_opts	 o = { progress_file(ctx), force };
-	enum img_err		 kind;
-	char			 err[ERRLEN];
+	struct err		 e;
 
-	if (img_fetch(ctx->cfg, im, &o, res, &kind, err, sizeof(err)) == -1) {
-		log_warnx("image %s: %s", im->name, err);
-		return kind == IMG_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
-	}
-	return EXIT_OK;
+	if (img_fetch(ctx->cfg, im, &o, res, &e) != ERR_OK)
+		err_prefix(&e, "image %s", im->name);
+	else
+		err_clear(&e);
+	return cli_fail(&e);
 }
 
 static int
@@ -190,7 +190,7 @@ cmd_image_fetch(struct ctx *ctx, struct args *args)
 		output_object(stdout, ctx->format, o);
 	json_decref(o);
 	free(path);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -199,10 +199,10 @@ cmd_image_verify(struct ctx *ctx, struct args *args)
 	const char		*arg = args->argv[0], *bmap = args_get(args, "bmap");
 	const struct cfg_image	*im = NULL;
 	char			*path = NULL, *bpath = NULL, sha[65];
-	char			 err[ERRLEN];
+	struct err		 e;
 	uint64_t		 stored = 0, size = 0, ranges = 0;
 	json_t			*o;
-	int			 rc = EXIT_FAIL;
+	int			 rc;
 
 	if (is_path(arg))
 		path = xstrdup(arg);
@@ -210,28 +210,24 @@ cmd_image_verify(struct ctx *ctx, struct args *args)
 		if ((im = find_image(ctx, arg, &rc)) == NULL)
 			return rc;
 		if (!img_cached(ctx->cfg, im)) {
-			log_warnx("image %s is not in the "
-			    "cache (castiron image fetch %s)", arg, arg);
-			return EXIT_FAIL;
+			err_set(&e, ERR_FAIL, "image %s is not in the cache "
+			    "(castiron image fetch %s)", arg, arg);
+			return cli_fail(&e);
 		}
 		path = img_cache_path(ctx->cfg, im, ".img");
 		if (bmap == NULL && im->bmap != NULL)
 			bmap = bpath = img_cache_path(ctx->cfg, im, ".bmap");
 	}
-	if (img_file_sha256(path, sha, &stored, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+	if (img_file_sha256(path, sha, &stored, &e) != ERR_OK)
 		goto out;
-	}
 	if (im != NULL && strcmp(sha, im->sha256) != 0) {
-		log_warnx("image %s: %s: sha256 mismatch: "
-		    "expected %s, got %s", im->name, path, im->sha256, sha);
+		err_set(&e, ERR_FAIL, "image %s: %s: sha256 mismatch: expected "
+		    "%s, got %s", im->name, path, im->sha256, sha);
 		goto out;
 	}
 	if (img_verify_ranges(path, bmap, bmap_pin(im, bmap, bpath), &size,
-	    &ranges, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+	    &ranges, &e) != ERR_OK)
 		goto out;
-	}
 	if (im != NULL)
 		img_cache_touch(ctx->cfg, im);
 	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "path", path,
@@ -241,11 +237,11 @@ cmd_image_verify(struct ctx *ctx, struct args *args)
 	if (ctx->verbose >= 0 || ctx->format == OUT_JSON)
 		output_object(stdout, ctx->format, o);
 	json_decref(o);
-	rc = EXIT_OK;
+	err_clear(&e);
 out:
 	free(path);
 	free(bpath);
-	return rc;
+	return cli_fail(&e);
 }
 
 static int
@@ -253,39 +249,34 @@ cmd_image_bmap(struct ctx *ctx, struct args *args)
 {
 	const char	*file = args->argv[0], *outp = args_get(args, "output");
 	struct bmap	*b;
-	char		 err[ERRLEN], *xml;
+	struct err	 e;
+	char		*xml;
 	size_t		 len;
 	int		 fd;
 	FILE		*f;
 
 	(void)ctx;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warnx("%s: %s", file, strerror(errno));
-		return EXIT_USAGE;
+		err_errno(&e, ERR_INVAL, "%s", file);
+		return cli_fail(&e);
 	}
-	b = bmap_create(fd, err, sizeof(err));
+	b = bmap_create(fd, &e);
 	close(fd);
 	if (b == NULL) {
-		log_warnx("%s: %s", file, err);
-		return EXIT_FAIL;
+		err_prefix(&e, "%s", file);
+		return cli_fail(&e);
 	}
 	xml = bmap_format(b, &len);
 	bmap_free(b);
-	f = outp ? fopen(outp, "we") : stdout;
-	if (f == NULL) {
-		log_warnx("%s: %s", outp, strerror(errno));
-		free(xml);
-		return EXIT_FAIL;
-	}
-	if (fwrite(xml, 1, len, f) != len || fflush(f) != 0 ||
-	    (outp && fclose(f) != 0)) {
-		log_warnx("%s: write failed",
+	err_clear(&e);
+	if ((f = outp ? fopen(outp, "we") : stdout) == NULL)
+		err_errno(&e, ERR_FAIL, "%s", outp);
+	else if (fwrite(xml, 1, len, f) != len || fflush(f) != 0 ||
+	    (outp && fclose(f) != 0))
+		err_set(&e, ERR_FAIL, "%s: write failed",
 		    outp ? outp : "stdout");
-		free(xml);
-		return EXIT_FAIL;
-	}
 	free(xml);
-	return EXIT_OK;
+	return cli_fail(&e);
 }
 
 struct bar {
@@ -352,7 +343,7 @@ resolve(struct ctx *ctx, const char *arg, char **path, char **bpath,
 	*imp = NULL;
 	if (is_path(arg)) {
 		*path = xstrdup(arg);
-		return EXIT_OK;
+		return cli_exit(ERR_OK);
 	}
 	if ((im = find_image(ctx, arg, &rc)) == NULL)
 		return rc;
@@ -363,7 +354,7 @@ resolve(struct ctx *ctx, const char *arg, char **path, char **bpath,
 		*bpath = img_cache_path(ctx->cfg, im, ".bmap");
 	img_cache_touch(ctx->cfg, im);
 	*imp = im;
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -374,7 +365,8 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 	const struct cfg_image	*im;
 	struct bar		 bar = { NULL, "send", stderr };
 	const char		*pack;
-	char			*path, *bpath, err[ERRLEN];
+	char			*path, *bpath;
+	struct err		 e;
 	int			 rc;
 
 	if (isatty(STDOUT_FILENO))
@@ -403,12 +395,10 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 		o.progress = send_progress;
 		o.progress_arg = &bar;
 	}
-	rc = EXIT_OK;
-	if (frame_send_image(&o, &res, err, sizeof(err)) == -1) {
+	err_clear(&e);
+	if (frame_send_image(&o, &res, &e) != ERR_OK) {
 		bar_finish(&bar, "failed");
-		log_warnx("image send %s: %s",
-		    args->argv[0], err);
-		rc = EXIT_FAIL;
+		err_prefix(&e, "image send %s", args->argv[0]);
 	} else {
 		bar_finish(&bar, "done");
 		if (ctx->verbose > 0)
@@ -421,7 +411,7 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 	}
 	free(path);
 	free(bpath);
-	return rc;
+	return cli_fail(&e);
 }
 
 static int
@@ -432,7 +422,8 @@ cmd_image_write(struct ctx *ctx, struct args *args)
 	struct img_write_opts	 o = { 0 };
 	struct img_write_result	 res;
 	struct bar		 bar = { NULL, NULL, stderr };
-	char			*path, *bpath, err[ERRLEN];
+	char			*path, *bpath;
+	struct err		 e;
 	uint64_t		 t0 = mono_ms(), ms;
 	json_t			*j;
 	int			 rc;
@@ -452,10 +443,9 @@ cmd_image_write(struct ctx *ctx, struct args *args)
 		o.progress = write_progress;
 		o.parg = &bar;
 	}
-	if (img_write_image(&o, &res, err, sizeof(err)) == -1) {
+	if (img_write_image(&o, &res, &e) != ERR_OK) {
 		bar_finish(&bar, "failed");
-		log_warnx("image write %s: %s", arg, err);
-		rc = res.refused ? EXIT_USAGE : EXIT_FAIL;
+		err_prefix(&e, "image write %s", arg);
 		goto out;
 	}
 	ms = mono_ms() - t0;
@@ -470,11 +460,11 @@ cmd_image_write(struct ctx *ctx, struct args *args)
 	if (ctx->verbose >= 0 || ctx->format == OUT_JSON)
 		output_object(stdout, ctx->format, j);
 	json_decref(j);
-	rc = EXIT_OK;
+	err_clear(&e);
 out:
 	free(path);
 	free(bpath);
-	return rc;
+	return cli_fail(&e);
 }
 
 /* "verify with NAME.pub" for the key file KEY (NAME.sec), as signify
@@ -522,7 +512,7 @@ publish_one(struct args *args, struct catalog *cat, const char *arg,
 	free(c.img.url);
 	free(c.img.bmap);
 	free(name);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 /* --remove NAME[,NAME...]: each must be in the previous catalog. */
@@ -531,7 +521,7 @@ publish_remove(struct args *args, struct catalog *cat, const char *list,
     const char *outp)
 {
 	char	*dup = xstrdup(list), *p, *save = NULL;
-	int	 rc = EXIT_OK;
+	int	 rc = cli_exit(ERR_OK);
 
 	for (p = strtok_r(dup, ",", &save); p != NULL;
 	    p = strtok_r(NULL, ",", &save))
@@ -555,11 +545,11 @@ cmd_image_publish(struct ctx *ctx, struct args *args)
 	struct sig_pubkey pk;
 	struct err	 e = { 0 };
 	struct catalog	*cat = NULL, *prev = NULL, *back;
-	char		*text = NULL, *sig = NULL, *comment = NULL, m[512];
+	char		*text = NULL, *sig = NULL, *comment = NULL;
 	char		 kn[2 * SIG_KEYNUMLEN + 1];
 	size_t		 len, slen, i;
 	uint64_t	 last = 0, serial;
-	int		 other = 0, rc = EXIT_FAIL;
+	int		 other = 0, rc = cli_exit(ERR_FAIL);
 	json_t		*o;
 
 	if (keyp == NULL || outp == NULL || base == NULL)
@@ -580,8 +570,8 @@ cmd_image_publish(struct ctx *ctx, struct args *args)
 		last = prev->serial;
 	}
 	if (sers != NULL) {
-		if (parse_uint(sers, 1, 1ULL << 62, &serial, m, sizeof(m)) == -1) {
-			rc = cmd_usage_error(args, "--serial: %s", m);
+		if (parse_uint(sers, 1, 1ULL << 62, &serial, &e) != ERR_OK) {
+			rc = cmd_usage_error(args, "--serial: %s", e.msg);
 			goto out;
 		}
 		if (serial <= last) {
@@ -606,9 +596,9 @@ cmd_image_publish(struct ctx *ctx, struct args *args)
 		goto out;
 	for (i = 0; i < (size_t)args->argc; i++)
 		if ((rc = publish_one(args, cat, args->argv[i], base,
-		    (int)i)) != EXIT_OK)
+		    (int)i)) != 0)
 			goto out;
-	rc = EXIT_FAIL;
+	rc = cli_exit(ERR_FAIL);
 	text = catalog_format(cat, &len);
 	/* What is signed must read back as the same catalog. */
 	if ((back = catalog_parse(text, len, outp, &e)) == NULL ||
@@ -622,8 +612,8 @@ cmd_image_publish(struct ctx *ctx, struct args *args)
 		rc = cli_fail(&e);
 		goto out;
 	}
-	if (file_replace(outp, sig, slen, 0644, 1, m, sizeof(m)) == -1) {
-		log_warnx("%s", m);
+	if (file_replace(outp, sig, slen, 0644, 1, &e) != ERR_OK) {
+		rc = cli_fail(&e);
 		goto out;
 	}
 	if (other)
@@ -636,7 +626,7 @@ cmd_image_publish(struct ctx *ctx, struct args *args)
 	if (ctx->verbose >= 0 || ctx->format == OUT_JSON)
 		output_object(stdout, ctx->format, o);
 	json_decref(o);
-	rc = EXIT_OK;
+	rc = cli_exit(ERR_OK);
 out:
 	explicit_bzero(&sk, sizeof(sk));
 	catalog_free(prev);

@@ -29,7 +29,7 @@ actor(void)
 
 	if (name[0])
 		return name;
-	if (s && *s && valid_name(s, name, sizeof(name)) == 0)
+	if (s && *s && valid_name(s, NULL) == ERR_OK)
 		snprintf(name, sizeof(name), "%s", s);
 	else if ((pw = getpwuid(getuid())) != NULL)
 		snprintf(name, sizeof(name), "%s", pw->pw_name);

@@ -50,7 +50,7 @@ select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 		    "--site S");
 	if (inv_open(cfg->inventory.database, INV_OPEN_READONLY, &inv, e,
 	    sizeof(e)) != INV_OK) {
-		fprintf(stderr, "castiron provision: %s\n", e);
+		cmd_warnx("%s", e);
 		return EXIT_USAGE;
 	}
 	*names = NULL;
@@ -60,7 +60,7 @@ select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 		for (i = 0; i < (size_t)args->argc; i++) {
 			if ((rc = inv_host_find(inv, args->argv[i], &one, e,
 			    sizeof(e))) != INV_OK) {
-				fprintf(stderr, "castiron provision: %s\n", e);
+				cmd_warnx("%s", e);
 				inv_close(inv);
 				for (k = 0; k < i; k++)
 					free((*names)[k]);
@@ -79,13 +79,13 @@ select_hosts(struct config *cfg, struct args *args, char ***names, size_t *n)
 		rc = inv_hosts_by_site(inv, site, &hosts, &k, e, sizeof(e));
 	inv_close(inv);
 	if (rc != INV_OK) {
-		fprintf(stderr, "castiron provision: %s\n", e);
+		cmd_warnx("%s", e);
 		return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
 	}
 	if (k == 0) {
 		free(hosts);
-		fprintf(stderr, "castiron provision: no hosts in %s %s\n",
-		    rack ? "rack" : "site", rack ? rack : site);
+		cmd_warnx("no hosts in %s %s", rack ? "rack" : "site",
+		    rack ? rack : site);
 		return EXIT_USAGE;
 	}
 	*names = xcalloc(k, sizeof(char *));
@@ -120,6 +120,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	uint64_t		 parallel, serial;
 	struct err		 ce;
 	json_t			*rows;
+	struct err		 perr;
 	int			 rc, usage;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
@@ -128,11 +129,10 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	if (catalog_load(cfg, &serial, &ce) != ERR_OK)
 		return cli_fail(&ce);
 	parallel = cfg->provision.parallel;
-	if (par && parse_uint(par, 1, 1024, &parallel, err, sizeof(err)) == -1)
-		return cmd_usage_error(args, "--parallel: %s", err);
+	if (par && parse_uint(par, 1, 1024, &parallel, &perr) != ERR_OK)
+		return cmd_usage_error(args, "--parallel: %s", perr.msg);
 	if (cfg->inventory.database == NULL) {
-		fprintf(stderr, "castiron provision: %s: [inventory] database "
-		    "is not set\n", cfg->path);
+		cmd_warnx("%s: [inventory] database is not set", cfg->path);
 		return EXIT_USAGE;
 	}
 	if ((rc = select_hosts(cfg, args, &names, &n)) != 0)
@@ -149,7 +149,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	o.progress = stderr;
 	rc = EXIT_OK;
 	if ((pc = prov_prepare(&o, &usage, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "castiron provision: %s\n", err);
+		cmd_warnx("%s", err);
 		rc = usage ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}
@@ -158,7 +158,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 		struct prov_plan *plans = xcalloc(n, sizeof(*plans));
 		if (prov_plan(pc, (const char *const *)names, n, plans, err,
 		    sizeof(err)) == -1) {
-			fprintf(stderr, "castiron provision: %s\n", err);
+			cmd_warnx("%s", err);
 			rc = EXIT_FAIL;
 		} else
 			for (i = 0; i < n; i++)
@@ -190,16 +190,16 @@ cmd_provision(struct ctx *ctx, struct args *args)
 			    "reason", res[i].ok ? "" : res[i].reason,
 			    "disk", res[i].disk));
 			if (!res[i].ok)
-				fprintf(stderr, "castiron provision: %s: failed%s"
-				    "%s: %s\n", res[i].hostname, step && *step ?
+				cmd_warnx("%s: failed%s%s: %s",
+				    res[i].hostname, step && *step ?
 				    " at " : "", step ? step : "",
 				    res[i].reason);
 		}
 		output_rows(stdout, ctx->format, rows, sum_cols);
 		if (prov_interrupted(pc))
-			fprintf(stderr, "castiron provision: interrupted: %zu of "
-			    "%zu host%s failed or not started; the next run "
-			    "resumes them\n", failed, n, n == 1 ? "" : "s");
+			cmd_warnx("interrupted: %zu of %zu host%s failed or not "
+			    "started; the next run resumes them", failed, n,
+			    n == 1 ? "" : "s");
 		if (failed > 0) {
 			rc = EXIT_FAIL;
 			for (i = 0; i < n; i++)

@@ -233,11 +233,14 @@ inventory_html_write(struct inv *inv, const char *path, char *err,
 	time_t		 t = time(NULL);
 	FILE		*f;
 	char		 now[32];
+	struct err	 e;
 	size_t		 i;
 	int		 rc, s;
 
-	if ((a = afile_open(path, 0644, &f, err, errlen)) == NULL)
+	if ((a = afile_open(path, 0644, &f, &e)) == NULL) {
+		snprintf(err, errlen, "%s", e.msg);
 		return INV_FAIL;
+	}
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
@@ -260,5 +263,9 @@ inventory_html_write(struct inv *inv, const char *path, char *err,
 		afile_abort(a);
 		return rc;
 	}
-	return afile_commit(a, 1, err, errlen) == 0 ? INV_OK : INV_FAIL;
+	if (afile_commit(a, 1, &e) != ERR_OK) {
+		snprintf(err, errlen, "%s", e.msg);
+		return INV_FAIL;
+	}
+	return INV_OK;
 }

@@ -1,7 +1,8 @@
 /*
- * castiron's entry point: global options (accepted anywhere before "--",
- * so `castiron inventory list --format json` works), dispatch through the
- * area tables, and --help generated from those same tables.
+ * castiron's entry point: one option parser for the global options
+ * (accepted anywhere before "--", so `castiron inventory list --format
+ * json` works) and every command's, dispatch through the area tables,
+ * and --help generated from those same tables.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,20 @@ static const struct area *const areas[] = {
 
 static const struct cmd	*current_cmd;
 static const struct area *current_area;
+
+/* The global options; their index is what global_take() acts on. */
+enum { G_CONFIG, G_FORMAT, G_VERBOSE, G_QUIET, G_VERSION, G_HELP };
+static const struct cmd_opt global_opts[] = {
+	[G_CONFIG] = { "config", "FILE", "configuration (default "
+	    "$CASTIRON_CONFIG, else " CONFIG_DEFAULT_PATH ")", 'c' },
+	[G_FORMAT] = { "format", "FORMAT", "table (default), json or csv" },
+	[G_VERBOSE] = { "verbose", NULL, "more detail (repeat for debug)",
+	    'v' },
+	[G_QUIET] = { "quiet", NULL, "errors only", 'q' },
+	[G_VERSION] = { "version", NULL, "print the version" },
+	[G_HELP] = { "help", NULL, NULL, 'h' },
+	{ NULL }
+};
 
 int
 cli_exit(enum err_code code)
@@ -60,19 +75,25 @@ static void
 usage_main(FILE *f)
 {
 	const struct area *const *a;
+	const struct cmd_opt	*o;
+	char			 left[64];
+	int			 n;
 
 	fprintf(f, "usage: castiron [-c FILE] [--format table|json|csv] [-v|-q] "
 	    "AREA VERB [ARGS]\n       castiron --version | --help | AREA --help\n\n"
 	    "areas:\n");
 	for (a = areas; *a; a++)
 		fprintf(f, "  %-12s %s\n", (*a)->name, (*a)->summary);
-	fprintf(f, "\nglobal options:\n"
-	    "  -c, --config FILE   configuration (default $CASTIRON_CONFIG, "
-	    "else " CONFIG_DEFAULT_PATH ")\n"
-	    "  --format FORMAT     table (default), json or csv\n"
-	    "  -v, --verbose       more detail (repeat for debug)\n"
-	    "  -q, --quiet         errors only\n"
-	    "  --version           print the version\n");
+	fprintf(f, "\nglobal options:\n");
+	for (o = global_opts; o->name; o++) {
+		if (o->help == NULL)
+			continue;
+		n = o->letter ? snprintf(left, sizeof(left), "-%c, ",
+		    o->letter) : 0;
+		snprintf(left + n, sizeof(left) - (size_t)n, "--%s%s%s",
+		    o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-20s%s\n", left, o->help);
+	}
 }
 
 static void
@@ -123,29 +144,44 @@ usage_cmd(FILE *f, const struct area *a, const struct cmd *c)
 	}
 }
 
+void
+cmd_warnx(const char *fmt, ...)
+{
+	char	 who[64];
+	va_list	 ap;
+
+	if (current_area != NULL)
+		snprintf(who, sizeof(who), "%s%s%s", current_area->name,
+		    current_cmd && current_cmd->name ? " " : "",
+		    current_cmd && current_cmd->name ? current_cmd->name : "");
+	va_start(ap, fmt);
+	log_vwarnx_as(current_area != NULL ? who : NULL, fmt, ap);
+	va_end(ap);
+}
+
 int
 cmd_usage_error(const struct args *args, const char *fmt, ...)
 {
-	va_list	 ap;
+	struct err	 e;
+	va_list		 ap;
 
 	(void)args;
-	fprintf(stderr, "castiron %s%s%s: ", current_area ? current_area->name : "",
-	    current_cmd && current_cmd->name ? " " : "",
-	    current_cmd && current_cmd->name ? current_cmd->name : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	err_vset(&e, ERR_INVAL, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see --help)\n");
-	return EXIT_USAGE;
+	cmd_warnx("%s (see --help)", e.msg);
+	return cli_exit(e.code);
 }
 
+/* The option of opts named by the len bytes at name, or -1. */
 static int
-opt_index(const struct cmd *c, const char *name)
+opt_index(const struct cmd_opt *opts, const char *name, size_t len)
 {
 	int	 i;
 
-	for (i = 0; c->opts && c->opts[i].name; i++)
-		if (strcmp(c->opts[i].name, name) == 0)
+	for (i = 0; opts && opts[i].name; i++)
+		if (strlen(opts[i].name) == len &&
+		    memcmp(opts[i].name, name, len) == 0)
 			return i;
 	return -1;
 }
@@ -153,7 +189,7 @@ opt_index(const struct cmd *c, const char *name)
 const char *
 args_get(const struct args *a, const char *name)
 {
-	int	 i = opt_index(a->cmd, name);
+	int	 i = opt_index(a->cmd->opts, name, strlen(name));
 
 	if (i < 0)
 		fatalx("internal: no option --%s for this command", name);
@@ -163,7 +199,7 @@ args_get(const struct args *a, const char *name)
 int
 args_has(const struct args *a, const char *name)
 {
-	int	 i = opt_index(a->cmd, name);
+	int	 i = opt_index(a->cmd->opts, name, strlen(name));
 
 	if (i < 0)
 		fatalx("internal: no option --%s for this command", name);
@@ -185,61 +221,134 @@ ctx_config(struct ctx *ctx)
 	return ctx->cfg;
 }
 
+/*
+ * The one option parser, for the global options and every command's.
+ * Each word of argv is matched against opts: "--NAME", "--NAME=VALUE",
+ * "--NAME VALUE" (an option with an arg), "-L" for an option with that
+ * letter, and "-LL..." for a flag given as often as its letter is.  take()
+ * is called once per option given, with its index and value (the "=VALUE"
+ * part or, for an option with an arg, the next word; NULL when there is
+ * none), and once per other word: OPT_WORD for a word that is no option
+ * ("-" and everything after "--" included), OPT_OTHER for one that looks
+ * like an option but is not one of opts, OPT_END for the "--" itself.
+ * take() returns -1 to go on, or an exit status to stop with.
+ */
+#define OPT_WORD	-1
+#define OPT_OTHER	-2
+#define OPT_END		-3
+
+typedef int opt_take_fn(void *arg, int idx, const char *val,
+    const char *word);
+
+/* The option whose letter s ("-L", or "-LL..." for a flag) gives, *n the
+ * times it is given; OPT_OTHER when s is no such word. */
+static int
+opt_letter(const struct cmd_opt *opts, const char *s, int *n)
+{
+	int	 i, k;
+
+	for (k = 1; s[k] == s[1]; k++)
+		;
+	if (s[k] != '\0')
+		return OPT_OTHER;
+	for (i = 0; opts && opts[i].name; i++)
+		if (opts[i].letter == s[1] && (k == 2 || opts[i].arg == NULL)) {
+			*n = k - 1;
+			return i;
+		}
+	return OPT_OTHER;
+}
+
+static int
+opt_parse(const struct cmd_opt *opts, int argc, char **argv,
+    opt_take_fn *take, void *arg)
+{
+	const char	*s, *eq, *val;
+	int		 i, idx, n, rc, only_pos = 0;
+
+	for (i = 0; i < argc; i++) {
+		s = argv[i];
+		val = NULL;
+		n = 1;
+		if (only_pos || s[0] != '-' || s[1] == '\0')
+			idx = OPT_WORD;
+		else if (strcmp(s, "--") == 0) {
+			only_pos = 1;
+			idx = OPT_END;
+		} else if (s[1] == '-') {
+			eq = strchr(s, '=');
+			idx = opt_index(opts, s + 2, eq ? (size_t)(eq - s - 2) :
+			    strlen(s + 2));
+			if (idx < 0)
+				idx = OPT_OTHER;
+			else if (eq)
+				val = eq + 1;
+		} else
+			idx = opt_letter(opts, s, &n);
+		if (idx >= 0 && opts[idx].arg != NULL && val == NULL &&
+		    i + 1 < argc)
+			val = argv[++i];
+		do
+			if ((rc = take(arg, idx, val, s)) != -1)
+				return rc;
+		while (idx >= 0 && --n > 0);
+	}
+	return -1;
+}
+
+/* A command's option or positional, into struct args. */
+static int
+cmd_take(void *arg, int idx, const char *val, const char *word)
+{
+	struct args		*a = arg;
+	const struct cmd_opt	*o;
+	size_t			 len;
+
+	if (idx == OPT_WORD) {
+		a->argv[a->argc++] = (char *)word;
+		return -1;
+	}
+	if (idx == OPT_END)
+		return -1;
+	if (idx == OPT_OTHER) {
+		if (word[1] != '-')
+			return cmd_usage_error(a, "unknown option %s", word);
+		len = strcspn(word + 2, "=");
+		if (len >= 64)
+			return cmd_usage_error(a, "unknown option %.40s", word);
+		return cmd_usage_error(a, "unknown option --%.*s", (int)len,
+		    word + 2);
+	}
+	o = &a->cmd->opts[idx];
+	if (o->arg == NULL && val != NULL)
+		return cmd_usage_error(a, "--%s takes no value", o->name);
+	if (o->arg != NULL && val == NULL)
+		return cmd_usage_error(a, "--%s needs a value (%s)", o->name,
+		    o->arg);
+	if (o->arg != NULL && a->set[idx])
+		return cmd_usage_error(a, "--%s given twice", o->name);
+	a->val[idx] = val;
+	a->set[idx] = 1;
+	return -1;
+}
+
 /* Parses the verb's options and positionals from argv. */
 static int
 parse_cmd_args(const struct cmd *c, int argc, char **argv, struct args *a)
 {
-	int	 i, idx, only_pos = 0;
+	int	 rc;
 
 	memset(a, 0, sizeof(*a));
 	a->cmd = c;
 	a->argv = xcalloc((size_t)argc + 1, sizeof(char *));
-	for (i = 0; i < argc; i++) {
-		char		*s = argv[i], *eq, name[64];
-		size_t		 n;
-
-		if (only_pos || strncmp(s, "--", 2) != 0 || s[2] == '\0') {
-			if (!only_pos && strcmp(s, "--") == 0) {
-				only_pos = 1;
-				continue;
-			}
-			if (!only_pos && s[0] == '-' && s[1] != '\0')
-				return cmd_usage_error(a, "unknown option %s", s);
-			a->argv[a->argc++] = s;
-			continue;
-		}
-		eq = strchr(s, '=');
-		n = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
-		if (n >= sizeof(name))
-			return cmd_usage_error(a, "unknown option %.40s", s);
-		memcpy(name, s + 2, n);
-		name[n] = '\0';
-		if ((idx = opt_index(c, name)) < 0)
-			return cmd_usage_error(a, "unknown option --%s", name);
-		if (c->opts[idx].arg == NULL) {
-			if (eq)
-				return cmd_usage_error(a, "--%s takes no value",
-				    name);
-			a->set[idx] = 1;
-			continue;
-		}
-		if (eq)
-			a->val[idx] = eq + 1;
-		else if (i + 1 < argc)
-			a->val[idx] = argv[++i];
-		else
-			return cmd_usage_error(a, "--%s needs a value (%s)",
-			    name, c->opts[idx].arg);
-		if (a->set[idx])
-			return cmd_usage_error(a, "--%s given twice", name);
-		a->set[idx] = 1;
-	}
+	if ((rc = opt_parse(c->opts, argc, argv, cmd_take, a)) != -1)
+		return rc;
 	if (a->argc < c->min_args)
 		return cmd_usage_error(a, "missing argument: %s", c->usage);
 	if (c->max_args >= 0 && a->argc > c->max_args)
 		return cmd_usage_error(a, "unexpected argument '%s'",
 		    a->argv[c->max_args]);
-	return 0;
+	return cli_exit(ERR_OK);
 }
 
 /* Finds the area and verb in rest[] and runs it. */
@@ -254,15 +363,14 @@ dispatch(struct ctx *ctx, int nrest, char **rest, int help)
 
 	if (nrest == 0) {
 		usage_main(help ? stdout : stderr);
-		return help ? EXIT_OK : EXIT_USAGE;
+		return cli_exit(help ? ERR_OK : ERR_INVAL);
 	}
 	for (ap = areas; *ap; ap++)
 		if (strcmp((*ap)->name, rest[0]) == 0)
 			a = *ap;
 	if (a == NULL) {
-		log_warnx("unknown area '%s' (see castiron "
-		    "--help)", rest[0]);
-		return EXIT_USAGE;
+		log_warnx("unknown area '%s' (see castiron --help)", rest[0]);
+		return cli_exit(ERR_INVAL);
 	}
 	current_area = a;
 	if (a->cmds[0].name == NULL)
@@ -274,16 +382,16 @@ dispatch(struct ctx *ctx, int nrest, char **rest, int help)
 	if (c == NULL || c->fn == NULL) {
 		if (help || nrest == 1) {
 			usage_area(help ? stdout : stderr, a);
-			return help ? EXIT_OK : EXIT_USAGE;
+			return cli_exit(help ? ERR_OK : ERR_INVAL);
 		}
-		fprintf(stderr, "castiron %s: unknown verb '%s' (see castiron "
-		    "%s --help)\n", a->name, rest[1], a->name);
-		return EXIT_USAGE;
+		cmd_warnx("unknown verb '%s' (see castiron %s --help)",
+		    rest[1], a->name);
+		return cli_exit(ERR_INVAL);
 	}
 	current_cmd = c;
 	if (help) {
 		usage_cmd(stdout, a, c);
-		return EXIT_OK;
+		return cli_exit(ERR_OK);
 	}
 	i = c->name ? 2 : 1;
 	rc = parse_cmd_args(c, nrest - i, rest + i, &args);
@@ -295,70 +403,82 @@ dispatch(struct ctx *ctx, int nrest, char **rest, int help)
 	return rc;
 }
 
+/* What the global options set, and the words they leave for dispatch. */
+struct global {
+	struct ctx	*ctx;
+	char		**rest;
+	int		 nrest;
+	int		 help;
+};
+
+static int
+global_take(void *arg, int idx, const char *val, const char *word)
+{
+	struct global	*g = arg;
+	struct ctx	*ctx = g->ctx;
+
+	if (idx < 0) {
+		/* The area's, the verb's or their options': passed on. */
+		g->rest[g->nrest++] = (char *)word;
+		return -1;
+	}
+	if (global_opts[idx].arg == NULL && val != NULL) {
+		log_warnx("--%s takes no value", global_opts[idx].name);
+		return cli_exit(ERR_INVAL);
+	}
+	switch (idx) {
+	case G_CONFIG:
+		if (val == NULL) {
+			log_warnx("%s needs a file", word);
+			return cli_exit(ERR_INVAL);
+		}
+		ctx->config_path = val;
+		break;
+	case G_FORMAT:
+		if (val == NULL ||
+		    output_parse_format(val, &ctx->format) == -1) {
+			log_warnx("--format must be table, json or csv");
+			return cli_exit(ERR_INVAL);
+		}
+		ctx->format_set = 1;
+		break;
+	case G_VERBOSE:
+		ctx->verbose = ctx->verbose < 0 ? 1 : ctx->verbose + 1;
+		break;
+	case G_QUIET:
+		ctx->verbose = -1;
+		break;
+	case G_VERSION:
+		printf("castiron %s\n", CASTIRON_VERSION);
+		return cli_exit(ERR_OK);
+	case G_HELP:
+		g->help = 1;
+		break;
+	}
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct ctx		 ctx = { 0 };
-	char			**rest;
-	int			 nrest = 0, i, help = 0, dashdash = 0, rc;
+	struct ctx	 ctx = { 0 };
+	struct global	 g = { &ctx, NULL, 0, 0 };
+	int		 rc;
 
 	log_init("castiron", 0, 0);
 	ctx.config_path = getenv("CASTIRON_CONFIG");
 	if (ctx.config_path == NULL || *ctx.config_path == '\0')
 		ctx.config_path = CONFIG_DEFAULT_PATH;
-
-	/* Global options may stand anywhere before "--". */
-	rest = xcalloc((size_t)argc + 1, sizeof(char *));
-	for (i = 1; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (dashdash) {
-			rest[nrest++] = argv[i];
-			continue;
-		}
-		if (strcmp(s, "--") == 0) {
-			dashdash = 1;
-			rest[nrest++] = argv[i];
-		} else if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) {
-			if (++i >= argc) {
-				log_warnx("%s needs a file", s);
-				free(rest);
-				return EXIT_USAGE;
-			}
-			ctx.config_path = argv[i];
-		} else if (strncmp(s, "--config=", 9) == 0)
-			ctx.config_path = s + 9;
-		else if (strcmp(s, "--format") == 0 ||
-		    strncmp(s, "--format=", 9) == 0) {
-			const char *v = s[8] == '=' ? s + 9 :
-			    (i + 1 < argc ? argv[++i] : NULL);
-			if (v == NULL || output_parse_format(v, &ctx.format) == -1) {
-				log_warnx("--format must be "
-				    "table, json or csv");
-				free(rest);
-				return EXIT_USAGE;
-			}
-			ctx.format_set = 1;
-		} else if (strcmp(s, "-v") == 0 || strcmp(s, "--verbose") == 0)
-			ctx.verbose = ctx.verbose < 0 ? 1 : ctx.verbose + 1;
-		else if (strcmp(s, "-vv") == 0)
-			ctx.verbose = 2;
-		else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0)
-			ctx.verbose = -1;
-		else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)
-			help = 1;
-		else if (strcmp(s, "--version") == 0) {
-			printf("castiron %s\n", CASTIRON_VERSION);
-			free(rest);
-			return EXIT_OK;
-		} else
-			rest[nrest++] = argv[i];
+	/* Global options may stand anywhere before "--"; every other word
+	 * is left, in its order, for dispatch. */
+	g.rest = xcalloc((size_t)argc + 1, sizeof(char *));
+	rc = opt_parse(global_opts, argc - 1, argv + 1, global_take, &g);
+	if (rc == -1) {
+		log_setverbose(ctx.verbose);
+		progress_set_quiet(ctx.verbose < 0);
+		rc = dispatch(&ctx, g.nrest, g.rest, g.help);
 	}
-	log_setverbose(ctx.verbose);
-	progress_set_quiet(ctx.verbose < 0);
-
-	rc = dispatch(&ctx, nrest, rest, help);
-	free(rest);
+	free(g.rest);
 	config_free(ctx.cfg);
 	return rc;
 }

@@ -28,8 +28,7 @@
 struct px {
 	const char	*base, *p, *end;
 	const char	*name;
-	char		*err;
-	size_t		 errlen;
+	struct err	*err;
 	int		 failed;
 };
 
@@ -45,7 +44,6 @@ static int
 px_fail(struct px *x, const char *fmt, ...)
 {
 	va_list		 ap;
-	char		 msg[192];
 	unsigned long	 line = 1;
 	const char	*q;
 
@@ -56,9 +54,9 @@ px_fail(struct px *x, const char *fmt, ...)
 		if (*q == '\n')
 			line++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	err_vset(x->err, ERR_FAIL, fmt, ap);
 	va_end(ap);
-	snprintf(x->err, x->errlen, "%s: line %lu: %s", x->name, line, msg);
+	err_prefix(x->err, "%s: line %lu", x->name, line);
 	return -1;
 }
 
@@ -447,10 +445,9 @@ check_sum(struct px *x, const char *csum)
 }
 
 struct bmap *
-bmap_parse(const char *buf, size_t len, const char *name, char *err,
-    size_t errlen)
+bmap_parse(const char *buf, size_t len, const char *name, struct err *err)
 {
-	struct px	 x = { buf, buf, buf + len, name, err, errlen, 0 };
+	struct px	 x = { buf, buf, buf + len, name, err, 0 };
 	struct bmap	*b;
 	const char	*n, *csum = NULL, *ver = NULL;
 	size_t		 nl, vlen = 0;
@@ -502,14 +499,13 @@ fail:
 }
 
 struct bmap *
-bmap_load(const char *path, char *err, size_t errlen)
+bmap_load(const char *path, struct err *err)
 {
-	return bmap_load_pinned(path, NULL, err, errlen);
+	return bmap_load_pinned(path, NULL, err);
 }
 
 struct bmap *
-bmap_load_pinned(const char *path, const char *sha256, char *err,
-    size_t errlen)
+bmap_load_pinned(const char *path, const char *sha256, struct err *err)
 {
 	uint8_t		 d[SHA256_LEN];
 	char		 got_hex[2 * SHA256_LEN + 1];
@@ -517,21 +513,20 @@ bmap_load_pinned(const char *path, const char *sha256, char *err,
 	char		*buf;
 	size_t		 got = 0;
 
-	if ((buf = file_read_small(path, BMAP_MAX_FILE, &got, err,
-	    errlen)) == NULL)
+	if ((buf = file_read_small(path, BMAP_MAX_FILE, &got, err)) == NULL)
 		return NULL;
 	/* The pin first: a bmap that is not the one pinned is not parsed. */
 	if (sha256 != NULL && *sha256 != '\0') {
 		img_sha256(buf, got, d);
 		img_hex(d, got_hex);
 		if (strcasecmp(got_hex, sha256) != 0) {
-			snprintf(err, errlen, "%s: sha256 mismatch: expected "
+			err_set(err, ERR_FAIL, "%s: sha256 mismatch: expected "
 			    "%s (bmap_sha256), got %s", path, sha256, got_hex);
 			free(buf);
 			return NULL;
 		}
 	}
-	b = bmap_parse(buf, got, path, err, errlen);
+	b = bmap_parse(buf, got, path, err);
 	free(buf);
 	return b;
 }

@@ -39,11 +39,12 @@ uint64_t bmap_mapped_bytes(const struct bmap *);
 
 /*
  * Parses a bmap held in memory, verifying its BmapFileChecksum.  name is
- * used in messages ("FILE: line N: ...").  Returns NULL with err set.
+ * used in messages ("FILE: line N: ...").  Returns NULL with err set
+ * (ERR_FAIL: a bmap that does not parse fails the operation it was for).
  */
 struct bmap	*bmap_parse(const char *buf, size_t len, const char *name,
-		    char *err, size_t errlen);
-struct bmap	*bmap_load(const char *path, char *err, size_t errlen);
+		    struct err *);
+struct bmap	*bmap_load(const char *path, struct err *);
 /*
  * bmap_load, but first the file's sha256 (of its bytes as stored, what
  * sha256sum prints) must equal sha256, 64 hex digits in either case:
@@ -51,14 +52,14 @@ struct bmap	*bmap_load(const char *path, char *err, size_t errlen);
  * "PATH: sha256 mismatch: expected E (bmap_sha256), got G" in err.
  */
 struct bmap	*bmap_load_pinned(const char *path, const char *sha256,
-		    char *err, size_t errlen);
+		    struct err *);
 void		 bmap_free(struct bmap *);
 
 /*
  * Maps the data of a (sparse) file with SEEK_DATA/SEEK_HOLE into 4 KiB
  * blocks and hashes each range.
  */
-struct bmap	*bmap_create(int fd, char *err, size_t errlen);
+struct bmap	*bmap_create(int fd, struct err *);
 
 /* The XML text, checksum filled in; the caller frees it. */
 char		*bmap_format(const struct bmap *, size_t *len);

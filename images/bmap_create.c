@@ -142,17 +142,17 @@ add_extent(struct bmap *b, size_t *cap, uint64_t first, uint64_t last)
 	return 0;
 }
 
-static int
-hash_ranges(int fd, struct bmap *b, char *err, size_t errlen)
+static enum err_code
+hash_ranges(int fd, struct bmap *b, struct err *err)
 {
 	struct img_sha	*sha = img_sha_new();
 	uint8_t		*buf = xmalloc(CREATE_BUF);
 	uint64_t	 off, len, n;
 	ssize_t		 got;
 	size_t		 i;
-	int		 rc = 0;
+	enum err_code	 rc = ERR_OK;
 
-	for (i = 0; i < b->n && rc == 0; i++) {
+	for (i = 0; i < b->n && rc == ERR_OK; i++) {
 		bmap_range_bytes(b, i, &off, &len);
 		while (len > 0) {
 			n = len < CREATE_BUF ? len : CREATE_BUF;
@@ -160,10 +160,9 @@ hash_ranges(int fd, struct bmap *b, char *err, size_t errlen)
 			if (got == -1 && errno == EINTR)
 				continue;
 			if (got <= 0) {
-				snprintf(err, errlen, "read at %llu: %s",
+				rc = err_set(err, ERR_FAIL, "read at %llu: %s",
 				    (unsigned long long)off, got < 0 ?
 				    strerror(errno) : "file shrank");
-				rc = -1;
 				break;
 			}
 			img_sha_update(sha, buf, (size_t)got);
@@ -178,7 +177,7 @@ hash_ranges(int fd, struct bmap *b, char *err, size_t errlen)
 }
 
 struct bmap *
-bmap_create(int fd, char *err, size_t errlen)
+bmap_create(int fd, struct err *err)
 {
 	struct bmap	*b;
 	struct stat	 st;
@@ -187,11 +186,11 @@ bmap_create(int fd, char *err, size_t errlen)
 	uint64_t	 i;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "not a regular file");
+		err_set(err, ERR_FAIL, "not a regular file");
 		return NULL;
 	}
 	if (st.st_size == 0) {
-		snprintf(err, errlen, "the file is empty");
+		err_set(err, ERR_FAIL, "the file is empty");
 		return NULL;
 	}
 	b = xcalloc(1, sizeof(*b));
@@ -207,10 +206,10 @@ bmap_create(int fd, char *err, size_t errlen)
 			data = off;
 			hole = st.st_size;
 		} else if (data == -1) {
-			snprintf(err, errlen, "SEEK_DATA: %s", strerror(errno));
+			err_errno(err, ERR_FAIL, "SEEK_DATA");
 			goto fail;
 		} else if ((hole = lseek(fd, data, SEEK_HOLE)) == -1) {
-			snprintf(err, errlen, "SEEK_HOLE: %s", strerror(errno));
+			err_errno(err, ERR_FAIL, "SEEK_HOLE");
 			goto fail;
 		}
 		if (hole > st.st_size)
@@ -219,7 +218,7 @@ bmap_create(int fd, char *err, size_t errlen)
 			break;
 		if (add_extent(b, &cap, (uint64_t)data / CREATE_BS,
 		    ((uint64_t)hole - 1) / CREATE_BS) == -1) {
-			snprintf(err, errlen, "more than %u ranges",
+			err_set(err, ERR_FAIL, "more than %u ranges",
 			    BMAP_MAX_RANGES);
 			goto fail;
 		}
@@ -227,7 +226,7 @@ bmap_create(int fd, char *err, size_t errlen)
 	}
 	for (i = 0; i < b->n; i++)
 		b->mapped += b->r[i].last - b->r[i].first + 1;
-	if (hash_ranges(fd, b, err, errlen) == -1)
+	if (hash_ranges(fd, b, err) != ERR_OK)
 		goto fail;
 	return b;
 fail:

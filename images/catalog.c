@@ -131,7 +131,7 @@ void
 img_info_get(const struct config *cfg, const struct cfg_image *im,
     struct img_info *info)
 {
-	char		*p, err[256];
+	char		*p;
 	struct stat	 st;
 	struct bmap	*b;
 	int		 fd;
@@ -145,7 +145,7 @@ img_info_get(const struct config *cfg, const struct cfg_image *im,
 	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) != -1) {
 		if (fstat(fd, &st) == 0)
 			info->stored_bytes = (uint64_t)st.st_size;
-		if (img_format_detect(fd, &f, err, sizeof(err)) == 0) {
+		if (img_format_detect(fd, &f, NULL) == ERR_OK) {
 			snprintf(info->format, sizeof(info->format), "%s",
 			    img_format_name(f));
 			known = 1;
@@ -158,7 +158,7 @@ img_info_get(const struct config *cfg, const struct cfg_image *im,
 	if (im->bmap != NULL) {
 		p = img_cache_path(cfg, im, ".bmap");
 		if (access(p, R_OK) == 0 &&
-		    (b = bmap_load(p, err, sizeof(err))) != NULL) {
+		    (b = bmap_load(p, NULL)) != NULL) {
 			info->image_bytes = b->image_size;
 			info->mapped_bytes = bmap_mapped_bytes(b);
 			bmap_free(b);
@@ -171,14 +171,15 @@ img_info_get(const struct config *cfg, const struct cfg_image *im,
 static enum err_code
 serial_read(const char *path, uint64_t *serial, struct err *e)
 {
-	char		*buf, m[256];
+	struct err	 pe;
+	char		*buf;
 	size_t		 len;
 
 	*serial = 0;
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return ERR_OK;
-	if ((buf = file_read_small(path, 64, &len, m, sizeof(m))) == NULL)
-		return err_set(e, ERR_FAIL, "%s", m);
+	if ((buf = file_read_small(path, 64, &len, e)) == NULL)
+		return ERR_FAIL;
 	if (len == 0 || buf[len - 1] != '\n') {
 		free(buf);
 		return err_set(e, ERR_FAIL, "%s: damaged (expected one serial "
@@ -186,10 +187,10 @@ serial_read(const char *path, uint64_t *serial, struct err *e)
 		    "catalog", path);
 	}
 	buf[len - 1] = '\0';
-	if (parse_uint(buf, 1, UINT64_MAX, serial, m, sizeof(m)) == -1) {
+	if (parse_uint(buf, 1, UINT64_MAX, serial, &pe) != ERR_OK) {
 		free(buf);
 		return err_set(e, ERR_FAIL, "%s: %s; refusing to guess the last "
-		    "accepted catalog", path, m);
+		    "accepted catalog", path, pe.msg);
 	}
 	free(buf);
 	return ERR_OK;
@@ -223,13 +224,11 @@ serial_lock(const char *dir, const char *path, int *fd, struct err *e)
 static enum err_code
 serial_write(const char *path, uint64_t serial, struct err *e)
 {
-	char	 text[32], m[256];
+	char	 text[32];
 	int	 n;
 
 	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)serial);
-	if (file_replace(path, text, (size_t)n, 0644, 1, m, sizeof(m)) == -1)
-		return err_set(e, ERR_FAIL, "%s", m);
-	return ERR_OK;
+	return file_replace(path, text, (size_t)n, 0644, 1, e);
 }
 
 /* The checks that need the configuration: no name twice, and
@@ -263,7 +262,7 @@ catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
 	struct sig_sig		 sig;
 	struct catalog		*cat = NULL;
 	const char		*msg;
-	char			*buf = NULL, *spath = NULL, m[512], ub[512];
+	char			*buf = NULL, *spath = NULL, ub[512];
 	const char		*shown;
 	size_t			 len, msglen, i;
 	uint64_t		 last;
@@ -277,8 +276,10 @@ catalog_load(struct config *cfg, uint64_t *serial, struct err *e)
 	if ((rc = sig_pubkey_load(cfg->images.catalog_pubkey, &pk, e)) != 0)
 		return err_prefix(e, "[images] catalog_pubkey");
 	if (img_fetch_mem(cfg, cfg->images.catalog_url, CATALOG_MAX +
-	    SIG_FILEMAX, &buf, &len, m, sizeof(m)) == -1)
-		return err_set(e, ERR_FAIL, "catalog %s: %s", shown, m);
+	    SIG_FILEMAX, &buf, &len, e) != ERR_OK) {
+		err_prefix(e, "catalog %s", shown);
+		return ERR_FAIL;
+	}
 	if ((rc = sig_embedded_split(buf, len, shown, &sig, &msg, &msglen,
 	    e)) != 0 || (rc = sig_verify(&pk, &sig, msg, msglen, shown,
 	    e)) != 0)
@@ -377,37 +378,41 @@ catalog_entry_from_file(struct cat_entry *c, const char *name,
 	struct tm	 tm;
 	struct bmap	*b;
 	enum img_format	 f;
-	char		 m[512], *bpath;
+	char		*bpath;
 	uint64_t	 size;
 	int		 fd;
 
 	memset(c, 0, sizeof(*c));
-	if (valid_name(name, m, sizeof(m)) == -1)
-		return err_set(e, ERR_INVAL, "image name '%s': %s", name, m);
+	if (valid_name(name, e) != ERR_OK) {
+		err_prefix(e, "image name '%s'", name);
+		return ERR_INVAL;
+	}
 	if (stat(path, &st) == -1)
 		return err_errno(e, ERR_INVAL, "%s", path);
 	if (!S_ISREG(st.st_mode))
 		return err_set(e, ERR_INVAL, "%s: not a regular file", path);
-	if (img_file_sha256(path, c->img.sha256, &size, m, sizeof(m)) == -1)
-		return err_set(e, ERR_FAIL, "%s", m);
+	if (img_file_sha256(path, c->img.sha256, &size, e) != ERR_OK)
+		return ERR_FAIL;
 	gmtime_r(&st.st_mtime, &tm);
 	strftime(c->built_at, sizeof(c->built_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	bpath = bmap_beside(path);
 	if (access(bpath, F_OK) == 0) {
-		if ((b = bmap_load(bpath, m, sizeof(m))) == NULL) {
+		if ((b = bmap_load(bpath, e)) == NULL) {
+			/* The publisher's own bmap: bad input, not a failed
+			 * operation. */
 			free(bpath);
-			return err_set(e, ERR_INVAL, "%s", m);
+			return e ? (e->code = ERR_INVAL) : ERR_INVAL;
 		}
 		c->img.min_disk = b->image_size;
 		bmap_free(b);
-		if (img_file_sha256(bpath, c->img.bmap_sha256, NULL, m,
-		    sizeof(m)) == -1) {
+		if (img_file_sha256(bpath, c->img.bmap_sha256, NULL,
+		    e) != ERR_OK) {
 			free(bpath);
-			return err_set(e, ERR_FAIL, "%s", m);
+			return ERR_FAIL;
 		}
 		c->img.bmap = url_join(base_url, bpath);
 	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		if (img_format_detect(fd, &f, m, sizeof(m)) == 0 && f == IMG_RAW)
+		if (img_format_detect(fd, &f, NULL) == ERR_OK && f == IMG_RAW)
 			c->img.min_disk = size;
 		close(fd);
 	}
@@ -424,15 +429,13 @@ catalog_read_signed(const char *path, const struct sig_pubkey *pk,
 	struct sig_sig	 sig;
 	struct catalog	*cat = NULL;
 	const char	*msg;
-	char		*buf, m[256];
+	char		*buf;
 	size_t		 len, msglen;
 
 	*other_key = 0;
-	if ((buf = file_read_small(path, CATALOG_MAX + SIG_FILEMAX, &len, m,
-	    sizeof(m))) == NULL) {
-		err_set(e, ERR_FAIL, "%s", m);
+	if ((buf = file_read_small(path, CATALOG_MAX + SIG_FILEMAX, &len,
+	    e)) == NULL)
 		return NULL;
-	}
 	if (sig_embedded_split(buf, len, path, &sig, &msg, &msglen, e) != 0)
 		goto out;
 	if (memcmp(sig.keynum, pk->keynum, SIG_KEYNUMLEN) != 0)

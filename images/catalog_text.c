@@ -103,28 +103,23 @@ catalog_put(struct catalog *cat, const struct cat_entry *src)
 
 /* A URL castiron's fetcher takes: http, https or file, printable ASCII
  * without spaces. */
-static int
-check_url(const char *v, char *m, size_t mlen)
+static enum err_code
+check_url(const char *v, struct err *m)
 {
 	const char	*p;
 
 	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0 &&
-	    strncmp(v, "file://", 7) != 0) {
-		snprintf(m, mlen, "'%.80s' is not an http://, https:// or "
-		    "file:// URL", v);
-		return -1;
-	}
-	if (strlen(v) > URL_MAX) {
-		snprintf(m, mlen, "URL longer than %d bytes", URL_MAX);
-		return -1;
-	}
+	    strncmp(v, "file://", 7) != 0)
+		return err_set(m, ERR_INVAL, "'%.80s' is not an http://, "
+		    "https:// or file:// URL", v);
+	if (strlen(v) > URL_MAX)
+		return err_set(m, ERR_INVAL, "URL longer than %d bytes",
+		    URL_MAX);
 	for (p = v; *p; p++)
-		if (*p <= ' ' || *p > '~') {
-			snprintf(m, mlen, "the URL holds a space or a "
-			    "non-printable byte");
-			return -1;
-		}
-	return 0;
+		if (*p <= ' ' || *p > '~')
+			return err_set(m, ERR_INVAL, "the URL holds a space or "
+			    "a non-printable byte");
+	return ERR_OK;
 }
 
 /* YYYY-MM-DDTHH:MM:SSZ, fields in range. */
@@ -164,9 +159,8 @@ struct pstate {
 };
 
 #define PERR(ln, ...)	do {						\
-	char _m[384];							\
-	snprintf(_m, sizeof(_m), __VA_ARGS__);				\
-	err_set(ps->e, ERR_INVAL, "%s: line %d: %s", ps->name, (ln), _m); \
+	err_set(ps->e, ERR_INVAL, __VA_ARGS__);				\
+	err_prefix(ps->e, "%s: line %d", ps->name, (ln));		\
 	return -1;							\
 } while (0)
 
@@ -197,7 +191,8 @@ entry_end(struct pstate *ps)
 static int
 section(struct pstate *ps, int ln, const char *line, size_t len)
 {
-	char		 name[128], m[PARSE_ERRLEN];
+	char		 name[128];
+	struct err	 m;
 	size_t		 nlen;
 
 	if (len < 9 || strncmp(line, "[image ", 7) != 0 || line[len - 1] != ']')
@@ -207,8 +202,8 @@ section(struct pstate *ps, int ln, const char *line, size_t len)
 		PERR(ln, "image name longer than %zu bytes", sizeof(name) - 1);
 	memcpy(name, line + 7, nlen);
 	name[nlen] = '\0';
-	if (valid_name(name, m, sizeof(m)) == -1)
-		PERR(ln, "image name: %s", m);
+	if (valid_name(name, &m) != ERR_OK)
+		PERR(ln, "image name: %s", m.msg);
 	if (!ps->magic || ps->serial_line == 0)
 		PERR(ln, "[image %s] before the \"%s\" and serial lines", name,
 		    CATALOG_MAGIC);
@@ -233,7 +228,7 @@ static int
 keyval(struct pstate *ps, int ln, const char *key, const char *v)
 {
 	struct cat_entry	*c = ps->cur;
-	char			 m[PARSE_ERRLEN];
+	struct err		 m;
 	int			 k;
 
 	if (c == NULL) {
@@ -243,9 +238,9 @@ keyval(struct pstate *ps, int ln, const char *key, const char *v)
 		if (ps->serial_line)
 			PERR(ln, "serial given twice (first at line %d)",
 			    ps->serial_line);
-		if (parse_uint(v, 1, SERIAL_MAX, &ps->cat->serial, m,
-		    sizeof(m)) == -1)
-			PERR(ln, "serial: %s", m);
+		if (parse_uint(v, 1, SERIAL_MAX, &ps->cat->serial,
+		    &m) != ERR_OK)
+			PERR(ln, "serial: %s", m.msg);
 		ps->serial_line = ln;
 		return 0;
 	}
@@ -261,20 +256,21 @@ keyval(struct pstate *ps, int ln, const char *key, const char *v)
 	switch (k) {
 	case K_URL:
 	case K_BMAP:
-		if (check_url(v, m, sizeof(m)) == -1)
-			PERR(ln, "[image %s]: %s: %s", c->img.name, key, m);
+		if (check_url(v, &m) != ERR_OK)
+			PERR(ln, "[image %s]: %s: %s", c->img.name, key, m.msg);
 		*(k == K_URL ? &c->img.url : &c->img.bmap) = xstrdup(v);
 		break;
 	case K_SHA256:
 	case K_BMAP_SHA256:
 		if (parse_sha256_hex(v, k == K_SHA256 ? c->img.sha256 :
-		    c->img.bmap_sha256, m, sizeof(m)) == -1)
-			PERR(ln, "[image %s]: %s: %s", c->img.name, key, m);
+		    c->img.bmap_sha256, &m) != ERR_OK)
+			PERR(ln, "[image %s]: %s: %s", c->img.name, key, m.msg);
 		break;
 	case K_MIN_DISK:
-		if (parse_uint(v, 0, 1ULL << 50, &c->img.min_disk, m,
-		    sizeof(m)) == -1)
-			PERR(ln, "[image %s]: min_disk (bytes): %s", c->img.name, m);
+		if (parse_uint(v, 0, 1ULL << 50, &c->img.min_disk,
+		    &m) != ERR_OK)
+			PERR(ln, "[image %s]: min_disk (bytes): %s", c->img.name,
+			    m.msg);
 		break;
 	case K_BUILT_AT:
 		if (check_time(v) == -1)

@@ -112,21 +112,20 @@ img_unhex(const char *s, size_t len, uint8_t out[SHA256_LEN])
 	return 0;
 }
 
-int
+enum err_code
 img_range_check(const uint8_t got[SHA256_LEN], const uint8_t *expect,
-    uint64_t idx, uint64_t off, uint64_t len, char *err, size_t errlen)
+    uint64_t idx, uint64_t off, uint64_t len, struct err *err)
 {
 	char	 hg[2 * SHA256_LEN + 1], he[2 * SHA256_LEN + 1], size[32] = "";
 
 	if (expect == NULL || memcmp(got, expect, SHA256_LEN) == 0)
-		return 0;
+		return ERR_OK;
 	img_hex(got, hg);
 	img_hex(expect, he);
 	if (len > 0)
 		snprintf(size, sizeof(size), " (%llu bytes)",
 		    (unsigned long long)len);
-	snprintf(err, errlen, "range %llu at offset %llu%s: sha256 mismatch: "
-	    "expected %s, got %s", (unsigned long long)idx,
+	return err_set(err, ERR_FAIL, "range %llu at offset %llu%s: sha256 "
+	    "mismatch: expected %s, got %s", (unsigned long long)idx,
 	    (unsigned long long)off, size, he, hg);
-	return -1;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 #define SHA256_LEN	32
 
 struct img_sha;
@@ -24,11 +26,11 @@ void	img_sha256(const void *, size_t, uint8_t out[SHA256_LEN]);
 void	img_hex(const uint8_t in[SHA256_LEN], char out[2 * SHA256_LEN + 1]);
 /* Exactly 64 hex digits (either case); 0 or -1. */
 int	img_unhex(const char *, size_t len, uint8_t out[SHA256_LEN]);
-/* 0 when a range's digest is the one the bmap expects (or expect is
- * NULL); else -1 and "range IDX at offset OFF (LEN bytes): sha256
+/* ERR_OK when a range's digest is the one the bmap expects (or expect is
+ * NULL); else ERR_FAIL and "range IDX at offset OFF (LEN bytes): sha256
  * mismatch: expected E, got G" in err (the length when len > 0). */
-int	img_range_check(const uint8_t got[SHA256_LEN], const uint8_t *expect,
-	    uint64_t idx, uint64_t off, uint64_t len, char *err,
-	    size_t errlen);
+enum err_code	img_range_check(const uint8_t got[SHA256_LEN],
+		    const uint8_t *expect, uint64_t idx, uint64_t off,
+		    uint64_t len, struct err *);
 
 #endif

@@ -46,7 +46,7 @@ struct dl {
 	uint64_t	 max;		/* cache_max, 0: no limit */
 	const char	*max_what;	/* what max is, NULL: cache_max */
 	int		 https_only;	/* no redirect to plain http */
-	char		 err[256];
+	struct err	 err;		/* dl_write's, when werr */
 };
 
 char *
@@ -82,9 +82,9 @@ img_cache_touch(const struct config *cfg, const struct cfg_image *im)
 	free(p);
 }
 
-int
-img_file_sha256(const char *path, char out[65], uint64_t *size, char *err,
-    size_t errlen)
+enum err_code
+img_file_sha256(const char *path, char out[65], uint64_t *size,
+    struct err *err)
 {
 	struct img_sha	*sha;
 	uint8_t		*buf, d[SHA256_LEN];
@@ -92,10 +92,8 @@ img_file_sha256(const char *path, char out[65], uint64_t *size, char *err,
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_errno(err, ERR_FAIL, "%s", path);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	sha = img_sha_new();
 	buf = xmalloc(1u << 20);
@@ -107,19 +105,20 @@ img_file_sha256(const char *path, char out[65], uint64_t *size, char *err,
 		img_sha_update(sha, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
+	if (n < 0)
+		err_errno(err, ERR_FAIL, "%s: read", path);
 	free(buf);
 	close(fd);
 	if (n < 0) {
-		snprintf(err, errlen, "%s: read: %s", path, strerror(errno));
 		img_sha_free(sha);
-		return -1;
+		return ERR_FAIL;
 	}
 	img_sha_final(sha, d);
 	img_sha_free(sha);
 	img_hex(d, out);
 	if (size)
 		*size = total;
-	return 0;
+	return ERR_OK;
 }
 
 const char *
@@ -152,8 +151,7 @@ dl_write(char *p, size_t sz, size_t nmemb, void *arg)
 		if (d->have > 0 && code == 200) {
 			/* The server ignored the Range: start over. */
 			if (ftruncate(d->fd, 0) == -1) {
-				snprintf(d->err, sizeof(d->err), "%s: %s",
-				    d->path, strerror(errno));
+				err_errno(&d->err, ERR_FAIL, "%s", d->path);
 				d->werr = 1;
 				return 0;
 			}
@@ -164,8 +162,8 @@ dl_write(char *p, size_t sz, size_t nmemb, void *arg)
 			d->resumed = 1;
 	}
 	if (d->max > 0 && d->have + len > d->max) {
-		snprintf(d->err, sizeof(d->err), "%s: the download is larger "
-		    "than %s (%llu bytes)", d->path, d->max_what ? d->max_what :
+		err_set(&d->err, ERR_FAIL, "%s: the download is larger than "
+		    "%s (%llu bytes)", d->path, d->max_what ? d->max_what :
 		    "cache_max", (unsigned long long)d->max);
 		d->werr = 1;
 		return 0;
@@ -175,8 +173,8 @@ dl_write(char *p, size_t sz, size_t nmemb, void *arg)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(d->err, sizeof(d->err), "%s: write: %s",
-			    d->path, n < 0 ? strerror(errno) : "no progress");
+			err_set(&d->err, ERR_FAIL, "%s: write: %s", d->path,
+			    n < 0 ? strerror(errno) : "no progress");
 			d->werr = 1;
 			return 0;
 		}
@@ -239,22 +237,20 @@ retryable(CURLcode rc, long status)
  * Downloads url into path (appending to what is there), retrying.  On
  * return d->sha holds the digest state of the whole file.
  */
-static int
+static enum err_code
 download(const struct config *cfg, const char *url, struct dl *d,
-    unsigned *attempts, char *err, size_t errlen)
+    unsigned *attempts, struct err *err)
 {
 	CURLcode	 rc = CURLE_OK;
 	long		 status = 0;
 	unsigned	 a, tries = (unsigned)cfg->images.retries + 1;
 	uint64_t	 delay = BACKOFF_FIRST_MS;
-	char		 ebuf[CURL_ERROR_SIZE], ubuf[512];
+	char		 ebuf[CURL_ERROR_SIZE], ubuf[512], after[32];
 	const char	*shown = img_url_safe(url, ubuf, sizeof(ubuf));
 
 	d->c = curl_easy_init();
-	if (d->c == NULL) {
-		snprintf(err, errlen, "libcurl: cannot initialise");
-		return -1;
-	}
+	if (d->c == NULL)
+		return err_set(err, ERR_FAIL, "libcurl: cannot initialise");
 	curl_easy_setopt(d->c, CURLOPT_URL, url);
 	curl_easy_setopt(d->c, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	curl_easy_setopt(d->c, CURLOPT_REDIR_PROTOCOLS_STR, d->https_only ?
@@ -279,9 +275,7 @@ download(const struct config *cfg, const char *url, struct dl *d,
 	curl_easy_setopt(d->c, CURLOPT_XFERINFODATA, d);
 	curl_easy_setopt(d->c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(d->c, CURLOPT_ERRORBUFFER, ebuf);
-	err[0] = '\0';
 	for (a = 0; a < tries; a++) {
-		err[0] = '\0';
 		if (a > 0) {
 			sleep_ms(delay);
 			delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
@@ -295,7 +289,8 @@ download(const struct config *cfg, const char *url, struct dl *d,
 		    (curl_off_t)d->have);
 		rc = curl_easy_perform(d->c);
 		if (d->werr) {
-			snprintf(err, errlen, "%s", d->err);
+			if (err != NULL)
+				*err = d->err;
 			break;
 		}
 		if (rc == CURLE_OK)
@@ -311,51 +306,48 @@ download(const struct config *cfg, const char *url, struct dl *d,
 		if (rc == CURLE_RANGE_ERROR && d->have > 0) {
 			/* The server cannot resume: start over from byte 0. */
 			if (ftruncate(d->fd, 0) == -1) {
-				snprintf(err, errlen, "%s: %s", d->path,
-				    strerror(errno));
+				err_errno(err, ERR_FAIL, "%s", d->path);
 				break;
 			}
 			img_sha_reset(d->sha);
 			d->have = 0;
 			d->resumed = 0;
 		}
+		/* The last attempt's error says how many there were. */
+		after[0] = '\0';
+		if (retryable(rc, status) && a + 1 == tries && tries > 1)
+			snprintf(after, sizeof(after), " (after %u attempts)",
+			    tries);
 		if (rc == CURLE_HTTP_RETURNED_ERROR)
-			snprintf(err, errlen, "%s: HTTP %ld", shown, status);
+			err_set(err, ERR_FAIL, "%s: HTTP %ld%s", shown, status,
+			    after);
 		else
-			snprintf(err, errlen, "%s: %s", shown, ebuf[0] ? ebuf :
-			    curl_easy_strerror(rc));
+			err_set(err, ERR_FAIL, "%s: %s%s", shown,
+			    ebuf[0] ? ebuf : curl_easy_strerror(rc), after);
 		if (!retryable(rc, status))
 			break;
 	}
 	curl_easy_cleanup(d->c);
 	d->c = NULL;
-	if (d->werr || rc != CURLE_OK || err[0] != '\0') {
-		if (a >= tries && tries > 1) {
-			size_t l = strlen(err);
-			snprintf(err + l, errlen - l, " (after %u attempts)",
-			    tries);
-		}
-		return -1;
-	}
-	return 0;
+	return d->werr || rc != CURLE_OK ? ERR_FAIL : ERR_OK;
 }
 
-static int
+static enum err_code
 fetch_bmap(const struct config *cfg, const struct cfg_image *im,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	char		*part, *final;
 	struct dl	 d = { 0 };
 	struct bmap	*b;
 	unsigned	 attempts;
-	int		 rc = -1;
+	enum err_code	 rc = ERR_FAIL;
 
 	part = img_cache_path(cfg, im, ".bmap.part");
 	final = img_cache_path(cfg, im, ".bmap");
 	d.fd = -1;
 	d.fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (d.fd == -1) {
-		snprintf(err, errlen, "%s: %s", part, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", part);
 		goto out;
 	}
 	d.path = part;
@@ -363,20 +355,20 @@ fetch_bmap(const struct config *cfg, const struct cfg_image *im,
 	/* Unpinned, a bmap is only as good as its transport: an https one
 	 * may not be redirected to plain http (config.c refuses http). */
 	d.https_only = im->bmap_sha256[0] == '\0';
-	if (download(cfg, im->bmap, &d, &attempts, err, errlen) == -1)
+	if (download(cfg, im->bmap, &d, &attempts, err) != ERR_OK)
 		goto out;
-	if ((b = bmap_load_pinned(part, im->bmap_sha256, err, errlen)) == NULL)
+	if ((b = bmap_load_pinned(part, im->bmap_sha256, err)) == NULL)
 		goto out;
 	bmap_free(b);
 	if (fsync(d.fd) == -1 || rename(part, final) == -1) {
-		snprintf(err, errlen, "%s: %s", final, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", final);
 		goto out;
 	}
-	rc = 0;
+	rc = ERR_OK;
 out:
 	if (d.fd != -1)
 		close(d.fd);
-	if (rc == -1)
+	if (rc != ERR_OK)
 		unlink(part);
 	img_sha_free(d.sha);
 	free(part);
@@ -390,19 +382,18 @@ static int
 bmap_cached_ok(const struct cfg_image *im, const char *path)
 {
 	struct bmap	*b;
-	char		 e[256];
 
 	if (access(path, R_OK) != 0)
 		return 0;
 	if (im->bmap_sha256[0] == '\0')
 		return 1;
-	b = bmap_load_pinned(path, im->bmap_sha256, e, sizeof(e));
+	b = bmap_load_pinned(path, im->bmap_sha256, NULL);
 	bmap_free(b);
 	return b != NULL;
 }
 
-static int
-mkdir_p(const char *dir, char *err, size_t errlen)
+static enum err_code
+mkdir_p(const char *dir, struct err *err)
 {
 	char	*p, *s = xstrdup(dir);
 
@@ -415,11 +406,9 @@ mkdir_p(const char *dir, char *err, size_t errlen)
 		*p = '/';
 	}
 	free(s);
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "cache_dir %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		return err_errno(err, ERR_FAIL, "cache_dir %s", dir);
+	return ERR_OK;
 }
 
 static void
@@ -433,36 +422,35 @@ fsync_dir(const char *dir)
 	}
 }
 
-int
+enum err_code
 img_fetch(const struct config *cfg, const struct cfg_image *im,
     const struct img_fetch_opts *o, struct img_fetch_result *res,
-    enum img_err *kind, char *err, size_t errlen)
+    struct err *err)
 {
 	char		*lock = NULL, *part = NULL, *final = NULL, *bmp = NULL;
 	char		 got[65];
 	uint8_t		 dg[SHA256_LEN];
 	struct dl	 d = { 0 };
 	struct stat	 st;
-	int		 lfd = -1, rc = -1;
+	enum err_code	 rc = ERR_FAIL;
+	int		 lfd = -1;
 
 	memset(res, 0, sizeof(*res));
-	*kind = IMG_ERR_OP;
 	d.fd = -1;
-	if (mkdir_p(cfg->images.cache_dir, err, errlen) == -1)
-		return -1;
+	if (mkdir_p(cfg->images.cache_dir, err) != ERR_OK)
+		return ERR_FAIL;
 	lock = img_cache_path(cfg, im, ".lock");
 	part = img_cache_path(cfg, im, ".part");
 	final = img_cache_path(cfg, im, ".img");
 	bmp = img_cache_path(cfg, im, ".bmap");
 	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
-		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", lock);
 		goto out;
 	}
 	/* A concurrent fetch of the same image: wait for it, then use it. */
 	while (flock(lfd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
-			snprintf(err, errlen, "%s: lock: %s", lock,
-			    strerror(errno));
+			err_errno(err, ERR_FAIL, "%s: lock", lock);
 			goto out;
 		}
 	}
@@ -473,7 +461,7 @@ img_fetch(const struct config *cfg, const struct cfg_image *im,
 	} else {
 		d.fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (d.fd == -1) {
-			snprintf(err, errlen, "%s: %s", part, strerror(errno));
+			err_errno(err, ERR_FAIL, "%s", part);
 			goto out;
 		}
 		d.path = part;
@@ -481,8 +469,7 @@ img_fetch(const struct config *cfg, const struct cfg_image *im,
 		d.pbfile = o->progress;
 		d.label = im->name;
 		d.max = cfg->images.cache_max;
-		if (download(cfg, im->url, &d, &res->attempts, err,
-		    errlen) == -1)
+		if (download(cfg, im->url, &d, &res->attempts, err) != ERR_OK)
 			goto out;
 		img_sha_final(d.sha, dg);
 		img_hex(dg, got);
@@ -490,35 +477,35 @@ img_fetch(const struct config *cfg, const struct cfg_image *im,
 		res->resumed = d.resumed;
 		if (strcmp(got, im->sha256) != 0) {
 			char ubuf[512];
-			snprintf(err, errlen, "%s: sha256 mismatch: expected "
+			err_set(err, ERR_FAIL, "%s: sha256 mismatch: expected "
 			    "%s, got %s (%llu bytes); nothing was cached",
-			    img_url_safe(im->url, ubuf, sizeof(ubuf)), im->sha256, got,
-			    (unsigned long long)d.have);
+			    img_url_safe(im->url, ubuf, sizeof(ubuf)),
+			    im->sha256, got, (unsigned long long)d.have);
 			goto out;
 		}
 		if (fsync(d.fd) == -1 || rename(part, final) == -1) {
-			snprintf(err, errlen, "%s: %s", final, strerror(errno));
+			err_errno(err, ERR_FAIL, "%s", final);
 			goto out;
 		}
 		fsync_dir(cfg->images.cache_dir);
 		snprintf(res->sha256, sizeof(res->sha256), "%s", got);
 	}
 	if (im->bmap != NULL && (o->force || !bmap_cached_ok(im, bmp)) &&
-	    fetch_bmap(cfg, im, err, errlen) == -1)
+	    fetch_bmap(cfg, im, err) != ERR_OK)
 		goto out;
 	img_cache_touch(cfg, im);
-	rc = 0;
+	rc = ERR_OK;
 out:
 	if (d.pb != NULL)
-		progress_finish(d.pb, rc == 0 ? "verified" : "failed");
+		progress_finish(d.pb, rc == ERR_OK ? "verified" : "failed");
 	if (d.fd != -1)
 		close(d.fd);
-	if (rc == -1)
+	if (rc != ERR_OK)
 		unlink(part);
 	img_sha_free(d.sha);
 	if (lfd != -1)
 		close(lfd);	/* releases the lock */
-	if (rc == 0 && cfg->images.cache_max > 0)
+	if (rc == ERR_OK && cfg->images.cache_max > 0)
 		res->evicted = img_cache_evict(cfg->images.cache_dir,
 		    cfg->images.cache_max, final);
 	free(lock);
@@ -528,30 +515,28 @@ out:
 	return rc;
 }
 
-int
+enum err_code
 img_fetch_mem(const struct config *cfg, const char *url, size_t max,
-    char **buf, size_t *len, char *err, size_t errlen)
+    char **buf, size_t *len, struct err *err)
 {
 	struct dl	 d = { 0 };
 	unsigned	 attempts;
 	char		 ubuf[512], *b = NULL;
 	ssize_t		 n;
 	size_t		 got = 0;
-	int		 rc = -1;
+	enum err_code	 rc = ERR_FAIL;
 
 	*buf = NULL;
 	*len = 0;
 	/* In memory only: nothing of a document not yet trusted reaches
 	 * a disk. */
-	if ((d.fd = memfd_create("castiron-fetch", MFD_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
-		return -1;
-	}
+	if ((d.fd = memfd_create("castiron-fetch", MFD_CLOEXEC)) == -1)
+		return err_errno(err, ERR_FAIL, "memfd_create");
 	d.path = img_url_safe(url, ubuf, sizeof(ubuf));
 	d.sha = img_sha_new();
 	d.max = max;
 	d.max_what = "the limit for this document";
-	if (download(cfg, url, &d, &attempts, err, errlen) == -1)
+	if (download(cfg, url, &d, &attempts, err) != ERR_OK)
 		goto out;
 	b = xmalloc((size_t)d.have + 1);
 	while (got < d.have) {
@@ -559,7 +544,7 @@ img_fetch_mem(const struct config *cfg, const char *url, size_t max,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen, "%s: read back: %s", d.path,
+			err_set(err, ERR_FAIL, "%s: read back: %s", d.path,
 			    n < 0 ? strerror(errno) : "short");
 			goto out;
 		}
@@ -569,7 +554,7 @@ img_fetch_mem(const struct config *cfg, const char *url, size_t max,
 	*buf = b;
 	*len = got;
 	b = NULL;
-	rc = 0;
+	rc = ERR_OK;
 out:
 	free(b);
 	close(d.fd);

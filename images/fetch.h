@@ -16,9 +16,7 @@
 #include <stdio.h>
 
 #include "lib/config.h"
-
-/* Kinds of failure, for exit codes: configuration (2) or operation (1). */
-enum img_err { IMG_ERR_OP = 1, IMG_ERR_CONFIG = 2 };
+#include "lib/err.h"
 
 /* Paths in the cache; the caller frees them. */
 char	*img_cache_path(const struct config *, const struct cfg_image *,
@@ -44,26 +42,29 @@ struct img_fetch_result {
 };
 
 /*
- * Fetches im into the cache.  Returns 0, or -1 with err set and *kind
- * telling a configuration error from a failed operation.
+ * Fetches im into the cache.  Returns ERR_OK, or ERR_FAIL with err set
+ * (the cache, the transfer, or what arrived is not what the catalog
+ * pins: nothing was cached then).
  */
-int	img_fetch(const struct config *, const struct cfg_image *,
-	    const struct img_fetch_opts *, struct img_fetch_result *,
-	    enum img_err *kind, char *err, size_t errlen);
+enum err_code	img_fetch(const struct config *, const struct cfg_image *,
+		    const struct img_fetch_opts *, struct img_fetch_result *,
+		    struct err *);
 
 /* Downloads a small document (at most max bytes) into memory with the
  * same transport, timeouts and retries; *buf (NUL-terminated, the caller
- * frees it) and *len, or -1 with err set.  Nothing is written to disk. */
-int	img_fetch_mem(const struct config *, const char *url, size_t max,
-	    char **buf, size_t *len, char *err, size_t errlen);
+ * frees it) and *len, or ERR_FAIL with err set.  Nothing is written to
+ * disk. */
+enum err_code	img_fetch_mem(const struct config *, const char *url,
+		    size_t max, char **buf, size_t *len, struct err *);
 
 /* url for messages and listings: any user:password@ left out (buf is
  * used when something had to be). */
 const char *img_url_safe(const char *url, char *buf, size_t len);
 
-/* Hashes a file (sha256 of its bytes as stored). */
-int	img_file_sha256(const char *path, char out[65], uint64_t *size,
-	    char *err, size_t errlen);
+/* Hashes a file (sha256 of its bytes as stored); ERR_FAIL when it cannot
+ * be read. */
+enum err_code	img_file_sha256(const char *path, char out[65],
+		    uint64_t *size, struct err *);
 
 /* Removes the least recently used images until the cache holds at most
  * max bytes (keep, if not NULL, is never removed).  Returns the number

@@ -504,9 +504,9 @@ rep_copy(char *dst, size_t dstlen, const char *v, size_t vlen)
 	return 0;
 }
 
-int
-frame_report_parse(const char *line, struct frame_report *r, char *err,
-    size_t errlen)
+enum err_code
+frame_report_parse(const char *line, struct frame_report *r,
+    struct err *err)
 {
 	const char	*p, *word, *eq, *key;
 	size_t		 len, klen, vlen, i;
@@ -516,9 +516,8 @@ frame_report_parse(const char *line, struct frame_report *r, char *err,
 	memset(r, 0, sizeof(*r));
 	len = strnlen(line, FRAME_LINE_MAX + 1);
 	if (len > FRAME_LINE_MAX) {
-		snprintf(err, errlen, "report line longer than %d bytes",
-		    FRAME_LINE_MAX);
-		return -1;
+		return err_set(err, ERR_FAIL, "report line longer than %d "
+		    "bytes", FRAME_LINE_MAX);
 	}
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
@@ -531,11 +530,9 @@ frame_report_parse(const char *line, struct frame_report *r, char *err,
 			break;
 		}
 	}
-	if (kind < 0) {
-		snprintf(err, errlen, "not a writer report line: \"%.40s\"",
-		    line);
-		return -1;
-	}
+	if (kind < 0)
+		return err_set(err, ERR_FAIL, "not a writer report line: "
+		    "\"%.40s\"", line);
 	r->kind = (enum frame_rep)kind;
 	r->exit_code = 1;
 	while (p < line + len) {
@@ -545,11 +542,9 @@ frame_report_parse(const char *line, struct frame_report *r, char *err,
 			break;
 		word = p;
 		eq = memchr(word, '=', (size_t)(line + len - word));
-		if (eq == NULL) {
-			snprintf(err, errlen, "report word without '=': "
-			    "\"%.40s\"", word);
-			return -1;
-		}
+		if (eq == NULL)
+			return err_set(err, ERR_FAIL, "report word without "
+			    "'=': \"%.40s\"", word);
 		key = word;
 		klen = (size_t)(eq - word);
 		if (r->kind == FRAME_REP_ERROR && klen == 3 &&
@@ -558,7 +553,7 @@ frame_report_parse(const char *line, struct frame_report *r, char *err,
 			if (rep_copy(r->msg, sizeof(r->msg), eq + 1,
 			    (size_t)(line + len - eq - 1)) == -1)
 				goto bad;
-			return 0;
+			return ERR_OK;
 		}
 		p = eq + 1;
 		while (p < line + len && *p != ' ')
@@ -615,13 +610,10 @@ frame_report_parse(const char *line, struct frame_report *r, char *err,
 #undef KEY
 #undef UINT
 	}
-	if (r->kind == FRAME_REP_DONE && r->sha256[0] == '\0') {
-		snprintf(err, errlen, "done line without sha256");
-		return -1;
-	}
-	return 0;
+	if (r->kind == FRAME_REP_DONE && r->sha256[0] == '\0')
+		return err_set(err, ERR_FAIL, "done line without sha256");
+	return ERR_OK;
 bad:
-	snprintf(err, errlen, "bad value for \"%.*s\" in a %s line",
+	return err_set(err, ERR_FAIL, "bad value for \"%.*s\" in a %s line",
 	    (int)(klen > 32 ? 32 : klen), key, rep_names[r->kind]);
-	return -1;
 }

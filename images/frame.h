@@ -64,6 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 #define FRAME_MAGIC		"CIWRITE1"
 #define FRAME_HDR_LEN		32
 #define FRAME_REC_LEN		24
@@ -181,11 +183,11 @@ struct frame_report {
 };
 
 /*
- * Parses one line (with or without its '\n').  Returns 0, or -1 with a
- * reason in err for a line that is not a report line.
+ * Parses one line (with or without its '\n').  Returns ERR_OK, or
+ * ERR_FAIL with a reason in err for a line that is not a report line.
  */
-int	frame_report_parse(const char *line, struct frame_report *,
-	    char *err, size_t errlen);
+enum err_code	frame_report_parse(const char *line, struct frame_report *,
+		    struct err *);
 /* Formats a report line with its '\n' into buf; returns its length. */
 size_t	frame_report_format(char *buf, size_t len,
 	    const struct frame_report *);
@@ -252,8 +254,9 @@ struct frame_send_result {
 					   file's */
 };
 
-int	frame_send_image(const struct frame_send_opts *,
-	    struct frame_send_result *, char *err, size_t errlen);
+/* ERR_FAIL with err set when the stream could not be made or sent. */
+enum err_code	frame_send_image(const struct frame_send_opts *,
+		    struct frame_send_result *, struct err *);
 
 /*
  * Whether a raw image's mapped data is worth compressing on the way:
@@ -261,12 +264,17 @@ int	frame_send_image(const struct frame_send_opts *,
  * sender uses and says yes when they shrink by at least FRAME_PACK_GAIN
  * and compress faster than FRAME_PACK_RATE (a session's ceiling), so
  * compressing cannot be the slower side.  why says what was measured.
+ * The samples are read with pread from fd, the raw image the caller
+ * holds open, at the ranges of bm, the bmap the caller has loaded (and
+ * checked): neither is opened or loaded again here.
  */
 #define FRAME_PACK_LEVEL	1
 #define FRAME_PACK_GAIN		0.25
 #define FRAME_PACK_RATE		(400.0 * 1048576)	/* bytes/s */
 
-int	frame_pack_decide(const char *image_path, const char *bmap_path,
-	    int *yes, char *why, size_t whylen, char *err, size_t errlen);
+struct bmap;
+
+enum err_code	frame_pack_decide(int fd, const struct bmap *bm, int *yes,
+		    char *why, size_t whylen, struct err *);
 
 #endif

@@ -65,7 +65,7 @@ add_part(struct part_entry *p, int *n, int max, int num, uint64_t start,
 
 static int
 read_gpt(int fd, uint64_t disk, uint64_t ss, struct part_entry *p, int max,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	uint8_t		 hdr[512], *ents;
 	uint64_t	 lba, first, last;
@@ -74,7 +74,7 @@ read_gpt(int fd, uint64_t disk, uint64_t ss, struct part_entry *p, int max,
 	static const uint8_t zero[16];
 
 	if (read_at(fd, hdr, sizeof(hdr), ss) == -1) {
-		snprintf(err, errlen, "cannot read the GPT header");
+		err_set(err, ERR_FAIL, "cannot read the GPT header");
 		return -1;
 	}
 	if (memcmp(hdr, "EFI PART", 8) != 0)
@@ -84,13 +84,13 @@ read_gpt(int fd, uint64_t disk, uint64_t ss, struct part_entry *p, int max,
 	esz = le32(hdr + 84);
 	if (count == 0 || count > 1024 || esz < 128 || esz > 1024 ||
 	    (esz & 7) || lba == 0 || lba > disk / ss) {
-		snprintf(err, errlen, "implausible GPT header");
+		err_set(err, ERR_FAIL, "implausible GPT header");
 		return -1;
 	}
 	ents = xmalloc((size_t)count * esz);
 	if (read_at(fd, ents, (size_t)count * esz, lba * ss) == -1) {
 		free(ents);
-		snprintf(err, errlen, "cannot read the GPT entries");
+		err_set(err, ERR_FAIL, "cannot read the GPT entries");
 		return -1;
 	}
 	for (i = 0; i < count; i++) {
@@ -110,7 +110,7 @@ read_gpt(int fd, uint64_t disk, uint64_t ss, struct part_entry *p, int max,
 
 int
 part_table_read(int fd, uint64_t disk, struct part_entry *p, int max,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	uint8_t		 mbr[512];
 	int		 ssz = 512, i, n = 0, gpt = 0;
@@ -123,7 +123,7 @@ part_table_read(int fd, uint64_t disk, struct part_entry *p, int max,
 	if (disk < 2 * ss)
 		return 0;
 	if (read_at(fd, mbr, sizeof(mbr), 0) == -1) {
-		snprintf(err, errlen, "cannot read the partition table");
+		err_set(err, ERR_FAIL, "cannot read the partition table");
 		return -1;
 	}
 	if (mbr[510] != 0x55 || mbr[511] != 0xaa)
@@ -132,7 +132,7 @@ part_table_read(int fd, uint64_t disk, struct part_entry *p, int max,
 		if (mbr[446 + 16 * i + 4] == 0xee)
 			gpt = 1;
 	if (gpt)
-		return read_gpt(fd, disk, ss, p, max, err, errlen);
+		return read_gpt(fd, disk, ss, p, max, err);
 	for (i = 0; i < 4; i++) {
 		const uint8_t *e = mbr + 446 + 16 * i;
 		type = e[4];

@@ -36,16 +36,14 @@ struct send_ctx {
 
 #define SEND_PACK_BUF	(1u << 20)
 
-static int
-out(struct send_ctx *s, const void *buf, size_t len, char *err,
-    size_t errlen)
+static enum err_code
+out(struct send_ctx *s, const void *buf, size_t len, struct err *err)
 {
-	if (s->o->out(s->o->out_arg, buf, len) == -1) {
-		snprintf(err, errlen, "sending the image stream failed");
-		return -1;
-	}
+	if (s->o->out(s->o->out_arg, buf, len) == -1)
+		return err_set(err, ERR_FAIL, "sending the image stream "
+		    "failed");
 	s->wire += len;
-	return 0;
+	return ERR_OK;
 }
 
 static void
@@ -57,23 +55,22 @@ sent(struct send_ctx *s, uint64_t n)
 }
 
 /* One pack record of compressed bytes. */
-static int
-out_pack(struct send_ctx *s, const void *buf, size_t len, char *err,
-    size_t errlen)
+static enum err_code
+out_pack(struct send_ctx *s, const void *buf, size_t len, struct err *err)
 {
 	uint8_t	 rec[FRAME_REC_LEN];
 
 	if (len == 0)
-		return 0;
+		return ERR_OK;
 	frame_encode_pack(rec, len);
-	if (out(s, rec, sizeof(rec), err, errlen) == -1)
-		return -1;
-	return out(s, buf, len, err, errlen);
+	if (out(s, rec, sizeof(rec), err) != ERR_OK)
+		return ERR_FAIL;
+	return out(s, buf, len, err);
 }
 
-static int
-sd_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
-    size_t errlen)
+static enum err_code
+sd_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len,
+    struct err *err)
 {
 	struct send_ctx	*s = arg;
 	uint8_t		 rec[FRAME_REC_LEN];
@@ -81,62 +78,58 @@ sd_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
 	(void)idx;
 	s->off = off;
 	frame_encode_range(rec, off, len);
-	return out(s, rec, sizeof(rec), err, errlen);
+	return out(s, rec, sizeof(rec), err);
 }
 
-static int
-sd_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+static enum err_code
+sd_data(void *arg, const uint8_t *buf, size_t len, struct err *err)
 {
 	struct send_ctx	*s = arg;
 
 	if (!s->trust)
 		img_sha_update(s->sha, buf, len);
-	if (out(s, buf, len, err, errlen) == -1)
-		return -1;
+	if (out(s, buf, len, err) != ERR_OK)
+		return ERR_FAIL;
 	sent(s, len);
-	return 0;
+	return ERR_OK;
 }
 
-static int
-sd_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
-    size_t errlen)
+static enum err_code
+sd_end(void *arg, uint64_t idx, const uint8_t *expect, struct err *err)
 {
 	struct send_ctx	*s = arg;
 	uint8_t		 got[SHA256_LEN];
-	char		 why[256];
 
 	if (s->trust && expect != NULL) {
 		img_sha_update(s->stream, expect, SHA256_LEN);
-		return out(s, expect, SHA256_LEN, err, errlen);
+		return out(s, expect, SHA256_LEN, err);
 	}
 	img_sha_final(s->sha, got);
-	if (img_range_check(got, expect, idx, s->off, 0, why,
-	    sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s: %s", s->o->image_path, why);
-		return -1;
+	if (img_range_check(got, expect, idx, s->off, 0, err) != ERR_OK) {
+		err_prefix(err, "%s", s->o->image_path);
+		return ERR_FAIL;
 	}
 	img_sha_update(s->stream, got, SHA256_LEN);
-	return out(s, got, SHA256_LEN, err, errlen);
+	return out(s, got, SHA256_LEN, err);
 }
 
 /* Packing raw mapped data on the fly: the walk's data goes to zstd. */
 
-static int
-zs_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
-    size_t errlen)
+static enum err_code
+zs_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len,
+    struct err *err)
 {
 	(void)arg;
 	(void)idx;
 	(void)off;
 	(void)len;
 	(void)err;
-	(void)errlen;
-	return 0;
+	return ERR_OK;
 }
 
-static int
+static enum err_code
 zs_push(struct send_ctx *s, const uint8_t *buf, size_t len,
-    ZSTD_EndDirective mode, char *err, size_t errlen)
+    ZSTD_EndDirective mode, struct err *err)
 {
 	ZSTD_inBuffer	 in = { buf, len, 0 };
 	ZSTD_outBuffer	 o;
@@ -147,38 +140,34 @@ zs_push(struct send_ctx *s, const uint8_t *buf, size_t len,
 		o.size = SEND_PACK_BUF;
 		o.pos = 0;
 		left = ZSTD_compressStream2(s->zc, &o, &in, mode);
-		if (ZSTD_isError(left)) {
-			snprintf(err, errlen, "zstd: %s",
+		if (ZSTD_isError(left))
+			return err_set(err, ERR_FAIL, "zstd: %s",
 			    ZSTD_getErrorName(left));
-			return -1;
-		}
-		if (out_pack(s, s->zbuf, o.pos, err, errlen) == -1)
-			return -1;
+		if (out_pack(s, s->zbuf, o.pos, err) != ERR_OK)
+			return ERR_FAIL;
 	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
-	return 0;
+	return ERR_OK;
 }
 
-static int
-zs_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+static enum err_code
+zs_data(void *arg, const uint8_t *buf, size_t len, struct err *err)
 {
 	struct send_ctx	*s = arg;
 
-	if (zs_push(s, buf, len, ZSTD_e_continue, err, errlen) == -1)
-		return -1;
+	if (zs_push(s, buf, len, ZSTD_e_continue, err) != ERR_OK)
+		return ERR_FAIL;
 	sent(s, len);
-	return 0;
+	return ERR_OK;
 }
 
-static int
-zs_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
-    size_t errlen)
+static enum err_code
+zs_end(void *arg, uint64_t idx, const uint8_t *expect, struct err *err)
 {
 	(void)arg;
 	(void)idx;
 	(void)expect;
 	(void)err;
-	(void)errlen;
-	return 0;
+	return ERR_OK;
 }
 
 static ZSTD_CCtx *
@@ -198,19 +187,17 @@ zs_new(int workers)
 }
 
 /* A compressed image as it is stored, in pack records. */
-static int
-send_stored(struct send_ctx *s, uint64_t stored, char *err, size_t errlen)
+static enum err_code
+send_stored(struct send_ctx *s, uint64_t stored, struct err *err)
 {
 	uint8_t		*buf;
 	uint64_t	 done = 0;
 	ssize_t		 n;
-	int		 fd, rc = -1;
+	enum err_code	 rc = ERR_FAIL;
+	int		 fd;
 
-	if ((fd = open(s->o->image_path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", s->o->image_path,
-		    strerror(errno));
-		return -1;
-	}
+	if ((fd = open(s->o->image_path, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_errno(err, ERR_FAIL, "%s", s->o->image_path);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	buf = xmalloc(SEND_PACK_BUF);
 	for (;;) {
@@ -218,13 +205,12 @@ send_stored(struct send_ctx *s, uint64_t stored, char *err, size_t errlen)
 			n = read(fd, buf, SEND_PACK_BUF);
 		while (n == -1 && errno == EINTR);
 		if (n < 0) {
-			snprintf(err, errlen, "%s: read: %s", s->o->image_path,
-			    strerror(errno));
+			err_errno(err, ERR_FAIL, "%s: read", s->o->image_path);
 			goto out;
 		}
 		if (n == 0)
 			break;
-		if (out_pack(s, buf, (size_t)n, err, errlen) == -1)
+		if (out_pack(s, buf, (size_t)n, err) != ERR_OK)
 			goto out;
 		done += (uint64_t)n;
 		/* Progress in mapped bytes: their share of the file sent. */
@@ -233,12 +219,12 @@ send_stored(struct send_ctx *s, uint64_t stored, char *err, size_t errlen)
 		    (double)stored) : 0);
 	}
 	if (done != stored) {
-		snprintf(err, errlen, "%s: changed while it was sent (%llu "
+		err_set(err, ERR_FAIL, "%s: changed while it was sent (%llu "
 		    "bytes, expected %llu)", s->o->image_path,
 		    (unsigned long long)done, (unsigned long long)stored);
 		goto out;
 	}
-	rc = 0;
+	rc = ERR_OK;
 out:
 	free(buf);
 	close(fd);
@@ -263,7 +249,7 @@ chunk_add(struct bmap *bm, struct img_sha *sha, size_t *cap)
 }
 
 static struct bmap *
-chunk_map(struct img_src *src, char *err, size_t errlen)
+chunk_map(struct img_src *src, struct err *err)
 {
 	struct img_pipe		*pipe = img_pipe_new(src);
 	struct img_sha		*sha = img_sha_new();
@@ -274,7 +260,7 @@ chunk_map(struct img_src *src, char *err, size_t errlen)
 
 	bm->block_size = FRAME_SEND_CHUNK;
 	for (;;) {
-		if (img_pipe_next(pipe, &buf, &len, err, errlen) == -1) {
+		if (img_pipe_next(pipe, &buf, &len, err) != ERR_OK) {
 			bmap_free(bm);
 			bm = NULL;
 			goto out;
@@ -306,57 +292,51 @@ out:
 }
 
 /* The range table; the stream digest is taken over its digests. */
-static int
+static enum err_code
 send_table(struct send_ctx *s, const struct bmap *bm, unsigned codec,
-    unsigned layout, uint64_t mapped, char *err, size_t errlen)
+    unsigned layout, uint64_t mapped, struct err *err)
 {
 	uint8_t		 rec[FRAME_ENTRY_LEN];
 	uint64_t	 off, len;
 	size_t		 i;
 
 	frame_encode_map(rec, codec, layout, bm->n, mapped);
-	if (out(s, rec, FRAME_REC_LEN, err, errlen) == -1)
-		return -1;
+	if (out(s, rec, FRAME_REC_LEN, err) != ERR_OK)
+		return ERR_FAIL;
 	for (i = 0; i < bm->n; i++) {
 		bmap_range_bytes(bm, i, &off, &len);
 		frame_encode_entry(rec, off, len, bm->r[i].sha256);
 		img_sha_update(s->stream, bm->r[i].sha256, SHA256_LEN);
-		if (out(s, rec, FRAME_ENTRY_LEN, err, errlen) == -1)
-			return -1;
+		if (out(s, rec, FRAME_ENTRY_LEN, err) != ERR_OK)
+			return ERR_FAIL;
 	}
-	return 0;
+	return ERR_OK;
 }
 
 #define PACK_SAMPLES	16
 #define PACK_SAMPLE_LEN	(1u << 20)
 
-int
-frame_pack_decide(const char *image_path, const char *bmap_path, int *yes,
-    char *why, size_t whylen, char *err, size_t errlen)
+enum err_code
+frame_pack_decide(int fd, const struct bmap *bm, int *yes, char *why,
+    size_t whylen, struct err *err)
 {
-	struct bmap	*bm;
 	ZSTD_CCtx	*zc = NULL;
 	uint8_t		*in = NULL, *zo = NULL;
 	uint64_t	 mapped, at, off, len, tin = 0, tout = 0;
 	size_t		 r, bound, z;
 	double		 t0, secs, ratio, rate;
 	ssize_t		 n;
-	int		 fd = -1, k, rc = -1;
+	enum err_code	 rc = ERR_FAIL;
+	int		 k;
 
 	*yes = 0;
-	if ((bm = bmap_load(bmap_path, err, errlen)) == NULL)
-		return -1;
-	if ((fd = open(image_path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", image_path, strerror(errno));
-		goto out;
-	}
 	mapped = bmap_mapped_bytes(bm);
 	in = xmalloc(PACK_SAMPLE_LEN);
 	bound = ZSTD_compressBound(PACK_SAMPLE_LEN);
 	zo = xmalloc(bound);
 	zc = zs_new(0);
 	if (zc == NULL) {
-		snprintf(err, errlen, "zstd: out of memory");
+		err_set(err, ERR_FAIL, "zstd: out of memory");
 		goto out;
 	}
 	secs = 0;
@@ -384,7 +364,8 @@ frame_pack_decide(const char *image_path, const char *bmap_path, int *yes,
 		    FRAME_PACK_LEVEL);
 		secs += (double)mono_us() / 1e6 - t0;
 		if (ZSTD_isError(z)) {
-			snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(z));
+			err_set(err, ERR_FAIL, "zstd: %s",
+			    ZSTD_getErrorName(z));
 			goto out;
 		}
 		tin += (uint64_t)n;
@@ -397,20 +378,33 @@ frame_pack_decide(const char *image_path, const char *bmap_path, int *yes,
 	snprintf(why, whylen, "a %llu KiB sample compresses to %.0f%% at "
 	    "%.0f MiB/s", (unsigned long long)(tin >> 10), ratio * 100,
 	    rate / 1048576);
-	rc = 0;
+	rc = ERR_OK;
 out:
 	ZSTD_freeCCtx(zc);
 	free(in);
 	free(zo);
-	if (fd != -1)
-		close(fd);
-	bmap_free(bm);
 	return rc;
 }
 
-int
+/* frame_pack_decide for `castiron image send --pack auto`, which has a
+ * path (provision decides once, from the descriptor it holds). */
+static enum err_code
+pack_decide_path(const char *path, const struct bmap *bm, int *yes,
+    char *why, size_t whylen, struct err *err)
+{
+	enum err_code	 rc;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_errno(err, ERR_FAIL, "%s", path);
+	rc = frame_pack_decide(fd, bm, yes, why, whylen, err);
+	close(fd);
+	return rc;
+}
+
+enum err_code
 frame_send_image(const struct frame_send_opts *o,
-    struct frame_send_result *res, char *err, size_t errlen)
+    struct frame_send_result *res, struct err *err)
 {
 	static const struct img_walk_cb	 cb = { sd_begin, sd_data, sd_end };
 	struct send_ctx			 s = { 0 };
@@ -422,17 +416,16 @@ frame_send_image(const struct frame_send_opts *o,
 	uint64_t			 size, nranges;
 	enum img_format			 fmt;
 	char				 why[128];
-	int				 rc = -1, packed = 0, yes;
+	enum err_code			 rc = ERR_FAIL;
+	int				 packed = 0, yes;
 
 	memset(res, 0, sizeof(*res));
-	if ((o->flags & ~FRAME_F_READBACK) != 0) {
-		snprintf(err, errlen, "unknown frame flags");
-		return -1;
-	}
+	if ((o->flags & ~FRAME_F_READBACK) != 0)
+		return err_set(err, ERR_FAIL, "unknown frame flags");
 	if (o->bmap_path != NULL && (bm = bmap_load_pinned(o->bmap_path,
-	    o->bmap_sha256, err, errlen)) == NULL)
-		return -1;
-	if ((src = img_src_open(o->image_path, err, errlen)) == NULL)
+	    o->bmap_sha256, err)) == NULL)
+		return ERR_FAIL;
+	if ((src = img_src_open(o->image_path, err)) == NULL)
 		goto out;
 	fmt = img_src_format(src);
 	if (fmt != IMG_RAW && o->pack != FRAME_PACK_NEVER) {
@@ -440,24 +433,23 @@ frame_send_image(const struct frame_send_opts *o,
 		res->as_stored = 1;
 		snprintf(res->how, sizeof(res->how), "%s as stored",
 		    img_format_name(fmt));
-		if (bm == NULL && (bm = chunk_map(src, err, errlen)) == NULL)
+		if (bm == NULL && (bm = chunk_map(src, err)) == NULL)
 			goto out;
 	} else if (fmt == IMG_RAW && bm != NULL && o->pack != FRAME_PACK_NEVER) {
 		yes = o->pack == FRAME_PACK_ALWAYS;
 		why[0] = '\0';
-		if (o->pack == FRAME_PACK_AUTO && frame_pack_decide(
-		    o->image_path, o->bmap_path, &yes, why, sizeof(why), err,
-		    errlen) == -1)
+		if (o->pack == FRAME_PACK_AUTO && pack_decide_path(
+		    o->image_path, bm, &yes, why, sizeof(why), err) != ERR_OK)
 			goto out;
 		packed = yes ? 2 : 0;
 		snprintf(res->how, sizeof(res->how), "%s%s%s", yes ?
 		    "zstd on the way" : "plain", why[0] ? ": " : "", why);
 	} else
 		snprintf(res->how, sizeof(res->how), "plain");
-	if (img_walk_size(src, bm, &size, err, errlen) == -1)
+	if (img_walk_size(src, bm, &size, err) != ERR_OK)
 		goto out;
 	if (size == 0 || size > FRAME_MAX_IMAGE) {
-		snprintf(err, errlen, "%s: image size %llu is out of range",
+		err_set(err, ERR_FAIL, "%s: image size %llu is out of range",
 		    o->image_path, (unsigned long long)size);
 		goto out;
 	}
@@ -466,7 +458,7 @@ frame_send_image(const struct frame_send_opts *o,
 	h.mapped_bytes = bm ? bmap_mapped_bytes(bm) : size;
 	nranges = bm ? bm->n : (size + IMG_WALK_CHUNK - 1) / IMG_WALK_CHUNK;
 	if (nranges > FRAME_MAX_RANGES) {
-		snprintf(err, errlen, "%s: %llu ranges, more than the writer "
+		err_set(err, ERR_FAIL, "%s: %llu ranges, more than the writer "
 		    "takes", o->image_path, (unsigned long long)nranges);
 		goto out;
 	}
@@ -476,39 +468,38 @@ frame_send_image(const struct frame_send_opts *o,
 	s.sha = img_sha_new();
 	s.stream = img_sha_new();
 	frame_encode_hdr(buf, &h);
-	if (out(&s, buf, FRAME_HDR_LEN, err, errlen) == -1)
+	if (out(&s, buf, FRAME_HDR_LEN, err) != ERR_OK)
 		goto out;
 	if (packed == 1) {
 		if (send_table(&s, bm, fmt == IMG_ZSTD ? FRAME_CODEC_ZSTD :
-		    FRAME_CODEC_GZIP, FRAME_LAYOUT_IMAGE, h.mapped_bytes, err,
-		    errlen) == -1 ||
-		    send_stored(&s, img_src_stored_size(src), err,
-		    errlen) == -1)
+		    FRAME_CODEC_GZIP, FRAME_LAYOUT_IMAGE, h.mapped_bytes,
+		    err) != ERR_OK ||
+		    send_stored(&s, img_src_stored_size(src), err) != ERR_OK)
 			goto out;
 	} else if (packed == 2) {
 		if ((s.zc = zs_new(1)) == NULL) {
-			snprintf(err, errlen, "zstd: out of memory");
+			err_set(err, ERR_FAIL, "zstd: out of memory");
 			goto out;
 		}
 		s.zbuf = xmalloc(SEND_PACK_BUF);
 		if (send_table(&s, bm, FRAME_CODEC_ZSTD, FRAME_LAYOUT_MAPPED,
-		    h.mapped_bytes, err, errlen) == -1 ||
-		    img_walk(src, bm, size, &zcb, &s, err, errlen) == -1 ||
-		    zs_push(&s, NULL, 0, ZSTD_e_end, err, errlen) == -1)
+		    h.mapped_bytes, err) != ERR_OK ||
+		    img_walk(src, bm, size, &zcb, &s, err) != ERR_OK ||
+		    zs_push(&s, NULL, 0, ZSTD_e_end, err) != ERR_OK)
 			goto out;
-	} else if (img_walk(src, bm, size, &cb, &s, err, errlen) == -1)
+	} else if (img_walk(src, bm, size, &cb, &s, err) != ERR_OK)
 		goto out;
 	frame_encode_end(buf, nranges, h.mapped_bytes);
 	img_sha_final(s.stream, d);
-	if (out(&s, buf, FRAME_REC_LEN, err, errlen) == -1 ||
-	    out(&s, d, SHA256_LEN, err, errlen) == -1)
+	if (out(&s, buf, FRAME_REC_LEN, err) != ERR_OK ||
+	    out(&s, d, SHA256_LEN, err) != ERR_OK)
 		goto out;
 	res->image_bytes = size;
 	res->mapped_bytes = h.mapped_bytes;
 	res->ranges = nranges;
 	res->wire_bytes = s.wire;
 	img_hex(d, res->sha256);
-	rc = 0;
+	rc = ERR_OK;
 out:
 	ZSTD_freeCCtx(s.zc);
 	free(s.zbuf);

@@ -164,13 +164,13 @@ static enum err_code
 key_load(const char *path, void *key, enum err_code (*fn)(const char *,
     size_t, const char *, void *, struct err *), struct err *e)
 {
-	char		*buf, m[256];
+	char		*buf;
 	size_t		 len;
 	enum err_code	 rc;
 
-	if ((buf = file_read_small(path, SIG_FILEMAX, &len, m, sizeof(m))) ==
-	    NULL)
-		return err_set(e, ERR_INVAL, "%s", m);
+	/* A key file that does not read is the operator's to mend. */
+	if ((buf = file_read_small(path, SIG_FILEMAX, &len, e)) == NULL)
+		return e ? (e->code = ERR_INVAL) : ERR_INVAL;
 	rc = fn(buf, len, path, key, e);
 	OPENSSL_cleanse(buf, len);
 	free(buf);

@@ -58,33 +58,29 @@ img_format_name(enum img_format f)
 	}
 }
 
-int
-img_format_detect(int fd, enum img_format *fmt, char *err, size_t errlen)
+enum err_code
+img_format_detect(int fd, enum img_format *fmt, struct err *err)
 {
 	uint8_t	 m[6] = { 0 };
 	ssize_t	 n;
 
 	n = pread(fd, m, sizeof(m), 0);
-	if (n < 0) {
-		snprintf(err, errlen, "read: %s", strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return err_errno(err, ERR_FAIL, "read");
 	if (n >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f &&
 	    m[3] == 0xfd)
 		*fmt = IMG_ZSTD;
 	else if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
 		*fmt = IMG_GZIP;
-	else if (n >= 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0) {
-		snprintf(err, errlen, "xz-compressed images are not supported "
-		    "(use zstd or gzip)");
-		return -1;
-	} else if (n >= 3 && memcmp(m, "BZh", 3) == 0) {
-		snprintf(err, errlen, "bzip2-compressed images are not "
+	else if (n >= 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0)
+		return err_set(err, ERR_FAIL, "xz-compressed images are not "
 		    "supported (use zstd or gzip)");
-		return -1;
-	} else
+	else if (n >= 3 && memcmp(m, "BZh", 3) == 0)
+		return err_set(err, ERR_FAIL, "bzip2-compressed images are not "
+		    "supported (use zstd or gzip)");
+	else
 		*fmt = IMG_RAW;
-	return 0;
+	return ERR_OK;
 }
 
 /*
@@ -92,8 +88,8 @@ img_format_detect(int fd, enum img_format *fmt, char *err, size_t errlen)
  * frame whose window is above the limit: the decoder would only find it
  * at the first read, and call it corrupt.
  */
-static int
-src_zstd_check(struct img_src *s, char *err, size_t errlen)
+static enum err_code
+src_zstd_check(struct img_src *s, struct err *err)
 {
 	uint8_t			 h[ZSTD_FRAMEHEADERSIZE_MAX];
 	ZSTD_frameHeader	 fh;
@@ -103,29 +99,23 @@ src_zstd_check(struct img_src *s, char *err, size_t errlen)
 	do
 		n = pread(s->fd, h, sizeof(h), 0);
 	while (n == -1 && errno == EINTR);
-	if (n < 0) {
-		snprintf(err, errlen, "%s: read: %s", s->path, strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return err_errno(err, ERR_FAIL, "%s: read", s->path);
 	/* Not a whole frame header: the decoder will say what is wrong. */
 	w = ZSTD_getFrameHeader(&fh, h, (size_t)n) == 0 ? fh.windowSize : 0;
-	if (w > (1ull << SRC_ZSTD_WLOG)) {
-		snprintf(err, errlen, "%s: the zstd window is %llu MiB, above "
-		    "the %u MiB castiron decompresses with (%s)", s->path,
-		    (unsigned long long)(w >> 20), 1u << (SRC_ZSTD_WLOG - 20),
-		    SRC_ZSTD_HINT);
-		return -1;
-	}
-	return 0;
+	if (w > (1ull << SRC_ZSTD_WLOG))
+		return err_set(err, ERR_FAIL, "%s: the zstd window is %llu "
+		    "MiB, above the %u MiB castiron decompresses with (%s)",
+		    s->path, (unsigned long long)(w >> 20),
+		    1u << (SRC_ZSTD_WLOG - 20), SRC_ZSTD_HINT);
+	return ERR_OK;
 }
 
-static int
-src_reset(struct img_src *s, char *err, size_t errlen)
+static enum err_code
+src_reset(struct img_src *s, struct err *err)
 {
-	if (lseek(s->fd, 0, SEEK_SET) == -1) {
-		snprintf(err, errlen, "%s: seek: %s", s->path, strerror(errno));
-		return -1;
-	}
+	if (lseek(s->fd, 0, SEEK_SET) == -1)
+		return err_errno(err, ERR_FAIL, "%s: seek", s->path);
 	s->in_len = s->in_pos = 0;
 	s->in_eof = 0;
 	s->zret = 0;
@@ -135,64 +125,59 @@ src_reset(struct img_src *s, char *err, size_t errlen)
 		ZSTD_DCtx_reset(s->zd, ZSTD_reset_session_only);
 	if (s->zs_init)
 		inflateReset(&s->zs);
-	return 0;
+	return ERR_OK;
 }
 
 /* The decompressor for s->fmt, and its input buffer. */
-static int
-src_decoder(struct img_src *s, char *err, size_t errlen)
+static enum err_code
+src_decoder(struct img_src *s, struct err *err)
 {
 	if (s->fmt != IMG_RAW)
 		s->in = xmalloc(SRC_INBUF);
 	if (s->fmt == IMG_ZSTD) {
 		s->zd = ZSTD_createDStream();
-		if (s->zd == NULL) {
-			snprintf(err, errlen, "%s: zstd: out of memory",
+		if (s->zd == NULL)
+			return err_set(err, ERR_FAIL, "%s: zstd: out of memory",
 			    s->path);
-			return -1;
-		}
 		/* Windows up to 128 MiB (zstd --long=27); no more. */
 		ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax,
 		    SRC_ZSTD_WLOG);
 	} else if (s->fmt == IMG_GZIP) {
-		if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
-			snprintf(err, errlen, "%s: zlib: cannot initialise",
-			    s->path);
-			return -1;
-		}
+		if (inflateInit2(&s->zs, 15 + 16) != Z_OK)
+			return err_set(err, ERR_FAIL, "%s: zlib: cannot "
+			    "initialise", s->path);
 		s->zs_init = 1;
 	}
-	return 0;
+	return ERR_OK;
 }
 
 struct img_src *
-img_src_open(const char *path, char *err, size_t errlen)
+img_src_open(const char *path, struct err *err)
 {
 	struct img_src	*s;
 	struct stat	 st;
-	char		 e[192];
 
 	s = xcalloc(1, sizeof(*s));
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", path);
 		free(s);
 		return NULL;
 	}
 	s->path = xstrdup(path);
 	if (fstat(s->fd, &st) == -1 || !(S_ISREG(st.st_mode) ||
 	    S_ISBLK(st.st_mode))) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		err_set(err, ERR_FAIL, "%s: not a regular file", path);
 		goto fail;
 	}
 	s->stored = (uint64_t)st.st_size;
-	if (img_format_detect(s->fd, &s->fmt, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, e);
+	if (img_format_detect(s->fd, &s->fmt, err) != ERR_OK) {
+		err_prefix(err, "%s", path);
 		goto fail;
 	}
-	if (src_decoder(s, err, errlen) == -1)
+	if (src_decoder(s, err) != ERR_OK)
 		goto fail;
-	if (s->fmt == IMG_ZSTD && src_zstd_check(s, err, errlen) == -1)
+	if (s->fmt == IMG_ZSTD && src_zstd_check(s, err) != ERR_OK)
 		goto fail;
 	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return s;
@@ -203,7 +188,7 @@ fail:
 
 struct img_src *
 img_src_open_fill(enum img_format fmt, const char *name, img_fill_fn *fill,
-    void *arg, char *err, size_t errlen)
+    void *arg, struct err *err)
 {
 	struct img_src	*s;
 
@@ -214,12 +199,12 @@ img_src_open_fill(enum img_format fmt, const char *name, img_fill_fn *fill,
 	s->path = xstrdup(name);
 	s->fmt = fmt;
 	if (fmt == IMG_RAW) {
-		snprintf(err, errlen, "%s: a stream source is compressed",
+		err_set(err, ERR_FAIL, "%s: a stream source is compressed",
 		    name);
 		img_src_close(s);
 		return NULL;
 	}
-	if (src_decoder(s, err, errlen) == -1) {
+	if (src_decoder(s, err) != ERR_OK) {
 		img_src_close(s);
 		return NULL;
 	}
@@ -260,35 +245,31 @@ img_src_known_size(const struct img_src *s)
 	return s->fmt == IMG_RAW ? s->stored : 0;
 }
 
-static int
-src_refill(struct img_src *s, char *err, size_t errlen)
+static enum err_code
+src_refill(struct img_src *s, struct err *err)
 {
 	ssize_t	 n;
 
 	if (s->fill != NULL) {
-		if ((n = s->fill(s->fill_arg, s->in, SRC_INBUF, err,
-		    errlen)) < 0)
-			return -1;
+		if ((n = s->fill(s->fill_arg, s->in, SRC_INBUF, err)) < 0)
+			return ERR_FAIL;
 		goto got;
 	}
 	do
 		n = read(s->fd, s->in, SRC_INBUF);
 	while (n == -1 && errno == EINTR);
 got:
-	if (n < 0) {
-		snprintf(err, errlen, "%s: read: %s", s->path, strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return err_errno(err, ERR_FAIL, "%s: read", s->path);
 	s->in_len = (size_t)n;
 	s->in_pos = 0;
 	if (n == 0)
 		s->in_eof = 1;
-	return 0;
+	return ERR_OK;
 }
 
 static ssize_t
-src_read_raw(struct img_src *s, uint8_t *buf, size_t len, char *err,
-    size_t errlen)
+src_read_raw(struct img_src *s, uint8_t *buf, size_t len, struct err *err)
 {
 	size_t	 got = 0;
 	ssize_t	 n;
@@ -298,8 +279,7 @@ src_read_raw(struct img_src *s, uint8_t *buf, size_t len, char *err,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "%s: read: %s", s->path,
-			    strerror(errno));
+			err_errno(err, ERR_FAIL, "%s: read", s->path);
 			return -1;
 		}
 		if (n == 0)
@@ -310,8 +290,7 @@ src_read_raw(struct img_src *s, uint8_t *buf, size_t len, char *err,
 }
 
 static ssize_t
-src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
-    size_t errlen)
+src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, struct err *err)
 {
 	ZSTD_outBuffer	 out = { buf, len, 0 };
 	ZSTD_inBuffer	 in;
@@ -321,7 +300,7 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 
 	while (out.pos < out.size) {
 		if (s->in_pos == s->in_len && !s->in_eof &&
-		    src_refill(s, err, errlen) == -1)
+		    src_refill(s, err) != ERR_OK)
 			return -1;
 		in.src = s->in;
 		in.size = s->in_len;
@@ -331,13 +310,14 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 		if (ZSTD_isError(r) && ZSTD_getErrorCode(r) ==
 		    ZSTD_error_frameParameter_windowTooLarge) {
 			/* A later frame than the one checked at open. */
-			snprintf(err, errlen, "%s: a zstd frame needs a window "
-			    "above the %u MiB castiron decompresses with (%s)",
+			err_set(err, ERR_FAIL, "%s: a zstd frame needs a "
+			    "window above the %u MiB castiron decompresses "
+			    "with (%s)",
 			    s->path, 1u << (SRC_ZSTD_WLOG - 20), SRC_ZSTD_HINT);
 			return -1;
 		}
 		if (ZSTD_isError(r)) {
-			snprintf(err, errlen, "%s: corrupt zstd stream: %s",
+			err_set(err, ERR_FAIL, "%s: corrupt zstd stream: %s",
 			    s->path, ZSTD_getErrorName(r));
 			return -1;
 		}
@@ -347,7 +327,7 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 		s->in_pos = in.pos;
 		if (s->in_pos == s->in_len && s->in_eof && out.pos == before) {
 			if (s->zret != 0) {
-				snprintf(err, errlen, "%s: truncated zstd "
+				err_set(err, ERR_FAIL, "%s: truncated zstd "
 				    "stream", s->path);
 				return -1;
 			}
@@ -359,15 +339,14 @@ src_read_zstd(struct img_src *s, uint8_t *buf, size_t len, char *err,
 }
 
 static ssize_t
-src_read_gzip(struct img_src *s, uint8_t *buf, size_t len, char *err,
-    size_t errlen)
+src_read_gzip(struct img_src *s, uint8_t *buf, size_t len, struct err *err)
 {
 	size_t	 got = 0;
 	int	 r;
 
 	while (got < len) {
 		if (s->in_pos == s->in_len && !s->in_eof &&
-		    src_refill(s, err, errlen) == -1)
+		    src_refill(s, err) != ERR_OK)
 			return -1;
 		if (s->gz_end) {
 			/* Between members: another one, or the end. */
@@ -378,7 +357,7 @@ src_read_gzip(struct img_src *s, uint8_t *buf, size_t len, char *err,
 			if (s->in_len - s->in_pos >= 2 &&
 			    (s->in[s->in_pos] != 0x1f ||
 			    s->in[s->in_pos + 1] != 0x8b)) {
-				snprintf(err, errlen, "%s: trailing garbage "
+				err_set(err, ERR_FAIL, "%s: trailing garbage "
 				    "after the gzip stream", s->path);
 				return -1;
 			}
@@ -401,12 +380,12 @@ src_read_gzip(struct img_src *s, uint8_t *buf, size_t len, char *err,
 			continue;
 		}
 		if (r == Z_BUF_ERROR && s->in_pos == s->in_len && s->in_eof) {
-			snprintf(err, errlen, "%s: truncated gzip stream",
+			err_set(err, ERR_FAIL, "%s: truncated gzip stream",
 			    s->path);
 			return -1;
 		}
 		if (r != Z_OK && r != Z_BUF_ERROR) {
-			snprintf(err, errlen, "%s: corrupt gzip stream: %s",
+			err_set(err, ERR_FAIL, "%s: corrupt gzip stream: %s",
 			    s->path, s->zs.msg ? s->zs.msg : "inflate failed");
 			return -1;
 		}
@@ -415,23 +394,22 @@ src_read_gzip(struct img_src *s, uint8_t *buf, size_t len, char *err,
 }
 
 ssize_t
-img_src_read(struct img_src *s, void *buf, size_t len, char *err,
-    size_t errlen)
+img_src_read(struct img_src *s, void *buf, size_t len, struct err *err)
 {
 	if (s->done || len == 0)
 		return 0;
 	switch (s->fmt) {
 	case IMG_ZSTD:
-		return src_read_zstd(s, buf, len, err, errlen);
+		return src_read_zstd(s, buf, len, err);
 	case IMG_GZIP:
-		return src_read_gzip(s, buf, len, err, errlen);
+		return src_read_gzip(s, buf, len, err);
 	default:
-		return src_read_raw(s, buf, len, err, errlen);
+		return src_read_raw(s, buf, len, err);
 	}
 }
 
-int
-img_src_measure(struct img_src *s, uint64_t *size, char *err, size_t errlen)
+enum err_code
+img_src_measure(struct img_src *s, uint64_t *size, struct err *err)
 {
 	uint8_t		*buf;
 	ssize_t		 n;
@@ -439,16 +417,16 @@ img_src_measure(struct img_src *s, uint64_t *size, char *err, size_t errlen)
 
 	if (s->fmt == IMG_RAW) {
 		*size = s->stored;
-		return 0;
+		return ERR_OK;
 	}
 	buf = xmalloc(IMG_PIPE_BUFSZ);
-	while ((n = img_src_read(s, buf, IMG_PIPE_BUFSZ, err, errlen)) > 0)
+	while ((n = img_src_read(s, buf, IMG_PIPE_BUFSZ, err)) > 0)
 		total += (uint64_t)n;
 	free(buf);
 	if (n < 0)
-		return -1;
+		return ERR_FAIL;
 	*size = total;
-	return src_reset(s, err, errlen);
+	return src_reset(s, err);
 }
 
 /* The read-ahead ring. */
@@ -464,7 +442,7 @@ struct img_pipe {
 	int		 held;		/* the consumer holds buf[head] */
 	int		 eof, failed, stop;
 	int		 threaded;
-	char		 err[256];
+	struct err	 err;		/* the reader's, when failed */
 };
 
 static void *
@@ -472,7 +450,6 @@ pipe_reader(void *arg)
 {
 	struct img_pipe	*p = arg;
 	ssize_t		 n;
-	char		 err[256];
 	unsigned	 slot;
 
 	for (;;) {
@@ -486,14 +463,14 @@ pipe_reader(void *arg)
 		slot = p->tail;
 		pthread_mutex_unlock(&p->mu);
 
-		n = img_src_read(p->src, p->buf[slot], IMG_PIPE_BUFSZ, err,
-		    sizeof(err));
+		/* p->err is read only once failed is set, under the lock. */
+		n = img_src_read(p->src, p->buf[slot], IMG_PIPE_BUFSZ,
+		    &p->err);
 
 		pthread_mutex_lock(&p->mu);
-		if (n < 0) {
-			snprintf(p->err, sizeof(p->err), "%s", err);
+		if (n < 0)
 			p->failed = 1;
-		} else if (n == 0)
+		else if (n == 0)
 			p->eof = 1;
 		else {
 			p->len[slot] = (size_t)n;
@@ -528,21 +505,20 @@ img_pipe_new(struct img_src *src)
 	return p;
 }
 
-int
+enum err_code
 img_pipe_next(struct img_pipe *p, const uint8_t **buf, size_t *len,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	ssize_t	 n;
 
 	if (!p->threaded) {
 		/* Inline mode: one buffer, no thread. */
-		n = img_src_read(p->src, p->buf[0], IMG_PIPE_BUFSZ, err,
-		    errlen);
+		n = img_src_read(p->src, p->buf[0], IMG_PIPE_BUFSZ, err);
 		if (n < 0)
-			return -1;
+			return ERR_FAIL;
 		*buf = p->buf[0];
 		*len = (size_t)n;
-		return 0;
+		return ERR_OK;
 	}
 	pthread_mutex_lock(&p->mu);
 	if (p->held) {
@@ -558,16 +534,17 @@ img_pipe_next(struct img_pipe *p, const uint8_t **buf, size_t *len,
 		*len = p->len[p->head];
 		p->held = 1;
 		pthread_mutex_unlock(&p->mu);
-		return 0;
+		return ERR_OK;
 	}
 	pthread_mutex_unlock(&p->mu);
 	if (p->failed) {
-		snprintf(err, errlen, "%s", p->err);
-		return -1;
+		if (err != NULL)
+			*err = p->err;
+		return p->err.code;
 	}
 	*buf = NULL;
 	*len = 0;
-	return 0;
+	return ERR_OK;
 }
 
 void

@@ -60,23 +60,22 @@ dev_disk(unsigned maj, unsigned min, unsigned *dmaj, unsigned *dmin)
 	*dmin = (unsigned)b;
 }
 
-int
+/* Whether it is mounted cannot be known without mountinfo: refused too. */
+enum err_code
 img_dev_check_unmounted(unsigned maj, unsigned min, const char *path,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	FILE		*f;
 	char		 line[4096], *p, *fld[6], *save, *end;
 	unsigned	 dmaj, dmin, tmaj, tmin;
 	unsigned long	 a, b;
-	int		 i, rc = 0;
+	enum err_code	 rc = ERR_OK;
+	int		 i;
 
 	dev_disk(maj, min, &tmaj, &tmin);
-	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL) {
-		snprintf(err, errlen, "/proc/self/mountinfo: %s",
-		    strerror(errno));
-		return -1;
-	}
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return err_errno(err, ERR_WRONGSTATE, "/proc/self/mountinfo");
+	while (rc == ERR_OK && fgets(line, sizeof(line), f) != NULL) {
 		if (strchr(line, '\n') == NULL) {
 			/* Longer than any real line: skip the rest. */
 			int c;
@@ -102,17 +101,14 @@ img_dev_check_unmounted(unsigned maj, unsigned min, const char *path,
 		if (errno || *end != '\0' || a == 0)
 			continue;
 		if (a == maj && b == min) {
-			snprintf(err, errlen, "%s is mounted on %s", path,
-			    fld[4]);
-			rc = -1;
+			rc = err_set(err, ERR_WRONGSTATE, "%s is mounted on %s",
+			    path, fld[4]);
 			break;
 		}
 		dev_disk((unsigned)a, (unsigned)b, &dmaj, &dmin);
-		if (dmaj == tmaj && dmin == tmin) {
-			snprintf(err, errlen, "%s has a partition (%lu:%lu) "
-			    "mounted on %s", path, a, b, fld[4]);
-			rc = -1;
-		}
+		if (dmaj == tmaj && dmin == tmin)
+			rc = err_set(err, ERR_WRONGSTATE, "%s has a partition "
+			    "(%lu:%lu) mounted on %s", path, a, b, fld[4]);
 	}
 	fclose(f);
 	return rc;
@@ -147,9 +143,13 @@ path_in_dev(const char *path)
 	return in;
 }
 
+/*
+ * Nothing is written before this returns, so each failure is a refusal:
+ * ERR_WRONGSTATE when the device is in use, ERR_NOENT when a device under /dev
+ * does not exist, ERR_INVAL for anything else about the target.
+ */
 struct img_target *
-img_target_open(const char *path, uint64_t image_size, char *err,
-    size_t errlen)
+img_target_open(const char *path, uint64_t image_size, struct err *err)
 {
 	struct img_target	*t;
 	struct stat		 st;
@@ -158,7 +158,7 @@ img_target_open(const char *path, uint64_t image_size, char *err,
 
 	if (stat(path, &st) == -1) {
 		if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			err_errno(err, ERR_INVAL, "%s", path);
 			return NULL;
 		}
 		missing = 1;		/* a file is created */
@@ -166,33 +166,36 @@ img_target_open(const char *path, uint64_t image_size, char *err,
 	}
 	/* A mistyped disk must not become a file in RAM (devtmpfs). */
 	if (!S_ISBLK(st.st_mode) && path_in_dev(path)) {
-		snprintf(err, errlen, missing ? "%s: no such block "
-		    "device (a target under /dev must exist)" : "%s: not a "
-		    "block device (under /dev a target must be one)", path);
+		err_set(err, missing ? ERR_NOENT : ERR_INVAL, missing ? "%s: "
+		    "no such block device (a target under /dev must exist)" :
+		    "%s: not a block device (under /dev a target must be one)",
+		    path);
 		return NULL;
 	}
 	if (missing)
 		st.st_mode = S_IFREG;
 	if (S_ISBLK(st.st_mode)) {
 		if (img_dev_check_unmounted(major(st.st_rdev),
-		    minor(st.st_rdev), path, err, errlen) == -1)
+		    minor(st.st_rdev), path, err) != ERR_OK)
 			return NULL;
 		fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
+		if (fd == -1 && errno == EBUSY) {
+			err_set(err, ERR_WRONGSTATE, "%s: device is busy (in use "
+			    "by the kernel: mounted, swap, LVM, RAID or opened "
+			    "exclusively)", path);
+			return NULL;
+		}
 		if (fd == -1) {
-			snprintf(err, errlen, "%s: %s", path, errno == EBUSY ?
-			    "device is busy (in use by the kernel: mounted, "
-			    "swap, LVM, RAID or opened exclusively)" :
-			    strerror(errno));
+			err_errno(err, ERR_INVAL, "%s", path);
 			return NULL;
 		}
 		if (ioctl(fd, BLKGETSIZE64, &size) == -1) {
-			snprintf(err, errlen, "%s: BLKGETSIZE64: %s", path,
-			    strerror(errno));
+			err_errno(err, ERR_INVAL, "%s: BLKGETSIZE64", path);
 			close(fd);
 			return NULL;
 		}
 		if (size < image_size) {
-			snprintf(err, errlen, "%s is smaller than the image "
+			err_set(err, ERR_INVAL, "%s is smaller than the image "
 			    "(%llu < %llu bytes)", path,
 			    (unsigned long long)size,
 			    (unsigned long long)image_size);
@@ -205,20 +208,19 @@ img_target_open(const char *path, uint64_t image_size, char *err,
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC |
 		    (missing ? O_EXCL : 0), 0644);
 		if (fd == -1) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			err_errno(err, ERR_INVAL, "%s", path);
 			return NULL;
 		}
 		/* Unmapped blocks of the image must read back as zeros. */
 		if (ftruncate(fd, 0) == -1 ||
 		    ftruncate(fd, (off_t)image_size) == -1) {
-			snprintf(err, errlen, "%s: truncate: %s", path,
-			    strerror(errno));
+			err_errno(err, ERR_INVAL, "%s: truncate", path);
 			close(fd);
 			return NULL;
 		}
 		size = image_size;
 	} else {
-		snprintf(err, errlen, "%s: not a block device or a regular "
+		err_set(err, ERR_INVAL, "%s: not a block device or a regular "
 		    "file", path);
 		return NULL;
 	}
@@ -278,41 +280,37 @@ parts_missing(const struct img_target *t, const struct part_entry *p, int n)
 	return sysfs_parts_missing(dir, p, n);
 }
 
-int
-img_target_reread(struct img_target *t, char *err, size_t errlen)
+/* After the image was written: a failure here fails the write. */
+enum err_code
+img_target_reread(struct img_target *t, struct err *err)
 {
 	struct part_entry	 parts[PART_MAX];
 	int			 n, i, missing, rrpart;
-	char			 e[160];
 
 	if (!t->blk)
-		return 0;
-	n = part_table_read(t->fd, t->size, parts, PART_MAX, e, sizeof(e));
+		return ERR_OK;
+	n = part_table_read(t->fd, t->size, parts, PART_MAX, err);
 	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", t->path, e);
-		return -1;
+		err_prefix(err, "%s", t->path);
+		return ERR_FAIL;
 	}
 	rrpart = ioctl(t->fd, BLKRRPART) == 0;
 	if (n == 0 || parts_missing(t, parts, n) == 0)
-		return 0;
+		return ERR_OK;
 	/* As partx -a: add each partition the kernel does not show. */
 	for (i = 0; i < n; i++) {
 		if (part_blkpg_add(t->fd, &parts[i]) == -1 &&
-		    errno != EBUSY) {
-			snprintf(err, errlen, "%s: BLKPG add partition %d: %s "
-			    "(BLKRRPART %s)", t->path, parts[i].num,
+		    errno != EBUSY)
+			return err_set(err, ERR_FAIL, "%s: BLKPG add partition "
+			    "%d: %s (BLKRRPART %s)", t->path, parts[i].num,
 			    strerror(errno), rrpart ? "done" : "failed");
-			return -1;
-		}
 	}
 	missing = parts_missing(t, parts, n);
-	if (missing > 0) {
-		snprintf(err, errlen, "%s: the image was written, but the "
-		    "kernel does not show %d of its %d partitions as the new "
-		    "table has them (a partition of the old table in use?); "
-		    "free it and run partprobe, or reboot", t->path, missing,
-		    n);
-		return -1;
-	}
-	return 0;
+	if (missing > 0)
+		return err_set(err, ERR_FAIL, "%s: the image was written, but "
+		    "the kernel does not show %d of its %d partitions as the "
+		    "new table has them (a partition of the old table in "
+		    "use?); free it and run partprobe, or reboot", t->path,
+		    missing, n);
+	return ERR_OK;
 }

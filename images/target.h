@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "images/digest.h"
+#include "lib/err.h"
 
 struct img_target;
 
@@ -22,21 +23,22 @@ struct img_target;
  * if missing and truncated to image_size (so unmapped blocks read as
  * zeros), except under /dev, where the target must be an existing block
  * device; a block device must be at least image_size bytes and have
- * nothing mounted.  Returns NULL with err set; nothing was written then.
+ * nothing mounted.  Returns NULL with err set; nothing was written then,
+ * so every failure here is a refusal, of the kind the caller can mend
+ * (ERR_NOENT, ERR_INVAL, ERR_WRONGSTATE: exit 2).
  */
 struct img_target *img_target_open(const char *path, uint64_t image_size,
-		    char *err, size_t errlen);
+		    struct err *);
 void		 img_target_close(struct img_target *);
 uint64_t	 img_target_size(const struct img_target *);
 int		 img_target_is_blk(const struct img_target *);
 const char	*img_target_path(const struct img_target *);
-/* 0 when nothing on the block device dev (or a partition of it) is
- * mounted; -1 naming the mount point otherwise. */
-int		 img_dev_check_unmounted(unsigned maj, unsigned min,
-		    const char *path, char *err, size_t errlen);
+/* ERR_OK when nothing on the block device dev (or a partition of it) is
+ * mounted; ERR_WRONGSTATE naming the mount point otherwise. */
+enum err_code	 img_dev_check_unmounted(unsigned maj, unsigned min,
+		    const char *path, struct err *);
 /* Re-reads the partition table (BLKRRPART, then BLKPG as partx -a does). */
-int		 img_target_reread(struct img_target *, char *err,
-		    size_t errlen);
+enum err_code	 img_target_reread(struct img_target *, struct err *);
 
 struct img_wr;
 
@@ -49,29 +51,30 @@ struct img_wr;
 struct img_wr	*img_wr_new(struct img_target *, uint64_t image_size,
 		    int readback);
 void		 img_wr_free(struct img_wr *);
-/* A range of the image starts; it must follow the previous one. */
-int		 img_wr_begin(struct img_wr *, uint64_t off, uint64_t len,
-		    char *err, size_t errlen);
-int		 img_wr_data(struct img_wr *, const void *, size_t,
-		    char *err, size_t errlen);
+/* A range of the image starts; it must follow the previous one.  Every
+ * img_wr_ function fails with ERR_FAIL and err set. */
+enum err_code	 img_wr_begin(struct img_wr *, uint64_t off, uint64_t len,
+		    struct err *);
+enum err_code	 img_wr_data(struct img_wr *, const void *, size_t,
+		    struct err *);
 /*
  * The same, but returns once the bytes are hashed while the device may
  * still be writing them: buf must stay untouched until the next call on
  * this writer (which waits first; a write error surfaces there).
  */
-int		 img_wr_data_async(struct img_wr *, const void *, size_t,
-		    char *err, size_t errlen);
+enum err_code	 img_wr_data_async(struct img_wr *, const void *, size_t,
+		    struct err *);
 /* The range is complete: its digest must equal expect (NULL: no check). */
-int		 img_wr_end(struct img_wr *, const uint8_t *expect,
-		    char *err, size_t errlen);
+enum err_code	 img_wr_end(struct img_wr *, const uint8_t *expect,
+		    struct err *);
 /*
  * Checks the digest over the range digests against expect (the stream's,
  * NULL: no check), fsyncs, reads back (when asked), then writes, syncs
  * and reads back the held first and last MiB, and re-reads the
  * partition table.
  */
-int		 img_wr_finish(struct img_wr *, const uint8_t *expect,
-		    char *err, size_t errlen);
+enum err_code	 img_wr_finish(struct img_wr *, const uint8_t *expect,
+		    struct err *);
 uint64_t	 img_wr_done(const struct img_wr *);	/* bytes written */
 uint64_t	 img_wr_ranges(const struct img_wr *);
 /* sha256 over the range digests, in order (after img_wr_finish). */

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "lib/err.h"
+
 struct img_target {
 	int		 fd;
 	int		 dfd;		/* O_DIRECT, -1 when unsupported */
@@ -26,7 +28,7 @@ struct part_entry {
 /* Reads an MBR or GPT from the disk; returns the partitions found
  * (0: none, -1: unreadable, err set). */
 int	part_table_read(int fd, uint64_t disk_size, struct part_entry *,
-	    int max, char *err, size_t errlen);
+	    int max, struct err *);
 int	part_blkpg_add(int fd, const struct part_entry *);
 /* How many of the n partitions the kernel does not show as they are. */
 int	sysfs_parts_missing(const char *sysdir, const struct part_entry *,

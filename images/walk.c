@@ -6,7 +6,6 @@
  * gaps between ranges are decompressed and dropped, and the image is read
  * to its end so that a truncated or corrupt tail is an error too.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,40 +38,41 @@ walk_next(const struct bmap *bm, uint64_t size, uint64_t idx,
 	return 1;
 }
 
-int
+enum err_code
 img_walk_size(struct img_src *src, const struct bmap *bm, uint64_t *size,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	if (bm != NULL) {
 		*size = bm->image_size;
-		return 0;
+		return ERR_OK;
 	}
-	return img_src_measure(src, size, err, errlen);
+	return img_src_measure(src, size, err);
 }
 
-int
+enum err_code
 img_walk(struct img_src *src, const struct bmap *bm, uint64_t size,
-    const struct img_walk_cb *cb, void *arg, char *err, size_t errlen)
+    const struct img_walk_cb *cb, void *arg, struct err *err)
 {
 	struct img_pipe		*pipe;
 	struct walk_range	 r;
 	const uint8_t		*buf;
 	size_t			 len, n;
 	uint64_t		 pos = 0, idx = 0;
-	int			 have, inside = 0, rc = -1;
+	enum err_code		 rc;
+	int			 have, inside = 0;
 
 	if (bm != NULL)
 		size = bm->image_size;
 	pipe = img_pipe_new(src);
 	have = walk_next(bm, size, idx, &r);
 	for (;;) {
-		if (img_pipe_next(pipe, &buf, &len, err, errlen) == -1)
+		if ((rc = img_pipe_next(pipe, &buf, &len, err)) != ERR_OK)
 			goto out;
 		if (len == 0)
 			break;
 		if (pos + len > size) {
-			snprintf(err, errlen, "the image is larger than %llu "
-			    "bytes%s", (unsigned long long)size,
+			rc = err_set(err, ERR_FAIL, "the image is larger than "
+			    "%llu bytes%s", (unsigned long long)size,
 			    bm ? " (the bmap's ImageSize): wrong bmap?" : "");
 			goto out;
 		}
@@ -90,21 +90,21 @@ img_walk(struct img_src *src, const struct bmap *bm, uint64_t size,
 				continue;
 			}
 			if (!inside) {
-				if (cb->begin(arg, idx, r.off, r.len, err,
-				    errlen) == -1)
+				if ((rc = cb->begin(arg, idx, r.off, r.len,
+				    err)) != ERR_OK)
 					goto out;
 				inside = 1;
 			}
 			n = r.off + r.len - pos < len ?
 			    (size_t)(r.off + r.len - pos) : len;
-			if (cb->data(arg, buf, n, err, errlen) == -1)
+			if ((rc = cb->data(arg, buf, n, err)) != ERR_OK)
 				goto out;
 			pos += n;
 			buf += n;
 			len -= n;
 			if (pos == r.off + r.len) {
-				if (cb->end(arg, idx, r.expect, err,
-				    errlen) == -1)
+				if ((rc = cb->end(arg, idx, r.expect,
+				    err)) != ERR_OK)
 					goto out;
 				inside = 0;
 				have = walk_next(bm, size, ++idx, &r);
@@ -112,13 +112,13 @@ img_walk(struct img_src *src, const struct bmap *bm, uint64_t size,
 		}
 	}
 	if (pos != size) {
-		snprintf(err, errlen, "the image ends after %llu bytes, "
+		rc = err_set(err, ERR_FAIL, "the image ends after %llu bytes, "
 		    "expected %llu%s", (unsigned long long)pos,
 		    (unsigned long long)size, bm ? " (the bmap's ImageSize)" :
 		    "");
 		goto out;
 	}
-	rc = 0;
+	rc = ERR_OK;
 out:
 	img_pipe_free(pipe);
 	return rc;
@@ -126,31 +126,30 @@ out:
 
 /* Writing onto a target. */
 
-static int
-wr_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
-    size_t errlen)
+static enum err_code
+wr_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len,
+    struct err *err)
 {
 	(void)idx;
-	return img_wr_begin(arg, off, len, err, errlen);
+	return img_wr_begin(arg, off, len, err);
 }
 
-static int
-wr_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+static enum err_code
+wr_data(void *arg, const uint8_t *buf, size_t len, struct err *err)
 {
-	return img_wr_data(arg, buf, len, err, errlen);
+	return img_wr_data(arg, buf, len, err);
 }
 
-static int
-wr_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
-    size_t errlen)
+static enum err_code
+wr_end(void *arg, uint64_t idx, const uint8_t *expect, struct err *err)
 {
 	(void)idx;
-	return img_wr_end(arg, expect, err, errlen);
+	return img_wr_end(arg, expect, err);
 }
 
-int
+enum err_code
 img_write_image(const struct img_write_opts *o, struct img_write_result *res,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	static const struct img_walk_cb cb = { wr_begin, wr_data, wr_end };
 	struct img_src		*src = NULL;
@@ -159,29 +158,29 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 	struct img_wr		*w = NULL;
 	uint64_t		 size;
 	uint8_t			 d[SHA256_LEN];
-	int			 rc = -1;
+	enum err_code		 rc = ERR_FAIL;
 
 	memset(res, 0, sizeof(*res));
 	if (o->bmap != NULL && (bm = bmap_load_pinned(o->bmap, o->bmap_sha256,
-	    err, errlen)) == NULL)
+	    err)) == NULL)
 		goto out;
-	if ((src = img_src_open(o->image, err, errlen)) == NULL)
+	if ((src = img_src_open(o->image, err)) == NULL)
 		goto out;
-	if (img_walk_size(src, bm, &size, err, errlen) == -1)
+	if (img_walk_size(src, bm, &size, err) != ERR_OK)
 		goto out;
 	res->image_bytes = size;
 	if (size == 0) {
-		snprintf(err, errlen, "%s: the image is empty", o->image);
+		err_set(err, ERR_FAIL, "%s: the image is empty", o->image);
 		goto out;
 	}
-	if ((t = img_target_open(o->target, size, err, errlen)) == NULL) {
-		res->refused = 1;
+	/* The target's refusals keep their codes: nothing was written. */
+	if ((t = img_target_open(o->target, size, err)) == NULL) {
+		rc = err != NULL ? err->code : ERR_INVAL;
 		goto out;
 	}
 	if (img_target_is_blk(t) && img_target_size(t) < o->min_target) {
-		res->refused = 1;
-		snprintf(err, errlen, "%s is smaller than the image's min_disk "
-		    "(%llu < %llu bytes)", o->target,
+		rc = err_set(err, ERR_INVAL, "%s is smaller than the image's "
+		    "min_disk (%llu < %llu bytes)", o->target,
 		    (unsigned long long)img_target_size(t),
 		    (unsigned long long)o->min_target);
 		goto out;
@@ -190,15 +189,15 @@ img_write_image(const struct img_write_opts *o, struct img_write_result *res,
 	if (o->progress)
 		img_wr_set_progress(w, o->progress, o->parg,
 		    bm ? bmap_mapped_bytes(bm) : size);
-	if (img_walk(src, bm, size, &cb, w, err, errlen) == -1)
+	if (img_walk(src, bm, size, &cb, w, err) != ERR_OK)
 		goto out;
-	if (img_wr_finish(w, NULL, err, errlen) == -1)
+	if (img_wr_finish(w, NULL, err) != ERR_OK)
 		goto out;
 	res->written = img_wr_done(w);
 	res->ranges = img_wr_ranges(w);
 	img_wr_digest(w, d);
 	img_hex(d, res->sha256);
-	rc = 0;
+	rc = ERR_OK;
 out:
 	img_wr_free(w);
 	img_target_close(t);
@@ -214,65 +213,64 @@ struct verify_ctx {
 	uint64_t	 off, ranges;
 };
 
-static int
-vf_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
-    size_t errlen)
+static enum err_code
+vf_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len,
+    struct err *err)
 {
 	struct verify_ctx *v = arg;
 
-	(void)idx; (void)len; (void)err; (void)errlen;
+	(void)idx; (void)len; (void)err;
 	v->off = off;
-	return 0;
+	return ERR_OK;
 }
 
-static int
-vf_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+static enum err_code
+vf_data(void *arg, const uint8_t *buf, size_t len, struct err *err)
 {
 	struct verify_ctx *v = arg;
 
-	(void)err; (void)errlen;
+	(void)err;
 	img_sha_update(v->sha, buf, len);
-	return 0;
+	return ERR_OK;
 }
 
-static int
-vf_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
-    size_t errlen)
+static enum err_code
+vf_end(void *arg, uint64_t idx, const uint8_t *expect, struct err *err)
 {
 	struct verify_ctx	*v = arg;
 	uint8_t			 got[SHA256_LEN];
 
 	img_sha_final(v->sha, got);
 	v->ranges++;
-	return img_range_check(got, expect, idx, v->off, 0, err, errlen);
+	return img_range_check(got, expect, idx, v->off, 0, err);
 }
 
-int
+enum err_code
 img_verify_ranges(const char *image, const char *bmap_path,
     const char *bmap_sha256, uint64_t *image_bytes, uint64_t *ranges,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	static const struct img_walk_cb	 cb = { vf_begin, vf_data, vf_end };
 	struct verify_ctx		 v = { 0 };
 	struct img_src			*src = NULL;
 	struct bmap			*bm = NULL;
 	uint64_t			 size = 0;
-	int				 rc = -1;
+	enum err_code			 rc = ERR_FAIL;
 
-	if (bmap_path && (bm = bmap_load_pinned(bmap_path, bmap_sha256, err,
-	    errlen)) == NULL)
-		return -1;
-	if ((src = img_src_open(image, err, errlen)) == NULL)
+	if (bmap_path && (bm = bmap_load_pinned(bmap_path, bmap_sha256,
+	    err)) == NULL)
+		return ERR_FAIL;
+	if ((src = img_src_open(image, err)) == NULL)
 		goto out;
 	/* Without a bmap, reading it through (to count it) is the check. */
-	if (img_walk_size(src, bm, &size, err, errlen) == -1)
+	if (img_walk_size(src, bm, &size, err) != ERR_OK)
 		goto out;
 	v.sha = img_sha_new();
-	if (bm != NULL && img_walk(src, bm, size, &cb, &v, err, errlen) == -1)
+	if (bm != NULL && img_walk(src, bm, size, &cb, &v, err) != ERR_OK)
 		goto out;
 	*image_bytes = size;
 	*ranges = v.ranges;
-	rc = 0;
+	rc = ERR_OK;
 out:
 	img_sha_free(v.sha);
 	img_src_close(src);

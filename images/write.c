@@ -81,9 +81,10 @@ struct img_wr {
 	const uint8_t	*jp;
 	size_t		 jlen;
 	uint64_t	 jat;
-	int		 jdone, jrc;
+	int		 jdone;
+	enum err_code	 jrc;
 	int		 pending;	/* a job posted by img_wr_data_async */
-	char		 jerr[256];
+	struct err	 jerr;		/* the job's, if jrc says so */
 };
 
 /*
@@ -163,38 +164,33 @@ img_wr_set_progress(struct img_wr *w,
 	w->total = total;
 }
 
-int
-img_wr_begin(struct img_wr *w, uint64_t off, uint64_t len, char *err,
-    size_t errlen)
+enum err_code
+img_wr_begin(struct img_wr *w, uint64_t off, uint64_t len, struct err *err)
 {
-	if (w->in_range) {
-		snprintf(err, errlen, "range at %llu begun inside another",
-		    (unsigned long long)off);
-		return -1;
-	}
+	if (w->in_range)
+		return err_set(err, ERR_FAIL, "range at %llu begun inside "
+		    "another", (unsigned long long)off);
 	if (len == 0 || off < w->next_min || off > w->t->size ||
-	    len > w->t->size - off) {
-		snprintf(err, errlen, "range %llu+%llu is out of order or "
-		    "past the end of %s", (unsigned long long)off,
+	    len > w->t->size - off)
+		return err_set(err, ERR_FAIL, "range %llu+%llu is out of order "
+		    "or past the end of %s", (unsigned long long)off,
 		    (unsigned long long)len, w->t->path);
-		return -1;
-	}
 	w->off = off;
 	w->len = len;
 	w->pos = 0;
 	w->in_range = 1;
 	if (off < WR_PTABLE_END)
 		w->ptable = 1;
-	return 0;
+	return ERR_OK;
 }
 
 /*
  * Writes len bytes at offset at: aligned parts with O_DIRECT (no copy
  * into the page cache), the rest buffered.  Runs on the I/O thread.
  */
-static int
+static enum err_code
 wr_write(struct img_target *t, const uint8_t *p, size_t left, uint64_t at,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	ssize_t		 n;
 	size_t		 chunk;
@@ -217,17 +213,15 @@ wr_write(struct img_target *t, const uint8_t *p, size_t left, uint64_t at,
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: write at %llu: %s", t->path,
-			    (unsigned long long)at, n < 0 ? strerror(errno) :
-			    "no progress");
-			return -1;
-		}
+		if (n <= 0)
+			return err_set(err, ERR_FAIL, "%s: write at %llu: %s",
+			    t->path, (unsigned long long)at, n < 0 ?
+			    strerror(errno) : "no progress");
 		p += n;
 		left -= (size_t)n;
 		at += (uint64_t)n;
 	}
-	return 0;
+	return ERR_OK;
 }
 
 /* The I/O thread: one job at a time, posted by img_wr_data. */
@@ -243,8 +237,7 @@ wr_thread(void *arg)
 		if (w->job == JOB_QUIT)
 			break;
 		pthread_mutex_unlock(&w->mu);
-		w->jrc = wr_write(w->t, w->jp, w->jlen, w->jat, w->jerr,
-		    sizeof(w->jerr));
+		w->jrc = wr_write(w->t, w->jp, w->jlen, w->jat, &w->jerr);
 		pthread_mutex_lock(&w->mu);
 		w->job = JOB_NONE;
 		w->jdone = 1;
@@ -255,21 +248,19 @@ wr_thread(void *arg)
 }
 
 /* Waits for the job img_wr_data_async posted, and takes its result. */
-static int
-wr_wait(struct img_wr *w, char *err, size_t errlen)
+static enum err_code
+wr_wait(struct img_wr *w, struct err *err)
 {
 	if (!w->pending)
-		return 0;
+		return ERR_OK;
 	pthread_mutex_lock(&w->mu);
 	while (!w->jdone)
 		pthread_cond_wait(&w->cv, &w->mu);
 	pthread_mutex_unlock(&w->mu);
 	w->pending = 0;
-	if (w->jrc == -1) {
-		snprintf(err, errlen, "%s", w->jerr);
-		return -1;
-	}
-	return 0;
+	if (w->jrc != ERR_OK && err != NULL)
+		*err = w->jerr;
+	return w->jrc;
 }
 
 /* Keeps the bytes [at, at + len) of the image, which fall inside h. */
@@ -295,21 +286,19 @@ wr_hold(struct wr_held *h, const uint8_t *p, size_t len, uint64_t at)
 	h->ext[h->n++].len = len;
 }
 
-static int
-wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
-    size_t errlen)
+static enum err_code
+wr_data(struct img_wr *w, const void *buf, size_t len, int async,
+    struct err *err)
 {
 	struct wr_held	*head = &w->held[0], *tail = &w->held[1];
 	const uint8_t	*p = buf;
 	uint64_t	 at = w->off + w->pos, from, to;
 	size_t		 n;
 
-	if (wr_wait(w, err, errlen) == -1)
-		return -1;
-	if (!w->in_range || len > w->len - w->pos) {
-		snprintf(err, errlen, "data outside a range");
-		return -1;
-	}
+	if (wr_wait(w, err) != ERR_OK)
+		return ERR_FAIL;
+	if (!w->in_range || len > w->len - w->pos)
+		return err_set(err, ERR_FAIL, "data outside a range");
 	/* What falls in the first or last MiB waits; the rest, [from, to),
 	 * is written now. */
 	from = at;
@@ -349,12 +338,12 @@ wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
 		pthread_mutex_unlock(&w->mu);
 		w->pending = 1;
 		img_sha_update(w->sha, buf, len);
-		if (!async && wr_wait(w, err, errlen) == -1)
-			return -1;
+		if (!async && wr_wait(w, err) != ERR_OK)
+			return ERR_FAIL;
 	} else {
 		img_sha_update(w->sha, buf, len);
-		if (n > 0 && wr_write(w->t, p, n, from, err, errlen) == -1)
-			return -1;
+		if (n > 0 && wr_write(w->t, p, n, from, err) != ERR_OK)
+			return ERR_FAIL;
 	}
 	w->pos += len;
 	w->done += len;
@@ -362,38 +351,35 @@ wr_data(struct img_wr *w, const void *buf, size_t len, int async, char *err,
 	wr_kick(w, 0);
 	if (w->progress)
 		w->progress(w->parg, IMG_PHASE_WRITE, w->done, w->total);
-	return 0;
+	return ERR_OK;
 }
 
-int
-img_wr_data(struct img_wr *w, const void *buf, size_t len, char *err,
-    size_t errlen)
+enum err_code
+img_wr_data(struct img_wr *w, const void *buf, size_t len, struct err *err)
 {
-	return wr_data(w, buf, len, 0, err, errlen);
+	return wr_data(w, buf, len, 0, err);
 }
 
-int
-img_wr_data_async(struct img_wr *w, const void *buf, size_t len, char *err,
-    size_t errlen)
+enum err_code
+img_wr_data_async(struct img_wr *w, const void *buf, size_t len,
+    struct err *err)
 {
-	return wr_data(w, buf, len, 1, err, errlen);
+	return wr_data(w, buf, len, 1, err);
 }
 
-int
-img_wr_end(struct img_wr *w, const uint8_t *expect, char *err, size_t errlen)
+enum err_code
+img_wr_end(struct img_wr *w, const uint8_t *expect, struct err *err)
 {
 	uint8_t		 got[SHA256_LEN];
 
-	if (!w->in_range || w->pos != w->len) {
-		snprintf(err, errlen, "range at %llu ended after %llu of %llu "
-		    "bytes", (unsigned long long)w->off,
+	if (!w->in_range || w->pos != w->len)
+		return err_set(err, ERR_FAIL, "range at %llu ended after %llu "
+		    "of %llu bytes", (unsigned long long)w->off,
 		    (unsigned long long)w->pos, (unsigned long long)w->len);
-		return -1;
-	}
 	img_sha_final(w->sha, got);
-	if (img_range_check(got, expect, w->nranges, w->off, w->len, err,
-	    errlen) == -1)
-		return -1;
+	if (img_range_check(got, expect, w->nranges, w->off, w->len,
+	    err) != ERR_OK)
+		return ERR_FAIL;
 	img_sha_update(w->stream, got, SHA256_LEN);
 	if (w->readback) {
 		if (w->nrecs == w->cap) {
@@ -409,7 +395,7 @@ img_wr_end(struct img_wr *w, const uint8_t *expect, char *err, size_t errlen)
 	w->nranges++;
 	w->next_min = w->off + w->len;
 	w->in_range = 0;
-	return 0;
+	return ERR_OK;
 }
 
 /*
@@ -445,18 +431,18 @@ wr_drop_cache(struct img_wr *w)
 		(void)ioctl(w->t->fd, BLKFLSBUF, 0);
 }
 
-static int
-wr_readback(struct img_wr *w, char *err, size_t errlen)
+static enum err_code
+wr_readback(struct img_wr *w, struct err *err)
 {
 	uint8_t		*buf, got[SHA256_LEN];
 	uint64_t	 off, left, done = 0;
 	size_t		 i, want;
 	ssize_t		 n;
-	int		 rc = 0;
+	enum err_code	 rc = ERR_OK;
 
 	wr_drop_cache(w);
 	buf = xmalloc(WR_READBUF);
-	for (i = 0; i < w->nrecs && rc == 0; i++) {
+	for (i = 0; i < w->nrecs && rc == ERR_OK; i++) {
 		off = w->recs[i].off;
 		left = w->recs[i].len;
 		while (left > 0) {
@@ -465,10 +451,10 @@ wr_readback(struct img_wr *w, char *err, size_t errlen)
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				snprintf(err, errlen, "%s: read back at %llu: "
-				    "%s", w->t->path, (unsigned long long)off,
+				rc = err_set(err, ERR_FAIL, "%s: read back at "
+				    "%llu: %s", w->t->path,
+				    (unsigned long long)off,
 				    n < 0 ? strerror(errno) : "short read");
-				rc = -1;
 				break;
 			}
 			wr_overlay(w, buf, (size_t)n, off);
@@ -480,15 +466,13 @@ wr_readback(struct img_wr *w, char *err, size_t errlen)
 				w->progress(w->parg, IMG_PHASE_READBACK, done,
 				    w->done);
 		}
-		if (rc == -1)
+		if (rc != ERR_OK)
 			break;
 		img_sha_final(w->sha, got);
-		if (memcmp(got, w->recs[i].sha, SHA256_LEN) != 0) {
-			snprintf(err, errlen, "%s: read back of range %zu at "
-			    "offset %llu differs from what was written",
+		if (memcmp(got, w->recs[i].sha, SHA256_LEN) != 0)
+			rc = err_set(err, ERR_FAIL, "%s: read back of range "
+			    "%zu at offset %llu differs from what was written",
 			    w->t->path, i, (unsigned long long)w->recs[i].off);
-			rc = -1;
-		}
 	}
 	free(buf);
 	return rc;
@@ -498,32 +482,30 @@ wr_readback(struct img_wr *w, char *err, size_t errlen)
  * Writes the held bytes, syncs them, and (when asked) reads them back:
  * the last step, once everything else is on the disk and verified.
  */
-static int
-wr_commit(struct img_wr *w, char *err, size_t errlen)
+static enum err_code
+wr_commit(struct img_wr *w, struct err *err)
 {
 	const struct wr_held	*h;
 	const struct wr_ext	*e;
 	uint8_t			*buf = NULL;
 	ssize_t			 n;
 	size_t			 k, got;
-	int			 i, rc = -1;
+	enum err_code		 rc = ERR_FAIL;
+	int			 i;
 
 	for (i = 0; i < 2; i++) {
 		h = &w->held[i];
 		for (k = 0; k < h->n; k++) {
 			e = &h->ext[k];
 			if (wr_write(w->t, h->buf + (e->off - h->from),
-			    (size_t)e->len, e->off, err, errlen) == -1)
-				return -1;
+			    (size_t)e->len, e->off, err) != ERR_OK)
+				return ERR_FAIL;
 		}
 	}
-	if (fdatasync(w->t->fd) == -1) {
-		snprintf(err, errlen, "%s: fsync: %s", w->t->path,
-		    strerror(errno));
-		return -1;
-	}
+	if (fdatasync(w->t->fd) == -1)
+		return err_errno(err, ERR_FAIL, "%s: fsync", w->t->path);
 	if (!w->readback)
-		return 0;
+		return ERR_OK;
 	wr_drop_cache(w);
 	buf = xmalloc(WR_HOLD + WR_ALIGN);
 	for (i = 0; i < 2; i++) {
@@ -538,8 +520,8 @@ wr_commit(struct img_wr *w, char *err, size_t errlen)
 					continue;
 				}
 				if (n <= 0) {
-					snprintf(err, errlen, "%s: read back at "
-					    "%llu: %s", w->t->path,
+					err_set(err, ERR_FAIL, "%s: read back "
+					    "at %llu: %s", w->t->path,
 					    (unsigned long long)(e->off + got),
 					    n < 0 ? strerror(errno) :
 					    "short read");
@@ -548,49 +530,40 @@ wr_commit(struct img_wr *w, char *err, size_t errlen)
 			}
 			if (memcmp(buf, h->buf + (e->off - h->from),
 			    (size_t)e->len) != 0) {
-				snprintf(err, errlen, "%s: read back at offset "
-				    "%llu differs from what was written",
+				err_set(err, ERR_FAIL, "%s: read back at "
+				    "offset %llu differs from what was written",
 				    w->t->path, (unsigned long long)e->off);
 				goto out;
 			}
 		}
 	}
-	rc = 0;
+	rc = ERR_OK;
 out:
 	free(buf);
 	return rc;
 }
 
-int
-img_wr_finish(struct img_wr *w, const uint8_t *expect, char *err,
-    size_t errlen)
+enum err_code
+img_wr_finish(struct img_wr *w, const uint8_t *expect, struct err *err)
 {
-	if (wr_wait(w, err, errlen) == -1)
-		return -1;
-	if (w->in_range) {
-		snprintf(err, errlen, "the last range is incomplete");
-		return -1;
-	}
+	if (wr_wait(w, err) != ERR_OK)
+		return ERR_FAIL;
+	if (w->in_range)
+		return err_set(err, ERR_FAIL, "the last range is incomplete");
 	img_sha_final(w->stream, w->digest);
-	if (expect != NULL && memcmp(expect, w->digest, SHA256_LEN) != 0) {
-		snprintf(err, errlen, "the stream digest does not match the "
-		    "ranges written");
-		return -1;
-	}
+	if (expect != NULL && memcmp(expect, w->digest, SHA256_LEN) != 0)
+		return err_set(err, ERR_FAIL, "the stream digest does not "
+		    "match the ranges written");
 	wr_kick(w, 1);
-	if (fdatasync(w->t->fd) == -1) {
-		snprintf(err, errlen, "%s: fsync: %s", w->t->path,
-		    strerror(errno));
-		return -1;
-	}
-	if (w->readback && wr_readback(w, err, errlen) == -1)
-		return -1;
-	if (wr_commit(w, err, errlen) == -1)
-		return -1;
-	if (w->t->blk && w->ptable && img_target_reread(w->t, err,
-	    errlen) == -1)
-		return -1;
-	return 0;
+	if (fdatasync(w->t->fd) == -1)
+		return err_errno(err, ERR_FAIL, "%s: fsync", w->t->path);
+	if (w->readback && wr_readback(w, err) != ERR_OK)
+		return ERR_FAIL;
+	if (wr_commit(w, err) != ERR_OK)
+		return ERR_FAIL;
+	if (w->t->blk && w->ptable && img_target_reread(w->t, err) != ERR_OK)
+		return ERR_FAIL;
+	return ERR_OK;
 }
 
 uint64_t

@@ -4,7 +4,8 @@
 
 WRITER_SRC := images/writer/main.c images/frame.c images/target.c \
 	images/write.c images/parttable.c images/digest.c images/source.c \
-	images/walk.c images/bmap.c lib/clock.c lib/file.c lib/log.c lib/xmalloc.c
+	images/walk.c images/bmap.c lib/clock.c lib/err.c lib/file.c lib/log.c \
+	lib/xmalloc.c
 # libzstd.a and zlib's libz.a: a packed stream is decompressed on the host.
 WRITER_LIBS := -lzstd -lz -lcrypto -lpthread
 WRITER_OBJ := $(WRITER_SRC:%.c=$(BUILD)/writer/%.o)

@@ -103,7 +103,8 @@ static int
 address_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 {
 	struct prefix	 net, gw;
-	char		 e[PARSE_ERRLEN], a[64], pfx[80];
+	char		 a[64], pfx[80];
+	struct err	 e;
 	const char	*slash;
 	uint64_t	 len;
 	unsigned	 max;
@@ -127,16 +128,16 @@ address_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 	}
 	memcpy(a, in->address, n);
 	a[n] = '\0';
-	if (parse_ip(a, &net.family, net.addr, e, sizeof(e)) == -1) {
-		bad(b, in->line, "address: %s", e);
+	if (parse_ip(a, &net.family, net.addr, &e) != ERR_OK) {
+		bad(b, in->line, "address: %s", e.msg);
 		return 1;
 	}
 	inet_ntop(net.family, net.addr, r->address, sizeof(r->address));
 	max = net.family == AF_INET ? 32 : 128;
 	if (slash) {
-		if (parse_uint(slash + 1, 1, max, &len, e, sizeof(e)) == -1) {
+		if (parse_uint(slash + 1, 1, max, &len, &e) != ERR_OK) {
 			bad(b, in->line, "address: %s: bad prefix length: %s",
-			    in->address, e);
+			    in->address, e.msg);
 			return 1;
 		}
 		net.len = r->prefixlen = (unsigned)len;
@@ -154,8 +155,8 @@ address_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 		    "(address %s/PREFIXLEN)", in->gateway, r->address);
 		return 1;
 	}
-	if (parse_ip(in->gateway, &gw.family, gw.addr, e, sizeof(e)) == -1) {
-		bad(b, in->line, "gateway: %s", e);
+	if (parse_ip(in->gateway, &gw.family, gw.addr, &e) != ERR_OK) {
+		bad(b, in->line, "gateway: %s", e.msg);
 		return 1;
 	}
 	gw.len = max;
@@ -179,7 +180,8 @@ address_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 static int
 row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 {
-	char		 e[PARSE_ERRLEN], tmp[32];
+	char		 tmp[32];
+	struct err	 e;
 	uint64_t	 u;
 	int		 nbad = 0;
 	const char	*p;
@@ -195,30 +197,30 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 	r->disk = given(in->disk);
 	if (r->hostname == NULL)
 		bad(b, in->line, "hostname: missing"), nbad++;
-	else if (valid_hostname(r->hostname, e, sizeof(e)) == -1)
-		bad(b, in->line, "hostname: %s", e), nbad++;
+	else if (valid_hostname(r->hostname, &e) != ERR_OK)
+		bad(b, in->line, "hostname: %s", e.msg), nbad++;
 	if (r->site == NULL)
 		bad(b, in->line, "site: missing (every host belongs to a "
 		    "site)"), nbad++;
-	else if (valid_name(r->site, e, sizeof(e)) == -1)
-		bad(b, in->line, "site: %s", e), nbad++;
-	if (r->rack && valid_name(r->rack, e, sizeof(e)) == -1)
-		bad(b, in->line, "rack: %s", e), nbad++;
+	else if (valid_name(r->site, &e) != ERR_OK)
+		bad(b, in->line, "site: %s", e.msg), nbad++;
+	if (r->rack && valid_name(r->rack, &e) != ERR_OK)
+		bad(b, in->line, "rack: %s", e.msg), nbad++;
 	if (given(in->unit)) {
-		if (parse_uint(in->unit, 1, 100, &u, e, sizeof(e)) == -1)
-			bad(b, in->line, "unit: %s", e), nbad++;
+		if (parse_uint(in->unit, 1, 100, &u, &e) != ERR_OK)
+			bad(b, in->line, "unit: %s", e.msg), nbad++;
 		else if (r->rack == NULL)
 			bad(b, in->line, "unit: %s given without a rack",
 			    in->unit), nbad++;
 		else
 			r->unit = (unsigned)u;
 	}
-	if (r->serial && valid_name(r->serial, e, sizeof(e)) == -1)
-		bad(b, in->line, "serial: %s", e), nbad++;
-	if (r->role && valid_name(r->role, e, sizeof(e)) == -1)
-		bad(b, in->line, "role: %s", e), nbad++;
-	if (r->bmc && valid_bmc(r->bmc, e, sizeof(e)) == -1)
-		bad(b, in->line, "bmc: %s", e), nbad++;
+	if (r->serial && valid_name(r->serial, &e) != ERR_OK)
+		bad(b, in->line, "serial: %s", e.msg), nbad++;
+	if (r->role && valid_name(r->role, &e) != ERR_OK)
+		bad(b, in->line, "role: %s", e.msg), nbad++;
+	if (r->bmc && valid_bmc(r->bmc, &e) != ERR_OK)
+		bad(b, in->line, "bmc: %s", e.msg), nbad++;
 	nbad += address_check(b, in, r);
 	if (r->disk && (r->disk[0] != '/' || strlen(r->disk) > 255 ||
 	    strpbrk(r->disk, " \t\n'\"`$;&|<>\\") != NULL))
@@ -238,9 +240,9 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 			if (r->nmacs >= INV_MAXMACS)
 				bad(b, in->line, "macs: more than %d",
 				    INV_MAXMACS), nbad++;
-			else if (parse_mac(tmp, r->macs[r->nmacs], e,
-			    sizeof(e)) == -1)
-				bad(b, in->line, "macs: %s", e), nbad++;
+			else if (parse_mac(tmp, r->macs[r->nmacs],
+			    &e) != ERR_OK)
+				bad(b, in->line, "macs: %s", e.msg), nbad++;
 			else
 				r->nmacs++;
 		}
@@ -661,15 +663,16 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 	struct csv		 c;
 	struct inv_enroll	*rows = NULL;
 	char			**cells = NULL, *data, err[INV_ERRLEN];
+	struct err		 fe;
 	int			 colmap[CSV_MAXFIELDS], have[C_COUNT] = { 0 };
 	size_t			 len, n = 0, cap = 0, ncells = 0, ncols = 0, i;
 	size_t			 cellcap = 0;
 	int			 r, k, rc;
 
 	*imported = 0;
-	if ((data = file_read_small(path, MAX_CSV_BYTES, &len, err,
-	    sizeof(err))) == NULL) {
-		bad(&b, 0, "%s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
+	if ((data = file_read_small(path, MAX_CSV_BYTES, &len, &fe)) == NULL) {
+		bad(&b, 0, "%s", strchr(fe.msg, ':') ? strchr(fe.msg, ':') + 2 :
+		    fe.msg);
 		return INV_EINVAL;
 	}
 	csv_init(&c, data, len);

@@ -143,7 +143,8 @@ nics_merge(struct inv *inv, int64_t id, const char *hostname,
     const struct inv_facts *f, char *err, size_t errlen)
 {
 	sqlite3_stmt	*find = NULL, *upd = NULL, *ins = NULL;
-	char		 mac[18], e[PARSE_ERRLEN];
+	char		 mac[18];
+	struct err	 e;
 	size_t		 i;
 	int		 rc = INV_FAIL;
 
@@ -162,9 +163,9 @@ nics_merge(struct inv *inv, int64_t id, const char *hostname,
 		sqlite3_stmt	*st;
 		int		 r;
 
-		if (parse_mac(n->mac, mac, e, sizeof(e)) == -1) {
+		if (parse_mac(n->mac, mac, &e) != ERR_OK) {
 			snprintf(err, errlen, "%s: nic %s: %s", hostname,
-			    n->name, e);
+			    n->name, e.msg);
 			rc = INV_EINVAL;
 			goto out;
 		}

@@ -15,13 +15,14 @@ inv_mac_learn(struct inv *inv, const char *hostname, const char *actor,
 {
 	sqlite3_stmt	*st = NULL;
 	struct db_event	 ev;
-	char		 mac[18], e[128], reason[128], owner[254] = "";
+	char		 mac[18], reason[128], owner[254] = "";
+	struct err	 e;
 	int64_t		 id, owner_id = 0;
 	int		 state, rc, enrolled = 0;
 
 	*learned = 0;
-	if (parse_mac(mac_in, mac, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "%s: %s", hostname, e);
+	if (parse_mac(mac_in, mac, &e) != ERR_OK) {
+		snprintf(err, errlen, "%s: %s", hostname, e.msg);
 		return INV_EINVAL;
 	}
 	if ((rc = db_begin(inv, err, errlen)) != INV_OK)
@@ -86,11 +87,12 @@ inv_host_by_mac(struct inv *inv, const char *mac_in, struct inv_host *h,
     char *err, size_t errlen)
 {
 	sqlite3_stmt	*st;
-	char		 mac[18], e[128], host[254];
+	char		 mac[18], host[254];
+	struct err	 e;
 	int		 rc;
 
-	if (parse_mac(mac_in, mac, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "%s", e);
+	if (parse_mac(mac_in, mac, &e) != ERR_OK) {
+		snprintf(err, errlen, "%s", e.msg);
 		return INV_EINVAL;
 	}
 	if (db_prepare(inv, "SELECT h.hostname FROM nics n JOIN hosts h ON "

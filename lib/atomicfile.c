@@ -26,8 +26,7 @@ struct afile {
 };
 
 struct afile *
-afile_open(const char *path, mode_t mode, FILE **fp, char *err,
-    size_t errlen)
+afile_open(const char *path, mode_t mode, FILE **fp, struct err *err)
 {
 	struct afile	*a;
 	const char	*slash = strrchr(path, '/');
@@ -42,12 +41,12 @@ afile_open(const char *path, mode_t mode, FILE **fp, char *err,
 		xasprintf(&a->tmp, ".%s.XXXXXX", path);
 	if ((fd = mkostemp(a->tmp, O_CLOEXEC)) == -1) {
 		saved = errno;
-		snprintf(err, errlen, "%s: %s", a->tmp, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", a->tmp);
 		goto fail;
 	}
 	if (fchmod(fd, mode) == -1 || (a->f = fdopen(fd, "w")) == NULL) {
 		saved = errno;
-		snprintf(err, errlen, "%s: %s", a->tmp, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", a->tmp);
 		close(fd);
 		unlink(a->tmp);
 		goto fail;
@@ -106,48 +105,47 @@ afile_abort(struct afile *a)
 	afile_free(a);
 }
 
-int
-afile_commit(struct afile *a, int durable, char *err, size_t errlen)
+enum err_code
+afile_commit(struct afile *a, int durable, struct err *err)
 {
 	int	 failed;
 
 	failed = fflush(a->f) == EOF || ferror(a->f) ||
 	    (durable && fsync(fileno(a->f)) == -1);
 	if (failed)
-		snprintf(err, errlen, "%s: %s", a->tmp, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", a->tmp);
 	if (fclose(a->f) == EOF && !failed) {
-		snprintf(err, errlen, "%s: %s", a->tmp, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", a->tmp);
 		failed = 1;
 	}
 	if (!failed && rename(a->tmp, a->path) == -1) {
-		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", a->path);
 		failed = 1;
 	}
 	if (failed)
 		unlink(a->tmp);
 	else if (durable && fsync_dir(a->path) == -1) {
 		/* The new file is in place, but not yet safe on the disk. */
-		snprintf(err, errlen, "%s: fsync of its directory: %s",
-		    a->path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s: fsync of its directory", a->path);
 		failed = 1;
 	}
 	afile_free(a);
-	return failed ? -1 : 0;
+	return failed ? ERR_FAIL : ERR_OK;
 }
 
-int
+enum err_code
 file_replace(const char *path, const void *data, size_t len, mode_t mode,
-    int durable, char *err, size_t errlen)
+    int durable, struct err *err)
 {
 	struct afile	*a;
 	FILE		*f;
 
-	if ((a = afile_open(path, mode, &f, err, errlen)) == NULL)
-		return -1;
+	if ((a = afile_open(path, mode, &f, err)) == NULL)
+		return ERR_FAIL;
 	if (len > 0 && fwrite(data, 1, len, f) != len) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", path);
 		afile_abort(a);
-		return -1;
+		return ERR_FAIL;
 	}
-	return afile_commit(a, durable, err, errlen);
+	return afile_commit(a, durable, err);
 }

@@ -391,86 +391,73 @@ scan_places(struct loader *l)
 	return 0;
 }
 
-static int
-check_path(const char *v, char *err, size_t errlen)
+static enum err_code
+check_path(const char *v, struct err *err)
 {
 	const char	*p;
 
-	if (*v != '/') {
-		snprintf(err, errlen, "'%s' is not an absolute path", v);
-		return -1;
-	}
+	if (*v != '/')
+		return err_set(err, ERR_INVAL, "'%s' is not an absolute path",
+		    v);
 	for (p = v; *p; p++)
-		if (iscntrl((unsigned char)*p)) {
-			snprintf(err, errlen, "path has a control character");
-			return -1;
-		}
-	return 0;
+		if (iscntrl((unsigned char)*p))
+			return err_set(err, ERR_INVAL,
+			    "path has a control character");
+	return ERR_OK;
 }
 
-int
-config_check_secret(const char *path, char *err, size_t errlen)
+enum err_code
+config_check_secret(const char *path, struct err *err)
 {
 	struct stat	 st;
 
-	if (stat(path, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", path);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errlen, "%s holds a secret but is readable by "
-		    "group or others (mode %03o; chmod 600 it)", path,
-		    (unsigned)st.st_mode & 0777);
-		return -1;
-	}
-	if (access(path, R_OK) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (stat(path, &st) == -1)
+		return err_errno(err, ERR_INVAL, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, ERR_INVAL, "%s is not a regular file",
+		    path);
+	if (st.st_mode & 077)
+		return err_set(err, ERR_INVAL, "%s holds a secret but is "
+		    "readable by group or others (mode %03o; chmod 600 it)",
+		    path, (unsigned)st.st_mode & 0777);
+	if (access(path, R_OK) == -1)
+		return err_errno(err, ERR_INVAL, "%s", path);
+	return ERR_OK;
 }
 
-static int
+static enum err_code
 parse_prefix_list(const char *v, struct prefix **out, size_t *nout,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	char		*copy, *tok, *save = NULL;
 	struct prefix	*list = NULL;
 	size_t		 n = 0, i;
-	char		 e[PARSE_ERRLEN];
 
 	copy = xstrdup(v);
 	for (tok = strtok_r(copy, ", \t", &save); tok;
 	    tok = strtok_r(NULL, ", \t", &save)) {
 		struct prefix p;
-		if (parse_prefix(tok, &p, e, sizeof(e)) == -1) {
-			snprintf(err, errlen, "%s", e);
+		if (parse_prefix(tok, &p, err) != ERR_OK)
 			goto fail;
-		}
 		for (i = 0; i < n; i++)
 			if (prefix_equal(&list[i], &p)) {
-				snprintf(err, errlen, "%s is listed twice", tok);
+				err_set(err, ERR_INVAL, "%s is listed twice",
+				    tok);
 				goto fail;
 			}
 		list = xreallocarray(list, n + 1, sizeof(*list));
 		list[n++] = p;
 	}
 	free(copy);
-	if (n == 0) {
-		snprintf(err, errlen, "no prefixes given");
-		return -1;
-	}
+	if (n == 0)
+		return err_set(err, ERR_INVAL, "no prefixes given");
 	*out = list;
 	*nout = n;
-	return 0;
+	return ERR_OK;
 fail:
 	free(copy);
 	free(list);
-	return -1;
+	return ERR_INVAL;
 }
 
 /*
@@ -478,16 +465,15 @@ fail:
  * "A:B:C" (each 0..4294967295) with words 3.  Stored as uint32s: one,
  * (A << 16) | B, for a community, three for a large one.
  */
-static int
+static enum err_code
 parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	char		*copy, *tok, *save = NULL, *part, *psave;
 	uint32_t	*list = NULL, w[3];
 	uint64_t	 u, max = words == 2 ? 65535 : UINT32_MAX;
 	size_t		 n = 0, i, size = words == 2 ? 1 : 3;
 	int		 k;
-	char		 e[PARSE_ERRLEN];
 
 	copy = xstrdup(v);
 	for (tok = strtok_r(copy, ", \t", &save); tok;
@@ -496,8 +482,8 @@ parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
 
 		for (k = 0, part = strtok_r(t, ":", &psave); part && k < 3;
 		    part = strtok_r(NULL, ":", &psave), k++) {
-			if (parse_uint(part, 0, max, &u, e, sizeof(e)) == -1) {
-				snprintf(err, errlen, "%s: %s", tok, e);
+			if (parse_uint(part, 0, max, &u, err) != ERR_OK) {
+				err_prefix(err, "%s", tok);
 				free(t);
 				goto fail;
 			}
@@ -507,13 +493,13 @@ parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
 		if (k != words || part != NULL ||
 		    strchr(tok, ':') == tok || strstr(tok, "::") ||
 		    tok[strlen(tok) - 1] == ':') {
-			snprintf(err, errlen, "'%s' is not %s", tok, words == 2 ?
-			    "a community (A:B, each 0 to 65535)" :
+			err_set(err, ERR_INVAL, "'%s' is not %s", tok,
+			    words == 2 ? "a community (A:B, each 0 to 65535)" :
 			    "a large community (A:B:C)");
 			goto fail;
 		}
 		if (words == 2 && w[0] == 65535 && w[1] == 0) {
-			snprintf(err, errlen, "65535:0 is GRACEFUL_SHUTDOWN, "
+			err_set(err, ERR_INVAL, "65535:0 is GRACEFUL_SHUTDOWN, "
 			    "which castiron adds itself while draining");
 			goto fail;
 		}
@@ -521,7 +507,8 @@ parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
 			w[0] = (w[0] << 16) | w[1];
 		for (i = 0; i < n; i++)
 			if (memcmp(&list[i * size], w, size * sizeof(*w)) == 0) {
-				snprintf(err, errlen, "%s is listed twice", tok);
+				err_set(err, ERR_INVAL, "%s is listed twice",
+				    tok);
 				goto fail;
 			}
 		list = xreallocarray(list, (n + 1) * size, sizeof(*list));
@@ -531,105 +518,94 @@ parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
 	free(copy);
 	*out = list;
 	*nout = n;
-	return 0;
+	return ERR_OK;
 fail:
 	free(copy);
 	free(list);
-	return -1;
+	return ERR_INVAL;
 }
 
-/* Parses one value into base + k->off; 0 or -1 with err filled. */
-static int
-parse_value(const struct key *k, const char *v, void *base, char *err,
-    size_t errlen)
+/* Parses one value into base + k->off; ERR_INVAL with err filled. */
+static enum err_code
+parse_value(const struct key *k, const char *v, void *base, struct err *err)
 {
 	char		*field = (char *)base + k->off;
 	uint64_t	 u;
 	int		 b, i;
 	const char	*p;
 
-	if (*v == '\0') {
-		snprintf(err, errlen, "empty value");
-		return -1;
-	}
+	if (*v == '\0')
+		return err_set(err, ERR_INVAL, "empty value");
 	for (p = v; *p; p++)
-		if (iscntrl((unsigned char)*p) && *p != '\t') {
-			snprintf(err, errlen, "value has a control character");
-			return -1;
-		}
+		if (iscntrl((unsigned char)*p) && *p != '\t')
+			return err_set(err, ERR_INVAL,
+			    "value has a control character");
 	switch (k->type) {
 	case KT_STR:
 		break;
 	case KT_NAME:
-		if (valid_name(v, err, errlen) == -1)
-			return -1;
+		if (valid_name(v, err) != ERR_OK)
+			return ERR_INVAL;
 		break;
 	case KT_PATH:
-		if (check_path(v, err, errlen) == -1)
-			return -1;
+		if (check_path(v, err) != ERR_OK)
+			return ERR_INVAL;
 		break;
 	case KT_FILE:
-		if (check_path(v, err, errlen) == -1)
-			return -1;
-		if (access(v, R_OK) == -1) {
-			snprintf(err, errlen, "%s: %s", v, strerror(errno));
-			return -1;
-		}
+		if (check_path(v, err) != ERR_OK)
+			return ERR_INVAL;
+		if (access(v, R_OK) == -1)
+			return err_errno(err, ERR_INVAL, "%s", v);
 		break;
 	case KT_SECRET:
-		if (check_path(v, err, errlen) == -1 ||
-		    config_check_secret(v, err, errlen) == -1)
-			return -1;
+		if (check_path(v, err) != ERR_OK ||
+		    config_check_secret(v, err) != ERR_OK)
+			return ERR_INVAL;
 		break;
 	case KT_URL:
 		if (strncmp(v, "http://", 7) != 0 &&
 		    strncmp(v, "https://", 8) != 0 &&
 		    strncmp(v, "file:///", 8) != 0) {
-			snprintf(err, errlen, "'%s' is not an http://, https:// "
-			    "or file:/// URL", v);
-			return -1;
+			return err_set(err, ERR_INVAL, "'%s' is not an "
+			    "http://, https:// or file:/// URL", v);
 		}
-		if (strpbrk(v, " \t") != NULL || strlen(v) < 9) {
-			snprintf(err, errlen, "'%s' is not a valid URL", v);
-			return -1;
-		}
+		if (strpbrk(v, " \t") != NULL || strlen(v) < 9)
+			return err_set(err, ERR_INVAL, "'%s' is not a valid "
+			    "URL", v);
 		break;
 	case KT_UINT:
-		if (parse_uint(v, k->min, k->max, &u, err, errlen) == -1)
-			return -1;
+		if (parse_uint(v, k->min, k->max, &u, err) != ERR_OK)
+			return ERR_INVAL;
 		*(uint64_t *)field = u;
-		return 0;
+		return ERR_OK;
 	case KT_DURATION:
-		if (parse_duration_ms(v, &u, err, errlen) == -1)
-			return -1;
+		if (parse_duration_ms(v, &u, err) != ERR_OK)
+			return ERR_INVAL;
 		if (u < k->min || u > k->max) {
 			char a[32], c[32];
-			snprintf(err, errlen, "%s is out of range (%s to %s)", v,
-			    fmt_duration_ms(k->min, a, sizeof(a)),
-			    fmt_duration_ms(k->max, c, sizeof(c)));
-			return -1;
+			return err_set(err, ERR_INVAL, "%s is out of range "
+			    "(%s to %s)", v, fmt_duration_ms(k->min, a,
+			    sizeof(a)), fmt_duration_ms(k->max, c, sizeof(c)));
 		}
 		*(uint64_t *)field = u;
-		return 0;
+		return ERR_OK;
 	case KT_SIZE:
-		if (parse_size(v, &u, err, errlen) == -1)
-			return -1;
-		if (u < k->min || u > k->max) {
-			snprintf(err, errlen, "%s is out of range", v);
-			return -1;
-		}
+		if (parse_size(v, &u, err) != ERR_OK)
+			return ERR_INVAL;
+		if (u < k->min || u > k->max)
+			return err_set(err, ERR_INVAL, "%s is out of range", v);
 		*(uint64_t *)field = u;
-		return 0;
+		return ERR_OK;
 	case KT_BOOL:
-		if (parse_bool(v, &b, err, errlen) == -1)
-			return -1;
+		if (parse_bool(v, &b, err) != ERR_OK)
+			return ERR_INVAL;
 		*(int *)field = b;
-		return 0;
+		return ERR_OK;
 	case KT_ENUM:
 		for (i = 0; k->choices[i]; i++)
 			if (strcmp(v, k->choices[i]) == 0) {
 				*(int *)field = i;
-				return 0;
+				return ERR_OK;
 			}
 		{
 			char	 list[128] = "";
@@ -638,29 +614,29 @@ parse_value(const struct key *k, const char *v, void *base, char *err,
 					strncat(list, ", ", sizeof(list) - strlen(list) - 1);
 				strncat(list, k->choices[i], sizeof(list) - strlen(list) - 1);
 			}
-			snprintf(err, errlen, "'%s' is not one of: %s", v, list);
+			return err_set(err, ERR_INVAL, "'%s' is not one of: %s",
+			    v, list);
 		}
-		return -1;
 	case KT_PREFIXES:
 		return parse_prefix_list(v, (struct prefix **)(void *)field,
-		    (size_t *)(void *)((char *)base + k->off_n), err, errlen);
+		    (size_t *)(void *)((char *)base + k->off_n), err);
 	case KT_SHA256:
-		return parse_sha256_hex(v, field, err, errlen);
+		return parse_sha256_hex(v, field, err);
 	case KT_COMMUNITIES:
 	case KT_LCOMMUNITIES:
 		return parse_community_list(v, k->type == KT_COMMUNITIES ? 2 : 3,
 		    (uint32_t **)(void *)field,
-		    (size_t *)(void *)((char *)base + k->off_n), err, errlen);
+		    (size_t *)(void *)((char *)base + k->off_n), err);
 	case KT_HOSTPORT: {
 		char	 host[256];
 		uint16_t port;
-		if (parse_hostport(v, host, sizeof(host), &port, err, errlen) == -1)
-			return -1;
+		if (parse_hostport(v, host, sizeof(host), &port, err) != ERR_OK)
+			return ERR_INVAL;
 		break;
 	}
 	}
 	*(char **)field = xstrdup(v);
-	return 0;
+	return ERR_OK;
 }
 
 static const struct section *
@@ -690,7 +666,8 @@ load_section(struct loader *l, dictionary *ini, const char *secname,
 	const struct key	*k;
 	const char		**keys;
 	int			 nkeys, i;
-	char			 full[512], err[PARSE_ERRLEN + 128];
+	char			 full[512];
+	struct err		 err;
 
 	/* Unknown keys first. */
 	nkeys = iniparser_getsecnkeys(ini, secname);
@@ -717,14 +694,15 @@ load_section(struct loader *l, dictionary *ini, const char *secname,
 			if (k->required)
 				cerr(l, place_line(l, secname, NULL), secname,
 				    k->name, "required key is missing");
-			else if (k->def && parse_value(k, k->def, base, err,
-			    sizeof(err)) == -1)
-				fatalx("default of %s is invalid: %s", k->name, err);
+			else if (k->def && parse_value(k, k->def, base,
+			    &err) != ERR_OK)
+				fatalx("default of %s is invalid: %s", k->name,
+				    err.msg);
 			continue;
 		}
-		if (parse_value(k, v, base, err, sizeof(err)) == -1)
+		if (parse_value(k, v, base, &err) != ERR_OK)
 			cerr(l, place_line(l, secname, k->name), secname,
-			    k->name, "%s", err);
+			    k->name, "%s", err.msg);
 	}
 }
 
@@ -921,7 +899,7 @@ config_load(const char *path, struct cfg_errors *errs)
 	nsec = iniparser_getnsec(ini);
 	for (i = 0; i < nsec; i++) {
 		const char	*name = iniparser_getsecname(ini, i), *label;
-		char		 err[PARSE_ERRLEN];
+		struct err	 err;
 
 		s = find_section(name, &label);
 		if (s == NULL) {
@@ -929,8 +907,9 @@ config_load(const char *path, struct cfg_errors *errs)
 			    "unknown section");
 			continue;
 		}
-		if (s->named && valid_name(label, err, sizeof(err)) == -1) {
-			cerr(&l, place_line(&l, name, NULL), name, NULL, "%s", err);
+		if (s->named && valid_name(label, &err) != ERR_OK) {
+			cerr(&l, place_line(&l, name, NULL), name, NULL, "%s",
+			    err.msg);
 			continue;
 		}
 		if (strcmp(s->name, "image") == 0) {

@@ -173,7 +173,8 @@ const struct cfg_image	 *config_image(const struct config *, const char *name);
 const struct cfg_service *config_service(const struct config *, const char *name);
 const char		 *check_kind_name(int);
 
-/* 0 when path is a regular file readable by its owner only (a secret). */
-int	config_check_secret(const char *path, char *err, size_t errlen);
+/* ERR_OK when path is a regular file readable by its owner only (a
+ * secret); else ERR_INVAL with err set. */
+enum err_code	config_check_secret(const char *path, struct err *);
 
 #endif

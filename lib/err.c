@@ -17,21 +17,30 @@ err_mark_cut(struct err *e, int n)
 }
 
 enum err_code
-err_set(struct err *e, enum err_code code, const char *fmt, ...)
+err_vset(struct err *e, enum err_code code, const char *fmt, va_list ap)
 {
-	va_list	ap;
 	int	n;
 
 	if (e == NULL)
 		return code;
 	e->code = code;
-	va_start(ap, fmt);
 	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		e->msg[0] = '\0';
 	err_mark_cut(e, n);
 	return code;
+}
+
+enum err_code
+err_set(struct err *e, enum err_code code, const char *fmt, ...)
+{
+	va_list		ap;
+	enum err_code	rc;
+
+	va_start(ap, fmt);
+	rc = err_vset(e, code, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 enum err_code
@@ -100,7 +109,7 @@ err_name(enum err_code code)
 	case ERR_TRUST:		return "not trusted";
 	case ERR_INVAL:		return "invalid";
 	case ERR_NOENT:		return "not found";
-	case ERR_WRONGSTATE:		return "not allowed in this state";
+	case ERR_WRONGSTATE:	return "not allowed in this state";
 	case ERR_EXISTS:	return "already exists";
 	}
 	return "unknown error";

@@ -11,6 +11,7 @@
 #ifndef CASTIRON_ERR_H
 #define CASTIRON_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum err_code {
@@ -38,6 +39,8 @@ struct err {
  * nothing.  err_errno appends ": strerror(errno)". */
 enum err_code	 err_set(struct err *, enum err_code, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+enum err_code	 err_vset(struct err *, enum err_code, const char *,
+		    va_list) __attribute__((format(printf, 3, 0)));
 enum err_code	 err_errno(struct err *, enum err_code, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 /* "CONTEXT: message"; keeps the code; returns it. */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,8 +13,7 @@
 #include "lib/xmalloc.h"
 
 char *
-file_read_small(const char *path, size_t max, size_t *len, char *err,
-    size_t errlen)
+file_read_small(const char *path, size_t max, size_t *len, struct err *err)
 {
 	struct stat	 st;
 	char		*buf;
@@ -24,21 +22,21 @@ file_read_small(const char *path, size_t max, size_t *len, char *err,
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", path);
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		err_set(err, ERR_FAIL, "%s: not a regular file", path);
 		close(fd);
 		return NULL;
 	}
 	if ((uint64_t)st.st_size > max) {
 		if (max % (1u << 20) == 0)
-			snprintf(err, errlen, "%s: larger than %zu MiB", path,
+			err_set(err, ERR_FAIL, "%s: larger than %zu MiB", path,
 			    max >> 20);
 		else
-			snprintf(err, errlen, "%s: larger than %zu bytes", path,
-			    max);
+			err_set(err, ERR_FAIL, "%s: larger than %zu bytes",
+			    path, max);
 		close(fd);
 		return NULL;
 	}
@@ -48,7 +46,7 @@ file_read_small(const char *path, size_t max, size_t *len, char *err,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			err_errno(err, ERR_FAIL, "%s", path);
 			goto fail;
 		}
 		if (n == 0)

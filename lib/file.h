@@ -7,9 +7,13 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 /* The file's bytes (the caller frees them), *len (may be NULL) their
- * count; NULL with err set when unreadable or larger than max. */
+ * count; NULL with err set (ERR_FAIL) when unreadable, not a regular
+ * file or larger than max: whether that is the operator's mistake is the
+ * caller's to say. */
 char	*file_read_small(const char *path, size_t max, size_t *len,
-	    char *err, size_t errlen);
+	    struct err *);
 
 #endif

@@ -39,14 +39,26 @@ log_getverbose(void)
 	return log_verbose;
 }
 
-void
-vlog(int prio, const char *fmt, va_list ap)
+static void	vlog_as(int, const char *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+static void	log_errno(int, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
+/* vlog, the line "NAME WHO: message" when who is not NULL. */
+static void
+vlog_as(int prio, const char *who, const char *fmt, va_list ap)
 {
 	int	 saved = errno;
+	char	*msg;
 
-	if (log_syslog)
+	if (log_syslog && who == NULL)
 		vsyslog(prio, fmt, ap);
-	else {
+	else if (log_syslog) {
+		if (vasprintf(&msg, fmt, ap) >= 0) {
+			syslog(prio, "%s: %s", who, msg);
+			free(msg);
+		}
+	} else {
 		char	 line[1024];
 		va_list	 aq;
 		int	 n;
@@ -57,15 +69,23 @@ vlog(int prio, const char *fmt, va_list ap)
 		n = vsnprintf(line, sizeof(line), fmt, aq);
 		va_end(aq);
 		if (n >= 0 && (size_t)n < sizeof(line))
-			fprintf(stderr, "%s: %s\n", log_name, line);
+			fprintf(stderr, "%s%s%s: %s\n", log_name,
+			    who ? " " : "", who ? who : "", line);
 		else {
-			fprintf(stderr, "%s: ", log_name);
+			fprintf(stderr, "%s%s%s: ", log_name, who ? " " : "",
+			    who ? who : "");
 			vfprintf(stderr, fmt, ap);
 			fputc('\n', stderr);
 		}
 		fflush(stderr);
 	}
 	errno = saved;
+}
+
+void
+vlog(int prio, const char *fmt, va_list ap)
+{
+	vlog_as(prio, NULL, fmt, ap);
 }
 
 static void
@@ -106,6 +126,12 @@ log_warnx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_ERR, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_vwarnx_as(const char *who, const char *fmt, va_list ap)
+{
+	vlog_as(LOG_ERR, who, fmt, ap);
 }
 
 void

@@ -20,6 +20,10 @@ void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* log_warnx with who speaks after the program's name: cli/ names the
+ * command an error belongs to ("castiron provision: ..."). */
+void	log_vwarnx_as(const char *who, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	vlog(int prio, const char *, va_list) __attribute__((format(printf, 2, 0)));

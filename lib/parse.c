@@ -12,7 +12,7 @@
 
 #include "lib/parse.h"
 
-#define ERR(...)	do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define ERR(...)	return err_set(err, ERR_INVAL, __VA_ARGS__)
 
 /* Reads the leading decimal digits of s into *v; returns the first
  * character after them, or NULL on no digits or overflow. */
@@ -34,9 +34,9 @@ scan_digits(const char *s, uint64_t *v)
 	return p;
 }
 
-int
+enum err_code
 parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	const char	*end;
 	uint64_t	 v;
@@ -51,11 +51,11 @@ parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 		ERR("%s is out of range (%llu to %llu)", s,
 		    (unsigned long long)min, (unsigned long long)max);
 	*out = v;
-	return 0;
+	return ERR_OK;
 }
 
-int
-parse_duration_ms(const char *s, uint64_t *ms, char *err, size_t errlen)
+enum err_code
+parse_duration_ms(const char *s, uint64_t *ms, struct err *err)
 {
 	const char	*end;
 	uint64_t	 v, mult = 1;
@@ -79,11 +79,11 @@ parse_duration_ms(const char *s, uint64_t *ms, char *err, size_t errlen)
 	if (v > UINT64_MAX / mult / 1000)
 		ERR("'%s' is too long a duration", s);
 	*ms = v * mult;
-	return 0;
+	return ERR_OK;
 }
 
-int
-parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
+enum err_code
+parse_size(const char *s, uint64_t *bytes, struct err *err)
 {
 	const char	*end;
 	uint64_t	 v, mult = 1;
@@ -113,11 +113,11 @@ parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
 	if (v > UINT64_MAX / mult)
 		ERR("'%s' is too large", s);
 	*bytes = v * mult;
-	return 0;
+	return ERR_OK;
 }
 
-int
-parse_bool(const char *s, int *out, char *err, size_t errlen)
+enum err_code
+parse_bool(const char *s, int *out, struct err *err)
 {
 	static const char *yes[] = { "yes", "true", "on", "1" };
 	static const char *no[] = { "no", "false", "off", "0" };
@@ -126,19 +126,18 @@ parse_bool(const char *s, int *out, char *err, size_t errlen)
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
 			*out = 1;
-			return 0;
+			return ERR_OK;
 		}
 		if (strcasecmp(s, no[i]) == 0) {
 			*out = 0;
-			return 0;
+			return ERR_OK;
 		}
 	}
 	ERR("'%s' is not yes or no", s);
 }
 
-int
-parse_ip(const char *s, int *family, uint8_t addr[16], char *err,
-    size_t errlen)
+enum err_code
+parse_ip(const char *s, int *family, uint8_t addr[16], struct err *err)
 {
 	memset(addr, 0, 16);
 	if (strchr(s, ':') != NULL) {
@@ -150,17 +149,16 @@ parse_ip(const char *s, int *family, uint8_t addr[16], char *err,
 			ERR("'%s' is not an IPv4 address", s);
 		*family = AF_INET;
 	}
-	return 0;
+	return ERR_OK;
 }
 
-int
-parse_prefix(const char *s, struct prefix *p, char *err, size_t errlen)
+enum err_code
+parse_prefix(const char *s, struct prefix *p, struct err *err)
 {
 	char		 addr[INET6_ADDRSTRLEN + 1];
 	const char	*slash;
 	uint64_t	 len;
 	unsigned	 maxlen, i;
-	char		 e[PARSE_ERRLEN];
 
 	memset(p, 0, sizeof(*p));
 	if ((slash = strchr(s, '/')) == NULL)
@@ -169,16 +167,20 @@ parse_prefix(const char *s, struct prefix *p, char *err, size_t errlen)
 		ERR("'%s' is not a prefix", s);
 	memcpy(addr, s, (size_t)(slash - s));
 	addr[slash - s] = '\0';
-	if (parse_ip(addr, &p->family, p->addr, e, sizeof(e)) == -1)
-		ERR("'%s' is not a prefix: %s", s, e);
+	if (parse_ip(addr, &p->family, p->addr, err) != ERR_OK) {
+		err_prefix(err, "'%s' is not a prefix", s);
+		return ERR_INVAL;
+	}
 	maxlen = p->family == AF_INET ? 32 : 128;
-	if (parse_uint(slash + 1, 0, maxlen, &len, e, sizeof(e)) == -1)
-		ERR("'%s' has a bad length: %s", s, e);
+	if (parse_uint(slash + 1, 0, maxlen, &len, err) != ERR_OK) {
+		err_prefix(err, "'%s' has a bad length", s);
+		return ERR_INVAL;
+	}
 	p->len = (unsigned)len;
 	for (i = p->len; i < maxlen; i++)
 		if (p->addr[i / 8] & (0x80 >> (i % 8)))
 			ERR("'%s' has host bits set beyond /%u", s, p->len);
-	return 0;
+	return ERR_OK;
 }
 
 int
@@ -214,14 +216,13 @@ prefix_str(const struct prefix *p, char *buf, size_t len)
 	return buf;
 }
 
-int
+enum err_code
 parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	const char	*colon, *h = s;
 	size_t		 hl;
 	uint64_t	 v;
-	char		 e[PARSE_ERRLEN];
 
 	if (*s == '[') {
 		const char *rb = strchr(s, ']');
@@ -239,22 +240,24 @@ parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
 	}
 	if (hl == 0 || hl >= hostlen)
 		ERR("'%s' has an empty or over-long host", s);
-	if (parse_uint(colon + 1, 1, 65535, &v, e, sizeof(e)) == -1)
-		ERR("'%s' has a bad port: %s", s, e);
+	if (parse_uint(colon + 1, 1, 65535, &v, err) != ERR_OK) {
+		err_prefix(err, "'%s' has a bad port", s);
+		return ERR_INVAL;
+	}
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	*port = (uint16_t)v;
-	return 0;
+	return ERR_OK;
 }
 
 /*
  * A BMC as the inventory holds it: an address or a host name, either with
  * :PORT ([IPV6]:PORT), or an https:// URL of one (with an optional path).
  */
-int
-valid_bmc(const char *s, char *err, size_t errlen)
+enum err_code
+valid_bmc(const char *s, struct err *err)
 {
-	char		 host[300], auth[300], e[PARSE_ERRLEN];
+	char		 host[300], auth[300];
 	const char	*a = s;
 	uint8_t		 addr[16];
 	uint16_t	 port;
@@ -278,29 +281,32 @@ valid_bmc(const char *s, char *err, size_t errlen)
 	memcpy(auth, a, n);
 	auth[n] = '\0';
 	/* A bare IPv6 address, or [IPV6] without a port. */
-	if (parse_ip(auth, &fam, addr, e, sizeof(e)) == 0)
-		return 0;
+	if (parse_ip(auth, &fam, addr, NULL) == ERR_OK)
+		return ERR_OK;
 	if (auth[0] == '[' && auth[n - 1] == ']') {
 		auth[n - 1] = '\0';
-		if (parse_ip(auth + 1, &fam, addr, e, sizeof(e)) == 0 && fam == AF_INET6)
-			return 0;
+		if (parse_ip(auth + 1, &fam, addr, NULL) == ERR_OK &&
+		    fam == AF_INET6)
+			return ERR_OK;
 		ERR("'%s' is not a BMC address", s);
 	}
 	if (strchr(auth, ':') != NULL) {
-		if (parse_hostport(auth, host, sizeof(host), &port, e,
-		    sizeof(e)) == -1)
-			ERR("bmc: %s", e);
+		if (parse_hostport(auth, host, sizeof(host), &port,
+		    err) != ERR_OK) {
+			err_prefix(err, "bmc");
+			return ERR_INVAL;
+		}
 	} else
 		snprintf(host, sizeof(host), "%s", auth);
-	if (parse_ip(host, &fam, addr, e, sizeof(e)) == 0 ||
-	    valid_hostname(host, e, sizeof(e)) == 0)
-		return 0;
+	if (parse_ip(host, &fam, addr, NULL) == ERR_OK ||
+	    valid_hostname(host, NULL) == ERR_OK)
+		return ERR_OK;
 	ERR("'%s' is neither an address nor a host name (either with :PORT), "
 	    "nor an https:// URL", s);
 }
 
-int
-parse_mac(const char *s, char out[18], char *err, size_t errlen)
+enum err_code
+parse_mac(const char *s, char out[18], struct err *err)
 {
 	int	 i;
 	char	 sep = 0;
@@ -322,11 +328,11 @@ parse_mac(const char *s, char out[18], char *err, size_t errlen)
 		}
 	}
 	out[17] = '\0';
-	return 0;
+	return ERR_OK;
 }
 
-int
-parse_sha256_hex(const char *s, char out[65], char *err, size_t errlen)
+enum err_code
+parse_sha256_hex(const char *s, char out[65], struct err *err)
 {
 	int	 i;
 
@@ -338,13 +344,13 @@ parse_sha256_hex(const char *s, char out[65], char *err, size_t errlen)
 		out[i] = (char)tolower((unsigned char)s[i]);
 	}
 	out[64] = '\0';
-	return 0;
+	return ERR_OK;
 }
 
 /* RFC 1123 host name: dot-separated labels of letters, digits and inner
  * hyphens.  This is also what keeps host names safe on a remote shell. */
-int
-valid_hostname(const char *s, char *err, size_t errlen)
+enum err_code
+valid_hostname(const char *s, struct err *err)
 {
 	size_t		 label = 0, n = strlen(s);
 	const char	*p;
@@ -372,12 +378,12 @@ valid_hostname(const char *s, char *err, size_t errlen)
 	}
 	if (label == 0 || p[-1] == '-')
 		ERR("host name '%s' ends with '.' or '-'", s);
-	return 0;
+	return ERR_OK;
 }
 
 /* Names of sites, racks, roles, images, services: [A-Za-z0-9._-], 1-64. */
-int
-valid_name(const char *s, char *err, size_t errlen)
+enum err_code
+valid_name(const char *s, struct err *err)
 {
 	const char	*p;
 
@@ -393,7 +399,7 @@ valid_name(const char *s, char *err, size_t errlen)
 			ERR("name '%s' has a forbidden character '%c' "
 			    "(letters, digits, '.', '_' and '-' only)", s,
 			    isprint((unsigned char)*p) ? *p : '?');
-	return 0;
+	return ERR_OK;
 }
 
 char *

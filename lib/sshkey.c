@@ -68,9 +68,8 @@ sshkey_fp_b64(const char *b64, char fp[SSH_FP_LEN])
 	return 0;
 }
 
-int
-sshkey_fp_line(const char *line, char fp[SSH_FP_LEN], char *err,
-    size_t errlen)
+enum err_code
+sshkey_fp_line(const char *line, char fp[SSH_FP_LEN], struct err *err)
 {
 	const char	*p = line, *b;
 	unsigned char	*blob;
@@ -87,41 +86,33 @@ sshkey_fp_line(const char *line, char fp[SSH_FP_LEN], char *err,
 	while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
 		p++;
 	blen = (size_t)(p - b);
-	if (blen == 0) {
-		snprintf(err, errlen, "not an OpenSSH public key line");
-		return -1;
-	}
-	if (sshkey_b64_decode(b, blen, &blob, &len) == -1) {
-		snprintf(err, errlen, "bad base64 in public key");
-		return -1;
-	}
+	if (blen == 0)
+		return err_set(err, ERR_INVAL, "not an OpenSSH public key "
+		    "line");
+	if (sshkey_b64_decode(b, blen, &blob, &len) == -1)
+		return err_set(err, ERR_INVAL, "bad base64 in public key");
 	sshkey_fp_blob(blob, len, fp);
 	free(blob);
-	return 0;
+	return ERR_OK;
 }
 
-int
-sshkey_fp_file(const char *path, char fp[SSH_FP_LEN], char *err,
-    size_t errlen)
+enum err_code
+sshkey_fp_file(const char *path, char fp[SSH_FP_LEN], struct err *err)
 {
-	FILE	*f;
-	char	 line[16384], e[128];
+	FILE		*f;
+	char		 line[16384];
+	enum err_code	 rc;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((f = fopen(path, "re")) == NULL)
+		return err_errno(err, ERR_FAIL, "%s", path);
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		fclose(f);
-		if (sshkey_fp_line(line, fp, e, sizeof(e)) == -1) {
-			snprintf(err, errlen, "%s: %s", path, e);
-			return -1;
-		}
-		return 0;
+		if ((rc = sshkey_fp_line(line, fp, err)) != ERR_OK)
+			err_prefix(err, "%s", path);
+		return rc;
 	}
 	fclose(f);
-	snprintf(err, errlen, "%s: no public key in the file", path);
-	return -1;
+	return err_set(err, ERR_INVAL, "%s: no public key in the file", path);
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 #define SSH_FP_LEN	64	/* "SHA256:" + 43 base64 characters + NUL */
 
 /* Decodes base64 (with its padding) into a new buffer; -1 when malformed
@@ -19,10 +21,11 @@ void	sshkey_fp_blob(const unsigned char *blob, size_t len,
 /* The fingerprint of a key given in base64; -1 when not base64. */
 int	sshkey_fp_b64(const char *b64, char fp[SSH_FP_LEN]);
 /* Of an OpenSSH public key line "TYPE BASE64 [comment]", and of the first
- * key line of a .pub file; -1 with err set. */
-int	sshkey_fp_line(const char *line, char fp[SSH_FP_LEN], char *err,
-	    size_t errlen);
-int	sshkey_fp_file(const char *path, char fp[SSH_FP_LEN], char *err,
-	    size_t errlen);
+ * key line of a .pub file; ERR_INVAL (a malformed key) or ERR_FAIL (the
+ * file cannot be read) with err set. */
+enum err_code	 sshkey_fp_line(const char *line, char fp[SSH_FP_LEN],
+		    struct err *);
+enum err_code	 sshkey_fp_file(const char *path, char fp[SSH_FP_LEN],
+		    struct err *);
 
 #endif

@@ -123,13 +123,11 @@ valid_devno(const char *s)
 static int
 num(const char *v, uint64_t max, uint64_t *out)
 {
-	char	 e[PARSE_ERRLEN];
-
 	if (*v == '\0') {
 		*out = 0;
 		return 0;
 	}
-	return parse_uint(v, 0, max, out, e, sizeof(e));
+	return parse_uint(v, 0, max, out, NULL) == ERR_OK ? 0 : -1;
 }
 
 static int
@@ -437,9 +435,9 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 					    16, sp + 1);
 			}
 		} else if (nic != NULL) {
-			char	 mac[18], e[PARSE_ERRLEN];
+			char	 mac[18];
 			if (strcmp(key, "mac") == 0 &&
-			    parse_mac(val, mac, e, sizeof(e)) == 0)
+			    parse_mac(val, mac, NULL) == ERR_OK)
 				memcpy(nic->mac, mac, sizeof(nic->mac));
 			else if (strcmp(key, "speed") == 0 &&
 			    num(val, 1ULL << 32, &u) == 0)

@@ -56,33 +56,31 @@ find_writer(const struct config *cfg)
 /*
  * How the image travels, once for the run: a compressed image as it is
  * stored; a raw one with a bmap compressed on the way when a sample says
- * that is faster (images/frame.h); anything else plain.
+ * that is faster (images/frame.h); anything else plain.  The sample is
+ * read from the descriptor held for the run, at the ranges of the bmap
+ * prov_prepare loaded and checked (bm, NULL: none).
  */
-static int
-decide_pack(struct prov_ctx *c, char *err, size_t errlen)
+static enum err_code
+decide_pack(struct prov_ctx *c, const struct bmap *bm, struct err *err)
 {
 	enum img_format	 fmt;
 	char		 why[128];
-	int		 fd, yes, rc;
+	int		 yes;
 
 	c->pack = FRAME_PACK_AUTO;
-	if (c->bmap_path == NULL)
-		return 0;
-	if ((fd = open(c->image_src, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", c->image_src, strerror(errno));
-		return -1;
-	}
-	rc = img_format_detect(fd, &fmt, err, errlen);
-	close(fd);
-	if (rc == -1 || fmt != IMG_RAW)
-		return rc;
-	if (frame_pack_decide(c->image_src, c->bmap_path, &yes, why,
-	    sizeof(why), err, errlen) == -1)
-		return -1;
+	if (bm == NULL)
+		return ERR_OK;
+	if (img_format_detect(c->image_fd, &fmt, err) != ERR_OK)
+		return ERR_FAIL;
+	if (fmt != IMG_RAW)
+		return ERR_OK;
+	if (frame_pack_decide(c->image_fd, bm, &yes, why, sizeof(why),
+	    err) != ERR_OK)
+		return ERR_FAIL;
 	c->pack = yes ? FRAME_PACK_ALWAYS : FRAME_PACK_NEVER;
 	log_info("image %s: %s on the way: %s", c->image, yes ?
 	    "compressed" : "not compressed", why);
-	return 0;
+	return ERR_OK;
 }
 
 struct prov_ctx *
@@ -92,10 +90,11 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	const struct cfg_image	*img;
 	struct prov_ctx		*c;
 	const char		*name = o->image ? o->image : cfg->provision.image;
-	char			 sha[65], e[PROV_ERRLEN];
+	char			 sha[65];
+	struct err		 e;
+	struct bmap		*bm = NULL;
 	struct stat		 st;
 	enum img_format		 fmt;
-	uint64_t		 bmap_size = 0;
 
 	*usage = 1;
 	if (cfg->inventory.database == NULL) {
@@ -130,7 +129,6 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	if (!img_cached(cfg, img) && strncmp(img->url, "file://", 7) != 0) {
 		struct img_fetch_opts	 fo = { o->progress, 0 };
 		struct img_fetch_result	 fr;
-		enum img_err		 kind;
 
 		if (o->dry_run) {
 			snprintf(err, errlen, "image %s is not in the cache: "
@@ -139,9 +137,9 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 			*usage = 0;
 			goto fail;
 		}
-		if (img_fetch(cfg, img, &fo, &fr, &kind, e, sizeof(e)) == -1) {
-			snprintf(err, errlen, "image %s: %s", name, e);
-			*usage = kind == IMG_ERR_CONFIG;
+		if (img_fetch(cfg, img, &fo, &fr, &e) != ERR_OK) {
+			snprintf(err, errlen, "image %s: %s", name, e.msg);
+			*usage = 0;	/* a failed fetch, not bad usage */
 			goto fail;
 		}
 	}
@@ -158,22 +156,23 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 			    img_cache_path(cfg, img, ".bmap");
 	}
 	c->writer_path = find_writer(cfg);
-	if (img_file_sha256(c->writer_path, c->writer_sha, NULL, e,
-	    sizeof(e)) == -1) {
+	if (img_file_sha256(c->writer_path, c->writer_sha, NULL,
+	    &e) != ERR_OK) {
 		snprintf(err, errlen, "castiron-writer: %s (build it with make, "
-		    "or set [provision] writer)", e);
+		    "or set [provision] writer)", e.msg);
 		goto fail;
 	}
 	if (cfg->provision.deploy_host_key && sshkey_fp_file(
-	    cfg->provision.deploy_host_key, c->deploy_fp, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "[provision] deploy_host_key: %s", e);
+	    cfg->provision.deploy_host_key, c->deploy_fp, &e) != ERR_OK) {
+		snprintf(err, errlen, "[provision] deploy_host_key: %s", e.msg);
 		goto fail;
 	}
 	if (cfg->provision.authorized_keys) {
 		if ((c->authorized = file_read_small(
-		    cfg->provision.authorized_keys, 1 << 20, NULL, e, sizeof(e))) == NULL) {
+		    cfg->provision.authorized_keys, 1 << 20, NULL,
+		    &e)) == NULL) {
 			snprintf(err, errlen, "[provision] authorized_keys: %s",
-			    e);
+			    e.msg);
 			goto fail;
 		}
 	} else
@@ -181,7 +180,7 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	/* castiron's own key goes in too, or verify could not log in. */
 	{
 		char *pubpath = xsprintf("%s.pub", cfg->provision.ssh_key), *pub;
-		pub = file_read_small(pubpath, 16384, NULL, e, sizeof(e));
+		pub = file_read_small(pubpath, 16384, NULL, NULL);
 		free(pubpath);
 		if (pub && strstr(c->authorized, strtok(pub, "\n") ?
 		    pub : "") == NULL) {
@@ -218,20 +217,16 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	snprintf(c->image_src, sizeof(c->image_src), "/proc/self/fd/%d",
 	    c->image_fd);
 	snprintf(c->image_sha, sizeof(c->image_sha), "%s", img->sha256);
-	if (img_file_sha256(c->image_src, sha, NULL, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "image %s: %s", name, e);
+	if (img_file_sha256(c->image_src, sha, NULL, &e) != ERR_OK) {
+		snprintf(err, errlen, "image %s: %s", name, e.msg);
 		goto fail;
 	}
-	/* The bmap says which bytes are written: pinned like the image. */
-	if (c->bmap_path) {
-		struct bmap *bm = bmap_load_pinned(c->bmap_path,
-		    img->bmap_sha256, e, sizeof(e));
-		if (bm == NULL) {
-			snprintf(err, errlen, "image %s: bmap %s", name, e);
-			goto fail;
-		}
-		bmap_size = bm->image_size;
-		bmap_free(bm);
+	/* The bmap says which bytes are written: pinned like the image,
+	 * loaded once for the size below and for how the image travels. */
+	if (c->bmap_path && (bm = bmap_load_pinned(c->bmap_path,
+	    img->bmap_sha256, &e)) == NULL) {
+		snprintf(err, errlen, "image %s: bmap %s", name, e.msg);
+		goto fail;
 	}
 	snprintf(c->bmap_sha256, sizeof(c->bmap_sha256), "%s",
 	    img->bmap_sha256);
@@ -243,16 +238,19 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	/* The size a target must have, once for every host: the catalog's
 	 * min_disk, the bmap's ImageSize, else a raw file's size; 0 when
 	 * compressed without a bmap (the writer still checks). */
-	c->image_bytes = img->min_disk ? img->min_disk : bmap_size;
-	if (c->image_bytes == 0 && img_format_detect(c->image_fd, &fmt, e,
-	    sizeof(e)) == 0 && fmt == IMG_RAW && fstat(c->image_fd, &st) == 0)
+	c->image_bytes = img->min_disk ? img->min_disk : bm ?
+	    bm->image_size : 0;
+	if (c->image_bytes == 0 && img_format_detect(c->image_fd, &fmt,
+	    NULL) == ERR_OK && fmt == IMG_RAW && fstat(c->image_fd, &st) == 0)
 		c->image_bytes = (uint64_t)st.st_size;
-	if (decide_pack(c, e, sizeof(e)) == -1) {
-		snprintf(err, errlen, "image %s: %s", name, e);
+	if (decide_pack(c, bm, &e) != ERR_OK) {
+		snprintf(err, errlen, "image %s: %s", name, e.msg);
 		goto fail;
 	}
+	bmap_free(bm);
 	return c;
 fail:
+	bmap_free(bm);
 	prov_ctx_free(c);
 	return NULL;
 }

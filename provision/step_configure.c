@@ -106,7 +106,7 @@ pick_root(const char *listing, char *part, size_t partlen, char *err,
 
 	for (; *p; p = *nl ? nl + 1 : nl) {
 		size_t n;
-		char *sp, e[PARSE_ERRLEN];
+		char *sp;
 
 		if ((nl = strchr(p, '\n')) == NULL)
 			nl = p + strlen(p);
@@ -129,7 +129,7 @@ pick_root(const char *listing, char *part, size_t partlen, char *err,
 				memcpy(num, sp + 6, nl2);
 				num[nl2] = '\0';
 				if (parse_uint(num, 0, UINT64_MAX / 512, &size,
-				    e, sizeof(e)) == -1)
+				    NULL) != ERR_OK)
 					size = 0;
 			}
 		}
@@ -388,8 +388,7 @@ step_configure(struct prov_host *h)
 		    sizeof(ie)) != INV_OK) {
 			phost_err(h, "inventory: %s", ie);
 			rc = -1;
-		} else if (sshkey_fp_line(pub, h->presented, e,
-		    sizeof(e)) == 0)
+		} else if (sshkey_fp_line(pub, h->presented, NULL) == ERR_OK)
 			rc = phost_note(h, "installed host key %s pinned",
 			    h->presented);
 	}

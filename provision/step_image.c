@@ -115,9 +115,8 @@ on_line(void *arg, const char *line)
 {
 	struct send_ctx		*s = arg;
 	struct frame_report	 r;
-	char			 e[128];
 
-	if (frame_report_parse(line, &r, e, sizeof(e)) == -1)
+	if (frame_report_parse(line, &r, NULL) != ERR_OK)
 		return;
 	switch (r.kind) {
 	case FRAME_REP_READY:
@@ -151,6 +150,7 @@ send_image(struct prov_host *h, const char *writer,
 	struct frame_send_opts		 so;
 	struct sess_result		 r;
 	struct send_ctx			*s;
+	struct err			 se;
 	char				 e[PROV_ERRLEN], *cmd, *qw, *qd;
 	int				 rc = -1;
 
@@ -181,7 +181,7 @@ send_image(struct prov_host *h, const char *writer,
 	so.pack = c->pack;
 	so.bmap_sha256 = c->bmap_sha256;
 	memset(sr, 0, sizeof(*sr));
-	if (frame_send_image(&so, sr, e, sizeof(e)) == -1) {
+	if (frame_send_image(&so, sr, &se) != ERR_OK) {
 		/* The writer's own error line says more when it stopped. */
 		char	 scratch[PROV_ERRLEN];
 
@@ -200,7 +200,7 @@ send_image(struct prov_host *h, const char *writer,
 			    h->h.hostname, writer);
 		else
 			phost_err(h, "%s: image stream: %s",
-			    h->h.hostname, s->err[0] ? s->err : e);
+			    h->h.hostname, s->err[0] ? s->err : se.msg);
 		goto out;
 	}
 	h->step_bytes = sr->mapped_bytes;

@@ -78,7 +78,7 @@ fail(int code, const char *fmt, ...)
 	vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
 	va_end(ap);
 	report(&r);
-	fprintf(stderr, "castiron-writer: %s\n", r.msg);
+	log_warnx("%s", r.msg);
 	return code;
 }
 
@@ -105,13 +105,13 @@ on_progress(void *arg, int phase, uint64_t done, uint64_t total)
  * engine, which writes it while the next stage fills from stdin: reading
  * the network and writing the disk overlap.
  */
-static int
-flush_stage(struct img_wr *w, char *err, size_t errlen)
+static enum err_code
+flush_stage(struct img_wr *w, struct err *err)
 {
-	int	 rc = 0;
+	enum err_code	 rc = ERR_OK;
 
 	if (W.staged > 0) {
-		rc = img_wr_data_async(w, W.stage, W.staged, err, errlen);
+		rc = img_wr_data_async(w, W.stage, W.staged, err);
 		W.stage = W.stage == W.stages[0] ? W.stages[1] : W.stages[0];
 	}
 	W.staged = 0;
@@ -120,9 +120,8 @@ flush_stage(struct img_wr *w, char *err, size_t errlen)
 
 /* Gathers range data so that the engine gets large aligned writes
  * whatever slices the network delivered. */
-static int
-stage_data(struct img_wr *w, const uint8_t *p, size_t len, char *err,
-    size_t errlen)
+static enum err_code
+stage_data(struct img_wr *w, const uint8_t *p, size_t len, struct err *err)
 {
 	size_t	 n;
 
@@ -132,10 +131,10 @@ stage_data(struct img_wr *w, const uint8_t *p, size_t len, char *err,
 		W.staged += n;
 		p += n;
 		len -= n;
-		if (W.staged == STAGE && flush_stage(w, err, errlen) == -1)
-			return -1;
+		if (W.staged == STAGE && flush_stage(w, err) != ERR_OK)
+			return ERR_FAIL;
 	}
-	return 0;
+	return ERR_OK;
 }
 
 /*
@@ -156,9 +155,9 @@ struct input {
 	struct img_sha		*packsha;	/* over every packed byte */
 };
 
-static int
+static enum err_code
 in_next(struct input *in, enum frame_ev *ev, const uint8_t **data,
-    size_t *dlen, char *err, size_t errlen)
+    size_t *dlen, struct err *err)
 {
 	size_t	 used;
 	ssize_t	 n;
@@ -168,17 +167,13 @@ in_next(struct input *in, enum frame_ev *ev, const uint8_t **data,
 			do
 				n = read(STDIN_FILENO, in->buf, IN_BUF);
 			while (n == -1 && errno == EINTR);
-			if (n < 0) {
-				snprintf(err, errlen, "reading the stream: %s",
-				    strerror(errno));
-				return -1;
-			}
-			if (n == 0) {
-				snprintf(err, errlen, "the stream ended early, "
-				    "after %llu bytes",
+			if (n < 0)
+				return err_errno(err, ERR_FAIL,
+				    "reading the stream");
+			if (n == 0)
+				return err_set(err, ERR_FAIL, "the stream "
+				    "ended early, after %llu bytes",
 				    (unsigned long long)frame_dec_pos(in->d));
-				return -1;
-			}
 			in->p = in->buf;
 			in->left = (size_t)n;
 		}
@@ -186,17 +181,16 @@ in_next(struct input *in, enum frame_ev *ev, const uint8_t **data,
 		    dlen);
 		in->p += used;
 		in->left -= used;
-		if (*ev == FRAME_EV_ERROR) {
-			snprintf(err, errlen, "%s", frame_dec_error(in->d));
-			return -1;
-		}
+		if (*ev == FRAME_EV_ERROR)
+			return err_set(err, ERR_FAIL, "%s",
+			    frame_dec_error(in->d));
 		if (*ev != FRAME_EV_NEED)
-			return 0;
+			return ERR_OK;
 	}
 }
 
 static ssize_t
-in_fill(void *arg, uint8_t *buf, size_t len, char *err, size_t errlen)
+in_fill(void *arg, uint8_t *buf, size_t len, struct err *err)
 {
 	struct input	*in = arg;
 	enum frame_ev	 ev;
@@ -205,13 +199,12 @@ in_fill(void *arg, uint8_t *buf, size_t len, char *err, size_t errlen)
 	while (in->packlen == 0) {
 		if (in->end)
 			return 0;
-		if (in_next(in, &ev, &in->pack, &in->packlen, err,
-		    errlen) == -1)
+		if (in_next(in, &ev, &in->pack, &in->packlen, err) != ERR_OK)
 			return -1;
 		if (ev == FRAME_EV_END)
 			in->end = 1;
 		else if (ev != FRAME_EV_PACKED) {
-			snprintf(err, errlen, "stream byte %llu: a record "
+			err_set(err, ERR_FAIL, "stream byte %llu: a record "
 			    "inside the packed data",
 			    (unsigned long long)frame_dec_pos(in->d));
 			return -1;
@@ -260,59 +253,57 @@ pk_add(struct packed *pk, uint64_t off, uint64_t len, const uint8_t *dig)
 	pk->vb.n = pk->n;
 }
 
-static int
-pk_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len, char *err,
-    size_t errlen)
+static enum err_code
+pk_begin(void *arg, uint64_t idx, uint64_t off, uint64_t len,
+    struct err *err)
 {
 	struct packed	*pk = arg;
 
 	(void)off;
-	return img_wr_begin(pk->w, pk->off[idx], len, err, errlen);
+	return img_wr_begin(pk->w, pk->off[idx], len, err);
 }
 
-static int
-pk_data(void *arg, const uint8_t *buf, size_t len, char *err, size_t errlen)
+static enum err_code
+pk_data(void *arg, const uint8_t *buf, size_t len, struct err *err)
 {
 	struct packed	*pk = arg;
 
-	return stage_data(pk->w, buf, len, err, errlen);
+	return stage_data(pk->w, buf, len, err);
 }
 
-static int
-pk_end(void *arg, uint64_t idx, const uint8_t *expect, char *err,
-    size_t errlen)
+static enum err_code
+pk_end(void *arg, uint64_t idx, const uint8_t *expect, struct err *err)
 {
 	struct packed	*pk = arg;
 
 	(void)idx;
-	if (flush_stage(pk->w, err, errlen) == -1)
-		return -1;
-	return img_wr_end(pk->w, expect, err, errlen);
+	if (flush_stage(pk->w, err) != ERR_OK)
+		return ERR_FAIL;
+	return img_wr_end(pk->w, expect, err);
 }
 
 /* Decompresses the packed data and writes the table's ranges. */
-static int
+static enum err_code
 pk_write(struct packed *pk, struct input *in, uint64_t image_size,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	static const struct img_walk_cb	 cb = { pk_begin, pk_data, pk_end };
 	struct img_src			*src;
-	int				 rc;
+	enum err_code			 rc;
 
 	pk->vb.block_size = 1;
 	pk->vb.image_size = pk->layout == FRAME_LAYOUT_IMAGE ? image_size :
 	    pk->vpos;
 	src = img_src_open_fill(pk->codec == FRAME_CODEC_ZSTD ? IMG_ZSTD :
-	    IMG_GZIP, "the packed stream", in_fill, in, err, errlen);
+	    IMG_GZIP, "the packed stream", in_fill, in, err);
 	if (src == NULL)
-		return -1;
-	rc = img_walk(src, &pk->vb, pk->vb.image_size, &cb, pk, err, errlen);
+		return ERR_FAIL;
+	rc = img_walk(src, &pk->vb, pk->vb.image_size, &cb, pk, err);
 	img_src_close(src);
-	if (rc == 0 && !in->end) {
-		snprintf(err, errlen, "stream byte %llu: packed data past the "
-		    "end of the image", (unsigned long long)frame_dec_pos(in->d));
-		rc = -1;
-	}
+	if (rc == ERR_OK && !in->end)
+		rc = err_set(err, ERR_FAIL, "stream byte %llu: packed data "
+		    "past the end of the image",
+		    (unsigned long long)frame_dec_pos(in->d));
 	return rc;
 }
 
@@ -334,7 +325,7 @@ main(int argc, char **argv)
 	struct frame_report	 r;
 	const uint8_t		*data;
 	const char		*target = NULL;
-	char			 err[512];
+	struct err		 err;
 	uint8_t			 dig[SHA256_LEN];
 	uint64_t		 idx, off, len, n;
 	size_t			 dlen;
@@ -357,7 +348,7 @@ main(int argc, char **argv)
 	W.start_ms = mono_ms();
 	if (posix_memalign((void **)&W.stages[0], 4096, STAGE) != 0 ||
 	    posix_memalign((void **)&W.stages[1], 4096, STAGE) != 0) {
-		fprintf(stderr, "castiron-writer: out of memory\n");
+		log_warnx("out of memory");
 		return 1;
 	}
 	W.stage = W.stages[0];
@@ -365,8 +356,8 @@ main(int argc, char **argv)
 	in.packsha = img_sha_new();
 	in.buf = xmalloc(IN_BUF);
 	while (!finished) {
-		if (in_next(&in, &ev, &data, &dlen, err, sizeof(err)) == -1) {
-			code = fail(t ? 1 : 2, "%s", err);
+		if (in_next(&in, &ev, &data, &dlen, &err) != ERR_OK) {
+			code = fail(t ? 1 : 2, "%s", err.msg);
 			goto out;
 		}
 		switch (ev) {
@@ -375,10 +366,9 @@ main(int argc, char **argv)
 			break;	/* in_next returns neither */
 		case FRAME_EV_HDR: {
 			const struct frame_hdr *h = frame_dec_hdr(in.d);
-			t = img_target_open(target, h->image_size, err,
-			    sizeof(err));
+			t = img_target_open(target, h->image_size, &err);
 			if (t == NULL) {
-				code = fail(2, "%s", err);
+				code = fail(2, "%s", err.msg);
 				goto out;
 			}
 			w = img_wr_new(t, h->image_size, readback ||
@@ -407,30 +397,30 @@ main(int argc, char **argv)
 			in.pack = data;
 			in.packlen = dlen;
 			if (pk_write(&pk, &in, frame_dec_hdr(in.d)->image_size,
-			    err, sizeof(err)) == -1) {
-				code = fail(1, "%s", err);
+			    &err) != ERR_OK) {
+				code = fail(1, "%s", err.msg);
 				goto out;
 			}
 			finished = 1;
 			break;
 		case FRAME_EV_RANGE:
 			frame_dec_range(in.d, &idx, &off, &len);
-			if (img_wr_begin(w, off, len, err, sizeof(err)) == -1) {
-				code = fail(1, "%s", err);
+			if (img_wr_begin(w, off, len, &err) != ERR_OK) {
+				code = fail(1, "%s", err.msg);
 				goto out;
 			}
 			break;
 		case FRAME_EV_DATA:
-			if (stage_data(w, data, dlen, err, sizeof(err)) == -1) {
-				code = fail(1, "%s", err);
+			if (stage_data(w, data, dlen, &err) != ERR_OK) {
+				code = fail(1, "%s", err.msg);
 				goto out;
 			}
 			break;
 		case FRAME_EV_RANGE_END:
-			if (flush_stage(w, err, sizeof(err)) == -1 ||
-			    img_wr_end(w, frame_dec_digest(in.d), err,
-			    sizeof(err)) == -1) {
-				code = fail(1, "%s", err);
+			if (flush_stage(w, &err) != ERR_OK ||
+			    img_wr_end(w, frame_dec_digest(in.d),
+			    &err) != ERR_OK) {
+				code = fail(1, "%s", err.msg);
 				goto out;
 			}
 			break;
@@ -446,8 +436,8 @@ main(int argc, char **argv)
 	}
 	/* The stream's digest is checked before the held first and last
 	 * MiB are written. */
-	if (img_wr_finish(w, frame_dec_digest(in.d), err, sizeof(err)) == -1) {
-		code = fail(1, "%s", err);
+	if (img_wr_finish(w, frame_dec_digest(in.d), &err) != ERR_OK) {
+		code = fail(1, "%s", err.msg);
 		goto out;
 	}
 	img_wr_digest(w, dig);

@@ -119,7 +119,6 @@ static enum err_code
 ipmi_addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port,
     struct err *e)
 {
-	char		 why[PARSE_ERRLEN];
 	const char	*c1;
 	uint8_t		 a[16];
 	int		 fam;
@@ -138,8 +137,8 @@ ipmi_addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port,
 			return err_set(e, ERR_INVAL, "'%s' is not [IPV6] or "
 			    "[IPV6]:PORT", s);
 		if (rb[1] == ':' && parse_hostport(s, host, hostlen, port,
-		    why, sizeof(why)) == -1)
-			return err_set(e, ERR_INVAL, "%s", why);
+		    e) != ERR_OK)
+			return ERR_INVAL;
 		hl = (size_t)(rb - s - 1);
 		if (hl == 0 || hl >= hostlen)
 			return err_set(e, ERR_INVAL, "'%s' has an empty or "
@@ -162,21 +161,22 @@ ipmi_addr_parse(const char *s, char *host, size_t hostlen, uint16_t *port,
 		return ERR_OK;
 	}
 	if (c1 != NULL) {
-		if (parse_hostport(s, host, hostlen, port, why,
-		    sizeof(why)) == -1)
-			return err_set(e, ERR_INVAL, "%s", why);
+		if (parse_hostport(s, host, hostlen, port, e) != ERR_OK)
+			return ERR_INVAL;
 	} else {
 		if (strlen(s) >= hostlen)
 			return err_set(e, ERR_INVAL, "BMC address '%.40s...' "
 			    "is too long", s);
 		memcpy(host, s, strlen(s) + 1);
 	}
-	if (parse_ip(host, &fam, a, why, sizeof(why)) == 0)
+	if (parse_ip(host, &fam, a, NULL) == ERR_OK)
 		return fam == AF_INET ? ERR_OK : err_set(e, ERR_INVAL,
 		    "'%s': write an IPv6 address with a port as "
 		    "[ADDRESS]:PORT", s);
-	if (valid_hostname(host, why, sizeof(why)) == -1)
-		return err_set(e, ERR_INVAL, "BMC address '%s': %s", s, why);
+	if (valid_hostname(host, e) != ERR_OK) {
+		err_prefix(e, "BMC address '%s'", s);
+		return ERR_INVAL;
+	}
 	return ERR_OK;
 }
 

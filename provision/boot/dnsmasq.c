@@ -35,18 +35,16 @@
 static enum err_code
 replace(const char *path, const char *text, int *changed, struct err *e)
 {
-	char	 m[256], *old;
+	char	*old;
 	size_t	 len;
 
-	old = file_read_small(path, 64u << 20, &len, m, sizeof(m));
+	old = file_read_small(path, 64u << 20, &len, NULL);
 	*changed = old == NULL || len != strlen(text) || memcmp(old, text,
 	    len) != 0;
 	free(old);
 	if (!*changed)
 		return ERR_OK;
-	if (file_replace(path, text, strlen(text), 0644, 1, m, sizeof(m)) == -1)
-		return err_set(e, ERR_FAIL, "%s", m);
-	return ERR_OK;
+	return file_replace(path, text, strlen(text), 0644, 1, e);
 }
 
 /* The hosts file's text: "MAC,ADDRESS,HOSTNAME" per enrolled MAC. */
@@ -149,14 +147,15 @@ boot_dnsmasq_write(const struct config *cfg, int *hosts_changed,
 void
 boot_dnsmasq_reload(const struct config *cfg)
 {
-	char	*path, *text, m[256];
-	long	 pid;
+	char		*path, *text;
+	struct err	 e;
+	long		 pid;
 
 	if (cfg->boot.dnsmasq_pidfile == NULL)
 		return;
 	path = cfg->boot.dnsmasq_pidfile;
-	if ((text = file_read_small(path, 64, NULL, m, sizeof(m))) == NULL) {
-		log_warnx("boot: %s", m);
+	if ((text = file_read_small(path, 64, NULL, &e)) == NULL) {
+		log_warnx("boot: %s", e.msg);
 		return;
 	}
 	pid = strtol(text, NULL, 10);

@@ -212,7 +212,7 @@ serve_script(struct srv *s, struct MHD_Connection *c, const char *url,
 	for (i = 0; i < 17; i++)
 		m[i] = macs[i] == '-' ? ':' : macs[i];
 	m[17] = '\0';
-	if (parse_mac(m, mac, e, sizeof(e)) == -1)
+	if (parse_mac(m, mac, NULL) != ERR_OK)
 		return reply(c, 400, "text/plain", "bad MAC\n", NULL, url,
 		    "not a MAC");
 	if (inv_open(s->cfg->inventory.database, INV_OPEN_READONLY, &inv, e,
@@ -252,10 +252,10 @@ serve_image(struct srv *s, struct MHD_Connection *c, const char *url,
     const char *name)
 {
 	const struct cfg_image	*img;
-	char			 e[128], *path;
+	char			*path;
 	enum MHD_Result		 ret;
 
-	if (valid_name(name, e, sizeof(e)) == -1 ||
+	if (valid_name(name, NULL) != ERR_OK ||
 	    (img = config_image(s->cfg, name)) == NULL)
 		return reply(c, 404, "text/plain", "no such image\n", NULL, url,
 		    "not an image of the configuration");
@@ -307,7 +307,7 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 	}
 	json_array_foreach(macs, i, v) {
 		if (!json_is_string(v) || parse_mac(json_string_value(v), mac,
-		    e, sizeof(e)) == -1) {
+		    NULL) != ERR_OK) {
 			json_decref(j);
 			return reply(c, 400, "text/plain", "bad check-in\n",
 			    NULL, url, "a bad MAC");
@@ -323,7 +323,7 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 		    "enlistment");
 	}
 	if (token == NULL || key == NULL || strlen(key) >= sizeof(in.hostkey) ||
-	    sshkey_fp_line(key, fp, e, sizeof(e)) == -1) {
+	    sshkey_fp_line(key, fp, NULL) != ERR_OK) {
 		json_decref(j);
 		return reply(c, 400, "text/plain", "bad check-in\n", NULL, url,
 		    "no token, or no readable host key");
@@ -443,17 +443,18 @@ boot_serve(const struct config *cfg, struct err *e)
 	struct MHD_Daemon	*d;
 	struct srv		 s;
 	sigset_t		 set;
-	char			 host[256], m[128];
+	char			 host[256];
 	uint16_t		 port;
 	int			 sig, changed;
 	const struct timespec	 tick = { 2, 0 };
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
-	if (parse_hostport(cfg->boot.listen, host, sizeof(host), &port, m,
-	    sizeof(m)) == -1)
-		return err_set(e, ERR_INVAL, "%s: [boot] listen: %s", cfg->path,
-		    m);
+	if (parse_hostport(cfg->boot.listen, host, sizeof(host), &port,
+	    e) != ERR_OK) {
+		err_prefix(e, "%s: [boot] listen", cfg->path);
+		return ERR_INVAL;
+	}
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;

@@ -83,19 +83,13 @@ field(const char *text, const char *key, char *out, size_t len)
 static char *
 read_state(const char *path)
 {
-	char	 e[256];
-
-	return file_read_small(path, BOOT_FILE_MAX, NULL, e, sizeof(e));
+	return file_read_small(path, BOOT_FILE_MAX, NULL, NULL);
 }
 
 static enum err_code
 write_state(const char *path, const char *text, struct err *e)
 {
-	char	 m[256];
-
-	if (file_replace(path, text, strlen(text), 0600, 1, m, sizeof(m)) == -1)
-		return err_set(e, ERR_FAIL, "%s", m);
-	return ERR_OK;
+	return file_replace(path, text, strlen(text), 0600, 1, e);
 }
 
 enum err_code

@@ -16,13 +16,16 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct bmap	*b, *b2;
-	char		 err[512], *xml;
+	struct err	 err;
+	char		*xml;
 	size_t		 i, xlen;
 	uint64_t	 off, rlen;
 
-	b = bmap_parse((const char *)data, len, "fuzz.bmap", err, sizeof(err));
+	err_clear(&err);
+	b = bmap_parse((const char *)data, len, "fuzz.bmap", &err);
 	if (b == NULL) {
-		if (err[0] == '\0')
+		/* A refusal always says why. */
+		if (err.code == ERR_OK || err.msg[0] == '\0')
 			abort();
 		return 0;
 	}
@@ -36,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			abort();
 	}
 	xml = bmap_format(b, &xlen);
-	b2 = bmap_parse(xml, xlen, "fuzz2.bmap", err, sizeof(err));
+	b2 = bmap_parse(xml, xlen, "fuzz2.bmap", &err);
 	if (b2 == NULL || b2->n != b->n)
 		abort();
 	bmap_free(b2);

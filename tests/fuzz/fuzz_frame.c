@@ -22,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	size_t			 step, pos, n, used, dlen;
 	uint64_t		 idx, off, rlen, inrange = 0, size = 0;
 	enum frame_ev		 ev;
-	char			 line[FRAME_LINE_MAX + 2], err[128];
+	char			 line[FRAME_LINE_MAX + 2];
 	int			 ended = 0;
 
 	if (len == 0)
@@ -35,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	n = len < FRAME_LINE_MAX ? len : FRAME_LINE_MAX;
 	memcpy(line, data, n);
 	line[n] = '\0';
-	if (frame_report_parse(line, &r, err, sizeof(err)) == 0) {
+	if (frame_report_parse(line, &r, NULL) == ERR_OK) {
 		frame_report_format(line, sizeof(line), &r);
 		if (strchr(line, '\n') == NULL)
 			abort();

@@ -42,4 +42,54 @@ fails_with 2 "unknown area" "$CASTIRON" frob
 fails_with 2 "unknown verb" "$CASTIRON" config frob
 fails_with 2 "unknown option" "$CASTIRON" config check --frob
 fails_with 2 "bad --format" "$CASTIRON" --format yaml config check
+
+# The global options, parsed from one table with every command's
+# options: anywhere before "--", with their short forms, and the edge
+# cases of each.  gives CODE OUT ERR NAME CMD...: CMD exits CODE, prints
+# exactly OUT on stdout and ERR on stderr ($T written as @T@).
+gives() {
+	_wc=$1; _wo=$2; _we=$3; _wn=$4; shift 4
+	"$@" >"$T/gives.out" 2>"$T/gives.err"
+	_wr=$?
+	check "$_wn" "$_wr|$(sed "s|$T|@T@|g" "$T/gives.out")|$(sed "s|$T|@T@|g" "$T/gives.err")" = "$_wc|$_wo|$_we"
+}
+G="$T/good.ini"
+OK="@T@/good.ini: OK (1 image, 1 service)"
+gives 0 "$OK" "" "-c before the area" "$CASTIRON" -c "$G" config check
+gives 0 "$OK" "" "--config FILE between area and verb" \
+    "$CASTIRON" config --config "$G" check
+gives 0 "$OK" "" "--config=FILE after the verb" "$CASTIRON" config check --config="$G"
+gives 0 "$OK" "" "the last -c wins" "$CASTIRON" -c /nonexistent config check -c "$G"
+gives 2 "" "castiron: -c needs a file" "-c last, without its file" \
+    "$CASTIRON" config check -c
+gives 2 "" "castiron: --config needs a file" "--config last, without its file" \
+    "$CASTIRON" config check --config
+gives 2 "" "castiron: --format must be table, json or csv" \
+    "--format last, without its value" "$CASTIRON" -c "$G" config check --format
+gives 2 "" "castiron: --format must be table, json or csv" "--format=yaml" \
+    "$CASTIRON" -c "$G" config check --format=yaml
+gives 0 "$OK" "" "--format=csv after the verb" "$CASTIRON" -c "$G" config check --format=csv
+gives 0 "" "" "-q after the verb: nothing on stdout" "$CASTIRON" -c "$G" config check -q
+gives 0 "" "" "--quiet between area and verb" "$CASTIRON" -c "$G" config --quiet check
+gives 0 "$OK" "" "-v after -q: the later one counts" "$CASTIRON" -c "$G" -q config check -v
+gives 0 "" "" "-q after -v: quiet" "$CASTIRON" -c "$G" -v config check -q
+gives 0 "$OK" "" "-vv, a flag's letter repeated" "$CASTIRON" -c "$G" -vv config check
+gives 2 "" "castiron: --quiet takes no value" "a flag given a value" \
+    "$CASTIRON" -c "$G" --quiet=yes config check
+gives 2 "" "castiron config check: unknown option -x (see --help)" \
+    "an unknown letter is the command's to refuse" "$CASTIRON" -c "$G" config check -x
+gives 2 "" "castiron config check: unknown option -qx (see --help)" \
+    "letters of different flags are not split" "$CASTIRON" -c "$G" config check -qx
+gives 2 "" "castiron config check: unknown option -cc (see --help)" \
+    "an option with a value takes one letter" "$CASTIRON" -c "$G" config check -cc
+gives 2 "" "castiron config check: unexpected argument '-q' (see --help)" \
+    "after --, a global option is an argument" "$CASTIRON" -c "$G" config check -- -q
+gives 2 "" "castiron config check: unknown option --config-file (see --help)" \
+    "a longer name is not its prefix" "$CASTIRON" config check --config-file "$G"
+gives 0 "castiron $(cat VERSION)" "" "--version after the verb, nothing run" \
+    "$CASTIRON" config check --version -c /nonexistent
+"$CASTIRON" config check --help >"$T/help.want"
+gives 0 "$(cat "$T/help.want")" "" "-h before the area is the verb's --help" \
+    "$CASTIRON" -h config check
+gives 0 "$(cat "$T/help.want")" "" "--help after the verb" "$CASTIRON" config check --help
 done_testing

@@ -38,10 +38,10 @@ static unsigned
 ms_arg(const char *s)
 {
 	uint64_t	v;
-	char		why[PARSE_ERRLEN];
+	struct err	why;
 
-	if (parse_uint(s, 0, 86400000, &v, why, sizeof(why)) == -1) {
-		fprintf(stderr, "bmc-probe: %s\n", why);
+	if (parse_uint(s, 0, 86400000, &v, &why) != ERR_OK) {
+		fprintf(stderr, "bmc-probe: %s\n", why.msg);
 		exit(2);
 	}
 	return (unsigned)v;

@@ -18,7 +18,7 @@
 #include "lib/atomicfile.h"
 
 static char	dir[] = "/tmp/castiron-af.XXXXXX";
-static char	err[256];
+static struct err	err;
 
 static char *
 slurp(const char *path)
@@ -57,13 +57,11 @@ t_replace(void **st)
 
 	(void)st;
 	snprintf(path, sizeof(path), "%s/castiron.conf", dir);
-	assert_int_equal(file_replace(path, "one\n", 4, 0640, 0, err,
-	    sizeof(err)), 0);
+	assert_int_equal(file_replace(path, "one\n", 4, 0640, 0, &err), ERR_OK);
 	assert_string_equal(slurp(path), "one\n");
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0640);
-	assert_int_equal(file_replace(path, "two\n", 4, 0644, 1, err,
-	    sizeof(err)), 0);
+	assert_int_equal(file_replace(path, "two\n", 4, 0644, 1, &err), ERR_OK);
 	assert_string_equal(slurp(path), "two\n");
 	assert_int_equal(entries(), 1);		/* no temporary left */
 	unlink(path);
@@ -78,9 +76,8 @@ t_abort(void **st)
 
 	(void)st;
 	snprintf(path, sizeof(path), "%s/metrics.prom", dir);
-	assert_int_equal(file_replace(path, "old\n", 4, 0644, 0, err,
-	    sizeof(err)), 0);
-	a = afile_open(path, 0644, &f, err, sizeof(err));
+	assert_int_equal(file_replace(path, "old\n", 4, 0644, 0, &err), ERR_OK);
+	a = afile_open(path, 0644, &f, &err);
 	assert_non_null(a);
 	fputs("half a new fi", f);
 	assert_string_equal(slurp(path), "old\n");	/* readers see the old */
@@ -97,10 +94,9 @@ t_missing_dir(void **st)
 
 	(void)st;
 	snprintf(path, sizeof(path), "%s/no/such/dir/file", dir);
-	assert_int_equal(file_replace(path, "x", 1, 0644, 0, err,
-	    sizeof(err)), -1);
+	assert_int_equal(file_replace(path, "x", 1, 0644, 0, &err), ERR_FAIL);
 	assert_int_equal(errno, ENOENT);
-	assert_non_null(strstr(err, "No such file or directory"));
+	assert_non_null(strstr(err.msg, "No such file or directory"));
 	assert_int_equal(entries(), 0);
 }
 

@@ -215,7 +215,6 @@ static struct config *
 cfg_two(void)
 {
 	struct config *c = xcalloc(1, sizeof(*c));
-	char e[PARSE_ERRLEN];
 
 	c->nservice = 2;
 	c->service = xcalloc(2, sizeof(*c->service));
@@ -229,10 +228,10 @@ cfg_two(void)
 		c->service[i].nprefixes = 2;
 		c->service[i].prefixes = xcalloc(2, sizeof(struct prefix));
 	}
-	parse_prefix("192.0.2.10/32", &c->service[0].prefixes[0], e, sizeof(e));
-	parse_prefix("192.0.2.99/32", &c->service[0].prefixes[1], e, sizeof(e));
-	parse_prefix("2001:db8::53/128", &c->service[1].prefixes[0], e, sizeof(e));
-	parse_prefix("192.0.2.99/32", &c->service[1].prefixes[1], e, sizeof(e));
+	parse_prefix("192.0.2.10/32", &c->service[0].prefixes[0], NULL);
+	parse_prefix("192.0.2.99/32", &c->service[0].prefixes[1], NULL);
+	parse_prefix("2001:db8::53/128", &c->service[1].prefixes[0], NULL);
+	parse_prefix("192.0.2.99/32", &c->service[1].prefixes[1], NULL);
 	return c;
 }
 
@@ -361,8 +360,7 @@ t_names_and_render(void **st)
 	struct prefix p;
 
 	(void)st;
-	parse_prefix("2001:db8:1234:5678:9abc:def0:1234:5678/128", &p, err,
-	    sizeof(err));
+	parse_prefix("2001:db8:1234:5678:9abc:def0:1234:5678/128", &p, NULL);
 	ctl_proto_name(&p, buf, sizeof(buf));
 	assert_string_equal(buf,
 	    "castiron_p_2001_db8_1234_5678_9abc_def0_1234_5678_128");

@@ -14,7 +14,7 @@
 
 #include "images/bmap.h"
 
-static char	err[512];
+static struct err	err;
 
 /* bmaptool create of a 10001000-byte file with blocks 0-2 and 100. */
 static const char tool_bmap[] =
@@ -79,8 +79,7 @@ t_bmaptool_file(void **st)
 	char		 hex[65];
 
 	(void)st;
-	b = bmap_parse(tool_bmap, strlen(tool_bmap), "t.bmap", err,
-	    sizeof(err));
+	b = bmap_parse(tool_bmap, strlen(tool_bmap), "t.bmap", &err);
 	assert_non_null(b);
 	assert_int_equal(b->image_size, 10001000);
 	assert_int_equal(b->block_size, 4096);
@@ -109,9 +108,9 @@ t_every_truncation_fails(void **st)
 	(void)st;
 	/* Cutting anywhere before "</bmap>" must fail. */
 	for (n = 0; n < len - 8; n++) {
-		b = bmap_parse(tool_bmap, n, "t.bmap", err, sizeof(err));
+		b = bmap_parse(tool_bmap, n, "t.bmap", &err);
 		assert_null(b);
-		assert_non_null(strstr(err, "t.bmap"));
+		assert_non_null(strstr(err.msg, "t.bmap"));
 	}
 }
 
@@ -124,8 +123,8 @@ t_wrong_checksum(void **st)
 	p = strstr(s, "> 100 <");
 	assert_non_null(p);
 	p[2] = '2';	/* block 200: valid, but the checksum no longer is */
-	assert_null(bmap_parse(s, strlen(s), "t.bmap", err, sizeof(err)));
-	assert_non_null(strstr(err, "BmapFileChecksum mismatch"));
+	assert_null(bmap_parse(s, strlen(s), "t.bmap", &err));
+	assert_non_null(strstr(err.msg, "BmapFileChecksum mismatch"));
 	free(s);
 }
 
@@ -158,7 +157,7 @@ roundtrip(struct bmap *b)
 	size_t		 len;
 
 	xml = bmap_format(b, &len);
-	r = bmap_parse(xml, len, "rt.bmap", err, sizeof(err));
+	r = bmap_parse(xml, len, "rt.bmap", &err);
 	free(xml);
 	bmap_free(b);
 	return r;
@@ -192,28 +191,28 @@ t_hostile_ranges(void **st)
 
 	(void)st;
 	assert_null(roundtrip(mk(10001000, 2, past)));
-	assert_non_null(strstr(err, "ends past the image"));
+	assert_non_null(strstr(err.msg, "ends past the image"));
 	assert_null(roundtrip(mk(10001000, 2, overlap)));
-	assert_non_null(strstr(err, "overlaps"));
+	assert_non_null(strstr(err.msg, "overlaps"));
 	assert_null(roundtrip(mk(10001000, 2, unsorted)));
-	assert_non_null(strstr(err, "overlaps or precedes"));
+	assert_non_null(strstr(err.msg, "overlaps or precedes"));
 	b = mk(10001000, 1, reversed);
 	b->mapped = 5;
 	assert_null(roundtrip(b));
-	assert_non_null(strstr(err, "first block after the last"));
+	assert_non_null(strstr(err.msg, "first block after the last"));
 	assert_null(roundtrip(mk(10001000, 1, huge)));
 	b = mk(10001000, 0, NULL);
 	b->mapped = 7;
 	assert_null(roundtrip(b));
-	assert_non_null(strstr(err, "MappedBlocksCount"));
+	assert_non_null(strstr(err.msg, "MappedBlocksCount"));
 	b = mk(10001000, 0, NULL);
 	b->blocks = 1;
 	assert_null(roundtrip(b));
-	assert_non_null(strstr(err, "BlocksCount"));
+	assert_non_null(strstr(err.msg, "BlocksCount"));
 	b = mk(10001000, 0, NULL);
 	b->block_size = 3000;
 	assert_null(roundtrip(b));
-	assert_non_null(strstr(err, "BlockSize"));
+	assert_non_null(strstr(err.msg, "BlockSize"));
 	b = mk(10001000, 0, NULL);	/* nothing mapped: valid */
 	b = roundtrip(b);
 	assert_non_null(b);
@@ -240,11 +239,10 @@ t_garbage(void **st)
 
 	(void)st;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_null(bmap_parse(bad[i], strlen(bad[i]), "g.bmap", err,
-		    sizeof(err)));
+		assert_null(bmap_parse(bad[i], strlen(bad[i]), "g.bmap", &err));
 	/* A NUL inside. */
-	assert_null(bmap_parse("<bmap\0>", 7, "g.bmap", err, sizeof(err)));
-	assert_non_null(strstr(err, "NUL"));
+	assert_null(bmap_parse("<bmap\0>", 7, "g.bmap", &err));
+	assert_non_null(strstr(err.msg, "NUL"));
 }
 
 int

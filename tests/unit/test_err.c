@@ -28,6 +28,31 @@ t_set_prefix(void **state)
 	assert_string_equal(e.msg, "");
 }
 
+/* A printf-like function of a caller's own, as bmap.c's px_fail is. */
+static enum err_code __attribute__((format(printf, 2, 3)))
+fail_at(struct err *e, const char *fmt, ...)
+{
+	enum err_code	rc;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	rc = err_vset(e, ERR_FAIL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void
+t_vset(void **state)
+{
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(fail_at(&e, "range %d of %s", 3, "x.bmap"), ERR_FAIL);
+	assert_int_equal(e.code, ERR_FAIL);
+	assert_string_equal(e.msg, "range 3 of x.bmap");
+	assert_int_equal(fail_at(NULL, "kept %s", "nowhere"), ERR_FAIL);
+}
+
 static void
 t_errno(void **state)
 {
@@ -76,6 +101,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_set_prefix),
+		cmocka_unit_test(t_vset),
 		cmocka_unit_test(t_errno),
 		cmocka_unit_test(t_bounded),
 		cmocka_unit_test(t_null),

@@ -217,7 +217,7 @@ t_reports(void **st)
 	r.elapsed_ms = 42;
 	memset(r.sha256, 'e', 64);
 	frame_report_format(line, sizeof(line), &r);
-	assert_int_equal(frame_report_parse(line, &p, line, 0), 0);
+	assert_int_equal(frame_report_parse(line, &p, NULL), ERR_OK);
 	assert_int_equal(p.kind, FRAME_REP_DONE);
 	assert_int_equal(p.ranges, 3);
 	assert_int_equal(p.bytes, 1612);
@@ -231,32 +231,33 @@ t_reports(void **st)
 	frame_report_format(line, sizeof(line), &r);
 	assert_non_null(strchr(line, '\n'));
 	assert_int_equal(strchr(line, '\n')[1], '\0');
-	assert_int_equal(frame_report_parse(line, &p, NULL, 0), 0);
+	assert_int_equal(frame_report_parse(line, &p, NULL), ERR_OK);
 	assert_int_equal(p.exit_code, 2);
 	assert_string_equal(p.msg, "two lines = here");
 
 	assert_int_equal(frame_report_parse("progress done=5 total=10 new=x\n",
-	    &p, NULL, 0), 0);
+	    &p, NULL), ERR_OK);
 	assert_int_equal(p.done, 5);
 	assert_int_equal(p.total, 10);
 	assert_int_equal(frame_report_parse("ready target=/dev/sda "
-	    "target_bytes=1 image_bytes=1 mapped_bytes=1", &p, NULL, 0), 0);
+	    "target_bytes=1 image_bytes=1 mapped_bytes=1", &p, NULL), ERR_OK);
 	assert_string_equal(p.target, "/dev/sda");
 
 	{
-		char e[128];
-		assert_int_equal(frame_report_parse("hello", &p, e,
-		    sizeof(e)), -1);
-		assert_int_equal(frame_report_parse("progress done=-1", &p, e,
-		    sizeof(e)), -1);
-		assert_int_equal(frame_report_parse("progress done=1x", &p, e,
-		    sizeof(e)), -1);
+		struct err e;
+
+		assert_int_equal(frame_report_parse("hello", &p, &e),
+		    ERR_FAIL);
+		assert_int_equal(frame_report_parse("progress done=-1", &p,
+		    &e), ERR_FAIL);
+		assert_int_equal(frame_report_parse("progress done=1x", &p,
+		    &e), ERR_FAIL);
 		assert_int_equal(frame_report_parse("progress "
-		    "done=99999999999999999999999", &p, e, sizeof(e)), -1);
-		assert_int_equal(frame_report_parse("done ranges=1", &p, e,
-		    sizeof(e)), -1);
-		assert_int_equal(frame_report_parse("progress done", &p, e,
-		    sizeof(e)), -1);
+		    "done=99999999999999999999999", &p, &e), ERR_FAIL);
+		assert_int_equal(frame_report_parse("done ranges=1", &p, &e),
+		    ERR_FAIL);
+		assert_int_equal(frame_report_parse("progress done", &p, &e),
+		    ERR_FAIL);
 	}
 }
 
