@@ -68,33 +68,6 @@ $(LAB_BIN): $(BUILD)/tests/%: tests/lab/%.c $(LIB_OBJ)
 # images/writer.mk adds build/castiron-writer to `all`.
 -include images/writer.mk
 
-# The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
-# SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its
-# header says how; docs/netboot.md what it does).  Not part of `all`: its
-# first build downloads about 32 MB from Debian's archive (no root; the
-# .debs are kept in $(BUILD)/deploy/debs).  `make test` and `make check`
-# build it.  $(BUILD)/deploy/inputs (the package versions apt would use,
-# SOURCE_DATE_EPOCH) is rewritten only when it changes, so a second
-# `make deploy` with nothing changed does nothing.
-DEPLOY     := $(BUILD)/deploy
-DEPLOY_SRC := $(filter-out %.c,$(wildcard images/recipes/deploy/*))
-deploy: $(DEPLOY)/manifest
-$(DEPLOY)/inputs: FORCE
-	@mkdir -p $(@D)
-	@images/recipes/deploy/build inputs >$@.new
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
-$(DEPLOY)/print-inspect: images/recipes/deploy/print-inspect.c $(BUILD)/provision/inspect.o \
-		$(BUILD)/lib/log.o $(BUILD)/lib/parse.o $(BUILD)/lib/xmalloc.o
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
-$(DEPLOY)/inspect.sh: $(DEPLOY)/print-inspect
-	$< >$@.new && mv -f $@.new $@
-$(DEPLOY)/manifest: $(DEPLOY)/inputs $(DEPLOY_SRC) $(DEPLOY)/inspect.sh \
-		$(BUILD)/castiron-writer-static
-	images/recipes/deploy/build image $(DEPLOY) $(BUILD)/castiron-writer-static \
-		$(DEPLOY)/inspect.sh
-FORCE:
-
 # Unit tests: tests/unit/test_X.c links the sources UNIT_X names and the
 # libraries UNIT_X_LIBS names, and nothing else (never cli/): a test of the
 # bmap parser carries neither SQLite nor libssh2 nor the bgp daemon.  A test
@@ -133,6 +106,34 @@ UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
 UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/err.c lib/parse.c
 UNIT_shell           := provision/shell.c provision/trust.c lib/log.c lib/xmalloc.c
+
+# The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
+# SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its
+# header says how; docs/netboot.md what it does).  Not part of `all`: its
+# first build downloads about 32 MB from Debian's archive (no root; the
+# .debs are kept in $(BUILD)/deploy/debs).  `make test` and `make check`
+# build it.  $(BUILD)/deploy/inputs (the package versions apt would use,
+# SOURCE_DATE_EPOCH) is rewritten only when it changes, so a second
+# `make deploy` with nothing changed does nothing.
+DEPLOY     := $(BUILD)/deploy
+DEPLOY_SRC := $(filter-out %.c,$(wildcard images/recipes/deploy/*))
+deploy: $(DEPLOY)/manifest
+$(DEPLOY)/inputs: FORCE
+	@mkdir -p $(@D)
+	@images/recipes/deploy/build inputs >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+# print-inspect links what the inspection's unit test links (UNIT_inspect).
+$(DEPLOY)/print-inspect: images/recipes/deploy/print-inspect.c \
+		$(addprefix $(BUILD)/,$(UNIT_inspect:.c=.o))
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
+$(DEPLOY)/inspect.sh: $(DEPLOY)/print-inspect
+	$< >$@.new && mv -f $@.new $@
+$(DEPLOY)/manifest: $(DEPLOY)/inputs $(DEPLOY_SRC) $(DEPLOY)/inspect.sh \
+		$(BUILD)/castiron-writer-static
+	images/recipes/deploy/build image $(DEPLOY) $(BUILD)/castiron-writer-static \
+		$(DEPLOY)/inspect.sh
+FORCE:
 
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: tests/unit/test_%.c \
