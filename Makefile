@@ -39,16 +39,17 @@ LAB_BIN  := $(BUILD)/tests/bmc-probe
 # The Debian packages the project builds, tests, benchmarks and demos with.
 DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
-	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev libmicrohttpd-dev
+	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev libmicrohttpd-dev \
+	cpio zstd kmod binutils
 DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.ids \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15 signify-openbsd
+	postgresql-15 signify-openbsd dnsmasq-base
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
-.PHONY: all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
+.PHONY: deploy FORCE all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
 
 all: $(BUILD)/castiron
 
@@ -108,6 +109,34 @@ UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/err.c lib/parse.c
 UNIT_shell           := provision/shell.c provision/trust.c lib/log.c lib/xmalloc.c
 
+# The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
+# SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its
+# header says how; docs/netboot.md what it does).  Not part of `all`: its
+# first build downloads about 32 MB from Debian's archive (no root; the
+# .debs are kept in $(BUILD)/deploy/debs).  `make test` and `make check`
+# build it.  $(BUILD)/deploy/inputs (the package versions apt would use,
+# SOURCE_DATE_EPOCH) is rewritten only when it changes, so a second
+# `make deploy` with nothing changed does nothing.
+DEPLOY     := $(BUILD)/deploy
+DEPLOY_SRC := $(filter-out %.c,$(wildcard images/recipes/deploy/*))
+deploy: $(DEPLOY)/manifest
+$(DEPLOY)/inputs: FORCE
+	@mkdir -p $(@D)
+	@images/recipes/deploy/build inputs >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+# print-inspect links what the inspection's unit test links (UNIT_inspect).
+$(DEPLOY)/print-inspect: images/recipes/deploy/print-inspect.c \
+		$(addprefix $(BUILD)/,$(UNIT_inspect:.c=.o))
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^
+$(DEPLOY)/inspect.sh: $(DEPLOY)/print-inspect
+	$< >$@.new && mv -f $@.new $@
+$(DEPLOY)/manifest: $(DEPLOY)/inputs $(DEPLOY_SRC) $(DEPLOY)/inspect.sh \
+		$(BUILD)/castiron-writer-static
+	images/recipes/deploy/build image $(DEPLOY) $(BUILD)/castiron-writer-static \
+		$(DEPLOY)/inspect.sh
+FORCE:
+
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: tests/unit/test_%.c \
 		$$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename $$(UNIT_$$*))))
@@ -125,7 +154,7 @@ deps-bench:
 
 unit: $(UNIT_BIN)
 test: deps-test
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(LAB_BIN)
+	@$(MAKE) --no-print-directory all deploy $(UNIT_BIN) $(LAB_BIN)
 	@BUILD=$(BUILD) tests/run
 
 # The whole suite again under AddressSanitizer, LeakSanitizer and UBSan,
@@ -135,7 +164,7 @@ test: deps-test
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_MAKE = $(MAKE) --no-print-directory CC=clang BUILD=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 check: deps-test
-	@$(SAN_MAKE) all
+	@$(SAN_MAKE) all deploy
 	@$(SAN_MAKE) \
 		$(UNIT_SRC:tests/unit/%.c=build-san/tests/%) \
 		$(LAB_BIN:$(BUILD)/%=build-san/%)
@@ -205,6 +234,8 @@ install: all
 	install -m 0755 $(BUILD)/castiron $(DESTDIR)$(PREFIX)/bin/castiron
 	[ ! -f $(BUILD)/castiron-writer ] || install -m 0755 $(BUILD)/castiron-writer \
 		$(DESTDIR)$(PREFIX)/share/castiron/castiron-writer
+	for f in vmlinuz initrd.img manifest SHA256SUMS; do [ ! -f $(DEPLOY)/$$f ] || \
+		install -D -m 0644 $(DEPLOY)/$$f $(DESTDIR)$(PREFIX)/lib/castiron/deploy/$$f; done
 	install -m 0644 docs/castiron.8 $(DESTDIR)$(PREFIX)/share/man/man8/castiron.8
 	install -m 0644 docs/castiron.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/castiron.ini.5
 	install -m 0644 etc/castiron.ini $(DESTDIR)$(PREFIX)/share/doc/castiron/examples/castiron.ini
