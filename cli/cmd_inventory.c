@@ -104,6 +104,7 @@ cmd_add(struct ctx *ctx, struct args *a)
 	e.unit = args_get(a, "unit");
 	e.serial = args_get(a, "serial");
 	e.bmc = args_get(a, "bmc");
+	e.bmc_driver = args_get(a, "bmc-driver");
 	e.macs = args_get(a, "mac");
 	e.address = args_get(a, "address");
 	e.gateway = args_get(a, "gateway");
@@ -198,6 +199,7 @@ host_out(struct out *o, const struct inv_host_row *h, int keyline)
 	out_kint_if(o, "unit", h->unit, h->unit != 0);
 	out_kstr(o, "serial", h->serial);
 	out_kstr(o, "bmc", h->bmc);
+	out_kstr(o, "bmc_driver", h->bmc_driver);
 	out_key(o, "macs");
 	out_begin_array(o);
 	for (i = 0; i < h->nnics; i++)
@@ -731,6 +733,8 @@ static const struct cmd_opt add_opts[] = {
 	{ "unit", "U", "the lowest rack unit it occupies (1-100)" },
 	{ "serial", "SN", "the chassis serial number" },
 	{ "bmc", "ADDR", "the BMC's address or name" },
+	{ "bmc-driver", "redfish|ipmi", "how to speak to it (default: [bmc] "
+	    "driver)" },
 	{ "mac", "MAC[,MAC...]", "the MACs of its NICs" },
 	{ "address", "IP[/LEN]", "its address once provisioned; with a "
 	    "prefix length, static (else DHCP)" },

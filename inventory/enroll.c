@@ -28,6 +28,7 @@
 /* A row after validation: normalised values, NULL when not given. */
 struct row {
 	const char	*hostname, *site, *rack, *serial, *bmc, *role, *disk;
+	const char	*bmc_driver;	/* redfish, ipmi, NULL: [bmc] driver */
 	char		 address[64];	/* the bare address, canonical */
 	unsigned	 prefixlen;	/* 0: no static prefix */
 	char		 gateway[64];
@@ -193,6 +194,7 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 	r->rack = given(in->rack);
 	r->serial = given(in->serial);
 	r->bmc = given(in->bmc);
+	r->bmc_driver = given(in->bmc_driver);
 	r->role = given(in->role);
 	r->disk = given(in->disk);
 	if (r->hostname == NULL)
@@ -221,6 +223,10 @@ row_check(struct batch *b, const struct inv_enroll *in, struct row *r)
 		bad(b, in->line, "role: %s", e.msg), nbad++;
 	if (r->bmc && valid_bmc(r->bmc, &e) != ERR_OK)
 		bad(b, in->line, "bmc: %s", e.msg), nbad++;
+	if (r->bmc_driver && strcmp(r->bmc_driver, "redfish") != 0 &&
+	    strcmp(r->bmc_driver, "ipmi") != 0)
+		bad(b, in->line, "bmc_driver: '%s' is neither redfish nor ipmi",
+		    r->bmc_driver), nbad++;
 	nbad += address_check(b, in, r);
 	if (r->disk && (r->disk[0] != '/' || strlen(r->disk) > 255 ||
 	    strpbrk(r->disk, " \t\n'\"`$;&|<>\\") != NULL))
@@ -384,7 +390,7 @@ dups_in_batch(struct batch *b, const struct row *rows, size_t n)
 static const char batch_create[] =
 	"CREATE TEMP TABLE enroll_rows AS SELECT h.id AS i, h.hostname, "
 	"s.name AS site, r.name AS rack, h.unit, h.serial, h.bmc, h.address, "
-	"h.role, h.disk, e.reason, h.prefixlen, h.gateway "
+	"h.role, h.disk, e.reason, h.prefixlen, h.gateway, h.bmc_driver "
 	"FROM hosts h, sites s, racks r, events e WHERE 1 = 0; "
 	"CREATE TEMP TABLE enroll_macs AS SELECT n.host_id AS i, n.seq, n.mac "
 	"FROM nics n WHERE 1 = 0";
@@ -425,9 +431,11 @@ static const char *const write_sql[] = {
 	"GROUP BY s.id, b.rack ORDER BY min(b.i)",
 	/* hosts in the batch's order: their ids are the enrollment order */
 	"INSERT INTO hosts (hostname, site_id, rack_id, unit, serial, bmc, "
-	"address, role, disk, created_at, updated_at, prefixlen, gateway) "
+	"address, role, disk, created_at, updated_at, prefixlen, gateway, "
+	"bmc_driver) "
 	"SELECT b.hostname, s.id, r.id, b.unit, b.serial, b.bmc, b.address, "
-	"b.role, b.disk, ?1, ?1, b.prefixlen, b.gateway FROM enroll_rows b "
+	"b.role, b.disk, ?1, ?1, b.prefixlen, b.gateway, b.bmc_driver "
+	"FROM enroll_rows b "
 	"JOIN sites s ON s.name = b.site "
 	"LEFT JOIN racks r ON r.site_id = s.id AND r.name = b.rack "
 	"ORDER BY b.i",
@@ -444,13 +452,13 @@ static int
 batch_load(struct inv *inv, const struct row *rows, size_t n,
     const char *where, char *err, size_t errlen)
 {
-	const char	*v[13];
+	const char	*v[14];
 	char		 idx[24], unit[16], seq[24], plen[16], *reason;
 	size_t		 i, m;
 	int		 rc;
 
 	if ((rc = db_exec(inv, batch_create, err, errlen)) != INV_OK ||
-	    (rc = db_load_begin(inv, "enroll_rows", 13, err, errlen)) !=
+	    (rc = db_load_begin(inv, "enroll_rows", 14, err, errlen)) !=
 	    INV_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
@@ -474,6 +482,7 @@ batch_load(struct inv *inv, const struct row *rows, size_t n,
 		snprintf(plen, sizeof(plen), "%u", r->prefixlen);
 		v[11] = r->prefixlen ? plen : NULL;
 		v[12] = *r->gateway ? r->gateway : NULL;
+		v[13] = r->bmc_driver;
 		rc = db_load_row(inv, v, err, errlen);
 		free(reason);
 		if (rc != INV_OK)
@@ -672,10 +681,10 @@ inv_enroll(struct inv *inv, const struct inv_enroll *rows, size_t n,
 /* ---- CSV ---- */
 
 enum { C_HOSTNAME, C_SITE, C_RACK, C_UNIT, C_SERIAL, C_BMC, C_MACS,
-    C_ADDRESS, C_ROLE, C_DISK, C_GATEWAY, C_COUNT };
+    C_ADDRESS, C_ROLE, C_DISK, C_GATEWAY, C_BMC_DRIVER, C_COUNT };
 static const char *const columns[C_COUNT] = {
 	"hostname", "site", "rack", "unit", "serial", "bmc", "macs", "address",
-	"role", "disk", "gateway"
+	"role", "disk", "gateway", "bmc_driver"
 };
 
 static char *
@@ -734,7 +743,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		if (colmap[i] < 0)
 			bad(&b, c.recline, "header: unknown column '%s' "
 			    "(known: hostname,site,rack,unit,serial,bmc,macs,"
-			    "address,role,disk,gateway)", h);
+			    "address,role,disk,gateway,bmc_driver)", h);
 		else if (have[colmap[i]]++)
 			bad(&b, c.recline, "header: column '%s' given twice", h);
 		free(h);
@@ -777,6 +786,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		slot[C_ROLE] = &e->role;
 		slot[C_DISK] = &e->disk;
 		slot[C_GATEWAY] = &e->gateway;
+		slot[C_BMC_DRIVER] = &e->bmc_driver;
 		for (i = 0; i < ncols; i++) {
 			char *v = trimdup(c.field[i]);
 

@@ -341,7 +341,7 @@ void	inv_errors_clear(struct inv_errors *);
  * the prefix length and must lie in that subnet. */
 struct inv_enroll {
 	const char	*hostname, *site, *rack, *unit, *serial, *bmc, *macs,
-			*address, *gateway, *role, *disk;
+			*address, *gateway, *role, *disk, *bmc_driver;
 	int		 line;		/* CSV line, 0 for `add` */
 };
 
@@ -399,6 +399,7 @@ struct inv_host_row {
 	const char			*hostname, *site, *rack;
 	unsigned			 unit;		/* 0 when unknown */
 	const char			*serial, *bmc, *address, *role;
+	const char			*bmc_driver;	/* NULL: [bmc] driver */
 	unsigned			 prefixlen;	/* 0: not static */
 	const char			*gateway;
 	int				 state;		/* enum host_state */

@@ -209,7 +209,7 @@ subs_collect(struct subcur *nc, struct subcur *dc, struct subcur *gc,
 	"h.created_at, h.updated_at, f.cpu_model, f.cpu_cores, f.memory_mb, " \
 	"f.sys_vendor, f.sys_product, f.sys_serial, k.type, k.key, " \
 	"k.fingerprint, k.pinned_at, h.prefixlen, h.gateway, h.owner_host, " \
-	"h.owner_pid, h.owner_start" JOINS \
+	"h.owner_pid, h.owner_start, h.bmc_driver" JOINS \
 	" LEFT JOIN facts f ON f.host_id = h.id" \
 	" LEFT JOIN host_keys k ON k.host_id = h.id"
 
@@ -343,6 +343,7 @@ inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
 	r->owner_host = db_col_text(st, 28);
 	r->owner_pid = db_col_int64(st, 29);
 	r->owner_start = db_col_text(st, 30);
+	r->bmc_driver = db_col_text(st, 31);
 	r->gpus = c->b.gpu;
 	r->ngpus = c->b.ngpu;
 	r->disks = c->b.disk;

@@ -27,7 +27,7 @@ rf_start() {
 	[ "${ROGUE:-}" = 1 ] && _cert=evil
 	python3 "$EMU" --listen "127.0.0.1:$((BASE + _b))" --cert "$T/$_cert.pem" \
 	    --key "$T/$_cert.key" --credentials "$T/creds" --serial "SN-000$_b" \
-	    --mac "52:54:00:12:00:0$_b" --state "$T/bmc$_b.state" \
+	    --mac "52:54:00:12:00:$(printf %02x "$_b")" --state "$T/bmc$_b.state" \
 	    --pidfile "$T/bmc$_b.pid" "$@" >"$T/bmc$_b.log" 2>&1 &
 	echo $! >"$T/bmc$_b.ppid"
 	at_exit "kill $! 2>/dev/null"
@@ -224,6 +224,20 @@ check "  ...sends no BootSourceOverrideMode (it does not differ)" "$(st 7 '.last
 ok "boot_mode = uefi on a Legacy System" "$C" -c "$T/uefi.ini" bmc boot h7 pxe
 check "  ...sends BootSourceOverrideMode UEFI" "$(st 7 '.last_boot_patch.BootSourceOverrideMode')" = UEFI
 rf_stop 7
+
+# -- a host's own driver wins over the site's --------------------------------
+fails_with 2 "inventory add --bmc-driver that is no driver" "$C" inventory add hx --site s3 --bmc-driver telnet
+check "  ...named in one line" -n "$(grep "bmc_driver: 'telnet' is neither redfish nor ipmi" "$T/.out")"
+sed 's/^\[bmc\]$/[bmc]\ndriver = ipmi/' "$T/c.ini" >"$T/ipmi.ini"
+"$C" inventory add h10 --site s3 --serial SN-0010 --bmc "127.0.0.1:$((BASE + 10))" --bmc-driver redfish >/dev/null
+printf 'hostname,site,serial,bmc,bmc_driver\nh11,s3,SN-0011,127.0.0.1:%s,\n' $((BASE + 11)) >"$T/h11.csv"
+"$C" inventory import "$T/h11.csv" >/dev/null
+rf_start 10; rf_start 11
+check "inventory show says h10's driver" "$("$C" inventory show h10 --format json | jq -r .bmc_driver)" = redfish
+ok "[bmc] driver = ipmi, but h10's own bmc_driver is redfish: Redfish it is" "$C" -c "$T/ipmi.ini" bmc power h10 status
+fails_with 1 "h11 has none: the site's ipmi, which a Redfish BMC does not answer" \
+    "$C" -c "$T/ipmi.ini" --format json bmc power h11 status
+rf_stop 10; rf_stop 11
 
 # -- many hosts at once, one failing ------------------------------------------
 rf_start 3; rf_start 4; rf_start 5
