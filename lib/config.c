@@ -138,7 +138,7 @@ static const struct key keys_boot[] = {
 	{ "url", KT_URL, C(boot.url) },
 	{ "deploy_dir", KT_PATH, C(boot.deploy_dir), .def = "/usr/lib/castiron/deploy" },
 	{ "token_ttl", KT_DURATION, C(boot.token_ttl_ms), 0, 10000, DAY, "30m" },
-	{ "cmdline", KT_STR, C(boot.cmdline), .def = "console=ttyS0" },
+	{ "cmdline", KT_STR, C(boot.cmdline), .def = "console=ttyS0 quiet" },
 	{ "interface", KT_NAME, C(boot.interface) },
 	{ "dhcp_range", KT_STR, C(boot.dhcp_range) },
 	{ "dnsmasq_dir", KT_PATH, C(boot.dnsmasq_dir), .def = "/run/castiron/dnsmasq" },

@@ -20,7 +20,7 @@ set -u
 CASTIRON=${CASTIRON:-$PWD/build/castiron}
 export CASTIRON
 exec python3 - <<'PY'
-import glob, os, re, shutil, subprocess, sys
+import glob, os, re, shlex, shutil, subprocess, sys
 
 CASTIRON = os.environ["CASTIRON"]
 PAGE8 = os.environ.get("MANPAGE_8", "docs/castiron.8")
@@ -74,6 +74,14 @@ def sh_sections(lines):
 
 def tokens(line):
     return line.split()
+
+def ql_value(line):
+    """The value of a .Ql line; a quoted one may hold blanks."""
+    try:
+        t = shlex.split(line)
+    except ValueError:
+        t = line.split()
+    return t[1] if len(t) > 1 else None
 
 # ------------------------------------------------- commands, from --help
 rc, top = run("--help")
@@ -337,7 +345,7 @@ for sname, named, table in sections:
             want = TYPE_WORD.get(k["type"], "(no word for %s in this test)" % k["type"])
         if shown != want:
             problems.append("%s %s: type shown as '%s', the code says '%s'" % (title, key, shown, want))
-        qls = set(tokens(l)[1] for l in body if l.startswith(".Ql ") and len(tokens(l)) > 1)
+        qls = set(ql_value(l) for l in body if l.startswith(".Ql ") and len(tokens(l)) > 1)
         if k["def"] is not None and k["def"] not in qls:
             problems.append("%s %s: default %s is not given (.Ql %s)" % (title, key, k["def"], k["def"]))
         if k["type"] in ("KT_UINT", "KT_DURATION", "KT_SIZE") and "max" in k:
