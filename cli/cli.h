@@ -91,6 +91,10 @@ extern const struct area area_boot;
  * skip_last positionals), or --rack R [--site S], or --site S; HOST...
  * and --rack R of the [castiron] site (or of --site S) only.  0 with
  * *hosts the caller's (free()), or an exit status after one line. */
+/* Who acts, for events: the operator behind sudo, else the user running
+ * castiron. */
+const char	*cli_user(void);
+
 struct inv_host;
 int		 cli_select_hosts(struct config *, struct args *,
 		    size_t skip_last, struct inv_host **hosts, size_t *n);

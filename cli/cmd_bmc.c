@@ -7,11 +7,7 @@
  * [bmc] password_file, each owner-only.  A SIGINT or SIGTERM ends the
  * waits early; every BMC session is closed all the same.
  */
-#include <sys/stat.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,18 +255,6 @@ job_row(const struct run *r, const struct job *j)
 	return o;
 }
 
-static char *
-actor_name(void)
-{
-	const char	*u = getenv("SUDO_USER");
-	struct passwd	*pw;
-
-	if (u == NULL || *u == '\0')
-		u = getenv("USER");
-	if ((u == NULL || *u == '\0') && (pw = getpwuid(getuid())) != NULL)
-		u = pw->pw_name;
-	return xsprintf("bmc:%s", u && *u ? u : "unknown");
-}
 
 static int
 bmc_run(struct ctx *ctx, struct args *args, struct run *r,
@@ -389,7 +373,7 @@ static int
 cmd_identity(struct ctx *ctx, struct args *args)
 {
 	struct run	 r;
-	char		*actor = actor_name();
+	char		*actor = xsprintf("bmc:%s", cli_user());
 	int		 rc;
 
 	memset(&r, 0, sizeof(r));

@@ -7,7 +7,6 @@
  * JSON or CSV; nothing here knows SQL or which database it is.
  */
 #include <sys/types.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +18,6 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
-
-/* Who acts: the operator behind sudo, else the user running castiron. */
-static const char *
-actor(void)
-{
-	static char	 name[64];
-	struct passwd	*pw;
-	const char	*s = getenv("SUDO_USER");
-
-	if (name[0])
-		return name;
-	if (s && *s && valid_name(s, NULL) == ERR_OK)
-		snprintf(name, sizeof(name), "%s", s);
-	else if ((pw = getpwuid(getuid())) != NULL)
-		snprintf(name, sizeof(name), "%s", pw->pw_name);
-	else
-		snprintf(name, sizeof(name), "uid %u", (unsigned)getuid());
-	return name;
-}
 
 static int
 exit_code(int rc)
@@ -112,7 +92,7 @@ cmd_add(struct ctx *ctx, struct args *a)
 	e.disk = args_get(a, "disk");
 	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != EXIT_OK)
 		return rc;
-	rc = inv_enroll(inv, &e, 1, e.hostname, actor(), &errs);
+	rc = inv_enroll(inv, &e, 1, e.hostname, cli_user(), &errs);
 	inv_close(inv);
 	print_errors(&errs);
 	inv_errors_clear(&errs);
@@ -137,7 +117,7 @@ cmd_import(struct ctx *ctx, struct args *a)
 
 	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != EXIT_OK)
 		return rc;
-	rc = inv_import_csv(inv, path, actor(), &n, &errs);
+	rc = inv_import_csv(inv, path, cli_user(), &n, &errs);
 	inv_close(inv);
 	print_errors(&errs);
 	if (rc != INV_OK) {
@@ -441,7 +421,7 @@ cmd_set_state(struct ctx *ctx, struct args *a)
 		    "the host's history)");
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
-	rc = inv_host_set_state(inv, a->argv[0], to, actor(),
+	rc = inv_host_set_state(inv, a->argv[0], to, cli_user(),
 	    args_get(a, "reason"), err, sizeof(err));
 	inv_close(inv);
 	if (rc != INV_OK)
@@ -462,7 +442,7 @@ cmd_remove(struct ctx *ctx, struct args *a)
 
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
-	rc = inv_host_remove(inv, a->argv[0], actor(), err, sizeof(err));
+	rc = inv_host_remove(inv, a->argv[0], cli_user(), err, sizeof(err));
 	inv_close(inv);
 	if (rc != INV_OK)
 		return fail(rc, err);
@@ -481,7 +461,7 @@ cmd_forget_key(struct ctx *ctx, struct args *a)
 
 	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
 		return rc;
-	rc = inv_hostkey_forget(inv, a->argv[0], actor(),
+	rc = inv_hostkey_forget(inv, a->argv[0], cli_user(),
 	    args_get(a, "reason"), err, sizeof(err));
 	inv_close(inv);
 	if (rc != INV_OK)

@@ -7,7 +7,6 @@
  * active, 1 when any failed or the run was interrupted (SIGINT, SIGTERM:
  * provision/run.c), 2 for bad usage (nothing changed).
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +19,6 @@
 #include "lib/xmalloc.h"
 #include "provision/provision.h"
 
-static char *
-actor_name(void)
-{
-	const char	*u = getenv("SUDO_USER");
-	struct passwd	*pw;
-
-	if (u == NULL || *u == '\0')
-		u = getenv("USER");
-	if ((u == NULL || *u == '\0') && (pw = getpwuid(getuid())) != NULL)
-		u = pw->pw_name;
-	return xsprintf("provision:%s", u && *u ? u : "unknown");
-}
 
 /* Fills *names from the arguments or --rack/--site (cli_select_hosts:
  * this appliance's site unless --site says otherwise); 0, or an exit
@@ -95,7 +82,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	}
 	if ((rc = select_hosts(cfg, args, &names, &n)) != 0)
 		return rc;
-	actor = actor_name();
+	actor = xsprintf("provision:%s", cli_user());
 	memset(&o, 0, sizeof(o));
 	o.cfg = cfg;
 	o.image = args_get(args, "image");

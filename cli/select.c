@@ -7,12 +7,16 @@
  * names another, so a host name or a rack name of another site is
  * refused rather than acted on from here by mistake.
  */
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "inventory/inventory.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "lib/xmalloc.h"
 
 int
@@ -82,4 +86,23 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
 		return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
 	}
 	return 0;
+}
+
+/* Who acts: the operator behind sudo, else the user running castiron. */
+const char *
+cli_user(void)
+{
+	static char	 name[64];
+	struct passwd	*pw;
+	const char	*s = getenv("SUDO_USER");
+
+	if (name[0])
+		return name;
+	if (s && *s && valid_name(s, NULL) == ERR_OK)
+		snprintf(name, sizeof(name), "%s", s);
+	else if ((pw = getpwuid(getuid())) != NULL)
+		snprintf(name, sizeof(name), "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof(name), "uid %u", (unsigned)getuid());
+	return name;
 }
