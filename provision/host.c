@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -63,6 +64,14 @@ phost_status(struct prov_host *h, uint64_t done, const char *status)
 	if (h->bar)
 		progress_update(h->bar, done, status);
 	pthread_mutex_unlock(&h->ctx->lock);
+}
+
+void
+phost_sleep_ms(unsigned ms)
+{
+	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
 }
 
 int

@@ -86,6 +86,8 @@ void	phost_free(struct prov_host *);
 void	phost_err(struct prov_host *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	phost_status(struct prov_host *, uint64_t done, const char *status);
+/* Waits between a step's attempts (reboot, boot). */
+void	phost_sleep_ms(unsigned ms);
 int	phost_note(struct prov_host *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Runs cmd; non-zero exit is an error naming what with the stderr tail. */

@@ -106,14 +106,6 @@ out:
 	return rc;
 }
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* The boot's check-in, when it has come: its key is the host's. */
 static int
 checked_in(struct prov_host *h)
@@ -171,7 +163,7 @@ step_boot(struct prov_host *h)
 			    (unsigned long long)tries);
 			return -1;
 		}
-		sleep_ms(BOOT_EVERY_MS);
+		phost_sleep_ms(BOOT_EVERY_MS);
 	}
 }
 

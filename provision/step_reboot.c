@@ -20,14 +20,6 @@
 #define REBOOT_EVERY_MS	500
 #define REBOOT_DIAL_MS	2000	/* connect timeout while waiting */
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 int
 step_reboot(struct prov_host *h)
 {
@@ -90,7 +82,7 @@ step_reboot(struct prov_host *h)
 			    (unsigned long long)tries);
 			return -1;
 		}
-		sleep_ms(tries == 0 ? REBOOT_FIRST_MS : REBOOT_EVERY_MS);
+		phost_sleep_ms(tries == 0 ? REBOOT_FIRST_MS : REBOOT_EVERY_MS);
 		tries++;
 		rc = phost_session(h, HOSTKEY_PHASE_INSTALLED, REBOOT_DIAL_MS,
 		    &unreachable);

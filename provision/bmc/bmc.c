@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/config.h"
@@ -15,6 +16,15 @@
 #include "lib/xmalloc.h"
 
 volatile sig_atomic_t	bmc_interrupted;
+
+void
+bmc_sleep_ms(uint64_t ms)
+{
+	struct timespec	ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && !bmc_interrupted)
+		;
+}
 
 /*
  * Reads a BMC password file: a regular file, not readable or writable by

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/err.h"
 
@@ -98,6 +99,9 @@ extern const struct bmc_ops bmc_ipmi_ops;
 /* Set from a SIGINT/SIGTERM handler: waits end early with "interrupted",
  * and close still releases the BMC's session. */
 extern volatile sig_atomic_t bmc_interrupted;
+/* Sleeps ms, ending early when bmc_interrupted is set (the drivers'
+ * waits between polls and retries). */
+void		 bmc_sleep_ms(uint64_t ms);
 
 /*
  * Fills *t for one host from the configuration: its BMC address and

@@ -778,17 +778,6 @@ ipmi_chassis(struct bmc *b, uint8_t op, const char *what, int *cc,
 	return rc;
 }
 
-static void
-ipmi_sleep_ms(uint64_t ms)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && !bmc_interrupted)
-		;
-}
-
 /* Polls Get Chassis Status until the target state, for at most
  * timeout_ms (the last poll may end one io_timeout later). */
 static enum err_code
@@ -809,7 +798,7 @@ ipmi_power_wait(struct bmc *b, enum bmc_power want, uint64_t timeout_ms,
 			return err_set(e, ERR_FAIL, "interrupted");
 		if ((now = mono_ms()) >= deadline)
 			break;
-		ipmi_sleep_ms(step < deadline - now ? step : deadline - now);
+		bmc_sleep_ms(step < deadline - now ? step : deadline - now);
 		if ((step = step * 3 / 2) > 1000)
 			step = 1000;
 	}

@@ -58,15 +58,6 @@ struct rf_reply {
 };
 
 static void
-rf_sleep_ms(uint64_t ms)
-{
-	struct timespec	ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && !bmc_interrupted)
-		;
-}
-
-static void
 reply_free(struct rf_reply *r)
 {
 	free(r->body);
@@ -225,7 +216,7 @@ rf_call(struct bmc *b, const char *method, const char *path,
 	for (attempt = 0; attempt < RF_ATTEMPTS; attempt++) {
 		if (attempt > 0) {
 			reply_free(out);
-			rf_sleep_ms((uint64_t)RF_BACKOFF_MS << (attempt - 1));
+			bmc_sleep_ms((uint64_t)RF_BACKOFF_MS << (attempt - 1));
 		}
 		if (bmc_interrupted && interruptible)
 			break;
@@ -589,7 +580,7 @@ rf_reset(struct bmc *b, const char *target, const char *type,
 	snprintf(body, sizeof(body), "{\"ResetType\":\"%s\"}", type);
 	for (i = 0; i < RF_409_TRIES; i++) {
 		if (i > 0)
-			rf_sleep_ms(1000);
+			bmc_sleep_ms(1000);
 		/* No If-Match on an action. */
 		if ((rc = rf_call(b, "POST", target, body, NULL, &r, e)) !=
 		    ERR_OK)
@@ -626,7 +617,7 @@ rf_wait_power(struct bmc *b, enum bmc_power want, uint64_t deadline,
 			return err_set(e, ERR_FAIL, "interrupted");
 		if (mono_ms() + RF_POLL_MS > deadline)
 			break;
-		rf_sleep_ms(RF_POLL_MS);
+		bmc_sleep_ms(RF_POLL_MS);
 	}
 	return err_set(e, ERR_TIMEOUT, "PowerState still %s, not %s, after "
 	    "power_timeout (%u ms)", bmc_power_name(p), bmc_power_name(want),
