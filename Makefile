@@ -97,6 +97,8 @@ UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
 UNIT_frame           := images/digest.c images/frame.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_frame_LIBS      := -lcrypto
+UNIT_grubcfg         := provision/grubcfg.c provision/grubscript.c provision/grubtest.c \
+	lib/err.c lib/log.c lib/xmalloc.c
 UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory       := inventory/be_pg.c inventory/be_sqlite.c inventory/csv.c \

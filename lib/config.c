@@ -60,7 +60,8 @@ struct section {
 	const struct key	*keys;
 };
 
-static const char *const reboot_modes[] = { "ssh", "bmc", "none", NULL };
+static const char *const reboot_modes[] = { "ssh", "bmc", "none", "kexec", NULL };
+static const char *const kexec_fallbacks[] = { "none", "bmc", "ssh", NULL };
 static const char *const power_modes[] = { "none", "bmc", NULL };
 static const char *const check_kinds[] = { "http", "tcp", "exec", NULL };
 static const char *const bmc_drivers[] = { "redfish", "ipmi", NULL };
@@ -108,6 +109,7 @@ static const struct key keys_provision[] = {
 	{ "image", KT_NAME, C(provision.image) },
 	{ "disk", KT_STR, C(provision.disk), .def = "auto" },
 	{ "reboot", KT_ENUM, C(provision.reboot), .def = "ssh", .choices = reboot_modes },
+	{ "kexec_fallback", KT_ENUM, C(provision.kexec_fallback), .def = "none", .choices = kexec_fallbacks },
 	{ "power", KT_ENUM, C(provision.power), .def = "none", .choices = power_modes },
 	{ "boot_timeout", KT_DURATION, C(provision.boot_timeout_ms), 0, 1000, DAY, "10m" },
 	{ "authorized_keys", KT_FILE, C(provision.authorized_keys) },
@@ -776,6 +778,12 @@ validate(struct loader *l)
 			    "required when bmap is a plain http:// URL (the "
 			    "bmap says which ranges are written and verified)");
 	}
+	if (c->provision.reboot >= REBOOT_SSH &&
+	    c->provision.reboot < REBOOT_KEXEC &&
+	    service_has(l, "provision", "kexec_fallback"))
+		cerr(l, place_line(l, "provision", "kexec_fallback"), "provision",
+		    "kexec_fallback", "applies to reboot = kexec only (reboot "
+		    "is %s)", reboot_modes[c->provision.reboot]);
 	if (c->provision.disk && strcmp(c->provision.disk, "auto") != 0 &&
 	    strncmp(c->provision.disk, "/dev/", 5) != 0)
 		cerr(l, place_line(l, "provision", "disk"), "provision", "disk",

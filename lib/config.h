@@ -16,7 +16,9 @@
 #define CONFIG_DEFAULT_PATH	"/etc/castiron/castiron.ini"
 
 enum check_kind { CHECK_HTTP, CHECK_TCP, CHECK_EXEC };
-enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE };
+enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE, REBOOT_KEXEC };
+/* reboot = kexec when the deploy kernel refuses it (provision/step_kexec.c). */
+enum kexec_fallback { KEXEC_FALLBACK_NONE, KEXEC_FALLBACK_BMC, KEXEC_FALLBACK_SSH };
 enum power_mode { POWER_NONE, POWER_BMC };
 
 struct cfg_image {
@@ -94,6 +96,7 @@ struct config {
 		char		*image;
 		char		*disk;		/* "auto" or a device path */
 		int		 reboot;	/* enum reboot_mode */
+		int		 kexec_fallback;	/* enum kexec_fallback */
 		int		 power;		/* enum power_mode */
 		uint64_t	 boot_timeout_ms;	/* deploy env to answer */
 		char		*authorized_keys;

@@ -31,11 +31,12 @@ struct send_ctx {
  * Uploads castiron-writer to the name that carries its digest: under a
  * temporary name, renamed into place once its digest on the host is
  * right, so that hosts sharing a /tmp never see half a binary.  The
- * image step runs the writer by that name and uploads only when it is
- * not there (WRITER_MISSING): no round trip to ask first.
+ * image step (and reboot = kexec) runs the writer by that name and
+ * uploads only when it is not there (WRITER_MISSING): no round trip to
+ * ask first.
  */
-static int
-upload_writer(struct prov_host *h, const char *remote)
+int
+phost_upload_writer(struct prov_host *h, const char *remote)
 {
 	struct prov_ctx		*c = h->ctx;
 	struct sess_result	 r;
@@ -135,8 +136,6 @@ on_line(void *arg, const char *line)
 		break;
 	}
 }
-
-#define WRITER_MISSING	97	/* the stream command's status: no writer */
 
 /*
  * Streams the image through the writer at path; *missing says the host
@@ -266,13 +265,12 @@ step_image(struct prov_host *h)
 		phost_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
-	snprintf(writer, sizeof(writer), PROV_WRITER_DIR
-	    "/castiron-writer-%.16s", c->writer_sha);
+	snprintf(writer, sizeof(writer), PROV_WRITER_NAME, c->writer_sha);
 	if (phost_note(h, "writing %s to %s", c->image, h->disk) == -1)
 		return -1;
 	rc = send_image(h, writer, &sr, &done, &missing);
 	if (rc == -1 && missing) {
-		if (upload_writer(h, writer) == -1)
+		if (phost_upload_writer(h, writer) == -1)
 			return -1;
 		rc = send_image(h, writer, &sr, &done, &missing);
 	}

@@ -23,6 +23,7 @@
 #include "images/source.h"
 #include "images/target.h"
 #include "images/walk.h"
+#include "images/writer/writer.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -311,7 +312,8 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: castiron-writer [--verify-readback] [--quiet] "
-	    "TARGET < stream\n");
+	    "TARGET < stream\n"
+	    "       castiron-writer --kexec load | exec | unload ...\n");
 	return 2;
 }
 
@@ -333,6 +335,8 @@ main(int argc, char **argv)
 	int			 i, readback = 0, code = 1, finished = 0;
 
 	log_init("castiron-writer", 0, 0);
+	if (argc > 1 && strcmp(argv[1], "--kexec") == 0)
+		return writer_kexec(argc - 2, argv + 2);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--verify-readback") == 0)
 			readback = 1;
