@@ -78,6 +78,8 @@ struct prov_host {
 						   network boot checked in with */
 	struct inspect		*insp;
 	char			 disk[64];	/* chosen target */
+	char			 root_part[128];	/* the installed root on it,
+						   once found (phost_root_part) */
 	char			 prov_id[64];
 	int			 step;		/* running now */
 	uint64_t		 step_bytes;

@@ -289,6 +289,7 @@ network_config(const struct inv_host *hh)
  * The installed system's root partition on the disk the image step
  * wrote (by the inventory's record of it in a resumed run): configure
  * writes into it, reboot = kexec reads its boot loader's configuration.
+ * Found once a run.
  */
 int
 phost_root_part(struct prov_host *h, char *part, size_t partlen)
@@ -297,6 +298,11 @@ phost_root_part(struct prov_host *h, char *part, size_t partlen)
 	const char		*hn = h->h.hostname;
 	char			 e[PROV_ERRLEN], *cmd, *q;
 	int			 rc;
+
+	if (h->root_part[0]) {
+		snprintf(part, partlen, "%s", h->root_part);
+		return 0;
+	}
 
 	if (h->disk[0] == '\0') {
 		/* A resumed run: the disk the image step wrote, as its done
@@ -337,6 +343,7 @@ phost_root_part(struct prov_host *h, char *part, size_t partlen)
 		phost_err(h, "%s: %s: %s", hn, h->disk, e);
 		return -1;
 	}
+	snprintf(h->root_part, sizeof(h->root_part), "%s", part);
 	return 0;
 }
 

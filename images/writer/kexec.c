@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "images/writer/writer.h"
+#include "lib/clock.h"
 
 #define KX_REFUSED	3
 #define KX_CMDLINE_MAX	2048	/* x86's COMMAND_LINE_SIZE, with its NUL */
@@ -188,6 +189,7 @@ kx_load(int argc, char **argv)
 	const char	*cmdline = NULL, *w;
 	char		 why[256];
 	long long	 ksize = 0, isize = 0;
+	uint64_t	 t0;
 	size_t		 clen;
 	int		 i, rootfd, kfd, ifd = -1, e;
 	long		 rc;
@@ -207,6 +209,7 @@ kx_load(int argc, char **argv)
 	if ((clen = strlen(cmdline)) >= KX_CMDLINE_MAX)
 		return say(1, "the command line is %zu bytes, more than %d",
 		    clen, KX_CMDLINE_MAX - 1);
+	t0 = mono_ms();
 	if ((rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return say(1, "%s: %s", root, strerror(errno));
 	kfd = open_file(rootfd, root, kernel, "kernel", &ksize);
@@ -229,9 +232,12 @@ kx_load(int argc, char **argv)
 		return say(KX_REFUSED, "refused: kexec_file_load: %s%s%s%s",
 		    strerror(e), *w ? " (" : "", w, *w ? ")" : "");
 	}
-	return say(0, "loaded %s (%lld bytes)%s%s%s, command line of %zu bytes",
-	    kernel, ksize, initrd ? ", initrd " : "", initrd ? initrd : "",
-	    initrd ? "" : ", no initrd", clen);
+	/* The kernel reads both and digests them (purgatory checks the
+	 * digests at exec): the time says what that costs. */
+	return say(0, "loaded %s (%lld bytes)%s%s%s, command line of %zu bytes, "
+	    "in %llu ms", kernel, ksize, initrd ? ", initrd " : "",
+	    initrd ? initrd : "", initrd ? "" : ", no initrd", clen,
+	    (unsigned long long)(mono_ms() - t0));
 }
 
 static int
