@@ -60,9 +60,10 @@ round() {
 	kill "$_cw" 2>/dev/null; wait "$_cw" 2>/dev/null
 	python3 - "$_m" "$T/b/prov.$_m.$_n" "$T/b/con.$_m.$_n" \
 	    "$(kx_json '[.events[] | select(.step == "reboot" and .duration_ms != null)] | last | .duration_ms')" \
+	    "$(kx_events reboot | sed -n 's/^kexec: loaded .*, in \([0-9]*\) ms; .*/\1/p' | tail -n 1)" \
 	    >"$_o" <<'EOF'
 import re, sys
-mode, prov, con, step_ms = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+mode, prov, con, step_ms, load_ms = sys.argv[1:6]
 def first(lines, pat, after=0):
     for t, l in lines:
         if t >= after and re.search(pat, l):
@@ -106,6 +107,7 @@ if None in (t_k, t_ird, t_sshd):
 out = []
 if mode == "kexec":
     out.append(("castiron reads grub.cfg, loads the kernel", t_exec - t_start))
+    out.append(("  of which kexec_file_load (the writer's count)", float(load_ms)))
     out.append(("handover (1 s delay, shutdown, new kernel)", t_k - t_exec))
 else:
     t_bios, _ = cfirst(r"SeaBIOS \(version", t_start)
@@ -149,12 +151,9 @@ def load(mode):
     return order, {k: statistics.median(v) for k, v in rows.items()}
 ko, k = load("kexec")
 bo, b = load("bmc")
-names = []
-for n in bo + ko:
-    if n not in names:
-        names.append(n)
-names = [n for n in names if not n.startswith("total") and not n.startswith("the reboot step")] + \
-    ["total (reboot step start to verify)", "the reboot step's duration (its event)"]
+tot = ["total (reboot step start to verify)", "the reboot step's duration (its event)"]
+names = [n for n in ko if n not in bo] + [n for n in bo if n not in ko] + \
+    [n for n in ko if n in bo and n not in tot] + tot
 print("first boot of the installed system, QEMU TCG, medians of %d (s)" % runs)
 print("%-46s %10s %12s" % ("phase", "kexec", "BMC restart"))
 f = lambda v: "%.2f" % (v / 1000) if v is not None else "-"

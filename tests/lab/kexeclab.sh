@@ -13,6 +13,11 @@
 #       line), castiron's key, machine 1 (a blank 128 MiB NVMe disk, 512
 #       MiB) and its BMC, dnsmasq and castiron boot serve, and host h1
 #       enrolled with the machine's MAC, serial, BMC and address $KX_ADDR
+#   kexeclab_init --osimage DIR
+#       the same with a built image instead (a cache entry of `make
+#       images`, images/recipes/: NAME.img.zst, NAME.bmap, its manifest):
+#       the disk its min_disk, 1 GiB of memory; $KX_CMDLINE is then empty
+#       (castiron's note says what it read)
 #   kexeclab_config REBOOT FALLBACK [DEPLOY_CMDLINE_EXTRA]
 #       writes $KX_INI ([provision] reboot and kexec_fallback; the extra
 #       words go on the deploy environment's kernel command line, as a
@@ -28,15 +33,34 @@ KX_PORT=$((24000 + $$ % 400))
 
 kexeclab_init() {
 	mkdir -p "$T/kx"
-	KX_IMG=$T/kx/os.img
-	tests/lab/mkbootos "$KX_IMG" 64 "$D" "${1:-}" || return 1
-	KX_CMDLINE=$(cat "$KX_IMG.cmdline")
-	KX_KVER=$(sed -n 's/^kernel_release=//p' "$D/manifest")
+	_kd=128 _km=512
+	if [ "${1:-}" = --osimage ]; then
+		_km=1024
+		KX_NAME=$(sed -n 's/^name=//p' "$2/manifest")
+		KX_IMG=$2/$(sed -n 's/^image=//p' "$2/manifest")
+		KX_BMAP=$2/$(sed -n 's/^bmap=//p' "$2/manifest")
+		KX_SHA=$(sed -n 's/^image_sha256=//p' "$2/manifest")
+		KX_BMAP_SHA=$(sed -n 's/^bmap_sha256=//p' "$2/manifest")
+		KX_MIN=$(sed -n 's/^min_disk=//p' "$2/manifest")
+		KX_KVER=$(sed -n 's/^kernel_release=//p' "$2/manifest")
+		_kd=$((KX_MIN / 1048576 + 64))
+		KX_CMDLINE=""
+	else
+		KX_NAME=testos
+		KX_IMG=$T/kx/os.img
+		tests/lab/mkbootos "$KX_IMG" 64 "$D" "${1:-}" || return 1
+		KX_BMAP=$KX_IMG.bmap
+		KX_SHA=$(sha256sum <"$KX_IMG" | cut -d' ' -f1)
+		KX_BMAP_SHA=$(sha256sum <"$KX_BMAP" | cut -d' ' -f1)
+		KX_MIN=0
+		KX_CMDLINE=$(cat "$KX_IMG.cmdline")
+		KX_KVER=$(sed -n 's/^kernel_release=//p' "$D/manifest")
+	fi
 	ssh-keygen -q -t ed25519 -N '' -C provision -f "$T/kx/id" || return 1
 	KX_KEY=$(cut -d' ' -f1,2 "$T/kx/id.pub" | tr ' ' ,)
 	# Router advertisements, without which iPXE waits about 16 s.
 	ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad
-	machine_new 1 --blank 128 --mem 512 || return 1
+	machine_new 1 --blank "$_kd" --mem "$_km" || return 1
 	bmc_start 1 || return 1
 	mkdir -m 700 "$T/kx/bmc.d"
 	cp "$BMC_PASSWORD_FILE" "$T/kx/bmc.d/h1"
@@ -79,18 +103,20 @@ state_dir = $T/kx/state
 database = $T/kx/inv.db
 [images]
 cache_dir = $T/kx/cache
-[image testos]
+[image $KX_NAME]
 url    = file://$KX_IMG
-sha256 = $(sha256sum <"$KX_IMG" | cut -d' ' -f1)
-bmap   = file://$KX_IMG.bmap
+sha256 = $KX_SHA
+bmap   = file://$KX_BMAP
+bmap_sha256 = $KX_BMAP_SHA
+min_disk = $KX_MIN
 [provision]
 ssh_key         = $T/kx/id
-image           = testos
+image           = $KX_NAME
 power           = bmc
 reboot          = $1
 $( [ "$1" = kexec ] && echo "kexec_fallback  = $2" )
-boot_timeout    = 180s
-reboot_timeout  = 180s
+boot_timeout    = 300s
+reboot_timeout  = 600s
 connect_timeout = 20s
 io_timeout      = 60s
 writer          = $PWD/$BUILD/castiron-writer-static
