@@ -108,7 +108,7 @@ out = []
 if mode == "kexec":
     out.append(("castiron reads grub.cfg, loads the kernel", t_exec - t_start))
     out.append(("  of which kexec_file_load (the writer's count)", float(load_ms)))
-    out.append(("handover (1 s delay, shutdown, new kernel)", t_k - t_exec))
+    out.append(("handover (1 s delay, shutdown, purgatory, new kernel)", t_k - t_exec))
 else:
     t_bios, _ = cfirst(r"SeaBIOS \(version", t_start)
     t_disk, _ = cfirst(r"Booting from Hard Disk", t_start)

@@ -1,10 +1,8 @@
 /*
  * The default entry of a grub.cfg, found the way GRUB finds it, for
- * reboot = kexec.  Three passes over the file: a lexer for GRUB's script
- * (quotes, escapes, variables, comments, line continuations), a parser
- * into blocks (commands, if/elif/else, function, menuentry, submenu;
- * loops are refused), and an evaluator that runs the top level as GRUB's
- * normal mode does and then the chosen entry's body.
+ * reboot = kexec: the evaluator over the blocks grubscript.c reads (its
+ * test command is grubtest.c), which runs the top level as GRUB's normal
+ * mode does, finds the default entry, and runs that entry's body.
  *
  * The evaluator knows what a variable holds when the file (or the
  * grubenv that load_env reads) set it, for GRUB's feature_* flags, and,
@@ -15,7 +13,7 @@
  * there are marked as maybe absent.  The default entry must not depend on
  * anything undecided, and the chosen entry's linux and initrd lines must
  * be decided and use only known values: anything else is an error with
- * the file and line.  Nothing is allocated outside one arena per parse.
+ * the file and line.
  */
 #include <stdarg.h>
 #include <stdint.h>

@@ -1,11 +1,12 @@
 /*
  * GRUB's script language read into blocks, for grubcfg.c: the lexer
- * (GRUB's quoting: '...' literal, "..." with \\, \\$, \\" and \\newline
- * escapes and variables, a backslash outside quotes, ${name} and $name,
- * comments from a word's first #, line continuations) and the parser
- * (commands, if/elif/else/fi, function, menuentry and submenu blocks;
- * for, while and until are refused), every piece in one arena per parse.
- * Limits: a word of 4096 bytes and 64 pieces, blocks 32 deep.
+ * (GRUB's quoting: '...' literal; "..." where a backslash escapes $, ",
+ * itself and a newline, and variables expand; a backslash outside quotes;
+ * ${name} and $name; comments from a word's first #; continued lines)
+ * and the parser (commands, if/elif/else/fi, function, menuentry and
+ * submenu blocks; for, while and until are refused), every word and
+ * block in one arena per parse.  Limits: a word of 4096 bytes and 64
+ * pieces, blocks 32 deep.
  */
 #include <stdarg.h>
 #include <stdint.h>
