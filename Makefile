@@ -76,8 +76,9 @@ $(LAB_BIN): $(BUILD)/tests/%: tests/lab/%.c $(LIB_OBJ)
 UNIT_atomicfile      := lib/atomicfile.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_bgp             := bgp/announce.c bgp/bird.c bgp/check.c bgp/check_exec.c \
 	bgp/check_http.c bgp/check_tcp.c bgp/controller.c bgp/timer.c lib/atomicfile.c lib/clock.c \
+	lib/config.c \
 	lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
-UNIT_bgp_LIBS        := -lcurl
+UNIT_bgp_LIBS        := -lcurl -liniparser
 UNIT_bmc_ipmi        := provision/bmc/bmc.c provision/bmc/ipmi.c lib/clock.c lib/err.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmc_ipmi_LIBS   := -lfreeipmi -lpthread

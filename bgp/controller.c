@@ -55,9 +55,11 @@ add_words(uint32_t **list, size_t *n, const uint32_t *w, size_t words)
 	(*n)++;
 }
 
-/* A prefix's attributes: the union of its services'. */
+/* A prefix's attributes: the union of its services', then its own
+ * ([prefix P]): its communities added after theirs, its MED instead of
+ * theirs. */
 static void
-prefix_attrs(struct ctl *c, struct ctl_prefix *p)
+prefix_attrs(struct ctl *c, struct ctl_prefix *p, const struct cfg_prefix *own)
 {
 	size_t	 j, k;
 
@@ -73,6 +75,17 @@ prefix_attrs(struct ctl *c, struct ctl_prefix *p)
 			p->has_med = 1;
 			p->med = (uint32_t)s->med;
 		}
+	}
+	if (own == NULL)
+		return;
+	for (k = 0; k < own->ncommunities; k++)
+		add_words(&p->comm, &p->ncomm, &own->communities[k], 1);
+	for (k = 0; k < own->nlarge_communities; k++)
+		add_words(&p->lcomm, &p->nlcomm, &own->large_communities[3 * k],
+		    3);
+	if (own->has_med) {
+		p->has_med = 1;
+		p->med = (uint32_t)own->med;
 	}
 }
 
@@ -119,7 +132,8 @@ ctl_new(const struct config *cfg, time_t now)
 		}
 	for (k = 0; k < c->nprefix; k++) {
 		c->prefix[k].others = -1;
-		prefix_attrs(c, &c->prefix[k]);
+		prefix_attrs(c, &c->prefix[k],
+		    config_prefix(cfg, &c->prefix[k].p));
 	}
 	c->drain_local_pref = (uint32_t)cfg->bgp.drain_local_pref;
 	c->drain_prepend = (unsigned)cfg->bgp.drain_prepend;

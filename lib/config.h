@@ -60,6 +60,19 @@ struct cfg_service {
 	uint64_t	 flap_hold_ms;
 };
 
+/* [prefix P]: what one prefix's announcement carries beside its
+ * services' attributes (bgp/; docs/bgp.md). */
+struct cfg_prefix {
+	struct prefix	 p;
+	int		 line;		/* of the section header */
+	uint32_t	*communities;	/* (a << 16) | b */
+	size_t		 ncommunities;
+	uint32_t	*large_communities;	/* three words each */
+	size_t		 nlarge_communities;
+	uint64_t	 med;
+	int		 has_med;
+};
+
 struct config {
 	char		*path;
 
@@ -152,6 +165,8 @@ struct config {
 	} bgp;
 	struct cfg_service	*service;
 	size_t			 nservice;
+	struct cfg_prefix	*prefix;
+	size_t			 nprefix;
 };
 
 /* Errors found while loading; each is one full line ready to print. */
@@ -172,6 +187,9 @@ void		 cfg_errors_clear(struct cfg_errors *);
 
 const struct cfg_image	 *config_image(const struct config *, const char *name);
 const struct cfg_service *config_service(const struct config *, const char *name);
+/* The [prefix P] section of p, or NULL. */
+const struct cfg_prefix	 *config_prefix(const struct config *,
+			    const struct prefix *p);
 const char		 *check_kind_name(int);
 
 /* ERR_OK when path is a regular file readable by its owner only (a

@@ -693,6 +693,65 @@ t_attrs_render(void **st)
 	cfg_two_free(cfg);
 }
 
+/* [prefix P]: a prefix's own communities after its services', its MED
+ * instead of theirs; the other prefixes keep only their services'. */
+static void
+t_prefix_attrs(void **st)
+{
+	struct config *cfg = cfg_two();
+	uint32_t comm0[] = { (65001u << 16) | 100 };
+	uint32_t own_comm[] = { (65001u << 16) | 100, (65001u << 16) | 99 };
+	uint32_t own_large[] = { 65001, 9, 9 };
+	struct cfg_prefix own[2];
+	struct ctl *c;
+	char *text;
+
+	(void)st;
+	memset(own, 0, sizeof(own));
+	cfg->service[0].communities = comm0;
+	cfg->service[0].ncommunities = 1;
+	cfg->service[0].has_med = 1;
+	cfg->service[0].med = 10;
+	cfg->service[1].has_med = 1;
+	cfg->service[1].med = 30;
+	parse_prefix("192.0.2.99/32", &own[0].p, NULL);
+	own[0].communities = own_comm;
+	own[0].ncommunities = 2;
+	own[0].large_communities = own_large;
+	own[0].nlarge_communities = 1;
+	own[0].has_med = 1;
+	own[0].med = 5;
+	parse_prefix("2001:db8::53/128", &own[1].p, NULL);
+	own[1].communities = own_comm + 1;
+	own[1].ncommunities = 1;
+	cfg->prefix = own;
+	cfg->nprefix = 2;
+	assert_ptr_equal(config_prefix(cfg, &own[1].p), &own[1]);
+	assert_null(config_prefix(cfg, &cfg->service[0].prefixes[0]));
+	c = ctl_new(cfg, 0);
+	text = announce_render(c);
+	/* Its own MED (5) instead of the services' highest (30); 65001:100
+	 * once though both the service and the prefix name it. */
+	assert_non_null(strstr(text, "\troute 192.0.2.99/32 blackhole {\n"
+	    "\t\tbgp_community.add((65001,100));\n"
+	    "\t\tbgp_community.add((65001,99));\n"
+	    "\t\tbgp_large_community.add((65001,9,9));\n"
+	    "\t\tbgp_med = 5;\n\t};\n}\n"));
+	/* No MED of its own: the service's stays. */
+	assert_non_null(strstr(text, "\troute 2001:db8::53/128 blackhole {\n"
+	    "\t\tbgp_community.add((65001,99));\n"
+	    "\t\tbgp_med = 30;\n\t};\n}\n"));
+	/* A prefix without a section: its service's only. */
+	assert_non_null(strstr(text, "\troute 192.0.2.10/32 blackhole {\n"
+	    "\t\tbgp_community.add((65001,100));\n"
+	    "\t\tbgp_med = 10;\n\t};\n}\n"));
+	free(text);
+	ctl_free(c);
+	cfg->service[0].communities = NULL;
+	cfg->prefix = NULL;
+	cfg_two_free(cfg);
+}
+
 static void
 t_routes_reply(void **st)
 {
@@ -755,6 +814,7 @@ main(void)
 		cmocka_unit_test(t_guard),
 		cmocka_unit_test(t_grace),
 		cmocka_unit_test(t_attrs_render),
+		cmocka_unit_test(t_prefix_attrs),
 		cmocka_unit_test(t_routes_reply),
 		cmocka_unit_test(t_refused_local),
 	};
