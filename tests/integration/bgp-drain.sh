@@ -3,7 +3,8 @@
 # (GRACEFUL_SHUTDOWN, 65535:0, first, the withdrawal after drain_grace;
 # --now; a service failing during the grace withdraws at once; a clean
 # stop with a grace), the announcements' attributes (communities, large
-# communities, MED; a SIGHUP changes them with no withdrawal), flap
+# communities, MED, per service and per prefix; a SIGHUP changes them
+# with no withdrawal), flap
 # damping (held down for flap_hold, then released), and a BIRD killed and
 # started again (castiron's desired state back within 1 s of BIRD
 # answering).  Every bound is derived from the configuration below.
@@ -23,7 +24,8 @@ FLAP_LIMIT=3; FLAP_WINDOW=20000; FLAP_HOLD=4000
 RECONCILE=1000
 mkdir -p "$T/state"
 CFG=$T/castiron.ini
-# write_cfg [WEB_ATTRS]: web's attribute lines (communities, med, ...).
+# write_cfg [WEB_ATTRS [V6_MED]]: web's attribute lines (communities,
+# med, ...) and the MED of its IPv6 prefix's own section.
 write_cfg() {
 	cat >"$CFG" <<EOC
 [castiron]
@@ -70,6 +72,12 @@ flap_limit  = $FLAP_LIMIT
 flap_window = ${FLAP_WINDOW}ms
 flap_hold   = ${FLAP_HOLD}ms
 prefixes = 192.0.2.30/32
+[prefix 192.0.2.20/32]
+med = 7
+large_communities = 65001:20:1
+[prefix 2001:db8::10/128]
+communities = 65001:600
+med = ${2:-60}
 EOC
 }
 write_cfg
@@ -124,6 +132,17 @@ ok "the probe's prefix carries its own community, not web's" sh -c \
     "birdc -s '$RSOCK' show route 192.0.2.20/32 all | grep -qF '(65001,200)' &&
      ! birdc -s '$RSOCK' show route 192.0.2.20/32 all | grep -qF '(65001,100)'"
 check "no GRACEFUL_SHUTDOWN while not draining" -z "$(rt_all 192.0.2.10/32 | grep -F '(65535,0)')"
+# [prefix P]: a prefix's own attributes, beside its service's.
+ok "[prefix]: the probe's prefix carries its own MED and large community" \
+    sh -c "birdc -s '$RSOCK' show route 192.0.2.20/32 all | grep -qF 'BGP.med: 7' &&
+     birdc -s '$RSOCK' show route 192.0.2.20/32 all | grep -qF 'BGP.large_community: (65001, 20, 1)'"
+ok "...and its service's community still" rt_has 192.0.2.20/32 "BGP.community: (65001,200)"
+ok "...web's IPv6 prefix: web's communities, then its own" \
+    rt_has 2001:db8::10/128 "BGP.community: (65001,100) (65001,600)"
+ok "...its own MED instead of web's" rt_has 2001:db8::10/128 "BGP.med: 60"
+ok "...while web's IPv4 prefix has web's only" sh -c \
+    "birdc -s '$RSOCK' show route 192.0.2.10/32 all | grep -qF 'BGP.med: 10' &&
+     ! birdc -s '$RSOCK' show route 192.0.2.10/32 all | grep -qF '(65001,600)'"
 
 # A SIGHUP that changes web's attributes: the router's route changes in
 # place (an update), never withdrawn, and web keeps its state.
@@ -132,9 +151,12 @@ w0=$(rt_withdraws)
 L0=$(rt_log_lines)
 ok0=$(ci --format json bgp status | python3 -c "import json,sys; print([x for x in json.load(sys.stdin)['services'] if x['name'] == 'web'][0]['checks_ok'])")
 write_cfg "communities = 65001:101, 65001:102
-med = 20"
+med = 20" 61
 kill -HUP $CPID
 ok "SIGHUP: the new MED reaches the router" wait_for 10 "med 20" rt_has 192.0.2.10/32 "BGP.med: 20"
+ok "...and the IPv6 prefix's own new MED" wait_for 10 "med 61" rt_has 2001:db8::10/128 "BGP.med: 61"
+ok "...beside web's new communities and its own" \
+    rt_has 2001:db8::10/128 "BGP.community: (65001,101) (65001,102) (65001,600)"
 ok "...with the new communities and without the old" \
     sh -c "birdc -s '$RSOCK' show route 192.0.2.10/32 all | grep -qF 'BGP.community: (65001,101) (65001,102)' &&
     ! birdc -s '$RSOCK' show route 192.0.2.10/32 all | grep -qF '(65001,100)'"
