@@ -55,38 +55,37 @@ add_words(uint32_t **list, size_t *n, const uint32_t *w, size_t words)
 	(*n)++;
 }
 
+/* Adds what a carries to p's attributes: its communities and large
+ * communities (each once), its MED if higher, or always when a is the
+ * prefix's own. */
+static void
+add_attrs(struct ctl_prefix *p, const struct cfg_attrs *a, int own)
+{
+	size_t	 k;
+
+	for (k = 0; k < a->ncommunities; k++)
+		add_words(&p->comm, &p->ncomm, &a->communities[k], 1);
+	for (k = 0; k < a->nlarge_communities; k++)
+		add_words(&p->lcomm, &p->nlcomm, &a->large_communities[3 * k],
+		    3);
+	if (a->has_med && (own || !p->has_med || a->med > p->med)) {
+		p->has_med = 1;
+		p->med = (uint32_t)a->med;
+	}
+}
+
 /* A prefix's attributes: the union of its services', then its own
  * ([prefix P]): its communities added after theirs, its MED instead of
  * theirs. */
 static void
 prefix_attrs(struct ctl *c, struct ctl_prefix *p, const struct cfg_prefix *own)
 {
-	size_t	 j, k;
+	size_t	 j;
 
-	for (j = 0; j < p->nservices; j++) {
-		const struct cfg_service *s = &c->service[p->services[j]].cfg;
-
-		for (k = 0; k < s->ncommunities; k++)
-			add_words(&p->comm, &p->ncomm, &s->communities[k], 1);
-		for (k = 0; k < s->nlarge_communities; k++)
-			add_words(&p->lcomm, &p->nlcomm,
-			    &s->large_communities[3 * k], 3);
-		if (s->has_med && (!p->has_med || s->med > p->med)) {
-			p->has_med = 1;
-			p->med = (uint32_t)s->med;
-		}
-	}
-	if (own == NULL)
-		return;
-	for (k = 0; k < own->ncommunities; k++)
-		add_words(&p->comm, &p->ncomm, &own->communities[k], 1);
-	for (k = 0; k < own->nlarge_communities; k++)
-		add_words(&p->lcomm, &p->nlcomm, &own->large_communities[3 * k],
-		    3);
-	if (own->has_med) {
-		p->has_med = 1;
-		p->med = (uint32_t)own->med;
-	}
+	for (j = 0; j < p->nservices; j++)
+		add_attrs(p, &c->service[p->services[j]].cfg.attrs, 0);
+	if (own != NULL)
+		add_attrs(p, &own->attrs, 1);
 }
 
 struct ctl *

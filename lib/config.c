@@ -178,9 +178,9 @@ static const struct key keys_service[] = {
 	{ "rise", KT_UINT, S(rise), 0, 1, 100, "3" },
 	{ "fall", KT_UINT, S(fall), 0, 1, 100, "2" },
 	{ "prefixes", KT_PREFIXES, S(prefixes), S(nprefixes), .required = 1 },
-	{ "communities", KT_COMMUNITIES, S(communities), S(ncommunities) },
-	{ "large_communities", KT_LCOMMUNITIES, S(large_communities), S(nlarge_communities) },
-	{ "med", KT_UINT, S(med), 0, 0, 4294967295U },
+	{ "communities", KT_COMMUNITIES, S(attrs.communities), S(attrs.ncommunities) },
+	{ "large_communities", KT_LCOMMUNITIES, S(attrs.large_communities), S(attrs.nlarge_communities) },
+	{ "med", KT_UINT, S(attrs.med), 0, 0, 4294967295U },
 	{ "fail_open", KT_BOOL, S(fail_open), .def = "no" },
 	{ "flap_limit", KT_UINT, S(flap_limit), 0, 0, 1000, "0" },
 	{ "flap_window", KT_DURATION, S(flap_window_ms), 0, 1000, DAY, "1m" },
@@ -190,9 +190,9 @@ static const struct key keys_service[] = {
 
 /* A prefix's own attributes, beside its services' (the same keys). */
 static const struct key keys_prefix[] = {
-	{ "communities", KT_COMMUNITIES, P(communities), P(ncommunities) },
-	{ "large_communities", KT_LCOMMUNITIES, P(large_communities), P(nlarge_communities) },
-	{ "med", KT_UINT, P(med), 0, 0, 4294967295U },
+	{ "communities", KT_COMMUNITIES, P(attrs.communities), P(attrs.ncommunities) },
+	{ "large_communities", KT_LCOMMUNITIES, P(attrs.large_communities), P(attrs.nlarge_communities) },
+	{ "med", KT_UINT, P(attrs.med), 0, 0, 4294967295U },
 	{ NULL }
 };
 
@@ -821,7 +821,7 @@ validate(struct loader *l)
 		};
 
 		snprintf(sec, sizeof(sec), "service %s", s->name);
-		s->has_med = service_has(l, sec, "med");
+		s->attrs.has_med = service_has(l, sec, "med");
 		if (s->check < 0 || s->check > CHECK_EXEC)
 			continue;	/* already reported */
 		if (!service_has(l, sec, needs[s->check]))
@@ -946,7 +946,7 @@ load_prefix(struct loader *l, dictionary *ini, const char *secname,
 	cp->p = p;
 	cp->line = line;
 	load_section(l, ini, secname, s, cp);
-	cp->has_med = place_line(l, secname, "med") != 0;
+	cp->attrs.has_med = place_line(l, secname, "med") != 0;
 }
 
 static int

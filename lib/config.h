@@ -29,6 +29,17 @@ struct cfg_image {
 	int		 line;		/* of the section header */
 };
 
+/* What an announcement carries, from a [service NAME] or a [prefix P]
+ * (bgp/; docs/bgp.md). */
+struct cfg_attrs {
+	uint32_t	*communities;	/* (a << 16) | b */
+	size_t		 ncommunities;
+	uint32_t	*large_communities;	/* three words each */
+	size_t		 nlarge_communities;
+	uint64_t	 med;
+	int		 has_med;
+};
+
 struct cfg_service {
 	char		*name;
 	int		 line;
@@ -47,13 +58,7 @@ struct cfg_service {
 	uint64_t	 fall;
 	struct prefix	*prefixes;
 	size_t		 nprefixes;
-	/* What the announcements carry (bgp/; docs/bgp.md). */
-	uint32_t	*communities;	/* (a << 16) | b */
-	size_t		 ncommunities;
-	uint32_t	*large_communities;	/* three words each */
-	size_t		 nlarge_communities;
-	uint64_t	 med;
-	int		 has_med;
+	struct cfg_attrs attrs;		/* its prefixes' */
 	int		 fail_open;	/* a failure keeps the last announcer */
 	uint64_t	 flap_limit;	/* 0: no flap damping */
 	uint64_t	 flap_window_ms;
@@ -61,16 +66,11 @@ struct cfg_service {
 };
 
 /* [prefix P]: what one prefix's announcement carries beside its
- * services' attributes (bgp/; docs/bgp.md). */
+ * services' attributes. */
 struct cfg_prefix {
 	struct prefix	 p;
 	int		 line;		/* of the section header */
-	uint32_t	*communities;	/* (a << 16) | b */
-	size_t		 ncommunities;
-	uint32_t	*large_communities;	/* three words each */
-	size_t		 nlarge_communities;
-	uint64_t	 med;
-	int		 has_med;
+	struct cfg_attrs attrs;
 };
 
 struct config {

@@ -630,16 +630,16 @@ t_attrs_render(void **st)
 	char *text, *routes;
 
 	(void)st;
-	cfg->service[0].communities = comm0;
-	cfg->service[0].ncommunities = 2;
-	cfg->service[0].large_communities = large;
-	cfg->service[0].nlarge_communities = 1;
-	cfg->service[0].has_med = 1;
-	cfg->service[0].med = 10;
-	cfg->service[1].communities = comm1;
-	cfg->service[1].ncommunities = 1;
-	cfg->service[1].has_med = 1;
-	cfg->service[1].med = 30;
+	cfg->service[0].attrs.communities = comm0;
+	cfg->service[0].attrs.ncommunities = 2;
+	cfg->service[0].attrs.large_communities = large;
+	cfg->service[0].attrs.nlarge_communities = 1;
+	cfg->service[0].attrs.has_med = 1;
+	cfg->service[0].attrs.med = 10;
+	cfg->service[1].attrs.communities = comm1;
+	cfg->service[1].attrs.ncommunities = 1;
+	cfg->service[1].attrs.has_med = 1;
+	cfg->service[1].attrs.med = 30;
 	cfg->bgp.drain_local_pref = 50;
 	cfg->bgp.drain_prepend = 2;
 	cfg->bgp.drain_prepend_as = 65001;
@@ -686,8 +686,8 @@ t_attrs_render(void **st)
 	    "\t\tbgp_community.add((65535,0));\n"));
 	free(text);
 	ctl_free(c);
-	cfg->service[0].communities = cfg->service[1].communities = NULL;
-	cfg->service[0].large_communities = NULL;
+	cfg->service[0].attrs.communities = cfg->service[1].attrs.communities = NULL;
+	cfg->service[0].attrs.large_communities = NULL;
 	cfg_two_free(cfg);
 }
 
@@ -706,22 +706,22 @@ t_prefix_attrs(void **st)
 
 	(void)st;
 	memset(own, 0, sizeof(own));
-	cfg->service[0].communities = comm0;
-	cfg->service[0].ncommunities = 1;
-	cfg->service[0].has_med = 1;
-	cfg->service[0].med = 10;
-	cfg->service[1].has_med = 1;
-	cfg->service[1].med = 30;
+	cfg->service[0].attrs.communities = comm0;
+	cfg->service[0].attrs.ncommunities = 1;
+	cfg->service[0].attrs.has_med = 1;
+	cfg->service[0].attrs.med = 10;
+	cfg->service[1].attrs.has_med = 1;
+	cfg->service[1].attrs.med = 30;
 	parse_prefix("192.0.2.99/32", &own[0].p, NULL);
-	own[0].communities = own_comm;
-	own[0].ncommunities = 2;
-	own[0].large_communities = own_large;
-	own[0].nlarge_communities = 1;
-	own[0].has_med = 1;
-	own[0].med = 5;
+	own[0].attrs.communities = own_comm;
+	own[0].attrs.ncommunities = 2;
+	own[0].attrs.large_communities = own_large;
+	own[0].attrs.nlarge_communities = 1;
+	own[0].attrs.has_med = 1;
+	own[0].attrs.med = 5;
 	parse_prefix("2001:db8::53/128", &own[1].p, NULL);
-	own[1].communities = own_comm + 1;
-	own[1].ncommunities = 1;
+	own[1].attrs.communities = own_comm + 1;
+	own[1].attrs.ncommunities = 1;
 	cfg->prefix = own;
 	cfg->nprefix = 2;
 	assert_ptr_equal(config_prefix(cfg, &own[1].p), &own[1]);
@@ -745,7 +745,7 @@ t_prefix_attrs(void **st)
 	    "\t\tbgp_med = 10;\n\t};\n}\n"));
 	free(text);
 	ctl_free(c);
-	cfg->service[0].communities = NULL;
+	cfg->service[0].attrs.communities = NULL;
 	cfg->prefix = NULL;
 	cfg_two_free(cfg);
 }
