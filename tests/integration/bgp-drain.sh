@@ -221,7 +221,10 @@ took=$(rt_removed_ms "$t1" 192.0.2.20/32)
 check "...within fall x interval + margin of the failure (${took:-?} ms), not at the grace's end" \
     "${took:-999999}" -le $((PROBE_FALL * PROBE_INT + MARGIN)) -a "$(( $(now_ms) - t0 ))" -lt "$GRACE"
 ok "...while web's prefix is still announced, with 65535:0" rt_gshut 192.0.2.10/32
+# Healthy again by castiron's own account first: a barrier that came
+# before the probe rose would prove nothing.
 touch "$T/up"
+ok "...the probe healthy again, by castiron's status" wait_for 5 "probe up" st "svc('probe')['state'] == 'up'"
 lab_barrier
 ok "...and the probe, healthy again, is not announced anew while draining" rt_withdrawn 192.0.2.20/32
 # --now during the grace: at once.
