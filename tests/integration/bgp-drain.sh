@@ -227,7 +227,13 @@ touch "$T/up"
 ok "...the probe healthy again, by castiron's status" wait_for 5 "probe up" st "svc('probe')['state'] == 'up'"
 lab_barrier
 ok "...and the probe, healthy again, is not announced anew while draining" rt_withdrawn 192.0.2.20/32
-# --now during the grace: at once.
+# --now during a grace: at once.  A grace of its own, begun just now:
+# the one above may be over already on a loaded machine, and --now after
+# it would withdraw nothing.
+ci bgp undrain >/dev/null
+wait_for 10 "back" undrained
+ci bgp drain --reason "now in grace" >/dev/null 2>&1
+wait_for 5 "gshut" gs_all
 t1=$(now_ms)
 ci bgp drain --now >"$T/now.out" 2>&1; rc=$?
 check "bgp drain --now during the grace exits 0, every prefix withdrawn" "$rc" -eq 0 -a -n "$(grep -x 'drained: every prefix withdrawn' "$T/now.out")"
