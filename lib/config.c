@@ -924,6 +924,7 @@ load_prefix(struct loader *l, dictionary *ini, const char *secname,
     const char *label, const struct section *s)
 {
 	struct config		*c = l->cfg;
+	const struct cfg_prefix	*first;
 	struct cfg_prefix	*cp;
 	struct prefix		 p;
 	struct err		 err;
@@ -934,9 +935,9 @@ load_prefix(struct loader *l, dictionary *ini, const char *secname,
 		cerr(l, line, secname, NULL, "%s", err.msg);
 		return;
 	}
-	if ((cp = (struct cfg_prefix *)config_prefix(c, &p)) != NULL) {
+	if ((first = config_prefix(c, &p)) != NULL) {
 		cerr(l, line, secname, NULL, "%s is given twice (first on line "
-		    "%d)", prefix_str(&p, pb, sizeof(pb)), cp->line);
+		    "%d)", prefix_str(&p, pb, sizeof(pb)), first->line);
 		return;
 	}
 	c->prefix = xreallocarray(c->prefix, c->nprefix + 1,
