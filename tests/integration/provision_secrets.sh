@@ -2,7 +2,8 @@
 # provisioning server (issue 12 item 17): made in memory, never a file,
 # and wiped after use.  One real run against an sshd host of the lab
 # (tests/lab/provlab.sh), reboot = ssh, under strace -f (castiron and
-# everything it would start):
+# everything it would start; the calls that succeeded: a sanitizer's
+# runtime tries to make its log directory, which exists):
 #  - it runs no other program and makes no directory; the only files it
 #    opens for writing are the inventory's (and the unnamed tmpfile(3)
 #    copy of its configuration); nothing lands in its TMPDIR;
@@ -66,7 +67,7 @@ disk_key() {
 mkdir "$T/tmp"
 # LeakSanitizer cannot stop the world under a tracer: not for this run.
 ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" \
-TMPDIR=$T/tmp strace -f -qq -yy -s 65536 -e signal=none -o "$T/trace" \
+TMPDIR=$T/tmp strace -f -qq -z -yy -s 65536 -e signal=none -o "$T/trace" \
     -e trace=%file,%desc,%net,%process "$C" provision k1 >"$T/k1.out" 2>&1 &
 SPID=$!
 # castiron, strace's child: the only process it has started.
@@ -94,6 +95,7 @@ check "  ...castiron ran no other program" \
 grep -E '^[0-9]+ +execve(at)?\(' "$T/trace" | sed 1d | cut -c1-160 | sed 's/^/# /'
 check "  ...and made no directory" \
     "$(grep -cE '^[0-9]+ +mkdir(at)?\(' "$T/trace")" = 0
+grep -E '^[0-9]+ +mkdir(at)?\(' "$T/trace" | cut -c1-160 | sed 's/^/# /'
 # Every path opened to be written or created (O_TMPFILE names a directory
 # only: its file has no name).
 grep -E '^[0-9]+ +(open|openat|openat2|creat)\(' "$T/trace" |
