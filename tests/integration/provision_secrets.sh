@@ -33,6 +33,12 @@ fi
 lab_init
 tests/lab/mkosimage "$T/os.img" 48 4
 ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
+# The host's reboot waits (at most 60 s) until the test has read
+# castiron's memory.
+cat >"$T/reboot" <<EOF
+for i in \$(seq 600); do [ -e '$T/scanned' ] && break; sleep 0.1; done
+exec $(lab_reboot_command)
+EOF
 cat >"$T/c.ini" <<EOF
 [inventory]
 database = $T/inv.db
@@ -44,7 +50,7 @@ bmap   = file://$T/os.img.bmap
 ssh_key         = $T/lab/id_ed25519
 image           = testos
 reboot          = ssh
-reboot_command  = sleep 5 && $(lab_reboot_command)
+reboot_command  = sh $T/reboot
 reboot_timeout  = 60s
 connect_timeout = 20s
 io_timeout      = 60s
@@ -74,12 +80,13 @@ SPID=$!
 wait_for 10 "castiron under strace" sh -c "[ -n \"\$(cat /proc/$SPID/task/$SPID/children)\" ]"
 CPID=$(cat "/proc/$SPID/task/$SPID/children" | tr -d ' ')
 # After configure (the key pinned and on the disk, so that the scan knows
-# what to look for), while the host is still in its deploy environment:
-# castiron holds the run open at reboot for at least the command's 5 s.
+# what to look for), while the host is still in its deploy environment
+# and castiron waits for it to come back.
 wait_for 60 "k1 at reboot" sh -c "[ \"\$('$C' inventory show k1 --format json | jq -r .step)\" = reboot ]"
 disk_key || echo "# no private key on k1's disk"
 python3 tests/lab/keyscan.py mem "$CPID" "$T/k1.key" >"$T/mem.scan" 2>&1
 ok "k1: castiron still runs (at reboot) while its memory is read" kill -0 "$CPID"
+: >"$T/scanned"
 check "  ...its memory holds no copy of the installed key's seed" \
     "$(tail -n 1 "$T/mem.scan")" = "found 0"
 sed 's/^/# /' "$T/mem.scan" | head -n 5
