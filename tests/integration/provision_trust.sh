@@ -186,16 +186,22 @@ check "  ...in the same one line" \
 check "  ...nothing pinned" -z "$(pin t5)"
 check "  ...nothing written on its disk" "$(lab_written 5)" = "$W5"
 # The installed system's key unreadable when the host comes back from its
-# reboot: listed as soon as configure pins it (the host reboots 3 s after
-# the command).  While the deploy environment still answers the run waits;
-# the key it cannot read stops it at once.
-conf ssh "sleep 2 && $(lab_reboot_command)" 15s
+# reboot: listed as soon as configure pins it, and the host reboots only
+# once it is listed (its reboot command waits for the list, at most 60 s).
+# While the deploy environment still answers the run waits; the key it
+# cannot read stops it at once.
+cat >"$T/reboot6" <<EOF
+for i in \$(seq 600); do [ -s '$T/nokey.list' ] && break; sleep 0.1; done
+exec $(lab_reboot_command)
+EOF
+conf ssh "sh $T/reboot6" 30s
 : >"$T/nokey.list"
 (
 	for _i in $(seq 600); do
 		_k=$(jget t6 '.ssh_host_key // empty |
 		    select(.fingerprint != "'"$DEPLOY_FP"'") | .type + " " + .key')
-		[ -n "$_k" ] && { echo "$_k" >"$T/nokey.list"; exit 0; }
+		[ -n "$_k" ] && { echo "$_k" >"$T/nokey.new" &&
+		    mv "$T/nokey.new" "$T/nokey.list"; exit 0; }
 		sleep 0.05
 	done
 ) &
