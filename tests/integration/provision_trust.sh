@@ -10,8 +10,9 @@
 #    when a run resumes at reboot;
 #  - a host whose key castiron cannot read (libssh2 gives none: the lab's
 #    tests/lab/nokey.c preloaded) is refused in one line, in the deploy
-#    environment, back from its reboot and when a run resumes at reboot,
-#    with nothing pinned, its pin kept and nothing written on its disk.
+#    environment, back from its reboot and when a run resumes at reboot
+#    or at verify, with nothing pinned, its pin kept and nothing written
+#    on its disk.
 # Asserts the pins and events in the inventory and the files on the disks.
 # time-limit: 240
 . tests/lib.sh
@@ -73,12 +74,14 @@ lab_host 3 openssh 64; A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC
 lab_host 4 openssh 64; A4=$LAB_ADDR D4=$LAB_DISK M4=$LAB_MAC
 lab_host 5 openssh 64; A5=$LAB_ADDR D5=$LAB_DISK M5=$LAB_MAC
 lab_host 6 openssh 64; A6=$LAB_ADDR D6=$LAB_DISK M6=$LAB_MAC
+lab_host 7 openssh 64; A7=$LAB_ADDR D7=$LAB_DISK M7=$LAB_MAC
 "$C" inventory add t1 --site s --rack r --unit 1 --mac "$M1" --address "$A1" --disk "$D1"
 "$C" inventory add t2 --site s --rack r --unit 2 --mac "$M2" --address "$A2" --disk "$D2"
 "$C" inventory add t3 --site s --rack r --unit 3 --mac "$M3" --address "$A3" --disk "$D3"
 "$C" inventory add t4 --site s --rack r --unit 4 --mac "$M4" --address "$A4" --disk "$D4"
 "$C" inventory add t5 --site s --rack r --unit 5 --mac "$M5" --address "$A5" --disk "$D5"
 "$C" inventory add t6 --site s --rack r --unit 6 --mac "$M6" --address "$A6" --disk "$D6"
+"$C" inventory add t7 --site s --rack r --unit 7 --mac "$M7" --address "$A7" --disk "$D7"
 
 # -- the deploy key is never a pin -------------------------------------------
 ok "t1: provisioned from the deploy environment" "$C" provision t1
@@ -171,8 +174,11 @@ nokey() {
 	sed 's/^/# /' "$T/$_nk.err"
 	return $_rc
 }
-# errs NAME: its error lines (the progress lines left out).
-errs() { grep '^castiron provision: ' "$T/$1.err"; }
+# errs NAME: its error lines (else all it said but the progress lines).
+errs() {
+	grep '^castiron provision: ' "$T/$1.err" ||
+	    grep -v '^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T' "$T/$1.err"
+}
 NOKEY="the host presented no key castiron can read"
 conf none
 cp "$T/lab/deploy_key.pub" "$T/nokey.list"
@@ -235,5 +241,30 @@ check "  ...still failed at reboot" "$(jget t5 '.state + "/" + .step')" = failed
 check "  ...the pin kept" "$(pin t5)" = "$K5"
 check "  ...nothing written on its disk" "$(sync; lab_written 5)" = "$W5"
 ok "t5: resumed with its key readable: active" "$C" provision t5
+# ...and when a run resumes at verify: t7's marker is removed from its disk
+# (debugfs) while its reboot waits for that (at most 60 s), so that verify
+# fails; the resumed run then meets a key it cannot read.
+cat >"$T/reboot7" <<EOF
+for i in \$(seq 600); do [ -e '$T/marker7.gone' ] && break; sleep 0.1; done
+exec $(lab_reboot_command)
+EOF
+conf ssh "sh $T/reboot7" 30s
+at_reboot() { [ "$(jget t7 .step)" = reboot ]; }
+(
+	wait_for 60 "t7 at reboot" at_reboot
+	debugfs -w -R 'rm /etc/castiron/provision-id' "${D7}p1" 2>/dev/null
+	: >"$T/marker7.gone"
+) &
+MARKER7=$!
+fails_with 1 "t7: verify fails (its marker removed)" "$C" provision t7
+wait "$MARKER7"
+check "  ...failed at verify" "$(jget t7 '.state + "/" + .step')" = failed/verify
+K7=$(pin t7)
+ssh-keyscan -t ed25519 "$A7" 2>/dev/null | cut -d' ' -f2- >"$T/nokey.list"
+fails_with 1 "t7: resumed, the installed system's key unreadable: refused" nokey t7a t7
+check "  ...in one line saying the key could not be read" \
+    "$(errs t7a)" = "castiron provision: t7: failed at verify: t7: $NOKEY"
+check "  ...still failed at verify, the pin kept" \
+    "$(jget t7 '.state + "/" + .step') $(pin t7)" = "failed/verify $K7"
 
 done_testing
