@@ -1,3 +1,4 @@
+# time-limit: 150
 # The private host key castiron makes for the installed system, on the
 # provisioning server (issue 12 item 17): made in memory, never a file,
 # and wiped after use.  One real run against an sshd host of the lab
@@ -14,7 +15,6 @@
 #    castiron's writable memory (/proc/PID/mem) holds no copy of the seed;
 #  - the key on the host's disk is owner-only, OpenSSH reads it, and its
 #    public half is the pin; the host comes back with it and is active.
-# time-limit: 150
 . tests/lib.sh
 . tests/lab/provlab.sh
 

@@ -1,3 +1,4 @@
+# time-limit: 300
 # Whom castiron trusts while provisioning, against real sshd hosts that
 # boot a deploy environment sharing one host key (deploy_host_key):
 #  - the shared key never becomes a host's pin: an installed host booted
@@ -14,7 +15,6 @@
 #    or at verify, with nothing pinned, its pin kept and nothing written
 #    on its disk.
 # Asserts the pins and events in the inventory and the files on the disks.
-# time-limit: 240
 . tests/lib.sh
 . tests/lab/provlab.sh
 
