@@ -41,9 +41,7 @@ def parts(keyfile):
     string(), string(), string()  # cipher, kdf, kdf options
     at += 4  # number of keys
     string()  # public blob
-    (n,) = struct.unpack(">I", raw[at:at + 4])
-    sec0 = at + 4  # the private section, in raw
-    at = sec0 + 8  # two check integers
+    at += 4 + 8  # the private section's length, two check integers
     if string() != b"ssh-ed25519":
         sys.exit("keyscan: %s: not an ed25519 key" % keyfile)
     string()  # public key
