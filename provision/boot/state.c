@@ -288,6 +288,49 @@ boot_checkin(const struct config *cfg, const char *token,
 	return rc;
 }
 
+int
+boot_host_by_addr(const struct config *cfg, const char *addr, char *host,
+    size_t hostlen)
+{
+	char		*d = xsprintf("%s/boot", cfg->castiron.state_dir), *p;
+	char		*text, a[64], t[32];
+	struct dirent	*de;
+	DIR		*dir;
+	long long	 best = -1, when;
+	size_t		 n;
+
+	*host = '\0';
+	if ((dir = opendir(d)) == NULL) {
+		free(d);
+		return 0;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] == '.' || n <= 8 ||
+		    strcmp(de->d_name + n - 8, ".checkin") != 0)
+			continue;
+		p = xsprintf("%s/%s", d, de->d_name);
+		text = read_state(p);
+		free(p);
+		if (text == NULL)
+			continue;
+		if (field(text, "addr", a, sizeof(a)) == 0 &&
+		    strcmp(a, addr) == 0) {
+			when = field(text, "time", t, sizeof(t)) == 0 ?
+			    strtoll(t, NULL, 10) : 0;
+			if (when > best && field(text, "host", host,
+			    hostlen) == 0)
+				best = when;
+		}
+		free(text);
+	}
+	closedir(dir);
+	free(d);
+	if (best < 0)
+		*host = '\0';
+	return best >= 0;
+}
+
 void
 boot_note_fetch(const struct config *cfg, const char *host, const char *what,
     unsigned status)
