@@ -107,7 +107,7 @@ check "  ...the note says it was pulled from the boot service" \
 check "  ...and its throughput" -n "$(echo "$note" | grep -E '; [0-9.]+ MiB/s, ')"
 ok "  ...the disk outside the root is the image's, and the root's payload" disk_is_image "$D1"
 check "  ...the boot service sent the file to h1's address" \
-    "$(grep -c "boot: $A1 /images/zst: 200 (-): $(stat -c %s "$T/os.zst") bytes from 0" "$T/serve.log")" = 1
+    "$(grep -c "boot: $A1 /images/zst: 206 (-): $(stat -c %s "$T/os.zst") bytes from 0" "$T/serve.log")" = 1
 written=$(( $(lab_written 1) - W1 ))
 check "  ...only the mapped data (and configure's) written ($written of $IMGSZ)" \
     "$written" -lt $((MAPPED + 8 * MiB))
@@ -137,9 +137,9 @@ fails_with 1 "h3: a corrupted body fails the pull" sh -c \
     "'$C' -c '$T/bad.ini' provision h3 --image zst --accept-new-hostkey 2>'$T/h3.err'"
 check "  ...failed at image, the writer's reason in one line" \
     "$(jget h3 '.state + "/" + .step'):$(grep -c '^castiron provision: h3: failed at image: .*writer: ' "$T/h3.err")" = "failed/image:1"
-check "  ...it was fetched, whole" -n "$(grep "^/zst bytes=0- 200 $(stat -c %s "$T/bad/zst")" "$T/bad.log")"
+check "  ...it was fetched from there" -n "$(grep "^/images/zst bytes=0- 200 " "$T/bad.log")"
 check "  ...no image reported verified" -z "$(sent_note h3)"
-echo "/zst short 4096" >"$T/bad.ctl"
+echo "/images/zst short 4096" >"$T/bad.ctl"
 cp "$T/os.zst" "$T/bad/zst"
 fails_with 1 "h3: a body 4 KiB short fails the pull" sh -c \
     "'$C' -c '$T/bad.ini' provision h3 --image zst --accept-new-hostkey 2>'$T/h3b.err'"
@@ -154,7 +154,7 @@ check "  ...no image reported verified" -z "$(sent_note h3)"
 lab_slow 4 8mbit
 "$C" provision h4 --image zst --accept-new-hostkey >"$T/h4.out" 2>&1 &
 RUN4=$!
-ok "h4's pull begins" wait_for 60 "h4's fetch" grep -q "boot: $A4 /images/zst: 200" "$T/serve.log"
+ok "h4's pull begins" wait_for 60 "h4's fetch" grep -q "boot: $A4 /images/zst: 206" "$T/serve.log"
 kill "$SERVE"; wait "$SERVE" 2>/dev/null
 ok "  ...the boot service stopped in the middle" grep -q "boot: SIGTERM: stopping" "$T/serve.log"
 sleep 1		# the writer finds nothing listening, and tries again
@@ -162,7 +162,7 @@ serve_start
 lab_fast 4
 wait $RUN4
 check "h4: provision completes across the restart (exit $?)" "$(jget h4 .state)" = active
-resumed=$(grep "boot: $A4 /images/zst: 206 " "$T/serve.log" | sed -n 's/.* bytes from \([0-9]*\)$/\1/p' | head -n 1)
+resumed=$(grep "boot: $A4 /images/zst: 206 " "$T/serve.log" | sed -n 's/.* bytes from \([1-9][0-9]*\)$/\1/p' | head -n 1)
 check "  ...the writer resumed with a Range from byte ${resumed:-?}" "${resumed:-0}" -gt 0
 check "  ...the note counts the resumed requests" \
     -n "$(sent_note h4 | grep -E 'in [0-9]+ requests \([1-9][0-9]* resumed\)')"
@@ -196,6 +196,7 @@ KEY=$(cut -d' ' -f1,2 "$T/lab/id_ed25519.pub" | tr ' ' ,)
 {
 	conf auto | sed "s/^listen = .*/listen = $P.1:$QPORT/; s#^database = .*#database = $T/q.db#; s#^state_dir = .*#state_dir = $T/qstate#"
 	cat <<EOF
+deploy_dir  = $D
 interface   = brp
 dhcp_range  = $P.100,$P.150,1h
 dnsmasq_dir = $T/dnsmasq
@@ -224,15 +225,20 @@ ok "the boot service listens" wait_for 10 "boot serve" curl -sf -o /dev/null "ht
 ok "the image in this inventory's cache" "$C" image fetch zst
 
 ok "q1: provision powers it on, it network-boots, checks in and pulls its image" \
-    "$C" provision q1 --image zst
+    "$C" provision q1 --image zst ||
+    { tail -n 30 "$(machine_console 1)"; tail -n 20 "$T/qserve.log"; } | sed 's/^/# /'
 check "  ...pulled, by default, from the boot service" \
     -n "$(sent_note q1 | grep -F "pulled from http://$P.1:$QPORT/images/zst: ")"
 check "  ...the boot service's log names q1 for the image" \
-    -n "$(grep "boot: $P.51 /images/zst: 200 (q1): $(stat -c %s "$T/os.zst") bytes from 0" "$T/qserve.log")"
+    -n "$(grep "boot: $P.51 /images/zst: 206 (q1): $(stat -c %s "$T/os.zst") bytes from 0" "$T/qserve.log")"
 check "  ...boot status shows the image as its last fetch" \
     "$("$C" boot status --format json | jq -r '.[] | select(.hostname == "q1") | .last')" = "/images/zst 200"
 machine_stop 1
-QDISK=$(losetup -f --show -P -r "$LABM_DIR/m1/disk.img")
+# The image's GPT is for 48 MiB, the disk 64: the kernel's own scan
+# refuses the protective MBR's size; partx reads the table as it is.
+QDISK=$(losetup -f --show "$LABM_DIR/m1/disk.img")
+at_exit "partx -d $QDISK; losetup -d $QDISK"
+partx -a "$QDISK"
+wait_for 10 "the partitions of $QDISK" test -b "${QDISK}p1"
 ok "  ...its NVMe disk holds the image's bytes" disk_is_image "$QDISK"
-losetup -d "$QDISK"
 done_testing
