@@ -12,7 +12,7 @@
 # powered through its Redfish BMC, network-booted into the deploy
 # environment (dnsmasq, iPXE, check-in), pulls its image by default: its
 # NVMe disk holds the image's bytes and the service's log names the host.
-# time-limit: 600
+# time-limit: 480
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
@@ -193,6 +193,9 @@ machine_new 1 --blank 64 --mem 256
 bmc_start 1
 mkdir -m 700 "$T/bmc.d" && cp "$BMC_PASSWORD_FILE" "$T/bmc.d/q1" && chmod 600 "$T/bmc.d/q1"
 KEY=$(cut -d' ' -f1,2 "$T/lab/id_ed25519.pub" | tr ' ' ,)
+# q1's configuration: power = bmc, the boot service on the lab's
+# provisioning bridge, and the static writer (the deploy environment can
+# run it; a sanitizer build's own it cannot).
 {
 	conf auto | sed "s/^listen = .*/listen = $P.1:$QPORT/; s#^database = .*#database = $T/q.db#; s#^state_dir = .*#state_dir = $T/qstate#"
 	cat <<EOF
@@ -209,7 +212,7 @@ password_dir  = $T/bmc.d
 ca_bundle     = $LABM_CA
 power_timeout = 60s
 EOF
-} | sed "s/^reboot          = none/reboot          = none\npower           = bmc\nboot_timeout    = 6m/" >"$T/q.ini"
+} | sed "s|^reboot          = none|&\npower           = bmc\nboot_timeout    = 6m\nwriter = $PWD/$BUILD/castiron-writer-static|" >"$T/q.ini"
 export CASTIRON_CONFIG="$T/q.ini"
 "$C" inventory add q1 --site s --rack r --unit 1 --serial "$M_SERIAL" --bmc "$BMC_ADDR" \
     --mac "$M_MAC" --address "$P.51" >/dev/null
