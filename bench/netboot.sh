@@ -70,7 +70,7 @@ EOF
 	export CASTIRON_CONFIG="$T/nb.ini"
 	"$C" inventory add n1 --site s --serial "$M_SERIAL" --bmc "$BMC_ADDR" --mac "$MAC" \
 	    --address "$P.51" >/dev/null
-	"$C" boot dnsmasq
+	"$C" boot dnsmasq >/dev/null 2>&1
 	ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" \
 	    --pid-file="$T/dnsmasq.pid" --keep-in-foreground --user=root \
 	    --log-facility="$T/dnsmasq.log" </dev/null &
@@ -145,12 +145,12 @@ PY
 		d=$(v dhcp "$T/nb.times") i=$(v ipxe "$T/nb.times") k=$(v kernel "$T/nb.times")
 		c=$(v checkin "$T/nb.times") s=$(v ssh "$T/nb.times")
 		echo "network boot, power-on to SSH (QEMU TCG, 256 MiB, virtio NIC):"
-		printf '  %-34s %7d ms  %s of the total\n' "firmware and DHCP (to /boot.ipxe)" "$d" "$(ratio "$d / $s")" \
+		printf '  %-38s %7d ms  %s of the total\n' "firmware and DHCP (to /boot.ipxe)" "$d" "$(ratio "$d / $s")" \
 		    "iPXE fetches (script, kernel, initrd)" $((i - d)) "$(ratio "($i - $d) / $s")" \
 		    "kernel boot (to the deploy init)" $((k - i)) "$(ratio "($k - $i) / $s")" \
 		    "deploy init to check-in accepted" $((c - k)) "$(ratio "($c - $k) / $s")" \
 		    "check-in to dropbear's banner" $((s - c)) "$(ratio "($s - $c) / $s")"
-		printf '  %-34s %7d ms\n' "total" "$s"
+		printf '  %-38s %7d ms\n' "total" "$s"
 		dk=$(v kernel "$T/direct.times") ds=$(v ssh "$T/direct.times")
 		if [ -n "$ds" ]; then
 			echo "anchor, the same kernel and initramfs booted directly by QEMU (-kernel): to init $dk ms, to SSH $ds ms"
@@ -200,7 +200,7 @@ EOF
 }
 conf pull >"$T/pull.ini"
 conf push >"$T/push.ini"
-"$C" -c "$T/pull.ini" image fetch os >/dev/null
+"$C" -c "$T/pull.ini" image fetch os >/dev/null 2>&1
 "$C" -c "$T/pull.ini" boot serve >"$T/serve.log" 2>&1 &
 SERVE=$!
 at_exit "kill $SERVE 2>/dev/null"
@@ -211,7 +211,7 @@ round() {
 	rm -f "$T/inv.db" "$T/inv.db-wal" "$T/inv.db-shm"
 	_hs=""
 	for _n in $(seq 1 "$2"); do
-		eval "\"\$C\" -c \"\$T/$1.ini\" inventory add b$_n --site s --unit $_n \
+		eval "\"\$C\" -c \"\$T/$1.ini\" inventory add b$_n --site s --rack r --unit $_n \
 		    --mac \"\$M$_n\" --address \"\$A$_n\" --disk \"\$D$_n\"" >/dev/null
 		_hs="$_hs b$_n"
 	done

@@ -44,6 +44,7 @@
 #include "images/writer/writer.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "lib/xmalloc.h"
 
 #define PULL_CONNECT_MS		10000
@@ -79,11 +80,12 @@ struct pull {
 static enum err_code
 url_parse(const char *url, struct pull *p, struct err *err)
 {
-	const char	*h, *slash, *colon = NULL;
-	char		 addr[64];
-	unsigned long	 port = 80;
+	const char	*h, *slash, *rb;
+	char		 auth[sizeof(((struct pull *)0)->hostport) + 4], addr[64];
+	uint8_t		 a[16];
+	uint16_t	 port;
 	size_t		 n, i;
-	char		*end;
+	int		 fam;
 
 	if (strncmp(url, "http://", 7) != 0)
 		return err_set(err, ERR_INVAL, "--pull %s: not an http:// URL",
@@ -91,57 +93,39 @@ url_parse(const char *url, struct pull *p, struct err *err)
 	h = url + 7;
 	if ((slash = strchr(h, '/')) == NULL)
 		return err_set(err, ERR_INVAL, "--pull %s: no path", url);
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(slash - h));
-		if (rb == NULL)
-			return err_set(err, ERR_INVAL, "--pull %s: an IPv6 "
-			    "address without its ']'", url);
-		n = (size_t)(rb - h - 1);
-		if (n >= sizeof(addr))
-			goto bad;
-		memcpy(addr, h + 1, n);
-		addr[n] = '\0';
-		if (rb[1] == ':')
-			colon = rb + 1;
-		else if (rb + 1 != slash)
-			goto bad;
-	} else {
-		colon = memchr(h, ':', (size_t)(slash - h));
-		n = (size_t)((colon ? colon : slash) - h);
-		if (n >= sizeof(addr))
-			goto bad;
-		memcpy(addr, h, n);
-		addr[n] = '\0';
-	}
-	if (colon) {
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (errno || end != slash || colon + 1 == slash || port == 0 ||
-		    port > 65535)
-			return err_set(err, ERR_INVAL, "--pull %s: a bad port",
-			    url);
-	}
-	memset(&p->sa, 0, sizeof(p->sa));
-	if (inet_pton(AF_INET, addr,
-	    &((struct sockaddr_in *)&p->sa)->sin_addr) == 1) {
-		((struct sockaddr_in *)&p->sa)->sin_family = AF_INET;
-		((struct sockaddr_in *)&p->sa)->sin_port = htons((uint16_t)port);
-		p->salen = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, addr,
-	    &((struct sockaddr_in6 *)&p->sa)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)&p->sa)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&p->sa)->sin6_port =
-		    htons((uint16_t)port);
-		p->salen = sizeof(struct sockaddr_in6);
-	} else
-		return err_set(err, ERR_INVAL, "--pull %s: '%s' is not an "
-		    "address (the deploy environment resolves no names)", url,
-		    addr);
 	n = (size_t)(slash - h);
-	if (n >= sizeof(p->hostport))
-		goto bad;
+	if (n == 0 || n >= sizeof(p->hostport))
+		return err_set(err, ERR_INVAL, "--pull %s: not http://ADDRESS"
+		    "[:PORT]/PATH", url);
 	memcpy(p->hostport, h, n);
 	p->hostport[n] = '\0';
+	/* ADDRESS[:PORT], [IPV6][:PORT]: the port is 80 when not given. */
+	rb = *h == '[' ? strchr(p->hostport, ']') : NULL;
+	if ((*h == '[' && rb != NULL && rb[1] == '\0') ||
+	    (*h != '[' && strchr(p->hostport, ':') == NULL))
+		snprintf(auth, sizeof(auth), "%s:80", p->hostport);
+	else
+		snprintf(auth, sizeof(auth), "%s", p->hostport);
+	if (parse_hostport(auth, addr, sizeof(addr), &port, err) != ERR_OK ||
+	    parse_ip(addr, &fam, a, err) != ERR_OK) {
+		err_prefix(err, "--pull %s (an address: the deploy environment "
+		    "resolves no names)", url);
+		return ERR_INVAL;
+	}
+	memset(&p->sa, 0, sizeof(p->sa));
+	if (fam == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a, 4);
+		p->salen = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->sa;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a, 16);
+		p->salen = sizeof(*s6);
+	}
 	n = strlen(slash);
 	if (n >= sizeof(p->path))
 		return err_set(err, ERR_INVAL, "--pull %s: the path is longer "
@@ -152,9 +136,6 @@ url_parse(const char *url, struct pull *p, struct err *err)
 			    "control character in the path", url);
 	memcpy(p->path, slash, n + 1);
 	return ERR_OK;
-bad:
-	return err_set(err, ERR_INVAL, "--pull %s: not http://ADDRESS[:PORT]"
-	    "/PATH", url);
 }
 
 enum err_code
@@ -287,40 +268,28 @@ recv_some(struct pull *p, uint8_t *buf, size_t len, struct err *err)
 	}
 }
 
+/* A header's number, at most the largest image (lib/parse). */
 static int
-parse_u64(const char *s, size_t n, uint64_t *out)
+head_uint(const char *v, uint64_t *out)
 {
-	uint64_t	 x = 0;
-	size_t		 i;
-
-	if (n == 0 || n > 19)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = x;
-	return 0;
+	return parse_uint(v, 0, FRAME_MAX_IMAGE, out, NULL) == ERR_OK ? 0 : -1;
 }
 
-/* "bytes A-B/T". */
+/* "bytes A-B/T" (v is the header's own copy: cut in place). */
 static int
-parse_content_range(const char *v, size_t n, uint64_t *a, uint64_t *b,
-    uint64_t *t)
+parse_content_range(char *v, uint64_t *a, uint64_t *b, uint64_t *t)
 {
-	const char	*dash, *slash, *e = v + n;
+	char	*dash, *slash;
 
-	if (n < 6 || strncmp(v, "bytes ", 6) != 0)
+	if (strncmp(v, "bytes ", 6) != 0)
 		return -1;
 	v += 6;
-	if ((dash = memchr(v, '-', (size_t)(e - v))) == NULL ||
-	    (slash = memchr(dash, '/', (size_t)(e - dash))) == NULL)
+	if ((dash = strchr(v, '-')) == NULL ||
+	    (slash = strchr(dash, '/')) == NULL)
 		return -1;
-	if (parse_u64(v, (size_t)(dash - v), a) == -1 ||
-	    parse_u64(dash + 1, (size_t)(slash - dash - 1), b) == -1 ||
-	    parse_u64(slash + 1, (size_t)(e - slash - 1), t) == -1 ||
-	    *b < *a || *b >= *t)
+	*dash = *slash = '\0';
+	if (head_uint(v, a) == -1 || head_uint(dash + 1, b) == -1 ||
+	    head_uint(slash + 1, t) == -1 || *b < *a || *b >= *t)
 		return -1;
 	return 0;
 }
@@ -360,13 +329,14 @@ parse_head(char *text, struct head *hd)
 		vn = strlen(v);
 		while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
 			vn--;
+		v[vn] = '\0';
 		*colon = '\0';
 		if (strcasecmp(line, "Content-Length") == 0) {
-			if (hd->have_len || parse_u64(v, vn, &hd->clen) == -1)
+			if (hd->have_len || head_uint(v, &hd->clen) == -1)
 				return -1;
 			hd->have_len = 1;
 		} else if (strcasecmp(line, "Content-Range") == 0) {
-			if (hd->have_range || parse_content_range(v, vn, &hd->a,
+			if (hd->have_range || parse_content_range(v, &hd->a,
 			    &hd->b, &hd->t) == -1)
 				return -1;
 			hd->have_range = 1;
