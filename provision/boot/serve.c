@@ -152,7 +152,6 @@ send_file(struct MHD_Connection *c, const char *path, const char *host,
 	int			 fd, rg;
 
 	client(c, addr, sizeof(addr));
-
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		if (fd != -1)
