@@ -26,12 +26,12 @@
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
+. bench/common
 [ "$(id -u)" = 0 ] || { echo "bench netboot: needs root (network namespaces, loop devices)"; exit 0; }
 C=$CASTIRON
 HZ=$(getconf CLK_TCK)
 ROUNDS=${ROUNDS:-3}
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { printf '%.2f' "$(echo "scale=4; $1" | bc -l)"; }
 proc_cpu() { awk -v hz="$HZ" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 # -- 1. the network boot, phase by phase ------------------------------------
@@ -145,16 +145,16 @@ PY
 		d=$(v dhcp "$T/nb.times") i=$(v ipxe "$T/nb.times") k=$(v kernel "$T/nb.times")
 		c=$(v checkin "$T/nb.times") s=$(v ssh "$T/nb.times")
 		echo "network boot, power-on to SSH (QEMU TCG, 256 MiB, virtio NIC):"
-		printf '  %-38s %7d ms  %s of the total\n' "firmware and DHCP (to /boot.ipxe)" "$d" "$(ratio "$d / $s")" \
-		    "iPXE fetches (script, kernel, initrd)" $((i - d)) "$(ratio "($i - $d) / $s")" \
-		    "kernel boot (to the deploy init)" $((k - i)) "$(ratio "($k - $i) / $s")" \
-		    "deploy init to check-in accepted" $((c - k)) "$(ratio "($c - $k) / $s")" \
-		    "check-in to dropbear's banner" $((s - c)) "$(ratio "($s - $c) / $s")"
+		printf '  %-38s %7d ms  %s of the total\n' "firmware and DHCP (to /boot.ipxe)" "$d" "$(ratio "$d" "$s")" \
+		    "iPXE fetches (script, kernel, initrd)" $((i - d)) "$(ratio $((i - d)) "$s")" \
+		    "kernel boot (to the deploy init)" $((k - i)) "$(ratio $((k - i)) "$s")" \
+		    "deploy init to check-in accepted" $((c - k)) "$(ratio $((c - k)) "$s")" \
+		    "check-in to dropbear's banner" $((s - c)) "$(ratio $((s - c)) "$s")"
 		printf '  %-38s %7d ms\n' "total" "$s"
 		dk=$(v kernel "$T/direct.times") ds=$(v ssh "$T/direct.times")
 		if [ -n "$ds" ]; then
 			echo "anchor, the same kernel and initramfs booted directly by QEMU (-kernel): to init $dk ms, to SSH $ds ms"
-			echo "ratio network boot / direct boot, to SSH: $(ratio "$s / $ds")"
+			echo "ratio network boot / direct boot, to SSH: $(ratio "$s" "$ds")"
 		else
 			echo "anchor, direct boot: $(tr '\n' ' ' <"$T/direct.times")"
 		fi
@@ -246,5 +246,5 @@ for n in 1 4; do
 	pt=$(median $R_pull_T) pc=$(median $R_pull_C) st=$(median $R_push_T) sc=$(median $R_push_C)
 	printf '  %d host(s) at once: pull %7.1f MiB/s, %6.3f server CPU s/GiB; push %7.1f MiB/s, %6.3f server CPU s/GiB\n' \
 	    "$n" "$pt" "$pc" "$st" "$sc"
-	echo "    ratio pull/push: throughput $(ratio "$pt / $st"), server CPU per GiB $(ratio "$pc / $sc")"
+	echo "    ratio pull/push: throughput $(ratio "$pt" "$st"), server CPU per GiB $(ratio "$pc" "$sc")"
 done
