@@ -148,9 +148,12 @@ on_line(void *arg, const char *line)
 
 /*
  * Where the host pulls the image from, into url ("": it is pushed).
- * auto pulls for a host the boot service booted (power = bmc) when the
- * image is in the cache, which is all the service serves; an explicit
- * pull of an image that is not there fails.
+ * auto pulls for a host the boot service booted: powered by castiron
+ * (power = bmc) and checked in with the service on this boot (a deploy
+ * environment of the site's own, met by its deploy_host_key, may have no
+ * boot service to pull from); and only an image in the cache, which is
+ * all the service serves.  An explicit pull of an image that is not
+ * there fails.
  */
 static int
 pull_url(struct prov_host *h, char *url, size_t len)
@@ -162,7 +165,7 @@ pull_url(struct prov_host *h, char *url, size_t len)
 
 	*url = '\0';
 	if (t == TRANSPORT_PUSH || (t == TRANSPORT_AUTO &&
-	    cfg->provision.power != POWER_BMC))
+	    (cfg->provision.power != POWER_BMC || *h->checkin_fp == '\0')))
 		return 0;
 	img = config_image(cfg, h->ctx->image);
 	if (img == NULL || !img_cached(cfg, img)) {
@@ -345,8 +348,8 @@ step_image(struct prov_host *h)
 		    (unsigned long long)done.resumes,
 		    (unsigned long long)sr.wire_bytes, sr.how);
 	else
-		snprintf(how, sizeof(how), "pushed over SSH: %llu bytes sent "
-		    "(%s)", (unsigned long long)sr.wire_bytes, sr.how);
+		snprintf(how, sizeof(how), "%llu bytes sent (%s), pushed over "
+		    "SSH", (unsigned long long)sr.wire_bytes, sr.how);
 	if (phost_note(h, "image %s verified on %s: %llu of %llu bytes "
 	    "mapped, %llu ranges, sha256 %s; %s; %.1f MiB/s, the writer "
 	    "took %llu ms, %llu ms of CPU", c->image, h->disk,

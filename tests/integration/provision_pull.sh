@@ -171,7 +171,7 @@ ok "  ...the disk is the image's" disk_is_image "$D4"
 # -- push still works: the default for a host castiron does not boot ----------
 ok "h5: provision with image_transport = auto and power = none" \
     "$C" -c "$T/auto.ini" provision h5 --image zst --accept-new-hostkey
-check "  ...pushed over SSH" -n "$(sent_note h5 | grep -F "pushed over SSH: ")"
+check "  ...pushed over SSH" -n "$(sent_note h5 | grep -E "; [0-9]+ bytes sent \(zstd as stored\), pushed over SSH; ")"
 ok "  ...the disk is the image's" disk_is_image "$D5"
 check "  ...nothing fetched from the boot service by h5" "$(grep -c "boot: $A5 " "$T/serve.log")" = 0
 fails_with 2 "image_transport = sideways is refused" sh -c \
