@@ -227,9 +227,10 @@ at_exit "kill $! 2>/dev/null"
 ok "the boot service listens" wait_for 10 "boot serve" curl -sf -o /dev/null "http://$P.1:$QPORT/boot.ipxe"
 ok "the image in this inventory's cache" "$C" image fetch zst
 
-ok "q1: provision powers it on, it network-boots, checks in and pulls its image" \
-    "$C" provision q1 --image zst ||
-    { tail -n 30 "$(machine_console 1)"; tail -n 20 "$T/qserve.log"; } | sed 's/^/# /'
+"$C" provision q1 --image zst >"$T/q1.out" 2>&1
+rc=$?
+check "q1: provision powers it on, it network-boots, checks in and pulls its image (exit $rc)" "$rc" = 0
+[ "$rc" = 0 ] || { tail -n 5 "$T/q1.out"; tail -n 30 "$(machine_console 1)"; tail -n 20 "$T/qserve.log"; } | sed 's/^/# /'
 check "  ...pulled, by default, from the boot service" \
     -n "$(sent_note q1 | grep -F "pulled from http://$P.1:$QPORT/images/zst: ")"
 check "  ...the boot service's log names q1 for the image" \
