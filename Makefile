@@ -46,7 +46,7 @@ DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.id
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15 signify-openbsd dnsmasq-base
+	postgresql-15 signify-openbsd dnsmasq-base strace
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: deploy FORCE all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
