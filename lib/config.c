@@ -62,6 +62,7 @@ struct section {
 
 static const char *const reboot_modes[] = { "ssh", "bmc", "none", NULL };
 static const char *const power_modes[] = { "none", "bmc", NULL };
+static const char *const transport_modes[] = { "auto", "pull", "push", NULL };
 static const char *const check_kinds[] = { "http", "tcp", "exec", NULL };
 static const char *const bmc_drivers[] = { "redfish", "ipmi", NULL };
 static const char *const boot_modes[] = { "keep", "uefi", "legacy", NULL };
@@ -110,6 +111,7 @@ static const struct key keys_provision[] = {
 	{ "disk", KT_STR, C(provision.disk), .def = "auto" },
 	{ "reboot", KT_ENUM, C(provision.reboot), .def = "ssh", .choices = reboot_modes },
 	{ "power", KT_ENUM, C(provision.power), .def = "none", .choices = power_modes },
+	{ "image_transport", KT_ENUM, C(provision.image_transport), .def = "auto", .choices = transport_modes },
 	{ "boot_timeout", KT_DURATION, C(provision.boot_timeout_ms), 0, 1000, DAY, "10m" },
 	{ "authorized_keys", KT_FILE, C(provision.authorized_keys) },
 	{ "deploy_host_key", KT_FILE, C(provision.deploy_host_key) },

@@ -18,6 +18,9 @@
 enum check_kind { CHECK_HTTP, CHECK_TCP, CHECK_EXEC };
 enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE };
 enum power_mode { POWER_NONE, POWER_BMC };
+/* auto: pull for hosts network-booted through the boot service (power =
+ * bmc), push otherwise. */
+enum image_transport { TRANSPORT_AUTO, TRANSPORT_PULL, TRANSPORT_PUSH };
 
 struct cfg_image {
 	char		*name;
@@ -108,6 +111,7 @@ struct config {
 		char		*disk;		/* "auto" or a device path */
 		int		 reboot;	/* enum reboot_mode */
 		int		 power;		/* enum power_mode */
+		int		 image_transport;	/* enum image_transport */
 		uint64_t	 boot_timeout_ms;	/* deploy env to answer */
 		char		*authorized_keys;
 		char		*deploy_host_key;
