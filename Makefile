@@ -100,7 +100,7 @@ UNIT_frame_LIBS      := -lcrypto
 UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory       := inventory/be_pg.c inventory/be_sqlite.c inventory/csv.c \
-	inventory/db.c inventory/enroll.c inventory/facts.c inventory/host.c \
+	inventory/db.c inventory/discover.c inventory/enroll.c inventory/facts.c inventory/host.c \
 	inventory/hoststate.c inventory/migrate.c inventory/nics.c inventory/query.c lib/file.c \
 	lib/err.c lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto

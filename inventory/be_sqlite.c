@@ -145,6 +145,51 @@ static const char *const migrations[INV_SCHEMA_VERSION] = {
 	"  value TEXT NOT NULL);"
 	"INSERT INTO meta (key, value) VALUES ('inventory_id',"
 	"  lower(hex(randomblob(16))));",
+	/* 3 -> 4: machines that network-booted unknown (enlistment,
+	 * discover.c): each with its MACs (unique, and never a MAC a host
+	 * has: the writes check), the SMBIOS serial and facts of its
+	 * inspection, where and when it was seen; their history is an
+	 * append-only table of its own (a discovered machine has no host
+	 * name, and the hosts' events are read and copied by name). */
+	"CREATE TABLE discovered ("
+	"  id INTEGER PRIMARY KEY,"
+	"  serial TEXT,"
+	"  site TEXT,"
+	"  address TEXT,"
+	"  cpu_model TEXT,"
+	"  cpu_cores INTEGER,"
+	"  memory_mb INTEGER,"
+	"  sys_vendor TEXT,"
+	"  sys_product TEXT,"
+	"  facts TEXT,"
+	"  note TEXT,"
+	"  checkins INTEGER NOT NULL DEFAULT 1,"
+	"  first_seen TEXT NOT NULL,"
+	"  last_seen TEXT NOT NULL);"
+	"CREATE INDEX discovered_serial ON discovered(serial);"
+	"CREATE TABLE discovered_macs ("
+	"  discovered_id INTEGER NOT NULL REFERENCES discovered(id)"
+	"    ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  PRIMARY KEY (discovered_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE discovered_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  site TEXT,"
+	"  what TEXT NOT NULL,"
+	"  macs TEXT NOT NULL,"
+	"  serial TEXT,"
+	"  address TEXT,"
+	"  hostname TEXT,"
+	"  reason TEXT);"
+	"CREATE TRIGGER discovered_events_no_update BEFORE UPDATE ON"
+	"  discovered_events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER discovered_events_no_delete BEFORE DELETE ON"
+	"  discovered_events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
 };
 
 struct sq {

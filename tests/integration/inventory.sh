@@ -52,11 +52,11 @@ EOF2
 ok "import a good CSV" ci inventory import "$T/hosts.csv"
 check "five hosts in the database" "$(q 'select count(*) from hosts')" = 5
 if [ "$BACKEND" = postgresql ]; then
-	check "schema version 3" "$(q 'select version from castiron_schema')" = 3
+	check "schema version 4" "$(q 'select version from castiron_schema')" = 4
 	check "the events trigger refuses TRUNCATE too" "$(q 'truncate events' 2>&1 | grep -c append-only)" = 1
 else
 	check "journal mode is WAL" "$(q 'pragma journal_mode')" = wal
-	check "schema version 3" "$(q 'pragma user_version')" = 3
+	check "schema version 4" "$(q 'pragma user_version')" = 4
 fi
 check "events record the writer's site" "$(q "select count(*) from events where site = 'ams1'")" = 5
 check "MACs stored lower case" "$(q "select count(*) from nics where mac='aa:bb:cc:00:00:03'")" = 1
@@ -337,7 +337,7 @@ cp "$DB" "$T/newer.db"
 sqlite3 "$T/newer.db" 'pragma journal_mode=delete; pragma user_version=7' >/dev/null
 printf '[inventory]\ndatabase = %s\n' "$T/newer.db" >"$T/newer.ini"
 nb=$(dbsum "$T/newer.db")
-bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (3)" \
+bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (4)" \
 	"$CASTIRON" -c "$T/newer.ini" inventory list
 bad "a database with a newer schema (import)" "schema version 7 is newer" \
 	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
@@ -350,12 +350,13 @@ check "still version 7, still not WAL" "$(sqlite3 "$T/newer.db" 'pragma user_ver
 sqlite3 "$T/old.db" 'create table operator_notes (x); pragma user_version=0'
 printf '[inventory]\ndatabase = %s\n' "$T/old.db" >"$T/old.ini"
 ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
-check "it is now version 3 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "3 5 "
+check "it is now version 4 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "4 5 "
 
-# a version-1 database (made by taking the additions of versions 2 and 3
-# away) keeps every host and event when it is migrated to version 3
+# a version-1 database (made by taking the additions of versions 2 to 4
+# away) keeps every host and event when it is migrated to version 4
 cp "$DB" "$T/v1.db"
-sqlite3 "$T/v1.db" 'drop table gpus; alter table hosts drop column bmc_driver;
+sqlite3 "$T/v1.db" 'drop table discovered_events; drop table discovered_macs; drop table discovered;
+	drop table gpus; alter table hosts drop column bmc_driver;
 	alter table hosts drop column prefixlen; alter table hosts drop column gateway;
 	alter table hosts drop column owner_host; alter table hosts drop column owner_pid;
 	alter table hosts drop column owner_start; drop table meta;
@@ -365,8 +366,8 @@ sqlite3 "$T/v1.db" 'drop table gpus; alter table hosts drop column bmc_driver;
 v1="$(sqlite3 "$T/v1.db" 'select count(*) from hosts; select count(*) from events' | tr '\n' ' ')"
 printf '[inventory]\ndatabase = %s\n' "$T/v1.db" >"$T/v1.ini"
 ok "a version-1 database is migrated on open" "$CASTIRON" -c "$T/v1.ini" inventory list
-check "it is now version 3, hosts and events kept" \
-	"$(sqlite3 "$T/v1.db" 'pragma user_version; select count(*) from hosts; select count(*) from events' | tr '\n' ' ')" = "3 $v1"
+check "it is now version 4, hosts and events kept" \
+	"$(sqlite3 "$T/v1.db" 'pragma user_version; select count(*) from hosts; select count(*) from events' | tr '\n' ' ')" = "4 $v1"
 check "and it has the gpus and meta tables" "$(sqlite3 "$T/v1.db" "select count(*) from sqlite_master where name in ('gpus', 'meta')")" = 2
 check "events written before version 3 have no site" "$(sqlite3 "$T/v1.db" 'select count(*) from events where site is not null')" = 0
 else
@@ -394,7 +395,7 @@ psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database newer templat
 PGDB=newer pq 'update castiron_schema set version = 7'
 printf '[inventory]\ndatabase = %s\n' "$(pg_url newer)" >"$T/newer.ini"
 nb=$(dbsum newer)
-bad "a database with a newer schema (list)" "newer?host=.*: inventory schema version 7 is newer than this castiron understands (3)" \
+bad "a database with a newer schema (list)" "newer?host=.*: inventory schema version 7 is newer than this castiron understands (4)" \
 	"$CASTIRON" -c "$T/newer.ini" inventory list
 bad "a database with a newer schema (import)" "schema version 7 is newer" \
 	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
@@ -409,12 +410,13 @@ psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database old"
 PGDB=old pq 'create table operator_notes (x text)'
 printf '[inventory]\ndatabase = %s\n' "$(pg_url old)" >"$T/old.ini"
 ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
-check "it is now version 3 with its hosts" "$(PGDB=old pq 'select version from castiron_schema') $(PGDB=old pq 'select count(*) from hosts')" = "3 5"
+check "it is now version 4 with its hosts" "$(PGDB=old pq 'select version from castiron_schema') $(PGDB=old pq 'select count(*) from hosts')" = "4 5"
 
-# a version-1 database (the additions of versions 2 and 3 taken away)
-# keeps every host and event when it is migrated to version 3
+# a version-1 database (the additions of versions 2 to 4 taken away)
+# keeps every host and event when it is migrated to version 4
 psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database v1 template castiron"
-PGDB=v1 pq 'drop table gpus; alter table hosts drop column bmc_driver, drop column prefixlen,
+PGDB=v1 pq 'drop table discovered_events; drop table discovered_macs; drop table discovered;
+	drop table gpus; alter table hosts drop column bmc_driver, drop column prefixlen,
 	drop column gateway, drop column owner_host, drop column owner_pid, drop column owner_start;
 	drop table meta; drop index events_hostname; drop index disks_sizes;
 	alter table events drop column site, drop column origin;
@@ -422,8 +424,8 @@ PGDB=v1 pq 'drop table gpus; alter table hosts drop column bmc_driver, drop colu
 v1="$(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')"
 printf '[inventory]\ndatabase = %s\n' "$(pg_url v1)" >"$T/v1.ini"
 ok "a version-1 database is migrated on open" "$CASTIRON" -c "$T/v1.ini" inventory list
-check "it is now version 3, hosts and events kept" \
-	"$(PGDB=v1 pq 'select version from castiron_schema') $(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')" = "3 $v1"
+check "it is now version 4, hosts and events kept" \
+	"$(PGDB=v1 pq 'select version from castiron_schema') $(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')" = "4 $v1"
 check "and it has the gpus and meta tables" "$(PGDB=v1 pq "select count(*) from pg_tables where tablename in ('gpus', 'meta')")" = 2
 check "events written before version 3 have no site" "$(PGDB=v1 pq 'select count(*) from events where site is not null')" = 0
 fi
