@@ -853,8 +853,8 @@ inv_discovered_open(struct inv *inv, const char *site,
 	    "d.last_seen, (SELECT h.hostname FROM hosts h WHERE h.serial = "
 	    "d.serial), (SELECT min(h.hostname) FROM discovered_macs m JOIN "
 	    "nics n ON n.mac = m.mac JOIN hosts h ON h.id = n.host_id WHERE "
-	    "m.discovered_id = d.id) FROM discovered d WHERE (?1 IS NULL OR "
-	    "d.site = ?1) ORDER BY d.id", &st, err, errlen)) != INV_OK ||
+	    "m.discovered_id = d.id) FROM discovered d WHERE (CAST(?1 AS TEXT) IS "
+	    "NULL OR d.site = ?1) ORDER BY d.id", &st, err, errlen)) != INV_OK ||
 	    (rc = db_prepare(inv, "SELECT mac FROM discovered_macs WHERE "
 	    "discovered_id = ? ORDER BY seq", &ms, err, errlen)) != INV_OK)
 		goto out;
