@@ -5,8 +5,9 @@
  * starts it): a run begun, stepped, failed, resumed and finished, and
  * taken over from its owner; static addresses; facts and accelerators;
  * pinned host keys (fingerprints as ssh-keygen prints them); five
- * processes beginning a run on one host at once (one wins); and the
- * inventories inv_open must refuse without touching them.
+ * processes beginning a run on one host at once (one wins); the
+ * inventories inv_open must refuse without touching them; and discovered
+ * machines (check-in, attachment by serial, claim).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -658,6 +659,124 @@ t_race(void **st)
 	inv_close(inv);
 }
 
+/* Discovered machines: the serial check, a check-in recorded, seen again,
+ * attached by serial (and not, when the host has another MAC), refused
+ * for another host's MAC, and claimed by hand. */
+static void
+t_discovered(void **st)
+{
+	struct inv			*inv = fresh();
+	struct inv_discovery		 d;
+	struct inv_discovery_result	 r;
+	struct inv_discovered		*cur;
+	const struct inv_discovered_row	*row;
+	struct inv_host			 h;
+	char				 longs[INV_SERIAL_MAX + 2];
+	size_t				 learned;
+
+	(void)st;
+	assert_int_equal(inv_serial_check("CZ2141A0J1", err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_serial_check("To Be Filled By O.E.M.", err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_serial_check("", err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_serial_check("SN\x1b[2J", err, sizeof(err)),
+	    INV_EINVAL);
+	assert_non_null(strstr(err, "0x1b at 2"));
+	assert_int_equal(inv_serial_check("SN\xc3\xa9", err, sizeof(err)),
+	    INV_EINVAL);
+	assert_int_equal(inv_serial_check("SN\n", err, sizeof(err)),
+	    INV_EINVAL);
+	memset(longs, 'S', sizeof(longs) - 1);
+	longs[sizeof(longs) - 1] = '\0';
+	assert_int_equal(inv_serial_check(longs, err, sizeof(err)), INV_EINVAL);
+	longs[INV_SERIAL_MAX] = '\0';
+	assert_int_equal(inv_serial_check(longs, err, sizeof(err)), INV_OK);
+
+	/* A new machine, then the same one again. */
+	memset(&d, 0, sizeof(d));
+	snprintf(d.macs[0], 18, "52:54:00:00:00:01");
+	d.nmacs = 1;
+	d.serial = "SN-NEW";
+	d.address = "10.0.0.5";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(r.is_new, 1);
+	assert_string_equal(r.attached, "");
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(r.is_new, 0);
+	assert_int_equal(inv_discovered_open(inv, NULL, &cur, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_discovered_next(cur, &row, err, sizeof(err)), 1);
+	assert_string_equal(row->macs[0], "52:54:00:00:00:01");
+	assert_string_equal(row->serial, "SN-NEW");
+	assert_string_equal(row->address, "10.0.0.5");
+	assert_int_equal(row->checkins, 2);
+	assert_null(row->serial_host);
+	assert_int_equal(inv_discovered_next(cur, &row, err, sizeof(err)), 0);
+	inv_discovered_close(cur);
+
+	/* web1's serial and both its MACs, and one more: attached. */
+	memset(&d, 0, sizeof(d));
+	snprintf(d.macs[0], 18, "aa:bb:cc:00:00:02");
+	snprintf(d.macs[1], 18, "aa:bb:cc:00:00:09");
+	snprintf(d.macs[2], 18, "AA:BB:CC:00:00:01");
+	d.nmacs = 3;
+	d.serial = "SN1";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_string_equal(r.attached, "web1");
+	assert_int_equal(inv_host_find(inv, "web1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(h.nmacs, 3);
+	assert_string_equal(h.macs[2], "aa:bb:cc:00:00:09");
+
+	/* web1's serial without web1's MACs: recorded, with why. */
+	d.nmacs = 1;
+	snprintf(d.macs[0], 18, "52:54:00:00:00:0a");
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_string_equal(r.attached, "");
+	assert_non_null(strstr(r.note, "web1 already has MAC"));
+
+	/* web2's MAC with another serial: refused, nothing written. */
+	snprintf(d.macs[0], 18, "52:54:00:00:00:0b");
+	snprintf(d.macs[1], 18, "aa:bb:cc:00:00:03");
+	d.nmacs = 2;
+	d.serial = "SN-OTHER";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_ESTATE);
+	assert_non_null(strstr(err, "belongs to host web2"));
+	assert_int_equal(inv_discovered_claim(inv, "52:54:00:00:00:0b",
+	    "web2", "t", &learned, err, sizeof(err)), INV_ENOENT);
+	d.serial = "bad\x01";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_EINVAL);
+
+	/* By hand: refused for web2 (another MAC), then for a bare host. */
+	assert_int_equal(inv_discovered_claim(inv, "SN-NEW", "web2", "t",
+	    &learned, err, sizeof(err)), INV_EINVAL);
+	assert_non_null(strstr(err, "web2 already has MAC aa:bb:cc:00:00:03"));
+	{
+		struct inv_enroll	 e = { .hostname = "bare", .site = "ams1" };
+		struct inv_errors	 errs = { 0 };
+
+		assert_int_equal(inv_enroll(inv, &e, 1, "test", "unit", &errs),
+		    INV_OK);
+	}
+	assert_int_equal(inv_discovered_claim(inv, "52:54:00:00:00:01",
+	    "bare", "t", &learned, err, sizeof(err)), INV_OK);
+	assert_int_equal(learned, 1);
+	assert_int_equal(inv_host_find(inv, "bare", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_string_equal(h.serial, "SN-NEW");
+	assert_string_equal(h.macs[0], "52:54:00:00:00:01");
+	assert_int_equal(inv_discovered_claim(inv, "SN-NEW", "bare", "t",
+	    &learned, err, sizeof(err)), INV_ENOENT);
+	inv_close(inv);
+}
+
 int
 main(void)
 {
@@ -673,6 +792,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_gpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_discovered, setup, teardown),
 	};
 
 	pgurl = db && *db ? db : NULL;
