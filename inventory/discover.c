@@ -137,29 +137,50 @@ mac_list(char macs[][18], size_t n, char *out, size_t len)
 		    i ? ", " : "", macs[i]);
 }
 
+/* Finalizes st after its last step, whose result was rc (-1: failed,
+ * said in err as what). */
+static int
+stmt_done(struct inv *inv, struct db_stmt *st, int rc, const char *what,
+    char *err, size_t errlen)
+{
+	rc = rc == -1 ? db_fail(inv, what, err, errlen) : INV_OK;
+	db_finalize(st);
+	return rc;
+}
+
+/* The host (id, name, serial) the query sql finds for value, *id 0 when
+ * none; sql selects h.id, h.hostname, h.serial of hosts h. */
+static int
+host_where(struct inv *inv, const char *sql, const char *value, int64_t *id,
+    char *host, size_t hostlen, char *serial, size_t slen, char *err,
+    size_t errlen)
+{
+	struct db_stmt	*st;
+	int		 rc;
+
+	*id = 0;
+	host[0] = serial[0] = '\0';
+	if (db_prepare(inv, sql, &st, err, errlen) != INV_OK)
+		return INV_FAIL;
+	db_bind_text(st, 1, value);
+	if ((rc = db_step(st)) == 1) {
+		*id = db_col_int64(st, 0);
+		db_col_copy(st, 1, host, hostlen);
+		db_col_copy(st, 2, serial, slen);
+	}
+	return stmt_done(inv, st, rc, "hosts", err, errlen);
+}
+
 /* The host that has mac (*id 0 when none). */
 static int
 mac_owner(struct inv *inv, const char *mac, int64_t *id, char *host,
     size_t hostlen, char *err, size_t errlen)
 {
-	struct db_stmt		*st;
-	int			 rc;
+	char	 serial[65];
 
-	*id = 0;
-	host[0] = '\0';
-	if (db_prepare(inv, "SELECT n.host_id, h.hostname FROM nics n JOIN "
-	    "hosts h ON h.id = n.host_id WHERE n.mac = ?", &st, err, errlen) !=
-	    INV_OK)
-		return INV_FAIL;
-	db_bind_text(st, 1, mac);
-	if ((rc = db_step(st)) == 1) {
-		*id = db_col_int64(st, 0);
-		db_col_copy(st, 1, host, hostlen);
-	}
-	if (rc == -1)
-		rc = db_fail(inv, "nics", err, errlen);
-	db_finalize(st);
-	return rc == INV_FAIL ? rc : INV_OK;
+	return host_where(inv, "SELECT h.id, h.hostname, h.serial FROM nics n "
+	    "JOIN hosts h ON h.id = n.host_id WHERE n.mac = ?", mac, id, host,
+	    hostlen, serial, sizeof(serial), err, errlen);
 }
 
 /* The MACs host id has, every NIC (enrolled or inspected). */
@@ -178,10 +199,7 @@ host_macs(struct inv *inv, int64_t id, char macs[][18], size_t max,
 	while ((rc = db_step(st)) == 1)
 		if (*n < max)
 			db_col_copy(st, 0, macs[(*n)++], 18);
-	if (rc == -1)
-		rc = db_fail(inv, "nics", err, errlen);
-	db_finalize(st);
-	return rc == INV_FAIL ? rc : INV_OK;
+	return stmt_done(inv, st, rc, "nics", err, errlen);
 }
 
 static int
@@ -559,10 +577,7 @@ disc_read(struct inv *inv, int64_t id, struct disc *d, char *err,
 	while ((rc = db_step(st)) == 1)
 		if (d->nmacs < INV_MAXMACS)
 			db_col_copy(st, 0, d->macs[d->nmacs++], 18);
-	if (rc == -1)
-		rc = db_fail(inv, "discovered", err, errlen);
-	db_finalize(st);
-	return rc == INV_FAIL ? rc : INV_OK;
+	return stmt_done(inv, st, rc, "discovered", err, errlen);
 }
 
 /* The host with serial (*id 0 when none), its row locked. */
@@ -570,28 +585,15 @@ static int
 serial_host(struct inv *inv, const char *serial, int64_t *id, char *host,
     size_t hostlen, char *hserial, size_t slen, char *err, size_t errlen)
 {
-	struct db_stmt	*st;
-	char		*sql;
-	int		 rc;
+	char	*sql;
+	int	 rc;
 
-	*id = 0;
-	host[0] = hserial[0] = '\0';
 	sql = xsprintf("SELECT h.id, h.hostname, h.serial FROM hosts h WHERE "
 	    "h.serial = ?%s", inv->be->lock_host);
-	rc = db_prepare(inv, sql, &st, err, errlen);
+	rc = host_where(inv, sql, serial, id, host, hostlen, hserial, slen, err,
+	    errlen);
 	free(sql);
-	if (rc != INV_OK)
-		return rc;
-	db_bind_text(st, 1, serial);
-	if ((rc = db_step(st)) == 1) {
-		*id = db_col_int64(st, 0);
-		db_col_copy(st, 1, host, hostlen);
-		db_col_copy(st, 2, hserial, slen);
-	}
-	if (rc == -1)
-		rc = db_fail(inv, "hosts", err, errlen);
-	db_finalize(st);
-	return rc == INV_FAIL ? rc : INV_OK;
+	return rc;
 }
 
 static int

@@ -520,7 +520,7 @@ struct inv_discovery {
 struct inv_discovery_result {
 	int	 is_new;		/* seen for the first time */
 	char	 attached[254];		/* the host it was attached to, "" */
-	char	 note[400];		/* why a host with its serial did not
+	char	 note[640];		/* why a host with its serial did not
 					   take it, "" */
 };
 

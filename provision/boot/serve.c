@@ -286,7 +286,7 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 {
 	struct inv_discovery_result	 res;
 	struct inv_discovery		 dv = *dv0;
-	struct inv_facts		 facts;
+	struct inv_facts		 facts = { 0 };
 	struct inspect			*insp = NULL;
 	struct inv			*inv;
 	json_t				*js = json_object_get(j, "serial");
