@@ -291,7 +291,7 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	struct inv			*inv;
 	json_t				*js = json_object_get(j, "serial");
 	json_t				*ji = json_object_get(j, "inspect");
-	const char			*serial = "";
+	char				 serial[INV_SERIAL_MAX + 1] = "";
 	char				 e[INV_ERRLEN], macs[INV_MAXMACS * 20];
 	size_t				 i, off = 0;
 	int				 rc, have_facts = 0;
@@ -305,7 +305,7 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 			return reply(c, 400, "text/plain", "bad serial\n", NULL,
 			    url, json_is_string(js) ? e : "a serial that is not "
 			    "a string");
-		serial = json_string_value(js);
+		snprintf(serial, sizeof(serial), "%s", json_string_value(js));
 	}
 	if (ji != NULL && !json_is_null(ji)) {
 		if (!json_is_string(ji))
@@ -324,7 +324,7 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 		/* The check-in's serial is DMI's, as the dump's is. */
 		if (*serial == '\0' && inv_serial_check(insp->sys_serial, e,
 		    sizeof(e)) == INV_OK)
-			serial = insp->sys_serial;
+			snprintf(serial, sizeof(serial), "%.64s", insp->sys_serial);
 	}
 	dv.serial = serial;
 	dv.address = addr;

@@ -157,6 +157,13 @@ check "CSV: the same columns, by their JSON names" "$(head -n 1 "$T/csv")" = "ma
 check "  ...and the row" -n "$(grep "^$MU,SN-U777,127.0.0.1,SYS-120U,64,262144," "$T/csv")"
 check "--site of another site lists nothing" "$("$C" inventory discovered --site fra1 --format json | jq length)" = 0
 
+# The check-in's serial empty: the dump's (DMI's) is taken.
+dump SN-DMP1 52:54:00:b0:00:09 >"$T/dump"
+body "" "$T/dump" 52:54:00:b0:00:09 >"$T/b3.json"
+check "a check-in whose serial is only in its dump: 202" "$(post "$T/b3.json")" = 202
+check "  ...listed with the dump's serial" \
+    "$("$C" inventory discovered --format json | jq -r '.[] | select(.macs[0] == "52:54:00:b0:00:09") | .serial')" = SN-DMP1
+
 # -- its serial is a host's, but that host has another MAC: not attached ---------
 MO=52:54:00:0e:00:99
 check "a machine with other's serial but not other's MAC: 202, recorded" "$(enlist SN-O001 $MO):$(cat "$T/reply")" = "202:recorded"
