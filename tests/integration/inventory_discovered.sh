@@ -1,22 +1,13 @@
 # Discovered machines (enlistment) on a real inventory: castiron boot
-# serve answers the enlistment check-ins that the test sends as the
-# machines' deploy environments would (curl, the body /init writes), and
-# the operator's commands read and change the result.  A rack enrolled
-# from a packing list of serials (no MACs) is attached machine by machine
-# at check-in: the host learns the MACs, an event says so, dnsmasq's hosts
-# file follows and the MAC's script becomes exit.  A machine the
-# inventory does not know is listed by `inventory discovered` (table,
-# JSON, CSV) with its serial, facts, address, first and last seen, and
-# `inventory claim` attaches it by hand; every refusal of claim (unknown
-# MAC or serial, a host with other MACs, a MAC or serial another host
-# has, a serial that is not the host's) is one line and exit 2, nothing
-# changed.  Hostile check-ins (a serial too long or with control bytes, a
-# MAC enrolled elsewhere, an unreadable dump) are refused and logged with
-# nothing written; hostile facts are stored safely.  The deploy check-in's
-# reply carries root's keys.  A schema-3 inventory migrates to 4.
-#
-# BACKEND=sqlite (the default) or postgresql
-# (tests/integration/inventory_discovered_pg.sh).
+# serve answers enlistment check-ins sent as /init sends them (curl).  A
+# rack enrolled by serial (no MACs) is attached at check-in: MACs learned,
+# an event, dnsmasq's hosts file and the MAC's script follow.  An unknown
+# machine is listed by `inventory discovered` (table, JSON, CSV) and
+# claimed by hand; each refusal of claim is one line, exit 2, nothing
+# changed.  Hostile check-ins are refused and logged, nothing written;
+# hostile facts are stored safely.  The deploy reply carries root's keys.
+# A schema-3 inventory migrates to 4.  BACKEND=sqlite (the default) or
+# postgresql (tests/integration/inventory_discovered_pg.sh).
 # time-limit: 180
 . tests/lib.sh
 
