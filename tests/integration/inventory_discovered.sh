@@ -155,6 +155,18 @@ check "a check-in whose serial is only in its dump: 202" "$(post "$T/b3.json")" 
 check "  ...listed with the dump's serial" \
     "$("$C" inventory discovered --format json | jq -r '.[] | select(.macs[0] == "52:54:00:b0:00:09") | .serial')" = SN-DMP1
 
+# Six check-ins of one new machine at once (its NICs, a retry): one row.
+dump SN-PAR1 52:54:00:b1:00:01 >"$T/dump"
+body SN-PAR1 "$T/dump" 52:54:00:b1:00:01 >"$T/par.json"
+_pids=""
+for _i in 1 2 3 4 5 6; do post "$T/par.json" >"$T/par.$_i" & _pids="$_pids $!"; done
+wait $_pids
+check "six check-ins of one machine at once: all 202" "$(cat "$T"/par.? | tr -d '\n')" = 202202202202202202
+check "  ...one discovered machine with six check-ins" \
+    "$("$C" inventory discovered --format json | jq -r '[.[] | select(.serial == "SN-PAR1") | .checkins] | map(tostring) | join(" ")')" = 6
+check "  ...its history: discovered once, seen five times" \
+    "$(q "select what || ':' || count(*) from discovered_events where serial = 'SN-PAR1' group by what order by what" | tr '\n' ' ')" = "discovered:1 seen:5 "
+
 # -- its serial is a host's, but that host has another MAC: not attached ---------
 MO=52:54:00:0e:00:99
 check "a machine with other's serial but not other's MAC: 202, recorded" "$(enlist SN-O001 $MO):$(cat "$T/reply")" = "202:recorded"
