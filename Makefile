@@ -90,8 +90,9 @@ UNIT_catalog_LIBS    := -lcrypto
 UNIT_err             := lib/err.c
 UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
 UNIT_redfish_LIBS    := -ljansson
-UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c lib/atomicfile.c \
-	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c provision/boot/enlist.c \
+	provision/inspect.c lib/atomicfile.c lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_boot_LIBS       := -ljansson
 UNIT_config          := lib/config.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c

@@ -24,25 +24,18 @@
 
 #define DISC_MAXROWS	100000	/* what open reads at most */
 
-int
-inv_serial_check(const char *s, char *err, size_t errlen)
-{
-	size_t	 i;
+_Static_assert(INV_SERIAL_MAX == DMI_SERIAL_MAX, "one serial limit");
 
-	for (i = 0; s[i]; i++) {
-		if (i == INV_SERIAL_MAX) {
-			snprintf(err, errlen, "a serial longer than %d bytes",
-			    INV_SERIAL_MAX);
-			return INV_EINVAL;
-		}
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
-			snprintf(err, errlen, "a serial with a byte outside "
-			    "printable ASCII (0x%02x at %zu)",
-			    (unsigned char)s[i], i);
-			return INV_EINVAL;
-		}
-	}
-	return INV_OK;
+/* A serial as a check-in carries it (valid_dmi_serial). */
+static int
+serial_check(const char *s, char *err, size_t errlen)
+{
+	struct err	 e;
+
+	if (valid_dmi_serial(s, &e) == ERR_OK)
+		return INV_OK;
+	snprintf(err, errlen, "%s", e.msg);
+	return INV_EINVAL;
 }
 
 /* A fact as text: printable ASCII, every other byte '?' (NULL for ""). */
@@ -627,7 +620,7 @@ checkin_tx(struct inv *inv, const struct inv_discovery *in, const char *actor,
 			return INV_EINVAL;
 		}
 	}
-	if ((rc = inv_serial_check(serial, err, errlen)) != INV_OK)
+	if ((rc = serial_check(serial, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
 		return rc;
@@ -731,7 +724,7 @@ claim_tx(struct inv *inv, const char *key, const char *hostname,
 
 	*learned = 0;
 	by_mac = parse_mac(key, mac, &e) == ERR_OK;
-	if (!by_mac && inv_serial_check(key, err, errlen) != INV_OK)
+	if (!by_mac && serial_check(key, err, errlen) != INV_OK)
 		return INV_EINVAL;
 	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
 		return rc;

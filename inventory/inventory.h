@@ -507,7 +507,8 @@ void	inv_units_close(struct inv_units *);
  * discovered machines' own append-only events).
  */
 
-#define INV_SERIAL_MAX	64	/* a discovered machine's serial, bytes */
+#define INV_SERIAL_MAX	64	/* a discovered machine's serial, bytes
+				   (lib/parse.h: valid_dmi_serial) */
 
 struct inv_discovery {
 	char			 macs[INV_MAXMACS][18];	/* lower case */
@@ -524,14 +525,9 @@ struct inv_discovery_result {
 					   take it, "" */
 };
 
-/* A serial as a check-in may carry it: at most INV_SERIAL_MAX bytes of
- * printable ASCII (blanks inside allowed).  INV_EINVAL with why (the
- * value itself is not repeated: it may be anything). */
-int	inv_serial_check(const char *serial, char *err, size_t errlen);
-
 /*
  * A check-in of the enlistment environment, one transaction: refused
- * with INV_EINVAL for a bad serial or MAC, with INV_ESTATE when one of
+ * with INV_EINVAL for a bad serial (valid_dmi_serial) or MAC, with INV_ESTATE when one of
  * the MACs is a host's and that host is not the one whose serial the
  * machine has (err names the host and the MAC); else attached to the
  * enrolled host with its serial when that host may take it (above), or

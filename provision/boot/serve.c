@@ -287,11 +287,10 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	struct inv_discovery_result	 res;
 	struct inv_discovery		 dv = *dv0;
 	struct inv_facts		 facts = { 0 };
-	struct inspect			*insp = NULL;
+	struct boot_enlist		 en;
 	struct inv			*inv;
-	json_t				*js = json_object_get(j, "serial");
-	json_t				*ji = json_object_get(j, "inspect");
-	char				 serial[INV_SERIAL_MAX + 1] = "";
+	struct err			 er;
+	const char			*serial;
 	char				 e[INV_ERRLEN], macs[INV_MAXMACS * 20];
 	size_t				 i, off = 0;
 	int				 rc, have_facts = 0;
@@ -299,33 +298,16 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	for (i = 0; i < dv.nmacs; i++)
 		off += (size_t)snprintf(macs + off, sizeof(macs) - off, "%s%s",
 		    i ? "," : "", dv.macs[i]);
-	if (js != NULL && !json_is_null(js)) {
-		if (!json_is_string(js) || inv_serial_check(json_string_value(js),
-		    e, sizeof(e)) != INV_OK)
-			return reply(c, 400, "text/plain", "bad serial\n", NULL,
-			    url, json_is_string(js) ? e : "a serial that is not "
-			    "a string");
-		snprintf(serial, sizeof(serial), "%s", json_string_value(js));
-	}
-	if (ji != NULL && !json_is_null(ji)) {
-		if (!json_is_string(ji))
-			return reply(c, 400, "text/plain", "bad inspection\n",
-			    NULL, url, "an inspection that is not a string");
-		insp = xcalloc(1, sizeof(*insp));
-		if (inspect_parse(json_string_value(ji), json_string_length(ji),
-		    insp, e, sizeof(e)) == -1) {
-			free(insp);
-			return reply(c, 400, "text/plain", "bad inspection\n",
-			    NULL, url, e);
-		}
-		inspect_pci_names(insp, NULL);
-		inspect_to_facts(insp, &facts);
+	if (boot_enlist_read(j, &en, &er) != ERR_OK)
+		return reply(c, 400, "text/plain", "bad check-in\n", NULL, url,
+		    er.msg);
+	if (en.insp) {
+		inspect_pci_names(en.insp, NULL);
+		inspect_to_facts(en.insp, &facts);
 		have_facts = 1;
-		/* The check-in's serial is DMI's, as the dump's is. */
-		if (*serial == '\0' && inv_serial_check(insp->sys_serial, e,
-		    sizeof(e)) == INV_OK)
-			snprintf(serial, sizeof(serial), "%.64s", insp->sys_serial);
 	}
+	boot_enlist_free(&en);
+	serial = en.serial;
 	dv.serial = serial;
 	dv.address = addr;
 	dv.facts = have_facts ? &facts : NULL;
@@ -336,7 +318,6 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	}
 	if (have_facts)
 		inv_facts_free(&facts);
-	free(insp);
 	if (rc == INV_ESTATE || rc == INV_EINVAL)
 		return reply(c, rc == INV_ESTATE ? 409 : 400, "text/plain",
 		    "refused\n", NULL, url, e);

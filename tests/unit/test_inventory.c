@@ -659,7 +659,7 @@ t_race(void **st)
 	inv_close(inv);
 }
 
-/* Discovered machines: the serial check, a check-in recorded, seen again,
+/* Discovered machines: a check-in recorded, seen again,
  * attached by serial (and not, when the host has another MAC), refused
  * for another host's MAC, and claimed by hand. */
 static void
@@ -671,28 +671,9 @@ t_discovered(void **st)
 	struct inv_discovered		*cur;
 	const struct inv_discovered_row	*row;
 	struct inv_host			 h;
-	char				 longs[INV_SERIAL_MAX + 2];
 	size_t				 learned;
 
 	(void)st;
-	assert_int_equal(inv_serial_check("CZ2141A0J1", err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_serial_check("To Be Filled By O.E.M.", err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_serial_check("", err, sizeof(err)), INV_OK);
-	assert_int_equal(inv_serial_check("SN\x1b[2J", err, sizeof(err)),
-	    INV_EINVAL);
-	assert_non_null(strstr(err, "0x1b at 2"));
-	assert_int_equal(inv_serial_check("SN\xc3\xa9", err, sizeof(err)),
-	    INV_EINVAL);
-	assert_int_equal(inv_serial_check("SN\n", err, sizeof(err)),
-	    INV_EINVAL);
-	memset(longs, 'S', sizeof(longs) - 1);
-	longs[sizeof(longs) - 1] = '\0';
-	assert_int_equal(inv_serial_check(longs, err, sizeof(err)), INV_EINVAL);
-	longs[INV_SERIAL_MAX] = '\0';
-	assert_int_equal(inv_serial_check(longs, err, sizeof(err)), INV_OK);
-
 	/* A new machine, then the same one again. */
 	memset(&d, 0, sizeof(d));
 	snprintf(d.macs[0], 18, "52:54:00:00:00:01");
