@@ -352,15 +352,16 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	}
 	db_finalize(st);
 	db_now(now);
-	if ((rc = db_prepare(inv, "UPDATE hosts SET serial = coalesce(?, "
-	    "serial), updated_at = ? WHERE id = ?", &st, err, errlen)) !=
-	    INV_OK)
-		return rc;
-	db_bind_text(st, 1, set_serial ? d->serial : NULL);
-	db_bind_text(st, 2, now);
-	db_bind_int64(st, 3, id);
-	rc = db_step(st) != 0 ? db_fail(inv, "host", err, errlen) : INV_OK;
-	db_finalize(st);
+	if ((nadded > 0 || set_serial) && (rc = db_prepare(inv, "UPDATE hosts "
+	    "SET serial = coalesce(?, serial), updated_at = ? WHERE id = ?", &st,
+	    err, errlen)) == INV_OK) {
+		db_bind_text(st, 1, set_serial ? d->serial : NULL);
+		db_bind_text(st, 2, now);
+		db_bind_int64(st, 3, id);
+		rc = db_step(st) != 0 ? db_fail(inv, "host", err, errlen) :
+		    INV_OK;
+		db_finalize(st);
+	}
 	if (rc != INV_OK)
 		return rc;
 	if (d->id != 0 && (rc = db_run_id(inv, "DELETE FROM discovered WHERE "
@@ -379,7 +380,11 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	ev.actor = actor;
 	ev.reason = reason;
 	ev.bytes = ev.duration_ms = -1;
-	if ((rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
+	/* A host's own machine checking in again with nothing new (its
+	 * MACs all known, no row to take over) changes nothing of the host:
+	 * no event of the host for it, only the discovered history's. */
+	if ((nadded > 0 || set_serial || d->id != 0) &&
+	    (rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
 		return rc;
 	memset(&de, 0, sizeof(de));
 	de.what = what;

@@ -117,6 +117,10 @@ check "  ...and its MAC's script is now exit (an enrolled host, not being provis
 check "  ...its history is in the discovered machines' events" \
     "$(q "select what || ' ' || hostname from discovered_events")" = "attached r1-01"
 
+ev=$("$C" inventory show r1-01 --format json | jq '.events | length')
+check "r1-01's machine checking in again with nothing new: 202, attached" "$(enlist SN-A001 $MA1 $MA2):$(cat "$T/reply")" = "202:attached"
+check "  ...no new event on r1-01 (nothing of it changed)" "$("$C" inventory show r1-01 --format json | jq '.events | length')" = "$ev"
+
 # -- an unknown machine: discovered ------------------------------------------------
 MU=52:54:00:b0:00:01
 check "an unknown machine checks in: 202, recorded" "$(enlist SN-U777 $MU):$(cat "$T/reply")" = "202:recorded"
