@@ -13,7 +13,11 @@
  *   GET  /images/NAME        a verified image of the cache (Range; sent
  *                            with sendfile)
  *   POST /checkin            the deploy environment's check-in: token,
- *                            MACs, the host key it generated
+ *                            MACs, the host key it generated (the reply
+ *                            carries root's keys); or, in enlistment
+ *                            mode, MACs, serial and inspection: recorded
+ *                            as a discovered machine, or attached to the
+ *                            host with its serial (inventory/discover.c)
  *
  * With [boot] interface set it also writes dnsmasq's configuration and
  * keeps its hosts file in step with the inventory (dnsmasq.c).
