@@ -69,47 +69,36 @@ jclean(const char *s)
 static char *
 facts_json(const struct inv_facts *f)
 {
-	json_t	*o = json_object(), *a, *x;
+	json_t	*o = json_object(), *a;
 	char	*text;
 	size_t	 i;
 
 	a = json_array();
-	for (i = 0; f && i < f->ndisks; i++) {
-		x = json_object();
-		json_object_set_new(x, "name", jclean(f->disks[i].name));
-		json_object_set_new(x, "size_bytes",
-		    json_integer((json_int_t)f->disks[i].size_bytes));
-		json_object_set_new(x, "model", jclean(f->disks[i].model));
-		json_object_set_new(x, "serial", jclean(f->disks[i].serial));
-		json_object_set_new(x, "rotational",
-		    json_boolean(f->disks[i].rotational));
-		json_object_set_new(x, "removable",
-		    json_boolean(f->disks[i].removable));
-		json_array_append_new(a, x);
-	}
+	for (i = 0; f && i < f->ndisks; i++)
+		json_array_append_new(a, json_pack("{s:o,s:I,s:o,s:o,s:b,s:b}",
+		    "name", jclean(f->disks[i].name), "size_bytes",
+		    (json_int_t)f->disks[i].size_bytes, "model",
+		    jclean(f->disks[i].model), "serial",
+		    jclean(f->disks[i].serial), "rotational",
+		    f->disks[i].rotational != 0, "removable",
+		    f->disks[i].removable != 0));
 	json_object_set_new(o, "disks", a);
 	a = json_array();
-	for (i = 0; f && i < f->nnics; i++) {
-		x = json_object();
-		json_object_set_new(x, "name", jclean(f->nics[i].name));
-		json_object_set_new(x, "mac", jclean(f->nics[i].mac));
-		json_object_set_new(x, "speed_mbps", f->nics[i].speed_mbps ?
+	for (i = 0; f && i < f->nnics; i++)
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o}", "name",
+		    jclean(f->nics[i].name), "mac", jclean(f->nics[i].mac),
+		    "speed_mbps", f->nics[i].speed_mbps ?
 		    json_integer((json_int_t)f->nics[i].speed_mbps) :
-		    json_null());
-		json_array_append_new(a, x);
-	}
+		    json_null()));
 	json_object_set_new(o, "nics", a);
 	a = json_array();
-	for (i = 0; f && i < f->ngpus; i++) {
-		x = json_object();
-		json_object_set_new(x, "pci_slot", jclean(f->gpus[i].pci_slot));
-		json_object_set_new(x, "class", jclean(f->gpus[i].class));
-		json_object_set_new(x, "vendor", jclean(f->gpus[i].vendor));
-		json_object_set_new(x, "model", jclean(f->gpus[i].model));
-		json_object_set_new(x, "memory_mb", f->gpus[i].memory_mb >= 0 ?
-		    json_integer(f->gpus[i].memory_mb) : json_null());
-		json_array_append_new(a, x);
-	}
+	for (i = 0; f && i < f->ngpus; i++)
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:o,s:o}",
+		    "pci_slot", jclean(f->gpus[i].pci_slot), "class",
+		    jclean(f->gpus[i].class), "vendor", jclean(f->gpus[i].vendor),
+		    "model", jclean(f->gpus[i].model), "memory_mb",
+		    f->gpus[i].memory_mb >= 0 ?
+		    json_integer(f->gpus[i].memory_mb) : json_null()));
 	json_object_set_new(o, "gpus", a);
 	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
