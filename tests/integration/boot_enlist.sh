@@ -8,7 +8,9 @@
 # the host's address, and the machine's next network boot is answered as
 # that host's (its address, exit).  The second is enrolled nowhere: it is
 # listed by inventory discovered with its serial and the facts of its
-# inspection (the NVMe disk, the NIC, memory), and claimed by hand.
+# inspection (the NVMe disk, the NIC, memory), and claimed by hand.  Then
+# h1, armed, boots the deploy environment, whose check-in reply gives root
+# its keys.
 # time-limit: 300
 . tests/lib.sh
 . tests/lab/machine.sh
@@ -28,12 +30,18 @@ SN1=LAB-EN-$$-1 SN2=LAB-EN-$$-2
 
 machine_new 1 --blank 64 --mem 256 --serial "$SN1"; M1=$M_MAC
 machine_new 2 --blank 96 --mem 256 --serial "$SN2"; M2=$M_MAC
+ssh-keygen -q -t ed25519 -N '' -C castiron-prov -f "$T/id_ed25519"
+ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/operator"
+cp "$T/operator.pub" "$T/authorized_keys"
 cat >"$T/c.ini" <<EOF
 [castiron]
 site = lab
 state_dir = $T/state
 [inventory]
 database = $T/inv.db
+[provision]
+ssh_key         = $T/id_ed25519
+authorized_keys = $T/authorized_keys
 [boot]
 listen      = $LABM_PROV.1:$PORT
 deploy_dir  = $D
@@ -110,5 +118,19 @@ check "claiming it for h1 (which has machine 1's MAC) is refused: exit 2" \
 ok "claiming it by its serial for spare" "$C" inventory claim "$SN2" spare
 check "  ...spare has its MAC and serial" "$("$C" inventory show spare --format json | jq -r '(.macs | join(" ")) + ":" + .serial')" = "$M2:$SN2"
 check "  ...and nothing is left discovered" "$("$C" inventory discovered --format json | jq length)" = 0
+
+# -- h1 armed for a deploy boot: root's keys come with the check-in's reply ---
+mkdir -p -m 700 "$T/state/boot"
+printf 'host=h1\ntoken=%s\nexpires=%s\nmode=deploy\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" \
+    $(( $(date +%s) + 600 )) >"$T/state/boot/h1.boot"
+chmod 600 "$T/state/boot/h1.boot"
+machine_mark 1
+ok "h1, armed as provision arms it, network-boots the deploy environment" machine_start 1 order=n
+ok "  ...checks in with its token; the reply carries two keys for root" \
+    machine_wait 1 150 "authorized keys in the reply)"
+ok "  ...and starts dropbear" machine_wait 1 30 "ready: check-in accepted, starting dropbear"
+check "  ...two: [provision] authorized_keys' and castiron's own (none on the command line)" \
+    "$(machine_since 1 | grep -o '[0-9]* authorized keys in the reply' | cut -d' ' -f1):$(machine_since 1 | grep -c 'authorized key for root from the check-in reply: ssh-ed25519'):$(machine_since 1 | grep -c 'from the command line')" = "2:2:0"
+machine_stop 1
 
 done_testing
