@@ -6,7 +6,8 @@
 # claimed by hand; each refusal of claim is one line, exit 2, nothing
 # changed.  Hostile check-ins are refused and logged, nothing written;
 # hostile facts are stored safely.  The deploy reply carries root's keys.
-# A schema-3 inventory migrates to 4.  BACKEND=sqlite (the default) or
+# The list is byte for byte its golden files (tests/golden/inventory/
+# discovered.*) on both.  A schema-3 inventory migrates to 4.  BACKEND=sqlite or
 # postgresql (tests/integration/inventory_discovered_pg.sh).
 # time-limit: 180
 . tests/lib.sh
@@ -258,6 +259,22 @@ check "  ...the long fact cut to what the inspection keeps" "$(j '.[] | select(.
 check "  ...the control byte made '?', the quotes kept as text" \
     "$(j '.[] | select(.serial == "SN-F001") | .system_product')" = "Evil?[31m\"';DROP TABLE hosts;--"
 check "  ...the hosts are all there" "$(q 'select count(*) from hosts')" = 7
+
+# -- byte for byte the same on both backends: golden files ----------------------
+# (times fixed by hand; GOLDEN_UPDATE=1 rewrites the files)
+G=tests/golden/inventory
+q "update discovered set first_seen = '2026-01-05T00:00:00Z', last_seen = '2026-01-05T00:01:00Z'" >/dev/null
+"$C" --format json inventory discovered >"$T/g.json"
+"$C" --format csv inventory discovered >"$T/g.csv"
+"$C" --format table inventory discovered >"$T/g.table"
+for f in json csv table; do
+	if [ "${GOLDEN_UPDATE:-}" = 1 ]; then
+		cp "$T/g.$f" "$G/discovered.$f"
+		ok "inventory discovered ($f): wrote $G/discovered.$f" true
+	else
+		ok "inventory discovered ($f) is $G/discovered.$f byte for byte" cmp "$T/g.$f" "$G/discovered.$f"
+	fi
+done
 
 # -- events are append-only ----------------------------------------------------
 check "the discovered machines' events cannot be changed" \
