@@ -6,8 +6,8 @@
 # claimed by hand; each refusal of claim is one line, exit 2, nothing
 # changed.  Hostile check-ins are refused and logged, nothing written;
 # hostile facts are stored safely.  The deploy reply carries root's keys.
-# The list is byte for byte its golden files (tests/golden/inventory/
-# discovered.*) on both.  A schema-3 inventory migrates to 4.  BACKEND=sqlite or
+# The list is byte for byte its golden files (tests/golden/discovered/
+# list.*) on both.  A schema-3 inventory migrates to 4.  BACKEND=sqlite or
 # postgresql (tests/integration/inventory_discovered_pg.sh).
 # time-limit: 180
 . tests/lib.sh
@@ -262,17 +262,17 @@ check "  ...the hosts are all there" "$(q 'select count(*) from hosts')" = 7
 
 # -- byte for byte the same on both backends: golden files ----------------------
 # (times fixed by hand; GOLDEN_UPDATE=1 rewrites the files)
-G=tests/golden/inventory
+G=tests/golden/discovered
 q "update discovered set first_seen = '2026-01-05T00:00:00Z', last_seen = '2026-01-05T00:01:00Z'" >/dev/null
 "$C" --format json inventory discovered >"$T/g.json"
 "$C" --format csv inventory discovered >"$T/g.csv"
 "$C" --format table inventory discovered >"$T/g.table"
 for f in json csv table; do
 	if [ "${GOLDEN_UPDATE:-}" = 1 ]; then
-		cp "$T/g.$f" "$G/discovered.$f"
-		ok "inventory discovered ($f): wrote $G/discovered.$f" true
+		cp "$T/g.$f" "$G/list.$f"
+		ok "inventory discovered ($f): wrote $G/list.$f" true
 	else
-		ok "inventory discovered ($f) is $G/discovered.$f byte for byte" cmp "$T/g.$f" "$G/discovered.$f"
+		ok "inventory discovered ($f) is $G/list.$f byte for byte" cmp "$T/g.$f" "$G/list.$f"
 	fi
 done
 
