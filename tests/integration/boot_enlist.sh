@@ -98,7 +98,10 @@ machine_mark 1
 ok "machine 1 network-boots again" machine_start 1 order=n
 ok "  ...and is answered as h1: its script is exit" wait_for 60 "h1's script" \
     grep -q "/ipxe/$(hy "$M1"): 200 (h1): not being provisioned" "$T/serve.log"
-check "  ...with h1's address" -n "$(grep "DHCPACK(brp) $LABM_PROV.51 $M1 h1" "$T/dnsmasq.log")"
+ok "  ...with h1's address" wait_for 10 "the DHCPACK of h1's address" \
+    grep -q "DHCPACK(brp) $LABM_PROV.51 $M1" "$T/dnsmasq.log"
+grep -q "DHCPACK(brp) $LABM_PROV.51 $M1" "$T/dnsmasq.log" ||
+    grep -F "$M1" "$T/dnsmasq.log" | tail -n 8 | sed 's/^/# /'
 machine_stop 1
 
 # -- a machine nobody enrolled: discovered, then claimed --------------------
