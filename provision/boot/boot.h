@@ -59,6 +59,10 @@ int		 boot_token_host(const struct config *, const char *token,
 enum err_code	 boot_checkin(const struct config *, const char *token,
 		    const struct boot_checkin *in, char *host, size_t hostlen,
 		    int *replay, struct err *);
+/* service: the host whose deploy environment checked in from addr (the
+ * latest, when several did); 0 when none. */
+int		 boot_host_by_addr(const struct config *, const char *addr,
+		    char *host, size_t hostlen);
 /* service: records what host was last served. */
 void		 boot_note_fetch(const struct config *, const char *host,
 		    const char *what, unsigned status);
@@ -88,6 +92,10 @@ struct boot_status {
 };
 enum err_code	 boot_status_list(const struct config *, struct boot_status
 		    **, size_t *, struct err *);
+
+/* The service's URL as hosts reach it: [boot] url, else http://listen;
+ * no trailing '/'. */
+void		 boot_base_url(const struct config *, char *buf, size_t len);
 
 /* iPXE scripts; the caller frees them.  base is the service's URL. */
 char		*boot_script_chain(const char *base);

@@ -10,8 +10,10 @@
  *                            the network first boots its disk; an unknown
  *                            MAC: the enlistment environment
  *   GET  /deploy/vmlinuz, /deploy/initrd.img   from [boot] deploy_dir
- *   GET  /images/NAME        a verified image of the cache (Range; sent
- *                            with sendfile)
+ *   GET  /images/NAME        a verified image of the cache, as stored
+ *                            (Range; sent with sendfile): what
+ *                            castiron-writer --pull fetches, logged with
+ *                            the host that checked in from its address
  *   POST /checkin            the deploy environment's check-in: token,
  *                            MACs, the host key it generated (the reply
  *                            carries root's keys); or, in enlistment
@@ -152,9 +154,10 @@ send_file(struct MHD_Connection *c, const char *path, const char *host,
 	struct stat		 st;
 	uint64_t		 off = 0, len;
 	enum MHD_Result		 ret;
-	char			 cr[96];
+	char			 cr[96], addr[64];
 	int			 fd, rg;
 
+	client(c, addr, sizeof(addr));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		if (fd != -1)
@@ -173,8 +176,9 @@ send_file(struct MHD_Connection *c, const char *path, const char *host,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 		ret = MHD_queue_response(c, 416, r);
 		MHD_destroy_response(r);
-		log_warnx("boot: %s: 416: a range outside the file's %lld "
-		    "bytes", url, (long long)st.st_size);
+		log_warnx("boot: %s %s: 416 (%s): a range outside the file's "
+		    "%lld bytes", addr, url, host ? host : "-",
+		    (long long)st.st_size);
 		return ret;
 	}
 	r = MHD_create_response_from_fd_at_offset64(len, fd, off);
@@ -193,8 +197,8 @@ send_file(struct MHD_Connection *c, const char *path, const char *host,
 	}
 	ret = MHD_queue_response(c, rg == 1 ? 206 : 200, r);
 	MHD_destroy_response(r);
-	log_info("boot: %s: %d (%s): %" PRIu64 " bytes from %" PRIu64, url,
-	    rg == 1 ? 206 : 200, host ? host : "-", len, off);
+	log_info("boot: %s %s: %d (%s): %" PRIu64 " bytes from %" PRIu64,
+	    addr, url, rg == 1 ? 206 : 200, host ? host : "-", len, off);
 	return ret;
 }
 
@@ -258,9 +262,15 @@ serve_image(struct srv *s, struct MHD_Connection *c, const char *url,
     const char *name)
 {
 	const struct cfg_image	*img;
-	char			*path;
+	const char		*rg;
+	char			*path, addr[64], host[254];
 	enum MHD_Result		 ret;
+	int			 known;
 
+	/* Whose deploy environment asks: the host that checked in from
+	 * this address (a pull comes after the check-in). */
+	client(c, addr, sizeof(addr));
+	known = boot_host_by_addr(s->cfg, addr, host, sizeof(host));
 	if (valid_name(name, NULL) != ERR_OK ||
 	    (img = config_image(s->cfg, name)) == NULL)
 		return reply(c, 404, "text/plain", "no such image\n", NULL, url,
@@ -269,8 +279,13 @@ serve_image(struct srv *s, struct MHD_Connection *c, const char *url,
 		return reply(c, 404, "text/plain", "not cached\n", NULL, url,
 		    "not in the cache (castiron image fetch)");
 	path = img_cache_path(s->cfg, img, ".img");
-	ret = send_file(c, path, NULL, url);
+	ret = send_file(c, path, known ? host : NULL, url);
 	free(path);
+	/* boot status shows the pull begun (not each of its ranges). */
+	rg = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_RANGE);
+	if (known && (rg == NULL || strncmp(rg, "bytes=0-", 8) == 0))
+		boot_note_fetch(s->cfg, host, url, 200);
 	return ret;
 }
 
@@ -583,13 +598,7 @@ boot_serve(const struct config *cfg, struct err *e)
 	} else
 		return err_set(e, ERR_INVAL, "%s: [boot] listen: '%s' is not an "
 		    "address", cfg->path, host);
-	if (cfg->boot.url)
-		snprintf(s.base, sizeof(s.base), "%s", cfg->boot.url);
-	else
-		snprintf(s.base, sizeof(s.base), "http://%s", cfg->boot.listen);
-	s.base[strcspn(s.base, "\n")] = '\0';
-	if (*s.base && s.base[strlen(s.base) - 1] == '/')
-		s.base[strlen(s.base) - 1] = '\0';
+	boot_base_url(cfg, s.base, sizeof(s.base));
 
 	/* The daemon's threads inherit the mask: signals come here. */
 	sigemptyset(&set);

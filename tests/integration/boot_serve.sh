@@ -59,6 +59,8 @@ boot_timeout    = 90s
 connect_timeout = 20s
 io_timeout      = 60s
 authorized_keys = $T/lab/authorized_keys
+; the host cannot reach the boot service, on this namespace's loopback
+image_transport = push
 [bmc]
 username     = admin
 password_dir = $T/bmc.d
