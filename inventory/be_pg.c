@@ -29,7 +29,10 @@
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 
-#define FETCH_ROWS	1000		/* rows per FETCH of a cursor */
+#define FETCH_FIRST	1000		/* rows of a cursor's first FETCH */
+#define FETCH_BYTES	(2 << 20)	/* about this much of its rows in each
+					   FETCH after it */
+#define FETCH_MAX	100000
 #define COPY_BUF	(64 * 1024)
 #define LOCK_NAMES	"7021908640250117225"	/* advisory lock keys */
 #define LOCK_SCHEMA	"7021908640250117226"
@@ -297,6 +300,7 @@ struct pg_stmt {
 	char		 cursor[16];
 	int		 declared;	/* the cursor is open */
 	int		 exhausted;	/* the cursor has no more rows */
+	int		 batch;		/* rows its next FETCH asks for */
 	int		 executed;
 	PGresult	*res;
 	int		 row, nrows;
@@ -501,6 +505,7 @@ pg_prepare(struct inv *inv, const char *sql, int flags, struct db_stmt **stp)
 		snprintf(s->name, sizeof(s->name), "s%u", ++p->nprep);
 	if (flags & DB_STREAM) {
 		s->stream = 1;
+		s->batch = FETCH_FIRST;
 		snprintf(s->cursor, sizeof(s->cursor), "c%u", ++p->ncursor);
 	}
 	*stp = &s->h;
@@ -522,6 +527,7 @@ pg_reset(struct db_stmt *st)
 		PQclear(PQexec(PG(inv)->conn, sql));
 	}
 	s->declared = s->exhausted = s->executed = 0;
+	s->batch = FETCH_FIRST;
 	s->row = s->nrows = 0;
 	for (i = 0; i < s->nparams; i++) {
 		free(s->vals[i]);
@@ -561,15 +567,30 @@ pg_bind_int64(struct db_stmt *st, int i, int64_t v)
 	pg_bind_text(st, i, buf);
 }
 
-/* The next batch of a cursor's rows; 0, or -1. */
+/*
+ * The next batch of a cursor's rows; 0, or -1.  After the first
+ * FETCH_FIRST rows, a batch is about FETCH_BYTES of them, as wide as the
+ * last batch's were: a thousand hosts are some 800 KiB, a thousand NICs
+ * 120 KiB, and a round trip per thousand NICs costs more than reading
+ * them.
+ */
 static int
 fetch(struct pg_stmt *s)
 {
 	struct inv	*inv = s->h.inv;
 	char		 sql[48];
+	int		 n;
 
+	if (s->res && s->nrows > 0) {
+		size_t	 row = PQresultMemorySize(s->res) / (size_t)s->nrows + 1;
+
+		s->batch = FETCH_BYTES / row < FETCH_FIRST ? FETCH_FIRST :
+		    FETCH_BYTES / row > FETCH_MAX ? FETCH_MAX :
+		    (int)(FETCH_BYTES / row);
+	}
 	PQclear(s->res);
-	snprintf(sql, sizeof(sql), "FETCH %d FROM %s", FETCH_ROWS, s->cursor);
+	n = s->batch;
+	snprintf(sql, sizeof(sql), "FETCH %d FROM %s", n, s->cursor);
 	s->res = PQexec(PG(inv)->conn, sql);
 	if (s->res == NULL || PQresultStatus(s->res) != PGRES_TUPLES_OK) {
 		pg_note(inv, s->res, NULL);
@@ -580,7 +601,7 @@ fetch(struct pg_stmt *s)
 	}
 	s->nrows = PQntuples(s->res);
 	s->row = 0;
-	s->exhausted = s->nrows < FETCH_ROWS;
+	s->exhausted = s->nrows < n;
 	return 0;
 }
 

@@ -128,9 +128,8 @@ subcur_open(struct inv *inv, const char *cols, const char *table,
 		sql = xsprintf("SELECT %s FROM %s x ORDER BY %s", cols, table,
 		    order);
 	else
-		sql = xsprintf("SELECT %s FROM %s x WHERE x.host_id IN (SELECT "
-		    "h.id" JOINS " WHERE %s) ORDER BY %s", cols, table, where,
-		    order);
+		sql = xsprintf("SELECT %s" JOINS " JOIN %s x ON x.host_id = h.id "
+		    "WHERE %s ORDER BY %s", cols, table, where, order);
 	rc = db_prepare_stream(inv, sql, &c->st, err, errlen);
 	free(sql);
 	if (rc != INV_OK)
