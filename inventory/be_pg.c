@@ -5,7 +5,8 @@
  * ~/.pgpass and environment), the schema with the same versioned steps as
  * SQLite's, kept in castiron_schema, and statements as PostgreSQL runs
  * them: `?` becomes `$n`, a long result is a server-side cursor read a
- * batch at a time, a bulk load is COPY.
+ * batch at a time (the next one asked for while the caller goes through
+ * this one), a bulk load is COPY.
  *
  * Concurrency: READ COMMITTED, and a write locks the host rows it reads
  * (SELECT ... FOR UPDATE OF h) so that two appliances never act on a
@@ -287,6 +288,8 @@ struct pg {
 	size_t		 copylen;
 	char		*copytable;
 	int		 copycols;
+	struct pg_stmt	*ahead;		/* the cursor whose next FETCH is on
+					   its way */
 };
 
 struct pg_stmt {
@@ -300,13 +303,34 @@ struct pg_stmt {
 	char		 cursor[16];
 	int		 declared;	/* the cursor is open */
 	int		 exhausted;	/* the cursor has no more rows */
-	int		 batch;		/* rows its next FETCH asks for */
+	int		 asked;		/* rows the FETCH ahead asks for */
+	int		 has_next;	/* that FETCH was read, into next */
+	PGresult	*next;
 	int		 executed;
 	PGresult	*res;
 	int		 row, nrows;
 };
 
 #define PG(inv)		((struct pg *)(inv)->conn)
+
+/* Reads the batch that a cursor asked for ahead (fetch_ahead), so that
+ * the connection is free for another command; the cursor takes it when
+ * it needs it.  Every command but that cursor's next FETCH settles
+ * first. */
+static void
+settle(struct pg *p)
+{
+	struct pg_stmt	*s = p->ahead;
+	PGresult	*r;
+
+	if (s == NULL)
+		return;
+	p->ahead = NULL;
+	s->next = PQgetResult(p->conn);
+	while ((r = PQgetResult(p->conn)) != NULL)
+		PQclear(r);
+	s->has_next = 1;
+}
 
 /* libpq's messages span lines (a tab-indented hint after the first):
  * one line, whitespace runs made one space, none at the end. */
@@ -387,8 +411,12 @@ pg_errmsg(struct inv *inv)
 static int
 pg_run(struct inv *inv, const char *sql)
 {
-	PGresult	*res = PQexec(PG(inv)->conn, sql);
-	int		 st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	PGresult	*res;
+	int		 st;
+
+	settle(PG(inv));
+	res = PQexec(PG(inv)->conn, sql);
+	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pg_note(inv, res, sql);
@@ -424,7 +452,10 @@ pg_begin(struct inv *inv, enum db_tx kind)
 static int
 pg_commit(struct inv *inv)
 {
-	PGresult	*res = PQexec(PG(inv)->conn, "COMMIT");
+	PGresult	*res;
+
+	settle(PG(inv));
+	res = PQexec(PG(inv)->conn, "COMMIT");
 
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg_note(inv, res, "COMMIT");
@@ -449,6 +480,7 @@ pg_rollback(struct inv *inv)
 
 	if (inv->lost)
 		return;
+	settle(PG(inv));
 	res = PQexec(PG(inv)->conn, "ROLLBACK");
 	PQclear(res);
 }
@@ -505,7 +537,6 @@ pg_prepare(struct inv *inv, const char *sql, int flags, struct db_stmt **stp)
 		snprintf(s->name, sizeof(s->name), "s%u", ++p->nprep);
 	if (flags & DB_STREAM) {
 		s->stream = 1;
-		s->batch = FETCH_FIRST;
 		snprintf(s->cursor, sizeof(s->cursor), "c%u", ++p->ncursor);
 	}
 	*stp = &s->h;
@@ -520,14 +551,15 @@ pg_reset(struct db_stmt *st)
 	char		 sql[32];
 	int		 i;
 
+	settle(PG(inv));
 	PQclear(s->res);
-	s->res = NULL;
+	PQclear(s->next);
+	s->res = s->next = NULL;
 	if (s->declared && inv->in_tx && !inv->lost) {
 		snprintf(sql, sizeof(sql), "CLOSE %s", s->cursor);
 		PQclear(PQexec(PG(inv)->conn, sql));
 	}
-	s->declared = s->exhausted = s->executed = 0;
-	s->batch = FETCH_FIRST;
+	s->declared = s->exhausted = s->executed = s->has_next = 0;
 	s->row = s->nrows = 0;
 	for (i = 0; i < s->nparams; i++) {
 		free(s->vals[i]);
@@ -568,30 +600,65 @@ pg_bind_int64(struct db_stmt *st, int i, int64_t v)
 }
 
 /*
- * The next batch of a cursor's rows; 0, or -1.  After the first
- * FETCH_FIRST rows, a batch is about FETCH_BYTES of them, as wide as the
- * last batch's were: a thousand hosts are some 800 KiB, a thousand NICs
- * 120 KiB, and a round trip per thousand NICs costs more than reading
- * them.
+ * How many rows a cursor's next FETCH asks for.  After the first
+ * FETCH_FIRST, about FETCH_BYTES of them, as wide as the last batch's
+ * were: a thousand hosts are some 800 KiB, a thousand NICs 120 KiB, and
+ * a round trip per thousand NICs costs more than reading them.
  */
+static int
+batch_rows(const struct pg_stmt *s)
+{
+	size_t	 row;
+
+	if (s->res == NULL || s->nrows == 0)
+		return FETCH_FIRST;
+	row = PQresultMemorySize(s->res) / (size_t)s->nrows + 1;
+	if (FETCH_BYTES / row < FETCH_FIRST)
+		return FETCH_FIRST;
+	return FETCH_BYTES / row > FETCH_MAX ? FETCH_MAX :
+	    (int)(FETCH_BYTES / row);
+}
+
+/* Asks for the batch after the one s holds, without waiting for it: the
+ * server reads it while the caller goes through this one. */
+static void
+fetch_ahead(struct pg_stmt *s)
+{
+	struct pg	*p = PG(s->h.inv);
+	char		 sql[48];
+
+	settle(p);
+	s->asked = batch_rows(s);
+	snprintf(sql, sizeof(sql), "FETCH %d FROM %s", s->asked, s->cursor);
+	if (PQsendQuery(p->conn, sql) == 1)
+		p->ahead = s;
+}
+
+/* The next batch of a cursor's rows, the one asked for ahead if it was;
+ * 0, or -1. */
 static int
 fetch(struct pg_stmt *s)
 {
 	struct inv	*inv = s->h.inv;
+	struct pg	*p = PG(inv);
 	char		 sql[48];
 	int		 n;
 
-	if (s->res && s->nrows > 0) {
-		size_t	 row = PQresultMemorySize(s->res) / (size_t)s->nrows + 1;
-
-		s->batch = FETCH_BYTES / row < FETCH_FIRST ? FETCH_FIRST :
-		    FETCH_BYTES / row > FETCH_MAX ? FETCH_MAX :
-		    (int)(FETCH_BYTES / row);
+	if (p->ahead == s)
+		settle(p);
+	if (s->has_next) {
+		PQclear(s->res);
+		s->res = s->next;
+		s->next = NULL;
+		s->has_next = 0;
+		n = s->asked;
+	} else {
+		settle(p);
+		n = batch_rows(s);
+		PQclear(s->res);
+		snprintf(sql, sizeof(sql), "FETCH %d FROM %s", n, s->cursor);
+		s->res = PQexec(p->conn, sql);
 	}
-	PQclear(s->res);
-	n = s->batch;
-	snprintf(sql, sizeof(sql), "FETCH %d FROM %s", n, s->cursor);
-	s->res = PQexec(PG(inv)->conn, sql);
 	if (s->res == NULL || PQresultStatus(s->res) != PGRES_TUPLES_OK) {
 		pg_note(inv, s->res, NULL);
 		PQclear(s->res);
@@ -602,6 +669,8 @@ fetch(struct pg_stmt *s)
 	s->nrows = PQntuples(s->res);
 	s->row = 0;
 	s->exhausted = s->nrows < n;
+	if (!s->exhausted)
+		fetch_ahead(s);
 	return 0;
 }
 
@@ -615,6 +684,7 @@ execute(struct pg_stmt *s)
 	int			 st;
 
 	s->executed = 1;
+	settle(PG(inv));
 	if (s->stream) {
 		sql = xsprintf("DECLARE %s NO SCROLL CURSOR FOR %s", s->cursor,
 		    s->sql);
@@ -727,6 +797,7 @@ pg_load_begin(struct inv *inv, const char *table, int ncols)
 	char		*sql;
 
 	sql = xsprintf("COPY %s FROM STDIN", table);
+	settle(p);
 	res = PQexec(p->conn, sql);
 	free(sql);
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
