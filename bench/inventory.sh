@@ -158,7 +158,7 @@ t_rs=$(best "" "$CASTIRON -c $B/fsq.ini inventory report --by site"); c_rs=$(cpu
 t_rp=$(best "" "$CASTIRON -c $B/fpg.ini inventory report --by site"); c_rp=$(cpu)
 echo "report --by site, 1,000,000:   PostgreSQL $t_rp s wall, $c_rp s CPU   (goal <= 1 s: $(verdict "$t_rp" 1))"
 echo "  SQLite: $t_rs s wall, $c_rs s CPU   PostgreSQL/SQLite = $(ratio "$t_rp" "$t_rs")x"
-echo "  (read from the totals the database keeps per site and state)"
+echo "  (hosts counted by site and state from an index; the sites' sums kept by the database)"
 t_rks=$(best "" "$CASTIRON -c $B/fsq.ini inventory report --by rack"); c_rks=$(cpu)
 t_rkp=$(best "" "$CASTIRON -c $B/fpg.ini inventory report --by rack")
 echo "report --by rack, 1,000,000 (no totals: every host, fact and disk joined): PostgreSQL $t_rkp s wall, SQLite $t_rks s wall, $c_rks s CPU"

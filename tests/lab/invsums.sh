@@ -1,5 +1,5 @@
 # What each site's hosts hold, as an inventory's database keeps it for
-# the report (site_sums, schema step 4), against the same added up from
+# the report (site_sums, schema step 5), against the same added up from
 # every host's facts, disks and accelerators: they agree after every
 # write, whoever made it (castiron, a migration, SQL).  Source it after
 # tests/lib.sh.
