@@ -74,6 +74,8 @@ step_reboot(struct prov_host *h)
 	phost_status(h, 0, "reboot");
 	start = mono_ms();
 	for (;;) {
+		if (atomic_load(&h->ctx->stop))
+			return -1;	/* the run's failure names the signal */
 		if (mono_ms() - start > cfg->provision.reboot_timeout_ms) {
 			phost_err(h, "%s: did not come back with the installed "
 			    "system's key %s within %llu ms (%llu attempts)",
