@@ -44,7 +44,7 @@
 #include "inventory/hoststate.h"
 
 #define INV_ERRLEN		512
-#define INV_SCHEMA_VERSION	4	/* the schema version this build writes */
+#define INV_SCHEMA_VERSION	5	/* the schema version this build writes */
 
 enum inv_rc {
 	INV_OK = 0,

@@ -7,7 +7,7 @@
 # changed.  Hostile check-ins are refused and logged, nothing written;
 # hostile facts are stored safely.  The deploy reply carries root's keys.
 # The list is byte for byte its golden files (tests/golden/discovered/
-# list.*) on both.  A schema-3 inventory migrates to 4.  BACKEND=sqlite or
+# list.*) on both.  A schema-3 inventory migrates to 4 (and 5).  BACKEND=sqlite or
 # postgresql (tests/integration/inventory_discovered_pg.sh).
 # time-limit: 180
 . tests/lib.sh
@@ -295,25 +295,29 @@ check "  ...the reply carries [provision] authorized_keys' key and castiron's ow
     "$(grep -c '^authorized_key=' "$T/reply"):$(grep -cxF "authorized_key=$(cat "$T/operator.pub")" "$T/reply"):$(grep -cxF "authorized_key=$(cat "$T/id_ed25519.pub")" "$T/reply")" = "2:1:1"
 check "  ...after its ok" "$(head -n 1 "$T/reply")" = ok
 
-# -- schema 3 migrates to 4 -------------------------------------------------------
+# -- schema 3 migrates to 4 (and on to 5) ---------------------------------------------
 if [ "$BACKEND" = sqlite ]; then
 	cp "$DB" "$T/v3.db"
-	sqlite3 "$T/v3.db" 'drop table discovered_events; drop table discovered_macs; drop table discovered; pragma user_version = 3'
+	sqlite3 "$T/v3.db" "$(sqlite3 "$T/v3.db" "select 'drop trigger ' || name || ';' from sqlite_master where type = 'trigger' and name like 'site_sums%'")"
+	sqlite3 "$T/v3.db" 'drop table site_sums; drop index hosts_site_state;
+	    drop table discovered_events; drop table discovered_macs; drop table discovered; pragma user_version = 3'
 	h3=$(sqlite3 "$T/v3.db" 'select count(*) from hosts')
 	printf '[inventory]\ndatabase = %s\n' "$T/v3.db" >"$T/v3.ini"
 	ok "a schema-3 inventory opens" "$C" -c "$T/v3.ini" inventory list
-	check "  ...migrated to 4, hosts kept, no machine discovered" \
-	    "$(sqlite3 "$T/v3.db" 'pragma user_version; select count(*) from hosts; select count(*) from discovered' | tr '\n' ' ')" = "4 $h3 0 "
+	check "  ...migrated to 5, hosts kept, no machine discovered" \
+	    "$(sqlite3 "$T/v3.db" 'pragma user_version; select count(*) from hosts; select count(*) from discovered' | tr '\n' ' ')" = "5 $h3 0 "
 	ok "  ...and lists its discovered machines" sh -c "'$C' -c '$T/v3.ini' inventory discovered --format json | jq -e 'length == 0'"
 else
 	psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database v3 template castiron" 2>/dev/null ||
 	    { kill $SERVE; wait $SERVE 2>/dev/null; psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database v3 template castiron"; }
-	PGDB=v3 pq 'drop table discovered_events; drop table discovered_macs; drop table discovered; update castiron_schema set version = 3'
+	PGDB=v3 pq 'drop table site_sums; drop index hosts_site_state; drop function site_sums_host, site_sums_facts,
+	    site_sums_disks, site_sums_gpus cascade;
+	    drop table discovered_events; drop table discovered_macs; drop table discovered; update castiron_schema set version = 3'
 	h3=$(PGDB=v3 pq 'select count(*) from hosts')
 	printf '[inventory]\ndatabase = %s\n' "$(pg_url v3)" >"$T/v3.ini"
 	ok "a schema-3 inventory opens" "$C" -c "$T/v3.ini" inventory list
-	check "  ...migrated to 4, hosts kept, no machine discovered" \
-	    "$(PGDB=v3 pq 'select version from castiron_schema') $(PGDB=v3 pq 'select count(*) from hosts') $(PGDB=v3 pq 'select count(*) from discovered')" = "4 $h3 0"
+	check "  ...migrated to 5, hosts kept, no machine discovered" \
+	    "$(PGDB=v3 pq 'select version from castiron_schema') $(PGDB=v3 pq 'select count(*) from hosts') $(PGDB=v3 pq 'select count(*) from discovered')" = "5 $h3 0"
 	ok "  ...and lists its discovered machines" sh -c "'$C' -c '$T/v3.ini' inventory discovered --format json | jq -e 'length == 0'"
 fi
 

@@ -47,6 +47,51 @@ pg_sql(const char *sql)
 	PQfinish(c);
 }
 
+/* The rows of sql, outside castiron, as "a|b|c\n" lines (NULL as ""). */
+static char *
+db_rows(const char *sql)
+{
+	char	*out = NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&out, &len);
+	int	 i, j;
+
+	assert_non_null(f);
+	if (pgurl) {
+		PGconn		*c = PQconnectdb(pgurl);
+		PGresult	*r;
+
+		assert_int_equal(PQstatus(c), CONNECTION_OK);
+		r = PQexec(c, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		for (i = 0; i < PQntuples(r); i++)
+			for (j = 0; j < PQnfields(r); j++)
+				fprintf(f, "%s%c", PQgetvalue(r, i, j),
+				    j + 1 < PQnfields(r) ? '|' : '\n');
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3		*db;
+		sqlite3_stmt	*q;
+
+		assert_int_equal(sqlite3_open_v2(path, &db,
+		    SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL),
+		    SQLITE_OK);
+		while (sqlite3_step(q) == SQLITE_ROW)
+			for (j = 0; j < sqlite3_column_count(q); j++) {
+				const unsigned char *v = sqlite3_column_text(q, j);
+
+				fprintf(f, "%s%c", v ? (const char *)v : "",
+				    j + 1 < sqlite3_column_count(q) ? '|' : '\n');
+			}
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+	fclose(f);
+	return out;
+}
+
 static int
 setup(void **st)
 {
@@ -276,6 +321,139 @@ t_facts(void **st)
 	while (inv_report_next(rep, &grp, err, sizeof(err)) == 1)
 		total += grp->hosts;
 	assert_int_equal(total, 2);
+	inv_report_close(rep);
+	inv_close(inv);
+}
+
+/* What the database keeps of each site's hosts for the report
+ * (site_sums), against the same added up from every host's facts, disks
+ * and accelerators. */
+static void
+sums_agree(void)
+{
+	char	*kept, *added;
+
+	kept = db_rows("SELECT site_id, cpu_cores, memory_mb, disk_bytes, "
+	    "gpus FROM site_sums WHERE cpu_cores <> 0 OR memory_mb <> 0 OR "
+	    "disk_bytes <> 0 OR gpus <> 0 ORDER BY site_id");
+	added = db_rows("SELECT * FROM (SELECT h.site_id, "
+	    "coalesce(sum(f.cpu_cores), 0) AS c, coalesce(sum(f.memory_mb), 0) "
+	    "AS m, coalesce(sum((SELECT sum(size_bytes) FROM disks d WHERE "
+	    "d.host_id = h.id)), 0) AS d, coalesce(sum((SELECT count(*) FROM "
+	    "gpus g WHERE g.host_id = h.id)), 0) AS g FROM hosts h LEFT JOIN "
+	    "facts f ON f.host_id = h.id GROUP BY h.site_id) x WHERE c <> 0 "
+	    "OR m <> 0 OR d <> 0 OR g <> 0 ORDER BY 1");
+	assert_string_equal(kept, added);
+	free(kept);
+	free(added);
+}
+
+/* The report by site stays true through every way the inventory
+ * changes: enrollment, inspection (and inspection again, with other
+ * disks and accelerators), a run's states, set-state, a host removed
+ * with its facts, and an import refused whole. */
+static void
+t_totals(void **st)
+{
+	struct inv_disk		 d[3] = {
+		{ "nvme0n1", 960197124096ULL, "M1", "D1", 0, 0 },
+		{ "nvme1n1", 960197124096ULL, "M1", "D2", 0, 0 },
+		{ "sda", 4ULL << 40, "HDD", "D3", 1, 0 },
+	};
+	struct inv_gpu		 gpu = { "0000:17:00.0", "0302", "NVIDIA",
+	    "A100", 65536 };
+	struct inv_enroll	 more[2] = {
+		{ .hostname = "db1", .site = "fra1", .rack = "r7", .unit = "1" },
+		{ .hostname = "db2", .site = "fra1", .rack = "r7", .unit = "2",
+		  .macs = "aa:bb:cc:00:00:01" },	/* web1's: refused */
+	};
+	struct inv_errors	 errs = { 0 };
+	struct inv_facts	 f = { 0 };
+	struct inv_report	*rep;
+	const struct inv_report_group *grp;
+	struct inv		*inv = fresh();
+	int			 step;
+
+	(void)st;
+	sums_agree();
+	f.cpu_cores = 16;
+	f.memory_mb = 131072;
+	f.disks = d;
+	f.ndisks = 2;
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+	f.cpu_cores = 32;
+	f.ndisks = 3;
+	f.gpus = &gpu;
+	f.ngpus = 1;
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web2", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
+	    sizeof(err)), INV_OK);
+	sums_agree();
+	assert_int_equal(inv_run_fail(inv, "web1", "t", STEP_POWER, "x", err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_active(inv, "web1", "t", "done", err,
+	    sizeof(err)), INV_OK);
+	sums_agree();
+	assert_int_equal(inv_host_set_state(inv, "web2", HS_MAINTENANCE, "t",
+	    "x", err, sizeof(err)), INV_OK);
+	sums_agree();
+	assert_int_equal(inv_enroll(inv, more, 2, "t", "unit", &errs),
+	    INV_EINVAL);
+	inv_errors_clear(&errs);
+	sums_agree();
+	assert_int_equal(inv_enroll(inv, more, 1, "t", "unit", &errs), INV_OK);
+	assert_int_equal(inv_facts_set(inv, "db1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+
+	/* what the report reads from them */
+	assert_int_equal(inv_report_open(inv, "site", NULL, &rep, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "ams1");
+	assert_int_equal(grp->hosts, 2);
+	assert_int_equal(grp->cpu_cores, 64);
+	assert_int_equal(grp->disk_bytes, 2 * (2 * 960197124096LL +
+	    (4LL << 40)));
+	assert_int_equal(grp->gpus, 2);
+	assert_int_equal(grp->states[HS_ACTIVE], 1);
+	assert_int_equal(grp->states[HS_MAINTENANCE], 1);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "fra1");
+	assert_int_equal(grp->hosts, 1);
+	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_int_equal(grp->hosts, 3);
+	assert_int_equal(grp->memory_mb, 3 * 131072);
+	inv_report_close(rep);
+	assert_int_equal(inv_report_open(inv, "state", "ams1", &rep, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "active");
+	assert_int_equal(grp->hosts, 1);
+	assert_int_equal(grp->cpu_cores, 32);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "maintenance");
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 0);
+	inv_report_close(rep);
+
+	/* removed with its facts, disks and accelerator: all of it gone */
+	assert_int_equal(inv_host_remove(inv, "web2", "t", err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+	assert_int_equal(inv_report_open(inv, "site", "ams1", &rep, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(grp->hosts, 1);
+	assert_int_equal(grp->gpus, 1);
+	assert_int_equal(grp->states[HS_MAINTENANCE], 0);
 	inv_report_close(rep);
 	inv_close(inv);
 }
@@ -766,6 +944,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_facts, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_totals, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_hostkey, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_static_address, setup,
 		    teardown),
