@@ -91,8 +91,9 @@ UNIT_catalog_LIBS    := -lcrypto
 UNIT_err             := lib/err.c
 UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
 UNIT_redfish_LIBS    := -ljansson
-UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c lib/atomicfile.c \
-	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c provision/boot/enlist.c \
+	provision/inspect.c lib/atomicfile.c lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_boot_LIBS       := -ljansson
 UNIT_config          := lib/config.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
@@ -103,7 +104,7 @@ UNIT_grubcfg         := provision/grubcfg.c provision/grubscript.c provision/gru
 UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory       := inventory/be_pg.c inventory/be_sqlite.c inventory/csv.c \
-	inventory/db.c inventory/enroll.c inventory/facts.c inventory/host.c \
+	inventory/db.c inventory/discover.c inventory/enroll.c inventory/facts.c inventory/host.c \
 	inventory/hoststate.c inventory/migrate.c inventory/nics.c inventory/query.c lib/file.c \
 	lib/err.c lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto

@@ -67,6 +67,21 @@ int		 boot_host_by_addr(const struct config *, const char *addr,
 void		 boot_note_fetch(const struct config *, const char *host,
 		    const char *what, unsigned status);
 
+/* enlist.c: an enlistment check-in's serial and inspection (its MACs
+ * are read with every check-in's).  ERR_INVAL, one line, for a serial
+ * that is not a string of at most 64 bytes of printable ASCII, or an
+ * inspection that is not a string provision's parser reads.  *en is the
+ * caller's (boot_enlist_free). */
+struct json_t;
+struct inspect;
+struct boot_enlist {
+	char		 serial[65];	/* "" when none */
+	struct inspect	*insp;		/* the parsed dump; NULL: none */
+};
+enum err_code	 boot_enlist_read(const struct json_t *, struct boot_enlist *,
+		    struct err *);
+void		 boot_enlist_free(struct boot_enlist *);
+
 /* The state of each host the service knows (boot status). */
 struct boot_status {
 	char	host[254];
