@@ -266,7 +266,7 @@ int
 boot_token_host(const struct config *cfg, const char *token, char *host,
     size_t hostlen)
 {
-	long long	 expires;
+	long long	 expires = 0;
 
 	return token_ok(token) && (find_token(cfg, "boot", token, host,
 	    hostlen, &expires) || find_token(cfg, "used", token, host, hostlen,
@@ -279,7 +279,7 @@ boot_checkin(const struct config *cfg, const char *token,
     struct err *e)
 {
 	char		*from, *to, *text;
-	long long	 expires;
+	long long	 expires = 0;
 	enum err_code	 rc;
 
 	*replay = 0;

@@ -360,7 +360,7 @@ t_packed(void **st)
 					entries++;
 				} else if (ev == FRAME_EV_PACKED) {
 					assert_memory_equal(data,
-					    "packedpacked" + packed % 6, dlen);
+					    &"packedpacked"[packed % 6], dlen);
 					packed += dlen;
 				}
 			} while (n > 0 && ev != FRAME_EV_END);
