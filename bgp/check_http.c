@@ -3,7 +3,11 @@
  * the expected status (and, when body is set, a body holding that text)
  * within the timeout.  All HTTP checks share one libcurl multi handle
  * driven by the daemon's epoll loop through curl's socket and timer
- * callbacks, so a thousand checks cost one thread and no polling.  Runs
+ * callbacks, so a thousand checks cost one thread and no polling.  They
+ * also share a pool of easy handles, one lent to each run: an easy handle
+ * holds about 8 KiB once it has run, and a thousand checks at 1 s run a
+ * handful at a time, so memory follows the runs under way, not the
+ * number of services (docs/bgp.md, "Memory").  Runs
  * reuse a kept-alive connection for at most HTTP_CONN_LIFE_S seconds
  * (a fresh TCP connection costs more than the check).  A service that
  * dies or restarts closes that connection: curl sees it dead before
@@ -29,6 +33,7 @@
 #define HTTP_CONN_LIFE_S	60
 
 struct http_sock;
+struct http_easy;
 
 struct http_engine {
 	int		 epfd;
@@ -36,6 +41,8 @@ struct http_engine {
 	uint64_t	 timer;		/* monotonic ms; UINT64_MAX: none */
 	struct http_sock *dead;		/* removed, freed after the batch */
 	long		 nchecks;	/* HTTP checks that exist */
+	struct http_easy *idle;		/* the pool's handles not lent */
+	long		 neasy;		/* handles made, idle or lent */
 };
 
 /* One socket curl asked us to watch.  A socket curl removes may still
@@ -50,21 +57,29 @@ struct http_sock {
 	struct http_sock	*next;
 };
 
+/* An easy handle of the pool.  Lent to one run at a time; the options
+ * every run shares are set on it once (and again after a reset), the
+ * run's own ones when it is lent. */
+struct http_easy {
+	CURL		*easy;
+	int		 reset;		/* reset before it is lent again */
+	struct http_easy *next;		/* in the idle list */
+	char		 errbuf[CURL_ERROR_SIZE];
+};
+
 struct http_check {
 	struct check	*c;
-	CURL		*easy;
+	struct http_easy *e;		/* lent to the run under way, or NULL */
 	char		*url;
 	CURLU		*cu;		/* url, parsed once */
 	long		 expect;
 	char		*body_want;
 	char		*body;
 	size_t		 bodylen;
-	int		 active;	/* easy is in the multi */
-	int		 reset;		/* reset easy before the next run */
-	char		 errbuf[CURL_ERROR_SIZE];
 };
 
 static void http_drain(struct http_engine *);
+static void easy_put(struct http_engine *, struct http_easy *, int reset);
 
 static void
 sock_event(struct evh *h, uint32_t events)
@@ -169,13 +184,27 @@ free_dead(struct http_engine *he)
 	he->dead = NULL;
 }
 
+static void
+easy_free(struct http_engine *he, struct http_easy *e)
+{
+	curl_easy_cleanup(e->easy);
+	free(e);
+	he->neasy--;
+}
+
 void
 http_engine_free(struct http_engine *he)
 {
+	struct http_easy	*e;
+
 	if (he == NULL)
 		return;
 	curl_multi_cleanup(he->multi);
 	free_dead(he);
+	while ((e = he->idle) != NULL) {
+		he->idle = e->next;
+		easy_free(he, e);
+	}
 	free(he);
 	curl_global_cleanup();
 }
@@ -225,22 +254,29 @@ http_drain(struct http_engine *he)
 
 	while ((m = curl_multi_info_read(he->multi, &left)) != NULL) {
 		struct http_check	*h = NULL;
+		struct http_easy	*e;
 		CURLcode		 rc = m->data.result;
 		long			 status = 0, nconn = 0;
+		char			 why[CURL_ERROR_SIZE];
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(m->easy_handle, CURLINFO_NUM_CONNECTS, &nconn);
-		h->reset = rc != CURLE_OK || nconn > 0;
-		curl_multi_remove_handle(he->multi, m->easy_handle);
-		h->active = 0;
+		e = h->e;
+		curl_multi_remove_handle(he->multi, e->easy);
 		if (rc == CURLE_COULDNT_CONNECT)
-			h->c->local = refused_local(m->easy_handle);
+			h->c->local = refused_local(e->easy);
 		if (rc != CURLE_OK)
-			check_finish(h->c, 0, "%s", h->errbuf[0] ? h->errbuf :
-			    curl_easy_strerror(rc));
+			snprintf(why, sizeof(why), "%s", e->errbuf[0] ?
+			    e->errbuf : curl_easy_strerror(rc));
+		/* Back to the pool before the run ends: what the end of a
+		 * run sets off may start another one. */
+		h->e = NULL;
+		easy_put(he, e, rc != CURLE_OK || nconn > 0);
+		if (rc != CURLE_OK)
+			check_finish(h->c, 0, "%s", why);
 		else if (status != h->expect)
 			check_finish(h->c, 0, "HTTP %ld, expected %ld", status,
 			    h->expect);
@@ -288,28 +324,91 @@ http_engine_count(struct http_engine *he, long delta)
 	    he->nchecks > 0 ? he->nchecks : 1L);
 }
 
-/* The easy handle's options; set again before every run, after
- * curl_easy_reset (see http_start). */
+/* The options every run shares; set on a new handle and again after
+ * curl_easy_reset (see easy_put). */
 static void
-http_setopts(struct http_check *h)
+easy_setopts(struct http_easy *e)
 {
-	if (h->cu)
-		curl_easy_setopt(h->easy, CURLOPT_CURLU, h->cu);
-	else
-		curl_easy_setopt(h->easy, CURLOPT_URL, h->url);
-	curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h);
-	curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e->easy, CURLOPT_ERRORBUFFER, e->errbuf);
+	curl_easy_setopt(e->easy, CURLOPT_NOSIGNAL, 1L);
 	/* Keep-alive, but a connection lives at most HTTP_CONN_LIFE_S (see
 	 * the top of this file for what that trades). */
-	curl_easy_setopt(h->easy, CURLOPT_MAXLIFETIME_CONN, (long)HTTP_CONN_LIFE_S);
-	curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, 4096L);
-	curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h->easy, CURLOPT_USERAGENT, "castiron-bgp/" CASTIRON_VERSION);
-	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)h->c->timeout_ms);
+	curl_easy_setopt(e->easy, CURLOPT_MAXLIFETIME_CONN, (long)HTTP_CONN_LIFE_S);
+	curl_easy_setopt(e->easy, CURLOPT_BUFFERSIZE, 4096L);
+	curl_easy_setopt(e->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e->easy, CURLOPT_USERAGENT, "castiron-bgp/" CASTIRON_VERSION);
+}
+
+/* A handle for one run of h, from the pool or new, with h's options. */
+static struct http_easy *
+easy_get(struct http_engine *he, struct http_check *h)
+{
+	struct http_easy	*e = he->idle;
+
+	if (e != NULL)
+		he->idle = e->next;
+	else {
+		e = xcalloc(1, sizeof(*e));
+		if ((e->easy = curl_easy_init()) == NULL) {
+			free(e);
+			return NULL;
+		}
+		easy_setopts(e);
+		he->neasy++;
+	}
+	e->next = NULL;
+	e->errbuf[0] = '\0';
+	if (h->cu)
+		curl_easy_setopt(e->easy, CURLOPT_CURLU, h->cu);
+	else
+		curl_easy_setopt(e->easy, CURLOPT_URL, h->url);
+	curl_easy_setopt(e->easy, CURLOPT_PRIVATE, h);
+	curl_easy_setopt(e->easy, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT_MS, (long)h->c->timeout_ms);
+	return e;
+}
+
+/*
+ * Returns a handle, out of the multi, to the pool.  A handle kept from
+ * run to run keeps curl's count of retries on dead kept-alive
+ * connections (curl 7.88 clears it only when it gives up): every sixth
+ * run that met a connection the server had just closed failed with
+ * "Connection died, tried 5 times" although curl's one retry on a fresh
+ * connection succeeded.  curl_easy_reset clears it (the connection cache
+ * is the multi's and is kept).  A retry always opens a connection, so
+ * the reset is done only after a run that opened one or failed (reset):
+ * resetting after every run cost 16 % more instructions per check.  The
+ * pool keeps what the busiest moment needed, but never more handles than
+ * there are HTTP checks.
+ */
+static void
+easy_put(struct http_engine *he, struct http_easy *e, int reset)
+{
+	if (he->neasy > he->nchecks) {
+		easy_free(he, e);
+		return;
+	}
+	if (reset) {
+		curl_easy_reset(e->easy);
+		easy_setopts(e);
+	}
+	e->next = he->idle;
+	he->idle = e;
+}
+
+/* Frees idle handles beyond the number of HTTP checks (some were
+ * removed). */
+static void
+easy_trim(struct http_engine *he)
+{
+	struct http_easy	*e;
+
+	while (he->neasy > he->nchecks && (e = he->idle) != NULL) {
+		he->idle = e->next;
+		easy_free(he, e);
+	}
 }
 
 static enum err_code
@@ -326,13 +425,6 @@ http_init(struct check *c, const struct cfg_service *s, struct err *err)
 	h->url = xstrdup(s->url);
 	h->expect = (long)s->expect;
 	h->body_want = s->body ? xstrdup(s->body) : NULL;
-	if ((h->easy = curl_easy_init()) == NULL) {
-		err_set(err, ERR_FAIL, "curl_easy_init failed");
-		free(h->url);
-		free(h->body_want);
-		free(h);
-		return err->code;
-	}
 	/* Parsed once here, not on every run (curl would parse the text
 	 * each time); a URL curl's parser refuses is left to CURLOPT_URL,
 	 * so that each run fails with curl's own message as before. */
@@ -341,7 +433,6 @@ http_init(struct check *c, const struct cfg_service *s, struct err *err)
 		curl_url_cleanup(h->cu);
 		h->cu = NULL;
 	}
-	http_setopts(h);
 	c->priv = h;
 	http_engine_count(c->ck->http, 1);
 	return ERR_OK;
@@ -354,40 +445,30 @@ http_start(struct check *c)
 	struct http_engine	*he = c->ck->http;
 	CURLMcode		 mc;
 
-	/* A handle reused from run to run keeps curl's count of retries
-	 * on dead kept-alive connections (curl 7.88 resets it only when
-	 * it gives up): every sixth run that met a connection the server
-	 * had just closed failed with "Connection died, tried 5 times"
-	 * although curl's one retry on a fresh connection succeeded.
-	 * curl_easy_reset clears it (the connection cache is the multi's
-	 * and is kept).  A retry always opens a connection, so the reset
-	 * is done only after a run that opened one or failed: resetting
-	 * before every run cost 16 % more instructions per check. */
-	if (h->reset) {
-		curl_easy_reset(h->easy);
-		http_setopts(h);
-		h->reset = 0;
-	}
-	h->errbuf[0] = '\0';
 	free(h->body);
 	h->body = NULL;
 	h->bodylen = 0;
-	if ((mc = curl_multi_add_handle(he->multi, h->easy)) != CURLM_OK) {
-		check_finish(c, 0, "curl: %s", curl_multi_strerror(mc));
+	if ((h->e = easy_get(he, h)) == NULL) {
+		check_finish(c, 0, "curl_easy_init failed");
 		return;
 	}
-	h->active = 1;
+	if ((mc = curl_multi_add_handle(he->multi, h->e->easy)) != CURLM_OK) {
+		easy_put(he, h->e, 1);
+		h->e = NULL;
+		check_finish(c, 0, "curl: %s", curl_multi_strerror(mc));
+	}
 }
 
 static void
 http_abort(struct check *c)
 {
 	struct http_check	*h = c->priv;
+	struct http_engine	*he = c->ck->http;
 
-	if (h->active) {
-		curl_multi_remove_handle(c->ck->http->multi, h->easy);
-		h->active = 0;
-		h->reset = 1;
+	if (h->e != NULL) {
+		curl_multi_remove_handle(he->multi, h->e->easy);
+		easy_put(he, h->e, 1);
+		h->e = NULL;
 	}
 }
 
@@ -397,9 +478,9 @@ http_free(struct check *c)
 	struct http_check	*h = c->priv;
 
 	http_abort(c);
-	curl_easy_cleanup(h->easy);
 	curl_url_cleanup(h->cu);
 	http_engine_count(c->ck->http, -1);
+	easy_trim(c->ck->http);
 	free(h->url);
 	free(h->body_want);
 	free(h->body);

@@ -48,7 +48,8 @@ struct ctl_service {
 	size_t			 nprefixes;
 	/* the daemon's */
 	struct check		*check;
-	uint64_t		 next_run;	/* monotonic ms */
+	uint64_t		 next_run;	/* monotonic ms; 0: not placed yet */
+	uint64_t		 run_due;	/* when the last run was due, ms */
 	uint64_t		 run_started_us;
 };
 
