@@ -62,7 +62,6 @@ struct http_sock {
  * run's own ones when it is lent. */
 struct http_easy {
 	CURL		*easy;
-	int		 reset;		/* reset before it is lent again */
 	struct http_easy *next;		/* in the idle list */
 	char		 errbuf[CURL_ERROR_SIZE];
 };
