@@ -19,15 +19,19 @@ lab_up drain || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
 P1=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 # drain_grace must outlast the checks made inside a grace (from the drain
 # to 'not at the grace's end' the test's own steps took 4.2 s on a
-# machine at load 23; with a 3 s grace those checks fell after it).
-GRACE=6000		# drain_grace, ms
+# machine at load 23; with a 3 s grace those checks fell after it; at
+# load 19-20 with stress-ng running, 6 s was too short for the status
+# and metrics checks).  Only the test's steps need it: the daemon's own
+# timing is checked against the grace whatever its length.
+GRACE=10000		# drain_grace, ms
 MARGIN=2000		# a loaded machine, not castiron
 PROBE_INT=200; PROBE_FALL=1
 # flap_hold must outlast the checks made inside the hold (four status
 # polls, a barrier-free wait for the withdrawal, the metric): on a loaded
 # machine they took up to about 4 s, and with a 4 s hold the checks fell
-# after its end although the router's log showed the hold exact (4144 ms).
-FLAP_LIMIT=3; FLAP_WINDOW=20000; FLAP_HOLD=8000
+# after its end although the router's log showed the hold exact (4144 ms);
+# at load 20 with stress-ng running, 8 s was too short as well.
+FLAP_LIMIT=3; FLAP_WINDOW=20000; FLAP_HOLD=14000
 RECONCILE=1000
 mkdir -p "$T/state"
 CFG=$T/castiron.ini
@@ -71,8 +75,8 @@ communities = 65001:200
 [service flappy]
 check    = exec
 command  = test -e $T/flap
-interval = 100ms
-timeout  = 80ms
+interval = 300ms
+timeout  = 250ms
 rise     = 1
 fall     = 1
 flap_limit  = $FLAP_LIMIT
@@ -295,7 +299,11 @@ ok "...metrics: castiron_bgp_service_held 1" wait_for 6 "metric" \
 ok "after flap_hold, released and announced (healthy)" \
     wait_for $(( (FLAP_HOLD + MARGIN) / 1000 + 3 )) "released" rt_route 192.0.2.30/32
 # From the router's own log: the withdrawal that came with the hold (the
-# fourth change) to the announcement after it.
+# fourth change) to the announcement after it, the longest of the
+# withdrawn spells since the flapping began.  Not simply the last: on a
+# loaded machine a run may time out after the release, a change the test
+# did not make (seen: withdrawn and announced again 61 ms apart), and an
+# early release still shows as a spell shorter than flap_hold.
 took=$(python3 - "$T/router-bird.log" "$L0" <<'EOPY'
 import sys, datetime
 log, from_line = sys.argv[1], int(sys.argv[2])
@@ -304,9 +312,8 @@ for i, l in enumerate(open(log, errors="replace")):
     w = l.split()
     if i >= from_line and l[:2] == "20" and "192.0.2.30/32" in w and ("removed" in w or "added" in w):
         ev.append(("removed" in w, datetime.datetime.strptime(l[:26], "%Y-%m-%d %H:%M:%S.%f").timestamp()))
-gone = [t for r, t in ev if r]
-back = [t for r, t in ev if not r and gone and t > gone[-1]]
-print(round((back[0] - gone[-1]) * 1000) if back else "")
+spells = [b - g for (r, g), (r2, b) in zip(ev, ev[1:]) if r and not r2]
+print(round(max(spells) * 1000) if spells else "")
 EOPY
 )
 check "...announced again flap_hold after the hold began, not before (${took:-?} ms; flap_hold $FLAP_HOLD ms)" \

@@ -10,6 +10,14 @@
 
 PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 N=2000
+# Checked every 10 s (200 checks a second), not every 2 s: this test is
+# about descriptors, and 1,000 checks a second is a CPU load that a
+# machine at load 15-25 does not leave castiron.  Measured there: the
+# test's server answered a kept-alive GET within 100 ms while castiron's
+# runs ended up to 2 s past their 1.9 s deadline; once runs time out,
+# each costs a new connection, and castiron's CPU went from about 10 % to
+# 64-75 % of a core (docs/bgp.md, Known limits).  A loop that stalls for
+# 5 s, or a check that cannot get a descriptor, still fails here.
 HANG_INT=20; HANG_TO=10; HANG_RUNS=1100
 # One server for all N services: it holds N connections itself.
 ( ulimit -n 8192; exec python3 tests/lab/bgp-httpd.py $PORT ) 2>/dev/null &
@@ -28,7 +36,7 @@ EOC
 	i=0
 	while [ $i -lt $N ]; do
 		printf '[service web%d]\ncheck = http\nurl = http://127.0.0.1:%d/healthz\n' $i $PORT
-		printf 'interval = 2s\ntimeout = 1900ms\nrise = 1\nfall = 3\nprefixes = 198.18.%d.%d/32\n' \
+		printf 'interval = 10s\ntimeout = 5s\nrise = 1\nfall = 3\nprefixes = 198.18.%d.%d/32\n' \
 		    $((i / 200)) $((i % 200 + 1))
 		i=$((i + 1))
 	done
@@ -55,7 +63,9 @@ none_fell() {
 ( ulimit -Sn 1024; exec "$CASTIRON" -c "$T/many.ini" bgp run ) >"$T/daemon.log" 2>&1 &
 CPID=$!
 at_exit 'kill -9 $CPID 2>/dev/null'
-wait_for 20 "control socket" test -S "$T/bgp.sock"
+# The socket comes after the file of 2,000 services is loaded: about 3 s
+# of CPU in lib/config.c, more than 20 s of wall clock at load 22.
+wait_for 60 "control socket" test -S "$T/bgp.sock"
 ok "castiron raised its soft limit of open files to the hard one" \
     sh -c "grep -q \"^Max open files *$(ulimit -Hn) *$(ulimit -Hn) \" /proc/$CPID/limits"
 ok "$N HTTP services, started under a soft limit of 1024: every one healthy" \
