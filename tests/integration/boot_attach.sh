@@ -36,10 +36,10 @@ ip -n "$CLI" link set prov1 up
 ip -n "$CLI" link set lo up
 
 cat >"$T/c.ini" <<EOF
-[castiron]
-state_dir = $T/state
 [inventory]
 database = $T/inv.db
+[castiron]
+state_dir = $T/state
 [boot]
 listen      = $NET.1:$PORT
 interface   = prov0

@@ -8,12 +8,9 @@
 # same as the cached build's, byte for byte.
 # time-limit: 240
 . tests/lib.sh
-. tests/lab/machine.sh
 . tests/lab/netboot.sh
 
 netboot_need_deploy "the deploy build fetching a package"
-WRITER=$PWD/$BUILD/castiron-writer-static
-mf() { sed -n "s/^$1=//p" "$D/manifest"; }
 mkdir -p "$T/out/debs"
 cp "$D/inputs" "$T/out/inputs"
 # shellcheck disable=SC2012
@@ -22,7 +19,7 @@ for f in "$D"/debs/*.deb; do
 	[ "${f##*/}" = "$SMALL" ] || ln -s "$f" "$T/out/debs/${f##*/}"
 done
 check "one package ($SMALL) is missing from the copy" ! -e "$T/out/debs/$SMALL"
-images/recipes/deploy/build image "$T/out" "$WRITER" "$D/inspect.sh" \
+images/recipes/deploy/build image "$T/out" "$PWD/$BUILD/castiron-writer-static" "$D/inspect.sh" \
     >"$T/build.out" 2>"$T/build.err"
 rc=$?
 check "the build succeeds (exit $rc)" "$rc" = 0
@@ -33,5 +30,5 @@ check "  ...with no word of the file it had not found" \
     "$(grep -c -e 'cannot open' -e 'No such file' "$T/build.err" "$T/build.out" | awk -F: '{ n += $2 } END { print n }')" = 0
 grep -e 'cannot open' -e 'No such file' "$T/build.err" | head -n 3 | sed 's/^/# /'
 check "  ...the same initrd as the cached build" \
-    "$(sha256sum <"$T/out/initrd.img" | cut -d' ' -f1)" = "$(mf initrd_sha256)"
+    "$(sha256sum <"$T/out/initrd.img" | cut -d' ' -f1)" = "$(sed -n 's/^initrd_sha256=//p' "$D/manifest")"
 done_testing
