@@ -272,7 +272,7 @@ bmc_run(struct ctx *ctx, struct args *args, struct run *r,
 	int			 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	parallel = cfg->provision.parallel;
 	if (par && parse_uint(par, 1, 1024, &parallel, &e) != ERR_OK)
 		return cmd_usage_error(args, "--parallel: %s", e.msg);
@@ -313,7 +313,7 @@ bmc_run(struct ctx *ctx, struct args *args, struct run *r,
 		if (j->e.code != ERR_OK) {
 			log_warnx("%s", j->e.msg);
 			failed++;
-			bad += cli_exit(j->e.code) == EXIT_USAGE;
+			bad += cli_exit(j->e.code) == cli_exit(ERR_INVAL);
 		} else if (*j->mismatch) {
 			log_warnx("%s: bmc %s: %s", j->h.hostname, j->h.bmc,
 			    j->mismatch);
@@ -324,10 +324,9 @@ bmc_run(struct ctx *ctx, struct args *args, struct run *r,
 	json_decref(rows);
 	pthread_mutex_destroy(&r->mu);
 	free(r->jobs);
-	if (failed == 0)
-		return EXIT_OK;
 	/* Bad configuration for every host is bad usage; else a failure. */
-	return bad == n ? EXIT_USAGE : EXIT_FAIL;
+	return cli_exit(failed == 0 ? ERR_OK : bad == n ? ERR_INVAL :
+	    ERR_FAIL);
 }
 
 static int

@@ -20,10 +20,13 @@
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 
+/* An inventory result as an exit status, through cli_exit. */
 static int
 exit_code(int rc)
 {
-	return rc == INV_OK ? EXIT_OK : rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
+	return cli_exit(rc == INV_OK ? ERR_OK : rc == INV_FAIL ? ERR_FAIL :
+	    rc == INV_ENOENT ? ERR_NOENT : rc == INV_ESTATE ? ERR_WRONGSTATE :
+	    ERR_INVAL);
 }
 
 static int
@@ -33,8 +36,8 @@ fail(int rc, const char *err)
 	return exit_code(rc);
 }
 
-/* Opens the configured inventory; on failure prints why and returns the
- * exit code (never 0). */
+/* Opens the configured inventory: 0, or after one line why, the exit
+ * status. */
 static int
 open_inv(struct ctx *ctx, int flags, struct inv **inv)
 {
@@ -43,10 +46,10 @@ open_inv(struct ctx *ctx, int flags, struct inv **inv)
 	int		 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if ((rc = inv_open_config(cfg, flags, inv, err, sizeof(err))) != INV_OK)
 		return fail(rc, err);
-	return EXIT_OK;
+	return 0;
 }
 
 static void
@@ -91,7 +94,7 @@ cmd_add(struct ctx *ctx, struct args *a)
 	e.gateway = args_get(a, "gateway");
 	e.role = args_get(a, "role");
 	e.disk = args_get(a, "disk");
-	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != 0)
 		return rc;
 	rc = inv_enroll(inv, &e, 1, e.hostname, cli_user(), &errs);
 	inv_close(inv);
@@ -103,7 +106,7 @@ cmd_add(struct ctx *ctx, struct args *a)
 	done(ctx, json_pack("{s:s,s:s}", "added", e.hostname, "state",
 	    "enrolled"), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -116,7 +119,7 @@ cmd_import(struct ctx *ctx, struct args *a)
 	char			*text;
 	int			 rc;
 
-	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != 0)
 		return rc;
 	rc = inv_import_csv(inv, path, cli_user(), &n, &errs);
 	inv_close(inv);
@@ -135,7 +138,7 @@ cmd_import(struct ctx *ctx, struct args *a)
 	done(ctx, json_pack("{s:I,s:s}", "imported", (json_int_t)n, "file",
 	    path), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct out_col list_cols[] = {
@@ -294,7 +297,7 @@ parse_filter(struct args *a, struct inv_filter *f)
 		return cmd_usage_error(a, "unknown state '%s' (enrolled, "
 		    "provisioning, active, failed, maintenance, retired)",
 		    args_get(a, "state"));
-	return EXIT_OK;
+	return 0;
 }
 
 static int
@@ -308,9 +311,9 @@ cmd_list(struct ctx *ctx, struct args *a)
 	char				 err[INV_ERRLEN];
 	int				 rc;
 
-	if ((rc = parse_filter(a, &f)) != EXIT_OK)
+	if ((rc = parse_filter(a, &f)) != 0)
 		return rc;
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	if ((rc = inv_hosts_open(inv, &f, &cur, err, sizeof(err))) != INV_OK) {
 		inv_close(inv);
@@ -329,7 +332,7 @@ cmd_list(struct ctx *ctx, struct args *a)
 	inv_close(inv);
 	if (rc != 0)
 		return fail(rc, err);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 /* The host's fields, then its events. */
@@ -392,7 +395,7 @@ cmd_show(struct ctx *ctx, struct args *a)
 	char		 err[INV_ERRLEN];
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	o = out_new(stdout, ctx->format, OUT_RECORD, NULL);
 	rc = show_out(inv, a->argv[0], o, ctx->format != OUT_JSON, err,
@@ -403,7 +406,7 @@ cmd_show(struct ctx *ctx, struct args *a)
 		return fail(rc, err);
 	}
 	out_end(o);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -420,7 +423,7 @@ cmd_set_state(struct ctx *ctx, struct args *a)
 	if (!args_has(a, "reason") || *args_get(a, "reason") == '\0')
 		return cmd_usage_error(a, "--reason is required (it goes into "
 		    "the host's history)");
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	rc = inv_host_set_state(inv, a->argv[0], to, cli_user(),
 	    args_get(a, "reason"), err, sizeof(err));
@@ -431,7 +434,7 @@ cmd_set_state(struct ctx *ctx, struct args *a)
 	done(ctx, json_pack("{s:s,s:s}", "hostname", a->argv[0], "state",
 	    a->argv[1]), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -441,7 +444,7 @@ cmd_remove(struct ctx *ctx, struct args *a)
 	char		 err[INV_ERRLEN], *text;
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	rc = inv_host_remove(inv, a->argv[0], cli_user(), err, sizeof(err));
 	inv_close(inv);
@@ -450,7 +453,7 @@ cmd_remove(struct ctx *ctx, struct args *a)
 	text = xsprintf("removed %s", a->argv[0]);
 	done(ctx, json_pack("{s:s}", "removed", a->argv[0]), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -460,7 +463,7 @@ cmd_forget_key(struct ctx *ctx, struct args *a)
 	char		 err[INV_ERRLEN], *text;
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	rc = inv_hostkey_forget(inv, a->argv[0], cli_user(),
 	    args_get(a, "reason"), err, sizeof(err));
@@ -472,7 +475,7 @@ cmd_forget_key(struct ctx *ctx, struct args *a)
 	done(ctx, json_pack("{s:s,s:b}", "hostname", a->argv[0],
 	    "forgotten", 1), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct out_col report_table_cols[] = {
@@ -623,7 +626,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 	if (!inv_report_valid_by(by))
 		return cmd_usage_error(a, "--by must be site, rack, state, "
 		    "role, model, image or gpu");
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	if (html) {
 		rc = inventory_html_write(inv, html, site, err, sizeof(err));
@@ -633,7 +636,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 		text = xsprintf("wrote %s", html);
 		done(ctx, json_pack("{s:s}", "html", html), text);
 		free(text);
-		return EXIT_OK;
+		return cli_exit(ERR_OK);
 	}
 	if ((rc = inv_report_open(inv, by, site, &cur, err, sizeof(err))) ==
 	    INV_OK) {
@@ -646,7 +649,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 	inv_close(inv);
 	if (rc != INV_OK)
 		return fail(rc, err);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -666,7 +669,7 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 		return cmd_usage_error(a, "--to is required (the fleet's "
 		    "inventory: postgresql://...)");
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	o.site = cfg->castiron.site;
 	o.password_file = args_get(a, "password-file");
 	if (o.password_file == NULL && inv_is_postgresql(url))
@@ -674,7 +677,7 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	if (o.password_file && config_check_secret(o.password_file, &e) !=
 	    ERR_OK)
 		return cmd_usage_error(a, "--password-file: %s", e.msg);
-	if ((rc = open_inv(ctx, 0, &from)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &from)) != 0)
 		return rc;
 	if ((rc = inv_open(url, INV_OPEN_CREATE, &o, &to, err,
 	    sizeof(err))) != INV_OK) {
@@ -705,7 +708,7 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	free(text);
 	inv_close(from);
 	inv_close(to);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct out_col discovered_cols[] = {
@@ -767,7 +770,7 @@ cmd_discovered(struct ctx *ctx, struct args *a)
 	char				 err[INV_ERRLEN];
 	int				 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	if ((rc = inv_discovered_open(inv, args_get(a, "site"), &cur, err,
 	    sizeof(err))) != INV_OK) {
@@ -785,7 +788,7 @@ cmd_discovered(struct ctx *ctx, struct args *a)
 	out_end(o);
 	inv_discovered_close(cur);
 	inv_close(inv);
-	return rc != 0 ? fail(rc, err) : EXIT_OK;
+	return rc != 0 ? fail(rc, err) : cli_exit(ERR_OK);
 }
 
 static int
@@ -797,7 +800,7 @@ cmd_claim(struct ctx *ctx, struct args *a)
 	size_t		 learned;
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	rc = inv_discovered_claim(inv, key, host, cli_user(), &learned, err,
 	    sizeof(err));
@@ -809,7 +812,7 @@ cmd_claim(struct ctx *ctx, struct args *a)
 	done(ctx, json_pack("{s:s,s:s,s:I}", "claimed", key, "host", host,
 	    "macs_learned", (json_int_t)learned), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct cmd_opt add_opts[] = {

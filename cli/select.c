@@ -38,12 +38,12 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
 		    "--site S");
 	if (cfg->inventory.database == NULL) {
 		log_warnx("%s: [inventory] database is not set", cfg->path);
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	}
 	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, e, sizeof(e)) !=
 	    INV_OK) {
 		log_warnx("%s", e);
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	}
 	if (nargs > 0) {
 		*hosts = xcalloc(nargs, sizeof(**hosts));
@@ -83,7 +83,7 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
 		free(*hosts);
 		*hosts = NULL;
 		*n = 0;
-		return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
+		return cli_exit(rc == INV_FAIL ? ERR_FAIL : ERR_INVAL);
 	}
 	return 0;
 }

@@ -126,10 +126,12 @@ take_over(struct prov_host *h)
 {
 	struct prov_ctx	*c = h->ctx;
 	char		 why[512], e[INV_ERRLEN];
+	struct err	 oe;
 	int		 rc;
 
 	if (owner_may_take(&h->h.owner, &c->owner, h->h.hostname, c->o.force,
-	    why, sizeof(why), h->err, sizeof(h->err)) == -1) {
+	    why, sizeof(why), &oe) != ERR_OK) {
+		phost_err(h, "%s", oe.msg);
 		h->res->usage = 1;
 		return -1;
 	}
@@ -321,7 +323,7 @@ prov_run(struct prov_ctx *c, const char *const *hosts, size_t n,
 {
 	pthread_t	*th;
 	sigset_t	 set, old;
-	char		 e[PROV_ERRLEN];
+	struct err	 e;
 	size_t		 i, nth, failed = 0;
 	int		 sig;
 
@@ -330,8 +332,8 @@ prov_run(struct prov_ctx *c, const char *const *hosts, size_t n,
 	c->nhosts = n;
 	c->next = 0;
 	c->finished = 0;
-	if (owner_self(&c->owner, e, sizeof(e)) == -1)
-		fatalx("%s", e);
+	if (owner_self(&c->owner, &e) != ERR_OK)
+		fatalx("%s", e.msg);
 	nth = c->o.parallel ? c->o.parallel : 1;
 	if (nth > n)
 		nth = n;
@@ -369,23 +371,22 @@ prov_interrupted(const struct prov_ctx *c)
 	return atomic_load(&c->stop);
 }
 
-int
+enum err_code
 prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
-    struct prov_plan *plans, char *err, size_t errlen)
+    struct prov_plan *plans, struct err *err)
 {
 	struct inv	*inv;
 	struct inv_host	 h;
 	char		 e[INV_ERRLEN], why[512];
+	struct err	 oe;
 	size_t		 i;
 	int		 s, from, last, taken;
 
-	if (owner_self(&c->owner, err, errlen) == -1)
-		return -1;
+	if (owner_self(&c->owner, err) != ERR_OK)
+		return ERR_FAIL;
 	if (inv_open_config(c->cfg, INV_OPEN_READONLY, &inv, e, sizeof(e)) !=
-	    INV_OK) {
-		snprintf(err, errlen, "inventory: %s", e);
-		return -1;
-	}
+	    INV_OK)
+		return err_set(err, ERR_FAIL, "inventory: %s", e);
 	for (i = 0; i < n; i++) {
 		struct prov_plan *p = &plans[i];
 
@@ -403,9 +404,9 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		taken = 0;
 		if (h.state == HS_PROVISIONING) {
 			if (owner_may_take(&h.owner, &c->owner, h.hostname,
-			    c->o.force, why, sizeof(why), e, sizeof(e)) == -1) {
+			    c->o.force, why, sizeof(why), &oe) != ERR_OK) {
 				snprintf(p->note, sizeof(p->note), "refused: %.*s",
-				    (int)sizeof(p->note) - 10, e);
+				    (int)sizeof(p->note) - 10, oe.msg);
 				continue;
 			}
 			taken = 1;
@@ -437,5 +438,5 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 			    prov_step_name(from));
 	}
 	inv_close(inv);
-	return 0;
+	return ERR_OK;
 }
