@@ -93,12 +93,13 @@ static void
 learn_macs(struct run *r, struct job *j)
 {
 	struct inv	*inv;
-	char		 e[INV_ERRLEN];
+	struct err	 e;
 	size_t		 i, k, off = 0;
 	int		 found, learned;
 
-	if (inv_open_config(r->cfg, 0, &inv, e, sizeof(e)) != INV_OK) {
-		err_set(&j->e, ERR_FAIL, "%s", e);
+	/* Whatever the inventory says, learning failed (exit 1). */
+	if (inv_open_config(r->cfg, 0, &inv, &e) != ERR_OK) {
+		err_set(&j->e, ERR_FAIL, "%s", e.msg);
 		return;
 	}
 	for (k = 0; k < j->id.nmacs; k++) {
@@ -107,8 +108,8 @@ learn_macs(struct run *r, struct job *j)
 		if (found)
 			continue;
 		if (inv_mac_learn(inv, j->h.hostname, r->actor, j->id.macs[k],
-		    &learned, e, sizeof(e)) != INV_OK) {
-			err_set(&j->e, ERR_FAIL, "%s", e);
+		    &learned, &e) != ERR_OK) {
+			err_set(&j->e, ERR_FAIL, "%s", e.msg);
 			break;
 		}
 		if (learned && off < sizeof(j->learned))
