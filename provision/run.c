@@ -191,6 +191,8 @@ run_host(struct prov_host *h)
 	if (from > STEP_POWER)
 		log_debug("%s: resuming at step %s", h->h.hostname,
 		    prov_step_name(from));
+	if (from > STEP_BOOT && phost_resume_boot(h) == -1)
+		goto fail;
 	for (s = steps; s < steps + sizeof(steps) / sizeof(steps[0]); s++) {
 		if (s->id < from)
 			continue;
