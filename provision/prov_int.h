@@ -84,7 +84,7 @@ struct prov_host {
 	int			 step;		/* running now */
 	uint64_t		 step_bytes;
 	char			 why[512];	/* the step's done note */
-	char			 err[PROV_ERRLEN];
+	struct err		 err;	/* why it failed (phost_err) */
 };
 
 /* host.c */
