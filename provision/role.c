@@ -299,3 +299,15 @@ role_plan_clear(struct role_plan *p)
 		free(p->f[i].content);
 	memset(p, 0, sizeof(*p));
 }
+
+enum err_code
+role_check(const struct config *cfg, const struct inv_host *h,
+    struct err *err)
+{
+	struct role_plan	 p;
+	enum err_code		 rc;
+
+	rc = role_plan(cfg, h, &p, err);
+	role_plan_clear(&p);
+	return rc;
+}

@@ -51,6 +51,10 @@ struct role_plan {
 enum err_code	role_plan(const struct config *cfg, const struct inv_host *h,
 		    struct role_plan *plan, struct err *err);
 void		role_plan_clear(struct role_plan *);
+/* role_plan's refusals alone, for a run about to start on h (its plan is
+ * made again at configure). */
+enum err_code	role_check(const struct config *, const struct inv_host *h,
+		    struct err *);
 
 /* The pieces, for the tests: the host's castiron.ini from the role's
  * services text, and its bird.conf (NULL with err set). */

@@ -27,6 +27,7 @@
 #include "lib/xmalloc.h"
 #include "provision/bmc/bmc.h"
 #include "provision/prov_int.h"
+#include "provision/role.h"
 
 #define NEED_SESSION	0x1	/* a session in the deploy environment */
 #define NEED_INSPECTION	0x2	/* h->insp, from this run or read again */
@@ -158,6 +159,7 @@ run_host(struct prov_host *h)
 	char			 e[INV_ERRLEN];
 	int			 from, rc, sig;
 	uint64_t		 t0 = mono_ms(), ts;
+	struct err		 re;
 
 	h->res->step = STEP_NONE;
 	if (inv_open_config(c->cfg, 0, &h->inv, e, sizeof(e)) != INV_OK) {
@@ -169,6 +171,13 @@ run_host(struct prov_host *h)
 	    sizeof(e))) != INV_OK) {
 		phost_err(h, "%s", e);
 		h->res->usage = rc != INV_FAIL;
+		goto out;
+	}
+	/* A host its role cannot be rendered for (provision/role.c) is
+	 * refused before anything changes; configure renders it again. */
+	if (role_check(c->cfg, &h->h, &re) != ERR_OK) {
+		phost_err(h, "%s", re.msg);
+		h->res->usage = 1;
 		goto out;
 	}
 	if (h->h.state == HS_PROVISIONING && take_over(h) == -1)
@@ -378,6 +387,7 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 	char		 e[INV_ERRLEN], why[512];
 	size_t		 i;
 	int		 s, from, last, taken;
+	struct err	 re;
 
 	if (owner_self(&c->owner, err, errlen) == -1)
 		return -1;
@@ -398,6 +408,11 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		}
 		snprintf(p->state, sizeof(p->state), "%s",
 		    host_state_name(h.state));
+		if (role_check(c->cfg, &h, &re) != ERR_OK) {
+			snprintf(p->note, sizeof(p->note), "refused: %.*s",
+			    (int)sizeof(p->note) - 10, re.msg);
+			continue;
+		}
 		snprintf(p->disk, sizeof(p->disk), "%s", h.disk[0] ? h.disk :
 		    c->cfg->provision.disk ? c->cfg->provision.disk : "auto");
 		taken = 0;

@@ -11,9 +11,10 @@
 #    the castiron user and run directories, and castiron-bgp.service
 #    enabled as a link to the unit where the image has it;
 #  - a host whose role has no section gets none of it and a note; a host
-#    with no gateway for peers = gateway, and an image without castiron's
-#    unit, fail at configure with one line naming host and role, nothing
-#    of configure's written;
+#    with no gateway for peers = gateway is refused before anything
+#    changes (its plan, its run: one line naming host and role), an image
+#    without castiron's unit fails configure, nothing of its files
+#    written;
 #  - a services file changed in the middle of a run to announce a prefix
 #    outside the role's allowed_prefixes refuses its host at configure
 #    (nothing written), and the next run, with the file put right, resumes
@@ -189,17 +190,27 @@ check "  ...host1 untouched" "$(jget host1 .state)/$(jget host1 '.events | lengt
 check "  ...its disk untouched" "$(disk_state 1)" = "$BEFORE1"
 
 # -- a run: web, a role without a section, a host without a gateway ------
-fails_with 1 "provision host1-3: host3 fails" \
+# host3's role cannot be rendered for it (peers = gateway, and it has
+# none): refused before anything changes, in the plan and in the run.
+BEFORE3=$(disk_state 3)
+ok "dry run" sh -c "'$C' provision host1 host2 host3 --dry-run --format json >'$T/plan.json'"
+check "  ...host3's plan says it is refused, naming host and role" \
+    "$(jq -r '.[2].note' "$T/plan.json")" = \
+    "refused: host3 (role web): peers = gateway, but the inventory has no gateway for the host (enrol it as ADDRESS/PREFIXLEN with a gateway, or name the peers)"
+check "  ...host1's and host2's plans have no note" "$(jq -r '.[0].note + .[1].note' "$T/plan.json")" = ""
+fails_with 2 "provision host3 alone is refused as bad input" \
+    "$C" provision host3 --accept-new-hostkey
+check "  ...in one line naming host and role" \
+    "$(grep -c "host3 (role web): peers = gateway, but the inventory has no gateway for the host" "$T/.out")" -ge 1
+fails_with 1 "provision host1-3: host3 refused, the others provisioned" \
     "$C" provision host1 host2 host3 --accept-new-hostkey
 cp "$T/.out" "$T/run1.out"
 sed 's/^/# /' "$T/run1.out" | tail -n 8
 check "host1 active" "$(jget host1 .state)" = active
 check "host2 active" "$(jget host2 .state)" = active
-check "host3 failed at configure" "$(jget host3 '.state + "/" + .step')" = failed/configure
-check "  ...in one line naming host and role" \
-    "$(grep -c "host3 (role web): peers = gateway, but the inventory has no gateway for the host" "$T/run1.out")" -ge 1
-check "  ...the event says it" \
-    "$(events host3 'host3 \\(role web\\): peers = gateway')" -ge 1
+check "host3 still enrolled, no event but its enrollment" \
+    "$(jget host3 .state)/$(jget host3 '.events | length')" = enrolled/1
+check "  ...its disk untouched" "$(disk_state 3)" = "$BEFORE3"
 
 mount_root 1
 R=$T/root1
@@ -250,11 +261,6 @@ check "host2 (role cache, no section): configured, no castiron bgp files" \
     "host2:provision-id:0"
 check "host2: a note says why" \
     "$(events host2 "^role cache has no \\\\[role cache\\\\] in $T/c.ini: no castiron bgp configuration written\$")" = 1
-
-mount_root 3
-check "host3: nothing of configure's written (no hostname, no castiron)" \
-    "$(ls "$T/root3/etc/hostname" "$T/root3/etc/castiron" 2>/dev/null | wc -l)" = 0
-umount "$T/root3"
 
 # -- an image without castiron's unit ---------------------------------
 fails_with 1 "provision host4 with an image without castiron-bgp.service" \

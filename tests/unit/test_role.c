@@ -465,6 +465,11 @@ t_plan_refusals(void **st)
 	assert_int_equal(role_plan(c, &h, &p, &err), ERR_INVAL);
 	assert_non_null(strstr(err.msg, "web2 (role web): peers = gateway"));
 	assert_int_equal(p.n, 0);
+	/* What a run checks before it starts on a host: the same. */
+	assert_int_equal(role_check(c, &h, &err), ERR_INVAL);
+	assert_non_null(strstr(err.msg, "web2 (role web): peers = gateway"));
+	h = host("web1", "web", "10.0.0.2", "10.0.0.1");
+	assert_int_equal(role_check(c, &h, &err), ERR_OK);
 	config_free(c);
 }
 
