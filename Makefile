@@ -49,7 +49,7 @@ DEBS_TEST  := $(DEBS_BUILD) $(DEBS_IMAGES) sqlite3 python3 iproute2 bird2 openss
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15 signify-openbsd dnsmasq-base
+	postgresql-15 signify-openbsd dnsmasq-base ovmf
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: deploy images FORCE all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
@@ -244,7 +244,8 @@ golden: all
 		grep -e ': wrote ' -e ': removed,' -e '^not ok' -e '^# ' $(BUILD)/golden.log; exit $$rc
 
 bench: deps-bench all
-	@BUILD=$(BUILD) bench/run
+	@$(IMAGES_IF_ROOT)
+	@BUILD=$(BUILD) IMAGES_CACHE=$(abspath $(IMAGES_CACHE)) bench/run
 
 demo: deps-test all
 	@BUILD=$(BUILD) tests/lab/demo
