@@ -107,6 +107,9 @@ RO=$(( $(sfdisk --json "$T/disk.img" | jq -r '.partitiontable.partitions[1].star
 	done
 	echo "write $T/hostkey /etc/ssh/ssh_host_ed25519_key"
 	echo "write $T/hostkey.pub /etc/ssh/ssh_host_ed25519_key.pub"
+	# What-ifs: more debugfs commands for the installed root (a unit
+	# masked: "symlink /etc/systemd/system/UNIT /dev/null").
+	[ -z "${BENCH_OSIMAGE_DEBUGFS:-}" ] || cat "$BENCH_OSIMAGE_DEBUGFS"
 } >"$T/seed.cmds"
 debugfs -w -f "$T/seed.cmds" "$T/disk.img?offset=$RO" >/dev/null 2>&1
 n=$(debugfs -R "ls -l /var/lib/cloud/seed/nocloud" "$T/disk.img?offset=$RO" 2>/dev/null |
