@@ -10,7 +10,7 @@
 # the marker configure wrote, Debian 12 running; verify passed, the host
 # is active, the event says kexec.  Skipped when the image is not built
 # (a failure under CI=true: make test and make check build it first).
-# time-limit: 900
+# time-limit: 1200
 . tests/lib.sh
 . tests/lab/machine.sh
 . tests/lab/netboot.sh
