@@ -8,6 +8,9 @@
 # a rebuild after a change costs), and with BENCH_OSIMAGE_COLD=full also
 # one from an empty cache (every .deb downloaded: what CI's first build
 # costs).  BENCH_OSIMAGE_COLD=0 skips the builds (several minutes).
+# Beside them, what an operator would run instead: a plain mmdebstrap
+# of the same packages into a tarball, with no cache (BENCH_OSIMAGE_PLAIN=0
+# skips it; debos and diskimage-builder are not run: see below).
 #
 # Size: the raw image (its min_disk), its mapped part (the bmap: what is
 # written to a disk), the zstd file (what is downloaded), the root tree.
@@ -56,6 +59,27 @@ if [ "$COLD" != 0 ]; then
 		echo "build, from an empty cache:            $(secs $(( $(now_ms) - t0 )))" \
 		    "($(du -sb "$T/empty/debs" | cut -f1) bytes of .debs downloaded)"
 		rm -rf "$T/again" "$T/empty"
+	fi
+	# What an operator would run by hand instead: the same mmdebstrap
+	# (variant, packages, no recommends, the image's sources) into a
+	# tarball, with no .deb cache (every package downloaded) and none of
+	# the rest (no castiron, no boot loader, no disk, no bmap, no zstd,
+	# not reproducible: no SOURCE_DATE_EPOCH, no clamped times).  debos
+	# (in Debian 12, but it runs its recipe in a fakemachine VM: under
+	# TCG here, not comparable) and diskimage-builder (not in Debian 12:
+	# pip only) are not run.  BENCH_OSIMAGE_PLAIN=0 skips it.
+	if [ "${BENCH_OSIMAGE_PLAIN:-1}" != 0 ]; then
+		t0=$(now_ms)
+		if mmdebstrap --quiet --mode=root --variant=apt \
+		    --aptopt='APT::Install-Recommends "false"' \
+		    --include="$(sed 's/#.*//' images/recipes/debian12/packages | tr -s ' \t\n' ',,,' | sed 's/^,//; s/,$//')" \
+		    bookworm "$T/plain.tar" images/recipes/debian12/sources.list >"$T/plain.log" 2>&1; then
+			echo "plain mmdebstrap, no cache (a tarball): $(secs $(( $(now_ms) - t0 )))" \
+			    "($(mib "$(stat -c %s "$T/plain.tar")") tar, not bootable)"
+		else
+			echo "plain mmdebstrap, no cache: failed ($(tail -n 1 "$T/plain.log"))"
+		fi
+		rm -f "$T/plain.tar"
 	fi
 fi
 
@@ -226,4 +250,5 @@ for n in $(seq "$BOOTS"); do
 	wait_for 120 "the machine to power off" sh -c "! kill -0 \$(cat '$M_DIR/qemu.pid') 2>/dev/null" >/dev/null ||
 	    machine_stop 1
 done
-rsh true >/dev/null 2>&1
+# Failed to run unless the last boot's system answered (BENCH_OSIMAGE_BOOTS=0: no boot).
+[ "$BOOTS" = 0 ] || rsh true >/dev/null 2>&1
