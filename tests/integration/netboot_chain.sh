@@ -126,7 +126,7 @@ check "  ...with the writer the environment carries (no upload)" \
 # for a network-booted host) is the engineer "pull"'s, on branch pull:
 # until it lands the image is pushed over SSH.  Which one wrote it:
 jget h1 '.events[] | select(.step == "image") | .reason' | grep verified | sed 's/^/# /'
-jget h1 '.events[] | select(.reason == "done") | "\(.step) \(.duration_ms) ms"' | tr '\n' ' ' |
+jget h1 '.events[] | select((.reason // "") | startswith("done")) | "\(.step) \(.duration_ms) ms"' | tr '\n' ' ' |
     sed 's/^/# steps: /; s/$/\n/'
 ok "the BMC powers the machine off" "$C" bmc power h1 off
 off() { ! machine_running 1; }

@@ -30,13 +30,16 @@
 #   netboot_serve [LOG]
 #       `castiron boot serve` (its log appended to LOG, default
 #       $T/serve.log) and waits until $NETBOOT_URL/boot.ipxe answers;
-#       NETBOOT_SERVE is its pid; stopped at exit
+#       NETBOOT_SERVE is its pid; stopped at exit.  $NETBOOT_EXEC, when
+#       set, is the words it runs under (`ip netns exec NS`: the site's
+#       appliance)
 #   netboot_serve_stop
 #       SIGTERM to it, and waits until it has gone
 
 NETBOOT_DHCP_LOG=""
 NETBOOT_URL=""
 NETBOOT_SERVE=""
+NETBOOT_EXEC=""
 
 netboot_need_deploy() {
 	D=$PWD/$BUILD/deploy
@@ -96,7 +99,8 @@ netboot_dnsmasq() {	# dir pidfile
 }
 
 netboot_serve() {	# [log]
-	"$CASTIRON" boot serve >>"${1:-$T/serve.log}" 2>&1 &
+	# shellcheck disable=SC2086
+	$NETBOOT_EXEC "$CASTIRON" boot serve >>"${1:-$T/serve.log}" 2>&1 &
 	NETBOOT_SERVE=$!
 	at_exit "kill $NETBOOT_SERVE 2>/dev/null"
 	wait_for 10 "the boot service" curl -sf -o /dev/null "$NETBOOT_URL/boot.ipxe"
