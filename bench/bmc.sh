@@ -19,8 +19,7 @@ PIDS=""
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$B"' EXIT
 
 command -v redfishtool >/dev/null || { echo "bench bmc: needs redfishtool (make deps-bench)"; exit 1; }
-now() { date +%s.%N; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+. bench/common
 
 . tests/lab/testca.sh
 testca_new "$B" ca
@@ -63,14 +62,8 @@ rft() {	# N ARGS...
 	redfishtool -r "127.0.0.1:$((BASE + _i))" -u admin -p "$PW" -S Always -A Session "$@"
 }
 rft_one() { rft "$1" Systems setBootOverride Once Pxe >/dev/null && rft "$1" Systems reset On >/dev/null; }
-rft_serial() { for i in $(seq "$N"); do rft_one "$i" || return 1; done; }
-rft_parallel() {
-	_p=""
-	for i in $(seq "$N"); do rft_one "$i" & _p="$_p $!"; done
-	_rc=0
-	for p in $_p; do wait "$p" || _rc=1; done
-	return $_rc
-}
+rft_serial() { each_in_turn "$N" rft_one; }
+rft_parallel() { each_at_once "$N" rft_one; }
 ci_parallel() {
 	"$CASTIRON" bmc boot --rack r1 pxe --parallel "$1" >/dev/null &&
 	    "$CASTIRON" bmc power --rack r1 on --parallel "$1" >/dev/null
@@ -86,17 +79,7 @@ all_on() {
 		done
 	done
 }
-best() {	# command...: the fastest of RUNS, every machine off before each
-	_best=
-	for _r in $(seq "$RUNS"); do
-		all_off
-		_t0=$(now)
-		"$@" || { echo "bench bmc: failed: $*" >&2; echo 0; return; }
-		_t=$(awk -v a="$(now)" -v b="$_t0" 'BEGIN { printf "%.3f", a - b }')
-		if [ -z "$_best" ] || awk -v a="$_t" -v b="$_best" 'BEGIN { exit !(a < b) }'; then _best=$_t; fi
-	done
-	echo "$_best"
-}
+best() { best_of all_off "$@"; }	# every machine off before each run
 rft_serial_on() { rft_serial && all_on; }
 rft_parallel_on() { rft_parallel && all_on; }
 

@@ -21,8 +21,7 @@ for c in ipmi_sim ipmitool; do
 	command -v "$c" >/dev/null || { echo "bench bmc_ipmi: needs $c (make deps-bench)"; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench bmc_ipmi: needs root (the lab's namespace)"; exit 1; }
-now() { date +%s.%N; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+. bench/common
 
 machine_net_init >/dev/null || { echo "bench bmc_ipmi: no lab network"; exit 1; }
 { printf '[inventory]\ndatabase = %s\n' "$T/inv.db"; ipmi_config_bmc 60s; } >"$T/c.ini"
@@ -46,29 +45,13 @@ ipt_one() {	# N: bootdev pxe, power on, then status until on
 	done
 	return 1
 }
-ipt_serial() { for i in $(seq "$N"); do ipt_one "$i" || return 1; done; }
-ipt_parallel() {
-	_p=""
-	for i in $(seq "$N"); do ipt_one "$i" & _p="$_p $!"; done
-	_rc=0
-	for p in $_p; do wait "$p" || _rc=1; done
-	return $_rc
-}
+ipt_serial() { each_in_turn "$N" ipt_one; }
+ipt_parallel() { each_at_once "$N" ipt_one; }
 ci_parallel() {
 	"$CASTIRON" bmc boot --rack r1 pxe --parallel "$1" >/dev/null &&
 	    "$CASTIRON" bmc power --rack r1 on --parallel "$1" >/dev/null
 }
-best() {	# command...: the fastest of RUNS, every chassis off before each
-	_best=
-	for _r in $(seq "$RUNS"); do
-		all_off
-		_t0=$(now)
-		"$@" || { echo "bench bmc_ipmi: failed: $*" >&2; echo 0; return; }
-		_t=$(awk -v a="$(now)" -v b="$_t0" 'BEGIN { printf "%.3f", a - b }')
-		if [ -z "$_best" ] || awk -v a="$_t" -v b="$_best" 'BEGIN { exit !(a < b) }'; then _best=$_t; fi
-	done
-	echo "$_best"
-}
+best() { best_of all_off "$@"; }	# every chassis off before each run
 
 echo "16 IPMI BMCs (ipmi_sim), power reading on ${POWER_DELAY}s late, one-time PXE boot then power on; best of $RUNS"
 c16=$(best ci_parallel 16)
