@@ -223,7 +223,8 @@ golden: all
 bench: deps-bench all
 	@BUILD=$(BUILD) bench/run
 
-demo: deps-test all
+demo: deps-test
+	@$(MAKE) --no-print-directory all deploy
 	@BUILD=$(BUILD) tests/lab/demo
 
 install: all
