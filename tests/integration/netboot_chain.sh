@@ -71,12 +71,8 @@ ok "  ...the fetches went on from the restarted service (the script retries)" \
     grep -q "/deploy/initrd.img: 200" "$T/serve2.log"
 ok "  ...and the check-in reached it with the token armed before the restart" \
     machine_saw 1 "check-in accepted by $NETBOOT_URL/checkin"
-# iPXE's line for each try: "URL... ok", or "URL... ERROR (...)" (with
-# its progress between, under the held link).
-fetches=$(grep -a '/deploy/vmlinuz\.\.\.' "$(machine_console 1)" | tr -d '\r' |
-    sed 's/.*[. ]ok$/ok/; /^ok$/!s/.*/broken/' | tr '\n' ' ')
 check "  ...the kernel's fetch broke off at the restart, and iPXE fetched it again" \
-    "$fetches" = "broken ok "
+    "$(netboot_kernel_fetches 1)" = "broken ok"
 
 check "the BMC saw a one-time Pxe boot and a power on" \
     "$(bmc_state 1 '[.log[] | select(.method == "PATCH" and (.status < 300)) | .body.Boot.BootSourceOverrideTarget + "/" + .body.Boot.BootSourceOverrideEnabled] | join(" ")'):$(bmc_state 1 '.resets | join(" ")')" = "Pxe/Once:On"

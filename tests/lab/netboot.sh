@@ -23,10 +23,11 @@
 #       listen there, deploy_dir $D, interface brp, dhcp_range
 #       $LABM_PROV.100-.150, dnsmasq_dir $T/dnsmasq, dnsmasq_pidfile
 #       $T/dnsmasq.pid, router_advertisements yes
-#   netboot_dnsmasq DIR PIDFILE
-#       Debian's dnsmasq in $LABM_NS with the configuration `castiron boot
-#       dnsmasq` wrote in DIR, in the foreground of a background job, its
-#       log $NETBOOT_DHCP_LOG; stopped at exit
+#   netboot_dnsmasq DIR PIDFILE [NS]
+#       Debian's dnsmasq in NS (default $LABM_NS) with the configuration
+#       `castiron boot dnsmasq` wrote in DIR, in the foreground of a
+#       background job, its log $NETBOOT_DHCP_LOG (dnsmasq.log beside
+#       PIDFILE); stopped at exit
 #   netboot_serve [LOG]
 #       `castiron boot serve` (its log appended to LOG, default
 #       $T/serve.log) and waits until $NETBOOT_URL/boot.ipxe answers;
@@ -35,6 +36,10 @@
 #       appliance)
 #   netboot_serve_stop
 #       SIGTERM to it, and waits until it has gone
+#   netboot_kernel_fetches N
+#       how each of iPXE's fetches of the deploy kernel ended on machine
+#       N's console, in order: "ok" or "broken" (a boot service restarted
+#       in the middle of one), one word each
 
 NETBOOT_DHCP_LOG=""
 NETBOOT_URL=""
@@ -89,9 +94,9 @@ boot.dnsmasq_pidfile=$T/dnsmasq.pid
 boot.router_advertisements=yes"
 }
 
-netboot_dnsmasq() {	# dir pidfile
-	NETBOOT_DHCP_LOG=$T/dnsmasq.log
-	ip netns exec "$LABM_NS" dnsmasq --conf-file="$1/castiron.conf" \
+netboot_dnsmasq() {	# dir pidfile [ns]
+	NETBOOT_DHCP_LOG=$(dirname "$2")/dnsmasq.log
+	ip netns exec "${3:-$LABM_NS}" dnsmasq --conf-file="$1/castiron.conf" \
 	    --pid-file="$2" --keep-in-foreground --user=root \
 	    --log-facility="$NETBOOT_DHCP_LOG" </dev/null &
 	at_exit "kill $! 2>/dev/null"
@@ -112,4 +117,11 @@ netboot_serve_stop() {
 	wait "$NETBOOT_SERVE" 2>/dev/null
 	NETBOOT_SERVE=""
 	return 0
+}
+
+# iPXE's line for each try: "URL... ok", or "URL... ERROR (...)", with its
+# progress between when the link is slow.
+netboot_kernel_fetches() {
+	grep -a '/deploy/vmlinuz\.\.\.' "$(machine_console "$1")" | tr -d '\r' |
+	    sed 's/.*[. ]ok$/ok/; /^ok$/!s/.*/broken/' | tr '\n' ' ' | sed 's/ $//'
 }

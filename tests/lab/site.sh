@@ -261,12 +261,9 @@ EOF
 
 # dnsmasq and the boot service, in the appliance.
 _site_services() {
-	site_castiron boot dnsmasq >>"$SITE_A/dnsmasq.log" 2>&1 || return 1
-	NETBOOT_DHCP_LOG=$SITE_A/dnsmasq.log
-	ip netns exec "$SITE_APP" dnsmasq --conf-file="$SITE_A/dnsmasq/castiron.conf" \
-	    --pid-file="$SITE_A/dnsmasq.pid" --keep-in-foreground --user=root \
-	    --log-facility="$NETBOOT_DHCP_LOG" </dev/null &
-	wait_for 10 "dnsmasq" test -s "$SITE_A/dnsmasq.pid" || return 1
+	# (its SIGHUP finds no dnsmasq yet: said in the appliance's log)
+	site_castiron boot dnsmasq >>"$SITE_A/appliance.log" 2>&1 || return 1
+	netboot_dnsmasq "$SITE_A/dnsmasq" "$SITE_A/dnsmasq.pid" "$SITE_APP" || return 1
 	NETBOOT_EXEC="ip netns exec $SITE_APP"
 	netboot_serve "$SITE_A/serve.log"
 }
