@@ -76,20 +76,22 @@ bmc_reset_counters 1
 bmc_inject 1 '{"method": "GET", "path": "/redfish/v1/Systems*", "delay": 6, "count": 1}' >/dev/null
 ip -n "$LABM_NS" link set tap2 nomaster
 # The boot service is restarted while srv1 fetches its kernel; the
-# appliance's link is held to 100 Mbit/s until then (the kernel takes
-# over a second).
-ip netns exec "$SITE_APP" tc qdisc add dev prov root tbf rate 100mbit burst 64k latency 400ms
+# appliance's link is held to 20 Mbit/s until then (a moment later), so
+# that the kernel would take over five seconds.
+ip netns exec "$SITE_APP" tc qdisc add dev prov root tbf rate 20mbit burst 64k latency 400ms
 
 # -- 2. provision the rack --------------------------------------------------
 has pull || waits "pull: the image pulled by the deploy environment from the boot service (pushed over SSH meanwhile)"
 has bootable || waits "recipe: the bootable Debian image; the test image cannot boot, so reboot = none and provision ends at configure"
+# (the fetches before this run, srv2's enlistment's, are not this one's)
+n0=$(wc -l <"$SITE_A/serve.log")
 t0=$(now_ms)
 $C provision --rack r1 >"$T/prov1.out" 2>&1 &
 PROV=$!
 at_exit "kill $PROV 2>/dev/null"
+kernel_fetch() { tail -n +$((n0 + 1)) "$SITE_A/serve.log" | grep -q "/deploy/vmlinuz: 200"; }
 restart_mid() {
-	wait_for 150 "srv1's kernel fetch" grep -q "/deploy/vmlinuz: 200" "$SITE_A/serve.log" &&
-	    site_boot_restart
+	wait_for 150 "srv1's kernel fetch" kernel_fetch && site_boot_restart
 }
 ok "the boot service is restarted while srv1 fetches its deploy kernel" restart_mid
 ip netns exec "$SITE_APP" tc qdisc del dev prov root
