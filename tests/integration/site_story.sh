@@ -33,7 +33,7 @@ netboot_need_deploy "the site's story"
 lab_need "the site's story" qemu-system-x86_64 dnsmasq bird birdc ipmi_sim ipmitool signify-openbsd jq
 # A short BMC timeout, so that the injected one costs seconds; a boot
 # timeout the cut-off server reaches while the other is still busy.
-SITE_BMC_IO_TIMEOUT=4s SITE_BOOT_TIMEOUT=100s
+SITE_BMC_IO_TIMEOUT=4s SITE_BOOT_TIMEOUT=75s
 site_up 2 || { echo "not ok 1 - the site"; echo "1..1"; exit 1; }
 C=site_castiron
 waits() { echo "# WAITS: $*"; }
@@ -154,8 +154,8 @@ else
 fi
 
 # -- 3, 4. castiron bgp on the installed servers, at the router ---------------------
-check "the router is up, waiting for the servers' sessions" \
-    -n "$(site_tor_birdc show protocols rack 2>/dev/null | grep -w rack)"
+check "the router is up, waiting for the servers' sessions: none yet" \
+    "$(site_tor_birdc show protocols rack 2>/dev/null | grep -cw rack):$(site_tor_peers)" = 1:0
 waits "recipe, and configure writing castiron bgp's configuration from the host's role: 3. each installed server runs castiron bgp and its prefix appears at the router; 4. its service killed: withdrawn; restarted: announced; castiron bgp drain: withdrawn"
 
 # -- 5. the report ---------------------------------------------------------------

@@ -50,6 +50,11 @@
 #                       (not bootable); sets SITE_IMAGE (its catalog
 #                       name) and SITE_BOOTABLE (yes|no)
 #   site_down           everything removed (at_exit does it)
+#   site_show           what site_up printed: one line per piece
+#
+# Set before site_up: SITE_BOOT_TIMEOUT ([provision] boot_timeout, 180s),
+# SITE_BMC_IO_TIMEOUT ([bmc] io_timeout, 10s), SITE_PROFILES (the Redfish
+# profiles, in turn).
 #
 # Files: $SITE_A/castiron.ini, inventory.db, cache/, catalog/ (the signed
 # catalog, its key, the images), state/, bmc.d/, dnsmasq/, serve.log;
@@ -74,12 +79,13 @@ site_tor_peers() {
 	site_tor_birdc show protocols 2>/dev/null | awk '$2 == "BGP" && /Established/' | wc -l
 }
 
-# The OS image: the recipe's (issue 15, branch recipe) when the tree has
-# it, else the lab's small test image.
+# The OS image: the recipe's (issue 15, branch recipe: `make images`,
+# found by tests/lab/osimage) when it is built, else the lab's small test
+# image.
 site_image() {
 	SITE_IMAGE=testos SITE_BOOTABLE=no
-	_sr=images/recipes/debian12/build
-	if [ -x "$_sr" ] && _sd=$("$_sr" path "$PWD/$BUILD/images" 2>/dev/null) &&
+	if [ -x "$LABM_SRC/osimage" ] &&
+	    _sd=$("$LABM_SRC/osimage" debian12 2>/dev/null) &&
 	    [ -f "$_sd/debian12.img.zst" ]; then
 		SITE_IMAGE=debian12 SITE_BOOTABLE=yes
 		ln -sf "$_sd/debian12.img.zst" "$SITE_A/catalog/debian12.img.zst"
