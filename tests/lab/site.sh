@@ -44,6 +44,20 @@
 #   site_tor_route PFX  exit 0 when the router has a route for PFX
 #   site_tor_peers      the router's Established server sessions
 #   site_boot_restart   restarts `castiron boot serve` (its log goes on)
+#   site_ssh N CMD...   CMD as root on installed server N, from the
+#                       appliance with provision's key, the server's host
+#                       key accepted only if it is the one the inventory
+#                       pinned
+#   site_bgp_standin N  STAND-IN for what nobody builds yet, configure
+#                       writing castiron bgp's configuration from the
+#                       host's role: on installed server N, over SSH, BIRD
+#                       with an eBGP session to the router (AS 65100+N),
+#                       castiron.ini's [bgp] and its role's services
+#                       ($SITE_ROLE_web: a web service on 127.0.0.1:8080,
+#                       anycast 192.0.2.10/32), the service (lab-web) and
+#                       castiron bgp run (lab-bgp) as transient units
+#   site_tor_paths PFX  the origin AS of each path the router has for PFX,
+#                       sorted, on one line
 #   site_image          which OS image the appliance publishes: the
 #                       recipe's bootable Debian image (`make images`)
 #                       once it exists, else tests/lab/mkosimage's
@@ -65,6 +79,9 @@ SITE_TOR=ci-tor-$$
 SITE_PROFILES=${SITE_PROFILES:-weak-etag settings delayed-power require-if-match no-if-match-on-post session-limit-2}
 SITE_N=0
 SITE_IPMI=""
+# An installed server's web service (site_bgp_standin): what castiron bgp
+# checks, on 127.0.0.1:8080.
+SITE_WEB="systemd-run --quiet --unit=lab-web python3 -m http.server 8080 --bind 127.0.0.1 --directory /var/lib/castiron"
 
 site_host() { echo "srv$1"; }
 site_mac() { machine_mac "$1"; }
@@ -74,6 +91,11 @@ site_castiron() { ip netns exec "$SITE_APP" "$CASTIRON" "$@"; }
 site_tor_birdc() { birdc -s "$SITE_DIR/tor/bird.ctl" "$@"; }
 site_tor_route() {
 	site_tor_birdc show route "$1" 2>/dev/null | grep -qF -- "$1"
+}
+site_tor_paths() {
+	site_tor_birdc show route "$1" all 2>/dev/null |
+	    sed -n 's/.*BGP.as_path: \([0-9 ]*\)$/\1/p' | awk '{print $NF}' |
+	    sort -n | tr '\n' ' ' | sed 's/ $//'
 }
 site_tor_peers() {
 	site_tor_birdc show protocols 2>/dev/null | awk '$2 == "BGP" && /Established/' | wc -l
@@ -316,6 +338,65 @@ site_csv() {	# file [--no-mac N...]
 			_sn=$((_sn + 1))
 		done
 	} >"$_sf"
+}
+
+site_ssh() {	# n cmd...
+	_sn=$1; shift
+	_sk=$SITE_DIR/known_hosts.$_sn
+	_sfp=$(CASTIRON_CONFIG=$SITE_A/castiron.ini "$CASTIRON" inventory show \
+	    "$(site_host "$_sn")" --format json | jq -r .ssh_host_key.fingerprint)
+	ip netns exec "$SITE_APP" ssh-keyscan -T 10 -t ed25519 "$(site_addr "$_sn")" \
+	    2>/dev/null >"$_sk.new"
+	[ "$(ssh-keygen -l -E sha256 -f "$_sk.new" 2>/dev/null | awk '{print $2}')" = "$_sfp" ] ||
+	    { echo "site_ssh: $(site_host "$_sn")'s host key is not the pinned $_sfp" >&2; return 1; }
+	mv "$_sk.new" "$_sk"
+	ip netns exec "$SITE_APP" ssh -n -o BatchMode=yes -o StrictHostKeyChecking=yes \
+	    -o UserKnownHostsFile="$_sk" -o GlobalKnownHostsFile=/dev/null \
+	    -o IdentitiesOnly=yes -o ConnectTimeout=20 -i "$SITE_A/id_ed25519" \
+	    "root@$(site_addr "$_sn")" "$@"
+}
+
+# What configure would write from the host's role, were it built: BIRD's
+# session to the router and castiron bgp's services and prefixes.
+site_bgp_standin() {	# n
+	_sa=$(site_addr "$1")
+	site_ssh "$1" "set -e
+mkdir -p /etc/castiron /run/castiron/bird /var/lib/castiron
+cat >/etc/bird/bird.conf <<'EOB'
+router id $_sa;
+log syslog all;
+protocol device {}
+include \"/run/castiron/bird/*.conf\";
+protocol bgp tor {
+	local $_sa as $((65100 + $1));
+	neighbor $SITE_TOR_ADDR as 65000;
+	hold time 9;
+	connect retry time 1;
+	ipv4 { import none; export where proto ~ \"castiron_*\"; };
+}
+EOB
+cat >/etc/castiron/castiron.ini <<'EOC'
+[bgp]
+bird_socket      = /run/bird/bird.ctl
+include_dir      = /run/castiron/bird
+allowed_prefixes = 192.0.2.0/24
+drain_file       = /var/lib/castiron/drain
+control_socket   = /run/castiron/bgp.sock
+reconcile_interval = 1s
+[service web]
+check    = http
+url      = http://127.0.0.1:8080/
+expect   = 200
+interval = 1s
+fast_interval = 200ms
+timeout  = 150ms
+rise     = 2
+fall     = 2
+prefixes = 192.0.2.10/32
+EOC
+systemctl restart bird
+$SITE_WEB
+systemd-run --quiet --unit=lab-bgp /usr/local/bin/castiron -c /etc/castiron/castiron.ini bgp run"
 }
 
 site_down() {
