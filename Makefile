@@ -46,7 +46,7 @@ DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.id
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15 signify-openbsd dnsmasq-base
+	postgresql-15 signify-openbsd dnsmasq-base strace
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
 .PHONY: deploy FORCE all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
@@ -76,8 +76,9 @@ $(LAB_BIN): $(BUILD)/tests/%: tests/lab/%.c $(LIB_OBJ)
 UNIT_atomicfile      := lib/atomicfile.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_bgp             := bgp/announce.c bgp/bird.c bgp/check.c bgp/check_exec.c \
 	bgp/check_http.c bgp/check_tcp.c bgp/controller.c bgp/timer.c lib/atomicfile.c lib/clock.c \
+	lib/config.c \
 	lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
-UNIT_bgp_LIBS        := -lcurl
+UNIT_bgp_LIBS        := -lcurl -liniparser
 UNIT_bmc_ipmi        := provision/bmc/bmc.c provision/bmc/ipmi.c lib/clock.c lib/err.c \
 	lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_bmc_ipmi_LIBS   := -lfreeipmi -lpthread
@@ -90,17 +91,20 @@ UNIT_catalog_LIBS    := -lcrypto
 UNIT_err             := lib/err.c
 UNIT_redfish         := provision/bmc/redfish_json.c lib/err.c
 UNIT_redfish_LIBS    := -ljansson
-UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c lib/atomicfile.c \
-	lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c provision/boot/enlist.c \
+	provision/inspect.c lib/atomicfile.c lib/err.c lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_boot_LIBS       := -ljansson
 UNIT_config          := lib/config.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
 UNIT_frame           := images/digest.c images/frame.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_frame_LIBS      := -lcrypto
+UNIT_grubcfg         := provision/grubcfg.c provision/grubscript.c provision/grubtest.c \
+	lib/err.c lib/log.c lib/xmalloc.c
 UNIT_hoststate       := inventory/hoststate.c
 UNIT_inspect         := provision/inspect.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_inventory       := inventory/be_pg.c inventory/be_sqlite.c inventory/csv.c \
-	inventory/db.c inventory/enroll.c inventory/facts.c inventory/host.c \
+	inventory/db.c inventory/discover.c inventory/enroll.c inventory/facts.c inventory/host.c \
 	inventory/hoststate.c inventory/migrate.c inventory/nics.c inventory/query.c lib/file.c \
 	lib/err.c lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto

@@ -365,6 +365,60 @@ kill -TERM $APID; wait $APID 2>/dev/null
 grep -E "bird: (connected|cannot connect|BIRD restarted)" "$T/attr.log" | tail -3 | sed 's/^/castiron  log: /'
 wait_for 30 "sessions" lab_bgp_up
 
+# ---- the same restart with BIRD's default BGP timers on both sides ----
+# The lab's sessions use 1 s timers; BIRD's defaults (connect delay time
+# 5, connect retry time 120, error wait time 60, 300) are what a host and
+# a router run unless told otherwise.  One prefix; BIRD is started again
+# at once, as systemd's Restart= does.  From the kill: the router sees the
+# session go, BIRD answers, the prefix is in BIRD's table (from the
+# include file), the session is Established at the router, the prefix is
+# at the router.
+LABT='connect delay time 1; connect retry time 1; error wait time 1, 2;'
+sed -i "s/$LABT//" "$T/host-bird.conf" "$T/router-bird.conf"
+birdc -s "$RSOCK" configure >/dev/null; host_birdc configure >/dev/null
+birdc -s "$RSOCK" restart h4 h6 >/dev/null
+cat >"$T/deft.ini" <<EOC
+[bgp]
+bird_socket = $HSOCK
+include_dir = $INC
+allowed_prefixes = 192.0.2.0/24
+drain_file = $T/drain
+control_socket = $T/bgp.sock
+[service one]
+check = exec
+command = /bin/true
+interval = 100ms
+rise = 1
+fall = 1
+prefixes = 192.0.2.10/32
+EOC
+ip netns exec "$NS_H" "$CASTIRON" -c "$T/deft.ini" bgp run >"$T/deft.log" 2>&1 &
+DPID=$!
+wait_for 60 "routed" rt_route 192.0.2.10/32
+for trial in 1 2 3; do
+	wait_for 300 "sessions" lab_bgp_up
+	t_kill=$(now_ms)
+	kill -9 "$(cat "$T/host-bird.pid")"
+	wait_for 30 "down" sh -c "! birdc -s '$RSOCK' show protocols | grep -q 'h4 .*Established'"
+	t_down=$(now_ms)
+	host_bird_start
+	wait_for 10 "answers" sh -c "birdc -s '$HSOCK' show status >/dev/null 2>&1"
+	t_ans=$(now_ms)
+	wait_for 10 "in table" sh -c "birdc -s '$HSOCK' show route 192.0.2.10/32 | grep -qF 192.0.2.10/32"
+	t_tab=$(now_ms)
+	wait_for 300 "established" sh -c "birdc -s '$RSOCK' show protocols | grep -q 'h4 .*Established'"
+	t_est=$(now_ms)
+	wait_for 30 "at the peer" rt_route 192.0.2.10/32
+	t_peer=$(now_ms)
+	echo "castiron  BIRD restart, BIRD's default timers: from the kill, the router saw it $((t_down - t_kill)) ms, BIRD answers $((t_ans - t_kill)) ms, the prefix in its table $((t_tab - t_kill)) ms, the session Established at the router $((t_est - t_kill)) ms, the prefix at the router $((t_peer - t_kill)) ms"
+done
+kill -TERM $DPID; wait $DPID 2>/dev/null
+# The lab's timers again, for what follows.
+sed -i "s/^\(\tneighbor .*\)$/\1\n\t$LABT/" "$T/host-bird.conf" "$T/router-bird.conf"
+birdc -s "$RSOCK" configure >/dev/null; host_birdc configure >/dev/null
+birdc -s "$RSOCK" restart h4 h6 >/dev/null
+wait_for 60 "sessions" lab_bgp_up
+
 # ---- ExaBGP healthcheck, peered with the same router ----
 if ! command -v exabgp >/dev/null; then
 	echo "exabgp not installed: no comparison"; exit 0

@@ -32,7 +32,7 @@ struct announcer {
 	char		*routes;	/* announce_routes_of the text last written */
 	int		 attrs_due;	/* the routes changed: configure */
 	int		 reconciles;	/* the daemon's (the CLI never configures) */
-	char		 werr[256];	/* why the last write failed; "": it did not */
+	struct err	 werr;		/* why the last write failed; ERR_OK: it did not */
 	char		 reboot[64];	/* BIRD's "Last reboot on" */
 	int		 missing_warned;
 	int		 stale;		/* BIRD lacks a protocol of ours */
@@ -95,7 +95,7 @@ announce_free(struct announcer *a)
 const char *
 announce_error(const struct announcer *a)
 {
-	return a->werr[0] ? a->werr : NULL;
+	return a->werr.code != ERR_OK ? a->werr.msg : NULL;
 }
 
 const char *
@@ -250,8 +250,8 @@ announce_text_lists(const char *text, const char *proto, const char *id)
 	return 0;
 }
 
-static int
-mkdirs(const char *dir, char *err, size_t errlen)
+static enum err_code
+mkdirs(const char *dir, struct err *err)
 {
 	char	*p, *copy = xstrdup(dir);
 
@@ -260,10 +260,9 @@ mkdirs(const char *dir, char *err, size_t errlen)
 			char c = *p;
 			*p = '\0';
 			if (mkdir(copy, 0755) == -1 && errno != EEXIST) {
-				snprintf(err, errlen, "mkdir %s: %s", copy,
-				    strerror(errno));
+				err_errno(err, ERR_FAIL, "mkdir %s", copy);
 				free(copy);
-				return -1;
+				return err->code;
 			}
 			*p = c;
 			if (c == '\0')
@@ -271,38 +270,35 @@ mkdirs(const char *dir, char *err, size_t errlen)
 		}
 	}
 	free(copy);
-	return 0;
+	return ERR_OK;
 }
 
-int
-announce_write(struct announcer *a, const struct ctl *c, char *err,
-    size_t errlen)
+enum err_code
+announce_write(struct announcer *a, const struct ctl *c, struct err *err)
 {
 	char		*text = announce_render(c);
 	size_t		 len = strlen(text);
-	struct err	 e;
 	enum err_code	 rc;
 
 	if (a->written && strcmp(a->written, text) == 0 &&
 	    access(a->path, F_OK) == 0) {
 		free(text);
-		return 0;
+		return ERR_OK;
 	}
 	/* The directory is made only when it is missing: on the fast path
 	 * the write is open, write, close and rename, nothing more (no
 	 * fsync: the file lives on tmpfs, see docs/bgp.md). */
-	rc = file_replace(a->path, text, len, 0644, 0, &e);
+	rc = file_replace(a->path, text, len, 0644, 0, err);
 	if (rc != ERR_OK && errno == ENOENT) {
-		if (mkdirs(a->dir, err, errlen) == -1) {
+		if (mkdirs(a->dir, err) != ERR_OK) {
 			free(text);
-			return -1;
+			return err->code;
 		}
-		rc = file_replace(a->path, text, len, 0644, 0, &e);
+		rc = file_replace(a->path, text, len, 0644, 0, err);
 	}
 	if (rc != ERR_OK) {
-		snprintf(err, errlen, "%s", e.msg);
 		free(text);
-		return -1;
+		return rc;
 	}
 	free(a->written);
 	a->written = text;
@@ -310,7 +306,7 @@ announce_write(struct announcer *a, const struct ctl *c, char *err,
 	a->routes = announce_routes_of(text);
 	if (a->attrs_sent == NULL || strcmp(a->attrs_sent, a->routes) != 0)
 		a->attrs_due = 1;
-	return 0;
+	return ERR_OK;
 }
 
 int
@@ -323,18 +319,19 @@ announce_attrs_applied(const struct announcer *a)
 static int
 write_file(struct announcer *a, const struct ctl *c)
 {
-	char	 err[256];
+	struct err	 err;
 
-	if (announce_write(a, c, err, sizeof(err)) == -1) {
-		if (a->werr[0] == '\0')
+	if (announce_write(a, c, &err) != ERR_OK) {
+		if (a->werr.code == ERR_OK)
 			log_warnx("bird: cannot write the include file: %s "
-			    "(BIRD is not reconfigured until it can be)", err);
-		snprintf(a->werr, sizeof(a->werr), "%s", err);
+			    "(BIRD is not reconfigured until it can be)",
+			    err.msg);
+		a->werr = err;
 		return -1;
 	}
-	if (a->werr[0] != '\0')
+	if (a->werr.code != ERR_OK)
 		log_info("bird: include file %s written again", a->path);
-	a->werr[0] = '\0';
+	err_clear(&a->werr);
 	return 0;
 }
 
@@ -357,7 +354,7 @@ flush_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
 	struct announcer	*a = q->a;
 	struct ctl_prefix	*p = NULL;
 	ssize_t			 k = ctl_find_prefix(a->ctl, q->proto);
-	char			 e[256];
+	struct err		 e;
 	int			 res;
 
 	if (k >= 0) {
@@ -373,7 +370,7 @@ flush_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
 			p->applied = -1;
 		return;
 	}
-	res = bird_result(r, e, sizeof(e));
+	res = bird_result(r, &e);
 	if (res == BIRD_NO_PROTOCOL) {
 		/* Not loaded yet: reconfigure, once, by reconciling. */
 		if (p)
@@ -385,7 +382,7 @@ flush_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
 	}
 	if (res == -1) {
 		log_warnx("bird: %s %s: %s", q->want ? "enable" : "disable",
-		    q->proto, e);
+		    q->proto, e.msg);
 		if (p)
 			p->applied = -1;
 		return;
@@ -451,7 +448,7 @@ announce_flush(struct announcer *a, struct ctl *c)
 	}
 	/* A route's attributes changed (a reload, a drain's grace): BIRD
 	 * learns them by a configure, which a reconciliation sends. */
-	if (a->attrs_due && a->werr[0] == '\0' && a->reconciles)
+	if (a->attrs_due && a->werr.code == ERR_OK && a->reconciles)
 		reconcile_start(a);
 	return rc;
 }
@@ -560,12 +557,12 @@ log_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
     const char *err)
 {
 	struct areq	*q = arg;
-	char		 e[256];
+	struct err	 e;
 
 	(void)b;
 	(void)err;
-	if (rc == 0 && bird_result(r, e, sizeof(e)) != 0)
-		log_warnx("bird: disable %s: %s", q->proto, e);
+	if (rc == 0 && bird_result(r, &e) != 0)
+		log_warnx("bird: disable %s: %s", q->proto, e.msg);
 }
 
 static void
@@ -626,7 +623,7 @@ reconcile_configured(struct bird *b, void *arg, int rc,
 {
 	struct areq		*q = arg;
 	struct announcer	*a = q->a;
-	char			 e[256];
+	struct err		 e;
 
 	(void)b;
 	if (rc == -1) {
@@ -636,8 +633,8 @@ reconcile_configured(struct bird *b, void *arg, int rc,
 	log_debug("bird: configure took %lluus",
 	    (unsigned long long)(mono_us() - q->t0));
 	if (!bird_configure_ok(r)) {
-		bird_reply_error(r, e, sizeof(e));
-		log_warnx("bird: configure: %s", e);
+		bird_reply_error(r, &e);
+		log_warnx("bird: configure: %s", e.msg);
 	} else if (a->attrs_sent) {
 		/* One reconciliation at a time: this answers the last sent. */
 		free(a->attrs_ok);
@@ -655,15 +652,16 @@ reconcile_protocols(struct bird *b, void *arg, int rc,
 	struct ctl		*c = a->ctl;
 	struct bird_proto	*bp = NULL;
 	size_t			 n = 0, i, j;
-	char			 e[256], *set;
+	struct err		 e;
+	char			*set;
 	int			 need_set;
 
 	if (rc == -1) {
 		reconcile_fail(a, err);
 		return;
 	}
-	if (bird_reply_protocols(r, &bp, &n, e, sizeof(e)) == -1) {
-		reconcile_fail(a, e);
+	if (bird_reply_protocols(r, &bp, &n, &e) == -1) {
+		reconcile_fail(a, e.msg);
 		return;
 	}
 	if (a->adopting && *a->adopting) {
@@ -673,7 +671,7 @@ reconcile_protocols(struct bird *b, void *arg, int rc,
 	write_file(a, c);
 	need_set = !set_matches(c, bp, n);
 	set = proto_set(c);
-	if (a->werr[0] != '\0') {
+	if (a->werr.code != ERR_OK) {
 		/* The file does not hold the set: configure would only re-read
 		 * the old one.  Said once, by write_file. */
 	} else if (!q->configured && ((need_set && (a->configured == NULL ||
@@ -751,15 +749,16 @@ reconcile_status(struct bird *b, void *arg, int rc,
 {
 	struct areq		*q = arg;
 	struct announcer	*a = q->a;
-	char			 e[256], reboot[64];
+	struct err		 e;
+	char			 reboot[64];
 
 	(void)b;
 	if (rc == -1) {
 		reconcile_fail(a, err);
 		return;
 	}
-	if (bird_result(r, e, sizeof(e)) != 0) {
-		reconcile_fail(a, e);
+	if (bird_result(r, &e) != 0) {
+		reconcile_fail(a, e.msg);
 		return;
 	}
 	bird_reply_reboot(r, reboot, sizeof(reboot));
@@ -810,15 +809,15 @@ confirm_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
 	struct announcer	*a = q->a;
 	struct bird_proto	*bp = NULL;
 	size_t			 n = 0, i, k;
-	char			 e[256];
+	struct err		 e;
 
 	(void)b;
 	if (rc == -1) {
 		q->fn(q->ctx, q->cookie, -1, NULL, err);
 		return;
 	}
-	if (bird_reply_protocols(r, &bp, &n, e, sizeof(e)) == -1) {
-		q->fn(q->ctx, q->cookie, -1, NULL, e);
+	if (bird_reply_protocols(r, &bp, &n, &e) == -1) {
+		q->fn(q->ctx, q->cookie, -1, NULL, e.msg);
 		return;
 	}
 	for (i = 0, k = 0; i < n; i++)

@@ -44,9 +44,10 @@ int		 announce_text_lists(const char *text, const char *proto,
 /* Keeps the include file as found, before the first write, so that the
  * first contact with BIRD adopts only what the same services announced. */
 void		 announce_read_prior(struct announcer *);
-/* Writes the file when its text changed; 0 or -1 (err). */
-int		 announce_write(struct announcer *, const struct ctl *,
-		    char *err, size_t errlen);
+/* Writes the file when its text changed; ERR_OK, or the code with err
+ * filled. */
+enum err_code	 announce_write(struct announcer *, const struct ctl *,
+		    struct err *);
 /* Why the include file could not be written last time; NULL when it was
  * (or has not been tried yet). */
 const char	*announce_error(const struct announcer *);

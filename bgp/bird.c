@@ -88,7 +88,7 @@ bird_parser_init(struct bird_parser *p)
 
 ssize_t
 bird_parser_feed(struct bird_parser *p, const char *buf, size_t len,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	size_t		 pos = 0;
 
@@ -103,7 +103,7 @@ bird_parser_feed(struct bird_parser *p, const char *buf, size_t len,
 		nl = memchr(line + from, '\n', len - pos - from);
 		if (nl == NULL) {
 			if (len - pos > BIRD_MAX_LINE) {
-				snprintf(err, errlen, "BIRD reply line longer "
+				err_set(err, ERR_FAIL, "BIRD reply line longer "
 				    "than %d bytes", BIRD_MAX_LINE);
 				return -1;
 			}
@@ -113,21 +113,21 @@ bird_parser_feed(struct bird_parser *p, const char *buf, size_t len,
 		p->scanned = 0;
 		n = (size_t)(nl - line);
 		if (n > BIRD_MAX_LINE) {
-			snprintf(err, errlen, "BIRD reply line longer than %d "
+			err_set(err, ERR_FAIL, "BIRD reply line longer than %d "
 			    "bytes", BIRD_MAX_LINE);
 			return -1;
 		}
 		if (p->used + n + 1 > BIRD_MAX_REPLY) {
-			snprintf(err, errlen, "BIRD reply longer than %d bytes",
+			err_set(err, ERR_FAIL, "BIRD reply longer than %d bytes",
 			    BIRD_MAX_REPLY);
 			return -1;
 		}
 		if (memchr(line, '\0', n) != NULL) {
-			snprintf(err, errlen, "NUL byte in BIRD reply");
+			err_set(err, ERR_FAIL, "NUL byte in BIRD reply");
 			return -1;
 		}
 		if (p->r.nlines >= BIRD_MAX_LINES) {
-			snprintf(err, errlen, "BIRD reply has more than %d "
+			err_set(err, ERR_FAIL, "BIRD reply has more than %d "
 			    "lines", BIRD_MAX_LINES);
 			return -1;
 		}
@@ -165,14 +165,14 @@ bird_parser_feed(struct bird_parser *p, const char *buf, size_t len,
 
 ssize_t
 bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct bird_parser	 p;
 	ssize_t			 used;
 
 	bird_reply_clear(r);
 	bird_parser_init(&p);
-	used = bird_parser_feed(&p, buf, len, err, errlen);
+	used = bird_parser_feed(&p, buf, len, err);
 	if (used > 0 && p.done) {
 		*r = p.r;
 		return used;
@@ -197,22 +197,21 @@ bird_code_is_error(int code)
 }
 
 void
-bird_reply_error(const struct bird_reply *r, char *err, size_t errlen)
+bird_reply_error(const struct bird_reply *r, struct err *err)
 {
 	size_t	 i;
 
 	/* The last line with an error code says what went wrong. */
 	for (i = r->nlines; i > 0; i--)
 		if (r->lines[i - 1].code == r->code) {
-			snprintf(err, errlen, "BIRD %04d %s", r->code,
-			    r->lines[i - 1].text);
-			if (r->code == 8007 || r->code == 16)
-				snprintf(err + strlen(err), errlen - strlen(err),
-				    " (restricted socket? castiron needs "
-				    "BIRD's full control socket)");
+			err_set(err, ERR_FAIL, "BIRD %04d %s%s", r->code,
+			    r->lines[i - 1].text,
+			    r->code == 8007 || r->code == 16 ?
+			    " (restricted socket? castiron needs BIRD's full "
+			    "control socket)" : "");
 			return;
 		}
-	snprintf(err, errlen, "BIRD reply %04d", r->code);
+	err_set(err, ERR_FAIL, "BIRD reply %04d", r->code);
 }
 
 int
@@ -449,12 +448,12 @@ static void
 bird_greeting(struct bird *b, const struct bird_reply *r)
 {
 	const char	*v, *e;
-	char		 err[128];
+	struct err	 err;
 
 	if (r->code != 1 || r->nlines == 0) {
-		snprintf(err, sizeof(err), "%s: unexpected greeting %04d",
+		err_set(&err, ERR_FAIL, "%s: unexpected greeting %04d",
 		    b->path, r->code);
-		bird_fail(b, err);
+		bird_fail(b, err.msg);
 		return;
 	}
 	/* "BIRD 2.0.12 ready." */
@@ -477,7 +476,7 @@ bird_greeting(struct bird *b, const struct bird_reply *r)
 static void
 bird_read(struct bird *b)
 {
-	char		 err[256];
+	struct err	 err;
 	ssize_t		 n, used;
 	int		 rounds;
 
@@ -499,9 +498,8 @@ bird_read(struct bird *b)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN) {
-				snprintf(err, sizeof(err), "read from BIRD: %s",
-				    strerror(errno));
-				bird_fail(b, err);
+				err_errno(&err, ERR_FAIL, "read from BIRD");
+				bird_fail(b, err.msg);
 			}
 			return;
 		}
@@ -510,10 +508,9 @@ bird_read(struct bird *b)
 			struct bird_reply	 r;
 			struct bird_req		*q;
 
-			used = bird_parser_feed(&b->p, b->buf, b->len, err,
-			    sizeof(err));
+			used = bird_parser_feed(&b->p, b->buf, b->len, &err);
 			if (used < 0) {
-				bird_fail(b, err);
+				bird_fail(b, err.msg);
 				return;
 			}
 			memmove(b->buf, b->buf + used, b->len - (size_t)used);
@@ -561,46 +558,43 @@ bird_event(struct evh *h, uint32_t events)
 		bird_read(b);
 }
 
-int
-bird_connect_start(struct bird *b, char *err, size_t errlen)
+enum err_code
+bird_connect_start(struct bird *b, struct err *err)
 {
 	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct epoll_event	 ev = { .events = EPOLLIN };
 
 	if (b->state != B_CLOSED)
-		return 0;
-	if (strlen(b->path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "%s: socket path too long", b->path);
-		return -1;
-	}
+		return ERR_OK;
+	if (strlen(b->path) >= sizeof(sun.sun_path))
+		return err_set(err, ERR_INVAL, "%s: socket path too long",
+		    b->path);
 	memcpy(sun.sun_path, b->path, strlen(b->path) + 1);
 	if ((b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
+	    SOCK_NONBLOCK, 0)) == -1)
+		return err_errno(err, ERR_FAIL, "socket");
 	/* A unix socket connects at once or not at once (EAGAIN: BIRD's
 	 * backlog is full); it never waits. */
 	if (connect(b->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		snprintf(err, errlen, "%s: %s", b->path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", b->path);
 		close(b->fd);
 		b->fd = -1;
-		return -1;
+		return err->code;
 	}
 	if (b->epfd != -1) {
 		ev.data.ptr = &b->evh;
 		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->fd, &ev) == -1) {
-			snprintf(err, errlen, "epoll: %s", strerror(errno));
+			err_errno(err, ERR_FAIL, "epoll");
 			close(b->fd);
 			b->fd = -1;
-			return -1;
+			return err->code;
 		}
 	}
 	b->state = B_GREETING;
 	b->len = 0;
 	bird_parser_init(&b->p);
 	b->deadline = mono_ms() + b->timeout_ms;
-	return 0;
+	return ERR_OK;
 }
 
 /*
@@ -662,24 +656,25 @@ not_greeting(void *arg)
 	return ((struct bird *)arg)->state != B_GREETING;
 }
 
-int
-bird_connect(struct bird *b, char *err, size_t errlen)
+enum err_code
+bird_connect(struct bird *b, struct err *err)
 {
 	bird_state_fn	 fn = b->state_fn;
 
 	if (b->state == B_READY)
-		return 0;
-	if (bird_connect_start(b, err, errlen) == -1)
-		return -1;
+		return ERR_OK;
+	if (bird_connect_start(b, err) != ERR_OK)
+		return err->code;
 	b->state_fn = NULL;		/* the caller waits, and is told here */
 	bird_pump(b, mono_ms() + b->timeout_ms, not_greeting, b);
 	b->state_fn = fn;
 	if (b->state != B_READY) {
-		snprintf(err, errlen, "%s: BIRD did not greet in time", b->path);
-		bird_fail(b, err);
-		return -1;
+		err_set(err, ERR_TIMEOUT, "%s: BIRD did not greet in time",
+		    b->path);
+		bird_fail(b, err->msg);
+		return err->code;
 	}
-	return 0;
+	return ERR_OK;
 }
 
 /* Writes one command; its reply is due within bird_timeout. */
@@ -778,24 +773,24 @@ bird_send_protocols(struct bird *b, const char *pattern, void *owner,
 /* ---- what replies mean (pure) ---- */
 
 int
-bird_result(const struct bird_reply *r, char *err, size_t errlen)
+bird_result(const struct bird_reply *r, struct err *err)
 {
 	if (!bird_code_is_error(r->code))
 		return 0;
-	bird_reply_error(r, err, errlen);
+	bird_reply_error(r, err);
 	return bird_reply_no_protocol(r) ? BIRD_NO_PROTOCOL : -1;
 }
 
 int
 bird_reply_protocols(const struct bird_reply *r, struct bird_proto **out,
-    size_t *n, char *err, size_t errlen)
+    size_t *n, struct err *err)
 {
 	*out = NULL;
 	*n = 0;
 	if (r->code == 8003)		/* "No protocols match" */
 		return 0;
 	if (bird_code_is_error(r->code)) {
-		bird_reply_error(r, err, errlen);
+		bird_reply_error(r, err);
 		return -1;
 	}
 	return bird_parse_protocols(r, out, n);
@@ -814,7 +809,7 @@ bird_reply_reboot(const struct bird_reply *r, char *buf, size_t len)
 
 int
 bird_reply_routes(const struct bird_reply *r, char *via, size_t vialen,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	size_t		 i, k;
 	int		 n = 0;
@@ -824,7 +819,7 @@ bird_reply_routes(const struct bird_reply *r, char *via, size_t vialen,
 	if (r->code == 8001)		/* "Network not found" */
 		return 0;
 	if (bird_code_is_error(r->code)) {
-		bird_reply_error(r, err, errlen);
+		bird_reply_error(r, err);
 		return -1;
 	}
 	/* "192.0.2.10/32  unicast [up4 14:03:23.899] * (100) [AS65002i]":

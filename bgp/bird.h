@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/err.h"
+
 #define BIRD_MAX_LINE		65536		/* one reply line */
 #define BIRD_MAX_REPLY		(8 << 20)	/* a whole reply */
 #define BIRD_MAX_LINES		200000
@@ -64,10 +66,10 @@ void		 bird_free(struct bird *);
 void		 bird_attach(struct bird *, int epfd, bird_state_fn fn,
 		    void *arg);
 /* Starts connecting, never waiting: 0 (fn says how it ends) or -1 (err). */
-int		 bird_connect_start(struct bird *, char *err, size_t errlen);
+enum err_code	 bird_connect_start(struct bird *, struct err *);
 /* Connects and waits for the greeting, at most bird_timeout (the CLI, and
  * the daemon as it stops); 0 or -1 (err). */
-int		 bird_connect(struct bird *, char *err, size_t errlen);
+enum err_code	 bird_connect(struct bird *, struct err *);
 void		 bird_close(struct bird *);
 int		 bird_connected(const struct bird *);	/* BIRD greeted */
 int		 bird_connecting(const struct bird *);
@@ -105,15 +107,15 @@ int	bird_wait(struct bird *, uint64_t deadline, int (*cond)(void *),
  * BIRD has no protocol of the name given (not loaded yet: a configure is
  * due). */
 #define BIRD_NO_PROTOCOL	(-2)
-int	bird_result(const struct bird_reply *, char *err, size_t errlen);
+int	bird_result(const struct bird_reply *, struct err *);
 /* A `show protocols` reply's rows (none for "No protocols match"); *out
  * xmalloc'd; -1 on an error reply (err). */
 int	bird_reply_protocols(const struct bird_reply *,
-	    struct bird_proto **out, size_t *n, char *err, size_t errlen);
+	    struct bird_proto **out, size_t *n, struct err *);
 /* A `show route` reply: how many routes it lists (0 for "Network not
  * found"), the first one's protocol in via; -1 on another error (err). */
 int	bird_reply_routes(const struct bird_reply *, char *via, size_t vialen,
-	    char *err, size_t errlen);
+	    struct err *);
 /* A `show status` reply's "Last reboot on ..." text, to notice a
  * restart ("?" when absent). */
 void	bird_reply_reboot(const struct bird_reply *, char *buf, size_t len);
@@ -137,7 +139,7 @@ struct bird_parser {
 
 void	bird_parser_init(struct bird_parser *);
 ssize_t	bird_parser_feed(struct bird_parser *, const char *buf, size_t len,
-	    char *err, size_t errlen);
+	    struct err *);
 /*
  * One complete reply at the start of buf: returns the number of bytes it
  * used (> 0) and fills r, 0 when more bytes are needed, -1 when the bytes
@@ -145,13 +147,13 @@ ssize_t	bird_parser_feed(struct bird_parser *, const char *buf, size_t len,
  * bird_reply_clear.
  */
 ssize_t	bird_reply_parse(const char *buf, size_t len, struct bird_reply *r,
-	    char *err, size_t errlen);
+	    struct err *);
 void	bird_reply_clear(struct bird_reply *);
 int	bird_code_is_error(int code);
 /* Whether an error reply says BIRD has no protocol of the name given. */
 int	bird_reply_no_protocol(const struct bird_reply *);
 /* A one-line description of an error reply: "8002 bird.conf:4: ..." */
-void	bird_reply_error(const struct bird_reply *, char *err, size_t errlen);
+void	bird_reply_error(const struct bird_reply *, struct err *);
 /* Fills protocol rows from a `show protocols` reply; *out xmalloc'd. */
 int	bird_parse_protocols(const struct bird_reply *, struct bird_proto **out,
 	    size_t *n);

@@ -70,7 +70,7 @@ checker_set_resolved(struct checker *ck, const struct resolved *r, size_t n)
 
 struct check *
 check_new(struct checker *ck, const struct cfg_service *s, check_done_fn done,
-    void *arg, char *err, size_t errlen)
+    void *arg, struct err *err)
 {
 	struct check	*c = xcalloc(1, sizeof(*c));
 
@@ -92,12 +92,12 @@ check_new(struct checker *ck, const struct cfg_service *s, check_done_fn done,
 		c->ops = &check_exec_ops;
 		break;
 	default:
-		snprintf(err, errlen, "unknown check kind %d", s->check);
+		err_set(err, ERR_INVAL, "unknown check kind %d", s->check);
 		free(c->name);
 		free(c);
 		return NULL;
 	}
-	if (c->ops->init(c, s, err, errlen) == -1) {
+	if (c->ops->init(c, s, err) != ERR_OK) {
 		free(c->name);
 		free(c);
 		return NULL;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "lib/config.h"
+#include "lib/err.h"
 
 #define CHECK_REASON_LEN	200
 
@@ -46,7 +47,7 @@ void		 checker_raise_limits(void);
 void		 checker_restore_limits(void);
 /* A check for one service (the config is copied, not kept). */
 struct check	*check_new(struct checker *, const struct cfg_service *,
-		    check_done_fn, void *arg, char *err, size_t errlen);
+		    check_done_fn, void *arg, struct err *);
 /* Stops a running check without calling done, and frees it. */
 void		 check_free(struct check *);
 /* Starts one run; done is called later, or at once when the run cannot
@@ -62,7 +63,6 @@ int		 check_local(const struct check *);
  * quotes, double quotes (\" and \\ inside), backslash; no expansion.
  * *argv is NULL-terminated and xmalloc'd (free each word, then it);
  * -1 with err on an unbalanced quote, an empty command or over 64 words. */
-int		 exec_split_words(const char *, char ***argv, char *err,
-		    size_t errlen);
+enum err_code	 exec_split_words(const char *, char ***argv, struct err *);
 
 #endif

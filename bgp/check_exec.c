@@ -75,8 +75,8 @@ exec_kill(pid_t pid)
 	kill(-pid, SIGKILL);
 }
 
-int
-exec_split_words(const char *s, char ***out, char *err, size_t errlen)
+enum err_code
+exec_split_words(const char *s, char ***out, struct err *err)
 {
 	char	**argv = xcalloc(EXEC_MAXARGS + 1, sizeof(char *));
 	char	*word = xmalloc(strlen(s) + 1);
@@ -116,32 +116,31 @@ exec_split_words(const char *s, char ***out, char *err, size_t errlen)
 				word[k++] = *s++;
 		}
 		if (n == EXEC_MAXARGS) {
-			snprintf(err, errlen, "more than %d words", EXEC_MAXARGS);
+			err_set(err, ERR_INVAL, "more than %d words", EXEC_MAXARGS);
 			goto fail;
 		}
 		argv[n++] = xstrndup(word, k);
 	}
 	free(word);
 	if (n == 0) {
-		snprintf(err, errlen, "empty command");
+		err_set(err, ERR_INVAL, "empty command");
 		free(argv);
-		return -1;
+		return err->code;
 	}
 	*out = argv;
-	return 0;
+	return ERR_OK;
 unbalanced:
-	snprintf(err, errlen, "unbalanced quote");
+	err_set(err, ERR_INVAL, "unbalanced quote");
 fail:
 	free(word);
 	while (n > 0)
 		free(argv[--n]);
 	free(argv);
-	return -1;
+	return err->code;
 }
 
-static int
-exec_init(struct check *c, const struct cfg_service *s, char *err,
-    size_t errlen)
+static enum err_code
+exec_init(struct check *c, const struct cfg_service *s, struct err *err)
 {
 	struct exec_check	*x = xcalloc(1, sizeof(*x));
 
@@ -150,27 +149,27 @@ exec_init(struct check *c, const struct cfg_service *s, char *err,
 	x->pidfd = -1;
 	x->outfd = -1;
 	if (s->command == NULL) {
-		snprintf(err, errlen, "no command");
+		err_set(err, ERR_INVAL, "no command");
 		free(x);
-		return -1;
+		return err->code;
 	}
 	if (s->shell) {
 		x->argv = xcalloc(4, sizeof(char *));
 		x->argv[0] = xstrdup("/bin/sh");
 		x->argv[1] = xstrdup("-c");
 		x->argv[2] = xstrdup(s->command);
-	} else if (exec_split_words(s->command, &x->argv, err, errlen) == -1) {
+	} else if (exec_split_words(s->command, &x->argv, err) != ERR_OK) {
 		free(x);
-		return -1;
+		return err->code;
 	}
 	if (s->user) {
 		struct passwd *pw = getpwnam(s->user);
 		if (pw == NULL) {
-			snprintf(err, errlen, "user %s: no such user", s->user);
+			err_set(err, ERR_INVAL, "user %s: no such user", s->user);
 			goto fail;
 		}
 		if (pw->pw_uid != getuid() && geteuid() != 0) {
-			snprintf(err, errlen, "running a check as user %s "
+			err_set(err, ERR_INVAL, "running a check as user %s "
 			    "needs root", s->user);
 			goto fail;
 		}
@@ -180,13 +179,13 @@ exec_init(struct check *c, const struct cfg_service *s, char *err,
 		x->user = xstrdup(s->user);
 	}
 	c->priv = x;
-	return 0;
+	return ERR_OK;
 fail:
 	for (size_t i = 0; x->argv[i]; i++)
 		free(x->argv[i]);
 	free(x->argv);
 	free(x);
-	return -1;
+	return err->code;
 }
 
 static void

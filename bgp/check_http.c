@@ -312,15 +312,14 @@ http_setopts(struct http_check *h)
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)h->c->timeout_ms);
 }
 
-static int
-http_init(struct check *c, const struct cfg_service *s, char *err,
-    size_t errlen)
+static enum err_code
+http_init(struct check *c, const struct cfg_service *s, struct err *err)
 {
 	struct http_check	*h;
 
 	if (s->url == NULL) {
-		snprintf(err, errlen, "no url");
-		return -1;
+		err_set(err, ERR_INVAL, "no url");
+		return err->code;
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->c = c;
@@ -328,11 +327,11 @@ http_init(struct check *c, const struct cfg_service *s, char *err,
 	h->expect = (long)s->expect;
 	h->body_want = s->body ? xstrdup(s->body) : NULL;
 	if ((h->easy = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "curl_easy_init failed");
+		err_set(err, ERR_FAIL, "curl_easy_init failed");
 		free(h->url);
 		free(h->body_want);
 		free(h);
-		return -1;
+		return err->code;
 	}
 	/* Parsed once here, not on every run (curl would parse the text
 	 * each time); a URL curl's parser refuses is left to CURLOPT_URL,
@@ -345,7 +344,7 @@ http_init(struct check *c, const struct cfg_service *s, char *err,
 	http_setopts(h);
 	c->priv = h;
 	http_engine_count(c->ck->http, 1);
-	return 0;
+	return ERR_OK;
 }
 
 static void

@@ -11,8 +11,8 @@
 #include "bgp/resolve.h"
 
 struct check_ops {
-	int	(*init)(struct check *, const struct cfg_service *, char *err,
-		    size_t errlen);
+	enum err_code	(*init)(struct check *, const struct cfg_service *,
+			    struct err *);
 	/* Begins a run; must end it with check_finish (possibly at once). */
 	void	(*start)(struct check *);
 	/* Stops a run without a result (timeout, free). */

@@ -71,26 +71,22 @@ tcp_event(struct evh *h, uint32_t events)
 	}
 }
 
-static int
-tcp_init(struct check *c, const struct cfg_service *s, char *err,
-    size_t errlen)
+static enum err_code
+tcp_init(struct check *c, const struct cfg_service *s, struct err *err)
 {
 	struct tcp_check	*t;
 	struct addrinfo		 hints = { .ai_socktype = SOCK_STREAM }, *res;
 	char			 host[256], port[8];
-	struct err		 e;
 	uint16_t		 p;
 	size_t			 i;
 	int			 rc;
 
 	if (s->address == NULL) {
-		snprintf(err, errlen, "no address");
-		return -1;
+		err_set(err, ERR_INVAL, "no address");
+		return err->code;
 	}
-	if (parse_hostport(s->address, host, sizeof(host), &p, &e) != ERR_OK) {
-		snprintf(err, errlen, "%s", e.msg);
-		return -1;
-	}
+	if (parse_hostport(s->address, host, sizeof(host), &p, err) != ERR_OK)
+		return err->code;
 	t = xcalloc(1, sizeof(*t));
 	t->evh.fn = tcp_event;
 	t->c = c;
@@ -101,29 +97,29 @@ tcp_init(struct check *c, const struct cfg_service *s, char *err,
 		if (r->port != p || strcmp(r->host, host) != 0)
 			continue;
 		if (r->rc != 0) {
-			snprintf(err, errlen, "%s: %s", host,
+			err_set(err, ERR_INVAL, "%s: %s", host,
 			    gai_strerror(r->rc));
 			free(t);
-			return -1;
+			return err->code;
 		}
 		memcpy(&t->ss, &r->ss, r->sslen);
 		t->sslen = r->sslen;
 		c->priv = t;
-		return 0;
+		return ERR_OK;
 	}
 	/* At start (before the loop runs), or a numeric address. */
 	snprintf(port, sizeof(port), "%u", p);
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		err_set(err, ERR_INVAL, "%s: %s", host, gai_strerror(rc));
 		free(t);
-		return -1;
+		return err->code;
 	}
 	memcpy(&t->ss, res->ai_addr, res->ai_addrlen);
 	t->sslen = res->ai_addrlen;
 	freeaddrinfo(res);
 	c->priv = t;
-	return 0;
+	return ERR_OK;
 }
 
 static void

@@ -45,7 +45,7 @@ bgp_check_once(const struct config *cfg, int *ndown)
 	json_t			*rows = json_array();
 	size_t			 i, pending;
 	int			 epfd, n, j;
-	char			 err[200];
+	struct err		 err;
 
 	*ndown = 0;
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
@@ -56,10 +56,11 @@ bgp_check_once(const struct config *cfg, int *ndown)
 	for (i = 0; i < cfg->nservice; i++) {
 		res[i].svc = &cfg->service[i];
 		checks[i] = check_new(ck, &cfg->service[i], once_done, &res[i],
-		    err, sizeof(err));
+		    &err);
 		if (checks[i] == NULL) {
 			res[i].done = 1;
-			snprintf(res[i].reason, sizeof(res[i].reason), "%s", err);
+			snprintf(res[i].reason, sizeof(res[i].reason), "%.*s",
+			    (int)sizeof(res[i].reason) - 1, err.msg);
 			continue;
 		}
 		res[i].start_us = mono_us();

@@ -71,7 +71,7 @@ control_wall_ms(void)
 
 int
 control_drain_read(const char *path, char *reason, size_t len,
-    uint64_t *withdraw_at_ms)
+    uint64_t *withdraw_at_ms, struct err *err)
 {
 	FILE		*f;
 	char		 line[256] = "", second[64] = "";
@@ -83,8 +83,7 @@ control_drain_read(const char *path, char *reason, size_t len,
 	if ((f = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(reason, len, "drain file unreadable: %s",
-		    strerror(errno));
+		err_errno(err, ERR_FAIL, "drain file unreadable");
 		return -1;
 	}
 	if (fgets(line, sizeof(line), f) != NULL)
@@ -93,7 +92,8 @@ control_drain_read(const char *path, char *reason, size_t len,
 		/* A directory, an I/O error: it exists, so drained. */
 		e = errno;
 		fclose(f);
-		snprintf(reason, len, "drain file unreadable: %s", strerror(e));
+		errno = e;
+		err_errno(err, ERR_FAIL, "drain file unreadable");
 		return -1;
 	}
 	/* The second line, if any: when a graceful drain withdraws. */
@@ -112,49 +112,44 @@ control_drain_read(const char *path, char *reason, size_t len,
 	return 1;
 }
 
-int
+enum err_code
 control_drain_write(const char *path, const char *reason,
-    uint64_t withdraw_at_ms, char *err, size_t errlen)
+    uint64_t withdraw_at_ms, struct err *err)
 {
 	struct afile	*a;
-	struct err	 e;
 	FILE		*f;
 
 	/* Durable: a drain must survive a power cut of the host. */
-	if ((a = afile_open(path, 0644, &f, &e)) == NULL) {
-		snprintf(err, errlen, "%s", e.msg);
-		return -1;
-	}
+	if ((a = afile_open(path, 0644, &f, err)) == NULL)
+		return err->code;
 	fprintf(f, "%s\n", reason && *reason ? reason : "drained by operator");
 	if (withdraw_at_ms)
 		fprintf(f, "withdraw_at %llu\n", (unsigned long long)withdraw_at_ms);
-	if (afile_commit(a, 1, &e) != ERR_OK) {
-		snprintf(err, errlen, "%s", e.msg);
-		return -1;
-	}
-	return 0;
+	return afile_commit(a, 1, err);
 }
 
-int
-control_drain_remove(const char *path, char *err, size_t errlen)
+enum err_code
+control_drain_remove(const char *path, struct err *err)
 {
-	if (unlink(path) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (unlink(path) == -1 && errno != ENOENT)
+		return err_errno(err, ERR_FAIL, "%s", path);
+	return ERR_OK;
 }
 
 int
 control_read_drain(struct bgpd *d)
 {
 	char		 reason[256];
+	struct err	 e;
 	uint64_t	 at, now = control_wall_ms();
 	int		 r, was = d->drain_on;
 
 	r = control_drain_read(d->cfg->bgp.drain_file, reason, sizeof(reason),
-	    &at);
+	    &at, &e);
 	if (r == -1) {
+		/* Why is the reason shown, as for a drain that can be read. */
+		snprintf(reason, sizeof(reason), "%.*s",
+		    (int)sizeof(reason) - 1, e.msg);
 		/* It is there but cannot be read: someone meant to drain, so
 		 * fail closed (drained), and say so once. */
 		if (!d->drain_unreadable)
@@ -465,19 +460,19 @@ void
 control_expire(struct bgpd *d, uint64_t now)
 {
 	struct client	*c, *next;
-	char		 err[64];
+	struct err	 err;
 
 	for (c = d->clients; c; c = next) {
 		next = c->next;
 		if (now - c->since >= CONTROL_IDLE_MS)
 			client_close(c);
 		else if (c->confirm_by && now >= c->confirm_by) {
-			snprintf(err, sizeof(err), "BIRD did not answer within "
-			    "%dms", CONTROL_CONFIRM_MS);
+			err_set(&err, ERR_TIMEOUT, "BIRD did not answer "
+			    "within %dms", CONTROL_CONFIRM_MS);
 			if (c->graceful)
-				graceful_answer(c, 0, err);
+				graceful_answer(c, 0, err.msg);
 			else
-				drain_answer(c, -1, NULL, err);
+				drain_answer(c, -1, NULL, err.msg);
 		}
 	}
 	if (d->listen_retry && now >= d->listen_retry) {
@@ -639,21 +634,20 @@ listen_event(struct evh *h, uint32_t events)
 	}
 }
 
-static int
-sun_fill(struct sockaddr_un *sun, const char *path, char *err, size_t errlen)
+static enum err_code
+sun_fill(struct sockaddr_un *sun, const char *path, struct err *err)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path)) {
-		snprintf(err, errlen, "%s: socket path too long", path);
-		return -1;
-	}
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return err_set(err, ERR_INVAL, "%s: socket path too long",
+		    path);
 	memcpy(sun->sun_path, path, strlen(path) + 1);
-	return 0;
+	return ERR_OK;
 }
 
-int
-control_listen(struct bgpd *d, char *err, size_t errlen)
+enum err_code
+control_listen(struct bgpd *d, struct err *err)
 {
 	struct sockaddr_un	 sun;
 	struct epoll_event	 ev = { .events = EPOLLIN };
@@ -662,15 +656,14 @@ control_listen(struct bgpd *d, char *err, size_t errlen)
 	mode_t			 old;
 	int			 fd;
 
-	if (sun_fill(&sun, path, err, errlen) == -1)
-		return -1;
+	if (sun_fill(&sun, path, err) != ERR_OK)
+		return err->code;
 	/* A live daemon answers; a stale socket file does not. */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
 		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(fd);
-			snprintf(err, errlen, "another castiron bgp daemon "
-			    "answers on %s", path);
-			return -1;
+			return err_set(err, ERR_FAIL, "another castiron bgp "
+			    "daemon answers on %s", path);
 		}
 		close(fd);
 	}
@@ -679,35 +672,31 @@ control_listen(struct bgpd *d, char *err, size_t errlen)
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-			snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+			err_errno(err, ERR_FAIL, "mkdir %s", dir);
 			free(dir);
-			return -1;
+			return err->code;
 		}
 	}
 	free(dir);
 	if ((d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
+	    SOCK_NONBLOCK, 0)) == -1)
+		return err_errno(err, ERR_FAIL, "socket");
 	old = umask(0117);
 	if (bind(d->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    listen(d->lfd, 16) == -1) {
 		umask(old);
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", path);
 		close(d->lfd);
 		d->lfd = -1;
-		return -1;
+		return err->code;
 	}
 	umask(old);
 	d->lpath = xstrdup(path);
 	d->listen_evh.fn = listen_event;
 	ev.data.ptr = &d->listen_evh;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev) == -1) {
-		snprintf(err, errlen, "epoll: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev) == -1)
+		return err_errno(err, ERR_FAIL, "epoll");
+	return ERR_OK;
 }
 
 void
@@ -727,7 +716,7 @@ control_close(struct bgpd *d)
 /* ---- the client side (bgp status, drain, undrain) ---- */
 
 json_t *
-control_request(const char *path, const char *cmd, char *err, size_t errlen)
+control_request(const char *path, const char *cmd, struct err *err)
 {
 	struct sockaddr_un	 sun;
 	struct pollfd		 pfd;
@@ -738,21 +727,21 @@ control_request(const char *path, const char *cmd, char *err, size_t errlen)
 	ssize_t			 n;
 	int			 fd;
 
-	if (sun_fill(&sun, path, err, errlen) == -1)
+	if (sun_fill(&sun, path, err) != ERR_OK)
 		return NULL;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+		err_errno(err, ERR_FAIL, "socket");
 		return NULL;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		snprintf(err, errlen, "no castiron bgp daemon answers on %s "
+		err_set(err, ERR_FAIL, "no castiron bgp daemon answers on %s "
 		    "(%s); is `castiron bgp run` running?", path,
 		    strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	if (dprintf(fd, "%s\n", cmd) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_errno(err, ERR_FAIL, "%s", path);
 		close(fd);
 		return NULL;
 	}
@@ -760,13 +749,14 @@ control_request(const char *path, const char *cmd, char *err, size_t errlen)
 	pfd.events = POLLIN;
 	for (;;) {
 		if (poll(&pfd, 1, 5000) <= 0) {
-			snprintf(err, errlen, "%s: the daemon did not answer "
-			    "within 5s", path);
+			err_set(err, ERR_TIMEOUT, "%s: the daemon did not "
+			    "answer within 5s", path);
 			goto fail;
 		}
 		if (cap - len < 4096) {
 			if (cap >= CONTROL_MAXREPLY) {
-				snprintf(err, errlen, "%s: reply too long", path);
+				err_set(err, ERR_FAIL, "%s: reply too long",
+				    path);
 				goto fail;
 			}
 			cap = cap ? cap * 2 : 65536;
@@ -776,7 +766,7 @@ control_request(const char *path, const char *cmd, char *err, size_t errlen)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			err_errno(err, ERR_FAIL, "%s", path);
 			goto fail;
 		}
 		if (n == 0)
@@ -785,14 +775,14 @@ control_request(const char *path, const char *cmd, char *err, size_t errlen)
 	}
 	close(fd);
 	if (buf == NULL) {
-		snprintf(err, errlen, "%s: empty reply", path);
+		err_set(err, ERR_FAIL, "%s: empty reply", path);
 		return NULL;
 	}
 	buf[len] = '\0';
 	j = json_loads(buf, 0, &jerr);
 	free(buf);
 	if (j == NULL)
-		snprintf(err, errlen, "%s: bad reply: %s", path, jerr.text);
+		err_set(err, ERR_FAIL, "%s: bad reply: %s", path, jerr.text);
 	return j;
 fail:
 	free(buf);

@@ -55,25 +55,37 @@ add_words(uint32_t **list, size_t *n, const uint32_t *w, size_t words)
 	(*n)++;
 }
 
-/* A prefix's attributes: the union of its services'. */
+/* Adds what a carries to p's attributes: its communities and large
+ * communities (each once), its MED if higher, or always when a is the
+ * prefix's own. */
 static void
-prefix_attrs(struct ctl *c, struct ctl_prefix *p)
+add_attrs(struct ctl_prefix *p, const struct cfg_attrs *a, int own)
 {
-	size_t	 j, k;
+	size_t	 k;
 
-	for (j = 0; j < p->nservices; j++) {
-		const struct cfg_service *s = &c->service[p->services[j]].cfg;
-
-		for (k = 0; k < s->ncommunities; k++)
-			add_words(&p->comm, &p->ncomm, &s->communities[k], 1);
-		for (k = 0; k < s->nlarge_communities; k++)
-			add_words(&p->lcomm, &p->nlcomm,
-			    &s->large_communities[3 * k], 3);
-		if (s->has_med && (!p->has_med || s->med > p->med)) {
-			p->has_med = 1;
-			p->med = (uint32_t)s->med;
-		}
+	for (k = 0; k < a->ncommunities; k++)
+		add_words(&p->comm, &p->ncomm, &a->communities[k], 1);
+	for (k = 0; k < a->nlarge_communities; k++)
+		add_words(&p->lcomm, &p->nlcomm, &a->large_communities[3 * k],
+		    3);
+	if (a->has_med && (own || !p->has_med || a->med > p->med)) {
+		p->has_med = 1;
+		p->med = (uint32_t)a->med;
 	}
+}
+
+/* A prefix's attributes: the union of its services', then its own
+ * ([prefix P]): its communities added after theirs, its MED instead of
+ * theirs. */
+static void
+prefix_attrs(struct ctl *c, struct ctl_prefix *p, const struct cfg_prefix *own)
+{
+	size_t	 j;
+
+	for (j = 0; j < p->nservices; j++)
+		add_attrs(p, &c->service[p->services[j]].cfg.attrs, 0);
+	if (own != NULL)
+		add_attrs(p, &own->attrs, 1);
 }
 
 struct ctl *
@@ -119,7 +131,8 @@ ctl_new(const struct config *cfg, time_t now)
 		}
 	for (k = 0; k < c->nprefix; k++) {
 		c->prefix[k].others = -1;
-		prefix_attrs(c, &c->prefix[k]);
+		prefix_attrs(c, &c->prefix[k],
+		    config_prefix(cfg, &c->prefix[k].p));
 	}
 	c->drain_local_pref = (uint32_t)cfg->bgp.drain_local_pref;
 	c->drain_prepend = (unsigned)cfg->bgp.drain_prepend;

@@ -63,7 +63,8 @@ struct ctl_prefix {
 	size_t		*services;		/* indexes into ctl->service */
 	size_t		 nservices;
 	/* What the announcement carries: its services' communities (each
-	 * once, in order), large communities, and the highest MED. */
+	 * once, in order), large communities, and the highest MED; then its
+	 * own ([prefix P]): communities added, its MED instead. */
 	uint32_t	*comm;
 	size_t		 ncomm;
 	uint32_t	*lcomm;			/* three words each */

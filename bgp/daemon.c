@@ -102,27 +102,26 @@ check_done(void *arg, int ok, const char *reason)
 	timer_set_earlier(&D->timers, TIMER_CHECKS, s->next_run);
 }
 
-/* Creates a check for every service of ctl; -1 (all undone) on failure. */
-static int
-make_checks(struct checker *ck, struct ctl *c, char *err, size_t errlen)
+/* Creates a check for every service of ctl; on failure, none (all
+ * undone), with err naming the service. */
+static enum err_code
+make_checks(struct checker *ck, struct ctl *c, struct err *err)
 {
 	size_t	 i;
-	char	 e[200];
 
 	for (i = 0; i < c->nservice; i++) {
 		c->service[i].check = check_new(ck, &c->service[i].cfg,
-		    check_done, &c->service[i], e, sizeof(e));
+		    check_done, &c->service[i], err);
 		if (c->service[i].check == NULL) {
-			snprintf(err, errlen, "service %s: %s",
-			    c->service[i].name, e);
+			err_prefix(err, "service %s", c->service[i].name);
 			while (i > 0) {
 				check_free(c->service[--i].check);
 				c->service[i].check = NULL;
 			}
-			return -1;
+			return err->code;
 		}
 	}
-	return 0;
+	return ERR_OK;
 }
 
 static void
@@ -272,14 +271,14 @@ static void	bird_failed(struct bgpd *, uint64_t, const char *);
 static void
 bird_try(struct bgpd *d, uint64_t now)
 {
-	char	 err[256];
+	struct err	 err;
 
 	timer_stop(&d->timers, TIMER_BIRD_RETRY);
 	if (bird_connected(d->bird) || bird_connecting(d->bird))
 		return;
 	sock_watch(d);
-	if (bird_connect_start(d->bird, err, sizeof(err)) == -1)
-		bird_failed(d, now, err);
+	if (bird_connect_start(d->bird, &err) != ERR_OK)
+		bird_failed(d, now, err.msg);
 }
 
 /* A connection attempt failed: retry with backoff, said once. */
@@ -336,9 +335,10 @@ reload_apply(struct bgpd *d, struct config *ncfg, const struct resolved *res,
     size_t nres)
 {
 	struct ctl		*nctl;
-	char			 err[256];
+	struct err		 err;
 	size_t			 i;
-	int			 newbird = 0, rc;
+	int			 newbird = 0;
+	enum err_code		 rc;
 
 	sd_notify(0, "READY=1");
 	/* The new set is built whole beside the running one, which is
@@ -346,10 +346,10 @@ reload_apply(struct bgpd *d, struct config *ncfg, const struct resolved *res,
 	nctl = ctl_new(ncfg, time(NULL));
 	ctl_carry(nctl, d->ctl);
 	checker_set_resolved(d->ck, res, nres);
-	rc = make_checks(d->ck, nctl, err, sizeof(err));
+	rc = make_checks(d->ck, nctl, &err);
 	checker_set_resolved(d->ck, NULL, 0);
-	if (rc == -1) {
-		log_warnx("reload refused: %s", err);
+	if (rc != ERR_OK) {
+		log_warnx("reload refused: %s", err.msg);
 		ctl_free(nctl);
 		config_free(ncfg);
 		return;
@@ -430,7 +430,7 @@ reload(struct bgpd *d)
 	struct cfg_errors	 errs = { 0 };
 	struct config		*ncfg;
 	struct resolved		*names;
-	char			 err[256];
+	struct err		 err;
 	size_t			 i, n;
 
 	log_info("reloading %s", d->config_path);
@@ -459,11 +459,11 @@ reload(struct bgpd *d)
 	log_info("reload: resolving %zu host name%s", n, n == 1 ? "" : "s");
 	d->reload_cfg = ncfg;
 	d->resolving = resolve_start(d->epfd, names, n, RESOLVE_MS,
-	    reload_resolved, d, err, sizeof(err));
+	    reload_resolved, d, &err);
 	free(names);
 	if (d->resolving == NULL) {
 		sd_notify(0, "READY=1");
-		log_warnx("reload refused: %s", err);
+		log_warnx("reload refused: %s", err.msg);
 		config_free(ncfg);
 		d->reload_cfg = NULL;
 	}
@@ -495,7 +495,7 @@ start_checks(struct bgpd *d, uint64_t now)
 static void
 run_due(struct bgpd *d, uint64_t now)
 {
-	char	 err[256];
+	struct err	 err;
 
 	checker_run_timers(d->ck, now);
 	resolve_run_timers(d->resolving, now);
@@ -568,8 +568,8 @@ run_due(struct bgpd *d, uint64_t now)
 	}
 	if (timer_due(&d->timers, TIMER_METRICS, now)) {
 		if (d->cfg->bgp.metrics_file &&
-		    metrics_write(d, err, sizeof(err)) == -1)
-			log_warnx("metrics: %s", err);
+		    metrics_write(d, &err) != ERR_OK)
+			log_warnx("metrics: %s", err.msg);
 		d->metrics_at = now;
 		timer_set(&d->timers, TIMER_METRICS, now + METRICS_MS);
 	}
@@ -617,8 +617,8 @@ loop(struct bgpd *d)
 	}
 }
 
-int
-bgpd_run(const char *config_path)
+enum err_code
+bgpd_run(const char *config_path, struct err *err)
 {
 	struct bgpd		 d = { 0 };
 	struct cfg_errors	 errs = { 0 };
@@ -626,25 +626,25 @@ bgpd_run(const char *config_path)
 	struct epoll_event	 ev = { .events = EPOLLIN };
 	sigset_t		 block;
 	uint64_t		 usec;
-	char			 err[256];
+	struct err		 e;
 	size_t			 i;
-	int			 rc = 0;
+	enum err_code		 rc = ERR_OK;
 
+	err_clear(err);
 	d.config_path = xstrdup(config_path);
 	d.cfg = config_load(config_path, &errs);
 	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "castiron: %s\n", errs.msg[i]);
+		log_warnx("%s", errs.msg[i]);
 	cfg_errors_clear(&errs);
 	if (d.cfg == NULL) {
 		free(d.config_path);
-		return 2;
+		return ERR_INVAL;	/* said, line by line */
 	}
 	if (d.cfg->nservice == 0) {
-		fprintf(stderr, "castiron: %s: no [service NAME] section: "
-		    "nothing to check or announce\n", config_path);
 		config_free(d.cfg);
 		free(d.config_path);
-		return 2;
+		return err_set(err, ERR_INVAL, "%s: no [service NAME] section: "
+		    "nothing to check or announce", config_path);
 	}
 	D = &d;
 	d.started = time(NULL);
@@ -670,16 +670,14 @@ bgpd_run(const char *config_path)
 		fatal("epoll_ctl");
 	d.ck = checker_new(d.epfd);
 	d.ctl = ctl_new(d.cfg, time(NULL));
-	if (make_checks(d.ck, d.ctl, err, sizeof(err)) == -1) {
-		fprintf(stderr, "castiron: %s\n", err);
-		rc = 2;
+	if (make_checks(d.ck, d.ctl, err) != ERR_OK) {
+		/* A check that cannot be made is a configuration error (an
+		 * exec check's unknown user, a command that cannot be split). */
+		rc = err->code = ERR_INVAL;
 		goto out2;
 	}
-	if (control_listen(&d, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		rc = 1;
+	if ((rc = control_listen(&d, err)) != ERR_OK)
 		goto out;
-	}
 	d.bird = bird_new(d.cfg->bgp.bird_socket, d.cfg->bgp.bird_timeout_ms);
 	bird_attach(d.bird, d.epfd, bird_state, &d);
 	sock_watch_start(&d);
@@ -712,15 +710,15 @@ bgpd_run(const char *config_path)
 		/* The loop is over: here, and only here, castiron waits for
 		 * BIRD, each wait bounded by bird_timeout. */
 		if (!bird_connected(d.bird) &&
-		    bird_connect(d.bird, err, sizeof(err)) == -1)
-			log_warnx("bird: %s", err);
+		    bird_connect(d.bird, &e) != ERR_OK)
+			log_warnx("bird: %s", e.msg);
 		announce_withdraw_all(d.ann, d.ctl);
 		if (bird_connected(d.bird))
 			bird_wait_idle(d.bird,
 			    mono_ms() + 2 * d.cfg->bgp.bird_timeout_ms);
 	}
 	if (d.cfg->bgp.metrics_file)
-		metrics_write(&d, err, sizeof(err));
+		metrics_write(&d, &e);
 	resolve_cancel(d.resolving);
 	config_free(d.reload_cfg);
 out:

@@ -8,9 +8,12 @@
 #define CASTIRON_BGPD_H
 
 #include "lib/config.h"
+#include "lib/err.h"
 
-/* Runs until SIGTERM/SIGINT; returns the exit code (0, 1, or 2 when the
- * configuration is bad at start). */
-int	bgpd_run(const char *config_path);
+/* Runs until SIGTERM/SIGINT: ERR_OK after a clean stop; ERR_INVAL when
+ * the configuration is bad at start (each of its errors logged, one line
+ * each; err says what else was wrong, if anything); ERR_FAIL with err
+ * when the daemon could not start. */
+enum err_code	bgpd_run(const char *config_path, struct err *err);
 
 #endif

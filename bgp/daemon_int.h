@@ -64,7 +64,7 @@ struct bgpd {
 /* control.c */
 struct client;
 
-int	 control_listen(struct bgpd *, char *err, size_t errlen);
+enum err_code	 control_listen(struct bgpd *, struct err *);
 /* Drops clients older than CONTROL_IDLE_MS, answers drains BIRD did not
  * confirm in time, and listens again after running out of descriptors;
  * control_next_timer says when it is next due. */
@@ -95,6 +95,6 @@ void	 guard_ask(struct bgpd *, int all);
 const char *guard_note(const struct bgpd *, size_t k);
 
 /* metrics.c */
-int	 metrics_write(struct bgpd *, char *err, size_t errlen);
+enum err_code	 metrics_write(struct bgpd *, struct err *);
 
 #endif

@@ -49,7 +49,8 @@ guard_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
 	struct bgpd		*d = q->d;
 	ssize_t			 k = ctl_find_prefix(d->ctl, q->proto);
 	struct ctl_prefix	*p;
-	char			 via[72], e[256], w[CTL_REASON_LEN * 2];
+	char			 via[72], w[CTL_REASON_LEN * 2];
+	struct err		 e;
 	int			 n;
 
 	(void)b;
@@ -60,8 +61,8 @@ guard_done(struct bird *b, void *arg, int rc, const struct bird_reply *r,
 	p->asking = 0;
 	if (rc == -1)
 		return;		/* BIRD went; asked again on reconnecting */
-	if ((n = bird_reply_routes(r, via, sizeof(via), e, sizeof(e))) == -1) {
-		log_warnx("guard: show route %s: %s", p->str, e);
+	if ((n = bird_reply_routes(r, via, sizeof(via), &e)) == -1) {
+		log_warnx("guard: show route %s: %s", p->str, e.msg);
 		return;
 	}
 	if (!ctl_guard_seen(d->ctl, (size_t)k, n > 0))

@@ -26,18 +26,15 @@ label(FILE *f, const char *s)
 	}
 }
 
-int
-metrics_write(struct bgpd *d, char *err, size_t errlen)
+enum err_code
+metrics_write(struct bgpd *d, struct err *err)
 {
 	struct afile	*a;
-	struct err	 e;
 	FILE		*f;
 	size_t		 i;
 
-	if ((a = afile_open(d->cfg->bgp.metrics_file, 0644, &f, &e)) == NULL) {
-		snprintf(err, errlen, "%s", e.msg);
-		return -1;
-	}
+	if ((a = afile_open(d->cfg->bgp.metrics_file, 0644, &f, err)) == NULL)
+		return err->code;
 	fprintf(f, "# HELP castiron_bgp_drained 1 while the host is drained.\n"
 	    "# TYPE castiron_bgp_drained gauge\ncastiron_bgp_drained %d\n",
 	    d->drain_on || d->ctl->drained);
@@ -99,9 +96,5 @@ metrics_write(struct bgpd *d, char *err, size_t errlen)
 		fprintf(f, "castiron_bgp_prefix_kept{prefix=\"%s\"} %d\n",
 		    d->ctl->prefix[i].str, d->ctl->prefix[i].guarded &&
 		    d->ctl->prefix[i].kept);
-	if (afile_commit(a, 0, &e) != ERR_OK) {
-		snprintf(err, errlen, "%s", e.msg);
-		return -1;
-	}
-	return 0;
+	return afile_commit(a, 0, err);
 }

@@ -166,15 +166,14 @@ resolving_event(struct evh *h, uint32_t events)
 
 struct resolving *
 resolve_start(int epfd, const struct resolved *names, size_t n,
-    uint64_t timeout_ms, resolve_done_fn fn, void *arg, char *err,
-    size_t errlen)
+    uint64_t timeout_ms, resolve_done_fn fn, void *arg, struct err *err)
 {
 	struct resolving	*rv;
 	struct epoll_event	 ev = { .events = EPOLLIN };
 	int			 p[2];
 
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		err_errno(err, ERR_FAIL, "pipe");
 		return NULL;
 	}
 	rv = xcalloc(1, sizeof(*rv));
@@ -189,7 +188,7 @@ resolve_start(int epfd, const struct resolved *names, size_t n,
 	rv->arg = arg;
 	rv->deadline = mono_ms() + timeout_ms;
 	if ((rv->pid = fork()) == -1) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		err_errno(err, ERR_FAIL, "fork");
 		close(p[0]);
 		close(p[1]);
 		rv->fd = -1;
@@ -205,7 +204,7 @@ resolve_start(int epfd, const struct resolved *names, size_t n,
 	close(p[1]);
 	ev.data.ptr = &rv->evh;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, rv->fd, &ev) == -1) {
-		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		err_errno(err, ERR_FAIL, "epoll");
 		close(rv->fd);
 		rv->fd = -1;
 		resolving_free(rv);

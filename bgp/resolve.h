@@ -36,7 +36,7 @@ size_t		 resolve_names(const struct config *, struct resolved **out);
 /* Starts resolving (the child is forked at once); NULL with err. */
 struct resolving *resolve_start(int epfd, const struct resolved *names,
 		    size_t n, uint64_t timeout_ms, resolve_done_fn, void *arg,
-		    char *err, size_t errlen);
+		    struct err *);
 /* Gives up (the child is killed; fn is not called) and frees. */
 void		 resolve_cancel(struct resolving *);
 /* When resolve_run_timers must run; UINT64_MAX when nothing waits. */

@@ -22,14 +22,14 @@
 static int
 cmd_bgp_run(struct ctx *ctx, struct args *args)
 {
-	int	 rc;
+	struct err	 err;
 
 	(void)args;
-	/* The daemon answers with an exit status of its own (0, 1, or 2
-	 * for a bad configuration at start): mapped back through the one
-	 * mapping. */
-	rc = bgpd_run(ctx->config_path);
-	return cli_exit(rc == 0 ? ERR_OK : rc == 2 ? ERR_INVAL : ERR_FAIL);
+	/* A bad configuration at start is ERR_INVAL (its errors said line
+	 * by line), a daemon that cannot start ERR_FAIL: exit 2 or 1. */
+	if (bgpd_run(ctx->config_path, &err) != ERR_OK && err.code == ERR_OK)
+		return cli_exit(ERR_INVAL);
+	return cli_fail(&err);
 }
 
 static void
@@ -89,16 +89,14 @@ cmd_bgp_status(struct ctx *ctx, struct args *args)
 {
 	struct config	*cfg;
 	json_t		*st;
-	char		 err[512];
+	struct err	 err;
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return cli_exit(ERR_INVAL);
-	if ((st = control_request(cfg->bgp.control_socket, "status", err,
-	    sizeof(err))) == NULL) {
-		log_warnx("%s", err);
-		return cli_exit(ERR_FAIL);
-	}
+	if ((st = control_request(cfg->bgp.control_socket, "status",
+	    &err)) == NULL)
+		return cli_fail(&err);
 	print_status(ctx, st);
 	json_decref(st);
 	return cli_exit(ERR_OK);
@@ -114,18 +112,20 @@ cmd_bgp_check(struct ctx *ctx, struct args *args)
 	};
 	struct config	*cfg;
 	json_t		*rows;
+	struct err	 err;
 	int		 ndown;
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return cli_exit(ERR_INVAL);
 	if (cfg->nservice == 0) {
-		log_warnx("%s: no [service NAME] section", cfg->path);
-		return cli_exit(ERR_INVAL);
+		err_set(&err, ERR_INVAL, "%s: no [service NAME] section",
+		    cfg->path);
+		return cli_fail(&err);
 	}
 	if ((rows = bgp_check_once(cfg, &ndown)) == NULL) {
-		log_warnx("cannot run the checks");
-		return cli_exit(ERR_FAIL);
+		err_set(&err, ERR_FAIL, "cannot run the checks");
+		return cli_fail(&err);
 	}
 	output_rows(stdout, ctx->format, rows, cols);
 	json_decref(rows);
@@ -141,15 +141,16 @@ cmd_bgp_check(struct ctx *ctx, struct args *args)
 static int
 drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 {
-	char	*names = NULL;
-	size_t	 i, len = 0;
-	FILE	*f;
+	char		*names = NULL;
+	size_t		 i, len = 0;
+	FILE		*f;
+	struct err	 e;
 
 	if (!confirmed && json_array_size(up) == 0) {
-		log_warnx("drained, but BIRD did not confirm that every "
-		    "castiron protocol is down (%s); see castiron bgp status",
-		    err ? err : "no answer");
-		return cli_exit(ERR_FAIL);
+		err_set(&e, ERR_FAIL, "drained, but BIRD did not confirm that "
+		    "every castiron protocol is down (%s); see castiron bgp "
+		    "status", err ? err : "no answer");
+		return cli_fail(&e);
 	}
 	if (json_array_size(up) > 0) {
 		/* One line, however many are still up. */
@@ -159,9 +160,10 @@ drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 			fprintf(f, "%s %s", i ? "," : "",
 			    json_string_value(json_array_get(up, i)));
 		fclose(f);
-		log_warnx("drained, but BIRD still announces%s", names);
+		err_set(&e, ERR_FAIL, "drained, but BIRD still announces%s",
+		    names);
 		free(names);
-		return cli_exit(ERR_FAIL);
+		return cli_fail(&e);
 	}
 	if (ctx->verbose >= 0)
 		printf("drained: every prefix withdrawn\n");
@@ -172,8 +174,8 @@ drain_result(struct ctx *ctx, int confirmed, const char *err, json_t *up)
 struct confirm {
 	int	 done;
 	int	 n;		/* still up, -1 not confirmed */
-	char	 err[256];
-	json_t	*names;
+	struct err	 err;
+	json_t		*names;
 };
 
 static void
@@ -189,7 +191,7 @@ confirmed(void *ctx, uint64_t cookie, int n, const struct bird_proto *up,
 	for (i = 0; i < n; i++)
 		json_array_append_new(k->names, json_string(up[i].name));
 	if (n == -1)
-		snprintf(k->err, sizeof(k->err), "%s", err);
+		err_set(&k->err, ERR_FAIL, "%s", err);
 }
 
 static int
@@ -211,20 +213,20 @@ drain_without_daemon(struct ctx *ctx, struct config *cfg)
 	struct announcer	*a = announce_new(cfg->bgp.include_dir, b);
 	struct ctl		*c = ctl_new(cfg, time(NULL));
 	struct confirm		 k = { .names = json_array() };
-	char			 err[256];
+	struct err		 err;
 	int			 rc;
 
-	if (bird_connect(b, err, sizeof(err)) == -1)
-		log_warnx("cannot reach BIRD either: %s", err);
+	if (bird_connect(b, &err) != ERR_OK)
+		log_warnx("cannot reach BIRD either: %s", err.msg);
 	announce_withdraw_all(a, c);
 	announce_confirm_down(a, confirmed, &k, 0);
 	/* Each reply within bird_timeout; the whole at most three of them. */
 	if (!k.done && bird_wait(b, mono_ms() + 3 * cfg->bgp.bird_timeout_ms,
 	    confirm_done, &k) == -1 && !k.done) {
 		k.n = -1;
-		snprintf(k.err, sizeof(k.err), "BIRD did not answer in time");
+		err_set(&k.err, ERR_TIMEOUT, "BIRD did not answer in time");
 	}
-	rc = drain_result(ctx, k.n == 0, k.n == -1 ? k.err : NULL, k.names);
+	rc = drain_result(ctx, k.n == 0, k.n == -1 ? k.err.msg : NULL, k.names);
 	json_decref(k.names);
 	announce_free(a);
 	bird_free(b);
@@ -247,7 +249,8 @@ drain_when(const struct config *cfg, int now)
 
 	if (now || cfg->bgp.drain_grace_ms == 0)
 		return 0;
-	r = control_drain_read(cfg->bgp.drain_file, reason, sizeof(reason), &at);
+	r = control_drain_read(cfg->bgp.drain_file, reason, sizeof(reason), &at,
+	    NULL);
 	if (r != 0)
 		return r == 1 ? at : 0;
 	return control_wall_ms() + cfg->bgp.drain_grace_ms;
@@ -259,18 +262,19 @@ graceful_result(struct ctx *ctx, json_t *st)
 {
 	json_t	*g = json_object_get(st, "graceful");
 	json_t	*dr = json_object_get(st, "draining");
-	char	 when[64];
+	char		 when[64];
+	struct err	 err;
 
 	snprintf(when, sizeof(when), "%s", json_is_object(dr) ?
 	    json_string_value(json_object_get(dr, "withdraw_at")) : "?");
 	if (!json_is_true(json_object_get(g, "confirmed"))) {
-		log_warnx("draining, but BIRD did not confirm the "
-		    "GRACEFUL_SHUTDOWN announcements (%s); the withdrawal comes "
-		    "at %s all the same; see castiron bgp status",
+		err_set(&err, ERR_FAIL, "draining, but BIRD did not confirm "
+		    "the GRACEFUL_SHUTDOWN announcements (%s); the withdrawal "
+		    "comes at %s all the same; see castiron bgp status",
 		    json_is_string(json_object_get(g, "error")) ?
 		    json_string_value(json_object_get(g, "error")) : "no answer",
 		    when);
-		return cli_exit(ERR_FAIL);
+		return cli_fail(&err);
 	}
 	if (ctx->verbose >= 0)
 		printf("draining: every prefix announced with GRACEFUL_SHUTDOWN "
@@ -285,7 +289,7 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	struct config	*cfg;
 	json_t		*st, *w;
 	const char	*reason = args_get(args, "reason");
-	char		 err[512];
+	struct err	 err;
 	int		 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
@@ -294,13 +298,14 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 		return cmd_usage_error(args, "--reason must be one line of at "
 		    "most 200 characters");
 	if (control_drain_write(cfg->bgp.drain_file, reason,
-	    drain_when(cfg, args_has(args, "now")), err, sizeof(err)) == -1) {
-		log_warnx("cannot write the drain file: %s", err);
-		return cli_exit(ERR_FAIL);
+	    drain_when(cfg, args_has(args, "now")), &err) != ERR_OK) {
+		err_prefix(&err, "cannot write the drain file");
+		return cli_fail(&err);
 	}
-	if ((st = control_request(cfg->bgp.control_socket, "drain", err,
-	    sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+	if ((st = control_request(cfg->bgp.control_socket, "drain",
+	    &err)) == NULL) {
+		/* No daemon: said, and the drain goes on without it. */
+		cli_fail(&err);
 		log_warnx("drain file written; withdrawing through BIRD "
 		    "directly%s", cfg->bgp.drain_grace_ms &&
 		    !args_has(args, "now") ? " (no grace without the daemon)" :
@@ -314,10 +319,10 @@ cmd_bgp_drain(struct ctx *ctx, struct args *args)
 	}
 	w = json_object_get(st, "withdrawn");
 	if (!json_is_true(json_object_get(st, "drained")) || w == NULL) {
-		log_warnx("the daemon did not take the drain (see its log and "
-		    "castiron bgp status)");
 		json_decref(st);
-		return cli_exit(ERR_FAIL);
+		err_set(&err, ERR_FAIL, "the daemon did not take the drain (see "
+		    "its log and castiron bgp status)");
+		return cli_fail(&err);
 	}
 	rc = drain_result(ctx, json_is_true(json_object_get(w, "confirmed")),
 	    json_string_value(json_object_get(w, "error")),
@@ -331,18 +336,17 @@ cmd_bgp_undrain(struct ctx *ctx, struct args *args)
 {
 	struct config	*cfg;
 	json_t		*st;
-	char		 err[512];
+	struct err	 err;
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
 		return cli_exit(ERR_INVAL);
-	if (control_drain_remove(cfg->bgp.drain_file, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		return cli_exit(ERR_FAIL);
-	}
-	if ((st = control_request(cfg->bgp.control_socket, "undrain", err,
-	    sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+	if (control_drain_remove(cfg->bgp.drain_file, &err) != ERR_OK)
+		return cli_fail(&err);
+	if ((st = control_request(cfg->bgp.control_socket, "undrain",
+	    &err)) == NULL) {
+		/* No daemon: said; the drain file is gone all the same. */
+		cli_fail(&err);
 		log_warnx("drain file removed; prefixes are announced once the "
 		    "daemon runs and its services pass their checks");
 		return cli_exit(ERR_OK);

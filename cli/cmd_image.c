@@ -378,6 +378,7 @@ cmd_image_send(struct ctx *ctx, struct args *args)
 	o.bmap_path = args_get(args, "bmap") ? args_get(args, "bmap") : bpath;
 	o.bmap_sha256 = bmap_pin(im, o.bmap_path, bpath);
 	o.flags = args_has(args, "verify-readback") ? FRAME_F_READBACK : 0;
+	o.pull = args_has(args, "pull");
 	if ((pack = args_get(args, "pack")) == NULL || strcmp(pack, "auto") == 0)
 		o.pack = FRAME_PACK_AUTO;
 	else if (strcmp(pack, "never") == 0)
@@ -673,6 +674,8 @@ static const struct cmd_opt send_opts[] = {
 	{ "verify-readback", NULL, "ask the writer to read every range back" },
 	{ "pack", "auto|never|always", "compressed data: sent as it is "
 	    "stored or compressed on the way (auto)" },
+	{ "pull", NULL, "the range table only: castiron-writer --pull "
+	    "fetches the image" },
 	{ NULL }
 };
 

@@ -1,6 +1,7 @@
 /*
  * castiron inventory: the operator's view of the inventory (add, import,
- * list, show, set-state, remove, forget-key, report, migrate).  Each verb
+ * list, show, set-state, remove, forget-key, report, discovered, claim,
+ * migrate).  Each verb
  * opens the database named by [inventory] database (an SQLite file or a
  * PostgreSQL URL), calls inventory/ (a change, or a cursor of typed rows)
  * and describes the result to lib/output, which renders it as a table,
@@ -707,6 +708,110 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	return EXIT_OK;
 }
 
+static const struct out_col discovered_cols[] = {
+	{ "macs", "MACS" }, { "serial", "SERIAL" }, { "address", "ADDRESS" },
+	{ "system_product", "PRODUCT" }, { "cpu_cores", "CORES", 1 },
+	{ "memory_mb", "MEMORY_MB", 1 }, { "first_seen", "FIRST SEEN" },
+	{ "last_seen", "LAST SEEN" }, { "serial_host", "SERIAL OF" },
+	{ NULL }
+};
+
+/* A discovered machine (docs/inventory.md: its JSON is stable). */
+static void
+discovered_out(struct out *o, const struct inv_discovered_row *d)
+{
+	static const char *const facts[] = { "disks", "nics", "gpus" };
+	json_t	*f = d->facts_json ? json_loads(d->facts_json, 0, NULL) : NULL;
+	json_t	*v;
+	size_t	 i;
+
+	out_key(o, "macs");
+	out_begin_array(o);
+	for (i = 0; i < d->nmacs; i++)
+		out_str(o, d->macs[i]);
+	out_end_array(o);
+	out_kstr(o, "serial", d->serial);
+	out_kstr(o, "site", d->site);
+	out_kstr(o, "address", d->address);
+	out_kstr(o, "cpu_model", d->cpu_model);
+	out_kint_if(o, "cpu_cores", d->cpu_cores, d->cpu_cores >= 0);
+	out_kint_if(o, "memory_mb", d->memory_mb, d->memory_mb >= 0);
+	out_kstr(o, "system_vendor", d->sys_vendor);
+	out_kstr(o, "system_product", d->sys_product);
+	for (i = 0; i < 3; i++) {
+		out_key(o, facts[i]);
+		if ((v = json_object_get(f, facts[i])) != NULL &&
+		    json_is_array(v))
+			out_json(o, v);
+		else {
+			out_begin_array(o);
+			out_end_array(o);
+		}
+	}
+	json_decref(f);
+	out_kint(o, "checkins", d->checkins);
+	out_kstr(o, "first_seen", d->first_seen);
+	out_kstr(o, "last_seen", d->last_seen);
+	out_kstr(o, "serial_host", d->serial_host);
+	out_kstr(o, "mac_host", d->mac_host);
+	out_kstr(o, "note", d->note);
+}
+
+static int
+cmd_discovered(struct ctx *ctx, struct args *a)
+{
+	const struct inv_discovered_row	*d;
+	struct inv_discovered		*cur;
+	struct out			*o;
+	struct inv			*inv;
+	char				 err[INV_ERRLEN];
+	int				 rc;
+
+	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+		return rc;
+	if ((rc = inv_discovered_open(inv, args_get(a, "site"), &cur, err,
+	    sizeof(err))) != INV_OK) {
+		inv_close(inv);
+		return fail(rc, err);
+	}
+	o = out_new(stdout, ctx->format, OUT_ROWS, discovered_cols);
+	out_begin_array(o);
+	while ((rc = inv_discovered_next(cur, &d, err, sizeof(err))) == 1) {
+		out_begin_object(o);
+		discovered_out(o, d);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_end(o);
+	inv_discovered_close(cur);
+	inv_close(inv);
+	return rc != 0 ? fail(rc, err) : EXIT_OK;
+}
+
+static int
+cmd_claim(struct ctx *ctx, struct args *a)
+{
+	struct inv	*inv;
+	const char	*key = a->argv[0], *host = a->argv[1];
+	char		 err[INV_ERRLEN], *text;
+	size_t		 learned;
+	int		 rc;
+
+	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+		return rc;
+	rc = inv_discovered_claim(inv, key, host, cli_user(), &learned, err,
+	    sizeof(err));
+	inv_close(inv);
+	if (rc != INV_OK)
+		return fail(rc, err);
+	text = xsprintf("claimed the machine with %s for %s (%zu MAC%s "
+	    "learned)", key, host, learned, learned == 1 ? "" : "s");
+	done(ctx, json_pack("{s:s,s:s,s:I}", "claimed", key, "host", host,
+	    "macs_learned", (json_int_t)learned), text);
+	free(text);
+	return EXIT_OK;
+}
+
 static const struct cmd_opt add_opts[] = {
 	{ "site", "S", "the site (required)" },
 	{ "rack", "R", "the rack" },
@@ -756,6 +861,11 @@ static const struct cmd_opt migrate_opts[] = {
 	{ NULL }
 };
 
+static const struct cmd_opt discovered_opts[] = {
+	{ "site", "S", "only machines seen by this site's boot service" },
+	{ NULL }
+};
+
 static const struct cmd inventory_cmds[] = {
 	{ "add", "HOST", "enroll one host", add_opts, 1, 1, cmd_add },
 	{ "import", "FILE.csv", "enroll every host of a CSV file, or none "
@@ -775,6 +885,11 @@ static const struct cmd inventory_cmds[] = {
 	{ "report", "", "hosts, cores, memory, disk and accelerators per "
 	    "group; --html for a page with rack elevations", report_opts, 0, 0,
 	    cmd_report },
+	{ "discovered", "", "machines that network-booted with a MAC no host "
+	    "has (enlistment)", discovered_opts, 0, 0, cmd_discovered },
+	{ "claim", "MAC|SERIAL HOST", "attach a discovered machine to an "
+	    "enrolled host: its MACs learned by the host", NULL, 2, 2,
+	    cmd_claim },
 	{ "migrate", "", "copy this inventory (hosts, facts, keys, every "
 	    "event) into another, the fleet's; twice changes nothing",
 	    migrate_opts, 0, 0, cmd_migrate },

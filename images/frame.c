@@ -38,7 +38,7 @@ struct frame_dec {
 	uint64_t	 next_min;		/* the next range starts here or later */
 	uint64_t	 idx, off, len, left;	/* current range */
 	uint64_t	 end_nranges, end_bytes;
-	int		 packed, have_map;
+	int		 packed, pull, have_map;
 	unsigned	 codec, layout;
 	uint64_t	 map_n;			/* entries the table announced */
 	uint64_t	 pack_left;		/* of the current pack record */
@@ -142,6 +142,9 @@ dec_header(struct frame_dec *d)
 	if (d->hdr.mapped_bytes > d->hdr.image_size)
 		return dec_fail(d, "mapped bytes exceed the image size");
 	d->packed = (d->hdr.flags & FRAME_F_PACKED) != 0;
+	d->pull = (d->hdr.flags & FRAME_F_PULL) != 0;
+	if (d->pull && !d->packed)
+		return dec_fail(d, "a pulled stream not marked packed");
 	d->st = ST_REC;
 	return FRAME_EV_HDR;
 }
@@ -178,11 +181,14 @@ dec_map(struct frame_dec *d, uint32_t cl, uint64_t n, uint64_t mapped)
 		return dec_fail(d, "a second range table");
 	d->codec = cl >> 16;
 	d->layout = cl & 0xffff;
-	if (d->codec != FRAME_CODEC_ZSTD && d->codec != FRAME_CODEC_GZIP)
+	if (d->codec != FRAME_CODEC_ZSTD && d->codec != FRAME_CODEC_GZIP &&
+	    !(d->pull && d->codec == FRAME_CODEC_NONE))
 		return dec_fail(d, "unknown codec");
 	if (d->layout != FRAME_LAYOUT_IMAGE &&
 	    d->layout != FRAME_LAYOUT_MAPPED)
 		return dec_fail(d, "unknown layout");
+	if (d->pull && d->layout != FRAME_LAYOUT_IMAGE)
+		return dec_fail(d, "a pulled stream's layout is not the image");
 	if (n > FRAME_MAX_RANGES)
 		return dec_fail(d, "too many ranges");
 	if (mapped != d->hdr.mapped_bytes)
@@ -243,6 +249,8 @@ dec_record(struct frame_dec *d)
 		if (!d->packed)
 			return dec_fail(d, "packed data in a stream not "
 			    "marked packed");
+		if (d->pull)
+			return dec_fail(d, "packed data in a pulled stream");
 		if (a == 0 || a > FRAME_MAX_PACK || l != 0)
 			return dec_fail(d, "pack record length out of bounds");
 		d->pack_left = a;
@@ -443,7 +451,7 @@ frame_report_format(char *buf, size_t len, const struct frame_report *r)
 		break;
 	case FRAME_REP_DONE:
 		n = snprintf(buf, len, "done ranges=%llu bytes=%llu sha256=%s "
-		    "readback=%s elapsed_ms=%llu cpu_ms=%llu%s%s\n",
+		    "readback=%s elapsed_ms=%llu cpu_ms=%llu%s%s",
 		    (unsigned long long)r->ranges,
 		    (unsigned long long)r->bytes, r->sha256,
 		    r->readback ? "yes" : "no",
@@ -451,6 +459,14 @@ frame_report_format(char *buf, size_t len, const struct frame_report *r)
 		    (unsigned long long)r->cpu_ms,
 		    r->packed_sha256[0] ? " packed_sha256=" : "",
 		    r->packed_sha256);
+		if (n >= 0 && (size_t)n < len && r->pulled)
+			n += snprintf(buf + n, len - (size_t)n, " fetched_bytes="
+			    "%llu requests=%llu resumes=%llu",
+			    (unsigned long long)r->fetched_bytes,
+			    (unsigned long long)r->requests,
+			    (unsigned long long)r->resumes);
+		if (n >= 0 && (size_t)n < len)
+			n += snprintf(buf + n, len - (size_t)n, "\n");
 		break;
 	case FRAME_REP_ERROR:
 		/* One line, whatever the message held. */
@@ -580,6 +596,13 @@ frame_report_parse(const char *line, struct frame_report *r,
 			UINT(elapsed_ms);
 		else if (KEY("cpu_ms"))
 			UINT(cpu_ms);
+		else if (KEY("fetched_bytes")) {
+			UINT(fetched_bytes);
+			r->pulled = 1;
+		} else if (KEY("requests"))
+			UINT(requests);
+		else if (KEY("resumes"))
+			UINT(resumes);
 		else if (KEY("exit")) {
 			if (rep_uint(eq + 1, vlen, &u) == -1 || u > 255)
 				goto bad;

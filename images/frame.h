@@ -27,6 +27,13 @@
  *            then length bytes of the compressed stream
  *   end      as above
  *
+ * A pulled stream (FRAME_F_PACKED | FRAME_F_PULL) is the header, the map
+ * and its entries, then the end record at once: the data is the image
+ * file as stored, which the writer fetches over HTTP (layout
+ * FRAME_LAYOUT_IMAGE only; codec NONE for a raw file, whose ranges are
+ * fetched one by one at their offsets).  The digests still come from
+ * castiron, in the table.
+ *
  * The pack records' bytes, joined, are one zstd or gzip stream (codec).
  * With FRAME_LAYOUT_IMAGE it decompresses to the whole image, exactly
  * image_size bytes (an image file as it is stored, sent as it is); with
@@ -51,6 +58,7 @@
  *   readback done=N total=N             with FRAME_F_READBACK
  *   done ranges=N bytes=N sha256=HEX readback=yes|no elapsed_ms=N cpu_ms=N
  *        [packed_sha256=HEX]   packed: the compressed bytes as received
+ *        [fetched_bytes=N requests=N resumes=N]   pulled (--pull)
  *   error exit=N msg=TEXT               TEXT runs to the end of the line
  *
  * Exit status: 0 after "done"; 2 when nothing was written (usage, a bad
@@ -84,9 +92,15 @@
 /* Header flags. */
 #define FRAME_F_READBACK	0x1u	/* read every range back after fsync */
 #define FRAME_F_PACKED		0x2u	/* range table, then compressed data */
-#define FRAME_F_KNOWN		(FRAME_F_READBACK | FRAME_F_PACKED)
+#define FRAME_F_PULL		0x4u	/* with PACKED: the range table only;
+					   the writer fetches the image file
+					   itself (castiron-writer --pull) */
+#define FRAME_F_KNOWN		(FRAME_F_READBACK | FRAME_F_PACKED | \
+				 FRAME_F_PULL)
 
-/* Codecs and layouts of a packed stream. */
+/* Codecs and layouts of a packed stream.  CODEC_NONE (a raw image file,
+ * its ranges fetched where they lie) only in a pulled stream. */
+#define FRAME_CODEC_NONE	0
 #define FRAME_CODEC_ZSTD	1
 #define FRAME_CODEC_GZIP	2
 #define FRAME_LAYOUT_IMAGE	0	/* decompresses to the whole image */
@@ -177,6 +191,11 @@ struct frame_report {
 	char		packed_sha256[65];	/* done, packed: "" or the sha256
 						   of the packed bytes received */
 	int		readback;			/* done */
+	int		pulled;		/* done: the writer fetched the image
+					   (--pull): the three below are set */
+	uint64_t	fetched_bytes;	/* body bytes received over HTTP */
+	uint64_t	requests;	/* HTTP requests made */
+	uint64_t	resumes;	/* of them, after a failed one */
 	int		exit_code;			/* error */
 	char		target[256];			/* ready */
 	char		msg[FRAME_LINE_MAX];		/* error */
@@ -240,6 +259,13 @@ struct frame_send_opts {
 	 * stops a plain stream here, before the writer could finish.
 	 */
 	int		  verified;
+	/*
+	 * A pulled stream (FRAME_F_PULL): only the header, the range table
+	 * and the end record; the host fetches the image file as stored.
+	 * A raw image's table is its bmap (without one, its 64 MiB chunks,
+	 * hashed here first); pack is ignored.
+	 */
+	int		  pull;
 };
 
 struct frame_send_result {
@@ -249,8 +275,9 @@ struct frame_send_result {
 	uint64_t	wire_bytes;	/* the stream's length */
 	char		sha256[65];	/* over the range digests, as "done" */
 	char		how[96];	/* "zstd as stored", "plain", ... */
-	int		as_stored;	/* the image file itself was sent:
-					   the writer's packed_sha256 is the
+	int		as_stored;	/* the image file itself was sent
+					   (or pulled, compressed): the
+					   writer's packed_sha256 is the
 					   file's */
 };
 

@@ -8,7 +8,9 @@
  * the bmap's digest the stream stops before that range's digest, so the
  * writer on the other end can only fail, never finish.  An image the
  * caller has just verified (o->verified) is sent with its bmap's digests
- * as they are: the writer's own hash of every range is the check.
+ * as they are: the writer's own hash of every range is the check.  A
+ * pulled stream is the range table alone: the host fetches the image
+ * file from the boot service and checks it against these digests.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -428,7 +430,15 @@ frame_send_image(const struct frame_send_opts *o,
 	if ((src = img_src_open(o->image_path, err)) == NULL)
 		goto out;
 	fmt = img_src_format(src);
-	if (fmt != IMG_RAW && o->pack != FRAME_PACK_NEVER) {
+	if (o->pull) {
+		/* The table only: the host fetches the file as stored. */
+		packed = 3;
+		res->as_stored = fmt != IMG_RAW;
+		snprintf(res->how, sizeof(res->how), "pulled: %s as stored",
+		    img_format_name(fmt));
+		if (bm == NULL && (bm = chunk_map(src, err)) == NULL)
+			goto out;
+	} else if (fmt != IMG_RAW && o->pack != FRAME_PACK_NEVER) {
 		packed = 1;
 		res->as_stored = 1;
 		snprintf(res->how, sizeof(res->how), "%s as stored",
@@ -454,7 +464,8 @@ frame_send_image(const struct frame_send_opts *o,
 		goto out;
 	}
 	h.image_size = size;
-	h.flags = o->flags | (packed ? FRAME_F_PACKED : 0);
+	h.flags = o->flags | (packed ? FRAME_F_PACKED : 0) |
+	    (o->pull ? FRAME_F_PULL : 0);
 	h.mapped_bytes = bm ? bmap_mapped_bytes(bm) : size;
 	nranges = bm ? bm->n : (size + IMG_WALK_CHUNK - 1) / IMG_WALK_CHUNK;
 	if (nranges > FRAME_MAX_RANGES) {
@@ -470,7 +481,12 @@ frame_send_image(const struct frame_send_opts *o,
 	frame_encode_hdr(buf, &h);
 	if (out(&s, buf, FRAME_HDR_LEN, err) != ERR_OK)
 		goto out;
-	if (packed == 1) {
+	if (packed == 3) {
+		if (send_table(&s, bm, fmt == IMG_ZSTD ? FRAME_CODEC_ZSTD :
+		    fmt == IMG_GZIP ? FRAME_CODEC_GZIP : FRAME_CODEC_NONE,
+		    FRAME_LAYOUT_IMAGE, h.mapped_bytes, err) != ERR_OK)
+			goto out;
+	} else if (packed == 1) {
 		if (send_table(&s, bm, fmt == IMG_ZSTD ? FRAME_CODEC_ZSTD :
 		    FRAME_CODEC_GZIP, FRAME_LAYOUT_IMAGE, h.mapped_bytes,
 		    err) != ERR_OK ||

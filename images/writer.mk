@@ -1,11 +1,13 @@
-# build/castiron-writer: the static host-side writer (images/writer/main.c
-# and only the images/ and lib/ files it needs: no iniparser, sqlite,
-# curl).  Included by the Makefile.
+# build/castiron-writer: the static host-side writer (images/writer/main.c,
+# its pull mode in pull.c and its kexec mode in kexec.c, and only the
+# images/ and lib/ files it needs: no iniparser, sqlite, curl).  Included
+# by the Makefile.
 
-WRITER_SRC := images/writer/main.c images/frame.c images/target.c \
+WRITER_SRC := images/writer/main.c images/writer/pull.c images/writer/kexec.c \
+	images/frame.c images/target.c \
 	images/write.c images/parttable.c images/digest.c images/source.c \
 	images/walk.c images/bmap.c lib/clock.c lib/err.c lib/file.c lib/log.c \
-	lib/xmalloc.c
+	lib/parse.c lib/xmalloc.c
 # libzstd.a and zlib's libz.a: a packed stream is decompressed on the host.
 WRITER_LIBS := -lzstd -lz -lcrypto -lpthread
 WRITER_OBJ := $(WRITER_SRC:%.c=$(BUILD)/writer/%.o)

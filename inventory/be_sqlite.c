@@ -24,6 +24,30 @@
 #define BUSY_TIMEOUT_MS	60000
 
 /*
+ * The triggers that keep site_sums as a host's facts, disks and
+ * accelerators come and go: what row r (new or old) adds, with sign s,
+ * and the three triggers of table t (when a row is added, changed in
+ * the columns named, or removed) that add it to the site of the row's
+ * host.
+ */
+#define FACTS_ADDS(s, r) \
+	s "coalesce(" r ".cpu_cores, 0), " \
+	s "coalesce(" r ".memory_mb, 0), 0, 0"
+#define DISKS_ADDS(s, r)	"0, 0, " s r ".size_bytes, 0"
+#define GPUS_ADDS(s, r)		"0, 0, 0, " s "1"
+#define SQ_SUMS_ROW(r, adds) \
+	SUMS_INTO "SELECT site_id, " adds " FROM hosts WHERE id = " r ".host_id" \
+	SUMS_ADD
+#define SQ_SUMS_CHILD(t, cols, adds) \
+	"CREATE TRIGGER site_sums_" t "_add AFTER INSERT ON " t " BEGIN " \
+	SQ_SUMS_ROW("new", adds("", "new")) " END;" \
+	"CREATE TRIGGER site_sums_" t "_change AFTER UPDATE OF " cols \
+	"  ON " t " BEGIN " SQ_SUMS_ROW("old", adds("-", "old")) \
+	SQ_SUMS_ROW("new", adds("", "new")) " END;" \
+	"CREATE TRIGGER site_sums_" t "_remove AFTER DELETE ON " t " BEGIN " \
+	SQ_SUMS_ROW("old", adds("-", "old")) " END;"
+
+/*
  * migrations[i] brings a database from user_version i to i + 1.  Never edit
  * a published step: append a new one and raise INV_SCHEMA_VERSION (and
  * write the same step for PostgreSQL in be_pg.c).
@@ -145,6 +169,72 @@ static const char *const migrations[INV_SCHEMA_VERSION] = {
 	"  value TEXT NOT NULL);"
 	"INSERT INTO meta (key, value) VALUES ('inventory_id',"
 	"  lower(hex(randomblob(16))));",
+	/* 3 -> 4: machines that network-booted unknown (enlistment,
+	 * discover.c): each with its MACs (unique, and never a MAC a host
+	 * has: the writes check), the SMBIOS serial and facts of its
+	 * inspection, where and when it was seen; their history is an
+	 * append-only table of its own (a discovered machine has no host
+	 * name, and the hosts' events are read and copied by name). */
+	"CREATE TABLE discovered ("
+	"  id INTEGER PRIMARY KEY,"
+	"  serial TEXT,"
+	"  site TEXT,"
+	"  address TEXT,"
+	"  cpu_model TEXT,"
+	"  cpu_cores INTEGER,"
+	"  memory_mb INTEGER,"
+	"  sys_vendor TEXT,"
+	"  sys_product TEXT,"
+	"  facts TEXT,"
+	"  note TEXT,"
+	"  checkins INTEGER NOT NULL DEFAULT 1,"
+	"  first_seen TEXT NOT NULL,"
+	"  last_seen TEXT NOT NULL);"
+	"CREATE INDEX discovered_serial ON discovered(serial);"
+	"CREATE TABLE discovered_macs ("
+	"  discovered_id INTEGER NOT NULL REFERENCES discovered(id)"
+	"    ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  PRIMARY KEY (discovered_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE discovered_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  site TEXT,"
+	"  what TEXT NOT NULL,"
+	"  macs TEXT NOT NULL,"
+	"  serial TEXT,"
+	"  address TEXT,"
+	"  hostname TEXT,"
+	"  reason TEXT);"
+	"CREATE TRIGGER discovered_events_no_update BEFORE UPDATE ON"
+	"  discovered_events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER discovered_events_no_delete BEFORE DELETE ON"
+	"  discovered_events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+	/* 4 -> 5: what each site's hosts hold, for the report, kept by
+	 * triggers (inv_int.h says how). */
+	"CREATE TABLE site_sums ("
+	"  site_id INTEGER PRIMARY KEY,"
+	"  cpu_cores INTEGER NOT NULL,"
+	"  memory_mb INTEGER NOT NULL,"
+	"  disk_bytes INTEGER NOT NULL,"
+	"  gpus INTEGER NOT NULL);"
+	SUMS_FILL
+	"CREATE TRIGGER site_sums_host_move AFTER UPDATE OF site_id ON hosts"
+	"  WHEN old.site_id IS NOT new.site_id BEGIN "
+	SUMS_INTO "SELECT old.site_id, " SUMS_HOST("-", "old.id") " WHERE true"
+	SUMS_ADD
+	SUMS_INTO "SELECT new.site_id, " SUMS_HOST("", "new.id") " WHERE true"
+	SUMS_ADD " END;"
+	"CREATE TRIGGER site_sums_host_remove BEFORE DELETE ON hosts BEGIN "
+	SUMS_INTO "SELECT old.site_id, " SUMS_HOST("-", "old.id") " WHERE true"
+	SUMS_ADD " END;"
+	SQ_SUMS_CHILD("facts", "host_id, cpu_cores, memory_mb", FACTS_ADDS)
+	SQ_SUMS_CHILD("disks", "host_id, size_bytes", DISKS_ADDS)
+	SQ_SUMS_CHILD("gpus", "host_id", GPUS_ADDS),
 };
 
 struct sq {

@@ -214,6 +214,54 @@ int	db_load_row(struct inv *, const char *const *vals, char *err,
 	    size_t errlen);
 int	db_load_end(struct inv *, char *err, size_t errlen);
 
+/* ---- what a site's hosts hold, for the report (schema step 5) ----
+ *
+ * site_sums holds, for each site, the sums of its hosts' cores, memory,
+ * disks' bytes and accelerators, so that `report --by site` reads one
+ * row a site instead of joining every host, fact and disk; the hosts
+ * themselves are counted by site and state from an index of both
+ * (hosts_site_state).  The database keeps the sums, by triggers each
+ * backend writes in its own words (be_sqlite.c, be_pg.c): every change
+ * to a host's facts, disks or accelerators, whoever writes it, adds its
+ * difference to the row of the host's site, in the same transaction.
+ * A host that changes site takes its sums along; a host removed takes
+ * them away before its facts and disks go (with it, by ON DELETE
+ * CASCADE: their own triggers then find no host and add nothing).  A
+ * change of state touches none of it.  The SQL both speak: */
+
+/* An INSERT of differences, (site_id, cpu_cores, memory_mb, disk_bytes,
+ * gpus) rows, that SUMS_ADD ends. */
+#define SUMS_INTO \
+	"INSERT INTO site_sums (site_id, cpu_cores, memory_mb, disk_bytes, " \
+	"gpus) "
+#define SUMS_ADD \
+	" ON CONFLICT (site_id) DO UPDATE SET " \
+	"cpu_cores = site_sums.cpu_cores + excluded.cpu_cores, " \
+	"memory_mb = site_sums.memory_mb + excluded.memory_mb, " \
+	"disk_bytes = site_sums.disk_bytes + excluded.disk_bytes, " \
+	"gpus = site_sums.gpus + excluded.gpus;"
+/* What the host whose id is x holds (cores, memory, the disks' bytes,
+ * accelerators), each with sign s ("" or "-"). */
+#define SUMS_HOST(s, x) \
+	s "coalesce((SELECT cpu_cores FROM facts WHERE host_id = " x "), 0), " \
+	s "coalesce((SELECT memory_mb FROM facts WHERE host_id = " x "), 0), " \
+	s "coalesce((SELECT sum(size_bytes) FROM disks WHERE host_id = " x \
+	"), 0), " \
+	s "(SELECT count(*) FROM gpus WHERE host_id = " x ")"
+/* The index that counts hosts by site and state, and the sums of the
+ * hosts there are when the table is made. */
+#define SUMS_FILL \
+	"CREATE INDEX hosts_site_state ON hosts(site_id, state);" \
+	SUMS_INTO "SELECT h.site_id, coalesce(sum(f.cpu_cores), 0), " \
+	"coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0), " \
+	"coalesce(sum(g.n), 0) FROM hosts h " \
+	"LEFT JOIN facts f ON f.host_id = h.id " \
+	"LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks " \
+	"GROUP BY host_id) d ON d.host_id = h.id " \
+	"LEFT JOIN (SELECT host_id, count(*) AS n FROM gpus " \
+	"GROUP BY host_id) g ON g.host_id = h.id " \
+	"GROUP BY h.site_id;"
+
 /* ---- shared helpers ---- */
 
 /* An accelerator from columns i.. of st: pci_slot, class, vendor, model,

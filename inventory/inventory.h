@@ -44,7 +44,7 @@
 #include "inventory/hoststate.h"
 
 #define INV_ERRLEN		512
-#define INV_SCHEMA_VERSION	3	/* the schema version this build writes */
+#define INV_SCHEMA_VERSION	5	/* the schema version this build writes */
 
 enum inv_rc {
 	INV_OK = 0,
@@ -490,6 +490,94 @@ int	inv_units_open(struct inv *, const char *site, struct inv_units **curp,
 int	inv_units_next(struct inv_units *, const struct inv_unit_row **row,
 	    char *err, size_t errlen);
 void	inv_units_close(struct inv_units *);
+
+/* ---------------------------------------------------------------------
+ * Discovered machines (discover.c): machines that network-booted with
+ * a MAC no host has, inspected themselves in the enlistment environment
+ * and checked in with the boot service.  Each is known by its MACs; its
+ * SMBIOS serial, when it matches an enrolled host's, attaches it to that
+ * host (its MACs learned by the host), so a rack enrolled from a packing
+ * list of serials needs nobody to type a MAC.
+ *
+ * Attaching a machine to host H (at check-in or by claim) is allowed only
+ * when every MAC H has is one of the machine's and no other host has one
+ * of them; it adds the machine's other MACs to H as enrolled MACs (an
+ * event on H says which and how), gives H the machine's serial when H
+ * had none, and removes the discovered row (its history stays, in the
+ * discovered machines' own append-only events).
+ */
+
+#define INV_SERIAL_MAX	64	/* a discovered machine's serial, bytes
+				   (lib/parse.h: valid_dmi_serial) */
+
+struct inv_discovery {
+	char			 macs[INV_MAXMACS][18];	/* lower case */
+	size_t			 nmacs;		/* 1 or more */
+	const char		*serial;	/* NULL or "": none */
+	const char		*address;	/* it checked in from; NULL */
+	const struct inv_facts	*facts;		/* its inspection; NULL */
+};
+
+struct inv_discovery_result {
+	int	 is_new;		/* seen for the first time */
+	char	 attached[254];		/* the host it was attached to, "" */
+	char	 note[640];		/* why a host with its serial did not
+					   take it, "" */
+};
+
+/*
+ * A check-in of the enlistment environment, one transaction: refused
+ * with INV_EINVAL for a bad serial (valid_dmi_serial) or MAC, with INV_ESTATE when one of
+ * the MACs is a host's and that host is not the one whose serial the
+ * machine has (err names the host and the MAC); else attached to the
+ * enrolled host with its serial when that host may take it (above), or
+ * recorded (or updated: last seen, address, facts) as discovered.  Text
+ * facts are stored with every byte outside printable ASCII made '?'.
+ * Every outcome is an event.
+ */
+int	inv_discovered_checkin(struct inv *, const struct inv_discovery *,
+	    const char *actor, struct inv_discovery_result *res, char *err,
+	    size_t errlen);
+
+/*
+ * Attaches by hand the discovered machine with MAC or serial key to
+ * hostname (inventory claim), one transaction.  INV_ENOENT: no such
+ * host, or no discovered machine has that MAC or serial; INV_EINVAL:
+ * two machines have that serial (claim by MAC), the host has a MAC the
+ * machine does not, another host has one of its MACs or its serial, or
+ * the host's serial is another.  *macs_learned: how many MACs the host
+ * gained.
+ */
+int	inv_discovered_claim(struct inv *, const char *key,
+	    const char *hostname, const char *actor, size_t *macs_learned,
+	    char *err, size_t errlen);
+
+/* The discovered machines (of one site, or of all when site is NULL),
+ * first seen first: every one, read at open (a few racks' worth).
+ * Strings are NULL when not known; facts_json is the inspection's disks,
+ * NICs and accelerators, {"disks": [...], "nics": [...], "gpus": [...]},
+ * as a host object carries them. */
+struct inv_discovered_row {
+	char		 macs[INV_MAXMACS][18];
+	size_t		 nmacs;
+	const char	*serial, *site, *address;
+	const char	*cpu_model;
+	int64_t		 cpu_cores, memory_mb;		/* -1: unknown */
+	const char	*sys_vendor, *sys_product;
+	const char	*facts_json;
+	const char	*note;
+	int64_t		 checkins;
+	const char	*first_seen, *last_seen;
+	const char	*serial_host;	/* the host with its serial, NULL */
+	const char	*mac_host;	/* a host that now has one of its
+					   MACs (enrolled since), NULL */
+};
+struct inv_discovered;
+int	inv_discovered_open(struct inv *, const char *site,
+	    struct inv_discovered **curp, char *err, size_t errlen);
+int	inv_discovered_next(struct inv_discovered *,
+	    const struct inv_discovered_row **row, char *err, size_t errlen);
+void	inv_discovered_close(struct inv_discovered *);
 
 /* ---------------------------------------------------------------------
  * Moving a site's inventory into the fleet's (inventory migrate)

@@ -128,9 +128,8 @@ subcur_open(struct inv *inv, const char *cols, const char *table,
 		sql = xsprintf("SELECT %s FROM %s x ORDER BY %s", cols, table,
 		    order);
 	else
-		sql = xsprintf("SELECT %s FROM %s x WHERE x.host_id IN (SELECT "
-		    "h.id" JOINS " WHERE %s) ORDER BY %s", cols, table, where,
-		    order);
+		sql = xsprintf("SELECT %s" JOINS " JOIN %s x ON x.host_id = h.id "
+		    "WHERE %s ORDER BY %s", cols, table, where, order);
 	rc = db_prepare_stream(inv, sql, &c->st, err, errlen);
 	free(sql);
 	if (rc != INV_OK)
@@ -452,20 +451,44 @@ inv_events_next(struct inv_events *c, const struct inv_event_row **rowp,
 	"coalesce(model, '')) AS m, count(*) AS n FROM gpus GROUP BY host_id, " \
 	"trim(coalesce(vendor, '') || ' ' || coalesce(model, ''))"
 
-static const struct {
+/* A report's key over the hosts h (with s, r, f, and g from gpus); by
+ * site, the report reads what the database keeps for it instead. */
+struct report_key {
 	const char	*by;
 	const char	*expr;
 	const char	*gpus;
-} report_keys[] = {
-	{ "site", "s.name", GPUS_PER_HOST },
-	{ "rack", "s.name || '/' || r.name", GPUS_PER_HOST },
-	{ "state", "h.state", GPUS_PER_HOST },
-	{ "role", "h.role", GPUS_PER_HOST },
-	{ "model", "trim(coalesce(f.sys_vendor, '') || ' ' || "
-	    "coalesce(f.sys_product, ''))", GPUS_PER_HOST },
-	{ "image", "h.image", GPUS_PER_HOST },
-	{ "gpu", "s.name || '/' || g.m", GPUS_PER_MODEL },
+	int		 sums;	/* REPORT_SITES */
 };
+static const struct report_key report_keys[] = {
+	{ "site", "s.name", GPUS_PER_HOST, 1 },
+	{ "rack", "s.name || '/' || r.name", GPUS_PER_HOST, 0 },
+	{ "state", "h.state", GPUS_PER_HOST, 0 },
+	{ "role", "h.role", GPUS_PER_HOST, 0 },
+	{ "model", "trim(coalesce(f.sys_vendor, '') || ' ' || "
+	    "coalesce(f.sys_product, ''))", GPUS_PER_HOST, 0 },
+	{ "image", "h.image", GPUS_PER_HOST, 0 },
+	{ "gpu", "s.name || '/' || g.m", GPUS_PER_MODEL, 0 },
+};
+/* Every host once (the total of a report by gpu). */
+static const struct report_key report_all = { "total", "'total'",
+    GPUS_PER_HOST, 0 };
+
+/*
+ * The report by site without a join of every host's facts and disks:
+ * the hosts counted by site and state (from the index of both), and a
+ * row a site, without a state, of the sums of its hosts' cores, memory,
+ * disks and accelerators (site_sums, kept by the database); the groups'
+ * rows add up to the same.  %s: twice the site's condition, or nothing.
+ */
+#define REPORT_SITES \
+	"SELECT coalesce(nullif(s.name, ''), '(none)') AS k, x.state, x.n, " \
+	"x.c, x.m, x.d, x.g FROM (SELECT site_id, state, count(*) AS n, " \
+	"0 AS c, 0 AS m, 0 AS d, 0 AS g FROM hosts%s GROUP BY site_id, state " \
+	"UNION ALL SELECT site_id, NULL, 0, cpu_cores, memory_mb, " \
+	"disk_bytes, gpus FROM site_sums WHERE (cpu_cores <> 0 OR " \
+	"memory_mb <> 0 OR disk_bytes <> 0 OR gpus <> 0)%s) x " \
+	"JOIN sites s ON s.id = x.site_id ORDER BY 1, 2"
+#define REPORT_SITE_IS	"site_id = (SELECT id FROM sites WHERE name = ?1)"
 
 /* Whether report --by key puts every host in one group only (then the
  * total is the groups' sum): all but gpu. */
@@ -492,24 +515,28 @@ struct inv_report {
 	struct inv_report_group	 sum;	/* of the groups read so far */
 };
 
-/* The report's query: groups keyed by expr, accelerators from gpus. */
+/* The report's query for key k. */
 static int
-report_prepare(struct inv_report *c, struct inv *inv, const char *expr,
-    const char *gpus, char *err, size_t errlen)
+report_prepare(struct inv_report *c, struct inv *inv,
+    const struct report_key *k, char *err, size_t errlen)
 {
 	char	*sql;
 	int	 rc;
 
-	sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS k, "
-	    "h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
-	    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0), "
-	    "coalesce(sum(g.n), 0)" JOINS
-	    " LEFT JOIN facts f ON f.host_id = h.id"
-	    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM disks "
-	    "GROUP BY host_id) d ON d.host_id = h.id"
-	    " LEFT JOIN (%s) g ON g.host_id = h.id%s"
-	    " GROUP BY 1, h.state ORDER BY 1, h.state", expr, gpus,
-	    c->site ? " WHERE s.name = ?" : "");
+	if (k->sums)
+		sql = xsprintf(REPORT_SITES, c->site ? " WHERE "
+		    REPORT_SITE_IS : "", c->site ? " AND " REPORT_SITE_IS : "");
+	else
+		sql = xsprintf("SELECT coalesce(nullif(%s, ''), '(none)') AS "
+		    "k, h.state, count(*), coalesce(sum(f.cpu_cores), 0), "
+		    "coalesce(sum(f.memory_mb), 0), coalesce(sum(d.b), 0), "
+		    "coalesce(sum(g.n), 0)" JOINS
+		    " LEFT JOIN facts f ON f.host_id = h.id"
+		    " LEFT JOIN (SELECT host_id, sum(size_bytes) AS b FROM "
+		    "disks GROUP BY host_id) d ON d.host_id = h.id"
+		    " LEFT JOIN (%s) g ON g.host_id = h.id%s"
+		    " GROUP BY 1, h.state ORDER BY 1, h.state", k->expr,
+		    k->gpus, c->site ? " WHERE s.name = ?" : "");
 	rc = stmtcur_open(inv, sql, &c->sc, err, errlen);
 	free(sql);
 	if (rc == INV_OK && c->site)
@@ -523,17 +550,15 @@ inv_report_open(struct inv *inv, const char *by, const char *site,
     struct inv_report **curp, char *err, size_t errlen)
 {
 	struct inv_report	*c;
-	const char		*expr = NULL, *gpus = NULL;
+	const struct report_key	*k = NULL;
 	size_t			 i;
 	int			 rc;
 
 	*curp = NULL;
 	for (i = 0; i < sizeof(report_keys) / sizeof(report_keys[0]); i++)
-		if (strcmp(by, report_keys[i].by) == 0) {
-			expr = report_keys[i].expr;
-			gpus = report_keys[i].gpus;
-		}
-	if (expr == NULL) {
+		if (strcmp(by, report_keys[i].by) == 0)
+			k = &report_keys[i];
+	if (k == NULL) {
 		snprintf(err, errlen, "report --by %s: must be site, rack, "
 		    "state, role, model, image or gpu", by);
 		return INV_EINVAL;
@@ -541,7 +566,7 @@ inv_report_open(struct inv *inv, const char *by, const char *site,
 	c = xcalloc(1, sizeof(*c));
 	c->once = REPORT_ONCE(by);
 	c->site = site ? xstrdup(site) : NULL;
-	if ((rc = report_prepare(c, inv, expr, gpus, err, errlen)) != INV_OK) {
+	if ((rc = report_prepare(c, inv, k, err, errlen)) != INV_OK) {
 		free(c->site);
 		free(c);
 		return rc;
@@ -550,7 +575,8 @@ inv_report_open(struct inv *inv, const char *by, const char *site,
 	return INV_OK;
 }
 
-/* A group is the run of (key, state) rows with one key. */
+/* A group is the run of (key, state) rows with one key (by site, and a
+ * row of sums without a state). */
 int
 inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
     char *err, size_t errlen)
@@ -615,8 +641,7 @@ inv_report_total(struct inv_report *c, const struct inv_report_group **rowp,
 	db_finalize(c->sc.st);
 	c->sc.st = NULL;
 	snapshot_end(inv, c->sc.own);
-	if ((rc = report_prepare(c, inv, "'total'", GPUS_PER_HOST, err,
-	    errlen)) != INV_OK)
+	if ((rc = report_prepare(c, inv, &report_all, err, errlen)) != INV_OK)
 		return rc;
 	if ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
 		return INV_OK;

@@ -60,8 +60,10 @@ struct section {
 	const struct key	*keys;
 };
 
-static const char *const reboot_modes[] = { "ssh", "bmc", "none", NULL };
+static const char *const reboot_modes[] = { "ssh", "bmc", "none", "kexec", NULL };
+static const char *const kexec_fallbacks[] = { "none", "bmc", "ssh", NULL };
 static const char *const power_modes[] = { "none", "bmc", NULL };
+static const char *const transport_modes[] = { "auto", "pull", "push", NULL };
 static const char *const check_kinds[] = { "http", "tcp", "exec", NULL };
 static const char *const bmc_drivers[] = { "redfish", "ipmi", NULL };
 static const char *const boot_modes[] = { "keep", "uefi", "legacy", NULL };
@@ -69,6 +71,7 @@ static const char *const boot_modes[] = { "keep", "uefi", "legacy", NULL };
 #define C(f)	offsetof(struct config, f)
 #define I(f)	offsetof(struct cfg_image, f)
 #define S(f)	offsetof(struct cfg_service, f)
+#define P(f)	offsetof(struct cfg_prefix, f)
 #define DAY	(24ULL * 3600 * 1000)
 
 static const struct key keys_castiron[] = {
@@ -108,7 +111,9 @@ static const struct key keys_provision[] = {
 	{ "image", KT_NAME, C(provision.image) },
 	{ "disk", KT_STR, C(provision.disk), .def = "auto" },
 	{ "reboot", KT_ENUM, C(provision.reboot), .def = "ssh", .choices = reboot_modes },
+	{ "kexec_fallback", KT_ENUM, C(provision.kexec_fallback), .def = "none", .choices = kexec_fallbacks },
 	{ "power", KT_ENUM, C(provision.power), .def = "none", .choices = power_modes },
+	{ "image_transport", KT_ENUM, C(provision.image_transport), .def = "auto", .choices = transport_modes },
 	{ "boot_timeout", KT_DURATION, C(provision.boot_timeout_ms), 0, 1000, DAY, "10m" },
 	{ "authorized_keys", KT_FILE, C(provision.authorized_keys) },
 	{ "deploy_host_key", KT_FILE, C(provision.deploy_host_key) },
@@ -177,13 +182,21 @@ static const struct key keys_service[] = {
 	{ "rise", KT_UINT, S(rise), 0, 1, 100, "3" },
 	{ "fall", KT_UINT, S(fall), 0, 1, 100, "2" },
 	{ "prefixes", KT_PREFIXES, S(prefixes), S(nprefixes), .required = 1 },
-	{ "communities", KT_COMMUNITIES, S(communities), S(ncommunities) },
-	{ "large_communities", KT_LCOMMUNITIES, S(large_communities), S(nlarge_communities) },
-	{ "med", KT_UINT, S(med), 0, 0, 4294967295U },
+	{ "communities", KT_COMMUNITIES, S(attrs.communities), S(attrs.ncommunities) },
+	{ "large_communities", KT_LCOMMUNITIES, S(attrs.large_communities), S(attrs.nlarge_communities) },
+	{ "med", KT_UINT, S(attrs.med), 0, 0, 4294967295U },
 	{ "fail_open", KT_BOOL, S(fail_open), .def = "no" },
 	{ "flap_limit", KT_UINT, S(flap_limit), 0, 0, 1000, "0" },
 	{ "flap_window", KT_DURATION, S(flap_window_ms), 0, 1000, DAY, "1m" },
 	{ "flap_hold", KT_DURATION, S(flap_hold_ms), 0, 1000, DAY, "5m" },
+	{ NULL }
+};
+
+/* A prefix's own attributes, beside its services' (the same keys). */
+static const struct key keys_prefix[] = {
+	{ "communities", KT_COMMUNITIES, P(attrs.communities), P(attrs.ncommunities) },
+	{ "large_communities", KT_LCOMMUNITIES, P(attrs.large_communities), P(attrs.nlarge_communities) },
+	{ "med", KT_UINT, P(attrs.med), 0, 0, 4294967295U },
 	{ NULL }
 };
 
@@ -197,6 +210,7 @@ static const struct section sections[] = {
 	{ "boot", 0, keys_boot },
 	{ "bgp", 0, keys_bgp },
 	{ "service", 1, keys_service },
+	{ "prefix", 1, keys_prefix },	/* named by the prefix itself */
 	{ NULL }
 };
 
@@ -776,6 +790,12 @@ validate(struct loader *l)
 			    "required when bmap is a plain http:// URL (the "
 			    "bmap says which ranges are written and verified)");
 	}
+	if (c->provision.reboot >= REBOOT_SSH &&
+	    c->provision.reboot < REBOOT_KEXEC &&
+	    service_has(l, "provision", "kexec_fallback"))
+		cerr(l, place_line(l, "provision", "kexec_fallback"), "provision",
+		    "kexec_fallback", "applies to reboot = kexec only (reboot "
+		    "is %s)", reboot_modes[c->provision.reboot]);
 	if (c->provision.disk && strcmp(c->provision.disk, "auto") != 0 &&
 	    strncmp(c->provision.disk, "/dev/", 5) != 0)
 		cerr(l, place_line(l, "provision", "disk"), "provision", "disk",
@@ -811,7 +831,7 @@ validate(struct loader *l)
 		};
 
 		snprintf(sec, sizeof(sec), "service %s", s->name);
-		s->has_med = service_has(l, sec, "med");
+		s->attrs.has_med = service_has(l, sec, "med");
 		if (s->check < 0 || s->check > CHECK_EXEC)
 			continue;	/* already reported */
 		if (!service_has(l, sec, needs[s->check]))
@@ -864,6 +884,32 @@ validate(struct loader *l)
 	}
 }
 
+/* A [prefix P] names a prefix some service announces: one that none
+ * does is a mistake (a typo, or a service that lost it). */
+static void
+validate_prefixes(struct loader *l)
+{
+	struct config	*c = l->cfg;
+	size_t		 i, j, k;
+	char		 pb[64], sec[80];
+
+	for (k = 0; k < c->nprefix; k++) {
+		int found = 0;
+
+		for (i = 0; i < c->nservice && !found; i++)
+			for (j = 0; j < c->service[i].nprefixes; j++)
+				if (prefix_equal(&c->service[i].prefixes[j],
+				    &c->prefix[k].p))
+					found = 1;
+		if (found)
+			continue;
+		prefix_str(&c->prefix[k].p, pb, sizeof(pb));
+		snprintf(sec, sizeof(sec), "prefix %s", pb);
+		cerr(l, c->prefix[k].line, sec, NULL, "no [service NAME] lists "
+		    "%s in its prefixes", pb);
+	}
+}
+
 /* Errors in file order (insertion sort: a handful, and stable). */
 static void
 sort_errors(struct cfg_errors *e)
@@ -879,6 +925,39 @@ sort_errors(struct cfg_errors *e)
 			e->msg[j - 1] = m;
 			e->line[j - 1] = n;
 		}
+}
+
+/* [prefix P]: the label is the prefix, in any form parse_prefix takes
+ * (iniparser has lowered it); the same prefix twice is an error. */
+static void
+load_prefix(struct loader *l, dictionary *ini, const char *secname,
+    const char *label, const struct section *s)
+{
+	struct config		*c = l->cfg;
+	const struct cfg_prefix	*first;
+	struct cfg_prefix	*cp;
+	struct prefix		 p;
+	struct err		 err;
+	char			 pb[64];
+	int			 line = place_line(l, secname, NULL);
+
+	if (parse_prefix(label, &p, &err) != ERR_OK) {
+		cerr(l, line, secname, NULL, "%s", err.msg);
+		return;
+	}
+	if ((first = config_prefix(c, &p)) != NULL) {
+		cerr(l, line, secname, NULL, "%s is given twice (first on line "
+		    "%d)", prefix_str(&p, pb, sizeof(pb)), first->line);
+		return;
+	}
+	c->prefix = xreallocarray(c->prefix, c->nprefix + 1,
+	    sizeof(*c->prefix));
+	cp = &c->prefix[c->nprefix++];
+	memset(cp, 0, sizeof(*cp));
+	cp->p = p;
+	cp->line = line;
+	load_section(l, ini, secname, s, cp);
+	cp->attrs.has_med = place_line(l, secname, "med") != 0;
 }
 
 static int
@@ -932,6 +1011,8 @@ config_load(const char *path, struct cfg_errors *errs)
 			    "unknown section");
 			continue;
 		}
+		if (strcmp(s->name, "prefix") == 0)
+			continue;	/* below, from the scan */
 		if (s->named && valid_name(label, &err) != ERR_OK) {
 			cerr(&l, place_line(&l, name, NULL), name, NULL, "%s",
 			    err.msg);
@@ -958,12 +1039,24 @@ config_load(const char *path, struct cfg_errors *errs)
 			load_section(&l, ini, name, s, sv);
 		}
 	}
+	/* [prefix P] from the scan, in file order: iniparser does not list
+	 * a section whose name has a ':' (an IPv6 prefix) among its
+	 * sections, though it reads its keys. */
+	for (j = 0; j < l.nplaces; j++) {
+		const char *label;
+
+		if (l.places[j].key == NULL &&
+		    (s = find_section(l.places[j].section, &label)) != NULL &&
+		    strcmp(s->name, "prefix") == 0)
+			load_prefix(&l, ini, l.places[j].section, label, s);
+	}
 	/* Single sections, present or not, so that defaults apply. */
 	for (s = sections; s->name; s++)
 		if (!s->named)
 			load_section(&l, ini, s->name, s, c);
 	iniparser_freedict(ini);
 	validate(&l);
+	validate_prefixes(&l);
 out:
 	for (j = 0; j < l.nplaces; j++) {
 		free(l.places[j].section);
@@ -1017,8 +1110,11 @@ config_free(struct config *c)
 		free_keys(keys_service, &c->service[i]);
 		free(c->service[i].name);
 	}
+	for (i = 0; i < c->nprefix; i++)
+		free_keys(keys_prefix, &c->prefix[i]);
 	free(c->image);
 	free(c->service);
+	free(c->prefix);
 	free(c->path);
 	free(c);
 }
@@ -1056,6 +1152,17 @@ config_service(const struct config *c, const char *name)
 	for (i = 0; i < c->nservice; i++)
 		if (strcmp(c->service[i].name, name) == 0)
 			return &c->service[i];
+	return NULL;
+}
+
+const struct cfg_prefix *
+config_prefix(const struct config *c, const struct prefix *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nprefix; i++)
+		if (prefix_equal(&c->prefix[i].p, p))
+			return &c->prefix[i];
 	return NULL;
 }
 

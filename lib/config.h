@@ -16,8 +16,13 @@
 #define CONFIG_DEFAULT_PATH	"/etc/castiron/castiron.ini"
 
 enum check_kind { CHECK_HTTP, CHECK_TCP, CHECK_EXEC };
-enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE };
+enum reboot_mode { REBOOT_SSH, REBOOT_BMC, REBOOT_NONE, REBOOT_KEXEC };
+/* reboot = kexec when the deploy kernel refuses it (provision/step_kexec.c). */
+enum kexec_fallback { KEXEC_FALLBACK_NONE, KEXEC_FALLBACK_BMC, KEXEC_FALLBACK_SSH };
 enum power_mode { POWER_NONE, POWER_BMC };
+/* auto: pull for hosts network-booted through the boot service (power =
+ * bmc), push otherwise. */
+enum image_transport { TRANSPORT_AUTO, TRANSPORT_PULL, TRANSPORT_PUSH };
 
 struct cfg_image {
 	char		*name;
@@ -27,6 +32,17 @@ struct cfg_image {
 	char		 bmap_sha256[65];	/* "" when not pinned */
 	uint64_t	 min_disk;	/* bytes; 0 when not set */
 	int		 line;		/* of the section header */
+};
+
+/* What an announcement carries, from a [service NAME] or a [prefix P]
+ * (bgp/; docs/bgp.md). */
+struct cfg_attrs {
+	uint32_t	*communities;	/* (a << 16) | b */
+	size_t		 ncommunities;
+	uint32_t	*large_communities;	/* three words each */
+	size_t		 nlarge_communities;
+	uint64_t	 med;
+	int		 has_med;
 };
 
 struct cfg_service {
@@ -47,17 +63,19 @@ struct cfg_service {
 	uint64_t	 fall;
 	struct prefix	*prefixes;
 	size_t		 nprefixes;
-	/* What the announcements carry (bgp/; docs/bgp.md). */
-	uint32_t	*communities;	/* (a << 16) | b */
-	size_t		 ncommunities;
-	uint32_t	*large_communities;	/* three words each */
-	size_t		 nlarge_communities;
-	uint64_t	 med;
-	int		 has_med;
+	struct cfg_attrs attrs;		/* its prefixes' */
 	int		 fail_open;	/* a failure keeps the last announcer */
 	uint64_t	 flap_limit;	/* 0: no flap damping */
 	uint64_t	 flap_window_ms;
 	uint64_t	 flap_hold_ms;
+};
+
+/* [prefix P]: what one prefix's announcement carries beside its
+ * services' attributes. */
+struct cfg_prefix {
+	struct prefix	 p;
+	int		 line;		/* of the section header */
+	struct cfg_attrs attrs;
 };
 
 struct config {
@@ -94,7 +112,9 @@ struct config {
 		char		*image;
 		char		*disk;		/* "auto" or a device path */
 		int		 reboot;	/* enum reboot_mode */
+		int		 kexec_fallback;	/* enum kexec_fallback */
 		int		 power;		/* enum power_mode */
+		int		 image_transport;	/* enum image_transport */
 		uint64_t	 boot_timeout_ms;	/* deploy env to answer */
 		char		*authorized_keys;
 		char		*deploy_host_key;
@@ -152,6 +172,8 @@ struct config {
 	} bgp;
 	struct cfg_service	*service;
 	size_t			 nservice;
+	struct cfg_prefix	*prefix;
+	size_t			 nprefix;
 };
 
 /* Errors found while loading; each is one full line ready to print. */
@@ -172,6 +194,9 @@ void		 cfg_errors_clear(struct cfg_errors *);
 
 const struct cfg_image	 *config_image(const struct config *, const char *name);
 const struct cfg_service *config_service(const struct config *, const char *name);
+/* The [prefix P] section of p, or NULL. */
+const struct cfg_prefix	 *config_prefix(const struct config *,
+			    const struct prefix *p);
 const char		 *check_kind_name(int);
 
 /* ERR_OK when path is a regular file readable by its owner only (a

@@ -382,6 +382,21 @@ valid_hostname(const char *s, struct err *err)
 	return ERR_OK;
 }
 
+enum err_code
+valid_dmi_serial(const char *s, struct err *err)
+{
+	size_t	 i;
+
+	for (i = 0; s[i]; i++) {
+		if (i == DMI_SERIAL_MAX)
+			ERR("a serial longer than %d bytes", DMI_SERIAL_MAX);
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			ERR("a serial with a byte outside printable ASCII "
+			    "(0x%02x at %zu)", (unsigned char)s[i], i);
+	}
+	return ERR_OK;
+}
+
 /* Names of sites, racks, roles, images, services: [A-Za-z0-9._-], 1-64. */
 enum err_code
 valid_name(const char *s, struct err *err)

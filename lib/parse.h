@@ -38,6 +38,11 @@ enum err_code	 valid_hostname(const char *, struct err *);
 /* ADDR, NAME, either with :PORT ([IPV6]:PORT), or an https:// URL. */
 enum err_code	 valid_bmc(const char *, struct err *);
 enum err_code	 valid_name(const char *, struct err *);
+/* A serial as a machine's firmware reports it (DMI's product_serial): at
+ * most DMI_SERIAL_MAX bytes of printable ASCII, blanks inside allowed.
+ * The message says what is wrong without repeating the value. */
+#define DMI_SERIAL_MAX	64
+enum err_code	 valid_dmi_serial(const char *, struct err *);
 
 int	prefix_contains(const struct prefix *outer, const struct prefix *inner);
 int	prefix_equal(const struct prefix *, const struct prefix *);

@@ -54,16 +54,30 @@ b64(const uint8_t *p, size_t len)
 	return out;
 }
 
+/*
+ * OpenSSL's random generator leaves a copy of what it produced (the seed)
+ * in its stack frames, below the caller's (found by
+ * tests/integration/provision_secrets.sh reading castiron's memory):
+ * this overwrites them.  Not inlined, so that its buffer lies where those
+ * frames were.
+ */
+static __attribute__((noinline)) void
+wipe_stack_below(void)
+{
+	uint8_t	 b[16384];
+
+	explicit_bzero(b, sizeof(b));
+}
+
 int
 hostkey_generate(const char *comment, char **priv, char **pub, char *err,
     size_t errlen)
 {
-	EVP_PKEY_CTX	*ctx = NULL;
 	EVP_PKEY	*key = NULL;
 	struct wbuf	 blob = { { 0 }, 0 }, sec = { { 0 }, 0 };
 	struct wbuf	 file = { { 0 }, 0 };
 	uint8_t		 pk[ED_LEN], sk[2 * ED_LEN];
-	size_t		 pklen = ED_LEN, sklen = ED_LEN, i, at, clen;
+	size_t		 pklen = ED_LEN, i, at, clen;
 	uint32_t	 check;
 	char		*text = NULL, *out;
 	int		 rc = -1;
@@ -74,11 +88,14 @@ hostkey_generate(const char *comment, char **priv, char **pub, char *err,
 		snprintf(err, errlen, "host key comment too long");
 		return -1;
 	}
-	if ((ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL)) == NULL ||
-	    EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &key) != 1 ||
+	/* The seed is drawn here and given to OpenSSL, never read back:
+	 * EVP_PKEY_get_raw_private_key() exports it through a parameter
+	 * buffer that OpenSSL 3.0 frees without wiping. */
+	if (RAND_priv_bytes(sk, ED_LEN) != 1 ||
+	    (key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk,
+	    ED_LEN)) == NULL ||
 	    EVP_PKEY_get_raw_public_key(key, pk, &pklen) != 1 ||
-	    EVP_PKEY_get_raw_private_key(key, sk, &sklen) != 1 ||
-	    pklen != ED_LEN || sklen != ED_LEN ||
+	    pklen != ED_LEN ||
 	    RAND_bytes((unsigned char *)&check, sizeof(check)) != 1) {
 		snprintf(err, errlen, "ed25519 key generation failed");
 		goto out;
@@ -112,6 +129,7 @@ hostkey_generate(const char *comment, char **priv, char **pub, char *err,
 		at += (size_t)sprintf(out + at, "%.70s\n", text + i);
 	sprintf(out + at, "-----END OPENSSH PRIVATE KEY-----\n");
 	*priv = out;
+	explicit_bzero(text, strlen(text));
 	free(text);
 	text = b64(blob.b, blob.n);
 	*pub = xsprintf("%s %s %s\n", KEY_TYPE, text, comment);
@@ -125,6 +143,6 @@ out:
 	explicit_bzero(&sec, sizeof(sec));
 	explicit_bzero(&file, sizeof(file));
 	EVP_PKEY_free(key);
-	EVP_PKEY_CTX_free(ctx);
+	wipe_stack_below();
 	return rc;
 }

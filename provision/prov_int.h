@@ -25,6 +25,11 @@
 #define PROV_ERRLEN	768
 #define PROV_MARKER	"/etc/castiron/provision-id"
 #define PROV_WRITER_DIR	"/tmp"
+/* The writer on the host, by the name that carries its digest (printf
+ * of the digest's hex); a command runs it with "test -x || exit
+ * WRITER_MISSING" first, and uploads it on that status. */
+#define PROV_WRITER_NAME	PROV_WRITER_DIR "/castiron-writer-%.16s"
+#define WRITER_MISSING	97
 
 /* What every host of a run shares (prepare.c); read-only but for lock. */
 struct prov_ctx {
@@ -73,6 +78,8 @@ struct prov_host {
 						   network boot checked in with */
 	struct inspect		*insp;
 	char			 disk[64];	/* chosen target */
+	char			 root_part[128];	/* the installed root on it,
+						   once found (phost_root_part) */
 	char			 prov_id[64];
 	int			 step;		/* running now */
 	uint64_t		 step_bytes;
@@ -127,6 +134,17 @@ int	owner_may_take(const struct inv_owner *rec, const struct inv_owner *me,
 
 /* reboot = bmc: a one-time disk boot and a restart (step_power.c). */
 int	phost_bmc_disk_boot(struct prov_host *);
+/* castiron-writer uploaded to remote, its digest checked (step_image.c). */
+int	phost_upload_writer(struct prov_host *, const char *remote);
+/* The installed root partition on the written disk (step_configure.c). */
+int	phost_root_part(struct prov_host *, char *part, size_t partlen);
+/*
+ * reboot = kexec (step_kexec.c): the installed system's kernel started
+ * from the deploy environment.  0: the kexec is under way (the session
+ * is closed); 1: the deploy kernel refused it, why says so (nothing
+ * else changed); -1 with h->err set.
+ */
+int	phost_kexec(struct prov_host *, char *why, size_t whylen);
 
 /* The steps: each returns 0 (h->why may say something) or -1 with
  * h->err set. */

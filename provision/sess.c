@@ -1051,12 +1051,16 @@ run_core(struct sess_conn *c, const char *cmd, sess_source_fn src, void *srcarg,
 			if (sess_stream_write(st, buf, got, err, errlen) == -1)
 				goto fail;
 		}
+		/* It may have held a secret (configure's host key). */
+		explicit_bzero(buf, STREAM_CHUNK);
 		free(buf);
 	}
 	if (sent)
 		*sent = st->sent;
 	return sess_stream_finish(st, r, err, errlen);
 fail:
+	if (buf)
+		explicit_bzero(buf, STREAM_CHUNK);
 	free(buf);
 	sess_stream_abort(st);
 	return -1;

@@ -285,14 +285,24 @@ network_config(const struct inv_host *hh)
 	return s;
 }
 
+/*
+ * The installed system's root partition on the disk the image step
+ * wrote (by the inventory's record of it in a resumed run): configure
+ * writes into it, reboot = kexec reads its boot loader's configuration.
+ * Found once a run.
+ */
 int
-step_configure(struct prov_host *h)
+phost_root_part(struct prov_host *h, char *part, size_t partlen)
 {
 	struct sess_result	 r;
 	const char		*hn = h->h.hostname;
-	char			 part[128], e[PROV_ERRLEN], *cmd, *q;
-	char			*priv = NULL, *pub = NULL, type[40], b64[1024];
-	int			 rc = -1;
+	char			 e[PROV_ERRLEN], *cmd, *q;
+	int			 rc;
+
+	if (h->root_part[0]) {
+		snprintf(part, partlen, "%s", h->root_part);
+		return 0;
+	}
 
 	if (h->disk[0] == '\0') {
 		/* A resumed run: the disk the image step wrote, as its done
@@ -302,17 +312,20 @@ step_configure(struct prov_host *h)
 		if (phost_recall(h, "image", "done: ", what, sizeof(what)) == -1)
 			return -1;
 		if ((at = strstr(what, " written to ")) == NULL) {
-			phost_err(h, "%s: resuming at configure, but the inventory "
-			    "does not say which disk the image was written to",
-			    hn);
+			phost_err(h, "%s: resuming after the image step, but the "
+			    "inventory does not say which disk the image was "
+			    "written to", hn);
 			return -1;
 		}
 		/* By its serial or by-id link: the kernel's names may have
 		 * changed since (a reboot of the deploy environment). */
+		if (h->insp == NULL && phost_inspect(h) == -1)
+			return -1;
 		if (inspect_find_written(h->insp, at + 12, h->disk,
 		    sizeof(h->disk), e, sizeof(e)) == -1 ||
 		    sh_valid_device(h->disk, e, sizeof(e)) == -1) {
-			phost_err(h, "%s: resuming at configure: %s", hn, e);
+			phost_err(h, "%s: resuming after the image step: %s", hn,
+			    e);
 			h->disk[0] = '\0';
 			return -1;
 		}
@@ -324,12 +337,26 @@ step_configure(struct prov_host *h)
 	free(cmd);
 	if (rc == -1)
 		return -1;
-	rc = pick_root(r.out, part, sizeof(part), e, sizeof(e));
+	rc = pick_root(r.out, part, partlen, e, sizeof(e));
 	sess_result_clear(&r);
 	if (rc == -1 || sh_valid_device(part, e, sizeof(e)) == -1) {
 		phost_err(h, "%s: %s: %s", hn, h->disk, e);
 		return -1;
 	}
+	snprintf(h->root_part, sizeof(h->root_part), "%s", part);
+	return 0;
+}
+
+int
+step_configure(struct prov_host *h)
+{
+	const char		*hn = h->h.hostname;
+	char			 part[128];
+	char			*priv = NULL, *pub = NULL, type[40], b64[1024];
+	int			 rc = -1;
+
+	if (phost_root_part(h, part, sizeof(part)) == -1)
+		return -1;
 	/* The host's own private key goes only to a host that proved its
 	 * pinned key, or whose MAC and serial were checked on this very
 	 * session: the deploy key alone is every deploy host's. */

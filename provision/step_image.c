@@ -2,19 +2,27 @@
  * The image step: choose and check the target disk, make sure the host
  * has castiron-writer with the right digest (uploaded through cat under a
  * name that carries its digest, renamed into place so that hosts sharing
- * a /tmp never see half a binary), then stream the image through the
- * writer over one SSH channel (images/frame.h: only mapped ranges when a
- * bmap is known, a compressed image as it is stored and decompressed on
- * the host, every range checked by sha256 there) and compare the digest
- * the writer reports with the one the sender computed.
+ * a /tmp never see half a binary), then write the image through the
+ * writer and compare the digest it reports with the one the sender
+ * computed.  The image travels one of two ways ([provision]
+ * image_transport): pushed, streamed over the SSH channel
+ * (images/frame.h: only mapped ranges when a bmap is known, a compressed
+ * image as it is stored and decompressed on the host), or pulled: the
+ * channel carries only the range table and its digests, and the writer
+ * fetches the image file from the boot service (castiron boot serve,
+ * /images/NAME) over HTTP.  Either way every range is checked by sha256
+ * on the host.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "images/fetch.h"
 #include "images/frame.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "provision/boot/boot.h"
 #include "provision/prov_int.h"
 #include "provision/shell.h"
 
@@ -31,11 +39,12 @@ struct send_ctx {
  * Uploads castiron-writer to the name that carries its digest: under a
  * temporary name, renamed into place once its digest on the host is
  * right, so that hosts sharing a /tmp never see half a binary.  The
- * image step runs the writer by that name and uploads only when it is
- * not there (WRITER_MISSING): no round trip to ask first.
+ * image step (and reboot = kexec) runs the writer by that name and
+ * uploads only when it is not there (WRITER_MISSING): no round trip to
+ * ask first.
  */
-static int
-upload_writer(struct prov_host *h, const char *remote)
+int
+phost_upload_writer(struct prov_host *h, const char *remote)
 {
 	struct prov_ctx		*c = h->ctx;
 	struct sess_result	 r;
@@ -136,14 +145,50 @@ on_line(void *arg, const char *line)
 	}
 }
 
-#define WRITER_MISSING	97	/* the stream command's status: no writer */
-
 /*
- * Streams the image through the writer at path; *missing says the host
- * had no writer there (nothing was sent but the header).
+ * Where the host pulls the image from, into url ("": it is pushed).
+ * auto pulls for a host the boot service booted: powered by castiron
+ * (power = bmc) and checked in with the service on this boot (a deploy
+ * environment of the site's own, met by its deploy_host_key, may have no
+ * boot service to pull from); and only an image in the cache, which is
+ * all the service serves.  An explicit pull of an image that is not
+ * there fails.
  */
 static int
-send_image(struct prov_host *h, const char *writer,
+pull_url(struct prov_host *h, char *url, size_t len)
+{
+	const struct config	*cfg = h->ctx->cfg;
+	const struct cfg_image	*img;
+	int			 t = cfg->provision.image_transport;
+	char			 base[300];
+
+	*url = '\0';
+	if (t == TRANSPORT_PUSH || (t == TRANSPORT_AUTO &&
+	    (cfg->provision.power != POWER_BMC || *h->checkin_fp == '\0')))
+		return 0;
+	img = config_image(cfg, h->ctx->image);
+	if (img == NULL || !img_cached(cfg, img)) {
+		if (t == TRANSPORT_AUTO)
+			return phost_note(h, "image %s is not in the cache, "
+			    "which is all the boot service serves: pushed over "
+			    "SSH", h->ctx->image);
+		phost_err(h, "%s: image_transport = pull, but image %s is not "
+		    "in the cache the boot service serves (castiron image "
+		    "fetch %s)", h->h.hostname, h->ctx->image, h->ctx->image);
+		return -1;
+	}
+	boot_base_url(cfg, base, sizeof(base));
+	snprintf(url, len, "%s/images/%s", base, h->ctx->image);
+	return 0;
+}
+
+/*
+ * Writes the image through the writer at path: streamed, or with url
+ * set, pulled by the writer from there; *missing says the host had no
+ * writer there (nothing was sent but the header).
+ */
+static int
+send_image(struct prov_host *h, const char *writer, const char *url,
     struct frame_send_result *sr, struct frame_report *done, int *missing)
 {
 	struct prov_ctx			*c = h->ctx;
@@ -151,16 +196,18 @@ send_image(struct prov_host *h, const char *writer,
 	struct sess_result		 r;
 	struct send_ctx			*s;
 	struct err			 se;
-	char				 e[PROV_ERRLEN], *cmd, *qw, *qd;
+	char				 e[PROV_ERRLEN], *cmd, *qw, *qd, *qu;
 	int				 rc = -1;
 
 	*missing = 0;
 	qw = sh_quote(writer);
 	qd = sh_quote(h->disk);
-	cmd = xsprintf("test -x %s || exit %d; exec %s %s", qw,
-	    WRITER_MISSING, qw, qd);
+	qu = sh_quote(url);
+	cmd = xsprintf("test -x %s || exit %d; exec %s%s%s %s", qw,
+	    WRITER_MISSING, qw, *url ? " --pull " : "", *url ? qu : "", qd);
 	free(qw);
 	free(qd);
+	free(qu);
 	s = xcalloc(1, sizeof(*s));
 	s->h = h;
 	s->st = sess_stream_open(h->sess, cmd, on_line, s, e, sizeof(e));
@@ -180,6 +227,7 @@ send_image(struct prov_host *h, const char *writer,
 	so.verified = 1;	/* prov_prepare checked its sha256 */
 	so.pack = c->pack;
 	so.bmap_sha256 = c->bmap_sha256;
+	so.pull = *url != '\0';
 	memset(sr, 0, sizeof(*sr));
 	if (frame_send_image(&so, sr, &se) != ERR_OK) {
 		/* The writer's own error line says more when it stopped. */
@@ -220,6 +268,11 @@ send_image(struct prov_host *h, const char *writer,
 		goto out;
 	}
 	sess_result_clear(&r);
+	if (so.pull && !s->done.pulled) {
+		phost_err(h, "%s: the writer did not say it pulled the image",
+		    h->h.hostname);
+		goto out;
+	}
 	if (strcmp(s->done.sha256, sr->sha256) != 0 ||
 	    s->done.bytes != sr->mapped_bytes) {
 		phost_err(h, "%s: the writer reports %llu "
@@ -252,9 +305,10 @@ step_image(struct prov_host *h)
 	struct frame_report		 done;
 	const char			*want;
 	char				 ie[INV_ERRLEN];
-	char				 writer[128], e[PROV_ERRLEN];
-	char				 serial[64], byid[128];
+	char				 writer[128], e[PROV_ERRLEN], url[400];
+	char				 serial[64], byid[128], how[600];
 	int				 rc, missing;
+	double				 mibs;
 
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
 	if (inspect_pick_disk(h->insp, want, c->image_bytes, h->disk, sizeof(h->disk),
@@ -266,25 +320,40 @@ step_image(struct prov_host *h)
 		phost_err(h, "%s: %s", h->h.hostname, e);
 		return -1;
 	}
-	snprintf(writer, sizeof(writer), PROV_WRITER_DIR
-	    "/castiron-writer-%.16s", c->writer_sha);
-	if (phost_note(h, "writing %s to %s", c->image, h->disk) == -1)
+	snprintf(writer, sizeof(writer), PROV_WRITER_NAME, c->writer_sha);
+	if (pull_url(h, url, sizeof(url)) == -1)
 		return -1;
-	rc = send_image(h, writer, &sr, &done, &missing);
+	if (phost_note(h, "writing %s to %s, %s", c->image, h->disk, *url ?
+	    "pulled by the host from the boot service" : "pushed over SSH") ==
+	    -1)
+		return -1;
+	rc = send_image(h, writer, url, &sr, &done, &missing);
 	if (rc == -1 && missing) {
-		if (upload_writer(h, writer) == -1)
+		if (phost_upload_writer(h, writer) == -1)
 			return -1;
-		rc = send_image(h, writer, &sr, &done, &missing);
+		rc = send_image(h, writer, url, &sr, &done, &missing);
 	}
 	if (rc == -1)
 		return -1;
+	/* Which transport carried it, and how fast the write went. */
+	mibs = done.elapsed_ms ? (double)done.bytes / 1048576.0 /
+	    ((double)done.elapsed_ms / 1000.0) : 0;
+	if (*url)
+		snprintf(how, sizeof(how), "pulled from %s: %llu bytes fetched "
+		    "in %llu requests (%llu resumed), %llu bytes of range table "
+		    "over SSH (%s)", url, (unsigned long long)done.fetched_bytes,
+		    (unsigned long long)done.requests,
+		    (unsigned long long)done.resumes,
+		    (unsigned long long)sr.wire_bytes, sr.how);
+	else
+		snprintf(how, sizeof(how), "%llu bytes sent (%s), pushed over "
+		    "SSH", (unsigned long long)sr.wire_bytes, sr.how);
 	if (phost_note(h, "image %s verified on %s: %llu of %llu bytes "
-	    "mapped, %llu ranges, sha256 %s; %llu bytes sent (%s); the writer "
+	    "mapped, %llu ranges, sha256 %s; %s; %.1f MiB/s, the writer "
 	    "took %llu ms, %llu ms of CPU", c->image, h->disk,
 	    (unsigned long long)sr.mapped_bytes,
 	    (unsigned long long)sr.image_bytes, (unsigned long long)sr.ranges,
-	    sr.sha256, (unsigned long long)sr.wire_bytes, sr.how,
-	    (unsigned long long)done.elapsed_ms,
+	    sr.sha256, how, mibs, (unsigned long long)done.elapsed_ms,
 	    (unsigned long long)done.cpu_ms) == -1)
 		return -1;
 	if (inv_image_set(h->inv, h->h.hostname, c->image, c->o.actor, ie,

@@ -154,6 +154,8 @@ step_boot(struct prov_host *h)
 			    start));
 		if (!unreachable)
 			return -1;	/* it answered, but wrongly */
+		if (atomic_load(&h->ctx->stop))
+			return -1;	/* the run's failure names the signal */
 		if (mono_ms() - start + BOOT_EVERY_MS >
 		    cfg->provision.boot_timeout_ms) {
 			phost_err(h, "%s: the deploy environment did not answer "

@@ -6,8 +6,10 @@
  * verifies each range's sha256, and reports on stdout in the line format
  * of frame.h, which provision parses.  A packed stream (a range table,
  * then one zstd or gzip stream) is decompressed here, on a thread ahead
- * of the writes, and cut into the table's ranges.  No configuration, no
- * libraries at run time, nothing but the target touched.
+ * of the writes, and cut into the table's ranges.  With --pull URL the
+ * stream is the range table alone and the image file is fetched from the
+ * boot service (pull.c).  No configuration, no libraries at run time,
+ * nothing but the target touched.
  */
 #include <sys/resource.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "images/source.h"
 #include "images/target.h"
 #include "images/walk.h"
+#include "images/writer/writer.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -105,8 +108,8 @@ on_progress(void *arg, int phase, uint64_t done, uint64_t total)
  * engine, which writes it while the next stage fills from stdin: reading
  * the network and writing the disk overlap.
  */
-static enum err_code
-flush_stage(struct img_wr *w, struct err *err)
+enum err_code
+wr_flush_stage(struct img_wr *w, struct err *err)
 {
 	enum err_code	 rc = ERR_OK;
 
@@ -120,8 +123,8 @@ flush_stage(struct img_wr *w, struct err *err)
 
 /* Gathers range data so that the engine gets large aligned writes
  * whatever slices the network delivered. */
-static enum err_code
-stage_data(struct img_wr *w, const uint8_t *p, size_t len, struct err *err)
+enum err_code
+wr_stage_data(struct img_wr *w, const uint8_t *p, size_t len, struct err *err)
 {
 	size_t	 n;
 
@@ -131,7 +134,7 @@ stage_data(struct img_wr *w, const uint8_t *p, size_t len, struct err *err)
 		W.staged += n;
 		p += n;
 		len -= n;
-		if (W.staged == STAGE && flush_stage(w, err) != ERR_OK)
+		if (W.staged == STAGE && wr_flush_stage(w, err) != ERR_OK)
 			return ERR_FAIL;
 	}
 	return ERR_OK;
@@ -218,19 +221,6 @@ in_fill(void *arg, uint8_t *buf, size_t len, struct err *err)
 	return (ssize_t)n;
 }
 
-/*
- * A packed stream's ranges, as the walk sees them: where each one sits in
- * the decompressed bytes (vb: the whole image, or the mapped data back to
- * back) and where it goes on the target (off).
- */
-struct packed {
-	struct img_wr	*w;
-	struct bmap	 vb;
-	uint64_t	*off;
-	uint64_t	 n, cap, vpos;
-	unsigned	 codec, layout;
-};
-
 static void
 pk_add(struct packed *pk, uint64_t off, uint64_t len, const uint8_t *dig)
 {
@@ -268,7 +258,7 @@ pk_data(void *arg, const uint8_t *buf, size_t len, struct err *err)
 {
 	struct packed	*pk = arg;
 
-	return stage_data(pk->w, buf, len, err);
+	return wr_stage_data(pk->w, buf, len, err);
 }
 
 static enum err_code
@@ -277,15 +267,15 @@ pk_end(void *arg, uint64_t idx, const uint8_t *expect, struct err *err)
 	struct packed	*pk = arg;
 
 	(void)idx;
-	if (flush_stage(pk->w, err) != ERR_OK)
+	if (wr_flush_stage(pk->w, err) != ERR_OK)
 		return ERR_FAIL;
 	return img_wr_end(pk->w, expect, err);
 }
 
-/* Decompresses the packed data and writes the table's ranges. */
-static enum err_code
-pk_write(struct packed *pk, struct input *in, uint64_t image_size,
-    struct err *err)
+/* Decompresses what fill() returns and writes the table's ranges. */
+enum err_code
+wr_pack_walk(struct packed *pk, img_fill_fn *fill, void *arg,
+    uint64_t image_size, struct err *err)
 {
 	static const struct img_walk_cb	 cb = { pk_begin, pk_data, pk_end };
 	struct img_src			*src;
@@ -295,11 +285,22 @@ pk_write(struct packed *pk, struct input *in, uint64_t image_size,
 	pk->vb.image_size = pk->layout == FRAME_LAYOUT_IMAGE ? image_size :
 	    pk->vpos;
 	src = img_src_open_fill(pk->codec == FRAME_CODEC_ZSTD ? IMG_ZSTD :
-	    IMG_GZIP, "the packed stream", in_fill, in, err);
+	    IMG_GZIP, "the packed stream", fill, arg, err);
 	if (src == NULL)
 		return ERR_FAIL;
 	rc = img_walk(src, &pk->vb, pk->vb.image_size, &cb, pk, err);
 	img_src_close(src);
+	return rc;
+}
+
+/* The packed data of the stream, decompressed and written. */
+static enum err_code
+pk_write(struct packed *pk, struct input *in, uint64_t image_size,
+    struct err *err)
+{
+	enum err_code	 rc;
+
+	rc = wr_pack_walk(pk, in_fill, in, image_size, err);
 	if (rc == ERR_OK && !in->end)
 		rc = err_set(err, ERR_FAIL, "stream byte %llu: packed data "
 		    "past the end of the image",
@@ -311,7 +312,8 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: castiron-writer [--verify-readback] [--quiet] "
-	    "TARGET < stream\n");
+	    "[--pull URL] TARGET < stream\n"
+	    "       castiron-writer --kexec load | exec | unload ...\n");
 	return 2;
 }
 
@@ -324,7 +326,8 @@ main(int argc, char **argv)
 	struct img_wr		*w = NULL;
 	struct frame_report	 r;
 	const uint8_t		*data;
-	const char		*target = NULL;
+	const char		*target = NULL, *pull = NULL;
+	struct pull_stats	 ps = { 0 };
 	struct err		 err;
 	uint8_t			 dig[SHA256_LEN];
 	uint64_t		 idx, off, len, n;
@@ -333,11 +336,15 @@ main(int argc, char **argv)
 	int			 i, readback = 0, code = 1, finished = 0;
 
 	log_init("castiron-writer", 0, 0);
+	if (argc > 1 && strcmp(argv[1], "--kexec") == 0)
+		return writer_kexec(argc - 2, argv + 2);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--verify-readback") == 0)
 			readback = 1;
 		else if (strcmp(argv[i], "--quiet") == 0)
 			W.quiet = 1;
+		else if (strcmp(argv[i], "--pull") == 0 && i + 1 < argc)
+			pull = argv[++i];
 		else if (argv[i][0] == '-' || target != NULL)
 			return usage();
 		else
@@ -345,6 +352,8 @@ main(int argc, char **argv)
 	}
 	if (target == NULL)
 		return usage();
+	if (pull != NULL && pull_url_check(pull, &err) != ERR_OK)
+		return fail(2, "%s", err.msg);
 	W.start_ms = mono_ms();
 	if (posix_memalign((void **)&W.stages[0], 4096, STAGE) != 0 ||
 	    posix_memalign((void **)&W.stages[1], 4096, STAGE) != 0) {
@@ -366,6 +375,12 @@ main(int argc, char **argv)
 			break;	/* in_next returns neither */
 		case FRAME_EV_HDR: {
 			const struct frame_hdr *h = frame_dec_hdr(in.d);
+			if (!(h->flags & FRAME_F_PULL) != (pull == NULL)) {
+				code = fail(2, pull ? "--pull, but the stream "
+				    "carries the image" : "a pulled stream, but "
+				    "no --pull URL");
+				goto out;
+			}
 			t = img_target_open(target, h->image_size, &err);
 			if (t == NULL) {
 				code = fail(2, "%s", err.msg);
@@ -411,13 +426,13 @@ main(int argc, char **argv)
 			}
 			break;
 		case FRAME_EV_DATA:
-			if (stage_data(w, data, dlen, &err) != ERR_OK) {
+			if (wr_stage_data(w, data, dlen, &err) != ERR_OK) {
 				code = fail(1, "%s", err.msg);
 				goto out;
 			}
 			break;
 		case FRAME_EV_RANGE_END:
-			if (flush_stage(w, &err) != ERR_OK ||
+			if (wr_flush_stage(w, &err) != ERR_OK ||
 			    img_wr_end(w, frame_dec_digest(in.d),
 			    &err) != ERR_OK) {
 				code = fail(1, "%s", err.msg);
@@ -425,6 +440,18 @@ main(int argc, char **argv)
 			}
 			break;
 		case FRAME_EV_END:
+			if (pull != NULL) {
+				/* The table is all: the image comes over
+				 * HTTP. */
+				if (pull_write(&pk, pull, frame_dec_hdr(
+				    in.d)->image_size, in.packsha, &ps,
+				    &err) != ERR_OK) {
+					code = fail(1, "%s", err.msg);
+					goto out;
+				}
+				finished = 1;
+				break;
+			}
 			if (frame_dec_hdr(in.d)->flags & FRAME_F_PACKED) {
 				code = fail(1, "the packed stream has no "
 				    "packed data");
@@ -450,10 +477,15 @@ main(int argc, char **argv)
 	    (frame_dec_hdr(in.d)->flags & FRAME_F_READBACK);
 	r.elapsed_ms = mono_ms() - W.start_ms;
 	r.cpu_ms = cpu_ms();
-	if (frame_dec_hdr(in.d)->flags & FRAME_F_PACKED) {
+	if ((frame_dec_hdr(in.d)->flags & FRAME_F_PACKED) &&
+	    pk.codec != FRAME_CODEC_NONE) {
 		img_sha_final(in.packsha, dig);
 		img_hex(dig, r.packed_sha256);
 	}
+	r.pulled = pull != NULL;
+	r.fetched_bytes = ps.fetched;
+	r.requests = ps.requests;
+	r.resumes = ps.resumes;
 	report(&r);
 	code = 0;
 out:

@@ -59,9 +59,28 @@ int		 boot_token_host(const struct config *, const char *token,
 enum err_code	 boot_checkin(const struct config *, const char *token,
 		    const struct boot_checkin *in, char *host, size_t hostlen,
 		    int *replay, struct err *);
+/* service: the host whose deploy environment checked in from addr (the
+ * latest, when several did); 0 when none. */
+int		 boot_host_by_addr(const struct config *, const char *addr,
+		    char *host, size_t hostlen);
 /* service: records what host was last served. */
 void		 boot_note_fetch(const struct config *, const char *host,
 		    const char *what, unsigned status);
+
+/* enlist.c: an enlistment check-in's serial and inspection (its MACs
+ * are read with every check-in's).  ERR_INVAL, one line, for a serial
+ * that is not a string of at most 64 bytes of printable ASCII, or an
+ * inspection that is not a string provision's parser reads.  *en is the
+ * caller's (boot_enlist_free). */
+struct json_t;
+struct inspect;
+struct boot_enlist {
+	char		 serial[65];	/* "" when none */
+	struct inspect	*insp;		/* the parsed dump; NULL: none */
+};
+enum err_code	 boot_enlist_read(const struct json_t *, struct boot_enlist *,
+		    struct err *);
+void		 boot_enlist_free(struct boot_enlist *);
 
 /* The state of each host the service knows (boot status). */
 struct boot_status {
@@ -73,6 +92,10 @@ struct boot_status {
 };
 enum err_code	 boot_status_list(const struct config *, struct boot_status
 		    **, size_t *, struct err *);
+
+/* The service's URL as hosts reach it: [boot] url, else http://listen;
+ * no trailing '/'. */
+void		 boot_base_url(const struct config *, char *buf, size_t len);
 
 /* iPXE scripts; the caller frees them.  base is the service's URL. */
 char		*boot_script_chain(const char *base);

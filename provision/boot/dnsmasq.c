@@ -98,10 +98,7 @@ boot_dnsmasq_write(const struct config *cfg, int *hosts_changed,
 		    "dhcp_range are needed for dnsmasq", cfg->path);
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 		return err_errno(e, ERR_FAIL, "%s", dir);
-	if (cfg->boot.url)
-		snprintf(base, sizeof(base), "%s", cfg->boot.url);
-	else
-		snprintf(base, sizeof(base), "http://%s", cfg->boot.listen);
+	boot_base_url(cfg, base, sizeof(base));
 	conf = xsprintf(
 	    "# Written by castiron from %s; do not edit: it is replaced.\n"
 	    "port=0\n"

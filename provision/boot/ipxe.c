@@ -6,11 +6,25 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "lib/config.h"
 #include "lib/xmalloc.h"
 #include "provision/boot/boot.h"
 
 #define IPXE_TRIES	20	/* each fetch, 3 s apart */
+
+void
+boot_base_url(const struct config *cfg, char *buf, size_t len)
+{
+	if (cfg->boot.url)
+		snprintf(buf, len, "%s", cfg->boot.url);
+	else
+		snprintf(buf, len, "http://%s", cfg->boot.listen);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (*buf && buf[strlen(buf) - 1] == '/')
+		buf[strlen(buf) - 1] = '\0';
+}
 
 char *
 boot_script_chain(const char *base)

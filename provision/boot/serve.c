@@ -10,10 +10,16 @@
  *                            the network first boots its disk; an unknown
  *                            MAC: the enlistment environment
  *   GET  /deploy/vmlinuz, /deploy/initrd.img   from [boot] deploy_dir
- *   GET  /images/NAME        a verified image of the cache (Range; sent
- *                            with sendfile)
+ *   GET  /images/NAME        a verified image of the cache, as stored
+ *                            (Range; sent with sendfile): what
+ *                            castiron-writer --pull fetches, logged with
+ *                            the host that checked in from its address
  *   POST /checkin            the deploy environment's check-in: token,
- *                            MACs, the host key it generated
+ *                            MACs, the host key it generated (the reply
+ *                            carries root's keys); or, in enlistment
+ *                            mode, MACs, serial and inspection: recorded
+ *                            as a discovered machine, or attached to the
+ *                            host with its serial (inventory/discover.c)
  *
  * With [boot] interface set it also writes dnsmasq's configuration and
  * keeps its hosts file in step with the inventory (dnsmasq.c).
@@ -42,11 +48,13 @@
 #include "images/fetch.h"
 #include "inventory/inventory.h"
 #include "lib/config.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/sshkey.h"
 #include "lib/xmalloc.h"
 #include "provision/boot/boot.h"
+#include "provision/inspect.h"
 
 #define CHECKIN_MAX	(16u << 10)	/* a check-in's body */
 
@@ -146,9 +154,10 @@ send_file(struct MHD_Connection *c, const char *path, const char *host,
 	struct stat		 st;
 	uint64_t		 off = 0, len;
 	enum MHD_Result		 ret;
-	char			 cr[96];
+	char			 cr[96], addr[64];
 	int			 fd, rg;
 
+	client(c, addr, sizeof(addr));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		if (fd != -1)
@@ -167,8 +176,9 @@ send_file(struct MHD_Connection *c, const char *path, const char *host,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 		ret = MHD_queue_response(c, 416, r);
 		MHD_destroy_response(r);
-		log_warnx("boot: %s: 416: a range outside the file's %lld "
-		    "bytes", url, (long long)st.st_size);
+		log_warnx("boot: %s %s: 416 (%s): a range outside the file's "
+		    "%lld bytes", addr, url, host ? host : "-",
+		    (long long)st.st_size);
 		return ret;
 	}
 	r = MHD_create_response_from_fd_at_offset64(len, fd, off);
@@ -187,8 +197,8 @@ send_file(struct MHD_Connection *c, const char *path, const char *host,
 	}
 	ret = MHD_queue_response(c, rg == 1 ? 206 : 200, r);
 	MHD_destroy_response(r);
-	log_info("boot: %s: %d (%s): %" PRIu64 " bytes from %" PRIu64, url,
-	    rg == 1 ? 206 : 200, host ? host : "-", len, off);
+	log_info("boot: %s %s: %d (%s): %" PRIu64 " bytes from %" PRIu64,
+	    addr, url, rg == 1 ? 206 : 200, host ? host : "-", len, off);
 	return ret;
 }
 
@@ -252,9 +262,15 @@ serve_image(struct srv *s, struct MHD_Connection *c, const char *url,
     const char *name)
 {
 	const struct cfg_image	*img;
-	char			*path;
+	const char		*rg;
+	char			*path, addr[64], host[254];
 	enum MHD_Result		 ret;
+	int			 known;
 
+	/* Whose deploy environment asks: the host that checked in from
+	 * this address (a pull comes after the check-in). */
+	client(c, addr, sizeof(addr));
+	known = boot_host_by_addr(s->cfg, addr, host, sizeof(host));
 	if (valid_name(name, NULL) != ERR_OK ||
 	    (img = config_image(s->cfg, name)) == NULL)
 		return reply(c, 404, "text/plain", "no such image\n", NULL, url,
@@ -263,9 +279,120 @@ serve_image(struct srv *s, struct MHD_Connection *c, const char *url,
 		return reply(c, 404, "text/plain", "not cached\n", NULL, url,
 		    "not in the cache (castiron image fetch)");
 	path = img_cache_path(s->cfg, img, ".img");
-	ret = send_file(c, path, NULL, url);
+	ret = send_file(c, path, known ? host : NULL, url);
 	free(path);
+	/* boot status shows the pull begun (not each of its ranges). */
+	rg = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_RANGE);
+	if (known && (rg == NULL || strncmp(rg, "bytes=0-", 8) == 0))
+		boot_note_fetch(s->cfg, host, url, 200);
 	return ret;
+}
+
+/*
+ * An enlistment check-in (docs/netboot.md): a machine with a MAC no host
+ * has, booted into the enlistment environment, reports its MACs, serial
+ * and inspection.  It is recorded as discovered, or attached to the
+ * enrolled host with its serial (inventory/discover.c).  A serial that is
+ * not printable ASCII or too long, or an inspection dump castiron cannot
+ * read, is a 400; a MAC of a host that is not the serial's host a 409;
+ * nothing is written then.  A 503 when the inventory cannot be written,
+ * so that the machine tries again.
+ */
+static enum MHD_Result
+serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
+    json_t *j, const struct inv_discovery *dv0, const char *addr)
+{
+	struct inv_discovery_result	 res;
+	struct inv_discovery		 dv = *dv0;
+	struct inv_facts		 facts = { 0 };
+	struct boot_enlist		 en;
+	struct inv			*inv;
+	struct err			 er;
+	const char			*serial;
+	char				 e[INV_ERRLEN], macs[INV_MAXMACS * 20];
+	size_t				 i, off = 0;
+	int				 rc, have_facts = 0;
+
+	for (i = 0; i < dv.nmacs; i++)
+		off += (size_t)snprintf(macs + off, sizeof(macs) - off, "%s%s",
+		    i ? "," : "", dv.macs[i]);
+	if (boot_enlist_read(j, &en, &er) != ERR_OK)
+		return reply(c, 400, "text/plain", "bad check-in\n", NULL, url,
+		    er.msg);
+	if (en.insp) {
+		inspect_pci_names(en.insp, NULL);
+		inspect_to_facts(en.insp, &facts);
+		have_facts = 1;
+	}
+	boot_enlist_free(&en);
+	serial = en.serial;
+	dv.serial = serial;
+	dv.address = addr;
+	dv.facts = have_facts ? &facts : NULL;
+	if ((rc = inv_open_config(s->cfg, 0, &inv, e, sizeof(e))) == INV_OK) {
+		rc = inv_discovered_checkin(inv, &dv, "boot", &res, e,
+		    sizeof(e));
+		inv_close(inv);
+	}
+	if (have_facts)
+		inv_facts_free(&facts);
+	if (rc == INV_ESTATE || rc == INV_EINVAL)
+		return reply(c, rc == INV_ESTATE ? 409 : 400, "text/plain",
+		    "refused\n", NULL, url, e);
+	if (rc != INV_OK)
+		return reply(c, 503, "text/plain", "inventory\n", NULL, url, e);
+	if (*res.attached) {
+		log_info("boot: %s: the machine with serial %s (MACs %s) is "
+		    "host %s: attached, its MACs learned", addr, serial, macs,
+		    res.attached);
+		boot_note_fetch(s->cfg, res.attached, "checkin (enlistment)",
+		    202);
+		return reply(c, 202, "text/plain", "attached\n", res.attached,
+		    url, "enlistment: attached by its serial");
+	}
+	if (*res.note)
+		log_warnx("boot: %s: %s", addr, res.note);
+	log_info("boot: %s: %s machine (MACs %s, serial %s) recorded as "
+	    "discovered", addr, res.is_new ? "a new" : "a known", macs,
+	    *serial ? serial : "none");
+	return reply(c, 202, "text/plain", "recorded\n", NULL, url,
+	    "enlistment");
+}
+
+/* Root's keys for a deploy environment that checked in with its token:
+ * [provision] authorized_keys, and castiron's own (ssh_key + ".pub"), one
+ * "authorized_key=LINE" each (what /init reads); only lines that are
+ * public keys, each once. */
+static char *
+reply_keys(const struct config *cfg)
+{
+	const char	*files[2];
+	char		*text = xstrdup("ok\n"), *data, *line, *save, *t, *pub;
+	char		 fp[SSH_FP_LEN];
+	size_t		 i;
+
+	pub = xsprintf("%s.pub", cfg->provision.ssh_key ?
+	    cfg->provision.ssh_key : "");
+	files[0] = cfg->provision.authorized_keys;
+	files[1] = cfg->provision.ssh_key ? pub : NULL;
+	for (i = 0; i < 2; i++) {
+		if (files[i] == NULL || (data = file_read_small(files[i],
+		    1 << 20, NULL, NULL)) == NULL)
+			continue;
+		for (line = strtok_r(data, "\r\n", &save); line;
+		    line = strtok_r(NULL, "\r\n", &save)) {
+			if (sshkey_fp_line(line, fp, NULL) != ERR_OK ||
+			    strstr(text, line) != NULL)
+				continue;
+			t = xsprintf("%sauthorized_key=%s\n", text, line);
+			free(text);
+			text = t;
+		}
+		free(data);
+	}
+	free(pub);
+	return text;
 }
 
 static enum MHD_Result
@@ -273,14 +400,16 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
     struct req *q)
 {
 	struct boot_checkin	 in;
+	struct inv_discovery	 dv;
 	struct inv_host		 h;
 	struct inv		*inv;
 	json_error_t		 je;
 	json_t			*j, *macs, *v;
 	const char		*token, *key, *mode;
 	char			 host[254], e[INV_ERRLEN], fp[SSH_FP_LEN];
-	char			 mac[18];
+	char			 mac[18], *text;
 	struct err		 er;
+	enum MHD_Result		 ret;
 	size_t			 i, off = 0;
 	int			 replay, mine = 0;
 
@@ -298,6 +427,7 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 	key = json_string_value(json_object_get(j, "hostkey"));
 	macs = json_object_get(j, "macs");
 	memset(&in, 0, sizeof(in));
+	memset(&dv, 0, sizeof(dv));
 	client(c, in.addr, sizeof(in.addr));
 	if (!json_is_array(macs) || json_array_size(macs) == 0 ||
 	    json_array_size(macs) > INV_MAXMACS) {
@@ -314,13 +444,12 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 		}
 		off += (size_t)snprintf(in.macs + off, sizeof(in.macs) - off,
 		    "%s%s", off ? "," : "", mac);
+		memcpy(dv.macs[dv.nmacs++], mac, sizeof(mac));
 	}
 	if (mode && strcmp(mode, "enlist") == 0) {
-		log_info("boot: %s: an unknown machine checked in for "
-		    "enlistment (MACs %s)", in.addr, in.macs);
+		ret = serve_enlist(s, c, url, j, &dv, in.addr);
 		json_decref(j);
-		return reply(c, 202, "text/plain", "recorded\n", NULL, url,
-		    "enlistment");
+		return ret;
 	}
 	if (token == NULL || key == NULL || strlen(key) >= sizeof(in.hostkey) ||
 	    sshkey_fp_line(key, fp, NULL) != ERR_OK) {
@@ -363,8 +492,11 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 	}
 	json_decref(j);
 	boot_note_fetch(s->cfg, host, "checkin", 200);
-	return reply(c, 200, "text/plain", "ok\n", host, url,
+	text = reply_keys(s->cfg);
+	ret = reply(c, 200, "text/plain", text, host, url,
 	    "checked in with host key");
+	free(text);
+	return ret;
 }
 
 static enum MHD_Result
@@ -466,13 +598,7 @@ boot_serve(const struct config *cfg, struct err *e)
 	} else
 		return err_set(e, ERR_INVAL, "%s: [boot] listen: '%s' is not an "
 		    "address", cfg->path, host);
-	if (cfg->boot.url)
-		snprintf(s.base, sizeof(s.base), "%s", cfg->boot.url);
-	else
-		snprintf(s.base, sizeof(s.base), "http://%s", cfg->boot.listen);
-	s.base[strcspn(s.base, "\n")] = '\0';
-	if (*s.base && s.base[strlen(s.base) - 1] == '/')
-		s.base[strlen(s.base) - 1] = '\0';
+	boot_base_url(cfg, s.base, sizeof(s.base));
 
 	/* The daemon's threads inherit the mask: signals come here. */
 	sigemptyset(&set);

@@ -177,23 +177,27 @@ boot_armed(const struct config *cfg, const char *host, time_t now,
 	free(text);
 }
 
-/* The host whose file ext holds token (constant-time compare). */
+/*
+ * Calls fn with the text of each file HOST.ext of the state directory
+ * until it returns non-zero, and returns that (0 when none did).  Each
+ * text is wiped once fn has seen it (it may hold a token).
+ */
 static int
-find_token(const struct config *cfg, const char *ext, const char *token,
-    char *host, size_t hostlen, long long *expires)
+state_each(const struct config *cfg, const char *ext,
+    int (*fn)(const char *text, void *arg), void *arg)
 {
 	char		*d = xsprintf("%s/boot", cfg->castiron.state_dir), *p;
-	char		*text, t[BOOT_TOKEN_HEX + 1], exp[32];
+	char		*text;
 	struct dirent	*de;
 	DIR		*dir;
 	size_t		 n, el = strlen(ext);
-	int		 found = 0;
+	int		 rc = 0;
 
 	if ((dir = opendir(d)) == NULL) {
 		free(d);
 		return 0;
 	}
-	while (!found && (de = readdir(dir)) != NULL) {
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
 		n = strlen(de->d_name);
 		if (de->d_name[0] == '.' || n <= el + 1 ||
 		    strcmp(de->d_name + n - el, ext) != 0 ||
@@ -204,20 +208,46 @@ find_token(const struct config *cfg, const char *ext, const char *token,
 		free(p);
 		if (text == NULL)
 			continue;
-		if (field(text, "token", t, sizeof(t)) == 0 &&
-		    strlen(t) == BOOT_TOKEN_HEX &&
-		    same_secret(t, token, BOOT_TOKEN_HEX) &&
-		    field(text, "host", host, hostlen) == 0) {
-			found = 1;
-			*expires = field(text, "expires", exp, sizeof(exp)) == 0 ?
-			    strtoll(exp, NULL, 10) : 0;
-		}
+		rc = fn(text, arg);
 		explicit_bzero(text, strlen(text));
 		free(text);
 	}
 	closedir(dir);
 	free(d);
-	return found;
+	return rc;
+}
+
+struct token_find {
+	const char	*token;
+	char		*host;
+	size_t		 hostlen;
+	long long	*expires;
+};
+
+static int
+token_match(const char *text, void *arg)
+{
+	struct token_find	*f = arg;
+	char			 t[BOOT_TOKEN_HEX + 1], exp[32];
+
+	if (field(text, "token", t, sizeof(t)) != 0 ||
+	    strlen(t) != BOOT_TOKEN_HEX ||
+	    !same_secret(t, f->token, BOOT_TOKEN_HEX) ||
+	    field(text, "host", f->host, f->hostlen) != 0)
+		return 0;
+	*f->expires = field(text, "expires", exp, sizeof(exp)) == 0 ?
+	    strtoll(exp, NULL, 10) : 0;
+	return 1;
+}
+
+/* The host whose file ext holds token (constant-time compare). */
+static int
+find_token(const struct config *cfg, const char *ext, const char *token,
+    char *host, size_t hostlen, long long *expires)
+{
+	struct token_find	 f = { token, host, hostlen, expires };
+
+	return state_each(cfg, ext, token_match, &f);
 }
 
 static int
@@ -236,7 +266,7 @@ int
 boot_token_host(const struct config *cfg, const char *token, char *host,
     size_t hostlen)
 {
-	long long	 expires;
+	long long	 expires = 0;
 
 	return token_ok(token) && (find_token(cfg, "boot", token, host,
 	    hostlen, &expires) || find_token(cfg, "used", token, host, hostlen,
@@ -249,7 +279,7 @@ boot_checkin(const struct config *cfg, const char *token,
     struct err *e)
 {
 	char		*from, *to, *text;
-	long long	 expires;
+	long long	 expires = 0;
 	enum err_code	 rc;
 
 	*replay = 0;
@@ -286,6 +316,41 @@ boot_checkin(const struct config *cfg, const char *token,
 	free(to);
 	free(text);
 	return rc;
+}
+
+struct addr_find {
+	const char	*addr;
+	char		*host;
+	size_t		 hostlen;
+	long long	 best;		/* the latest check-in's time, -1 */
+};
+
+static int
+addr_match(const char *text, void *arg)
+{
+	struct addr_find	*f = arg;
+	char			 a[64], t[32];
+	long long		 when;
+
+	if (field(text, "addr", a, sizeof(a)) != 0 || strcmp(a, f->addr) != 0)
+		return 0;
+	when = field(text, "time", t, sizeof(t)) == 0 ? strtoll(t, NULL, 10) :
+	    0;
+	if (when > f->best && field(text, "host", f->host, f->hostlen) == 0)
+		f->best = when;
+	return 0;	/* every check-in is looked at */
+}
+
+int
+boot_host_by_addr(const struct config *cfg, const char *addr, char *host,
+    size_t hostlen)
+{
+	struct addr_find	 f = { addr, host, hostlen, -1 };
+
+	state_each(cfg, "checkin", addr_match, &f);
+	if (f.best < 0)
+		*host = '\0';
+	return f.best >= 0;
 }
 
 void

@@ -19,7 +19,8 @@ pieces(const uint8_t *data, size_t size)
 {
 	struct bird_parser	 p;
 	struct bird_reply	 w = { 0 };
-	char			*buf = malloc(size + 1), err[256];
+	char			*buf = malloc(size + 1);
+	struct err		 err;
 	size_t			 len = 0, in = 0, off = 0, step, i;
 	ssize_t			 used, whole;
 
@@ -31,9 +32,9 @@ pieces(const uint8_t *data, size_t size)
 		memcpy(buf + len, data + in, step);
 		len += step;
 		in += step;
-		used = bird_parser_feed(&p, buf, len, err, sizeof(err));
+		used = bird_parser_feed(&p, buf, len, &err);
 		whole = bird_reply_parse((const char *)data + off, size - off,
-		    &w, err, sizeof(err));
+		    &w, &err);
 		if (used < 0) {
 			/* An error the whole parse meets too, once it has
 			 * the bytes the pieces had. */
@@ -72,18 +73,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bird_proto	*p = NULL;
 	size_t			 n, off = 0;
 	ssize_t			 used;
-	char			 err[256];
+	struct err		 err;
 
 	/* Several replies back to back, as on the socket. */
 	while (off < size) {
 		used = bird_reply_parse((const char *)data + off, size - off,
-		    &r, err, sizeof(err));
+		    &r, &err);
 		if (used <= 0)
 			break;
 		bird_parse_protocols(&r, &p, &n);
 		free(p);
 		p = NULL;
-		bird_reply_error(&r, err, sizeof(err));
+		bird_reply_error(&r, &err);
 		(void)bird_configure_ok(&r);
 		bird_reply_clear(&r);
 		off += (size_t)used;

@@ -13,7 +13,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char	*s, **w, err[256];
+	char		*s, **w;
+	struct err	 err;
 	size_t	 i;
 
 	if (size > 4096)
@@ -21,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = malloc(size + 1);
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (exec_split_words(s, &w, err, sizeof(err)) == 0) {
+	if (exec_split_words(s, &w, &err) == ERR_OK) {
 		for (i = 0; w[i]; i++)
 			free(w[i]);
 		free(w);

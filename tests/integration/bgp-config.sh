@@ -132,6 +132,54 @@ EOC
 } >"$T/good-beyond.ini"
 ok "...and right values of each are taken" "$CASTIRON" -c "$T/good-beyond.ini" config check
 
+# [prefix P]: a prefix's own attributes, each fault named with its place.
+{ base; cat <<EOC
+[service a]
+check = tcp
+address = 127.0.0.1:1
+prefixes = 192.0.2.1/32, 2001:db8::1/128
+[prefix 192.0.2.1/32]
+med = 4294967296
+colour = blue
+[prefix 2001:db8::1/128]
+large_communities = 65001:1
+[prefix 192.0.2.77/32]
+med = 1
+[prefix 192.0.2.1]
+med = 1
+[prefix 2001:DB8:0::1/128]
+med = 2
+EOC
+} >"$T/pfx.ini"
+fails_with 2 "bad [prefix] sections exit 2" "$CASTIRON" -c "$T/pfx.ini" bgp check
+out=$("$CASTIRON" -c "$T/pfx.ini" bgp check 2>&1)
+pline() { grep -n -F -x -- "$1" "$T/pfx.ini" | cut -d: -f1; }
+check "...a MED past 32 bits, with its line and key" \
+    -n "$(echo "$out" | grep -F "pfx.ini:$(pline 'med = 4294967296'): [prefix 192.0.2.1/32] med: ")"
+check "...an unknown key" \
+    -n "$(echo "$out" | grep -F "pfx.ini:$(pline 'colour = blue'): [prefix 192.0.2.1/32] colour: unknown key")"
+check "...a bad large community in an IPv6 prefix's section" \
+    -n "$(echo "$out" | grep -F "pfx.ini:$(pline 'large_communities = 65001:1'): [prefix 2001:db8::1/128] large_communities: '65001:1' is not a large community")"
+check "...a prefix no service announces" \
+    -n "$(echo "$out" | grep -F "pfx.ini:$(pline '[prefix 192.0.2.77/32]'): [prefix 192.0.2.77/32]: no [service NAME] lists 192.0.2.77/32")"
+check "...a section whose name is not a prefix" \
+    -n "$(echo "$out" | grep -F "pfx.ini:$(pline '[prefix 192.0.2.1]'): [prefix 192.0.2.1]: ")"
+check "...the same prefix twice, in another spelling" \
+    -n "$(echo "$out" | grep -F "pfx.ini:$(pline '[prefix 2001:DB8:0::1/128]'): [prefix 2001:db8:0::1/128]: 2001:db8::1/128 is given twice (first on line $(pline '[prefix 2001:db8::1/128]'))")"
+check "...six errors, one line each" "$(echo "$out" | grep -c 'pfx.ini:[0-9]*: ')" -eq 6
+{ base; cat <<EOC
+[service a]
+check = tcp
+address = 127.0.0.1:1
+prefixes = 192.0.2.1/32, 2001:db8::1/128
+[prefix 2001:db8::1/128]
+communities = 65001:9
+large_communities = 65001:1:2
+med = 5
+EOC
+} >"$T/pfx-good.ini"
+ok "...and a right one is taken" "$CASTIRON" -c "$T/pfx-good.ini" config check
+
 # bgp check against real services.
 echo 200 >"$T/status"
 python3 tests/lab/bgp-httpd.py $PORT "$T/status" &

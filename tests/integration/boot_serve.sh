@@ -8,8 +8,9 @@
 # presents that key, so provision accepts exactly it.  Also: the script
 # for an installed host (exit) and an unknown MAC (enlistment), a replayed
 # token and a token presented with another host's MACs (refused, alarms),
-# hostile paths, MACs and Ranges (4xx, nothing served), and a restart of
-# the service in the middle (nothing lost).
+# hostile paths, MACs and Ranges (4xx, nothing served), a restart of the
+# service in the middle (nothing lost), and a run stopped by SIGTERM while
+# it waits for a check-in (it ends at once, the host failed at boot).
 # time-limit: 240
 . tests/lib.sh
 . tests/lab/provlab.sh
@@ -35,7 +36,10 @@ mkdir -p "$T/deploy"
 head -c 300000 /dev/urandom >"$T/deploy/vmlinuz"
 head -c 200000 /dev/urandom >"$T/deploy/initrd.img"
 
+# image_transport push: the host cannot reach the boot service, on this
+# namespace's loopback.
 lab_config provision.reboot=none provision.boot_timeout=90s provision.reboot_timeout= \
+    provision.image_transport=push \
     boot.listen="127.0.0.1:$PORT" boot.deploy_dir="$T/deploy" boot.cmdline=console=ttyS0,115200
 hy() { echo "$1" | tr : -; }
 "$C" inventory add h1 --site s --rack r --unit 1 --serial LAB-SN-0001 --bmc "$(bmc_addr 1)" \
@@ -126,5 +130,27 @@ check "  ...the pin is the installed system's key, not the boot's" "$(jget h1 '.
 "$C" boot status --format json >"$T/status.json"
 check "boot status: h1 checked in, with its key" "$(jq -r '.[] | select(.hostname == "h1") | .state + " " + .host_key' "$T/status.json")" = "checked-in $FP"
 check "  ...and what it last fetched" -n "$(jq -r '.[] | select(.hostname == "h1") | .last' "$T/status.json" | grep '^/ipxe/.* 200')"
+
+# -- a run stopped while it waits for a check-in that never comes ---------------
+M3=02:00:00:00:33:03
+machine_new 3 --serial LAB-SN-0003 --mac "$M3"
+bmc_start 3 --no-qemu
+cp "$BMC_PASSWORD_FILE" "$T/bmc.d/h3"; chmod 600 "$T/bmc.d/h3"
+"$C" inventory add h3 --site s --rack r --unit 3 --serial LAB-SN-0003 --bmc "$(bmc_addr 3)" \
+    --mac "$M3" >/dev/null
+"$C" provision h3 >"$T/prov3.out" 2>&1 &
+P3=$!
+at_exit "kill -9 $P3 2>/dev/null"
+ok "h3 armed and waiting for its check-in" wait_for 30 "h3 armed" test -s "$T/state/boot/h3.boot"
+sleep 1
+T0=$(date +%s%N)
+kill -TERM $P3
+wait $P3
+rc=$?
+MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+check "SIGTERM during the boot step's wait: exit 1" $rc -eq 1
+check "  ...within 3 s, not at boot_timeout (90 s): ${MS} ms" $MS -lt 3000
+check "  ...h3 failed at boot, interrupted (SIGTERM)" \
+    "$(jget h3 '.state + "/" + .step')/$(grep -c 'h3: failed at boot: interrupted (SIGTERM)' "$T/prov3.out")" = failed/boot/1
 
 done_testing

@@ -9,6 +9,7 @@
 # the same answers; tests/integration/inventory_pg.sh runs it so.
 # time-limit: 180
 . tests/lib.sh
+. tests/lab/invsums.sh
 
 BACKEND=${BACKEND:-sqlite}
 if [ "$BACKEND" = postgresql ]; then
@@ -52,11 +53,11 @@ EOF2
 ok "import a good CSV" ci inventory import "$T/hosts.csv"
 check "five hosts in the database" "$(q 'select count(*) from hosts')" = 5
 if [ "$BACKEND" = postgresql ]; then
-	check "schema version 3" "$(q 'select version from castiron_schema')" = 3
+	check "schema version 5" "$(q 'select version from castiron_schema')" = 5
 	check "the events trigger refuses TRUNCATE too" "$(q 'truncate events' 2>&1 | grep -c append-only)" = 1
 else
 	check "journal mode is WAL" "$(q 'pragma journal_mode')" = wal
-	check "schema version 3" "$(q 'pragma user_version')" = 3
+	check "schema version 5" "$(q 'pragma user_version')" = 5
 fi
 check "events record the writer's site" "$(q "select count(*) from events where site = 'ams1'")" = 5
 check "MACs stored lower case" "$(q "select count(*) from nics where mac='aa:bb:cc:00:00:03'")" = 1
@@ -320,6 +321,33 @@ check "a tally closes the list" "$(tail -1 "$T/err")" = "castiron: $T/bad.csv: 3
 check "bad input left the database byte for byte unchanged" "$(dbsum)" = "$before"
 check "and wrote no host" "$(q 'select count(*) from hosts')" = "$rows_before"
 
+# facts, disks and accelerators written with SQL, as an inspection would:
+# the database keeps each site's sums for the report, whoever writes
+for h in web1 web2 db1; do
+	q "insert into facts (host_id, cpu_model, cpu_cores, memory_mb, inspected_at)
+		select id, 'EPYC', 16, 65536, '2026-01-01T00:00:00Z' from hosts where hostname = '$h'"
+	q "insert into disks (host_id, name, size_bytes) select id, 'nvme0n1', 960197124096 from hosts where hostname = '$h'"
+	q "insert into disks (host_id, name, size_bytes) select id, 'sda', 4000787030016 from hosts where hostname = '$h'"
+done
+q "insert into gpus (host_id, seq, pci_slot, class) select id, 1, '0000:17:00.0', '0302' from hosts where hostname = 'web1'"
+sums_agree "facts, disks and an accelerator written" q
+check "  ...and the report reads them" "$(ci inventory report --by site --site ams1 --format json | jq -c '.groups[0] | [.hosts, .cpu_cores, .disk_bytes, .gpus]')" = \
+	"[3,32,9921968308224,1]"
+q "update facts set cpu_cores = 32, memory_mb = null where host_id = (select id from hosts where hostname = 'web2')"
+q "update disks set size_bytes = 1 where name = 'sda'"
+q "delete from disks where name = 'nvme0n1' and host_id = (select id from hosts where hostname = 'db1')"
+q "delete from facts where host_id = (select id from hosts where hostname = 'db1')"
+sums_agree "facts and disks changed and removed" q
+ok "set-state of a host with facts" ci inventory set-state web2 retired --reason x
+sums_agree "a host with facts changed state" q
+q "update hosts set site_id = (select id from sites where name = 'fra1'), rack_id = null, unit = null where hostname = 'web2'"
+sums_agree "a host with facts moved to another site" q
+ok "remove a host with facts, disks and an accelerator" ci inventory remove web1
+sums_agree "a host with facts removed" q
+check "the report by site and the report by state (every host joined) have the same total" \
+	"$(ci inventory report --by site --format table | tail -1 | tr -s ' ')" = \
+	"$(ci inventory report --by state --format table | tail -1 | tr -s ' ')"
+
 if [ "$BACKEND" = sqlite ]; then
 # a file that is not SQLite: refused, never modified
 cp "$T/hosts.csv" "$T/notdb.db"
@@ -337,7 +365,7 @@ cp "$DB" "$T/newer.db"
 sqlite3 "$T/newer.db" 'pragma journal_mode=delete; pragma user_version=7' >/dev/null
 printf '[inventory]\ndatabase = %s\n' "$T/newer.db" >"$T/newer.ini"
 nb=$(dbsum "$T/newer.db")
-bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (3)" \
+bad "a database with a newer schema (list)" "newer.db: inventory schema version 7 is newer than this castiron understands (5)" \
 	"$CASTIRON" -c "$T/newer.ini" inventory list
 bad "a database with a newer schema (import)" "schema version 7 is newer" \
 	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
@@ -350,12 +378,15 @@ check "still version 7, still not WAL" "$(sqlite3 "$T/newer.db" 'pragma user_ver
 sqlite3 "$T/old.db" 'create table operator_notes (x); pragma user_version=0'
 printf '[inventory]\ndatabase = %s\n' "$T/old.db" >"$T/old.ini"
 ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
-check "it is now version 3 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "3 5 "
+check "it is now version 5 with its hosts" "$(sqlite3 "$T/old.db" 'pragma user_version; select count(*) from hosts' | tr '\n' ' ')" = "5 5 "
 
-# a version-1 database (made by taking the additions of versions 2 and 3
-# away) keeps every host and event when it is migrated to version 3
+# a version-1 database (made by taking the additions of versions 2 to 5
+# away) keeps every host and event when it is migrated to version 5
 cp "$DB" "$T/v1.db"
-sqlite3 "$T/v1.db" 'drop table gpus; alter table hosts drop column bmc_driver;
+sqlite3 "$T/v1.db" "$(sqlite3 "$T/v1.db" "select 'drop trigger ' || name || ';' from sqlite_master where type = 'trigger' and name like 'site_sums%'")"
+sqlite3 "$T/v1.db" 'drop table site_sums; drop index hosts_site_state;
+	drop table discovered_events; drop table discovered_macs; drop table discovered;
+	drop table gpus; alter table hosts drop column bmc_driver;
 	alter table hosts drop column prefixlen; alter table hosts drop column gateway;
 	alter table hosts drop column owner_host; alter table hosts drop column owner_pid;
 	alter table hosts drop column owner_start; drop table meta;
@@ -365,10 +396,12 @@ sqlite3 "$T/v1.db" 'drop table gpus; alter table hosts drop column bmc_driver;
 v1="$(sqlite3 "$T/v1.db" 'select count(*) from hosts; select count(*) from events' | tr '\n' ' ')"
 printf '[inventory]\ndatabase = %s\n' "$T/v1.db" >"$T/v1.ini"
 ok "a version-1 database is migrated on open" "$CASTIRON" -c "$T/v1.ini" inventory list
-check "it is now version 3, hosts and events kept" \
-	"$(sqlite3 "$T/v1.db" 'pragma user_version; select count(*) from hosts; select count(*) from events' | tr '\n' ' ')" = "3 $v1"
+check "it is now version 5, hosts and events kept" \
+	"$(sqlite3 "$T/v1.db" 'pragma user_version; select count(*) from hosts; select count(*) from events' | tr '\n' ' ')" = "5 $v1"
 check "and it has the gpus and meta tables" "$(sqlite3 "$T/v1.db" "select count(*) from sqlite_master where name in ('gpus', 'meta')")" = 2
 check "events written before version 3 have no site" "$(sqlite3 "$T/v1.db" 'select count(*) from events where site is not null')" = 0
+q_v1() { sqlite3 "$T/v1.db" "$1"; }
+sums_agree "made by the migration to version 5" q_v1
 else
 # a URL with a password: refused before anything connects, and the
 # password is in no message
@@ -394,7 +427,7 @@ psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database newer templat
 PGDB=newer pq 'update castiron_schema set version = 7'
 printf '[inventory]\ndatabase = %s\n' "$(pg_url newer)" >"$T/newer.ini"
 nb=$(dbsum newer)
-bad "a database with a newer schema (list)" "newer?host=.*: inventory schema version 7 is newer than this castiron understands (3)" \
+bad "a database with a newer schema (list)" "newer?host=.*: inventory schema version 7 is newer than this castiron understands (5)" \
 	"$CASTIRON" -c "$T/newer.ini" inventory list
 bad "a database with a newer schema (import)" "schema version 7 is newer" \
 	"$CASTIRON" -c "$T/newer.ini" inventory import "$T/hosts.csv"
@@ -409,12 +442,15 @@ psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database old"
 PGDB=old pq 'create table operator_notes (x text)'
 printf '[inventory]\ndatabase = %s\n' "$(pg_url old)" >"$T/old.ini"
 ok "a version-0 database is migrated on open" "$CASTIRON" -c "$T/old.ini" inventory import "$T/hosts.csv"
-check "it is now version 3 with its hosts" "$(PGDB=old pq 'select version from castiron_schema') $(PGDB=old pq 'select count(*) from hosts')" = "3 5"
+check "it is now version 5 with its hosts" "$(PGDB=old pq 'select version from castiron_schema') $(PGDB=old pq 'select count(*) from hosts')" = "5 5"
 
-# a version-1 database (the additions of versions 2 and 3 taken away)
-# keeps every host and event when it is migrated to version 3
+# a version-1 database (the additions of versions 2 to 5 taken away)
+# keeps every host and event when it is migrated to version 5
 psql -XAtq -h "$PGLAB" -U castiron -d postgres -c "create database v1 template castiron"
-PGDB=v1 pq 'drop table gpus; alter table hosts drop column bmc_driver, drop column prefixlen,
+PGDB=v1 pq 'drop table site_sums; drop index hosts_site_state; drop function site_sums_host,
+	site_sums_facts, site_sums_disks, site_sums_gpus cascade;
+	drop table discovered_events; drop table discovered_macs; drop table discovered;
+	drop table gpus; alter table hosts drop column bmc_driver, drop column prefixlen,
 	drop column gateway, drop column owner_host, drop column owner_pid, drop column owner_start;
 	drop table meta; drop index events_hostname; drop index disks_sizes;
 	alter table events drop column site, drop column origin;
@@ -422,10 +458,12 @@ PGDB=v1 pq 'drop table gpus; alter table hosts drop column bmc_driver, drop colu
 v1="$(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')"
 printf '[inventory]\ndatabase = %s\n' "$(pg_url v1)" >"$T/v1.ini"
 ok "a version-1 database is migrated on open" "$CASTIRON" -c "$T/v1.ini" inventory list
-check "it is now version 3, hosts and events kept" \
-	"$(PGDB=v1 pq 'select version from castiron_schema') $(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')" = "3 $v1"
+check "it is now version 5, hosts and events kept" \
+	"$(PGDB=v1 pq 'select version from castiron_schema') $(PGDB=v1 pq 'select count(*) from hosts') $(PGDB=v1 pq 'select count(*) from events')" = "5 $v1"
 check "and it has the gpus and meta tables" "$(PGDB=v1 pq "select count(*) from pg_tables where tablename in ('gpus', 'meta')")" = 2
 check "events written before version 3 have no site" "$(PGDB=v1 pq 'select count(*) from events where site is not null')" = 0
+q_v1() { PGDB=v1 pq "$1"; }
+sums_agree "made by the migration to version 5" q_v1
 fi
 
 done_testing

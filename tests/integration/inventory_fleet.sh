@@ -88,6 +88,12 @@ wait $p2; r2=$?
 check "the same import twice at once: one succeeds, one is refused" "$(echo "$r1 $r2" | tr ' ' '\n' | sort | tr '\n' ' ')" = "0 2 "
 check "the loser names duplicates" "$(cat "$T/d1.out" "$T/d2.out" | grep -c 'already in the inventory')" -ge 1
 check "the batch is there once" "$(pq "select count(*) from hosts where hostname like 'dup%'")" = 300
+# The fleet listed: cursors read in batches of a thousand rows, then of
+# as many as fill a couple of MiB; every host once, each with its NICs.
+ci s1 inventory list --format json >"$T/all.json"
+check "list shows every host, each with its own NICs, across batches" \
+	"$(jq -r '[length, ([.[].nics | length] | add), ([.[] | select(.macs == [.nics[].mac])] | length)] | join(" ")' "$T/all.json")" = \
+	"$(pq 'select count(*) from hosts') $(pq 'select count(*) from nics') $(pq 'select count(*) from hosts')"
 
 # The server restarted while an import's transaction is open: the import
 # fails with one line, exit 1, and nothing of it stays.  (Sequences are

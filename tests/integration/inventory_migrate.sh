@@ -8,6 +8,7 @@
 # time-limit: 180
 . tests/lib.sh
 . tests/lab/pglab.sh
+. tests/lab/invsums.sh
 
 pg_start_test
 GEN=tests/lab/gen-hosts
@@ -83,6 +84,10 @@ K="select h.hostname, k.type, k.key, k.fingerprint, k.pinned_at from host_keys k
 same "host keys" "$K" "$K"
 G="select h.hostname, g.seq, g.pci_slot, g.class, g.vendor, g.model, g.memory_mb from gpus g join hosts h on h.id = g.host_id order by h.hostname"
 same gpus "$G" "$G"
+sums_agree "the site's, written with SQL" sq
+sums_agree "the fleet's, after the migration" pq
+R="select s.name, t.cpu_cores, t.memory_mb, t.disk_bytes, t.gpus from site_sums t join sites s on s.id = t.site_id where s.name = 'ams1'"
+same "the site's sums for the report" "$R" "$R"
 E="e.hostname, e.time, e.actor, e.from_state, e.to_state, e.step, e.reason, e.bytes, e.duration_ms, e.site"
 L="case when exists (select 1 from hosts h where h.id = e.host_id and h.hostname = e.hostname) then 1 else 0 end"
 same "events, in order, each with its host if it is there" "select $E, $L from events e order by e.id" \
@@ -125,6 +130,7 @@ check "the event names the appliance's site" "$(pq "select site from events wher
 "$CASTIRON" -c "$T/fleet.ini" inventory report --by site --format json >"$T/rep.json"
 check "report shows the whole fleet" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["total"], [g["key"] for g in d["groups"]])' "$T/rep.json")" = "449 ['ams1', 'zrh1']"
 "$CASTIRON" -c "$T/fleet.ini" inventory list --site zrh1 --format json >"$T/zrh.json"
+sums_agree "the fleet's, after the switch" pq
 check "list --site narrows it" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/zrh.json")" = 50
 "$CASTIRON" -c "$T/fleet.ini" provision zrh5010.zrh1.example.net 2>"$T/err"; rc=$?
 check "provision of another site's host is refused (exit 2)" "$rc" = 2

@@ -275,7 +275,7 @@ check "report --by gpu: two A100s on one host in ams1" \
 check "report --by site: ams1's accelerators counted" \
     "$("$C" inventory report --format json | jq -r '.groups[] | select(.key == "ams1") | .gpus')" -ge 5
 check "host2: its by-id name resolved to $D2 on the host" \
-    "$(jget host2 "[.events[] | select((.reason // \"\") | test(\"writing .* to $D2\$\"))] | length")" -ge 1
+    "$(jget host2 "[.events[] | select((.reason // \"\") | test(\"writing .* to $D2, \"))] | length")" -ge 1
 check "host1: facts: DMI vendor and product" \
     "$(jget host1 '.system_vendor + "/" + .system_product')" = "Lab Systems/LX-1000"
 check "host1: facts: the system serial (matches the enrollment)" \

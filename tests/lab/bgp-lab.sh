@@ -212,13 +212,22 @@ rt_sessions() {
 # with the router's BIRD down or the session to the host lost.  So: the
 # sessions Established, the same before and after (no flap in between),
 # and the router's own answer for the prefix is "Network not found".
+# On failure it says which of these failed, on stderr (an ok's "# "
+# lines; a wait_for drops them).
 rt_withdrawn() {	# PFX...
-	_before=$(rt_sessions) || return 1
+	_before=$(rt_sessions) || { rt_why "sessions not all Established before" protocols; return 1; }
 	for _p; do
-		birdc -s "$RSOCK" show route "$_p" 2>/dev/null | grep -qx 'Network not found' || return 1
+		_r=$(birdc -s "$RSOCK" show route "$_p" 2>&1)
+		echo "$_r" | grep -qx 'Network not found' ||
+		    { rt_why "the router has $_p: $(echo "$_r" | tr '\n' ' ')"; return 1; }
 	done
-	_after=$(rt_sessions) || return 1
-	[ "$_before" = "$_after" ]
+	_after=$(rt_sessions) || { rt_why "sessions not all Established after" protocols; return 1; }
+	[ "$_before" = "$_after" ] ||
+	    { rt_why "sessions changed: [$_before] -> [$_after]"; return 1; }
+}
+rt_why() {	# WHY [protocols]
+	echo "rt_withdrawn: $1" >&2
+	[ $# -lt 2 ] || birdc -s "$RSOCK" show protocols 2>&1 | sed 's/^/  /' >&2
 }
 rt_no_route() { rt_withdrawn "$@"; }	# the name tests/lab/demo-bgp uses
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An HTTP server for image tests (standard library only).
 
-Serves the files of a directory on 127.0.0.1 with Range support, and
+Serves the files of a directory on 127.0.0.1 with Range support (one
+range, "bytes=A-" or "bytes=A-B"), and
 misbehaves on request: a control file (re-read on every request) holds
 lines "PATH MODE [ARG...]":
 
@@ -171,14 +172,18 @@ class Handler(BaseHTTPRequestHandler):
                 self.simple(416)
                 log(path, rng, 416, 0)
                 return
-            start = int(rng[6:].split("-", 1)[0])
+            start, _, last = rng[6:].partition("-")
+            start = int(start)
+            stop = min(int(last) + 1, size) if last else size
             if start >= size or (mode == "cut416" and nth > 1):
                 self.simple(416, b"", [("Content-Range", "bytes */%d" % size)])
                 log(path, rng, 416, 0)
                 return
+        else:
+            stop = size
         with open(fp, "rb") as f:
             f.seek(start)
-            data = f.read()
+            data = f.read(stop - start)
         claim = len(data)
         send = data
         close = False
@@ -198,11 +203,11 @@ class Handler(BaseHTTPRequestHandler):
             claim = len(send)
         elif mode == "stall":
             send = data[: int(ctl[1])]
-        code = 206 if start > 0 else 200
+        code = 206 if start > 0 or stop < size else 200
         self.send_response(code)
         if code == 206:
             self.send_header("Content-Range", "bytes %d-%d/%d" %
-                             (start, size - 1, size))
+                             (start, stop - 1, size))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Length", str(claim))
         if close:

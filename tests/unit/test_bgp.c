@@ -23,12 +23,12 @@
 #include "bgp/timer.h"
 #include "lib/xmalloc.h"
 
-static char	err[256];
+static struct err	err;
 
 static ssize_t
 parse(const char *s, struct bird_reply *r)
 {
-	return bird_reply_parse(s, strlen(s), r, err, sizeof(err));
+	return bird_reply_parse(s, strlen(s), r, &err);
 }
 
 static void
@@ -93,7 +93,7 @@ t_reply_incremental(void **st)
 
 	(void)st;
 	bird_parser_init(&p);
-	assert_int_equal(bird_parser_feed(&p, s, strlen(s), err, sizeof(err)),
+	assert_int_equal(bird_parser_feed(&p, s, strlen(s), &err),
 	    (ssize_t)strlen(s));
 	assert_true(p.done);
 	assert_int_equal(p.r.code, 1);
@@ -103,7 +103,7 @@ t_reply_incremental(void **st)
 	bird_parser_init(&p);
 	for (i = 0; m[i] && !p.done; i++) {
 		buf[len++] = m[i];
-		used = bird_parser_feed(&p, buf, len, err, sizeof(err));
+		used = bird_parser_feed(&p, buf, len, &err);
 		assert_true(used >= 0);
 		memmove(buf, buf + used, len - (size_t)used);
 		len -= (size_t)used;
@@ -136,14 +136,14 @@ t_reply_unsolicited_and_errors(void **st)
 	    &r) > 0);
 	assert_true(bird_code_is_error(r.code));
 	assert_true(bird_reply_no_protocol(&r));
-	bird_reply_error(&r, err, sizeof(err));
-	assert_non_null(strstr(err, "9001 syntax error"));
+	bird_reply_error(&r, &err);
+	assert_non_null(strstr(err.msg, "9001 syntax error"));
 	assert_true(parse("0016 Access restricted\n", &r) > 0);
 	assert_true(bird_code_is_error(r.code));
 	assert_false(bird_reply_no_protocol(&r));
 	assert_true(parse("8007 Access denied\n", &r) > 0);
-	bird_reply_error(&r, err, sizeof(err));
-	assert_non_null(strstr(err, "restricted"));
+	bird_reply_error(&r, &err);
+	assert_non_null(strstr(err.msg, "restricted"));
 	/* A line birdc would print as "???" is kept, not fatal. */
 	assert_true(parse("garbage\n0000 \n", &r) > 0);
 	assert_int_equal(r.nlines, 2);
@@ -160,10 +160,9 @@ t_reply_limits(void **st)
 	(void)st;
 	memset(big, 'a', n);
 	big[n] = '\0';
-	assert_int_equal(bird_reply_parse(big, n, &r, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "longer"));
-	assert_int_equal(bird_reply_parse("00\0001 x\n", 8, &r, err,
-	    sizeof(err)), -1);
+	assert_int_equal(bird_reply_parse(big, n, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "longer"));
+	assert_int_equal(bird_reply_parse("00\0001 x\n", 8, &r, &err), -1);
 	free(big);
 }
 
@@ -437,28 +436,27 @@ t_exec_words(void **st)
 	char **w;
 
 	(void)st;
-	assert_int_equal(exec_split_words("/bin/echo ok && exit 1", &w, err,
-	    sizeof(err)), 0);
+	assert_int_equal(exec_split_words("/bin/echo ok && exit 1", &w, &err), ERR_OK);
 	assert_string_equal(w[0], "/bin/echo");
 	assert_string_equal(w[2], "&&");	/* no shell: just a word */
 	assert_string_equal(w[4], "1");
 	assert_null(w[5]);
 	free_words(w);
 	assert_int_equal(exec_split_words("  check 'a b'  \"c \\\" d\" e\\ f ",
-	    &w, err, sizeof(err)), 0);
+	    &w, &err), ERR_OK);
 	assert_string_equal(w[0], "check");
 	assert_string_equal(w[1], "a b");
 	assert_string_equal(w[2], "c \" d");
 	assert_string_equal(w[3], "e f");
 	assert_null(w[4]);
 	free_words(w);
-	assert_int_equal(exec_split_words("x 'open", &w, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "unbalanced"));
-	assert_int_equal(exec_split_words("   ", &w, err, sizeof(err)), -1);
+	assert_int_equal(exec_split_words("x 'open", &w, &err), ERR_INVAL);
+	assert_non_null(strstr(err.msg, "unbalanced"));
+	assert_int_equal(exec_split_words("   ", &w, &err), ERR_INVAL);
 	assert_int_equal(exec_split_words("a b c d e f g h i j k l m n o p q r s t "
 	    "u v w x y z a b c d e f g h i j k l m n o p q r s t u v w x y z "
-	    "a b c d e f g h i j k l m n", &w, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "more than"));
+	    "a b c d e f g h i j k l m n", &w, &err), ERR_INVAL);
+	assert_non_null(strstr(err.msg, "more than"));
 }
 
 /* ---- beyond on and off ---- */
@@ -632,16 +630,16 @@ t_attrs_render(void **st)
 	char *text, *routes;
 
 	(void)st;
-	cfg->service[0].communities = comm0;
-	cfg->service[0].ncommunities = 2;
-	cfg->service[0].large_communities = large;
-	cfg->service[0].nlarge_communities = 1;
-	cfg->service[0].has_med = 1;
-	cfg->service[0].med = 10;
-	cfg->service[1].communities = comm1;
-	cfg->service[1].ncommunities = 1;
-	cfg->service[1].has_med = 1;
-	cfg->service[1].med = 30;
+	cfg->service[0].attrs.communities = comm0;
+	cfg->service[0].attrs.ncommunities = 2;
+	cfg->service[0].attrs.large_communities = large;
+	cfg->service[0].attrs.nlarge_communities = 1;
+	cfg->service[0].attrs.has_med = 1;
+	cfg->service[0].attrs.med = 10;
+	cfg->service[1].attrs.communities = comm1;
+	cfg->service[1].attrs.ncommunities = 1;
+	cfg->service[1].attrs.has_med = 1;
+	cfg->service[1].attrs.med = 30;
 	cfg->bgp.drain_local_pref = 50;
 	cfg->bgp.drain_prepend = 2;
 	cfg->bgp.drain_prepend_as = 65001;
@@ -688,8 +686,67 @@ t_attrs_render(void **st)
 	    "\t\tbgp_community.add((65535,0));\n"));
 	free(text);
 	ctl_free(c);
-	cfg->service[0].communities = cfg->service[1].communities = NULL;
-	cfg->service[0].large_communities = NULL;
+	cfg->service[0].attrs.communities = cfg->service[1].attrs.communities = NULL;
+	cfg->service[0].attrs.large_communities = NULL;
+	cfg_two_free(cfg);
+}
+
+/* [prefix P]: a prefix's own communities after its services', its MED
+ * instead of theirs; the other prefixes keep only their services'. */
+static void
+t_prefix_attrs(void **st)
+{
+	struct config *cfg = cfg_two();
+	uint32_t comm0[] = { (65001u << 16) | 100 };
+	uint32_t own_comm[] = { (65001u << 16) | 100, (65001u << 16) | 99 };
+	uint32_t own_large[] = { 65001, 9, 9 };
+	struct cfg_prefix own[2];
+	struct ctl *c;
+	char *text;
+
+	(void)st;
+	memset(own, 0, sizeof(own));
+	cfg->service[0].attrs.communities = comm0;
+	cfg->service[0].attrs.ncommunities = 1;
+	cfg->service[0].attrs.has_med = 1;
+	cfg->service[0].attrs.med = 10;
+	cfg->service[1].attrs.has_med = 1;
+	cfg->service[1].attrs.med = 30;
+	parse_prefix("192.0.2.99/32", &own[0].p, NULL);
+	own[0].attrs.communities = own_comm;
+	own[0].attrs.ncommunities = 2;
+	own[0].attrs.large_communities = own_large;
+	own[0].attrs.nlarge_communities = 1;
+	own[0].attrs.has_med = 1;
+	own[0].attrs.med = 5;
+	parse_prefix("2001:db8::53/128", &own[1].p, NULL);
+	own[1].attrs.communities = own_comm + 1;
+	own[1].attrs.ncommunities = 1;
+	cfg->prefix = own;
+	cfg->nprefix = 2;
+	assert_ptr_equal(config_prefix(cfg, &own[1].p), &own[1]);
+	assert_null(config_prefix(cfg, &cfg->service[0].prefixes[0]));
+	c = ctl_new(cfg, 0);
+	text = announce_render(c);
+	/* Its own MED (5) instead of the services' highest (30); 65001:100
+	 * once though both the service and the prefix name it. */
+	assert_non_null(strstr(text, "\troute 192.0.2.99/32 blackhole {\n"
+	    "\t\tbgp_community.add((65001,100));\n"
+	    "\t\tbgp_community.add((65001,99));\n"
+	    "\t\tbgp_large_community.add((65001,9,9));\n"
+	    "\t\tbgp_med = 5;\n\t};\n}\n"));
+	/* No MED of its own: the service's stays. */
+	assert_non_null(strstr(text, "\troute 2001:db8::53/128 blackhole {\n"
+	    "\t\tbgp_community.add((65001,99));\n"
+	    "\t\tbgp_med = 30;\n\t};\n}\n"));
+	/* A prefix without a section: its service's only. */
+	assert_non_null(strstr(text, "\troute 192.0.2.10/32 blackhole {\n"
+	    "\t\tbgp_community.add((65001,100));\n"
+	    "\t\tbgp_med = 10;\n\t};\n}\n"));
+	free(text);
+	ctl_free(c);
+	cfg->service[0].attrs.communities = NULL;
+	cfg->prefix = NULL;
 	cfg_two_free(cfg);
 }
 
@@ -697,7 +754,8 @@ static void
 t_routes_reply(void **st)
 {
 	struct bird_reply r = { 0 };
-	char via[72], e[256];
+	char via[72];
+	struct err e;
 
 	(void)st;
 	assert_true(parse("1007-Table master4:\n"
@@ -705,18 +763,18 @@ t_routes_reply(void **st)
 	    "\tvia 10.250.50.2 on v1h\n"
 	    "                      unicast [up4b 14:03:49.001] (100) [AS65003i]\n"
 	    "0000 \n", &r) > 0);
-	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), 2);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), &e), 2);
 	assert_string_equal(via, "up4");
 	bird_reply_clear(&r);
 	assert_true(parse("8001 Network not found\n", &r) > 0);
-	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), 0);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), &e), 0);
 	bird_reply_clear(&r);
 	/* A filter that matches nothing: an empty success. */
 	assert_true(parse("0000 \n", &r) > 0);
-	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), 0);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), &e), 0);
 	bird_reply_clear(&r);
 	assert_true(parse("9001 syntax error, unexpected CF_SYM_UNDEFINED\n", &r) > 0);
-	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), e, sizeof(e)), -1);
+	assert_int_equal(bird_reply_routes(&r, via, sizeof(via), &e), -1);
 	bird_reply_clear(&r);
 }
 
@@ -755,6 +813,7 @@ main(void)
 		cmocka_unit_test(t_guard),
 		cmocka_unit_test(t_grace),
 		cmocka_unit_test(t_attrs_render),
+		cmocka_unit_test(t_prefix_attrs),
 		cmocka_unit_test(t_routes_reply),
 		cmocka_unit_test(t_refused_local),
 	};

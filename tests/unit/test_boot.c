@@ -2,7 +2,8 @@
  * Unit tests for the network boot's hand-over files (provision/boot/
  * state.c) and its iPXE scripts (ipxe.c): a token armed, checked in once
  * and burnt; a replay, an unknown, an expired and a malformed token
- * refused; the status list; what each script says.
+ * refused; the status list; what each script says; an enlistment
+ * check-in's serial and dump, read or refused (enlist.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +16,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "lib/config.h"
 #include "lib/xmalloc.h"
 #include "provision/boot/boot.h"
+#include "provision/inspect.h"
 
 static char		 dir[] = "/tmp/castiron-boot.XXXXXX";
 static struct config	 cfg;
@@ -180,6 +184,66 @@ t_scripts(void **state)
 	free(s);
 }
 
+/* An enlistment check-in's serial and dump: read, or refused whole. */
+static void
+t_enlist(void **state)
+{
+	static const char	*bad[] = {
+		"{\"serial\": \"SN\\u001b[2J\"}",
+		"{\"serial\": \"SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS\"}",
+		"{\"serial\": \"SN-\\u00e9\"}",
+		"{\"serial\": 7}",
+		"{\"serial\": \"SN1\", \"inspect\": 7}",
+		"{\"serial\": \"SN1\", \"inspect\": \"rm -rf /\\nend\"}",
+		"[1, 2]",
+	};
+	struct boot_enlist	 en;
+	struct err		 e;
+	json_t			*j;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(j);
+		assert_int_equal(boot_enlist_read(j, &en, &e), ERR_INVAL);
+		assert_null(en.insp);
+		assert_null(strchr(e.msg, 0x1b));
+		json_decref(j);
+	}
+	/* No serial, no dump: nothing to read, and nothing wrong. */
+	j = json_loads("{\"mode\": \"enlist\"}", 0, NULL);
+	assert_int_equal(boot_enlist_read(j, &en, &e), ERR_OK);
+	assert_string_equal(en.serial, "");
+	assert_null(en.insp);
+	json_decref(j);
+	/* The dump's serial when the check-in has none; its facts bounded,
+	 * control bytes made '?'. */
+	j = json_loads("{\"serial\": \"\", \"inspect\": \"castiron-inspect 1\\n"
+	    "cpu_model=Evil\\u001b[31m\\ncpu_cores=8\\nmem_kb=1048576\\n"
+	    "dmi_product_serial=SN-DMI\\ndisk=nvme0n1\\nsize=2048\\n"
+	    "nic=eth0\\nmac=52:54:00:00:00:01\\nend\"}", 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(boot_enlist_read(j, &en, &e), ERR_OK);
+	assert_string_equal(en.serial, "SN-DMI");
+	assert_non_null(en.insp);
+	assert_string_equal(en.insp->cpu_model, "Evil?[31m");
+	assert_int_equal(en.insp->cpu_cores, 8);
+	assert_int_equal(en.insp->ndisks, 1);
+	assert_int_equal(en.insp->disks[0].d.size_bytes, 2048 * 512);
+	assert_string_equal(en.insp->nics[0].mac, "52:54:00:00:00:01");
+	boot_enlist_free(&en);
+	assert_null(en.insp);
+	json_decref(j);
+	/* The check-in's own serial wins over the dump's. */
+	j = json_loads("{\"serial\": \"SN-A\", \"inspect\": \"castiron-inspect 1\\n"
+	    "dmi_product_serial=SN-B\\nend\"}", 0, NULL);
+	assert_int_equal(boot_enlist_read(j, &en, &e), ERR_OK);
+	assert_string_equal(en.serial, "SN-A");
+	boot_enlist_free(&en);
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -188,6 +252,7 @@ main(void)
 		cmocka_unit_test(t_expired),
 		cmocka_unit_test(t_status),
 		cmocka_unit_test(t_scripts),
+		cmocka_unit_test(t_enlist),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

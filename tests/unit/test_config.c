@@ -60,8 +60,38 @@ t_defaults(void **st)
 	assert_int_equal(c->bgp.reconcile_ms, 5000);
 	assert_int_equal(c->provision.parallel, 16);
 	assert_int_equal(c->provision.reboot, REBOOT_SSH);
+	assert_int_equal(c->provision.kexec_fallback, KEXEC_FALLBACK_NONE);
 	assert_string_equal(c->provision.disk, "auto");
 	config_free(c);
+}
+
+static void
+t_kexec(void **st)
+{
+	struct cfg_errors	 e = { 0 };
+	struct config		*c;
+
+	(void)st;
+	c = load("[provision]\nreboot = kexec\nkexec_fallback = bmc\n", &e);
+	assert_non_null(c);
+	assert_int_equal(c->provision.reboot, REBOOT_KEXEC);
+	assert_int_equal(c->provision.kexec_fallback, KEXEC_FALLBACK_BMC);
+	config_free(c);
+	c = load("[provision]\nreboot = kexec\nkexec_fallback = ssh\n", &e);
+	assert_non_null(c);
+	assert_int_equal(c->provision.kexec_fallback, KEXEC_FALLBACK_SSH);
+	config_free(c);
+	/* Only with kexec; and only its three values. */
+	assert_null(load("[provision]\nreboot = bmc\nkexec_fallback = ssh\n",
+	    &e));
+	assert_true(has_error(&e, "c.ini:3: [provision] kexec_fallback: applies "
+	    "to reboot = kexec only (reboot is bmc)"));
+	cfg_errors_clear(&e);
+	assert_null(load("[provision]\nreboot = kexec\nkexec_fallback = pxe\n",
+	    &e));
+	assert_true(has_error(&e, "kexec_fallback: 'pxe' is not one of: none, "
+	    "bmc, ssh"));
+	cfg_errors_clear(&e);
 }
 
 static void
@@ -173,6 +203,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_defaults),
+		cmocka_unit_test(t_kexec),
 		cmocka_unit_test(t_service),
 		cmocka_unit_test(t_errors),
 		cmocka_unit_test(t_secret),

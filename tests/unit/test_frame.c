@@ -275,6 +275,9 @@ build_packed(struct stream *s, uint64_t size, const uint64_t *r, size_t n,
 	struct img_sha	*st = img_sha_new();
 	size_t		 i;
 
+	if (tweak >= 3)			/* 3: pulled, 4: pulled with packs */
+		h.flags |= FRAME_F_PULL;
+
 	for (i = 0; i < n; i++)
 		h.mapped_bytes += r[2 * i + 1];
 	s->len = 0;
@@ -293,7 +296,7 @@ build_packed(struct stream *s, uint64_t size, const uint64_t *r, size_t n,
 		frame_encode_range(rec, 0, 1);
 		put(s, rec, FRAME_REC_LEN);
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2 && tweak != 3; i++) {
 		frame_encode_pack(rec, 6);
 		put(s, rec, FRAME_REC_LEN);
 		put(s, "packed", 6);
@@ -357,7 +360,7 @@ t_packed(void **st)
 					entries++;
 				} else if (ev == FRAME_EV_PACKED) {
 					assert_memory_equal(data,
-					    "packedpacked" + packed % 6, dlen);
+					    &"packedpacked"[packed % 6], dlen);
 					packed += dlen;
 				}
 			} while (n > 0 && ev != FRAME_EV_END);
@@ -397,6 +400,91 @@ t_packed(void **st)
 	expect_error(&s, "without its range table");
 }
 
+/* A pulled stream: the table, then the end at once (the writer fetches
+ * the data); nothing of the data may travel in it. */
+static void
+t_pulled(void **st)
+{
+	struct stream		 s;
+	struct frame_dec	*d;
+	const uint8_t		*data;
+	size_t			 pos = 0, used, dlen;
+	enum frame_ev		 ev;
+	unsigned		 codec, layout, entries = 0;
+	uint64_t		 nr;
+
+	(void)st;
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_NONE, FRAME_LAYOUT_IMAGE,
+	    3);
+	d = frame_dec_new();
+	do {
+		ev = frame_dec_feed(d, s.buf + pos, s.len - pos, &used, &data,
+		    &dlen);
+		pos += used;
+		assert_int_not_equal(ev, FRAME_EV_ERROR);
+		assert_int_not_equal(ev, FRAME_EV_PACKED);
+		if (ev == FRAME_EV_MAP) {
+			frame_dec_map(d, &codec, &layout, &nr);
+			assert_int_equal(codec, FRAME_CODEC_NONE);
+			assert_int_equal(nr, 3);
+		} else if (ev == FRAME_EV_ENTRY)
+			entries++;
+	} while (ev != FRAME_EV_END && pos < s.len);
+	assert_int_equal(ev, FRAME_EV_END);
+	assert_int_equal(entries, 3);
+	assert_int_equal(pos, s.len);
+	assert_true(frame_dec_hdr(d)->flags & FRAME_F_PULL);
+	frame_dec_free(d);
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_ZSTD, FRAME_LAYOUT_IMAGE,
+	    4);
+	expect_error(&s, "packed data in a pulled stream");
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_ZSTD, FRAME_LAYOUT_MAPPED,
+	    3);
+	expect_error(&s, "layout is not the image");
+	/* A raw file's table only where the writer fetches it. */
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_NONE, FRAME_LAYOUT_IMAGE,
+	    0);
+	expect_error(&s, "codec");
+	build_packed(&s, 10000, good, 3, FRAME_CODEC_NONE, FRAME_LAYOUT_IMAGE,
+	    3);
+	s.buf[19] &= (uint8_t)~FRAME_F_PACKED;
+	expect_error(&s, "pulled stream not marked packed");
+}
+
+/* The done line of a pull carries what was fetched. */
+static void
+t_report_pulled(void **st)
+{
+	struct frame_report	 r, p;
+	char			 line[FRAME_LINE_MAX + 2];
+
+	(void)st;
+	memset(&r, 0, sizeof(r));
+	r.kind = FRAME_REP_DONE;
+	r.ranges = 2;
+	r.bytes = 5000;
+	memset(r.sha256, 'a', 64);
+	memset(r.packed_sha256, 'b', 64);
+	r.pulled = 1;
+	r.fetched_bytes = 4100;
+	r.requests = 3;
+	r.resumes = 1;
+	frame_report_format(line, sizeof(line), &r);
+	assert_non_null(strstr(line, " fetched_bytes=4100 requests=3 "
+	    "resumes=1\n"));
+	assert_int_equal(frame_report_parse(line, &p, NULL), ERR_OK);
+	assert_int_equal(p.pulled, 1);
+	assert_int_equal(p.fetched_bytes, 4100);
+	assert_int_equal(p.requests, 3);
+	assert_int_equal(p.resumes, 1);
+	assert_string_equal(p.packed_sha256, r.packed_sha256);
+	r.pulled = 0;
+	frame_report_format(line, sizeof(line), &r);
+	assert_null(strstr(line, "fetched_bytes"));
+	assert_int_equal(frame_report_parse(line, &p, NULL), ERR_OK);
+	assert_int_equal(p.pulled, 0);
+}
+
 int
 main(void)
 {
@@ -406,6 +494,8 @@ main(void)
 		cmocka_unit_test(t_rules),
 		cmocka_unit_test(t_packed),
 		cmocka_unit_test(t_reports),
+		cmocka_unit_test(t_pulled),
+		cmocka_unit_test(t_report_pulled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,9 @@
  * starts it): a run begun, stepped, failed, resumed and finished, and
  * taken over from its owner; static addresses; facts and accelerators;
  * pinned host keys (fingerprints as ssh-keygen prints them); five
- * processes beginning a run on one host at once (one wins); and the
- * inventories inv_open must refuse without touching them.
+ * processes beginning a run on one host at once (one wins); the
+ * inventories inv_open must refuse without touching them; and discovered
+ * machines (check-in, attachment by serial, claim).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,6 +45,51 @@ pg_sql(const char *sql)
 	    PQresultStatus(r) == PGRES_TUPLES_OK);
 	PQclear(r);
 	PQfinish(c);
+}
+
+/* The rows of sql, outside castiron, as "a|b|c\n" lines (NULL as ""). */
+static char *
+db_rows(const char *sql)
+{
+	char	*out = NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&out, &len);
+	int	 i, j;
+
+	assert_non_null(f);
+	if (pgurl) {
+		PGconn		*c = PQconnectdb(pgurl);
+		PGresult	*r;
+
+		assert_int_equal(PQstatus(c), CONNECTION_OK);
+		r = PQexec(c, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		for (i = 0; i < PQntuples(r); i++)
+			for (j = 0; j < PQnfields(r); j++)
+				fprintf(f, "%s%c", PQgetvalue(r, i, j),
+				    j + 1 < PQnfields(r) ? '|' : '\n');
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3		*db;
+		sqlite3_stmt	*q;
+
+		assert_int_equal(sqlite3_open_v2(path, &db,
+		    SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL),
+		    SQLITE_OK);
+		while (sqlite3_step(q) == SQLITE_ROW)
+			for (j = 0; j < sqlite3_column_count(q); j++) {
+				const unsigned char *v = sqlite3_column_text(q, j);
+
+				fprintf(f, "%s%c", v ? (const char *)v : "",
+				    j + 1 < sqlite3_column_count(q) ? '|' : '\n');
+			}
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+	fclose(f);
+	return out;
 }
 
 static int
@@ -275,6 +321,139 @@ t_facts(void **st)
 	while (inv_report_next(rep, &grp, err, sizeof(err)) == 1)
 		total += grp->hosts;
 	assert_int_equal(total, 2);
+	inv_report_close(rep);
+	inv_close(inv);
+}
+
+/* What the database keeps of each site's hosts for the report
+ * (site_sums), against the same added up from every host's facts, disks
+ * and accelerators. */
+static void
+sums_agree(void)
+{
+	char	*kept, *added;
+
+	kept = db_rows("SELECT site_id, cpu_cores, memory_mb, disk_bytes, "
+	    "gpus FROM site_sums WHERE cpu_cores <> 0 OR memory_mb <> 0 OR "
+	    "disk_bytes <> 0 OR gpus <> 0 ORDER BY site_id");
+	added = db_rows("SELECT * FROM (SELECT h.site_id, "
+	    "coalesce(sum(f.cpu_cores), 0) AS c, coalesce(sum(f.memory_mb), 0) "
+	    "AS m, coalesce(sum((SELECT sum(size_bytes) FROM disks d WHERE "
+	    "d.host_id = h.id)), 0) AS d, coalesce(sum((SELECT count(*) FROM "
+	    "gpus g WHERE g.host_id = h.id)), 0) AS g FROM hosts h LEFT JOIN "
+	    "facts f ON f.host_id = h.id GROUP BY h.site_id) x WHERE c <> 0 "
+	    "OR m <> 0 OR d <> 0 OR g <> 0 ORDER BY 1");
+	assert_string_equal(kept, added);
+	free(kept);
+	free(added);
+}
+
+/* The report by site stays true through every way the inventory
+ * changes: enrollment, inspection (and inspection again, with other
+ * disks and accelerators), a run's states, set-state, a host removed
+ * with its facts, and an import refused whole. */
+static void
+t_totals(void **st)
+{
+	struct inv_disk		 d[3] = {
+		{ "nvme0n1", 960197124096ULL, "M1", "D1", 0, 0 },
+		{ "nvme1n1", 960197124096ULL, "M1", "D2", 0, 0 },
+		{ "sda", 4ULL << 40, "HDD", "D3", 1, 0 },
+	};
+	struct inv_gpu		 gpu = { "0000:17:00.0", "0302", "NVIDIA",
+	    "A100", 65536 };
+	struct inv_enroll	 more[2] = {
+		{ .hostname = "db1", .site = "fra1", .rack = "r7", .unit = "1" },
+		{ .hostname = "db2", .site = "fra1", .rack = "r7", .unit = "2",
+		  .macs = "aa:bb:cc:00:00:01" },	/* web1's: refused */
+	};
+	struct inv_errors	 errs = { 0 };
+	struct inv_facts	 f = { 0 };
+	struct inv_report	*rep;
+	const struct inv_report_group *grp;
+	struct inv		*inv = fresh();
+	int			 step;
+
+	(void)st;
+	sums_agree();
+	f.cpu_cores = 16;
+	f.memory_mb = 131072;
+	f.disks = d;
+	f.ndisks = 2;
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+	f.cpu_cores = 32;
+	f.ndisks = 3;
+	f.gpus = &gpu;
+	f.ngpus = 1;
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web2", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
+	    sizeof(err)), INV_OK);
+	sums_agree();
+	assert_int_equal(inv_run_fail(inv, "web1", "t", STEP_POWER, "x", err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_active(inv, "web1", "t", "done", err,
+	    sizeof(err)), INV_OK);
+	sums_agree();
+	assert_int_equal(inv_host_set_state(inv, "web2", HS_MAINTENANCE, "t",
+	    "x", err, sizeof(err)), INV_OK);
+	sums_agree();
+	assert_int_equal(inv_enroll(inv, more, 2, "t", "unit", &errs),
+	    INV_EINVAL);
+	inv_errors_clear(&errs);
+	sums_agree();
+	assert_int_equal(inv_enroll(inv, more, 1, "t", "unit", &errs), INV_OK);
+	assert_int_equal(inv_facts_set(inv, "db1", "t", &f, err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+
+	/* what the report reads from them */
+	assert_int_equal(inv_report_open(inv, "site", NULL, &rep, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "ams1");
+	assert_int_equal(grp->hosts, 2);
+	assert_int_equal(grp->cpu_cores, 64);
+	assert_int_equal(grp->disk_bytes, 2 * (2 * 960197124096LL +
+	    (4LL << 40)));
+	assert_int_equal(grp->gpus, 2);
+	assert_int_equal(grp->states[HS_ACTIVE], 1);
+	assert_int_equal(grp->states[HS_MAINTENANCE], 1);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "fra1");
+	assert_int_equal(grp->hosts, 1);
+	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_int_equal(grp->hosts, 3);
+	assert_int_equal(grp->memory_mb, 3 * 131072);
+	inv_report_close(rep);
+	assert_int_equal(inv_report_open(inv, "state", "ams1", &rep, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "active");
+	assert_int_equal(grp->hosts, 1);
+	assert_int_equal(grp->cpu_cores, 32);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_string_equal(grp->key, "maintenance");
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 0);
+	inv_report_close(rep);
+
+	/* removed with its facts, disks and accelerator: all of it gone */
+	assert_int_equal(inv_host_remove(inv, "web2", "t", err, sizeof(err)),
+	    INV_OK);
+	sums_agree();
+	assert_int_equal(inv_report_open(inv, "site", "ams1", &rep, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(grp->hosts, 1);
+	assert_int_equal(grp->gpus, 1);
+	assert_int_equal(grp->states[HS_MAINTENANCE], 0);
 	inv_report_close(rep);
 	inv_close(inv);
 }
@@ -658,6 +837,105 @@ t_race(void **st)
 	inv_close(inv);
 }
 
+/* Discovered machines: a check-in recorded, seen again,
+ * attached by serial (and not, when the host has another MAC), refused
+ * for another host's MAC, and claimed by hand. */
+static void
+t_discovered(void **st)
+{
+	struct inv			*inv = fresh();
+	struct inv_discovery		 d;
+	struct inv_discovery_result	 r;
+	struct inv_discovered		*cur;
+	const struct inv_discovered_row	*row;
+	struct inv_host			 h;
+	size_t				 learned;
+
+	(void)st;
+	/* A new machine, then the same one again. */
+	memset(&d, 0, sizeof(d));
+	snprintf(d.macs[0], 18, "52:54:00:00:00:01");
+	d.nmacs = 1;
+	d.serial = "SN-NEW";
+	d.address = "10.0.0.5";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(r.is_new, 1);
+	assert_string_equal(r.attached, "");
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(r.is_new, 0);
+	assert_int_equal(inv_discovered_open(inv, NULL, &cur, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_discovered_next(cur, &row, err, sizeof(err)), 1);
+	assert_string_equal(row->macs[0], "52:54:00:00:00:01");
+	assert_string_equal(row->serial, "SN-NEW");
+	assert_string_equal(row->address, "10.0.0.5");
+	assert_int_equal(row->checkins, 2);
+	assert_null(row->serial_host);
+	assert_int_equal(inv_discovered_next(cur, &row, err, sizeof(err)), 0);
+	inv_discovered_close(cur);
+
+	/* web1's serial and both its MACs, and one more: attached. */
+	memset(&d, 0, sizeof(d));
+	snprintf(d.macs[0], 18, "aa:bb:cc:00:00:02");
+	snprintf(d.macs[1], 18, "aa:bb:cc:00:00:09");
+	snprintf(d.macs[2], 18, "AA:BB:CC:00:00:01");
+	d.nmacs = 3;
+	d.serial = "SN1";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_string_equal(r.attached, "web1");
+	assert_int_equal(inv_host_find(inv, "web1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(h.nmacs, 3);
+	assert_string_equal(h.macs[2], "aa:bb:cc:00:00:09");
+
+	/* web1's serial without web1's MACs: recorded, with why. */
+	d.nmacs = 1;
+	snprintf(d.macs[0], 18, "52:54:00:00:00:0a");
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_OK);
+	assert_string_equal(r.attached, "");
+	assert_non_null(strstr(r.note, "web1 already has MAC"));
+
+	/* web2's MAC with another serial: refused, nothing written. */
+	snprintf(d.macs[0], 18, "52:54:00:00:00:0b");
+	snprintf(d.macs[1], 18, "aa:bb:cc:00:00:03");
+	d.nmacs = 2;
+	d.serial = "SN-OTHER";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_ESTATE);
+	assert_non_null(strstr(err, "belongs to host web2"));
+	assert_int_equal(inv_discovered_claim(inv, "52:54:00:00:00:0b",
+	    "web2", "t", &learned, err, sizeof(err)), INV_ENOENT);
+	d.serial = "bad\x01";
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
+	    sizeof(err)), INV_EINVAL);
+
+	/* By hand: refused for web2 (another MAC), then for a bare host. */
+	assert_int_equal(inv_discovered_claim(inv, "SN-NEW", "web2", "t",
+	    &learned, err, sizeof(err)), INV_EINVAL);
+	assert_non_null(strstr(err, "web2 already has MAC aa:bb:cc:00:00:03"));
+	{
+		struct inv_enroll	 e = { .hostname = "bare", .site = "ams1" };
+		struct inv_errors	 errs = { 0 };
+
+		assert_int_equal(inv_enroll(inv, &e, 1, "test", "unit", &errs),
+		    INV_OK);
+	}
+	assert_int_equal(inv_discovered_claim(inv, "52:54:00:00:00:01",
+	    "bare", "t", &learned, err, sizeof(err)), INV_OK);
+	assert_int_equal(learned, 1);
+	assert_int_equal(inv_host_find(inv, "bare", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_string_equal(h.serial, "SN-NEW");
+	assert_string_equal(h.macs[0], "52:54:00:00:00:01");
+	assert_int_equal(inv_discovered_claim(inv, "SN-NEW", "bare", "t",
+	    &learned, err, sizeof(err)), INV_ENOENT);
+	inv_close(inv);
+}
+
 int
 main(void)
 {
@@ -666,6 +944,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_facts, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_totals, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_hostkey, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_static_address, setup,
 		    teardown),
@@ -673,6 +952,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_gpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_discovered, setup, teardown),
 	};
 
 	pgurl = db && *db ? db : NULL;

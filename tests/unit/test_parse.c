@@ -200,6 +200,33 @@ t_bmc(void **state)
 			fail_msg("%s accepted", bad[i]);
 }
 
+/* A serial as firmware reports it: printable ASCII, 64 bytes at most; the
+ * message never repeats the value. */
+static void
+t_dmi_serial(void **st)
+{
+	char		 s[DMI_SERIAL_MAX + 2];
+
+	(void)st;
+	assert_int_equal(valid_dmi_serial("CZ2141A0J1", &err), ERR_OK);
+	assert_int_equal(valid_dmi_serial("To Be Filled By O.E.M.", &err),
+	    ERR_OK);
+	assert_int_equal(valid_dmi_serial("", &err), ERR_OK);
+	assert_int_equal(valid_dmi_serial("SN\x1b[2J", &err), ERR_INVAL);
+	assert_string_equal(err.msg, "a serial with a byte outside printable "
+	    "ASCII (0x1b at 2)");
+	assert_int_equal(valid_dmi_serial("SN-\xc3\xa9", &err), ERR_INVAL);
+	assert_null(strstr(err.msg, "SN-"));
+	assert_int_equal(valid_dmi_serial("SN\n", &err), ERR_INVAL);
+	assert_int_equal(valid_dmi_serial("SN\x7f", &err), ERR_INVAL);
+	memset(s, 'S', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	assert_int_equal(valid_dmi_serial(s, &err), ERR_INVAL);
+	assert_string_equal(err.msg, "a serial longer than 64 bytes");
+	s[DMI_SERIAL_MAX] = '\0';
+	assert_int_equal(valid_dmi_serial(s, &err), ERR_OK);
+}
+
 int
 main(void)
 {
@@ -212,6 +239,7 @@ main(void)
 		cmocka_unit_test(t_mac),
 		cmocka_unit_test(t_hostport),
 		cmocka_unit_test(t_names),
+		cmocka_unit_test(t_dmi_serial),
 		cmocka_unit_test(t_bmc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,248 @@
+# castiron provision with image_transport = pull: castiron-writer on the
+# host fetches the image from `castiron boot serve` over HTTP while
+# castiron sends it the range table over SSH.  First on sshd hosts
+# (namespaces, loop disks): a zstd image pulled as stored and a raw one
+# pulled range by range, each disk compared with the image byte for byte
+# outside the root (which configure rewrites), the boot service's log
+# showing each host's fetches; a corrupted body and a short one (from a
+# misbehaving server in the host's namespace) refused on the host with
+# nothing reported verified; the boot service restarted in the middle of
+# a pull, which resumes from the byte it reached; push, the default for a
+# host castiron does not boot, still works.  Then one QEMU machine,
+# powered through its Redfish BMC, network-booted into the deploy
+# environment (dnsmasq, iPXE, check-in), pulls its image by default: its
+# NVMe disk holds the image's bytes and the service's log names the host.
+# time-limit: 480
+. tests/lib.sh
+. tests/lab/provlab.sh
+. tests/lab/machine.sh
+
+if [ "$(id -u)" != 0 ]; then
+	skip "image pull" "needs root (network namespaces, loop devices)"
+	done_testing; exit
+fi
+for t in zstd debugfs jq; do
+	command -v $t >/dev/null || { skip "image pull" "no $t"; done_testing; exit; }
+done
+lab_init
+MiB=1048576
+C=$CASTIRON
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+ok "an image with a data partition" tests/lab/mkosimage "$T/os.img" 48 4 20
+read -r DOFF DLEN <"$T/os.img.data"
+IMGSZ=$(stat -c %s "$T/os.img")
+MAPPED=$(lab_mapped "$T/os.img.bmap")
+zstd -q -3 "$T/os.img" -o "$T/os.zst"
+CMP_OUT="$(lab_sha "$T/os.img" 0 $MiB) $(lab_sha "$T/os.img" "$DOFF")"
+PAYLOAD=$(cat "$T/os.img.payload.sha256")
+
+# Six hosts, each with a route to the boot service, which listens on
+# host 1's link (this namespace's end of it).
+for n in 1 2 3 4 5 6; do
+	lab_host $n openssh 64
+	ip -n "$LAB_NS" route add default via "$LAB_NET.$((n * 4 + 1))"
+	eval "A$n=\$LAB_ADDR D$n=\$LAB_DISK M$n=\$LAB_MAC W$n=\$(lab_written $n)"
+done
+PORT=$((24000 + $$ % 400))
+SRV=$LAB_NET.5:$PORT
+
+conf() {	# TRANSPORT [BOOT-URL]
+	cat <<EOF
+[castiron]
+state_dir = $T/state
+[inventory]
+database = $T/inv.db
+[images]
+cache_dir = $T/cache
+[image zst]
+url    = file://$T/os.zst
+sha256 = $(sha "$T/os.zst")
+bmap   = file://$T/os.img.bmap
+[image raw]
+url    = file://$T/os.img
+sha256 = $(sha "$T/os.img")
+bmap   = file://$T/os.img.bmap
+[provision]
+ssh_key         = $T/lab/id_ed25519
+reboot          = none
+connect_timeout = 30s
+io_timeout      = 120s
+authorized_keys = $T/lab/authorized_keys
+image_transport = $1
+[boot]
+listen = $SRV
+EOF
+	[ -z "${2:-}" ] || echo "url = $2"
+}
+conf pull >"$T/c.ini"
+conf auto >"$T/auto.ini"
+export CASTIRON_CONFIG="$T/c.ini"
+jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+sent_note() { jget "$1" '[.events[] | select(.step == "image" and ((.reason // "") | test("verified on")))] | last | .reason // ""'; }
+for n in 1 2 3 4 5 6; do
+	eval "\"\$C\" inventory add h$n --site s --rack r --unit $n --mac \"\$M$n\" \
+	    --address \"\$A$n\" --disk \"\$D$n\"" >/dev/null
+done
+ok "both images in the cache" sh -c "'$C' image fetch zst && '$C' image fetch raw"
+
+serve_start() {
+	"$C" boot serve >>"$T/serve.log" 2>&1 &
+	SERVE=$!
+	wait_for 10 "boot serve" curl -sf -o /dev/null "http://$SRV/boot.ipxe"
+}
+serve_start
+at_exit 'kill $SERVE 2>/dev/null'
+# The disk outside the root is the image's, and the root's payload.
+disk_is_image() {	# DISK
+	[ "$(lab_sha "$1" 0 $MiB) $(lab_sha "$1" "$DOFF" $((IMGSZ - DOFF)))" = "$CMP_OUT" ] &&
+	[ "$(debugfs -R 'cat /var/lib/os/payload' "${1}p1" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$PAYLOAD" ]
+}
+
+# -- pulled: zstd as stored, raw range by range -------------------------------
+ok "h1: provision, the zstd image pulled" "$C" provision h1 --image zst --accept-new-hostkey
+note=$(sent_note h1)
+check "  ...the note says it was pulled from the boot service" \
+    -n "$(echo "$note" | grep -F "pulled from http://$SRV/images/zst: " | grep -F "(pulled: zstd as stored)")"
+check "  ...and its throughput" -n "$(echo "$note" | grep -E '; [0-9.]+ MiB/s, ')"
+ok "  ...the disk outside the root is the image's, and the root's payload" disk_is_image "$D1"
+check "  ...the boot service sent the file to h1's address" \
+    "$(grep -c "boot: $A1 /images/zst: 206 (-): $(stat -c %s "$T/os.zst") bytes from 0" "$T/serve.log")" = 1
+written=$(( $(lab_written 1) - W1 ))
+check "  ...only the mapped data (and configure's) written ($written of $IMGSZ)" \
+    "$written" -lt $((MAPPED + 8 * MiB))
+
+ok "h2: provision, the raw image pulled" "$C" provision h2 --image raw --accept-new-hostkey
+check "  ...the note says so" -n "$(sent_note h2 | grep -F "pulled from http://$SRV/images/raw: ")"
+ok "  ...the disk outside the root is the image's, and the root's payload" disk_is_image "$D2"
+nranges=$(grep -c '<Range' "$T/os.img.bmap")
+check "  ...one range request from h2's address per bmap range ($nranges)" \
+    "$(grep -c "boot: $A2 /images/raw: 206 (-): " "$T/serve.log")" = "$nranges"
+
+# -- a corrupted body, a short body: refused on the host ----------------------
+# A misbehaving server inside h3's namespace, where its writer reaches it
+# on 127.0.0.1: the zstd image with bytes changed in its middle, then the
+# image cut 4 KiB short (Content-Length agreeing).
+mkdir -p "$T/bad"
+cp "$T/os.zst" "$T/bad/zst"
+printf 'castiron-was-here' | dd of="$T/bad/zst" bs=1 seek=$(( $(stat -c %s "$T/os.zst") / 2 )) \
+    conv=notrunc status=none
+: >"$T/bad.ctl"
+ip netns exec "ci-prov-$$-3" python3 tests/lab/imgserver.py --dir "$T/bad" \
+    --ctl "$T/bad.ctl" --log "$T/bad.log" --port-file "$T/bad.port" >"$T/bad.err" 2>&1 &
+at_exit "kill $!"
+wait_for 10 "the misbehaving server" test -s "$T/bad.port"
+conf pull "http://127.0.0.1:$(cat "$T/bad.port")" >"$T/bad.ini"
+fails_with 1 "h3: a corrupted body fails the pull" sh -c \
+    "'$C' -c '$T/bad.ini' provision h3 --image zst --accept-new-hostkey 2>'$T/h3.err'"
+check "  ...failed at image, the writer's reason in one line" \
+    "$(jget h3 '.state + "/" + .step'):$(grep -c '^castiron provision: h3: failed at image: .*writer: ' "$T/h3.err")" = "failed/image:1"
+check "  ...it was fetched from there" -n "$(grep "^/images/zst bytes=0- 200 " "$T/bad.log")"
+check "  ...no image reported verified" -z "$(sent_note h3)"
+echo "/images/zst short 4096" >"$T/bad.ctl"
+cp "$T/os.zst" "$T/bad/zst"
+fails_with 1 "h3: a body 4 KiB short fails the pull" sh -c \
+    "'$C' -c '$T/bad.ini' provision h3 --image zst --accept-new-hostkey 2>'$T/h3b.err'"
+check "  ...the writer's reason: the stream is truncated" \
+    "$(grep -c '^castiron provision: h3: failed at image: .*writer: .*truncated' "$T/h3b.err")" = 1
+check "  ...no image reported verified" -z "$(sent_note h3)"
+
+# -- the boot service restarted in the middle of a pull -----------------------
+# h4's link slowed so that the pull takes seconds; once the service has
+# started sending, it is stopped and started again: the writer asks again
+# from the byte it reached.
+lab_slow 4 8mbit
+"$C" provision h4 --image zst --accept-new-hostkey >"$T/h4.out" 2>&1 &
+RUN4=$!
+ok "h4's pull begins" wait_for 60 "h4's fetch" grep -q "boot: $A4 /images/zst: 206" "$T/serve.log"
+kill "$SERVE"; wait "$SERVE" 2>/dev/null
+ok "  ...the boot service stopped in the middle" grep -q "boot: SIGTERM: stopping" "$T/serve.log"
+sleep 1		# the writer finds nothing listening, and tries again
+serve_start
+lab_fast 4
+wait $RUN4
+check "h4: provision completes across the restart (exit $?)" "$(jget h4 .state)" = active
+resumed=$(grep "boot: $A4 /images/zst: 206 " "$T/serve.log" | sed -n 's/.* bytes from \([1-9][0-9]*\)$/\1/p' | head -n 1)
+check "  ...the writer resumed with a Range from byte ${resumed:-?}" "${resumed:-0}" -gt 0
+check "  ...the note counts the resumed requests" \
+    -n "$(sent_note h4 | grep -E 'in [0-9]+ requests \([1-9][0-9]* resumed\)')"
+ok "  ...the disk is the image's" disk_is_image "$D4"
+
+# -- push still works: the default for a host castiron does not boot ----------
+ok "h5: provision with image_transport = auto and power = none" \
+    "$C" -c "$T/auto.ini" provision h5 --image zst --accept-new-hostkey
+check "  ...pushed over SSH" -n "$(sent_note h5 | grep -E "; [0-9]+ bytes sent \(zstd as stored\), pushed over SSH; ")"
+ok "  ...the disk is the image's" disk_is_image "$D5"
+check "  ...nothing fetched from the boot service by h5" "$(grep -c "boot: $A5 " "$T/serve.log")" = 0
+fails_with 2 "image_transport = sideways is refused" sh -c \
+    "sed 's/^image_transport = pull/image_transport = sideways/' '$T/c.ini' >'$T/x.ini' && '$C' -c '$T/x.ini' config check"
+
+kill "$SERVE"; wait "$SERVE" 2>/dev/null
+
+# -- a QEMU machine network-booted through its BMC, pulling by default ---------
+D=$PWD/$BUILD/deploy
+if [ ! -f "$D/manifest" ] || ! command -v qemu-system-x86_64 >/dev/null; then
+	skip "a network-booted QEMU machine pulls its image" "no $D/manifest: make BUILD=$BUILD deploy"
+	done_testing; exit
+fi
+machine_net_init || { echo "not ok - lab network"; done_testing; exit 1; }
+ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad	# iPXE's RA wait
+P=$LABM_PROV
+QPORT=$((24500 + $$ % 400))
+machine_new 1 --blank 64 --mem 256
+bmc_start 1
+mkdir -m 700 "$T/bmc.d" && cp "$BMC_PASSWORD_FILE" "$T/bmc.d/q1" && chmod 600 "$T/bmc.d/q1"
+KEY=$(cut -d' ' -f1,2 "$T/lab/id_ed25519.pub" | tr ' ' ,)
+# q1's configuration: power = bmc, the boot service on the lab's
+# provisioning bridge, and the static writer (the deploy environment can
+# run it; a sanitizer build's own it cannot).
+{
+	conf auto | sed "s/^listen = .*/listen = $P.1:$QPORT/; s#^database = .*#database = $T/q.db#; s#^state_dir = .*#state_dir = $T/qstate#"
+	cat <<EOF
+deploy_dir  = $D
+interface   = brp
+dhcp_range  = $P.100,$P.150,1h
+dnsmasq_dir = $T/dnsmasq
+dnsmasq_pidfile = $T/dnsmasq.pid
+router_advertisements = yes
+cmdline = console=ttyS0 quiet castiron.authorized_key=$KEY,provision
+[bmc]
+username      = admin
+password_dir  = $T/bmc.d
+ca_bundle     = $LABM_CA
+power_timeout = 60s
+EOF
+} | sed "s|^reboot          = none|&\npower           = bmc\nboot_timeout    = 6m\nwriter = $PWD/$BUILD/castiron-writer-static|" >"$T/q.ini"
+export CASTIRON_CONFIG="$T/q.ini"
+"$C" inventory add q1 --site s --rack r --unit 1 --serial "$M_SERIAL" --bmc "$BMC_ADDR" \
+    --mac "$M_MAC" --address "$P.51" >/dev/null
+ok "castiron boot dnsmasq" "$C" boot dnsmasq
+ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" \
+    --pid-file="$T/dnsmasq.pid" --keep-in-foreground --user=root \
+    --log-facility="$T/dnsmasq.log" </dev/null &
+at_exit "kill $! 2>/dev/null"
+wait_for 10 "dnsmasq" test -s "$T/dnsmasq.pid"
+"$C" boot serve >"$T/qserve.log" 2>&1 &
+at_exit "kill $! 2>/dev/null"
+ok "the boot service listens" wait_for 10 "boot serve" curl -sf -o /dev/null "http://$P.1:$QPORT/boot.ipxe"
+ok "the image in this inventory's cache" "$C" image fetch zst
+
+"$C" provision q1 --image zst >"$T/q1.out" 2>&1
+rc=$?
+check "q1: provision powers it on, it network-boots, checks in and pulls its image (exit $rc)" "$rc" = 0
+[ "$rc" = 0 ] || { tail -n 5 "$T/q1.out"; tail -n 30 "$(machine_console 1)"; tail -n 20 "$T/qserve.log"; } | sed 's/^/# /'
+check "  ...pulled, by default, from the boot service" \
+    -n "$(sent_note q1 | grep -F "pulled from http://$P.1:$QPORT/images/zst: ")"
+check "  ...the boot service's log names q1 for the image" \
+    -n "$(grep "boot: $P.51 /images/zst: 206 (q1): $(stat -c %s "$T/os.zst") bytes from 0" "$T/qserve.log")"
+check "  ...boot status shows the image as its last fetch" \
+    "$("$C" boot status --format json | jq -r '.[] | select(.hostname == "q1") | .last')" = "/images/zst 200"
+machine_stop 1
+# The image's GPT is for 48 MiB, the disk 64: the kernel's own scan
+# refuses the protective MBR's size; partx reads the table as it is.
+QDISK=$(losetup -f --show "$LABM_DIR/m1/disk.img")
+at_exit "partx -d $QDISK; losetup -d $QDISK"
+partx -a "$QDISK"
+wait_for 10 "the partitions of $QDISK" test -b "${QDISK}p1"
+ok "  ...its NVMe disk holds the image's bytes" disk_is_image "$QDISK"
+done_testing
