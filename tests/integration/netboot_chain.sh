@@ -7,8 +7,9 @@
 # from dnsmasq, the iPXE script, kernel and initramfs from the service,
 # the check-in, SSH with the key it checked in with, inspection of the
 # virtual hardware (CPU, memory, the NVMe disk's model and serial, the
-# NIC's MAC, as the inventory shows them), the image written and
-# verified; the disk then holds the image's bytes.  The boot service is
+# NIC's MAC, as the inventory shows them), the image pulled from the
+# boot service's verified cache, written and verified; the disk then
+# holds the image's bytes.  The boot service is
 # restarted while the machine fetches its kernel: nothing is lost (the
 # script's fetch retries, the token is on disk).  Once installed, the
 # host network-boots again and is told `exit`: it boots its disk.
@@ -43,6 +44,7 @@ lab_config provision.reboot=none provision.boot_timeout=150s \
     --bmc "$(bmc_addr 1)" --mac "$MAC" --address "$ADDR" >/dev/null
 hy=$(echo "$MAC" | tr : -)
 
+ok "the image, verified, in the cache the boot service serves" "$C" image fetch testos
 ok "castiron boot dnsmasq writes dnsmasq's configuration" "$C" boot dnsmasq
 ok "dnsmasq runs with it" netboot_dnsmasq "$T/dnsmasq" "$T/dnsmasq.pid"
 ok "the boot service listens on the provisioning network" netboot_serve
@@ -119,10 +121,9 @@ check "  ...the NIC by its MAC" "$(j '.macs | join(",")')" = "$MAC"
 ok "the image verified on /dev/nvme0n1" grep -q "image testos verified on /dev/nvme0n1" "$T/h1.txt"
 check "  ...with the writer the environment carries (no upload)" \
     "$(grep -c 'castiron-writer uploaded' "$T/h1.txt")" = 0
-# Image pull (issue 14's [provision] image_transport = pull, the default
-# for a network-booted host) is the engineer "pull"'s, on branch pull:
-# until it lands the image is pushed over SSH.  Which one wrote it:
-jget h1 '.events[] | select(.step == "image") | .reason' | grep verified | sed 's/^/# /'
+check "  ...pulled by the deploy environment from the boot service (image_transport = auto)" \
+    -n "$(jget h1 '.events[] | select(.step == "image") | .reason' | grep -F "pulled from $NETBOOT_URL/images/testos: ")"
+ok "  ...the boot service's log names h1 for it" grep -q " /images/testos: 20[06] (h1): " "$T/serve2.log"
 jget h1 '.events[] | select((.reason // "") | startswith("done")) | "\(.step) \(.duration_ms) ms"' | tr '\n' ' ' |
     sed 's/^/# steps: /; s/$/\n/'
 ok "the BMC powers the machine off" "$C" bmc power h1 off

@@ -237,6 +237,10 @@ EOF
 	site_castiron inventory import "$_sa/empty.csv" >/dev/null || return 1
 	site_castiron image publish "$SITE_IMAGE=$_sf" --key "$_sa/catalog/catalog.sec" \
 	    --output "$_sa/catalog/catalog" --base-url "file://$_sa/catalog/" >/dev/null
+	# The appliance's cache holds the image, verified against the
+	# catalog: what the boot service serves for a deploy environment to
+	# pull.
+	site_castiron image fetch "$SITE_IMAGE" >>"$_sa/appliance.log" 2>&1
 }
 
 # Server N: its machine (QEMU is the BMC's to start) and its BMC.
