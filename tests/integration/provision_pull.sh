@@ -16,6 +16,7 @@
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
+. tests/lab/netboot.sh
 
 if [ "$(id -u)" != 0 ]; then
 	skip "image pull" "needs root (network namespaces, loop devices)"
@@ -186,12 +187,12 @@ if [ ! -f "$D/manifest" ] || ! command -v qemu-system-x86_64 >/dev/null; then
 	done_testing; exit
 fi
 machine_net_init || { echo "not ok - lab network"; done_testing; exit 1; }
-ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad	# iPXE's RA wait
 P=$LABM_PROV
 QPORT=$((24500 + $$ % 400))
+netboot_init "$QPORT"
 machine_new 1 --blank 64 --mem 256
 bmc_start 1
-mkdir -m 700 "$T/bmc.d" && cp "$BMC_PASSWORD_FILE" "$T/bmc.d/q1" && chmod 600 "$T/bmc.d/q1"
+bmc_password 1 q1
 KEY=$(cut -d' ' -f1,2 "$T/lab/id_ed25519.pub" | tr ' ' ,)
 # q1's configuration: power = bmc, the boot service on the lab's
 # provisioning bridge, and the static writer (the deploy environment can
@@ -217,14 +218,8 @@ export CASTIRON_CONFIG="$T/q.ini"
 "$C" inventory add q1 --site s --rack r --unit 1 --serial "$M_SERIAL" --bmc "$BMC_ADDR" \
     --mac "$M_MAC" --address "$P.51" >/dev/null
 ok "castiron boot dnsmasq" "$C" boot dnsmasq
-ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" \
-    --pid-file="$T/dnsmasq.pid" --keep-in-foreground --user=root \
-    --log-facility="$T/dnsmasq.log" </dev/null &
-at_exit "kill $! 2>/dev/null"
-wait_for 10 "dnsmasq" test -s "$T/dnsmasq.pid"
-"$C" boot serve >"$T/qserve.log" 2>&1 &
-at_exit "kill $! 2>/dev/null"
-ok "the boot service listens" wait_for 10 "boot serve" curl -sf -o /dev/null "http://$P.1:$QPORT/boot.ipxe"
+netboot_dnsmasq "$T/dnsmasq" "$T/dnsmasq.pid"
+ok "the boot service listens" netboot_serve "$T/qserve.log"
 ok "the image in this inventory's cache" "$C" image fetch zst
 
 "$C" provision q1 --image zst >"$T/q1.out" 2>&1
