@@ -66,7 +66,8 @@
 #   site_down           everything removed (at_exit does it)
 #   site_show           what site_up printed: one line per piece
 #
-# Set before site_up: SITE_BOOT_TIMEOUT ([provision] boot_timeout, 180s),
+# Set before site_up: SITE_OS=testos (the small test image even when the
+# recipe's is built), SITE_BOOT_TIMEOUT ([provision] boot_timeout, 180s),
 # SITE_BMC_IO_TIMEOUT ([bmc] io_timeout, 10s), SITE_PROFILES (the Redfish
 # profiles, in turn).
 #
@@ -106,7 +107,7 @@ site_tor_peers() {
 # image.
 site_image() {
 	SITE_IMAGE=testos SITE_BOOTABLE=no
-	if [ -x "$LABM_SRC/osimage" ] &&
+	if [ "${SITE_OS:-}" != testos ] && [ -x "$LABM_SRC/osimage" ] &&
 	    _sd=$("$LABM_SRC/osimage" debian12 2>/dev/null) &&
 	    [ -f "$_sd/debian12.img.zst" ]; then
 		SITE_IMAGE=debian12 SITE_BOOTABLE=yes
