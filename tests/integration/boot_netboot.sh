@@ -11,14 +11,9 @@
 . tests/lib.sh
 . tests/lab/machine.sh
 . tests/lab/netboot.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "network boot" "needs root (network namespaces)"
-	done_testing; exit
-fi
-for _c in qemu-system-x86_64 dnsmasq; do
-	command -v "$_c" >/dev/null || { skip "network boot" "needs $_c"; done_testing; exit; }
-done
+lab_need "network boot" qemu-system-x86_64 dnsmasq
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 PORT=$((23500 + $$ % 400))
 netboot_init "$PORT"
@@ -29,22 +24,7 @@ head -c 4096 /dev/urandom >"$T/deploy/initrd.img"
 
 machine_new 1 --mem 128; M1=$M_MAC MARK1=$M_MARKER
 machine_new 2 --mem 128; M2=$M_MAC
-cat >"$T/c.ini" <<EOF
-[castiron]
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[boot]
-listen      = $LABM_PROV.1:$PORT
-deploy_dir  = $T/deploy
-interface   = brp
-dhcp_range  = $LABM_PROV.100,$LABM_PROV.150,1h
-dnsmasq_dir = $T/dnsmasq
-dnsmasq_pidfile = $T/dnsmasq.pid
-router_advertisements = yes
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
+lab_config power=none boot.deploy_dir="$T/deploy"
 "$C" inventory add h1 --site lab --mac "$M1" --address "$LABM_PROV.51" >/dev/null
 
 ok "boot dnsmasq writes dnsmasq's configuration" "$C" boot dnsmasq

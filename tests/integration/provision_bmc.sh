@@ -39,21 +39,9 @@ disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)
     --mac "$M3" --address "$A3" --disk "$D3" >/dev/null
 
 # The firmware of host N: when its BMC restarts it with a one-time disk
-# boot set, the host boots its installed system (tests/lab/lab-reboot).
-firmware() {	# N ADDR
-	_i=0
-	while [ "$_i" -lt 600 ]; do
-		_r=$(bmc_state "$1" '.resets | length' 2>/dev/null)
-		if [ "${_r:-0}" -ge 2 ]; then
-			ssh -i "$T/lab/id_ed25519" -o StrictHostKeyChecking=no \
-			    -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-			    root@"$2" "$(lab_reboot_command)" </dev/null
-			return
-		fi
-		sleep 0.2; _i=$((_i + 1))
-	done
-	return 1
-}
+# boot set (its second reset), the host boots its installed system.
+reset_twice() { [ "$(bmc_state "$1" '.resets | length' 2>/dev/null)" -ge 2 ] 2>/dev/null; }
+firmware() { lab_firmware "$2" reset_twice "$1"; }	# N ADDR
 
 # -- a host whose BMC reports another serial: nothing powered, disk untouched --
 before2=$(disk_state 2)

@@ -43,20 +43,9 @@ chassis() {	# N: what the chassis was asked and did, in order, on one line
     --mac "$M2" --address "$A2" --disk "$D2" >/dev/null
 
 # The firmware of host N: when its chassis starts with a disk boot
-# pending, the host boots its installed system (tests/lab/lab-reboot).
-firmware() {	# N ADDR
-	_i=0
-	while [ "$_i" -lt 600 ]; do
-		if ipmi_events "$1" | grep -q ' start boot=default$'; then
-			ssh -i "$T/lab/id_ed25519" -o StrictHostKeyChecking=no \
-			    -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-			    root@"$2" "$(lab_reboot_command)" </dev/null
-			return
-		fi
-		sleep 0.2; _i=$((_i + 1))
-	done
-	return 1
-}
+# pending, the host boots its installed system.
+disk_start() { ipmi_events "$1" | grep -q ' start boot=default$'; }
+firmware() { lab_firmware "$2" disk_start "$1"; }	# N ADDR
 
 # -- a host whose BMC reports another serial: nothing powered, disk untouched --
 before2=$(disk_state 2)

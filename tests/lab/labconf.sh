@@ -19,15 +19,22 @@
 #       [castiron]    state_dir $T/state
 #       [inventory]   database $T/inv.db
 #       [images]      cache_dir $T/cache
-#       [image testos] $T/os.img (tests/lab/mkosimage), its sha256, bmap
-#       [provision]   ssh_key, authorized_keys from lab_init ($T/lab),
-#                     image testos, power bmc, reboot bmc, boot_timeout 60s,
+#       [image testos] $T/os.img (tests/lab/mkosimage), its sha256, bmap,
+#                     and [provision] image testos: only when $T/os.img
+#                     exists (a test of the boot service alone has none)
+#       [provision]   ssh_key, authorized_keys from lab_init ($T/lab,
+#                     when it has run: castiron refuses a key file that
+#                     is not there), power bmc, reboot bmc, boot_timeout 60s,
 #                     reboot_timeout 60s, connect_timeout 20s,
 #                     io_timeout 60s
 #       [bmc]         the lab's Redfish BMCs (tests/lab/machine.sh):
 #                     username admin, password_dir $T/bmc.d (bmc_password),
 #                     ca_bundle $LABM_CA; bmc=ipmi instead gives
-#                     ipmi_config_bmc's (tests/lab/ipmi-lab.sh)
+#                     ipmi_config_bmc's (tests/lab/ipmi-lab.sh); power=none
+#                     instead: no BMC, the SSH-only path (power none,
+#                     reboot ssh, no boot_timeout, no [bmc]), as the
+#                     tests of provision's trust rules and secrets, and
+#                     of the network boot alone, have it
 #   lab_bmc_host N redfish|ipmi [SIZE_MB]
 #                               host N of tests/lab/provlab.sh (OpenSSH,
 #                               a SIZE_MB disk, default 64) behind machine
@@ -38,6 +45,12 @@
 #                               host's; the password as castiron's for
 #                               host hN.  Sets LAB_ADDR LAB_DISK LAB_MAC
 #                               and BMC_ADDR
+#   lab_firmware ADDR TEST...   plays a lab host's firmware for a BMC's
+#                               disk boot: polls TEST (every 0.2 s, at
+#                               most 600 times) and, once it succeeds,
+#                               boots the host at ADDR into its installed
+#                               system (tests/lab/lab-reboot over SSH);
+#                               1 if TEST never succeeded
 #   jget HOST JQ-FILTER         inventory show HOST as JSON, through jq -r
 #
 # The image's sha256 is read when lab_config runs: make $T/os.img first.
@@ -56,24 +69,28 @@ lab_need() {	# what command...
 }
 
 _lab_config_defaults() {
-	_lsha=""
-	[ -f "$T/os.img" ] && _lsha=$(sha256sum <"$T/os.img" | cut -d' ' -f1)
 	cat <<EOF
 castiron.state_dir=$T/state
 inventory.database=$T/inv.db
 images.cache_dir=$T/cache
+EOF
+	[ ! -f "$T/os.img" ] || cat <<EOF
 image testos.url=file://$T/os.img
-image testos.sha256=$_lsha
+image testos.sha256=$(sha256sum <"$T/os.img" | cut -d' ' -f1)
 image testos.bmap=file://$T/os.img.bmap
-provision.ssh_key=$T/lab/id_ed25519
 provision.image=testos
+EOF
+	[ ! -f "$T/lab/id_ed25519" ] || cat <<EOF
+provision.ssh_key=$T/lab/id_ed25519
+provision.authorized_keys=$T/lab/authorized_keys
+EOF
+	cat <<EOF
 provision.power=bmc
 provision.reboot=bmc
 provision.boot_timeout=60s
 provision.reboot_timeout=60s
 provision.connect_timeout=20s
 provision.io_timeout=60s
-provision.authorized_keys=$T/lab/authorized_keys
 bmc.username=admin
 bmc.password_dir=$T/bmc.d
 bmc.ca_bundle=${LABM_CA:-}
@@ -91,6 +108,10 @@ lab_config() {
 			bmc=ipmi)
 				echo bmc.ca_bundle=
 				ipmi_config_bmc | sed -n 's/^\([a-z_]*\) = \(.*\)/bmc.\1=\2/p' ;;
+			power=none)
+				printf '%s\n' provision.power= provision.reboot=ssh \
+				    provision.boot_timeout= bmc.username= \
+				    bmc.password_dir= bmc.ca_bundle= ;;
 			*) printf '%s\n' "$_la" ;;
 			esac
 		done
@@ -128,6 +149,21 @@ lab_bmc_host() {	# n redfish|ipmi [size_mb]
 	*) bmc_start "$1" --no-qemu ;;
 	esac || return 1
 	bmc_password "$1" "h$1"
+}
+
+lab_firmware() {	# addr test...
+	_fa=$1; shift
+	_fi=0
+	while [ "$_fi" -lt 600 ]; do
+		if "$@"; then
+			ssh -i "$T/lab/id_ed25519" -o StrictHostKeyChecking=no \
+			    -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+			    root@"$_fa" "$(lab_reboot_command)" </dev/null
+			return
+		fi
+		sleep 0.2; _fi=$((_fi + 1))
+	done
+	return 1
 }
 
 jget() { "$CASTIRON" inventory show "$1" --format json | jq -r "$2"; }
