@@ -1,6 +1,7 @@
 # make demo keeps working: the demonstration inventory and its reports,
 # the rack of three QEMU servers provisioned and narrated (tests/lab/
-# demo-rack), then castiron bgp at a real BGP peer.
+# demo-rack; srv2 enlisted first, matched by its serial), then castiron
+# bgp at a real BGP peer.
 # time-limit: 420
 . tests/lib.sh
 
@@ -25,6 +26,8 @@ if [ "$(id -u)" -eq 0 ] && command -v qemu-system-x86_64 >/dev/null; then
 		    "grep -qE '  $h +dhcp .*\\(firmware\\)' '$T/rack' && grep -qE '  $h +dhcp .*\\(deploy environment\\)' '$T/rack' &&
 		     grep -qE '  $h +ipxe +the deploy environment' '$T/rack' && grep -qE '  $h +check-in +accepted' '$T/rack'"
 	done
+	ok "srv2, left without its MAC in the CSV, enlisted and attached by its serial" \
+	    grep -q "attached a discovered machine (serial LAB1-R1-002, .*) automatically: its serial matched" "$T/demo.out"
 	ok "  ...the summary: three servers active" sh -c "[ \$(grep -cE '^srv[123] +active ' '$T/rack') = 3 ]"
 	ok "  ...the inventory shows the virtual hardware" \
 	    grep -q "^srv1: active, QEMU Virtual CPU version 2.5+, 1 core(s), .* nvme0n1 QEMU NVMe Ctrl NVME" "$T/demo.out"

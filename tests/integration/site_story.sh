@@ -21,7 +21,10 @@
 # srv2's MAC enlisted and matched by serial (enlist), the bootable image
 # and the reboot onto the disk (recipe; kexec for srv2), the image pulled
 # (pull), and steps 3 and 4, castiron bgp on the installed servers and
-# their prefixes at the router.
+# their prefixes at the router.  castiron bgp's configuration on them is
+# configure's, from the host's role (the appliance's [role web]), when
+# castiron has roles; until then the lab's marked stand-in writes it
+# (site_bgp_standin).
 . tests/lib.sh
 . tests/lab/machine.sh
 . tests/lab/ipmi-lab.sh
@@ -175,29 +178,39 @@ fi
 check "the router is up, waiting for the servers' sessions: none yet" \
     "$(site_tor_birdc show protocols rack 2>/dev/null | grep -cw rack):$(site_tor_peers)" = 1:0
 if has bootable; then
-	echo "# STAND-IN: configure does not write castiron bgp's configuration from the host's role yet (nobody builds it); the lab writes it over SSH (site_bgp_standin): BIRD's session to the router, [bgp], the web role's service and anycast prefix"
+	if [ "$SITE_ROLES" = yes ]; then
+		echo "# configure wrote each server's BIRD and castiron bgp configuration from its role (the appliance's [role web]) and enabled castiron-bgp"
+	else
+		echo "# STAND-IN: castiron has no roles yet: configure does not write castiron bgp's configuration from the host's role; the lab writes it over SSH (site_bgp_standin): BIRD's session to the router, [bgp], the web role's services file"
+	fi
 	for n in 1 2; do
-		ok "$(site_host "$n"): castiron bgp and its web service running (the stand-in's configuration)" \
-		    site_bgp_standin "$n"
+		h=$(site_host "$n")
+		if [ "$SITE_ROLES" = yes ]; then
+			check "$h: configure's note names its role" \
+			    -n "$(jget "$h" '.events[] | select(.step == "configure") | .reason // empty' | grep -w 'role web')"
+			ok "  ...castiron-bgp.service runs on it, enabled by configure" \
+			    wait_for 30 "castiron-bgp on $h" site_ssh "$n" systemctl is-active --quiet castiron-bgp
+		fi
+		ok "$h: its web service started; castiron bgp runs" site_serve "$n"
 	done
 	peers() { [ "$(site_tor_peers)" = "$1" ]; }
 	paths() { [ "$(site_tor_paths 192.0.2.10/32)" = "$1" ]; }
 	ok "3. the router: an eBGP session with each installed server" wait_for 60 "two sessions" peers 2
-	ok "  ...and the anycast prefix 192.0.2.10/32 from both (AS 65101, AS 65102)" \
-	    wait_for 60 "both paths" paths "65101 65102"
+	ok "  ...and the anycast prefix 192.0.2.10/32 from both" \
+	    wait_for 60 "both paths" paths "srv1 srv2"
 	web_stop() { site_ssh 1 systemctl stop lab-web; }
 	web_start() { site_ssh 1 "$SITE_WEB"; }
-	drain() { site_ssh 1 /usr/local/bin/castiron -c /etc/castiron/castiron.ini bgp drain --reason story; }
+	drain() { site_ssh 1 /usr/local/bin/castiron bgp drain --reason story; }
 	ok "4. srv1's web service killed" web_stop
-	ok "  ...srv1's path withdrawn at the router, srv2's left" wait_for 30 "the withdrawal" paths 65102
+	ok "  ...srv1's path withdrawn at the router, srv2's left" wait_for 30 "the withdrawal" paths srv2
 	check "  ...both sessions still up" "$(site_tor_peers)" = 2
 	ok "  ...the service restarted" web_start
-	ok "  ...announced again" wait_for 30 "the announcement" paths "65101 65102"
+	ok "  ...announced again" wait_for 30 "the announcement" paths "srv1 srv2"
 	ok "  ...castiron bgp drain on srv1" drain
-	ok "  ...srv1's path withdrawn at the router" wait_for 30 "the drain" paths 65102
+	ok "  ...srv1's path withdrawn at the router" wait_for 30 "the drain" paths srv2
 	check "  ...both sessions still up" "$(site_tor_peers)" = 2
 else
-	waits "recipe, and configure writing castiron bgp's configuration from the host's role: 3. each installed server runs castiron bgp and its prefix appears at the router; 4. its service killed: withdrawn; restarted: announced; castiron bgp drain: withdrawn"
+	waits "recipe: the bootable image, on which configure writes castiron bgp's configuration from the host's role: 3. each installed server runs castiron bgp and its prefix appears at the router; 4. its service killed: withdrawn; restarted: announced; castiron bgp drain: withdrawn"
 fi
 
 # -- 5. the report ---------------------------------------------------------------

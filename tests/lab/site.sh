@@ -48,16 +48,24 @@
 #                       appliance with provision's key, the server's host
 #                       key accepted only if it is the one the inventory
 #                       pinned
-#   site_bgp_standin N  STAND-IN for what nobody builds yet, configure
-#                       writing castiron bgp's configuration from the
-#                       host's role: on installed server N, over SSH, BIRD
-#                       with an eBGP session to the router (AS 65100+N),
-#                       castiron.ini's [bgp] and its role's services
-#                       ($SITE_ROLE_web: a web service on 127.0.0.1:8080,
-#                       anycast 192.0.2.10/32), the service (lab-web) and
-#                       castiron bgp run (lab-bgp) as transient units
-#   site_tor_paths PFX  the origin AS of each path the router has for PFX,
-#                       sorted, on one line
+#   site_serve N        installed server N serves: its web service
+#                       (lab-web, a transient unit: 127.0.0.1:8080, what
+#                       the web role's check asks) started over SSH.
+#                       When castiron has roles (SITE_ROLES=yes: the
+#                       appliance's [role web], AS 65101, the router its
+#                       gateway), configure wrote BIRD's and castiron
+#                       bgp's configuration and enabled castiron-bgp;
+#                       without, it first runs site_bgp_standin
+#   site_bgp_standin N  STAND-IN for configure writing castiron bgp's
+#                       configuration from the host's role, while castiron
+#                       has no roles: on installed server N, over SSH,
+#                       BIRD with an eBGP session to the router (AS
+#                       65100+N), castiron.ini's [bgp] and the web role's
+#                       services file ($SITE_A/roles/web.ini), castiron
+#                       bgp run as a transient unit (lab-bgp)
+#   site_tor_paths PFX  the servers the router has a path for PFX from
+#                       (srvN, by the path's next hop: the server's own
+#                       address over eBGP), sorted, on one line
 #   site_image          which OS image the appliance publishes: the
 #                       recipe's bootable Debian image (`make images`)
 #                       once it exists, else tests/lab/mkosimage's
@@ -94,9 +102,9 @@ site_tor_route() {
 	site_tor_birdc show route "$1" 2>/dev/null | grep -qF -- "$1"
 }
 site_tor_paths() {
-	site_tor_birdc show route "$1" all 2>/dev/null |
-	    sed -n 's/.*BGP.as_path: \([0-9 ]*\)$/\1/p' | awk '{print $NF}' |
-	    sort -n | tr '\n' ' ' | sed 's/ $//'
+	site_tor_birdc show route "$1" 2>/dev/null |
+	    sed -n "s/^[[:space:]]*via $LABM_PROV\.\([0-9]*\) on .*/\1/p" |
+	    awk '{ print "srv" ($1 - 50) }' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 site_tor_peers() {
 	site_tor_birdc show protocols 2>/dev/null | awk '$2 == "BGP" && /Established/' | wc -l
@@ -185,6 +193,26 @@ _site_appliance() {
 	# the test image cannot, and provision then ends at configure.
 	_sreboot=none
 	[ "$SITE_BOOTABLE" = yes ] && _sreboot=bmc
+	# The web role's services file: what castiron bgp checks on a server
+	# of the role, and the prefix it announces while the check passes.
+	mkdir -p "$_sa/roles"
+	cat >"$_sa/roles/web.ini" <<EOF
+[service web]
+check    = http
+url      = http://127.0.0.1:8080/
+expect   = 200
+interval = 1s
+fast_interval = 200ms
+timeout  = 150ms
+rise     = 2
+fall     = 2
+prefixes = 192.0.2.10/32
+EOF
+	# castiron with roles: configure writes it on each server of the role.
+	printf '[role web]\nservices = %s\nallowed_prefixes = 192.0.2.0/24\n' \
+	    "$_sa/roles/web.ini" >"$_sa/role.probe"
+	SITE_ROLES=no
+	"$CASTIRON" -c "$_sa/role.probe" config check >/dev/null 2>&1 && SITE_ROLES=yes
 	cat >"$_sa/castiron.ini" <<EOF
 [castiron]
 site      = lab1
@@ -227,6 +255,14 @@ dnsmasq_dir = $_sa/dnsmasq
 dnsmasq_pidfile = $_sa/dnsmasq.pid
 router_advertisements = yes
 cmdline     = console=ttyS0 quiet castiron.authorized_key=$_skey,castiron-site
+EOF
+	[ "$SITE_ROLES" = no ] || cat >>"$_sa/castiron.ini" <<EOF
+
+[role web]
+services         = $_sa/roles/web.ini
+allowed_prefixes = 192.0.2.0/24
+local_as         = 65101
+peer_as          = 65000
 EOF
 	CASTIRON_CONFIG=$_sa/castiron.ini
 	export CASTIRON_CONFIG
@@ -361,8 +397,10 @@ site_ssh() {	# n cmd...
 	    "root@$(site_addr "$_sn")" "$@"
 }
 
-# What configure would write from the host's role, were it built: BIRD's
-# session to the router and castiron bgp's services and prefixes.
+# STAND-IN, while castiron has no roles: what configure writes from the
+# host's role (provision/role.c), written over SSH: BIRD's session to the
+# router and castiron bgp's configuration, the web role's services file
+# first.
 site_bgp_standin() {	# n
 	_sa=$(site_addr "$1")
 	site_ssh "$1" "set -e
@@ -381,6 +419,7 @@ protocol bgp tor {
 }
 EOB
 cat >/etc/castiron/castiron.ini <<'EOC'
+$(cat "$SITE_A/roles/web.ini")
 [bgp]
 bird_socket      = /run/bird/bird.ctl
 include_dir      = /run/castiron/bird
@@ -388,20 +427,16 @@ allowed_prefixes = 192.0.2.0/24
 drain_file       = /var/lib/castiron/drain
 control_socket   = /run/castiron/bgp.sock
 reconcile_interval = 1s
-[service web]
-check    = http
-url      = http://127.0.0.1:8080/
-expect   = 200
-interval = 1s
-fast_interval = 200ms
-timeout  = 150ms
-rise     = 2
-fall     = 2
-prefixes = 192.0.2.10/32
 EOC
 systemctl restart bird
-$SITE_WEB
 systemd-run --quiet --unit=lab-bgp /usr/local/bin/castiron -c /etc/castiron/castiron.ini bgp run"
+}
+
+site_serve() {	# n
+	if [ "$SITE_ROLES" = no ]; then
+		site_bgp_standin "$1" || return 1
+	fi
+	site_ssh "$1" "$SITE_WEB"
 }
 
 site_down() {
