@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "inventory/inv_int.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define BUSY_TIMEOUT_MS	60000
@@ -427,6 +428,50 @@ sq_load_end(struct inv *inv)
 	return 0;
 }
 
+/*
+ * The first bytes of the file, read through SQLite's own file layer and
+ * not with open() and close(): a close() of any descriptor of the file
+ * drops every POSIX lock this process holds on it, so one by us while
+ * another connection of this process has the file open would let another
+ * process checkpoint and delete the WAL under that connection (its later
+ * writes unseen, then checkpointed over the others').  SQLite's layer
+ * knows the locks its connections hold and keeps such a descriptor open
+ * until they are released.  0, or -1 with errno set.
+ */
+static int
+read_head(const char *path, char *head, size_t len)
+{
+	sqlite3_vfs	*vfs;
+	sqlite3_file	*f;
+	const char	*name;
+	int		 rc, out;
+
+	if ((vfs = sqlite3_vfs_find(NULL)) == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if ((name = sqlite3_create_filename(path, "", "", 0, NULL)) == NULL)
+		fatalx("sqlite3_create_filename: out of memory");
+	f = xcalloc(1, (size_t)vfs->szOsFile);
+	rc = vfs->xOpen(vfs, name, f, SQLITE_OPEN_MAIN_DB |
+	    SQLITE_OPEN_READONLY, &out);
+	if (rc == SQLITE_OK) {
+		/* A short read is SQLITE_IOERR_SHORT_READ, zero-filled. */
+		rc = f->pMethods->xRead(f, head, (int)len, 0);
+		f->pMethods->xClose(f);
+		if (rc == SQLITE_IOERR_SHORT_READ)
+			rc = SQLITE_OK;
+	} else if (f->pMethods != NULL)
+		f->pMethods->xClose(f);
+	free(f);
+	sqlite3_free_filename(name);
+	if (rc != SQLITE_OK) {
+		errno = rc == SQLITE_CANTOPEN ? EACCES : EIO;
+		return -1;
+	}
+	return 0;
+}
+
 /* Refuses, without opening it with SQLite, a file that is not a database. */
 static int
 check_file(const char *path, int flags, char *err, size_t errlen)
@@ -434,8 +479,6 @@ check_file(const char *path, int flags, char *err, size_t errlen)
 	static const char	 magic[16] = "SQLite format 3";
 	struct stat		 sb;
 	char			 head[16];
-	ssize_t			 n;
-	int			 fd;
 
 	if (path == NULL || path[0] != '/') {
 		snprintf(err, errlen, "%s: not an absolute path (nor a "
@@ -459,13 +502,12 @@ check_file(const char *path, int flags, char *err, size_t errlen)
 	}
 	if (sb.st_size == 0)
 		return INV_OK;		/* SQLite's empty database */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == -1 ||
+	    read_head(path, head, sizeof(head)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return INV_EINVAL;
 	}
-	n = read(fd, head, sizeof(head));
-	close(fd);
-	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, 16) != 0) {
+	if (memcmp(head, magic, 16) != 0) {
 		snprintf(err, errlen, "%s: not an SQLite database (refusing to "
 		    "touch it)", path);
 		return INV_EINVAL;

@@ -310,8 +310,7 @@ run_begin_tx(struct inv *inv, const char *hostname, const char *actor,
 		goto fail;
 	}
 	if (from == HS_FAILED && h.step_done != STEP_NONE)
-		*resume_from = h.step_done + 1 < STEP_COUNT ?
-		    h.step_done + 1 : STEP_VERIFY;
+		*resume_from = prov_step_resume(h.step_done);
 	else {
 		*resume_from = STEP_POWER;
 		h.step_done = STEP_NONE;
@@ -330,7 +329,7 @@ run_begin_tx(struct inv *inv, const char *hostname, const char *actor,
 	ev.to_state = "provisioning";
 	ev.step = prov_step_name(*resume_from);
 	ev.reason = reason ? reason : (from == HS_FAILED &&
-	    *resume_from != STEP_POWER ? "resumed" : "run started");
+	    h.step_done != STEP_NONE ? "resumed" : "run started");
 	ev.bytes = ev.duration_ms = -1;
 	return db_event_commit(inv, &ev, err, errlen);
 fail:

@@ -417,10 +417,11 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 			continue;
 		}
 		from = STEP_POWER;
+		last = STEP_NONE;
 		if ((h.state == HS_FAILED || taken) && inv_step_last_done(inv,
 		    hosts[i], &last, e, sizeof(e)) == INV_OK &&
 		    last != STEP_NONE)
-			from = last + 1;
+			from = prov_step_resume(last);
 		for (s = from; s < STEP_COUNT; s++) {
 			if (p->steps[0])
 				strncat(p->steps, ",", sizeof(p->steps) -
@@ -435,6 +436,10 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		else if (from > STEP_POWER)
 			snprintf(p->note, sizeof(p->note), "resumes at %s",
 			    prov_step_name(from));
+		else if (h.state == HS_FAILED && last == STEP_POWER)
+			snprintf(p->note, sizeof(p->note), "resumes at power: "
+			    "its boot did not come up, so it is powered and "
+			    "booted again");
 	}
 	inv_close(inv);
 	return 0;

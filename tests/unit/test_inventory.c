@@ -7,10 +7,12 @@
  * pinned host keys (fingerprints as ssh-keygen prints them); five
  * processes beginning a run on one host at once (one wins); the
  * inventories inv_open must refuse without touching them; and discovered
- * machines (check-in, attachment by serial, claim).
+ * machines (check-in, attachment by serial, claim); and the locks a
+ * process holds on the SQLite file while it opens another connection.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -673,7 +675,9 @@ t_owner(void **st)
 	assert_string_equal(h.owner.host, "");
 	assert_int_equal(inv_run_begin(b, "web1", "b", 0, NULL, &step, err,
 	    sizeof(err)), INV_OK);
-	assert_int_equal(step, STEP_BOOT);
+	/* its last verified step was power, whose boot never came up: the
+	 * host is powered and booted again */
+	assert_int_equal(step, STEP_POWER);
 	/* the old run's calls are refused now, the new one's go through */
 	assert_int_equal(inv_step_record(a, "web1", "a", STEP_BOOT,
 	    INV_STEP_DONE, 0, 0, NULL, err, sizeof(err)), INV_ESTATE);
@@ -936,6 +940,71 @@ t_discovered(void **st)
 	inv_close(inv);
 }
 
+/*
+ * Whether another process could take the write lock on the range of the
+ * database file where SQLite's connections hold their read locks (the
+ * unix VFS's SHARED range, just past the 1 GiB "pending byte"): what the
+ * last connection of another process to close takes before it
+ * checkpoints and deletes the WAL.  1 when it could, 0 when a read lock
+ * of this process is in the way.
+ */
+static int
+other_could_lock(void)
+{
+	struct flock	 fl;
+	pid_t		 pid;
+	int		 status, fd;
+
+	if ((pid = fork()) == 0) {
+		if ((fd = open(path, O_RDWR)) == -1)
+			_exit(3);
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = 0x40000000 + 2;
+		fl.l_len = 510;
+		if (fcntl(fd, F_GETLK, &fl) == -1)
+			_exit(3);
+		_exit(fl.l_type == F_UNLCK ? 1 : 0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A connection opened while another of this process is open must leave
+ * the process's locks on the file as they were (docs/inventory.md,
+ * "Opening"): a close() of a descriptor of its own would drop them all,
+ * and another process could then delete the WAL under the first.
+ */
+static void
+t_locks(void **st)
+{
+	struct inv	*a, *b;
+	struct inv_host	 h;
+
+	(void)st;
+	if (pgurl)
+		return;		/* SQLite's file locks only */
+	a = fresh();
+	assert_int_equal(other_could_lock(), 0);
+	assert_int_equal(inv_open(path, 0, NULL, &b, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(other_could_lock(), 0);
+	inv_close(b);
+	assert_int_equal(inv_open(path, INV_OPEN_READONLY, NULL, &b, err,
+	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, err, sizeof(err)),
+	    INV_OK);
+	assert_int_equal(other_could_lock(), 0);
+	inv_close(b);
+	assert_int_equal(other_could_lock(), 0);
+	inv_close(a);
+	assert_int_equal(other_could_lock(), 1);
+}
+
 int
 main(void)
 {
@@ -953,6 +1022,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_discovered, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_locks, setup, teardown),
 	};
 
 	pgurl = db && *db ? db : NULL;
