@@ -25,13 +25,9 @@
 #       $T/dnsmasq.pid, router_advertisements yes
 #   netboot_dnsmasq DIR PIDFILE [NS]
 #       Debian's dnsmasq in NS (default $LABM_NS) with the configuration
-#       `castiron boot dnsmasq` wrote in DIR, in the foreground of a
-#       background job, its log $NETBOOT_DHCP_LOG (dnsmasq.log beside
-#       PIDFILE) and its leases beside it too: that configuration names
-#       no lease file, and dnsmasq's default (/var/lib/misc) is every
-#       dnsmasq's on this machine, where an earlier run's lease of an
-#       address to another MAC keeps this run's host from its enrolled
-#       address; stopped at exit
+#       `castiron boot dnsmasq` wrote in DIR (its leases in [castiron]
+#       state_dir), in the foreground of a background job, its log
+#       $NETBOOT_DHCP_LOG (dnsmasq.log beside PIDFILE); stopped at exit
 #   netboot_serve [LOG]
 #       `castiron boot serve` (its log appended to LOG, default
 #       $T/serve.log) and waits until $NETBOOT_URL/boot.ipxe answers;
@@ -101,8 +97,7 @@ boot.router_advertisements=yes"
 netboot_dnsmasq() {	# dir pidfile [ns]
 	NETBOOT_DHCP_LOG=$(dirname "$2")/dnsmasq.log
 	ip netns exec "${3:-$LABM_NS}" dnsmasq --conf-file="$1/castiron.conf" \
-	    --pid-file="$2" --dhcp-leasefile="$(dirname "$2")/dnsmasq.leases" \
-	    --keep-in-foreground --user=root \
+	    --pid-file="$2" --keep-in-foreground --user=root \
 	    --log-facility="$NETBOOT_DHCP_LOG" </dev/null &
 	at_exit "kill $! 2>/dev/null"
 	wait_for 10 "dnsmasq" test -s "$2"
