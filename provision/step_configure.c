@@ -405,15 +405,15 @@ step_configure(struct prov_host *h)
 	}
 	if (rc == 0) {
 		/* "ssh-ed25519 BASE64 comment": pin it. */
-		char	 ie[INV_ERRLEN];
-		size_t	 tl = strcspn(pub, " "), bl;
+		struct err	 ie;
+		size_t		 tl = strcspn(pub, " "), bl;
 		const char *b = pub + tl + (pub[tl] ? 1 : 0);
 		bl = strcspn(b, " \n");
 		snprintf(type, sizeof(type), "%.*s", (int)tl, pub);
 		snprintf(b64, sizeof(b64), "%.*s", (int)bl, b);
-		if (inv_hostkey_set(h->inv, hn, h->ctx->o.actor, type, b64, ie,
-		    sizeof(ie)) != INV_OK) {
-			phost_err(h, "inventory: %s", ie);
+		if (inv_hostkey_set(h->inv, hn, h->ctx->o.actor, type, b64, &ie)
+		    != ERR_OK) {
+			phost_err(h, "inventory: %s", ie.msg);
 			rc = -1;
 		} else if (sshkey_fp_line(pub, h->presented, NULL) == ERR_OK)
 			rc = phost_note(h, "installed host key %s pinned",

@@ -304,7 +304,7 @@ step_image(struct prov_host *h)
 	struct frame_send_result	 sr;
 	struct frame_report		 done;
 	const char			*want;
-	char				 ie[INV_ERRLEN];
+	struct err			 ie;
 	char				 writer[128], e[PROV_ERRLEN], url[400];
 	char				 serial[64], byid[128], how[600];
 	int				 rc, missing;
@@ -356,9 +356,9 @@ step_image(struct prov_host *h)
 	    sr.sha256, how, mibs, (unsigned long long)done.elapsed_ms,
 	    (unsigned long long)done.cpu_ms) == -1)
 		return -1;
-	if (inv_image_set(h->inv, h->h.hostname, c->image, c->o.actor, ie,
-	    sizeof(ie)) != INV_OK) {
-		phost_err(h, "inventory: %s", ie);
+	if (inv_image_set(h->inv, h->h.hostname, c->image, c->o.actor, &ie) !=
+	    ERR_OK) {
+		phost_err(h, "inventory: %s", ie.msg);
 		return -1;
 	}
 	/* What a resumed configure finds the disk by, whatever the kernel

@@ -59,19 +59,19 @@ hosts_text(const struct config *cfg, char **out, struct err *e)
 {
 	struct inv_host	*hosts;
 	struct inv	*inv;
-	char		 m[INV_ERRLEN], *text = xstrdup(""), *t;
+	char		*text = xstrdup(""), *t;
+	struct err	 m;
 	size_t		 n, i, k;
 
 	*out = NULL;
-	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, m,
-	    sizeof(m)) != INV_OK) {
+	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, &m) != ERR_OK) {
 		free(text);
-		return err_set(e, ERR_FAIL, "%s", m);
+		return err_set(e, ERR_FAIL, "%s", m.msg);
 	}
-	if (inv_hosts_by_site(inv, NULL, &hosts, &n, m, sizeof(m)) != INV_OK) {
+	if (inv_hosts_by_site(inv, NULL, &hosts, &n, &m) != ERR_OK) {
 		inv_close(inv);
 		free(text);
-		return err_set(e, ERR_FAIL, "%s", m);
+		return err_set(e, ERR_FAIL, "%s", m.msg);
 	}
 	inv_close(inv);
 	for (i = 0; i < n; i++) {

@@ -209,8 +209,9 @@ serve_script(struct srv *s, struct MHD_Connection *c, const char *url,
 {
 	struct inv_host	 h;
 	struct inv	*inv;
-	char		 mac[18], e[INV_ERRLEN], tok[BOOT_TOKEN_HEX + 1], *text;
+	char		 mac[18], tok[BOOT_TOKEN_HEX + 1], *text;
 	char		 m[18];
+	struct err	 e;
 	enum MHD_Result	 ret;
 	size_t		 i;
 	int		 rc;
@@ -225,20 +226,21 @@ serve_script(struct srv *s, struct MHD_Connection *c, const char *url,
 	if (parse_mac(m, mac, NULL) != ERR_OK)
 		return reply(c, 400, "text/plain", "bad MAC\n", NULL, url,
 		    "not a MAC");
-	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, e,
-	    sizeof(e)) != INV_OK)
-		return reply(c, 503, "text/plain", "inventory\n", NULL, url, e);
-	rc = inv_host_by_mac(inv, mac, &h, e, sizeof(e));
+	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, &e) != ERR_OK)
+		return reply(c, 503, "text/plain", "inventory\n", NULL, url,
+		    e.msg);
+	rc = inv_host_by_mac(inv, mac, &h, &e);
 	inv_close(inv);
-	if (rc == INV_ENOENT) {
+	if (rc == ERR_NOENT) {
 		text = boot_script_enlist(s->base, s->cfg->boot.cmdline);
 		ret = reply(c, 200, "text/plain", text, NULL, url,
 		    "unknown MAC: enlistment");
 		free(text);
 		return ret;
 	}
-	if (rc != INV_OK)
-		return reply(c, 503, "text/plain", "inventory\n", NULL, url, e);
+	if (rc != ERR_OK)
+		return reply(c, 503, "text/plain", "inventory\n", NULL, url,
+		    e.msg);
 	boot_armed(s->cfg, h.hostname, time(NULL), tok);
 	if (*tok) {
 		text = boot_script_deploy(s->base, h.hostname, tok,
@@ -308,9 +310,9 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	struct inv_facts		 facts = { 0 };
 	struct boot_enlist		 en;
 	struct inv			*inv;
-	struct err			 er;
+	struct err			 er, e;
 	const char			*serial;
-	char				 e[INV_ERRLEN], macs[INV_MAXMACS * 20];
+	char				 macs[INV_MAXMACS * 20];
 	size_t				 i, off = 0;
 	int				 rc, have_facts = 0;
 
@@ -330,18 +332,18 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	dv.serial = serial;
 	dv.address = addr;
 	dv.facts = have_facts ? &facts : NULL;
-	if ((rc = inv_open_config(s->cfg, 0, &inv, e, sizeof(e))) == INV_OK) {
-		rc = inv_discovered_checkin(inv, &dv, "boot", &res, e,
-		    sizeof(e));
+	if ((rc = inv_open_config(s->cfg, 0, &inv, &e)) == ERR_OK) {
+		rc = inv_discovered_checkin(inv, &dv, "boot", &res, &e);
 		inv_close(inv);
 	}
 	if (have_facts)
 		inv_facts_free(&facts);
-	if (rc == INV_ESTATE || rc == INV_EINVAL)
-		return reply(c, rc == INV_ESTATE ? 409 : 400, "text/plain",
-		    "refused\n", NULL, url, e);
-	if (rc != INV_OK)
-		return reply(c, 503, "text/plain", "inventory\n", NULL, url, e);
+	if (rc == ERR_WRONGSTATE || rc == ERR_INVAL)
+		return reply(c, rc == ERR_WRONGSTATE ? 409 : 400, "text/plain",
+		    "refused\n", NULL, url, e.msg);
+	if (rc != ERR_OK)
+		return reply(c, 503, "text/plain", "inventory\n", NULL, url,
+		    e.msg);
 	if (*res.attached) {
 		log_info("boot: %s: the machine with serial %s (MACs %s) is "
 		    "host %s: attached, its MACs learned", addr, serial, macs,
@@ -406,9 +408,9 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 	json_error_t		 je;
 	json_t			*j, *macs, *v;
 	const char		*token, *key, *mode;
-	char			 host[254], e[INV_ERRLEN], fp[SSH_FP_LEN];
+	char			 host[254], fp[SSH_FP_LEN];
 	char			 mac[18], *text;
-	struct err		 er;
+	struct err		 er, e;
 	enum MHD_Result		 ret;
 	size_t			 i, off = 0;
 	int			 replay, mine = 0;
@@ -465,14 +467,14 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 		return reply(c, 403, "text/plain", "refused\n", NULL, url,
 		    "an unknown token");
 	}
-	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, e,
-	    sizeof(e)) != INV_OK) {
+	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, &e) != ERR_OK) {
 		json_decref(j);
-		return reply(c, 503, "text/plain", "inventory\n", host, url, e);
+		return reply(c, 503, "text/plain", "inventory\n", host, url,
+		    e.msg);
 	}
 	json_array_foreach(macs, i, v)
-		if (inv_host_by_mac(inv, json_string_value(v), &h, e,
-		    sizeof(e)) == INV_OK && strcmp(h.hostname, host) == 0)
+		if (inv_host_by_mac(inv, json_string_value(v), &h,
+		    &e) == ERR_OK && strcmp(h.hostname, host) == 0)
 			mine = 1;
 	inv_close(inv);
 	if (!mine) {
