@@ -111,7 +111,8 @@ UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto
 UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
 UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/err.c lib/parse.c
-UNIT_shell           := provision/shell.c provision/trust.c lib/log.c lib/xmalloc.c
+UNIT_shell           := provision/shell.c provision/trust.c lib/err.c lib/log.c \
+	lib/xmalloc.c
 
 # The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
 # SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its

@@ -148,8 +148,8 @@ cmd_provision(struct ctx *ctx, struct args *args)
 		/* One host refused for bad input is bad usage; any other
 		 * failure a failed run. */
 		if (failed > 0)
-			rc = cli_exit(n == 1 && res[0].usage ? ERR_INVAL :
-			    ERR_FAIL);
+			rc = cli_exit(n == 1 && res[0].code != ERR_OK ?
+			    res[0].code : ERR_FAIL);
 		free(res);
 	}
 	json_decref(rows);

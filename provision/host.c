@@ -53,7 +53,7 @@ phost_err(struct prov_host *h, const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(h->err, sizeof(h->err), fmt, ap);
+	err_vset(&h->err, ERR_FAIL, fmt, ap);
 	va_end(ap);
 }
 
@@ -254,7 +254,7 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 	k.checkin = h->checkin_fp;
 	k.accept_new = h->ctx->o.accept_new;
 	k.phase = phase;
-	if ((v = hostkey_decide(&k, h->err, sizeof(h->err))) == -1) {
+	if ((v = hostkey_decide(&k, &h->err)) == -1) {
 		phost_disconnect(h);
 		return -1;
 	}
@@ -298,14 +298,13 @@ int
 phost_inspect(struct prov_host *h)
 {
 	struct sess_result	 r;
-	char			 e[PROV_ERRLEN];
 
 	if (phost_remote(h, "inspect", INSPECT_SCRIPT, NULL, 0, &r) == -1)
 		return -1;
 	if (h->insp == NULL)
 		h->insp = xcalloc(1, sizeof(*h->insp));
-	if (inspect_parse(r.out, r.outlen, h->insp, e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", h->h.hostname, e);
+	if (inspect_parse(r.out, r.outlen, h->insp, &h->err) != ERR_OK) {
+		err_prefix(&h->err, "%s", h->h.hostname);
 		sess_result_clear(&r);
 		return -1;
 	}
@@ -316,8 +315,7 @@ phost_inspect(struct prov_host *h)
 int
 phost_cross_check(struct prov_host *h)
 {
-	if (inspect_check_enrolled(h->insp, &h->h, h->err,
-	    sizeof(h->err)) == -1)
+	if (inspect_check_enrolled(h->insp, &h->h, &h->err) != ERR_OK)
 		return -1;
 	h->enrolled = 1;
 	return 0;

@@ -84,7 +84,7 @@ struct prov_host {
 	int			 step;		/* running now */
 	uint64_t		 step_bytes;
 	char			 why[512];	/* the step's done note */
-	char			 err[PROV_ERRLEN];
+	struct err		 err;	/* why it failed (phost_err) */
 };
 
 /* host.c */
@@ -134,6 +134,9 @@ enum err_code	owner_may_take(const struct inv_owner *rec,
 
 /* reboot = bmc: a one-time disk boot and a restart (step_power.c). */
 int	phost_bmc_disk_boot(struct prov_host *);
+/* A run resumed after boot: the network boot's check-in read again
+ * (step_power.c). */
+int	phost_resume_boot(struct prov_host *);
 /* castiron-writer uploaded to remote, its digest checked (step_image.c). */
 int	phost_upload_writer(struct prov_host *, const char *remote);
 /* The installed root partition on the written disk (step_configure.c). */

@@ -35,7 +35,10 @@ struct prov_result {
 	uint64_t	 duration_ms;
 	uint64_t	 bytes;		/* image bytes sent */
 	char		 disk[64];
-	int		 usage;		/* the failure was bad input (exit 2) */
+	/* Why it failed: ERR_FAIL for a failed step; ERR_INVAL, ERR_NOENT
+	 * or ERR_WRONGSTATE when the host was refused before it started
+	 * (exit 2). */
+	enum err_code	 code;
 };
 
 /* What a run would do for one host (--dry-run). */

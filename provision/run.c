@@ -133,13 +133,13 @@ take_over(struct prov_host *h)
 	if (owner_may_take(&h->h.owner, &c->owner, h->h.hostname, c->o.force,
 	    why, sizeof(why), &oe) != ERR_OK) {
 		phost_err(h, "%s", oe.msg);
-		h->res->usage = 1;
+		h->res->code = oe.code;
 		return -1;
 	}
 	if ((rc = inv_run_takeover(h->inv, h->h.hostname, c->o.actor,
 	    &h->h.owner, why, &e)) != ERR_OK) {
 		phost_err(h, "%s", e.msg);
-		h->res->usage = rc != ERR_FAIL;
+		h->res->code = rc;
 		return -1;
 	}
 	log_info("%s: %s", h->h.hostname, why);
@@ -171,7 +171,7 @@ run_host(struct prov_host *h)
 	if ((rc = inv_host_find(h->inv, h->res->hostname, &h->h, &e)) != ERR_OK)
 	    {
 		phost_err(h, "%s", e.msg);
-		h->res->usage = rc != ERR_FAIL;
+		h->res->code = rc;
 		goto out;
 	}
 	if (h->h.state == HS_PROVISIONING && take_over(h) == -1)
@@ -179,7 +179,7 @@ run_host(struct prov_host *h)
 	if ((rc = inv_run_begin(h->inv, h->h.hostname, c->o.actor, c->o.force,
 	    NULL, &from, &e)) != ERR_OK) {
 		phost_err(h, "%s", e.msg);
-		h->res->usage = rc != ERR_FAIL;
+		h->res->code = rc;
 		goto out;
 	}
 	h->step = from;
@@ -191,6 +191,8 @@ run_host(struct prov_host *h)
 	if (from > STEP_POWER)
 		log_debug("%s: resuming at step %s", h->h.hostname,
 		    prov_step_name(from));
+	if (from > STEP_BOOT && phost_resume_boot(h) == -1)
+		goto fail;
 	for (s = steps; s < steps + sizeof(steps) / sizeof(steps[0]); s++) {
 		if (s->id < from)
 			continue;
@@ -227,14 +229,20 @@ fail:
 	h->res->step = h->step;
 	if ((sig = atomic_load(&c->stop)) != 0)
 		phost_err(h, "interrupted (%s)", signame(sig));
-	if (inv_run_fail(h->inv, h->h.hostname, c->o.actor, h->step, h->err, &e)
-	    != ERR_OK)
+	if (inv_run_fail(h->inv, h->h.hostname, c->o.actor, h->step,
+	    h->err.msg, &e) != ERR_OK)
 		log_warnx("%s: could not record the failure: %s",
 		    h->h.hostname, e.msg);
 out:
 	phost_disconnect(h);
-	if (!h->res->ok)
-		snprintf(h->res->reason, sizeof(h->res->reason), "%s", h->err);
+	if (!h->res->ok) {
+		snprintf(h->res->reason, sizeof(h->res->reason), "%s",
+		    h->err.msg);
+		/* A host refused before it started says why; a step's
+		 * failure is a failed run. */
+		if (h->res->code == ERR_OK)
+			h->res->code = ERR_FAIL;
+	}
 	h->res->duration_ms = mono_ms() - t0;
 	snprintf(h->res->disk, sizeof(h->res->disk), "%s", h->disk);
 }
@@ -359,6 +367,7 @@ prov_run(struct prov_ctx *c, const char *const *hosts, size_t n,
 		snprintf(results[i].reason, sizeof(results[i].reason),
 		    "interrupted (%s) before it started; nothing changed",
 		    signame(sig));
+		results[i].code = ERR_FAIL;
 	}
 	for (i = 0; i < n; i++)
 		if (!results[i].ok)

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,31 @@
 #include "provision/inspect.h"
 
 #define CHECKIN_MAX	(16u << 10)	/* a check-in's body */
+
+/* One writer of dnsmasq's files at a time: the loop and an attachment. */
+static pthread_mutex_t	dnsmasq_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * dnsmasq's hosts file brought in step with the inventory, and dnsmasq
+ * told (SIGHUP) when it changed: every 2 s from the service's loop, and at
+ * once when a check-in attached a machine to its host, so that the
+ * machine's next DHCP request, however soon, gets the host's address.
+ */
+static void
+dnsmasq_follow(const struct config *cfg)
+{
+	struct err	 e;
+	int		 changed;
+
+	if (cfg->boot.interface == NULL)
+		return;
+	pthread_mutex_lock(&dnsmasq_lock);
+	if (boot_dnsmasq_write(cfg, &changed, &e) != ERR_OK)
+		log_warnx("boot: dnsmasq: %s", e.msg);
+	else if (changed)
+		boot_dnsmasq_reload(cfg);
+	pthread_mutex_unlock(&dnsmasq_lock);
+}
 
 struct srv {
 	const struct config	*cfg;
@@ -348,6 +374,7 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 		log_info("boot: %s: the machine with serial %s (MACs %s) is "
 		    "host %s: attached, its MACs learned", addr, serial, macs,
 		    res.attached);
+		dnsmasq_follow(s->cfg);
 		boot_note_fetch(s->cfg, res.attached, "checkin (enlistment)",
 		    202);
 		return reply(c, 202, "text/plain", "attached\n", res.attached,
@@ -579,7 +606,7 @@ boot_serve(const struct config *cfg, struct err *e)
 	sigset_t		 set;
 	char			 host[256];
 	uint16_t		 port;
-	int			 sig, changed;
+	int			 sig;
 	const struct timespec	 tick = { 2, 0 };
 
 	memset(&s, 0, sizeof(s));
@@ -623,12 +650,7 @@ boot_serve(const struct config *cfg, struct err *e)
 	sd_notify(0, "READY=1");
 	/* dnsmasq's hosts follow the inventory: looked at every 2 s. */
 	for (;;) {
-		if (cfg->boot.interface) {
-			if (boot_dnsmasq_write(cfg, &changed, e) != ERR_OK)
-				log_warnx("boot: dnsmasq: %s", e->msg);
-			else if (changed)
-				boot_dnsmasq_reload(cfg);
-		}
+		dnsmasq_follow(cfg);
 		if ((sig = sigtimedwait(&set, NULL, &tick)) > 0)
 			break;
 	}
