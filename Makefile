@@ -116,6 +116,9 @@ UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/err.c lib/parse.c
 UNIT_shell           := provision/shell.c provision/trust.c lib/err.c lib/log.c \
 	lib/xmalloc.c
+UNIT_role            := provision/role.c lib/config.c lib/err.c lib/file.c lib/log.c \
+	lib/parse.c lib/xmalloc.c
+UNIT_role_LIBS       := -liniparser
 
 # The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
 # SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its

@@ -11,6 +11,9 @@
  *   /var/lib/cloud/seed/nocloud/{meta-data,user-data,network-config}
  *   /etc/castiron/provision-id        the marker verify looks for
  *
+ * and, for a host whose role has a [role NAME] section, what castiron bgp
+ * needs to run from the first boot (provision/role.c).
+ *
  * The seed carries the host name, root's authorized keys and the network
  * configuration; in an image with cloud-init (/usr/bin/cloud-init in its
  * root) the first three files are left to cloud-init, which applies the
@@ -35,6 +38,7 @@
 #include "lib/xmalloc.h"
 #include "provision/hostkey.h"
 #include "provision/prov_int.h"
+#include "provision/role.h"
 #include "provision/shell.h"
 
 extern char **environ;
@@ -177,6 +181,8 @@ struct rootfile {
 	char		*content;
 	int		 seeded;	/* cloud-init writes it from the seed
 					 * when the root has cloud-init */
+	int		 unit;		/* rel: a .wants link to the unit of its
+					   name, wherever the root has it */
 };
 
 #define ROOT_SCRIPT_HEAD \
@@ -191,6 +197,17 @@ struct rootfile {
 	    "mv -f \"$t\" \"$m$1\" ||\n" \
 	"\t{ echo \"castiron: $1: cannot write it into the installed root\" " \
 	    ">&2; return 1; }\n" \
+	"}\n" \
+	"unit() {\n" \
+	"\tfor d in /etc/systemd/system /usr/local/lib/systemd/system " \
+	    "/usr/lib/systemd/system /lib/systemd/system; do\n" \
+	"\t\t[ -f \"$m$d/${1##*/}\" ] || continue\n" \
+	"\t\tmkdir -p \"$m${1%%/*}\" && ln -sfn \"$d/${1##*/}\" \"$m$1\" && " \
+	    "return 0\n" \
+	"\t\tbreak\n" \
+	"\tdone\n" \
+	"\techo \"castiron: ${1##*/}: no such unit in the installed root, or " \
+	    "it cannot be enabled\" >&2; return 1\n" \
 	"}\n" \
 	/* seeded: the bytes are read either way, to keep stdin in step. */ \
 	"ci=\n" \
@@ -227,7 +244,20 @@ write_root(struct prov_host *h, const char *part, const struct rootfile *f,
 	cmd = xsprintf(ROOT_SCRIPT_HEAD, q);
 	free(q);
 	in = xmalloc(inlen + 1);
+	/* Units first: they read nothing from stdin, and an image without
+	 * one fails before any file is written. */
+	for (i = 0; i < n; i++) {
+		if (!f[i].unit)
+			continue;
+		q = sh_quote(f[i].rel);
+		t = xsprintf("%s &&\nunit %s", cmd, q);
+		free(q);
+		free(cmd);
+		cmd = t;
+	}
 	for (i = 0, inlen = 0; i < n; i++) {
+		if (f[i].unit)
+			continue;
 		len = strlen(f[i].content);
 		memcpy(in + inlen, f[i].content, len);
 		inlen += len;
@@ -442,9 +472,19 @@ step_configure(struct prov_host *h)
 	char			 part[128];
 	char			*priv = NULL, *pub = NULL, type[40], b64[1024];
 	int			 rc = -1, cloudinit = 0;
+	struct role_plan	 rp;
+	struct err		 re;
 
-	if (phost_root_part(h, part, sizeof(part)) == -1)
+	/* What the host's role adds, rendered and checked before anything
+	 * is written. */
+	if (role_plan(h->ctx->cfg, &h->h, &rp, &re) != ERR_OK) {
+		phost_err(h, "%s", re.msg);
 		return -1;
+	}
+	if (phost_root_part(h, part, sizeof(part)) == -1) {
+		role_plan_clear(&rp);
+		return -1;
+	}
 	/* The host's own private key goes only to a host that proved its
 	 * pinned key, or whose MAC and serial were checked on this very
 	 * session: the deploy key alone is every deploy host's. */
@@ -452,12 +492,16 @@ step_configure(struct prov_host *h)
 		phost_err(h, "%s: refusing to send the host's key: the session "
 		    "proved only the shared deploy key and its enrollment was "
 		    "not checked", hn);
+		role_plan_clear(&rp);
 		return -1;
 	}
-	if (gen_hostkey(h, &priv, &pub) == -1)
+	if (gen_hostkey(h, &priv, &pub) == -1) {
+		role_plan_clear(&rp);
 		return -1;
+	}
 	{
-		struct rootfile	 f[] = {
+		/* The host's own files, then its role's. */
+		struct rootfile	 f[9 + ROLE_MAXFILES] = {
 			{ "/etc/hostname", 0644, xsprintf("%s\n", hn), 1 },
 			{ "/etc/hosts", 0644, xsprintf("127.0.0.1\tlocalhost\n"
 			    "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -478,8 +522,17 @@ step_configure(struct prov_host *h)
 			{ PROV_MARKER, 0644, xsprintf("id=%s\nhost=%s\n"
 			    "image=%s\n", h->prov_id, hn, h->ctx->image), 0 },
 		};
-		size_t	 i, nf = sizeof(f) / sizeof(f[0]);
+		size_t	 i, nf;
 
+		for (nf = 0; nf < sizeof(f) / sizeof(f[0]) && f[nf].rel; nf++)
+			;
+		for (i = 0; i < rp.n; i++, nf++) {	/* now f's to free */
+			f[nf].rel = rp.f[i].path;
+			f[nf].mode = rp.f[i].mode;
+			f[nf].content = rp.f[i].content;
+			f[nf].unit = rp.f[i].unit;
+		}
+		rp.n = 0;
 		rc = write_root(h, part, f, nf, &cloudinit);
 		for (i = 0; i < nf; i++) {
 			explicit_bzero(f[i].content, strlen(f[i].content));
@@ -509,6 +562,9 @@ step_configure(struct prov_host *h)
 		free(priv);
 	}
 	free(pub);
+	if (rc == 0 && rp.note[0] != '\0')
+		rc = phost_note(h, "%s", rp.note);
+	role_plan_clear(&rp);
 	if (rc == 0)
 		snprintf(h->why, sizeof(h->why), "provision id %s", h->prov_id);
 	return rc;
