@@ -158,7 +158,6 @@ ok "...while web's IPv4 prefix has web's only" sh -c \
 # A SIGHUP that changes web's attributes: the router's route changes in
 # place (an update), never withdrawn, and web keeps its state.
 lab_barrier
-w0=$(rt_withdraws)
 L0=$(rt_log_lines)
 ok0=$(ci --format json bgp status | python3 -c "import json,sys; print([x for x in json.load(sys.stdin)['services'] if x['name'] == 'web'][0]['checks_ok'])")
 write_cfg "communities = 65001:101, 65001:102
@@ -173,14 +172,16 @@ ok "...with the new communities and without the old" \
     ! birdc -s '$RSOCK' show route 192.0.2.10/32 all | grep -qF '(65001,100)'"
 ok "...and the large community is gone" rt_lacks 192.0.2.10/32 "large_community"
 lab_barrier
-check "SIGHUP with new attributes: the router saw no withdrawal" "$(rt_withdraws)" -eq "$w0"
-ok "...its log removed none of web's prefixes, not for a moment" never_removed "$L0" 192.0.2.10/32 2001:db8::10/128
+# web's prefixes by the router's log, not the router's count of all
+# withdrawals: under load the probe's exec run may time out (150 ms), a
+# withdrawal of its own prefix that is right (seen at load 20-22).
+ok "SIGHUP with new attributes: the router's log removed none of web's prefixes, not for a moment" \
+    never_removed "$L0" 192.0.2.10/32 2001:db8::10/128
 ok "...and web kept its state and counters" st "svc('web')['state'] == 'up' and svc('web')['checks_ok'] >= $ok0"
 ok "...sent to BIRD as one configure, logged" logs_have "attributes changed; reconfiguring BIRD"
 
 # ---- a graceful drain ----
 lab_barrier
-w0=$(rt_withdraws)
 L0=$(rt_log_lines)
 t0=$(now_ms)
 ci bgp drain --reason "graceful test" >"$T/drain.out" 2>&1; rc=$?
@@ -192,7 +193,7 @@ within $((1000 + MARGIN)) "the router sees every prefix with 65535:0 first" wait
 ok "...with the drain's AS path prepends (65001 three times: two, and BIRD's own)" \
     rt_has 192.0.2.10/32 "BGP.as_path: 65001 65001 65001"
 ok "...and web's own communities still" rt_has 192.0.2.10/32 "(65001,101)"
-check "...and no withdrawal yet" "$(rt_withdraws)" -eq "$w0"
+ok "...and no withdrawal of web's prefixes yet" never_removed "$L0" 192.0.2.10/32 2001:db8::10/128
 ok "bgp status: drained, draining, with the time of the withdrawal" \
     st "s['drained'] and s['draining'] is not None and s['draining']['withdraw_at'].endswith('Z') and 0 < s['draining']['withdraw_in_ms'] <= $GRACE and s['draining']['graceful_shutdown_in_bird']"
 ci bgp status >"$T/status.txt" 2>&1
@@ -389,11 +390,11 @@ wait_for 10 "probe back" rt_route 192.0.2.20/32
 
 # ---- a clean stop with a grace ----
 lab_barrier
-w0=$(rt_withdraws)
+L0=$(rt_log_lines)
 t0=$(now_ms)
 kill -TERM $CPID
 ok "SIGTERM with drain_grace: the router sees 65535:0 first" wait_for 5 "gshut" gs_all
-check "...before any withdrawal" "$(rt_withdraws)" -eq "$w0"
+ok "...before any withdrawal of web's prefixes" never_removed "$L0" 192.0.2.10/32 2001:db8::10/128
 wait $CPID; rc=$?
 took=$(( $(now_ms) - t0 ))
 check "...castiron exits 0 after the grace ($took ms; grace $GRACE ms)" "$rc" -eq 0 -a "$took" -ge $((GRACE - 100))
