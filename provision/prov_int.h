@@ -111,6 +111,9 @@ int	phost_remote(struct prov_host *, const char *what, const char *cmd,
 int	phost_session(struct prov_host *, enum hostkey_phase,
 	    uint64_t connect_ms, int *unreachable);
 void	phost_disconnect(struct prov_host *);
+/* The options every session of the host is dialled with. */
+void	phost_sess_opts(const struct prov_host *, struct sess_opts *,
+	    uint64_t connect_ms);
 /* The pinned key's fingerprint, or -1 with h->err set. */
 int	phost_pinned(struct prov_host *, char fp[SSH_FP_LEN]);
 /* What the last event of step whose reason starts with prefix says after
@@ -134,6 +137,16 @@ int	owner_may_take(const struct inv_owner *rec, const struct inv_owner *me,
 
 /* reboot = bmc: a one-time disk boot and a restart (step_power.c). */
 int	phost_bmc_disk_boot(struct prov_host *);
+/*
+ * The image pushed over streams sessions at once (image_split.c): as
+ * step_image's own push, but split (images/frame.h); *missing says the
+ * host had no writer at writer.  0, or -1 with h->err set (one line).
+ */
+struct split_sessions;
+int	phost_send_split(struct prov_host *, struct split_sessions **,
+	    const char *writer, unsigned streams, struct frame_send_result *,
+	    struct frame_report *done, int *missing);
+void	split_sessions_free(struct split_sessions *);
 /* castiron-writer uploaded to remote, its digest checked (step_image.c). */
 int	phost_upload_writer(struct prov_host *, const char *remote);
 /* The installed root partition on the written disk (step_configure.c). */

@@ -297,6 +297,47 @@ out:
 	return rc;
 }
 
+/*
+ * How many sessions carry a pushed image: image_streams for an image
+ * that goes plain (a raw image with a bmap whose data does not compress:
+ * one session's encryption is its limit), else one.  A compressed image
+ * travels as stored, and the host's decompression sets its pace.
+ */
+static unsigned
+push_streams(const struct prov_host *h, const char *url)
+{
+	const struct prov_ctx	*c = h->ctx;
+
+	if (*url || c->bmap_path == NULL || c->pack != FRAME_PACK_NEVER)
+		return 1;
+	return (unsigned)c->cfg->provision.image_streams;
+}
+
+/* The image pushed or pulled through the writer, uploaded first when the
+ * host has none. */
+static int
+write_image(struct prov_host *h, const char *writer, const char *url,
+    struct frame_send_result *sr, struct frame_report *done)
+{
+	struct split_sessions	*ss = NULL;
+	unsigned		 n = push_streams(h, url);
+	int			 rc, missing, again;
+
+	for (again = 0; again < 2; again++) {
+		if (n > 1)
+			rc = phost_send_split(h, &ss, writer, n, sr, done,
+			    &missing);
+		else
+			rc = send_image(h, writer, url, sr, done, &missing);
+		if (rc == 0 || !missing || again)
+			break;
+		if ((rc = phost_upload_writer(h, writer)) == -1)
+			break;
+	}
+	split_sessions_free(ss);
+	return rc;
+}
+
 int
 step_image(struct prov_host *h)
 {
@@ -307,7 +348,6 @@ step_image(struct prov_host *h)
 	char				 ie[INV_ERRLEN];
 	char				 writer[128], e[PROV_ERRLEN], url[400];
 	char				 serial[64], byid[128], how[600];
-	int				 rc, missing;
 	double				 mibs;
 
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
@@ -327,13 +367,7 @@ step_image(struct prov_host *h)
 	    "pulled by the host from the boot service" : "pushed over SSH") ==
 	    -1)
 		return -1;
-	rc = send_image(h, writer, url, &sr, &done, &missing);
-	if (rc == -1 && missing) {
-		if (phost_upload_writer(h, writer) == -1)
-			return -1;
-		rc = send_image(h, writer, url, &sr, &done, &missing);
-	}
-	if (rc == -1)
+	if (write_image(h, writer, url, &sr, &done) == -1)
 		return -1;
 	/* Which transport carried it, and how fast the write went. */
 	mibs = done.elapsed_ms ? (double)done.bytes / 1048576.0 /
