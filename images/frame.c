@@ -297,8 +297,8 @@ dec_record(struct frame_dec *d)
 	if (type != FRAME_TYPE_RANGE)
 		return dec_fail(d, "unknown record type");
 	if (d->packed || d->part)
-		return dec_fail(d, "a range record in a packed or part "
-		    "stream");
+		return dec_fail(d, d->part ? "a range record in a part stream" :
+		    "a range record in a packed stream");
 	if (dec_range(d, a, l) == FRAME_EV_ERROR)
 		return FRAME_EV_ERROR;
 	d->st = ST_DATA;
