@@ -114,13 +114,8 @@ split_dial(struct split_stream *s)
 	k.seen = h->deploy_fp;
 	k.checkin = h->checkin_fp;
 	k.phase = HOSTKEY_PHASE_DEPLOY;
-	if (strcmp(fp, h->presented) != 0) {
-		snprintf(s->err, sizeof(s->err), "host key mismatch: this "
-		    "session was presented %s, the host's first %s", fp,
-		    h->presented);
-		return -1;
-	}
-	if (hostkey_decide(&k, s->err, sizeof(s->err)) == -1)
+	if (hostkey_decide_more(&k, h->presented, s->err,
+	    sizeof(s->err)) == -1)
 		return -1;
 	if (sess_auth(s->c, e, sizeof(e)) == -1) {
 		snprintf(s->err, sizeof(s->err), "%s", e);
