@@ -26,12 +26,6 @@
 #include "provision/prov_int.h"
 #include "provision/shell.h"
 
-/* The extra sessions, kept across the retry after a writer upload. */
-struct split_sessions {
-	unsigned		 n;
-	struct sess_conn	*c[FRAME_MAX_STREAMS];
-};
-
 struct split_run;
 
 struct split_stream {
@@ -48,7 +42,7 @@ struct split_stream {
 
 struct split_run {
 	struct prov_host	*h;
-	struct split_sessions	*ss;
+	unsigned		 n;
 	struct frame_split	*sp;
 	const char		*cmd;
 	char			 pinned[SSH_FP_LEN];
@@ -57,18 +51,6 @@ struct split_run {
 	_Atomic uint64_t	 sent;
 	struct split_stream	 s[FRAME_MAX_STREAMS];
 };
-
-void
-split_sessions_free(struct split_sessions *ss)
-{
-	unsigned	 k;
-
-	if (ss == NULL)
-		return;
-	for (k = 0; k < FRAME_MAX_STREAMS; k++)
-		sess_close(ss->c[k]);
-	free(ss);
-}
 
 /* Stream s failed: the others stop; the first one's words are kept. */
 static int
@@ -100,7 +82,6 @@ split_dial(struct split_stream *s)
 		return -1;
 	}
 	sess_set_abort(s->c, &s->run->abort);
-	s->run->ss->c[s->k] = s->c;
 	if (sess_hostkey(s->c, fp, NULL, 0) == -1) {
 		snprintf(s->err, sizeof(s->err), "the host presented no key "
 		    "castiron can read");
@@ -182,8 +163,8 @@ split_progress(void *arg, uint64_t n)
 	}
 }
 
-/* One stream, from the dial (unless its session is up) to the writer's
- * exit. */
+/* One stream, from the dial (the lead has the host's session) to the
+ * writer's exit. */
 static int
 split_stream_run(struct split_stream *s)
 {
@@ -193,7 +174,7 @@ split_stream_run(struct split_stream *s)
 	int			 rc;
 
 	s->status = -1;
-	if (s->c == NULL && split_dial(s) == -1)
+	if (s->k != 0 && split_dial(s) == -1)
 		return split_failed(s);
 	s->st = sess_stream_open(s->c, s->run->cmd, split_line, s, s->err,
 	    sizeof(s->err));
@@ -246,7 +227,7 @@ split_blame(struct split_run *run)
 	unsigned		 k;
 
 	/* The writer tells every stream why it stopped: its word first. */
-	for (k = 0; k < run->ss->n; k++)
+	for (k = 0; k < run->n; k++)
 		if (run->s[k].have_error) {
 			phost_err(h, "%s: writer: %s", h->h.hostname,
 			    run->s[k].error.msg);
@@ -255,14 +236,13 @@ split_blame(struct split_run *run)
 	if (first < 0)
 		first = 0;
 	phost_err(h, "%s: image stream %d of %u: %s", h->h.hostname, first,
-	    run->ss->n, run->s[first].err[0] ? run->s[first].err :
+	    run->n, run->s[first].err[0] ? run->s[first].err :
 	    "failed");
 }
 
 int
-phost_send_split(struct prov_host *h, struct split_sessions **ssp,
-    const char *writer, unsigned n, struct frame_send_result *sr,
-    struct frame_report *done, int *missing)
+phost_send_split(struct prov_host *h, const char *writer, unsigned n,
+    struct frame_send_result *sr, struct frame_report *done, int *missing)
 {
 	struct prov_ctx		*c = h->ctx;
 	struct frame_send_opts	 so;
@@ -274,10 +254,6 @@ phost_send_split(struct prov_host *h, struct split_sessions **ssp,
 	int			 rc = -1;
 
 	*missing = 0;
-	if (*ssp == NULL) {
-		*ssp = xcalloc(1, sizeof(**ssp));
-		(*ssp)->n = n;
-	}
 	memset(&so, 0, sizeof(so));
 	so.image_path = c->image_src;
 	so.bmap_path = c->bmap_path;
@@ -290,7 +266,7 @@ phost_send_split(struct prov_host *h, struct split_sessions **ssp,
 		snprintf(id + 2 * k, 3, "%02x", rnd[k]);
 	run = xcalloc(1, sizeof(*run));
 	run->h = h;
-	run->ss = *ssp;
+	run->n = n;
 	atomic_init(&run->abort, 0);
 	atomic_init(&run->first, -1);
 	atomic_init(&run->sent, 0);
@@ -314,7 +290,7 @@ phost_send_split(struct prov_host *h, struct split_sessions **ssp,
 	for (k = 0; k < n; k++) {
 		run->s[k].run = run;
 		run->s[k].k = k;
-		run->s[k].c = k == 0 ? h->sess : run->ss->c[k];
+		run->s[k].c = k == 0 ? h->sess : NULL;
 	}
 	for (k = 1; k < n; k++)
 		if (pthread_create(&run->s[k].thread, NULL, split_thread,
@@ -322,7 +298,6 @@ phost_send_split(struct prov_host *h, struct split_sessions **ssp,
 			snprintf(run->s[k].err, sizeof(run->s[k].err),
 			    "no thread for it");
 			split_failed(&run->s[k]);
-			run->s[k].c = NULL;
 			run->s[k].k = FRAME_MAX_STREAMS;	/* not started */
 		}
 	(void)split_stream_run(&run->s[0]);
@@ -355,6 +330,10 @@ phost_send_split(struct prov_host *h, struct split_sessions **ssp,
 	h->step_bytes = sr->mapped_bytes;
 	rc = 0;
 out:
+	/* The further sessions end with the write (after a failure, one
+	 * that stopped has shut its connection down). */
+	for (k = 1; k < n; k++)
+		sess_close(run->s[k].c);
 	frame_split_free(run->sp);
 	free(run);
 	return rc;

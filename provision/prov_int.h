@@ -142,11 +142,9 @@ int	phost_bmc_disk_boot(struct prov_host *);
  * step_image's own push, but split (images/frame.h); *missing says the
  * host had no writer at writer.  0, or -1 with h->err set (one line).
  */
-struct split_sessions;
-int	phost_send_split(struct prov_host *, struct split_sessions **,
-	    const char *writer, unsigned streams, struct frame_send_result *,
+int	phost_send_split(struct prov_host *, const char *writer,
+	    unsigned streams, struct frame_send_result *,
 	    struct frame_report *done, int *missing);
-void	split_sessions_free(struct split_sessions *);
 /* castiron-writer uploaded to remote, its digest checked (step_image.c). */
 int	phost_upload_writer(struct prov_host *, const char *remote);
 /* The installed root partition on the written disk (step_configure.c). */

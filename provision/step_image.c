@@ -319,13 +319,12 @@ static int
 write_image(struct prov_host *h, const char *writer, const char *url,
     struct frame_send_result *sr, struct frame_report *done)
 {
-	struct split_sessions	*ss = NULL;
 	unsigned		 n = push_streams(h, url);
 	int			 rc, missing, again;
 
 	for (again = 0; again < 2; again++) {
 		if (n > 1)
-			rc = phost_send_split(h, &ss, writer, n, sr, done,
+			rc = phost_send_split(h, writer, n, sr, done,
 			    &missing);
 		else
 			rc = send_image(h, writer, url, sr, done, &missing);
@@ -334,7 +333,6 @@ write_image(struct prov_host *h, const char *writer, const char *url,
 		if ((rc = phost_upload_writer(h, writer)) == -1)
 			break;
 	}
-	split_sessions_free(ss);
 	return rc;
 }
 
