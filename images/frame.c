@@ -253,21 +253,15 @@ dec_record(struct frame_dec *d)
 		return dec_fail(d, "reserved record field is not zero");
 	if (d->packed && !d->have_map)
 		return dec_fail(d, "a packed stream without its range table");
-	if (type == FRAME_TYPE_END && d->part) {
+	if (type == FRAME_TYPE_END) {
 		/* A part counts its own records; the table is the lead's. */
-		if (a != d->packs || l != d->pack_bytes)
+		if (d->part && (a != d->packs || l != d->pack_bytes))
 			return dec_fail(d, "end record disagrees with the "
 			    "records sent");
-		d->end_nranges = a;
-		d->end_bytes = l;
-		d->st = ST_END_DIGEST;
-		return FRAME_EV_NEED;
-	}
-	if (type == FRAME_TYPE_END) {
-		if (a != d->nranges || l != d->bytes)
+		if (!d->part && (a != d->nranges || l != d->bytes))
 			return dec_fail(d, "end record disagrees with the "
 			    "ranges sent");
-		if (l != d->hdr.mapped_bytes)
+		if (!d->part && l != d->hdr.mapped_bytes)
 			return dec_fail(d, "ranges do not add up to the "
 			    "header's mapped bytes");
 		d->end_nranges = a;

@@ -29,15 +29,12 @@
 struct split_run;
 
 struct split_stream {
+	struct writer_chan	 wc;		/* first: its callbacks take it */
 	struct split_run	*run;
 	unsigned		 k;
 	struct sess_conn	*c;
-	struct sess_stream	*st;
 	pthread_t		 thread;
-	int			 started, rc, status;
-	int			 have_ready, have_done, have_error;
-	struct frame_report	 done, error;
-	char			 err[PROV_ERRLEN];
+	int			 rc, status;
 };
 
 struct split_run {
@@ -78,12 +75,12 @@ split_dial(struct split_stream *s)
 
 	phost_sess_opts(h, &so, h->ctx->cfg->provision.connect_timeout_ms);
 	if ((s->c = sess_dial(&so, e, sizeof(e))) == NULL) {
-		snprintf(s->err, sizeof(s->err), "unreachable: %s", e);
+		snprintf(s->wc.err, sizeof(s->wc.err), "unreachable: %s", e);
 		return -1;
 	}
 	sess_set_abort(s->c, &s->run->abort);
 	if (sess_hostkey(s->c, fp, NULL, 0) == -1) {
-		snprintf(s->err, sizeof(s->err), "the host presented no key "
+		snprintf(s->wc.err, sizeof(s->wc.err), "the host presented no key "
 		    "castiron can read");
 		return -1;
 	}
@@ -95,59 +92,14 @@ split_dial(struct split_stream *s)
 	k.seen = h->deploy_fp;
 	k.checkin = h->checkin_fp;
 	k.phase = HOSTKEY_PHASE_DEPLOY;
-	if (hostkey_decide_more(&k, h->presented, s->err,
-	    sizeof(s->err)) == -1)
+	if (hostkey_decide_more(&k, h->presented, s->wc.err,
+	    sizeof(s->wc.err)) == -1)
 		return -1;
 	if (sess_auth(s->c, e, sizeof(e)) == -1) {
-		snprintf(s->err, sizeof(s->err), "%s", e);
+		snprintf(s->wc.err, sizeof(s->wc.err), "%s", e);
 		return -1;
 	}
 	return 0;
-}
-
-static int
-split_ready(void *arg)
-{
-	struct split_stream	*s = arg;
-
-	return s->have_ready || s->have_error;
-}
-
-static int
-split_out(void *arg, const void *buf, size_t len)
-{
-	struct split_stream	*s = arg;
-
-	if (sess_stream_write(s->st, buf, len, s->err, sizeof(s->err)) == -1)
-		return -1;
-	if (s->started)
-		return 0;
-	/* The header is out: the writer says "ready" when its stream has a
-	 * target (the lead) or has joined the lead (a part). */
-	s->started = 1;
-	if (sess_stream_wait(s->st, split_ready, s, s->err,
-	    sizeof(s->err)) == -1)
-		return -1;
-	return s->have_ready ? 0 : -1;
-}
-
-static void
-split_line(void *arg, const char *line)
-{
-	struct split_stream	*s = arg;
-	struct frame_report	 r;
-
-	if (frame_report_parse(line, &r, NULL) != ERR_OK)
-		return;
-	if (r.kind == FRAME_REP_READY)
-		s->have_ready = 1;
-	else if (r.kind == FRAME_REP_DONE) {
-		s->done = r;
-		s->have_done = 1;
-	} else if (r.kind == FRAME_REP_ERROR && !s->have_error) {
-		s->error = r;
-		s->have_error = 1;
-	}
 }
 
 static void
@@ -176,33 +128,33 @@ split_stream_run(struct split_stream *s)
 	s->status = -1;
 	if (s->k != 0 && split_dial(s) == -1)
 		return split_failed(s);
-	s->st = sess_stream_open(s->c, s->run->cmd, split_line, s, s->err,
-	    sizeof(s->err));
-	if (s->st == NULL)
+	s->wc.st = sess_stream_open(s->c, s->run->cmd, writer_chan_line, s,
+	    s->wc.err, sizeof(s->wc.err));
+	if (s->wc.st == NULL)
 		return split_failed(s);
-	if (frame_split_send(s->run->sp, s->k, split_out, s, split_progress,
-	    s, &se) != ERR_OK) {
-		if (s->err[0])
-			sess_stream_abort(s->st);	/* the transport failed */
+	if (frame_split_send(s->run->sp, s->k, writer_chan_out, s,
+	    split_progress, s, &se) != ERR_OK) {
+		if (s->wc.err[0])
+			sess_stream_abort(s->wc.st);	/* the transport failed */
 		else {
-			snprintf(s->err, sizeof(s->err), "%s", se.msg);
-			if (sess_stream_finish(s->st, &r, scratch,
+			snprintf(s->wc.err, sizeof(s->wc.err), "%s", se.msg);
+			if (sess_stream_finish(s->wc.st, &r, scratch,
 			    sizeof(scratch)) == 0) {
 				s->status = r.status;
 				sess_result_clear(&r);
 			}
 		}
-		s->st = NULL;
+		s->wc.st = NULL;
 		return split_failed(s);
 	}
-	rc = sess_stream_finish(s->st, &r, s->err, sizeof(s->err));
-	s->st = NULL;
+	rc = sess_stream_finish(s->wc.st, &r, s->wc.err, sizeof(s->wc.err));
+	s->wc.st = NULL;
 	if (rc == -1)
 		return split_failed(s);
 	s->status = r.status;
-	if (r.status != 0 || !s->have_done) {
-		snprintf(s->err, sizeof(s->err), "the writer exited %d without "
-		    "a report: %.200s", r.status, r.errout);
+	if (r.status != 0 || !s->wc.have_done) {
+		snprintf(s->wc.err, sizeof(s->wc.err), "the writer exited %d "
+		    "without a report: %.200s", r.status, r.errout);
 		sess_result_clear(&r);
 		return split_failed(s);
 	}
@@ -228,15 +180,15 @@ split_blame(struct split_run *run)
 
 	/* The writer tells every stream why it stopped: its word first. */
 	for (k = 0; k < run->n; k++)
-		if (run->s[k].have_error) {
+		if (run->s[k].wc.have_error) {
 			phost_err(h, "%s: writer: %s", h->h.hostname,
-			    run->s[k].error.msg);
+			    run->s[k].wc.error.msg);
 			return;
 		}
 	if (first < 0)
 		first = 0;
 	phost_err(h, "%s: image stream %d of %u: %s", h->h.hostname, first,
-	    run->n, run->s[first].err[0] ? run->s[first].err :
+	    run->n, run->s[first].wc.err[0] ? run->s[first].wc.err :
 	    "failed");
 }
 
@@ -295,7 +247,7 @@ phost_send_split(struct prov_host *h, const char *writer, unsigned n,
 	for (k = 1; k < n; k++)
 		if (pthread_create(&run->s[k].thread, NULL, split_thread,
 		    &run->s[k]) != 0) {
-			snprintf(run->s[k].err, sizeof(run->s[k].err),
+			snprintf(run->s[k].wc.err, sizeof(run->s[k].wc.err),
 			    "no thread for it");
 			split_failed(&run->s[k]);
 			run->s[k].k = FRAME_MAX_STREAMS;	/* not started */
@@ -306,7 +258,7 @@ phost_send_split(struct prov_host *h, const char *writer, unsigned n,
 			pthread_join(run->s[k].thread, NULL);
 	sess_set_abort(h->sess, NULL);
 	free(cmd);
-	if (run->s[0].status == WRITER_MISSING && !run->s[0].have_ready) {
+	if (run->s[0].status == WRITER_MISSING && !run->s[0].wc.have_ready) {
 		*missing = 1;
 		phost_err(h, "%s: no castiron-writer at %s", h->h.hostname,
 		    writer);
@@ -318,7 +270,7 @@ phost_send_split(struct prov_host *h, const char *writer, unsigned n,
 			goto out;
 		}
 	frame_split_result(run->sp, sr);
-	*done = run->s[0].done;
+	*done = run->s[0].wc.done;
 	if (strcmp(done->sha256, sr->sha256) != 0 ||
 	    done->bytes != sr->mapped_bytes) {
 		phost_err(h, "%s: the writer reports %llu bytes with sha256 "

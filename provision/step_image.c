@@ -27,12 +27,8 @@
 #include "provision/shell.h"
 
 struct send_ctx {
+	struct writer_chan	 wc;		/* first: callbacks take either */
 	struct prov_host	*h;
-	struct sess_stream	*st;
-	char			 err[PROV_ERRLEN];
-	int			 started;	/* the header is out */
-	int			 have_ready, have_done, have_error;
-	struct frame_report	 ready, done, error;
 };
 
 /*
@@ -83,15 +79,15 @@ phost_upload_writer(struct prov_host *h, const char *remote)
 static int
 ready_or_not(void *arg)
 {
-	struct send_ctx	*s = arg;
+	struct writer_chan	*s = arg;
 
 	return s->have_ready || s->have_error;
 }
 
-static int
-out_cb(void *arg, const void *buf, size_t len)
+int
+writer_chan_out(void *arg, const void *buf, size_t len)
 {
-	struct send_ctx	*s = arg;
+	struct writer_chan	*s = arg;
 
 	if (sess_stream_write(s->st, buf, len, s->err, sizeof(s->err)) == -1)
 		return -1;
@@ -119,10 +115,10 @@ progress_cb(void *arg, uint64_t done, uint64_t total)
 	phost_status(s->h, done, "image");
 }
 
-static void
-on_line(void *arg, const char *line)
+void
+writer_chan_line(void *arg, const char *line)
 {
-	struct send_ctx		*s = arg;
+	struct writer_chan	*s = arg;
 	struct frame_report	 r;
 
 	if (frame_report_parse(line, &r, NULL) != ERR_OK)
@@ -210,9 +206,10 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 	free(qu);
 	s = xcalloc(1, sizeof(*s));
 	s->h = h;
-	s->st = sess_stream_open(h->sess, cmd, on_line, s, e, sizeof(e));
+	s->wc.st = sess_stream_open(h->sess, cmd, writer_chan_line, s, e,
+	    sizeof(e));
 	free(cmd);
-	if (s->st == NULL) {
+	if (s->wc.st == NULL) {
 		phost_err(h, "%s", e);
 		free(s);
 		return -1;
@@ -220,7 +217,7 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 	memset(&so, 0, sizeof(so));
 	so.image_path = c->image_src;
 	so.bmap_path = c->bmap_path;
-	so.out = out_cb;
+	so.out = writer_chan_out;
 	so.out_arg = s;
 	so.progress = progress_cb;
 	so.progress_arg = s;
@@ -233,33 +230,33 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 		/* The writer's own error line says more when it stopped. */
 		char	 scratch[PROV_ERRLEN];
 
-		if (s->err[0])
-			sess_stream_abort(s->st);	/* the transport failed */
-		else if (sess_stream_finish(s->st, &r, scratch,
+		if (s->wc.err[0])
+			sess_stream_abort(s->wc.st);	/* the transport failed */
+		else if (sess_stream_finish(s->wc.st, &r, scratch,
 		    sizeof(scratch)) == 0) {
-			*missing = r.status == WRITER_MISSING && !s->have_ready;
+			*missing = r.status == WRITER_MISSING && !s->wc.have_ready;
 			sess_result_clear(&r);
 		}
-		if (s->have_error)
+		if (s->wc.have_error)
 			phost_err(h, "%s: writer: %s",
-			    h->h.hostname, s->error.msg);
+			    h->h.hostname, s->wc.error.msg);
 		else if (*missing)
 			phost_err(h, "%s: no castiron-writer at %s",
 			    h->h.hostname, writer);
 		else
 			phost_err(h, "%s: image stream: %s",
-			    h->h.hostname, s->err[0] ? s->err : se.msg);
+			    h->h.hostname, s->wc.err[0] ? s->wc.err : se.msg);
 		goto out;
 	}
 	h->step_bytes = sr->mapped_bytes;
-	if (sess_stream_finish(s->st, &r, e, sizeof(e)) == -1) {
+	if (sess_stream_finish(s->wc.st, &r, e, sizeof(e)) == -1) {
 		phost_err(h, "%s: image stream: %s", h->h.hostname, e);
 		goto out;
 	}
-	if (r.status != 0 || !s->have_done) {
-		if (s->have_error)
+	if (r.status != 0 || !s->wc.have_done) {
+		if (s->wc.have_error)
 			phost_err(h, "%s: writer: %s",
-			    h->h.hostname, s->error.msg);
+			    h->h.hostname, s->wc.error.msg);
 		else
 			phost_err(h, "%s: writer exited %d "
 			    "without a report: %.200s", h->h.hostname, r.status,
@@ -268,29 +265,29 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 		goto out;
 	}
 	sess_result_clear(&r);
-	if (so.pull && !s->done.pulled) {
+	if (so.pull && !s->wc.done.pulled) {
 		phost_err(h, "%s: the writer did not say it pulled the image",
 		    h->h.hostname);
 		goto out;
 	}
-	if (strcmp(s->done.sha256, sr->sha256) != 0 ||
-	    s->done.bytes != sr->mapped_bytes) {
+	if (strcmp(s->wc.done.sha256, sr->sha256) != 0 ||
+	    s->wc.done.bytes != sr->mapped_bytes) {
 		phost_err(h, "%s: the writer reports %llu "
 		    "bytes with sha256 %s, castiron sent %llu with %s",
-		    h->h.hostname, (unsigned long long)s->done.bytes,
-		    s->done.sha256, (unsigned long long)sr->mapped_bytes,
+		    h->h.hostname, (unsigned long long)s->wc.done.bytes,
+		    s->wc.done.sha256, (unsigned long long)sr->mapped_bytes,
 		    sr->sha256);
 		goto out;
 	}
 	/* What the host received is the catalog's file, byte for byte. */
-	if (sr->as_stored && strcmp(s->done.packed_sha256, c->image_sha) != 0) {
+	if (sr->as_stored && strcmp(s->wc.done.packed_sha256, c->image_sha) != 0) {
 		phost_err(h, "%s: the writer received an image with sha256 "
 		    "%s, the catalog's is %s", h->h.hostname,
-		    s->done.packed_sha256[0] ? s->done.packed_sha256 : "(none)",
+		    s->wc.done.packed_sha256[0] ? s->wc.done.packed_sha256 : "(none)",
 		    c->image_sha);
 		goto out;
 	}
-	*done = s->done;
+	*done = s->wc.done;
 	rc = 0;
 out:
 	free(s);
