@@ -37,7 +37,8 @@
 LAB_DISKDIR=/dev/shm
 HZ=$(getconf CLK_TCK)
 # BENCH_STREAMS: image_streams for the random image's second castiron run
-# (the first has 1); BENCH_ONLY=random: that part alone.
+# (the first has 1) and for the rack; BENCH_ONLY=random: that part alone;
+# BENCH_ONLY=rack: the rack alone.
 NSTREAMS=${BENCH_STREAMS:-2}
 ONLY=${BENCH_ONLY:-}
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -74,7 +75,7 @@ times_cpu() {
 
 lab_init
 tests/lab/mkosimage "$T/big.img" 1024 256
-if [ "$ONLY" != random ]; then
+if [ -z "$ONLY" ]; then
 # The realistic root: 256 MiB of /usr, files under 4 MiB, in name order
 # across the directories, so binaries, libraries and text mix.
 mkdir -p "$T/usr"
@@ -149,14 +150,15 @@ with open(img, "rb") as f, open("/dev/stdout", "wb") as out:
             out.write(chunk); n -= len(chunk)
 ' "$1" "$2"
 }
-[ "$ONLY" = random ] || mapped_of "$T/usr.img" "$T/usr.img.bmap" >"$T/usr.mapped"
+[ -n "$ONLY" ] || mapped_of "$T/usr.img" "$T/usr.img.bmap" >"$T/usr.mapped"
 mapped_of "$T/big.img" "$T/big.img.bmap" >"$T/rnd.mapped"
 IMG_BYTES=$(stat -c %s "$T/big.img")
-[ "$ONLY" = random ] ||
+[ -n "$ONLY" ] ||
     { U_MAPPED=$(stat -c %s "$T/usr.mapped"); U_ZST=$(stat -c %s "$T/usr.zst"); }
 R_MAPPED=$(stat -c %s "$T/rnd.mapped")
 
 # -- one host ------------------------------------------------------------
+if [ "$ONLY" != rack ]; then
 lab_host 1 openssh 1100
 A=$LAB_ADDR; D=$LAB_DISK; LOG=$LAB_DIR/sshd.log
 sed -i 's/^LogLevel .*/LogLevel DEBUG1/' "$LAB_DIR/sshd_config"
@@ -281,6 +283,8 @@ printf '  load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 lab_cleanup
 LAB_HOSTS=""
 
+fi
+
 # -- dropbear's channel window ------------------------------------------
 # The random image to a dropbear host: its default receive window (24 KiB)
 # caps any client; a deploy environment on dropbear should start it with
@@ -297,12 +301,14 @@ dropbear_rate() {	# dropbear options
 	lab_cleanup
 	LAB_HOSTS=""
 }
+if [ "$ONLY" != rack ]; then
 DB_DEF=$(dropbear_rate "")
 DB_BIG=$(dropbear_rate "-W 4194304")
 echo "dropbear, random image, castiron image step (events)"
 printf '  %-44s %8s MiB/s\n' "default window (24 KiB)" "$DB_DEF"
 printf '  %-44s %8s MiB/s\n' "-W 4194304" "$DB_BIG"
 printf '  -W 4 MiB / default:                        %s\n' "$(ratio "$DB_BIG / $DB_DEF")"
+fi
 
 # -- rack scale: 4 vs 16 hosts -------------------------------------------
 rack() {	# N
@@ -334,7 +340,7 @@ rack() {	# N
 set -- $(rack 4); B4=$1; W4=$2
 set -- $(rack 16); B16=$1; W16=$2
 R4=$(mbs "$B4" "$W4"); R16=$(mbs "$B16" "$W16")
-echo "rack scale, 256 MiB image 25% mapped, reboot = none (whole runs)"
+echo "rack scale, 256 MiB image 25% mapped, reboot = none (whole runs), image_streams = $NSTREAMS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  %-44s %8.2fs  %7s MiB/s aggregate\n' "4 hosts at once" "$W4" "$R4"
 printf '  %-44s %8.2fs  %7s MiB/s aggregate\n' "16 hosts at once" "$W16" "$R16"
 printf '  aggregate 16 / 4:                         %s  (goal >= 1.0)\n' \
