@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "images/fetch.h"
 #include "images/frame.h"
@@ -298,16 +299,28 @@ out:
  * How many sessions carry a pushed image: image_streams for an image
  * that goes plain (a raw image with a bmap whose data does not compress:
  * one session's encryption is its limit), else one.  A compressed image
- * travels as stored, and the host's decompression sets its pace.
+ * travels as stored, and the host's decompression sets its pace.  With
+ * several hosts at once, no more streams per host than leave each a core
+ * of this machine: the hosts already spread the encryption, and a
+ * session more is then only a handshake more (docs/provision.md).
  */
 static unsigned
 push_streams(const struct prov_host *h, const char *url)
 {
 	const struct prov_ctx	*c = h->ctx;
+	unsigned		 n, at_once;
+	long			 cpus;
 
 	if (*url || c->bmap_path == NULL || c->pack != FRAME_PACK_NEVER)
 		return 1;
-	return (unsigned)c->cfg->provision.image_streams;
+	n = (unsigned)c->cfg->provision.image_streams;
+	at_once = c->o.parallel ? c->o.parallel : 1;
+	if (at_once > c->nhosts)
+		at_once = (unsigned)c->nhosts;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (at_once > 1 && cpus > 0 && (long)(at_once * n) > cpus)
+		n = (long)at_once >= cpus ? 1 : (unsigned)(cpus / at_once);
+	return n;
 }
 
 /* The image pushed or pulled through the writer, uploaded first when the

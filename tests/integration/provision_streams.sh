@@ -6,7 +6,7 @@
 # for byte outside the root (which configure rewrites by design) and the
 # root's payload by its digest, the note naming the streams, and the
 # host's sshd log showing one more authenticated session per extra
-# stream.  Then one stream's session killed in the middle of a write
+# stream; two hosts at once get no more streams than leave each a core.  Then one stream's session killed in the middle of a write
 # (its link slowed): the host fails at image with one line, no image is
 # reported verified, the image's first and last MiB (held back until
 # everything else verified) are not on the disk; the next run resumes and
@@ -122,6 +122,23 @@ ok "h3: a zstd image with image_streams = 3" \
 check "  ...one session, sent as stored" -n "$(note h3 | grep -F '(zstd as stored')"
 check "  ...one session authenticated" "$(($(accepted 3) - a0))" = 1
 check "  ...the disk is the image's" "$(disk_is_image "$D3" && echo same)" = same
+
+# -- two hosts at once: no more streams than leave each host a core -----------
+CPUS=$(nproc)
+WANT=3; [ $((2 * 3)) -le "$CPUS" ] || WANT=$((CPUS / 2)); [ "$WANT" -ge 1 ] || WANT=1
+"$C" inventory forget-key h1 --reason test >/dev/null
+"$C" inventory forget-key h4 --reason test >/dev/null
+ok "h1 and h4 at once with image_streams = 3 ($CPUS CPUs)" \
+    env CASTIRON_CONFIG="$T/c3.ini" "$C" provision h1 h4 --image rnd --force --accept-new-hostkey
+for N in 1 4; do
+	eval "D=\$D$N"
+	if [ "$WANT" = 1 ]; then
+		check "  ...h$N: one stream" -n "$(note "h$N" | grep -F '(plain' | grep -vF split)"
+	else
+		check "  ...h$N: $WANT streams" -n "$(note "h$N" | grep -F "split over $WANT streams")"
+	fi
+	check "  ...h$N: the disk is the image's" "$(disk_is_image "$D" && echo same)" = same
+done
 
 # -- one stream's session killed mid-way ---------------------------------------
 lab_host 5 openssh 64
