@@ -35,6 +35,8 @@ struct split_stream {
 	struct sess_conn	*c;
 	pthread_t		 thread;
 	int			 rc, status;
+	enum err_code		 code;		/* of the failure: ERR_FAIL, or
+						   ERR_TRUST for a key refused */
 };
 
 struct split_run {
@@ -71,6 +73,7 @@ split_dial(struct split_stream *s)
 	struct prov_host	*h = s->run->h;
 	struct sess_opts	 so;
 	struct hostkey_in	 k;
+	struct err		 ke;
 	char			 fp[SSH_FP_LEN], e[PROV_ERRLEN - 64];
 
 	phost_sess_opts(h, &so, h->ctx->cfg->provision.connect_timeout_ms);
@@ -92,9 +95,11 @@ split_dial(struct split_stream *s)
 	k.seen = h->deploy_fp;
 	k.checkin = h->checkin_fp;
 	k.phase = HOSTKEY_PHASE_DEPLOY;
-	if (hostkey_decide_more(&k, h->presented, s->wc.err,
-	    sizeof(s->wc.err)) == -1)
+	if (hostkey_decide_more(&k, h->presented, &ke) == -1) {
+		snprintf(s->wc.err, sizeof(s->wc.err), "%s", ke.msg);
+		s->code = ke.code;
 		return -1;
+	}
 	if (sess_auth(s->c, e, sizeof(e)) == -1) {
 		snprintf(s->wc.err, sizeof(s->wc.err), "%s", e);
 		return -1;
@@ -190,6 +195,9 @@ split_blame(struct split_run *run)
 	phost_err(h, "%s: image stream %d of %u: %s", h->h.hostname, first,
 	    run->n, run->s[first].wc.err[0] ? run->s[first].wc.err :
 	    "failed");
+	/* A key refused is the host's trust failure, not the write's. */
+	if (run->s[first].code != ERR_OK)
+		h->err.code = run->s[first].code;
 }
 
 int

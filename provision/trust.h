@@ -25,6 +25,8 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 enum hostkey_phase { HOSTKEY_PHASE_DEPLOY, HOSTKEY_PHASE_INSTALLED };
 
 enum hostkey_verdict {
@@ -47,16 +49,17 @@ struct hostkey_in {
 	enum hostkey_phase	 phase;
 };
 
-/* A verdict, or -1 with one line in err naming both fingerprints. */
-int	hostkey_decide(const struct hostkey_in *, char *err, size_t errlen);
+/* A verdict, or -1 with one line in err (ERR_TRUST) naming both
+ * fingerprints. */
+int	hostkey_decide(const struct hostkey_in *, struct err *);
 /*
  * A further session to a host whose first session presented first and
  * was accepted (an image pushed over several sessions): the key must be
  * that one, and must pass hostkey_decide as it stands now (the pin read
  * again; a new key is never accepted on a further session).  A verdict,
- * or -1 with one line in err.
+ * or -1 with one line in err (ERR_TRUST).
  */
 int	hostkey_decide_more(const struct hostkey_in *, const char *first,
-	    char *err, size_t errlen);
+	    struct err *);
 
 #endif
