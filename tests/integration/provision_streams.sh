@@ -6,7 +6,9 @@
 # for byte outside the root (which configure rewrites by design) and the
 # root's payload by its digest, the note naming the streams, and the
 # host's sshd log showing one more authenticated session per extra
-# stream; two hosts at once get no more streams than leave each a core.  Then one stream's session killed in the middle of a write
+# stream; two hosts at once get no more streams than leave each a core;
+# a further session that meets another host key than the first refuses
+# it before it authenticates, and the host fails in one line.  Then one stream's session killed in the middle of a write
 # (its link slowed): the host fails at image with one line, no image is
 # reported verified, the image's first and last MiB (held back until
 # everything else verified) are not on the disk; the next run resumes and
@@ -139,6 +141,53 @@ for N in 1 4; do
 	fi
 	check "  ...h$N: the disk is the image's" "$(disk_is_image "$D" && echo same)" = same
 done
+
+# -- a further session meets another key --------------------------------------
+# h6's sshd presents another key to every connection after the host's
+# first session authenticated: its listener stopped then (new
+# connections wait in its backlog), the key file replaced, the listener
+# continued (each connection's sshd loads the key anew).  The further
+# sessions of the image step must refuse it before they authenticate.
+# Should the image step's sessions come before the swap (the race is
+# the length of inspect), the round is tried again, at most 3 times.
+lab_host 6 openssh 64
+D6=$LAB_DISK
+KEY6=$T/lab/h6/ssh_host_ed25519_key
+cp "$KEY6" "$T/key6.real"; cp "$KEY6.pub" "$T/key6.real.pub"
+ssh-keygen -q -t ed25519 -N '' -f "$T/key6.imp" -C impostor
+"$C" inventory add h6 --site ams1 --rack r1 --unit 6 --mac "$LAB_MAC" \
+    --address "$LAB_ADDR" --disk "$LAB_DISK" >/dev/null
+swap_after_first() {	# count of sessions authenticated before
+	wait_for 60 "h6's first session" sh -c "[ \$(grep -c 'Accepted publickey' '$T/lab/h6/sshd.log') -gt $1 ]" || return 1
+	kill -STOP "$(cat "$T/lab/h6/sshd.pid")"
+	cp "$T/key6.imp" "$KEY6"; cp "$T/key6.imp.pub" "$KEY6.pub"
+	kill -CONT "$(cat "$T/lab/h6/sshd.pid")"
+}
+round=0; imp_rc=; imp_auth=
+while [ $round -lt 3 ]; do
+	round=$((round + 1))
+	cp "$T/key6.real" "$KEY6"; cp "$T/key6.real.pub" "$KEY6.pub"
+	"$C" inventory forget-key h6 --reason test >/dev/null 2>&1
+	# From the start again (inspect first), not resumed at image.
+	[ $round = 1 ] || "$C" inventory set-state h6 enrolled --reason test >/dev/null
+	a0=$(accepted 6)
+	env CASTIRON_CONFIG="$T/c3.ini" "$C" provision h6 --image rnd --force \
+	    --accept-new-hostkey >"$T/imp.out" 2>"$T/imp.err" &
+	IMP=$!
+	swap_after_first "$a0"
+	wait $IMP
+	imp_rc=$?
+	imp_auth=$(($(accepted 6) - a0))
+	# Lost the race: the image step's sessions met the real key.
+	[ "$imp_auth" -gt 1 ] || break
+done
+sed 's/^/# /' "$T/imp.err"
+check "h6: a further session presented another key: the run fails (exit $imp_rc, round $round)" "$imp_rc" = 1
+check "  ...failed at image, in one line naming both keys" \
+    "$(grep -c "^castiron provision: h6: failed at image: .*host key mismatch: a further session is presented SHA256:.*, the host's first session SHA256:" "$T/imp.err")" = 1
+check "  ...only the host's first session authenticated" "$imp_auth" = 1
+check "  ...no image reported verified" -z "$(note h6)"
+cp "$T/key6.real" "$KEY6"; cp "$T/key6.real.pub" "$KEY6.pub"
 
 # -- one stream's session killed mid-way ---------------------------------------
 lab_host 5 openssh 64
