@@ -198,17 +198,23 @@ anchor() {
 	eval "${_al}_WC=\"\${${_al}_WC:-} $(times_cpu "$T/times")\""
 }
 ZPIPE="zstd -dc | dd of=$D bs=4M status=none"
+# both LC LD PIPELINE INPUT: an anchor at castiron's cipher (just read
+# from the log: castiron ran last) and one at OpenSSH's defaults, each
+# side's cipher read from the log after it.
+both() {
+	CI_CIPHER=$(cipher)
+	C_OPT="-c ${CI_CIPHER%% *}"
+	anchor "$1" "$C_OPT" "$3" "$4"
+	AC_CIPHER=$(cipher)
+	anchor "$2" "" "$3" "$4"
+	AD_CIPHER=$(cipher)
+}
 # The random image goes with one session (CR1, as before image_streams)
 # and with NSTREAMS (CR), in the same rounds as its anchors.
 for round in 1 2 3; do
 	if [ "$ONLY" != random ]; then
 		ci CU usr
-		CI_CIPHER=$(cipher)
-		C_OPT="-c ${CI_CIPHER%% *}"
-		anchor AZC "$C_OPT" "$ZPIPE" "$T/usr.zst"
-		AC_CIPHER=$(cipher)
-		anchor AZD "" "$ZPIPE" "$T/usr.zst"
-		AD_CIPHER=$(cipher)
+		both AZC AZD "$ZPIPE" "$T/usr.zst"
 		anchor AMC "$C_OPT" "cat > $D" "$T/usr.mapped"
 		anchor AMD "" "cat > $D" "$T/usr.mapped"
 	fi
@@ -216,12 +222,7 @@ for round in 1 2 3; do
 	ci CR1 rnd
 	conf 1
 	ci CR rnd
-	CI_CIPHER=$(cipher)
-	C_OPT="-c ${CI_CIPHER%% *}"
-	anchor ARC "$C_OPT" "cat > $D" "$T/rnd.mapped"
-	AC_CIPHER=$(cipher)
-	anchor ARD "" "cat > $D" "$T/rnd.mapped"
-	AD_CIPHER=$(cipher)
+	both ARC ARD "cat > $D" "$T/rnd.mapped"
 done
 
 med() { eval "median \$$1"; }
