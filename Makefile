@@ -255,7 +255,8 @@ bench: deps-bench all
 	@$(IMAGES_IF_ROOT)
 	@BUILD=$(BUILD) IMAGES_CACHE=$(abspath $(IMAGES_CACHE)) bench/run
 
-demo: deps-test all
+demo: deps-test
+	@$(MAKE) --no-print-directory all deploy
 	@BUILD=$(BUILD) tests/lab/demo
 
 install: all
