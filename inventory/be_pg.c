@@ -757,12 +757,23 @@ pg_col_text(struct db_stmt *st, int i)
 	return PQgetvalue(s->res, s->row, i);
 }
 
+/* An integer column: the server writes it as digits after an optional
+ * sign; anything else (a column of another type) goes to strtoll. */
 static int64_t
 pg_col_int64(struct db_stmt *st, int i)
 {
-	const char	*v = pg_col_text(st, i);
+	const char	*v = pg_col_text(st, i), *p;
+	uint64_t	 u = 0;
+	int		 n;
 
-	return v ? strtoll(v, NULL, 10) : 0;
+	if (v == NULL)
+		return 0;
+	p = v + (*v == '-');
+	for (n = 0; p[n] >= '0' && p[n] <= '9' && n < 18; n++)
+		u = u * 10 + (uint64_t)(p[n] - '0');
+	if (n == 0 || p[n] != '\0')
+		return strtoll(v, NULL, 10);
+	return *v == '-' ? -(int64_t)u : (int64_t)u;
 }
 
 static int
