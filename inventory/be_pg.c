@@ -669,8 +669,6 @@ fetch(struct pg_stmt *s)
 	s->nrows = PQntuples(s->res);
 	s->row = 0;
 	s->exhausted = s->nrows < n;
-	if (!s->exhausted)
-		fetch_ahead(s);
 	return 0;
 }
 
@@ -738,8 +736,16 @@ pg_step(struct db_stmt *st)
 	}
 	if (s->res == NULL)
 		return 0;
-	if (++s->row < s->nrows)
+	if (++s->row < s->nrows) {
+		/* Read past its batch's first row, the cursor is being gone
+		 * through (not just opened beside others, which would wait
+		 * for it): its next batch is asked for as soon as the
+		 * connection is free. */
+		if (s->row >= 1 && !s->exhausted && !s->has_next &&
+		    PG(st->inv)->ahead == NULL)
+			fetch_ahead(s);
 		return 1;
+	}
 	if (s->exhausted)
 		return 0;
 	if (fetch(s) == -1)
