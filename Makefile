@@ -96,7 +96,7 @@ UNIT_boot            := provision/boot/state.c provision/boot/ipxe.c provision/b
 UNIT_boot_LIBS       := -ljansson
 UNIT_config          := lib/config.c lib/err.c lib/log.c lib/parse.c lib/xmalloc.c
 UNIT_config_LIBS     := -liniparser
-UNIT_csv             := inventory/csv.c lib/log.c lib/xmalloc.c
+UNIT_csv             := inventory/csv.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_frame           := images/digest.c images/frame.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_frame_LIBS      := -lcrypto
 UNIT_grubcfg         := provision/grubcfg.c provision/grubscript.c provision/grubtest.c \
@@ -111,7 +111,8 @@ UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto
 UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
 UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/err.c lib/parse.c
-UNIT_shell           := provision/shell.c provision/trust.c lib/log.c lib/xmalloc.c
+UNIT_shell           := provision/shell.c provision/trust.c lib/err.c lib/log.c \
+	lib/xmalloc.c
 
 # The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
 # SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its

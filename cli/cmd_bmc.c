@@ -93,12 +93,13 @@ static void
 learn_macs(struct run *r, struct job *j)
 {
 	struct inv	*inv;
-	char		 e[INV_ERRLEN];
+	struct err	 e;
 	size_t		 i, k, off = 0;
 	int		 found, learned;
 
-	if (inv_open_config(r->cfg, 0, &inv, e, sizeof(e)) != INV_OK) {
-		err_set(&j->e, ERR_FAIL, "%s", e);
+	/* Whatever the inventory says, learning failed (exit 1). */
+	if (inv_open_config(r->cfg, 0, &inv, &e) != ERR_OK) {
+		err_set(&j->e, ERR_FAIL, "%s", e.msg);
 		return;
 	}
 	for (k = 0; k < j->id.nmacs; k++) {
@@ -107,8 +108,8 @@ learn_macs(struct run *r, struct job *j)
 		if (found)
 			continue;
 		if (inv_mac_learn(inv, j->h.hostname, r->actor, j->id.macs[k],
-		    &learned, e, sizeof(e)) != INV_OK) {
-			err_set(&j->e, ERR_FAIL, "%s", e);
+		    &learned, &e) != ERR_OK) {
+			err_set(&j->e, ERR_FAIL, "%s", e.msg);
 			break;
 		}
 		if (learned && off < sizeof(j->learned))
@@ -272,7 +273,7 @@ bmc_run(struct ctx *ctx, struct args *args, struct run *r,
 	int			 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	parallel = cfg->provision.parallel;
 	if (par && parse_uint(par, 1, 1024, &parallel, &e) != ERR_OK)
 		return cmd_usage_error(args, "--parallel: %s", e.msg);
@@ -313,7 +314,7 @@ bmc_run(struct ctx *ctx, struct args *args, struct run *r,
 		if (j->e.code != ERR_OK) {
 			log_warnx("%s", j->e.msg);
 			failed++;
-			bad += cli_exit(j->e.code) == EXIT_USAGE;
+			bad += cli_exit(j->e.code) == cli_exit(ERR_INVAL);
 		} else if (*j->mismatch) {
 			log_warnx("%s: bmc %s: %s", j->h.hostname, j->h.bmc,
 			    j->mismatch);
@@ -324,10 +325,9 @@ bmc_run(struct ctx *ctx, struct args *args, struct run *r,
 	json_decref(rows);
 	pthread_mutex_destroy(&r->mu);
 	free(r->jobs);
-	if (failed == 0)
-		return EXIT_OK;
 	/* Bad configuration for every host is bad usage; else a failure. */
-	return bad == n ? EXIT_USAGE : EXIT_FAIL;
+	return cli_exit(failed == 0 ? ERR_OK : bad == n ? ERR_INVAL :
+	    ERR_FAIL);
 }
 
 static int

@@ -21,17 +21,17 @@ cmd_serve(struct ctx *ctx, struct args *args)
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if (cfg->inventory.database == NULL) {
 		log_warnx("%s: [inventory] database is not set", cfg->path);
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	}
 	/* The images it serves include a signed catalog's. */
 	if (catalog_load(cfg, &serial, &e) != ERR_OK)
 		return cli_fail(&e);
 	if (boot_serve(cfg, &e) != ERR_OK)
 		return cli_fail(&e);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -43,14 +43,14 @@ cmd_dnsmasq(struct ctx *ctx, struct args *args)
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if (boot_dnsmasq_write(cfg, &changed, &e) != ERR_OK)
 		return cli_fail(&e);
 	if (changed)
 		boot_dnsmasq_reload(cfg);
 	printf("%s/castiron.conf\n%s/hosts%s\n", cfg->boot.dnsmasq_dir,
 	    cfg->boot.dnsmasq_dir, changed ? " (changed)" : "");
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct out_col status_cols[] = {
@@ -72,7 +72,7 @@ cmd_status(struct ctx *ctx, struct args *args)
 
 	(void)args;
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	if (boot_status_list(cfg, &s, &n, &e) != ERR_OK)
 		return cli_fail(&e);
 	rows = json_array();
@@ -90,7 +90,7 @@ cmd_status(struct ctx *ctx, struct args *args)
 	output_rows(stdout, ctx->format, rows, status_cols);
 	json_decref(rows);
 	free(s);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct cmd boot_cmds[] = {

@@ -20,33 +20,20 @@
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 
-static int
-exit_code(int rc)
-{
-	return rc == INV_OK ? EXIT_OK : rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
-}
-
-static int
-fail(int rc, const char *err)
-{
-	log_warnx("%s", err);
-	return exit_code(rc);
-}
-
-/* Opens the configured inventory; on failure prints why and returns the
- * exit code (never 0). */
+/* Opens the configured inventory: 0, or after one line why, the exit
+ * status. */
 static int
 open_inv(struct ctx *ctx, int flags, struct inv **inv)
 {
 	struct config	*cfg;
-	char		 err[INV_ERRLEN];
+	struct err	 err;
 	int		 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
-	if ((rc = inv_open_config(cfg, flags, inv, err, sizeof(err))) != INV_OK)
-		return fail(rc, err);
-	return EXIT_OK;
+		return cli_exit(ERR_INVAL);
+	if ((rc = inv_open_config(cfg, flags, inv, &err)) != ERR_OK)
+		return cli_fail(&err);
+	return 0;
 }
 
 static void
@@ -91,19 +78,19 @@ cmd_add(struct ctx *ctx, struct args *a)
 	e.gateway = args_get(a, "gateway");
 	e.role = args_get(a, "role");
 	e.disk = args_get(a, "disk");
-	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != 0)
 		return rc;
 	rc = inv_enroll(inv, &e, 1, e.hostname, cli_user(), &errs);
 	inv_close(inv);
 	print_errors(&errs);
 	inv_errors_clear(&errs);
-	if (rc != INV_OK)
-		return exit_code(rc);
+	if (rc != ERR_OK)
+		return cli_exit(rc);
 	text = xsprintf("added %s (enrolled)", e.hostname);
 	done(ctx, json_pack("{s:s,s:s}", "added", e.hostname, "state",
 	    "enrolled"), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -116,18 +103,18 @@ cmd_import(struct ctx *ctx, struct args *a)
 	char			*text;
 	int			 rc;
 
-	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, INV_OPEN_CREATE, &inv)) != 0)
 		return rc;
 	rc = inv_import_csv(inv, path, cli_user(), &n, &errs);
 	inv_close(inv);
 	print_errors(&errs);
-	if (rc != INV_OK) {
+	if (rc != ERR_OK) {
 		/* One problem is one line; several get a tally. */
-		if (rc == INV_EINVAL && errs.total > 1)
+		if (rc == ERR_INVAL && errs.total > 1)
 			log_warnx("%s: %zu problems; nothing "
 			    "was imported", path, errs.total);
 		inv_errors_clear(&errs);
-		return exit_code(rc);
+		return cli_exit(rc);
 	}
 	inv_errors_clear(&errs);
 	text = xsprintf("imported %zu host%s from %s", n, n == 1 ? "" : "s",
@@ -135,7 +122,7 @@ cmd_import(struct ctx *ctx, struct args *a)
 	done(ctx, json_pack("{s:I,s:s}", "imported", (json_int_t)n, "file",
 	    path), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct out_col list_cols[] = {
@@ -294,7 +281,7 @@ parse_filter(struct args *a, struct inv_filter *f)
 		return cmd_usage_error(a, "unknown state '%s' (enrolled, "
 		    "provisioning, active, failed, maintenance, retired)",
 		    args_get(a, "state"));
-	return EXIT_OK;
+	return 0;
 }
 
 static int
@@ -305,20 +292,20 @@ cmd_list(struct ctx *ctx, struct args *a)
 	struct inv_hosts		*cur;
 	struct out			*o;
 	struct inv			*inv;
-	char				 err[INV_ERRLEN];
+	struct err			 err;
 	int				 rc;
 
-	if ((rc = parse_filter(a, &f)) != EXIT_OK)
+	if ((rc = parse_filter(a, &f)) != 0)
 		return rc;
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
-	if ((rc = inv_hosts_open(inv, &f, &cur, err, sizeof(err))) != INV_OK) {
+	if ((rc = inv_hosts_open(inv, &f, &cur, &err)) != ERR_OK) {
 		inv_close(inv);
-		return fail(rc, err);
+		return cli_fail(&err);
 	}
 	o = out_new(stdout, ctx->format, OUT_STREAM, list_cols);
 	out_begin_array(o);
-	while ((rc = inv_hosts_next(cur, &h, err, sizeof(err))) == 1) {
+	while ((rc = inv_hosts_next(cur, &h, &err)) == 1) {
 		out_begin_object(o);
 		host_out(o, h, 0);
 		out_end_object(o);
@@ -328,14 +315,14 @@ cmd_list(struct ctx *ctx, struct args *a)
 	inv_hosts_close(cur);
 	inv_close(inv);
 	if (rc != 0)
-		return fail(rc, err);
-	return EXIT_OK;
+		return cli_fail(&err);
+	return cli_exit(ERR_OK);
 }
 
 /* The host's fields, then its events. */
-static int
+static enum err_code
 show_out(struct inv *inv, const char *hostname, struct out *o, int keyline,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	const struct inv_host_row	*h;
 	const struct inv_event_row	*e;
@@ -346,25 +333,23 @@ show_out(struct inv *inv, const char *hostname, struct out *o, int keyline,
 
 	f.hostname = hostname;
 	f.state = -1;
-	if ((rc = inv_hosts_open(inv, &f, &hc, err, errlen)) != INV_OK)
-		return rc;
-	if ((rc = inv_hosts_next(hc, &h, err, errlen)) == 0) {
-		snprintf(err, errlen, "%s: no such host in the inventory",
-		    hostname);
-		rc = INV_ENOENT;
-	}
-	if (rc == 1) {
+	if (inv_hosts_open(inv, &f, &hc, err) != ERR_OK)
+		return err->code;
+	if ((rc = inv_hosts_next(hc, &h, err)) == 1) {
 		out_begin_object(o);
 		host_out(o, h, keyline);
 	}
 	inv_hosts_close(hc);
+	if (rc == 0)
+		return err_set(err, ERR_NOENT, "%s: no such host in the "
+		    "inventory", hostname);
 	if (rc != 1)
-		return rc;
-	if ((rc = inv_events_open(inv, hostname, &ec, err, errlen)) != INV_OK)
-		return rc;
+		return err->code;
+	if (inv_events_open(inv, hostname, &ec, err) != ERR_OK)
+		return err->code;
 	out_key(o, "events");
 	out_begin_array(o);
-	while ((rc = inv_events_next(ec, &e, err, errlen)) == 1) {
+	while ((rc = inv_events_next(ec, &e, err)) == 1) {
 		out_begin_object(o);
 		out_kstr(o, "time", e->time);
 		out_kstr(o, "actor", e->actor);
@@ -381,7 +366,7 @@ show_out(struct inv *inv, const char *hostname, struct out *o, int keyline,
 	inv_events_close(ec);
 	out_end_array(o);
 	out_end_object(o);
-	return rc;
+	return rc == 0 ? ERR_OK : err->code;
 }
 
 static int
@@ -389,28 +374,28 @@ cmd_show(struct ctx *ctx, struct args *a)
 {
 	struct inv	*inv;
 	struct out	*o;
-	char		 err[INV_ERRLEN];
+	struct err	 err;
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	o = out_new(stdout, ctx->format, OUT_RECORD, NULL);
-	rc = show_out(inv, a->argv[0], o, ctx->format != OUT_JSON, err,
-	    sizeof(err));
+	rc = show_out(inv, a->argv[0], o, ctx->format != OUT_JSON, &err);
 	inv_close(inv);
 	if (rc != 0) {
 		out_abort(o);
-		return fail(rc, err);
+		return cli_fail(&err);
 	}
 	out_end(o);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
 cmd_set_state(struct ctx *ctx, struct args *a)
 {
 	struct inv	*inv;
-	char		 err[INV_ERRLEN], *text;
+	struct err	 err;
+	char		*text;
 	int		 rc, to;
 
 	if ((to = host_state_parse(a->argv[1])) < 0)
@@ -420,59 +405,61 @@ cmd_set_state(struct ctx *ctx, struct args *a)
 	if (!args_has(a, "reason") || *args_get(a, "reason") == '\0')
 		return cmd_usage_error(a, "--reason is required (it goes into "
 		    "the host's history)");
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	rc = inv_host_set_state(inv, a->argv[0], to, cli_user(),
-	    args_get(a, "reason"), err, sizeof(err));
+	    args_get(a, "reason"), &err);
 	inv_close(inv);
-	if (rc != INV_OK)
-		return fail(rc, err);
+	if (rc != ERR_OK)
+		return cli_fail(&err);
 	text = xsprintf("%s: %s", a->argv[0], a->argv[1]);
 	done(ctx, json_pack("{s:s,s:s}", "hostname", a->argv[0], "state",
 	    a->argv[1]), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
 cmd_remove(struct ctx *ctx, struct args *a)
 {
 	struct inv	*inv;
-	char		 err[INV_ERRLEN], *text;
+	struct err	 err;
+	char		*text;
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
-	rc = inv_host_remove(inv, a->argv[0], cli_user(), err, sizeof(err));
+	rc = inv_host_remove(inv, a->argv[0], cli_user(), &err);
 	inv_close(inv);
-	if (rc != INV_OK)
-		return fail(rc, err);
+	if (rc != ERR_OK)
+		return cli_fail(&err);
 	text = xsprintf("removed %s", a->argv[0]);
 	done(ctx, json_pack("{s:s}", "removed", a->argv[0]), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static int
 cmd_forget_key(struct ctx *ctx, struct args *a)
 {
 	struct inv	*inv;
-	char		 err[INV_ERRLEN], *text;
+	struct err	 err;
+	char		*text;
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	rc = inv_hostkey_forget(inv, a->argv[0], cli_user(),
-	    args_get(a, "reason"), err, sizeof(err));
+	    args_get(a, "reason"), &err);
 	inv_close(inv);
-	if (rc != INV_OK)
-		return fail(rc, err);
+	if (rc != ERR_OK)
+		return cli_fail(&err);
 	text = xsprintf("%s: pinned SSH host key forgotten; the next "
 	    "provision needs a known key or --accept-new-hostkey", a->argv[0]);
 	done(ctx, json_pack("{s:s,s:b}", "hostname", a->argv[0],
 	    "forgotten", 1), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct out_col report_table_cols[] = {
@@ -516,9 +503,8 @@ report_row(struct out *o, const struct inv_report_group *g)
 }
 
 /* The report as a table (groups, then the totals) or as CSV, row by row. */
-static int
-report_rows(struct ctx *ctx, struct inv_report *cur, char *err,
-    size_t errlen)
+static enum err_code
+report_rows(struct ctx *ctx, struct inv_report *cur, struct err *err)
 {
 	const struct inv_report_group	*g;
 	struct out			*o;
@@ -527,18 +513,18 @@ report_rows(struct ctx *ctx, struct inv_report *cur, char *err,
 	o = out_new(stdout, ctx->format, OUT_ROWS, ctx->format == OUT_CSV ?
 	    report_csv_cols : report_table_cols);
 	out_begin_array(o);
-	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1)
+	while ((rc = inv_report_next(cur, &g, err)) == 1)
 		report_row(o, g);
 	if (rc == 0 && ctx->format == OUT_TABLE &&
-	    (rc = inv_report_total(cur, &g, err, errlen)) == INV_OK)
+	    (rc = inv_report_total(cur, &g, err)) == ERR_OK)
 		report_row(o, g);
 	if (rc != 0) {
 		out_abort(o);
-		return rc;
+		return err->code;
 	}
 	out_end_array(o);
 	out_end(o);
-	return INV_OK;
+	return ERR_OK;
 }
 
 static int
@@ -552,9 +538,8 @@ state_by_name(const void *a, const void *b)
  * "disk_bytes", "gpus", "states": {STATE: N}}]}: the states that occur,
  * by name.  The total comes first, so the groups are read before anything
  * is written. */
-static int
-report_json(const char *by, struct inv_report *cur, char *err,
-    size_t errlen)
+static enum err_code
+report_json(const char *by, struct inv_report *cur, struct err *err)
 {
 	const struct inv_report_group	*g;
 	struct inv_report_group		*gs = NULL;
@@ -563,13 +548,12 @@ report_json(const char *by, struct inv_report *cur, char *err,
 	int64_t				 total = 0;
 	int				 rc, s, order[HS_COUNT];
 
-	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1) {
+	while ((rc = inv_report_next(cur, &g, err)) == 1) {
 		gs = xreallocarray(gs, n + 1, sizeof(*gs));
 		gs[n] = *g;
 		gs[n++].key = xstrdup(g->key);
 	}
-	if (rc == 0 && (rc = inv_report_total(cur, &g, err, errlen)) ==
-	    INV_OK)
+	if (rc == 0 && (rc = inv_report_total(cur, &g, err)) == ERR_OK)
 		total = g->hosts;
 	if (rc == 0) {
 		for (s = 0; s < HS_COUNT; s++)
@@ -605,7 +589,7 @@ report_json(const char *by, struct inv_report *cur, char *err,
 	for (i = 0; i < n; i++)
 		free((char *)gs[i].key);
 	free(gs);
-	return rc;
+	return rc == 0 ? ERR_OK : err->code;
 }
 
 static int
@@ -615,7 +599,8 @@ cmd_report(struct ctx *ctx, struct args *a)
 	struct inv_report	*cur;
 	const char		*by = args_get(a, "by"), *html = args_get(a, "html");
 	const char		*site = args_get(a, "site");
-	char			 err[INV_ERRLEN], *text;
+	struct err		 err;
+	char			*text;
 	int			 rc;
 
 	if (by == NULL)
@@ -623,30 +608,29 @@ cmd_report(struct ctx *ctx, struct args *a)
 	if (!inv_report_valid_by(by))
 		return cmd_usage_error(a, "--by must be site, rack, state, "
 		    "role, model, image or gpu");
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
 	if (html) {
-		rc = inventory_html_write(inv, html, site, err, sizeof(err));
+		rc = inventory_html_write(inv, html, site, &err);
 		inv_close(inv);
-		if (rc != INV_OK)
-			return fail(rc, err);
+		if (rc != ERR_OK)
+			return cli_fail(&err);
 		text = xsprintf("wrote %s", html);
 		done(ctx, json_pack("{s:s}", "html", html), text);
 		free(text);
-		return EXIT_OK;
+		return cli_exit(ERR_OK);
 	}
-	if ((rc = inv_report_open(inv, by, site, &cur, err, sizeof(err))) ==
-	    INV_OK) {
+	if ((rc = inv_report_open(inv, by, site, &cur, &err)) == ERR_OK) {
 		if (ctx->format == OUT_JSON)
-			rc = report_json(by, cur, err, sizeof(err));
+			rc = report_json(by, cur, &err);
 		else
-			rc = report_rows(ctx, cur, err, sizeof(err));
+			rc = report_rows(ctx, cur, &err);
 		inv_report_close(cur);
 	}
 	inv_close(inv);
-	if (rc != INV_OK)
-		return fail(rc, err);
-	return EXIT_OK;
+	if (rc != ERR_OK)
+		return cli_fail(&err);
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -659,14 +643,15 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	struct inv			*from, *to;
 	struct err			 e;
 	const char			*url = args_get(a, "to");
-	char				 err[INV_ERRLEN], *text;
+	struct err			 err;
+	char				*text;
 	int				 rc;
 
 	if (url == NULL || *url == '\0')
 		return cmd_usage_error(a, "--to is required (the fleet's "
 		    "inventory: postgresql://...)");
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	o.site = cfg->castiron.site;
 	o.password_file = args_get(a, "password-file");
 	if (o.password_file == NULL && inv_is_postgresql(url))
@@ -674,23 +659,22 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	if (o.password_file && config_check_secret(o.password_file, &e) !=
 	    ERR_OK)
 		return cmd_usage_error(a, "--password-file: %s", e.msg);
-	if ((rc = open_inv(ctx, 0, &from)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &from)) != 0)
 		return rc;
-	if ((rc = inv_open(url, INV_OPEN_CREATE, &o, &to, err,
-	    sizeof(err))) != INV_OK) {
+	if ((rc = inv_open(url, INV_OPEN_CREATE, &o, &to, &err)) != ERR_OK) {
 		inv_close(from);
-		return fail(rc, err);
+		return cli_fail(&err);
 	}
 	rc = inv_migrate(from, to, &res, &errs);
 	print_errors(&errs);
-	if (rc != INV_OK) {
-		if (rc == INV_EINVAL && errs.total > 1)
+	if (rc != ERR_OK) {
+		if (rc == ERR_INVAL && errs.total > 1)
 			log_warnx("%s: %zu conflicts; nothing was migrated",
 			    inv_path(to), errs.total);
 		inv_errors_clear(&errs);
 		inv_close(from);
 		inv_close(to);
-		return exit_code(rc);
+		return cli_exit(rc);
 	}
 	text = xsprintf("migrated %zu host%s (%zu already there) and %zu "
 	    "event%s (%zu already there) from %s to %s", res.hosts,
@@ -705,7 +689,7 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	free(text);
 	inv_close(from);
 	inv_close(to);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct out_col discovered_cols[] = {
@@ -764,19 +748,19 @@ cmd_discovered(struct ctx *ctx, struct args *a)
 	struct inv_discovered		*cur;
 	struct out			*o;
 	struct inv			*inv;
-	char				 err[INV_ERRLEN];
+	struct err			 err;
 	int				 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
-	if ((rc = inv_discovered_open(inv, args_get(a, "site"), &cur, err,
-	    sizeof(err))) != INV_OK) {
+	if ((rc = inv_discovered_open(inv, args_get(a, "site"), &cur, &err)) !=
+	    ERR_OK) {
 		inv_close(inv);
-		return fail(rc, err);
+		return cli_fail(&err);
 	}
 	o = out_new(stdout, ctx->format, OUT_ROWS, discovered_cols);
 	out_begin_array(o);
-	while ((rc = inv_discovered_next(cur, &d, err, sizeof(err))) == 1) {
+	while ((rc = inv_discovered_next(cur, &d, &err)) == 1) {
 		out_begin_object(o);
 		discovered_out(o, d);
 		out_end_object(o);
@@ -785,7 +769,7 @@ cmd_discovered(struct ctx *ctx, struct args *a)
 	out_end(o);
 	inv_discovered_close(cur);
 	inv_close(inv);
-	return rc != 0 ? fail(rc, err) : EXIT_OK;
+	return rc != 0 ? cli_fail(&err) : cli_exit(ERR_OK);
 }
 
 static int
@@ -793,23 +777,23 @@ cmd_claim(struct ctx *ctx, struct args *a)
 {
 	struct inv	*inv;
 	const char	*key = a->argv[0], *host = a->argv[1];
-	char		 err[INV_ERRLEN], *text;
+	struct err	 err;
+	char		*text;
 	size_t		 learned;
 	int		 rc;
 
-	if ((rc = open_inv(ctx, 0, &inv)) != EXIT_OK)
+	if ((rc = open_inv(ctx, 0, &inv)) != 0)
 		return rc;
-	rc = inv_discovered_claim(inv, key, host, cli_user(), &learned, err,
-	    sizeof(err));
+	rc = inv_discovered_claim(inv, key, host, cli_user(), &learned, &err);
 	inv_close(inv);
-	if (rc != INV_OK)
-		return fail(rc, err);
+	if (rc != ERR_OK)
+		return cli_fail(&err);
 	text = xsprintf("claimed the machine with %s for %s (%zu MAC%s "
 	    "learned)", key, host, learned, learned == 1 ? "" : "s");
 	done(ctx, json_pack("{s:s,s:s,s:I}", "claimed", key, "host", host,
 	    "macs_learned", (json_int_t)learned), text);
 	free(text);
-	return EXIT_OK;
+	return cli_exit(ERR_OK);
 }
 
 static const struct cmd_opt add_opts[] = {

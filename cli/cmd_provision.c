@@ -59,17 +59,17 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	struct config		*cfg;
 	struct prov_opts	 o;
 	struct prov_ctx		*pc;
-	char			**names = NULL, *actor, err[1024], d[32];
+	char			**names = NULL, *actor, d[32];
 	const char		*par = args_get(args, "parallel");
 	size_t			 n = 0, i, failed;
 	uint64_t		 parallel, serial;
 	struct err		 ce;
 	json_t			*rows;
 	struct err		 perr;
-	int			 rc, usage;
+	int			 rc;
 
 	if ((cfg = ctx_config(ctx)) == NULL)
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	/* Images of a signed catalog join the configuration's. */
 	if (catalog_load(cfg, &serial, &ce) != ERR_OK)
 		return cli_fail(&ce);
@@ -78,7 +78,7 @@ cmd_provision(struct ctx *ctx, struct args *args)
 		return cmd_usage_error(args, "--parallel: %s", perr.msg);
 	if (cfg->inventory.database == NULL) {
 		cmd_warnx("%s: [inventory] database is not set", cfg->path);
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	}
 	if ((rc = select_hosts(cfg, args, &names, &n)) != 0)
 		return rc;
@@ -92,19 +92,19 @@ cmd_provision(struct ctx *ctx, struct args *args)
 	o.parallel = (unsigned)parallel;
 	o.actor = actor;
 	o.progress = stderr;
-	rc = EXIT_OK;
-	if ((pc = prov_prepare(&o, &usage, err, sizeof(err))) == NULL) {
-		cmd_warnx("%s", err);
-		rc = usage ? EXIT_USAGE : EXIT_FAIL;
+	rc = cli_exit(ERR_OK);
+	if ((pc = prov_prepare(&o, &perr)) == NULL) {
+		cmd_warnx("%s", perr.msg);
+		rc = cli_exit(perr.code);
 		goto out;
 	}
 	rows = json_array();
 	if (args_has(args, "dry-run")) {
 		struct prov_plan *plans = xcalloc(n, sizeof(*plans));
-		if (prov_plan(pc, (const char *const *)names, n, plans, err,
-		    sizeof(err)) == -1) {
-			cmd_warnx("%s", err);
-			rc = EXIT_FAIL;
+		if (prov_plan(pc, (const char *const *)names, n, plans,
+		    &perr) != ERR_OK) {
+			cmd_warnx("%s", perr.msg);
+			rc = cli_exit(perr.code);
 		} else
 			for (i = 0; i < n; i++)
 				json_array_append_new(rows, json_pack(
@@ -145,12 +145,11 @@ cmd_provision(struct ctx *ctx, struct args *args)
 			cmd_warnx("interrupted: %zu of %zu host%s failed or not "
 			    "started; the next run resumes them", failed, n,
 			    n == 1 ? "" : "s");
-		if (failed > 0) {
-			rc = EXIT_FAIL;
-			for (i = 0; i < n; i++)
-				if (!res[i].ok && res[i].usage && n == 1)
-					rc = EXIT_USAGE;
-		}
+		/* One host refused for bad input is bad usage; any other
+		 * failure a failed run. */
+		if (failed > 0)
+			rc = cli_exit(n == 1 && res[0].code != ERR_OK ?
+			    res[0].code : ERR_FAIL);
 		free(res);
 	}
 	json_decref(rows);

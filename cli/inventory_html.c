@@ -52,9 +52,9 @@ colour(int state)
 }
 
 /* The report by one key, as a table, the totals last. */
-static int
+static enum err_code
 summary(FILE *f, struct inv *inv, const char *by, const char *site,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	const struct inv_report_group	*g;
 	struct inv_report		*cur;
@@ -62,7 +62,7 @@ summary(FILE *f, struct inv *inv, const char *by, const char *site,
 	int				 rc, s;
 	char				 sz[32];
 
-	if ((rc = inv_report_open(inv, by, site, &cur, err, errlen)) != INV_OK)
+	if ((rc = inv_report_open(inv, by, site, &cur, err)) != ERR_OK)
 		return rc;
 	fprintf(f, "<h2>By %s</h2>\n<table class=sum><tr><th>%s</th>"
 	    "<th>hosts</th><th>CPU cores</th><th>memory</th><th>disk</th>",
@@ -71,7 +71,7 @@ summary(FILE *f, struct inv *inv, const char *by, const char *site,
 		fprintf(f, "<th style=\"background:%s\">%s</th>",
 		    state_colour[s], host_state_name(s));
 	fputs("</tr>\n", f);
-	while ((rc = inv_report_next(cur, &g, err, errlen)) == 1) {
+	while ((rc = inv_report_next(cur, &g, err)) == 1) {
 		fputs("<tr><td>", f);
 		esc(f, g->key);
 		fprintf(f, "</td><td class=n>%lld</td><td class=n>%lld</td>",
@@ -92,11 +92,11 @@ summary(FILE *f, struct inv *inv, const char *by, const char *site,
 	}
 	inv_report_close(cur);
 	if (rc != 0)
-		return rc;
+		return err->code;
 	fprintf(f, "<tr class=tot><td>total</td><td class=n>%lld</td>"
 	    "<td colspan=%d></td></tr>\n</table>\n", (long long)total,
 	    3 + HS_COUNT);
-	return INV_OK;
+	return ERR_OK;
 }
 
 struct unitcell {
@@ -141,9 +141,8 @@ rack_flush(FILE *f, const char *site, const char *rack,
 	fputs("</div>\n", f);
 }
 
-static int
-elevations(struct inv *inv, const char *only, FILE *f, char *err,
-    size_t errlen)
+static enum err_code
+elevations(struct inv *inv, const char *only, FILE *f, struct err *err)
 {
 	const struct inv_unit_row	*row;
 	struct inv_units		*cur;
@@ -155,12 +154,12 @@ elevations(struct inv *inv, const char *only, FILE *f, char *err,
 	int				 rc, have = 0;
 
 	memset(units, 0, sizeof(units));
-	if ((rc = inv_units_open(inv, only, &cur, err, errlen)) != INV_OK)
+	if ((rc = inv_units_open(inv, only, &cur, err)) != ERR_OK)
 		return rc;
 	for (;;) {
 		const char	*s, *r;
 
-		rc = inv_units_next(cur, &row, err, errlen);
+		rc = inv_units_next(cur, &row, err);
 		s = rc == 1 ? row->site : "";
 		r = rc == 1 ? row->rack : "";
 		if (have && (rc != 1 || strcmp(s, site) != 0 ||
@@ -203,7 +202,7 @@ elevations(struct inv *inv, const char *only, FILE *f, char *err,
 		fputs("</div>\n", f);
 	inv_units_close(cur);
 	free(loose);
-	return rc == 0 ? INV_OK : rc;
+	return rc == 0 ? ERR_OK : err->code;
 }
 
 static const char css[] =
@@ -225,9 +224,9 @@ static const char css[] =
 	".legend span{display:inline-block;padding:2px 8px;margin-right:6px;"
 	"border:1px solid #999}";
 
-int
+enum err_code
 inventory_html_write(struct inv *inv, const char *path, const char *site,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	static const char *const bys[] = { "site", "state", "role", "model" };
 	struct afile	*a;
@@ -240,8 +239,7 @@ inventory_html_write(struct inv *inv, const char *path, const char *site,
 	int		 rc, s;
 
 	if ((a = afile_open(path, 0644, &f, &e)) == NULL) {
-		snprintf(err, errlen, "%s", e.msg);
-		return INV_FAIL;
+		return err_set(err, ERR_FAIL, "%s", e.msg);
 	}
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -259,19 +257,18 @@ inventory_html_write(struct inv *inv, const char *path, const char *site,
 		fprintf(f, "<span style=\"background:%s\">%s</span>",
 		    state_colour[s], host_state_name(s));
 	fputs("</p>\n", f);
-	rc = INV_OK;
-	for (i = 0; rc == INV_OK && i < sizeof(bys) / sizeof(bys[0]); i++)
-		rc = summary(f, inv, bys[i], site, err, errlen);
-	if (rc == INV_OK)
-		rc = elevations(inv, site, f, err, errlen);
+	rc = ERR_OK;
+	for (i = 0; rc == ERR_OK && i < sizeof(bys) / sizeof(bys[0]); i++)
+		rc = summary(f, inv, bys[i], site, err);
+	if (rc == ERR_OK)
+		rc = elevations(inv, site, f, err);
 	fputs("</body></html>\n", f);
-	if (rc != INV_OK) {
+	if (rc != ERR_OK) {
 		afile_abort(a);
 		return rc;
 	}
 	if (afile_commit(a, 1, &e) != ERR_OK) {
-		snprintf(err, errlen, "%s", e.msg);
-		return INV_FAIL;
+		return err_set(err, ERR_FAIL, "%s", e.msg);
 	}
-	return INV_OK;
+	return ERR_OK;
 }

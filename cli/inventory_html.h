@@ -6,13 +6,13 @@
 #ifndef CASTIRON_CLI_INVENTORY_HTML_H
 #define CASTIRON_CLI_INVENTORY_HTML_H
 
-#include <stddef.h>
+#include "lib/err.h"
 
 struct inv;
 
 /* Writes the page of one site (or of all, site NULL) to path (temp file
- * + rename); an inv_rc, err set on failure. */
-int	inventory_html_write(struct inv *, const char *path, const char *site,
-	    char *err, size_t errlen);
+ * + rename); err set on failure. */
+enum err_code	inventory_html_write(struct inv *, const char *path,
+		    const char *site, struct err *);
 
 #endif

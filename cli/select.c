@@ -27,8 +27,8 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
 	const char	*scope = site ? site : cfg->castiron.site;
 	size_t		 nargs = (size_t)args->argc - skip_last, i;
 	struct inv	*inv;
-	char		 e[INV_ERRLEN];
-	int		 rc;
+	struct err	 e;
+	enum err_code	 rc;
 
 	*hosts = NULL;
 	*n = 0;
@@ -38,52 +38,50 @@ cli_select_hosts(struct config *cfg, struct args *args, size_t skip_last,
 		    "--site S");
 	if (cfg->inventory.database == NULL) {
 		log_warnx("%s: [inventory] database is not set", cfg->path);
-		return EXIT_USAGE;
+		return cli_exit(ERR_INVAL);
 	}
-	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, e, sizeof(e)) !=
-	    INV_OK) {
-		log_warnx("%s", e);
-		return EXIT_USAGE;
+	/* An inventory that cannot be opened is the configuration's
+	 * fault: exit 2 whatever the reason. */
+	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, &e) != ERR_OK) {
+		log_warnx("%s", e.msg);
+		return cli_exit(ERR_INVAL);
 	}
 	if (nargs > 0) {
 		*hosts = xcalloc(nargs, sizeof(**hosts));
 		for (i = 0; i < nargs; i++) {
 			struct inv_host	*h = &(*hosts)[i];
 
-			if ((rc = inv_host_find(inv, args->argv[i], h, e,
-			    sizeof(e))) != INV_OK)
+			if ((rc = inv_host_find(inv, args->argv[i], h, &e)) !=
+			    ERR_OK)
 				break;
 			if (scope && strcmp(h->site, scope) != 0) {
-				snprintf(e, sizeof(e), "%s: at site %s, not %s "
-				    "(%s); give --site %s to act on it from "
-				    "here", h->hostname, h->site, scope, site ?
-				    "--site" : "this appliance's [castiron] "
-				    "site", h->site);
-				rc = INV_EINVAL;
+				rc = err_set(&e, ERR_INVAL, "%s: at site %s, "
+				    "not %s (%s); give --site %s to act on it "
+				    "from here", h->hostname, h->site, scope,
+				    site ? "--site" : "this appliance's "
+				    "[castiron] site", h->site);
 				break;
 			}
 		}
 		*n = i;
 	} else if (rack)
-		rc = inv_hosts_by_rack(inv, scope, rack, hosts, n, e, sizeof(e));
+		rc = inv_hosts_by_rack(inv, scope, rack, hosts, n, &e);
 	else
-		rc = inv_hosts_by_site(inv, site, hosts, n, e, sizeof(e));
+		rc = inv_hosts_by_site(inv, site, hosts, n, &e);
 	inv_close(inv);
-	if (rc == INV_OK && *n == 0) {
+	if (rc == ERR_OK && *n == 0) {
 		if (rack && scope)
-			snprintf(e, sizeof(e), "no hosts in rack %s at site %s",
-			    rack, scope);
+			rc = err_set(&e, ERR_INVAL, "no hosts in rack %s at "
+			    "site %s", rack, scope);
 		else
-			snprintf(e, sizeof(e), "no hosts in %s %s", rack ?
+			rc = err_set(&e, ERR_INVAL, "no hosts in %s %s", rack ?
 			    "rack" : "site", rack ? rack : site);
-		rc = INV_EINVAL;
 	}
-	if (rc != INV_OK) {
-		log_warnx("%s", e);
+	if (rc != ERR_OK) {
 		free(*hosts);
 		*hosts = NULL;
 		*n = 0;
-		return rc == INV_FAIL ? EXIT_FAIL : EXIT_USAGE;
+		return cli_fail(&e);
 	}
 	return 0;
 }

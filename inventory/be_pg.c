@@ -921,13 +921,13 @@ quiet(void *arg, const char *msg)
 
 /* The password: the first line of the file. */
 static char *
-read_password(const char *path, char *err, size_t errlen)
+read_password(const char *path, struct err *err)
 {
 	struct err	 e;
 	char		*data, *nl;
 
 	if ((data = file_read_small(path, 4096, NULL, &e)) == NULL) {
-		snprintf(err, errlen, "%s", e.msg);
+		err_set(err, ERR_INVAL, "%s", e.msg);
 		return NULL;
 	}
 	if ((nl = strpbrk(data, "\r\n")) != NULL)
@@ -963,40 +963,39 @@ schema_version(struct inv *inv, int *v, int *exists)
 }
 
 static int
-migrate(struct inv *inv, char *err, size_t errlen)
+migrate(struct inv *inv, struct err *err)
 {
 	char	 sql[96];
 	int	 v, exists, rc;
 
-	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err)) != ERR_OK)
 		return rc;
 	/* One appliance migrates; another that waited finds it done. */
 	if (pg_run(inv, "SELECT pg_advisory_xact_lock(" LOCK_SCHEMA ")") ==
 	    -1 || pg_run(inv, "CREATE TABLE IF NOT EXISTS castiron_schema ("
 	    "version integer NOT NULL)") == -1 ||
 	    schema_version(inv, &v, &exists) == -1) {
-		rc = db_fail(inv, "schema", err, errlen);
+		rc = db_fail(inv, "schema", err);
 		goto fail;
 	}
 	if (v > INV_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: inventory schema version %d is newer "
-		    "than this castiron understands (%d); upgrade castiron",
-		    inv->name, v, INV_SCHEMA_VERSION);
-		rc = INV_EINVAL;
+		rc = err_set(err, ERR_INVAL, "%s: inventory schema version %d "
+		    "is newer than this castiron understands (%d); upgrade "
+		    "castiron", inv->name, v, INV_SCHEMA_VERSION);
 		goto fail;
 	}
 	for (; v < INV_SCHEMA_VERSION; v++)
 		if (pg_run(inv, migrations[v]) == -1) {
-			snprintf(err, errlen, "%s: migrating the schema from "
-			    "version %d: %s", inv->name, v, pg_errmsg(inv));
-			rc = INV_FAIL;
+			rc = err_set(err, ERR_FAIL, "%s: migrating the schema "
+			    "from version %d: %s", inv->name, v,
+			    pg_errmsg(inv));
 			goto fail;
 		}
 	snprintf(sql, sizeof(sql), "DELETE FROM castiron_schema; INSERT INTO "
 	    "castiron_schema VALUES (%d)", INV_SCHEMA_VERSION);
-	if ((rc = db_exec(inv, sql, err, errlen)) != INV_OK)
+	if ((rc = db_exec(inv, sql, err)) != ERR_OK)
 		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_commit(inv, err);
 fail:
 	db_rollback(inv);
 	return rc;
@@ -1004,7 +1003,7 @@ fail:
 
 static int
 pg_open(struct inv *inv, const char *url, int flags,
-    const struct inv_options *opt, char *err, size_t errlen)
+    const struct inv_options *opt, struct err *err)
 {
 	const char	*keys[8], *vals[8], *secret;
 	struct pg	*p;
@@ -1013,15 +1012,14 @@ pg_open(struct inv *inv, const char *url, int flags,
 
 	/* A password in the URL would be in argv, in logs, in messages. */
 	if ((secret = url_secret(url)) != NULL) {
-		snprintf(err, errlen, "the PostgreSQL URL holds a %s: refused "
-		    "(use [inventory] password_file, ~/.pgpass or PGPASSWORD)",
-		    secret);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "the PostgreSQL URL holds a %s: "
+		    "refused (use [inventory] password_file, ~/.pgpass or "
+		    "PGPASSWORD)", secret);
 	}
 	inv->name = xstrdup(url);
 	if (opt->password_file && (password = read_password(opt->password_file,
-	    err, errlen)) == NULL)
-		return INV_EINVAL;
+	    err)) == NULL)
+		return ERR_INVAL;
 	p = xcalloc(1, sizeof(*p));
 	inv->conn = p;
 	/* Defaults first: the URL may override them; the password last. */
@@ -1044,8 +1042,7 @@ pg_open(struct inv *inv, const char *url, int flags,
 		char	 msg[ERRLEN_PG];
 
 		one_line(msg, sizeof(msg), PQerrorMessage(p->conn));
-		snprintf(err, errlen, "%s: %s", inv->name, msg);
-		return INV_FAIL;
+		return err_set(err, ERR_FAIL, "%s: %s", inv->name, msg);
 	}
 	/* Writers wait for a row another holds, as long as SQLite's busy
 	 * timeout, not forever.  castiron's queries are short or a single
@@ -1058,31 +1055,29 @@ pg_open(struct inv *inv, const char *url, int flags,
 	    "SET work_mem = '32MB'; SET cursor_tuple_fraction = 1.0") == -1 ||
 	    (inv->readonly && pg_run(inv,
 	    "SET default_transaction_read_only = on") == -1))
-		return db_fail(inv, "session", err, errlen);
+		return db_fail(inv, "session", err);
 	/* Read the version before anything writes. */
 	if (schema_version(inv, &v, &exists) == -1)
-		return db_fail(inv, "schema version", err, errlen);
+		return db_fail(inv, "schema version", err);
 	if (v > INV_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: inventory schema version %d is newer "
-		    "than this castiron understands (%d); upgrade castiron",
-		    inv->name, v, INV_SCHEMA_VERSION);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: inventory schema version "
+		    "%d is newer than this castiron understands (%d); upgrade "
+		    "castiron", inv->name, v, INV_SCHEMA_VERSION);
 	}
 	if (v == 0 && !(flags & INV_OPEN_CREATE)) {
-		snprintf(err, errlen, "%s: no inventory in this database "
-		    "(castiron inventory add, import or migrate creates it)",
-		    inv->name);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: no inventory in this "
+		    "database (castiron inventory add, import or migrate "
+		    "creates it)", inv->name);
 	}
 	if (v < INV_SCHEMA_VERSION && inv->readonly) {
-		snprintf(err, errlen, "%s: inventory schema version %d needs a "
-		    "migration; open it once for writing", inv->name, v);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: inventory schema version "
+		    "%d needs a migration; open it once for writing", inv->name,
+		    v);
 	}
 	if (v < INV_SCHEMA_VERSION &&
-	    (rc = migrate(inv, err, errlen)) != INV_OK)
+	    (rc = migrate(inv, err)) != ERR_OK)
 		return rc;
-	return INV_OK;
+	return ERR_OK;
 }
 
 static void

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "inventory/inv_int.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define BUSY_TIMEOUT_MS	60000
@@ -427,100 +428,132 @@ sq_load_end(struct inv *inv)
 	return 0;
 }
 
+/*
+ * The first bytes of the file, read through SQLite's own file layer and
+ * not with open() and close(): a close() of any descriptor of the file
+ * drops every POSIX lock this process holds on it, so one by us while
+ * another connection of this process has the file open would let another
+ * process checkpoint and delete the WAL under that connection (its later
+ * writes unseen, then checkpointed over the others').  SQLite's layer
+ * knows the locks its connections hold and keeps such a descriptor open
+ * until they are released.  0, or -1 with errno set.
+ */
+static int
+read_head(const char *path, char *head, size_t len)
+{
+	sqlite3_vfs	*vfs;
+	sqlite3_file	*f;
+	const char	*name;
+	int		 rc, out;
+
+	if ((vfs = sqlite3_vfs_find(NULL)) == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if ((name = sqlite3_create_filename(path, "", "", 0, NULL)) == NULL)
+		fatalx("sqlite3_create_filename: out of memory");
+	f = xcalloc(1, (size_t)vfs->szOsFile);
+	rc = vfs->xOpen(vfs, name, f, SQLITE_OPEN_MAIN_DB |
+	    SQLITE_OPEN_READONLY, &out);
+	if (rc == SQLITE_OK) {
+		/* A short read is SQLITE_IOERR_SHORT_READ, zero-filled. */
+		rc = f->pMethods->xRead(f, head, (int)len, 0);
+		f->pMethods->xClose(f);
+		if (rc == SQLITE_IOERR_SHORT_READ)
+			rc = SQLITE_OK;
+	} else if (f->pMethods != NULL)
+		f->pMethods->xClose(f);
+	free(f);
+	sqlite3_free_filename(name);
+	if (rc != SQLITE_OK) {
+		errno = rc == SQLITE_CANTOPEN ? EACCES : EIO;
+		return -1;
+	}
+	return 0;
+}
+
 /* Refuses, without opening it with SQLite, a file that is not a database. */
 static int
-check_file(const char *path, int flags, char *err, size_t errlen)
+check_file(const char *path, int flags, struct err *err)
 {
 	static const char	 magic[16] = "SQLite format 3";
 	struct stat		 sb;
 	char			 head[16];
-	ssize_t			 n;
-	int			 fd;
 
 	if (path == NULL || path[0] != '/') {
-		snprintf(err, errlen, "%s: not an absolute path (nor a "
-		    "postgresql:// URL)", path ? path : "(none)");
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: not an absolute path (nor "
+		    "a postgresql:// URL)", path ? path : "(none)");
 	}
 	if (stat(path, &sb) == -1) {
 		if (errno == ENOENT && (flags & INV_OPEN_CREATE))
-			return INV_OK;
+			return ERR_OK;
 		if (errno == ENOENT)
-			snprintf(err, errlen, "%s: no inventory database here "
-			    "(castiron inventory add or import creates it)",
-			    path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return INV_EINVAL;
+			return err_set(err, ERR_INVAL, "%s: no inventory "
+			    "database here (castiron inventory add or import "
+			    "creates it)", path);
+		return err_errno(err, ERR_INVAL, "%s", path);
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: not a regular file", path);
 	}
 	if (sb.st_size == 0)
-		return INV_OK;		/* SQLite's empty database */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return INV_EINVAL;
+		return ERR_OK;		/* SQLite's empty database */
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == -1 ||
+	    read_head(path, head, sizeof(head)) == -1)
+		return err_errno(err, ERR_INVAL, "%s", path);
+	if (memcmp(head, magic, 16) != 0) {
+		return err_set(err, ERR_INVAL, "%s: not an SQLite database "
+		    "(refusing to touch it)", path);
 	}
-	n = read(fd, head, sizeof(head));
-	close(fd);
-	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, 16) != 0) {
-		snprintf(err, errlen, "%s: not an SQLite database (refusing to "
-		    "touch it)", path);
-		return INV_EINVAL;
-	}
-	return INV_OK;
+	return ERR_OK;
 }
 
 static int
-user_version(struct inv *inv, int *v, char *err, size_t errlen)
+user_version(struct inv *inv, int *v, struct err *err)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	if (sqlite3_prepare_v2(SQ(inv)->db, "PRAGMA user_version", -1, &st,
 	    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: not a usable SQLite database: %s",
-		    inv->name, sq_errmsg(inv));
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: not a usable SQLite "
+		    "database: %s", inv->name, sq_errmsg(inv));
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW) {
-		snprintf(err, errlen, "%s: not a usable SQLite database: %s",
-		    inv->name, sq_errmsg(inv));
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: not a usable SQLite "
+		    "database: %s", inv->name, sq_errmsg(inv));
 	}
-	return INV_OK;
+	return ERR_OK;
 }
 
 static int
-migrate(struct inv *inv, char *err, size_t errlen)
+migrate(struct inv *inv, struct err *err)
 {
 	char	 sql[64];
 	int	 v, rc;
 
-	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err)) != ERR_OK)
 		return rc;
 	/* Another process may have migrated while we waited for the lock. */
-	if ((rc = user_version(inv, &v, err, errlen)) != INV_OK)
+	if ((rc = user_version(inv, &v, err)) != ERR_OK)
 		goto fail;
 	for (; v < INV_SCHEMA_VERSION; v++) {
 		if (sq_exec(inv, migrations[v]) == -1) {
-			snprintf(err, errlen, "%s: migrating the schema from "
-			    "version %d: %s", inv->name, v, sq_errmsg(inv));
-			rc = INV_FAIL;
+			rc = err_set(err, ERR_FAIL, "%s: migrating the schema "
+			    "from version %d: %s", inv->name, v,
+			    sq_errmsg(inv));
 			goto fail;
 		}
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 	    INV_SCHEMA_VERSION);
-	if ((rc = db_exec(inv, sql, err, errlen)) != INV_OK)
+	if ((rc = db_exec(inv, sql, err)) != ERR_OK)
 		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_commit(inv, err);
 fail:
 	db_rollback(inv);
 	return rc;
@@ -529,7 +562,7 @@ fail:
 /* journal_mode=WAL needs a moment alone with the file; bounded retries on
  * top of the busy handler when two processes create it together. */
 static int
-set_wal(struct inv *inv, char *err, size_t errlen)
+set_wal(struct inv *inv, struct err *err)
 {
 	int	 i, rc = SQLITE_OK;
 
@@ -541,19 +574,19 @@ set_wal(struct inv *inv, char *err, size_t errlen)
 		usleep(50000);
 	}
 	if (rc != SQLITE_OK)
-		return db_fail(inv, "journal_mode=WAL", err, errlen);
-	return INV_OK;
+		return db_fail(inv, "journal_mode=WAL", err);
+	return ERR_OK;
 }
 
 static int
 sq_open(struct inv *inv, const char *path, int flags,
-    const struct inv_options *opt, char *err, size_t errlen)
+    const struct inv_options *opt, struct err *err)
 {
 	struct sq	*q;
 	int		 v = 0, rc, oflags;
 
 	(void)opt;
-	if ((rc = check_file(path, flags, err, errlen)) != INV_OK)
+	if ((rc = check_file(path, flags, err)) != ERR_OK)
 		return rc;
 	inv->name = xstrdup(path);
 	q = xcalloc(1, sizeof(*q));
@@ -562,41 +595,37 @@ sq_open(struct inv *inv, const char *path, int flags,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &q->db, oflags | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, q->db ?
+		return err_set(err, ERR_INVAL, "%s: %s", path, q->db ?
 		    sqlite3_errmsg(q->db) : "cannot open");
-		return INV_EINVAL;
 	}
 	sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(q->db, 0);
 	/* Read the version before anything writes to the file. */
-	if ((rc = user_version(inv, &v, err, errlen)) != INV_OK)
+	if ((rc = user_version(inv, &v, err)) != ERR_OK)
 		return rc;
 	if (v > INV_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: inventory schema version %d is newer "
-		    "than this castiron understands (%d); upgrade castiron",
-		    path, v, INV_SCHEMA_VERSION);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: inventory schema version "
+		    "%d is newer than this castiron understands (%d); upgrade "
+		    "castiron", path, v, INV_SCHEMA_VERSION);
 	}
 	if (v < INV_SCHEMA_VERSION && inv->readonly) {
-		snprintf(err, errlen, "%s: inventory schema version %d needs a "
-		    "migration; open it once for writing", path, v);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: inventory schema version "
+		    "%d needs a migration; open it once for writing", path, v);
 	}
 	/* Statement journals (one per multi-index INSERT) in memory, not
 	 * in temporary files (sq_begin); an 8 MiB page cache (a bulk load
 	 * raises it). */
-	if ((rc = db_exec(inv, "PRAGMA foreign_keys = ON; "
-	    "PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY", err,
-	    errlen)) != INV_OK)
+	if ((rc = db_exec(inv, "PRAGMA foreign_keys = ON; PRAGMA cache_size = "
+	    "-8192; PRAGMA temp_store = MEMORY", err)) != ERR_OK)
 		return rc;
 	if (!inv->readonly) {
-		if ((rc = set_wal(inv, err, errlen)) != INV_OK)
+		if ((rc = set_wal(inv, err)) != ERR_OK)
 			return rc;
 		if (v < INV_SCHEMA_VERSION &&
-		    (rc = migrate(inv, err, errlen)) != INV_OK)
+		    (rc = migrate(inv, err)) != ERR_OK)
 			return rc;
 	}
-	return INV_OK;
+	return ERR_OK;
 }
 
 static void

@@ -14,14 +14,14 @@
 #include "lib/xmalloc.h"
 
 /* Records a malformed record's line and reason. */
-static void __attribute__((format(printf, 5, 6)))
-bad(struct csv *c, int line, char *err, size_t errlen, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 5)))
+bad(struct csv *c, int line, struct err *err, const char *fmt, ...)
 {
 	va_list	 ap;
 
 	c->errline = line;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	err_vset(err, ERR_INVAL, fmt, ap);
 	va_end(ap);
 }
 
@@ -57,7 +57,7 @@ skip_line(struct csv *c)
 }
 
 int
-csv_next(struct csv *c, char *err, size_t errlen)
+csv_next(struct csv *c, struct err *err)
 {
 	size_t		 off = 0, fstart = 0;
 	int		 quoted;
@@ -85,7 +85,7 @@ csv_next(struct csv *c, char *err, size_t errlen)
 	c->nfields = 0;
 	for (;;) {
 		if (c->nfields >= CSV_MAXFIELDS) {
-			bad(c, c->recline, err, errlen, "more than %d fields",
+			bad(c, c->recline, err, "more than %d fields",
 			    CSV_MAXFIELDS);
 			skip_line(c);
 			return -1;
@@ -101,9 +101,9 @@ csv_next(struct csv *c, char *err, size_t errlen)
 
 			if (c->p >= c->end) {
 				if (quoted) {
-					bad(c, c->recline, err, errlen, "quoted "
-					    "field not closed before the end of "
-					    "the file");
+					bad(c, c->recline, err, "quoted field "
+					    "not closed before the end of the "
+					    "file");
 					return -1;
 				}
 				break;
@@ -129,30 +129,30 @@ csv_next(struct csv *c, char *err, size_t errlen)
 				    c->p + 1 < c->end && c->p[1] == '\n'))
 					break;
 				if (ch == '"') {
-					bad(c, c->line, err, errlen, "field %zu "
-					    "has a quote but is not quoted (write "
-					    "\"...\" with doubled quotes inside)",
-					    c->nfields + 1);
+					bad(c, c->line, err, "field %zu has a "
+					    "quote but is not quoted (write "
+					    "\"...\" with doubled quotes "
+					    "inside)", c->nfields + 1);
 					skip_line(c);
 					return -1;
 				}
 				if (ch == '\r') {
-					bad(c, c->line, err, errlen, "stray "
-					    "carriage return");
+					bad(c, c->line, err, "stray carriage "
+					    "return");
 					skip_line(c);
 					return -1;
 				}
 				c->p++;
 			}
 			if (ch == '\0') {
-				bad(c, c->line, err, errlen, "NUL byte in "
+				bad(c, c->line, err, "NUL byte in "
 				    "field %zu", c->nfields + 1);
 				skip_line(c);
 				return -1;
 			}
 			if (off - fstart >= CSV_MAXFIELD) {
-				bad(c, c->recline, err, errlen, "field %zu is "
-				    "longer than %d bytes", c->nfields + 1,
+				bad(c, c->recline, err, "field %zu is longer "
+				    "than %d bytes", c->nfields + 1,
 				    CSV_MAXFIELD);
 				skip_line(c);
 				return -1;
@@ -178,7 +178,7 @@ csv_next(struct csv *c, char *err, size_t errlen)
 			break;
 		}
 		/* Only after a closing quote: text follows it. */
-		bad(c, c->line, err, errlen, "text after the closing quote "
+		bad(c, c->line, err, "text after the closing quote "
 		    "of field %zu", c->nfields);
 		skip_line(c);
 		return -1;

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 #define CSV_MAXFIELDS	64
 #define CSV_MAXFIELD	4096
 
@@ -31,9 +33,9 @@ void	csv_release(struct csv *);	/* frees buffers, not the struct */
 /*
  * Reads the next record into c->field[0..nfields) (valid until the next
  * call) and c->recline.  Returns 1 for a record, 0 at the end, -1 for a
- * malformed record (err says why, c->errline where; reading may go on
- * with the next line).  Blank lines are skipped.
+ * malformed record (err says why, ERR_INVAL; c->errline where; reading
+ * may go on with the next line).  Blank lines are skipped.
  */
-int	csv_next(struct csv *, char *err, size_t errlen);
+int	csv_next(struct csv *, struct err *err);
 
 #endif

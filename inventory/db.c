@@ -25,9 +25,9 @@ inv_is_postgresql(const char *database)
 	    strncmp(database, "postgres://", 11) == 0);
 }
 
-int
+enum err_code
 inv_open(const char *database, int flags, const struct inv_options *opt,
-    struct inv **invp, char *err, size_t errlen)
+    struct inv **invp, struct err *err)
 {
 	static const struct inv_options	 none;
 	struct inv			*inv;
@@ -41,24 +41,23 @@ inv_open(const char *database, int flags, const struct inv_options *opt,
 	inv->readonly = (flags & INV_OPEN_READONLY) != 0;
 	if (opt->site && *opt->site)
 		inv->site = xstrdup(opt->site);
-	if ((rc = inv->be->open(inv, database, flags, opt, err, errlen)) !=
-	    INV_OK) {
+	if ((rc = inv->be->open(inv, database, flags, opt, err)) != ERR_OK) {
 		inv_close(inv);
 		return rc;
 	}
 	*invp = inv;
-	return INV_OK;
+	return ERR_OK;
 }
 
-int
+enum err_code
 inv_open_config(const struct config *cfg, int flags, struct inv **invp,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct inv_options	 o = { 0 };
 
 	o.password_file = cfg->inventory.password_file;
 	o.site = cfg->castiron.site;
-	return inv_open(cfg->inventory.database, flags, &o, invp, err, errlen);
+	return inv_open(cfg->inventory.database, flags, &o, invp, err);
 }
 
 void
@@ -90,42 +89,41 @@ inv_backend(const struct inv *inv)
 	return inv->be->name;
 }
 
-int
-db_fail(struct inv *inv, const char *what, char *err, size_t errlen)
+enum err_code
+db_fail(struct inv *inv, const char *what, struct err *err)
 {
-	snprintf(err, errlen, "%s: %s: %s", inv->name, what,
+	return err_set(err, ERR_FAIL, "%s: %s: %s", inv->name, what,
 	    inv->be->errmsg(inv));
-	return INV_FAIL;
 }
 
-int
-db_exec(struct inv *inv, const char *sql, char *err, size_t errlen)
+enum err_code
+db_exec(struct inv *inv, const char *sql, struct err *err)
 {
 	if (inv->be->exec(inv, sql) == -1)
-		return db_fail(inv, "query", err, errlen);
-	return INV_OK;
+		return db_fail(inv, "query", err);
+	return ERR_OK;
 }
 
-int
+enum err_code
 db_prepare(struct inv *inv, const char *sql, struct db_stmt **st,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	if (inv->be->prepare(inv, sql, 0, st) == -1) {
 		*st = NULL;
-		return db_fail(inv, "prepare", err, errlen);
+		return db_fail(inv, "prepare", err);
 	}
-	return INV_OK;
+	return ERR_OK;
 }
 
-int
+enum err_code
 db_prepare_stream(struct inv *inv, const char *sql, struct db_stmt **st,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	if (inv->be->prepare(inv, sql, DB_STREAM, st) == -1) {
 		*st = NULL;
-		return db_fail(inv, "prepare", err, errlen);
+		return db_fail(inv, "prepare", err);
 	}
-	return INV_OK;
+	return ERR_OK;
 }
 
 void
@@ -135,9 +133,8 @@ db_finalize(struct db_stmt *st)
 		st->inv->be->finalize(st);
 }
 
-int
-db_stmt(struct inv *inv, const char *sql, struct db_stmt **st, char *err,
-    size_t errlen)
+enum err_code
+db_stmt(struct inv *inv, const char *sql, struct db_stmt **st, struct err *err)
 {
 	size_t	 i;
 
@@ -145,33 +142,33 @@ db_stmt(struct inv *inv, const char *sql, struct db_stmt **st, char *err,
 		if (inv->cache[i].sql == sql) {
 			*st = inv->cache[i].st;
 			inv->be->reset(*st);
-			return INV_OK;
+			return ERR_OK;
 		}
 	if (i == INV_STMT_CACHE)
 		fatalx("inventory: statement cache full");
 	if (inv->be->prepare(inv, sql, DB_PERSIST, st) == -1) {
 		*st = NULL;
-		return db_fail(inv, "prepare", err, errlen);
+		return db_fail(inv, "prepare", err);
 	}
 	inv->cache[i].sql = sql;
 	inv->cache[i].st = *st;
-	return INV_OK;
+	return ERR_OK;
 }
 
-int
+enum err_code
 db_run_id(struct inv *inv, const char *sql, int64_t id, const char *what,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct db_stmt	*st;
 	int		 rc;
 
-	if (db_prepare(inv, sql, &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	if (db_prepare(inv, sql, &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_int64(st, 1, id);
 	if ((rc = db_step(st)) != 0)
-		db_fail(inv, what, err, errlen);
+		db_fail(inv, what, err);
 	db_finalize(st);
-	return rc == 0 ? INV_OK : INV_FAIL;
+	return rc == 0 ? ERR_OK : ERR_FAIL;
 }
 
 void
@@ -189,32 +186,32 @@ db_col_copy(struct db_stmt *st, int i, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-int
-db_begin(struct inv *inv, enum db_tx kind, char *err, size_t errlen)
+enum err_code
+db_begin(struct inv *inv, enum db_tx kind, struct err *err)
 {
 	if (inv->in_tx)
 		fatalx("inventory: a transaction is already open");
 	if (kind != DB_TX_READ && inv->readonly) {
-		snprintf(err, errlen, "%s: opened read-only", inv->name);
-		return INV_FAIL;
+		return err_set(err, ERR_FAIL, "%s: opened read-only",
+		    inv->name);
 	}
 	inv->retry = 0;
 	if (inv->be->begin(inv, kind) == -1)
-		return db_fail(inv, "begin", err, errlen);
+		return db_fail(inv, "begin", err);
 	inv->in_tx = (int)kind + 1;
-	return INV_OK;
+	return ERR_OK;
 }
 
-int
-db_commit(struct inv *inv, char *err, size_t errlen)
+enum err_code
+db_commit(struct inv *inv, struct err *err)
 {
 	if (inv->be->commit(inv) == -1) {
-		db_fail(inv, "commit", err, errlen);
+		db_fail(inv, "commit", err);
 		db_rollback(inv);
-		return INV_FAIL;
+		return ERR_FAIL;
 	}
 	inv->in_tx = 0;
-	return INV_OK;
+	return ERR_OK;
 }
 
 void
@@ -232,7 +229,7 @@ db_retry(struct inv *inv, int rc, int *tries)
 	struct timespec	 ts;
 	long		 ms;
 
-	if (rc == INV_OK || !inv->retry || inv->lost)
+	if (rc == ERR_OK || !inv->retry || inv->lost)
 		return 0;
 	db_rollback(inv);
 	inv->retry = 0;
@@ -250,30 +247,28 @@ db_retry(struct inv *inv, int rc, int *tries)
 	return 1;
 }
 
-int
-db_load_begin(struct inv *inv, const char *table, int ncols, char *err,
-    size_t errlen)
+enum err_code
+db_load_begin(struct inv *inv, const char *table, int ncols, struct err *err)
 {
 	if (inv->be->load_begin(inv, table, ncols) == -1)
-		return db_fail(inv, table, err, errlen);
-	return INV_OK;
+		return db_fail(inv, table, err);
+	return ERR_OK;
 }
 
-int
-db_load_row(struct inv *inv, const char *const *vals, char *err,
-    size_t errlen)
+enum err_code
+db_load_row(struct inv *inv, const char *const *vals, struct err *err)
 {
 	if (inv->be->load_row(inv, vals) == -1)
-		return db_fail(inv, "load", err, errlen);
-	return INV_OK;
+		return db_fail(inv, "load", err);
+	return ERR_OK;
 }
 
-int
-db_load_end(struct inv *inv, char *err, size_t errlen)
+enum err_code
+db_load_end(struct inv *inv, struct err *err)
 {
 	if (inv->be->load_end(inv) == -1)
-		return db_fail(inv, "load", err, errlen);
-	return INV_OK;
+		return db_fail(inv, "load", err);
+	return ERR_OK;
 }
 
 void
@@ -286,9 +281,9 @@ db_now(char buf[32])
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int
+enum err_code
 db_host_id(struct inv *inv, const char *hostname, int64_t *id, int *state,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	static const char	*plain = "SELECT h.id, h.state FROM hosts h "
 	    "WHERE h.hostname = ?";
@@ -300,25 +295,24 @@ db_host_id(struct inv *inv, const char *hostname, int64_t *id, int *state,
 	lock = inv->in_tx > DB_TX_READ + 1 && *inv->be->lock_host != '\0';
 	if (lock) {
 		locked = xsprintf("%s%s", plain, inv->be->lock_host);
-		rc = db_prepare(inv, locked, &st, err, errlen);
+		rc = db_prepare(inv, locked, &st, err);
 		free(locked);
 	} else
-		rc = db_stmt(inv, plain, &st, err, errlen);
-	if (rc != INV_OK)
-		return INV_FAIL;
+		rc = db_stmt(inv, plain, &st, err);
+	if (rc != ERR_OK)
+		return ERR_FAIL;
 	db_bind_text(st, 1, hostname);
 	rc = db_step(st);
 	if (rc == 1) {
 		*id = db_col_int64(st, 0);
 		if (state)
 			*state = host_state_parse(db_col_text(st, 1));
-		rc = INV_OK;
+		rc = ERR_OK;
 	} else if (rc == 0) {
-		snprintf(err, errlen, "%s: no such host in the inventory",
-		    hostname);
-		rc = INV_ENOENT;
+		rc = err_set(err, ERR_NOENT, "%s: no such host in the "
+		    "inventory", hostname);
 	} else
-		rc = db_fail(inv, "host lookup", err, errlen);
+		rc = db_fail(inv, "host lookup", err);
 	if (lock)
 		db_finalize(st);
 	else
@@ -326,9 +320,8 @@ db_host_id(struct inv *inv, const char *hostname, int64_t *id, int *state,
 	return rc;
 }
 
-int
-db_event_add(struct inv *inv, const struct db_event *e, char *err,
-    size_t errlen)
+enum err_code
+db_event_add(struct inv *inv, const struct db_event *e, struct err *err)
 {
 	static const char	*sql = "INSERT INTO events (host_id, hostname, "
 	    "time, actor, from_state, to_state, step, reason, bytes, "
@@ -337,8 +330,8 @@ db_event_add(struct inv *inv, const struct db_event *e, char *err,
 	char			 now[32];
 	int			 rc;
 
-	if (db_stmt(inv, sql, &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	if (db_stmt(inv, sql, &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_now(now);
 	if (e->host_id > 0)
 		db_bind_int64(st, 1, e->host_id);
@@ -357,21 +350,20 @@ db_event_add(struct inv *inv, const struct db_event *e, char *err,
 	rc = db_step(st);
 	db_reset(st);
 	if (rc != 0)
-		return db_fail(inv, "event", err, errlen);
-	return INV_OK;
+		return db_fail(inv, "event", err);
+	return ERR_OK;
 }
 
-int
-db_event_commit(struct inv *inv, const struct db_event *e, char *err,
-    size_t errlen)
+enum err_code
+db_event_commit(struct inv *inv, const struct db_event *e, struct err *err)
 {
 	int	 rc;
 
-	if ((rc = db_event_add(inv, e, err, errlen)) != INV_OK) {
+	if ((rc = db_event_add(inv, e, err)) != ERR_OK) {
 		db_rollback(inv);
 		return rc;
 	}
-	return db_commit(inv, err, errlen);
+	return db_commit(inv, err);
 }
 
 void

@@ -28,14 +28,13 @@ _Static_assert(INV_SERIAL_MAX == DMI_SERIAL_MAX, "one serial limit");
 
 /* A serial as a check-in carries it (valid_dmi_serial). */
 static int
-serial_check(const char *s, char *err, size_t errlen)
+serial_check(const char *s, struct err *err)
 {
 	struct err	 e;
 
 	if (valid_dmi_serial(s, &e) == ERR_OK)
-		return INV_OK;
-	snprintf(err, errlen, "%s", e.msg);
-	return INV_EINVAL;
+		return ERR_OK;
+	return err_set(err, ERR_INVAL, "%s", e.msg);
 }
 
 /* A fact as text: printable ASCII, every other byte '?' (NULL for ""). */
@@ -123,9 +122,9 @@ mac_list(char macs[][18], size_t n, char *out, size_t len)
  * said in err as what). */
 static int
 stmt_done(struct inv *inv, struct db_stmt *st, int rc, const char *what,
-    char *err, size_t errlen)
+    struct err *err)
 {
-	rc = rc == -1 ? db_fail(inv, what, err, errlen) : INV_OK;
+	rc = rc == -1 ? db_fail(inv, what, err) : ERR_OK;
 	db_finalize(st);
 	return rc;
 }
@@ -134,54 +133,53 @@ stmt_done(struct inv *inv, struct db_stmt *st, int rc, const char *what,
  * none; sql selects h.id, h.hostname, h.serial of hosts h. */
 static int
 host_where(struct inv *inv, const char *sql, const char *value, int64_t *id,
-    char *host, size_t hostlen, char *serial, size_t slen, char *err,
-    size_t errlen)
+    char *host, size_t hostlen, char *serial, size_t slen, struct err *err)
 {
 	struct db_stmt	*st;
 	int		 rc;
 
 	*id = 0;
 	host[0] = serial[0] = '\0';
-	if (db_prepare(inv, sql, &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	if (db_prepare(inv, sql, &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_text(st, 1, value);
 	if ((rc = db_step(st)) == 1) {
 		*id = db_col_int64(st, 0);
 		db_col_copy(st, 1, host, hostlen);
 		db_col_copy(st, 2, serial, slen);
 	}
-	return stmt_done(inv, st, rc, "hosts", err, errlen);
+	return stmt_done(inv, st, rc, "hosts", err);
 }
 
 /* The host that has mac (*id 0 when none). */
 static int
 mac_owner(struct inv *inv, const char *mac, int64_t *id, char *host,
-    size_t hostlen, char *err, size_t errlen)
+    size_t hostlen, struct err *err)
 {
 	char	 serial[65];
 
 	return host_where(inv, "SELECT h.id, h.hostname, h.serial FROM nics n "
 	    "JOIN hosts h ON h.id = n.host_id WHERE n.mac = ?", mac, id, host,
-	    hostlen, serial, sizeof(serial), err, errlen);
+	    hostlen, serial, sizeof(serial), err);
 }
 
 /* The MACs host id has, every NIC (enrolled or inspected). */
 static int
 host_macs(struct inv *inv, int64_t id, char macs[][18], size_t max,
-    size_t *n, char *err, size_t errlen)
+    size_t *n, struct err *err)
 {
 	struct db_stmt	*st;
 	int		 rc;
 
 	*n = 0;
 	if (db_prepare(inv, "SELECT mac FROM nics WHERE host_id = ? ORDER BY "
-	    "seq", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "seq", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_int64(st, 1, id);
 	while ((rc = db_step(st)) == 1)
 		if (*n < max)
 			db_col_copy(st, 0, macs[(*n)++], 18);
-	return stmt_done(inv, st, rc, "nics", err, errlen);
+	return stmt_done(inv, st, rc, "nics", err);
 }
 
 static int
@@ -204,8 +202,7 @@ struct disc_event {
 };
 
 static int
-disc_event_add(struct inv *inv, const struct disc_event *d, char *err,
-    size_t errlen)
+disc_event_add(struct inv *inv, const struct disc_event *d, struct err *err)
 {
 	struct db_stmt	*st;
 	char		 now[32], macs[INV_MAXMACS * 20];
@@ -215,8 +212,8 @@ disc_event_add(struct inv *inv, const struct disc_event *d, char *err,
 	mac_list(d->macs, d->nmacs, macs, sizeof(macs));
 	if (db_prepare(inv, "INSERT INTO discovered_events (time, actor, site, "
 	    "what, macs, serial, address, hostname, reason) VALUES (?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?)", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "?, ?, ?, ?, ?, ?)", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_text(st, 1, now);
 	db_bind_text(st, 2, d->actor ? d->actor : "unknown");
 	db_bind_text(st, 3, inv->site);
@@ -226,8 +223,7 @@ disc_event_add(struct inv *inv, const struct disc_event *d, char *err,
 	db_bind_opt(st, 7, d->address);
 	db_bind_opt(st, 8, d->hostname);
 	db_bind_opt(st, 9, d->reason);
-	rc = db_step(st) != 0 ? db_fail(inv, "discovered event", err, errlen) :
-	    INV_OK;
+	rc = db_step(st) != 0 ? db_fail(inv, "discovered event", err) : ERR_OK;
 	db_finalize(st);
 	return rc;
 }
@@ -247,13 +243,12 @@ struct disc {
  * caller's transaction, after the checks: every MAC of the host is one
  * of d's, no other host has one of d's MACs or d's serial, and the
  * serials agree.  how: "automatically: its serial matched" or "by hand".
- * INV_EINVAL with why when it may not.
+ * ERR_INVAL with why when it may not.
  */
 static int
 attach(struct inv *inv, const struct disc *d, int64_t id,
     const char *hostname, const char *hserial, const char *actor,
-    const char *what, const char *how, size_t *learned, char *err,
-    size_t errlen)
+    const char *what, const char *how, size_t *learned, struct err *err)
 {
 	struct db_stmt	*st = NULL;
 	struct db_event	 ev;
@@ -266,8 +261,8 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	int		 rc, set_serial = 0;
 
 	*learned = 0;
-	if ((rc = host_macs(inv, id, have, INV_MAXMACS * 4, &nhave, err,
-	    errlen)) != INV_OK)
+	if ((rc = host_macs(inv, id, have, INV_MAXMACS * 4, &nhave, err)) !=
+	    ERR_OK)
 		return rc;
 	missing[0] = '\0';
 	for (i = 0; i < nhave; i++)
@@ -276,18 +271,16 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 			    sizeof(missing) ? sizeof(missing) - off : 0,
 			    "%s%s", off ? ", " : "", have[i]);
 	if (*missing) {
-		snprintf(err, errlen, "%s already has MAC %s, which this "
-		    "machine did not report", hostname, missing);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s already has MAC %s, which "
+		    "this machine did not report", hostname, missing);
 	}
 	for (i = 0; i < d->nmacs; i++) {
 		if ((rc = mac_owner(inv, d->macs[i], &oid, other,
-		    sizeof(other), err, errlen)) != INV_OK)
+		    sizeof(other), err)) != ERR_OK)
 			return rc;
 		if (oid != 0 && oid != id) {
-			snprintf(err, errlen, "MAC %s belongs to host %s",
-			    d->macs[i], other);
-			return INV_EINVAL;
+			return err_set(err, ERR_INVAL, "MAC %s belongs to host "
+			    "%s", d->macs[i], other);
 		}
 		if (oid == 0)
 			memcpy(added[nadded++], d->macs[i], 18);
@@ -295,9 +288,8 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	serial_note[0] = '\0';
 	if (*d->serial && hserial && *hserial &&
 	    strcmp(d->serial, hserial) != 0) {
-		snprintf(err, errlen, "%s's serial is %s, this machine's %s",
-		    hostname, hserial, d->serial);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s's serial is %s, this "
+		    "machine's %s", hostname, hserial, d->serial);
 	}
 	if (*d->serial && (hserial == NULL || *hserial == '\0')) {
 		struct err	 e;
@@ -307,19 +299,19 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 			    "serial is not one a host can have, not recorded");
 		else {
 			if ((rc = db_prepare(inv, "SELECT hostname FROM hosts "
-			    "WHERE serial = ?", &st, err, errlen)) != INV_OK)
+			    "WHERE serial = ?", &st, err)) != ERR_OK)
 				return rc;
 			db_bind_text(st, 1, d->serial);
 			rc = db_step(st);
 			if (rc == 1)
-				snprintf(err, errlen, "serial %s belongs to host "
-				    "%s", d->serial, db_col_text(st, 0));
+				err_set(err, ERR_INVAL, "serial %s belongs to "
+				    "host %s", d->serial, db_col_text(st, 0));
 			else if (rc == -1)
-				db_fail(inv, "serial", err, errlen);
+				db_fail(inv, "serial", err);
 			db_finalize(st);
 			st = NULL;
 			if (rc != 0)
-				return rc == 1 ? INV_EINVAL : INV_FAIL;
+				return rc == 1 ? ERR_INVAL : ERR_FAIL;
 			set_serial = 1;
 			snprintf(serial_note, sizeof(serial_note), "; serial "
 			    "%s recorded", d->serial);
@@ -327,14 +319,14 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	}
 	if ((rc = db_prepare(inv, "INSERT INTO nics (host_id, seq, mac, "
 	    "enrolled) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM nics "
-	    "WHERE host_id = ?1), ?2, 1)", &st, err, errlen)) != INV_OK)
+	    "WHERE host_id = ?1), ?2, 1)", &st, err)) != ERR_OK)
 		return rc;
 	for (i = 0; i < nadded; i++) {
 		db_reset(st);
 		db_bind_int64(st, 1, id);
 		db_bind_text(st, 2, added[i]);
 		if (db_step(st) != 0) {
-			rc = db_fail(inv, "learning a MAC", err, errlen);
+			rc = db_fail(inv, "learning a MAC", err);
 			db_finalize(st);
 			return rc;
 		}
@@ -343,18 +335,17 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	db_now(now);
 	if ((nadded > 0 || set_serial) && (rc = db_prepare(inv, "UPDATE hosts "
 	    "SET serial = coalesce(?, serial), updated_at = ? WHERE id = ?", &st,
-	    err, errlen)) == INV_OK) {
+	    err)) == ERR_OK) {
 		db_bind_text(st, 1, set_serial ? d->serial : NULL);
 		db_bind_text(st, 2, now);
 		db_bind_int64(st, 3, id);
-		rc = db_step(st) != 0 ? db_fail(inv, "host", err, errlen) :
-		    INV_OK;
+		rc = db_step(st) != 0 ? db_fail(inv, "host", err) : ERR_OK;
 		db_finalize(st);
 	}
-	if (rc != INV_OK)
+	if (rc != ERR_OK)
 		return rc;
 	if (d->id != 0 && (rc = db_run_id(inv, "DELETE FROM discovered WHERE "
-	    "id = ?", d->id, "discovered", err, errlen)) != INV_OK)
+	    "id = ?", d->id, "discovered", err)) != ERR_OK)
 		return rc;
 
 	mac_list(added, nadded, addl, sizeof(addl));
@@ -373,7 +364,7 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	 * MACs all known, no row to take over) changes nothing of the host:
 	 * no event of the host for it, only the discovered history's. */
 	if ((nadded > 0 || set_serial || d->id != 0) &&
-	    (rc = db_event_add(inv, &ev, err, errlen)) != INV_OK)
+	    (rc = db_event_add(inv, &ev, err)) != ERR_OK)
 		return rc;
 	memset(&de, 0, sizeof(de));
 	de.what = what;
@@ -384,16 +375,16 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	de.address = d->address;
 	de.hostname = hostname;
 	de.reason = how;
-	if ((rc = disc_event_add(inv, &de, err, errlen)) != INV_OK)
+	if ((rc = disc_event_add(inv, &de, err)) != ERR_OK)
 		return rc;
 	*learned = nadded;
-	return INV_OK;
+	return ERR_OK;
 }
 
 /* The discovered rows that have one of macs, oldest first. */
 static int
 disc_by_macs(struct inv *inv, char macs[][18], size_t n, int64_t *ids,
-    size_t *nids, char *err, size_t errlen)
+    size_t *nids, struct err *err)
 {
 	struct db_stmt		*st;
 	size_t			 i, j;
@@ -402,13 +393,13 @@ disc_by_macs(struct inv *inv, char macs[][18], size_t n, int64_t *ids,
 
 	*nids = 0;
 	if (db_prepare(inv, "SELECT discovered_id FROM discovered_macs WHERE "
-	    "mac = ?", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "mac = ?", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	for (i = 0; i < n; i++) {
 		db_reset(st);
 		db_bind_text(st, 1, macs[i]);
 		if ((rc = db_step(st)) == -1) {
-			rc = db_fail(inv, "discovered", err, errlen);
+			rc = db_fail(inv, "discovered", err);
 			db_finalize(st);
 			return rc;
 		}
@@ -428,36 +419,36 @@ disc_by_macs(struct inv *inv, char macs[][18], size_t n, int64_t *ids,
 			ids[j] = ids[j - 1];
 			ids[j - 1] = v;
 		}
-	return INV_OK;
+	return ERR_OK;
 }
 
 static int
 disc_macs_write(struct inv *inv, int64_t id, char macs[][18], size_t n,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct db_stmt	*st;
 	size_t		 i;
 
 	if (db_run_id(inv, "DELETE FROM discovered_macs WHERE discovered_id = "
-	    "?", id, "discovered", err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "?", id, "discovered", err) != ERR_OK)
+		return ERR_FAIL;
 	if (db_prepare(inv, "INSERT INTO discovered_macs (discovered_id, seq, "
-	    "mac) VALUES (?, ?, ?)", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "mac) VALUES (?, ?, ?)", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	for (i = 0; i < n; i++) {
 		db_reset(st);
 		db_bind_int64(st, 1, id);
 		db_bind_int64(st, 2, (int64_t)i + 1);
 		db_bind_text(st, 3, macs[i]);
 		if (db_step(st) != 0) {
-			int r = db_fail(inv, "discovered MACs", err, errlen);
+			int r = db_fail(inv, "discovered MACs", err);
 
 			db_finalize(st);
 			return r;
 		}
 	}
 	db_finalize(st);
-	return INV_OK;
+	return ERR_OK;
 }
 
 /* Records (id 0: a new row) or updates the discovered machine: where and
@@ -465,8 +456,7 @@ disc_macs_write(struct inv *inv, int64_t id, char macs[][18], size_t n,
  * those of an earlier one stay). */
 static int
 disc_write(struct inv *inv, int64_t *id, const struct inv_discovery *in,
-    char macs[][18], const char *serial, const char *note, char *err,
-    size_t errlen)
+    char macs[][18], const char *serial, const char *note, struct err *err)
 {
 	const struct inv_facts	*f = in->facts;
 	struct db_stmt		*st;
@@ -479,8 +469,8 @@ disc_write(struct inv *inv, int64_t *id, const struct inv_discovery *in,
 	    "address, note, last_seen, first_seen) VALUES (?, ?, ?, ?, ?, ?) "
 	    "RETURNING id" : "UPDATE discovered SET serial = ?, site = ?, "
 	    "address = ?, note = ?, last_seen = ?, checkins = checkins + 1 "
-	    "WHERE id = ?", &st, err, errlen);
-	if (rc != INV_OK) {
+	    "WHERE id = ?", &st, err);
+	if (rc != ERR_OK) {
 		free(addr);
 		return rc;
 	}
@@ -494,17 +484,17 @@ disc_write(struct inv *inv, int64_t *id, const struct inv_discovery *in,
 		/* The new row's id (RETURNING). */
 		if ((rc = db_step(st)) == 1)
 			*id = db_col_int64(st, 0);
-		rc = rc == 1 ? INV_OK : db_fail(inv, "discovered", err, errlen);
+		rc = rc == 1 ? ERR_OK : db_fail(inv, "discovered", err);
 	} else {
 		db_bind_int64(st, 6, *id);
-		rc = db_step(st) != 0 ? db_fail(inv, "discovered", err,
-		    errlen) : INV_OK;
+		rc = db_step(st) != 0 ? db_fail(inv, "discovered", err) :
+		    ERR_OK;
 	}
 	db_finalize(st);
 	free(addr);
-	if (rc == INV_OK)
-		rc = disc_macs_write(inv, *id, macs, in->nmacs, err, errlen);
-	if (rc != INV_OK || f == NULL)
+	if (rc == ERR_OK)
+		rc = disc_macs_write(inv, *id, macs, in->nmacs, err);
+	if (rc != ERR_OK || f == NULL)
 		return rc;
 	fj = facts_json(f);
 	cpu = clean(f->cpu_model);
@@ -512,7 +502,7 @@ disc_write(struct inv *inv, int64_t *id, const struct inv_discovery *in,
 	prod = clean(f->sys_product);
 	if ((rc = db_prepare(inv, "UPDATE discovered SET cpu_model = ?, "
 	    "cpu_cores = ?, memory_mb = ?, sys_vendor = ?, sys_product = ?, "
-	    "facts = ? WHERE id = ?", &st, err, errlen)) == INV_OK) {
+	    "facts = ? WHERE id = ?", &st, err)) == ERR_OK) {
 		db_bind_opt(st, 1, cpu);
 		if (f->cpu_cores)
 			db_bind_int64(st, 2, f->cpu_cores);
@@ -522,8 +512,8 @@ disc_write(struct inv *inv, int64_t *id, const struct inv_discovery *in,
 		db_bind_opt(st, 5, prod);
 		db_bind_text(st, 6, fj);
 		db_bind_int64(st, 7, *id);
-		rc = db_step(st) != 0 ? db_fail(inv, "discovered facts", err,
-		    errlen) : INV_OK;
+		rc = db_step(st) != 0 ? db_fail(inv, "discovered facts", err) :
+		    ERR_OK;
 		db_finalize(st);
 	}
 	free(fj);
@@ -535,8 +525,7 @@ disc_write(struct inv *inv, int64_t *id, const struct inv_discovery *in,
 
 /* A discovered row's MACs, serial and first sight, for attach. */
 static int
-disc_read(struct inv *inv, int64_t id, struct disc *d, char *err,
-    size_t errlen)
+disc_read(struct inv *inv, int64_t id, struct disc *d, struct err *err)
 {
 	struct db_stmt	*st;
 	int		 rc;
@@ -544,8 +533,8 @@ disc_read(struct inv *inv, int64_t id, struct disc *d, char *err,
 	memset(d, 0, sizeof(*d));
 	d->id = id;
 	if (db_prepare(inv, "SELECT serial, address, first_seen FROM "
-	    "discovered WHERE id = ?", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "discovered WHERE id = ?", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_int64(st, 1, id);
 	if ((rc = db_step(st)) == 1) {
 		db_col_copy(st, 0, d->serial, sizeof(d->serial));
@@ -553,44 +542,45 @@ disc_read(struct inv *inv, int64_t id, struct disc *d, char *err,
 		db_col_copy(st, 2, d->first_seen, sizeof(d->first_seen));
 	}
 	if (rc == -1)
-		db_fail(inv, "discovered", err, errlen);
+		db_fail(inv, "discovered", err);
 	db_finalize(st);
 	if (rc != 1)
-		return rc == 0 ? INV_ENOENT : INV_FAIL;
+		return rc == 0 ? ERR_NOENT : ERR_FAIL;
 	if (db_prepare(inv, "SELECT mac FROM discovered_macs WHERE "
-	    "discovered_id = ? ORDER BY seq", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "discovered_id = ? ORDER BY seq", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_int64(st, 1, id);
 	while ((rc = db_step(st)) == 1)
 		if (d->nmacs < INV_MAXMACS)
 			db_col_copy(st, 0, d->macs[d->nmacs++], 18);
-	return stmt_done(inv, st, rc, "discovered", err, errlen);
+	return stmt_done(inv, st, rc, "discovered", err);
 }
 
 /* The host with serial (*id 0 when none), its row locked. */
 static int
 serial_host(struct inv *inv, const char *serial, int64_t *id, char *host,
-    size_t hostlen, char *hserial, size_t slen, char *err, size_t errlen)
+    size_t hostlen, char *hserial, size_t slen, struct err *err)
 {
 	char	*sql;
 	int	 rc;
 
 	sql = xsprintf("SELECT h.id, h.hostname, h.serial FROM hosts h WHERE "
 	    "h.serial = ?%s", inv->be->lock_host);
-	rc = host_where(inv, sql, serial, id, host, hostlen, hserial, slen, err,
-	    errlen);
+	rc = host_where(inv, sql, serial, id, host, hostlen, hserial, slen,
+	    err);
 	free(sql);
 	return rc;
 }
 
 static int
 checkin_tx(struct inv *inv, const struct inv_discovery *in, const char *actor,
-    struct inv_discovery_result *res, char *err, size_t errlen)
+    struct inv_discovery_result *res, struct err *err)
 {
 	struct disc_event	 de;
 	struct disc		 d;
 	char			 macs[INV_MAXMACS][18], host[254], hserial[65];
-	char			 owner[254], why[INV_ERRLEN];
+	char			 owner[254];
+	struct err		 why;
 	const char		*serial = in->serial ? in->serial : "";
 	int64_t			 hid, oid, ids[INV_MAXMACS];
 	size_t			 i, nids, learned;
@@ -598,53 +588,50 @@ checkin_tx(struct inv *inv, const struct inv_discovery *in, const char *actor,
 
 	memset(res, 0, sizeof(*res));
 	if (in->nmacs == 0 || in->nmacs > INV_MAXMACS) {
-		snprintf(err, errlen, "a check-in with %zu MACs (1 to %d)",
-		    in->nmacs, INV_MAXMACS);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "a check-in with %zu MACs (1 to "
+		    "%d)", in->nmacs, INV_MAXMACS);
 	}
 	for (i = 0; i < in->nmacs; i++) {
 		struct err	 e;
 
 		if (parse_mac(in->macs[i], macs[i], &e) != ERR_OK) {
-			snprintf(err, errlen, "%s", e.msg);
-			return INV_EINVAL;
+			return err_set(err, ERR_INVAL, "%s", e.msg);
 		}
 		if (has_mac(macs, i, macs[i])) {
-			snprintf(err, errlen, "MAC %s given twice", macs[i]);
-			return INV_EINVAL;
+			return err_set(err, ERR_INVAL, "MAC %s given twice",
+			    macs[i]);
 		}
 	}
-	if ((rc = serial_check(serial, err, errlen)) != INV_OK)
+	if ((rc = serial_check(serial, err)) != ERR_OK)
 		return rc;
-	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_NAMES, err)) != ERR_OK)
 		return rc;
 	hid = 0;
 	if (*serial && (rc = serial_host(inv, serial, &hid, host,
-	    sizeof(host), hserial, sizeof(hserial), err, errlen)) != INV_OK)
+	    sizeof(host), hserial, sizeof(hserial), err)) != ERR_OK)
 		goto fail;
 	for (i = 0; i < in->nmacs; i++) {
 		if ((rc = mac_owner(inv, macs[i], &oid, owner, sizeof(owner),
-		    err, errlen)) != INV_OK)
+		    err)) != ERR_OK)
 			goto fail;
 		if (oid != 0 && oid != hid) {
-			snprintf(err, errlen, "MAC %s belongs to host %s, whose "
-			    "serial is not this machine's", macs[i], owner);
-			rc = INV_ESTATE;
+			rc = err_set(err, ERR_WRONGSTATE, "MAC %s belongs to "
+			    "host %s, whose serial is not this machine's",
+			    macs[i], owner);
 			goto fail;
 		}
 	}
-	if ((rc = disc_by_macs(inv, macs, in->nmacs, ids, &nids, err,
-	    errlen)) != INV_OK)
+	if ((rc = disc_by_macs(inv, macs, in->nmacs, ids, &nids, err)) !=
+	    ERR_OK)
 		goto fail;
 	/* Seen before under more than one row (its NICs booted apart):
 	 * one row, the oldest, from now on. */
 	for (i = 1; i < nids; i++)
 		if ((rc = db_run_id(inv, "DELETE FROM discovered WHERE id = ?",
-		    ids[i], "discovered", err, errlen)) != INV_OK)
+		    ids[i], "discovered", err)) != ERR_OK)
 			goto fail;
 	memset(&d, 0, sizeof(d));
-	if (nids > 0 && (rc = disc_read(inv, ids[0], &d, err, errlen)) !=
-	    INV_OK)
+	if (nids > 0 && (rc = disc_read(inv, ids[0], &d, err)) != ERR_OK)
 		goto fail;
 	if (nids == 0) {
 		char	 now[32];
@@ -659,24 +646,23 @@ checkin_tx(struct inv *inv, const struct inv_discovery *in, const char *actor,
 	    in->address : "");
 	if (hid != 0) {
 		rc = attach(inv, &d, hid, host, hserial, actor, "attached",
-		    "automatically: its serial matched", &learned, why,
-		    sizeof(why));
-		if (rc == INV_OK) {
+		    "automatically: its serial matched", &learned, &why);
+		if (rc == ERR_OK) {
 			snprintf(res->attached, sizeof(res->attached), "%s", host);
-			return db_commit(inv, err, errlen);
+			return db_commit(inv, err);
 		}
-		if (rc != INV_EINVAL) {
-			snprintf(err, errlen, "%s", why);
+		if (rc != ERR_INVAL) {
+			*err = why;
 			goto fail;
 		}
 		snprintf(res->note, sizeof(res->note), "serial %s is host %s's, "
-		    "but it was not attached: %.250s", serial, host, why);
+		    "but it was not attached: %.250s", serial, host, why.msg);
 	}
 	res->is_new = nids == 0;
 	if (nids == 0)
 		ids[0] = 0;
 	if ((rc = disc_write(inv, &ids[0], in, macs, serial, *res->note ?
-	    res->note : NULL, err, errlen)) != INV_OK)
+	    res->note : NULL, err)) != ERR_OK)
 		goto fail;
 	memset(&de, 0, sizeof(de));
 	de.what = res->is_new ? "discovered" : "seen";
@@ -686,48 +672,47 @@ checkin_tx(struct inv *inv, const struct inv_discovery *in, const char *actor,
 	de.serial = serial;
 	de.address = in->address;
 	de.reason = *res->note ? res->note : NULL;
-	if ((rc = disc_event_add(inv, &de, err, errlen)) != INV_OK)
+	if ((rc = disc_event_add(inv, &de, err)) != ERR_OK)
 		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_commit(inv, err);
 fail:
 	db_rollback(inv);
 	return rc;
 }
 
-int
+enum err_code
 inv_discovered_checkin(struct inv *inv, const struct inv_discovery *in,
-    const char *actor, struct inv_discovery_result *res, char *err,
-    size_t errlen)
+    const char *actor, struct inv_discovery_result *res, struct err *err)
 {
 	int	 rc;
 
-	DB_RETRY(inv, rc, checkin_tx(inv, in, actor, res, err, errlen));
+	DB_RETRY(inv, rc, checkin_tx(inv, in, actor, res, err));
 	return rc;
 }
 
 static int
 claim_tx(struct inv *inv, const char *key, const char *hostname,
-    const char *actor, size_t *learned, char *err, size_t errlen)
+    const char *actor, size_t *learned, struct err *err)
 {
 	struct db_stmt	*st;
 	struct disc	 d;
 	struct err	 e;
-	char		 mac[18], hserial[65] = "", why[INV_ERRLEN];
+	char		 mac[18], hserial[65] = "";
+	struct err	 why;
 	int64_t		 did = 0, hid;
 	int		 rc, n = 0, by_mac;
 
 	*learned = 0;
 	by_mac = parse_mac(key, mac, &e) == ERR_OK;
-	if (!by_mac && serial_check(key, err, errlen) != INV_OK)
-		return INV_EINVAL;
-	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
+	if (!by_mac && serial_check(key, err) != ERR_OK)
+		return ERR_INVAL;
+	if ((rc = db_begin(inv, DB_TX_NAMES, err)) != ERR_OK)
 		return rc;
-	if ((rc = db_host_id(inv, hostname, &hid, NULL, err, errlen)) !=
-	    INV_OK)
+	if ((rc = db_host_id(inv, hostname, &hid, NULL, err)) != ERR_OK)
 		goto fail;
 	if ((rc = db_prepare(inv, by_mac ? "SELECT discovered_id FROM "
 	    "discovered_macs WHERE mac = ?" : "SELECT id FROM discovered WHERE "
-	    "serial = ? ORDER BY id", &st, err, errlen)) != INV_OK)
+	    "serial = ? ORDER BY id", &st, err)) != ERR_OK)
 		goto fail;
 	db_bind_text(st, 1, by_mac ? mac : key);
 	while ((rc = db_step(st)) == 1)
@@ -735,51 +720,47 @@ claim_tx(struct inv *inv, const char *key, const char *hostname,
 			did = db_col_int64(st, 0);
 	db_finalize(st);
 	if (rc == -1) {
-		rc = db_fail(inv, "discovered", err, errlen);
+		rc = db_fail(inv, "discovered", err);
 		goto fail;
 	}
 	if (n == 0) {
-		snprintf(err, errlen, "no discovered machine has %s %s "
+		rc = err_set(err, ERR_NOENT, "no discovered machine has %s %s "
 		    "(castiron inventory discovered lists them)", by_mac ?
 		    "MAC" : "serial", by_mac ? mac : key);
-		rc = INV_ENOENT;
 		goto fail;
 	}
 	if (n > 1) {
-		snprintf(err, errlen, "%d discovered machines have serial %s: "
-		    "claim one by its MAC", n, key);
-		rc = INV_EINVAL;
+		rc = err_set(err, ERR_INVAL, "%d discovered machines have "
+		    "serial %s: claim one by its MAC", n, key);
 		goto fail;
 	}
-	if ((rc = disc_read(inv, did, &d, err, errlen)) != INV_OK)
+	if ((rc = disc_read(inv, did, &d, err)) != ERR_OK)
 		goto fail;
 	if ((rc = db_prepare(inv, "SELECT serial FROM hosts WHERE id = ?", &st,
-	    err, errlen)) != INV_OK)
+	    err)) != ERR_OK)
 		goto fail;
 	db_bind_int64(st, 1, hid);
 	if (db_step(st) == 1)
 		db_col_copy(st, 0, hserial, sizeof(hserial));
 	db_finalize(st);
 	if ((rc = attach(inv, &d, hid, hostname, hserial, actor, "claimed",
-	    "by hand (inventory claim)", learned, why, sizeof(why))) !=
-	    INV_OK) {
-		snprintf(err, errlen, "%s: not claimed: %s", hostname, why);
+	    "by hand (inventory claim)", learned, &why)) != ERR_OK) {
+		err_set(err, rc, "%s: not claimed: %s", hostname, why.msg);
 		goto fail;
 	}
-	return db_commit(inv, err, errlen);
+	return db_commit(inv, err);
 fail:
 	db_rollback(inv);
 	return rc;
 }
 
-int
+enum err_code
 inv_discovered_claim(struct inv *inv, const char *key, const char *hostname,
-    const char *actor, size_t *learned, char *err, size_t errlen)
+    const char *actor, size_t *learned, struct err *err)
 {
 	int	 rc;
 
-	DB_RETRY(inv, rc, claim_tx(inv, key, hostname, actor, learned, err,
-	    errlen));
+	DB_RETRY(inv, rc, claim_tx(inv, key, hostname, actor, learned, err));
 	return rc;
 }
 
@@ -818,9 +799,9 @@ keep(struct disc_row *d, int i, struct db_stmt *st, int col)
 	return d->text[i];
 }
 
-int
+enum err_code
 inv_discovered_open(struct inv *inv, const char *site,
-    struct inv_discovered **curp, char *err, size_t errlen)
+    struct inv_discovered **curp, struct err *err)
 {
 	struct inv_discovered	*c = xcalloc(1, sizeof(*c));
 	struct db_stmt		*st = NULL, *ms = NULL;
@@ -830,9 +811,9 @@ inv_discovered_open(struct inv *inv, const char *site,
 
 	*curp = NULL;
 	if (!inv->in_tx) {
-		if (db_begin(inv, DB_TX_READ, err, errlen) != INV_OK) {
+		if (db_begin(inv, DB_TX_READ, err) != ERR_OK) {
 			free(c);
-			return INV_FAIL;
+			return ERR_FAIL;
 		}
 		own = 1;
 	}
@@ -843,9 +824,9 @@ inv_discovered_open(struct inv *inv, const char *site,
 	    "d.serial), (SELECT min(h.hostname) FROM discovered_macs m JOIN "
 	    "nics n ON n.mac = m.mac JOIN hosts h ON h.id = n.host_id WHERE "
 	    "m.discovered_id = d.id) FROM discovered d WHERE (CAST(?1 AS TEXT) IS "
-	    "NULL OR d.site = ?1) ORDER BY d.id", &st, err, errlen)) != INV_OK ||
+	    "NULL OR d.site = ?1) ORDER BY d.id", &st, err)) != ERR_OK ||
 	    (rc = db_prepare(inv, "SELECT mac FROM discovered_macs WHERE "
-	    "discovered_id = ? ORDER BY seq", &ms, err, errlen)) != INV_OK)
+	    "discovered_id = ? ORDER BY seq", &ms, err)) != ERR_OK)
 		goto out;
 	db_bind_text(st, 1, site);
 	while ((rc = db_step(st)) == 1 && c->n < DISC_MAXROWS) {
@@ -878,26 +859,25 @@ inv_discovered_open(struct inv *inv, const char *site,
 		if (rc == -1)
 			break;
 	}
-	rc = rc == -1 ? db_fail(inv, "discovered", err, errlen) : INV_OK;
+	rc = rc == -1 ? db_fail(inv, "discovered", err) : ERR_OK;
 out:
 	db_finalize(st);
 	db_finalize(ms);
 	if (own)
 		db_rollback(inv);
-	if (rc != INV_OK) {
+	if (rc != ERR_OK) {
 		inv_discovered_close(c);
 		return rc;
 	}
 	*curp = c;
-	return INV_OK;
+	return ERR_OK;
 }
 
 int
 inv_discovered_next(struct inv_discovered *c,
-    const struct inv_discovered_row **row, char *err, size_t errlen)
+    const struct inv_discovered_row **row, struct err *err)
 {
 	(void)err;
-	(void)errlen;
 	*row = NULL;
 	if (c->next >= c->n)
 		return 0;

@@ -450,16 +450,15 @@ static const char *const write_sql[] = {
 
 static int
 batch_load(struct inv *inv, const struct row *rows, size_t n,
-    const char *where, char *err, size_t errlen)
+    const char *where, struct err *err)
 {
 	const char	*v[14];
 	char		 idx[24], unit[16], seq[24], plen[16], *reason;
 	size_t		 i, m;
 	int		 rc;
 
-	if ((rc = db_exec(inv, batch_create, err, errlen)) != INV_OK ||
-	    (rc = db_load_begin(inv, "enroll_rows", 14, err, errlen)) !=
-	    INV_OK)
+	if ((rc = db_exec(inv, batch_create, err)) != ERR_OK || (rc =
+	    db_load_begin(inv, "enroll_rows", 14, err)) != ERR_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
@@ -483,13 +482,13 @@ batch_load(struct inv *inv, const struct row *rows, size_t n,
 		v[11] = r->prefixlen ? plen : NULL;
 		v[12] = *r->gateway ? r->gateway : NULL;
 		v[13] = r->bmc_driver;
-		rc = db_load_row(inv, v, err, errlen);
+		rc = db_load_row(inv, v, err);
 		free(reason);
-		if (rc != INV_OK)
+		if (rc != ERR_OK)
 			goto fail;
 	}
-	if ((rc = db_load_end(inv, err, errlen)) != INV_OK ||
-	    (rc = db_load_begin(inv, "enroll_macs", 3, err, errlen)) != INV_OK)
+	if ((rc = db_load_end(inv, err)) != ERR_OK ||
+	    (rc = db_load_begin(inv, "enroll_macs", 3, err)) != ERR_OK)
 		return rc;
 	for (i = 0; i < n; i++)
 		for (m = 0; m < rows[i].nmacs; m++) {
@@ -498,23 +497,19 @@ batch_load(struct inv *inv, const struct row *rows, size_t n,
 			v[0] = idx;
 			v[1] = seq;
 			v[2] = rows[i].macs[m];
-			if ((rc = db_load_row(inv, v, err, errlen)) != INV_OK)
+			if ((rc = db_load_row(inv, v, err)) != ERR_OK)
 				goto fail;
 		}
-	return db_load_end(inv, err, errlen);
+	return db_load_end(inv, err);
 fail:
 	/* End the load (its error is the one already in err). */
-	{
-		char	 e2[INV_ERRLEN];
-
-		db_load_end(inv, e2, sizeof(e2));
-	}
+	db_load_end(inv, NULL);
 	return rc;
 }
 
 static int
 dups_in_db(struct inv *inv, struct batch *b, const struct row *rows,
-    size_t n, char *err, size_t errlen)
+    size_t n, struct err *err)
 {
 	struct db_stmt	*st;
 	const struct row *r;
@@ -522,8 +517,8 @@ dups_in_db(struct inv *inv, struct batch *b, const struct row *rows,
 	int64_t		 i, seq;
 	int		 rc;
 
-	if (db_prepare_stream(inv, conflict_sql, &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	if (db_prepare_stream(inv, conflict_sql, &st, err) != ERR_OK)
+		return ERR_FAIL;
 	while ((rc = db_step(st)) == 1) {
 		i = db_col_int64(st, 0);
 		seq = db_col_int64(st, 2);
@@ -560,15 +555,15 @@ dups_in_db(struct inv *inv, struct batch *b, const struct row *rows,
 		}
 	}
 	if (rc == -1)
-		rc = db_fail(inv, "conflicts", err, errlen);
+		rc = db_fail(inv, "conflicts", err);
 	db_finalize(st);
-	return rc == 0 ? INV_OK : rc;
+	return rc == 0 ? ERR_OK : rc;
 }
 
 /* ---- writing ---- */
 
 static int
-rows_write(struct inv *inv, const char *actor, char *err, size_t errlen)
+rows_write(struct inv *inv, const char *actor, struct err *err)
 {
 	struct db_stmt	*st;
 	char		 now[32];
@@ -577,8 +572,8 @@ rows_write(struct inv *inv, const char *actor, char *err, size_t errlen)
 
 	db_now(now);
 	for (k = 0; k < sizeof(write_sql) / sizeof(write_sql[0]); k++) {
-		if (db_prepare(inv, write_sql[k], &st, err, errlen) != INV_OK)
-			return INV_FAIL;
+		if (db_prepare(inv, write_sql[k], &st, err) != ERR_OK)
+			return ERR_FAIL;
 		if (k == 2 || k == 4)
 			db_bind_text(st, 1, now);
 		if (k == 4) {
@@ -587,34 +582,33 @@ rows_write(struct inv *inv, const char *actor, char *err, size_t errlen)
 		}
 		rc = db_step(st);
 		if (rc != 0)
-			rc = db_fail(inv, "enroll", err, errlen);
+			rc = db_fail(inv, "enroll", err);
 		db_finalize(st);
 		if (rc != 0)
 			return rc;
 	}
-	return db_exec(inv, batch_drop, err, errlen);
+	return db_exec(inv, batch_drop, err);
 }
 
 /* One attempt at the transaction: conflicts, then every row. */
 static int
 enroll_tx(struct inv *inv, struct batch *b, const struct row *rows,
-    size_t n, const char *where, const char *actor, char *err,
-    size_t errlen)
+    size_t n, const char *where, const char *actor, struct err *err)
 {
 	int	 rc;
 
-	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_NAMES, err)) != ERR_OK)
 		return rc;
-	if ((rc = batch_load(inv, rows, n, where, err, errlen)) != INV_OK ||
-	    (rc = dups_in_db(inv, b, rows, n, err, errlen)) != INV_OK)
+	if ((rc = batch_load(inv, rows, n, where, err)) != ERR_OK ||
+	    (rc = dups_in_db(inv, b, rows, n, err)) != ERR_OK)
 		goto fail;
 	if (b->errs->n > 0) {
-		rc = INV_EINVAL;
+		rc = ERR_INVAL;
 		goto fail;
 	}
-	if ((rc = rows_write(inv, actor, err, errlen)) != INV_OK)
+	if ((rc = rows_write(inv, actor, err)) != ERR_OK)
 		goto fail;
-	return db_commit(inv, err, errlen);
+	return db_commit(inv, err);
 fail:
 	db_rollback(inv);
 	return rc;
@@ -637,7 +631,7 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 {
 	struct batch	 b = { where, errs, 0 };
 	struct row	*rows;
-	char		 err[INV_ERRLEN];
+	struct err	 err;
 	size_t		 i, n0, total0, dropped0;
 	int		 rc, tries = 0;
 
@@ -649,29 +643,28 @@ enroll(struct inv *inv, const struct inv_enroll *in, size_t n,
 	total0 = errs->total;
 	dropped0 = b.dropped;
 	for (;;) {
-		err[0] = '\0';
-		rc = enroll_tx(inv, &b, rows, n, where, actor, err,
-		    sizeof(err));
+		err_clear(&err);
+		rc = enroll_tx(inv, &b, rows, n, where, actor, &err);
 		if (!db_retry(inv, rc, &tries))
 			break;
 		errs_truncate(errs, n0, total0);
 		b.dropped = dropped0;
 	}
 	free(rows);
-	if (rc == INV_OK)
-		return INV_OK;
-	if (rc == INV_EINVAL && err[0] == '\0') {
+	if (rc == ERR_OK)
+		return ERR_OK;
+	if (rc == ERR_INVAL && err.msg[0] == '\0') {
 		if (b.dropped)
 			bad(&b, -1, "... and %zu more problems", b.dropped);
 		return rc;
 	}
 	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(char *));
-	errs->msg[errs->n++] = xstrdup(err);
+	errs->msg[errs->n++] = xstrdup(err.msg);
 	errs->total++;
 	return rc;
 }
 
-int
+enum err_code
 inv_enroll(struct inv *inv, const struct inv_enroll *rows, size_t n,
     const char *where, const char *actor, struct inv_errors *errs)
 {
@@ -700,15 +693,15 @@ trimdup(const char *s)
 	return xstrndup(s, n);
 }
 
-int
+enum err_code
 inv_import_csv(struct inv *inv, const char *path, const char *actor,
     size_t *imported, struct inv_errors *errs)
 {
 	struct batch		 b = { path, errs, 0 };
 	struct csv		 c;
 	struct inv_enroll	*rows = NULL;
-	char			**cells = NULL, *data, err[INV_ERRLEN];
-	struct err		 fe;
+	char			**cells = NULL, *data;
+	struct err		 fe, err;
 	int			 colmap[CSV_MAXFIELDS], have[C_COUNT] = { 0 };
 	size_t			 len, n = 0, cap = 0, ncells = 0, ncols = 0, i;
 	size_t			 cellcap = 0;
@@ -718,18 +711,18 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 	if ((data = file_read_small(path, MAX_CSV_BYTES, &len, &fe)) == NULL) {
 		bad(&b, 0, "%s", strchr(fe.msg, ':') ? strchr(fe.msg, ':') + 2 :
 		    fe.msg);
-		return INV_EINVAL;
+		return ERR_INVAL;
 	}
 	csv_init(&c, data, len);
-	r = csv_next(&c, err, sizeof(err));
+	r = csv_next(&c, &err);
 	if (r <= 0) {
 		if (r == 0)
 			bad(&b, 0, "empty file: the first line must be the "
 			    "header hostname,site,rack,unit,serial,bmc,macs,"
 			    "address,role");
 		else
-			bad(&b, c.errline, "%s", err);
-		rc = INV_EINVAL;
+			bad(&b, c.errline, "%s", err.msg);
+		rc = ERR_INVAL;
 		goto out;
 	}
 	ncols = c.nfields;
@@ -752,15 +745,15 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		bad(&b, c.recline, "header: the columns hostname and site are "
 		    "required");
 	if (errs->n > 0) {
-		rc = INV_EINVAL;
+		rc = ERR_INVAL;
 		goto out;
 	}
-	while ((r = csv_next(&c, err, sizeof(err))) != 0) {
+	while ((r = csv_next(&c, &err)) != 0) {
 		struct inv_enroll	*e;
 		const char		**slot[C_COUNT];
 
 		if (r < 0) {
-			bad(&b, c.errline, "%s", err);
+			bad(&b, c.errline, "%s", err.msg);
 			continue;
 		}
 		if (c.nfields != ncols) {
@@ -800,7 +793,7 @@ inv_import_csv(struct inv *inv, const char *path, const char *actor,
 		}
 	}
 	rc = enroll(inv, rows, n, path, actor, errs);
-	if (rc == INV_OK)
+	if (rc == ERR_OK)
 		*imported = n;
 out:
 	for (i = 0; i < ncells; i++)

@@ -30,20 +30,21 @@ db_gpu_fill(struct db_stmt *st, int i, struct inv_gpu *g)
 /* The host's accelerators, replaced whole. */
 static int
 gpus_write(struct inv *inv, int64_t id, const struct inv_facts *f,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct db_stmt	*st = NULL;
 	size_t		 i;
+	enum err_code	 rc;
 
 	if (db_run_id(inv, "DELETE FROM gpus WHERE host_id = ?", id, "gpus",
-	    err, errlen) != INV_OK)
-		return INV_FAIL;
+	    err) != ERR_OK)
+		return ERR_FAIL;
 	if (f->ngpus == 0)
-		return INV_OK;
+		return ERR_OK;
 	if (db_prepare(inv, "INSERT INTO gpus (host_id, seq, pci_slot, class, "
-	    "vendor, model, memory_mb) VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err,
-	    errlen) != INV_OK)
-		return INV_FAIL;
+	    "vendor, model, memory_mb) VALUES (?, ?, ?, ?, ?, ?, ?)", &st, err)
+	    != ERR_OK)
+		return ERR_FAIL;
 	for (i = 0; i < f->ngpus; i++) {
 		const struct inv_gpu *g = &f->gpus[i];
 
@@ -57,19 +58,20 @@ gpus_write(struct inv *inv, int64_t id, const struct inv_facts *f,
 		if (g->memory_mb >= 0)
 			db_bind_int64(st, 7, g->memory_mb);
 		if (db_step(st) != 0) {
-			snprintf(err, errlen, "accelerator %s: %s", g->pci_slot,
+			rc = err_set(err, inv->retry || inv->lost ? ERR_FAIL :
+			    ERR_INVAL, "accelerator %s: %s", g->pci_slot,
 			    inv->be->errmsg(inv));
 			db_finalize(st);
-			return inv->retry || inv->lost ? INV_FAIL : INV_EINVAL;
+			return rc;
 		}
 	}
 	db_finalize(st);
-	return INV_OK;
+	return ERR_OK;
 }
 
 static int
 facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct db_stmt	*st = NULL;
 	char		 now[32];
@@ -84,8 +86,8 @@ facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
 	    "cpu_cores = excluded.cpu_cores, memory_mb = excluded.memory_mb, "
 	    "sys_vendor = excluded.sys_vendor, sys_product = "
 	    "excluded.sys_product, sys_serial = excluded.sys_serial, "
-	    "inspected_at = excluded.inspected_at", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "inspected_at = excluded.inspected_at", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_int64(st, 1, id);
 	db_bind_opt(st, 2, f->cpu_model);
 	db_bind_int64(st, 3, f->cpu_cores);
@@ -96,18 +98,18 @@ facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
 	db_bind_text(st, 8, now);
 	rc = db_step(st);
 	if (rc != 0)
-		db_fail(inv, "facts", err, errlen);
+		db_fail(inv, "facts", err);
 	db_finalize(st);
 	if (rc != 0)
-		return INV_FAIL;
+		return ERR_FAIL;
 
 	if (db_run_id(inv, "DELETE FROM disks WHERE host_id = ?", id, "disks",
-	    err, errlen) != INV_OK)
-		return INV_FAIL;
+	    err) != ERR_OK)
+		return ERR_FAIL;
 	if (db_prepare(inv, "INSERT INTO disks (host_id, name, size_bytes, "
 	    "model, serial, rotational, removable) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	    &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    &st, err) != ERR_OK)
+		return ERR_FAIL;
 	for (i = 0; i < f->ndisks; i++) {
 		const struct inv_disk *d = &f->disks[i];
 
@@ -120,56 +122,54 @@ facts_write(struct inv *inv, int64_t id, const struct inv_facts *f,
 		db_bind_int64(st, 6, d->rotational != 0);
 		db_bind_int64(st, 7, d->removable != 0);
 		if (db_step(st) != 0) {
-			snprintf(err, errlen, "disk %s: %s", d->name,
+			rc = err_set(err, inv->retry || inv->lost ? ERR_FAIL :
+			    ERR_INVAL, "disk %s: %s", d->name,
 			    inv->be->errmsg(inv));
 			db_finalize(st);
-			return inv->retry || inv->lost ? INV_FAIL : INV_EINVAL;
+			return rc;
 		}
 	}
 	db_finalize(st);
-	return gpus_write(inv, id, f, err, errlen);
+	return gpus_write(inv, id, f, err);
 }
 
 static int
 nics_merge(struct inv *inv, int64_t id, const char *hostname,
-    const struct inv_facts *f, char *err, size_t errlen)
+    const struct inv_facts *f, struct err *err)
 {
 	struct db_stmt	*find = NULL, *upd = NULL, *ins = NULL, *st;
 	char		 mac[18];
 	struct err	 e;
 	size_t		 i;
-	int		 rc = INV_FAIL, r;
+	int		 rc = ERR_FAIL, r;
 
 	if (db_prepare(inv, "SELECT n.host_id, h.hostname FROM nics n JOIN "
-	    "hosts h ON h.id = n.host_id WHERE n.mac = ?", &find, err,
-	    errlen) != INV_OK ||
-	    db_prepare(inv, "UPDATE nics SET name = ?, speed_mbps = ? WHERE "
-	    "mac = ?", &upd, err, errlen) != INV_OK ||
-	    db_prepare(inv, "INSERT INTO nics (host_id, seq, mac, name, "
-	    "speed_mbps, enrolled) VALUES (?1, (SELECT coalesce(max(seq), 0) + "
-	    "1 FROM nics WHERE host_id = ?1), ?2, ?3, ?4, 0)", &ins, err,
-	    errlen) != INV_OK)
+	    "hosts h ON h.id = n.host_id WHERE n.mac = ?", &find, err) != ERR_OK
+	    || db_prepare(inv, "UPDATE nics SET name = ?, speed_mbps = ? WHERE "
+	    "mac = ?", &upd, err) != ERR_OK || db_prepare(inv, "INSERT INTO "
+	    "nics (host_id, seq, mac, name, speed_mbps, enrolled) VALUES (?1, "
+	    "(SELECT coalesce(max(seq), 0) + 1 FROM nics WHERE host_id = ?1), "
+	    "?2, ?3, ?4, 0)", &ins, err) != ERR_OK)
 		goto out;
 	for (i = 0; i < f->nnics; i++) {
 		const struct inv_nic *n = &f->nics[i];
 
 		if (parse_mac(n->mac, mac, &e) != ERR_OK) {
-			snprintf(err, errlen, "%s: nic %s: %s", hostname,
+			rc = err_set(err, ERR_INVAL, "%s: nic %s: %s", hostname,
 			    n->name, e.msg);
-			rc = INV_EINVAL;
 			goto out;
 		}
 		db_reset(find);
 		db_bind_text(find, 1, mac);
 		r = db_step(find);
 		if (r == 1 && db_col_int64(find, 0) != id) {
-			snprintf(err, errlen, "%s: nic %s: MAC %s belongs to %s",
-			    hostname, n->name, mac, db_col_text(find, 1));
-			rc = INV_EINVAL;
+			rc = err_set(err, ERR_INVAL, "%s: nic %s: MAC %s "
+			    "belongs to %s", hostname, n->name, mac,
+			    db_col_text(find, 1));
 			goto out;
 		}
 		if (r == -1) {
-			rc = db_fail(inv, "nics", err, errlen);
+			rc = db_fail(inv, "nics", err);
 			goto out;
 		}
 		st = r == 1 ? upd : ins;
@@ -185,11 +185,11 @@ nics_merge(struct inv *inv, int64_t id, const char *hostname,
 			db_bind_int64(st, 4, (int64_t)n->speed_mbps);
 		}
 		if (db_step(st) != 0) {
-			rc = db_fail(inv, "nics", err, errlen);
+			rc = db_fail(inv, "nics", err);
 			goto out;
 		}
 	}
-	rc = INV_OK;
+	rc = ERR_OK;
 out:
 	db_finalize(find);
 	db_finalize(upd);
@@ -200,7 +200,7 @@ out:
 /* Inspection may add MACs: a write that claims names (DB_TX_NAMES). */
 static int
 facts_set_tx(struct inv *inv, const char *hostname, const char *actor,
-    const struct inv_facts *f, char *err, size_t errlen)
+    const struct inv_facts *f, struct err *err)
 {
 	struct db_event	 ev = { 0 };
 	uint64_t	 total = 0;
@@ -209,12 +209,12 @@ facts_set_tx(struct inv *inv, const char *hostname, const char *actor,
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_NAMES, err)) != ERR_OK)
 		return rc;
-	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
+	if ((rc = db_host_id(inv, hostname, &id, NULL, err)) != ERR_OK)
 		goto fail;
-	if ((rc = facts_write(inv, id, f, err, errlen)) != INV_OK ||
-	    (rc = nics_merge(inv, id, hostname, f, err, errlen)) != INV_OK)
+	if ((rc = facts_write(inv, id, f, err)) != ERR_OK ||
+	    (rc = nics_merge(inv, id, hostname, f, err)) != ERR_OK)
 		goto fail;
 	for (i = 0; i < f->ndisks; i++)
 		total += f->disks[i].size_bytes;
@@ -229,7 +229,7 @@ facts_set_tx(struct inv *inv, const char *hostname, const char *actor,
 	ev.step = "inspect";
 	ev.reason = text;
 	ev.bytes = ev.duration_ms = -1;
-	rc = db_event_commit(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err);
 	free(text);
 	return rc;
 fail:
@@ -237,19 +237,19 @@ fail:
 	return rc;
 }
 
-int
+enum err_code
 inv_facts_set(struct inv *inv, const char *hostname, const char *actor,
-    const struct inv_facts *f, char *err, size_t errlen)
+    const struct inv_facts *f, struct err *err)
 {
 	int	 rc;
 
-	DB_RETRY(inv, rc, facts_set_tx(inv, hostname, actor, f, err, errlen));
+	DB_RETRY(inv, rc, facts_set_tx(inv, hostname, actor, f, err));
 	return rc;
 }
 
-int
+enum err_code
 inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct db_stmt	*st;
 	int64_t		 id;
@@ -257,12 +257,12 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	int		 rc;
 
 	memset(f, 0, sizeof(*f));
-	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
+	if ((rc = db_host_id(inv, hostname, &id, NULL, err)) != ERR_OK)
 		return rc;
 	if (db_prepare(inv, "SELECT cpu_model, cpu_cores, memory_mb, "
 	    "sys_vendor, sys_product, sys_serial FROM facts WHERE host_id = ?",
-	    &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_int64(st, 1, id);
 	if ((rc = db_step(st)) == 1) {
 		db_col_copy(st, 0, f->cpu_model, sizeof(f->cpu_model));
@@ -273,14 +273,14 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 		db_col_copy(st, 5, f->sys_serial, sizeof(f->sys_serial));
 	}
 	if (rc == -1)
-		db_fail(inv, "facts", err, errlen);
+		db_fail(inv, "facts", err);
 	db_finalize(st);
 	if (rc == -1)
-		return INV_FAIL;
+		return ERR_FAIL;
 
 	if (db_prepare(inv, "SELECT name, size_bytes, model, serial, "
 	    "rotational, removable FROM disks WHERE host_id = ? ORDER BY name",
-	    &st, err, errlen) != INV_OK)
+	    &st, err) != ERR_OK)
 		goto fail;
 	db_bind_int64(st, 1, id);
 	while ((rc = db_step(st)) == 1) {
@@ -305,7 +305,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 
 	cap = 0;
 	if (db_prepare(inv, "SELECT name, mac, speed_mbps FROM nics WHERE "
-	    "host_id = ? ORDER BY seq", &st, err, errlen) != INV_OK)
+	    "host_id = ? ORDER BY seq", &st, err) != ERR_OK)
 		goto fail;
 	db_bind_int64(st, 1, id);
 	while ((rc = db_step(st)) == 1) {
@@ -327,8 +327,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 
 	cap = 0;
 	if (db_prepare(inv, "SELECT pci_slot, class, vendor, model, memory_mb "
-	    "FROM gpus WHERE host_id = ? ORDER BY seq", &st, err,
-	    errlen) != INV_OK)
+	    "FROM gpus WHERE host_id = ? ORDER BY seq", &st, err) != ERR_OK)
 		goto fail;
 	db_bind_int64(st, 1, id);
 	while ((rc = db_step(st)) == 1) {
@@ -344,13 +343,13 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	if (rc == -1)
 		goto fail_db;
 	db_finalize(st);
-	return INV_OK;
+	return ERR_OK;
 fail_db:
-	db_fail(inv, "facts", err, errlen);
+	db_fail(inv, "facts", err);
 	db_finalize(st);
 fail:
 	inv_facts_free(f);
-	return INV_FAIL;
+	return ERR_FAIL;
 }
 
 void
@@ -369,24 +368,22 @@ inv_facts_free(struct inv_facts *f)
 
 /* ---- pinned SSH host keys ---- */
 
-int
+enum err_code
 inv_hostkey_fingerprint(const char *key_b64, char *out, size_t outlen,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	char	 fp[SSH_FP_LEN];
 
 	if (sshkey_fp_b64(key_b64, fp) == -1) {
-		snprintf(err, errlen, "host key is not valid base64");
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "host key is not valid base64");
 	}
 	snprintf(out, outlen, "%s", fp);
-	return INV_OK;
+	return ERR_OK;
 }
 
 /* The blob must start with its own type as an SSH string. */
 static int
-hostkey_check(const char *type, const char *key_b64, char *err,
-    size_t errlen)
+hostkey_check(const char *type, const char *key_b64, struct err *err)
 {
 	unsigned char	*blob;
 	size_t		 len, tlen = strlen(type);
@@ -394,39 +391,36 @@ hostkey_check(const char *type, const char *key_b64, char *err,
 	int		 ok;
 
 	if (tlen == 0 || tlen >= 32 || strlen(key_b64) >= 4096) {
-		snprintf(err, errlen, "host key type or key too long");
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "host key type or key too long");
 	}
 	if (sshkey_b64_decode(key_b64, strlen(key_b64), &blob, &len) == -1) {
-		snprintf(err, errlen, "host key is not valid base64");
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "host key is not valid base64");
 	}
 	n = len >= 4 ? ((uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 |
 	    (uint32_t)blob[2] << 8 | blob[3]) : 0;
 	ok = len >= 4 + tlen && n == tlen && memcmp(blob + 4, type, tlen) == 0;
 	free(blob);
 	if (!ok) {
-		snprintf(err, errlen, "host key is not an SSH public key of "
-		    "type %s", type);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "host key is not an SSH public "
+		    "key of type %s", type);
 	}
-	return INV_OK;
+	return ERR_OK;
 }
 
-int
+enum err_code
 inv_hostkey_get(struct inv *inv, const char *hostname, struct inv_hostkey *k,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct db_stmt	*st;
 	int64_t		 id;
 	int		 rc;
 
 	memset(k, 0, sizeof(*k));
-	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
+	if ((rc = db_host_id(inv, hostname, &id, NULL, err)) != ERR_OK)
 		return rc;
 	if (db_prepare(inv, "SELECT type, key, fingerprint, pinned_at FROM "
-	    "host_keys WHERE host_id = ?", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "host_keys WHERE host_id = ?", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_int64(st, 1, id);
 	rc = db_step(st);
 	if (rc == 1) {
@@ -435,19 +429,18 @@ inv_hostkey_get(struct inv *inv, const char *hostname, struct inv_hostkey *k,
 		db_col_copy(st, 2, k->fingerprint, sizeof(k->fingerprint));
 		db_col_copy(st, 3, k->pinned_at, sizeof(k->pinned_at));
 	} else if (rc == -1)
-		db_fail(inv, "host key", err, errlen);
+		db_fail(inv, "host key", err);
 	db_finalize(st);
 	if (rc == 0) {
-		snprintf(err, errlen, "%s: no SSH host key is pinned", hostname);
-		return INV_ENOENT;
+		return err_set(err, ERR_NOENT, "%s: no SSH host key is pinned",
+		    hostname);
 	}
-	return rc == 1 ? INV_OK : INV_FAIL;
+	return rc == 1 ? ERR_OK : ERR_FAIL;
 }
 
 static int
 hostkey_set_tx(struct inv *inv, const char *hostname, const char *actor,
-    const char *type, const char *key_b64, const char *fp, char *err,
-    size_t errlen)
+    const char *type, const char *key_b64, const char *fp, struct err *err)
 {
 	struct db_event	 ev = { 0 };
 	struct db_stmt	*st;
@@ -455,15 +448,15 @@ hostkey_set_tx(struct inv *inv, const char *hostname, const char *actor,
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err)) != ERR_OK)
 		return rc;
-	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK)
+	if ((rc = db_host_id(inv, hostname, &id, NULL, err)) != ERR_OK)
 		goto fail;
 	if ((rc = db_prepare(inv, "INSERT INTO host_keys (host_id, type, key, "
 	    "fingerprint, pinned_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
 	    "(host_id) DO UPDATE SET type = excluded.type, key = excluded.key, "
 	    "fingerprint = excluded.fingerprint, pinned_at = "
-	    "excluded.pinned_at", &st, err, errlen)) != INV_OK)
+	    "excluded.pinned_at", &st, err)) != ERR_OK)
 		goto fail;
 	db_now(now);
 	db_bind_int64(st, 1, id);
@@ -473,10 +466,10 @@ hostkey_set_tx(struct inv *inv, const char *hostname, const char *actor,
 	db_bind_text(st, 5, now);
 	rc = db_step(st);
 	if (rc != 0)
-		db_fail(inv, "host key", err, errlen);
+		db_fail(inv, "host key", err);
 	db_finalize(st);
 	if (rc != 0) {
-		rc = INV_FAIL;
+		rc = ERR_FAIL;
 		goto fail;
 	}
 	text = xsprintf("host key pinned: %s %s", type, fp);
@@ -485,7 +478,7 @@ hostkey_set_tx(struct inv *inv, const char *hostname, const char *actor,
 	ev.actor = actor;
 	ev.reason = text;
 	ev.bytes = ev.duration_ms = -1;
-	rc = db_event_commit(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err);
 	free(text);
 	return rc;
 fail:
@@ -493,25 +486,24 @@ fail:
 	return rc;
 }
 
-int
+enum err_code
 inv_hostkey_set(struct inv *inv, const char *hostname, const char *actor,
-    const char *type, const char *key_b64, char *err, size_t errlen)
+    const char *type, const char *key_b64, struct err *err)
 {
 	char	 fp[64];
 	int	 rc;
 
-	if ((rc = hostkey_check(type, key_b64, err, errlen)) != INV_OK ||
-	    (rc = inv_hostkey_fingerprint(key_b64, fp, sizeof(fp), err,
-	    errlen)) != INV_OK)
+	if ((rc = hostkey_check(type, key_b64, err)) != ERR_OK || (rc =
+	    inv_hostkey_fingerprint(key_b64, fp, sizeof(fp), err)) != ERR_OK)
 		return rc;
 	DB_RETRY(inv, rc, hostkey_set_tx(inv, hostname, actor, type, key_b64,
-	    fp, err, errlen));
+	    fp, err));
 	return rc;
 }
 
 static int
 hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
-    const char *reason, char *err, size_t errlen)
+    const char *reason, struct err *err)
 {
 	struct db_event	 ev = { 0 };
 	struct inv_hostkey k;
@@ -519,13 +511,13 @@ hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = db_begin(inv, DB_TX_WRITE, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_WRITE, err)) != ERR_OK)
 		return rc;
-	if ((rc = db_host_id(inv, hostname, &id, NULL, err, errlen)) != INV_OK ||
-	    (rc = inv_hostkey_get(inv, hostname, &k, err, errlen)) != INV_OK)
+	if ((rc = db_host_id(inv, hostname, &id, NULL, err)) != ERR_OK ||
+	    (rc = inv_hostkey_get(inv, hostname, &k, err)) != ERR_OK)
 		goto fail;
 	if ((rc = db_run_id(inv, "DELETE FROM host_keys WHERE host_id = ?", id,
-	    "host key", err, errlen)) != INV_OK)
+	    "host key", err)) != ERR_OK)
 		goto fail;
 	text = xsprintf("host key forgotten (was %s %s)%s%s", k.type,
 	    k.fingerprint, reason ? ": " : "", reason ? reason : "");
@@ -534,7 +526,7 @@ hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
 	ev.actor = actor;
 	ev.reason = text;
 	ev.bytes = ev.duration_ms = -1;
-	rc = db_event_commit(inv, &ev, err, errlen);
+	rc = db_event_commit(inv, &ev, err);
 	free(text);
 	return rc;
 fail:
@@ -542,13 +534,12 @@ fail:
 	return rc;
 }
 
-int
+enum err_code
 inv_hostkey_forget(struct inv *inv, const char *hostname, const char *actor,
-    const char *reason, char *err, size_t errlen)
+    const char *reason, struct err *err)
 {
 	int	 rc;
 
-	DB_RETRY(inv, rc, hostkey_forget_tx(inv, hostname, actor, reason, err,
-	    errlen));
+	DB_RETRY(inv, rc, hostkey_forget_tx(inv, hostname, actor, reason, err));
 	return rc;
 }

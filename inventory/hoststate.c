@@ -70,6 +70,14 @@ prov_step_name(int s)
 }
 
 int
+prov_step_resume(int done)
+{
+	if (done <= STEP_NONE || done >= STEP_COUNT || done == STEP_POWER)
+		return STEP_POWER;
+	return done + 1 < STEP_COUNT ? done + 1 : STEP_VERIFY;
+}
+
+int
 prov_step_parse(const char *s)
 {
 	int	 i;

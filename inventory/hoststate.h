@@ -49,6 +49,14 @@ int		 host_state_parse(const char *s);
 const char	*prov_step_name(int);
 /* The step named s, or -1 ("" and NULL give STEP_NONE). */
 int		 prov_step_parse(const char *s);
+/*
+ * Where a run resumes on a failed host whose last completed and verified
+ * step is done (STEP_NONE: nothing, the run starts at power): the step
+ * after it, except that power is verified only by the boot it started
+ * (a check-in, or the deploy environment answering): a host that failed
+ * at boot is powered, and network-booted, again.  After verify, verify.
+ */
+int		 prov_step_resume(int done);
 
 /*
  * 1 when `by` may move a host from `from` to `to`, else 0.  For

@@ -49,7 +49,7 @@ struct db_backend {
 	 * other writer, " FOR UPDATE OF h" where it does not. */
 	const char	*lock_host;
 	int	(*open)(struct inv *, const char *target, int flags,
-		    const struct inv_options *, char *err, size_t errlen);
+		    const struct inv_options *, struct err *err);
 	void	(*close)(struct inv *);
 	/* One or more statements without parameters or results. */
 	int	(*exec)(struct inv *, const char *sql);
@@ -165,32 +165,32 @@ void	db_finalize(struct db_stmt *);	/* NULL is fine */
 /* Copies column i into buf (always terminated; NULL gives ""). */
 void	db_col_copy(struct db_stmt *, int i, char *buf, size_t len);
 
-/* Sets err to "NAME: what: the database's message" and returns INV_FAIL. */
-int	db_fail(struct inv *, const char *what, char *err, size_t errlen);
-int	db_exec(struct inv *, const char *sql, char *err, size_t errlen);
+/* Sets err to "NAME: what: the database's message" and returns ERR_FAIL. */
+enum err_code	db_fail(struct inv *, const char *what, struct err *);
+enum err_code	db_exec(struct inv *, const char *sql, struct err *);
 /* A statement for one use (db_finalize it); flags DB_STREAM for a long
  * result. */
-int	db_prepare(struct inv *, const char *sql, struct db_stmt **,
-	    char *err, size_t errlen);
-int	db_prepare_stream(struct inv *, const char *sql, struct db_stmt **,
-	    char *err, size_t errlen);
+enum err_code	db_prepare(struct inv *, const char *sql,
+		    struct db_stmt **, struct err *);
+enum err_code	db_prepare_stream(struct inv *, const char *sql,
+		    struct db_stmt **, struct err *);
 /* A prepared statement kept for the life of the handle, for the queries
  * run again and again; sql must live as long as the handle (a string
  * literal).  Reset and unbound on return; the caller resets it when done
  * and never finalizes it. */
-int	db_stmt(struct inv *, const char *sql, struct db_stmt **, char *err,
-	    size_t errlen);
+enum err_code	db_stmt(struct inv *, const char *sql, struct db_stmt **,
+		    struct err *);
 
 /* Runs sql, a statement without results whose one parameter is id
  * (a host's: "DELETE FROM disks WHERE host_id = ?"); what names it in
  * the error. */
-int	db_run_id(struct inv *, const char *sql, int64_t id, const char *what,
-	    char *err, size_t errlen);
+enum err_code	db_run_id(struct inv *, const char *sql, int64_t id,
+		    const char *what, struct err *);
 
 /* ---- transactions ---- */
 
-int	db_begin(struct inv *, enum db_tx, char *err, size_t errlen);
-int	db_commit(struct inv *, char *err, size_t errlen);
+enum err_code	db_begin(struct inv *, enum db_tx, struct err *);
+enum err_code	db_commit(struct inv *, struct err *);
 void	db_rollback(struct inv *);	/* when one is open */
 /* Whether the transaction that just failed with rc should be run again
  * (the database refused it for a serialization failure or a deadlock,
@@ -208,11 +208,11 @@ int	db_retry(struct inv *, int rc, int *tries);
 
 /* ---- rows in bulk ---- */
 
-int	db_load_begin(struct inv *, const char *table, int ncols, char *err,
-	    size_t errlen);
-int	db_load_row(struct inv *, const char *const *vals, char *err,
-	    size_t errlen);
-int	db_load_end(struct inv *, char *err, size_t errlen);
+enum err_code	db_load_begin(struct inv *, const char *table, int ncols,
+		    struct err *);
+enum err_code	db_load_row(struct inv *, const char *const *vals,
+		    struct err *);
+enum err_code	db_load_end(struct inv *, struct err *);
 
 /* ---- what a site's hosts hold, for the report (schema step 5) ----
  *
@@ -272,10 +272,10 @@ void	db_gpu_fill(struct db_stmt *, int i, struct inv_gpu *);
 void	db_now(char buf[32]);
 
 /* Looks a host up by name: id and state (state may be NULL); inside a
- * write transaction the host's row is locked until it ends.  INV_ENOENT
+ * write transaction the host's row is locked until it ends.  ERR_NOENT
  * when none. */
-int	db_host_id(struct inv *, const char *hostname, int64_t *id,
-	    int *state, char *err, size_t errlen);
+enum err_code	db_host_id(struct inv *, const char *hostname, int64_t *id,
+		    int *state, struct err *);
 
 struct db_event {
 	int64_t		 host_id;
@@ -289,11 +289,11 @@ struct db_event {
 };
 /* Appends an event (inside the caller's transaction), with the writer's
  * site. */
-int	db_event_add(struct inv *, const struct db_event *, char *err,
-	    size_t errlen);
+enum err_code	db_event_add(struct inv *, const struct db_event *,
+		    struct err *);
 /* Appends an event and commits the caller's transaction; rolls it back
  * when either fails. */
-int	db_event_commit(struct inv *, const struct db_event *, char *err,
-	    size_t errlen);
+enum err_code	db_event_commit(struct inv *, const struct db_event *,
+		    struct err *);
 
 #endif

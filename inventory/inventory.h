@@ -14,13 +14,15 @@
  *    and the reading of list, show and report through cursors of typed
  *    rows, used by cli/cmd_inventory.c, which renders them.
  *
- * Conventions (house style rule 7):
- *  - every call returns INV_OK (0) or a negative enum inv_rc, and on error
- *    writes one line into the caller's err buffer (INV_ERRLEN bytes is
- *    enough); nothing here prints, logs or exits;
- *  - INV_FAIL (-1) means the operation failed (I/O, the database, a lost
- *    connection): exit 1; INV_EINVAL, INV_ENOENT, INV_ESTATE mean bad
- *    input, nothing changed: exit 2;
+ * Conventions (house style rule 7; docs/architecture.md, "Errors"):
+ *  - every call returns an enum err_code (lib/err.h), ERR_OK being 0, and
+ *    on failure fills the caller's struct err with one line that names
+ *    the host, file, row or database at fault; nothing here prints, logs
+ *    or exits;
+ *  - ERR_FAIL means the operation failed (I/O, the database, a lost
+ *    connection): exit 1; ERR_INVAL (bad input or an unusable database),
+ *    ERR_NOENT (no such host, no key pinned), ERR_WRONGSTATE (not
+ *    allowed from the host's state) mean nothing changed: exit 2;
  *  - every call that writes is one transaction that re-reads, and locks,
  *    what it decides on, so that concurrent castiron processes queue
  *    instead of failing and never act on a stale state; it either happens
@@ -42,17 +44,9 @@
 #include <stdint.h>
 
 #include "inventory/hoststate.h"
+#include "lib/err.h"
 
-#define INV_ERRLEN		512
 #define INV_SCHEMA_VERSION	5	/* the schema version this build writes */
-
-enum inv_rc {
-	INV_OK = 0,
-	INV_FAIL = -1,		/* operation failed (SQLite, I/O): exit 1 */
-	INV_EINVAL = -2,	/* bad input or unusable database: exit 2 */
-	INV_ENOENT = -3,	/* no such host (or no key pinned): exit 2 */
-	INV_ESTATE = -4,	/* transition not allowed from this state: exit 2 */
-};
 
 struct inv;	/* opaque */
 
@@ -81,18 +75,19 @@ int	inv_is_postgresql(const char *database);
  * foreign keys on, a busy timeout of 60 s) or a PostgreSQL database (a
  * libpq URL, no password in it).  The schema is created in a new
  * inventory and migrated forward in an older one.  Refused with
- * INV_EINVAL, the database untouched: a file that is not an SQLite
+ * ERR_INVAL, the database untouched: a file that is not an SQLite
  * database, a schema newer than INV_SCHEMA_VERSION, a missing file or an
  * empty PostgreSQL database without INV_OPEN_CREATE, a password in the
  * URL.  opt may be NULL.  On success *invp is the caller's (inv_close).
  */
-int	inv_open(const char *database, int flags, const struct inv_options *opt,
-	    struct inv **invp, char *err, size_t errlen);
+enum err_code	inv_open(const char *database, int flags,
+		    const struct inv_options *opt, struct inv **invp,
+		    struct err *);
 /* inv_open of the configured inventory: [inventory] database and
  * password_file, the writer's [castiron] site. */
 struct config;
-int	inv_open_config(const struct config *, int flags, struct inv **invp,
-	    char *err, size_t errlen);
+enum err_code	inv_open_config(const struct config *, int flags,
+		    struct inv **invp, struct err *);
 void	inv_close(struct inv *);	/* NULL is fine */
 /* The database for messages: the path, or the URL without secrets. */
 const char *inv_path(const struct inv *);
@@ -145,18 +140,19 @@ struct inv_host {
 	char		 updated_at[32];
 };
 
-/* Fills *h.  INV_ENOENT when there is no such host. */
-int	inv_host_find(struct inv *, const char *hostname, struct inv_host *h,
-	    char *err, size_t errlen);
+/* Fills *h.  ERR_NOENT when there is no such host. */
+enum err_code	inv_host_find(struct inv *, const char *hostname,
+		    struct inv_host *h, struct err *);
 
 /* Hosts of a rack (site may be NULL when rack names are unique), or of a
  * site (rack NULL), ordered by rack and unit then hostname.  *hosts is
  * the caller's (free()); *n may be 0.  A NULL site for inv_hosts_by_site
  * is every host. */
-int	inv_hosts_by_rack(struct inv *, const char *site, const char *rack,
-	    struct inv_host **hosts, size_t *n, char *err, size_t errlen);
-int	inv_hosts_by_site(struct inv *, const char *site,
-	    struct inv_host **hosts, size_t *n, char *err, size_t errlen);
+enum err_code	inv_hosts_by_rack(struct inv *, const char *site,
+		    const char *rack, struct inv_host **hosts, size_t *n,
+		    struct err *);
+enum err_code	inv_hosts_by_site(struct inv *, const char *site,
+		    struct inv_host **hosts, size_t *n, struct err *);
 
 /* ---------------------------------------------------------------------
  * A provisioning run.  actor names who acts ("provision:alice"); reason
@@ -167,7 +163,7 @@ int	inv_hosts_by_site(struct inv *, const char *site,
  * The run this handle acts for (copied; NULL: none, the default).
  * inv_run_begin records it as the host's owner; every later call of the
  * run on that host (step events, fail, active) is refused with
- * INV_ESTATE once the host has another owner (a later run took it over).
+ * ERR_WRONGSTATE once the host has another owner (a later run took it over).
  */
 void	inv_run_owner(struct inv *, const struct inv_owner *);
 
@@ -177,12 +173,12 @@ void	inv_run_owner(struct inv *, const struct inv_owner *);
  * owner (inv_run_owner), and returns in *resume_from the first step to
  * run: the step after the last completed one for a failed host (a
  * resumed run), STEP_POWER otherwise (a fresh run forgets earlier
- * completed steps).  INV_ESTATE when the state does not allow it (err
+ * completed steps).  ERR_WRONGSTATE when the state does not allow it (err
  * lists what would).
  */
-int	inv_run_begin(struct inv *, const char *hostname, const char *actor,
-	    int force, const char *reason, int *resume_from, char *err,
-	    size_t errlen);
+enum err_code	inv_run_begin(struct inv *, const char *hostname,
+		    const char *actor, int force, const char *reason,
+		    int *resume_from, struct err *);
 
 enum inv_step_event {
 	INV_STEP_START,		/* the step began: host.step = step */
@@ -192,49 +188,52 @@ enum inv_step_event {
 };
 
 /* Records a step event with its byte count and duration (0 when not
- * meaningful).  The host must be provisioning (INV_ESTATE otherwise). */
-int	inv_step_record(struct inv *, const char *hostname, const char *actor,
-	    int step, enum inv_step_event, uint64_t bytes,
-	    uint64_t duration_ms, const char *reason, char *err, size_t errlen);
+ * meaningful).  The host must be provisioning (ERR_WRONGSTATE otherwise). */
+enum err_code	inv_step_record(struct inv *, const char *hostname,
+		    const char *actor, int step, enum inv_step_event,
+		    uint64_t bytes, uint64_t duration_ms, const char *reason,
+		    struct err *);
 
 /*
  * A host left in provisioning by a run that is gone: provisioning ->
  * failed, keeping the step (so that inv_run_begin then resumes after the
  * last completed one), with reason in the event.  Only while the host's
- * recorded owner is still `gone` (INV_ESTATE otherwise: another run has
+ * recorded owner is still `gone` (ERR_WRONGSTATE otherwise: another run has
  * taken it, or it left provisioning).  Whether `gone` is gone is the
  * caller's judgement.
  */
-int	inv_run_takeover(struct inv *, const char *hostname, const char *actor,
-	    const struct inv_owner *gone, const char *reason, char *err,
-	    size_t errlen);
+enum err_code	inv_run_takeover(struct inv *, const char *hostname,
+		    const char *actor, const struct inv_owner *gone,
+		    const char *reason, struct err *);
 
 /* provisioning -> failed, keeping the step and the reason. */
-int	inv_run_fail(struct inv *, const char *hostname, const char *actor,
-	    int step, const char *reason, char *err, size_t errlen);
+enum err_code	inv_run_fail(struct inv *, const char *hostname,
+		    const char *actor, int step, const char *reason,
+		    struct err *);
 
 /* provisioning -> active. */
-int	inv_run_active(struct inv *, const char *hostname, const char *actor,
-	    const char *reason, char *err, size_t errlen);
+enum err_code	inv_run_active(struct inv *, const char *hostname,
+		    const char *actor, const char *reason, struct err *);
 
 /* The last step completed and verified (STEP_NONE when none): a resumed
  * run starts after it. */
-int	inv_step_last_done(struct inv *, const char *hostname, int *step,
-	    char *err, size_t errlen);
+enum err_code	inv_step_last_done(struct inv *, const char *hostname,
+		    int *step, struct err *);
 
 /* The image written to (or chosen for) the host. */
-int	inv_image_set(struct inv *, const char *hostname, const char *image,
-	    const char *actor, char *err, size_t errlen);
+enum err_code	inv_image_set(struct inv *, const char *hostname,
+		    const char *image, const char *actor, struct err *);
 
-/* The host with that MAC (enrolled or learned); INV_ENOENT when none. */
-int	inv_host_by_mac(struct inv *, const char *mac, struct inv_host *h,
-	    char *err, size_t errlen);
+/* The host with that MAC (enrolled or learned); ERR_NOENT when none. */
+enum err_code	inv_host_by_mac(struct inv *, const char *mac,
+		    struct inv_host *h, struct err *);
 
 /* Records a MAC the host's BMC reports that the enrollment lacked, as an
  * enrolled NIC and an event; *learned is 0 when it was known already.
- * INV_EINVAL when another host has it (err names that host). */
-int	inv_mac_learn(struct inv *, const char *hostname, const char *actor,
-	    const char *mac, int *learned, char *err, size_t errlen);
+ * ERR_INVAL when another host has it (err names that host). */
+enum err_code	inv_mac_learn(struct inv *, const char *hostname,
+		    const char *actor, const char *mac, int *learned,
+		    struct err *);
 
 /* ---------------------------------------------------------------------
  * Hardware facts (found by inspection).
@@ -284,16 +283,16 @@ struct inv_facts {
  * Replaces the host's facts, disks and accelerators with f, and records
  * its NICs: a NIC
  * whose MAC was enrolled gets its name and speed; a new MAC is added
- * (unless another host has it: INV_EINVAL).  Enrolled MACs that were not
+ * (unless another host has it: ERR_INVAL).  Enrolled MACs that were not
  * found stay (provision decides whether that stops the host).  An event
  * records the inspection.  f is not taken.
  */
-int	inv_facts_set(struct inv *, const char *hostname, const char *actor,
-	    const struct inv_facts *f, char *err, size_t errlen);
-/* Fills *f (zeroed first; INV_ENOENT for no host); free with
+enum err_code	inv_facts_set(struct inv *, const char *hostname,
+		    const char *actor, const struct inv_facts *f, struct err *);
+/* Fills *f (zeroed first; ERR_NOENT for no host); free with
  * inv_facts_free.  A host never inspected gives empty facts. */
-int	inv_facts_get(struct inv *, const char *hostname, struct inv_facts *f,
-	    char *err, size_t errlen);
+enum err_code	inv_facts_get(struct inv *, const char *hostname,
+		    struct inv_facts *f, struct err *);
 void	inv_facts_free(struct inv_facts *);	/* frees members, not f */
 
 /* ---------------------------------------------------------------------
@@ -307,21 +306,22 @@ struct inv_hostkey {
 	char	pinned_at[32];
 };
 
-/* INV_ENOENT when the host has no pinned key (or does not exist; err
+/* ERR_NOENT when the host has no pinned key (or does not exist; err
  * says which). */
-int	inv_hostkey_get(struct inv *, const char *hostname,
-	    struct inv_hostkey *k, char *err, size_t errlen);
-/* Pins (or replaces) the key; the fingerprint is computed here; INV_EINVAL
+enum err_code	inv_hostkey_get(struct inv *, const char *hostname,
+		    struct inv_hostkey *k, struct err *);
+/* Pins (or replaces) the key; the fingerprint is computed here; ERR_INVAL
  * for a type or base64 blob that is not an SSH public key.  An event. */
-int	inv_hostkey_set(struct inv *, const char *hostname, const char *actor,
-	    const char *type, const char *key_b64, char *err, size_t errlen);
-/* Drops the pinned key (INV_ENOENT when none).  An event. */
-int	inv_hostkey_forget(struct inv *, const char *hostname,
-	    const char *actor, const char *reason, char *err, size_t errlen);
+enum err_code	inv_hostkey_set(struct inv *, const char *hostname,
+		    const char *actor, const char *type, const char *key_b64,
+		    struct err *);
+/* Drops the pinned key (ERR_NOENT when none).  An event. */
+enum err_code	inv_hostkey_forget(struct inv *, const char *hostname,
+		    const char *actor, const char *reason, struct err *);
 /* The OpenSSH SHA256 fingerprint ("SHA256:" + unpadded base64 of the
  * digest of the decoded blob) of a base64 key blob. */
-int	inv_hostkey_fingerprint(const char *key_b64, char *out, size_t outlen,
-	    char *err, size_t errlen);
+enum err_code	inv_hostkey_fingerprint(const char *key_b64, char *out,
+		    size_t outlen, struct err *);
 
 /* ---------------------------------------------------------------------
  * The operator's commands (cli/cmd_inventory.c)
@@ -349,35 +349,38 @@ struct inv_enroll {
  * Validates every row (syntax, duplicates within rows[] and against the
  * database) and, when all are good, enrolls them all in one transaction,
  * each as an `enrolled` event; otherwise writes nothing and returns
- * INV_EINVAL with every problem in errs, each prefixed by "where" and the
+ * ERR_INVAL with every problem in errs, each prefixed by "where" and the
  * row's line ("hosts.csv:7: ...").
  */
-int	inv_enroll(struct inv *, const struct inv_enroll *rows, size_t n,
-	    const char *where, const char *actor, struct inv_errors *errs);
+enum err_code	inv_enroll(struct inv *, const struct inv_enroll *rows,
+		    size_t n, const char *where, const char *actor,
+		    struct inv_errors *errs);
 
 /*
  * Reads a CSV file (header hostname,site,rack,unit,serial,bmc,macs,
  * address,role, and optionally gateway and disk, in any order; RFC 4180
- * quoting) and enrolls every row, or none.  INV_EINVAL with every bad row
+ * quoting) and enrolls every row, or none.  ERR_INVAL with every bad row
  * in errs.
  */
-int	inv_import_csv(struct inv *, const char *path, const char *actor,
-	    size_t *imported, struct inv_errors *errs);
+enum err_code	inv_import_csv(struct inv *, const char *path,
+		    const char *actor, size_t *imported,
+		    struct inv_errors *errs);
 
-/* An operator's transition; INV_ESTATE lists the legal states in err. */
-int	inv_host_set_state(struct inv *, const char *hostname, int state,
-	    const char *actor, const char *reason, char *err, size_t errlen);
+/* An operator's transition; ERR_WRONGSTATE lists the legal states in err. */
+enum err_code	inv_host_set_state(struct inv *, const char *hostname,
+		    int state, const char *actor, const char *reason,
+		    struct err *);
 /* Removes the host with its NICs, disks, facts and key; its events stay.
- * Refused (INV_ESTATE) while it is provisioning. */
-int	inv_host_remove(struct inv *, const char *hostname, const char *actor,
-	    char *err, size_t errlen);
+ * Refused (ERR_WRONGSTATE) while it is provisioning. */
+enum err_code	inv_host_remove(struct inv *, const char *hostname,
+		    const char *actor, struct err *);
 
 /* ---------------------------------------------------------------------
  * Reading, for people and scripts (list, show, report): typed rows
  * through cursors, with no presentation; cli/ renders them.  A cursor
  * reads one snapshot of the database; open one at a time per handle.
- * Every _next returns 1 with *row filled, 0 at the end, or a negative
- * inv_rc with err set.  The row, and everything it points to, belongs to
+ * Every _next returns 1 with *row filled, 0 at the end, or -1 with err
+ * set (its code ERR_FAIL).  The row, and everything it points to, belongs to
  * the cursor and lasts until the next _next or _close.  _close takes
  * NULL.
  */
@@ -428,10 +431,10 @@ struct inv_host_row {
  * hosts.
  */
 struct inv_hosts;
-int	inv_hosts_open(struct inv *, const struct inv_filter *f,
-	    struct inv_hosts **curp, char *err, size_t errlen);
+enum err_code	inv_hosts_open(struct inv *, const struct inv_filter *f,
+		    struct inv_hosts **curp, struct err *);
 int	inv_hosts_next(struct inv_hosts *, const struct inv_host_row **row,
-	    char *err, size_t errlen);
+	    struct err *err);
 void	inv_hosts_close(struct inv_hosts *);
 
 /* A host's events, oldest first (the host need not exist any more). */
@@ -443,10 +446,10 @@ struct inv_event_row {
 	int64_t		 bytes, duration_ms;	/* -1: none */
 };
 struct inv_events;
-int	inv_events_open(struct inv *, const char *hostname,
-	    struct inv_events **curp, char *err, size_t errlen);
+enum err_code	inv_events_open(struct inv *, const char *hostname,
+		    struct inv_events **curp, struct err *);
 int	inv_events_next(struct inv_events *, const struct inv_event_row **row,
-	    char *err, size_t errlen);
+	    struct err *err);
 void	inv_events_close(struct inv_events *);
 
 /* report --by: "site", "rack", "state", "role", "model", "image",
@@ -457,7 +460,7 @@ int	inv_report_valid_by(const char *by);
  * "(none)"; rack keys are SITE/RACK, model keys the system vendor and
  * product, gpu keys SITE/VENDOR MODEL of an accelerator (a host with two
  * models counts in both groups, and gpus is the number of that model).
- * INV_EINVAL for an unknown by. */
+ * ERR_INVAL for an unknown by. */
 struct inv_report_group {
 	const char	*key;
 	int64_t		 hosts, cpu_cores, memory_mb, disk_bytes;
@@ -465,15 +468,15 @@ struct inv_report_group {
 	int64_t		 states[HS_COUNT];	/* hosts in each state */
 };
 struct inv_report;
-int	inv_report_open(struct inv *, const char *by, const char *site,
-	    struct inv_report **curp, char *err, size_t errlen);
+enum err_code	inv_report_open(struct inv *, const char *by,
+		    const char *site, struct inv_report **curp, struct err *);
 int	inv_report_next(struct inv_report *,
-	    const struct inv_report_group **row, char *err, size_t errlen);
+	    const struct inv_report_group **row, struct err *err);
 /* Every host once, as one group keyed "total" (a host in two gpu groups
  * counts once here), read after the groups: the cursor yields no group
- * after it.  INV_OK with *row filled. */
-int	inv_report_total(struct inv_report *,
-	    const struct inv_report_group **row, char *err, size_t errlen);
+ * after it.  ERR_OK with *row filled. */
+enum err_code	inv_report_total(struct inv_report *,
+		    const struct inv_report_group **row, struct err *);
 void	inv_report_close(struct inv_report *);
 
 /* Every host in a rack (of one site, or of all when site is NULL), by
@@ -485,10 +488,10 @@ struct inv_unit_row {
 	int		 state;		/* enum host_state */
 };
 struct inv_units;
-int	inv_units_open(struct inv *, const char *site, struct inv_units **curp,
-	    char *err, size_t errlen);
+enum err_code	inv_units_open(struct inv *, const char *site,
+		    struct inv_units **curp, struct err *);
 int	inv_units_next(struct inv_units *, const struct inv_unit_row **row,
-	    char *err, size_t errlen);
+	    struct err *err);
 void	inv_units_close(struct inv_units *);
 
 /* ---------------------------------------------------------------------
@@ -527,30 +530,31 @@ struct inv_discovery_result {
 
 /*
  * A check-in of the enlistment environment, one transaction: refused
- * with INV_EINVAL for a bad serial (valid_dmi_serial) or MAC, with INV_ESTATE when one of
- * the MACs is a host's and that host is not the one whose serial the
- * machine has (err names the host and the MAC); else attached to the
- * enrolled host with its serial when that host may take it (above), or
- * recorded (or updated: last seen, address, facts) as discovered.  Text
+ * with ERR_INVAL for a bad serial (valid_dmi_serial) or MAC, with
+ * ERR_WRONGSTATE when one of the MACs is a host's and that host is not
+ * the one whose serial the machine has (err names the host and the MAC);
+ * else attached to the enrolled host with its serial when that host may
+ * take it (above), or recorded (or updated: last seen, address, facts) as
+ * discovered.  Text
  * facts are stored with every byte outside printable ASCII made '?'.
  * Every outcome is an event.
  */
-int	inv_discovered_checkin(struct inv *, const struct inv_discovery *,
-	    const char *actor, struct inv_discovery_result *res, char *err,
-	    size_t errlen);
+enum err_code	inv_discovered_checkin(struct inv *,
+		    const struct inv_discovery *, const char *actor,
+		    struct inv_discovery_result *res, struct err *);
 
 /*
  * Attaches by hand the discovered machine with MAC or serial key to
- * hostname (inventory claim), one transaction.  INV_ENOENT: no such
- * host, or no discovered machine has that MAC or serial; INV_EINVAL:
+ * hostname (inventory claim), one transaction.  ERR_NOENT: no such
+ * host, or no discovered machine has that MAC or serial; ERR_INVAL:
  * two machines have that serial (claim by MAC), the host has a MAC the
  * machine does not, another host has one of its MACs or its serial, or
  * the host's serial is another.  *macs_learned: how many MACs the host
  * gained.
  */
-int	inv_discovered_claim(struct inv *, const char *key,
-	    const char *hostname, const char *actor, size_t *macs_learned,
-	    char *err, size_t errlen);
+enum err_code	inv_discovered_claim(struct inv *, const char *key,
+		    const char *hostname, const char *actor,
+		    size_t *macs_learned, struct err *);
 
 /* The discovered machines (of one site, or of all when site is NULL),
  * first seen first: every one, read at open (a few racks' worth).
@@ -573,10 +577,10 @@ struct inv_discovered_row {
 					   MACs (enrolled since), NULL */
 };
 struct inv_discovered;
-int	inv_discovered_open(struct inv *, const char *site,
-	    struct inv_discovered **curp, char *err, size_t errlen);
+enum err_code	inv_discovered_open(struct inv *, const char *site,
+		    struct inv_discovered **curp, struct err *);
 int	inv_discovered_next(struct inv_discovered *,
-	    const struct inv_discovered_row **row, char *err, size_t errlen);
+	    const struct inv_discovered_row **row, struct err *err);
 void	inv_discovered_close(struct inv_discovered *);
 
 /* ---------------------------------------------------------------------
@@ -597,11 +601,11 @@ struct inv_migrate_result {
  * earlier run) is left as it is, an event copied before is not copied
  * again, so a second run changes nothing.  Any conflict (a hostname,
  * serial, BMC, address, MAC or rack position that to holds for another
- * host) refuses the whole migration: INV_EINVAL with every conflict in
+ * host) refuses the whole migration: ERR_INVAL with every conflict in
  * errs, by name.  from is not changed (beyond its own schema migration on
  * open).
  */
-int	inv_migrate(struct inv *from, struct inv *to,
-	    struct inv_migrate_result *res, struct inv_errors *errs);
+enum err_code	inv_migrate(struct inv *from, struct inv *to,
+		    struct inv_migrate_result *res, struct inv_errors *errs);
 
 #endif

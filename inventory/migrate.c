@@ -201,43 +201,42 @@ problem(struct inv_errors *errs, char *msg)
 
 /* One value of a query of one row (a count, an id); NULL when none. */
 static char *
-one_value(struct inv *inv, const char *sql, const char *bind, char *err,
-    size_t errlen)
+one_value(struct inv *inv, const char *sql, const char *bind, struct err *err)
 {
 	struct db_stmt	*st;
 	char		*v = NULL;
 	int		 rc;
 
-	if (db_prepare(inv, sql, &st, err, errlen) != INV_OK)
+	if (db_prepare(inv, sql, &st, err) != ERR_OK)
 		return NULL;
 	if (bind)
 		db_bind_text(st, 1, bind);
 	if ((rc = db_step(st)) == 1 && db_col_text(st, 0))
 		v = xstrdup(db_col_text(st, 0));
 	if (rc == -1)
-		db_fail(inv, "query", err, errlen);
+		db_fail(inv, "query", err);
 	else if (v == NULL)
-		snprintf(err, errlen, "%s: %s: no value", inv->name, sql);
+		err_set(err, ERR_FAIL, "%s: %s: no value", inv->name, sql);
 	db_finalize(st);
 	return v;
 }
 
 static int
-count(struct inv *inv, const char *sql, size_t *n, char *err, size_t errlen)
+count(struct inv *inv, const char *sql, size_t *n, struct err *err)
 {
 	char	*v;
 
-	if ((v = one_value(inv, sql, NULL, err, errlen)) == NULL)
-		return INV_FAIL;
+	if ((v = one_value(inv, sql, NULL, err)) == NULL)
+		return ERR_FAIL;
 	*n = (size_t)strtoull(v, NULL, 10);
 	free(v);
-	return INV_OK;
+	return ERR_OK;
 }
 
 /* Streams the rows of c's source query into its temporary table. */
 static int
 copy_one(struct inv *from, struct inv *to, const struct copy *c,
-    const char *id, char *err, size_t errlen)
+    const char *id, struct err *err)
 {
 	struct db_stmt	*st;
 	const char	*vals[32];
@@ -246,37 +245,36 @@ copy_one(struct inv *from, struct inv *to, const struct copy *c,
 
 	sql = xsprintf("CREATE TEMP TABLE %s AS %s WHERE 1 = 0", c->temp,
 	    c->create);
-	rc = db_exec(to, sql, err, errlen);
+	rc = db_exec(to, sql, err);
 	free(sql);
-	if (rc != INV_OK)
+	if (rc != ERR_OK)
 		return rc;
-	if (db_prepare_stream(from, c->select, &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	if (db_prepare_stream(from, c->select, &st, err) != ERR_OK)
+		return ERR_FAIL;
 	if (strstr(c->select, "?1"))
 		db_bind_text(st, 1, id);
-	if ((rc = db_load_begin(to, c->temp, c->ncols, err, errlen)) !=
-	    INV_OK) {
+	if ((rc = db_load_begin(to, c->temp, c->ncols, err)) != ERR_OK) {
 		db_finalize(st);
 		return rc;
 	}
 	while ((rc = db_step(st)) == 1) {
 		for (i = 0; i < c->ncols; i++)
 			vals[i] = db_col_text(st, i);
-		if ((rc = db_load_row(to, vals, err, errlen)) != INV_OK)
+		if ((rc = db_load_row(to, vals, err)) != ERR_OK)
 			break;
 	}
 	if (rc == -1)
-		rc = db_fail(from, c->temp + 4, err, errlen);
+		rc = db_fail(from, c->temp + 4, err);
 	db_finalize(st);
 	if (rc != 0) {
-		db_load_end(to, err, errlen);
-		return INV_FAIL;
+		db_load_end(to, err);
+		return ERR_FAIL;
 	}
-	return db_load_end(to, err, errlen);
+	return db_load_end(to, err);
 }
 
 static int
-conflicts(struct inv *to, struct inv_errors *errs, char *err, size_t errlen)
+conflicts(struct inv *to, struct inv_errors *errs, struct err *err)
 {
 	static const char *const what[] = { "hostname", "serial", "bmc",
 	    "address", "MAC", "position" };
@@ -285,8 +283,8 @@ conflicts(struct inv *to, struct inv_errors *errs, char *err, size_t errlen)
 	int64_t		 k;
 	int		 rc;
 
-	if (db_prepare_stream(to, conflict_sql, &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	if (db_prepare_stream(to, conflict_sql, &st, err) != ERR_OK)
+		return ERR_FAIL;
 	while ((rc = db_step(st)) == 1) {
 		k = db_col_int64(st, 1);
 		host = db_col_text(st, 2);
@@ -303,14 +301,14 @@ conflicts(struct inv *to, struct inv_errors *errs, char *err, size_t errlen)
 			    site, to->name));
 	}
 	if (rc == -1)
-		rc = db_fail(to, "conflicts", err, errlen);
+		rc = db_fail(to, "conflicts", err);
 	db_finalize(st);
-	return rc == 0 ? INV_OK : rc;
+	return rc == 0 ? ERR_OK : rc;
 }
 
 static int
 migrate_tx(struct inv *from, struct inv *to, struct inv_migrate_result *res,
-    struct inv_errors *errs, char *err, size_t errlen)
+    struct inv_errors *errs, struct err *err)
 {
 	struct db_stmt	*st;
 	char		*id = NULL, *toid = NULL;
@@ -318,60 +316,55 @@ migrate_tx(struct inv *from, struct inv *to, struct inv_migrate_result *res,
 	int		 rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = db_begin(from, DB_TX_READ, err, errlen)) != INV_OK)
+	if ((rc = db_begin(from, DB_TX_READ, err)) != ERR_OK)
 		return rc;
-	if ((rc = db_begin(to, DB_TX_NAMES, err, errlen)) != INV_OK)
+	if ((rc = db_begin(to, DB_TX_NAMES, err)) != ERR_OK)
 		goto out;
-	rc = INV_FAIL;
+	rc = ERR_FAIL;
 	if ((id = one_value(from, "SELECT value FROM meta WHERE key = "
-	    "'inventory_id'", NULL, err, errlen)) == NULL ||
+	    "'inventory_id'", NULL, err)) == NULL ||
 	    (toid = one_value(to, "SELECT value FROM meta WHERE key = "
-	    "'inventory_id'", NULL, err, errlen)) == NULL)
+	    "'inventory_id'", NULL, err)) == NULL)
 		goto out;
 	if (strcmp(id, toid) == 0) {
-		snprintf(err, errlen, "%s and %s are the same inventory",
+		rc = err_set(err, ERR_INVAL, "%s and %s are the same inventory",
 		    from->name, to->name);
-		rc = INV_EINVAL;
 		goto out;
 	}
 	for (i = 0; i < NCOPIES; i++)
-		if ((rc = copy_one(from, to, &copies[i], id, err, errlen)) !=
-		    INV_OK)
+		if ((rc = copy_one(from, to, &copies[i], id, err)) != ERR_OK)
 			goto out;
-	if ((rc = db_exec(to, new_create, err, errlen)) != INV_OK ||
-	    (rc = conflicts(to, errs, err, errlen)) != INV_OK)
+	if ((rc = db_exec(to, new_create, err)) != ERR_OK ||
+	    (rc = conflicts(to, errs, err)) != ERR_OK)
 		goto out;
 	if (errs->n > 0) {
-		rc = INV_EINVAL;
+		rc = ERR_INVAL;
 		goto out;
 	}
-	if ((rc = count(to, "SELECT count(*) FROM mig_hosts", &total, err,
-	    errlen)) != INV_OK ||
-	    (rc = count(to, "SELECT count(*) FROM mig_new", &res->hosts, err,
-	    errlen)) != INV_OK)
+	if ((rc = count(to, "SELECT count(*) FROM mig_hosts", &total, err)) !=
+	    ERR_OK || (rc = count(to, "SELECT count(*) FROM mig_new",
+	    &res->hosts, err)) != ERR_OK)
 		goto out;
 	res->hosts_there = total - res->hosts;
-	if ((rc = count(to, "SELECT count(*) FROM mig_events", &total, err,
-	    errlen)) != INV_OK ||
-	    (rc = count(to, "SELECT count(*) FROM mig_events e WHERE NOT "
-	    "EXISTS (SELECT 1 FROM events x WHERE x.origin = e.origin)",
-	    &res->events, err, errlen)) != INV_OK)
+	if ((rc = count(to, "SELECT count(*) FROM mig_events", &total, err)) !=
+	    ERR_OK || (rc = count(to, "SELECT count(*) FROM mig_events e WHERE "
+	    "NOT EXISTS (SELECT 1 FROM events x WHERE x.origin = e.origin)",
+	    &res->events, err)) != ERR_OK)
 		goto out;
 	res->events_there = total - res->events;
 	for (i = 0; i < sizeof(write_sql) / sizeof(write_sql[0]); i++) {
-		if ((rc = db_prepare(to, write_sql[i], &st, err, errlen)) !=
-		    INV_OK)
+		if ((rc = db_prepare(to, write_sql[i], &st, err)) != ERR_OK)
 			goto out;
 		rc = db_step(st);
 		if (rc != 0)
-			rc = db_fail(to, "migrate", err, errlen);
+			rc = db_fail(to, "migrate", err);
 		db_finalize(st);
 		if (rc != 0)
 			goto out;
 	}
-	if ((rc = db_exec(to, drop_sql, err, errlen)) != INV_OK)
+	if ((rc = db_exec(to, drop_sql, err)) != ERR_OK)
 		goto out;
-	rc = db_commit(to, err, errlen);
+	rc = db_commit(to, err);
 out:
 	free(id);
 	free(toid);
@@ -380,16 +373,16 @@ out:
 	return rc;
 }
 
-int
+enum err_code
 inv_migrate(struct inv *from, struct inv *to, struct inv_migrate_result *res,
     struct inv_errors *errs)
 {
-	char	 err[INV_ERRLEN];
-	int	 rc;
+	struct err	 err;
+	int		 rc;
 
-	err[0] = '\0';
-	DB_RETRY(to, rc, migrate_tx(from, to, res, errs, err, sizeof(err)));
-	if (rc != INV_OK && err[0] != '\0')
-		problem(errs, xstrdup(err));
+	err_clear(&err);
+	DB_RETRY(to, rc, migrate_tx(from, to, res, errs, &err));
+	if (rc != ERR_OK && err.msg[0] != '\0')
+		problem(errs, xstrdup(err.msg));
 	return rc;
 }

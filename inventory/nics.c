@@ -13,7 +13,7 @@
 
 static int
 mac_learn_tx(struct inv *inv, const char *hostname, const char *actor,
-    const char *mac_in, int *learned, char *err, size_t errlen)
+    const char *mac_in, int *learned, struct err *err)
 {
 	struct db_stmt	*st = NULL;
 	struct db_event	 ev;
@@ -24,17 +24,15 @@ mac_learn_tx(struct inv *inv, const char *hostname, const char *actor,
 
 	*learned = 0;
 	if (parse_mac(mac_in, mac, &e) != ERR_OK) {
-		snprintf(err, errlen, "%s: %s", hostname, e.msg);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s: %s", hostname, e.msg);
 	}
-	if ((rc = db_begin(inv, DB_TX_NAMES, err, errlen)) != INV_OK)
+	if ((rc = db_begin(inv, DB_TX_NAMES, err)) != ERR_OK)
 		return rc;
-	if ((rc = db_host_id(inv, hostname, &id, &state, err, errlen)) !=
-	    INV_OK)
+	if ((rc = db_host_id(inv, hostname, &id, &state, err)) != ERR_OK)
 		goto fail;
 	if ((rc = db_prepare(inv, "SELECT n.host_id, h.hostname, n.enrolled "
 	    "FROM nics n JOIN hosts h ON h.id = n.host_id WHERE n.mac = ?",
-	    &st, err, errlen)) != INV_OK)
+	    &st, err)) != ERR_OK)
 		goto fail;
 	db_bind_text(st, 1, mac);
 	if ((rc = db_step(st)) == 1) {
@@ -42,31 +40,30 @@ mac_learn_tx(struct inv *inv, const char *hostname, const char *actor,
 		db_col_copy(st, 1, owner, sizeof(owner));
 		enrolled = (int)db_col_int64(st, 2);
 	} else if (rc == -1) {
-		rc = db_fail(inv, "nics", err, errlen);
+		rc = db_fail(inv, "nics", err);
 		goto fail;
 	}
 	db_finalize(st);
 	st = NULL;
 	if (owner_id != 0 && owner_id != id) {
-		snprintf(err, errlen, "%s: MAC %s belongs to host %s", hostname,
-		    mac, owner);
-		rc = INV_EINVAL;
+		rc = err_set(err, ERR_INVAL, "%s: MAC %s belongs to host %s",
+		    hostname, mac, owner);
 		goto fail;
 	}
 	if (owner_id == id && enrolled) {
 		db_rollback(inv);
-		return INV_OK;		/* known already: nothing to learn */
+		return ERR_OK;		/* known already: nothing to learn */
 	}
 	if ((rc = db_prepare(inv, owner_id == id ?
 	    "UPDATE nics SET enrolled = 1 WHERE host_id = ?1 AND mac = ?2" :
 	    "INSERT INTO nics (host_id, seq, mac, enrolled) VALUES (?1, "
 	    "(SELECT coalesce(max(seq), 0) + 1 FROM nics WHERE host_id = ?1), "
-	    "?2, 1)", &st, err, errlen)) != INV_OK)
+	    "?2, 1)", &st, err)) != ERR_OK)
 		goto fail;
 	db_bind_int64(st, 1, id);
 	db_bind_text(st, 2, mac);
 	if (db_step(st) != 0) {
-		rc = db_fail(inv, "learning a MAC", err, errlen);
+		rc = db_fail(inv, "learning a MAC", err);
 		goto fail;
 	}
 	db_finalize(st);
@@ -78,7 +75,7 @@ mac_learn_tx(struct inv *inv, const char *hostname, const char *actor,
 	ev.actor = actor;
 	ev.reason = reason;
 	ev.bytes = ev.duration_ms = -1;
-	if ((rc = db_event_commit(inv, &ev, err, errlen)) == INV_OK)
+	if ((rc = db_event_commit(inv, &ev, err)) == ERR_OK)
 		*learned = 1;
 	return rc;
 fail:
@@ -87,20 +84,20 @@ fail:
 	return rc;
 }
 
-int
+enum err_code
 inv_mac_learn(struct inv *inv, const char *hostname, const char *actor,
-    const char *mac, int *learned, char *err, size_t errlen)
+    const char *mac, int *learned, struct err *err)
 {
 	int	 rc;
 
-	DB_RETRY(inv, rc, mac_learn_tx(inv, hostname, actor, mac, learned, err,
-	    errlen));
+	DB_RETRY(inv, rc, mac_learn_tx(inv, hostname, actor, mac, learned,
+	    err));
 	return rc;
 }
 
-int
+enum err_code
 inv_host_by_mac(struct inv *inv, const char *mac_in, struct inv_host *h,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct db_stmt	*st;
 	char		 mac[18], host[254];
@@ -108,24 +105,22 @@ inv_host_by_mac(struct inv *inv, const char *mac_in, struct inv_host *h,
 	int		 rc;
 
 	if (parse_mac(mac_in, mac, &e) != ERR_OK) {
-		snprintf(err, errlen, "%s", e.msg);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "%s", e.msg);
 	}
 	if (db_prepare(inv, "SELECT h.hostname FROM nics n JOIN hosts h ON "
-	    "h.id = n.host_id WHERE n.mac = ?", &st, err, errlen) != INV_OK)
-		return INV_FAIL;
+	    "h.id = n.host_id WHERE n.mac = ?", &st, err) != ERR_OK)
+		return ERR_FAIL;
 	db_bind_text(st, 1, mac);
 	rc = db_step(st);
 	if (rc == 1)
 		db_col_copy(st, 0, host, sizeof(host));
 	else if (rc == -1)
-		db_fail(inv, "MAC", err, errlen);
+		db_fail(inv, "MAC", err);
 	db_finalize(st);
 	if (rc == 0) {
-		snprintf(err, errlen, "MAC %s: no host has it", mac);
-		return INV_ENOENT;
+		return err_set(err, ERR_NOENT, "MAC %s: no host has it", mac);
 	}
 	if (rc == -1)
-		return INV_FAIL;
-	return inv_host_find(inv, host, h, err, errlen);
+		return ERR_FAIL;
+	return inv_host_find(inv, host, h, err);
 }

@@ -17,15 +17,15 @@
 
 /* A cursor's snapshot: a read transaction of its own when none is open. */
 static int
-snapshot_begin(struct inv *inv, int *own, char *err, size_t errlen)
+snapshot_begin(struct inv *inv, int *own, struct err *err)
 {
 	*own = 0;
 	if (inv->in_tx)
-		return INV_OK;
-	if (db_begin(inv, DB_TX_READ, err, errlen) != INV_OK)
-		return INV_FAIL;
+		return ERR_OK;
+	if (db_begin(inv, DB_TX_READ, err) != ERR_OK)
+		return ERR_FAIL;
 	*own = 1;
-	return INV_OK;
+	return ERR_OK;
 }
 
 static void
@@ -162,7 +162,7 @@ filter_bind(struct db_stmt *st, const struct inv_filter *f)
  * to the hosts. */
 static int
 list_range(struct inv *inv, const char *where, const struct inv_filter *f,
-    int64_t ids[2], char *err, size_t errlen)
+    int64_t ids[2], struct err *err)
 {
 	struct db_stmt	*st;
 	char		*sql;
@@ -173,14 +173,14 @@ list_range(struct inv *inv, const char *where, const struct inv_filter *f,
 	ids[1] = 0;
 	sql = xsprintf("SELECT min(h.id), max(h.id), count(*)" JOINS
 	    " WHERE %s", where);
-	rc = db_prepare(inv, sql, &st, err, errlen);
+	rc = db_prepare(inv, sql, &st, err);
 	free(sql);
-	if (rc != INV_OK)
+	if (rc != ERR_OK)
 		return rc;
 	filter_bind(st, f);
 	if ((rc = db_step(st)) == -1) {
 		db_finalize(st);
-		return db_fail(inv, "hosts", err, errlen);
+		return db_fail(inv, "hosts", err);
 	}
 	if (rc == 1 && (n = db_col_int64(st, 2)) > 0 &&
 	    (db_col_int64(st, 1) - db_col_int64(st, 0)) / LIST_DENSE < n) {
@@ -188,7 +188,7 @@ list_range(struct inv *inv, const char *where, const struct inv_filter *f,
 		ids[1] = db_col_int64(st, 1);
 	}
 	db_finalize(st);
-	return INV_OK;
+	return ERR_OK;
 }
 
 /* Opens the cursor of table t: the whole table when the list has no
@@ -197,7 +197,7 @@ list_range(struct inv *inv, const char *where, const struct inv_filter *f,
 static int
 subcur_open(struct inv *inv, const struct sub_table *t, const char *where,
     const struct inv_filter *f, const int64_t ids[2], struct subcur *c,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	char	*sql;
 	int	 rc, ranged = ids[0] <= ids[1];
@@ -213,9 +213,9 @@ subcur_open(struct inv *inv, const struct sub_table *t, const char *where,
 		sql = xsprintf("SELECT %s" JOINS " JOIN %s x ON x.host_id = "
 		    "h.id WHERE %s ORDER BY %s", t->cols, t->table, where,
 		    t->order);
-	rc = db_prepare_stream(inv, sql, &c->st, err, errlen);
+	rc = db_prepare_stream(inv, sql, &c->st, err);
 	free(sql);
-	if (rc != INV_OK)
+	if (rc != ERR_OK)
 		return rc;
 	if (ranged) {
 		db_bind_int64(c->st, 1, ids[0]);
@@ -223,8 +223,8 @@ subcur_open(struct inv *inv, const struct sub_table *t, const char *where,
 	} else
 		filter_bind(c->st, f);
 	if (cur_next(c) == -1)
-		return db_fail(inv, t->table, err, errlen);
-	return INV_OK;
+		return db_fail(inv, t->table, err);
+	return ERR_OK;
 }
 
 /* p, an array of n elements of size sz (room for *cap), with room for
@@ -352,9 +352,9 @@ inv_hosts_close(struct inv_hosts *c)
 	free(c);
 }
 
-int
+enum err_code
 inv_hosts_open(struct inv *inv, const struct inv_filter *f,
-    struct inv_hosts **curp, char *err, size_t errlen)
+    struct inv_hosts **curp, struct err *err)
 {
 	struct inv_hosts	*c;
 	char			*where, *sql;
@@ -363,42 +363,45 @@ inv_hosts_open(struct inv *inv, const struct inv_filter *f,
 
 	*curp = NULL;
 	/* One snapshot: every query sees the same database. */
-	if ((rc = snapshot_begin(inv, &own, err, errlen)) != INV_OK)
+	if ((rc = snapshot_begin(inv, &own, err)) != ERR_OK)
 		return rc;
 	c = xcalloc(1, sizeof(*c));
 	c->inv = inv;
 	c->own = own;
 	where = filter_where(f);
 	if (strcmp(where, "1 = 1") != 0 &&
-	    (rc = list_range(inv, where, f, ids, err, errlen)) != INV_OK)
+	    (rc = list_range(inv, where, f, ids, err)) != ERR_OK)
 		goto fail;
 	for (i = 0; i < SUB_COUNT; i++)
 		if ((rc = subcur_open(inv, &sub_tables[i], where, f, ids,
-		    &c->sub[i], err, errlen)) != INV_OK)
+		    &c->sub[i], err)) != ERR_OK)
 			goto fail;
 	sql = xsprintf(HOST_SELECT " WHERE %s ORDER BY h.id", where);
-	rc = db_prepare_stream(inv, sql, &c->st, err, errlen);
+	rc = db_prepare_stream(inv, sql, &c->st, err);
 	free(sql);
-	if (rc != INV_OK)
+	if (rc != ERR_OK)
 		goto fail;
 	filter_bind(c->st, f);
 	free(where);
 	*curp = c;
-	return INV_OK;
+	return ERR_OK;
 fail:
 	free(where);
 	inv_hosts_close(c);
 	return rc;
 }
 
-/* Steps a cursor's statement: 1 for a row, 0 at the end, or a failure. */
+/* Steps a cursor's statement: 1 for a row, 0 at the end, -1 with err
+ * set. */
 static int
-stmt_step(struct inv *inv, struct db_stmt *st, const char *what, char *err,
-    size_t errlen)
+stmt_step(struct inv *inv, struct db_stmt *st, const char *what,
+    struct err *err)
 {
 	int	 rc = db_step(st);
 
-	return rc == -1 ? db_fail(inv, what, err, errlen) : rc;
+	if (rc == -1)
+		db_fail(inv, what, err);
+	return rc;
 }
 
 static int
@@ -411,7 +414,7 @@ col_step(struct db_stmt *st, int i)
 
 int
 inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct inv_host_row	*r = &c->row;
 	struct db_stmt		*st = c->st;
@@ -419,13 +422,15 @@ inv_hosts_next(struct inv_hosts *c, const struct inv_host_row **rowp,
 	int			 rc;
 
 	*rowp = NULL;
-	if ((rc = stmt_step(c->inv, st, "hosts", err, errlen)) != 1)
+	if ((rc = stmt_step(c->inv, st, "hosts", err)) != 1)
 		return rc;
 	id = db_col_int64(st, 0);
 	if (subs_collect(c->sub, id, &c->b) == -1 ||
-	    subs_facts(c->sub, id, r) == -1)
-		return db_fail(c->inv, "facts, keys, nics, disks and "
-		    "accelerators", err, errlen);
+	    subs_facts(c->sub, id, r) == -1) {
+		db_fail(c->inv, "facts, keys, nics, disks and accelerators",
+		    err);
+		return -1;
+	}
 	r->hostname = db_col_text(st, 1);
 	r->site = db_col_text(st, 2);
 	r->rack = db_col_text(st, 3);
@@ -465,17 +470,17 @@ struct stmtcur {
 };
 
 static int
-stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, char *err,
-    size_t errlen)
+stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, struct err
+    *err)
 {
 	c->inv = inv;
-	if (snapshot_begin(inv, &c->own, err, errlen) != INV_OK)
-		return INV_FAIL;
-	if (db_prepare_stream(inv, sql, &c->st, err, errlen) != INV_OK) {
+	if (snapshot_begin(inv, &c->own, err) != ERR_OK)
+		return ERR_FAIL;
+	if (db_prepare_stream(inv, sql, &c->st, err) != ERR_OK) {
 		snapshot_end(inv, c->own);
-		return INV_FAIL;
+		return ERR_FAIL;
 	}
-	return INV_OK;
+	return ERR_OK;
 }
 
 /* Frees cur, the cursor that holds sc. */
@@ -516,29 +521,29 @@ inv_events_close(struct inv_events *c)
 		stmtcur_free(&c->sc, c);
 }
 
-int
+enum err_code
 inv_events_open(struct inv *inv, const char *hostname,
-    struct inv_events **curp, char *err, size_t errlen)
+    struct inv_events **curp, struct err *err)
 {
 	struct inv_events	*c = xcalloc(1, sizeof(*c));
 
 	*curp = NULL;
 	if (stmtcur_open(inv, "SELECT time, actor, from_state, to_state, step, "
 	    "reason, bytes, duration_ms, site FROM events WHERE hostname = ? "
-	    "ORDER BY id", &c->sc, err, errlen) != INV_OK) {
+	    "ORDER BY id", &c->sc, err) != ERR_OK) {
 		free(c);
-		return INV_FAIL;
+		return ERR_FAIL;
 	}
 	db_bind_text(c->sc.st, 1, hostname);
 	*curp = c;
-	return INV_OK;
+	return ERR_OK;
 }
 
 int
 inv_events_next(struct inv_events *c, const struct inv_event_row **rowp,
-    char *err, size_t errlen)
+    struct err *err)
 {
-	int	 rc = stmt_step(c->sc.inv, c->sc.st, "events", err, errlen);
+	int	 rc = stmt_step(c->sc.inv, c->sc.st, "events", err);
 
 	*rowp = rc == 1 ? event_fill(c->sc.st, &c->row) : NULL;
 	return rc;
@@ -622,7 +627,7 @@ struct inv_report {
 /* The report's query for key k. */
 static int
 report_prepare(struct inv_report *c, struct inv *inv,
-    const struct report_key *k, char *err, size_t errlen)
+    const struct report_key *k, struct err *err)
 {
 	char	*sql;
 	int	 rc;
@@ -641,17 +646,17 @@ report_prepare(struct inv_report *c, struct inv *inv,
 		    " LEFT JOIN (%s) g ON g.host_id = h.id%s"
 		    " GROUP BY 1, h.state ORDER BY 1, h.state", k->expr,
 		    k->gpus, c->site ? " WHERE s.name = ?" : "");
-	rc = stmtcur_open(inv, sql, &c->sc, err, errlen);
+	rc = stmtcur_open(inv, sql, &c->sc, err);
 	free(sql);
-	if (rc == INV_OK && c->site)
+	if (rc == ERR_OK && c->site)
 		db_bind_text(c->sc.st, 1, c->site);
 	c->have = 0;
 	return rc;
 }
 
-int
+enum err_code
 inv_report_open(struct inv *inv, const char *by, const char *site,
-    struct inv_report **curp, char *err, size_t errlen)
+    struct inv_report **curp, struct err *err)
 {
 	struct inv_report	*c;
 	const struct report_key	*k = NULL;
@@ -663,35 +668,33 @@ inv_report_open(struct inv *inv, const char *by, const char *site,
 		if (strcmp(by, report_keys[i].by) == 0)
 			k = &report_keys[i];
 	if (k == NULL) {
-		snprintf(err, errlen, "report --by %s: must be site, rack, "
-		    "state, role, model, image or gpu", by);
-		return INV_EINVAL;
+		return err_set(err, ERR_INVAL, "report --by %s: must be site, "
+		    "rack, state, role, model, image or gpu", by);
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->once = REPORT_ONCE(by);
 	c->site = site ? xstrdup(site) : NULL;
-	if ((rc = report_prepare(c, inv, k, err, errlen)) != INV_OK) {
+	if ((rc = report_prepare(c, inv, k, err)) != ERR_OK) {
 		free(c->site);
 		free(c);
 		return rc;
 	}
 	*curp = c;
-	return INV_OK;
+	return ERR_OK;
 }
 
 /* A group is the run of (key, state) rows with one key (by site, and a
  * row of sums without a state). */
 int
 inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct inv_report_group	*g = &c->row;
 	struct db_stmt		*st = c->sc.st;
 	int			 rc, s;
 
 	*rowp = NULL;
-	if (!c->have && (rc = stmt_step(c->sc.inv, st, "report", err,
-	    errlen)) != 1)
+	if (!c->have && (rc = stmt_step(c->sc.inv, st, "report", err)) != 1)
 		return rc;
 	free(c->key);
 	c->key = xstrdup(db_col_text(st, 0));
@@ -707,7 +710,7 @@ inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
 		g->gpus += db_col_int64(st, 6);
 		if ((s = host_state_parse(db_col_text(st, 1))) >= 0)
 			g->states[s] = n;
-		if ((rc = stmt_step(c->sc.inv, st, "report", err, errlen)) < 0)
+		if ((rc = stmt_step(c->sc.inv, st, "report", err)) < 0)
 			return rc;
 		c->have = rc == 1;
 	} while (c->have && strcmp(db_col_text(st, 0), c->key) == 0);
@@ -722,9 +725,9 @@ inv_report_next(struct inv_report *c, const struct inv_report_group **rowp,
 	return 1;
 }
 
-int
+enum err_code
 inv_report_total(struct inv_report *c, const struct inv_report_group **rowp,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct inv	*inv = c->sc.inv;
 	int		 rc;
@@ -732,31 +735,31 @@ inv_report_total(struct inv_report *c, const struct inv_report_group **rowp,
 	*rowp = NULL;
 	if (c->once) {
 		/* The sum of the groups, every one read. */
-		while ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
+		while ((rc = inv_report_next(c, rowp, err)) == 1)
 			;
 		if (rc < 0)
-			return rc;
+			return ERR_FAIL;
 		c->row = c->sum;
 		c->row.key = "total";
 		*rowp = &c->row;
-		return INV_OK;
+		return ERR_OK;
 	}
 	/* A host may be in several groups: count each once. */
 	db_finalize(c->sc.st);
 	c->sc.st = NULL;
 	snapshot_end(inv, c->sc.own);
-	if ((rc = report_prepare(c, inv, &report_all, err, errlen)) != INV_OK)
+	if ((rc = report_prepare(c, inv, &report_all, err)) != ERR_OK)
 		return rc;
-	if ((rc = inv_report_next(c, rowp, err, errlen)) == 1)
-		return INV_OK;
+	if ((rc = inv_report_next(c, rowp, err)) == 1)
+		return ERR_OK;
 	if (rc == 0) {
 		/* No host at all. */
 		memset(&c->row, 0, sizeof(c->row));
 		c->row.key = "total";
 		*rowp = &c->row;
-		return INV_OK;
+		return ERR_OK;
 	}
-	return rc;
+	return ERR_FAIL;
 }
 
 void
@@ -794,9 +797,9 @@ inv_units_close(struct inv_units *c)
 		stmtcur_free(&c->sc, c);
 }
 
-int
+enum err_code
 inv_units_open(struct inv *inv, const char *site, struct inv_units **curp,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	struct inv_units	*c = xcalloc(1, sizeof(*c));
 	char			*sql;
@@ -807,23 +810,23 @@ inv_units_open(struct inv *inv, const char *site, struct inv_units **curp,
 	    "FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks r ON "
 	    "r.id = h.rack_id%s ORDER BY s.name, r.name, h.unit NULLS FIRST",
 	    site ? " WHERE s.name = ?" : "");
-	rc = stmtcur_open(inv, sql, &c->sc, err, errlen);
+	rc = stmtcur_open(inv, sql, &c->sc, err);
 	free(sql);
-	if (rc != INV_OK) {
+	if (rc != ERR_OK) {
 		free(c);
-		return INV_FAIL;
+		return ERR_FAIL;
 	}
 	if (site)
 		db_bind_text(c->sc.st, 1, site);
 	*curp = c;
-	return INV_OK;
+	return ERR_OK;
 }
 
 int
 inv_units_next(struct inv_units *c, const struct inv_unit_row **rowp,
-    char *err, size_t errlen)
+    struct err *err)
 {
-	int	 rc = stmt_step(c->sc.inv, c->sc.st, "racks", err, errlen);
+	int	 rc = stmt_step(c->sc.inv, c->sc.st, "racks", err);
 
 	*rowp = rc == 1 ? unit_fill(c->sc.st, &c->row) : NULL;
 	return rc;

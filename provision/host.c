@@ -53,7 +53,7 @@ phost_err(struct prov_host *h, const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(h->err, sizeof(h->err), fmt, ap);
+	err_vset(&h->err, ERR_FAIL, fmt, ap);
 	va_end(ap);
 }
 
@@ -77,15 +77,16 @@ phost_sleep_ms(unsigned ms)
 int
 phost_note(struct prov_host *h, const char *fmt, ...)
 {
-	char	 msg[512], e[INV_ERRLEN];
+	char	 msg[512];
+	struct err	 e;
 	va_list	 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (inv_step_record(h->inv, h->h.hostname, h->ctx->o.actor, h->step,
-	    INV_STEP_NOTE, 0, 0, msg, e, sizeof(e)) != INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	    INV_STEP_NOTE, 0, 0, msg, &e) != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		return -1;
 	}
 	return 0;
@@ -131,23 +132,22 @@ phost_recall(struct prov_host *h, const char *step, const char *prefix,
 {
 	struct inv_events		*cur;
 	const struct inv_event_row	*ev;
-	char				 e[INV_ERRLEN];
+	struct err			 e;
 	size_t				 pl = strlen(prefix);
 	int				 rc;
 
 	buf[0] = '\0';
-	if (inv_events_open(h->inv, h->h.hostname, &cur, e, sizeof(e)) !=
-	    INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	if (inv_events_open(h->inv, h->h.hostname, &cur, &e) != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		return -1;
 	}
-	while ((rc = inv_events_next(cur, &ev, e, sizeof(e))) == 1)
+	while ((rc = inv_events_next(cur, &ev, &e)) == 1)
 		if (ev->step != NULL && strcmp(ev->step, step) == 0 &&
 		    ev->reason != NULL && strncmp(ev->reason, prefix, pl) == 0)
 			snprintf(buf, len, "%s", ev->reason + pl);
 	inv_events_close(cur);
 	if (rc < 0) {
-		phost_err(h, "inventory: %s", e);
+		phost_err(h, "inventory: %s", e.msg);
 		return -1;
 	}
 	return 0;
@@ -176,7 +176,8 @@ opts_of(const struct prov_host *h, struct sess_opts *so, uint64_t connect_ms)
 static int
 pin_presented(struct prov_host *h)
 {
-	char	 type[40], fp[SSH_FP_LEN], *b64, e[INV_ERRLEN];
+	char	 type[40], fp[SSH_FP_LEN], *b64;
+	struct err	 e;
 	int	 rc;
 
 	if (sess_hostkey(h->sess, fp, type, sizeof(type)) == -1 ||
@@ -185,10 +186,10 @@ pin_presented(struct prov_host *h)
 		return -1;
 	}
 	rc = inv_hostkey_set(h->inv, h->h.hostname, h->ctx->o.actor, type, b64,
-	    e, sizeof(e));
+	    &e);
 	free(b64);
-	if (rc != INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	if (rc != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		return -1;
 	}
 	return phost_note(h, "host key %s pinned (--accept-new-hostkey)", fp);
@@ -198,16 +199,16 @@ int
 phost_pinned(struct prov_host *h, char fp[SSH_FP_LEN])
 {
 	struct inv_hostkey	 k;
-	char			 e[INV_ERRLEN];
+	struct err		 e;
 	int			 rc;
 
-	rc = inv_hostkey_get(h->inv, h->h.hostname, &k, e, sizeof(e));
-	if (rc == INV_ENOENT) {
+	rc = inv_hostkey_get(h->inv, h->h.hostname, &k, &e);
+	if (rc == ERR_NOENT) {
 		fp[0] = '\0';
 		return 0;
 	}
-	if (rc != INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	if (rc != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		return -1;
 	}
 	snprintf(fp, SSH_FP_LEN, "%s", k.fingerprint);
@@ -253,7 +254,7 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 	k.checkin = h->checkin_fp;
 	k.accept_new = h->ctx->o.accept_new;
 	k.phase = phase;
-	if ((v = hostkey_decide(&k, h->err, sizeof(h->err))) == -1) {
+	if ((v = hostkey_decide(&k, &h->err)) == -1) {
 		phost_disconnect(h);
 		return -1;
 	}
@@ -297,14 +298,13 @@ int
 phost_inspect(struct prov_host *h)
 {
 	struct sess_result	 r;
-	char			 e[PROV_ERRLEN];
 
 	if (phost_remote(h, "inspect", INSPECT_SCRIPT, NULL, 0, &r) == -1)
 		return -1;
 	if (h->insp == NULL)
 		h->insp = xcalloc(1, sizeof(*h->insp));
-	if (inspect_parse(r.out, r.outlen, h->insp, e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", h->h.hostname, e);
+	if (inspect_parse(r.out, r.outlen, h->insp, &h->err) != ERR_OK) {
+		err_prefix(&h->err, "%s", h->h.hostname);
 		sess_result_clear(&r);
 		return -1;
 	}
@@ -315,8 +315,7 @@ phost_inspect(struct prov_host *h)
 int
 phost_cross_check(struct prov_host *h)
 {
-	if (inspect_check_enrolled(h->insp, &h->h, h->err,
-	    sizeof(h->err)) == -1)
+	if (inspect_check_enrolled(h->insp, &h->h, &h->err) != ERR_OK)
 		return -1;
 	h->enrolled = 1;
 	return 0;

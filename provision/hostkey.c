@@ -69,9 +69,9 @@ wipe_stack_below(void)
 	explicit_bzero(b, sizeof(b));
 }
 
-int
-hostkey_generate(const char *comment, char **priv, char **pub, char *err,
-    size_t errlen)
+enum err_code
+hostkey_generate(const char *comment, char **priv, char **pub,
+    struct err *err)
 {
 	EVP_PKEY	*key = NULL;
 	struct wbuf	 blob = { { 0 }, 0 }, sec = { { 0 }, 0 };
@@ -80,14 +80,12 @@ hostkey_generate(const char *comment, char **priv, char **pub, char *err,
 	size_t		 pklen = ED_LEN, i, at, clen;
 	uint32_t	 check;
 	char		*text = NULL, *out;
-	int		 rc = -1;
+	enum err_code	 rc = ERR_FAIL;
 
 	*priv = *pub = NULL;
 	clen = strlen(comment);
-	if (clen > 512) {
-		snprintf(err, errlen, "host key comment too long");
-		return -1;
-	}
+	if (clen > 512)
+		return err_set(err, ERR_INVAL, "host key comment too long");
 	/* The seed is drawn here and given to OpenSSL, never read back:
 	 * EVP_PKEY_get_raw_private_key() exports it through a parameter
 	 * buffer that OpenSSL 3.0 frees without wiping. */
@@ -97,7 +95,7 @@ hostkey_generate(const char *comment, char **priv, char **pub, char *err,
 	    EVP_PKEY_get_raw_public_key(key, pk, &pklen) != 1 ||
 	    pklen != ED_LEN ||
 	    RAND_bytes((unsigned char *)&check, sizeof(check)) != 1) {
-		snprintf(err, errlen, "ed25519 key generation failed");
+		err_set(err, ERR_FAIL, "ed25519 key generation failed");
 		goto out;
 	}
 	memcpy(sk + ED_LEN, pk, ED_LEN);	/* seed || public */
@@ -133,7 +131,7 @@ hostkey_generate(const char *comment, char **priv, char **pub, char *err,
 	free(text);
 	text = b64(blob.b, blob.n);
 	*pub = xsprintf("%s %s %s\n", KEY_TYPE, text, comment);
-	rc = 0;
+	rc = ERR_OK;
 out:
 	if (text != NULL) {
 		explicit_bzero(text, strlen(text));

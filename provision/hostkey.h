@@ -9,9 +9,11 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 /* *priv and *pub are the caller's (wipe priv with explicit_bzero before
- * freeing it); -1 with err set. */
-int	hostkey_generate(const char *comment, char **priv, char **pub,
-	    char *err, size_t errlen);
+ * freeing it); else err says why. */
+enum err_code	hostkey_generate(const char *comment, char **priv,
+		    char **pub, struct err *);
 
 #endif

@@ -255,9 +255,8 @@ disk_by_partname(struct inspect *in, const char *name)
 	return NULL;
 }
 
-int
-inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
-    size_t errlen)
+enum err_code
+inspect_parse(const char *dump, size_t len, struct inspect *in, struct err *err)
 {
 	const char		*p = dump, *end = dump + len, *nl;
 	char			 key[32], val[1024];
@@ -271,9 +270,8 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 
 	memset(in, 0, sizeof(*in));
 	if (len > INSPECT_MAXDUMP) {
-		snprintf(err, errlen, "inspection output too large (%zu bytes)",
-		    len);
-		return -1;
+		return err_set(err, ERR_FAIL, "inspection output too large "
+		    "(%zu bytes)", len);
 	}
 	for (; p < end; p = nl + 1) {
 		const char	*eq;
@@ -288,9 +286,8 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 				seen_hdr = 1;
 				continue;
 			}
-			snprintf(err, errlen, "inspection output does not "
-			    "start with 'castiron-inspect 1'");
-			return -1;
+			return err_set(err, ERR_FAIL, "inspection output does "
+			    "not start with 'castiron-inspect 1'");
 		}
 		if (ll == 3 && memcmp(p, "end", 3) == 0) {
 			seen_end = 1;
@@ -445,9 +442,8 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 		}
 	}
 	if (!seen_hdr || !seen_end) {
-		snprintf(err, errlen, "inspection output is truncated (%u "
-		    "lines, no end marker)", lineno);
-		return -1;
+		return err_set(err, ERR_FAIL, "inspection output is truncated "
+		    "(%u lines, no end marker)", lineno);
 	}
 	/* Tie mounts to disks by device number. */
 	for (i = 0; i < in->ndisks; i++) {
@@ -481,7 +477,7 @@ inspect_parse(const char *dump, size_t len, struct inspect *in, char *err,
 		in->gpus[j++] = *g;
 	}
 	in->ngpus = j;
-	return 0;
+	return ERR_OK;
 }
 
 /* A pci.ids line "ID  NAME" after depth tabs: the id, or -1. */
@@ -577,9 +573,9 @@ inspect_to_facts(const struct inspect *in, struct inv_facts *f)
 	f->ngpus = in->ngpus;
 }
 
-int
+enum err_code
 inspect_check_enrolled(const struct inspect *in, const struct inv_host *h,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	size_t	 i, j;
 
@@ -596,51 +592,46 @@ inspect_check_enrolled(const struct inspect *in, const struct inv_host *h,
 				strncat(seen, in->nics[j].mac, sizeof(seen) -
 				    strlen(seen) - 1);
 			}
-			snprintf(err, errlen, "%s: enrolled MAC %s not found "
-			    "on the host (it has: %s)", h->hostname,
+			return err_set(err, ERR_FAIL, "%s: enrolled MAC %s not "
+			    "found on the host (it has: %s)", h->hostname,
 			    h->macs[i], *seen ? seen : "no NICs");
-			return -1;
 		}
 	}
 	if (h->serial[0] && in->sys_serial[0] &&
 	    strcmp(h->serial, in->sys_serial) != 0) {
-		snprintf(err, errlen, "%s: system serial %s does not match the "
-		    "enrolled serial %s", h->hostname, in->sys_serial,
+		return err_set(err, ERR_FAIL, "%s: system serial %s does not "
+		    "match the enrolled serial %s", h->hostname, in->sys_serial,
 		    h->serial);
-		return -1;
 	}
-	return 0;
+	return ERR_OK;
 }
 
-static int
-disk_usable(const struct inspect_disk *d, uint64_t min_bytes, char *err,
-    size_t errlen)
+static enum err_code
+disk_usable(const struct inspect_disk *d, uint64_t min_bytes, struct err *err)
 {
 	char	 a[32], b[32];
 
 	if (d->in_use || d->is_root) {
-		snprintf(err, errlen, "target disk /dev/%s is in use (mounted, "
-		    "swap or held); refused before writing", d->d.name);
-		return -1;
+		return err_set(err, ERR_FAIL, "target disk /dev/%s is in use "
+		    "(mounted, swap or held); refused before writing",
+		    d->d.name);
 	}
 	if (d->ro) {
-		snprintf(err, errlen, "target disk /dev/%s is read-only",
-		    d->d.name);
-		return -1;
+		return err_set(err, ERR_FAIL, "target disk /dev/%s is "
+		    "read-only", d->d.name);
 	}
 	if (d->d.size_bytes < min_bytes) {
-		snprintf(err, errlen, "target disk /dev/%s is too small: %s, "
-		    "the image needs %s", d->d.name,
-		    fmt_size(d->d.size_bytes, a, sizeof(a)),
-		    fmt_size(min_bytes, b, sizeof(b)));
-		return -1;
+		return err_set(err, ERR_FAIL, "target disk /dev/%s is too "
+		    "small: %s, the image needs %s", d->d.name,
+		    fmt_size(d->d.size_bytes, a, sizeof(a)), fmt_size(min_bytes,
+		    b, sizeof(b)));
 	}
-	return 0;
+	return ERR_OK;
 }
 
-int
+enum err_code
 inspect_pick_disk(const struct inspect *in, const char *want,
-    uint64_t min_bytes, char *out, size_t outlen, char *err, size_t errlen)
+    uint64_t min_bytes, char *out, size_t outlen, struct err *err)
 {
 	const struct inspect_disk	*best = NULL;
 	size_t				 i;
@@ -654,9 +645,9 @@ inspect_pick_disk(const struct inspect *in, const char *want,
 				if (strcmp(in->aliases[i].path, want) == 0)
 					break;
 			if (i == in->naliases) {
-				snprintf(err, errlen, "target disk %s not "
-				    "found on the host (no such link)", want);
-				return -1;
+				return err_set(err, ERR_FAIL, "target disk %s "
+				    "not found on the host (no such link)",
+				    want);
 			}
 			name = in->aliases[i].name;
 		}
@@ -664,14 +655,13 @@ inspect_pick_disk(const struct inspect *in, const char *want,
 			if (strcmp(in->disks[i].d.name, name) == 0)
 				break;
 		if (i == in->ndisks) {
-			snprintf(err, errlen, "target disk %s not found on the "
-			    "host", want);
-			return -1;
+			return err_set(err, ERR_FAIL, "target disk %s not "
+			    "found on the host", want);
 		}
-		if (disk_usable(&in->disks[i], min_bytes, err, errlen) == -1)
-			return -1;
+		if (disk_usable(&in->disks[i], min_bytes, err) != ERR_OK)
+			return ERR_FAIL;
 		snprintf(out, outlen, "/dev/%s", in->disks[i].d.name);
-		return 0;
+		return ERR_OK;
 	}
 	for (i = 0; i < in->ndisks; i++) {
 		const struct inspect_disk *d = &in->disks[i];
@@ -682,14 +672,13 @@ inspect_pick_disk(const struct inspect *in, const char *want,
 			best = d;
 	}
 	if (best == NULL) {
-		snprintf(err, errlen, "no target disk: every disk is removable, "
-		    "virtual, read-only or in use");
-		return -1;
+		return err_set(err, ERR_FAIL, "no target disk: every disk is "
+		    "removable, virtual, read-only or in use");
 	}
-	if (disk_usable(best, min_bytes, err, errlen) == -1)
-		return -1;
+	if (disk_usable(best, min_bytes, err) != ERR_OK)
+		return ERR_FAIL;
 	snprintf(out, outlen, "/dev/%s", best->d.name);
-	return 0;
+	return ERR_OK;
 }
 
 /* Serials as they are recorded: no blanks (the record is one line of
@@ -724,9 +713,9 @@ inspect_disk_identity(const struct inspect *in, const char *dev,
 		}
 }
 
-int
+enum err_code
 inspect_find_written(const struct inspect *in, const char *recorded,
-    char *out, size_t outlen, char *err, size_t errlen)
+    char *out, size_t outlen, struct err *err)
 {
 	char		 dev[256] = "", serial[128] = "", byid[256] = "";
 	char		 w[128];
@@ -736,8 +725,7 @@ inspect_find_written(const struct inspect *in, const char *recorded,
 	/* "DEV [serial=S] [by-id=PATH]" */
 	n = strcspn(p, " ");
 	if (n == 0 || n >= sizeof(dev)) {
-		snprintf(err, errlen, "no disk recorded");
-		return -1;
+		return err_set(err, ERR_FAIL, "no disk recorded");
 	}
 	memcpy(dev, p, n);
 	for (p += n; *p == ' '; p++) {
@@ -756,25 +744,24 @@ inspect_find_written(const struct inspect *in, const char *recorded,
 			if (strcmp(w, serial) == 0) {
 				snprintf(out, outlen, "/dev/%s",
 				    in->disks[i].d.name);
-				return 0;
+				return ERR_OK;
 			}
 		}
-		snprintf(err, errlen, "the disk the image was written to "
-		    "(serial %s, then %s) is not on the host now", serial, dev);
-		return -1;
+		return err_set(err, ERR_FAIL, "the disk the image was written "
+		    "to (serial %s, then %s) is not on the host now", serial,
+		    dev);
 	}
 	if (*byid) {
 		for (i = 0; i < in->naliases; i++)
 			if (strcmp(in->aliases[i].path, byid) == 0) {
 				snprintf(out, outlen, "/dev/%s",
 				    in->aliases[i].name);
-				return 0;
+				return ERR_OK;
 			}
-		snprintf(err, errlen, "the disk the image was written to (%s, "
-		    "then %s) is not on the host now", byid, dev);
-		return -1;
+		return err_set(err, ERR_FAIL, "the disk the image was written "
+		    "to (%s, then %s) is not on the host now", byid, dev);
 	}
 	/* No identity to go by (a loop device): the name it had. */
 	snprintf(out, outlen, "%s", dev);
-	return 0;
+	return ERR_OK;
 }

@@ -72,9 +72,9 @@ struct inspect {
 	size_t			 ngpus;
 };
 
-/* Parses a dump; -1 with a reason when it is not one. */
-int	inspect_parse(const char *dump, size_t len, struct inspect *,
-	    char *err, size_t errlen);
+/* Parses a dump; ERR_FAIL with a reason when it is not one. */
+enum err_code	inspect_parse(const char *dump, size_t len,
+		    struct inspect *, struct err *);
 /*
  * Names the accelerators' vendors and models from a pci.ids file (path,
  * or NULL for INSPECT_PCI_IDS); without the file, or for an id it does
@@ -85,27 +85,30 @@ void	inspect_pci_names(struct inspect *, const char *path);
 /* Fills f from in (f's arrays are allocated; inv_facts_free). */
 void	inspect_to_facts(const struct inspect *, struct inv_facts *f);
 /* Checks against the enrollment: every enrolled MAC present, the serial
- * equal when both are known.  -1 with the contradiction in err. */
-int	inspect_check_enrolled(const struct inspect *, const struct inv_host *,
-	    char *err, size_t errlen);
+ * equal when both are known.  ERR_FAIL with the contradiction in err. */
+enum err_code	inspect_check_enrolled(const struct inspect *,
+		    const struct inv_host *, struct err *);
 /*
  * The target disk.  want: a device path ("/dev/sdb"), a udev link the host
  * has ("/dev/disk/by-id/..." or by-path), or NULL/"auto" for
  * the largest non-removable, non-virtual, writable disk that is not in
  * use and not the root disk.  min_bytes: the image's size.  Writes
- * "/dev/NAME" into out.  -1 when missing, in use, read-only or too small.
+ * "/dev/NAME" into out.  ERR_FAIL when missing, in use, read-only or too
+ * small (the host fails before a byte is written).
  */
-int	inspect_pick_disk(const struct inspect *, const char *want,
-	    uint64_t min_bytes, char *out, size_t outlen, char *err,
-	    size_t errlen);
+enum err_code	inspect_pick_disk(const struct inspect *, const char *want,
+		    uint64_t min_bytes, char *out, size_t outlen,
+		    struct err *);
 /* What identifies the disk dev ("/dev/NAME") beyond its kernel name: its
  * serial (blanks made '_') and a /dev/disk/by-id link; "" when none. */
 void	inspect_disk_identity(const struct inspect *, const char *dev,
 	    char *serial, size_t slen, char *byid, size_t blen);
 /* The disk a record "DEV [serial=S] [by-id=PATH]" names on the host now:
  * by serial first, else by the link, else (nothing identifies it, as for
- * a loop device) DEV itself.  -1 when the disk is not there any more. */
-int	inspect_find_written(const struct inspect *, const char *recorded,
-	    char *out, size_t outlen, char *err, size_t errlen);
+ * a loop device) DEV itself.  ERR_FAIL when the disk is not there any
+ * more. */
+enum err_code	inspect_find_written(const struct inspect *,
+		    const char *recorded, char *out, size_t outlen,
+		    struct err *);
 
 #endif

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,21 +77,17 @@ proc_start(pid_t pid, char *out, size_t outlen)
 	return 0;
 }
 
-int
-owner_self(struct inv_owner *o, char *err, size_t errlen)
+enum err_code
+owner_self(struct inv_owner *o, struct err *err)
 {
 	memset(o, 0, sizeof(*o));
-	if (gethostname(o->host, sizeof(o->host) - 1) == -1) {
-		snprintf(err, errlen, "gethostname: %s", strerror(errno));
-		return -1;
-	}
+	if (gethostname(o->host, sizeof(o->host) - 1) == -1)
+		return err_errno(err, ERR_FAIL, "gethostname");
 	o->pid = (int64_t)getpid();
-	if (proc_start(getpid(), o->start, sizeof(o->start)) == -1) {
-		snprintf(err, errlen, "/proc/self/stat: cannot read this "
-		    "process's start time: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (proc_start(getpid(), o->start, sizeof(o->start)) == -1)
+		return err_errno(err, ERR_FAIL, "/proc/self/stat: cannot read "
+		    "this process's start time");
+	return ERR_OK;
 }
 
 /* Whether the process o names still runs here.  When that cannot be
@@ -111,54 +106,45 @@ owner_alive(const struct inv_owner *o)
 	return strcmp(start, o->start) == 0;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-refuse(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int
+enum err_code
 owner_may_take(const struct inv_owner *rec, const struct inv_owner *me,
-    const char *hostname, int force, char *why, size_t whylen, char *err,
-    size_t errlen)
+    const char *hostname, int force, char *why, size_t whylen,
+    struct err *err)
 {
 	if (rec->host[0] == '\0') {
 		if (!force)
-			return refuse(err, errlen, "%s: is provisioning, but no "
-			    "run is recorded as its owner: --force takes it over "
-			    "(only if no run is provisioning it)", hostname);
+			return err_set(err, ERR_WRONGSTATE, "%s: is "
+			    "provisioning, but no run is recorded as its "
+			    "owner: --force takes it over (only if no run is "
+			    "provisioning it)", hostname);
 		snprintf(why, whylen, "taken over with --force (no run was "
 		    "recorded as its owner) by pid %lld on %s",
 		    (long long)me->pid, me->host);
-		return 0;
+		return ERR_OK;
 	}
 	if (strcmp(rec->host, me->host) != 0) {
 		if (!force)
-			return refuse(err, errlen, "%s: is being provisioned "
-			    "by pid %lld on %s, another appliance, where castiron "
-			    "cannot see whether it runs: --force takes it over "
-			    "(only if that run is gone)", hostname,
-			    (long long)rec->pid, rec->host);
+			return err_set(err, ERR_WRONGSTATE, "%s: is being "
+			    "provisioned by pid %lld on %s, another appliance, "
+			    "where castiron cannot see whether it runs: "
+			    "--force takes it over (only if that run is "
+			    "gone)", hostname, (long long)rec->pid, rec->host);
 		snprintf(why, whylen, "taken over with --force from pid %lld "
 		    "on %s (another appliance) by pid %lld on %s",
 		    (long long)rec->pid, rec->host, (long long)me->pid,
 		    me->host);
-		return 0;
+		return ERR_OK;
 	}
 	if (rec->pid == me->pid && strcmp(rec->start, me->start) == 0)
-		return refuse(err, errlen, "%s: is in this run already "
-		    "(named twice?)", hostname);
+		return err_set(err, ERR_WRONGSTATE, "%s: is in this run "
+		    "already (named twice?)", hostname);
 	if (owner_alive(rec))
-		return refuse(err, errlen, "%s: is being provisioned by pid "
-		    "%lld on %s, which is running; refused", hostname,
+		return err_set(err, ERR_WRONGSTATE, "%s: is being "
+		    "provisioned by pid %lld on %s, which is running; "
+		    "refused", hostname,
 		    (long long)rec->pid, rec->host);
 	snprintf(why, whylen, "its run, pid %lld on %s (start %s), is gone: "
 	    "taken over by pid %lld", (long long)rec->pid, rec->host,
 	    rec->start, (long long)me->pid);
-	return 0;
+	return ERR_OK;
 }

@@ -84,7 +84,7 @@ decide_pack(struct prov_ctx *c, const struct bmap *bm, struct err *err)
 }
 
 struct prov_ctx *
-prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
+prov_prepare(const struct prov_opts *o, struct err *err)
 {
 	const struct config	*cfg = o->cfg;
 	const struct cfg_image	*img;
@@ -96,24 +96,23 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	struct stat		 st;
 	enum img_format		 fmt;
 
-	*usage = 1;
 	if (cfg->inventory.database == NULL) {
-		snprintf(err, errlen, "%s: [inventory] database is not set",
+		err_set(err, ERR_INVAL, "%s: [inventory] database is not set",
 		    cfg->path);
 		return NULL;
 	}
 	if (cfg->provision.ssh_key == NULL) {
-		snprintf(err, errlen, "%s: [provision] ssh_key is not set",
+		err_set(err, ERR_INVAL, "%s: [provision] ssh_key is not set",
 		    cfg->path);
 		return NULL;
 	}
 	if (name == NULL) {
-		snprintf(err, errlen, "no image: pass --image NAME or set "
+		err_set(err, ERR_INVAL, "no image: pass --image NAME or set "
 		    "[provision] image in %s", cfg->path);
 		return NULL;
 	}
 	if ((img = config_image(cfg, name)) == NULL) {
-		snprintf(err, errlen, "%s: no [image %s] section", cfg->path,
+		err_set(err, ERR_INVAL, "%s: no [image %s] section", cfg->path,
 		    name);
 		return NULL;
 	}
@@ -131,15 +130,13 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 		struct img_fetch_result	 fr;
 
 		if (o->dry_run) {
-			snprintf(err, errlen, "image %s is not in the cache: "
+			err_set(err, ERR_FAIL, "image %s is not in the cache: "
 			    "a run fetches it first, --dry-run does not "
 			    "(castiron image fetch %s)", name, name);
-			*usage = 0;
 			goto fail;
 		}
 		if (img_fetch(cfg, img, &fo, &fr, &e) != ERR_OK) {
-			snprintf(err, errlen, "image %s: %s", name, e.msg);
-			*usage = 0;	/* a failed fetch, not bad usage */
+			err_set(err, ERR_FAIL, "image %s: %s", name, e.msg);
 			goto fail;
 		}
 	}
@@ -158,21 +155,22 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	c->writer_path = find_writer(cfg);
 	if (img_file_sha256(c->writer_path, c->writer_sha, NULL,
 	    &e) != ERR_OK) {
-		snprintf(err, errlen, "castiron-writer: %s (build it with make, "
-		    "or set [provision] writer)", e.msg);
+		err_set(err, ERR_INVAL, "castiron-writer: %s (build it with "
+		    "make, or set [provision] writer)", e.msg);
 		goto fail;
 	}
 	if (cfg->provision.deploy_host_key && sshkey_fp_file(
 	    cfg->provision.deploy_host_key, c->deploy_fp, &e) != ERR_OK) {
-		snprintf(err, errlen, "[provision] deploy_host_key: %s", e.msg);
+		err_set(err, ERR_INVAL, "[provision] deploy_host_key: %s",
+		    e.msg);
 		goto fail;
 	}
 	if (cfg->provision.authorized_keys) {
 		if ((c->authorized = file_read_small(
 		    cfg->provision.authorized_keys, 1 << 20, NULL,
 		    &e)) == NULL) {
-			snprintf(err, errlen, "[provision] authorized_keys: %s",
-			    e.msg);
+			err_set(err, ERR_INVAL, "[provision] "
+			    "authorized_keys: %s", e.msg);
 			goto fail;
 		}
 	} else
@@ -194,23 +192,22 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	}
 	/* The image: present and verified once for the whole run. */
 	if (stat(c->image_path, &st) == -1) {
-		snprintf(err, errlen, "image %s: %s: %s (run castiron image "
+		err_set(err, ERR_INVAL, "image %s: %s: %s (run castiron image "
 		    "fetch %s)", name, c->image_path, strerror(errno), name);
 		goto fail;
 	}
 	if (c->bmap_path && access(c->bmap_path, R_OK) == -1) {
-		snprintf(err, errlen, "image %s: bmap %s: %s", name,
+		err_set(err, ERR_INVAL, "image %s: bmap %s: %s", name,
 		    c->bmap_path, strerror(errno));
 		goto fail;
 	}
-	*usage = 0;
 	/*
 	 * The image is held open for the run and every host is sent what
 	 * this descriptor reads: the file verified here, even if the cache
 	 * replaces or evicts it meanwhile (both rename or unlink).
 	 */
 	if ((c->image_fd = open(c->image_path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "image %s: %s: %s", name, c->image_path,
+		err_set(err, ERR_FAIL, "image %s: %s: %s", name, c->image_path,
 		    strerror(errno));
 		goto fail;
 	}
@@ -218,21 +215,21 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	    c->image_fd);
 	snprintf(c->image_sha, sizeof(c->image_sha), "%s", img->sha256);
 	if (img_file_sha256(c->image_src, sha, NULL, &e) != ERR_OK) {
-		snprintf(err, errlen, "image %s: %s", name, e.msg);
+		err_set(err, ERR_FAIL, "image %s: %s", name, e.msg);
 		goto fail;
 	}
 	/* The bmap says which bytes are written: pinned like the image,
 	 * loaded once for the size below and for how the image travels. */
 	if (c->bmap_path && (bm = bmap_load_pinned(c->bmap_path,
 	    img->bmap_sha256, &e)) == NULL) {
-		snprintf(err, errlen, "image %s: bmap %s", name, e.msg);
+		err_set(err, ERR_FAIL, "image %s: bmap %s", name, e.msg);
 		goto fail;
 	}
 	snprintf(c->bmap_sha256, sizeof(c->bmap_sha256), "%s",
 	    img->bmap_sha256);
 	if (strcmp(sha, img->sha256) != 0) {
-		snprintf(err, errlen, "image %s: %s does not verify: sha256 %s, "
-		    "expected %s", name, c->image_path, sha, img->sha256);
+		err_set(err, ERR_FAIL, "image %s: %s does not verify: sha256 "
+		    "%s, expected %s", name, c->image_path, sha, img->sha256);
 		goto fail;
 	}
 	/* The size a target must have, once for every host: the catalog's
@@ -244,7 +241,7 @@ prov_prepare(const struct prov_opts *o, int *usage, char *err, size_t errlen)
 	    NULL) == ERR_OK && fmt == IMG_RAW && fstat(c->image_fd, &st) == 0)
 		c->image_bytes = (uint64_t)st.st_size;
 	if (decide_pack(c, bm, &e) != ERR_OK) {
-		snprintf(err, errlen, "image %s: %s", name, e.msg);
+		err_set(err, ERR_FAIL, "image %s: %s", name, e.msg);
 		goto fail;
 	}
 	bmap_free(bm);

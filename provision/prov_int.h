@@ -84,7 +84,7 @@ struct prov_host {
 	int			 step;		/* running now */
 	uint64_t		 step_bytes;
 	char			 why[512];	/* the step's done note */
-	char			 err[PROV_ERRLEN];
+	struct err		 err;	/* why it failed (phost_err) */
 };
 
 /* host.c */
@@ -123,17 +123,20 @@ int	phost_inspect(struct prov_host *);
  * h->enrolled. */
 int	phost_cross_check(struct prov_host *);
 
-/* owner.c: this process as a run's owner (-1 with err set); and whether
- * a host found in provisioning, owned by rec, may be taken over by me (0,
- * the event's reason in why) or not (-1, err the one line naming whose it
- * is). */
-int	owner_self(struct inv_owner *, char *err, size_t errlen);
-int	owner_may_take(const struct inv_owner *rec, const struct inv_owner *me,
-	    const char *hostname, int force, char *why, size_t whylen,
-	    char *err, size_t errlen);
+/* owner.c: this process as a run's owner; and whether a host found in
+ * provisioning, owned by rec, may be taken over by me (ERR_OK, the
+ * event's reason in why) or not (ERR_WRONGSTATE, the one line naming
+ * whose it is). */
+enum err_code	owner_self(struct inv_owner *, struct err *);
+enum err_code	owner_may_take(const struct inv_owner *rec,
+		    const struct inv_owner *me, const char *hostname,
+		    int force, char *why, size_t whylen, struct err *);
 
 /* reboot = bmc: a one-time disk boot and a restart (step_power.c). */
 int	phost_bmc_disk_boot(struct prov_host *);
+/* A run resumed after boot: the network boot's check-in read again
+ * (step_power.c). */
+int	phost_resume_boot(struct prov_host *);
 /* castiron-writer uploaded to remote, its digest checked (step_image.c). */
 int	phost_upload_writer(struct prov_host *, const char *remote);
 /* The installed root partition on the written disk (step_configure.c). */

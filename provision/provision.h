@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "lib/config.h"
+#include "lib/err.h"
 
 struct prov_opts {
 	const struct config	*cfg;
@@ -34,7 +35,10 @@ struct prov_result {
 	uint64_t	 duration_ms;
 	uint64_t	 bytes;		/* image bytes sent */
 	char		 disk[64];
-	int		 usage;		/* the failure was bad input (exit 2) */
+	/* Why it failed: ERR_FAIL for a failed step; ERR_INVAL, ERR_NOENT
+	 * or ERR_WRONGSTATE when the host was refused before it started
+	 * (exit 2). */
+	enum err_code	 code;
 };
 
 /* What a run would do for one host (--dry-run). */
@@ -50,18 +54,18 @@ struct prov_plan {
 /*
  * Checks what applies to every host before anything changes: the image
  * exists in the configuration and its cached file verifies, the writer
- * and keys are readable, reboot mode is supported.  -1 with err set:
- * nothing was touched (exit 2, or 1 for an image that fails to verify:
- * *usage says which).
+ * and keys are readable, reboot mode is supported.  NULL with err set:
+ * nothing was touched (ERR_INVAL, or ERR_FAIL for an image that cannot
+ * be fetched or fails to verify).
  */
 struct prov_ctx;
-struct prov_ctx	*prov_prepare(const struct prov_opts *, int *usage, char *err,
-		    size_t errlen);
+struct prov_ctx	*prov_prepare(const struct prov_opts *, struct err *);
 void		 prov_ctx_free(struct prov_ctx *);
 
-/* Fills plans[i] for each host; nothing changes. */
-int	prov_plan(struct prov_ctx *, const char *const *hosts, size_t n,
-	    struct prov_plan *plans, char *err, size_t errlen);
+/* Fills plans[i] for each host; nothing changes.  ERR_FAIL when this
+ * process or the inventory cannot be read. */
+enum err_code	prov_plan(struct prov_ctx *, const char *const *hosts,
+		    size_t n, struct prov_plan *plans, struct err *);
 /* Provisions the hosts, results[i] for hosts[i]; returns the number of
  * hosts that failed. */
 size_t	prov_run(struct prov_ctx *, const char *const *hosts, size_t n,

@@ -72,11 +72,11 @@ static int
 record(struct prov_host *h, int step, enum inv_step_event ev, uint64_t bytes,
     uint64_t ms, const char *reason)
 {
-	char	 e[INV_ERRLEN];
+	struct err	 e;
 
 	if (inv_step_record(h->inv, h->h.hostname, h->ctx->o.actor, step, ev,
-	    bytes, ms, reason, e, sizeof(e)) != INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	    bytes, ms, reason, &e) != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		return -1;
 	}
 	return 0;
@@ -125,18 +125,21 @@ static int
 take_over(struct prov_host *h)
 {
 	struct prov_ctx	*c = h->ctx;
-	char		 why[512], e[INV_ERRLEN];
+	char		 why[512];
+	struct err	 e;
+	struct err	 oe;
 	int		 rc;
 
 	if (owner_may_take(&h->h.owner, &c->owner, h->h.hostname, c->o.force,
-	    why, sizeof(why), h->err, sizeof(h->err)) == -1) {
-		h->res->usage = 1;
+	    why, sizeof(why), &oe) != ERR_OK) {
+		phost_err(h, "%s", oe.msg);
+		h->res->code = oe.code;
 		return -1;
 	}
 	if ((rc = inv_run_takeover(h->inv, h->h.hostname, c->o.actor,
-	    &h->h.owner, why, e, sizeof(e))) != INV_OK) {
-		phost_err(h, "%s", e);
-		h->res->usage = rc != INV_FAIL;
+	    &h->h.owner, why, &e)) != ERR_OK) {
+		phost_err(h, "%s", e.msg);
+		h->res->code = rc;
 		return -1;
 	}
 	log_info("%s: %s", h->h.hostname, why);
@@ -155,28 +158,28 @@ run_host(struct prov_host *h)
 {
 	struct prov_ctx		*c = h->ctx;
 	const struct step	*s;
-	char			 e[INV_ERRLEN];
+	struct err		 e;
 	int			 from, rc, sig;
 	uint64_t		 t0 = mono_ms(), ts;
 
 	h->res->step = STEP_NONE;
-	if (inv_open_config(c->cfg, 0, &h->inv, e, sizeof(e)) != INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	if (inv_open_config(c->cfg, 0, &h->inv, &e) != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		goto out;
 	}
 	inv_run_owner(h->inv, &c->owner);
-	if ((rc = inv_host_find(h->inv, h->res->hostname, &h->h, e,
-	    sizeof(e))) != INV_OK) {
-		phost_err(h, "%s", e);
-		h->res->usage = rc != INV_FAIL;
+	if ((rc = inv_host_find(h->inv, h->res->hostname, &h->h, &e)) != ERR_OK)
+	    {
+		phost_err(h, "%s", e.msg);
+		h->res->code = rc;
 		goto out;
 	}
 	if (h->h.state == HS_PROVISIONING && take_over(h) == -1)
 		goto out;
 	if ((rc = inv_run_begin(h->inv, h->h.hostname, c->o.actor, c->o.force,
-	    NULL, &from, e, sizeof(e))) != INV_OK) {
-		phost_err(h, "%s", e);
-		h->res->usage = rc != INV_FAIL;
+	    NULL, &from, &e)) != ERR_OK) {
+		phost_err(h, "%s", e.msg);
+		h->res->code = rc;
 		goto out;
 	}
 	h->step = from;
@@ -188,6 +191,8 @@ run_host(struct prov_host *h)
 	if (from > STEP_POWER)
 		log_debug("%s: resuming at step %s", h->h.hostname,
 		    prov_step_name(from));
+	if (from > STEP_BOOT && phost_resume_boot(h) == -1)
+		goto fail;
 	for (s = steps; s < steps + sizeof(steps) / sizeof(steps[0]); s++) {
 		if (s->id < from)
 			continue;
@@ -214,8 +219,8 @@ run_host(struct prov_host *h)
 	if (inv_run_active(h->inv, h->h.hostname, c->o.actor,
 	    c->cfg->provision.reboot == REBOOT_NONE ? "configured; reboot = "
 	    "none, so the installed system has not been booted yet" :
-	    "provisioned and verified", e, sizeof(e)) != INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	    "provisioned and verified", &e) != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		goto fail;
 	}
 	h->res->ok = 1;
@@ -224,14 +229,20 @@ fail:
 	h->res->step = h->step;
 	if ((sig = atomic_load(&c->stop)) != 0)
 		phost_err(h, "interrupted (%s)", signame(sig));
-	if (inv_run_fail(h->inv, h->h.hostname, c->o.actor, h->step, h->err,
-	    e, sizeof(e)) != INV_OK)
+	if (inv_run_fail(h->inv, h->h.hostname, c->o.actor, h->step,
+	    h->err.msg, &e) != ERR_OK)
 		log_warnx("%s: could not record the failure: %s",
-		    h->h.hostname, e);
+		    h->h.hostname, e.msg);
 out:
 	phost_disconnect(h);
-	if (!h->res->ok)
-		snprintf(h->res->reason, sizeof(h->res->reason), "%s", h->err);
+	if (!h->res->ok) {
+		snprintf(h->res->reason, sizeof(h->res->reason), "%s",
+		    h->err.msg);
+		/* A host refused before it started says why; a step's
+		 * failure is a failed run. */
+		if (h->res->code == ERR_OK)
+			h->res->code = ERR_FAIL;
+	}
 	h->res->duration_ms = mono_ms() - t0;
 	snprintf(h->res->disk, sizeof(h->res->disk), "%s", h->disk);
 }
@@ -321,7 +332,7 @@ prov_run(struct prov_ctx *c, const char *const *hosts, size_t n,
 {
 	pthread_t	*th;
 	sigset_t	 set, old;
-	char		 e[PROV_ERRLEN];
+	struct err	 e;
 	size_t		 i, nth, failed = 0;
 	int		 sig;
 
@@ -330,8 +341,8 @@ prov_run(struct prov_ctx *c, const char *const *hosts, size_t n,
 	c->nhosts = n;
 	c->next = 0;
 	c->finished = 0;
-	if (owner_self(&c->owner, e, sizeof(e)) == -1)
-		fatalx("%s", e);
+	if (owner_self(&c->owner, &e) != ERR_OK)
+		fatalx("%s", e.msg);
 	nth = c->o.parallel ? c->o.parallel : 1;
 	if (nth > n)
 		nth = n;
@@ -356,6 +367,7 @@ prov_run(struct prov_ctx *c, const char *const *hosts, size_t n,
 		snprintf(results[i].reason, sizeof(results[i].reason),
 		    "interrupted (%s) before it started; nothing changed",
 		    signame(sig));
+		results[i].code = ERR_FAIL;
 	}
 	for (i = 0; i < n; i++)
 		if (!results[i].ok)
@@ -369,31 +381,31 @@ prov_interrupted(const struct prov_ctx *c)
 	return atomic_load(&c->stop);
 }
 
-int
+enum err_code
 prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
-    struct prov_plan *plans, char *err, size_t errlen)
+    struct prov_plan *plans, struct err *err)
 {
 	struct inv	*inv;
 	struct inv_host	 h;
-	char		 e[INV_ERRLEN], why[512];
+	char		 why[512];
+	struct err	 e;
+	struct err	 oe;
 	size_t		 i;
 	int		 s, from, last, taken;
 
-	if (owner_self(&c->owner, err, errlen) == -1)
-		return -1;
-	if (inv_open_config(c->cfg, INV_OPEN_READONLY, &inv, e, sizeof(e)) !=
-	    INV_OK) {
-		snprintf(err, errlen, "inventory: %s", e);
-		return -1;
-	}
+	if (owner_self(&c->owner, err) != ERR_OK)
+		return ERR_FAIL;
+	if (inv_open_config(c->cfg, INV_OPEN_READONLY, &inv, &e) != ERR_OK)
+		return err_set(err, ERR_FAIL, "inventory: %s", e.msg);
 	for (i = 0; i < n; i++) {
 		struct prov_plan *p = &plans[i];
 
 		memset(p, 0, sizeof(*p));
 		snprintf(p->hostname, sizeof(p->hostname), "%s", hosts[i]);
 		snprintf(p->image, sizeof(p->image), "%s", c->image);
-		if (inv_host_find(inv, hosts[i], &h, e, sizeof(e)) != INV_OK) {
-			snprintf(p->note, sizeof(p->note), "%.*s", (int)sizeof(p->note) - 1, e);
+		if (inv_host_find(inv, hosts[i], &h, &e) != ERR_OK) {
+			snprintf(p->note, sizeof(p->note), "%.*s",
+			    (int)sizeof(p->note) - 1, e.msg);
 			continue;
 		}
 		snprintf(p->state, sizeof(p->state), "%s",
@@ -403,9 +415,9 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		taken = 0;
 		if (h.state == HS_PROVISIONING) {
 			if (owner_may_take(&h.owner, &c->owner, h.hostname,
-			    c->o.force, why, sizeof(why), e, sizeof(e)) == -1) {
+			    c->o.force, why, sizeof(why), &oe) != ERR_OK) {
 				snprintf(p->note, sizeof(p->note), "refused: %.*s",
-				    (int)sizeof(p->note) - 10, e);
+				    (int)sizeof(p->note) - 10, oe.msg);
 				continue;
 			}
 			taken = 1;
@@ -417,10 +429,10 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 			continue;
 		}
 		from = STEP_POWER;
+		last = STEP_NONE;
 		if ((h.state == HS_FAILED || taken) && inv_step_last_done(inv,
-		    hosts[i], &last, e, sizeof(e)) == INV_OK &&
-		    last != STEP_NONE)
-			from = last + 1;
+		    hosts[i], &last, &e) == ERR_OK && last != STEP_NONE)
+			from = prov_step_resume(last);
 		for (s = from; s < STEP_COUNT; s++) {
 			if (p->steps[0])
 				strncat(p->steps, ",", sizeof(p->steps) -
@@ -435,7 +447,11 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		else if (from > STEP_POWER)
 			snprintf(p->note, sizeof(p->note), "resumes at %s",
 			    prov_step_name(from));
+		else if (h.state == HS_FAILED && last == STEP_POWER)
+			snprintf(p->note, sizeof(p->note), "resumes at power: "
+			    "its boot did not come up, so it is powered and "
+			    "booted again");
 	}
 	inv_close(inv);
-	return 0;
+	return ERR_OK;
 }

@@ -45,42 +45,39 @@ sh_quote(const char *s)
 	return q;
 }
 
-int
-sh_valid_path(const char *s, char *err, size_t errlen)
+enum err_code
+sh_valid_path(const char *s, struct err *err)
 {
 	const char	*p;
 
 	if (s == NULL || s[0] != '/') {
-		snprintf(err, errlen, "'%s' is not an absolute path",
-		    s ? s : "");
-		return -1;
+		return err_set(err, ERR_INVAL, "'%s' is not an absolute path", s
+		    ? s : "");
 	}
 	if (strlen(s) > 255) {
-		snprintf(err, errlen, "path too long");
-		return -1;
+		return err_set(err, ERR_INVAL, "path too long");
 	}
 	for (p = s; *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || strchr("._/+-", *p))
 			continue;
-		snprintf(err, errlen, "'%s': character 0x%02x not allowed in "
-		    "a path", s, (unsigned char)*p);
-		return -1;
+		return err_set(err, ERR_INVAL, "'%s': character 0x%02x not "
+		    "allowed in a path", s, (unsigned char)*p);
 	}
 	for (p = s; (p = strstr(p, "..")) != NULL; p += 2)
 		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0')) {
-			snprintf(err, errlen, "'%s': '..' not allowed", s);
-			return -1;
+			return err_set(err, ERR_INVAL, "'%s': '..' not allowed",
+			    s);
 		}
-	return 0;
+	return ERR_OK;
 }
 
-int
-sh_valid_device(const char *s, char *err, size_t errlen)
+enum err_code
+sh_valid_device(const char *s, struct err *err)
 {
 	if (s == NULL || strncmp(s, "/dev/", 5) != 0 || s[5] == '\0') {
-		snprintf(err, errlen, "'%s' is not a /dev/ path", s ? s : "");
-		return -1;
+		return err_set(err, ERR_INVAL, "'%s' is not a /dev/ path", s ? s
+		    : "");
 	}
-	return sh_valid_path(s, err, errlen);
+	return sh_valid_path(s, err);
 }

@@ -193,13 +193,14 @@ static int
 write_root(struct prov_host *h, const char *part, const struct rootfile *f,
     size_t n)
 {
-	char		*q, *cmd, *t, *in, e[PROV_ERRLEN];
+	char		*q, *cmd, *t, *in;
+	struct err	 ve;
 	size_t		 i, len, inlen = 0;
 	int		 rc;
 
 	for (i = 0; i < n; i++) {
-		if (sh_valid_path(f[i].rel, e, sizeof(e)) == -1) {
-			phost_err(h, "%s: %s", h->h.hostname, e);
+		if (sh_valid_path(f[i].rel, &ve) != ERR_OK) {
+			phost_err(h, "%s: %s", h->h.hostname, ve.msg);
 			return -1;
 		}
 		inlen += strlen(f[i].content);
@@ -231,11 +232,12 @@ write_root(struct prov_host *h, const char *part, const struct rootfile *f,
 static int
 gen_hostkey(struct prov_host *h, char **priv, char **pub)
 {
-	char	 comment[300], e[128];
+	char		 comment[300];
+	struct err	 e;
 
 	snprintf(comment, sizeof(comment), "root@%s", h->h.hostname);
-	if (hostkey_generate(comment, priv, pub, e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", h->h.hostname, e);
+	if (hostkey_generate(comment, priv, pub, &e) != ERR_OK) {
+		phost_err(h, "%s: %s", h->h.hostname, e.msg);
 		return -1;
 	}
 	return 0;
@@ -297,6 +299,7 @@ phost_root_part(struct prov_host *h, char *part, size_t partlen)
 	struct sess_result	 r;
 	const char		*hn = h->h.hostname;
 	char			 e[PROV_ERRLEN], *cmd, *q;
+	struct err		 ve;
 	int			 rc;
 
 	if (h->root_part[0]) {
@@ -322,10 +325,10 @@ phost_root_part(struct prov_host *h, char *part, size_t partlen)
 		if (h->insp == NULL && phost_inspect(h) == -1)
 			return -1;
 		if (inspect_find_written(h->insp, at + 12, h->disk,
-		    sizeof(h->disk), e, sizeof(e)) == -1 ||
-		    sh_valid_device(h->disk, e, sizeof(e)) == -1) {
-			phost_err(h, "%s: resuming after the image step: %s", hn,
-			    e);
+		    sizeof(h->disk), &ve) != ERR_OK ||
+		    sh_valid_device(h->disk, &ve) != ERR_OK) {
+			phost_err(h, "%s: resuming after the image step: %s",
+			    hn, ve.msg);
 			h->disk[0] = '\0';
 			return -1;
 		}
@@ -339,8 +342,8 @@ phost_root_part(struct prov_host *h, char *part, size_t partlen)
 		return -1;
 	rc = pick_root(r.out, part, partlen, e, sizeof(e));
 	sess_result_clear(&r);
-	if (rc == -1 || sh_valid_device(part, e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s: %s", hn, h->disk, e);
+	if (rc == -1 || sh_valid_device(part, &ve) != ERR_OK) {
+		phost_err(h, "%s: %s: %s", hn, h->disk, rc == -1 ? e : ve.msg);
 		return -1;
 	}
 	snprintf(h->root_part, sizeof(h->root_part), "%s", part);
@@ -405,15 +408,15 @@ step_configure(struct prov_host *h)
 	}
 	if (rc == 0) {
 		/* "ssh-ed25519 BASE64 comment": pin it. */
-		char	 ie[INV_ERRLEN];
-		size_t	 tl = strcspn(pub, " "), bl;
+		struct err	 ie;
+		size_t		 tl = strcspn(pub, " "), bl;
 		const char *b = pub + tl + (pub[tl] ? 1 : 0);
 		bl = strcspn(b, " \n");
 		snprintf(type, sizeof(type), "%.*s", (int)tl, pub);
 		snprintf(b64, sizeof(b64), "%.*s", (int)bl, b);
-		if (inv_hostkey_set(h->inv, hn, h->ctx->o.actor, type, b64, ie,
-		    sizeof(ie)) != INV_OK) {
-			phost_err(h, "inventory: %s", ie);
+		if (inv_hostkey_set(h->inv, hn, h->ctx->o.actor, type, b64, &ie)
+		    != ERR_OK) {
+			phost_err(h, "inventory: %s", ie.msg);
 			rc = -1;
 		} else if (sshkey_fp_line(pub, h->presented, NULL) == ERR_OK)
 			rc = phost_note(h, "installed host key %s pinned",

@@ -49,11 +49,12 @@ phost_upload_writer(struct prov_host *h, const char *remote)
 	struct prov_ctx		*c = h->ctx;
 	struct sess_result	 r;
 	char			 e[PROV_ERRLEN], tmp[300], *cmd, *qt, *qr;
+	struct err		 ve;
 	int			 rc;
 
 	snprintf(tmp, sizeof(tmp), "%.100s.%.180s.tmp", remote, h->h.hostname);
-	if (sh_valid_path(tmp, e, sizeof(e)) == -1) {
-		phost_err(h, "writer path: %s", e);
+	if (sh_valid_path(tmp, &ve) != ERR_OK) {
+		phost_err(h, "writer path: %s", ve.msg);
 		return -1;
 	}
 	if (sess_upload(h->sess, c->writer_path, tmp, 0755, e, sizeof(e)) == -1) {
@@ -304,20 +305,17 @@ step_image(struct prov_host *h)
 	struct frame_send_result	 sr;
 	struct frame_report		 done;
 	const char			*want;
-	char				 ie[INV_ERRLEN];
-	char				 writer[128], e[PROV_ERRLEN], url[400];
+	struct err			 ie;
+	char				 writer[128], url[400];
 	char				 serial[64], byid[128], how[600];
 	int				 rc, missing;
 	double				 mibs;
 
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
-	if (inspect_pick_disk(h->insp, want, c->image_bytes, h->disk, sizeof(h->disk),
-	    e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", h->h.hostname, e);
-		return -1;
-	}
-	if (sh_valid_device(h->disk, e, sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", h->h.hostname, e);
+	if (inspect_pick_disk(h->insp, want, c->image_bytes, h->disk,
+	    sizeof(h->disk), &ie) != ERR_OK ||
+	    sh_valid_device(h->disk, &ie) != ERR_OK) {
+		phost_err(h, "%s: %s", h->h.hostname, ie.msg);
 		return -1;
 	}
 	snprintf(writer, sizeof(writer), PROV_WRITER_NAME, c->writer_sha);
@@ -356,9 +354,9 @@ step_image(struct prov_host *h)
 	    sr.sha256, how, mibs, (unsigned long long)done.elapsed_ms,
 	    (unsigned long long)done.cpu_ms) == -1)
 		return -1;
-	if (inv_image_set(h->inv, h->h.hostname, c->image, c->o.actor, ie,
-	    sizeof(ie)) != INV_OK) {
-		phost_err(h, "inventory: %s", ie);
+	if (inv_image_set(h->inv, h->h.hostname, c->image, c->o.actor, &ie) !=
+	    ERR_OK) {
+		phost_err(h, "inventory: %s", ie.msg);
 		return -1;
 	}
 	/* What a resumed configure finds the disk by, whatever the kernel

@@ -10,18 +10,17 @@ int
 step_inspect(struct prov_host *h)
 {
 	struct inv_facts	 f;
-	char			 e[INV_ERRLEN];
+	struct err		 e;
 	int			 rc;
 
 	if (phost_inspect(h) == -1 || phost_cross_check(h) == -1)
 		return -1;
 	inspect_pci_names(h->insp, NULL);
 	inspect_to_facts(h->insp, &f);
-	rc = inv_facts_set(h->inv, h->h.hostname, h->ctx->o.actor, &f, e,
-	    sizeof(e));
+	rc = inv_facts_set(h->inv, h->h.hostname, h->ctx->o.actor, &f, &e);
 	inv_facts_free(&f);
-	if (rc != INV_OK) {
-		phost_err(h, "inventory: %s", e);
+	if (rc != ERR_OK) {
+		phost_err(h, "inventory: %s", e.msg);
 		return -1;
 	}
 	return 0;

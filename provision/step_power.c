@@ -106,24 +106,68 @@ out:
 	return rc;
 }
 
-/* The boot's check-in, when it has come: its key is the host's. */
+/* The boot's check-in, when it has come: its key is the host's.  0 with
+ * *found 0 when it has not (yet). */
 static int
-checked_in(struct prov_host *h)
+checked_in(struct prov_host *h, int *found, time_t *when)
 {
 	struct boot_checkin	 c;
 	struct err		 e;
-	int			 found;
 
-	if (boot_checkin_read(h->ctx->cfg, h->h.hostname, &c, &found, &e) !=
+	if (boot_checkin_read(h->ctx->cfg, h->h.hostname, &c, found, &e) !=
 	    ERR_OK) {
 		phost_err(h, "%s", e.msg);
 		return -1;
 	}
-	if (!found)
+	if (!*found)
 		return 0;
 	snprintf(h->checkin_fp, sizeof(h->checkin_fp), "%s", c.fp);
-	return phost_note(h, "checked in from %s with host key %s", c.addr,
-	    c.fp);
+	if (when)
+		*when = c.time;
+	return when ? 0 : phost_note(h, "checked in from %s with host key %s",
+	    c.addr, c.fp);
+}
+
+/*
+ * A run that resumes after the boot step of a network boot: the host is
+ * still in the deploy environment that boot started (or, past reboot, in
+ * its installed system), whose key castiron trusted for that boot only.
+ * The boot's check-in is read again (it stays until the next power step
+ * arms another boot), so that the deploy environment is met with the key
+ * it checked in with, and image_transport = auto pulls as it would have.
+ * Without a check-in on file (a site's own deploy environment, met by its
+ * deploy_host_key, never checks in) nothing changes; when there is no
+ * deploy_host_key either, the deploy environment's key cannot be known:
+ * one line says so and what to do.
+ */
+int
+phost_resume_boot(struct prov_host *h)
+{
+	char		 ts[32];
+	struct tm	 tm;
+	time_t		 when = 0;
+	int		 found;
+
+	if (h->ctx->cfg->provision.power == POWER_NONE)
+		return 0;
+	if (checked_in(h, &found, &when) == -1)
+		return -1;
+	if (found) {
+		gmtime_r(&when, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return phost_note(h, "resumed after its network boot: the "
+		    "deploy environment's check-in of %s, host key %s, read "
+		    "again", ts, h->checkin_fp);
+	}
+	if (*h->ctx->deploy_fp)
+		return 0;
+	phost_err(h, "%s: resuming at %s after a network boot whose check-in "
+	    "is gone from %s/boot, so its deploy environment's key is not "
+	    "known; start it again from power: castiron inventory set-state "
+	    "%s enrolled --reason TEXT, then castiron provision %s",
+	    h->h.hostname, prov_step_name(h->step),
+	    h->ctx->cfg->castiron.state_dir, h->h.hostname, h->h.hostname);
+	return -1;
 }
 
 int
@@ -131,7 +175,7 @@ step_boot(struct prov_host *h)
 {
 	const struct config	*cfg = h->ctx->cfg;
 	uint64_t		 start = mono_ms(), tries = 0;
-	int			 unreachable;
+	int			 unreachable, found;
 
 	if (cfg->provision.power == POWER_NONE) {
 		snprintf(h->why, sizeof(h->why), "power = none: not booted by "
@@ -142,7 +186,8 @@ step_boot(struct prov_host *h)
 	for (;;) {
 		tries++;
 		unreachable = 1;
-		if (*h->checkin_fp == '\0' && checked_in(h) == -1)
+		if (*h->checkin_fp == '\0' && checked_in(h, &found,
+		    NULL) == -1)
 			return -1;
 		/* Without a check-in only a configured deploy key may be
 		 * met: an unknown key is not tried before its check-in. */

@@ -13,7 +13,7 @@ same(const char *a, const char *b)
 }
 
 int
-hostkey_decide(const struct hostkey_in *k, char *err, size_t errlen)
+hostkey_decide(const struct hostkey_in *k, struct err *err)
 {
 	int	 pinned = k->pinned != NULL && *k->pinned != '\0';
 	int	 checkin = k->checkin != NULL && *k->checkin != '\0';
@@ -24,8 +24,8 @@ hostkey_decide(const struct hostkey_in *k, char *err, size_t errlen)
 	if (checkin && k->phase == HOSTKEY_PHASE_DEPLOY) {
 		if (same(k->checkin, k->presented))
 			return HOSTKEY_CHECKIN;
-		snprintf(err, errlen, "%s: the host presents %s, not the key %s "
-		    "its deploy environment checked in with", k->host,
+		err_set(err, ERR_TRUST, "%s: the host presents %s, not the key "
+		    "%s its deploy environment checked in with", k->host,
 		    k->presented, k->checkin);
 		return -1;
 	}
@@ -36,13 +36,13 @@ hostkey_decide(const struct hostkey_in *k, char *err, size_t errlen)
 		    same(k->checkin, k->presented))
 			return HOSTKEY_DEPLOY;
 		if (!pinned)
-			snprintf(err, errlen, "%s: no host key is pinned for the "
-			    "installed system (it presents %s)", k->host,
+			err_set(err, ERR_TRUST, "%s: no host key is pinned for "
+			    "the installed system (it presents %s)", k->host,
 			    k->presented);
 		else
-			snprintf(err, errlen, "%s: host key mismatch: the host "
-			    "presents %s; the installed system's key is %s and "
-			    "it is not the deploy key either", k->host,
+			err_set(err, ERR_TRUST, "%s: host key mismatch: the "
+			    "host presents %s; the installed system's key is "
+			    "%s and it is not the deploy key either", k->host,
 			    k->presented, k->pinned);
 		return -1;
 	}
@@ -51,20 +51,20 @@ hostkey_decide(const struct hostkey_in *k, char *err, size_t errlen)
 	if (same(k->deploy, k->presented))
 		return HOSTKEY_DEPLOY;
 	if (pinned) {
-		snprintf(err, errlen, "%s: host key mismatch: the host presents "
-		    "%s but the inventory pins %s (if the host was really "
-		    "reinstalled: castiron inventory forget-key %s)", k->host,
-		    k->presented, k->pinned, k->host);
+		err_set(err, ERR_TRUST, "%s: host key mismatch: the host "
+		    "presents %s but the inventory pins %s (if the host was "
+		    "really reinstalled: castiron inventory forget-key %s)",
+		    k->host, k->presented, k->pinned, k->host);
 		return -1;
 	}
 	if (k->accept_new)
 		return HOSTKEY_NEW;
 	if (k->deploy != NULL && *k->deploy != '\0')
-		snprintf(err, errlen, "%s: unknown host key %s (not the deploy "
-		    "image's key %s); pass --accept-new-hostkey to trust it",
-		    k->host, k->presented, k->deploy);
+		err_set(err, ERR_TRUST, "%s: unknown host key %s (not the "
+		    "deploy image's key %s); pass --accept-new-hostkey to "
+		    "trust it", k->host, k->presented, k->deploy);
 	else
-		snprintf(err, errlen, "%s: unknown host key %s and no pinned "
+		err_set(err, ERR_TRUST, "%s: unknown host key %s and no pinned "
 		    "key; pass --accept-new-hostkey to trust it", k->host,
 		    k->presented);
 	return -1;

@@ -25,6 +25,8 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 enum hostkey_phase { HOSTKEY_PHASE_DEPLOY, HOSTKEY_PHASE_INSTALLED };
 
 enum hostkey_verdict {
@@ -47,7 +49,8 @@ struct hostkey_in {
 	enum hostkey_phase	 phase;
 };
 
-/* A verdict, or -1 with one line in err naming both fingerprints. */
-int	hostkey_decide(const struct hostkey_in *, char *err, size_t errlen);
+/* A verdict, or -1 with one line in err (ERR_TRUST) naming both
+ * fingerprints. */
+int	hostkey_decide(const struct hostkey_in *, struct err *);
 
 #endif

@@ -12,6 +12,12 @@
  *   hosts          dhcp-hostsfile: each enrolled MAC of a host with an
  *                  address gets that address and the host's name.
  *
+ * Its leases go to a file of castiron's own, [castiron] state_dir/
+ * dnsmasq.leases (persistent, unlike dnsmasq_dir under /run), never to
+ * dnsmasq's default /var/lib/misc/dnsmasq.leases, which every dnsmasq of
+ * the machine shares: another instance's lease there would be taken for
+ * one of ours.
+ *
  * boot serve rewrites the hosts file whenever the inventory changes and
  * sends dnsmasq SIGHUP (its pidfile) so that it reads it again.
  */
@@ -53,19 +59,19 @@ hosts_text(const struct config *cfg, char **out, struct err *e)
 {
 	struct inv_host	*hosts;
 	struct inv	*inv;
-	char		 m[INV_ERRLEN], *text = xstrdup(""), *t;
+	char		*text = xstrdup(""), *t;
+	struct err	 m;
 	size_t		 n, i, k;
 
 	*out = NULL;
-	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, m,
-	    sizeof(m)) != INV_OK) {
+	if (inv_open_config(cfg, INV_OPEN_READONLY, &inv, &m) != ERR_OK) {
 		free(text);
-		return err_set(e, ERR_FAIL, "%s", m);
+		return err_set(e, ERR_FAIL, "%s", m.msg);
 	}
-	if (inv_hosts_by_site(inv, NULL, &hosts, &n, m, sizeof(m)) != INV_OK) {
+	if (inv_hosts_by_site(inv, NULL, &hosts, &n, &m) != ERR_OK) {
 		inv_close(inv);
 		free(text);
-		return err_set(e, ERR_FAIL, "%s", m);
+		return err_set(e, ERR_FAIL, "%s", m.msg);
 	}
 	inv_close(inv);
 	for (i = 0; i < n; i++) {
@@ -98,6 +104,8 @@ boot_dnsmasq_write(const struct config *cfg, int *hosts_changed,
 		    "dhcp_range are needed for dnsmasq", cfg->path);
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 		return err_errno(e, ERR_FAIL, "%s", dir);
+	if (mkdir(cfg->castiron.state_dir, 0755) == -1 && errno != EEXIST)
+		return err_errno(e, ERR_FAIL, "%s", cfg->castiron.state_dir);
 	boot_base_url(cfg, base, sizeof(base));
 	conf = xsprintf(
 	    "# Written by castiron from %s; do not edit: it is replaced.\n"
@@ -108,6 +116,7 @@ boot_dnsmasq_write(const struct config *cfg, int *hosts_changed,
 	    "dhcp-authoritative\n"
 	    "no-ping\n"
 	    "dhcp-hostsfile=%s/hosts\n"
+	    "dhcp-leasefile=%s/dnsmasq.leases\n"
 	    "dhcp-match=set:ipxe,175\n"
 	    "dhcp-match=set:efi64,option:client-arch,7\n"
 	    "dhcp-match=set:efi64,option:client-arch,9\n"
@@ -120,7 +129,8 @@ boot_dnsmasq_write(const struct config *cfg, int *hosts_changed,
 	    "tftp-root=%s\n"
 	    "log-dhcp\n"
 	    "%s%s%s", cfg->path, cfg->boot.interface,
-	    cfg->boot.dhcp_range, dir, base, IPXE_DIR,
+	    cfg->boot.dhcp_range, dir, cfg->castiron.state_dir, base,
+	    IPXE_DIR,
 	    /* Without router advertisements iPXE waits ~16 s for IPv6. */
 	    cfg->boot.router_advertisements ? "enable-ra\ndhcp-range=::,"
 	    "constructor:" : "", cfg->boot.router_advertisements ?

@@ -25,7 +25,6 @@ boot_enlist_read(const struct json_t *jc, struct boot_enlist *en,
 	json_t		*j = (json_t *)(uintptr_t)jc;
 	json_t		*js = json_object_get(j, "serial");
 	json_t		*ji = json_object_get(j, "inspect");
-	char		 why[256];
 	struct err	 se;
 
 	memset(en, 0, sizeof(*en));
@@ -47,9 +46,9 @@ boot_enlist_read(const struct json_t *jc, struct boot_enlist *en,
 		    "string");
 	en->insp = xcalloc(1, sizeof(*en->insp));
 	if (inspect_parse(json_string_value(ji), json_string_length(ji),
-	    en->insp, why, sizeof(why)) == -1) {
+	    en->insp, &se) != ERR_OK) {
 		boot_enlist_free(en);
-		return err_set(e, ERR_INVAL, "%s", why);
+		return err_set(e, ERR_INVAL, "%s", se.msg);
 	}
 	if (*en->serial == '\0' && valid_dmi_serial(en->insp->sys_serial,
 	    &se) == ERR_OK)

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,31 @@
 #include "provision/inspect.h"
 
 #define CHECKIN_MAX	(16u << 10)	/* a check-in's body */
+
+/* One writer of dnsmasq's files at a time: the loop and an attachment. */
+static pthread_mutex_t	dnsmasq_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * dnsmasq's hosts file brought in step with the inventory, and dnsmasq
+ * told (SIGHUP) when it changed: every 2 s from the service's loop, and at
+ * once when a check-in attached a machine to its host, so that the
+ * machine's next DHCP request, however soon, gets the host's address.
+ */
+static void
+dnsmasq_follow(const struct config *cfg)
+{
+	struct err	 e;
+	int		 changed;
+
+	if (cfg->boot.interface == NULL)
+		return;
+	pthread_mutex_lock(&dnsmasq_lock);
+	if (boot_dnsmasq_write(cfg, &changed, &e) != ERR_OK)
+		log_warnx("boot: dnsmasq: %s", e.msg);
+	else if (changed)
+		boot_dnsmasq_reload(cfg);
+	pthread_mutex_unlock(&dnsmasq_lock);
+}
 
 struct srv {
 	const struct config	*cfg;
@@ -209,8 +235,9 @@ serve_script(struct srv *s, struct MHD_Connection *c, const char *url,
 {
 	struct inv_host	 h;
 	struct inv	*inv;
-	char		 mac[18], e[INV_ERRLEN], tok[BOOT_TOKEN_HEX + 1], *text;
+	char		 mac[18], tok[BOOT_TOKEN_HEX + 1], *text;
 	char		 m[18];
+	struct err	 e;
 	enum MHD_Result	 ret;
 	size_t		 i;
 	int		 rc;
@@ -225,20 +252,21 @@ serve_script(struct srv *s, struct MHD_Connection *c, const char *url,
 	if (parse_mac(m, mac, NULL) != ERR_OK)
 		return reply(c, 400, "text/plain", "bad MAC\n", NULL, url,
 		    "not a MAC");
-	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, e,
-	    sizeof(e)) != INV_OK)
-		return reply(c, 503, "text/plain", "inventory\n", NULL, url, e);
-	rc = inv_host_by_mac(inv, mac, &h, e, sizeof(e));
+	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, &e) != ERR_OK)
+		return reply(c, 503, "text/plain", "inventory\n", NULL, url,
+		    e.msg);
+	rc = inv_host_by_mac(inv, mac, &h, &e);
 	inv_close(inv);
-	if (rc == INV_ENOENT) {
+	if (rc == ERR_NOENT) {
 		text = boot_script_enlist(s->base, s->cfg->boot.cmdline);
 		ret = reply(c, 200, "text/plain", text, NULL, url,
 		    "unknown MAC: enlistment");
 		free(text);
 		return ret;
 	}
-	if (rc != INV_OK)
-		return reply(c, 503, "text/plain", "inventory\n", NULL, url, e);
+	if (rc != ERR_OK)
+		return reply(c, 503, "text/plain", "inventory\n", NULL, url,
+		    e.msg);
 	boot_armed(s->cfg, h.hostname, time(NULL), tok);
 	if (*tok) {
 		text = boot_script_deploy(s->base, h.hostname, tok,
@@ -308,9 +336,9 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	struct inv_facts		 facts = { 0 };
 	struct boot_enlist		 en;
 	struct inv			*inv;
-	struct err			 er;
+	struct err			 er, e;
 	const char			*serial;
-	char				 e[INV_ERRLEN], macs[INV_MAXMACS * 20];
+	char				 macs[INV_MAXMACS * 20];
 	size_t				 i, off = 0;
 	int				 rc, have_facts = 0;
 
@@ -330,22 +358,23 @@ serve_enlist(struct srv *s, struct MHD_Connection *c, const char *url,
 	dv.serial = serial;
 	dv.address = addr;
 	dv.facts = have_facts ? &facts : NULL;
-	if ((rc = inv_open_config(s->cfg, 0, &inv, e, sizeof(e))) == INV_OK) {
-		rc = inv_discovered_checkin(inv, &dv, "boot", &res, e,
-		    sizeof(e));
+	if ((rc = inv_open_config(s->cfg, 0, &inv, &e)) == ERR_OK) {
+		rc = inv_discovered_checkin(inv, &dv, "boot", &res, &e);
 		inv_close(inv);
 	}
 	if (have_facts)
 		inv_facts_free(&facts);
-	if (rc == INV_ESTATE || rc == INV_EINVAL)
-		return reply(c, rc == INV_ESTATE ? 409 : 400, "text/plain",
-		    "refused\n", NULL, url, e);
-	if (rc != INV_OK)
-		return reply(c, 503, "text/plain", "inventory\n", NULL, url, e);
+	if (rc == ERR_WRONGSTATE || rc == ERR_INVAL)
+		return reply(c, rc == ERR_WRONGSTATE ? 409 : 400, "text/plain",
+		    "refused\n", NULL, url, e.msg);
+	if (rc != ERR_OK)
+		return reply(c, 503, "text/plain", "inventory\n", NULL, url,
+		    e.msg);
 	if (*res.attached) {
 		log_info("boot: %s: the machine with serial %s (MACs %s) is "
 		    "host %s: attached, its MACs learned", addr, serial, macs,
 		    res.attached);
+		dnsmasq_follow(s->cfg);
 		boot_note_fetch(s->cfg, res.attached, "checkin (enlistment)",
 		    202);
 		return reply(c, 202, "text/plain", "attached\n", res.attached,
@@ -406,9 +435,9 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 	json_error_t		 je;
 	json_t			*j, *macs, *v;
 	const char		*token, *key, *mode;
-	char			 host[254], e[INV_ERRLEN], fp[SSH_FP_LEN];
+	char			 host[254], fp[SSH_FP_LEN];
 	char			 mac[18], *text;
-	struct err		 er;
+	struct err		 er, e;
 	enum MHD_Result		 ret;
 	size_t			 i, off = 0;
 	int			 replay, mine = 0;
@@ -465,14 +494,14 @@ serve_checkin(struct srv *s, struct MHD_Connection *c, const char *url,
 		return reply(c, 403, "text/plain", "refused\n", NULL, url,
 		    "an unknown token");
 	}
-	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, e,
-	    sizeof(e)) != INV_OK) {
+	if (inv_open_config(s->cfg, INV_OPEN_READONLY, &inv, &e) != ERR_OK) {
 		json_decref(j);
-		return reply(c, 503, "text/plain", "inventory\n", host, url, e);
+		return reply(c, 503, "text/plain", "inventory\n", host, url,
+		    e.msg);
 	}
 	json_array_foreach(macs, i, v)
-		if (inv_host_by_mac(inv, json_string_value(v), &h, e,
-		    sizeof(e)) == INV_OK && strcmp(h.hostname, host) == 0)
+		if (inv_host_by_mac(inv, json_string_value(v), &h,
+		    &e) == ERR_OK && strcmp(h.hostname, host) == 0)
 			mine = 1;
 	inv_close(inv);
 	if (!mine) {
@@ -577,7 +606,7 @@ boot_serve(const struct config *cfg, struct err *e)
 	sigset_t		 set;
 	char			 host[256];
 	uint16_t		 port;
-	int			 sig, changed;
+	int			 sig;
 	const struct timespec	 tick = { 2, 0 };
 
 	memset(&s, 0, sizeof(s));
@@ -621,12 +650,7 @@ boot_serve(const struct config *cfg, struct err *e)
 	sd_notify(0, "READY=1");
 	/* dnsmasq's hosts follow the inventory: looked at every 2 s. */
 	for (;;) {
-		if (cfg->boot.interface) {
-			if (boot_dnsmasq_write(cfg, &changed, e) != ERR_OK)
-				log_warnx("boot: dnsmasq: %s", e->msg);
-			else if (changed)
-				boot_dnsmasq_reload(cfg);
-		}
+		dnsmasq_follow(cfg);
 		if ((sig = sigtimedwait(&set, NULL, &tick)) > 0)
 			break;
 	}

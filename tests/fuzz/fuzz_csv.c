@@ -13,12 +13,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct csv	 c;
-	char		 err[256];
+	struct err	 err;
 	size_t		 i, records = 0;
 	int		 r;
 
 	csv_init(&c, (const char *)data, size);
-	while ((r = csv_next(&c, err, sizeof(err))) != 0) {
+	while ((r = csv_next(&c, &err)) != 0) {
 		if (r == 1)
 			for (i = 0; i < c.nfields; i++)
 				if (strlen(c.field[i]) > CSV_MAXFIELD)

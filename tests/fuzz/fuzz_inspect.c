@@ -13,13 +13,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static struct inspect	 in;
-	char			 err[256], out[64];
+	char			 out[64];
+	struct err		 err;
 
-	if (inspect_parse((const char *)data, len, &in, err, sizeof(err)) == 0) {
+	if (inspect_parse((const char *)data, len, &in, &err) == ERR_OK) {
 		(void)inspect_pick_disk(&in, "auto", 1 << 20, out, sizeof(out),
-		    err, sizeof(err));
+		    &err);
 		(void)inspect_pick_disk(&in, "/dev/sda", 0, out, sizeof(out),
-		    err, sizeof(err));
+		    &err);
 	}
 	return 0;
 }

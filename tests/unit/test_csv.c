@@ -12,7 +12,7 @@
 
 #include "inventory/csv.h"
 
-static char	err[256];
+static struct err err;
 
 static void
 t_simple(void **st)
@@ -22,15 +22,15 @@ t_simple(void **st)
 
 	(void)st;
 	csv_init(&c, s, strlen(s));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
+	assert_int_equal(csv_next(&c, &err), 1);
 	assert_int_equal(c.nfields, 3);
 	assert_string_equal(c.field[0], "a");
 	assert_string_equal(c.field[2], "c");
 	assert_int_equal(c.recline, 1);
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
+	assert_int_equal(csv_next(&c, &err), 1);
 	assert_string_equal(c.field[1], "2");
 	assert_int_equal(c.recline, 2);
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 0);
+	assert_int_equal(csv_next(&c, &err), 0);
 	csv_release(&c);
 }
 
@@ -43,22 +43,22 @@ t_quotes(void **st)
 
 	(void)st;
 	csv_init(&c, s, strlen(s));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
+	assert_int_equal(csv_next(&c, &err), 1);
 	assert_int_equal(c.nfields, 3);
 	assert_string_equal(c.field[0], "a,1");
 	assert_string_equal(c.field[1], "say \"hi\"");
 	assert_string_equal(c.field[2], "");
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
+	assert_int_equal(csv_next(&c, &err), 1);
 	assert_int_equal(c.recline, 2);
 	assert_string_equal(c.field[0], "multi\nline");
 	assert_string_equal(c.field[1], "x");
 	/* a blank line is skipped; the record after it is on line 5 */
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
+	assert_int_equal(csv_next(&c, &err), 1);
 	assert_int_equal(c.recline, 5);
 	assert_int_equal(c.nfields, 2);
 	assert_string_equal(c.field[0], "last");
 	assert_string_equal(c.field[1], "");
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 0);
+	assert_int_equal(csv_next(&c, &err), 0);
 	csv_release(&c);
 }
 
@@ -70,12 +70,12 @@ t_bom_and_empty(void **st)
 
 	(void)st;
 	csv_init(&c, s, strlen(s));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
+	assert_int_equal(csv_next(&c, &err), 1);
 	assert_string_equal(c.field[0], "hostname");
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 0);
+	assert_int_equal(csv_next(&c, &err), 0);
 	csv_release(&c);
 	csv_init(&c, "", 0);
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 0);
+	assert_int_equal(csv_next(&c, &err), 0);
 	csv_release(&c);
 }
 
@@ -87,21 +87,21 @@ t_malformed(void **st)
 
 	(void)st;
 	csv_init(&c, s, strlen(s));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
-	assert_int_equal(csv_next(&c, err, sizeof(err)), -1);
+	assert_int_equal(csv_next(&c, &err), 1);
+	assert_int_equal(csv_next(&c, &err), -1);
 	assert_int_equal(c.errline, 2);
-	assert_non_null(strstr(err, "quote"));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err.msg, "quote"));
+	assert_int_equal(csv_next(&c, &err), -1);
 	assert_int_equal(c.errline, 3);
-	assert_non_null(strstr(err, "after the closing quote"));
+	assert_non_null(strstr(err.msg, "after the closing quote"));
 	/* reading goes on after a bad line */
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 1);
+	assert_int_equal(csv_next(&c, &err), 1);
 	assert_string_equal(c.field[0], "fine");
 	assert_int_equal(c.recline, 4);
-	assert_int_equal(csv_next(&c, err, sizeof(err)), -1);
+	assert_int_equal(csv_next(&c, &err), -1);
 	assert_int_equal(c.errline, 5);
-	assert_non_null(strstr(err, "not closed"));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err.msg, "not closed"));
+	assert_int_equal(csv_next(&c, &err), 0);
 	csv_release(&c);
 }
 
@@ -116,8 +116,8 @@ t_limits(void **st)
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	csv_init(&c, big, strlen(big));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "longer than"));
+	assert_int_equal(csv_next(&c, &err), -1);
+	assert_non_null(strstr(err.msg, "longer than"));
 	csv_release(&c);
 	for (i = 0; i < CSV_MAXFIELDS + 2; i++) {
 		many[2 * i] = 'a';
@@ -125,17 +125,17 @@ t_limits(void **st)
 	}
 	many[2 * i - 1] = '\0';
 	csv_init(&c, many, strlen(many));
-	assert_int_equal(csv_next(&c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "more than"));
+	assert_int_equal(csv_next(&c, &err), -1);
+	assert_non_null(strstr(err.msg, "more than"));
 	csv_release(&c);
 	/* a NUL byte inside the data */
 	csv_init(&c, "a\0b,c\n", 6);
-	assert_int_equal(csv_next(&c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "NUL"));
+	assert_int_equal(csv_next(&c, &err), -1);
+	assert_non_null(strstr(err.msg, "NUL"));
 	csv_release(&c);
 	/* a stray CR in an unquoted field */
 	csv_init(&c, "a\rb,c\n", 6);
-	assert_int_equal(csv_next(&c, err, sizeof(err)), -1);
+	assert_int_equal(csv_next(&c, &err), -1);
 	csv_release(&c);
 }
 

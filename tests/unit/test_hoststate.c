@@ -51,6 +51,14 @@ t_names(void **st)
 	assert_int_equal(prov_step_parse("format"), -1);
 	assert_null(prov_step_name(STEP_NONE));
 	assert_string_equal(prov_step_name(STEP_IMAGE), "image");
+	/* where a failed host resumes, by its last verified step */
+	assert_int_equal(prov_step_resume(STEP_NONE), STEP_POWER);
+	assert_int_equal(prov_step_resume(STEP_POWER), STEP_POWER);
+	assert_int_equal(prov_step_resume(STEP_BOOT), STEP_INSPECT);
+	assert_int_equal(prov_step_resume(STEP_IMAGE), STEP_CONFIGURE);
+	assert_int_equal(prov_step_resume(STEP_REBOOT), STEP_VERIFY);
+	assert_int_equal(prov_step_resume(STEP_VERIFY), STEP_VERIFY);
+	assert_int_equal(prov_step_resume(-1), STEP_POWER);
 	assert_true(STEP_POWER < STEP_BOOT && STEP_BOOT < STEP_INSPECT &&
 	    STEP_INSPECT < STEP_IMAGE && STEP_IMAGE < STEP_CONFIGURE &&
 	    STEP_CONFIGURE < STEP_REBOOT && STEP_REBOOT < STEP_VERIFY);

@@ -17,7 +17,7 @@
 
 #include "provision/inspect.h"
 
-static char	err[512];
+static struct err err;
 
 /* Captured from a 1U server in its deploy environment (trimmed). */
 static const char DUMP[] =
@@ -60,8 +60,7 @@ t_parse_facts(void **st)
 	struct inspect		 in;
 	struct inv_facts	 f;
 	(void)st;
-	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, err,
-	    sizeof(err)), 0);
+	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, &err), ERR_OK);
 	assert_string_equal(in.cpu_model,
 	    "Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz");
 	assert_int_equal(in.cpu_cores, 32);
@@ -97,12 +96,12 @@ t_parse_bad(void **st)
 	const char	*trunc = "castiron-inspect 1\ncpu_cores=4\ndisk=sda\n";
 	const char	*nohdr = "cpu_cores=4\nend\n";
 	(void)st;
-	assert_int_equal(inspect_parse(trunc, strlen(trunc), &in, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "truncated"));
-	assert_int_equal(inspect_parse(nohdr, strlen(nohdr), &in, err,
-	    sizeof(err)), -1);
-	assert_int_equal(inspect_parse("", 0, &in, err, sizeof(err)), -1);
+	assert_int_equal(inspect_parse(trunc, strlen(trunc), &in, &err),
+	    ERR_FAIL);
+	assert_non_null(strstr(err.msg, "truncated"));
+	assert_int_equal(inspect_parse(nohdr, strlen(nohdr), &in, &err),
+	    ERR_FAIL);
+	assert_int_equal(inspect_parse("", 0, &in, &err), ERR_FAIL);
 }
 
 static void
@@ -120,8 +119,7 @@ t_parse_hostile(void **st)
 	    "=novalue\nkeywithoutvalue\n"
 	    "end\n";
 	(void)st;
-	assert_int_equal(inspect_parse(evil, strlen(evil), &in, err,
-	    sizeof(err)), 0);
+	assert_int_equal(inspect_parse(evil, strlen(evil), &in, &err), ERR_OK);
 	assert_string_equal(in.cpu_model, "?[2Jevil?");
 	assert_int_equal(in.cpu_cores, 0);
 	assert_int_equal(in.ndisks, 1);		/* the '/' name is dropped */
@@ -135,7 +133,7 @@ t_parse_hostile(void **st)
 		n += (size_t)snprintf(big + n, 64, "disk=loop%zu\nsize=8\n", i);
 	n += (size_t)snprintf(big + n, 64, "disk=sda\nsize=8\n");
 	n += (size_t)snprintf(big + n, 64, "end\n");
-	assert_int_equal(inspect_parse(big, n, &in, err, sizeof(err)), 0);
+	assert_int_equal(inspect_parse(big, n, &in, &err), ERR_OK);
 	assert_int_equal(in.ndisks, INSPECT_MAXDISKS);
 	/* the real disk is kept although the table was full of loops */
 	assert_string_equal(in.disks[INSPECT_MAXDISKS - 1].d.name, "sda");
@@ -148,24 +146,23 @@ t_enrolled(void **st)
 	struct inspect	 in;
 	struct inv_host	 h;
 	(void)st;
-	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, err,
-	    sizeof(err)), 0);
+	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, &err), ERR_OK);
 	memset(&h, 0, sizeof(h));
 	strcpy(h.hostname, "web1");
 	strcpy(h.macs[0], "3c:ec:ef:00:11:23");
 	h.nmacs = 1;
-	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), 0);
+	assert_int_equal(inspect_check_enrolled(&in, &h, &err), ERR_OK);
 	strcpy(h.macs[1], "3c:ec:ef:00:11:99");
 	h.nmacs = 2;
-	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "3c:ec:ef:00:11:99"));
-	assert_non_null(strstr(err, "3c:ec:ef:00:11:22"));
+	assert_int_equal(inspect_check_enrolled(&in, &h, &err), ERR_FAIL);
+	assert_non_null(strstr(err.msg, "3c:ec:ef:00:11:99"));
+	assert_non_null(strstr(err.msg, "3c:ec:ef:00:11:22"));
 	h.nmacs = 1;
 	strcpy(h.serial, "OTHER");
-	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "S123456X9"));
+	assert_int_equal(inspect_check_enrolled(&in, &h, &err), ERR_FAIL);
+	assert_non_null(strstr(err.msg, "S123456X9"));
 	strcpy(h.serial, "S123456X9");
-	assert_int_equal(inspect_check_enrolled(&in, &h, err, sizeof(err)), 0);
+	assert_int_equal(inspect_check_enrolled(&in, &h, &err), ERR_OK);
 }
 
 static void
@@ -174,50 +171,49 @@ t_pick(void **st)
 	struct inspect	 in;
 	char		 out[64];
 	(void)st;
-	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, err,
-	    sizeof(err)), 0);
+	assert_int_equal(inspect_parse(DUMP, strlen(DUMP), &in, &err), ERR_OK);
 	/* auto: sdc is biggest but mounted; sda is root; sdb removable. */
 	assert_int_equal(inspect_pick_disk(&in, "auto", 1 << 30, out,
-	    sizeof(out), err, sizeof(err)), 0);
+	    sizeof(out), &err), ERR_OK);
 	assert_string_equal(out, "/dev/nvme0n1");
 	assert_int_equal(inspect_pick_disk(&in, NULL, 1 << 30, out,
-	    sizeof(out), err, sizeof(err)), 0);
+	    sizeof(out), &err), ERR_OK);
 	assert_string_equal(out, "/dev/nvme0n1");
 	/* auto, too small */
 	assert_int_equal(inspect_pick_disk(&in, "auto", 4ULL << 40, out,
-	    sizeof(out), err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "too small"));
+	    sizeof(out), &err), ERR_FAIL);
+	assert_non_null(strstr(err.msg, "too small"));
 	/* explicit */
 	assert_int_equal(inspect_pick_disk(&in, "/dev/sdc", 1, out,
-	    sizeof(out), err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "in use"));
+	    sizeof(out), &err), ERR_FAIL);
+	assert_non_null(strstr(err.msg, "in use"));
 	assert_int_equal(inspect_pick_disk(&in, "/dev/sda", 1, out,
-	    sizeof(out), err, sizeof(err)), -1);
+	    sizeof(out), &err), ERR_FAIL);
 	assert_int_equal(inspect_pick_disk(&in, "/dev/sdz", 1, out,
-	    sizeof(out), err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "not found"));
+	    sizeof(out), &err), ERR_FAIL);
+	assert_non_null(strstr(err.msg, "not found"));
 	assert_int_equal(inspect_pick_disk(&in, "/dev/loop0", 1024, out,
-	    sizeof(out), err, sizeof(err)), 0);
+	    sizeof(out), &err), ERR_OK);
 	assert_string_equal(out, "/dev/loop0");
 	assert_int_equal(inspect_pick_disk(&in, "/dev/loop0", 1 << 30, out,
-	    sizeof(out), err, sizeof(err)), -1);
+	    sizeof(out), &err), ERR_FAIL);
 	/* udev links: resolved to the kernel name, then the same rules */
 	assert_int_equal(in.naliases, 4);	/* not /etc/passwd, not ../ */
 	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-id/nvme-SAMSUNG_"
 	    "MZQL21T9HCJR-00A07_S64GNE0R000001", 1 << 30, out, sizeof(out),
-	    err, sizeof(err)), 0);
+	    &err), ERR_OK);
 	assert_string_equal(out, "/dev/nvme0n1");
 	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-path/"
-	    "pci-0000:3b:00.0-ata-1", 1, out, sizeof(out), err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "/dev/sda is in use"));	/* the root disk */
-	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-id/ata-SAMSUNG_"
-	    "MZ7LH480_S45PNA0M123456-part2", 1, out, sizeof(out), err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "not found"));	/* a partition */
+	    "pci-0000:3b:00.0-ata-1", 1, out, sizeof(out), &err), ERR_FAIL);
+	/* the root disk */
+	assert_non_null(strstr(err.msg, "/dev/sda is in use"));
+	assert_int_equal(inspect_pick_disk(&in,
+	    "/dev/disk/by-id/ata-SAMSUNG_MZ7LH480_S45PNA0M123456-part2", 1, out,
+	    sizeof(out), &err), ERR_FAIL);
+	assert_non_null(strstr(err.msg, "not found"));	/* a partition */
 	assert_int_equal(inspect_pick_disk(&in, "/dev/disk/by-id/wwn-0x5000",
-	    1, out, sizeof(out), err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "no such link"));
+	    1, out, sizeof(out), &err), ERR_FAIL);
+	assert_non_null(strstr(err.msg, "no such link"));
 }
 
 /* Swap is attributed to its own disk only: nvme0n10p1 is not nvme0n1's,
@@ -238,8 +234,7 @@ t_swap_owner(void **st)
 	struct inspect	 in;
 
 	(void)st;
-	assert_int_equal(inspect_parse(dump, strlen(dump), &in, err,
-	    sizeof(err)), 0);
+	assert_int_equal(inspect_parse(dump, strlen(dump), &in, &err), ERR_OK);
 	assert_int_equal(in.ndisks, 4);
 	assert_false(in.disks[0].in_use);	/* nvme0n1 */
 	assert_true(in.disks[1].in_use);	/* nvme0n10 */
@@ -295,8 +290,8 @@ t_gpus(void **st)
 	int			 fd;
 
 	(void)st;
-	assert_int_equal(inspect_parse(GPUDUMP, strlen(GPUDUMP), &in, err,
-	    sizeof(err)), 0);
+	assert_int_equal(inspect_parse(GPUDUMP, strlen(GPUDUMP), &in, &err),
+	    ERR_OK);
 	assert_true(in.disks[0].in_use);	/* the records after it still
 						   parsed */
 	/* the NIC, the '/' slot and the bad vendor id are not kept */
@@ -345,7 +340,8 @@ static void
 t_written(void **st)
 {
 	struct inspect	*in = calloc(1, sizeof(*in));
-	char		 serial[64], byid[128], out[256], e[256];
+	char		 serial[64], byid[128], out[256];
+	struct err	 e;
 
 	(void)st;
 	assert_non_null(in);
@@ -377,27 +373,24 @@ t_written(void **st)
 	snprintf(in->disks[0].d.name, sizeof(in->disks[0].d.name), "sdb");
 	snprintf(in->disks[1].d.name, sizeof(in->disks[1].d.name), "sda");
 	assert_int_equal(inspect_find_written(in, "/dev/sda serial=WD_1234 "
-	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), e,
-	    sizeof(e)), 0);
+	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), &e), ERR_OK);
 	assert_string_equal(out, "/dev/sdb");
 	/* Only a link recorded: found by it. */
 	assert_int_equal(inspect_find_written(in, "/dev/sdx "
-	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), e,
-	    sizeof(e)), 0);
+	    "by-id=/dev/disk/by-id/ata-WD_1234", out, sizeof(out), &e), ERR_OK);
 	assert_string_equal(out, "/dev/sda");
 	/* The disk is gone: refused, naming it. */
 	assert_int_equal(inspect_find_written(in, "/dev/sdc serial=GONE", out,
-	    sizeof(out), e, sizeof(e)), -1);
-	assert_non_null(strstr(e, "serial GONE"));
+	    sizeof(out), &e), ERR_FAIL);
+	assert_non_null(strstr(e.msg, "serial GONE"));
 	assert_int_equal(inspect_find_written(in, "/dev/sdc "
-	    "by-id=/dev/disk/by-id/nothing", out, sizeof(out), e, sizeof(e)),
-	    -1);
+	    "by-id=/dev/disk/by-id/nothing", out, sizeof(out), &e), ERR_FAIL);
 	/* Nothing identifies a loop device: its name. */
 	assert_int_equal(inspect_find_written(in, "/dev/loop0", out,
-	    sizeof(out), e, sizeof(e)), 0);
+	    sizeof(out), &e), ERR_OK);
 	assert_string_equal(out, "/dev/loop0");
-	assert_int_equal(inspect_find_written(in, "", out, sizeof(out), e,
-	    sizeof(e)), -1);
+	assert_int_equal(inspect_find_written(in, "", out, sizeof(out), &e),
+	    ERR_FAIL);
 	free(in);
 }
 

@@ -7,10 +7,12 @@
  * pinned host keys (fingerprints as ssh-keygen prints them); five
  * processes beginning a run on one host at once (one wins); the
  * inventories inv_open must refuse without touching them; and discovered
- * machines (check-in, attachment by serial, claim).
+ * machines (check-in, attachment by serial, claim); and the locks a
+ * process holds on the SQLite file while it opens another connection.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +31,8 @@
 #define KEY_B64	"AAAAC3NzaC1lZDI1NTE5AAAAIJJ5hHOLWhzMiKwid4IR5j62xCFEuc4vRdgD6QXCqvzE"
 #define KEY_FP	"SHA256:yp+3fql2nzim0Q1i7bozpy4Whq6liVegKQD0s6iVChw"
 
-static char	dir[64], path[512], err[INV_ERRLEN];
+static char	dir[64], path[512];
+static struct err err;
 static const char *pgurl;	/* CASTIRON_TEST_DATABASE */
 
 /* Runs sql on the PostgreSQL under test, outside castiron. */
@@ -132,9 +135,9 @@ fresh(void)
 	struct inv_errors	 errs = { 0 };
 	struct inv		*inv;
 
-	assert_int_equal(inv_open(path, INV_OPEN_CREATE, NULL, &inv, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_enroll(inv, e, 2, "test", "unit", &errs), INV_OK);
+	assert_int_equal(inv_open(path, INV_OPEN_CREATE, NULL, &inv, &err),
+	    ERR_OK);
+	assert_int_equal(inv_enroll(inv, e, 2, "test", "unit", &errs), ERR_OK);
 	assert_int_equal(errs.n, 0);
 	return inv;
 }
@@ -147,71 +150,66 @@ t_run(void **st)
 	int		 step, s;
 
 	(void)st;
-	assert_int_equal(inv_host_find(inv, "web1", &h, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_host_find(inv, "web1", &h, &err), ERR_OK);
 	assert_string_equal(h.site, "ams1");
 	assert_int_equal(h.unit, 3);
 	assert_int_equal(h.nmacs, 2);
 	assert_string_equal(h.macs[1], "aa:bb:cc:00:00:02");
 	assert_int_equal(h.state, HS_ENROLLED);
-	assert_int_equal(inv_host_find(inv, "nope", &h, err, sizeof(err)),
-	    INV_ENOENT);
+	assert_int_equal(inv_host_find(inv, "nope", &h, &err), ERR_NOENT);
 
 	/* steps outside a run are refused */
 	assert_int_equal(inv_step_record(inv, "web1", "t", STEP_POWER,
-	    INV_STEP_START, 0, 0, NULL, err, sizeof(err)), INV_ESTATE);
+	    INV_STEP_START, 0, 0, NULL, &err), ERR_WRONGSTATE);
 
-	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, &err),
+	    ERR_OK);
 	assert_int_equal(step, STEP_POWER);
 	for (s = STEP_POWER; s <= STEP_IMAGE; s++) {
 		assert_int_equal(inv_step_record(inv, "web1", "t", s,
-		    INV_STEP_START, 0, 0, NULL, err, sizeof(err)), INV_OK);
+		    INV_STEP_START, 0, 0, NULL, &err), ERR_OK);
 		assert_int_equal(inv_step_record(inv, "web1", "t", s,
 		    INV_STEP_DONE, s == STEP_IMAGE ? 1 << 20 : 0, 1500, NULL,
-		    err, sizeof(err)), INV_OK);
+		    &err), ERR_OK);
 	}
 	assert_int_equal(inv_step_record(inv, "web1", "t", STEP_CONFIGURE,
-	    INV_STEP_START, 0, 0, NULL, err, sizeof(err)), INV_OK);
+	    INV_STEP_START, 0, 0, NULL, &err), ERR_OK);
 	assert_int_equal(inv_run_fail(inv, "web1", "t", STEP_CONFIGURE,
-	    "ssh: connection refused", err, sizeof(err)), INV_OK);
-	assert_int_equal(inv_host_find(inv, "web1", &h, err, sizeof(err)),
-	    INV_OK);
+	    "ssh: connection refused", &err), ERR_OK);
+	assert_int_equal(inv_host_find(inv, "web1", &h, &err), ERR_OK);
 	assert_int_equal(h.state, HS_FAILED);
 	assert_int_equal(h.step, STEP_CONFIGURE);
 	assert_int_equal(h.step_done, STEP_IMAGE);
-	assert_int_equal(inv_step_last_done(inv, "web1", &s, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_step_last_done(inv, "web1", &s, &err), ERR_OK);
 	assert_int_equal(s, STEP_IMAGE);
 
 	/* resumed after the verified image write */
-	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, &err),
+	    ERR_OK);
 	assert_int_equal(step, STEP_CONFIGURE);
-	assert_int_equal(inv_run_active(inv, "web1", "t", "verified", err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_image_set(inv, "web1", "debian12", "t", err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_active(inv, "web1", "t", "verified", &err),
+	    ERR_OK);
+	assert_int_equal(inv_image_set(inv, "web1", "debian12", "t", &err),
+	    ERR_OK);
 
 	/* active needs --force, which starts from the beginning */
-	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
-	    sizeof(err)), INV_ESTATE);
-	assert_non_null(strstr(err, "--force"));
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, &err),
+	    ERR_WRONGSTATE);
+	assert_non_null(strstr(err.msg, "--force"));
 	assert_int_equal(inv_run_begin(inv, "web1", "t", 1, "reinstall", &step,
-	    err, sizeof(err)), INV_OK);
+	    &err), ERR_OK);
 	assert_int_equal(step, STEP_POWER);
-	assert_int_equal(inv_step_last_done(inv, "web1", &s, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_step_last_done(inv, "web1", &s, &err), ERR_OK);
 	assert_int_equal(s, STEP_NONE);
 
 	/* removing a host mid-run is refused */
-	assert_int_equal(inv_host_remove(inv, "web1", "t", err, sizeof(err)),
-	    INV_ESTATE);
+	assert_int_equal(inv_host_remove(inv, "web1", "t", &err),
+	    ERR_WRONGSTATE);
 	assert_int_equal(inv_host_set_state(inv, "web1", HS_FAILED, "t",
-	    "run died", err, sizeof(err)), INV_OK);
+	    "run died", &err), ERR_OK);
 	assert_int_equal(inv_host_set_state(inv, "web1", HS_ACTIVE, "t", "x",
-	    err, sizeof(err)), INV_ESTATE);
-	assert_non_null(strstr(err, "enrolled, maintenance, retired"));
+	    &err), ERR_WRONGSTATE);
+	assert_non_null(strstr(err.msg, "enrolled, maintenance, retired"));
 	inv_close(inv);
 }
 
@@ -228,13 +226,11 @@ t_events(void **st)
 
 	(void)st;
 	assert_int_equal(inv_run_begin(inv, "web2", "prov", 0, NULL, &step,
-	    err, sizeof(err)), INV_OK);
+	    &err), ERR_OK);
 	assert_int_equal(inv_step_record(inv, "web2", "prov", STEP_IMAGE,
-	    INV_STEP_DONE, 123456, 789, "sha256 verified", err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_events_open(inv, "web2", &ec, err, sizeof(err)),
-	    INV_OK);
-	while (inv_events_next(ec, &e, err, sizeof(err)) == 1) {
+	    INV_STEP_DONE, 123456, 789, "sha256 verified", &err), ERR_OK);
+	assert_int_equal(inv_events_open(inv, "web2", &ec, &err), ERR_OK);
+	while (inv_events_next(ec, &e, &err) == 1) {
 		if (n == 1)
 			assert_string_equal(e->to_state, "provisioning");
 		if (n == 2) {
@@ -246,11 +242,10 @@ t_events(void **st)
 	}
 	inv_events_close(ec);
 	assert_int_equal(n, 3);
-	assert_int_equal(inv_hosts_open(inv, &f, &hc, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_hosts_next(hc, &h, err, sizeof(err)), 1);
+	assert_int_equal(inv_hosts_open(inv, &f, &hc, &err), ERR_OK);
+	assert_int_equal(inv_hosts_next(hc, &h, &err), 1);
 	assert_string_equal(prov_step_name(h->step_done), "image");
-	assert_int_equal(inv_hosts_next(hc, &h, err, sizeof(err)), 0);
+	assert_int_equal(inv_hosts_next(hc, &h, &err), 0);
 	inv_hosts_close(hc);
 	inv_close(inv);
 }
@@ -283,10 +278,8 @@ t_facts(void **st)
 	f.ndisks = 2;
 	f.nics = n;
 	f.nnics = 2;
-	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_facts_get(inv, "web1", &g, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, &err), ERR_OK);
+	assert_int_equal(inv_facts_get(inv, "web1", &g, &err), ERR_OK);
 	assert_string_equal(g.cpu_model, "EPYC 7313P");
 	assert_int_equal(g.cpu_cores, 16);
 	assert_int_equal(g.ndisks, 2);
@@ -301,24 +294,22 @@ t_facts(void **st)
 	f.nics = &taken;
 	f.nnics = 1;
 	f.cpu_cores = 99;
-	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
-	    INV_EINVAL);
-	assert_non_null(strstr(err, "web2"));
-	assert_int_equal(inv_facts_get(inv, "web1", &g, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, &err), ERR_INVAL);
+	assert_non_null(strstr(err.msg, "web2"));
+	assert_int_equal(inv_facts_get(inv, "web1", &g, &err), ERR_OK);
 	assert_int_equal(g.cpu_cores, 16);
 	inv_facts_free(&g);
 
-	assert_int_equal(inv_report_open(inv, "model", NULL, &rep, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_open(inv, "model", NULL, &rep, &err),
+	    ERR_OK);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	total += grp->hosts;
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	total += grp->hosts;
 	assert_string_equal(grp->key, "Dell Inc. PowerEdge R6515");
 	assert_int_equal(grp->disk_bytes, (480LL << 30) + (4LL << 40));
 	assert_int_equal(grp->cpu_cores, 16);
-	while (inv_report_next(rep, &grp, err, sizeof(err)) == 1)
+	while (inv_report_next(rep, &grp, &err) == 1)
 		total += grp->hosts;
 	assert_int_equal(total, 2);
 	inv_report_close(rep);
@@ -380,44 +371,40 @@ t_totals(void **st)
 	f.memory_mb = 131072;
 	f.disks = d;
 	f.ndisks = 2;
-	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, &err), ERR_OK);
 	sums_agree();
 	f.cpu_cores = 32;
 	f.ndisks = 3;
 	f.gpus = &gpu;
 	f.ngpus = 1;
-	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_facts_set(inv, "web2", "t", &f, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, &err), ERR_OK);
+	assert_int_equal(inv_facts_set(inv, "web2", "t", &f, &err), ERR_OK);
 	sums_agree();
-	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, &err),
+	    ERR_OK);
 	sums_agree();
-	assert_int_equal(inv_run_fail(inv, "web1", "t", STEP_POWER, "x", err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_run_active(inv, "web1", "t", "done", err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_fail(inv, "web1", "t", STEP_POWER, "x", &err),
+	    ERR_OK);
+	assert_int_equal(inv_run_begin(inv, "web1", "t", 0, NULL, &step, &err),
+	    ERR_OK);
+	assert_int_equal(inv_run_active(inv, "web1", "t", "done", &err),
+	    ERR_OK);
 	sums_agree();
 	assert_int_equal(inv_host_set_state(inv, "web2", HS_MAINTENANCE, "t",
-	    "x", err, sizeof(err)), INV_OK);
+	    "x", &err), ERR_OK);
 	sums_agree();
 	assert_int_equal(inv_enroll(inv, more, 2, "t", "unit", &errs),
-	    INV_EINVAL);
+	    ERR_INVAL);
 	inv_errors_clear(&errs);
 	sums_agree();
-	assert_int_equal(inv_enroll(inv, more, 1, "t", "unit", &errs), INV_OK);
-	assert_int_equal(inv_facts_set(inv, "db1", "t", &f, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_enroll(inv, more, 1, "t", "unit", &errs), ERR_OK);
+	assert_int_equal(inv_facts_set(inv, "db1", "t", &f, &err), ERR_OK);
 	sums_agree();
 
 	/* what the report reads from them */
-	assert_int_equal(inv_report_open(inv, "site", NULL, &rep, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_open(inv, "site", NULL, &rep, &err),
+	    ERR_OK);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	assert_string_equal(grp->key, "ams1");
 	assert_int_equal(grp->hosts, 2);
 	assert_int_equal(grp->cpu_cores, 64);
@@ -426,31 +413,30 @@ t_totals(void **st)
 	assert_int_equal(grp->gpus, 2);
 	assert_int_equal(grp->states[HS_ACTIVE], 1);
 	assert_int_equal(grp->states[HS_MAINTENANCE], 1);
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	assert_string_equal(grp->key, "fra1");
 	assert_int_equal(grp->hosts, 1);
-	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_total(rep, &grp, &err), ERR_OK);
 	assert_int_equal(grp->hosts, 3);
 	assert_int_equal(grp->memory_mb, 3 * 131072);
 	inv_report_close(rep);
-	assert_int_equal(inv_report_open(inv, "state", "ams1", &rep, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_open(inv, "state", "ams1", &rep, &err),
+	    ERR_OK);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	assert_string_equal(grp->key, "active");
 	assert_int_equal(grp->hosts, 1);
 	assert_int_equal(grp->cpu_cores, 32);
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	assert_string_equal(grp->key, "maintenance");
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 0);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 0);
 	inv_report_close(rep);
 
 	/* removed with its facts, disks and accelerator: all of it gone */
-	assert_int_equal(inv_host_remove(inv, "web2", "t", err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_host_remove(inv, "web2", "t", &err), ERR_OK);
 	sums_agree();
-	assert_int_equal(inv_report_open(inv, "site", "ams1", &rep, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_open(inv, "site", "ams1", &rep, &err),
+	    ERR_OK);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	assert_int_equal(grp->hosts, 1);
 	assert_int_equal(grp->gpus, 1);
 	assert_int_equal(grp->states[HS_MAINTENANCE], 0);
@@ -511,19 +497,16 @@ t_static_address(void **st)
 
 	(void)st;
 	assert_int_equal(inv_enroll(inv, good, 2, "f.csv", "unit", &errs),
-	    INV_OK);
-	assert_int_equal(inv_host_find(inv, "s1", &h, err, sizeof(err)),
-	    INV_OK);
+	    ERR_OK);
+	assert_int_equal(inv_host_find(inv, "s1", &h, &err), ERR_OK);
 	assert_string_equal(h.address, "192.0.2.10");
 	assert_int_equal(h.prefixlen, 24);
 	assert_string_equal(h.gateway, "192.0.2.1");
-	assert_int_equal(inv_host_find(inv, "s2", &h, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_host_find(inv, "s2", &h, &err), ERR_OK);
 	assert_string_equal(h.address, "2001:db8::10");
 	assert_int_equal(h.prefixlen, 64);
 	assert_string_equal(h.gateway, "2001:db8::1");
-	assert_int_equal(inv_host_find(inv, "web1", &h, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_host_find(inv, "web1", &h, &err), ERR_OK);
 	assert_int_equal(h.prefixlen, 0);		/* DHCP */
 	assert_string_equal(h.gateway, "");
 	/* the bare address is what must be unique */
@@ -531,19 +514,18 @@ t_static_address(void **st)
 	good[0].address = "192.0.2.10/25";
 	good[0].gateway = NULL;
 	assert_int_equal(inv_enroll(inv, good, 1, "f.csv", "unit", &errs),
-	    INV_EINVAL);
+	    ERR_INVAL);
 	assert_non_null(strstr(errs.msg[0], "address 192.0.2.10 already "
 	    "belongs to s1"));
 	inv_errors_clear(&errs);
 
 	assert_int_equal(inv_enroll(inv, badrows, n, "f.csv", "unit", &errs),
-	    INV_EINVAL);
+	    ERR_INVAL);
 	assert_int_equal(errs.n, n);
 	for (i = 0; i < n; i++)
 		assert_non_null(strstr(errs.msg[i], want[i]));
 	inv_errors_clear(&errs);
-	assert_int_equal(inv_host_find(inv, "b1", &h, err, sizeof(err)),
-	    INV_ENOENT);
+	assert_int_equal(inv_host_find(inv, "b1", &h, &err), ERR_NOENT);
 	inv_close(inv);
 }
 
@@ -575,10 +557,8 @@ t_gpus(void **st)
 	f.cpu_cores = 8;
 	f.gpus = a100;
 	f.ngpus = 3;
-	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_facts_get(inv, "web1", &g, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, &err), ERR_OK);
+	assert_int_equal(inv_facts_get(inv, "web1", &g, &err), ERR_OK);
 	assert_int_equal(g.ngpus, 3);
 	assert_string_equal(g.gpus[1].pci_slot, "0000:65:00.0");
 	assert_string_equal(g.gpus[1].model, "GA100 [A100 SXM4 40GB]");
@@ -586,9 +566,8 @@ t_gpus(void **st)
 	assert_int_equal(g.gpus[2].memory_mb, -1);
 	inv_facts_free(&g);
 
-	assert_int_equal(inv_report_open(inv, "gpu", NULL, &rep, err, sizeof(err)),
-	    INV_OK);
-	while (inv_report_next(rep, &grp, err, sizeof(err)) == 1) {
+	assert_int_equal(inv_report_open(inv, "gpu", NULL, &rep, &err), ERR_OK);
+	while (inv_report_next(rep, &grp, &err) == 1) {
 		assert_true(i < 3);
 		assert_string_equal(grp->key, keys[i]);
 		assert_int_equal(grp->hosts, hosts[i]);
@@ -597,31 +576,29 @@ t_gpus(void **st)
 	}
 	assert_int_equal(i, 3);
 	/* web1 is in two groups; the total counts it once */
-	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_total(rep, &grp, &err), ERR_OK);
 	assert_string_equal(grp->key, "total");
 	assert_int_equal(grp->hosts, 2);
 	assert_int_equal(grp->gpus, 3);
 	assert_int_equal(grp->cpu_cores, 8);
 	inv_report_close(rep);
-	assert_int_equal(inv_report_open(inv, "site", NULL, &rep, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_report_next(rep, &grp, err, sizeof(err)), 1);
+	assert_int_equal(inv_report_open(inv, "site", NULL, &rep, &err),
+	    ERR_OK);
+	assert_int_equal(inv_report_next(rep, &grp, &err), 1);
 	assert_int_equal(grp->hosts, 2);
 	assert_int_equal(grp->gpus, 3);
 	assert_int_equal(grp->cpu_cores, 8);
 	/* the total of a report where each host is in one group: the sum,
 	 * the groups not read yet included */
-	assert_int_equal(inv_report_total(rep, &grp, err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_report_total(rep, &grp, &err), ERR_OK);
 	assert_int_equal(grp->hosts, 2);
 	assert_int_equal(grp->gpus, 3);
 	inv_report_close(rep);
 
 	/* inspected again without them: gone */
 	f.ngpus = 0;
-	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_facts_get(inv, "web1", &g, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_facts_set(inv, "web1", "t", &f, &err), ERR_OK);
+	assert_int_equal(inv_facts_get(inv, "web1", &g, &err), ERR_OK);
 	assert_int_equal(g.ngpus, 0);
 	inv_facts_free(&g);
 	inv_close(inv);
@@ -641,55 +618,53 @@ t_owner(void **st)
 	int			 step;
 
 	(void)st;
-	assert_int_equal(inv_open(path, 0, NULL, &b, err, sizeof(err)), INV_OK);
+	assert_int_equal(inv_open(path, 0, NULL, &b, &err), ERR_OK);
 	inv_run_owner(a, &oa);
 	inv_run_owner(b, &ob);
-	assert_int_equal(inv_run_begin(a, "web1", "a", 0, NULL, &step, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_run_begin(a, "web1", "a", 0, NULL, &step, &err),
+	    ERR_OK);
 	assert_int_equal(inv_step_record(a, "web1", "a", STEP_POWER,
-	    INV_STEP_DONE, 0, 0, NULL, err, sizeof(err)), INV_OK);
+	    INV_STEP_DONE, 0, 0, NULL, &err), ERR_OK);
 	assert_int_equal(inv_step_record(a, "web1", "a", STEP_BOOT,
-	    INV_STEP_START, 0, 0, NULL, err, sizeof(err)), INV_OK);
-	assert_int_equal(inv_host_find(b, "web1", &h, err, sizeof(err)),
-	    INV_OK);
+	    INV_STEP_START, 0, 0, NULL, &err), ERR_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, &err), ERR_OK);
 	assert_string_equal(h.owner.host, "appl1");
 	assert_int_equal(h.owner.pid, 4242);
 	assert_string_equal(h.owner.start, "1000@boot-a");
 	/* b's run may not act for a's, nor take it over from someone else */
 	assert_int_equal(inv_step_record(b, "web1", "b", STEP_BOOT,
-	    INV_STEP_NOTE, 0, 0, "x", err, sizeof(err)), INV_ESTATE);
-	assert_non_null(strstr(err, "pid 4242 on appl1"));
-	assert_int_equal(inv_run_begin(b, "web1", "b", 1, NULL, &step, err,
-	    sizeof(err)), INV_ESTATE);
-	assert_int_equal(inv_run_takeover(b, "web1", "b", &other, "gone", err,
-	    sizeof(err)), INV_ESTATE);
+	    INV_STEP_NOTE, 0, 0, "x", &err), ERR_WRONGSTATE);
+	assert_non_null(strstr(err.msg, "pid 4242 on appl1"));
+	assert_int_equal(inv_run_begin(b, "web1", "b", 1, NULL, &step, &err),
+	    ERR_WRONGSTATE);
+	assert_int_equal(inv_run_takeover(b, "web1", "b", &other, "gone", &err),
+	    ERR_WRONGSTATE);
 	/* the take-over: failed at the step it was in, then resumed */
 	assert_int_equal(inv_run_takeover(b, "web1", "b", &h.owner,
-	    "pid 4242 on appl1 is gone", err, sizeof(err)), INV_OK);
-	assert_int_equal(inv_host_find(b, "web1", &h, err, sizeof(err)),
-	    INV_OK);
+	    "pid 4242 on appl1 is gone", &err), ERR_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, &err), ERR_OK);
 	assert_int_equal(h.state, HS_FAILED);
 	assert_int_equal(h.step, STEP_BOOT);
 	assert_string_equal(h.owner.host, "");
-	assert_int_equal(inv_run_begin(b, "web1", "b", 0, NULL, &step, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(step, STEP_BOOT);
+	assert_int_equal(inv_run_begin(b, "web1", "b", 0, NULL, &step, &err),
+	    ERR_OK);
+	/* its last verified step was power, whose boot never came up: the
+	 * host is powered and booted again */
+	assert_int_equal(step, STEP_POWER);
 	/* the old run's calls are refused now, the new one's go through */
 	assert_int_equal(inv_step_record(a, "web1", "a", STEP_BOOT,
-	    INV_STEP_DONE, 0, 0, NULL, err, sizeof(err)), INV_ESTATE);
-	assert_non_null(strstr(err, "pid 4343 on appl1"));
-	assert_int_equal(inv_run_fail(a, "web1", "a", STEP_BOOT, "x", err,
-	    sizeof(err)), INV_ESTATE);
+	    INV_STEP_DONE, 0, 0, NULL, &err), ERR_WRONGSTATE);
+	assert_non_null(strstr(err.msg, "pid 4343 on appl1"));
+	assert_int_equal(inv_run_fail(a, "web1", "a", STEP_BOOT, "x", &err),
+	    ERR_WRONGSTATE);
 	assert_int_equal(inv_step_record(b, "web1", "b", STEP_BOOT,
-	    INV_STEP_DONE, 0, 0, NULL, err, sizeof(err)), INV_OK);
-	assert_int_equal(inv_run_active(b, "web1", "b", "done", err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_host_find(b, "web1", &h, err, sizeof(err)),
-	    INV_OK);
+	    INV_STEP_DONE, 0, 0, NULL, &err), ERR_OK);
+	assert_int_equal(inv_run_active(b, "web1", "b", "done", &err), ERR_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, &err), ERR_OK);
 	assert_string_equal(h.owner.host, "");		/* cleared at the end */
 	/* a take-over of a host that is not provisioning */
-	assert_int_equal(inv_run_takeover(b, "web1", "b", &h.owner, "x", err,
-	    sizeof(err)), INV_ESTATE);
+	assert_int_equal(inv_run_takeover(b, "web1", "b", &h.owner, "x", &err),
+	    ERR_WRONGSTATE);
 	inv_close(a);
 	inv_close(b);
 }
@@ -702,28 +677,25 @@ t_hostkey(void **st)
 	char			 fp[64];
 
 	(void)st;
-	assert_int_equal(inv_hostkey_fingerprint(KEY_B64, fp, sizeof(fp), err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_hostkey_fingerprint(KEY_B64, fp, sizeof(fp), &err),
+	    ERR_OK);
 	assert_string_equal(fp, KEY_FP);
-	assert_int_equal(inv_hostkey_get(inv, "web1", &k, err, sizeof(err)),
-	    INV_ENOENT);
+	assert_int_equal(inv_hostkey_get(inv, "web1", &k, &err), ERR_NOENT);
 	assert_int_equal(inv_hostkey_set(inv, "web1", "t", "ssh-rsa", KEY_B64,
-	    err, sizeof(err)), INV_EINVAL);
+	    &err), ERR_INVAL);
 	assert_int_equal(inv_hostkey_set(inv, "web1", "t", "ssh-ed25519",
-	    "not base64!", err, sizeof(err)), INV_EINVAL);
+	    "not base64!", &err), ERR_INVAL);
 	assert_int_equal(inv_hostkey_set(inv, "web1", "t", "ssh-ed25519",
-	    KEY_B64, err, sizeof(err)), INV_OK);
-	assert_int_equal(inv_hostkey_get(inv, "web1", &k, err, sizeof(err)),
-	    INV_OK);
+	    KEY_B64, &err), ERR_OK);
+	assert_int_equal(inv_hostkey_get(inv, "web1", &k, &err), ERR_OK);
 	assert_string_equal(k.type, "ssh-ed25519");
 	assert_string_equal(k.key, KEY_B64);
 	assert_string_equal(k.fingerprint, KEY_FP);
-	assert_int_equal(inv_hostkey_forget(inv, "web1", "t", NULL, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_hostkey_get(inv, "web1", &k, err, sizeof(err)),
-	    INV_ENOENT);
-	assert_int_equal(inv_hostkey_forget(inv, "web1", "t", NULL, err,
-	    sizeof(err)), INV_ENOENT);
+	assert_int_equal(inv_hostkey_forget(inv, "web1", "t", NULL, &err),
+	    ERR_OK);
+	assert_int_equal(inv_hostkey_get(inv, "web1", &k, &err), ERR_NOENT);
+	assert_int_equal(inv_hostkey_forget(inv, "web1", "t", NULL, &err),
+	    ERR_NOENT);
 	inv_close(inv);
 }
 
@@ -739,34 +711,34 @@ t_refused(void **st)
 	(void)st;
 	if (pgurl) {
 		/* an empty database, without CREATE: refused, still empty */
-		assert_int_equal(inv_open(path, 0, NULL, &inv, err,
-		    sizeof(err)), INV_EINVAL);
-		assert_non_null(strstr(err, "no inventory in this database"));
+		assert_int_equal(inv_open(path, 0, NULL, &inv, &err),
+		    ERR_INVAL);
+		assert_non_null(strstr(err.msg, "no inventory in this "
+		    "database"));
 		/* newer schema */
 		inv = fresh();
 		inv_close(inv);
 		pg_sql("UPDATE castiron_schema SET version = 99");
-		assert_int_equal(inv_open(path, 0, NULL, &inv, err,
-		    sizeof(err)), INV_EINVAL);
-		assert_non_null(strstr(err, "newer"));
+		assert_int_equal(inv_open(path, 0, NULL, &inv, &err),
+		    ERR_INVAL);
+		assert_non_null(strstr(err.msg, "newer"));
 		/* a password in the URL, refused without repeating it */
 		assert_int_equal(inv_open("postgresql://u:s3cret@/x", 0, NULL,
-		    &inv, err, sizeof(err)), INV_EINVAL);
-		assert_null(strstr(err, "s3cret"));
+		    &inv, &err), ERR_INVAL);
+		assert_null(strstr(err.msg, "s3cret"));
 		return;
 	}
 	/* missing, without CREATE */
-	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)),
-	    INV_EINVAL);
+	assert_int_equal(inv_open(path, 0, NULL, &inv, &err), ERR_INVAL);
 	assert_int_equal(access(path, F_OK), -1);
 	/* not SQLite: refused, not modified */
 	snprintf(junk, sizeof(junk), "%s/junk.db", dir);
 	f = fopen(junk, "w");
 	fputs("hostname,site\nweb1,ams1\n", f);
 	fclose(f);
-	assert_int_equal(inv_open(junk, INV_OPEN_CREATE, NULL, &inv, err,
-	    sizeof(err)), INV_EINVAL);
-	assert_non_null(strstr(err, "not an SQLite database"));
+	assert_int_equal(inv_open(junk, INV_OPEN_CREATE, NULL, &inv, &err),
+	    ERR_INVAL);
+	assert_non_null(strstr(err.msg, "not an SQLite database"));
 	f = fopen(junk, "r");
 	n = fread(back, 1, sizeof(back), f);
 	fclose(f);
@@ -779,9 +751,8 @@ t_refused(void **st)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)),
-	    INV_EINVAL);
-	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(inv_open(path, 0, NULL, &inv, &err), ERR_INVAL);
+	assert_non_null(strstr(err.msg, "newer"));
 }
 
 /* Five processes, each with its own handle, begin a run on one host at
@@ -802,16 +773,15 @@ t_race(void **st)
 	for (i = 0; i < 5; i++) {
 		if ((pid[i] = fork()) == 0) {
 			struct inv	*mine;
-			char		 e2[INV_ERRLEN];
+			struct err	 e2;
 			int		 rc;
 
-			if (inv_open(path, 0, NULL, &mine, e2, sizeof(e2)) !=
-			    INV_OK)
+			if (inv_open(path, 0, NULL, &mine, &e2) != ERR_OK)
 				_exit(9);
-			rc = inv_run_begin(mine, "web2", "racer", 0, NULL, &step,
-			    e2, sizeof(e2));
+			rc = inv_run_begin(mine, "web2", "racer", 0, NULL,
+			    &step, &e2);
 			inv_close(mine);
-			_exit(rc == INV_OK ? 0 : rc == INV_ESTATE ? 1 : 8);
+			_exit(rc == ERR_OK ? 0 : rc == ERR_WRONGSTATE ? 1 : 8);
 		}
 		assert_true(pid[i] > 0);
 	}
@@ -825,11 +795,9 @@ t_race(void **st)
 	}
 	assert_int_equal(won, 1);
 	assert_int_equal(lost, 4);
-	assert_int_equal(inv_open(path, 0, NULL, &inv, err, sizeof(err)),
-	    INV_OK);
-	assert_int_equal(inv_events_open(inv, "web2", &ec, err, sizeof(err)),
-	    INV_OK);
-	while (inv_events_next(ec, &e, err, sizeof(err)) == 1)
+	assert_int_equal(inv_open(path, 0, NULL, &inv, &err), ERR_OK);
+	assert_int_equal(inv_events_open(inv, "web2", &ec, &err), ERR_OK);
+	while (inv_events_next(ec, &e, &err) == 1)
 		if (e->to_state && strcmp(e->to_state, "provisioning") == 0)
 			starts++;
 	inv_events_close(ec);
@@ -858,22 +826,21 @@ t_discovered(void **st)
 	d.nmacs = 1;
 	d.serial = "SN-NEW";
 	d.address = "10.0.0.5";
-	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, &err),
+	    ERR_OK);
 	assert_int_equal(r.is_new, 1);
 	assert_string_equal(r.attached, "");
-	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, &err),
+	    ERR_OK);
 	assert_int_equal(r.is_new, 0);
-	assert_int_equal(inv_discovered_open(inv, NULL, &cur, err,
-	    sizeof(err)), INV_OK);
-	assert_int_equal(inv_discovered_next(cur, &row, err, sizeof(err)), 1);
+	assert_int_equal(inv_discovered_open(inv, NULL, &cur, &err), ERR_OK);
+	assert_int_equal(inv_discovered_next(cur, &row, &err), 1);
 	assert_string_equal(row->macs[0], "52:54:00:00:00:01");
 	assert_string_equal(row->serial, "SN-NEW");
 	assert_string_equal(row->address, "10.0.0.5");
 	assert_int_equal(row->checkins, 2);
 	assert_null(row->serial_host);
-	assert_int_equal(inv_discovered_next(cur, &row, err, sizeof(err)), 0);
+	assert_int_equal(inv_discovered_next(cur, &row, &err), 0);
 	inv_discovered_close(cur);
 
 	/* web1's serial and both its MACs, and one more: attached. */
@@ -883,19 +850,18 @@ t_discovered(void **st)
 	snprintf(d.macs[2], 18, "AA:BB:CC:00:00:01");
 	d.nmacs = 3;
 	d.serial = "SN1";
-	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, &err),
+	    ERR_OK);
 	assert_string_equal(r.attached, "web1");
-	assert_int_equal(inv_host_find(inv, "web1", &h, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_host_find(inv, "web1", &h, &err), ERR_OK);
 	assert_int_equal(h.nmacs, 3);
 	assert_string_equal(h.macs[2], "aa:bb:cc:00:00:09");
 
 	/* web1's serial without web1's MACs: recorded, with why. */
 	d.nmacs = 1;
 	snprintf(d.macs[0], 18, "52:54:00:00:00:0a");
-	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
-	    sizeof(err)), INV_OK);
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, &err),
+	    ERR_OK);
 	assert_string_equal(r.attached, "");
 	assert_non_null(strstr(r.note, "web1 already has MAC"));
 
@@ -904,36 +870,101 @@ t_discovered(void **st)
 	snprintf(d.macs[1], 18, "aa:bb:cc:00:00:03");
 	d.nmacs = 2;
 	d.serial = "SN-OTHER";
-	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
-	    sizeof(err)), INV_ESTATE);
-	assert_non_null(strstr(err, "belongs to host web2"));
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, &err),
+	    ERR_WRONGSTATE);
+	assert_non_null(strstr(err.msg, "belongs to host web2"));
 	assert_int_equal(inv_discovered_claim(inv, "52:54:00:00:00:0b",
-	    "web2", "t", &learned, err, sizeof(err)), INV_ENOENT);
+	    "web2", "t", &learned, &err), ERR_NOENT);
 	d.serial = "bad\x01";
-	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, err,
-	    sizeof(err)), INV_EINVAL);
+	assert_int_equal(inv_discovered_checkin(inv, &d, "t", &r, &err),
+	    ERR_INVAL);
 
 	/* By hand: refused for web2 (another MAC), then for a bare host. */
 	assert_int_equal(inv_discovered_claim(inv, "SN-NEW", "web2", "t",
-	    &learned, err, sizeof(err)), INV_EINVAL);
-	assert_non_null(strstr(err, "web2 already has MAC aa:bb:cc:00:00:03"));
+	    &learned, &err), ERR_INVAL);
+	assert_non_null(strstr(err.msg, "web2 already has MAC "
+	    "aa:bb:cc:00:00:03"));
 	{
 		struct inv_enroll	 e = { .hostname = "bare", .site = "ams1" };
 		struct inv_errors	 errs = { 0 };
 
 		assert_int_equal(inv_enroll(inv, &e, 1, "test", "unit", &errs),
-		    INV_OK);
+		    ERR_OK);
 	}
 	assert_int_equal(inv_discovered_claim(inv, "52:54:00:00:00:01",
-	    "bare", "t", &learned, err, sizeof(err)), INV_OK);
+	    "bare", "t", &learned, &err), ERR_OK);
 	assert_int_equal(learned, 1);
-	assert_int_equal(inv_host_find(inv, "bare", &h, err, sizeof(err)),
-	    INV_OK);
+	assert_int_equal(inv_host_find(inv, "bare", &h, &err), ERR_OK);
 	assert_string_equal(h.serial, "SN-NEW");
 	assert_string_equal(h.macs[0], "52:54:00:00:00:01");
 	assert_int_equal(inv_discovered_claim(inv, "SN-NEW", "bare", "t",
-	    &learned, err, sizeof(err)), INV_ENOENT);
+	    &learned, &err), ERR_NOENT);
 	inv_close(inv);
+}
+
+/*
+ * Whether another process could take the write lock on the range of the
+ * database file where SQLite's connections hold their read locks (the
+ * unix VFS's SHARED range, just past the 1 GiB "pending byte"): what the
+ * last connection of another process to close takes before it
+ * checkpoints and deletes the WAL.  1 when it could, 0 when a read lock
+ * of this process is in the way.
+ */
+static int
+other_could_lock(void)
+{
+	struct flock	 fl;
+	pid_t		 pid;
+	int		 status, fd;
+
+	if ((pid = fork()) == 0) {
+		if ((fd = open(path, O_RDWR)) == -1)
+			_exit(3);
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = 0x40000000 + 2;
+		fl.l_len = 510;
+		if (fcntl(fd, F_GETLK, &fl) == -1)
+			_exit(3);
+		_exit(fl.l_type == F_UNLCK ? 1 : 0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A connection opened while another of this process is open must leave
+ * the process's locks on the file as they were (docs/inventory.md,
+ * "Opening"): a close() of a descriptor of its own would drop them all,
+ * and another process could then delete the WAL under the first.
+ */
+static void
+t_locks(void **st)
+{
+	struct inv	*a, *b;
+	struct inv_host	 h;
+
+	(void)st;
+	if (pgurl)
+		return;		/* SQLite's file locks only */
+	a = fresh();
+	assert_int_equal(other_could_lock(), 0);
+	assert_int_equal(inv_open(path, 0, NULL, &b, &err),
+	    ERR_OK);
+	assert_int_equal(other_could_lock(), 0);
+	inv_close(b);
+	assert_int_equal(inv_open(path, INV_OPEN_READONLY, NULL, &b, &err),
+	    ERR_OK);
+	assert_int_equal(inv_host_find(b, "web1", &h, &err),
+	    ERR_OK);
+	assert_int_equal(other_could_lock(), 0);
+	inv_close(b);
+	assert_int_equal(other_could_lock(), 0);
+	inv_close(a);
+	assert_int_equal(other_could_lock(), 1);
 }
 
 int
@@ -953,6 +984,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_discovered, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_locks, setup, teardown),
 	};
 
 	pgurl = db && *db ? db : NULL;

@@ -15,7 +15,7 @@
 #include "provision/shell.h"
 #include "provision/trust.h"
 
-static char	err[512];
+static struct err err;
 
 /* Runs printf %s QUOTED through sh and returns what it printed. */
 static char *
@@ -68,19 +68,20 @@ static void
 t_paths(void **st)
 {
 	(void)st;
-	assert_int_equal(sh_valid_path("/tmp/castiron-writer", err, sizeof(err)), 0);
-	assert_int_equal(sh_valid_path("relative", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_path("/a b", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_path("/a;b", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_path("/a/../etc", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_path("/a/..", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_path("/a/..b", err, sizeof(err)), 0);
-	assert_int_equal(sh_valid_path("/$(id)", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_device("/dev/loop7", err, sizeof(err)), 0);
-	assert_int_equal(sh_valid_device("/dev/disk/by-id/nvme-X_1", err, sizeof(err)), 0);
-	assert_int_equal(sh_valid_device("/tmp/x", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_device("/dev/", err, sizeof(err)), -1);
-	assert_int_equal(sh_valid_device("/dev/sda`x`", err, sizeof(err)), -1);
+	assert_int_equal(sh_valid_path("/tmp/castiron-writer", &err), ERR_OK);
+	assert_int_equal(sh_valid_path("relative", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_path("/a b", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_path("/a;b", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_path("/a/../etc", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_path("/a/..", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_path("/a/..b", &err), ERR_OK);
+	assert_int_equal(sh_valid_path("/$(id)", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_device("/dev/loop7", &err), ERR_OK);
+	assert_int_equal(sh_valid_device("/dev/disk/by-id/nvme-X_1", &err),
+	    ERR_OK);
+	assert_int_equal(sh_valid_device("/tmp/x", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_device("/dev/", &err), ERR_INVAL);
+	assert_int_equal(sh_valid_device("/dev/sda`x`", &err), ERR_INVAL);
 }
 
 static int
@@ -91,7 +92,7 @@ decide(const char *presented, const char *pinned, const char *deploy,
 	    .pinned = pinned, .deploy = deploy, .seen = seen,
 	    .accept_new = accept_new, .phase = phase };
 
-	return hostkey_decide(&k, err, sizeof(err));
+	return hostkey_decide(&k, &err);
 }
 
 /* A network-booted host that checked in with key checkin. */
@@ -103,7 +104,7 @@ decide_checkin(const char *presented, const char *pinned,
 	    .pinned = pinned, .deploy = "SHA256:d", .checkin = checkin,
 	    .accept_new = 1, .phase = phase };
 
-	return hostkey_decide(&k, err, sizeof(err));
+	return hostkey_decide(&k, &err);
 }
 
 static void
@@ -117,9 +118,9 @@ t_hostkey(void **st)
 	    HOSTKEY_PINNED);
 	/* --accept-new-hostkey does not override a pinned key... */
 	assert_int_equal(decide("SHA256:b", "SHA256:a", NULL, NULL, 1, D), -1);
-	assert_non_null(strstr(err, "SHA256:a"));
-	assert_non_null(strstr(err, "SHA256:b"));
-	assert_non_null(strstr(err, "forget-key h"));
+	assert_non_null(strstr(err.msg, "SHA256:a"));
+	assert_non_null(strstr(err.msg, "SHA256:b"));
+	assert_non_null(strstr(err.msg, "forget-key h"));
 	/* ...but the deploy image's key is known beforehand: accepted for
 	 * the deploy phase, never as the host's own (not pinned). */
 	assert_int_equal(decide("SHA256:d", "SHA256:a", "SHA256:d", NULL, 0,
@@ -127,13 +128,13 @@ t_hostkey(void **st)
 	assert_int_equal(decide("SHA256:e", "SHA256:a", "SHA256:d", NULL, 0,
 	    D), -1);
 	assert_int_equal(decide("SHA256:b", NULL, NULL, NULL, 0, D), -1);
-	assert_non_null(strstr(err, "--accept-new-hostkey"));
+	assert_non_null(strstr(err.msg, "--accept-new-hostkey"));
 	assert_int_equal(decide("SHA256:b", "", NULL, NULL, 1, D),
 	    HOSTKEY_NEW);
 	assert_int_equal(decide("SHA256:d", NULL, "SHA256:d", NULL, 0, D),
 	    HOSTKEY_DEPLOY);
 	assert_int_equal(decide("SHA256:e", NULL, "SHA256:d", NULL, 0, D), -1);
-	assert_non_null(strstr(err, "SHA256:d"));
+	assert_non_null(strstr(err.msg, "SHA256:d"));
 	/* The installed system: its pinned key; the deploy key (configured
 	 * or seen this run) means not rebooted yet; nothing else, not even
 	 * with --accept-new-hostkey. */
@@ -145,8 +146,8 @@ t_hostkey(void **st)
 	    I), HOSTKEY_DEPLOY);
 	assert_int_equal(decide("SHA256:x", "SHA256:a", "SHA256:d",
 	    "SHA256:s", 1, I), -1);
-	assert_non_null(strstr(err, "SHA256:x"));
-	assert_non_null(strstr(err, "SHA256:a"));
+	assert_non_null(strstr(err.msg, "SHA256:x"));
+	assert_non_null(strstr(err.msg, "SHA256:a"));
 	assert_int_equal(decide("SHA256:x", NULL, NULL, NULL, 1, I), -1);
 
 	/* A check-in names the only key of the deploy phase: not the
@@ -156,7 +157,7 @@ t_hostkey(void **st)
 	    HOSTKEY_CHECKIN);
 	assert_int_equal(decide_checkin("SHA256:a", "SHA256:a", "SHA256:c", D),
 	    -1);
-	assert_non_null(strstr(err, "checked in with"));
+	assert_non_null(strstr(err.msg, "checked in with"));
 	assert_int_equal(decide_checkin("SHA256:d", NULL, "SHA256:c", D), -1);
 	assert_int_equal(decide_checkin("SHA256:n", NULL, "SHA256:c", D), -1);
 	/* After the reboot: the checked-in key means not rebooted yet. */
