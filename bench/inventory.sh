@@ -189,6 +189,14 @@ echo "fleet: 1,000,000 hosts (2,000,000 NICs and disks, 1,000,000 facts and even
 echo "inventory migrate of it all, SQLite -> PostgreSQL: $t_mig s, $(($(cat "$B/mig.rss") / 1024)) MiB"
 else
 echo "fleet: $FLEET and the PostgreSQL of $PGLAB, made by an earlier run"
+# What that run's writers changed, back as the fleet was made (the same
+# states and times on both, so that the lists compare and the writers'
+# first moves are legal).
+RESET="UPDATE hosts SET state = CASE WHEN (id - 1) % 3 = 0 THEN 'active' ELSE 'enrolled' END,
+	updated_at = '2026-01-01T00:00:00Z' WHERE state <> CASE WHEN (id - 1) % 3 = 0 THEN 'active'
+	ELSE 'enrolled' END OR updated_at <> '2026-01-01T00:00:00Z'"
+sqlite3 "$FLEET" "$RESET"
+psql -XAtq -h "$PGLAB" -U castiron -d castiron -c "$RESET" >/dev/null
 fi
 echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 
