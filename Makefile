@@ -41,15 +41,18 @@ DEBS_BUILD := build-essential pkg-config libcurl4-openssl-dev libssh2-1-dev \
 	libiniparser-dev libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev \
 	libssl-dev libsystemd-dev libcmocka-dev libfreeipmi-dev libpq-dev libmicrohttpd-dev \
 	cpio zstd kmod binutils
-DEBS_TEST  := $(DEBS_BUILD) sqlite3 python3 iproute2 bird2 openssh-server pci.ids \
+# What images/recipes/*/build needs on the build host (GRUB comes from the
+# image's own grub-pc-bin and grub-efi-amd64-bin).
+DEBS_IMAGES := mmdebstrap e2fsprogs fdisk util-linux dosfstools mtools zstd
+DEBS_TEST  := $(DEBS_BUILD) $(DEBS_IMAGES) sqlite3 python3 iproute2 bird2 openssh-server pci.ids \
 	openssh-client dropbear busybox-static bmap-tools zstd gzip chromium \
 	cppcheck clang libclang-rt-14-dev util-linux fdisk e2fsprogs kmod time procps \
 	openssl jq bc man-db mandoc coreutils curl systemd stress-ng \
 	qemu-system-x86 qemu-utils ipxe-qemu openipmi ipmitool redfishtool python3-sushy \
-	postgresql-15 signify-openbsd dnsmasq-base strace
+	postgresql-15 signify-openbsd dnsmasq-base strace ovmf
 DEBS_BENCH := $(DEBS_TEST) exabgp hyperfine
 
-.PHONY: deploy FORCE all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
+.PHONY: deploy images FORCE all test unit integration check bench install demo clean deps-build deps-test deps-bench fuzz fuzz-merge check-under-load golden
 
 all: $(BUILD)/castiron
 
@@ -113,6 +116,9 @@ UNIT_output_LIBS     := -ljansson
 UNIT_parse           := lib/err.c lib/parse.c
 UNIT_shell           := provision/shell.c provision/trust.c lib/err.c lib/log.c \
 	lib/xmalloc.c
+UNIT_role            := provision/role.c lib/config.c lib/err.c lib/file.c lib/log.c \
+	lib/parse.c lib/xmalloc.c
+UNIT_role_LIBS       := -liniparser
 
 # The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
 # SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its
@@ -142,6 +148,24 @@ $(DEPLOY)/manifest: $(DEPLOY)/inputs $(DEPLOY_SRC) $(DEPLOY)/inspect.sh \
 		$(DEPLOY)/inspect.sh
 FORCE:
 
+# The operating system images castiron installs (images/recipes/NAME/:
+# its build's header says what is in one and how it is made), each in a
+# cache entry named by a digest of every input (the recipe, the package
+# versions apt resolves, SOURCE_DATE_EPOCH, castiron's sources, the build
+# tools): IMAGES_CACHE/NAME/KEY/ holds NAME.img.zst, NAME.bmap,
+# SHA256SUMS, packages and manifest.  An entry already built is not built
+# again: `make images` then only says where it is.  Needs root (mmdebstrap
+# --mode=root); the first build downloads about 120 MB of .debs, kept in
+# IMAGES_CACHE/debs.  Worktrees and test runs can share one cache:
+# IMAGES_CACHE=DIR.  Tests find an image with tests/lab/osimage NAME.
+IMAGES_CACHE  ?= $(BUILD)/images
+IMAGE_RECIPES := debian12
+images:
+	@for r in $(IMAGE_RECIPES); do images/recipes/$$r/build image $(IMAGES_CACHE) || exit 1; done
+# make test and make check build them when they can (as root).
+IMAGES_IF_ROOT = if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory images; \
+	else echo "images: not root, not built (the tests that boot them skip)"; fi
+
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: tests/unit/test_%.c \
 		$$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename $$(UNIT_$$*))))
@@ -160,7 +184,8 @@ deps-bench:
 unit: $(UNIT_BIN)
 test: deps-test
 	@$(MAKE) --no-print-directory all deploy $(UNIT_BIN) $(LAB_BIN)
-	@BUILD=$(BUILD) tests/run
+	@$(IMAGES_IF_ROOT)
+	@BUILD=$(BUILD) IMAGES_CACHE=$(abspath $(IMAGES_CACHE)) tests/run
 
 # The whole suite again under AddressSanitizer, LeakSanitizer and UBSan,
 # then cppcheck and a short run of every fuzzer.  The sanitized build uses
@@ -177,7 +202,8 @@ check: deps-test
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I. --suppress=missingIncludeSystem \
 		$(SUBSYS) cli
 	@$(MAKE) --no-print-directory fuzz
-	@ASAN_OPTIONS=detect_leaks=1 BUILD=build-san tests/run
+	@$(IMAGES_IF_ROOT)
+	@ASAN_OPTIONS=detect_leaks=1 BUILD=build-san IMAGES_CACHE=$(abspath $(IMAGES_CACHE)) tests/run
 
 # Each fuzzer starts from its seeds (tests/fuzz/NAME.seeds: one input of
 # every record type, each within FUZZ_MAXLEN, or it would be cut) and from
@@ -226,9 +252,11 @@ golden: all
 		grep -e ': wrote ' -e ': removed,' -e '^not ok' -e '^# ' $(BUILD)/golden.log; exit $$rc
 
 bench: deps-bench all
-	@BUILD=$(BUILD) bench/run
+	@$(IMAGES_IF_ROOT)
+	@BUILD=$(BUILD) IMAGES_CACHE=$(abspath $(IMAGES_CACHE)) bench/run
 
-demo: deps-test all
+demo: deps-test
+	@$(MAKE) --no-print-directory all deploy
 	@BUILD=$(BUILD) tests/lab/demo
 
 install: all

@@ -26,6 +26,8 @@
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
+. tests/lab/netboot.sh
+. tests/lab/labconf.sh
 . bench/common
 [ "$(id -u)" = 0 ] || { echo "bench netboot: needs root (network namespaces, loop devices)"; exit 0; }
 C=$CASTIRON
@@ -38,46 +40,21 @@ proc_cpu() { awk -v hz="$HZ" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/s
 D=$PWD/$BUILD/deploy
 if [ -f "$D/manifest" ] && command -v qemu-system-x86_64 >/dev/null; then
 	machine_net_init || exit 1
-	ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad
 	P=$LABM_PROV
-	PORT=$((25000 + $$ % 400))
+	netboot_init $((25000 + $$ % 400))
 	ssh-keygen -q -t ed25519 -N '' -f "$T/id"
 	KEY=$(cut -d' ' -f1,2 "$T/id.pub" | tr ' ' ,)
 	machine_new 1 --blank 64 --mem 256
 	MAC=$M_MAC
 	bmc_start 1
-	mkdir -m 700 "$T/bmc.d" && cp "$BMC_PASSWORD_FILE" "$T/bmc.d/n1" && chmod 600 "$T/bmc.d/n1"
-	cat >"$T/nb.ini" <<EOF
-[castiron]
-state_dir = $T/nbstate
-[inventory]
-database = $T/nb.db
-[bmc]
-username = admin
-password_dir = $T/bmc.d
-ca_bundle = $LABM_CA
-power_timeout = 60s
-[boot]
-listen = $P.1:$PORT
-deploy_dir = $D
-interface = brp
-dhcp_range = $P.100,$P.150,1h
-dnsmasq_dir = $T/dnsmasq
-dnsmasq_pidfile = $T/dnsmasq.pid
-router_advertisements = yes
-cmdline = console=ttyS0 quiet castiron.authorized_key=$KEY,bench
-EOF
-	export CASTIRON_CONFIG="$T/nb.ini"
+	bmc_password 1 n1
+	lab_config castiron.state_dir="$T/nbstate" inventory.database="$T/nb.db" \
+	    bmc.power_timeout=60s boot.cmdline="console=ttyS0 quiet castiron.authorized_key=$KEY,bench"
 	"$C" inventory add n1 --site s --serial "$M_SERIAL" --bmc "$BMC_ADDR" --mac "$MAC" \
 	    --address "$P.51" >/dev/null
 	"$C" boot dnsmasq >/dev/null 2>&1
-	ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" \
-	    --pid-file="$T/dnsmasq.pid" --keep-in-foreground --user=root \
-	    --log-facility="$T/dnsmasq.log" </dev/null &
-	at_exit "kill $! 2>/dev/null"
-	"$C" boot serve >"$T/nbserve.log" 2>&1 &
-	at_exit "kill $! 2>/dev/null"
-	wait_for 10 "boot serve" curl -sf -o /dev/null "http://$P.1:$PORT/boot.ipxe"
+	netboot_dnsmasq "$T/dnsmasq" "$T/dnsmasq.pid"
+	netboot_serve "$T/nbserve.log"
 	# Armed as provision's power step arms it.
 	mkdir -p -m 700 "$T/nbstate/boot"
 	TOKEN=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
@@ -201,10 +178,10 @@ EOF
 conf pull >"$T/pull.ini"
 conf push >"$T/push.ini"
 "$C" -c "$T/pull.ini" image fetch os >/dev/null 2>&1
-"$C" -c "$T/pull.ini" boot serve >"$T/serve.log" 2>&1 &
-SERVE=$!
-at_exit "kill $SERVE 2>/dev/null"
-wait_for 10 "boot serve" curl -sf -o /dev/null "http://$SRV/boot.ipxe"
+CASTIRON_CONFIG=$T/pull.ini NETBOOT_URL=http://$SRV
+export CASTIRON_CONFIG
+netboot_serve "$T/serve.log"
+SERVE=$NETBOOT_SERVE
 # round TRANSPORT N: provisions hosts 1..N at once into a fresh inventory;
 # prints "MiB/s CPU-s/GiB".
 round() {

@@ -26,7 +26,12 @@ cmd_config_check(struct ctx *ctx, struct args *args)
 		return cli_exit(ERR_INVAL);
 	}
 	cfg_errors_clear(&errs);
-	if (ctx->verbose >= 0)
+	if (ctx->verbose >= 0 && cfg->nrole > 0)
+		printf("%s: OK (%zu image%s, %zu service%s, %zu role%s)\n",
+		    ctx->config_path, cfg->nimage, cfg->nimage == 1 ? "" : "s",
+		    cfg->nservice, cfg->nservice == 1 ? "" : "s", cfg->nrole,
+		    cfg->nrole == 1 ? "" : "s");
+	else if (ctx->verbose >= 0)
 		printf("%s: OK (%zu image%s, %zu service%s)\n", ctx->config_path,
 		    cfg->nimage, cfg->nimage == 1 ? "" : "s", cfg->nservice,
 		    cfg->nservice == 1 ? "" : "s");

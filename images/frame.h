@@ -290,7 +290,10 @@ enum err_code	frame_send_image(const struct frame_send_opts *,
  * compresses samples spread over the bmap's ranges at the level the
  * sender uses and says yes when they shrink by at least FRAME_PACK_GAIN
  * and compress faster than FRAME_PACK_RATE (a session's ceiling), so
- * compressing cannot be the slower side.  why says what was measured.
+ * compressing cannot be the slower side.  The rate is taken over the
+ * thread's CPU time, not the clock's: it is the compressor's speed on
+ * this CPU, and a moment's load on the machine does not change the
+ * choice.  why says what was measured.
  * The samples are read with pread from fd, the raw image the caller
  * holds open, at the ranges of bm, the bmap the caller has loaded (and
  * checked): neither is opened or loaded again here.

@@ -361,10 +361,11 @@ frame_pack_decide(int fd, const struct bmap *bm, int *yes, char *why,
 		n = pread(fd, in, (size_t)len, (off_t)off);
 		if (n <= 0)
 			continue;
-		t0 = (double)mono_us() / 1e6;
+		/* CPU time: a busy machine must not flip the choice. */
+		t0 = (double)thread_cpu_us() / 1e6;
 		z = ZSTD_compressCCtx(zc, zo, bound, in, (size_t)n,
 		    FRAME_PACK_LEVEL);
-		secs += (double)mono_us() / 1e6 - t0;
+		secs += (double)thread_cpu_us() / 1e6 - t0;
 		if (ZSTD_isError(z)) {
 			err_set(err, ERR_FAIL, "zstd: %s",
 			    ZSTD_getErrorName(z));

@@ -19,3 +19,12 @@ mono_ms(void)
 {
 	return mono_us() / 1000;
 }
+
+uint64_t
+thread_cpu_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}

@@ -72,6 +72,7 @@ static const char *const boot_modes[] = { "keep", "uefi", "legacy", NULL };
 #define I(f)	offsetof(struct cfg_image, f)
 #define S(f)	offsetof(struct cfg_service, f)
 #define P(f)	offsetof(struct cfg_prefix, f)
+#define R(f)	offsetof(struct cfg_role, f)
 #define DAY	(24ULL * 3600 * 1000)
 
 static const struct key keys_castiron[] = {
@@ -200,6 +201,16 @@ static const struct key keys_prefix[] = {
 	{ NULL }
 };
 
+/* What a host of the role gets (provision/role.c). */
+static const struct key keys_role[] = {
+	{ "services", KT_FILE, R(services), .required = 1 },
+	{ "allowed_prefixes", KT_PREFIXES, R(allowed_prefixes), R(nallowed_prefixes), .required = 1 },
+	{ "local_as", KT_UINT, R(local_as), 0, 1, 4294967295U },
+	{ "peer_as", KT_UINT, R(peer_as), 0, 1, 4294967295U },
+	{ "peers", KT_STR, R(peers), .def = "gateway" },
+	{ NULL }
+};
+
 static const struct section sections[] = {
 	{ "castiron", 0, keys_castiron },
 	{ "inventory", 0, keys_inventory },
@@ -211,6 +222,7 @@ static const struct section sections[] = {
 	{ "bgp", 0, keys_bgp },
 	{ "service", 1, keys_service },
 	{ "prefix", 1, keys_prefix },	/* named by the prefix itself */
+	{ "role", 1, keys_role },
 	{ NULL }
 };
 
@@ -222,7 +234,9 @@ struct place {
 };
 
 struct loader {
-	const char	*path;
+	const char	*path;		/* what is read */
+	const char	*name;		/* what messages call it */
+	const struct cfg_role *role;	/* loading a role's services file */
 	FILE		*clean;		/* the file less its malformed lines */
 	struct config	*cfg;
 	struct cfg_errors *errs;
@@ -230,6 +244,17 @@ struct loader {
 	size_t		 nplaces;
 	int		 failed;
 };
+
+/* Keeps a full message (ours now), sorted later by line. */
+static void
+push_err(struct loader *l, int line, char *full)
+{
+	l->errs->msg = xreallocarray(l->errs->msg, l->errs->n + 1, sizeof(char *));
+	l->errs->line = xreallocarray(l->errs->line, l->errs->n + 1, sizeof(int));
+	l->errs->msg[l->errs->n] = full;
+	l->errs->line[l->errs->n++] = line;
+	l->failed = 1;
+}
 
 static void __attribute__((format(printf, 5, 6)))
 cerr(struct loader *l, int line, const char *sec, const char *key,
@@ -243,23 +268,19 @@ cerr(struct loader *l, int line, const char *sec, const char *key,
 		fatalx("out of memory");
 	va_end(ap);
 	if (line > 0 && sec && key)
-		xasprintf(&full, "%s:%d: [%s] %s: %s", l->path, line, sec, key, msg);
+		xasprintf(&full, "%s:%d: [%s] %s: %s", l->name, line, sec, key, msg);
 	else if (line > 0 && sec)
-		xasprintf(&full, "%s:%d: [%s]: %s", l->path, line, sec, msg);
+		xasprintf(&full, "%s:%d: [%s]: %s", l->name, line, sec, msg);
 	else if (sec && key)
-		xasprintf(&full, "%s: [%s] %s: %s", l->path, sec, key, msg);
+		xasprintf(&full, "%s: [%s] %s: %s", l->name, sec, key, msg);
 	else if (sec)
-		xasprintf(&full, "%s: [%s]: %s", l->path, sec, msg);
+		xasprintf(&full, "%s: [%s]: %s", l->name, sec, msg);
 	else if (line > 0)
-		xasprintf(&full, "%s:%d: %s", l->path, line, msg);
+		xasprintf(&full, "%s:%d: %s", l->name, line, msg);
 	else
-		xasprintf(&full, "%s: %s", l->path, msg);
+		xasprintf(&full, "%s: %s", l->name, msg);
 	free(msg);
-	l->errs->msg = xreallocarray(l->errs->msg, l->errs->n + 1, sizeof(char *));
-	l->errs->line = xreallocarray(l->errs->line, l->errs->n + 1, sizeof(int));
-	l->errs->msg[l->errs->n] = full;
-	l->errs->line[l->errs->n++] = line;
-	l->failed = 1;
+	push_err(l, line, full);
 }
 
 static int
@@ -874,7 +895,13 @@ validate(struct loader *l)
 				if (prefix_contains(&c->bgp.allowed_prefixes[a],
 				    &s->prefixes[j]))
 					break;
-			if (a == c->bgp.nallowed_prefixes)
+			if (a == c->bgp.nallowed_prefixes && l->role)
+				cerr(l, place_line(l, sec, "prefixes"), sec,
+				    "prefixes", "%s is outside allowed_prefixes "
+				    "of [role %s]",
+				    prefix_str(&s->prefixes[j], pb, sizeof(pb)),
+				    l->role->name);
+			else if (a == c->bgp.nallowed_prefixes)
 				cerr(l, place_line(l, sec, "prefixes"), sec,
 				    "prefixes", "%s is outside allowed_prefixes "
 				    "in [bgp]%s",
@@ -907,6 +934,90 @@ validate_prefixes(struct loader *l)
 		snprintf(sec, sizeof(sec), "prefix %s", pb);
 		cerr(l, c->prefix[k].line, sec, NULL, "no [service NAME] lists "
 		    "%s in its prefixes", pb);
+	}
+}
+
+static struct config *load(const char *, const char *, const struct cfg_role *,
+    struct cfg_errors *);
+
+/* A role's peers: "gateway" (the host's, from the inventory) or
+ * addresses, each once. */
+static void
+parse_peers(struct loader *l, struct cfg_role *r, const char *sec)
+{
+	char		*copy, *tok, *save = NULL;
+	struct err	 err;
+	uint8_t		 a[16];
+	size_t		 i;
+	int		 fam, line = place_line(l, sec, "peers");
+
+	copy = xstrdup(r->peers);
+	for (tok = strtok_r(copy, ", \t", &save); tok;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "gateway") != 0 &&
+		    parse_ip(tok, &fam, a, &err) != ERR_OK) {
+			cerr(l, line, sec, "peers", "'%s' is neither 'gateway' "
+			    "nor an IP address", tok);
+			continue;
+		}
+		for (i = 0; i < r->npeers; i++)
+			if (strcmp(r->peer[i], tok) == 0)
+				break;
+		if (i < r->npeers) {
+			cerr(l, line, sec, "peers", "%s is listed twice", tok);
+			continue;
+		}
+		if (r->npeers == CFG_MAXPEERS) {
+			cerr(l, line, sec, "peers", "more than %d peers",
+			    CFG_MAXPEERS);
+			break;
+		}
+		r->peer = xreallocarray(r->peer, r->npeers + 1, sizeof(char *));
+		r->peer[r->npeers++] = xstrdup(tok);
+	}
+	free(copy);
+	if (r->npeers == 0 && r->peers[strspn(r->peers, ", \t")] == '\0')
+		cerr(l, line, sec, "peers", "no peers given");
+}
+
+/*
+ * [role NAME]: its BGP keys together, its peers, and its services file
+ * loaded as a host of the role will load it; that file's errors name
+ * their own file and line, and sort at the role's services key.
+ */
+static void
+validate_roles(struct loader *l)
+{
+	struct config	*c = l->cfg;
+	size_t		 i, j;
+	char		 sec[80];
+	static const char *const bgp_keys[] = { "peer_as", "peers", NULL };
+
+	for (i = 0; i < c->nrole; i++) {
+		struct cfg_role		*r = &c->role[i];
+		struct cfg_errors	 sub = { 0 };
+
+		snprintf(sec, sizeof(sec), "role %s", r->name);
+		if (r->local_as != 0 && r->peer_as == 0)
+			cerr(l, r->line, sec, "peer_as", "required with "
+			    "local_as (the AS of the host's BGP peers)");
+		/* (A local_as given but refused is reported already.) */
+		for (j = 0; place_line(l, sec, "local_as") == 0 && bgp_keys[j];
+		    j++)
+			if (place_line(l, sec, bgp_keys[j]) != 0)
+				cerr(l, place_line(l, sec, bgp_keys[j]), sec,
+				    bgp_keys[j], "applies with local_as only "
+				    "(without it no BIRD configuration is "
+				    "written)");
+		if (r->peers)
+			parse_peers(l, r, sec);
+		if (r->services == NULL)
+			continue;	/* already reported */
+		r->svc = load(r->services, r->services, r, &sub);
+		for (j = 0; j < sub.n; j++)
+			push_err(l, place_line(l, sec, "services"), sub.msg[j]);
+		free(sub.msg);
+		free(sub.line);
 	}
 }
 
@@ -970,7 +1081,28 @@ ini_quiet(const char *fmt, ...)
 struct config *
 config_load(const char *path, struct cfg_errors *errs)
 {
-	struct loader		 l = { .path = path, .errs = errs };
+	return load(path, path, NULL, errs);
+}
+
+struct config *
+config_load_as(const char *path, const char *name, struct cfg_errors *errs)
+{
+	return load(path, name, NULL, errs);
+}
+
+struct config *
+config_load_role(const char *path, const char *name,
+    const struct cfg_role *role, struct cfg_errors *errs)
+{
+	return load(path, name, role, errs);
+}
+
+static struct config *
+load(const char *path, const char *shown, const struct cfg_role *role,
+    struct cfg_errors *errs)
+{
+	struct loader		 l = { .path = path, .name = shown, .role = role,
+				    .errs = errs };
 	struct config		*c;
 	dictionary		*ini;
 	const struct section	*s;
@@ -1011,6 +1143,15 @@ config_load(const char *path, struct cfg_errors *errs)
 			    "unknown section");
 			continue;
 		}
+		if (role && strcmp(s->name, "service") != 0 &&
+		    strcmp(s->name, "prefix") != 0) {
+			cerr(&l, place_line(&l, name, NULL), name, NULL,
+			    "not in a role's services file, which holds "
+			    "[service NAME] and [prefix P] sections only "
+			    "(configure writes the rest from [role %s])",
+			    role->name);
+			continue;
+		}
 		if (strcmp(s->name, "prefix") == 0)
 			continue;	/* below, from the scan */
 		if (s->named && valid_name(label, &err) != ERR_OK) {
@@ -1037,6 +1178,15 @@ config_load(const char *path, struct cfg_errors *errs)
 			sv->check = -1;
 			sv->line = place_line(&l, name, NULL);
 			load_section(&l, ini, name, s, sv);
+		} else if (strcmp(s->name, "role") == 0) {
+			struct cfg_role *r;
+			c->role = xreallocarray(c->role, c->nrole + 1,
+			    sizeof(*c->role));
+			r = &c->role[c->nrole++];
+			memset(r, 0, sizeof(*r));
+			r->name = xstrdup(label);
+			r->line = place_line(&l, name, NULL);
+			load_section(&l, ini, name, s, r);
 		}
 	}
 	/* [prefix P] from the scan, in file order: iniparser does not list
@@ -1052,11 +1202,25 @@ config_load(const char *path, struct cfg_errors *errs)
 	}
 	/* Single sections, present or not, so that defaults apply. */
 	for (s = sections; s->name; s++)
-		if (!s->named)
+		if (!s->named && !(role && place_line(&l, s->name, NULL)))
 			load_section(&l, ini, s->name, s, c);
 	iniparser_freedict(ini);
+	if (role) {
+		/* A host of the role gets the role's allowed_prefixes. */
+		c->bgp.nallowed_prefixes = role->nallowed_prefixes;
+		c->bgp.allowed_prefixes = xreallocarray(NULL,
+		    role->nallowed_prefixes ? role->nallowed_prefixes : 1,
+		    sizeof(struct prefix));
+		memcpy(c->bgp.allowed_prefixes, role->allowed_prefixes,
+		    role->nallowed_prefixes * sizeof(struct prefix));
+	}
 	validate(&l);
 	validate_prefixes(&l);
+	if (role == NULL)
+		validate_roles(&l);
+	else if (c->nservice == 0)
+		cerr(&l, 0, NULL, NULL, "no [service NAME] section: a host of "
+		    "role %s would announce nothing", role->name);
 out:
 	for (j = 0; j < l.nplaces; j++) {
 		free(l.places[j].section);
@@ -1112,6 +1276,18 @@ config_free(struct config *c)
 	}
 	for (i = 0; i < c->nprefix; i++)
 		free_keys(keys_prefix, &c->prefix[i]);
+	for (i = 0; i < c->nrole; i++) {
+		struct cfg_role	*r = &c->role[i];
+		size_t		 j;
+
+		free_keys(keys_role, r);
+		for (j = 0; j < r->npeers; j++)
+			free(r->peer[j]);
+		free(r->peer);
+		free(r->name);
+		config_free(r->svc);
+	}
+	free(c->role);
 	free(c->image);
 	free(c->service);
 	free(c->prefix);
@@ -1152,6 +1328,17 @@ config_service(const struct config *c, const char *name)
 	for (i = 0; i < c->nservice; i++)
 		if (strcmp(c->service[i].name, name) == 0)
 			return &c->service[i];
+	return NULL;
+}
+
+const struct cfg_role *
+config_role(const struct config *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nrole; i++)
+		if (strcmp(c->role[i].name, name) == 0)
+			return &c->role[i];
 	return NULL;
 }
 

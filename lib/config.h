@@ -78,6 +78,28 @@ struct cfg_prefix {
 	struct cfg_attrs attrs;
 };
 
+/*
+ * [role NAME]: what the configure step writes into the installed system
+ * of a host enrolled with that role (provision/role.c, docs/provision.md):
+ * the host's castiron.ini (the role's services file and [bgp]
+ * allowed_prefixes) and, with local_as, its BIRD configuration.
+ */
+#define CFG_MAXPEERS	16
+
+struct cfg_role {
+	char		*name;
+	int		 line;		/* of the section header */
+	char		*services;	/* the role's services file */
+	struct prefix	*allowed_prefixes;
+	size_t		 nallowed_prefixes;
+	uint64_t	 local_as;	/* 0: no bird.conf is written */
+	uint64_t	 peer_as;
+	char		*peers;		/* as given */
+	char		**peer;		/* each "gateway" or an address */
+	size_t		 npeers;
+	struct config	*svc;		/* the services file, as loaded */
+};
+
 struct config {
 	char		*path;
 
@@ -174,6 +196,8 @@ struct config {
 	size_t			 nservice;
 	struct cfg_prefix	*prefix;
 	size_t			 nprefix;
+	struct cfg_role		*role;
+	size_t			 nrole;
 };
 
 /* Errors found while loading; each is one full line ready to print. */
@@ -189,6 +213,16 @@ struct cfg_errors {
  * The caller owns the result (config_free) and the errors (cfg_errors_clear).
  */
 struct config	*config_load(const char *path, struct cfg_errors *errs);
+/* The same, with messages naming the file name (path is only read). */
+struct config	*config_load_as(const char *path, const char *name,
+		    struct cfg_errors *errs);
+/*
+ * A role's services file, read from path and named name in messages:
+ * [service NAME] and [prefix P] sections only, every prefix inside the
+ * role's allowed_prefixes (which the result's [bgp] carries).
+ */
+struct config	*config_load_role(const char *path, const char *name,
+		    const struct cfg_role *, struct cfg_errors *errs);
 void		 config_free(struct config *);
 void		 cfg_errors_clear(struct cfg_errors *);
 
@@ -197,6 +231,7 @@ const struct cfg_service *config_service(const struct config *, const char *name
 /* The [prefix P] section of p, or NULL. */
 const struct cfg_prefix	 *config_prefix(const struct config *,
 			    const struct prefix *p);
+const struct cfg_role	 *config_role(const struct config *, const char *name);
 const char		 *check_kind_name(int);
 
 /* ERR_OK when path is a regular file readable by its owner only (a

@@ -167,6 +167,10 @@ opts_of(const struct prov_host *h, struct sess_opts *so, uint64_t connect_ms)
 	so->user = cfg->provision.ssh_user;
 	so->key_path = cfg->provision.ssh_key;
 	so->connect_timeout_ms = connect_ms;
+	/* However short the dial (the boot and reboot waits poll), a host
+	 * that answered gets the configured connect_timeout to speak SSH. */
+	so->handshake_timeout_ms = connect_ms > cfg->provision.connect_timeout_ms ?
+	    connect_ms : cfg->provision.connect_timeout_ms;
 	so->io_timeout_ms = cfg->provision.io_timeout_ms;
 	so->keepalive_s = KEEPALIVE_S;
 	so->stop = &h->ctx->stop;

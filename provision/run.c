@@ -27,6 +27,7 @@
 #include "lib/xmalloc.h"
 #include "provision/bmc/bmc.h"
 #include "provision/prov_int.h"
+#include "provision/role.h"
 
 #define NEED_SESSION	0x1	/* a session in the deploy environment */
 #define NEED_INSPECTION	0x2	/* h->insp, from this run or read again */
@@ -161,6 +162,7 @@ run_host(struct prov_host *h)
 	struct err		 e;
 	int			 from, rc, sig;
 	uint64_t		 t0 = mono_ms(), ts;
+	struct err		 re;
 
 	h->res->step = STEP_NONE;
 	if (inv_open_config(c->cfg, 0, &h->inv, &e) != ERR_OK) {
@@ -172,6 +174,13 @@ run_host(struct prov_host *h)
 	    {
 		phost_err(h, "%s", e.msg);
 		h->res->code = rc;
+		goto out;
+	}
+	/* A host its role cannot be rendered for (provision/role.c) is
+	 * refused before anything changes; configure renders it again. */
+	if (role_check(c->cfg, &h->h, &re) != ERR_OK) {
+		phost_err(h, "%s", re.msg);
+		h->res->code = re.code;
 		goto out;
 	}
 	if (h->h.state == HS_PROVISIONING && take_over(h) == -1)
@@ -392,6 +401,7 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 	struct err	 oe;
 	size_t		 i;
 	int		 s, from, last, taken;
+	struct err	 re;
 
 	if (owner_self(&c->owner, err) != ERR_OK)
 		return ERR_FAIL;
@@ -410,6 +420,11 @@ prov_plan(struct prov_ctx *c, const char *const *hosts, size_t n,
 		}
 		snprintf(p->state, sizeof(p->state), "%s",
 		    host_state_name(h.state));
+		if (role_check(c->cfg, &h, &re) != ERR_OK) {
+			snprintf(p->note, sizeof(p->note), "refused: %.*s",
+			    (int)sizeof(p->note) - 10, re.msg);
+			continue;
+		}
 		snprintf(p->disk, sizeof(p->disk), "%s", h.disk[0] ? h.disk :
 		    c->cfg->provision.disk ? c->cfg->provision.disk : "auto");
 		taken = 0;

@@ -351,8 +351,10 @@ sess_dial(const struct sess_opts *o, char *err, size_t errlen)
 		sess_close(c);
 		return NULL;
 	}
-	/* The handshake is bounded by the connect timeout. */
-	deadline = mono_ms() + c->o.connect_timeout_ms;
+	/* The handshake is bounded by its own timeout, else the connect
+	 * timeout. */
+	deadline = mono_ms() + (c->o.handshake_timeout_ms ?
+	    c->o.handshake_timeout_ms : c->o.connect_timeout_ms);
 	while ((rc = libssh2_session_handshake(c->s, c->fd)) ==
 	    LIBSSH2_ERROR_EAGAIN) {
 		if (mono_ms() >= deadline) {

@@ -28,6 +28,12 @@ struct sess_opts {
 	const char	*user;
 	const char	*key_path;	/* private key; public key derived */
 	uint64_t	 connect_timeout_ms;
+	/* The SSH handshake once TCP is up; 0: the connect timeout.  A
+	 * short dial that polls a booting host must not cut short the
+	 * handshake of one that answered: sshd on a slow machine takes
+	 * seconds to speak, and every handshake given up stays a pending
+	 * connection there until its LoginGraceTime (MaxStartups). */
+	uint64_t	 handshake_timeout_ms;
 	uint64_t	 io_timeout_ms;	/* no progress for this long: error */
 	unsigned	 keepalive_s;	/* 0: none */
 	/* When it points to non-zero (set by another thread: the run was

@@ -11,6 +11,17 @@
  *   /var/lib/cloud/seed/nocloud/{meta-data,user-data,network-config}
  *   /etc/castiron/provision-id        the marker verify looks for
  *
+ * and, for a host whose role has a [role NAME] section, what castiron bgp
+ * needs to run from the first boot (provision/role.c).
+ *
+ * The seed carries the host name, root's authorized keys and the network
+ * configuration; in an image with cloud-init (/usr/bin/cloud-init in its
+ * root) the first three files are left to cloud-init, which applies the
+ * seed at first boot, so that what the installed system runs with is
+ * cloud-init's result and not two writers' (images/recipes/debian12 is
+ * such an image).  The host key is always castiron's: the seed tells
+ * cloud-init to keep it and to make no other.
+ *
  * Mounting, writing every file and unmounting are one remote command;
  * the files' bytes travel on its standard input, never in a command line;
  * every path is validated and quoted (provision/shell.h).  The key
@@ -27,6 +38,7 @@
 #include "lib/xmalloc.h"
 #include "provision/hostkey.h"
 #include "provision/prov_int.h"
+#include "provision/role.h"
 #include "provision/shell.h"
 
 extern char **environ;
@@ -167,6 +179,10 @@ struct rootfile {
 	const char	*rel;
 	int		 mode;
 	char		*content;
+	int		 seeded;	/* cloud-init writes it from the seed
+					 * when the root has cloud-init */
+	int		 unit;		/* rel: a .wants link to the unit of its
+					   name, wherever the root has it */
 };
 
 #define ROOT_SCRIPT_HEAD \
@@ -182,6 +198,24 @@ struct rootfile {
 	"\t{ echo \"castiron: $1: cannot write it into the installed root\" " \
 	    ">&2; return 1; }\n" \
 	"}\n" \
+	"unit() {\n" \
+	"\tfor d in /etc/systemd/system /usr/local/lib/systemd/system " \
+	    "/usr/lib/systemd/system /lib/systemd/system; do\n" \
+	"\t\t[ -f \"$m$d/${1##*/}\" ] || continue\n" \
+	"\t\tmkdir -p \"$m${1%%/*}\" && ln -sfn \"$d/${1##*/}\" \"$m$1\" && " \
+	    "return 0\n" \
+	"\t\tbreak\n" \
+	"\tdone\n" \
+	"\techo \"castiron: ${1##*/}: no such unit in the installed root, or " \
+	    "it cannot be enabled\" >&2; return 1\n" \
+	"}\n" \
+	/* seeded: the bytes are read either way, to keep stdin in step. */ \
+	"ci=\n" \
+	"[ -x \"$m/usr/bin/cloud-init\" ] && ci=1 && echo cloud-init\n" \
+	"seeded() {\n" \
+	"\tif [ -n \"$ci\" ]; then dd bs=1 count=\"$3\" of=/dev/null 2>/dev/null; " \
+	    "else put \"$@\"; fi\n" \
+	"}\n" \
 	"true"
 #define ROOT_SCRIPT_TAIL \
 	"\nrc=$?\n" \
@@ -191,8 +225,9 @@ struct rootfile {
 
 static int
 write_root(struct prov_host *h, const char *part, const struct rootfile *f,
-    size_t n)
+    size_t n, int *cloudinit)
 {
+	struct sess_result	 r;
 	char		*q, *cmd, *t, *in;
 	struct err	 ve;
 	size_t		 i, len, inlen = 0;
@@ -209,22 +244,40 @@ write_root(struct prov_host *h, const char *part, const struct rootfile *f,
 	cmd = xsprintf(ROOT_SCRIPT_HEAD, q);
 	free(q);
 	in = xmalloc(inlen + 1);
+	/* Units first: they read nothing from stdin, and an image without
+	 * one fails before any file is written. */
+	for (i = 0; i < n; i++) {
+		if (!f[i].unit)
+			continue;
+		q = sh_quote(f[i].rel);
+		t = xsprintf("%s &&\nunit %s", cmd, q);
+		free(q);
+		free(cmd);
+		cmd = t;
+	}
 	for (i = 0, inlen = 0; i < n; i++) {
+		if (f[i].unit)
+			continue;
 		len = strlen(f[i].content);
 		memcpy(in + inlen, f[i].content, len);
 		inlen += len;
 		q = sh_quote(f[i].rel);
-		t = xsprintf("%s &&\nput %s %o %zu", cmd, q, f[i].mode, len);
+		t = xsprintf("%s &&\n%s %s %o %zu", cmd, f[i].seeded ? "seeded" :
+		    "put", q, f[i].mode, len);
 		free(q);
 		free(cmd);
 		cmd = t;
 	}
 	t = xsprintf("%s%s", cmd, ROOT_SCRIPT_TAIL);
 	free(cmd);
-	rc = phost_remote(h, "write the installed root", t, in, inlen, NULL);
+	rc = phost_remote(h, "write the installed root", t, in, inlen, &r);
 	free(t);
 	explicit_bzero(in, inlen);
 	free(in);
+	if (rc == 0) {
+		*cloudinit = strncmp(r.out, "cloud-init\n", 11) == 0;
+		sess_result_clear(&r);
+	}
 	return rc;
 }
 
@@ -241,6 +294,68 @@ gen_hostkey(struct prov_host *h, char **priv, char **pub)
 		return -1;
 	}
 	return 0;
+}
+
+/* s as a YAML double-quoted scalar (a key line's options may hold quotes). */
+static char *
+yaml_quote(const char *s, size_t n)
+{
+	char	*o = xmalloc(2 * n + 3), *p = o;
+	size_t	 i;
+
+	*p++ = '"';
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			*p++ = '\\';
+		*p++ = s[i];
+	}
+	*p++ = '"';
+	*p = '\0';
+	return o;
+}
+
+/*
+ * cloud-init's NoCloud user-data: the host name (and /etc/hosts), root's
+ * authorized keys (one per non-comment line of the configured file and
+ * ours; a line with a control character is left out, YAML could not
+ * carry it), and the host key kept as castiron wrote it.
+ */
+static char *
+user_data(const char *hn, const char *authorized)
+{
+	const char	*p, *nl;
+	char		*s, *t, *q;
+	size_t		 n, i, nkeys;
+
+	s = xsprintf("#cloud-config\nhostname: %s\npreserve_hostname: false\n"
+	    "manage_etc_hosts: true\n"
+	    "# The host key castiron wrote and pinned stays; no other is made\n"
+	    "# (cloud-init makes a type only when its key file is missing).\n"
+	    "ssh_deletekeys: false\nssh_genkeytypes: [ed25519]\n"
+	    "disable_root: false\nssh_pwauth: false\n", hn);
+	for (p = authorized, nkeys = 0; *p; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		n = (size_t)(nl - p);
+		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' ' ||
+		    p[n - 1] == '\t'))
+			n--;
+		if (n == 0 || *p == '#')
+			continue;
+		for (i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
+				break;
+		if (i < n)
+			continue;
+		q = yaml_quote(p, n);
+		t = xsprintf("%s%s  - %s\n", s, nkeys++ ? "" :
+		    "ssh_authorized_keys:\n", q);
+		free(q);
+		free(s);
+		s = t;
+	}
+	return s;
 }
 
 /*
@@ -356,10 +471,20 @@ step_configure(struct prov_host *h)
 	const char		*hn = h->h.hostname;
 	char			 part[128];
 	char			*priv = NULL, *pub = NULL, type[40], b64[1024];
-	int			 rc = -1;
+	int			 rc = -1, cloudinit = 0;
+	struct role_plan	 rp;
+	struct err		 re;
 
-	if (phost_root_part(h, part, sizeof(part)) == -1)
+	/* What the host's role adds, rendered and checked before anything
+	 * is written. */
+	if (role_plan(h->ctx->cfg, &h->h, &rp, &re) != ERR_OK) {
+		phost_err(h, "%s", re.msg);
 		return -1;
+	}
+	if (phost_root_part(h, part, sizeof(part)) == -1) {
+		role_plan_clear(&rp);
+		return -1;
+	}
 	/* The host's own private key goes only to a host that proved its
 	 * pinned key, or whose MAC and serial were checked on this very
 	 * session: the deploy key alone is every deploy host's. */
@@ -367,40 +492,48 @@ step_configure(struct prov_host *h)
 		phost_err(h, "%s: refusing to send the host's key: the session "
 		    "proved only the shared deploy key and its enrollment was "
 		    "not checked", hn);
+		role_plan_clear(&rp);
 		return -1;
 	}
-	if (gen_hostkey(h, &priv, &pub) == -1)
+	if (gen_hostkey(h, &priv, &pub) == -1) {
+		role_plan_clear(&rp);
 		return -1;
+	}
 	{
-		struct rootfile	 f[] = {
-			{ "/etc/hostname", 0644, xsprintf("%s\n", hn) },
+		/* The host's own files, then its role's. */
+		struct rootfile	 f[9 + ROLE_MAXFILES] = {
+			{ "/etc/hostname", 0644, xsprintf("%s\n", hn), 1 },
 			{ "/etc/hosts", 0644, xsprintf("127.0.0.1\tlocalhost\n"
 			    "::1\tlocalhost ip6-localhost ip6-loopback\n"
-			    "127.0.1.1\t%s\n", hn) },
+			    "127.0.1.1\t%s\n", hn), 1 },
 			{ "/root/.ssh/authorized_keys", 0600,
-			    xstrdup(h->ctx->authorized) },
+			    xstrdup(h->ctx->authorized), 1 },
 			{ "/etc/ssh/ssh_host_ed25519_key", 0600,
-			    xstrdup(priv) },
+			    xstrdup(priv), 0 },
 			{ "/etc/ssh/ssh_host_ed25519_key.pub", 0644,
-			    xstrdup(pub) },
+			    xstrdup(pub), 0 },
 			{ "/var/lib/cloud/seed/nocloud/meta-data", 0644,
 			    xsprintf("instance-id: %s\nlocal-hostname: %s\n",
-			    h->prov_id, hn) },
-			/* cloud-init must keep the host key castiron
-			 * pinned. */
-			{ "/var/lib/cloud/seed/nocloud/user-data", 0644,
-			    xsprintf("#cloud-config\nhostname: %s\n"
-			    "preserve_hostname: false\nssh_deletekeys: false\n"
-			    "ssh_genkeytypes: []\ndisable_root: false\n"
-			    "ssh_pwauth: false\n", hn) },
+			    h->prov_id, hn), 0 },
+			{ "/var/lib/cloud/seed/nocloud/user-data", 0600,
+			    user_data(hn, h->ctx->authorized), 0 },
 			{ "/var/lib/cloud/seed/nocloud/network-config", 0644,
-			    network_config(&h->h) },
+			    network_config(&h->h), 0 },
 			{ PROV_MARKER, 0644, xsprintf("id=%s\nhost=%s\n"
-			    "image=%s\n", h->prov_id, hn, h->ctx->image) },
+			    "image=%s\n", h->prov_id, hn, h->ctx->image), 0 },
 		};
-		size_t	 i, nf = sizeof(f) / sizeof(f[0]);
+		size_t	 i, nf;
 
-		rc = write_root(h, part, f, nf);
+		for (nf = 0; nf < sizeof(f) / sizeof(f[0]) && f[nf].rel; nf++)
+			;
+		for (i = 0; i < rp.n; i++, nf++) {	/* now f's to free */
+			f[nf].rel = rp.f[i].path;
+			f[nf].mode = rp.f[i].mode;
+			f[nf].content = rp.f[i].content;
+			f[nf].unit = rp.f[i].unit;
+		}
+		rp.n = 0;
+		rc = write_root(h, part, f, nf, &cloudinit);
 		for (i = 0; i < nf; i++) {
 			explicit_bzero(f[i].content, strlen(f[i].content));
 			free(f[i].content);
@@ -419,14 +552,19 @@ step_configure(struct prov_host *h)
 			phost_err(h, "inventory: %s", ie.msg);
 			rc = -1;
 		} else if (sshkey_fp_line(pub, h->presented, NULL) == ERR_OK)
-			rc = phost_note(h, "installed host key %s pinned",
-			    h->presented);
+			rc = phost_note(h, "installed host key %s pinned%s",
+			    h->presented, cloudinit ? "; host name, hosts and "
+			    "authorized keys left to the image's cloud-init "
+			    "(NoCloud seed)" : "");
 	}
 	if (priv) {
 		explicit_bzero(priv, strlen(priv));
 		free(priv);
 	}
 	free(pub);
+	if (rc == 0 && rp.note[0] != '\0')
+		rc = phost_note(h, "%s", rp.note);
+	role_plan_clear(&rp);
 	if (rc == 0)
 		snprintf(h->why, sizeof(h->why), "provision id %s", h->prov_id);
 	return rc;

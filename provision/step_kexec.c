@@ -105,19 +105,18 @@ size_line(const char **p, const char *end, const char *name)
 }
 
 /* Splits what READ_GRUB printed; g points into out (the listing is
- * copied).  -1 with why set. */
-static int
-split_read(const char *out, size_t len, struct grub_read *g, char *why,
-    size_t whylen)
+ * copied).  ERR_FAIL with err set. */
+static enum err_code
+split_read(const char *out, size_t len, struct grub_read *g,
+    struct err *err)
 {
 	const char	*p, *end = out + len, *lst, *nl;
 	long long	 n;
 
 	memset(g, 0, sizeof(*g));
 	if (len < 16 || memcmp(out, "castiron-grub 1\n", 16) != 0) {
-		snprintf(why, whylen, "the host's answer is not the listing "
-		    "castiron asked for");
-		return -1;
+		return err_set(err, ERR_FAIL, "the host's answer is not the "
+		    "listing castiron asked for");
 	}
 	lst = p = out + 16;
 	while (p < end && strncmp(p, "env ", 4) != 0) {
@@ -131,9 +130,8 @@ split_read(const char *out, size_t len, struct grub_read *g, char *why,
 	if ((n = size_line(&p, end, "env")) == -2)
 		goto bad;
 	if (n > GRUBENV_MAX) {
-		snprintf(why, whylen, GRUB_DIR "/grubenv is %lld bytes, more "
-		    "than %d", n, GRUBENV_MAX);
-		return -1;
+		return err_set(err, ERR_FAIL, GRUB_DIR "/grubenv is %lld "
+		    "bytes, more than %d", n, GRUBENV_MAX);
 	}
 	if (n >= 0) {
 		if (end - p < n)
@@ -145,19 +143,17 @@ split_read(const char *out, size_t len, struct grub_read *g, char *why,
 	if ((n = size_line(&p, end, "cfg")) < 0)
 		goto bad;
 	if (n > GRUBCFG_MAX) {
-		snprintf(why, whylen, GRUB_DIR "/grub.cfg is %lld bytes, more "
-		    "than %d", n, GRUBCFG_MAX);
-		return -1;
+		return err_set(err, ERR_FAIL, GRUB_DIR "/grub.cfg is %lld "
+		    "bytes, more than %d", n, GRUBCFG_MAX);
 	}
 	if (end - p != n)
 		goto bad;
 	g->cfg = p;
 	g->cfglen = (size_t)n;
-	return 0;
+	return ERR_OK;
 bad:
-	snprintf(why, whylen, "the host's listing of " GRUB_DIR " is cut short "
-	    "or malformed");
-	return -1;
+	return err_set(err, ERR_FAIL, "the host's listing of " GRUB_DIR " is "
+	    "cut short or malformed");
 }
 
 /* Reads and parses the installed system's boot loader configuration. */
@@ -168,7 +164,7 @@ read_boot(struct prov_host *h, const char *part, struct grub_boot *b)
 	struct grubcfg_in	 in;
 	struct grub_read	 g;
 	struct err		 e;
-	char			*head, *body, *cmd, why[256];
+	char			*head, *body, *cmd;
 	int			 rc;
 
 	/* part is a validated device path (phost_root_part). */
@@ -184,11 +180,10 @@ read_boot(struct prov_host *h, const char *part, struct grub_boot *b)
 	if (rc == -1)
 		return -1;
 	memset(&g, 0, sizeof(g));
-	if (r.truncated || split_read(r.out, r.outlen, &g, why,
-	    sizeof(why)) == -1) {
+	if (r.truncated || split_read(r.out, r.outlen, &g, &e) != ERR_OK) {
 		phost_err(h, "%s: kexec: %s", h->h.hostname, r.truncated ?
 		    "the installed boot configuration is larger than castiron "
-		    "reads" : why);
+		    "reads" : e.msg);
 		free(g.files);
 		sess_result_clear(&r);
 		return -1;

@@ -16,17 +16,14 @@
 . tests/lib.sh
 . tests/lab/machine.sh
 . tests/lab/netboot.sh
+. tests/lab/labconf.sh
 
 netboot_need_deploy "enlistment"
-for _c in qemu-system-x86_64 dnsmasq; do
-	command -v "$_c" >/dev/null || { skip "enlistment" "needs $_c"; done_testing; exit; }
-done
+lab_need "enlistment" qemu-system-x86_64 dnsmasq
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
-# An IPv6 address on the bridge, for the router advertisements iPXE waits
-# for otherwise.
-ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad
 PORT=$((24900 + $$ % 90))
-URL=http://$LABM_PROV.1:$PORT
+netboot_init "$PORT"
+URL=$NETBOOT_URL
 SN1=LAB-EN-$$-1 SN2=LAB-EN-$$-2
 
 machine_new 1 --blank 64 --mem 256 --serial "$SN1"; M1=$M_MAC
@@ -34,40 +31,14 @@ machine_new 2 --blank 96 --mem 256 --serial "$SN2"; M2=$M_MAC
 ssh-keygen -q -t ed25519 -N '' -C castiron-prov -f "$T/id_ed25519"
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/operator"
 cp "$T/operator.pub" "$T/authorized_keys"
-cat >"$T/c.ini" <<EOF
-[castiron]
-site = lab
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[provision]
-ssh_key         = $T/id_ed25519
-authorized_keys = $T/authorized_keys
-[boot]
-listen      = $LABM_PROV.1:$PORT
-deploy_dir  = $D
-cmdline     = console=ttyS0 quiet
-interface   = brp
-dhcp_range  = $LABM_PROV.100,$LABM_PROV.150,1h
-dnsmasq_dir = $T/dnsmasq
-dnsmasq_pidfile = $T/dnsmasq.pid
-router_advertisements = yes
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
+lab_config power=none castiron.site=lab provision.ssh_key="$T/id_ed25519" \
+    provision.authorized_keys="$T/authorized_keys" boot.cmdline="console=ttyS0 quiet"
 # The rack's packing list: h1 by serial, no MAC.
 "$C" inventory add h1 --site lab --rack r1 --unit 1 --serial "$SN1" --address "$LABM_PROV.51" >/dev/null
 "$C" inventory add spare --site lab >/dev/null
 "$C" boot dnsmasq >/dev/null || { echo "not ok - boot dnsmasq"; done_testing; exit 1; }
-ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" --pid-file="$T/dnsmasq.pid" \
-    --keep-in-foreground --user=root --log-facility="$T/dnsmasq.log" &
-DNSMASQ=$!
-at_exit "kill $DNSMASQ 2>/dev/null"
-ok "dnsmasq runs with castiron's configuration" wait_for 10 "dnsmasq" test -s "$T/dnsmasq.pid"
-"$C" boot serve >"$T/serve.log" 2>&1 &
-SERVE=$!
-at_exit "kill $SERVE 2>/dev/null"
-ok "the boot service listens on the provisioning network" wait_for 10 "boot serve" curl -sf "$URL/boot.ipxe"
+ok "dnsmasq runs with castiron's configuration" netboot_dnsmasq "$T/dnsmasq" "$T/dnsmasq.pid"
+ok "the boot service listens on the provisioning network" netboot_serve
 hy() { echo "$1" | tr : -; }
 
 # -- a machine with an enrolled host's serial: attached at check-in ----------

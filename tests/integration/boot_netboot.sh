@@ -10,42 +10,21 @@
 # time-limit: 240
 . tests/lib.sh
 . tests/lab/machine.sh
+. tests/lab/netboot.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "network boot" "needs root (network namespaces)"
-	done_testing; exit
-fi
-for _c in qemu-system-x86_64 dnsmasq; do
-	command -v "$_c" >/dev/null || { skip "network boot" "needs $_c"; done_testing; exit; }
-done
+lab_need "network boot" qemu-system-x86_64 dnsmasq
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
-# An IPv6 address on the bridge, for the router advertisements iPXE waits
-# for otherwise.
-ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad
 PORT=$((23500 + $$ % 400))
-URL=http://$LABM_PROV.1:$PORT
+netboot_init "$PORT"
+URL=$NETBOOT_URL
 mkdir -p "$T/deploy"
 head -c 4096 /dev/urandom >"$T/deploy/vmlinuz"
 head -c 4096 /dev/urandom >"$T/deploy/initrd.img"
 
 machine_new 1 --mem 128; M1=$M_MAC MARK1=$M_MARKER
 machine_new 2 --mem 128; M2=$M_MAC
-cat >"$T/c.ini" <<EOF
-[castiron]
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[boot]
-listen      = $LABM_PROV.1:$PORT
-deploy_dir  = $T/deploy
-interface   = brp
-dhcp_range  = $LABM_PROV.100,$LABM_PROV.150,1h
-dnsmasq_dir = $T/dnsmasq
-dnsmasq_pidfile = $T/dnsmasq.pid
-router_advertisements = yes
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
+lab_config power=none boot.deploy_dir="$T/deploy"
 "$C" inventory add h1 --site lab --mac "$M1" --address "$LABM_PROV.51" >/dev/null
 
 ok "boot dnsmasq writes dnsmasq's configuration" "$C" boot dnsmasq
@@ -54,15 +33,8 @@ check "  ...DHCP and TFTP only, on the bridge, iPXE pointed at the service" \
     -n "$(grep -xF "dhcp-boot=tag:ipxe,$URL/boot.ipxe" "$T/dnsmasq/castiron.conf")"
 check "  ...h1's MAC gets its enrolled address" "$(cat "$T/dnsmasq/hosts")" = "$M1,$LABM_PROV.51,h1"
 
-ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" --pid-file="$T/dnsmasq.pid" \
-    --keep-in-foreground --user=root --log-facility="$T/dnsmasq.log" &
-DNSMASQ=$!
-at_exit "kill $DNSMASQ 2>/dev/null"
-ok "dnsmasq runs with it" wait_for 10 "dnsmasq" test -s "$T/dnsmasq.pid"
-"$C" boot serve >"$T/serve.log" 2>&1 &
-SERVE=$!
-at_exit "kill $SERVE 2>/dev/null"
-ok "the boot service listens on the provisioning network" wait_for 10 "boot serve" curl -sf "$URL/boot.ipxe"
+ok "dnsmasq runs with it" netboot_dnsmasq "$T/dnsmasq" "$T/dnsmasq.pid"
+ok "the boot service listens on the provisioning network" netboot_serve
 
 # -- an enrolled host, not being provisioned: its address, exit, its disk -----
 machine_mark 1

@@ -15,11 +15,9 @@
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "the boot service" "needs root (network namespaces, loop devices)"
-	done_testing; exit
-fi
+lab_need "the boot service"
 lab_init
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 tests/lab/mkosimage "$T/os.img" 48 4
@@ -31,49 +29,18 @@ URL=http://127.0.0.1:$PORT
 ssh-keygen -q -t ed25519 -N '' -C deploy-boot -f "$T/boot_key"
 LAB_HOSTKEY=$T/boot_key
 export LAB_HOSTKEY
-lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
+lab_bmc_host 1 redfish || { echo "not ok 1 - lab host 1"; echo "1..1"; exit 1; }
+A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
 lab_host 2 openssh 8; M2=$LAB_MAC
-machine_new 1 --serial LAB-SN-0001 --mac "$M1"
-bmc_start 1 --no-qemu
-mkdir -m 700 "$T/bmc.d"; cp "$BMC_PASSWORD_FILE" "$T/bmc.d/h1"; chmod 600 "$T/bmc.d/h1"
 mkdir -p "$T/deploy"
 head -c 300000 /dev/urandom >"$T/deploy/vmlinuz"
 head -c 200000 /dev/urandom >"$T/deploy/initrd.img"
 
-cat >"$T/c.ini" <<EOF
-[castiron]
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image testos]
-url    = file://$T/os.img
-sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-power           = bmc
-reboot          = none
-boot_timeout    = 90s
-connect_timeout = 20s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-; the host cannot reach the boot service, on this namespace's loopback
-image_transport = push
-[bmc]
-username     = admin
-password_dir = $T/bmc.d
-ca_bundle    = $LABM_CA
-[boot]
-listen     = 127.0.0.1:$PORT
-deploy_dir = $T/deploy
-cmdline    = console=ttyS0,115200
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+# image_transport push: the host cannot reach the boot service, on this
+# namespace's loopback.
+lab_config provision.reboot=none provision.boot_timeout=90s provision.reboot_timeout= \
+    provision.image_transport=push \
+    boot.listen="127.0.0.1:$PORT" boot.deploy_dir="$T/deploy" boot.cmdline=console=ttyS0,115200
 hy() { echo "$1" | tr : -; }
 "$C" inventory add h1 --site s --rack r --unit 1 --serial LAB-SN-0001 --bmc "$(bmc_addr 1)" \
     --mac "$M1" --address "$A1" --disk "$D1" >/dev/null

@@ -14,11 +14,10 @@
 
 netboot_need_deploy "deploy environment over iPXE"
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
-# Router advertisements, without which this iPXE waits about 16 s.
-ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad
 P=$LABM_PROV
 PORT=$((23000 + $$ % 400))
-URL=http://$P.1:$PORT
+netboot_init "$PORT"
+URL=$NETBOOT_URL
 ADDR=$P.51
 ssh-keygen -q -t ed25519 -N '' -f "$T/id" || exit 1
 KEY=$(cut -d' ' -f1,2 "$T/id.pub" | tr ' ' ,)
@@ -33,19 +32,13 @@ printf '%s\n' "[castiron]" "state_dir = $T/state" "[inventory]" "database = $T/i
 export CASTIRON_CONFIG="$T/c.ini"
 "$CASTIRON" inventory add h1 --site lab --mac "$MAC" --address "$ADDR" >/dev/null
 ok "castiron boot dnsmasq writes dnsmasq's configuration" "$CASTIRON" boot dnsmasq
-ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" \
-    --pid-file="$T/dnsmasq.pid" --keep-in-foreground --user=root \
-    --log-facility="$T/dnsmasq.log" </dev/null &
-at_exit "kill $! 2>/dev/null"
-wait_for 10 "dnsmasq" test -s "$T/dnsmasq.pid"
+netboot_dnsmasq "$T/dnsmasq" "$T/dnsmasq.pid"
 # Armed as provision/boot/state.c's boot_arm writes it.
 mkdir -p -m 755 "$T/state" && mkdir -p -m 700 "$T/state/boot"
 TOKEN=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 (umask 077; printf 'host=h1\ntoken=%s\nexpires=%s\nmode=deploy\n' "$TOKEN" \
     $(($(date +%s) + 600)) >"$T/state/boot/h1.boot")
-"$CASTIRON" boot serve >"$T/serve.log" 2>&1 &
-at_exit "kill $! 2>/dev/null"
-ok "the boot service listens" wait_for 10 "boot serve" curl -sf -o /dev/null "$URL/boot.ipxe"
+ok "the boot service listens" netboot_serve
 
 t0=$(now_ms)
 machine_start 1 once=n

@@ -11,15 +11,12 @@
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "provision through the BMC" "needs root (network namespaces, loop devices)"
-	done_testing; exit
-fi
+lab_need "provision through the BMC"
 lab_init
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 tests/lab/mkosimage "$T/os.img" 48 4
-mkdir -m 700 "$T/bmc.d"
 
 # The hosts' deploy environment is a site's own (not castiron's network
 # boot, which checks in: boot_serve.sh): it shares one host key, the
@@ -27,48 +24,11 @@ mkdir -m 700 "$T/bmc.d"
 ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
 LAB_HOSTKEY=$T/lab/deploy_key
 export LAB_HOSTKEY
-lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
-lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC
-lab_host 3 openssh 64; A3=$LAB_ADDR D3=$LAB_DISK M3=$LAB_MAC
 for n in 1 2 3; do
-	eval "machine_new $n --serial LAB-SN-000$n --mac \$M$n"
-	bmc_start "$n" --no-qemu
-	eval "B$n=\$BMC_ADDR"
-	cp "$BMC_PASSWORD_FILE" "$T/bmc.d/h$n"
+	lab_bmc_host "$n" redfish || { echo "not ok 1 - lab host $n"; echo "1..1"; exit 1; }
+	eval "A$n=\$LAB_ADDR D$n=\$LAB_DISK M$n=\$LAB_MAC B$n=\$BMC_ADDR"
 done
-chmod 600 "$T/bmc.d"/*
-
-cat >"$T/c.ini" <<EOF
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image testos]
-url    = file://$T/os.img
-sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-power           = bmc
-reboot          = bmc
-boot_timeout    = 60s
-reboot_timeout  = 60s
-connect_timeout = 20s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-deploy_host_key = $T/lab/deploy_key.pub
-[castiron]
-state_dir = $T/state
-[bmc]
-username     = admin
-password_dir = $T/bmc.d
-ca_bundle    = $LABM_CA
-power_timeout = 20s
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+lab_config provision.deploy_host_key="$T/lab/deploy_key.pub" bmc.power_timeout=20s
 disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)"; }
 
 "$C" inventory add h1 --site s --rack r --unit 1 --serial LAB-SN-0001 --bmc "$B1" \
@@ -79,21 +39,9 @@ disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)
     --mac "$M3" --address "$A3" --disk "$D3" >/dev/null
 
 # The firmware of host N: when its BMC restarts it with a one-time disk
-# boot set, the host boots its installed system (tests/lab/lab-reboot).
-firmware() {	# N ADDR
-	_i=0
-	while [ "$_i" -lt 600 ]; do
-		_r=$(bmc_state "$1" '.resets | length' 2>/dev/null)
-		if [ "${_r:-0}" -ge 2 ]; then
-			ssh -i "$T/lab/id_ed25519" -o StrictHostKeyChecking=no \
-			    -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-			    root@"$2" "$(lab_reboot_command)" </dev/null
-			return
-		fi
-		sleep 0.2; _i=$((_i + 1))
-	done
-	return 1
-}
+# boot set (its second reset), the host boots its installed system.
+reset_twice() { [ "$(bmc_state "$1" '.resets | length' 2>/dev/null)" -ge 2 ] 2>/dev/null; }
+firmware() { lab_firmware "$2" reset_twice "$1"; }	# N ADDR
 
 # -- a host whose BMC reports another serial: nothing powered, disk untouched --
 before2=$(disk_state 2)

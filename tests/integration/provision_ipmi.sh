@@ -13,14 +13,9 @@
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
 . tests/lab/ipmi-lab.sh
+. tests/lab/labconf.sh
 
-for c in ipmi_sim ipmitool jq; do
-	command -v "$c" >/dev/null || { skip "provision through IPMI" "needs $c"; done_testing; exit; }
-done
-if [ "$(id -u)" != 0 ]; then
-	skip "provision through IPMI" "needs root (network namespaces, loop devices)"
-	done_testing; exit
-fi
+lab_need "provision through IPMI" ipmi_sim ipmitool jq
 lab_init
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 tests/lab/mkosimage "$T/os.img" 48 4
@@ -30,42 +25,11 @@ tests/lab/mkosimage "$T/os.img" 48 4
 ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
 LAB_HOSTKEY=$T/lab/deploy_key
 export LAB_HOSTKEY
-lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC
-lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC
 for n in 1 2; do
-	eval "machine_new $n --serial LAB-SN-000$n --mac \$M$n" &&
-	ipmi_bmc_start "$n" --no-qemu || { echo "not ok 1 - BMC $n"; echo "1..1"; exit 1; }
-	eval "B$n=\$BMC_ADDR"
-	ipmi_password "$n" "h$n"
+	lab_bmc_host "$n" ipmi || { echo "not ok 1 - BMC $n"; echo "1..1"; exit 1; }
+	eval "A$n=\$LAB_ADDR D$n=\$LAB_DISK M$n=\$LAB_MAC B$n=\$BMC_ADDR"
 done
-
-cat >"$T/c.ini" <<EOF
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image testos]
-url    = file://$T/os.img
-sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-power           = bmc
-reboot          = bmc
-boot_timeout    = 60s
-reboot_timeout  = 60s
-connect_timeout = 20s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-deploy_host_key = $T/lab/deploy_key.pub
-[castiron]
-state_dir = $T/state
-$(ipmi_config_bmc 20s)
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+lab_config bmc=ipmi bmc.power_timeout=20s provision.deploy_host_key="$T/lab/deploy_key.pub"
 disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)"; }
 chassis() {	# N: what the chassis was asked and did, in order, on one line
 	ipmi_events "$1" | cut -d' ' -f2- |
@@ -79,20 +43,9 @@ chassis() {	# N: what the chassis was asked and did, in order, on one line
     --mac "$M2" --address "$A2" --disk "$D2" >/dev/null
 
 # The firmware of host N: when its chassis starts with a disk boot
-# pending, the host boots its installed system (tests/lab/lab-reboot).
-firmware() {	# N ADDR
-	_i=0
-	while [ "$_i" -lt 600 ]; do
-		if ipmi_events "$1" | grep -q ' start boot=default$'; then
-			ssh -i "$T/lab/id_ed25519" -o StrictHostKeyChecking=no \
-			    -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-			    root@"$2" "$(lab_reboot_command)" </dev/null
-			return
-		fi
-		sleep 0.2; _i=$((_i + 1))
-	done
-	return 1
-}
+# pending, the host boots its installed system.
+disk_start() { ipmi_events "$1" | grep -q ' start boot=default$'; }
+firmware() { lab_firmware "$2" disk_start "$1"; }	# N ADDR
 
 # -- a host whose BMC reports another serial: nothing powered, disk untouched --
 before2=$(disk_state 2)

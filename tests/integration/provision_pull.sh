@@ -16,14 +16,10 @@
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
+. tests/lab/netboot.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "image pull" "needs root (network namespaces, loop devices)"
-	done_testing; exit
-fi
-for t in zstd debugfs jq; do
-	command -v $t >/dev/null || { skip "image pull" "no $t"; done_testing; exit; }
-done
+lab_need "image pull" zstd debugfs jq
 lab_init
 MiB=1048576
 C=$CASTIRON
@@ -78,7 +74,6 @@ EOF
 conf pull >"$T/c.ini"
 conf auto >"$T/auto.ini"
 export CASTIRON_CONFIG="$T/c.ini"
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
 sent_note() { jget "$1" '[.events[] | select(.step == "image" and ((.reason // "") | test("verified on")))] | last | .reason // ""'; }
 for n in 1 2 3 4 5 6; do
 	eval "\"\$C\" inventory add h$n --site s --rack r --unit $n --mac \"\$M$n\" \
@@ -86,13 +81,8 @@ for n in 1 2 3 4 5 6; do
 done
 ok "both images in the cache" sh -c "'$C' image fetch zst && '$C' image fetch raw"
 
-serve_start() {
-	"$C" boot serve >>"$T/serve.log" 2>&1 &
-	SERVE=$!
-	wait_for 10 "boot serve" curl -sf -o /dev/null "http://$SRV/boot.ipxe"
-}
-serve_start
-at_exit 'kill $SERVE 2>/dev/null'
+NETBOOT_URL=http://$SRV
+netboot_serve
 # The disk outside the root is the image's, and the root's payload.
 disk_is_image() {	# DISK
 	[ "$(lab_sha "$1" 0 $MiB) $(lab_sha "$1" "$DOFF" $((IMGSZ - DOFF)))" = "$CMP_OUT" ] &&
@@ -155,10 +145,10 @@ lab_slow 4 8mbit
 "$C" provision h4 --image zst --accept-new-hostkey >"$T/h4.out" 2>&1 &
 RUN4=$!
 ok "h4's pull begins" wait_for 60 "h4's fetch" grep -q "boot: $A4 /images/zst: 206" "$T/serve.log"
-kill "$SERVE"; wait "$SERVE" 2>/dev/null
+netboot_serve_stop
 ok "  ...the boot service stopped in the middle" grep -q "boot: SIGTERM: stopping" "$T/serve.log"
 sleep 1		# the writer finds nothing listening, and tries again
-serve_start
+netboot_serve
 lab_fast 4
 wait $RUN4
 check "h4: provision completes across the restart (exit $?)" "$(jget h4 .state)" = active
@@ -177,7 +167,7 @@ check "  ...nothing fetched from the boot service by h5" "$(grep -c "boot: $A5 "
 fails_with 2 "image_transport = sideways is refused" sh -c \
     "sed 's/^image_transport = pull/image_transport = sideways/' '$T/c.ini' >'$T/x.ini' && '$C' -c '$T/x.ini' config check"
 
-kill "$SERVE"; wait "$SERVE" 2>/dev/null
+netboot_serve_stop
 
 # -- a QEMU machine network-booted through its BMC, pulling by default ---------
 D=$PWD/$BUILD/deploy
@@ -186,45 +176,28 @@ if [ ! -f "$D/manifest" ] || ! command -v qemu-system-x86_64 >/dev/null; then
 	done_testing; exit
 fi
 machine_net_init || { echo "not ok - lab network"; done_testing; exit 1; }
-ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad	# iPXE's RA wait
 P=$LABM_PROV
 QPORT=$((24500 + $$ % 400))
+netboot_init "$QPORT"
 machine_new 1 --blank 64 --mem 256
 bmc_start 1
-mkdir -m 700 "$T/bmc.d" && cp "$BMC_PASSWORD_FILE" "$T/bmc.d/q1" && chmod 600 "$T/bmc.d/q1"
+bmc_password 1 q1
 KEY=$(cut -d' ' -f1,2 "$T/lab/id_ed25519.pub" | tr ' ' ,)
 # q1's configuration: power = bmc, the boot service on the lab's
 # provisioning bridge, and the static writer (the deploy environment can
 # run it; a sanitizer build's own it cannot).
-{
-	conf auto | sed "s/^listen = .*/listen = $P.1:$QPORT/; s#^database = .*#database = $T/q.db#; s#^state_dir = .*#state_dir = $T/qstate#"
-	cat <<EOF
-deploy_dir  = $D
-interface   = brp
-dhcp_range  = $P.100,$P.150,1h
-dnsmasq_dir = $T/dnsmasq
-dnsmasq_pidfile = $T/dnsmasq.pid
-router_advertisements = yes
-cmdline = console=ttyS0 quiet castiron.authorized_key=$KEY,provision
-[bmc]
-username      = admin
-password_dir  = $T/bmc.d
-ca_bundle     = $LABM_CA
-power_timeout = 60s
-EOF
-} | sed "s|^reboot          = none|&\npower           = bmc\nboot_timeout    = 6m\nwriter = $PWD/$BUILD/castiron-writer-static|" >"$T/q.ini"
-export CASTIRON_CONFIG="$T/q.ini"
+lab_config castiron.state_dir="$T/qstate" inventory.database="$T/q.db" \
+    "image zst.url=file://$T/os.zst" "image zst.sha256=$(sha "$T/os.zst")" \
+    "image zst.bmap=file://$T/os.img.bmap" provision.image= provision.reboot=none \
+    provision.boot_timeout=6m provision.reboot_timeout= provision.connect_timeout=30s \
+    provision.io_timeout=120s provision.image_transport=auto \
+    provision.writer="$PWD/$BUILD/castiron-writer-static" bmc.power_timeout=60s \
+    boot.cmdline="console=ttyS0 quiet castiron.authorized_key=$KEY,provision"
 "$C" inventory add q1 --site s --rack r --unit 1 --serial "$M_SERIAL" --bmc "$BMC_ADDR" \
     --mac "$M_MAC" --address "$P.51" >/dev/null
 ok "castiron boot dnsmasq" "$C" boot dnsmasq
-ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/dnsmasq/castiron.conf" \
-    --pid-file="$T/dnsmasq.pid" --keep-in-foreground --user=root \
-    --log-facility="$T/dnsmasq.log" </dev/null &
-at_exit "kill $! 2>/dev/null"
-wait_for 10 "dnsmasq" test -s "$T/dnsmasq.pid"
-"$C" boot serve >"$T/qserve.log" 2>&1 &
-at_exit "kill $! 2>/dev/null"
-ok "the boot service listens" wait_for 10 "boot serve" curl -sf -o /dev/null "http://$P.1:$QPORT/boot.ipxe"
+netboot_dnsmasq "$T/dnsmasq" "$T/dnsmasq.pid"
+ok "the boot service listens" netboot_serve "$T/qserve.log"
 ok "the image in this inventory's cache" "$C" image fetch zst
 
 "$C" provision q1 --image zst >"$T/q1.out" 2>&1

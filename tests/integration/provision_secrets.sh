@@ -17,19 +17,9 @@
 #    public half is the pin; the host comes back with it and is active.
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "the installed host key on the provisioning server" \
-	    "needs root (network namespaces, loop devices, /proc/PID/mem)"
-	done_testing
-	exit
-fi
-if ! command -v strace >/dev/null; then
-	skip "the installed host key on the provisioning server" \
-	    "strace is not installed (make deps-test)"
-	done_testing
-	exit
-fi
+lab_need "the installed host key on the provisioning server" strace
 lab_init
 tests/lab/mkosimage "$T/os.img" 48 4
 ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
@@ -39,27 +29,8 @@ cat >"$T/reboot" <<EOF
 for i in \$(seq 600); do [ -e '$T/scanned' ] && break; sleep 0.1; done
 exec $(lab_reboot_command)
 EOF
-cat >"$T/c.ini" <<EOF
-[inventory]
-database = $T/inv.db
-[image testos]
-url    = file://$T/os.img
-sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-reboot          = ssh
-reboot_command  = sh $T/reboot
-reboot_timeout  = 60s
-connect_timeout = 20s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-deploy_host_key = $T/lab/deploy_key.pub
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+lab_config power=none provision.reboot_command="sh $T/reboot" \
+    provision.deploy_host_key="$T/lab/deploy_key.pub"
 LAB_HOSTKEY=$T/lab/deploy_key
 export LAB_HOSTKEY
 lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC

@@ -17,41 +17,20 @@
 # Asserts the pins and events in the inventory and the files on the disks.
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "provision trust rules" "needs root (network namespaces, loop devices)"
-	done_testing
-	exit
-fi
+lab_need "provision trust rules"
 lab_init
 tests/lab/mkosimage "$T/os.img" 48 4
 ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
 DEPLOY_FP=$(ssh-keygen -l -E sha256 -f "$T/lab/deploy_key.pub" | awk '{print $2}')
 
 conf() {	# reboot [reboot_command [reboot_timeout]]
-	cat >"$T/c.ini" <<EOF
-[inventory]
-database = $T/inv.db
-[image testos]
-url    = file://$T/os.img
-sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-reboot          = $1
-reboot_command  = ${2:-true}
-reboot_timeout  = ${3:-4s}
-connect_timeout = 20s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-deploy_host_key = $T/lab/deploy_key.pub
-EOF
+	lab_config power=none provision.reboot="$1" \
+	    provision.reboot_command="${2:-true}" provision.reboot_timeout="${3:-4s}" \
+	    provision.deploy_host_key="$T/lab/deploy_key.pub"
 }
 conf none
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
 pin() { jget "$1" '.ssh_host_key.fingerprint // ""'; }
 # A host's mount(8) fails (sshd's SetEnv PATH) until unbreak N.
 break_mount() {

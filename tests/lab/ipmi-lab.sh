@@ -26,9 +26,8 @@
 #                               (ipmitool's own included)
 #   ipmi_events N               the chassis calls so far (its log)
 #   ipmi_bmc_alive N            ipmi_sim of N still runs
-#   ipmi_password N HOST        N's password as castiron's for HOST:
-#                               $T/bmc.d/HOST (the directory 700, the
-#                               file 600)
+#   ipmi_password N HOST        N's password as castiron's for HOST
+#                               (machine.sh's bmc_password)
 #   ipmi_config_bmc [POWER_TIMEOUT]
 #                               prints castiron's [bmc] section for these
 #                               BMCs: driver ipmi, user admin, passwords
@@ -139,10 +138,7 @@ ipmi_sessions() {
 ipmi_events() { cat "$LABM_DIR/m$1/ipmi.events"; }
 ipmi_bmc_alive() { _machine_pidof "$LABM_DIR/m$1/ipmi_sim.pid" ipmi_sim >/dev/null; }
 
-ipmi_password() {
-	mkdir -p -m 700 "$T/bmc.d"
-	(umask 077; cp "$LABM_DIR/m$1/bmc.password" "$T/bmc.d/$2")
-}
+ipmi_password() { bmc_password "$@"; }
 
 ipmi_config_bmc() {
 	printf '[bmc]\ndriver = ipmi\nusername = admin\npassword_dir = %s\n' "$T/bmc.d"

@@ -58,13 +58,10 @@ kexeclab_init() {
 	fi
 	ssh-keygen -q -t ed25519 -N '' -C provision -f "$T/kx/id" || return 1
 	KX_KEY=$(cut -d' ' -f1,2 "$T/kx/id.pub" | tr ' ' ,)
-	# Router advertisements, without which iPXE waits about 16 s.
-	ip -n "$LABM_NS" addr add "fd00:$LABM_ID::2/64" dev brp nodad
+	netboot_init "$KX_PORT" || return 1
 	machine_new 1 --blank "$_kd" --mem "$_km" || return 1
 	bmc_start 1 || return 1
-	mkdir -m 700 "$T/kx/bmc.d"
-	cp "$BMC_PASSWORD_FILE" "$T/kx/bmc.d/h1"
-	chmod 600 "$T/kx/bmc.d/h1"
+	bmc_password 1 h1 "$T/kx/bmc.d"
 	KX_INI=$T/kx/c.ini
 	kexeclab_config kexec none
 	"$CASTIRON" inventory add h1 --site lab --rack r1 --unit 1 \
@@ -72,27 +69,14 @@ kexeclab_init() {
 	    --address "$KX_ADDR" >/dev/null || return 1
 	# (Before dnsmasq runs: it says it has no pid to signal.)
 	"$CASTIRON" boot dnsmasq >"$T/kx/boot-dnsmasq.log" 2>&1 || return 1
-	ip netns exec "$LABM_NS" dnsmasq --conf-file="$T/kx/dnsmasq/castiron.conf" \
-	    --pid-file="$T/kx/dnsmasq.pid" --keep-in-foreground --user=root \
-	    --log-facility="$T/kx/dnsmasq.log" </dev/null &
-	KX_DNSMASQ=$!
-	at_exit "kill $KX_DNSMASQ 2>/dev/null"
-	wait_for 10 "dnsmasq" test -s "$T/kx/dnsmasq.pid" || return 1
-	# The service running at the end (kx_serve restarts it).
-	at_exit 'kill "$KX_SERVE" 2>/dev/null'
+	netboot_dnsmasq "$T/kx/dnsmasq" "$T/kx/dnsmasq.pid" || return 1
 	kx_serve
 }
 
 # castiron boot serve, (re)started: it reads the configuration once.
 kx_serve() {
-	if [ -n "${KX_SERVE:-}" ]; then
-		kill "$KX_SERVE" 2>/dev/null
-		wait "$KX_SERVE" 2>/dev/null
-	fi
-	"$CASTIRON" boot serve >>"$T/kx/serve.log" 2>&1 &
-	KX_SERVE=$!
-	wait_for 10 "the boot service" curl -sf -o /dev/null \
-	    "http://$LABM_PROV.1:$KX_PORT/boot.ipxe"
+	netboot_serve_stop
+	netboot_serve "$T/kx/serve.log"
 }
 
 kexeclab_config() {	# REBOOT FALLBACK [DEPLOY_CMDLINE_EXTRA]
@@ -137,7 +121,7 @@ cmdline    = console=ttyS0 quiet castiron.authorized_key=$KX_KEY,provision${3:+ 
 EOF
 	CASTIRON_CONFIG=$KX_INI
 	export CASTIRON_CONFIG
-	[ -z "${KX_SERVE:-}" ] || kx_serve
+	[ -z "$NETBOOT_SERVE" ] || kx_serve
 }
 
 kx_ssh() {

@@ -53,6 +53,9 @@
 #                               --session-limit N, ...).  Sets BMC_ADDR
 #                               BMC_URL BMC_USER BMC_PASSWORD_FILE
 #   bmc_stop N                  stops the emulator (not the machine)
+#   bmc_password N HOST [DIR]   N's password as castiron's for HOST:
+#                               DIR/HOST (DIR default $T/bmc.d, made
+#                               700; the file 600); any of the lab's BMCs
 #   bmc_addr N / bmc_url N
 #   bmc_state N [JQ-FILTER]     its GET /lab/state (through jq -r FILTER)
 #   bmc_reset_counters N        POST /lab/reset-counters
@@ -333,6 +336,10 @@ bmc_start() {
 }
 
 bmc_stop() { _machine_kill "$LABM_DIR/m$1/bmc.pid" redfish-bmc; }
+bmc_password() {	# n host [dir]
+	mkdir -p -m 700 "${3:-$T/bmc.d}"
+	(umask 077; cp "$LABM_DIR/m$1/bmc.password" "${3:-$T/bmc.d}/$2")
+}
 bmc_addr() { cat "$LABM_DIR/m$1/bmc.addr"; }
 bmc_url() { cat "$LABM_DIR/m$1/bmc.url"; }
 
