@@ -76,7 +76,9 @@
 #
 # Set before site_up: SITE_OS=testos (the small test image even when the
 # recipe's is built), SITE_BOOT_TIMEOUT ([provision] boot_timeout, 180s),
-# SITE_BMC_IO_TIMEOUT ([bmc] io_timeout, 10s), SITE_PROFILES (the Redfish
+# SITE_BMC_IO_TIMEOUT ([bmc] io_timeout, 10s), SITE_REBOOT_TIMEOUT ([provision]
+# reboot_timeout, 600s: Debian under TCG on a loaded machine took over
+# 240 s to sshd), SITE_PROFILES (the Redfish
 # profiles, in turn).
 #
 # Files: $SITE_A/castiron.ini, inventory.db, cache/, catalog/ (the signed
@@ -237,7 +239,7 @@ power           = bmc
 reboot          = $_sreboot
 parallel        = 8
 boot_timeout    = ${SITE_BOOT_TIMEOUT:-180s}
-reboot_timeout  = 240s
+reboot_timeout  = ${SITE_REBOOT_TIMEOUT:-600s}
 connect_timeout = 20s
 io_timeout      = 120s
 writer          = $PWD/$BUILD/castiron-writer-static
