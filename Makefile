@@ -102,6 +102,10 @@ UNIT_config_LIBS     := -liniparser
 UNIT_csv             := inventory/csv.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_frame           := images/digest.c images/frame.c lib/err.c lib/log.c lib/xmalloc.c
 UNIT_frame_LIBS      := -lcrypto
+UNIT_split           := images/split.c images/bmap.c images/bmap_create.c \
+	images/digest.c images/frame.c lib/err.c lib/file.c lib/log.c lib/parse.c \
+	lib/xmalloc.c
+UNIT_split_LIBS      := -lcrypto
 UNIT_grubcfg         := provision/grubcfg.c provision/grubscript.c provision/grubtest.c \
 	lib/err.c lib/log.c lib/xmalloc.c
 UNIT_hoststate       := inventory/hoststate.c

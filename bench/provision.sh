@@ -36,6 +36,12 @@
 [ "$(id -u)" = 0 ] || { echo "bench provision: needs root (network namespaces, loop devices)"; exit 0; }
 LAB_DISKDIR=/dev/shm
 HZ=$(getconf CLK_TCK)
+# BENCH_STREAMS: image_streams for the random image's second castiron run
+# (the first has 1) and for the rack; BENCH_ONLY=random: that part alone;
+# BENCH_ONLY=rack: the rack alone.
+NSTREAMS=${BENCH_STREAMS:-2}
+ONLY=${BENCH_ONLY:-}
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
@@ -69,6 +75,7 @@ times_cpu() {
 
 lab_init
 tests/lab/mkosimage "$T/big.img" 1024 256
+if [ -z "$ONLY" ]; then
 # The realistic root: 256 MiB of /usr, files under 4 MiB, in name order
 # across the directories, so binaries, libraries and text mix.
 mkdir -p "$T/usr"
@@ -92,6 +99,7 @@ for f, p, n in sorted(files):
 ' "$T/usr"
 MKOS_TREE=$T/usr tests/lab/mkosimage "$T/usr.img" 1024 0
 zstd -q -3 -T0 "$T/usr.img" -o "$T/usr.zst"
+fi
 tests/lab/mkosimage "$T/small.img" 256 64
 
 conf() {	# parallel
@@ -100,9 +108,11 @@ conf() {	# parallel
 		printf '[provision]\nssh_key = %s\nimage = bench\nparallel = %s\n' \
 		    "$T/lab/id_ed25519" "$1"
 		printf 'reboot = none\nconnect_timeout = 30s\nio_timeout = 60s\n'
+		printf 'image_streams = %s\n' "${STREAMS:-$NSTREAMS}"
 		for i in "usr usr.zst usr.img.bmap" "rnd big.img big.img.bmap" \
 		    "bench small.img small.img.bmap"; do
 			set -- $i
+			[ -f "$T/$2" ] || continue
 			printf '[image %s]\nurl = file://%s\nsha256 = %s\nbmap = file://%s\n' \
 			    "$1" "$T/$2" "$(sha256sum "$T/$2" | cut -d' ' -f1)" "$T/$3"
 		done
@@ -140,13 +150,15 @@ with open(img, "rb") as f, open("/dev/stdout", "wb") as out:
             out.write(chunk); n -= len(chunk)
 ' "$1" "$2"
 }
-mapped_of "$T/usr.img" "$T/usr.img.bmap" >"$T/usr.mapped"
+[ -n "$ONLY" ] || mapped_of "$T/usr.img" "$T/usr.img.bmap" >"$T/usr.mapped"
 mapped_of "$T/big.img" "$T/big.img.bmap" >"$T/rnd.mapped"
 IMG_BYTES=$(stat -c %s "$T/big.img")
-U_MAPPED=$(stat -c %s "$T/usr.mapped"); U_ZST=$(stat -c %s "$T/usr.zst")
+[ -n "$ONLY" ] ||
+    { U_MAPPED=$(stat -c %s "$T/usr.mapped"); U_ZST=$(stat -c %s "$T/usr.zst"); }
 R_MAPPED=$(stat -c %s "$T/rnd.mapped")
 
 # -- one host ------------------------------------------------------------
+if [ "$ONLY" != rack ]; then
 lab_host 1 openssh 1100
 A=$LAB_ADDR; D=$LAB_DISK; LOG=$LAB_DIR/sshd.log
 sed -i 's/^LogLevel .*/LogLevel DEBUG1/' "$LAB_DIR/sshd_config"
@@ -186,19 +198,31 @@ anchor() {
 	eval "${_al}_WC=\"\${${_al}_WC:-} $(times_cpu "$T/times")\""
 }
 ZPIPE="zstd -dc | dd of=$D bs=4M status=none"
-for round in 1 2 3; do
-	ci CU usr
+# both LC LD PIPELINE INPUT: an anchor at castiron's cipher (just read
+# from the log: castiron ran last) and one at OpenSSH's defaults, each
+# side's cipher read from the log after it.
+both() {
 	CI_CIPHER=$(cipher)
 	C_OPT="-c ${CI_CIPHER%% *}"
-	anchor AZC "$C_OPT" "$ZPIPE" "$T/usr.zst"
+	anchor "$1" "$C_OPT" "$3" "$4"
 	AC_CIPHER=$(cipher)
-	anchor AZD "" "$ZPIPE" "$T/usr.zst"
+	anchor "$2" "" "$3" "$4"
 	AD_CIPHER=$(cipher)
-	anchor AMC "$C_OPT" "cat > $D" "$T/usr.mapped"
-	anchor AMD "" "cat > $D" "$T/usr.mapped"
+}
+# The random image goes with one session (CR1, as before image_streams)
+# and with NSTREAMS (CR), in the same rounds as its anchors.
+for round in 1 2 3; do
+	if [ "$ONLY" != random ]; then
+		ci CU usr
+		both AZC AZD "$ZPIPE" "$T/usr.zst"
+		anchor AMC "$C_OPT" "cat > $D" "$T/usr.mapped"
+		anchor AMD "" "cat > $D" "$T/usr.mapped"
+	fi
+	STREAMS=1 conf 1
+	ci CR1 rnd
+	conf 1
 	ci CR rnd
-	anchor ARC "$C_OPT" "cat > $D" "$T/rnd.mapped"
-	anchor ARD "" "cat > $D" "$T/rnd.mapped"
+	both ARC ARD "cat > $D" "$T/rnd.mapped"
 done
 
 med() { eval "median \$$1"; }
@@ -216,39 +240,51 @@ step_row() {	# label list bytes
 	printf '  %-46s %6.2fs %6s MiB/s\n' "$1" "$(med "${2}_S")" \
 	    "$(mbs "$3" "$(med "${2}_S")")"
 }
-printf 'one host, 1 GiB images, median of 3 rounds, %s CPUs; ciphers (sshd'"'"'s log):\n' "$(nproc)"
+printf 'one host, 1 GiB images, median of 3 rounds, %s CPUs, load average %s; ciphers (sshd'"'"'s log):\n' \
+    "$(nproc)" "$LOAD0"
 printf '  castiron %s; OpenSSH -c: %s; OpenSSH defaults: %s\n' \
     "$CI_CIPHER" "$AC_CIPHER" "$AD_CIPHER"
 echo "  times from process start to exit (connect and authentication included),"
 echo "  except the image step (castiron's events); rates on the mapped bytes"
-printf 'realistic image (/usr): %s MiB mapped (%s%%), zstd file %s MiB; castiron: "%s", %s bytes in its stream\n' \
-    "$((U_MAPPED / 1048576))" "$((U_MAPPED * 100 / IMG_BYTES))" \
-    "$((U_ZST / 1048576))" "$CU_HOW" "$CU_WIRE"
-row "castiron provision, whole run" CU "$U_MAPPED"
-step_row "  of which: image step (events)" CU "$U_MAPPED"
-printf '  %-46s %6.2fs\n' "  of which: inspect (events)" "$(med CU_IN)"
-printf '  %-46s %6.2fs\n' "  of which: configure (events)" "$(med CU_CO)"
-row "OpenSSH zstd -dc | dd, -c ${CI_CIPHER%% *}" AZC "$U_MAPPED"
-row "OpenSSH zstd -dc | dd, defaults" AZD "$U_MAPPED"
-row "OpenSSH cat > disk, mapped data, -c ${CI_CIPHER%% *}" AMC "$U_MAPPED"
-row "OpenSSH cat > disk, mapped data, defaults" AMD "$U_MAPPED"
-FAST=$(printf '%s\n' "$(med AZC_T)" "$(med AMC_T)" | sort -g | head -1)
-printf '  the faster anchor at the same cipher: %.2fs\n' "$FAST"
-printf '    castiron image step / faster anchor, time:         %s  (goal <= 0.8)\n' \
-    "$(ratio "$(med CU_S) / $FAST")"
-printf '    castiron whole run / faster anchor, time (alike):  %s  (goal <= 1.2)\n' \
-    "$(ratio "$(med CU_T) / $FAST")"
-printf 'random image: %s MiB mapped; castiron: "%s"\n' "$((R_MAPPED / 1048576))" "$CR_HOW"
-row "castiron provision, whole run" CR "$R_MAPPED"
+if [ "$ONLY" != random ]; then
+	printf 'realistic image (/usr): %s MiB mapped (%s%%), zstd file %s MiB; castiron: "%s", %s bytes in its stream\n' \
+	    "$((U_MAPPED / 1048576))" "$((U_MAPPED * 100 / IMG_BYTES))" \
+	    "$((U_ZST / 1048576))" "$CU_HOW" "$CU_WIRE"
+	row "castiron provision, whole run" CU "$U_MAPPED"
+	step_row "  of which: image step (events)" CU "$U_MAPPED"
+	printf '  %-46s %6.2fs\n' "  of which: inspect (events)" "$(med CU_IN)"
+	printf '  %-46s %6.2fs\n' "  of which: configure (events)" "$(med CU_CO)"
+	row "OpenSSH zstd -dc | dd, -c ${CI_CIPHER%% *}" AZC "$U_MAPPED"
+	row "OpenSSH zstd -dc | dd, defaults" AZD "$U_MAPPED"
+	row "OpenSSH cat > disk, mapped data, -c ${CI_CIPHER%% *}" AMC "$U_MAPPED"
+	row "OpenSSH cat > disk, mapped data, defaults" AMD "$U_MAPPED"
+	FAST=$(printf '%s\n' "$(med AZC_T)" "$(med AMC_T)" | sort -g | head -1)
+	printf '  the faster anchor at the same cipher: %.2fs\n' "$FAST"
+	printf '    castiron image step / faster anchor, time:         %s  (goal <= 0.8)\n' \
+	    "$(ratio "$(med CU_S) / $FAST")"
+	printf '    castiron whole run / faster anchor, time (alike):  %s  (goal <= 1.2)\n' \
+	    "$(ratio "$(med CU_T) / $FAST")"
+fi
+printf 'random image: %s MiB mapped; castiron: "%s" and "%s"\n' \
+    "$((R_MAPPED / 1048576))" "$CR1_HOW" "$CR_HOW"
+row "castiron provision, whole run, image_streams = 1" CR1 "$R_MAPPED"
+step_row "  of which: image step (events)" CR1 "$R_MAPPED"
+row "castiron provision, whole run, image_streams = $NSTREAMS" CR "$R_MAPPED"
 step_row "  of which: image step (events)" CR "$R_MAPPED"
 row "OpenSSH cat > disk, mapped data, -c ${CI_CIPHER%% *}" ARC "$R_MAPPED"
 row "OpenSSH cat > disk, mapped data, defaults" ARD "$R_MAPPED"
-printf '    image step / OpenSSH mapped data, throughput:      %s  (goal >= 0.9)\n' \
-    "$(ratio "$(med ARC_T) / $(med CR_S)")"
-printf '    whole run / OpenSSH mapped data, time (alike):     %s\n' \
-    "$(ratio "$(med CR_T) / $(med ARC_T)")"
+printf '    image step / OpenSSH mapped data, throughput, 1 stream:  %s  (before image_streams)\n' \
+    "$(ratio "$(med ARC_T) / $(med CR1_S)")"
+printf '    image step / OpenSSH mapped data, throughput, %s streams: %s  (goal >= 0.9)\n' \
+    "$NSTREAMS" "$(ratio "$(med ARC_T) / $(med CR_S)")"
+printf '    whole run / OpenSSH mapped data, time (alike), 1 / %s:    %s / %s\n' \
+    "$NSTREAMS" "$(ratio "$(med CR1_T) / $(med ARC_T)")" "$(ratio "$(med CR_T) / $(med ARC_T)")"
+printf '  load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$ONLY" = random ] && { lab_cleanup; exit 0; }
 lab_cleanup
 LAB_HOSTS=""
+
+fi
 
 # -- dropbear's channel window ------------------------------------------
 # The random image to a dropbear host: its default receive window (24 KiB)
@@ -266,12 +302,14 @@ dropbear_rate() {	# dropbear options
 	lab_cleanup
 	LAB_HOSTS=""
 }
+if [ "$ONLY" != rack ]; then
 DB_DEF=$(dropbear_rate "")
 DB_BIG=$(dropbear_rate "-W 4194304")
 echo "dropbear, random image, castiron image step (events)"
 printf '  %-44s %8s MiB/s\n' "default window (24 KiB)" "$DB_DEF"
 printf '  %-44s %8s MiB/s\n' "-W 4194304" "$DB_BIG"
 printf '  -W 4 MiB / default:                        %s\n' "$(ratio "$DB_BIG / $DB_DEF")"
+fi
 
 # -- rack scale: 4 vs 16 hosts -------------------------------------------
 rack() {	# N
@@ -303,7 +341,7 @@ rack() {	# N
 set -- $(rack 4); B4=$1; W4=$2
 set -- $(rack 16); B16=$1; W16=$2
 R4=$(mbs "$B4" "$W4"); R16=$(mbs "$B16" "$W16")
-echo "rack scale, 256 MiB image 25% mapped, reboot = none (whole runs)"
+echo "rack scale, 256 MiB image 25% mapped, reboot = none (whole runs), image_streams = $NSTREAMS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  %-44s %8.2fs  %7s MiB/s aggregate\n' "4 hosts at once" "$W4" "$R4"
 printf '  %-44s %8.2fs  %7s MiB/s aggregate\n' "16 hosts at once" "$W16" "$R16"
 printf '  aggregate 16 / 4:                         %s  (goal >= 1.0)\n' \

@@ -38,10 +38,11 @@ struct frame_dec {
 	uint64_t	 next_min;		/* the next range starts here or later */
 	uint64_t	 idx, off, len, left;	/* current range */
 	uint64_t	 end_nranges, end_bytes;
-	int		 packed, pull, have_map;
+	int		 packed, pull, have_map, split, part;
 	unsigned	 codec, layout;
 	uint64_t	 map_n;			/* entries the table announced */
 	uint64_t	 pack_left;		/* of the current pack record */
+	uint64_t	 packs, pack_bytes;	/* pack records and their bytes */
 	uint8_t		 digest[FRAME_DIGEST_LEN];
 	char		 err[160];
 };
@@ -52,7 +53,8 @@ frame_encode_hdr(uint8_t out[FRAME_HDR_LEN], const struct frame_hdr *h)
 	memcpy(out, FRAME_MAGIC, 8);
 	be64_put(out + 8, h->image_size);
 	be32_put(out + 16, h->flags);
-	be32_put(out + 20, 0);
+	be32_put(out + 20, (uint32_t)(h->stream & 0xffff) << 16 |
+	    (h->streams & 0xffff));
 	be64_put(out + 24, h->mapped_bytes);
 }
 
@@ -133,10 +135,24 @@ dec_header(struct frame_dec *d)
 	d->hdr.image_size = be64_get(b + 8);
 	d->hdr.flags = be32_get(b + 16);
 	d->hdr.mapped_bytes = be64_get(b + 24);
-	if (be32_get(b + 20) != 0)
-		return dec_fail(d, "reserved header field is not zero");
+	d->hdr.stream = be32_get(b + 20) >> 16;
+	d->hdr.streams = be32_get(b + 20) & 0xffff;
 	if (d->hdr.flags & ~FRAME_F_KNOWN)
 		return dec_fail(d, "unknown header flags");
+	d->split = (d->hdr.flags & FRAME_F_SPLIT) != 0;
+	d->part = (d->hdr.flags & FRAME_F_PART) != 0;
+	if (!d->split && !d->part && (d->hdr.stream | d->hdr.streams) != 0)
+		return dec_fail(d, "reserved header field is not zero");
+	if (d->split && (d->hdr.flags & (FRAME_F_PULL | FRAME_F_PART) ||
+	    !(d->hdr.flags & FRAME_F_PACKED)))
+		return dec_fail(d, "a split stream's flags do not go together");
+	if (d->part && d->hdr.flags != FRAME_F_PART)
+		return dec_fail(d, "a part stream with other flags");
+	if ((d->split || d->part) && (d->hdr.streams < 2 ||
+	    d->hdr.streams > FRAME_MAX_STREAMS ||
+	    d->hdr.stream >= d->hdr.streams || (d->hdr.stream == 0) != d->split))
+		return dec_fail(d, "a split stream's index or count out of "
+		    "range");
 	if (d->hdr.image_size == 0 || d->hdr.image_size > FRAME_MAX_IMAGE)
 		return dec_fail(d, "image size out of range");
 	if (d->hdr.mapped_bytes > d->hdr.image_size)
@@ -182,8 +198,12 @@ dec_map(struct frame_dec *d, uint32_t cl, uint64_t n, uint64_t mapped)
 	d->codec = cl >> 16;
 	d->layout = cl & 0xffff;
 	if (d->codec != FRAME_CODEC_ZSTD && d->codec != FRAME_CODEC_GZIP &&
-	    !(d->pull && d->codec == FRAME_CODEC_NONE))
+	    !((d->pull || d->split) && d->codec == FRAME_CODEC_NONE))
 		return dec_fail(d, "unknown codec");
+	if (d->split && (d->codec != FRAME_CODEC_NONE ||
+	    d->layout != FRAME_LAYOUT_MAPPED))
+		return dec_fail(d, "a split stream's data is not the mapped "
+		    "data as it is");
 	if (d->layout != FRAME_LAYOUT_IMAGE &&
 	    d->layout != FRAME_LAYOUT_MAPPED)
 		return dec_fail(d, "unknown layout");
@@ -234,10 +254,14 @@ dec_record(struct frame_dec *d)
 	if (d->packed && !d->have_map)
 		return dec_fail(d, "a packed stream without its range table");
 	if (type == FRAME_TYPE_END) {
-		if (a != d->nranges || l != d->bytes)
+		/* A part counts its own records; the table is the lead's. */
+		if (d->part && (a != d->packs || l != d->pack_bytes))
+			return dec_fail(d, "end record disagrees with the "
+			    "records sent");
+		if (!d->part && (a != d->nranges || l != d->bytes))
 			return dec_fail(d, "end record disagrees with the "
 			    "ranges sent");
-		if (l != d->hdr.mapped_bytes)
+		if (!d->part && l != d->hdr.mapped_bytes)
 			return dec_fail(d, "ranges do not add up to the "
 			    "header's mapped bytes");
 		d->end_nranges = a;
@@ -246,21 +270,29 @@ dec_record(struct frame_dec *d)
 		return FRAME_EV_NEED;
 	}
 	if (type == FRAME_TYPE_PACK) {
-		if (!d->packed)
+		if (!d->packed && !d->part)
 			return dec_fail(d, "packed data in a stream not "
 			    "marked packed");
 		if (d->pull)
 			return dec_fail(d, "packed data in a pulled stream");
 		if (a == 0 || a > FRAME_MAX_PACK || l != 0)
 			return dec_fail(d, "pack record length out of bounds");
+		/* A split write's records are the mapped data as it is. */
+		if ((d->split || d->part) &&
+		    a > d->hdr.mapped_bytes - d->pack_bytes)
+			return dec_fail(d, "records exceed the header's mapped "
+			    "bytes");
+		d->packs++;
+		d->pack_bytes += a;
 		d->pack_left = a;
 		d->st = ST_PACK;
 		return FRAME_EV_NEED;
 	}
 	if (type != FRAME_TYPE_RANGE)
 		return dec_fail(d, "unknown record type");
-	if (d->packed)
-		return dec_fail(d, "a range record in a packed stream");
+	if (d->packed || d->part)
+		return dec_fail(d, d->part ? "a range record in a part stream" :
+		    "a range record in a packed stream");
 	if (dec_range(d, a, l) == FRAME_EV_ERROR)
 		return FRAME_EV_ERROR;
 	d->st = ST_DATA;
@@ -396,6 +428,12 @@ const uint8_t *
 frame_dec_digest(const struct frame_dec *d)
 {
 	return d->digest;
+}
+
+uint64_t
+frame_dec_pack_left(const struct frame_dec *d)
+{
+	return d->st == ST_PACK ? d->pack_left : 0;
 }
 
 void

@@ -9,8 +9,9 @@
  *
  * Stream (all integers big-endian):
  *
- *   header   "CIWRITE1" u64 image_size u32 flags u32 reserved(0)
+ *   header   "CIWRITE1" u64 image_size u32 flags u16 stream u16 streams
  *            u64 mapped_bytes                              (32 bytes)
+ *            (stream and streams are 0 unless the write is split)
  *   range*   u32 'RNGE' u32 reserved(0) u64 offset u64 length (24 bytes)
  *            then length bytes of data, then 32 bytes sha256(data)
  *   end      u32 'END!' u32 reserved(0) u64 nranges u64 total_bytes
@@ -33,6 +34,16 @@
  * FRAME_LAYOUT_IMAGE only; codec NONE for a raw file, whose ranges are
  * fetched one by one at their offsets).  The digests still come from
  * castiron, in the table.
+ *
+ * A split write (castiron-writer --join ID, docs/writer-protocol.md)
+ * travels on several streams at once, each its own SSH session.  The
+ * lead (FRAME_F_PACKED | FRAME_F_SPLIT, stream 0 of streams) is a packed
+ * stream of codec NONE and layout MAPPED: the whole table, its share of
+ * the pack records, the end record.  Each other stream (FRAME_F_PART,
+ * stream k) is a header, its pack records and an end record whose counts
+ * are its own records and bytes and whose digest is the lead's.  Pack
+ * record j of the write is on stream j mod streams; joined in that
+ * order, their bytes are the mapped data back to back.
  *
  * The pack records' bytes, joined, are one zstd or gzip stream (codec).
  * With FRAME_LAYOUT_IMAGE it decompresses to the whole image, exactly
@@ -95,8 +106,17 @@
 #define FRAME_F_PULL		0x4u	/* with PACKED: the range table only;
 					   the writer fetches the image file
 					   itself (castiron-writer --pull) */
+#define FRAME_F_SPLIT		0x8u	/* with PACKED: the lead stream of a
+					   write split over several streams
+					   (castiron-writer --join) */
+#define FRAME_F_PART		0x10u	/* one of the other streams of a
+					   split write: pack records only */
 #define FRAME_F_KNOWN		(FRAME_F_READBACK | FRAME_F_PACKED | \
-				 FRAME_F_PULL)
+				 FRAME_F_PULL | FRAME_F_SPLIT | FRAME_F_PART)
+/* A split write: 2 to FRAME_MAX_STREAMS streams; pack record j of the
+ * whole write travels on stream j mod streams. */
+#define FRAME_MAX_STREAMS	16
+#define FRAME_SPLIT_STRIPE	(256u << 10)	/* the sender's record size */
 
 /* Codecs and layouts of a packed stream.  CODEC_NONE (a raw image file,
  * its ranges fetched where they lie) only in a pulled stream. */
@@ -110,6 +130,9 @@ struct frame_hdr {
 	uint64_t	image_size;
 	uint32_t	flags;
 	uint64_t	mapped_bytes;
+	unsigned	stream;		/* split (SPLIT or PART): this stream's
+					   index, 0 for the lead */
+	unsigned	streams;	/* split: how many; 0 otherwise */
 };
 
 /* Encoders: fill exactly FRAME_HDR_LEN / FRAME_REC_LEN bytes. */
@@ -165,6 +188,8 @@ void		 frame_dec_range(const struct frame_dec *, uint64_t *idx,
 /* After FRAME_EV_RANGE_END, FRAME_EV_ENTRY or FRAME_EV_END: the digest
  * the sender sent. */
 const uint8_t	*frame_dec_digest(const struct frame_dec *);
+/* Bytes of the current pack record not passed yet (0: it is complete). */
+uint64_t	 frame_dec_pack_left(const struct frame_dec *);
 /* After FRAME_EV_END: ranges and bytes the end record announced. */
 void		 frame_dec_totals(const struct frame_dec *, uint64_t *nranges,
 		    uint64_t *bytes);
@@ -284,6 +309,35 @@ struct frame_send_result {
 /* ERR_FAIL with err set when the stream could not be made or sent. */
 enum err_code	frame_send_image(const struct frame_send_opts *,
 		    struct frame_send_result *, struct err *);
+
+/*
+ * A split write (images/split.c): a raw image with its bmap, sent plain
+ * over n streams (2 to FRAME_MAX_STREAMS) at once, each by its own
+ * thread.  frame_split_new() loads and checks the bmap (o->bmap_sha256)
+ * and opens o->image_path (only those and o->flags are used: the image is
+ * the verified one, its bmap's digests are sent as they are and the
+ * writer checks every range against them).  frame_split_send() emits
+ * stream k (0: the lead, with the table) through out(); it may run on k's
+ * own thread while the others run on theirs.  progress(), when not NULL,
+ * is called with each stripe's bytes as it is sent.  frame_split_result()
+ * fills what frame_send_image() would, after every stream was sent.
+ */
+struct frame_split;
+
+struct frame_split *frame_split_new(const struct frame_send_opts *,
+		    unsigned n, struct err *);
+enum err_code	 frame_split_send(struct frame_split *, unsigned k,
+		    int (*out)(void *, const void *, size_t), void *out_arg,
+		    void (*progress)(void *, uint64_t), void *parg,
+		    struct err *);
+void		 frame_split_result(const struct frame_split *,
+		    struct frame_send_result *);
+void		 frame_split_free(struct frame_split *);
+/* How many records and bytes of mapped data cut into stripes of stripe
+ * bytes stream k of n carries (the range split, as sender and tests see
+ * it). */
+void		 frame_split_share(uint64_t mapped, uint64_t stripe,
+		    unsigned n, unsigned k, uint64_t *records, uint64_t *bytes);
 
 /*
  * Whether a raw image's mapped data is worth compressing on the way:

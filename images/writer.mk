@@ -4,6 +4,7 @@
 # by the Makefile.
 
 WRITER_SRC := images/writer/main.c images/writer/pull.c images/writer/kexec.c \
+	images/writer/join.c \
 	images/frame.c images/target.c \
 	images/write.c images/parttable.c images/digest.c images/source.c \
 	images/walk.c images/bmap.c lib/clock.c lib/err.c lib/file.c lib/log.c \

@@ -669,8 +669,6 @@ fetch(struct pg_stmt *s)
 	s->nrows = PQntuples(s->res);
 	s->row = 0;
 	s->exhausted = s->nrows < n;
-	if (!s->exhausted)
-		fetch_ahead(s);
 	return 0;
 }
 
@@ -738,8 +736,16 @@ pg_step(struct db_stmt *st)
 	}
 	if (s->res == NULL)
 		return 0;
-	if (++s->row < s->nrows)
+	if (++s->row < s->nrows) {
+		/* Read past its batch's first row, the cursor is being gone
+		 * through (not just opened beside others, which would wait
+		 * for it): its next batch is asked for as soon as the
+		 * connection is free. */
+		if (s->row >= 1 && !s->exhausted && !s->has_next &&
+		    PG(st->inv)->ahead == NULL)
+			fetch_ahead(s);
 		return 1;
+	}
 	if (s->exhausted)
 		return 0;
 	if (fetch(s) == -1)
@@ -757,12 +763,23 @@ pg_col_text(struct db_stmt *st, int i)
 	return PQgetvalue(s->res, s->row, i);
 }
 
+/* An integer column: the server writes it as digits after an optional
+ * sign; anything else (a column of another type) goes to strtoll. */
 static int64_t
 pg_col_int64(struct db_stmt *st, int i)
 {
-	const char	*v = pg_col_text(st, i);
+	const char	*v = pg_col_text(st, i), *p;
+	uint64_t	 u = 0;
+	int		 n;
 
-	return v ? strtoll(v, NULL, 10) : 0;
+	if (v == NULL)
+		return 0;
+	p = v + (*v == '-');
+	for (n = 0; p[n] >= '0' && p[n] <= '9' && n < 18; n++)
+		u = u * 10 + (uint64_t)(p[n] - '0');
+	if (n == 0 || p[n] != '\0')
+		return strtoll(v, NULL, 10);
+	return *v == '-' ? -(int64_t)u : (int64_t)u;
 }
 
 static int

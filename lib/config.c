@@ -115,6 +115,7 @@ static const struct key keys_provision[] = {
 	{ "kexec_fallback", KT_ENUM, C(provision.kexec_fallback), .def = "none", .choices = kexec_fallbacks },
 	{ "power", KT_ENUM, C(provision.power), .def = "none", .choices = power_modes },
 	{ "image_transport", KT_ENUM, C(provision.image_transport), .def = "auto", .choices = transport_modes },
+	{ "image_streams", KT_UINT, C(provision.image_streams), 0, 1, 16, "2" },
 	{ "boot_timeout", KT_DURATION, C(provision.boot_timeout_ms), 0, 1000, DAY, "10m" },
 	{ "authorized_keys", KT_FILE, C(provision.authorized_keys) },
 	{ "deploy_host_key", KT_FILE, C(provision.deploy_host_key) },

@@ -137,6 +137,7 @@ struct config {
 		int		 kexec_fallback;	/* enum kexec_fallback */
 		int		 power;		/* enum power_mode */
 		int		 image_transport;	/* enum image_transport */
+		uint64_t	 image_streams;	/* sessions for a plain push */
 		uint64_t	 boot_timeout_ms;	/* deploy env to answer */
 		char		*authorized_keys;
 		char		*deploy_host_key;

@@ -156,8 +156,9 @@ phost_recall(struct prov_host *h, const char *step, const char *prefix,
 /* ------------------------------------------------------------------ */
 /* The session */
 
-static void
-opts_of(const struct prov_host *h, struct sess_opts *so, uint64_t connect_ms)
+void
+phost_sess_opts(const struct prov_host *h, struct sess_opts *so,
+    uint64_t connect_ms)
 {
 	const struct config *cfg = h->ctx->cfg;
 
@@ -234,7 +235,7 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 		return 0;
 	if (phost_pinned(h, pinned) == -1)
 		return -1;
-	opts_of(h, &so, connect_ms);
+	phost_sess_opts(h, &so, connect_ms);
 	if ((h->sess = sess_dial(&so, e, sizeof(e))) == NULL) {
 		phost_err(h, "%s: unreachable: %s", h->h.hostname, e);
 		/* An interrupted dial is no reason to try again. */

@@ -111,6 +111,9 @@ int	phost_remote(struct prov_host *, const char *what, const char *cmd,
 int	phost_session(struct prov_host *, enum hostkey_phase,
 	    uint64_t connect_ms, int *unreachable);
 void	phost_disconnect(struct prov_host *);
+/* The options every session of the host is dialled with. */
+void	phost_sess_opts(const struct prov_host *, struct sess_opts *,
+	    uint64_t connect_ms);
 /* The pinned key's fingerprint, or -1 with h->err set. */
 int	phost_pinned(struct prov_host *, char fp[SSH_FP_LEN]);
 /* What the last event of step whose reason starts with prefix says after
@@ -137,6 +140,33 @@ int	phost_bmc_disk_boot(struct prov_host *);
 /* A run resumed after boot: the network boot's check-in read again
  * (step_power.c). */
 int	phost_resume_boot(struct prov_host *);
+/*
+ * The image pushed over streams sessions at once (image_split.c): as
+ * step_image's own push, but split (images/frame.h); *missing says the
+ * host had no writer at writer.  0, or -1 with h->err set (one line).
+ */
+int	phost_send_split(struct prov_host *, const char *writer,
+	    unsigned streams, struct frame_send_result *,
+	    struct frame_report *done, int *missing);
+/*
+ * A stream to castiron-writer and what its report lines said
+ * (step_image.c).  writer_chan_out() is a frame sender's out(): it
+ * writes to st, and once the header is out waits for the writer's
+ * "ready" (or its error), so that a missing writer or a refused target
+ * stops before any image byte is sent.  writer_chan_line() is the
+ * stream's line callback.  Both take the writer_chan.
+ */
+struct writer_chan {
+	struct sess_stream	*st;
+	char			 err[PROV_ERRLEN];	/* the transport's */
+	int			 started;	/* the header is out */
+	int			 have_ready, have_done, have_error;
+	struct frame_report	 ready, done, error;
+};
+
+int	writer_chan_out(void *wc, const void *buf, size_t len);
+void	writer_chan_line(void *wc, const char *line);
+
 /* castiron-writer uploaded to remote, its digest checked (step_image.c). */
 int	phost_upload_writer(struct prov_host *, const char *remote);
 /* The installed root partition on the written disk (step_configure.c). */

@@ -60,6 +60,8 @@ struct sess_conn {
 					 * drops a session that sends a global
 					 * request before authentication) */
 	uint64_t	 last_keepalive;
+	const atomic_int *abort;	/* sess_set_abort: another stream of a
+					 * split write failed */
 };
 
 /* How long the goodbye of sess_close may take. */
@@ -120,11 +122,23 @@ keepalive(struct sess_conn *c)
 static int
 stopped(struct sess_conn *c, char *err, size_t errlen)
 {
+	if (c->abort != NULL && atomic_load(c->abort) != 0) {
+		snprintf(err, errlen, "%s: stopped: another stream of the "
+		    "write failed", c->host);
+		c->broken = 1;
+		return -1;
+	}
 	if (c->o.stop == NULL || atomic_load(c->o.stop) == 0)
 		return 0;
 	snprintf(err, errlen, "%s: interrupted", c->host);
 	c->broken = 1;
 	return -1;
+}
+
+void
+sess_set_abort(struct sess_conn *c, const atomic_int *abort)
+{
+	c->abort = abort;
 }
 
 /*

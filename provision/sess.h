@@ -72,6 +72,12 @@ char		*sess_hostkey_b64(struct sess_conn *);
 /* Public key authentication with opts->key_path. */
 int		 sess_auth(struct sess_conn *, char *err, size_t errlen);
 void		 sess_close(struct sess_conn *);
+/*
+ * While abort points to non-zero (another stream of the same image write
+ * failed, on another thread), every wait and write of the session gives
+ * up within a second, as when the run is interrupted.  NULL: no more.
+ */
+void		 sess_set_abort(struct sess_conn *, const atomic_int *abort);
 /* The address the session was opened to (for messages). */
 const char	*sess_host(const struct sess_conn *);
 

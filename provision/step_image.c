@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "images/fetch.h"
 #include "images/frame.h"
@@ -27,12 +28,8 @@
 #include "provision/shell.h"
 
 struct send_ctx {
+	struct writer_chan	 wc;		/* first: callbacks take either */
 	struct prov_host	*h;
-	struct sess_stream	*st;
-	char			 err[PROV_ERRLEN];
-	int			 started;	/* the header is out */
-	int			 have_ready, have_done, have_error;
-	struct frame_report	 ready, done, error;
 };
 
 /*
@@ -84,15 +81,15 @@ phost_upload_writer(struct prov_host *h, const char *remote)
 static int
 ready_or_not(void *arg)
 {
-	struct send_ctx	*s = arg;
+	struct writer_chan	*s = arg;
 
 	return s->have_ready || s->have_error;
 }
 
-static int
-out_cb(void *arg, const void *buf, size_t len)
+int
+writer_chan_out(void *arg, const void *buf, size_t len)
 {
-	struct send_ctx	*s = arg;
+	struct writer_chan	*s = arg;
 
 	if (sess_stream_write(s->st, buf, len, s->err, sizeof(s->err)) == -1)
 		return -1;
@@ -120,10 +117,10 @@ progress_cb(void *arg, uint64_t done, uint64_t total)
 	phost_status(s->h, done, "image");
 }
 
-static void
-on_line(void *arg, const char *line)
+void
+writer_chan_line(void *arg, const char *line)
 {
-	struct send_ctx		*s = arg;
+	struct writer_chan	*s = arg;
 	struct frame_report	 r;
 
 	if (frame_report_parse(line, &r, NULL) != ERR_OK)
@@ -211,9 +208,10 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 	free(qu);
 	s = xcalloc(1, sizeof(*s));
 	s->h = h;
-	s->st = sess_stream_open(h->sess, cmd, on_line, s, e, sizeof(e));
+	s->wc.st = sess_stream_open(h->sess, cmd, writer_chan_line, s, e,
+	    sizeof(e));
 	free(cmd);
-	if (s->st == NULL) {
+	if (s->wc.st == NULL) {
 		phost_err(h, "%s", e);
 		free(s);
 		return -1;
@@ -221,7 +219,7 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 	memset(&so, 0, sizeof(so));
 	so.image_path = c->image_src;
 	so.bmap_path = c->bmap_path;
-	so.out = out_cb;
+	so.out = writer_chan_out;
 	so.out_arg = s;
 	so.progress = progress_cb;
 	so.progress_arg = s;
@@ -234,33 +232,33 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 		/* The writer's own error line says more when it stopped. */
 		char	 scratch[PROV_ERRLEN];
 
-		if (s->err[0])
-			sess_stream_abort(s->st);	/* the transport failed */
-		else if (sess_stream_finish(s->st, &r, scratch,
+		if (s->wc.err[0])
+			sess_stream_abort(s->wc.st);	/* the transport failed */
+		else if (sess_stream_finish(s->wc.st, &r, scratch,
 		    sizeof(scratch)) == 0) {
-			*missing = r.status == WRITER_MISSING && !s->have_ready;
+			*missing = r.status == WRITER_MISSING && !s->wc.have_ready;
 			sess_result_clear(&r);
 		}
-		if (s->have_error)
+		if (s->wc.have_error)
 			phost_err(h, "%s: writer: %s",
-			    h->h.hostname, s->error.msg);
+			    h->h.hostname, s->wc.error.msg);
 		else if (*missing)
 			phost_err(h, "%s: no castiron-writer at %s",
 			    h->h.hostname, writer);
 		else
 			phost_err(h, "%s: image stream: %s",
-			    h->h.hostname, s->err[0] ? s->err : se.msg);
+			    h->h.hostname, s->wc.err[0] ? s->wc.err : se.msg);
 		goto out;
 	}
 	h->step_bytes = sr->mapped_bytes;
-	if (sess_stream_finish(s->st, &r, e, sizeof(e)) == -1) {
+	if (sess_stream_finish(s->wc.st, &r, e, sizeof(e)) == -1) {
 		phost_err(h, "%s: image stream: %s", h->h.hostname, e);
 		goto out;
 	}
-	if (r.status != 0 || !s->have_done) {
-		if (s->have_error)
+	if (r.status != 0 || !s->wc.have_done) {
+		if (s->wc.have_error)
 			phost_err(h, "%s: writer: %s",
-			    h->h.hostname, s->error.msg);
+			    h->h.hostname, s->wc.error.msg);
 		else
 			phost_err(h, "%s: writer exited %d "
 			    "without a report: %.200s", h->h.hostname, r.status,
@@ -269,32 +267,83 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 		goto out;
 	}
 	sess_result_clear(&r);
-	if (so.pull && !s->done.pulled) {
+	if (so.pull && !s->wc.done.pulled) {
 		phost_err(h, "%s: the writer did not say it pulled the image",
 		    h->h.hostname);
 		goto out;
 	}
-	if (strcmp(s->done.sha256, sr->sha256) != 0 ||
-	    s->done.bytes != sr->mapped_bytes) {
+	if (strcmp(s->wc.done.sha256, sr->sha256) != 0 ||
+	    s->wc.done.bytes != sr->mapped_bytes) {
 		phost_err(h, "%s: the writer reports %llu "
 		    "bytes with sha256 %s, castiron sent %llu with %s",
-		    h->h.hostname, (unsigned long long)s->done.bytes,
-		    s->done.sha256, (unsigned long long)sr->mapped_bytes,
+		    h->h.hostname, (unsigned long long)s->wc.done.bytes,
+		    s->wc.done.sha256, (unsigned long long)sr->mapped_bytes,
 		    sr->sha256);
 		goto out;
 	}
 	/* What the host received is the catalog's file, byte for byte. */
-	if (sr->as_stored && strcmp(s->done.packed_sha256, c->image_sha) != 0) {
+	if (sr->as_stored && strcmp(s->wc.done.packed_sha256, c->image_sha) != 0) {
 		phost_err(h, "%s: the writer received an image with sha256 "
 		    "%s, the catalog's is %s", h->h.hostname,
-		    s->done.packed_sha256[0] ? s->done.packed_sha256 : "(none)",
+		    s->wc.done.packed_sha256[0] ? s->wc.done.packed_sha256 : "(none)",
 		    c->image_sha);
 		goto out;
 	}
-	*done = s->done;
+	*done = s->wc.done;
 	rc = 0;
 out:
 	free(s);
+	return rc;
+}
+
+/*
+ * How many sessions carry a pushed image: image_streams for an image
+ * that goes plain (a raw image with a bmap whose data does not compress:
+ * one session's encryption is its limit), else one.  A compressed image
+ * travels as stored, and the host's decompression sets its pace.  With
+ * several hosts at once, no more streams per host than leave each a core
+ * of this machine: the hosts already spread the encryption, and a
+ * session more is then only a handshake more (docs/provision.md).
+ */
+static unsigned
+push_streams(const struct prov_host *h, const char *url)
+{
+	const struct prov_ctx	*c = h->ctx;
+	unsigned		 n, at_once;
+	long			 cpus;
+
+	if (*url || c->bmap_path == NULL || c->pack != FRAME_PACK_NEVER)
+		return 1;
+	n = (unsigned)c->cfg->provision.image_streams;
+	at_once = c->o.parallel ? c->o.parallel : 1;
+	if (at_once > c->nhosts)
+		at_once = (unsigned)c->nhosts;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (at_once > 1 && cpus > 0 && (long)(at_once * n) > cpus)
+		n = (long)at_once >= cpus ? 1 : (unsigned)(cpus / at_once);
+	return n;
+}
+
+/* The image pushed or pulled through the writer, uploaded first when the
+ * host has none. */
+static int
+write_image(struct prov_host *h, const char *writer, const char *url,
+    struct frame_send_result *sr, struct frame_report *done)
+{
+	unsigned		 n = push_streams(h, url);
+	int			 rc, missing, again;
+
+	for (again = 0; again < 2; again++) {
+		if (n > 1)
+			rc = phost_send_split(h, writer, n, sr, done,
+			    &missing);
+		else
+			rc = send_image(h, writer, url, sr, done, &missing);
+		if (rc == 0 || !missing || again)
+			break;
+		if ((rc = phost_upload_writer(h, writer)) == -1)
+			break;
+	}
 	return rc;
 }
 
@@ -308,7 +357,6 @@ step_image(struct prov_host *h)
 	struct err			 ie;
 	char				 writer[128], url[400];
 	char				 serial[64], byid[128], how[600];
-	int				 rc, missing;
 	double				 mibs;
 
 	want = h->h.disk[0] ? h->h.disk : c->cfg->provision.disk;
@@ -325,13 +373,7 @@ step_image(struct prov_host *h)
 	    "pulled by the host from the boot service" : "pushed over SSH") ==
 	    -1)
 		return -1;
-	rc = send_image(h, writer, url, &sr, &done, &missing);
-	if (rc == -1 && missing) {
-		if (phost_upload_writer(h, writer) == -1)
-			return -1;
-		rc = send_image(h, writer, url, &sr, &done, &missing);
-	}
-	if (rc == -1)
+	if (write_image(h, writer, url, &sr, &done) == -1)
 		return -1;
 	/* Which transport carried it, and how fast the write went. */
 	mibs = done.elapsed_ms ? (double)done.bytes / 1048576.0 /

@@ -69,3 +69,19 @@ hostkey_decide(const struct hostkey_in *k, struct err *err)
 		    k->presented);
 	return -1;
 }
+
+int
+hostkey_decide_more(const struct hostkey_in *k, const char *first,
+    struct err *err)
+{
+	struct hostkey_in	 again = *k;
+
+	if (!same(first, k->presented)) {
+		err_set(err, ERR_TRUST, "%s: host key mismatch: a further "
+		    "session is presented %s, the host's first session %s",
+		    k->host, k->presented, first ? first : "(none)");
+		return -1;
+	}
+	again.accept_new = 0;
+	return hostkey_decide(&again, err);
+}

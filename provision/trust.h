@@ -52,5 +52,14 @@ struct hostkey_in {
 /* A verdict, or -1 with one line in err (ERR_TRUST) naming both
  * fingerprints. */
 int	hostkey_decide(const struct hostkey_in *, struct err *);
+/*
+ * A further session to a host whose first session presented first and
+ * was accepted (an image pushed over several sessions): the key must be
+ * that one, and must pass hostkey_decide as it stands now (the pin read
+ * again; a new key is never accepted on a further session).  A verdict,
+ * or -1 with one line in err (ERR_TRUST).
+ */
+int	hostkey_decide_more(const struct hostkey_in *, const char *first,
+	    struct err *);
 
 #endif

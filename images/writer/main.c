@@ -13,6 +13,7 @@
  */
 #include <sys/resource.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,6 @@
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
-#define IN_BUF	(4u << 20)
 #define STAGE	(4u << 20)	/* range data is gathered into aligned writes */
 
 static struct {
@@ -54,16 +54,32 @@ cpu_ms(void)
 	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
-static void
-report(const struct frame_report *r)
+static int	 also[FRAME_MAX_STREAMS];
+static unsigned	 nalso;
+
+void
+wr_report_also(int fd)
+{
+	if (nalso < FRAME_MAX_STREAMS)
+		also[nalso++] = fd;
+}
+
+void
+wr_report(const struct frame_report *r)
 {
 	char	 line[FRAME_LINE_MAX + 2];
 	size_t	 n;
+	unsigned i;
 
 	n = frame_report_format(line, sizeof(line), r);
 	fwrite(line, 1, n, stdout);
 	fflush(stdout);
+	/* How the write ended, to every stream of it: each session hears. */
+	if (r->kind == FRAME_REP_DONE || r->kind == FRAME_REP_ERROR)
+		for (i = 0; i < nalso; i++)
+			(void)!write(also[i], line, n);
 }
+
 
 static int
 fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -80,7 +96,7 @@ fail(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
 	va_end(ap);
-	report(&r);
+	wr_report(&r);
 	log_warnx("%s", r.msg);
 	return code;
 }
@@ -100,7 +116,7 @@ on_progress(void *arg, int phase, uint64_t done, uint64_t total)
 	    FRAME_REP_PROGRESS;
 	r.done = done;
 	r.total = total;
-	report(&r);
+	wr_report(&r);
 }
 
 /*
@@ -141,25 +157,13 @@ wr_stage_data(struct img_wr *w, const uint8_t *p, size_t len, struct err *err)
 }
 
 /*
- * The stream on stdin, decoded: the next event, reading more when the
+ * The stream on in->fd, decoded: the next event, reading more when the
  * decoder has used up what was read.  A packed stream's compressed bytes
  * are handed to the decompressor through in_fill(), on its thread, while
  * the main thread writes; nothing else reads stdin then.
  */
-struct input {
-	struct frame_dec	*d;
-	uint8_t			*buf;
-	const uint8_t		*p;
-	size_t			 left;
-	const uint8_t		*pack;		/* compressed bytes not yet
-						   taken by the decompressor */
-	size_t			 packlen;
-	int			 end;		/* the end record was read */
-	struct img_sha		*packsha;	/* over every packed byte */
-};
-
-static enum err_code
-in_next(struct input *in, enum frame_ev *ev, const uint8_t **data,
+enum err_code
+wr_in_next(struct input *in, enum frame_ev *ev, const uint8_t **data,
     size_t *dlen, struct err *err)
 {
 	size_t	 used;
@@ -168,7 +172,7 @@ in_next(struct input *in, enum frame_ev *ev, const uint8_t **data,
 	for (;;) {
 		if (in->left == 0) {
 			do
-				n = read(STDIN_FILENO, in->buf, IN_BUF);
+				n = read(in->fd, in->buf, WR_IN_BUF);
 			while (n == -1 && errno == EINTR);
 			if (n < 0)
 				return err_errno(err, ERR_FAIL,
@@ -202,7 +206,7 @@ in_fill(void *arg, uint8_t *buf, size_t len, struct err *err)
 	while (in->packlen == 0) {
 		if (in->end)
 			return 0;
-		if (in_next(in, &ev, &in->pack, &in->packlen, err) != ERR_OK)
+		if (wr_in_next(in, &ev, &in->pack, &in->packlen, err) != ERR_OK)
 			return -1;
 		if (ev == FRAME_EV_END)
 			in->end = 1;
@@ -308,11 +312,36 @@ pk_write(struct packed *pk, struct input *in, uint64_t image_size,
 	return rc;
 }
 
+/* The stream's header, read exactly (nothing past it) and decoded:
+ * the loop's first event is then FRAME_EV_HDR. */
+static enum err_code
+read_header(struct input *in, uint8_t hdr[FRAME_HDR_LEN], struct err *err)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < FRAME_HDR_LEN) {
+		n = read(in->fd, hdr + got, FRAME_HDR_LEN - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_errno(err, ERR_FAIL, "reading the stream");
+		if (n == 0)
+			return err_set(err, ERR_FAIL, "the stream ended early, "
+			    "after %zu bytes", got);
+		got += (size_t)n;
+	}
+	memcpy(in->buf, hdr, FRAME_HDR_LEN);
+	in->p = in->buf;
+	in->left = FRAME_HDR_LEN;
+	return ERR_OK;
+}
+
 static int
 usage(void)
 {
 	fprintf(stderr, "usage: castiron-writer [--verify-readback] [--quiet] "
-	    "[--pull URL] TARGET < stream\n"
+	    "[--pull URL | --join ID] TARGET < stream\n"
 	    "       castiron-writer --kexec load | exec | unload ...\n");
 	return 2;
 }
@@ -326,10 +355,11 @@ main(int argc, char **argv)
 	struct img_wr		*w = NULL;
 	struct frame_report	 r;
 	const uint8_t		*data;
-	const char		*target = NULL, *pull = NULL;
+	const char		*target = NULL, *pull = NULL, *joinid = NULL;
+	struct join		*join = NULL;
 	struct pull_stats	 ps = { 0 };
 	struct err		 err;
-	uint8_t			 dig[SHA256_LEN];
+	uint8_t			 dig[SHA256_LEN], hdr[FRAME_HDR_LEN];
 	uint64_t		 idx, off, len, n;
 	size_t			 dlen;
 	enum frame_ev		 ev;
@@ -345,6 +375,8 @@ main(int argc, char **argv)
 			W.quiet = 1;
 		else if (strcmp(argv[i], "--pull") == 0 && i + 1 < argc)
 			pull = argv[++i];
+		else if (strcmp(argv[i], "--join") == 0 && i + 1 < argc)
+			joinid = argv[++i];
 		else if (argv[i][0] == '-' || target != NULL)
 			return usage();
 		else
@@ -352,8 +384,15 @@ main(int argc, char **argv)
 	}
 	if (target == NULL)
 		return usage();
+	if (pull != NULL && joinid != NULL)
+		return usage();
 	if (pull != NULL && pull_url_check(pull, &err) != ERR_OK)
 		return fail(2, "%s", err.msg);
+	if (joinid != NULL && join_id_check(joinid, &err) != ERR_OK)
+		return fail(2, "%s", err.msg);
+	/* A stream whose session is gone is an error to report, not a
+	 * signal to die of (a split write writes to every stream's pipe). */
+	signal(SIGPIPE, SIG_IGN);
 	W.start_ms = mono_ms();
 	if (posix_memalign((void **)&W.stages[0], 4096, STAGE) != 0 ||
 	    posix_memalign((void **)&W.stages[1], 4096, STAGE) != 0) {
@@ -361,11 +400,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	W.stage = W.stages[0];
+	in.fd = STDIN_FILENO;
 	in.d = frame_dec_new();
 	in.packsha = img_sha_new();
-	in.buf = xmalloc(IN_BUF);
+	in.buf = xmalloc(WR_IN_BUF);
+	/* The header alone first, read exactly: a part of a split write
+	 * hands the rest of its stdin, unread, to the lead. */
+	if (read_header(&in, hdr, &err) != ERR_OK) {
+		code = fail(2, "%s", err.msg);
+		goto out;
+	}
 	while (!finished) {
-		if (in_next(&in, &ev, &data, &dlen, &err) != ERR_OK) {
+		if (wr_in_next(&in, &ev, &data, &dlen, &err) != ERR_OK) {
 			code = fail(t ? 1 : 2, "%s", err.msg);
 			goto out;
 		}
@@ -381,8 +427,24 @@ main(int argc, char **argv)
 				    "no --pull URL");
 				goto out;
 			}
+			if ((h->flags & (FRAME_F_SPLIT | FRAME_F_PART)) &&
+			    joinid == NULL) {
+				code = fail(2, "a stream of a split write, but "
+				    "no --join ID");
+				goto out;
+			}
+			if (h->flags & FRAME_F_PART) {
+				/* Its stdin and stdout go to the lead. */
+				code = join_part(joinid, hdr, target);
+				goto out;
+			}
 			t = img_target_open(target, h->image_size, &err);
 			if (t == NULL) {
+				code = fail(2, "%s", err.msg);
+				goto out;
+			}
+			if ((h->flags & FRAME_F_SPLIT) && (join = join_listen(
+			    joinid, h, target, &err)) == NULL) {
 				code = fail(2, "%s", err.msg);
 				goto out;
 			}
@@ -397,7 +459,7 @@ main(int argc, char **argv)
 			r.target_bytes = img_target_size(t);
 			r.image_bytes = h->image_size;
 			r.mapped_bytes = h->mapped_bytes;
-			report(&r);
+			wr_report(&r);
 			break;
 		}
 		case FRAME_EV_MAP:
@@ -411,8 +473,9 @@ main(int argc, char **argv)
 			/* The table is complete: the rest is compressed. */
 			in.pack = data;
 			in.packlen = dlen;
-			if (pk_write(&pk, &in, frame_dec_hdr(in.d)->image_size,
-			    &err) != ERR_OK) {
+			if (join != NULL ? join_write(join, &pk, &in, data,
+			    dlen, &err) != ERR_OK : pk_write(&pk, &in,
+			    frame_dec_hdr(in.d)->image_size, &err) != ERR_OK) {
 				code = fail(1, "%s", err.msg);
 				goto out;
 			}
@@ -486,9 +549,10 @@ main(int argc, char **argv)
 	r.fetched_bytes = ps.fetched;
 	r.requests = ps.requests;
 	r.resumes = ps.resumes;
-	report(&r);
+	wr_report(&r);
 	code = 0;
 out:
+	join_end(join, code);
 	img_wr_free(w);
 	img_target_close(t);
 	frame_dec_free(in.d);

@@ -23,7 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	uint64_t		 idx, off, rlen, inrange = 0, size = 0;
 	enum frame_ev		 ev;
 	char			 line[FRAME_LINE_MAX + 2];
-	int			 ended = 0, pull = 0;
+	int			 ended = 0, pull = 0, split = 0, part = 0;
+	uint64_t		 packed = 0, mapped = 0;
 
 	if (len == 0)
 		return 0;
@@ -55,6 +56,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				size = frame_dec_hdr(d)->image_size;
 				pull = (frame_dec_hdr(d)->flags &
 				    FRAME_F_PULL) != 0;
+				split = (frame_dec_hdr(d)->flags &
+				    FRAME_F_SPLIT) != 0;
+				part = (frame_dec_hdr(d)->flags &
+				    FRAME_F_PART) != 0;
+				mapped = frame_dec_hdr(d)->mapped_bytes;
+				/* A split write's streams say which they are. */
+				if ((split || part) !=
+				    (frame_dec_hdr(d)->streams != 0) ||
+				    frame_dec_hdr(d)->stream >=
+				    (frame_dec_hdr(d)->streams ?
+				    frame_dec_hdr(d)->streams : 1) ||
+				    frame_dec_hdr(d)->streams >
+				    FRAME_MAX_STREAMS)
+					abort();
 				break;
 			case FRAME_EV_RANGE:
 				frame_dec_range(d, &idx, &off, &rlen);
@@ -82,16 +97,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				if (p < data || p + dlen > data + len ||
 				    dlen > FRAME_MAX_PACK)
 					abort();
+				/* A split write's records never pass its
+				 * mapped bytes. */
+				packed += dlen;
+				if ((split || part) && packed > mapped)
+					abort();
 				break;
 			case FRAME_EV_MAP: {
 				unsigned c, l;
 				uint64_t nr;
 				frame_dec_map(d, &c, &l, &nr);
-				/* Only a pulled stream may say "none":
-				 * the writer fetches the raw file. */
+				/* Only a pulled stream may say "none" (the
+				 * writer fetches the raw file) and a split
+				 * one (its records are the mapped data);
+				 * a part carries no table. */
 				if ((c != FRAME_CODEC_ZSTD &&
 				    c != FRAME_CODEC_GZIP &&
-				    !(pull && c == FRAME_CODEC_NONE)) ||
+				    !((pull || split) &&
+				    c == FRAME_CODEC_NONE)) ||
+				    (split && (c != FRAME_CODEC_NONE ||
+				    l != FRAME_LAYOUT_MAPPED)) || part ||
 				    nr > FRAME_MAX_RANGES)
 					abort();
 				break;

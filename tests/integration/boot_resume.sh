@@ -191,7 +191,7 @@ sed 's/^/# /' "$T/.out" | tail -n 2
 new_events() { jget h2 "[.events[$NEV:][] | select(.step == \"$1\") | .reason] | join(\" | \")"; }
 check "  ...resumed at image" "$(jget h2 ".events[$NEV].reason + \" \" + .events[$NEV].step")" = "resumed image"
 check "  ...the check-in of its boot read again" \
-    -n "$(new_events image | grep "resumed after its network boot: the deploy environment's check-in of .*, host key $FP, read again")"
+    -n "$(new_events image | grep "resumed after its network boot: the deploy environment's check-in of 20[0-9-]*T[0-9:]*Z, host key $FP, read again")"
 check "  ...the deploy environment met with that key, not pinned" \
     -n "$(new_events image | grep "host key $FP accepted: the one its deploy environment checked in with")"
 check "  ...and the image pulled (image_transport = auto), not pushed" \

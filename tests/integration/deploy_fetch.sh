@@ -11,6 +11,9 @@
 . tests/lab/netboot.sh
 
 netboot_need_deploy "the deploy build fetching a package"
+check "the cached build is current: it carries this writer (else make deploy)" \
+    "$(sed -n 's/^writer_sha256=//p' "$D/manifest")" = \
+    "$(sha256sum <"$PWD/$BUILD/castiron-writer-static" | cut -d' ' -f1)"
 mkdir -p "$T/out/debs"
 cp "$D/inputs" "$T/out/inputs"
 # shellcheck disable=SC2012

@@ -348,6 +348,55 @@ check "the report by site and the report by state (every host joined) have the s
 	"$(ci inventory report --by site --format table | tail -1 | tr -s ' ')" = \
 	"$(ci inventory report --by state --format table | tail -1 | tr -s ' ')"
 
+# A filtered list reads the facts, keys, NICs, disks and accelerators
+# beside its hosts either by the listed hosts' range of ids (lr1: forty
+# hosts, one of another site among them) or joined to them (lx1..lx3:
+# three sites' hosts interleaved, one id in three each); either way every
+# host carries its own rows, the same as in the whole list, and a host
+# without facts, key or accelerator has none of its neighbours'.
+{
+	echo "hostname,site,rack,unit,serial,bmc,macs,address,role"
+	i=0
+	while [ $i -lt 41 ]; do
+		if [ $i -eq 20 ]; then s=lo1; else s=lr1; fi
+		printf 'lr%d,%s,%s-r1,%d,,,02:00:00:aa:%02x:01;02:00:00:aa:%02x:02,,r%d\n' $i $s $s $((i + 1)) $i $i $((i % 3))
+		i=$((i + 1))
+	done
+} >"$T/lr.csv"
+ok "import a site whose hosts' ids lie together" ci inventory import "$T/lr.csv"
+tests/lab/gen-hosts 60 --sites lx1,lx2,lx3 --prefix lx >"$T/lx.csv"
+ok "import three sites' hosts interleaved" ci inventory import "$T/lx.csv"
+q "insert into facts (host_id, cpu_model, cpu_cores, memory_mb, sys_serial, inspected_at)
+	select id, 'CPU ' || hostname, id, 1024, 'SYS ' || hostname, '2026-01-01T00:00:00Z' from hosts
+	where (hostname like 'lr%' or hostname like 'lx%') and id % 4 <> 1"
+q "insert into host_keys (host_id, type, key, fingerprint, pinned_at)
+	select id, 'ssh-ed25519', 'KEY ' || hostname, 'SHA256:' || hostname, '2026-01-01T00:00:00Z' from hosts
+	where (hostname like 'lr%' or hostname like 'lx%') and id % 2 = 0"
+q "insert into disks (host_id, name, size_bytes, serial)
+	select id, 'nvme' || n, 1000 + n, 'DISK ' || hostname from hosts, (select 0 as n union all select 1) k
+	where hostname like 'lr%' or hostname like 'lx%'"
+q "insert into gpus (host_id, seq, pci_slot, class, model)
+	select id, 1, '0000:17:00.0', '0302', 'GPU ' || hostname from hosts
+	where (hostname like 'lr%' or hostname like 'lx%') and id % 3 = 0"
+ci inventory list --format json >"$T/all.json"
+check "every host of them has its own facts, key, disks and accelerators" \
+	"$(jq '[.[] | select(.hostname | test("^l[rx]")) | .hostname as $h | select(
+		(.cpu_model == null or .cpu_model == "CPU " + $h) and
+		(.ssh_host_key == null or .ssh_host_key.key == "KEY " + $h) and
+		([.disks[].serial] == ["DISK " + $h, "DISK " + $h]) and
+		([.gpus[].model] | all(. == "GPU " + $h)) and (.macs | length) == 2)] | length' "$T/all.json")" = 101
+for f in "--site lr1" "--site lr1 --role r1" "--site lr1 --rack lr1-r1" "--site lx1" "--site lx2 --role web" "--role db"; do
+	set -- $f
+	jq -c --arg k "${1#--}" --arg v "$2" --arg k2 "${3:+${3#--}}" --arg v2 "${4:-}" \
+		'[.[] | select(.[$k] == $v and ($k2 == "" or .[$k2] == $v2))]' "$T/all.json" >"$T/want.json"
+	ci inventory list $f --format json | jq -c . >"$T/got.json"
+	check "list $f: its hosts, each as in the whole list ($(jq length "$T/want.json") hosts)" \
+		"$(cat "$T/got.json")" = "$(cat "$T/want.json")"
+done
+bare=$(q "select hostname from hosts where hostname like 'lr%' and id % 4 = 1 and id % 3 <> 0 order by id limit 1")
+check "a host without facts, key or accelerator ($bare) shows none" \
+	"$(ci inventory show "$bare" --format json | jq -c '[.cpu_model, .ssh_host_key, .gpus, (.disks | length)]')" = "[null,null,[],2]"
+
 if [ "$BACKEND" = sqlite ]; then
 # a file that is not SQLite: refused, never modified
 cp "$T/hosts.csv" "$T/notdb.db"

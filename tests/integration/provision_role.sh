@@ -27,13 +27,9 @@
 # time-limit: 300
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "provision of hosts with roles" \
-	    "needs root (network namespaces, loop devices, mounts)"
-	done_testing
-	exit
-fi
+lab_need "provision of hosts with roles" bird birdc jq unshare
 lab_init
 
 # Two images: one with castiron's unit where `make install` puts it (as
@@ -42,9 +38,7 @@ mkdir -p "$T/tree/usr/local/lib/systemd/system"
 cp etc/castiron-bgp.service "$T/tree/usr/local/lib/systemd/system/"
 MKOS_TREE=$T/tree tests/lab/mkosimage "$T/os.img" 48 4
 tests/lab/mkosimage "$T/bare.img" 48 4
-IMGSHA=$(sha256sum "$T/os.img" | cut -d' ' -f1)
 BARESHA=$(sha256sum "$T/bare.img" | cut -d' ' -f1)
-MiB=1048576
 
 mkdir -p "$T/roles"
 cat >"$T/roles/web.ini" <<EOF
@@ -71,49 +65,17 @@ prefixes = 198.51.100.80/32
 EOF
 cp "$T/roles/edge.ini" "$T/edge.good"
 
-cat >"$T/c.ini" <<EOF
-[castiron]
-site = ams1
-state_dir = $T/state
-
-[inventory]
-database = $T/inv.db
-
-[images]
-cache_dir = $T/cache
-
-[image testos]
-url    = file://$T/os.img
-sha256 = $IMGSHA
-bmap   = file://$T/os.img.bmap
-
-[image bare]
-url    = file://$T/bare.img
-sha256 = $BARESHA
-bmap   = file://$T/bare.img.bmap
-
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-parallel        = 4
-reboot          = none
-connect_timeout = 30s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-
-[role web]
-services         = $T/roles/web.ini
-allowed_prefixes = 192.0.2.0/24, 2001:db8::/32
-local_as         = 65101
-peer_as          = 65000
-
-[role edge]
-services         = $T/roles/edge.ini
-allowed_prefixes = 198.51.100.0/24
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+# SSH only (power = none), no reboot: the installed roots are read from
+# the disks here.
+lab_config power=none provision.reboot=none provision.parallel=4 \
+    castiron.site=ams1 \
+    "image bare.url=file://$T/bare.img" "image bare.sha256=$BARESHA" \
+    "image bare.bmap=file://$T/bare.img.bmap" \
+    "role web.services=$T/roles/web.ini" \
+    "role web.allowed_prefixes=192.0.2.0/24, 2001:db8::/32" \
+    "role web.local_as=65101" "role web.peer_as=65000" \
+    "role edge.services=$T/roles/edge.ini" \
+    "role edge.allowed_prefixes=198.51.100.0/24"
 # notes of host $1 whose reason matches the regular expression $2
 events() { jget "$1" "[.events[] | select((.reason // \"\") | test(\"$2\"))] | length"; }
 disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)"; }
@@ -160,13 +122,13 @@ refused() {
 	    "2:castiron: $3"
 }
 ROLELINE=$(grep -n '^\[role web\]' "$T/c.ini" | cut -d: -f1)
-bad as0.ini "s/^local_as         = 65101/local_as = 0/"
+bad as0.ini "s/^local_as = 65101/local_as = 0/"
 refused "an AS number out of range" "$T/as0.ini" \
     "$T/as0.ini:$((ROLELINE + 3)): [role web] local_as: 0 is out of range (1 to 4294967295)"
-bad peers.ini "/^peer_as          = 65000/a peers = gateway, ::1, tor1"
+bad peers.ini "/^peer_as = 65000/a peers = gateway, ::1, tor1"
 refused "a peer that is no address" "$T/peers.ini" \
     "$T/peers.ini:$((ROLELINE + 5)): [role web] peers: 'tor1' is neither 'gateway' nor an IP address"
-bad nopeeras.ini "/^peer_as          = 65000/d"
+bad nopeeras.ini "/^peer_as = 65000/d"
 refused "local_as without peer_as" "$T/nopeeras.ini" \
     "$T/nopeeras.ini:$ROLELINE: [role web] peer_as: required with local_as (the AS of the host's BGP peers)"
 bad outside.ini "s/^prefixes = 192.0.2.53\/32/prefixes = 192.0.2.53\/32, 203.0.113.53\/32/" "$T/roles/web.ini"

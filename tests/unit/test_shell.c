@@ -167,6 +167,35 @@ t_hostkey(void **st)
 	    HOSTKEY_PINNED);
 }
 
+/* A further session of a host (an image over several sessions). */
+static void
+t_hostkey_more(void **st)
+{
+	struct hostkey_in k = { .host = "h", .presented = "SHA256:a",
+	    .pinned = "SHA256:a", .accept_new = 1,
+	    .phase = HOSTKEY_PHASE_DEPLOY };
+
+	(void)st;
+	assert_int_equal(hostkey_decide_more(&k, "SHA256:a", &err), HOSTKEY_PINNED);
+	/* Another key than the first session's: refused, both named. */
+	k.presented = "SHA256:b";
+	assert_int_equal(hostkey_decide_more(&k, "SHA256:a", &err), -1);
+	assert_non_null(strstr(err.msg, "SHA256:a"));
+	assert_non_null(strstr(err.msg, "SHA256:b"));
+	assert_int_equal(err.code, ERR_TRUST);
+	/* The first session's key, but no longer the pin. */
+	k.pinned = "SHA256:p";
+	assert_int_equal(hostkey_decide_more(&k, "SHA256:b", &err), -1);
+	assert_non_null(strstr(err.msg, "SHA256:p"));
+	/* No pin: --accept-new-hostkey is for the first session only. */
+	k.pinned = "";
+	assert_int_equal(hostkey_decide_more(&k, "SHA256:b", &err), -1);
+	/* The deploy key, as the first session met it. */
+	k.deploy = "SHA256:b";
+	assert_int_equal(hostkey_decide_more(&k, "SHA256:b", &err), HOSTKEY_DEPLOY);
+	assert_int_equal(hostkey_decide_more(&k, NULL, &err), -1);
+}
+
 int
 main(void)
 {
@@ -175,6 +204,7 @@ main(void)
 		cmocka_unit_test(t_quote_append_bounds),
 		cmocka_unit_test(t_paths),
 		cmocka_unit_test(t_hostkey),
+		cmocka_unit_test(t_hostkey_more),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
