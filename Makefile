@@ -261,7 +261,8 @@ bench: deps-bench all
 
 demo: deps-test
 	@$(MAKE) --no-print-directory all deploy
-	@BUILD=$(BUILD) tests/lab/demo
+	@$(IMAGES_IF_ROOT)
+	@BUILD=$(BUILD) IMAGES_CACHE=$(abspath $(IMAGES_CACHE)) tests/lab/demo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
