@@ -189,9 +189,13 @@ struct rootfile {
 	"m=$(mktemp -d /tmp/castiron-root.XXXXXX) || exit 1\n" \
 	"mount %s \"$m\" || { rmdir \"$m\"; exit 1; }\n" \
 	"umask 077\n" \
+	/* Files are made 0600 and given their mode; the directories on \
+	 * their way are made as the system's own are, 0755 (a 0700 \
+	 * /etc/castiron kept user castiron from its castiron.ini). */ \
+	"mkd() { (umask 022 && mkdir -p \"$1\"); }\n" \
 	"put() {\n" \
 	"\tt=\"$m$1.castiron-tmp\"\n" \
-	"\tmkdir -p \"$m${1%%/*}\" && dd bs=1 count=\"$3\" of=\"$t\" " \
+	"\tmkd \"$m${1%%/*}\" && dd bs=1 count=\"$3\" of=\"$t\" " \
 	    "2>/dev/null &&\n" \
 	"\t[ $(($(wc -c <\"$t\"))) -eq \"$3\" ] && chmod \"$2\" \"$t\" && " \
 	    "mv -f \"$t\" \"$m$1\" ||\n" \
@@ -202,7 +206,7 @@ struct rootfile {
 	"\tfor d in /etc/systemd/system /usr/local/lib/systemd/system " \
 	    "/usr/lib/systemd/system /lib/systemd/system; do\n" \
 	"\t\t[ -f \"$m$d/${1##*/}\" ] || continue\n" \
-	"\t\tmkdir -p \"$m${1%%/*}\" && ln -sfn \"$d/${1##*/}\" \"$m$1\" && " \
+	"\t\tmkd \"$m${1%%/*}\" && ln -sfn \"$d/${1##*/}\" \"$m$1\" && " \
 	    "return 0\n" \
 	"\t\tbreak\n" \
 	"\tdone\n" \

@@ -185,6 +185,8 @@ check "host1: [castiron] site from the inventory" \
 check "host1: [bgp] allowed_prefixes are the role's" \
     "$(sed -n 's/^allowed_prefixes = //p' "$INI")" = "192.0.2.0/24, 2001:db8::/32"
 check "host1: castiron.ini mode 0644, no secret in it" "$(stat -c %a "$INI")" = 644
+check "  ...in a directory user castiron can enter (castiron-bgp.service runs as castiron)" \
+    "$(stat -c %a "$R/etc/castiron")" = 755
 ok "host1: castiron.ini passes the castiron binary's config check" \
     "$C" -c "$INI" config check
 check "  ...with the role's two services" "$(cat "$T/.out")" = "$INI: OK (0 images, 2 services)"
