@@ -60,6 +60,8 @@ bmap   = file://$IMG/debian12.bmap
 bmap_sha256 = $(mf bmap_sha256)
 [provision]
 ssh_key         = $T/id
+# The static writer: the deploy environment cannot run a sanitizer build's.
+writer          = $PWD/$BUILD/castiron-writer-static
 image           = debian12
 power           = bmc
 reboot          = bmc
