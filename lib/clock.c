@@ -5,13 +5,19 @@
 
 #include "lib/clock.h"
 
-uint64_t
-mono_us(void)
+static uint64_t
+clock_us(clockid_t id)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+mono_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }
 
 uint64_t
@@ -23,8 +29,5 @@ mono_ms(void)
 uint64_t
 thread_cpu_us(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return clock_us(CLOCK_THREAD_CPUTIME_ID);
 }
