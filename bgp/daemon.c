@@ -524,6 +524,28 @@ start_checks(struct bgpd *d, uint64_t now)
 	timer_set(&d->timers, TIMER_CHECKS, next);
 }
 
+/* After the last withdrawal: whatever BIRD did not confirm may still be
+ * announced, and the operator stopping castiron must know it. */
+static void
+stop_report(struct bgpd *d)
+{
+	size_t	 k, n = 0;
+
+	for (k = 0; k < d->ctl->nprefix; k++) {
+		if (d->ctl->prefix[k].applied == 0)
+			continue;
+		if (n++ < 10)
+			log_warnx("stopping: BIRD did not confirm the "
+			    "withdrawal of %s (%s)%s; it may still be "
+			    "announced", d->ctl->prefix[k].str,
+			    d->ctl->prefix[k].proto, bird_connected(d->bird) ?
+			    "" : ", no connection to BIRD");
+	}
+	if (n > 0)
+		log_warnx("stopping: %zu of %zu prefixes not confirmed "
+		    "withdrawn", n, d->ctl->nprefix);
+}
+
 /* What is due after a wait: timers, signals, transitions. */
 static void
 run_due(struct bgpd *d, uint64_t now)
@@ -749,6 +771,7 @@ bgpd_run(const char *config_path, struct err *err)
 		if (bird_connected(d.bird))
 			bird_wait_idle(d.bird,
 			    mono_ms() + 2 * d.cfg->bgp.bird_timeout_ms);
+		stop_report(&d);
 	}
 	if (d.cfg->bgp.metrics_file)
 		metrics_write(&d, &e);

@@ -84,11 +84,13 @@ wait_for() {
 	_limit=$1; _what=$2; shift 2
 	_until=$(( $(now_ms) + $(awk -v s="$_limit" 'BEGIN { printf "%d", s * 1000 }') ))
 	while :; do
-		"$@" >/dev/null 2>&1 && return 0
+		"$@" >/dev/null 2>"$T/.why" && return 0
 		[ "$(now_ms)" -lt "$_until" ] || break
 		sleep 0.05
 	done
 	echo "# timed out after ${_limit}s waiting for $_what"
+	# what the last attempt said about itself (rt_why and the like)
+	sed 's/^/#   /' "$T/.why" | head -20
 	return 1
 }
 

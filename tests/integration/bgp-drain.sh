@@ -398,6 +398,11 @@ ok "...before any withdrawal of web's prefixes" never_removed "$L0" 192.0.2.10/3
 wait $CPID; rc=$?
 took=$(( $(now_ms) - t0 ))
 check "...castiron exits 0 after the grace ($took ms; grace $GRACE ms)" "$rc" -eq 0 -a "$took" -ge $((GRACE - 100))
-ok "...and every prefix is withdrawn at the router" wait_for 5 "gone" rt_withdrawn 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32
+gone_after_stop() {
+	wait_for 15 "gone" rt_withdrawn 192.0.2.10/32 2001:db8::10/128 192.0.2.20/32 && return
+	echo "castiron's last words:"; tail -8 "$T/castiron.log"
+	return 1
+}
+ok "...and every prefix is withdrawn at the router" gone_after_stop
 
 done_testing

@@ -224,7 +224,18 @@ ok "the reload is refused once the name fails, naming the service" wait_for 20 "
     grep -q "reload refused: service named: svc.castiron-test.example" "$T/castiron.log"
 ok "...and the daemon runs on with its services" st "svc('probe')['state'] == 'up' and len(s['services']) == 101"
 
+# ---- a stop BIRD does not answer: castiron says what may remain ----
+kill -STOP "$(cat "$T/host-bird.pid")"
+t0=$(mono)
 kill -TERM $CPID
 wait $CPID
-check "SIGTERM: exits 0" $? -eq 0
+rc=$?
+t1=$(mono)
+kill -CONT "$(cat "$T/host-bird.pid")"
+check "SIGTERM: exits 0" $rc -eq 0
+check "...with BIRD stopped, within twice bird_timeout ($((t1 - t0)) ms, bird_timeout $BIRD_TO ms)" \
+    $((t1 - t0)) -le $((2 * BIRD_TO + 2000))
+ok "...saying which prefix may still be announced" \
+    grep -q "stopping: BIRD did not confirm the withdrawal of 192.0.2.50/32 (castiron_p_192_0_2_50_32)" "$T/castiron.log"
+ok "...and how many" grep -q "stopping: 2 of 2 prefixes not confirmed withdrawn" "$T/castiron.log"
 done_testing
