@@ -123,6 +123,8 @@ UNIT_shell           := provision/shell.c provision/trust.c lib/err.c lib/log.c 
 UNIT_role            := provision/role.c lib/config.c lib/err.c lib/file.c lib/log.c \
 	lib/parse.c lib/xmalloc.c
 UNIT_role_LIBS       := -liniparser
+UNIT_rsakey          := provision/rsakey.c lib/err.c lib/log.c lib/xmalloc.c
+UNIT_rsakey_LIBS     := -lcrypto
 
 # The deploy environment ($(BUILD)/deploy: vmlinuz, initrd.img, manifest,
 # SHA256SUMS) from Debian packages, by images/recipes/deploy/build (its

@@ -97,14 +97,13 @@ phost_remote(struct prov_host *h, const char *what, const char *cmd,
     const void *in, size_t inlen, struct sess_result *r)
 {
 	struct sess_result	 tmp;
-	char			 e[PROV_ERRLEN];
 	uint64_t		 t0 = mono_ms();
 
 	if (r == NULL)
 		r = &tmp;
-	if (sess_run(h->sess, cmd, in, inlen, INSPECT_MAXDUMP, r, e,
-	    sizeof(e)) == -1) {
-		phost_err(h, "%s: %s", what, e);
+	if (sess_run(h->sess, cmd, in, inlen, INSPECT_MAXDUMP, r,
+	    &h->err) != ERR_OK) {
+		err_prefix(&h->err, "%s", what);
 		return -1;
 	}
 	log_debug("%s: %s: exit %d after %llu ms", h->h.hostname, what,
@@ -112,8 +111,8 @@ phost_remote(struct prov_host *h, const char *what, const char *cmd,
 	if (r->status != 0) {
 		char	*m = r->errout, *nl;
 		/* The last line of stderr says why. */
-		while (r->errlen > 0 && (m[r->errlen - 1] == '\n'))
-			m[--r->errlen] = '\0';
+		while (r->erroutlen > 0 && (m[r->erroutlen - 1] == '\n'))
+			m[--r->erroutlen] = '\0';
 		if ((nl = strrchr(m, '\n')) != NULL)
 			m = nl + 1;
 		phost_err(h, "%s: %s: exit %d%s%s", h->h.hostname,
@@ -185,9 +184,9 @@ pin_presented(struct prov_host *h)
 	struct err	 e;
 	int	 rc;
 
-	if (sess_hostkey(h->sess, fp, type, sizeof(type)) == -1 ||
+	if (sess_hostkey(h->sess, fp, type, sizeof(type), NULL) != ERR_OK ||
 	    (b64 = sess_hostkey_b64(h->sess)) == NULL) {
-		phost_err(h, "%s: no host key", h->h.hostname);
+		err_set(&h->err, ERR_TRUST, "%s: no host key", h->h.hostname);
 		return -1;
 	}
 	rc = inv_hostkey_set(h->inv, h->h.hostname, h->ctx->o.actor, type, b64,
@@ -226,7 +225,7 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 {
 	struct sess_opts	 so;
 	struct hostkey_in	 k;
-	char			 pinned[SSH_FP_LEN], e[PROV_ERRLEN];
+	char			 pinned[SSH_FP_LEN];
 	int			 v;
 
 	if (unreachable)
@@ -236,17 +235,16 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 	if (phost_pinned(h, pinned) == -1)
 		return -1;
 	phost_sess_opts(h, &so, connect_ms);
-	if ((h->sess = sess_dial(&so, e, sizeof(e))) == NULL) {
-		phost_err(h, "%s: unreachable: %s", h->h.hostname, e);
+	if (sess_dial(&so, &h->sess, &h->err) != ERR_OK) {
+		err_prefix(&h->err, "%s: unreachable", h->h.hostname);
 		/* An interrupted dial is no reason to try again. */
 		if (unreachable)
 			*unreachable = !atomic_load(&h->ctx->stop);
 		return -1;
 	}
 	h->enrolled = 0;
-	if (sess_hostkey(h->sess, h->presented, NULL, 0) == -1) {
-		phost_err(h, "%s: the host presented no key castiron can read",
-		    h->h.hostname);
+	if (sess_hostkey(h->sess, h->presented, NULL, 0, &h->err) != ERR_OK) {
+		err_prefix(&h->err, "%s", h->h.hostname);
 		phost_disconnect(h);
 		return -1;
 	}
@@ -267,8 +265,7 @@ phost_session(struct prov_host *h, enum hostkey_phase phase,
 		phost_disconnect(h);
 		return 1;
 	}
-	if (sess_auth(h->sess, e, sizeof(e)) == -1) {
-		phost_err(h, "%s", e);
+	if (sess_auth(h->sess, &h->err) != ERR_OK) {
 		phost_disconnect(h);
 		return -1;
 	}

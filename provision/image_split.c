@@ -35,8 +35,6 @@ struct split_stream {
 	struct sess_conn	*c;
 	pthread_t		 thread;
 	int			 rc, status;
-	enum err_code		 code;		/* of the failure: ERR_FAIL, or
-						   ERR_TRUST for a key refused */
 };
 
 struct split_run {
@@ -73,20 +71,16 @@ split_dial(struct split_stream *s)
 	struct prov_host	*h = s->run->h;
 	struct sess_opts	 so;
 	struct hostkey_in	 k;
-	struct err		 ke;
-	char			 fp[SSH_FP_LEN], e[PROV_ERRLEN - 64];
+	char			 fp[SSH_FP_LEN];
 
 	phost_sess_opts(h, &so, h->ctx->cfg->provision.connect_timeout_ms);
-	if ((s->c = sess_dial(&so, e, sizeof(e))) == NULL) {
-		snprintf(s->wc.err, sizeof(s->wc.err), "unreachable: %s", e);
+	if (sess_dial(&so, &s->c, &s->wc.err) != ERR_OK) {
+		err_prefix(&s->wc.err, "unreachable");
 		return -1;
 	}
 	sess_set_abort(s->c, &s->run->abort);
-	if (sess_hostkey(s->c, fp, NULL, 0) == -1) {
-		snprintf(s->wc.err, sizeof(s->wc.err), "the host presented no key "
-		    "castiron can read");
+	if (sess_hostkey(s->c, fp, NULL, 0, &s->wc.err) != ERR_OK)
 		return -1;
-	}
 	memset(&k, 0, sizeof(k));
 	k.host = h->h.hostname;
 	k.presented = fp;
@@ -95,15 +89,10 @@ split_dial(struct split_stream *s)
 	k.seen = h->deploy_fp;
 	k.checkin = h->checkin_fp;
 	k.phase = HOSTKEY_PHASE_DEPLOY;
-	if (hostkey_decide_more(&k, h->presented, &ke) == -1) {
-		snprintf(s->wc.err, sizeof(s->wc.err), "%s", ke.msg);
-		s->code = ke.code;
+	if (hostkey_decide_more(&k, h->presented, &s->wc.err) == -1)
 		return -1;
-	}
-	if (sess_auth(s->c, e, sizeof(e)) == -1) {
-		snprintf(s->wc.err, sizeof(s->wc.err), "%s", e);
+	if (sess_auth(s->c, &s->wc.err) != ERR_OK)
 		return -1;
-	}
 	return 0;
 }
 
@@ -127,24 +116,21 @@ split_stream_run(struct split_stream *s)
 {
 	struct sess_result	 r;
 	struct err		 se;
-	char			 scratch[PROV_ERRLEN];
-	int			 rc;
+	enum err_code		 rc;
 
 	s->status = -1;
 	if (s->k != 0 && split_dial(s) == -1)
 		return split_failed(s);
-	s->wc.st = sess_stream_open(s->c, s->run->cmd, writer_chan_line, s,
-	    s->wc.err, sizeof(s->wc.err));
-	if (s->wc.st == NULL)
+	if (sess_stream_open(s->c, s->run->cmd, writer_chan_line, s,
+	    &s->wc.st, &s->wc.err) != ERR_OK)
 		return split_failed(s);
 	if (frame_split_send(s->run->sp, s->k, writer_chan_out, s,
 	    split_progress, s, &se) != ERR_OK) {
-		if (s->wc.err[0])
+		if (s->wc.err.code != ERR_OK)
 			sess_stream_abort(s->wc.st);	/* the transport failed */
 		else {
-			snprintf(s->wc.err, sizeof(s->wc.err), "%s", se.msg);
-			if (sess_stream_finish(s->wc.st, &r, scratch,
-			    sizeof(scratch)) == 0) {
+			s->wc.err = se;
+			if (sess_stream_finish(s->wc.st, &r, NULL) == ERR_OK) {
 				s->status = r.status;
 				sess_result_clear(&r);
 			}
@@ -152,14 +138,14 @@ split_stream_run(struct split_stream *s)
 		s->wc.st = NULL;
 		return split_failed(s);
 	}
-	rc = sess_stream_finish(s->wc.st, &r, s->wc.err, sizeof(s->wc.err));
+	rc = sess_stream_finish(s->wc.st, &r, &s->wc.err);
 	s->wc.st = NULL;
-	if (rc == -1)
+	if (rc != ERR_OK)
 		return split_failed(s);
 	s->status = r.status;
 	if (r.status != 0 || !s->wc.have_done) {
-		snprintf(s->wc.err, sizeof(s->wc.err), "the writer exited %d "
-		    "without a report: %.200s", r.status, r.errout);
+		err_set(&s->wc.err, ERR_FAIL, "the writer exited %d without a "
+		    "report: %.200s", r.status, r.errout);
 		sess_result_clear(&r);
 		return split_failed(s);
 	}
@@ -192,12 +178,14 @@ split_blame(struct split_run *run)
 		}
 	if (first < 0)
 		first = 0;
-	phost_err(h, "%s: image stream %d of %u: %s", h->h.hostname, first,
-	    run->n, run->s[first].wc.err[0] ? run->s[first].wc.err :
-	    "failed");
-	/* A key refused is the host's trust failure, not the write's. */
-	if (run->s[first].code != ERR_OK)
-		h->err.code = run->s[first].code;
+	/* The stream's own code: a key refused is the host's trust
+	 * failure, not the write's. */
+	if (run->s[first].wc.err.code != ERR_OK)
+		h->err = run->s[first].wc.err;
+	else
+		err_set(&h->err, ERR_FAIL, "failed");
+	err_prefix(&h->err, "%s: image stream %d of %u", h->h.hostname, first,
+	    run->n);
 }
 
 int
@@ -255,7 +243,7 @@ phost_send_split(struct prov_host *h, const char *writer, unsigned n,
 	for (k = 1; k < n; k++)
 		if (pthread_create(&run->s[k].thread, NULL, split_thread,
 		    &run->s[k]) != 0) {
-			snprintf(run->s[k].wc.err, sizeof(run->s[k].wc.err),
+			err_set(&run->s[k].wc.err, ERR_FAIL,
 			    "no thread for it");
 			split_failed(&run->s[k]);
 			run->s[k].k = FRAME_MAX_STREAMS;	/* not started */

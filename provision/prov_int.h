@@ -22,7 +22,6 @@
 #include "provision/sess.h"
 #include "provision/trust.h"
 
-#define PROV_ERRLEN	768
 #define PROV_MARKER	"/etc/castiron/provision-id"
 #define PROV_WRITER_DIR	"/tmp"
 /* The writer on the host, by the name that carries its digest (printf
@@ -158,7 +157,8 @@ int	phost_send_split(struct prov_host *, const char *writer,
  */
 struct writer_chan {
 	struct sess_stream	*st;
-	char			 err[PROV_ERRLEN];	/* the transport's */
+	struct err		 err;	/* the transport's failure: code
+					   ERR_OK while there is none */
 	int			 started;	/* the header is out */
 	int			 have_ready, have_done, have_error;
 	struct frame_report	 ready, done, error;

@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 
 #include "lib/be.h"
+#include "lib/err.h"
 #include "lib/xmalloc.h"
 #include "provision/rsakey.h"
 
@@ -41,31 +42,33 @@ cleanse_free(void *p, size_t len)
 	}
 }
 
-/* The whole file, NUL-terminated, in *len bytes (without the NUL). */
-static char *
-read_keyfile(const char *path, size_t *len, char *err, size_t errlen)
+/* The whole file, NUL-terminated, into *text, in *len bytes (without
+ * the NUL); the reason alone on failure (the caller names the key). */
+static enum err_code
+read_keyfile(const char *path, char **text, size_t *len, struct err *err)
 {
-	FILE	*f;
-	char	*buf;
-	size_t	 n;
+	FILE		*f;
+	char		*buf;
+	size_t		 n;
+	enum err_code	 code;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return NULL;
-	}
+	*text = NULL;
+	if ((f = fopen(path, "re")) == NULL)
+		return err_set(err, ERR_INVAL, "%s", strerror(errno));
 	buf = xmalloc(KEYFILE_MAX + 1);
 	n = fread(buf, 1, KEYFILE_MAX + 1, f);
 	if (ferror(f) || n > KEYFILE_MAX) {
-		snprintf(err, errlen, "%s", ferror(f) ? "read error" :
-		    "larger than a private key");
+		code = ferror(f) ? err_set(err, ERR_FAIL, "read error") :
+		    err_set(err, ERR_INVAL, "larger than a private key");
 		fclose(f);
 		cleanse_free(buf, KEYFILE_MAX + 1);
-		return NULL;
+		return code;
 	}
 	fclose(f);
 	buf[n] = '\0';
+	*text = buf;
 	*len = n;
-	return buf;
+	return ERR_OK;
 }
 
 /* A reader of the SSH wire format over a buffer. */
@@ -185,9 +188,11 @@ out:
  * kdf options, the number of keys (1), the public key blob, then the
  * private section: two equal check words, the key type and its private
  * parts, a comment and padding.  Unencrypted only (cipher "none").
+ * ERR_OK with *pkey for an RSA key, ERR_OK and *pkey NULL for a key of
+ * another type, ERR_INVAL with the reason alone.
  */
-static int
-load_openssh(const char *text, EVP_PKEY **pkey, char *err, size_t errlen)
+static enum err_code
+load_openssh(const char *text, EVP_PKEY **pkey, struct err *err)
 {
 	const char		*b, *e;
 	unsigned char		*bin = NULL;
@@ -198,14 +203,14 @@ load_openssh(const char *text, EVP_PKEY **pkey, char *err, size_t errlen)
 	uint32_t		 nkeys, c1, c2;
 	BIGNUM			*n = NULL, *ee = NULL, *d = NULL, *iqmp = NULL;
 	BIGNUM			*p = NULL, *q = NULL;
-	int			 outl = 0, fin = 0, rc = -1;
+	int			 outl = 0, fin = 0;
+	enum err_code		 code = ERR_INVAL;
 
+	*pkey = NULL;
 	b = strstr(text, OPENSSH_BEGIN) + strlen(OPENSSH_BEGIN);
-	if ((e = strstr(b, OPENSSH_END)) == NULL) {
-		snprintf(err, errlen, "OpenSSH private key without its end "
-		    "line");
-		return -1;
-	}
+	if ((e = strstr(b, OPENSSH_END)) == NULL)
+		return err_set(err, ERR_INVAL, "OpenSSH private key without "
+		    "its end line");
 	binlen = (size_t)(e - b);
 	bin = xmalloc(binlen + 1);
 	if ((dec = EVP_ENCODE_CTX_new()) == NULL)
@@ -222,7 +227,7 @@ load_openssh(const char *text, EVP_PKEY **pkey, char *err, size_t errlen)
 	r.p += sizeof(OPENSSH_MAGIC);
 	r.left -= sizeof(OPENSSH_MAGIC);
 	if (!rd_streq(&r, "none") || !rd_streq(&r, "none")) {
-		snprintf(err, errlen, "an encrypted private key (castiron "
+		err_set(err, ERR_INVAL, "an encrypted private key (castiron "
 		    "reads unencrypted keys only)");
 		goto out;
 	}
@@ -233,7 +238,7 @@ load_openssh(const char *text, EVP_PKEY **pkey, char *err, size_t errlen)
 	pr.p = pub;
 	pr.left = publen;
 	if (!rd_streq(&pr, "ssh-rsa")) {
-		rc = 0;			/* not RSA: libssh2's own path */
+		code = ERR_OK;		/* not RSA: libssh2's own path */
 		goto out;
 	}
 	pr.p = priv;
@@ -245,13 +250,13 @@ load_openssh(const char *text, EVP_PKEY **pkey, char *err, size_t errlen)
 	    (p = rd_bn(&pr, 1)) == NULL || (q = rd_bn(&pr, 1)) == NULL)
 		goto bad;
 	if ((*pkey = pkey_from_parts(n, ee, d, iqmp, p, q)) == NULL) {
-		snprintf(err, errlen, "OpenSSL refused the RSA key");
+		err_set(err, ERR_INVAL, "OpenSSL refused the RSA key");
 		goto out;
 	}
-	rc = 1;
+	code = ERR_OK;
 	goto out;
 bad:
-	snprintf(err, errlen, "not a valid OpenSSH private key");
+	err_set(err, ERR_INVAL, "not a valid OpenSSH private key");
 out:
 	EVP_ENCODE_CTX_free(dec);
 	cleanse_free(bin, binlen + 1);
@@ -261,7 +266,7 @@ out:
 	BN_clear_free(iqmp);
 	BN_clear_free(p);
 	BN_clear_free(q);
-	return rc;
+	return code;
 }
 
 /* No passphrase prompt: an encrypted PEM key fails instead. */
@@ -275,25 +280,25 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-int
-rsakey_load(const char *path, struct rsakey **out, char *err, size_t errlen)
+enum err_code
+rsakey_load(const char *path, struct rsakey **out, struct err *err)
 {
-	char		*text, why[128] = "";
+	char		*text;
 	size_t		 len = 0;
 	EVP_PKEY	*pkey = NULL;
 	BIO		*bio;
-	int		 rc = 0;
+	enum err_code	 code;
 
 	*out = NULL;
-	if ((text = read_keyfile(path, &len, why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "key %s: %s", path, why);
-		return -1;
+	if ((code = read_keyfile(path, &text, &len, err)) != ERR_OK) {
+		err_prefix(err, "key %s", path);
+		return code;
 	}
 	if (strstr(text, OPENSSH_BEGIN) != NULL)
-		rc = load_openssh(text, &pkey, why, sizeof(why));
+		code = load_openssh(text, &pkey, err);
 	else if (strstr(text, "-----BEGIN ") != NULL) {
 		if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL)
-			rc = -1;
+			code = err_set(err, ERR_FAIL, "cannot be read");
 		else {
 			pkey = PEM_read_bio_PrivateKey(bio, NULL,
 			    no_passphrase, NULL);
@@ -301,27 +306,25 @@ rsakey_load(const char *path, struct rsakey **out, char *err, size_t errlen)
 			/* Leave no failure queued for libssh2's calls. */
 			ERR_clear_error();
 		}
-		if (pkey != NULL && EVP_PKEY_is_a(pkey, "RSA"))
-			rc = 1;
-		else if (pkey == NULL &&
-		    strstr(text, "-----BEGIN RSA PRIVATE KEY-----") != NULL) {
-			snprintf(why, sizeof(why), "an RSA PEM key OpenSSL "
+		if (code == ERR_OK && pkey == NULL &&
+		    strstr(text, "-----BEGIN RSA PRIVATE KEY-----") != NULL)
+			code = err_set(err, ERR_INVAL, "an RSA PEM key OpenSSL "
 			    "cannot read (castiron reads unencrypted keys "
 			    "only)");
-			rc = -1;
-		}
 	}
 	cleanse_free(text, len + 1);
-	if (rc == 1) {
+	if (code != ERR_OK) {
+		EVP_PKEY_free(pkey);
+		err_prefix(err, "key %s", path);
+		return code;
+	}
+	if (pkey != NULL && EVP_PKEY_is_a(pkey, "RSA")) {
 		*out = xcalloc(1, sizeof(**out));
 		(*out)->pkey = pkey;
-		return 1;
+		return ERR_OK;
 	}
-	EVP_PKEY_free(pkey);
-	if (rc == -1)
-		snprintf(err, errlen, "key %s: %s", path,
-		    why[0] ? why : "cannot be read");
-	return rc;
+	EVP_PKEY_free(pkey);	/* another type: libssh2 reads it */
+	return ERR_OK;
 }
 
 /* Appends string(s) of n bytes. */

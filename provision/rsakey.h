@@ -11,16 +11,20 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 struct rsakey;
 
 /*
- * Reads the private key at path: 1 and *out for an RSA key, 0 for a key
- * of another type (or a file that is neither PEM nor OpenSSH format:
- * libssh2 reads it), -1 with a reason in err (never key material) for an
- * RSA key that cannot be used.
+ * Reads the private key at path: ERR_OK and *out for an RSA key, ERR_OK
+ * and *out NULL for a key of another type (or a file that is neither PEM
+ * nor OpenSSH format: libssh2 reads it), or a code with "key PATH:
+ * reason" in err (never key material) for a key file that cannot be
+ * read (ERR_INVAL: missing, too large, encrypted, not valid; ERR_FAIL:
+ * a read error).
  */
-int		 rsakey_load(const char *path, struct rsakey **out, char *err,
-		    size_t errlen);
+enum err_code	 rsakey_load(const char *path, struct rsakey **out,
+		    struct err *);
 
 /*
  * The public key blob string(type) mpint(e) mpint(n), type "ssh-rsa" or

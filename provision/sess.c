@@ -118,21 +118,20 @@ keepalive(struct sess_conn *c)
 	}
 }
 
-/* The run was interrupted (sess_opts.stop): -1 with err set. */
-static int
-stopped(struct sess_conn *c, char *err, size_t errlen)
+/* The run was interrupted (sess_opts.stop), or the write aborted
+ * (sess_set_abort): ERR_FAIL with err set. */
+static enum err_code
+stopped(struct sess_conn *c, struct err *err)
 {
 	if (c->abort != NULL && atomic_load(c->abort) != 0) {
-		snprintf(err, errlen, "%s: stopped: another stream of the "
-		    "write failed", c->host);
 		c->broken = 1;
-		return -1;
+		return err_set(err, ERR_FAIL, "%s: stopped: another stream of "
+		    "the write failed", c->host);
 	}
 	if (c->o.stop == NULL || atomic_load(c->o.stop) == 0)
-		return 0;
-	snprintf(err, errlen, "%s: interrupted", c->host);
+		return ERR_OK;
 	c->broken = 1;
-	return -1;
+	return err_set(err, ERR_FAIL, "%s: interrupted", c->host);
 }
 
 void
@@ -144,18 +143,18 @@ sess_set_abort(struct sess_conn *c, const atomic_int *abort)
 /*
  * Waits until the socket is ready in the direction libssh2 needs, at
  * most until deadline (and never more than a second, so keepalives keep
- * their pace and an interruption is seen).  Returns -1 only when poll
- * itself fails or the run was interrupted.
+ * their pace and an interruption is seen).  Fails (ERR_FAIL) only when
+ * poll itself fails or the run was interrupted.
  */
-static int
-wait_sock(struct sess_conn *c, uint64_t deadline, char *err, size_t errlen)
+static enum err_code
+wait_sock(struct sess_conn *c, uint64_t deadline, struct err *err)
 {
 	struct pollfd	 pfd;
 	uint64_t	 now = mono_ms();
 	int		 rc, ms;
 
-	if (stopped(c, err, errlen) == -1)
-		return -1;
+	if (stopped(c, err) != ERR_OK)
+		return ERR_FAIL;
 	ms = deadline <= now ? 0 : deadline - now > 1000 ? 1000 :
 	    (int)(deadline - now);
 	keepalive(c);
@@ -163,52 +162,51 @@ wait_sock(struct sess_conn *c, uint64_t deadline, char *err, size_t errlen)
 	/* Half a packet out: only the socket's room lets libssh2 go on. */
 	pfd.events = send_pending(c) ? POLLOUT : POLLIN;
 	rc = poll(&pfd, 1, ms);
-	if (rc == -1 && errno != EINTR) {
-		snprintf(err, errlen, "%s: poll: %s", c->host, strerror(errno));
-		return -1;
-	}
-	if (rc == 1 && (pfd.revents & POLLNVAL)) {
-		snprintf(err, errlen, "%s: connection lost", c->host);
-		return -1;
-	}
-	return 0;
+	if (rc == -1 && errno != EINTR)
+		return err_errno(err, ERR_FAIL, "%s: poll", c->host);
+	if (rc == 1 && (pfd.revents & POLLNVAL))
+		return err_set(err, ERR_FAIL, "%s: connection lost", c->host);
+	return ERR_OK;
 }
 
 /*
  * Waits for the socket; since: when the caller last made progress.
- * Returns -1 (err set) when the I/O timeout passed without progress.
+ * ERR_TIMEOUT (err set) when the I/O timeout passed without progress.
  */
-static int
-wait_io(struct sess_conn *c, uint64_t since, char *err, size_t errlen)
+static enum err_code
+wait_io(struct sess_conn *c, uint64_t since, struct err *err)
 {
 	if (mono_ms() - since >= c->o.io_timeout_ms) {
-		snprintf(err, errlen, "%s: no progress for %llu ms", c->host,
-		    (unsigned long long)c->o.io_timeout_ms);
 		c->broken = 1;
-		return -1;
+		return err_set(err, ERR_TIMEOUT, "%s: no progress for %llu ms",
+		    c->host, (unsigned long long)c->o.io_timeout_ms);
 	}
-	return wait_sock(c, since + c->o.io_timeout_ms, err, errlen);
+	return wait_sock(c, since + c->o.io_timeout_ms, err);
 }
 
-/* Non-blocking TCP connect bounded by the connect timeout. */
-static int
-tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
+/*
+ * Non-blocking TCP connect bounded by the connect timeout, to each
+ * address in turn; *fdp.  On failure, the last address's reason:
+ * ERR_TIMEOUT when it did not answer in time.
+ */
+static enum err_code
+tcp_connect(const struct sess_opts *o, int *fdp, struct err *err)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 port[8];
 	uint64_t	 deadline;
 	int		 fd = -1, rc, one = 1;
+	int		 why = 0, timedout = 0;	/* the last address's failure */
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%u", (unsigned)o->port);
-	if ((rc = getaddrinfo(o->host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", o->host, gai_strerror(rc));
-		return -1;
-	}
-	snprintf(err, errlen, "%s: no address", o->host);
+	*fdp = -1;
+	if ((rc = getaddrinfo(o->host, port, &hints, &res)) != 0)
+		return err_set(err, ERR_FAIL, "%s: %s", o->host,
+		    gai_strerror(rc));
 	for (ai = res; ai; ai = ai->ai_next) {
 		struct pollfd	 pfd;
 		int		 soerr = 0;
@@ -220,8 +218,8 @@ tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
 			continue;
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
 		    errno != EINPROGRESS) {
-			snprintf(err, errlen, "%s port %s: connect: %s", o->host,
-			    port, strerror(errno));
+			why = errno;
+			timedout = 0;
 			close(fd);
 			fd = -1;
 			continue;
@@ -234,28 +232,25 @@ tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
 			uint64_t now = mono_ms();
 
 			if (o->stop && atomic_load(o->stop)) {
-				snprintf(err, errlen, "%s: interrupted",
-				    o->host);
 				close(fd);
 				freeaddrinfo(res);
-				return -1;
+				return err_set(err, ERR_FAIL, "%s: interrupted",
+				    o->host);
 			}
 			rc = now >= deadline ? 0 : poll(&pfd, 1,
 			    deadline - now > 1000 ? 1000 : (int)(deadline - now));
 		} while ((rc == -1 && errno == EINTR) ||
 		    (rc == 0 && mono_ms() < deadline));
 		if (rc == 0) {
-			snprintf(err, errlen, "%s port %s: connect: timed out "
-			    "after %llu ms", o->host, port,
-			    (unsigned long long)o->connect_timeout_ms);
+			timedout = 1;
 			close(fd);
 			fd = -1;
 			continue;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1 ||
 		    soerr != 0) {
-			snprintf(err, errlen, "%s port %s: connect: %s", o->host,
-			    port, strerror(soerr ? soerr : errno));
+			why = soerr ? soerr : errno;
+			timedout = 0;
 			close(fd);
 			fd = -1;
 			continue;
@@ -267,7 +262,18 @@ tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
 		break;
 	}
 	freeaddrinfo(res);
-	return fd;
+	if (fd != -1) {
+		*fdp = fd;
+		return ERR_OK;
+	}
+	if (timedout)
+		return err_set(err, ERR_TIMEOUT, "%s port %s: connect: timed "
+		    "out after %llu ms", o->host, port,
+		    (unsigned long long)o->connect_timeout_ms);
+	if (why != 0)
+		return err_set(err, ERR_FAIL, "%s port %s: connect: %s",
+		    o->host, port, strerror(why));
+	return err_set(err, ERR_FAIL, "%s: no address", o->host);
 }
 
 /*
@@ -292,9 +298,9 @@ tcp_connect(const struct sess_opts *o, char *err, size_t errlen)
 #define SSH_CIPHERS	"aes128-ctr,aes192-ctr,aes256-ctr"
 #define SSH_MACS	"hmac-sha2-256,hmac-sha2-512,hmac-sha1"
 
-/* Sets the session's method preferences; -1 with err set. */
-static int
-session_setup(struct sess_conn *c, char *err, size_t errlen)
+/* Sets the session's method preferences. */
+static enum err_code
+session_setup(struct sess_conn *c, struct err *err)
 {
 	static const struct {
 		int		 method;
@@ -311,11 +317,9 @@ session_setup(struct sess_conn *c, char *err, size_t errlen)
 
 	for (i = 0; i < sizeof(prefs) / sizeof(prefs[0]); i++)
 		if (libssh2_session_method_pref(c->s, prefs[i].method,
-		    prefs[i].prefs) != 0) {
-			snprintf(err, errlen, "%s: SSH method preferences: %s",
-			    c->host, sess_errmsg(c));
-			return -1;
-		}
+		    prefs[i].prefs) != 0)
+			return err_set(err, ERR_FAIL, "%s: SSH method "
+			    "preferences: %s", c->host, sess_errmsg(c));
 	libssh2_session_set_blocking(c->s, 0);
 	/* Keepalives without reply (libssh2 1.10 keeps the server's
 	 * replies queued until the session ends), paced by keepalive():
@@ -323,21 +327,22 @@ session_setup(struct sess_conn *c, char *err, size_t errlen)
 	 * one through. */
 	if (c->o.keepalive_s > 0)
 		libssh2_keepalive_config(c->s, 0, 2);
-	return 0;
+	return ERR_OK;
 }
 
-struct sess_conn *
-sess_dial(const struct sess_opts *o, char *err, size_t errlen)
+enum err_code
+sess_dial(const struct sess_opts *o, struct sess_conn **out, struct err *err)
 {
 	struct sess_conn	*c;
 	uint64_t	 deadline;
+	enum err_code	 code;
 	int		 rc;
 
+	*out = NULL;
 	pthread_once(&lib_once, lib_init);
-	if (lib_rc != 0) {
-		snprintf(err, errlen, "%s: libssh2_init failed", o->host);
-		return NULL;
-	}
+	if (lib_rc != 0)
+		return err_set(err, ERR_FAIL, "%s: libssh2_init failed",
+		    o->host);
 	c = xcalloc(1, sizeof(*c));
 	c->fd = -1;
 	c->o = *o;
@@ -351,20 +356,15 @@ sess_dial(const struct sess_opts *o, char *err, size_t errlen)
 		c->o.io_timeout_ms = 60000;
 	if (c->o.connect_timeout_ms == 0)
 		c->o.connect_timeout_ms = 10000;
-	if ((c->fd = tcp_connect(&c->o, err, errlen)) == -1) {
-		sess_close(c);
-		return NULL;
-	}
+	if ((code = tcp_connect(&c->o, &c->fd, err)) != ERR_OK)
+		goto fail;
 	if ((c->s = libssh2_session_init()) == NULL) {
-		snprintf(err, errlen, "%s: libssh2_session_init failed",
+		code = err_set(err, ERR_FAIL, "%s: libssh2_session_init failed",
 		    o->host);
-		sess_close(c);
-		return NULL;
+		goto fail;
 	}
-	if (session_setup(c, err, errlen) == -1) {
-		sess_close(c);
-		return NULL;
-	}
+	if ((code = session_setup(c, err)) != ERR_OK)
+		goto fail;
 	/* The handshake is bounded by its own timeout, else the connect
 	 * timeout. */
 	deadline = mono_ms() + (c->o.handshake_timeout_ms ?
@@ -372,36 +372,37 @@ sess_dial(const struct sess_opts *o, char *err, size_t errlen)
 	while ((rc = libssh2_session_handshake(c->s, c->fd)) ==
 	    LIBSSH2_ERROR_EAGAIN) {
 		if (mono_ms() >= deadline) {
-			snprintf(err, errlen, "%s: SSH handshake timed out",
-			    o->host);
-			sess_close(c);
-			return NULL;
+			code = err_set(err, ERR_TIMEOUT, "%s: SSH handshake "
+			    "timed out", o->host);
+			goto fail;
 		}
-		if (wait_sock(c, deadline, err, errlen) == -1) {
-			sess_close(c);
-			return NULL;
-		}
+		if ((code = wait_sock(c, deadline, err)) != ERR_OK)
+			goto fail;
 	}
 	if (rc != 0) {
-		snprintf(err, errlen, "%s: SSH handshake: %s", o->host,
+		code = err_set(err, ERR_FAIL, "%s: SSH handshake: %s", o->host,
 		    sess_errmsg(c));
-		sess_close(c);
-		return NULL;
+		goto fail;
 	}
 	c->up = 1;
-	return c;
+	*out = c;
+	return ERR_OK;
+fail:
+	sess_close(c);
+	return code;
 }
 
-int
+enum err_code
 sess_hostkey(struct sess_conn *c, char fp[SSH_FP_LEN], char *type,
-    size_t typelen)
+    size_t typelen, struct err *err)
 {
 	const char	*blob, *tn = "unknown";
 	size_t		 len = 0;
 	int		 t = 0;
 
 	if ((blob = libssh2_session_hostkey(c->s, &len, &t)) == NULL)
-		return -1;
+		return err_set(err, ERR_TRUST, "the host presented no key "
+		    "castiron can read");
 	sshkey_fp_blob((const unsigned char *)blob, len, fp);
 	switch (t) {
 	case LIBSSH2_HOSTKEY_TYPE_ED25519:	tn = "ssh-ed25519"; break;
@@ -413,7 +414,7 @@ sess_hostkey(struct sess_conn *c, char fp[SSH_FP_LEN], char *type,
 	}
 	if (type && typelen)
 		snprintf(type, typelen, "%s", tn);
-	return 0;
+	return ERR_OK;
 }
 
 char *
@@ -461,72 +462,91 @@ rsa_sign(LIBSSH2_SESSION *s, unsigned char **sig, size_t *siglen,
 	    LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED;
 }
 
-static int
-auth_rsa_sha2(struct sess_conn *c, struct rsakey *k, char *err,
-    size_t errlen)
+/* ERR_OK authenticated; *refused when the server refused the
+ * rsa-sha2-512 offer (ssh-rsa may still do). */
+static enum err_code
+auth_rsa_sha2(struct sess_conn *c, struct rsakey *k, int *refused,
+    struct err *err)
 {
 	unsigned char	*blob;
 	size_t		 len = 0;
 	uint64_t	 last = mono_ms();
 	void		*abstract = k;
+	enum err_code	 code;
 	int		 rc;
 
-	if ((blob = rsakey_blob(k, "rsa-sha2-512", &len)) == NULL) {
-		snprintf(err, errlen, "%s: key %s: no RSA public key in it",
-		    c->host, c->key);
-		return -1;
-	}
+	*refused = 0;
+	if ((blob = rsakey_blob(k, "rsa-sha2-512", &len)) == NULL)
+		return err_set(err, ERR_INVAL, "%s: key %s: no RSA public key "
+		    "in it", c->host, c->key);
 	while ((rc = libssh2_userauth_publickey(c->s, c->user, blob, len,
 	    rsa_sign, &abstract)) == LIBSSH2_ERROR_EAGAIN)
-		if (wait_io(c, last, err, errlen) == -1) {
+		if ((code = wait_io(c, last, err)) != ERR_OK) {
 			free(blob);
-			return -1;
+			return code;
 		}
 	free(blob);
-	return rc;
+	if (rc == 0)
+		return ERR_OK;
+	if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED) {
+		*refused = 1;
+		return ERR_AUTH;
+	}
+	return err_set(err, ERR_FAIL, "%s: authentication as %s with RSA key "
+	    "%s (rsa-sha2-512) failed: %s", c->host, c->user, c->key,
+	    sess_errmsg(c));
 }
 
-int
-sess_auth(struct sess_conn *c, char *err, size_t errlen)
+/* What a failed libssh2_userauth_publickey_fromfile_ex means. */
+static enum err_code
+auth_code(int rc)
+{
+	switch (rc) {
+	case LIBSSH2_ERROR_AUTHENTICATION_FAILED:
+	case LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED:
+		return ERR_AUTH;
+	case LIBSSH2_ERROR_FILE:
+	case LIBSSH2_ERROR_METHOD_NOT_SUPPORTED:
+		return ERR_INVAL;	/* the key file is not one it takes */
+	default:
+		return ERR_FAIL;
+	}
+}
+
+enum err_code
+sess_auth(struct sess_conn *c, struct err *err)
 {
 	struct rsakey	*k = NULL;
 	uint64_t	 last;
-	int		 rc, rsa;
+	enum err_code	 code;
+	int		 rc, rsa, refused;
 
-	if ((rsa = rsakey_load(c->key, &k, err, errlen)) == -1)
-		return -1;
-	if (rsa == 1) {
-		rc = auth_rsa_sha2(c, k, err, errlen);
+	if ((code = rsakey_load(c->key, &k, err)) != ERR_OK)
+		return code;
+	if ((rsa = k != NULL)) {
+		code = auth_rsa_sha2(c, k, &refused, err);
 		rsakey_free(k);
-		if (rc == -1)
-			return -1;
-		if (rc == 0)
+		if (code == ERR_OK)
 			goto authed;
-		if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED) {
-			snprintf(err, errlen, "%s: authentication as %s with "
-			    "RSA key %s (rsa-sha2-512) failed: %s", c->host,
-			    c->user, c->key, sess_errmsg(c));
-			return -1;
-		}
+		if (!refused)
+			return code;
 		/* Refused as rsa-sha2-512: dropbear wants "ssh-rsa". */
 	}
 	last = mono_ms();
 	while ((rc = libssh2_userauth_publickey_fromfile_ex(c->s, c->user,
 	    (unsigned)strlen(c->user), NULL, c->key, NULL)) ==
 	    LIBSSH2_ERROR_EAGAIN)
-		if (wait_io(c, last, err, errlen) == -1)
-			return -1;
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: authentication as %s with key %s "
-		    "refused: %s%s", c->host, c->user, c->key, sess_errmsg(c),
-		    rsa == 1 ? " (an RSA key: refused both as rsa-sha2-512 "
-		    "and as ssh-rsa)" : "");
-		return -1;
-	}
+		if ((code = wait_io(c, last, err)) != ERR_OK)
+			return code;
+	if (rc != 0)
+		return err_set(err, auth_code(rc), "%s: authentication as %s "
+		    "with key %s refused: %s%s", c->host, c->user, c->key,
+		    sess_errmsg(c), rsa == 1 ? " (an RSA key: refused both as "
+		    "rsa-sha2-512 and as ssh-rsa)" : "");
 authed:
 	c->authed = 1;
 	c->last_keepalive = mono_ms();
-	return 0;
+	return ERR_OK;
 }
 
 const char *
@@ -546,11 +566,10 @@ sess_close(struct sess_conn *c)
 		if (c->up && !c->broken) {
 			/* The goodbye, bounded: the peer may be gone. */
 			uint64_t deadline = mono_ms() + CLOSE_MS;
-			char	 e[64];
 
 			while (libssh2_session_disconnect(c->s, "done") ==
 			    LIBSSH2_ERROR_EAGAIN && mono_ms() < deadline)
-				if (wait_sock(c, deadline, e, sizeof(e)) == -1)
+				if (wait_sock(c, deadline, NULL) != ERR_OK)
 					break;
 		}
 		/* What could not go out now fails instead of blocking the
@@ -612,7 +631,6 @@ static void
 channel_drop(struct sess_conn *c, LIBSSH2_CHANNEL *ch)
 {
 	uint64_t	 start = mono_ms();
-	char		 e[128];
 	int		 i;
 
 	if (c->broken)
@@ -623,39 +641,42 @@ channel_drop(struct sess_conn *c, LIBSSH2_CHANNEL *ch)
 				break;
 			continue;
 		}
-		if (wait_io(c, start, e, sizeof(e)) == -1)
+		if (wait_io(c, start, NULL) != ERR_OK)
 			(void)shutdown(c->fd, SHUT_RDWR);
 	}
 }
 
-/* Opens a session channel and starts cmd on it. */
-static LIBSSH2_CHANNEL *
-channel_exec(struct sess_conn *c, const char *cmd, char *err, size_t errlen)
+/* Opens a session channel and starts cmd on it: *out. */
+static enum err_code
+channel_exec(struct sess_conn *c, const char *cmd, LIBSSH2_CHANNEL **out,
+    struct err *err)
 {
 	LIBSSH2_CHANNEL	*ch;
 	uint64_t	 start = mono_ms();
+	enum err_code	 code;
 	int		 rc;
 
+	*out = NULL;
 	while ((ch = libssh2_channel_open_session(c->s)) == NULL) {
-		if (libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_EAGAIN) {
-			snprintf(err, errlen, "%s: open channel: %s", c->host,
-			    sess_errmsg(c));
-			return NULL;
-		}
-		if (wait_io(c, start, err, errlen) == -1)
-			return NULL;
+		if (libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_EAGAIN)
+			return err_set(err, ERR_FAIL, "%s: open channel: %s",
+			    c->host, sess_errmsg(c));
+		if ((code = wait_io(c, start, err)) != ERR_OK)
+			return code;
 	}
 	while ((rc = libssh2_channel_exec(ch, cmd)) == LIBSSH2_ERROR_EAGAIN)
-		if (wait_io(c, start, err, errlen) == -1)
+		if ((code = wait_io(c, start, err)) != ERR_OK)
 			goto fail;
 	if (rc != 0) {
-		snprintf(err, errlen, "%s: exec: %s", c->host, sess_errmsg(c));
+		code = err_set(err, ERR_FAIL, "%s: exec: %s", c->host,
+		    sess_errmsg(c));
 		goto fail;
 	}
-	return ch;
+	*out = ch;
+	return ERR_OK;
 fail:
 	channel_drop(c, ch);
-	return NULL;
+	return code;
 }
 
 /*
@@ -663,25 +684,26 @@ fail:
  * close and reads the exit status (-1 when the command was killed by a
  * signal).  The channel is freed either way.
  */
-static int
+static enum err_code
 channel_finish(struct sess_conn *c, LIBSSH2_CHANNEL *ch, struct sess_result *r,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	uint64_t	 start = mono_ms();
 	char		*sig = NULL;
 	size_t		 siglen = 0;
+	enum err_code	 code;
 	int		 rc;
 
 	while ((rc = libssh2_channel_close(ch)) == LIBSSH2_ERROR_EAGAIN)
-		if (wait_io(c, start, err, errlen) == -1)
+		if ((code = wait_io(c, start, err)) != ERR_OK)
 			goto fail;
 	while (rc == 0 && (rc = libssh2_channel_wait_closed(ch)) ==
 	    LIBSSH2_ERROR_EAGAIN)
-		if (wait_io(c, start, err, errlen) == -1)
+		if ((code = wait_io(c, start, err)) != ERR_OK)
 			goto fail;
 	if (rc != 0) {
-		snprintf(err, errlen, "%s: connection lost: %s", c->host,
-		    sess_errmsg(c));
+		code = err_set(err, ERR_FAIL, "%s: connection lost: %s",
+		    c->host, sess_errmsg(c));
 		c->broken = 1;
 		goto fail;
 	}
@@ -692,10 +714,10 @@ channel_finish(struct sess_conn *c, LIBSSH2_CHANNEL *ch, struct sess_result *r,
 		libssh2_free(c->s, sig);
 	}
 	channel_drop(c, ch);
-	return 0;
+	return ERR_OK;
 fail:
 	channel_drop(c, ch);
-	return -1;
+	return code;
 }
 
 /* Hands complete lines of new stdout data to online. */
@@ -730,15 +752,17 @@ struct sess_stream {
 	int			 eof;	/* the command's output ended */
 };
 
-struct sess_stream *
+enum err_code
 sess_stream_open(struct sess_conn *c, const char *cmd, sess_line_fn online,
-    void *linearg, char *err, size_t errlen)
+    void *linearg, struct sess_stream **out, struct err *err)
 {
 	struct sess_stream	*st;
 	LIBSSH2_CHANNEL		*ch;
+	enum err_code		 code;
 
-	if ((ch = channel_exec(c, cmd, err, errlen)) == NULL)
-		return NULL;
+	*out = NULL;
+	if ((code = channel_exec(c, cmd, &ch, err)) != ERR_OK)
+		return code;
 	st = xcalloc(1, sizeof(*st));
 	st->c = c;
 	st->ch = ch;
@@ -747,7 +771,8 @@ sess_stream_open(struct sess_conn *c, const char *cmd, sess_line_fn online,
 	st->maxout = STREAM_MAXOUT;
 	st->r.out = xstrdup("");
 	st->r.errout = xstrdup("");
-	return st;
+	*out = st;
+	return ERR_OK;
 }
 
 /*
@@ -779,35 +804,36 @@ forget_lines(struct sess_stream *st)
 	st->linedone -= from;
 }
 
-static int
-stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
+static enum err_code
+stream_drain(struct sess_stream *st, int *progress, struct err *err)
 {
 	char		 rbuf[32768];
 	uint64_t	 since = mono_ms();
+	enum err_code	 code;
 	ssize_t		 n;
 	int		 i;
 
 	if (st->eof)
-		return 0;
+		return ERR_OK;
 	for (i = 0; i < 2; i++) {
 		for (;;) {
 			n = libssh2_channel_read_ex(st->ch, i ?
 			    SSH_EXTENDED_DATA_STDERR : 0, rbuf, sizeof(rbuf));
 			if (n == LIBSSH2_ERROR_EAGAIN && send_pending(st->c)) {
-				if (wait_io(st->c, since, err, errlen) == -1)
-					return -1;
+				if ((code = wait_io(st->c, since, err)) !=
+				    ERR_OK)
+					return code;
 				continue;
 			}
 			if (n == 0 || n == LIBSSH2_ERROR_EAGAIN)
 				break;
 			if (n < 0) {
-				snprintf(err, errlen, "%s: read: %s",
-				    st->c->host, sess_errmsg(st->c));
 				st->c->broken = 1;
-				return -1;
+				return err_set(err, ERR_FAIL, "%s: read: %s",
+				    st->c->host, sess_errmsg(st->c));
 			}
 			if (i)
-				capture(&st->r.errout, &st->r.errlen,
+				capture(&st->r.errout, &st->r.erroutlen,
 				    st->maxout, rbuf, (size_t)n,
 				    &st->r.truncated);
 			else {
@@ -831,7 +857,7 @@ stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
 		st->eof = 1;
 		*progress = 1;
 	}
-	return 0;
+	return ERR_OK;
 }
 
 /*
@@ -839,14 +865,13 @@ stream_drain(struct sess_stream *st, int *progress, char *err, size_t errlen)
  * output): what it said before it went arrived before its EOF and is
  * taken in (stream_drain saw the EOF only after reading all of it), so
  * that its own error line reaches the caller (online) rather than a bare
- * "channel closed".  Returns -1.
+ * "channel closed".  Returns ERR_FAIL.
  */
-static int
-stream_stopped(struct sess_stream *st, char *err, size_t errlen)
+static enum err_code
+stream_stopped(struct sess_stream *st, struct err *err)
 {
-	snprintf(err, errlen, "%s: the remote command stopped reading its "
-	    "input", st->c->host);
-	return -1;
+	return err_set(err, ERR_FAIL, "%s: the remote command stopped "
+	    "reading its input", st->c->host);
 }
 
 /*
@@ -856,23 +881,23 @@ stream_stopped(struct sess_stream *st, char *err, size_t errlen)
  * adjustment, without a read that would find nothing (with dropbear's
  * 24 KiB window this happens every 24 KiB).  *last: the last progress.
  */
-static int
-stream_window_wait(struct sess_stream *st, uint64_t *last, char *err,
-    size_t errlen)
+static enum err_code
+stream_window_wait(struct sess_stream *st, uint64_t *last, struct err *err)
 {
-	int	 progress = 0;
+	enum err_code	 code;
+	int		 progress = 0;
 
 	if ((libssh2_poll_channel_read(st->ch, 1) != 0 ||
 	    libssh2_channel_eof(st->ch) != 0) &&
-	    stream_drain(st, &progress, err, errlen) == -1)
-		return -1;
+	    (code = stream_drain(st, &progress, err)) != ERR_OK)
+		return code;
 	if (progress) {
 		*last = mono_ms();
-		return 0;
+		return ERR_OK;
 	}
 	if (libssh2_channel_window_write(st->ch) > 0)
-		return 0;
-	return wait_io(st->c, *last, err, errlen);
+		return ERR_OK;
+	return wait_io(st->c, *last, err);
 }
 
 /*
@@ -883,27 +908,29 @@ stream_window_wait(struct sess_stream *st, uint64_t *last, char *err,
  * window is full, handing queued output lines over as they come without
  * a read of their own, so the window stays as full as the peer lets it.
  */
-int
+enum err_code
 sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	const char	*p = buf;
 	size_t		 pos = 0;
 	uint64_t	 last = mono_ms();
+	enum err_code	 code;
 	ssize_t		 n;
 	int		 full = 0;
 
-	if (stopped(st->c, err, errlen) == -1)
-		return -1;
+	if ((code = stopped(st->c, err)) != ERR_OK)
+		return code;
 	while (pos < len) {
 		int	 progress = 0;
 
 		if (st->eof)
-			return stream_stopped(st, err, errlen);
+			return stream_stopped(st, err);
 		if (full) {
 			full = 0;
-			if (stream_window_wait(st, &last, err, errlen) == -1)
-				return -1;
+			if ((code = stream_window_wait(st, &last, err)) !=
+			    ERR_OK)
+				return code;
 			continue;
 		}
 		n = libssh2_channel_write(st->ch, p + pos, len - pos);
@@ -913,8 +940,8 @@ sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
 			last = mono_ms();
 			/* Output libssh2 queued on the way (no I/O here). */
 			if (libssh2_poll_channel_read(st->ch, 1) != 0 &&
-			    stream_drain(st, &progress, err, errlen) == -1)
-				return -1;
+			    (code = stream_drain(st, &progress, err)) != ERR_OK)
+				return code;
 			/* That packet took the rest of the window. */
 			full = libssh2_channel_window_write(st->ch) == 0;
 			continue;
@@ -922,62 +949,59 @@ sess_stream_write(struct sess_stream *st, const void *buf, size_t len,
 		if (n == LIBSSH2_ERROR_BAD_USE && send_pending(st->c)) {
 			/* libssh2's answer to a request of the peer's, made
 			 * while it took in packets, is half out: finish it. */
-			if (stream_drain(st, &progress, err, errlen) == -1)
-				return -1;
+			if ((code = stream_drain(st, &progress, err)) != ERR_OK)
+				return code;
 			continue;
 		}
 		if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
 			/* A command that went may have said why. */
-			char	 e[64];
-
 			if (!send_pending(st->c) &&
-			    stream_drain(st, &progress, e, sizeof(e)) == 0 &&
+			    stream_drain(st, &progress, NULL) == ERR_OK &&
 			    st->eof)
-				return stream_stopped(st, err, errlen);
-			snprintf(err, errlen, "%s: write: %s", st->c->host,
-			    sess_errmsg(st->c));
+				return stream_stopped(st, err);
 			st->c->broken = 1;
-			return -1;
+			return err_set(err, ERR_FAIL, "%s: write: %s",
+			    st->c->host, sess_errmsg(st->c));
 		}
 		if (send_pending(st->c)) {
 			/* A packet is half in the socket: the same call
 			 * finishes it once the socket has room. */
-			if (wait_io(st->c, last, err, errlen) == -1)
-				return -1;
+			if ((code = wait_io(st->c, last, err)) != ERR_OK)
+				return code;
 			continue;
 		}
 		full = 1;	/* 0 or EAGAIN: no window */
 	}
-	return 0;
+	return ERR_OK;
 }
 
-int
+enum err_code
 sess_stream_wait(struct sess_stream *st, int (*until)(void *), void *arg,
-    char *err, size_t errlen)
+    struct err *err)
 {
 	uint64_t	 last = mono_ms();
+	enum err_code	 code;
 	int		 progress;
 
 	for (;;) {
-		if (until(arg))
-			return 1;
-		if (st->eof)
-			return 0;
+		if (until(arg) || st->eof)
+			return ERR_OK;
 		progress = 0;
-		if (stream_drain(st, &progress, err, errlen) == -1)
-			return -1;
+		if ((code = stream_drain(st, &progress, err)) != ERR_OK)
+			return code;
 		if (progress)
 			last = mono_ms();
-		else if (wait_io(st->c, last, err, errlen) == -1)
-			return -1;
+		else if ((code = wait_io(st->c, last, err)) != ERR_OK)
+			return code;
 	}
 }
 
-int
-sess_stream_finish(struct sess_stream *st, struct sess_result *r, char *err,
-    size_t errlen)
+enum err_code
+sess_stream_finish(struct sess_stream *st, struct sess_result *r,
+    struct err *err)
 {
 	uint64_t	 last = mono_ms();
+	enum err_code	 code;
 	int		 rc;
 
 	/* Nothing of libssh2's own half out (see stream_drain), then EOF
@@ -985,14 +1009,14 @@ sess_stream_finish(struct sess_stream *st, struct sess_result *r, char *err,
 	if (send_pending(st->c)) {
 		int progress = 0;
 
-		if (stream_drain(st, &progress, err, errlen) == -1)
+		if ((code = stream_drain(st, &progress, err)) != ERR_OK)
 			goto fail;
 	}
 	while ((rc = libssh2_channel_send_eof(st->ch)) == LIBSSH2_ERROR_EAGAIN)
-		if (wait_io(st->c, last, err, errlen) == -1)
+		if ((code = wait_io(st->c, last, err)) != ERR_OK)
 			goto fail;
 	if (rc != 0) {
-		snprintf(err, errlen, "%s: send eof: %s", st->c->host,
+		code = err_set(err, ERR_FAIL, "%s: send eof: %s", st->c->host,
 		    sess_errmsg(st->c));
 		st->c->broken = 1;
 		goto fail;
@@ -1001,32 +1025,32 @@ sess_stream_finish(struct sess_stream *st, struct sess_result *r, char *err,
 	while (!st->eof) {
 		int progress = 0;
 
-		if (stream_drain(st, &progress, err, errlen) == -1)
+		if ((code = stream_drain(st, &progress, err)) != ERR_OK)
 			goto fail;
 		if (progress) {
 			last = mono_ms();
 			continue;
 		}
-		if (wait_io(st->c, last, err, errlen) == -1)
+		if ((code = wait_io(st->c, last, err)) != ERR_OK)
 			goto fail;
 	}
 	if (st->online && st->linedone < st->r.outlen)
 		st->online(st->linearg, st->r.out + st->linedone);
-	rc = channel_finish(st->c, st->ch, &st->r, err, errlen);
+	code = channel_finish(st->c, st->ch, &st->r, err);
 	st->ch = NULL;
-	if (rc == -1) {
+	if (code != ERR_OK) {
 		sess_result_clear(&st->r);
 		free(st);
 		memset(r, 0, sizeof(*r));
-		return -1;
+		return code;
 	}
 	*r = st->r;
 	free(st);
-	return 0;
+	return ERR_OK;
 fail:
 	sess_stream_abort(st);
 	memset(r, 0, sizeof(*r));
-	return -1;
+	return code;
 }
 
 void
@@ -1040,31 +1064,33 @@ sess_stream_abort(struct sess_stream *st)
 	free(st);
 }
 
-static int
+static enum err_code
 run_core(struct sess_conn *c, const char *cmd, sess_source_fn src, void *srcarg,
     sess_line_fn online, void *linearg, size_t maxout, struct sess_result *r,
-    uint64_t *sent, char *err, size_t errlen)
+    uint64_t *sent, struct err *err)
 {
 	struct sess_stream	*st;
 	char			*buf = NULL;
 	size_t			 got;
+	enum err_code		 code;
 
 	memset(r, 0, sizeof(*r));
 	if (sent)
 		*sent = 0;
-	if ((st = sess_stream_open(c, cmd, online, linearg, err, errlen)) ==
-	    NULL)
-		return -1;
+	if ((code = sess_stream_open(c, cmd, online, linearg, &st, err)) !=
+	    ERR_OK)
+		return code;
 	st->maxout = maxout;
 	if (src) {
 		buf = xmalloc(STREAM_CHUNK);
 		for (;;) {
-			if (src(srcarg, buf, STREAM_CHUNK, &got, err,
-			    errlen) == -1)
+			if ((code = src(srcarg, buf, STREAM_CHUNK, &got,
+			    err)) != ERR_OK)
 				goto fail;
 			if (got == 0)
 				break;
-			if (sess_stream_write(st, buf, got, err, errlen) == -1)
+			if ((code = sess_stream_write(st, buf, got, err)) !=
+			    ERR_OK)
 				goto fail;
 		}
 		/* It may have held a secret (configure's host key). */
@@ -1073,13 +1099,13 @@ run_core(struct sess_conn *c, const char *cmd, sess_source_fn src, void *srcarg,
 	}
 	if (sent)
 		*sent = st->sent;
-	return sess_stream_finish(st, r, err, errlen);
+	return sess_stream_finish(st, r, err);
 fail:
 	if (buf)
 		explicit_bzero(buf, STREAM_CHUNK);
 	free(buf);
 	sess_stream_abort(st);
-	return -1;
+	return code;
 }
 
 struct membuf {
@@ -1087,30 +1113,28 @@ struct membuf {
 	size_t		 len, pos;
 };
 
-static int
-mem_source(void *arg, void *buf, size_t len, size_t *got, char *err,
-    size_t errlen)
+static enum err_code
+mem_source(void *arg, void *buf, size_t len, size_t *got, struct err *err)
 {
 	struct membuf	*m = arg;
 	size_t		 n = m->len - m->pos;
 
 	(void)err;
-	(void)errlen;
 	if (n > len)
 		n = len;
 	memcpy(buf, m->p + m->pos, n);
 	m->pos += n;
 	*got = n;
-	return 0;
+	return ERR_OK;
 }
 
-int
+enum err_code
 sess_run(struct sess_conn *c, const char *cmd, const void *in, size_t inlen,
-    size_t maxout, struct sess_result *r, char *err, size_t errlen)
+    size_t maxout, struct sess_result *r, struct err *err)
 {
 	struct membuf	 m = { in, inlen, 0 };
 
 	return run_core(c, cmd, in ? mem_source : NULL, &m, NULL, NULL,
-	    maxout, r, NULL, err, errlen);
+	    maxout, r, NULL, err);
 }
 

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
 #include "lib/sshkey.h"
 
 
@@ -49,28 +50,44 @@ struct sess_result {
 	char	*out;
 	size_t	 outlen;
 	char	*errout;
-	size_t	 errlen;
+	size_t	 erroutlen;
 	int	 truncated;	/* output beyond the limit was dropped */
 };
 
 /*
- * Source of stdin for sess_run_stream(): fills buf with up to len bytes,
- * sets *got (0 at end of input) and returns 0, or -1 with err set.
+ * Every function that can fail returns an enum err_code (lib/err.h) and
+ * on failure fills the caller's struct err with one line naming the
+ * address (a NULL struct err keeps nothing).  The codes: ERR_TIMEOUT a
+ * bounded wait ran out (the connect, the handshake, no progress for the
+ * I/O timeout), ERR_AUTH the server refused the key, ERR_TRUST no host
+ * key castiron can read, ERR_INVAL the caller's input is wrong (a key
+ * file castiron cannot use, a bad remote path), ERR_FAIL anything else:
+ * no address, refused, interrupted, I/O failed or the connection lost.
+ * On success the struct err is left as it was.
  */
-typedef int (*sess_source_fn)(void *arg, void *buf, size_t len, size_t *got,
-    char *err, size_t errlen);
+
+/*
+ * Source of stdin for sess_run(): fills buf with up to len bytes, sets
+ * *got (0 at end of input) and returns ERR_OK, or a code with err set.
+ */
+typedef enum err_code (*sess_source_fn)(void *arg, void *buf, size_t len,
+    size_t *got, struct err *);
 /* Called with each line of the command's stdout as it arrives. */
 typedef void (*sess_line_fn)(void *arg, const char *line);
 
-/* TCP connect and SSH handshake (no authentication yet). */
-struct sess_conn	*sess_dial(const struct sess_opts *, char *err, size_t errlen);
-/* The server's host key as "SHA256:<base64>" and its type name. */
-int		 sess_hostkey(struct sess_conn *, char fp[SSH_FP_LEN],
-		    char *type, size_t typelen);
-/* The host key blob in base64 (as in known_hosts), caller frees. */
+/* TCP connect and SSH handshake (no authentication yet) into *out (NULL
+ * on failure). */
+enum err_code	 sess_dial(const struct sess_opts *, struct sess_conn **out,
+		    struct err *);
+/* The server's host key as "SHA256:<base64>" and its type name;
+ * ERR_TRUST when there is none castiron can read. */
+enum err_code	 sess_hostkey(struct sess_conn *, char fp[SSH_FP_LEN],
+		    char *type, size_t typelen, struct err *);
+/* The host key blob in base64 (as in known_hosts), caller frees; NULL
+ * when there is none. */
 char		*sess_hostkey_b64(struct sess_conn *);
 /* Public key authentication with opts->key_path. */
-int		 sess_auth(struct sess_conn *, char *err, size_t errlen);
+enum err_code	 sess_auth(struct sess_conn *, struct err *);
 void		 sess_close(struct sess_conn *);
 /*
  * While abort points to non-zero (another stream of the same image write
@@ -82,12 +99,12 @@ void		 sess_set_abort(struct sess_conn *, const atomic_int *abort);
 const char	*sess_host(const struct sess_conn *);
 
 /* Runs cmd; stdin gets in[0..inlen) (may be NULL); output beyond maxout
- * bytes per stream is dropped and flagged.  -1 only on transport errors;
- * a non-zero exit status is a result, not an error. */
-int	sess_run(struct sess_conn *, const char *cmd, const void *in,
-	    size_t inlen, size_t maxout, struct sess_result *,
-	    char *err, size_t errlen);
-void	sess_result_clear(struct sess_result *);
+ * bytes per stream is dropped and flagged.  A code only for transport
+ * errors; a non-zero exit status is a result, not an error. */
+enum err_code	 sess_run(struct sess_conn *, const char *cmd, const void *in,
+		    size_t inlen, size_t maxout, struct sess_result *,
+		    struct err *);
+void		 sess_result_clear(struct sess_result *);
 
 /*
  * A command fed by pushes (for senders that produce their own data):
@@ -96,22 +113,23 @@ void	sess_result_clear(struct sess_result *);
  * either way) or abort.
  */
 struct sess_stream;
-struct sess_stream *sess_stream_open(struct sess_conn *, const char *cmd,
-		    sess_line_fn online, void *linearg, char *err,
-		    size_t errlen);
-int		 sess_stream_write(struct sess_stream *, const void *, size_t,
-		    char *err, size_t errlen);
+enum err_code	 sess_stream_open(struct sess_conn *, const char *cmd,
+		    sess_line_fn online, void *linearg,
+		    struct sess_stream **out, struct err *);
+enum err_code	 sess_stream_write(struct sess_stream *, const void *, size_t,
+		    struct err *);
 /* Reads the command's output (stdout lines to online) until until(arg)
- * says so (1), or the output ends (0); -1 on a transport error or when
- * nothing arrives for the I/O timeout. */
-int		 sess_stream_wait(struct sess_stream *, int (*until)(void *),
-		    void *arg, char *err, size_t errlen);
-int		 sess_stream_finish(struct sess_stream *, struct sess_result *,
-		    char *err, size_t errlen);
+ * says so (1) or the output ends: ERR_OK either way (until says which);
+ * a code on a transport error or when nothing arrives for the I/O
+ * timeout. */
+enum err_code	 sess_stream_wait(struct sess_stream *, int (*until)(void *),
+		    void *arg, struct err *);
+enum err_code	 sess_stream_finish(struct sess_stream *, struct sess_result *,
+		    struct err *);
 void		 sess_stream_abort(struct sess_stream *);
 
 /* Uploads a local file to a remote path (provision/upload.c). */
-int	sess_upload(struct sess_conn *, const char *local, const char *remote,
-	    int mode, char *err, size_t errlen);
+enum err_code	 sess_upload(struct sess_conn *, const char *local,
+		    const char *remote, int mode, struct err *);
 
 #endif

@@ -107,9 +107,8 @@ blkid_val(const char *line, const char *key, char *out, size_t len)
 }
 
 /* Picks the root partition from the FIND_PARTS listing. */
-static int
-pick_root(const char *listing, char *part, size_t partlen, char *err,
-    size_t errlen)
+static enum err_code
+pick_root(const char *listing, char *part, size_t partlen, struct err *err)
 {
 	const char	*p = listing, *nl;
 	char		 line[1024], dev[128], label[128], type[32], best[128] = "";
@@ -150,7 +149,7 @@ pick_root(const char *listing, char *part, size_t partlen, char *err,
 		for (i = 0; root_labels[i]; i++)
 			if (strcmp(label, root_labels[i]) == 0) {
 				snprintf(part, partlen, "%s", dev);
-				return 0;
+				return ERR_OK;
 			}
 		for (i = 0; linux_fs[i]; i++)
 			if (strcmp(type, linux_fs[i]) == 0 && size > bestsize) {
@@ -158,13 +157,11 @@ pick_root(const char *listing, char *part, size_t partlen, char *err,
 				snprintf(best, sizeof(best), "%s", dev);
 			}
 	}
-	if (best[0] == '\0') {
-		snprintf(err, errlen, "no root partition on the disk (no file "
-		    "system labelled root, no Linux file system)");
-		return -1;
-	}
+	if (best[0] == '\0')
+		return err_set(err, ERR_FAIL, "no root partition on the disk "
+		    "(no file system labelled root, no Linux file system)");
 	snprintf(part, partlen, "%s", best);
-	return 0;
+	return ERR_OK;
 }
 
 /*
@@ -417,7 +414,7 @@ phost_root_part(struct prov_host *h, char *part, size_t partlen)
 {
 	struct sess_result	 r;
 	const char		*hn = h->h.hostname;
-	char			 e[PROV_ERRLEN], *cmd, *q;
+	char			*cmd, *q;
 	struct err		 ve;
 	int			 rc;
 
@@ -459,10 +456,12 @@ phost_root_part(struct prov_host *h, char *part, size_t partlen)
 	free(cmd);
 	if (rc == -1)
 		return -1;
-	rc = pick_root(r.out, part, partlen, e, sizeof(e));
+	rc = pick_root(r.out, part, partlen, &ve) == ERR_OK &&
+	    sh_valid_device(part, &ve) == ERR_OK ? 0 : -1;
 	sess_result_clear(&r);
-	if (rc == -1 || sh_valid_device(part, &ve) != ERR_OK) {
-		phost_err(h, "%s: %s: %s", hn, h->disk, rc == -1 ? e : ve.msg);
+	if (rc == -1) {
+		h->err = ve;
+		err_prefix(&h->err, "%s: %s", hn, h->disk);
 		return -1;
 	}
 	snprintf(h->root_part, sizeof(h->root_part), "%s", part);

@@ -45,7 +45,7 @@ phost_upload_writer(struct prov_host *h, const char *remote)
 {
 	struct prov_ctx		*c = h->ctx;
 	struct sess_result	 r;
-	char			 e[PROV_ERRLEN], tmp[300], *cmd, *qt, *qr;
+	char			 tmp[300], *cmd, *qt, *qr;
 	struct err		 ve;
 	int			 rc;
 
@@ -54,8 +54,9 @@ phost_upload_writer(struct prov_host *h, const char *remote)
 		phost_err(h, "writer path: %s", ve.msg);
 		return -1;
 	}
-	if (sess_upload(h->sess, c->writer_path, tmp, 0755, e, sizeof(e)) == -1) {
-		phost_err(h, "upload castiron-writer: %s", e);
+	if (sess_upload(h->sess, c->writer_path, tmp, 0755, &h->err) !=
+	    ERR_OK) {
+		err_prefix(&h->err, "upload castiron-writer");
 		return -1;
 	}
 	qt = sh_quote(tmp);
@@ -91,7 +92,7 @@ writer_chan_out(void *arg, const void *buf, size_t len)
 {
 	struct writer_chan	*s = arg;
 
-	if (sess_stream_write(s->st, buf, len, s->err, sizeof(s->err)) == -1)
+	if (sess_stream_write(s->st, buf, len, &s->err) != ERR_OK)
 		return -1;
 	if (s->started)
 		return 0;
@@ -101,8 +102,7 @@ writer_chan_out(void *arg, const void *buf, size_t len)
 	 * refused target stops the step before any image byte is sent.
 	 */
 	s->started = 1;
-	if (sess_stream_wait(s->st, ready_or_not, s, s->err,
-	    sizeof(s->err)) == -1)
+	if (sess_stream_wait(s->st, ready_or_not, s, &s->err) != ERR_OK)
 		return -1;
 	return s->have_ready ? 0 : -1;
 }
@@ -194,7 +194,7 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 	struct sess_result		 r;
 	struct send_ctx			*s;
 	struct err			 se;
-	char				 e[PROV_ERRLEN], *cmd, *qw, *qd, *qu;
+	char				*cmd, *qw, *qd, *qu;
 	int				 rc = -1;
 
 	*missing = 0;
@@ -208,14 +208,13 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 	free(qu);
 	s = xcalloc(1, sizeof(*s));
 	s->h = h;
-	s->wc.st = sess_stream_open(h->sess, cmd, writer_chan_line, s, e,
-	    sizeof(e));
-	free(cmd);
-	if (s->wc.st == NULL) {
-		phost_err(h, "%s", e);
+	if (sess_stream_open(h->sess, cmd, writer_chan_line, s, &s->wc.st,
+	    &h->err) != ERR_OK) {
+		free(cmd);
 		free(s);
 		return -1;
 	}
+	free(cmd);
 	memset(&so, 0, sizeof(so));
 	so.image_path = c->image_src;
 	so.bmap_path = c->bmap_path;
@@ -230,12 +229,9 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 	memset(sr, 0, sizeof(*sr));
 	if (frame_send_image(&so, sr, &se) != ERR_OK) {
 		/* The writer's own error line says more when it stopped. */
-		char	 scratch[PROV_ERRLEN];
-
-		if (s->wc.err[0])
+		if (s->wc.err.code != ERR_OK)
 			sess_stream_abort(s->wc.st);	/* the transport failed */
-		else if (sess_stream_finish(s->wc.st, &r, scratch,
-		    sizeof(scratch)) == 0) {
+		else if (sess_stream_finish(s->wc.st, &r, NULL) == ERR_OK) {
 			*missing = r.status == WRITER_MISSING && !s->wc.have_ready;
 			sess_result_clear(&r);
 		}
@@ -245,14 +241,15 @@ send_image(struct prov_host *h, const char *writer, const char *url,
 		else if (*missing)
 			phost_err(h, "%s: no castiron-writer at %s",
 			    h->h.hostname, writer);
-		else
-			phost_err(h, "%s: image stream: %s",
-			    h->h.hostname, s->wc.err[0] ? s->wc.err : se.msg);
+		else {
+			h->err = s->wc.err.code != ERR_OK ? s->wc.err : se;
+			err_prefix(&h->err, "%s: image stream", h->h.hostname);
+		}
 		goto out;
 	}
 	h->step_bytes = sr->mapped_bytes;
-	if (sess_stream_finish(s->wc.st, &r, e, sizeof(e)) == -1) {
-		phost_err(h, "%s: image stream: %s", h->h.hostname, e);
+	if (sess_stream_finish(s->wc.st, &r, &h->err) != ERR_OK) {
+		err_prefix(&h->err, "%s: image stream", h->h.hostname);
 		goto out;
 	}
 	if (r.status != 0 || !s->wc.have_done) {

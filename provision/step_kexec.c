@@ -208,7 +208,7 @@ read_boot(struct prov_host *h, const char *part, struct grub_boot *b)
 static void
 last_line(const struct sess_result *r, char *out, size_t outlen)
 {
-	const char	*end = r->errout + r->errlen, *s;
+	const char	*end = r->errout + r->erroutlen, *s;
 
 	while (end > r->errout && end[-1] == '\n')
 		end--;
@@ -227,7 +227,7 @@ load_and_exec(struct prov_host *h, const char *writer, const char *part,
     const struct grub_boot *b, char *out, size_t outlen)
 {
 	struct sess_result	 r;
-	char			 e[PROV_ERRLEN], *qw, *qk, *qi, *qc;
+	char			*qw, *qk, *qi, *qc;
 	char			*head, *cmd;
 	const char		*o;
 	int			 rc;
@@ -254,12 +254,12 @@ load_and_exec(struct prov_host *h, const char *writer, const char *part,
 	free(qi);
 	free(qc);
 	memset(&r, 0, sizeof(r));
-	rc = sess_run(h->sess, cmd, NULL, 0, 65536, &r, e, sizeof(e));
-	free(cmd);
-	if (rc == -1) {
-		phost_err(h, "%s: kexec: %s", h->h.hostname, e);
+	if (sess_run(h->sess, cmd, NULL, 0, 65536, &r, &h->err) != ERR_OK) {
+		free(cmd);
+		err_prefix(&h->err, "%s: kexec", h->h.hostname);
 		return -1;
 	}
+	free(cmd);
 	/* The writer's one line, without its "kexec: ". */
 	o = strncmp(r.out, "kexec: ", 7) == 0 ? r.out + 7 : r.out;
 	snprintf(out, outlen, "%.*s", (int)strcspn(o, "\n"), o);

@@ -17,33 +17,31 @@
 
 #define UPLOAD_CHUNK	(256u << 10)
 
-int
+enum err_code
 sess_upload(struct sess_conn *c, const char *local, const char *remote,
-    int mode, char *err, size_t errlen)
+    int mode, struct err *err)
 {
 	struct sess_stream	*st;
 	struct sess_result	 r;
 	char			*cmd, *q, *buf;
+	enum err_code		 code;
 	int			 fd;
 	ssize_t			 n;
 
-	if (strchr(remote, '\n') != NULL) {
-		snprintf(err, errlen, "%s: upload: bad remote path", sess_host(c));
-		return -1;
-	}
-	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", local, strerror(errno));
-		return -1;
-	}
+	if (strchr(remote, '\n') != NULL)
+		return err_set(err, ERR_INVAL, "%s: upload: bad remote path",
+		    sess_host(c));
+	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) == -1)
+		return err_errno(err, ERR_FAIL, "%s", local);
 	q = sh_quote(remote);
 	cmd = xsprintf("umask 077 && cat >%s && chmod %o %s", q,
 	    (unsigned)mode & 0777, q);
 	free(q);
-	st = sess_stream_open(c, cmd, NULL, NULL, err, errlen);
+	code = sess_stream_open(c, cmd, NULL, NULL, &st, err);
 	free(cmd);
-	if (st == NULL) {
+	if (code != ERR_OK) {
 		close(fd);
-		return -1;
+		return code;
 	}
 	buf = xmalloc(UPLOAD_CHUNK);
 	for (;;) {
@@ -51,31 +49,33 @@ sess_upload(struct sess_conn *c, const char *local, const char *remote,
 			n = read(fd, buf, UPLOAD_CHUNK);
 		while (n == -1 && errno == EINTR);
 		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", local, strerror(errno));
+			code = err_errno(err, ERR_FAIL, "%s", local);
 			goto fail;
 		}
 		if (n == 0)
 			break;
-		if (sess_stream_write(st, buf, (size_t)n, err, errlen) == -1)
+		if ((code = sess_stream_write(st, buf, (size_t)n, err)) !=
+		    ERR_OK)
 			goto fail;
 	}
 	free(buf);
 	close(fd);
-	if (sess_stream_finish(st, &r, err, errlen) == -1)
-		return -1;
+	if ((code = sess_stream_finish(st, &r, err)) != ERR_OK)
+		return code;
 	if (r.status != 0) {
-		snprintf(err, errlen, "%s: upload to %s: remote exit %d%s%.*s",
-		    sess_host(c), remote, r.status, r.errlen ? ": " : "",
-		    (int)strcspn(r.errout, "\r\n"), r.errout);
+		code = err_set(err, ERR_FAIL, "%s: upload to %s: remote exit "
+		    "%d%s%.*s", sess_host(c), remote, r.status,
+		    r.erroutlen ? ": " : "", (int)strcspn(r.errout, "\r\n"),
+		    r.errout);
 		sess_result_clear(&r);
-		return -1;
+		return code;
 	}
 	sess_result_clear(&r);
-	return 0;
+	return ERR_OK;
 fail:
 	free(buf);
 	close(fd);
 	sess_stream_abort(st);
-	return -1;
+	return code;
 }
 
