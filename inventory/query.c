@@ -469,9 +469,11 @@ struct stmtcur {
 	int		 own;
 };
 
+/* Opens c over sql, in a snapshot, with text bound to its one parameter
+ * (none when text is NULL). */
 static int
-stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, struct err
-    *err)
+stmtcur_open(struct inv *inv, const char *sql, const char *text,
+    struct stmtcur *c, struct err *err)
 {
 	c->inv = inv;
 	if (snapshot_begin(inv, &c->own, err) != ERR_OK)
@@ -480,7 +482,24 @@ stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, struct err
 		snapshot_end(inv, c->own);
 		return ERR_FAIL;
 	}
+	if (text)
+		db_bind_text(c->st, 1, text);
 	return ERR_OK;
+}
+
+/* A cursor of size bytes whose first member is its struct stmtcur, open
+ * over sql (stmtcur_open); NULL with err set. */
+static void *
+stmtcur_new(struct inv *inv, size_t size, const char *sql, const char *text,
+    struct err *err)
+{
+	void	*cur = xcalloc(1, size);
+
+	if (stmtcur_open(inv, sql, text, cur, err) != ERR_OK) {
+		free(cur);
+		return NULL;
+	}
+	return cur;
 }
 
 /* Frees cur, the cursor that holds sc. */
@@ -525,18 +544,10 @@ enum err_code
 inv_events_open(struct inv *inv, const char *hostname,
     struct inv_events **curp, struct err *err)
 {
-	struct inv_events	*c = xcalloc(1, sizeof(*c));
-
-	*curp = NULL;
-	if (stmtcur_open(inv, "SELECT time, actor, from_state, to_state, step, "
-	    "reason, bytes, duration_ms, site FROM events WHERE hostname = ? "
-	    "ORDER BY id", &c->sc, err) != ERR_OK) {
-		free(c);
-		return ERR_FAIL;
-	}
-	db_bind_text(c->sc.st, 1, hostname);
-	*curp = c;
-	return ERR_OK;
+	*curp = stmtcur_new(inv, sizeof(**curp), "SELECT time, actor, "
+	    "from_state, to_state, step, reason, bytes, duration_ms, site FROM "
+	    "events WHERE hostname = ? ORDER BY id", hostname, err);
+	return *curp ? ERR_OK : ERR_FAIL;
 }
 
 int
@@ -646,10 +657,8 @@ report_prepare(struct inv_report *c, struct inv *inv,
 		    " LEFT JOIN (%s) g ON g.host_id = h.id%s"
 		    " GROUP BY 1, h.state ORDER BY 1, h.state", k->expr,
 		    k->gpus, c->site ? " WHERE s.name = ?" : "");
-	rc = stmtcur_open(inv, sql, &c->sc, err);
+	rc = stmtcur_open(inv, sql, c->site, &c->sc, err);
 	free(sql);
-	if (rc == ERR_OK && c->site)
-		db_bind_text(c->sc.st, 1, c->site);
 	c->have = 0;
 	return rc;
 }
@@ -801,25 +810,15 @@ enum err_code
 inv_units_open(struct inv *inv, const char *site, struct inv_units **curp,
     struct err *err)
 {
-	struct inv_units	*c = xcalloc(1, sizeof(*c));
-	char			*sql;
-	int			 rc;
+	char	*sql;
 
-	*curp = NULL;
 	sql = xsprintf("SELECT s.name, r.name, h.unit, h.hostname, h.state "
 	    "FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks r ON "
 	    "r.id = h.rack_id%s ORDER BY s.name, r.name, h.unit NULLS FIRST",
 	    site ? " WHERE s.name = ?" : "");
-	rc = stmtcur_open(inv, sql, &c->sc, err);
+	*curp = stmtcur_new(inv, sizeof(**curp), sql, site, err);
 	free(sql);
-	if (rc != ERR_OK) {
-		free(c);
-		return ERR_FAIL;
-	}
-	if (site)
-		db_bind_text(c->sc.st, 1, site);
-	*curp = c;
-	return ERR_OK;
+	return *curp ? ERR_OK : ERR_FAIL;
 }
 
 int
