@@ -283,10 +283,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	while ((rc = db_step(st)) == 1) {
 		struct inv_disk *d;
 
-		if (f->ndisks == cap) {
-			cap = cap ? cap * 2 : 4;
-			f->disks = xreallocarray(f->disks, cap, sizeof(*d));
-		}
+		f->disks = db_grow(f->disks, f->ndisks, &cap, sizeof(*d));
 		d = &f->disks[f->ndisks++];
 		memset(d, 0, sizeof(*d));
 		db_col_copy(st, 0, d->name, sizeof(d->name));
@@ -308,10 +305,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	while ((rc = db_step(st)) == 1) {
 		struct inv_nic *n;
 
-		if (f->nnics == cap) {
-			cap = cap ? cap * 2 : 4;
-			f->nics = xreallocarray(f->nics, cap, sizeof(*n));
-		}
+		f->nics = db_grow(f->nics, f->nnics, &cap, sizeof(*n));
 		n = &f->nics[f->nnics++];
 		memset(n, 0, sizeof(*n));
 		db_col_copy(st, 0, n->name, sizeof(n->name));
@@ -330,10 +324,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	while ((rc = db_step(st)) == 1) {
 		struct inv_gpu *g;
 
-		if (f->ngpus == cap) {
-			cap = cap ? cap * 2 : 4;
-			f->gpus = xreallocarray(f->gpus, cap, sizeof(*g));
-		}
+		f->gpus = db_grow(f->gpus, f->ngpus, &cap, sizeof(*g));
 		g = &f->gpus[f->ngpus++];
 		db_gpu_fill(st, 0, g);
 	}

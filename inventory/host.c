@@ -135,10 +135,7 @@ hosts_where(struct inv *inv, const char *where, const char *a,
 	if (b)
 		db_bind_text(st, a ? 2 : 1, b);
 	while ((rc = db_step(st)) == 1) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*hosts = xreallocarray(*hosts, cap, sizeof(**hosts));
-		}
+		*hosts = db_grow(*hosts, *n, &cap, sizeof(**hosts));
 		host_fill(st, &(*hosts)[(*n)++]);
 	}
 	if (rc == -1)

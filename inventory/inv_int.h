@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "inventory/inventory.h"
+#include "lib/xmalloc.h"
 
 #define INV_STMT_CACHE	16
 #define DB_RETRIES	20	/* attempts of a transaction the database
@@ -282,6 +283,17 @@ enum err_code	db_load_end(struct inv *, struct err *);
 	"GROUP BY h.site_id;"
 
 /* ---- shared helpers ---- */
+
+/* p, an array of n elements of size sz (room for *cap), with room for
+ * one more (inline: a list grows its buffers for every host). */
+static inline void *
+db_grow(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 8;
+	return xreallocarray(p, *cap, sz);
+}
 
 /* An accelerator from columns i.. of st: pci_slot, class, vendor, model,
  * memory_mb (facts.c). */

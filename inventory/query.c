@@ -227,17 +227,6 @@ subcur_open(struct inv *inv, const struct sub_table *t, const char *where,
 	return ERR_OK;
 }
 
-/* p, an array of n elements of size sz (room for *cap), with room for
- * one more. */
-static void *
-buf_grow(void *p, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : 8;
-	return xreallocarray(p, *cap, sz);
-}
-
 /* Copies the NICs, disks and accelerators of host id into b. */
 static int
 subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
@@ -250,7 +239,7 @@ subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
 	while ((on = cur_seek(c, id)) == 1) {
 		struct inv_host_nic *n;
 
-		b->nic = buf_grow(b->nic, b->nnic, &b->capnic, sizeof(*n));
+		b->nic = db_grow(b->nic, b->nnic, &b->capnic, sizeof(*n));
 		n = &b->nic[b->nnic++];
 
 		db_col_copy(c->st, 1, n->nic.name, sizeof(n->nic.name));
@@ -266,7 +255,7 @@ subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
 	while ((on = cur_seek(c, id)) == 1) {
 		struct inv_disk	*d;
 
-		b->disk = buf_grow(b->disk, b->ndisk, &b->capdisk, sizeof(*d));
+		b->disk = db_grow(b->disk, b->ndisk, &b->capdisk, sizeof(*d));
 		d = &b->disk[b->ndisk++];
 
 		db_col_copy(c->st, 1, d->name, sizeof(d->name));
@@ -282,7 +271,7 @@ subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
 		return -1;
 	c = &sub[SUB_GPUS];
 	while ((on = cur_seek(c, id)) == 1) {
-		b->gpu = buf_grow(b->gpu, b->ngpu, &b->capgpu,
+		b->gpu = db_grow(b->gpu, b->ngpu, &b->capgpu,
 		    sizeof(*b->gpu));
 		db_gpu_fill(c->st, 1, &b->gpu[b->ngpu++]);
 		if (cur_next(c) == -1)
