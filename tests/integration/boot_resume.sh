@@ -42,11 +42,10 @@ lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC NS1=$LAB_NS
 ip -n "$NS1" route add default via "$LAB_NET.5"
 lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC NS2=$LAB_NS
 ip -n "$NS2" route add default via "$LAB_NET.9"
-mkdir -m 700 "$T/bmc.d"
 for n in 1 2; do
 	eval "machine_new $n --serial LAB-SN-000$n --mac \$M$n"
 	bmc_start "$n" --no-qemu
-	cp "$BMC_PASSWORD_FILE" "$T/bmc.d/h$n"; chmod 600 "$T/bmc.d/h$n"
+	bmc_password "$n" "h$n"
 done
 mkdir -p "$T/deploy"
 head -c 4096 /dev/urandom >"$T/deploy/vmlinuz"
