@@ -22,6 +22,7 @@
 
 #include "bgp/daemon_int.h"
 #include "lib/atomicfile.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
@@ -762,13 +763,9 @@ control_request(const char *path, const char *cmd, struct err *err)
 			cap = cap ? cap * 2 : 65536;
 			buf = xreallocarray(buf, 1, cap);
 		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			err_errno(err, ERR_FAIL, "%s", path);
+		if ((n = file_read(fd, buf + len, cap - len - 1, path, err)) ==
+		    -1)
 			goto fail;
-		}
 		if (n == 0)
 			break;
 		len += (size_t)n;

@@ -45,14 +45,18 @@ print_errors(struct inv_errors *errs)
 		log_warnx("%s", errs->msg[i]);
 }
 
-static void
-done(struct ctx *ctx, json_t *obj, const char *text)
+/* What a change did: obj as JSON, else text (both the caller's, freed
+ * here); the exit status of success. */
+static int
+done(struct ctx *ctx, json_t *obj, char *text)
 {
 	if (ctx->format == OUT_JSON)
 		output_object(stdout, OUT_JSON, obj);
 	else if (ctx->verbose >= 0)
 		printf("%s\n", text);
 	json_decref(obj);
+	free(text);
+	return cli_exit(ERR_OK);
 }
 
 static int
@@ -87,10 +91,8 @@ cmd_add(struct ctx *ctx, struct args *a)
 	if (rc != ERR_OK)
 		return cli_exit(rc);
 	text = xsprintf("added %s (enrolled)", e.hostname);
-	done(ctx, json_pack("{s:s,s:s}", "added", e.hostname, "state",
-	    "enrolled"), text);
-	free(text);
-	return cli_exit(ERR_OK);
+	return done(ctx, json_pack("{s:s,s:s}", "added", e.hostname,
+	    "state", "enrolled"), text);
 }
 
 static int
@@ -119,10 +121,8 @@ cmd_import(struct ctx *ctx, struct args *a)
 	inv_errors_clear(&errs);
 	text = xsprintf("imported %zu host%s from %s", n, n == 1 ? "" : "s",
 	    path);
-	done(ctx, json_pack("{s:I,s:s}", "imported", (json_int_t)n, "file",
-	    path), text);
-	free(text);
-	return cli_exit(ERR_OK);
+	return done(ctx, json_pack("{s:I,s:s}", "imported", (json_int_t)n,
+	    "file", path), text);
 }
 
 static const struct out_col list_cols[] = {
@@ -268,6 +268,17 @@ host_out(struct out *o, const struct inv_host_row *h, int keyline)
 	out_kstr(o, "updated_at", h->updated_at);
 }
 
+/* A host state the operator named: 0, or the exit status of a usage
+ * error. */
+static int
+state_arg(struct args *a, const char *name, int *state)
+{
+	if ((*state = host_state_parse(name)) < 0)
+		return cmd_usage_error(a, "unknown state '%s' (enrolled, "
+		    "provisioning, active, failed, maintenance, retired)", name);
+	return 0;
+}
+
 static int
 parse_filter(struct args *a, struct inv_filter *f)
 {
@@ -276,11 +287,8 @@ parse_filter(struct args *a, struct inv_filter *f)
 	f->rack = args_get(a, "rack");
 	f->role = args_get(a, "role");
 	f->state = -1;
-	if (args_has(a, "state") &&
-	    (f->state = host_state_parse(args_get(a, "state"))) < 0)
-		return cmd_usage_error(a, "unknown state '%s' (enrolled, "
-		    "provisioning, active, failed, maintenance, retired)",
-		    args_get(a, "state"));
+	if (args_has(a, "state"))
+		return state_arg(a, args_get(a, "state"), &f->state);
 	return 0;
 }
 
@@ -398,10 +406,8 @@ cmd_set_state(struct ctx *ctx, struct args *a)
 	char		*text;
 	int		 rc, to;
 
-	if ((to = host_state_parse(a->argv[1])) < 0)
-		return cmd_usage_error(a, "unknown state '%s' (enrolled, "
-		    "provisioning, active, failed, maintenance, retired)",
-		    a->argv[1]);
+	if ((rc = state_arg(a, a->argv[1], &to)) != 0)
+		return rc;
 	if (!args_has(a, "reason") || *args_get(a, "reason") == '\0')
 		return cmd_usage_error(a, "--reason is required (it goes into "
 		    "the host's history)");
@@ -413,10 +419,8 @@ cmd_set_state(struct ctx *ctx, struct args *a)
 	if (rc != ERR_OK)
 		return cli_fail(&err);
 	text = xsprintf("%s: %s", a->argv[0], a->argv[1]);
-	done(ctx, json_pack("{s:s,s:s}", "hostname", a->argv[0], "state",
-	    a->argv[1]), text);
-	free(text);
-	return cli_exit(ERR_OK);
+	return done(ctx, json_pack("{s:s,s:s}", "hostname", a->argv[0],
+	    "state", a->argv[1]), text);
 }
 
 static int
@@ -434,9 +438,7 @@ cmd_remove(struct ctx *ctx, struct args *a)
 	if (rc != ERR_OK)
 		return cli_fail(&err);
 	text = xsprintf("removed %s", a->argv[0]);
-	done(ctx, json_pack("{s:s}", "removed", a->argv[0]), text);
-	free(text);
-	return cli_exit(ERR_OK);
+	return done(ctx, json_pack("{s:s}", "removed", a->argv[0]), text);
 }
 
 static int
@@ -456,10 +458,8 @@ cmd_forget_key(struct ctx *ctx, struct args *a)
 		return cli_fail(&err);
 	text = xsprintf("%s: pinned SSH host key forgotten; the next "
 	    "provision needs a known key or --accept-new-hostkey", a->argv[0]);
-	done(ctx, json_pack("{s:s,s:b}", "hostname", a->argv[0],
+	return done(ctx, json_pack("{s:s,s:b}", "hostname", a->argv[0],
 	    "forgotten", 1), text);
-	free(text);
-	return cli_exit(ERR_OK);
 }
 
 static const struct out_col report_table_cols[] = {
@@ -479,6 +479,17 @@ static const struct out_col report_csv_cols[] = {
 	{ "maintenance", "maintenance" }, { "retired", "retired" }, { NULL }
 };
 
+/* A report group's sums, as every format names them. */
+static void
+report_sums(struct out *o, const struct inv_report_group *g)
+{
+	out_kint(o, "hosts", g->hosts);
+	out_kint(o, "cpu_cores", g->cpu_cores);
+	out_kint(o, "memory_mb", g->memory_mb);
+	out_kint(o, "disk_bytes", g->disk_bytes);
+	out_kint(o, "gpus", g->gpus);
+}
+
 /* One table row from a report group (or the totals): sizes made readable
  * and one column per state. */
 static void
@@ -489,11 +500,7 @@ report_row(struct out *o, const struct inv_report_group *g)
 
 	out_begin_object(o);
 	out_kstr(o, "key", g->key);
-	out_kint(o, "hosts", g->hosts);
-	out_kint(o, "cpu_cores", g->cpu_cores);
-	out_kint(o, "memory_mb", g->memory_mb);
-	out_kint(o, "disk_bytes", g->disk_bytes);
-	out_kint(o, "gpus", g->gpus);
+	report_sums(o, g);
 	out_kstr(o, "memory", fmt_size((uint64_t)g->memory_mb << 20, sz,
 	    sizeof(sz)));
 	out_kstr(o, "disk", fmt_size((uint64_t)g->disk_bytes, sz, sizeof(sz)));
@@ -568,11 +575,7 @@ report_json(const char *by, struct inv_report *cur, struct err *err)
 		for (i = 0; i < n; i++) {
 			out_begin_object(o);
 			out_kstr(o, "key", gs[i].key);
-			out_kint(o, "hosts", gs[i].hosts);
-			out_kint(o, "cpu_cores", gs[i].cpu_cores);
-			out_kint(o, "memory_mb", gs[i].memory_mb);
-			out_kint(o, "disk_bytes", gs[i].disk_bytes);
-			out_kint(o, "gpus", gs[i].gpus);
+			report_sums(o, &gs[i]);
 			out_key(o, "states");
 			out_begin_object(o);
 			for (s = 0; s < HS_COUNT; s++)
@@ -616,9 +619,7 @@ cmd_report(struct ctx *ctx, struct args *a)
 		if (rc != ERR_OK)
 			return cli_fail(&err);
 		text = xsprintf("wrote %s", html);
-		done(ctx, json_pack("{s:s}", "html", html), text);
-		free(text);
-		return cli_exit(ERR_OK);
+		return done(ctx, json_pack("{s:s}", "html", html), text);
 	}
 	if ((rc = inv_report_open(inv, by, site, &cur, &err)) == ERR_OK) {
 		if (ctx->format == OUT_JSON)
@@ -681,15 +682,14 @@ cmd_migrate(struct ctx *ctx, struct args *a)
 	    res.hosts == 1 ? "" : "s", res.hosts_there, res.events,
 	    res.events == 1 ? "" : "s", res.events_there, inv_path(from),
 	    inv_path(to));
-	done(ctx, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "from",
+	rc = done(ctx, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "from",
 	    inv_path(from), "to", inv_path(to), "hosts", (json_int_t)res.hosts,
 	    "hosts_there", (json_int_t)res.hosts_there, "events",
 	    (json_int_t)res.events, "events_there",
 	    (json_int_t)res.events_there), text);
-	free(text);
 	inv_close(from);
 	inv_close(to);
-	return cli_exit(ERR_OK);
+	return rc;
 }
 
 static const struct out_col discovered_cols[] = {
@@ -790,10 +790,8 @@ cmd_claim(struct ctx *ctx, struct args *a)
 		return cli_fail(&err);
 	text = xsprintf("claimed the machine with %s for %s (%zu MAC%s "
 	    "learned)", key, host, learned, learned == 1 ? "" : "s");
-	done(ctx, json_pack("{s:s,s:s,s:I}", "claimed", key, "host", host,
-	    "macs_learned", (json_int_t)learned), text);
-	free(text);
-	return cli_exit(ERR_OK);
+	return done(ctx, json_pack("{s:s,s:s,s:I}", "claimed", key, "host",
+	    host, "macs_learned", (json_int_t)learned), text);
 }
 
 static const struct cmd_opt add_opts[] = {

@@ -937,16 +937,14 @@ read_password(const char *path, struct err *err)
 
 /* The schema's version; 0 when castiron_schema does not exist. */
 static int
-schema_version(struct inv *inv, int *v, int *exists)
+schema_version(struct inv *inv, int *v)
 {
 	PGresult	*res = PQexec(PG(inv)->conn, "SELECT version FROM "
 			    "castiron_schema");
 	const char	*state;
 
 	*v = 0;
-	*exists = 0;
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
-		*exists = 1;
 		if (PQntuples(res) > 0)
 			*v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
@@ -962,43 +960,26 @@ schema_version(struct inv *inv, int *v, int *exists)
 	return -1;
 }
 
-static int
-migrate(struct inv *inv, struct err *err)
+/* One appliance migrates; another that waited finds it done. */
+static enum err_code
+pg_schema_lock(struct inv *inv, int *v, struct err *err)
 {
-	char	 sql[96];
-	int	 v, exists, rc;
-
-	if ((rc = db_begin(inv, DB_TX_WRITE, err)) != ERR_OK)
-		return rc;
-	/* One appliance migrates; another that waited finds it done. */
 	if (pg_run(inv, "SELECT pg_advisory_xact_lock(" LOCK_SCHEMA ")") ==
 	    -1 || pg_run(inv, "CREATE TABLE IF NOT EXISTS castiron_schema ("
 	    "version integer NOT NULL)") == -1 ||
-	    schema_version(inv, &v, &exists) == -1) {
-		rc = db_fail(inv, "schema", err);
-		goto fail;
-	}
-	if (v > INV_SCHEMA_VERSION) {
-		rc = err_set(err, ERR_INVAL, "%s: inventory schema version %d "
-		    "is newer than this castiron understands (%d); upgrade "
-		    "castiron", inv->name, v, INV_SCHEMA_VERSION);
-		goto fail;
-	}
-	for (; v < INV_SCHEMA_VERSION; v++)
-		if (pg_run(inv, migrations[v]) == -1) {
-			rc = err_set(err, ERR_FAIL, "%s: migrating the schema "
-			    "from version %d: %s", inv->name, v,
-			    pg_errmsg(inv));
-			goto fail;
-		}
+	    schema_version(inv, v) == -1)
+		return db_fail(inv, "schema", err);
+	return ERR_OK;
+}
+
+static int
+pg_schema_mark(struct inv *inv, int v)
+{
+	char	 sql[96];
+
 	snprintf(sql, sizeof(sql), "DELETE FROM castiron_schema; INSERT INTO "
-	    "castiron_schema VALUES (%d)", INV_SCHEMA_VERSION);
-	if ((rc = db_exec(inv, sql, err)) != ERR_OK)
-		goto fail;
-	return db_commit(inv, err);
-fail:
-	db_rollback(inv);
-	return rc;
+	    "castiron_schema VALUES (%d)", v);
+	return pg_run(inv, sql);
 }
 
 static int
@@ -1008,7 +989,7 @@ pg_open(struct inv *inv, const char *url, int flags,
 	const char	*keys[8], *vals[8], *secret;
 	struct pg	*p;
 	char		*password = NULL;
-	int		 n = 0, v, exists, rc;
+	int		 n = 0, v, rc;
 
 	/* A password in the URL would be in argv, in logs, in messages. */
 	if ((secret = url_secret(url)) != NULL) {
@@ -1057,25 +1038,16 @@ pg_open(struct inv *inv, const char *url, int flags,
 	    "SET default_transaction_read_only = on") == -1))
 		return db_fail(inv, "session", err);
 	/* Read the version before anything writes. */
-	if (schema_version(inv, &v, &exists) == -1)
+	if (schema_version(inv, &v) == -1)
 		return db_fail(inv, "schema version", err);
-	if (v > INV_SCHEMA_VERSION) {
-		return err_set(err, ERR_INVAL, "%s: inventory schema version "
-		    "%d is newer than this castiron understands (%d); upgrade "
-		    "castiron", inv->name, v, INV_SCHEMA_VERSION);
-	}
 	if (v == 0 && !(flags & INV_OPEN_CREATE)) {
 		return err_set(err, ERR_INVAL, "%s: no inventory in this "
 		    "database (castiron inventory add, import or migrate "
 		    "creates it)", inv->name);
 	}
-	if (v < INV_SCHEMA_VERSION && inv->readonly) {
-		return err_set(err, ERR_INVAL, "%s: inventory schema version "
-		    "%d needs a migration; open it once for writing", inv->name,
-		    v);
-	}
-	if (v < INV_SCHEMA_VERSION &&
-	    (rc = migrate(inv, err)) != ERR_OK)
+	if ((rc = db_schema_check(inv, v, err)) != ERR_OK)
+		return rc;
+	if (v < INV_SCHEMA_VERSION && (rc = db_migrate(inv, err)) != ERR_OK)
 		return rc;
 	return ERR_OK;
 }
@@ -1114,4 +1086,7 @@ const struct db_backend db_pg = {
 	.load_row = pg_load_row,
 	.load_end = pg_load_end,
 	.errmsg = pg_errmsg,
+	.migrations = migrations,
+	.schema_lock = pg_schema_lock,
+	.schema_mark = pg_schema_mark,
 };

@@ -508,7 +508,10 @@ check_file(const char *path, int flags, struct err *err)
 	return ERR_OK;
 }
 
-static int
+/* The schema's version.  Also the schema lock: the write transaction that
+ * migrates (BEGIN IMMEDIATE) already keeps every other writer out, and
+ * another process may have migrated while it waited. */
+static enum err_code
 user_version(struct inv *inv, int *v, struct err *err)
 {
 	sqlite3_stmt	*st;
@@ -531,32 +534,12 @@ user_version(struct inv *inv, int *v, struct err *err)
 }
 
 static int
-migrate(struct inv *inv, struct err *err)
+sq_schema_mark(struct inv *inv, int v)
 {
 	char	 sql[64];
-	int	 v, rc;
 
-	if ((rc = db_begin(inv, DB_TX_WRITE, err)) != ERR_OK)
-		return rc;
-	/* Another process may have migrated while we waited for the lock. */
-	if ((rc = user_version(inv, &v, err)) != ERR_OK)
-		goto fail;
-	for (; v < INV_SCHEMA_VERSION; v++) {
-		if (sq_exec(inv, migrations[v]) == -1) {
-			rc = err_set(err, ERR_FAIL, "%s: migrating the schema "
-			    "from version %d: %s", inv->name, v,
-			    sq_errmsg(inv));
-			goto fail;
-		}
-	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    INV_SCHEMA_VERSION);
-	if ((rc = db_exec(inv, sql, err)) != ERR_OK)
-		goto fail;
-	return db_commit(inv, err);
-fail:
-	db_rollback(inv);
-	return rc;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	return sq_exec(inv, sql);
 }
 
 /* journal_mode=WAL needs a moment alone with the file; bounded retries on
@@ -603,15 +586,8 @@ sq_open(struct inv *inv, const char *path, int flags,
 	/* Read the version before anything writes to the file. */
 	if ((rc = user_version(inv, &v, err)) != ERR_OK)
 		return rc;
-	if (v > INV_SCHEMA_VERSION) {
-		return err_set(err, ERR_INVAL, "%s: inventory schema version "
-		    "%d is newer than this castiron understands (%d); upgrade "
-		    "castiron", path, v, INV_SCHEMA_VERSION);
-	}
-	if (v < INV_SCHEMA_VERSION && inv->readonly) {
-		return err_set(err, ERR_INVAL, "%s: inventory schema version "
-		    "%d needs a migration; open it once for writing", path, v);
-	}
+	if ((rc = db_schema_check(inv, v, err)) != ERR_OK)
+		return rc;
 	/* Statement journals (one per multi-index INSERT) in memory, not
 	 * in temporary files (sq_begin); an 8 MiB page cache (a bulk load
 	 * raises it). */
@@ -622,7 +598,7 @@ sq_open(struct inv *inv, const char *path, int flags,
 		if ((rc = set_wal(inv, err)) != ERR_OK)
 			return rc;
 		if (v < INV_SCHEMA_VERSION &&
-		    (rc = migrate(inv, err)) != ERR_OK)
+		    (rc = db_migrate(inv, err)) != ERR_OK)
 			return rc;
 	}
 	return ERR_OK;
@@ -661,4 +637,7 @@ const struct db_backend db_sqlite = {
 	.load_row = sq_load_row,
 	.load_end = sq_load_end,
 	.errmsg = sq_errmsg,
+	.migrations = migrations,
+	.schema_lock = user_version,
+	.schema_mark = sq_schema_mark,
 };

@@ -187,6 +187,49 @@ db_col_copy(struct db_stmt *st, int i, char *buf, size_t len)
 }
 
 enum err_code
+db_schema_check(struct inv *inv, int v, struct err *err)
+{
+	if (v > INV_SCHEMA_VERSION) {
+		return err_set(err, ERR_INVAL, "%s: inventory schema version "
+		    "%d is newer than this castiron understands (%d); upgrade "
+		    "castiron", inv->name, v, INV_SCHEMA_VERSION);
+	}
+	if (v < INV_SCHEMA_VERSION && inv->readonly) {
+		return err_set(err, ERR_INVAL, "%s: inventory schema version "
+		    "%d needs a migration; open it once for writing", inv->name,
+		    v);
+	}
+	return ERR_OK;
+}
+
+enum err_code
+db_migrate(struct inv *inv, struct err *err)
+{
+	int	 v, rc;
+
+	if ((rc = db_begin(inv, DB_TX_WRITE, err)) != ERR_OK)
+		return rc;
+	if ((rc = inv->be->schema_lock(inv, &v, err)) != ERR_OK ||
+	    (rc = db_schema_check(inv, v, err)) != ERR_OK)
+		goto fail;
+	for (; v < INV_SCHEMA_VERSION; v++)
+		if (inv->be->exec(inv, inv->be->migrations[v]) == -1) {
+			rc = err_set(err, ERR_FAIL, "%s: migrating the schema "
+			    "from version %d: %s", inv->name, v,
+			    inv->be->errmsg(inv));
+			goto fail;
+		}
+	if (inv->be->schema_mark(inv, INV_SCHEMA_VERSION) == -1) {
+		rc = db_fail(inv, "query", err);
+		goto fail;
+	}
+	return db_commit(inv, err);
+fail:
+	db_rollback(inv);
+	return rc;
+}
+
+enum err_code
 db_begin(struct inv *inv, enum db_tx kind, struct err *err)
 {
 	if (inv->in_tx)
@@ -318,6 +361,17 @@ db_host_id(struct inv *inv, const char *hostname, int64_t *id, int *state,
 	else
 		db_reset(st);
 	return rc;
+}
+
+void
+db_event_init(struct db_event *e, int64_t host_id, const char *hostname,
+    const char *actor)
+{
+	memset(e, 0, sizeof(*e));
+	e->host_id = host_id;
+	e->hostname = hostname;
+	e->actor = actor;
+	e->bytes = e->duration_ms = -1;
 }
 
 enum err_code

@@ -354,12 +354,8 @@ attach(struct inv *inv, const struct disc *d, int64_t id,
 	    *d->serial ? d->serial : "none", d->first_seen,
 	    *d->address ? " from " : "", d->address, how,
 	    nadded == 1 ? "" : "s", nadded ? addl : "(none new)", serial_note);
-	memset(&ev, 0, sizeof(ev));
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.reason = reason;
-	ev.bytes = ev.duration_ms = -1;
 	/* A host's own machine checking in again with nothing new (its
 	 * MACs all known, no row to take over) changes nothing of the host:
 	 * no event of the host for it, only the discovered history's. */

@@ -202,7 +202,7 @@ static int
 facts_set_tx(struct inv *inv, const char *hostname, const char *actor,
     const struct inv_facts *f, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	uint64_t	 total = 0;
 	char		*text, sz[32];
 	size_t		 i;
@@ -223,12 +223,9 @@ facts_set_tx(struct inv *inv, const char *hostname, const char *actor,
 	    (unsigned long long)f->memory_mb, f->ndisks, f->ndisks == 1 ? "" :
 	    "s", fmt_size(total, sz, sizeof(sz)), f->nnics, f->nnics == 1 ? "" :
 	    "s", f->ngpus, f->ngpus == 1 ? "" : "s");
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.step = "inspect";
 	ev.reason = text;
-	ev.bytes = ev.duration_ms = -1;
 	rc = db_event_commit(inv, &ev, err);
 	free(text);
 	return rc;
@@ -286,10 +283,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	while ((rc = db_step(st)) == 1) {
 		struct inv_disk *d;
 
-		if (f->ndisks == cap) {
-			cap = cap ? cap * 2 : 4;
-			f->disks = xreallocarray(f->disks, cap, sizeof(*d));
-		}
+		f->disks = db_grow(f->disks, f->ndisks, &cap, sizeof(*d));
 		d = &f->disks[f->ndisks++];
 		memset(d, 0, sizeof(*d));
 		db_col_copy(st, 0, d->name, sizeof(d->name));
@@ -311,10 +305,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	while ((rc = db_step(st)) == 1) {
 		struct inv_nic *n;
 
-		if (f->nnics == cap) {
-			cap = cap ? cap * 2 : 4;
-			f->nics = xreallocarray(f->nics, cap, sizeof(*n));
-		}
+		f->nics = db_grow(f->nics, f->nnics, &cap, sizeof(*n));
 		n = &f->nics[f->nnics++];
 		memset(n, 0, sizeof(*n));
 		db_col_copy(st, 0, n->name, sizeof(n->name));
@@ -333,10 +324,7 @@ inv_facts_get(struct inv *inv, const char *hostname, struct inv_facts *f,
 	while ((rc = db_step(st)) == 1) {
 		struct inv_gpu *g;
 
-		if (f->ngpus == cap) {
-			cap = cap ? cap * 2 : 4;
-			f->gpus = xreallocarray(f->gpus, cap, sizeof(*g));
-		}
+		f->gpus = db_grow(f->gpus, f->ngpus, &cap, sizeof(*g));
 		g = &f->gpus[f->ngpus++];
 		db_gpu_fill(st, 0, g);
 	}
@@ -442,7 +430,7 @@ static int
 hostkey_set_tx(struct inv *inv, const char *hostname, const char *actor,
     const char *type, const char *key_b64, const char *fp, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	struct db_stmt	*st;
 	char		 now[32], *text;
 	int64_t		 id;
@@ -473,11 +461,8 @@ hostkey_set_tx(struct inv *inv, const char *hostname, const char *actor,
 		goto fail;
 	}
 	text = xsprintf("host key pinned: %s %s", type, fp);
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.reason = text;
-	ev.bytes = ev.duration_ms = -1;
 	rc = db_event_commit(inv, &ev, err);
 	free(text);
 	return rc;
@@ -505,7 +490,7 @@ static int
 hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
     const char *reason, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	struct inv_hostkey k;
 	char		*text;
 	int64_t		 id;
@@ -521,11 +506,8 @@ hostkey_forget_tx(struct inv *inv, const char *hostname, const char *actor,
 		goto fail;
 	text = xsprintf("host key forgotten (was %s %s)%s%s", k.type,
 	    k.fingerprint, reason ? ": " : "", reason ? reason : "");
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.reason = text;
-	ev.bytes = ev.duration_ms = -1;
 	rc = db_event_commit(inv, &ev, err);
 	free(text);
 	return rc;

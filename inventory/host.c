@@ -135,10 +135,7 @@ hosts_where(struct inv *inv, const char *where, const char *a,
 	if (b)
 		db_bind_text(st, a ? 2 : 1, b);
 	while ((rc = db_step(st)) == 1) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*hosts = xreallocarray(*hosts, cap, sizeof(**hosts));
-		}
+		*hosts = db_grow(*hosts, *n, &cap, sizeof(**hosts));
 		host_fill(st, &(*hosts)[(*n)++]);
 	}
 	if (rc == -1)
@@ -283,7 +280,7 @@ static int
 run_begin_tx(struct inv *inv, const char *hostname, const char *actor,
     int force, const char *reason, int *resume_from, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	struct inv_host	 h;
 	int		 rc, from;
 
@@ -317,15 +314,12 @@ run_begin_tx(struct inv *inv, const char *hostname, const char *actor,
 	if (inv->has_owner && (rc = owner_set(inv, h.id, &inv->owner, err)) !=
 	    ERR_OK)
 		goto fail;
-	ev.host_id = h.id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, h.id, hostname, actor);
 	ev.from_state = host_state_name(from);
 	ev.to_state = "provisioning";
 	ev.step = prov_step_name(*resume_from);
 	ev.reason = reason ? reason : (from == HS_FAILED &&
 	    h.step_done != STEP_NONE ? "resumed" : "run started");
-	ev.bytes = ev.duration_ms = -1;
 	return db_event_commit(inv, &ev, err);
 fail:
 	db_rollback(inv);
@@ -385,7 +379,7 @@ step_record_tx(struct inv *inv, const char *hostname, const char *actor,
     int step, enum inv_step_event kind, uint64_t bytes, uint64_t duration_ms,
     const char *reason, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	char		*text = NULL;
 	int64_t		 id;
 	int		 rc;
@@ -409,9 +403,7 @@ step_record_tx(struct inv *inv, const char *hostname, const char *actor,
 	else
 		text = xsprintf("%s%s%s", kind == INV_STEP_START ? "started" :
 		    "done", reason ? ": " : "", reason ? reason : "");
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.step = prov_step_name(step);
 	ev.reason = text;
 	ev.bytes = (bytes || duration_ms) ? (int64_t)bytes : -1;
@@ -440,7 +432,7 @@ static int
 run_end(struct inv *inv, const char *hostname, const char *actor, int to,
     int step, const char *reason, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	int64_t		 id;
 	int		 rc;
 
@@ -454,14 +446,11 @@ run_end(struct inv *inv, const char *hostname, const char *actor, int to,
 		    OWNER_CLEAR, NULL, NULL, NULL, err);
 	if (rc != ERR_OK)
 		goto fail;
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.from_state = "provisioning";
 	ev.to_state = host_state_name(to);
 	ev.step = prov_step_name(step);
 	ev.reason = reason;
-	ev.bytes = ev.duration_ms = -1;
 	return db_event_commit(inv, &ev, err);
 fail:
 	db_rollback(inv);
@@ -483,7 +472,7 @@ static int
 run_takeover_tx(struct inv *inv, const char *hostname, const char *actor,
     const struct inv_owner *gone, const char *reason, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	struct inv_owner o;
 	struct inv_host	 h;
 	int		 rc;
@@ -508,14 +497,11 @@ run_takeover_tx(struct inv *inv, const char *hostname, const char *actor,
 	if ((rc = host_update(inv, h.id, "state = 'failed', " OWNER_CLEAR,
 	    NULL, NULL, NULL, err)) != ERR_OK)
 		goto fail;
-	ev.host_id = h.id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, h.id, hostname, actor);
 	ev.from_state = "provisioning";
 	ev.to_state = "failed";
 	ev.step = prov_step_name(h.step);
 	ev.reason = reason;
-	ev.bytes = ev.duration_ms = -1;
 	return db_event_commit(inv, &ev, err);
 fail:
 	db_rollback(inv);
@@ -561,7 +547,7 @@ static int
 image_set_tx(struct inv *inv, const char *hostname, const char *image,
     const char *actor, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	char		*text;
 	int64_t		 id;
 	int		 rc;
@@ -574,11 +560,8 @@ image_set_tx(struct inv *inv, const char *hostname, const char *image,
 	    ERR_OK)
 		goto fail;
 	text = xsprintf("image set to %s", image && *image ? image : "none");
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.reason = text;
-	ev.bytes = ev.duration_ms = -1;
 	rc = db_event_commit(inv, &ev, err);
 	free(text);
 	return rc;
@@ -601,7 +584,7 @@ static int
 set_state_tx(struct inv *inv, const char *hostname, int to,
     const char *actor, const char *reason, struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	int64_t		 id;
 	int		 rc, from;
 
@@ -630,13 +613,10 @@ set_state_tx(struct inv *inv, const char *hostname, int to,
 		    OWNER_CLEAR, host_state_name(to), NULL, NULL, err);
 	if (rc != ERR_OK)
 		goto fail;
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.from_state = host_state_name(from);
 	ev.to_state = host_state_name(to);
 	ev.reason = reason;
-	ev.bytes = ev.duration_ms = -1;
 	return db_event_commit(inv, &ev, err);
 fail:
 	db_rollback(inv);
@@ -657,7 +637,7 @@ static int
 remove_tx(struct inv *inv, const char *hostname, const char *actor,
     struct err *err)
 {
-	struct db_event	 ev = { 0 };
+	struct db_event	 ev;
 	int64_t		 id;
 	int		 rc, state;
 
@@ -674,12 +654,9 @@ remove_tx(struct inv *inv, const char *hostname, const char *actor,
 	if ((rc = db_run_id(inv, "DELETE FROM hosts WHERE id = ?", id,
 	    "remove", err)) != ERR_OK)
 		goto fail;
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.from_state = host_state_name(state);
 	ev.reason = "removed from the inventory";
-	ev.bytes = ev.duration_ms = -1;
 	return db_event_commit(inv, &ev, err);
 fail:
 	db_rollback(inv);

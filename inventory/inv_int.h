@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "inventory/inventory.h"
+#include "lib/xmalloc.h"
 
 #define INV_STMT_CACHE	16
 #define DB_RETRIES	20	/* attempts of a transaction the database
@@ -76,6 +77,15 @@ struct db_backend {
 	int	(*load_end)(struct inv *);
 	/* The last failure, one line. */
 	const char *(*errmsg)(struct inv *);
+	/* The schema: migrations[i] brings a database from version i to
+	 * i + 1 (db_migrate runs them). */
+	const char *const *migrations;
+	/* Inside the transaction that migrates: keeps any other process
+	 * from migrating at the same time and reads the schema's version
+	 * (0: none yet). */
+	enum err_code (*schema_lock)(struct inv *, int *version, struct err *);
+	/* Records that the schema is at version v. */
+	int	(*schema_mark)(struct inv *, int v);
 };
 
 extern const struct db_backend db_sqlite;
@@ -187,6 +197,16 @@ enum err_code	db_stmt(struct inv *, const char *sql, struct db_stmt **,
 enum err_code	db_run_id(struct inv *, const char *sql, int64_t id,
 		    const char *what, struct err *);
 
+/* ---- the schema ---- */
+
+/* Whether a handle may use a database whose schema is at version v: not
+ * when it is newer than this castiron's, nor when it is older and the
+ * handle may not write (it cannot migrate). */
+enum err_code	db_schema_check(struct inv *, int v, struct err *);
+/* Brings the schema to INV_SCHEMA_VERSION, in one transaction; one that
+ * another process migrated meanwhile is left as it is. */
+enum err_code	db_migrate(struct inv *, struct err *);
+
 /* ---- transactions ---- */
 
 enum err_code	db_begin(struct inv *, enum db_tx, struct err *);
@@ -264,6 +284,17 @@ enum err_code	db_load_end(struct inv *, struct err *);
 
 /* ---- shared helpers ---- */
 
+/* p, an array of n elements of size sz (room for *cap), with room for
+ * one more (inline: a list grows its buffers for every host). */
+static inline void *
+db_grow(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 8;
+	return xreallocarray(p, *cap, sz);
+}
+
 /* An accelerator from columns i.. of st: pci_slot, class, vendor, model,
  * memory_mb (facts.c). */
 void	db_gpu_fill(struct db_stmt *, int i, struct inv_gpu *);
@@ -287,6 +318,10 @@ struct db_event {
 	int64_t		 bytes;		/* -1: none */
 	int64_t		 duration_ms;	/* -1: none */
 };
+/* An event of host host_id (0: none) by actor: no transition, step,
+ * reason, bytes or duration until the caller sets them. */
+void	db_event_init(struct db_event *, int64_t host_id,
+	    const char *hostname, const char *actor);
 /* Appends an event (inside the caller's transaction), with the writer's
  * site. */
 enum err_code	db_event_add(struct inv *, const struct db_event *,

@@ -69,12 +69,8 @@ mac_learn_tx(struct inv *inv, const char *hostname, const char *actor,
 	db_finalize(st);
 	st = NULL;
 	snprintf(reason, sizeof(reason), "learned MAC %s from the BMC", mac);
-	memset(&ev, 0, sizeof(ev));
-	ev.host_id = id;
-	ev.hostname = hostname;
-	ev.actor = actor;
+	db_event_init(&ev, id, hostname, actor);
 	ev.reason = reason;
-	ev.bytes = ev.duration_ms = -1;
 	if ((rc = db_event_commit(inv, &ev, err)) == ERR_OK)
 		*learned = 1;
 	return rc;

@@ -227,17 +227,6 @@ subcur_open(struct inv *inv, const struct sub_table *t, const char *where,
 	return ERR_OK;
 }
 
-/* p, an array of n elements of size sz (room for *cap), with room for
- * one more. */
-static void *
-buf_grow(void *p, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : 8;
-	return xreallocarray(p, *cap, sz);
-}
-
 /* Copies the NICs, disks and accelerators of host id into b. */
 static int
 subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
@@ -250,7 +239,7 @@ subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
 	while ((on = cur_seek(c, id)) == 1) {
 		struct inv_host_nic *n;
 
-		b->nic = buf_grow(b->nic, b->nnic, &b->capnic, sizeof(*n));
+		b->nic = db_grow(b->nic, b->nnic, &b->capnic, sizeof(*n));
 		n = &b->nic[b->nnic++];
 
 		db_col_copy(c->st, 1, n->nic.name, sizeof(n->nic.name));
@@ -266,7 +255,7 @@ subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
 	while ((on = cur_seek(c, id)) == 1) {
 		struct inv_disk	*d;
 
-		b->disk = buf_grow(b->disk, b->ndisk, &b->capdisk, sizeof(*d));
+		b->disk = db_grow(b->disk, b->ndisk, &b->capdisk, sizeof(*d));
 		d = &b->disk[b->ndisk++];
 
 		db_col_copy(c->st, 1, d->name, sizeof(d->name));
@@ -282,7 +271,7 @@ subs_collect(struct subcur *sub, int64_t id, struct hostbufs *b)
 		return -1;
 	c = &sub[SUB_GPUS];
 	while ((on = cur_seek(c, id)) == 1) {
-		b->gpu = buf_grow(b->gpu, b->ngpu, &b->capgpu,
+		b->gpu = db_grow(b->gpu, b->ngpu, &b->capgpu,
 		    sizeof(*b->gpu));
 		db_gpu_fill(c->st, 1, &b->gpu[b->ngpu++]);
 		if (cur_next(c) == -1)
@@ -469,9 +458,11 @@ struct stmtcur {
 	int		 own;
 };
 
+/* Opens c over sql, in a snapshot, with text bound to its one parameter
+ * (none when text is NULL). */
 static int
-stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, struct err
-    *err)
+stmtcur_open(struct inv *inv, const char *sql, const char *text,
+    struct stmtcur *c, struct err *err)
 {
 	c->inv = inv;
 	if (snapshot_begin(inv, &c->own, err) != ERR_OK)
@@ -480,7 +471,24 @@ stmtcur_open(struct inv *inv, const char *sql, struct stmtcur *c, struct err
 		snapshot_end(inv, c->own);
 		return ERR_FAIL;
 	}
+	if (text)
+		db_bind_text(c->st, 1, text);
 	return ERR_OK;
+}
+
+/* A cursor of size bytes whose first member is its struct stmtcur, open
+ * over sql (stmtcur_open); NULL with err set. */
+static void *
+stmtcur_new(struct inv *inv, size_t size, const char *sql, const char *text,
+    struct err *err)
+{
+	void	*cur = xcalloc(1, size);
+
+	if (stmtcur_open(inv, sql, text, cur, err) != ERR_OK) {
+		free(cur);
+		return NULL;
+	}
+	return cur;
 }
 
 /* Frees cur, the cursor that holds sc. */
@@ -525,18 +533,10 @@ enum err_code
 inv_events_open(struct inv *inv, const char *hostname,
     struct inv_events **curp, struct err *err)
 {
-	struct inv_events	*c = xcalloc(1, sizeof(*c));
-
-	*curp = NULL;
-	if (stmtcur_open(inv, "SELECT time, actor, from_state, to_state, step, "
-	    "reason, bytes, duration_ms, site FROM events WHERE hostname = ? "
-	    "ORDER BY id", &c->sc, err) != ERR_OK) {
-		free(c);
-		return ERR_FAIL;
-	}
-	db_bind_text(c->sc.st, 1, hostname);
-	*curp = c;
-	return ERR_OK;
+	*curp = stmtcur_new(inv, sizeof(**curp), "SELECT time, actor, "
+	    "from_state, to_state, step, reason, bytes, duration_ms, site FROM "
+	    "events WHERE hostname = ? ORDER BY id", hostname, err);
+	return *curp ? ERR_OK : ERR_FAIL;
 }
 
 int
@@ -646,10 +646,8 @@ report_prepare(struct inv_report *c, struct inv *inv,
 		    " LEFT JOIN (%s) g ON g.host_id = h.id%s"
 		    " GROUP BY 1, h.state ORDER BY 1, h.state", k->expr,
 		    k->gpus, c->site ? " WHERE s.name = ?" : "");
-	rc = stmtcur_open(inv, sql, &c->sc, err);
+	rc = stmtcur_open(inv, sql, c->site, &c->sc, err);
 	free(sql);
-	if (rc == ERR_OK && c->site)
-		db_bind_text(c->sc.st, 1, c->site);
 	c->have = 0;
 	return rc;
 }
@@ -801,25 +799,15 @@ enum err_code
 inv_units_open(struct inv *inv, const char *site, struct inv_units **curp,
     struct err *err)
 {
-	struct inv_units	*c = xcalloc(1, sizeof(*c));
-	char			*sql;
-	int			 rc;
+	char	*sql;
 
-	*curp = NULL;
 	sql = xsprintf("SELECT s.name, r.name, h.unit, h.hostname, h.state "
 	    "FROM hosts h JOIN sites s ON s.id = h.site_id JOIN racks r ON "
 	    "r.id = h.rack_id%s ORDER BY s.name, r.name, h.unit NULLS FIRST",
 	    site ? " WHERE s.name = ?" : "");
-	rc = stmtcur_open(inv, sql, &c->sc, err);
+	*curp = stmtcur_new(inv, sizeof(**curp), sql, site, err);
 	free(sql);
-	if (rc != ERR_OK) {
-		free(c);
-		return ERR_FAIL;
-	}
-	if (site)
-		db_bind_text(c->sc.st, 1, site);
-	*curp = c;
-	return ERR_OK;
+	return *curp ? ERR_OK : ERR_FAIL;
 }
 
 int

@@ -463,94 +463,34 @@ config_check_secret(const char *path, struct err *err)
 	return ERR_OK;
 }
 
+/*
+ * A list, its items separated by commas or blanks, each of size bytes
+ * as item parses it (into zeroed memory; arg is item's), none listed
+ * twice: *out (NULL when empty; the caller frees it) and *nout.
+ */
 static enum err_code
-parse_prefix_list(const char *v, struct prefix **out, size_t *nout,
-    struct err *err)
+parse_list(const char *v, size_t size, enum err_code (*item)(const char *,
+    void *, const void *, struct err *), const void *arg, void **out,
+    size_t *nout, struct err *err)
 {
 	char		*copy, *tok, *save = NULL;
-	struct prefix	*list = NULL;
+	unsigned char	*list = NULL, *e;
 	size_t		 n = 0, i;
 
 	copy = xstrdup(v);
 	for (tok = strtok_r(copy, ", \t", &save); tok;
 	    tok = strtok_r(NULL, ", \t", &save)) {
-		struct prefix p;
-		if (parse_prefix(tok, &p, err) != ERR_OK)
+		list = xreallocarray(list, n + 1, size);
+		e = list + n * size;
+		memset(e, 0, size);
+		if (item(tok, e, arg, err) != ERR_OK)
 			goto fail;
 		for (i = 0; i < n; i++)
-			if (prefix_equal(&list[i], &p)) {
+			if (memcmp(list + i * size, e, size) == 0) {
 				err_set(err, ERR_INVAL, "%s is listed twice",
 				    tok);
 				goto fail;
 			}
-		list = xreallocarray(list, n + 1, sizeof(*list));
-		list[n++] = p;
-	}
-	free(copy);
-	if (n == 0)
-		return err_set(err, ERR_INVAL, "no prefixes given");
-	*out = list;
-	*nout = n;
-	return ERR_OK;
-fail:
-	free(copy);
-	free(list);
-	return ERR_INVAL;
-}
-
-/*
- * BGP communities, comma-separated: "A:B" (each 0..65535) with words 2,
- * "A:B:C" (each 0..4294967295) with words 3.  Stored as uint32s: one,
- * (A << 16) | B, for a community, three for a large one.
- */
-static enum err_code
-parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
-    struct err *err)
-{
-	char		*copy, *tok, *save = NULL, *part, *psave;
-	uint32_t	*list = NULL, w[3];
-	uint64_t	 u, max = words == 2 ? 65535 : UINT32_MAX;
-	size_t		 n = 0, i, size = words == 2 ? 1 : 3;
-	int		 k;
-
-	copy = xstrdup(v);
-	for (tok = strtok_r(copy, ", \t", &save); tok;
-	    tok = strtok_r(NULL, ", \t", &save)) {
-		char	*t = xstrdup(tok);
-
-		for (k = 0, part = strtok_r(t, ":", &psave); part && k < 3;
-		    part = strtok_r(NULL, ":", &psave), k++) {
-			if (parse_uint(part, 0, max, &u, err) != ERR_OK) {
-				err_prefix(err, "%s", tok);
-				free(t);
-				goto fail;
-			}
-			w[k] = (uint32_t)u;
-		}
-		free(t);
-		if (k != words || part != NULL ||
-		    strchr(tok, ':') == tok || strstr(tok, "::") ||
-		    tok[strlen(tok) - 1] == ':') {
-			err_set(err, ERR_INVAL, "'%s' is not %s", tok,
-			    words == 2 ? "a community (A:B, each 0 to 65535)" :
-			    "a large community (A:B:C)");
-			goto fail;
-		}
-		if (words == 2 && w[0] == 65535 && w[1] == 0) {
-			err_set(err, ERR_INVAL, "65535:0 is GRACEFUL_SHUTDOWN, "
-			    "which castiron adds itself while draining");
-			goto fail;
-		}
-		if (words == 2)		/* one word: (A << 16) | B */
-			w[0] = (w[0] << 16) | w[1];
-		for (i = 0; i < n; i++)
-			if (memcmp(&list[i * size], w, size * sizeof(*w)) == 0) {
-				err_set(err, ERR_INVAL, "%s is listed twice",
-				    tok);
-				goto fail;
-			}
-		list = xreallocarray(list, (n + 1) * size, sizeof(*list));
-		memcpy(&list[n * size], w, size * sizeof(*w));
 		n++;
 	}
 	free(copy);
@@ -561,6 +501,82 @@ fail:
 	free(copy);
 	free(list);
 	return ERR_INVAL;
+}
+
+static enum err_code
+prefix_item(const char *tok, void *p, const void *arg, struct err *err)
+{
+	(void)arg;
+	return parse_prefix(tok, p, err);
+}
+
+static enum err_code
+parse_prefix_list(const char *v, struct prefix **out, size_t *nout,
+    struct err *err)
+{
+	void	*list;
+
+	if (parse_list(v, sizeof(**out), prefix_item, NULL, &list, nout,
+	    err) != ERR_OK)
+		return ERR_INVAL;
+	if (*nout == 0)
+		return err_set(err, ERR_INVAL, "no prefixes given");
+	*out = list;
+	return ERR_OK;
+}
+
+/*
+ * A BGP community: "A:B" (each 0..65535) with *words 2, "A:B:C" (each
+ * 0..4294967295) with *words 3.  Stored as uint32s: one, (A << 16) | B,
+ * for a community, three for a large one.
+ */
+static enum err_code
+community_item(const char *tok, void *out, const void *arg, struct err *err)
+{
+	int		 words = *(const int *)arg, k;
+	uint64_t	 u, max = words == 2 ? 65535 : UINT32_MAX;
+	uint32_t	 w[3];
+	char		*t = xstrdup(tok), *part, *psave;
+
+	for (k = 0, part = strtok_r(t, ":", &psave); part && k < 3;
+	    part = strtok_r(NULL, ":", &psave), k++) {
+		if (parse_uint(part, 0, max, &u, err) != ERR_OK) {
+			err_prefix(err, "%s", tok);
+			free(t);
+			return ERR_INVAL;
+		}
+		w[k] = (uint32_t)u;
+	}
+	free(t);
+	if (k != words || part != NULL ||
+	    strchr(tok, ':') == tok || strstr(tok, "::") ||
+	    tok[strlen(tok) - 1] == ':') {
+		return err_set(err, ERR_INVAL, "'%s' is not %s", tok,
+		    words == 2 ? "a community (A:B, each 0 to 65535)" :
+		    "a large community (A:B:C)");
+	}
+	if (words == 2 && w[0] == 65535 && w[1] == 0) {
+		return err_set(err, ERR_INVAL, "65535:0 is GRACEFUL_SHUTDOWN, "
+		    "which castiron adds itself while draining");
+	}
+	if (words == 2)		/* one word: (A << 16) | B */
+		w[0] = (w[0] << 16) | w[1];
+	memcpy(out, w, (words == 2 ? 1 : 3) * sizeof(*w));
+	return ERR_OK;
+}
+
+/* Communities (words 2) or large ones (words 3), comma-separated. */
+static enum err_code
+parse_community_list(const char *v, int words, uint32_t **out, size_t *nout,
+    struct err *err)
+{
+	void	*list;
+
+	if (parse_list(v, (words == 2 ? 1 : 3) * sizeof(**out),
+	    community_item, &words, &list, nout, err) != ERR_OK)
+		return ERR_INVAL;
+	*out = list;
+	return ERR_OK;
 }
 
 /* Parses one value into base + k->off; ERR_INVAL with err filled. */

@@ -12,6 +12,18 @@
 #include "lib/file.h"
 #include "lib/xmalloc.h"
 
+ssize_t
+file_read(int fd, void *buf, size_t n, const char *path, struct err *err)
+{
+	ssize_t	 r;
+
+	while ((r = read(fd, buf, n)) == -1 && errno == EINTR)
+		;
+	if (r == -1)
+		err_errno(err, ERR_FAIL, "%s", path);
+	return r;
+}
+
 char *
 file_read_small(const char *path, size_t max, size_t *len, struct err *err)
 {
@@ -42,13 +54,9 @@ file_read_small(const char *path, size_t max, size_t *len, struct err *err)
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			err_errno(err, ERR_FAIL, "%s", path);
+		if ((n = file_read(fd, buf + got, (size_t)st.st_size - got,
+		    path, err)) == -1)
 			goto fail;
-		}
 		if (n == 0)
 			break;
 		got += (size_t)n;

@@ -37,15 +37,25 @@ rfj_parse(const char *buf, size_t len, struct err *e)
 	return j;
 }
 
-const char *
-rfj_str(json_t *obj, const char *key)
+/* obj's member key when obj is an object and the member is of type;
+ * NULL otherwise. */
+static json_t *
+member(json_t *obj, const char *key, json_type type)
 {
 	json_t	*v;
 
 	if (!json_is_object(obj) || (v = json_object_get(obj, key)) == NULL ||
-	    !json_is_string(v))
+	    json_typeof(v) != type)
 		return NULL;
-	return json_string_value(v);
+	return v;
+}
+
+const char *
+rfj_str(json_t *obj, const char *key)
+{
+	json_t	*v = member(obj, key, JSON_STRING);
+
+	return v ? json_string_value(v) : NULL;
 }
 
 int
@@ -65,12 +75,19 @@ rfj_path_ok(const char *s)
 	return 1;
 }
 
+/* obj's member key when it is a path on this BMC (rfj_path_ok). */
+static const char *
+path_member(json_t *obj, const char *key)
+{
+	const char	*s = rfj_str(obj, key);
+
+	return rfj_path_ok(s) ? s : NULL;
+}
+
 static const char *
 odata_id(json_t *v)
 {
-	const char	*s = rfj_str(v, "@odata.id");
-
-	return rfj_path_ok(s) ? s : NULL;
+	return path_member(v, "@odata.id");
 }
 
 const char *
@@ -93,8 +110,7 @@ rfj_members(json_t *coll, const char **out, size_t max)
 	size_t		 i, n = 0;
 	const char	*s;
 
-	if (!json_is_object(coll) || !json_is_array(m = json_object_get(coll,
-	    "Members")))
+	if ((m = member(coll, "Members", JSON_ARRAY)) == NULL)
 		return -1;
 	json_array_foreach(m, i, v) {
 		if (n == max)
@@ -136,70 +152,49 @@ rfj_allows(json_t *arr, const char *value)
 static json_t *
 reset_action(json_t *sys)
 {
-	json_t	*a;
-
-	if (!json_is_object(sys) || !json_is_object(a = json_object_get(sys,
-	    "Actions")))
-		return NULL;
-	a = json_object_get(a, "#ComputerSystem.Reset");
-	return json_is_object(a) ? a : NULL;
+	return member(member(sys, "Actions", JSON_OBJECT),
+	    "#ComputerSystem.Reset", JSON_OBJECT);
 }
 
 const char *
 rfj_reset_target(json_t *sys)
 {
-	const char	*s = rfj_str(reset_action(sys), "target");
-
-	return rfj_path_ok(s) ? s : NULL;
+	return path_member(reset_action(sys), "target");
 }
 
 json_t *
 rfj_reset_allowed(json_t *sys)
 {
-	json_t	*a = reset_action(sys), *v;
-
-	if (a == NULL)
-		return NULL;
-	v = json_object_get(a, "ResetType@Redfish.AllowableValues");
-	return json_is_array(v) ? v : NULL;
+	return member(reset_action(sys), "ResetType@Redfish.AllowableValues",
+	    JSON_ARRAY);
 }
 
 const char *
 rfj_action_info(json_t *sys)
 {
-	const char	*s = rfj_str(reset_action(sys), "@Redfish.ActionInfo");
-
-	return rfj_path_ok(s) ? s : NULL;
+	return path_member(reset_action(sys), "@Redfish.ActionInfo");
 }
 
 json_t *
 rfj_info_allowed(json_t *info, const char *name)
 {
-	json_t		*ps, *p, *v;
+	json_t		*ps, *p;
 	size_t		 i;
 	const char	*n;
 
-	if (!json_is_object(info) || !json_is_array(ps = json_object_get(info,
-	    "Parameters")))
+	if ((ps = member(info, "Parameters", JSON_ARRAY)) == NULL)
 		return NULL;
-	json_array_foreach(ps, i, p) {
-		if ((n = rfj_str(p, "Name")) == NULL || strcmp(n, name) != 0)
-			continue;
-		v = json_object_get(p, "AllowableValues");
-		return json_is_array(v) ? v : NULL;
-	}
+	json_array_foreach(ps, i, p)
+		if ((n = rfj_str(p, "Name")) != NULL && strcmp(n, name) == 0)
+			return member(p, "AllowableValues", JSON_ARRAY);
 	return NULL;
 }
 
 const char *
 rfj_settings(json_t *sys)
 {
-	json_t	*s;
-
-	if (!json_is_object(sys) || !json_is_object(s = json_object_get(sys,
-	    "@Redfish.Settings")))
-		return NULL;
-	return rfj_link(s, "SettingsObject");
+	return rfj_link(member(sys, "@Redfish.Settings", JSON_OBJECT),
+	    "SettingsObject");
 }
 
 int
@@ -208,16 +203,13 @@ rfj_boot(json_t *sys, struct rfj_boot *b)
 	json_t	*o;
 
 	memset(b, 0, sizeof(*b));
-	if (!json_is_object(sys) || !json_is_object(o = json_object_get(sys,
-	    "Boot")))
+	if ((o = member(sys, "Boot", JSON_OBJECT)) == NULL)
 		return -1;
 	b->target = rfj_str(o, "BootSourceOverrideTarget");
 	b->enabled = rfj_str(o, "BootSourceOverrideEnabled");
 	b->mode = rfj_str(o, "BootSourceOverrideMode");
-	b->targets = json_object_get(o,
-	    "BootSourceOverrideTarget@Redfish.AllowableValues");
-	if (!json_is_array(b->targets))
-		b->targets = NULL;
+	b->targets = member(o,
+	    "BootSourceOverrideTarget@Redfish.AllowableValues", JSON_ARRAY);
 	return 0;
 }
 
@@ -266,8 +258,7 @@ rfj_message(json_t *reply, char *buf, size_t len)
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	if (!json_is_object(reply) || !json_is_object(er = json_object_get(reply,
-	    "error")))
+	if ((er = member(reply, "error", JSON_OBJECT)) == NULL)
 		return;
 	ext = json_object_get(er, "@Message.ExtendedInfo");
 	if (json_is_array(ext) && json_array_size(ext) > 0)
