@@ -153,30 +153,17 @@ for n in 1 2 3 4; do
 	eval "A$n=\$LAB_ADDR D$n=\$LAB_DISK M$n=\$LAB_MAC"
 done
 SRV=$LAB_NET.5:$((25500 + $$ % 400))
-conf() {	# TRANSPORT
-	cat <<EOF
-[castiron]
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image os]
-url    = file://$T/os.zst
-sha256 = $(sha256sum "$T/os.zst" | cut -d' ' -f1)
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-reboot          = none
-io_timeout      = 120s
-authorized_keys = $T/lab/authorized_keys
-image_transport = $1
-[boot]
-listen = $SRV
-EOF
+# conf FILE TRANSPORT: SSH only (power = none), no reboot; image os, no
+# default image; not part 1's [boot] (netboot_init's keys).
+LAB_CONFIG_KEYS=""
+conf() {
+	lab_config_to "$1" image=none power=none provision.reboot=none \
+	    provision.io_timeout=120s provision.image_transport="$2" boot.listen="$SRV" \
+	    "image os.url=file://$T/os.zst" "image os.sha256=$(sha256sum "$T/os.zst" | cut -d' ' -f1)" \
+	    "image os.bmap=file://$T/os.img.bmap"
 }
-conf pull >"$T/pull.ini"
-conf push >"$T/push.ini"
+conf "$T/pull.ini" pull
+conf "$T/push.ini" push
 "$C" -c "$T/pull.ini" image fetch os >/dev/null 2>&1
 CASTIRON_CONFIG=$T/pull.ini NETBOOT_URL=http://$SRV
 export CASTIRON_CONFIG

@@ -14,6 +14,8 @@
 #                               a skip for a reason no machine of this
 #                               project's kind can meet (CI accepts it)
 #   now_ms                      the wall clock in milliseconds
+#   free_port                   a TCP port on 127.0.0.1 that the kernel
+#                               says is free (other tests run beside)
 #   at_exit "cmd"               runs cmd on exit (last added runs first)
 #   done_testing                prints the plan; exit status 1 on a failure
 #
@@ -77,6 +79,10 @@ skip_never_here() {	# name reason
 }
 
 now_ms() { date +%s%3N; }
+
+free_port() {
+	python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+}
 
 # wait_for SECONDS WHAT CMD...: bounded by the clock, not by a count of
 # tries, so a slow command does not stretch the bound.

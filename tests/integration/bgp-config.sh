@@ -6,7 +6,7 @@
 . tests/lab/bgp-lab.sh	# procs_older only; no lab here
 
 # A port the kernel says is free (other tests run beside this one).
-PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+PORT=$(free_port)
 base() {
 	cat <<EOC
 [castiron]

@@ -8,7 +8,7 @@
 . tests/lab/bgp-lab.sh	# procs_older only; no lab here
 
 # A port the kernel says is free (other tests run beside this one).
-PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+PORT=$(free_port)
 N=200
 # One Python process answers all N services: its answers on a loaded
 # machine may take a good part of a second, so the timeouts leave room

@@ -11,12 +11,9 @@
 . tests/lib.sh
 . tests/lab/bgp-lab.sh
 
-if ! command -v bird >/dev/null || [ "$(id -u)" -ne 0 ]; then
-	skip "bgp lab" "needs root and bird2"; done_testing; exit
-fi
-lab_up drain || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
+lab_test_up drain
 
-P1=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+P1=$(free_port)
 # drain_grace must outlast the checks made inside a grace (from the drain
 # to 'not at the grace's end' the test's own steps took 4.2 s on a
 # machine at load 23; with a 3 s grace those checks fell after it; at
@@ -38,20 +35,10 @@ CFG=$T/castiron.ini
 # write_cfg [WEB_ATTRS [V6_MED]]: web's attribute lines (communities,
 # med, ...) and the MED of its IPv6 prefix's own section.
 write_cfg() {
-	cat >"$CFG" <<EOC
-[castiron]
-state_dir = $T/state
-[bgp]
-bird_socket = $HSOCK
-include_dir = $INC
-allowed_prefixes = 192.0.2.0/24, 2001:db8::/32
-drain_file = $T/state/drain
-control_socket = $T/bgp.sock
-metrics_file = $T/metrics.prom
-reconcile_interval = ${RECONCILE}ms
-drain_grace = ${GRACE}ms
-drain_prepend = 2
-drain_prepend_as = 65001
+	{
+	lab_castiron_ini "reconcile_interval = ${RECONCILE}ms" "drain_grace = ${GRACE}ms" \
+	    "drain_prepend = 2" "drain_prepend_as = 65001"
+	cat <<EOC
 [service web]
 check    = http
 url      = http://127.0.0.1:$P1/healthz
@@ -90,32 +77,12 @@ large_communities = 65001:20:1
 communities = 65001:600
 med = ${2:-60}
 EOC
+	} >"$CFG"
 }
 write_cfg
 touch "$T/up"
 
-ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py $P1 &
-WEB=$!
-at_exit "kill $WEB"
-wait_for 10 "web server" in_host python3 -c "import socket; socket.create_connection(('127.0.0.1', $P1))"
-ci_start() {
-	rm -f "$T/bgp.sock"
-	ip netns exec "$NS_H" "$CASTIRON" -c "$CFG" -v bgp run >>"$T/castiron.log" 2>&1 &
-	CPID=$!
-	at_exit 'kill -9 $CPID 2>/dev/null'
-	wait_for 10 "control socket" test -S "$T/bgp.sock"
-}
-ci() { in_host "$CASTIRON" -c "$CFG" "$@"; }
-logs_have() { grep -q -- "$1" "$T/castiron.log"; }
-st() {
-	ci --format json bgp status 2>/dev/null | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-svc = lambda n: [x for x in s['services'] if x['name'] == n][0]
-pfx = lambda n: [x for x in s['prefixes'] if x['prefix'] == n][0]
-sys.exit(0 if ($1) else 1)"
-}
-all_routed() { for _p; do rt_route "$_p" || return 1; done; }
+lab_web_start "$P1"
 # What the router has for a prefix, all attributes.
 rt_all() { birdc -s "$RSOCK" show route "$1" all 2>/dev/null; }
 rt_has() {	# PFX TEXT: the router's route for PFX shows TEXT

@@ -9,12 +9,9 @@
 . tests/lib.sh
 . tests/lab/bgp-lab.sh
 
-if ! command -v bird >/dev/null || [ "$(id -u)" -ne 0 ]; then
-	skip "bgp lab" "needs root and bird2"; done_testing; exit
-fi
-lab_up faults || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
+lab_test_up faults
 
-P1=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+P1=$(free_port)
 RECONCILE=1000
 MARGIN=2000
 mkdir -p "$T/state"
@@ -24,18 +21,9 @@ CFG=$T/castiron.ini
 SLOW_RISE=15; SLOW_INT=300
 touch "$T/up"
 write_cfg() {	# extra service sections; WEB_PFX overrides web's prefixes
-	cat >"$CFG" <<EOC
-[castiron]
-state_dir = $T/state
-[bgp]
-bird_socket = $HSOCK
-include_dir = $INC
-allowed_prefixes = 192.0.2.0/24, 2001:db8::/32
-drain_file = $T/state/drain
-control_socket = $T/bgp.sock
-metrics_file = $T/metrics.prom
-reconcile_interval = ${RECONCILE}ms
-bird_timeout = 1s
+	{
+	lab_castiron_ini "reconcile_interval = ${RECONCILE}ms" "bird_timeout = 1s"
+	cat <<EOC
 [service web]
 check    = http
 url      = http://127.0.0.1:$P1/healthz
@@ -55,33 +43,11 @@ fall     = 2
 prefixes = 192.0.2.30/32
 ${1:-}
 EOC
+	} >"$CFG"
 }
 write_cfg
 
-web_start() {
-	ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py $P1 &
-	WEB=$!
-	at_exit "kill $WEB"
-	wait_for 10 "web server" in_host python3 -c "import socket; socket.create_connection(('127.0.0.1', $P1))"
-}
-ci_start() {
-	rm -f "$T/bgp.sock"
-	ip netns exec "$NS_H" "$CASTIRON" -c "$CFG" -v bgp run >>"$T/castiron.log" 2>&1 &
-	CPID=$!
-	at_exit 'kill -9 $CPID 2>/dev/null'
-	wait_for 10 "control socket" test -S "$T/bgp.sock"
-}
 ci_stop() { kill -TERM $CPID; wait $CPID; }
-ci() { in_host "$CASTIRON" -c "$CFG" "$@"; }
-logs_count() { grep -c -- "$1" "$T/castiron.log"; }
-st() {
-	ci --format json bgp status 2>/dev/null | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-svc = lambda n: [x for x in s['services'] if x['name'] == n][0]
-sys.exit(0 if ($1) else 1)"
-}
-all_routed() { for _p; do rt_route "$_p" || return 1; done; }
 all_withdrawn() {
 	rt_withdrawn "$@" && return 0
 	for _p; do echo "router on $_p: $(birdc -s "$RSOCK" show route "$_p" 2>&1 | sed 1d | tr '\n' ' ')"; done
@@ -103,7 +69,7 @@ ALL="192.0.2.10/32 192.0.2.11/32 192.0.2.30/32"
 ci_start
 ok "web fails while its server is not running" wait_for 10 "web failing" \
     st "svc('web')['checks_failed'] >= 1 and svc('web')['last_error'] is not None"
-web_start
+lab_web_start "$P1"
 ok "every prefix announced" wait_for 20 "all routed" all_routed $ALL
 ok "bgp status: an up service shows no last error" \
     st "svc('web')['state'] == 'up' and svc('web')['last_error'] is None"

@@ -8,7 +8,7 @@
 . tests/lib.sh
 . tests/lab/bgp-lab.sh	# procs_older only; no lab here
 
-PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+PORT=$(free_port)
 N=2000
 # Checked every 10 s (200 checks a second), not every 2 s: this test is
 # about descriptors, and 1,000 checks a second is a CPU load that a

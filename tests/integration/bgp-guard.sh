@@ -12,13 +12,10 @@
 LAB_HOSTS=2
 . tests/lab/bgp-lab.sh
 
-if ! command -v bird >/dev/null || [ "$(id -u)" -ne 0 ]; then
-	skip "bgp lab" "needs root and bird2"; done_testing; exit
-fi
-lab_up guard || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
+lab_test_up guard
 ok "the router's sessions with both hosts are up" lab_bgp_up
 
-PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+PORT=$(free_port)
 RECONCILE=500
 MARGIN=2000
 # cfg N SOCK INC: host N's castiron.  deep (fail_open) stands for a check

@@ -8,10 +8,7 @@
 . tests/lib.sh
 . tests/lab/bgp-lab.sh
 
-if ! command -v bird >/dev/null || [ "$(id -u)" -ne 0 ]; then
-	skip "bgp lab" "needs root and bird2"; done_testing; exit
-fi
-lab_up stall || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
+lab_test_up stall
 
 # The resolver of the host namespace asks a server that never answers
 # (on-link, nobody there): `ip netns exec` mounts this over resolv.conf.
@@ -20,7 +17,7 @@ at_exit "rm -rf /etc/netns/$NS_H"
 printf 'nameserver 10.250.254.1\noptions timeout:3 attempts:2\n' >"/etc/netns/$NS_H/resolv.conf"
 ip -n "$NS_H" route add 10.250.254.0/24 dev "v$$h"
 
-PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+PORT=$(free_port)
 ip netns exec "$NS_H" python3 -c "
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -89,14 +86,6 @@ ip netns exec "$NS_H" env NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=$((WD_MS 
     "$CASTIRON" -c "$CFG" bgp run >"$T/castiron.log" 2>&1 &
 CPID=$!
 at_exit 'kill -9 $CPID 2>/dev/null'
-ci() { in_host "$CASTIRON" -c "$CFG" "$@"; }
-st() {
-	ci --format json bgp status 2>/dev/null | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-svc = lambda n: [x for x in s['services'] if x['name'] == n][0]
-sys.exit(0 if ($1) else 1)"
-}
 mono() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
 # The longest time without WATCHDOG=1 from FROM to TO (monotonic ms),
 # the ends of the window included: none at all is the whole window.

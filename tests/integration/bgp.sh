@@ -10,10 +10,7 @@
 . tests/lib.sh
 . tests/lab/bgp-lab.sh
 
-if ! command -v bird >/dev/null || [ "$(id -u)" -ne 0 ]; then
-	skip "bgp lab" "needs root and bird2"; done_testing; exit
-fi
-lab_up bgp || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
+lab_test_up bgp
 ok "the router's BGP sessions with the host are up" lab_bgp_up
 
 P1=18080; P2=18053
@@ -44,18 +41,9 @@ REACT_MEDIAN_MS=$((PROBE_INT / 2))
 mkdir -p "$T/state"
 CFG=$T/castiron.ini
 write_cfg() {	# extra text appended
-	cat >"$CFG" <<EOC
-[castiron]
-state_dir = $T/state
-[bgp]
-bird_socket = $HSOCK
-include_dir = $INC
-allowed_prefixes = 192.0.2.0/24, 2001:db8::/32
-drain_file = $T/state/drain
-control_socket = $T/bgp.sock
-metrics_file = $T/metrics.prom
-reconcile_interval = ${RECONCILE}ms
-bird_timeout = 2s
+	{
+	lab_castiron_ini "reconcile_interval = ${RECONCILE}ms" "bird_timeout = 2s"
+	cat <<EOC
 [service web]
 check    = http
 url      = http://127.0.0.1:$P1/healthz
@@ -74,6 +62,7 @@ fall     = $DNS_FALL
 prefixes = 192.0.2.53/32, 192.0.2.99/32
 ${1:-}
 EOC
+	} >"$CFG"
 }
 
 # The probe: an exec check, up while $T/up exists, that logs the end of
@@ -96,12 +85,6 @@ prefixes = 192.0.2.20/32"
 touch "$T/up"
 write_cfg "$PROBE"
 
-web_start() {
-	ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py $P1 &
-	WEB=$!
-	at_exit "kill $WEB"
-	wait_for 10 "web server" in_host python3 -c "import socket; socket.create_connection(('127.0.0.1', $P1))"
-}
 web_stop() { kill "$WEB"; wait "$WEB" 2>/dev/null; }
 dns_start() {
 	ip netns exec "$NS_H" python3 -m http.server --bind 127.0.0.1 $P2 >/dev/null 2>&1 &
@@ -111,25 +94,6 @@ dns_start() {
 }
 dns_stop() { kill "$DNS"; wait "$DNS" 2>/dev/null; }
 
-ci_start() {
-	ip netns exec "$NS_H" "$CASTIRON" -c "$CFG" -v bgp run >>"$T/castiron.log" 2>&1 &
-	CPID=$!
-	at_exit 'kill -9 $CPID 2>/dev/null'
-	wait_for 10 "control socket" test -S "$T/bgp.sock"
-}
-ci() { in_host "$CASTIRON" -c "$CFG" "$@"; }
-logs_have() { grep -q -- "$1" "$T/castiron.log"; }
-logs_count() { grep -c -- "$1" "$T/castiron.log"; }
-
-# st EXPR: the daemon answers `bgp status` and the Python expression holds
-# (s is the JSON document, svc(NAME) one service of it).
-st() {
-	ci --format json bgp status 2>/dev/null | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-svc = lambda n: [x for x in s['services'] if x['name'] == n][0]
-sys.exit(0 if ($1) else 1)"
-}
 # The value of one line of the metrics file (empty when it is missing).
 metric() { awk -v k="$1" '$1 == k { print $2 }' "$T/metrics.prom" 2>/dev/null; }
 metric_gt() { [ "$(metric "$1")" -gt "$2" ] 2>/dev/null; }
@@ -154,9 +118,6 @@ never_added() {	# N PFX...
 	done
 }
 withdraws_gt() { [ "$(rt_withdraws)" -gt "$1" ]; }
-all_routed() {	# PFX...
-	for _p; do rt_route "$_p" || return 1; done
-}
 # No castiron protocol of the host's BIRD is up (what drain promises
 # before it answers).
 host_all_down() {
@@ -183,7 +144,7 @@ ok "a prefix shared with a down service is not announced" rt_withdrawn 192.0.2.9
 check "the include file says every web prefix is disabled" \
     "$(grep -A1 castiron_p_192_0_2_10_32 "$INC/castiron.conf" | grep -c 'disabled yes')" -eq 1
 
-web_start
+lab_web_start "$P1"
 ok "web rises: IPv4 prefix announced at the router" wait_for 10 "web v4" rt_route 192.0.2.10/32
 ok "web rises: IPv6 prefix announced at the router" wait_for 10 "web v6" rt_route 2001:db8::10/128
 ok "both services up: the shared prefix is announced" wait_for 10 "shared" rt_route 192.0.2.99/32
@@ -349,7 +310,7 @@ metrics_fallen() {
 ok "metrics: web's transition counted, its health and prefix at 0" \
     wait_for $METRICS_WAIT "metrics after the fall" metrics_fallen
 fails_with 1 "bgp check exits 1 while a service is down" ci bgp check
-web_start
+lab_web_start "$P1"
 wait_for 10 "web back" rt_route 192.0.2.99/32
 
 # The other service of the shared prefix fails.
@@ -414,7 +375,6 @@ w0=$(rt_withdraws)
 kill -9 $CPID; wait $CPID 2>/dev/null
 lab_barrier
 ok "castiron killed: the router keeps the routes" all_routed 192.0.2.10/32 2001:db8::10/128 192.0.2.53/32
-rm -f "$T/bgp.sock"
 a0=$(logs_count 'taken as healthy')
 ci_start
 # Proof the new daemon is alive and has had its chance to withdraw: it

@@ -28,11 +28,10 @@
 . tests/lib.sh
 . tests/lab/provlab.sh
 . tests/lab/machine.sh
+. tests/lab/netboot.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "resuming a network-booted host" "needs root (network namespaces, loop devices)"
-	done_testing; exit
-fi
+lab_need "resuming a network-booted host"
 lab_init
 machine_net_init || { echo "not ok 1 - lab network"; echo "1..1"; exit 1; }
 tests/lab/mkosimage "$T/os.img" 48 4
@@ -43,11 +42,10 @@ lab_host 1 openssh 64; A1=$LAB_ADDR D1=$LAB_DISK M1=$LAB_MAC NS1=$LAB_NS
 ip -n "$NS1" route add default via "$LAB_NET.5"
 lab_host 2 openssh 64; A2=$LAB_ADDR D2=$LAB_DISK M2=$LAB_MAC NS2=$LAB_NS
 ip -n "$NS2" route add default via "$LAB_NET.9"
-mkdir -m 700 "$T/bmc.d"
 for n in 1 2; do
 	eval "machine_new $n --serial LAB-SN-000$n --mac \$M$n"
 	bmc_start "$n" --no-qemu
-	cp "$BMC_PASSWORD_FILE" "$T/bmc.d/h$n"; chmod 600 "$T/bmc.d/h$n"
+	bmc_password "$n" "h$n"
 done
 mkdir -p "$T/deploy"
 head -c 4096 /dev/urandom >"$T/deploy/vmlinuz"
@@ -55,43 +53,19 @@ head -c 4096 /dev/urandom >"$T/deploy/initrd.img"
 PORT=$((25000 + $$ % 400))
 URL=http://$LAB_NET.5:$PORT
 
-conf() {	# BOOT-TIMEOUT [PROVISION-LINES]: the lines go into [provision]
-	cat <<EOF
-[castiron]
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image testos]
-url    = file://$T/os.img
-sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-power           = bmc
-boot_timeout    = $1
-connect_timeout = 20s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-image_transport = auto
-${2:-reboot = none}
-[bmc]
-username     = admin
-password_dir = $T/bmc.d
-ca_bundle    = $LABM_CA
-power_timeout = 20s
-[boot]
-listen     = $LAB_NET.5:$PORT
-deploy_dir = $T/deploy
-EOF
+# conf FILE BOOT-TIMEOUT [SECTION.KEY=VALUE...]: power and boot through
+# the BMCs, image testos pulled when it can be (image_transport = auto),
+# no reboot unless the arguments say otherwise.
+conf() {
+	_cf=$1 _cb=$2; shift 2
+	lab_config_to "$_cf" provision.boot_timeout="$_cb" provision.reboot=none \
+	    provision.image_transport=auto bmc.power_timeout=20s \
+	    boot.listen="$LAB_NET.5:$PORT" boot.deploy_dir="$T/deploy" "$@"
 }
-conf 90s >"$T/c.ini"
-conf 4s >"$T/short.ini"
+conf "$T/c.ini" 90s
+conf "$T/short.ini" 4s
 export CASTIRON_CONFIG="$T/c.ini"
 C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
 hy() { echo "$1" | tr : -; }
 boots() { bmc_state "$1" '[.boots[] | .how + ":" + .device + ":" + (.once | tostring)] | join(" ")'; }
 has_boots() { [ "$(bmc_state "$1" '.boots | length')" = "$2" ]; }
@@ -103,21 +77,14 @@ has_boots() { [ "$(bmc_state "$1" '.boots | length')" = "$2" ]; }
 # h2's runs: its first with a disk that is not there, the second with its
 # disk and a reboot command that does nothing, the third with the lab's
 # reboot.
-conf 90s "disk = /dev/castiron-no-such-disk
-reboot = none" >"$T/nodisk.ini"
-conf 90s "disk = $D2
-reboot = ssh
-reboot_command = true
-reboot_timeout = 5s" >"$T/noreboot.ini"
-conf 90s "disk = $D2
-reboot = ssh
-reboot_command = $(lab_reboot_command)
-reboot_timeout = 60s" >"$T/reboot.ini"
+conf "$T/nodisk.ini" 90s provision.disk=/dev/castiron-no-such-disk
+conf "$T/noreboot.ini" 90s provision.disk="$D2" provision.reboot=ssh \
+    provision.reboot_command=true provision.reboot_timeout=5s
+conf "$T/reboot.ini" 90s provision.disk="$D2" provision.reboot=ssh \
+    provision.reboot_command="$(lab_reboot_command)" provision.reboot_timeout=60s
 
-"$C" boot serve >>"$T/serve.log" 2>&1 &
-SERVE=$!
-at_exit "kill $SERVE 2>/dev/null"
-ok "the boot service starts" wait_for 10 "the boot service" curl -sf "$URL/boot.ipxe"
+NETBOOT_URL=$URL
+ok "the boot service starts" netboot_serve "$T/serve.log"
 
 # Machine N's side, from its namespace: its iPXE script, and its deploy
 # environment's check-in with the script's token and its key.

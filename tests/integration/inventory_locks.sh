@@ -20,42 +20,15 @@
 # time-limit: 240
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "a provisioning run and other processes on one inventory" \
-	    "needs root (network namespaces, loop devices)"
-	done_testing
-	exit
-fi
+lab_need "a provisioning run and other processes on one inventory"
 lab_init
 
+# Image testos: 1 MiB of random data, no bmap.  SSH only (power = none).
 head -c 1048576 /dev/urandom >"$T/os.img"
-cat >"$T/c.ini" <<EOF
-[castiron]
-site = ams1
-state_dir = $T/state
-
-[inventory]
-database = $T/inv.db
-
-[images]
-cache_dir = $T/cache
-
-[image testos]
-url    = file://$T/os.img
-sha256 = $(sha256sum "$T/os.img" | cut -d' ' -f1)
-
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-parallel        = 2
-connect_timeout = 150s
-io_timeout      = 150s
-authorized_keys = $T/lab/authorized_keys
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+lab_config power=none castiron.site=ams1 "image testos.bmap=" provision.parallel=2 \
+    provision.connect_timeout=150s provision.io_timeout=150s
 is() { [ "$(jget "$1" "$2")" = "$3" ]; }
 
 lab_host 1 openssh 8; A1=$LAB_ADDR

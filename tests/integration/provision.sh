@@ -10,13 +10,9 @@
 # time-limit: 300
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "provision against lab hosts" \
-	    "needs root (network namespaces, loop devices, mounts)"
-	done_testing
-	exit
-fi
+lab_need "provision against lab hosts"
 lab_init
 
 # The OS image: 48 MiB, a GPT with an ext4 root and a 4 MiB payload.
@@ -26,44 +22,14 @@ IMGSZ=$(stat -c %s "$T/os.img")
 MAPPED=$(lab_mapped "$T/os.img.bmap")
 MiB=1048576
 
-cat >"$T/c.ini" <<EOF
-[castiron]
-site = ams1
-state_dir = $T/state
-
-[inventory]
-database = $T/inv.db
-
-[images]
-cache_dir = $T/cache
-
-[image testos]
-url    = file://$T/os.img
-sha256 = $IMGSHA
-bmap   = file://$T/os.img.bmap
-
-[image damaged]
-url    = file://$T/damaged.img
-sha256 = $IMGSHA
-
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-parallel        = 4
-reboot          = ssh
-reboot_command  = $(lab_reboot_command)
-reboot_timeout  = 60s
-connect_timeout = 30s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-EOF
+# SSH only (power = none: reboot = ssh), image testos from $T/os.img.
 # Timeouts with room for a loaded machine: what a host does, not how fast
 # this machine is, decides each result.  The two timeouts under test have
-# configurations of their own further down.
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-js() { "$C" inventory show "$1" --format json; }
-jget() { js "$1" | jq -r "$2"; }
+# configurations of their own further down (sed on the lines here).
+lab_config power=none castiron.site=ams1 provision.parallel=4 \
+    provision.reboot_command="$(lab_reboot_command)" provision.reboot_timeout=60s \
+    provision.connect_timeout=30s provision.io_timeout=60s \
+    "image damaged.url=file://$T/damaged.img" "image damaged.sha256=$IMGSHA"
 # What the kernel has written to host N's disk, and the sha256 of all of
 # it: an untouched disk shows the same before and after.
 disk_state() { echo "$(lab_written "$1") $(lab_sha "$(cat "$T/lab/h$1/loop")" 0)"; }

@@ -43,36 +43,19 @@ done
 PORT=$((24000 + $$ % 400))
 SRV=$LAB_NET.5:$PORT
 
-conf() {	# TRANSPORT [BOOT-URL]
-	cat <<EOF
-[castiron]
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image zst]
-url    = file://$T/os.zst
-sha256 = $(sha "$T/os.zst")
-bmap   = file://$T/os.img.bmap
-[image raw]
-url    = file://$T/os.img
-sha256 = $(sha "$T/os.img")
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-reboot          = none
-connect_timeout = 30s
-io_timeout      = 120s
-authorized_keys = $T/lab/authorized_keys
-image_transport = $1
-[boot]
-listen = $SRV
-EOF
-	[ -z "${2:-}" ] || echo "url = $2"
+# conf FILE TRANSPORT [BOOT-URL]: SSH only (power = none), no reboot;
+# images zst and raw, no default image.
+conf() {
+	lab_config_to "$1" image=none power=none provision.reboot=none \
+	    provision.connect_timeout=30s provision.io_timeout=120s \
+	    provision.image_transport="$2" boot.listen="$SRV" boot.url="${3:-}" \
+	    "image zst.url=file://$T/os.zst" "image zst.sha256=$(sha "$T/os.zst")" \
+	    "image zst.bmap=file://$T/os.img.bmap" \
+	    "image raw.url=file://$T/os.img" "image raw.sha256=$(sha "$T/os.img")" \
+	    "image raw.bmap=file://$T/os.img.bmap"
 }
-conf pull >"$T/c.ini"
-conf auto >"$T/auto.ini"
+conf "$T/c.ini" pull
+conf "$T/auto.ini" auto
 export CASTIRON_CONFIG="$T/c.ini"
 sent_note() { jget "$1" '[.events[] | select(.step == "image" and ((.reason // "") | test("verified on")))] | last | .reason // ""'; }
 for n in 1 2 3 4 5 6; do
@@ -122,7 +105,7 @@ ip netns exec "ci-prov-$$-3" python3 tests/lab/imgserver.py --dir "$T/bad" \
     --ctl "$T/bad.ctl" --log "$T/bad.log" --port-file "$T/bad.port" >"$T/bad.err" 2>&1 &
 at_exit "kill $!"
 wait_for 10 "the misbehaving server" test -s "$T/bad.port"
-conf pull "http://127.0.0.1:$(cat "$T/bad.port")" >"$T/bad.ini"
+conf "$T/bad.ini" pull "http://127.0.0.1:$(cat "$T/bad.port")"
 fails_with 1 "h3: a corrupted body fails the pull" sh -c \
     "'$C' -c '$T/bad.ini' provision h3 --image zst --accept-new-hostkey 2>'$T/h3.err'"
 check "  ...failed at image, the writer's reason in one line" \

@@ -10,13 +10,9 @@
 # time-limit: 300
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "provision at rack scale" \
-	    "needs root (network namespaces, loop devices, mounts)"
-	done_testing
-	exit
-fi
+lab_need "provision at rack scale"
 lab_init
 tests/lab/mkosimage "$T/os.img" 48 4
 IMGSHA=$(sha256sum "$T/os.img" | cut -d' ' -f1)
@@ -29,35 +25,12 @@ PAYLOAD=$(cat "$T/os.img.payload.sha256")
 ssh-keygen -q -t ed25519 -N '' -C deploy -f "$T/lab/deploy_key"
 DEPLOY_FP=$(ssh-keygen -l -E sha256 -f "$T/lab/deploy_key.pub" | awk '{print $2}')
 
-cat >"$T/c.ini" <<EOF
-[castiron]
-site = ams1
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image testos]
-url    = file://$T/os.img
-sha256 = $IMGSHA
-bmap   = file://$T/os.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-parallel        = 8
-reboot          = ssh
-reboot_command  = $(lab_reboot_command)
-reboot_timeout  = 60s
-connect_timeout = 30s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-deploy_host_key = $T/lab/deploy_key.pub
-EOF
-# (timeouts with room for eight hosts at once on a loaded machine: the
-# hosts, not this machine's speed, decide each result)
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
+# SSH only (power = none: reboot = ssh), image testos from $T/os.img;
+# timeouts with room for eight hosts at once on a loaded machine: the
+# hosts, not this machine's speed, decide each result.
+lab_config power=none castiron.site=ams1 provision.parallel=8 \
+    provision.reboot_command="$(lab_reboot_command)" provision.connect_timeout=30s \
+    provision.deploy_host_key="$T/lab/deploy_key.pub"
 
 LAB_HOSTKEY=$T/lab/deploy_key
 export LAB_HOSTKEY

@@ -12,51 +12,19 @@
 # time-limit: 400
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "provision runs that are interrupted, killed or resumed" \
-	    "needs root (network namespaces, loop devices, mounts)"
-	done_testing
-	exit
-fi
+lab_need "provision runs that are interrupted, killed or resumed"
 lab_init
 
 tests/lab/mkosimage "$T/os.img" 48 4
-IMGSHA=$(sha256sum "$T/os.img" | cut -d' ' -f1)
 MiB=1048576
 
-cat >"$T/c.ini" <<EOF
-[castiron]
-site = ams1
-state_dir = $T/state
-
-[inventory]
-database = $T/inv.db
-
-[images]
-cache_dir = $T/cache
-
-[image testos]
-url    = file://$T/os.img
-sha256 = $IMGSHA
-bmap   = file://$T/os.img.bmap
-
-[provision]
-ssh_key         = $T/lab/id_ed25519
-image           = testos
-parallel        = 2
-reboot          = ssh
-reboot_command  = $(lab_reboot_command)
-reboot_timeout  = 60s
-connect_timeout = 30s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-EOF
-export CASTIRON_CONFIG="$T/c.ini"
-C=$CASTIRON
+# SSH only (power = none: reboot = ssh), image testos from $T/os.img.
+lab_config power=none castiron.site=ams1 provision.parallel=2 \
+    provision.reboot_command="$(lab_reboot_command)" provision.connect_timeout=30s
 DB=$T/inv.db
 ME=$(hostname)
-jget() { "$C" inventory show "$1" --format json | jq -r "$2"; }
 # events of host $1 whose reason matches the regular expression $2
 events() { jget "$1" "[.events[] | select((.reason // \"\") | test(\"$2\"))] | length"; }
 # A provision run in the background is started with SIGINT as a terminal

@@ -17,14 +17,9 @@
 # time-limit: 300
 . tests/lib.sh
 . tests/lab/provlab.sh
+. tests/lab/labconf.sh
 
-if [ "$(id -u)" != 0 ]; then
-	skip "provision over several streams" \
-	    "needs root (network namespaces, loop devices)"
-	done_testing
-	exit
-fi
-command -v debugfs >/dev/null || { skip "provision over several streams" "no debugfs"; done_testing; exit; }
+lab_need "provision over several streams" debugfs
 lab_init
 MiB=1048576
 
@@ -34,31 +29,13 @@ PAYLOAD=$(cat "$T/rnd.img.payload.sha256")
 zstd -q -1 "$T/rnd.img" -o "$T/rnd.zst"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-conf() {	# FILE STREAMS
-	cat >"$1" <<EOF
-[castiron]
-site = ams1
-state_dir = $T/state
-[inventory]
-database = $T/inv.db
-[images]
-cache_dir = $T/cache
-[image rnd]
-url = file://$T/rnd.img
-sha256 = $(sha "$T/rnd.img")
-bmap = file://$T/rnd.img.bmap
-[image zst]
-url = file://$T/rnd.zst
-sha256 = $(sha "$T/rnd.zst")
-bmap = file://$T/rnd.img.bmap
-[provision]
-ssh_key         = $T/lab/id_ed25519
-reboot          = none
-connect_timeout = 30s
-io_timeout      = 60s
-authorized_keys = $T/lab/authorized_keys
-image_streams   = $2
-EOF
+conf() {	# FILE STREAMS: SSH only (power = none), no reboot
+	lab_config_to "$1" power=none castiron.site=ams1 provision.reboot=none \
+	    provision.connect_timeout=30s provision.image_streams="$2" \
+	    "image rnd.url=file://$T/rnd.img" "image rnd.sha256=$(sha "$T/rnd.img")" \
+	    "image rnd.bmap=file://$T/rnd.img.bmap" \
+	    "image zst.url=file://$T/rnd.zst" "image zst.sha256=$(sha "$T/rnd.zst")" \
+	    "image zst.bmap=file://$T/rnd.img.bmap"
 }
 C=$CASTIRON
 jget() { CASTIRON_CONFIG=$T/c1.ini "$C" inventory show "$1" --format json | jq -r "$2"; }

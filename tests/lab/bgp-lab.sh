@@ -4,6 +4,10 @@
 # peer, one veth between them carrying an IPv4 and an IPv6 session.
 # Everything lives under $T and is removed by at_exit.
 #
+#   lab_test_up NAME     for a test: ends it with a skip ("bgp lab") unless
+#                        it runs as root with bird2 installed, then
+#                        lab_up NAME; a lab that does not come up is the
+#                        test's one failure
 #   lab_up NAME          namespaces, addresses, both BIRDs; waits for BGP.
 #                        With LAB_HOSTS=2, a second host (namespace $NS_H2,
 #                        BIRD on $HSOCK2, AS 65002, include dir $INC2); the
@@ -27,6 +31,39 @@
 #   procs_older MS ARGV...
 #                        how many processes run exactly ARGV and are older
 #                        than MS milliseconds (needs no lab)
+#
+# castiron on the lab's host (the tests set CFG, its configuration file):
+#   lab_castiron_ini [LINE...]
+#                        the head of that file: [castiron] state_dir
+#                        $T/state; [bgp] with the host's BIRD (bird_socket
+#                        $HSOCK, include_dir $INC), allowed_prefixes
+#                        192.0.2.0/24, 2001:db8::/32, drain_file
+#                        $T/state/drain, control_socket $T/bgp.sock,
+#                        metrics_file $T/metrics.prom, then each LINE
+#                        ("key = value") in [bgp]
+#   lab_web_start PORT   the HTTP service (tests/lab/bgp-httpd.py) on
+#                        127.0.0.1:PORT in the host namespace, WEB its pid;
+#                        returns once it accepts connections
+#   ci_start             castiron -c $CFG -v bgp run in the host namespace,
+#                        its log appended to $T/castiron.log, CPID its pid;
+#                        returns once its control socket $T/bgp.sock is
+#                        there (a stale one, of a castiron killed, removed
+#                        first)
+#   ci ARGS...           castiron -c $CFG ARGS in the host namespace
+#   st EXPR              0 when castiron answers `bgp status` and the Python
+#                        expression EXPR holds (s is the JSON document,
+#                        svc(NAME) one service of it, pfx(PREFIX) one
+#                        prefix)
+#   logs_have TEXT, logs_count TEXT
+#                        whether castiron's log has TEXT, how many lines
+#   all_routed PFX...    0 when the router has a route for every PFX
+
+lab_test_up() {	# name
+	if ! command -v bird >/dev/null || [ "$(id -u)" -ne 0 ]; then
+		skip "bgp lab" "needs root and bird2"; done_testing; exit
+	fi
+	lab_up "$1" || { echo "not ok 1 - lab setup"; echo "1..1"; exit 1; }
+}
 
 lab_up() {
 	LAB=ci-$1-$$
@@ -306,3 +343,45 @@ for p in os.listdir("/proc"):
 print(n)
 EOPY
 }
+
+lab_castiron_ini() {	# [line...]
+	cat <<EOC
+[castiron]
+state_dir = $T/state
+[bgp]
+bird_socket = $HSOCK
+include_dir = $INC
+allowed_prefixes = 192.0.2.0/24, 2001:db8::/32
+drain_file = $T/state/drain
+control_socket = $T/bgp.sock
+metrics_file = $T/metrics.prom
+EOC
+	[ $# -eq 0 ] || printf '%s\n' "$@"
+}
+
+lab_web_start() {	# port
+	ip netns exec "$NS_H" python3 tests/lab/bgp-httpd.py "$1" &
+	WEB=$!
+	at_exit "kill $WEB"
+	wait_for 10 "web server" in_host python3 -c "import socket; socket.create_connection(('127.0.0.1', $1))"
+}
+
+ci_start() {
+	rm -f "$T/bgp.sock"
+	ip netns exec "$NS_H" "$CASTIRON" -c "$CFG" -v bgp run >>"$T/castiron.log" 2>&1 &
+	CPID=$!
+	at_exit 'kill -9 $CPID 2>/dev/null'
+	wait_for 10 "control socket" test -S "$T/bgp.sock"
+}
+ci() { in_host "$CASTIRON" -c "$CFG" "$@"; }
+st() {
+	ci --format json bgp status 2>/dev/null | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+svc = lambda n: [x for x in s['services'] if x['name'] == n][0]
+pfx = lambda n: [x for x in s['prefixes'] if x['prefix'] == n][0]
+sys.exit(0 if ($1) else 1)"
+}
+logs_have() { grep -q -- "$1" "$T/castiron.log"; }
+logs_count() { grep -c -- "$1" "$T/castiron.log"; }
+all_routed() { for _p; do rt_route "$_p" || return 1; done; }

@@ -22,6 +22,8 @@
 #       [image testos] $T/os.img (tests/lab/mkosimage), its sha256, bmap,
 #                     and [provision] image testos: only when $T/os.img
 #                     exists (a test of the boot service alone has none)
+#                     and image=none is not given (a test whose images
+#                     have names of their own, and no default)
 #       [provision]   ssh_key, authorized_keys from lab_init ($T/lab,
 #                     when it has run: castiron refuses a key file that
 #                     is not there), power bmc, reboot bmc, boot_timeout 60s,
@@ -35,6 +37,10 @@
 #                     reboot ssh, no boot_timeout, no [bmc]), as the
 #                     tests of provision's trust rules and secrets, and
 #                     of the network boot alone, have it
+#   lab_config_to FILE [SECTION.KEY=VALUE...]
+#                               the same, written to FILE, and nothing
+#                               else (CASTIRON_CONFIG and C as they were):
+#                               for a test's second configuration
 #   lab_bmc_host N redfish|ipmi [SIZE_MB]
 #                               host N of tests/lab/provlab.sh (OpenSSH,
 #                               a SIZE_MB disk, default 64) behind machine
@@ -99,7 +105,8 @@ EOF
 
 # Each line SECTION.KEY=VALUE; the last word for a key wins, in the place
 # of its first; sections in the order they first appear.
-lab_config() {
+lab_config_to() {	# file [section.key=value...]
+	_lf=$1; shift
 	{
 		_lab_config_defaults
 		[ -z "${LAB_CONFIG_KEYS:-}" ] || printf '%s\n' "$LAB_CONFIG_KEYS"
@@ -108,6 +115,9 @@ lab_config() {
 			bmc=ipmi)
 				echo bmc.ca_bundle=
 				ipmi_config_bmc | sed -n 's/^\([a-z_]*\) = \(.*\)/bmc.\1=\2/p' ;;
+			image=none)
+				printf '%s\n' "image testos.url=" "image testos.sha256=" \
+				    "image testos.bmap=" provision.image= ;;
 			power=none)
 				printf '%s\n' provision.power= provision.reboot=ssh \
 				    provision.boot_timeout= bmc.username= \
@@ -134,7 +144,11 @@ lab_config() {
 			if (out != "")
 				printf "[%s]\n%s", sec, out
 		}
-	}' >"$T/c.ini"
+	}' >"$_lf"
+}
+
+lab_config() {
+	lab_config_to "$T/c.ini" "$@" || return 1
 	CASTIRON_CONFIG=$T/c.ini
 	export CASTIRON_CONFIG
 	C=$CASTIRON

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "lib/config.h"
+#include "tests/unit/cfgtest.h"
 
 static char	dir[] = "/tmp/castiron-cfg.XXXXXX";
 
@@ -21,25 +22,10 @@ static struct config *
 load(const char *text, struct cfg_errors *errs)
 {
 	char	 path[256];
-	FILE	*f;
 
 	snprintf(path, sizeof(path), "%s/c.ini", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	write_text(path, text);
 	return config_load(path, errs);
-}
-
-static int
-has_error(const struct cfg_errors *e, const char *needle)
-{
-	size_t	 i;
-
-	for (i = 0; i < e->n; i++)
-		if (strstr(e->msg[i], needle))
-			return 1;
-	return 0;
 }
 
 static void
@@ -159,13 +145,10 @@ t_secret(void **st)
 	struct cfg_errors	 e = { 0 };
 	struct config		*c;
 	char			 pw[256], text[512];
-	FILE			*f;
 
 	(void)st;
 	snprintf(pw, sizeof(pw), "%s/pw", dir);
-	f = fopen(pw, "w");
-	fputs("hunter2\n", f);
-	fclose(f);
+	write_text(pw, "hunter2\n");
 	chmod(pw, 0640);
 	snprintf(text, sizeof(text), "[bmc]\npassword_file = %s\n", pw);
 	c = load(text, &e);

@@ -19,6 +19,7 @@
 
 #include "lib/config.h"
 #include "provision/role.h"
+#include "tests/unit/cfgtest.h"
 
 static char	dir[] = "/tmp/castiron-role.XXXXXX";
 
@@ -48,11 +49,7 @@ path_of(const char *name)
 static void
 write_file(const char *name, const char *text)
 {
-	FILE	*f = fopen(path_of(name), "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	write_text(path_of(name), text);
 }
 
 /* The appliance's file: [castiron] and roles after it. */
@@ -92,17 +89,6 @@ load_web(const char *services, const char *extra, struct cfg_errors *errs)
 	c = load_appliance(roles, errs);
 	free(roles);
 	return c;
-}
-
-static int
-has_error(const struct cfg_errors *e, const char *needle)
-{
-	size_t	 i;
-
-	for (i = 0; i < e->n; i++)
-		if (strstr(e->msg[i], needle))
-			return 1;
-	return 0;
 }
 
 static void
