@@ -173,7 +173,7 @@ IMAGES_IF_ROOT = if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory image
 	else echo "images: not root, not built (the tests that boot them skip)"; fi
 
 .SECONDEXPANSION:
-$(BUILD)/tests/test_%: tests/unit/test_%.c \
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) \
 		$$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename $$(UNIT_$$*))))
 	@[ -n "$(UNIT_$*)" ] || { echo "$<: name the sources it links in UNIT_$* in the Makefile"; exit 1; }
 	@mkdir -p $(dir $@)
