@@ -113,7 +113,7 @@ UNIT_inspect         := provision/inspect.c lib/err.c lib/log.c lib/parse.c lib/
 UNIT_inventory       := inventory/be_pg.c inventory/be_sqlite.c inventory/csv.c \
 	inventory/db.c inventory/discover.c inventory/enroll.c inventory/facts.c inventory/host.c \
 	inventory/hoststate.c inventory/migrate.c inventory/nics.c inventory/query.c lib/file.c \
-	lib/err.c lib/log.c lib/parse.c lib/sshkey.c lib/xmalloc.c
+	lib/err.c lib/log.c lib/output.c lib/parse.c lib/sshkey.c lib/xmalloc.c
 UNIT_inventory_LIBS  := -lsqlite3 -lpq -ljansson -lcrypto
 UNIT_output          := lib/output.c lib/log.c lib/xmalloc.c
 UNIT_output_LIBS     := -ljansson

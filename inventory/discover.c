@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "inventory/inv_int.h"
+#include "lib/log.h"
+#include "lib/output.h"
 #include "lib/parse.h"
 #include "lib/xmalloc.h"
 
@@ -53,56 +53,80 @@ clean(const char *s)
 	return c;
 }
 
-static json_t *
-jclean(const char *s)
+/* A cleaned string, or null for none. */
+static void
+out_clean(struct out *o, const char *key, const char *s)
 {
 	char	*c = clean(s);
-	json_t	*j = c ? json_string(c) : json_null();
 
+	out_kstr(o, key, c);
 	free(c);
-	return j;
 }
 
 /* The inspection's disks, NICs and accelerators as JSON text, as a host
- * object carries them (cli/cmd_inventory.c). */
+ * object carries them (cli/cmd_inventory.c), written by lib/output's
+ * JSON writer (compact: a memory stream is no terminal). */
 static char *
 facts_json(const struct inv_facts *f)
 {
-	json_t	*o = json_object(), *a;
-	char	*text;
-	size_t	 i;
+	struct out	*o;
+	FILE		*mf;
+	char		*text = NULL;
+	size_t		 len = 0, i;
 
-	a = json_array();
-	for (i = 0; f && i < f->ndisks; i++)
-		json_array_append_new(a, json_pack("{s:o,s:I,s:o,s:o,s:b,s:b}",
-		    "name", jclean(f->disks[i].name), "size_bytes",
-		    (json_int_t)f->disks[i].size_bytes, "model",
-		    jclean(f->disks[i].model), "serial",
-		    jclean(f->disks[i].serial), "rotational",
-		    f->disks[i].rotational != 0, "removable",
-		    f->disks[i].removable != 0));
-	json_object_set_new(o, "disks", a);
-	a = json_array();
-	for (i = 0; f && i < f->nnics; i++)
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o}", "name",
-		    jclean(f->nics[i].name), "mac", jclean(f->nics[i].mac),
-		    "speed_mbps", f->nics[i].speed_mbps ?
-		    json_integer((json_int_t)f->nics[i].speed_mbps) :
-		    json_null()));
-	json_object_set_new(o, "nics", a);
-	a = json_array();
-	for (i = 0; f && i < f->ngpus; i++)
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:o,s:o}",
-		    "pci_slot", jclean(f->gpus[i].pci_slot), "class",
-		    jclean(f->gpus[i].class), "vendor", jclean(f->gpus[i].vendor),
-		    "model", jclean(f->gpus[i].model), "memory_mb",
-		    f->gpus[i].memory_mb >= 0 ?
-		    json_integer(f->gpus[i].memory_mb) : json_null()));
-	json_object_set_new(o, "gpus", a);
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		text = xstrdup("{\"disks\":[],\"nics\":[],\"gpus\":[]}");
+	if ((mf = open_memstream(&text, &len)) == NULL)
+		fatal("open_memstream");
+	o = out_new(mf, OUT_JSON, OUT_RECORD, NULL);
+	out_begin_object(o);
+	out_key(o, "disks");
+	out_begin_array(o);
+	for (i = 0; f && i < f->ndisks; i++) {
+		out_begin_object(o);
+		out_clean(o, "name", f->disks[i].name);
+		out_kint(o, "size_bytes", (int64_t)f->disks[i].size_bytes);
+		out_clean(o, "model", f->disks[i].model);
+		out_clean(o, "serial", f->disks[i].serial);
+		out_kbool(o, "rotational", f->disks[i].rotational != 0);
+		out_kbool(o, "removable", f->disks[i].removable != 0);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_key(o, "nics");
+	out_begin_array(o);
+	for (i = 0; f && i < f->nnics; i++) {
+		out_begin_object(o);
+		out_clean(o, "name", f->nics[i].name);
+		out_clean(o, "mac", f->nics[i].mac);
+		out_key(o, "speed_mbps");
+		if (f->nics[i].speed_mbps)
+			out_int(o, (int64_t)f->nics[i].speed_mbps);
+		else
+			out_null(o);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_key(o, "gpus");
+	out_begin_array(o);
+	for (i = 0; f && i < f->ngpus; i++) {
+		out_begin_object(o);
+		out_clean(o, "pci_slot", f->gpus[i].pci_slot);
+		out_clean(o, "class", f->gpus[i].class);
+		out_clean(o, "vendor", f->gpus[i].vendor);
+		out_clean(o, "model", f->gpus[i].model);
+		out_key(o, "memory_mb");
+		if (f->gpus[i].memory_mb >= 0)
+			out_int(o, f->gpus[i].memory_mb);
+		else
+			out_null(o);
+		out_end_object(o);
+	}
+	out_end_array(o);
+	out_end_object(o);
+	out_end(o);
+	if (fclose(mf) != 0 || text == NULL)
+		fatal("open_memstream");
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
 	return text;
 }
 
