@@ -4,7 +4,7 @@
  * reads one JSON document; "drain" and "undrain" make the daemon re-read
  * the drain file, which `bgp drain` writes (and `bgp undrain` removes)
  * before poking, so that a drain survives restarts of castiron and of the
- * host.  The status document is the one DESIGN.md fixes for
+ * host.  The status document is the one docs/bgp.md documents for
  * `bgp status --format json`.
  */
 #include <sys/epoll.h>

@@ -151,9 +151,10 @@ out_kint_if(struct out *o, const char *key, int64_t v, int is_known)
 }
 
 /*
- * A host's fields (DESIGN.md's, in this order), inside an object that the
- * caller opens and closes.  keyline: the pinned key as a table shows it,
- * type and fingerprint as known_hosts tools print them.
+ * A host's fields (docs/inventory.md's host object, in its order),
+ * inside an object that the caller opens and closes.  keyline: the pinned
+ * key as a table shows it, type and fingerprint as known_hosts tools
+ * print them.
  */
 static void
 host_out(struct out *o, const struct inv_host_row *h, int keyline)

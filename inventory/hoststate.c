@@ -1,5 +1,6 @@
 /*
- * The transition table of a host's life, exactly as DESIGN.md draws it:
+ * The transition table of a host's life, exactly as docs/architecture.md
+ * ("The life of a host") draws it:
  * which states the operator may set by hand and which the provisioner
  * may.  Kept apart from the database so that it stays a table anyone can
  * read and test.

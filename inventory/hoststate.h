@@ -1,5 +1,5 @@
 /*
- * The life of a host (DESIGN.md, "provision: the life of a host"): its
+ * The life of a host (docs/architecture.md, "The life of a host"): its
  * states, the steps of a provisioning run, and which transitions the
  * operator (`inventory set-state`) and the provisioner (`provision`) may
  * make.  Pure functions over small enums: no database, no I/O, so the

@@ -16,7 +16,7 @@
 
 #define ROLE_MAXFILES	5
 /* Where the installed system's castiron reads its configuration
- * (DESIGN.md's default) and where its BIRD includes castiron's file. */
+ * (castiron's default path) and where its BIRD includes castiron's file. */
 #define ROLE_CASTIRON_INI	"/etc/castiron/castiron.ini"
 #define ROLE_BIRD_CONF		"/etc/bird/bird.conf"
 #define ROLE_INCLUDE_DIR	"/run/castiron/bird"

@@ -150,7 +150,7 @@ ok "web rises: IPv6 prefix announced at the router" wait_for 10 "web v6" rt_rout
 ok "both services up: the shared prefix is announced" wait_for 10 "shared" rt_route 192.0.2.99/32
 ok "the transition is logged with its reason" logs_have "service web: up (HTTP 200"
 
-# bgp status, JSON as DESIGN.md fixes it.
+# bgp status, JSON as docs/bgp.md documents it.
 ci --format json bgp status >"$T/status.json" 2>&1
 ok "bgp status --format json has the documented fields" python3 -c "
 import json, sys

@@ -78,7 +78,7 @@ for h in st1 st2 st3; do ci inventory remove $h >/dev/null; done
 # list: JSON
 ci inventory list --format json >"$T/out.json"
 ok "list --format json is a JSON array of 5" json 'assert len(d) == 5, d'
-ok "host objects carry DESIGN.md's fields" json '
+ok "host objects carry the documented fields (docs/inventory.md)" json '
 need = "hostname site rack unit serial bmc macs address role state step image cpu_model cpu_cores memory_mb disks nics ssh_host_key created_at updated_at".split()
 for h in d:
     missing = [k for k in need if k not in h]
