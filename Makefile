@@ -106,6 +106,10 @@ UNIT_split           := images/split.c images/bmap.c images/bmap_create.c \
 	images/digest.c images/frame.c lib/err.c lib/file.c lib/log.c lib/parse.c \
 	lib/xmalloc.c
 UNIT_split_LIBS      := -lcrypto
+UNIT_walk            := images/walk.c images/source.c images/bmap.c images/bmap_create.c \
+	images/digest.c images/target.c images/write.c images/parttable.c lib/err.c \
+	lib/file.c lib/log.c lib/parse.c lib/xmalloc.c
+UNIT_walk_LIBS       := -lzstd -lz -lcrypto -lpthread
 UNIT_grubcfg         := provision/grubcfg.c provision/grubscript.c provision/grubtest.c \
 	lib/err.c lib/log.c lib/xmalloc.c
 UNIT_hoststate       := inventory/hoststate.c

@@ -245,6 +245,51 @@ img_src_known_size(const struct img_src *s)
 	return s->fmt == IMG_RAW ? s->stored : 0;
 }
 
+/* Up to len bytes of the file, at off (pread) or, off < 0, where it is
+ * (read); short only at the end of the file. */
+static ssize_t
+src_read_at(struct img_src *s, uint8_t *buf, size_t len, int64_t off,
+    struct err *err)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < len) {
+		n = off < 0 ? read(s->fd, buf + got, len - got) :
+		    pread(s->fd, buf + got, len - got, (off_t)off +
+		    (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_errno(err, ERR_FAIL, "%s: read", s->path);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t
+img_src_pread(struct img_src *s, void *buf, size_t len, uint64_t off,
+    struct err *err)
+{
+	if (s->fmt != IMG_RAW || s->fd == -1 || off > INT64_MAX) {
+		err_set(err, ERR_FAIL, "%s: not a raw image file", s->path);
+		return -1;
+	}
+	return src_read_at(s, buf, len, (int64_t)off, err);
+}
+
+void
+img_src_willneed(struct img_src *s, uint64_t off, uint64_t len)
+{
+	if (s->fd != -1)
+		(void)posix_fadvise(s->fd, (off_t)off, (off_t)len,
+		    POSIX_FADV_WILLNEED);
+}
+
 static enum err_code
 src_refill(struct img_src *s, struct err *err)
 {
@@ -266,27 +311,6 @@ got:
 	if (n == 0)
 		s->in_eof = 1;
 	return ERR_OK;
-}
-
-static ssize_t
-src_read_raw(struct img_src *s, uint8_t *buf, size_t len, struct err *err)
-{
-	size_t	 got = 0;
-	ssize_t	 n;
-
-	while (got < len) {
-		n = read(s->fd, buf + got, len - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(err, ERR_FAIL, "%s: read", s->path);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
 }
 
 static ssize_t
@@ -404,7 +428,7 @@ img_src_read(struct img_src *s, void *buf, size_t len, struct err *err)
 	case IMG_GZIP:
 		return src_read_gzip(s, buf, len, err);
 	default:
-		return src_read_raw(s, buf, len, err);
+		return src_read_at(s, buf, len, -1, err);
 	}
 }
 

@@ -49,6 +49,13 @@ uint64_t	 img_src_known_size(const struct img_src *);
  */
 ssize_t		 img_src_read(struct img_src *, void *buf, size_t len,
 		    struct err *);
+/*
+ * A raw image file only: reads up to len bytes at off (short at the end
+ * of the file), -1 on error; and asks the kernel to read a span ahead.
+ */
+ssize_t		 img_src_pread(struct img_src *, void *buf, size_t len,
+		    uint64_t off, struct err *);
+void		 img_src_willneed(struct img_src *, uint64_t off, uint64_t len);
 /* Counts the image bytes by reading the whole source once (then rewinds). */
 enum err_code	 img_src_measure(struct img_src *, uint64_t *size,
 		    struct err *);

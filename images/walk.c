@@ -4,13 +4,17 @@
  * against its bmap (`castiron image verify`).  The walk reads ahead on a
  * thread (img_pipe), so decompression overlaps with hashing and writing;
  * gaps between ranges are decompressed and dropped, and the image is read
- * to its end so that a truncated or corrupt tail is an error too.
+ * to its end so that a truncated or corrupt tail is an error too.  A raw
+ * file with a bmap is read only where the bmap maps it (as bmaptool
+ * does), the kernel asked to read the next span ahead: its size says
+ * whether it is whole, and nothing in a gap is ever used.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "images/target.h"
 #include "images/walk.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 struct walk_range {
@@ -49,6 +53,70 @@ img_walk_size(struct img_src *src, const struct bmap *bm, uint64_t *size,
 	return img_src_measure(src, size, err);
 }
 
+/* The mapped ranges of a raw file, each read where it lies. */
+static enum err_code
+walk_raw(struct img_src *src, const struct bmap *bm, uint64_t size,
+    const struct img_walk_cb *cb, void *arg, struct err *err)
+{
+	struct walk_range	 r, nx;
+	uint8_t			*buf;
+	uint64_t		 idx, done, stored = img_src_stored_size(src);
+	size_t			 n;
+	ssize_t			 got;
+	enum err_code		 rc = ERR_OK;
+	int			 have;
+
+	if (stored > size)
+		return err_set(err, ERR_FAIL, "the image is larger than %llu "
+		    "bytes (the bmap's ImageSize): wrong bmap?",
+		    (unsigned long long)size);
+	if (stored < size)
+		return err_set(err, ERR_FAIL, "the image ends after %llu "
+		    "bytes, expected %llu (the bmap's ImageSize)",
+		    (unsigned long long)stored, (unsigned long long)size);
+	/* Page-aligned, as the pipe's, for a writer using O_DIRECT. */
+	if (posix_memalign((void **)&buf, 4096, IMG_PIPE_BUFSZ) != 0)
+		fatalx("out of memory");
+	memset(&nx, 0, sizeof(nx));
+	have = walk_next(bm, size, 0, &r);
+	for (idx = 0; have && rc == ERR_OK; idx++, r = nx) {
+		if (r.off + r.len > size) {
+			rc = err_set(err, ERR_FAIL, "range %llu ends past the "
+			    "image's %llu bytes", (unsigned long long)idx,
+			    (unsigned long long)size);
+			break;
+		}
+		if ((have = walk_next(bm, size, idx + 1, &nx)))
+			img_src_willneed(src, nx.off, nx.len < IMG_PIPE_BUFSZ ?
+			    nx.len : IMG_PIPE_BUFSZ);
+		if ((rc = cb->begin(arg, idx, r.off, r.len, err)) != ERR_OK)
+			break;
+		for (done = 0; done < r.len && rc == ERR_OK; done += n) {
+			n = r.len - done < IMG_PIPE_BUFSZ ?
+			    (size_t)(r.len - done) : IMG_PIPE_BUFSZ;
+			/* The rest of the range read ahead while this is used. */
+			if (done + n < r.len)
+				img_src_willneed(src, r.off + done + n,
+				    r.len - done - n < IMG_PIPE_BUFSZ ?
+				    r.len - done - n : IMG_PIPE_BUFSZ);
+			if ((got = img_src_pread(src, buf, n, r.off + done,
+			    err)) < 0)
+				rc = ERR_FAIL;
+			else if ((size_t)got < n)
+				rc = err_set(err, ERR_FAIL, "the image ends "
+				    "after %llu bytes, expected %llu",
+				    (unsigned long long)(r.off + done +
+				    (uint64_t)got), (unsigned long long)size);
+			else
+				rc = cb->data(arg, buf, n, err);
+		}
+		if (rc == ERR_OK)
+			rc = cb->end(arg, idx, r.expect, err);
+	}
+	free(buf);
+	return rc;
+}
+
 enum err_code
 img_walk(struct img_src *src, const struct bmap *bm, uint64_t size,
     const struct img_walk_cb *cb, void *arg, struct err *err)
@@ -63,6 +131,9 @@ img_walk(struct img_src *src, const struct bmap *bm, uint64_t size,
 
 	if (bm != NULL)
 		size = bm->image_size;
+	if (bm != NULL && img_src_format(src) == IMG_RAW &&
+	    img_src_stored_size(src) > 0)
+		return walk_raw(src, bm, size, cb, arg, err);
 	pipe = img_pipe_new(src);
 	have = walk_next(bm, size, idx, &r);
 	for (;;) {
