@@ -60,8 +60,8 @@ LAB_HOSTS=""
 # by sh with $1 = the host's directory, $2 = $T, $3 = the source tree):
 #  - lab_dmi: a tmpfs over /sys/class holding dmi/id and every other real
 #    class bound in (a machine with DMI of its own keeps it hidden);
-#  - lab_busybox: root's login shell is busybox's sh (a passwd of the
-#    host's own over /etc/passwd);
+#  - a passwd of the host's own over /etc/passwd: root's login shell is
+#    /bin/sh (every OpenSSH host) or busybox's sh (lab_busybox);
 #  - lab_own_tmp (and lab_busybox): /tmp is the host's own tmpfs with only
 #    the test's directory $T bound back in (and the source tree, for
 #    lab-reboot, when it lives under /tmp).
@@ -157,7 +157,14 @@ lab_host() {
 			cp "$LAB_HOSTKEY.pub" "$_ld/ssh_host_ed25519_key.pub"
 		else
 			ssh-keygen -q -t ed25519 -N '' -f "$_ld/ssh_host_ed25519_key"
-		fi ;;
+		fi
+		# root's login shell is /bin/sh (dash), which reads no start-up
+		# file for a command, as a deploy environment's busybox sh; not
+		# this machine's bash, whose ~/.bashrc may run anything (here
+		# pyenv's set-up: 0.2 to 0.5 s before every command, and a wait
+		# of a minute on its lock when a killed run left it behind).
+		awk -F: -v OFS=: '$1 == "root" { $7 = "/bin/sh" } { print }' \
+		    /etc/passwd >"$_ld/passwd" ;;
 	dropbear)
 		dropbearkey -t ed25519 -f "$_ld/dropbear_ed25519" >/dev/null 2>&1
 		dropbearkey -y -f "$_ld/dropbear_ed25519" 2>/dev/null |
